@@ -1,0 +1,32 @@
+// Shared pieces of the agents' behaviours: the describe/status answers, the
+// fault-injection crash, and the exception handler that turns a throw into a
+// real error exit (so the supervisor sees an abnormal exit and restarts).
+#pragma once
+
+#include <string>
+
+#include <caf/scheduled_actor.hpp>
+
+#include "actors/contracts.hpp"
+#include "actors/node_context.hpp"
+
+namespace keel {
+
+// What an agent says about itself for `describe`.
+struct agent_contract {
+  const char* role;        // one line: what the agent is for
+  const char* accepts;     // what `ask` understands today
+  const char* implemented; // "yes", or which issue brings the behaviour
+};
+
+nlohmann::json describe_json(const agent_env& env, const agent_contract& c);
+nlohmann::json status_json(const agent_env& env, std::size_t mailbox, std::int64_t started_ms);
+nlohmann::json error_json(const std::string& code, const std::string& message);
+
+// Installs the exception handler every agent uses.
+void install_crash_semantics(caf::scheduled_actor* self, const std::string& name);
+
+// The registry key of an agent (CAF atoms hold at most 10 characters).
+caf::atom_value registry_key(const std::string& agent_name);
+
+}  // namespace keel

@@ -1,0 +1,65 @@
+// Every agent's message interface, declared once. Include this only from
+// files that define or talk to actors: it pulls in CAF.
+//
+// All five agents speak `agent_actor`:
+//   describe        -> json_msg  the agent's contract: what it does, what it accepts
+//   status          -> json_msg  state, mailbox depth, restart count
+//   ask(json_msg)   -> json_msg  a free-form message (`keelctl send AGENT JSON`);
+//                                 errors come back as {"error": {"code", "message"}}
+//   crash           -> (none)    fault injection: the agent throws and dies
+//                                 (the control plane only sends it when enabled)
+// The executor agent adds the executor fabric: frames from the gateway
+// (executor protocol and `run` requests), its timer, and the executor list.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/gateway.hpp"
+
+namespace keel {
+
+using describe_atom = caf::atom_constant<caf::atom("describe")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using ask_atom = caf::atom_constant<caf::atom("ask")>;
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using peer_atom = caf::atom_constant<caf::atom("peer")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+using executors_atom = caf::atom_constant<caf::atom("executors")>;
+
+// A JSON value as a message. Local only (never serialized by CAF).
+struct json_msg {
+  nlohmann::json value;
+};
+
+// A decoded frame from a peer of the gateway, with the peer to answer.
+struct peer_msg {
+  inbound in;
+};
+
+using agent_actor = caf::typed_actor<
+    caf::replies_to<describe_atom>::with<json_msg>,
+    caf::replies_to<status_atom>::with<json_msg>,
+    caf::replies_to<ask_atom, json_msg>::with<json_msg>,
+    caf::reacts_to<crash_atom>>;
+
+using executor_agent_actor = agent_actor::extend<
+    caf::reacts_to<peer_atom, peer_msg>,
+    caf::replies_to<executors_atom>::with<json_msg>,
+    caf::reacts_to<tick_atom>>;
+
+using control_plane_actor = caf::typed_actor<
+    caf::reacts_to<peer_atom, peer_msg>,
+    caf::reacts_to<restart_atom, std::uint64_t, std::uint64_t>>;  // child index, generation
+
+}  // namespace keel
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(keel::json_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(keel::peer_msg)

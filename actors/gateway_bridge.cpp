@@ -1,0 +1,51 @@
+#include "actors/gateway_bridge.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+
+#include "actors/agent_common.hpp"
+#include "actors/contracts.hpp"
+
+namespace keel {
+
+using proto::msg_type;
+
+void gateway_bridge::refuse(const inbound& msg, const char* code, const std::string& why) {
+  if (!gw_) return;
+  auto reply_type = msg.env.type == msg_type::request ? msg_type::response : msg_type::error;
+  gw_->send(msg.peer, proto::make_error_reply(reply_type, msg.env.cid, msg.env.trace, {code, why}));
+}
+
+void gateway_bridge::on_message(inbound&& msg) {
+  bool to_executor_agent = false;
+  switch (msg.env.type) {
+    case msg_type::hello:
+    case msg_type::heartbeat:
+    case msg_type::task_result:
+    case msg_type::goodbye:
+      to_executor_agent = true;
+      break;
+    case msg_type::request: {
+      const auto& op = msg.env.fields.find("op");
+      if (op == msg.env.fields.end() || !op->is_string())
+        return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
+      to_executor_agent = op->get<std::string>() == "run";
+      break;
+    }
+    default:
+      return refuse(msg, errc::bad_request,
+                    std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
+  }
+  auto key = to_executor_agent ? registry_key("executor") : caf::atom("ctlplane");
+  auto target = sys_.registry().get(key);
+  if (!target) {
+    if (msg.env.type == msg_type::request)
+      refuse(msg, errc::unavailable,
+             to_executor_agent ? "the executor agent is restarting; retry in a moment (see `keelctl agents`)"
+                               : "the node is starting or stopping; retry in a moment");
+    return;  // executor frames: the executor retries on its next heartbeat
+  }
+  caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, peer_msg{std::move(msg)});
+}
+
+}  // namespace keel

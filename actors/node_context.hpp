@@ -1,0 +1,30 @@
+// What every actor of a node may reach: the config, the store, and the
+// gateway (to answer peers). Owned by run_node(), which outlives the actor
+// system, so actors hold plain pointers. CAF-free.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/gateway.hpp"
+#include "runtime/node_config.hpp"
+#include "storage/store.hpp"
+
+namespace keel {
+
+struct node_context {
+  node_config config;
+  store* db = nullptr;
+  gateway* gw = nullptr;
+  std::int64_t started_ms = 0;
+  std::string listen;  // the endpoint actually bound
+};
+
+// What the control plane hands each agent it spawns.
+struct agent_env {
+  std::string name;
+  node_context* ctx = nullptr;
+  int restarts = 0;  // how often this agent has been restarted so far
+};
+
+}  // namespace keel

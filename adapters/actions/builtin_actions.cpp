@@ -1,0 +1,68 @@
+#include "adapters/actions/builtin_actions.hpp"
+
+#include <thread>
+
+#include "adapters/actions/shell_action.hpp"
+
+namespace keel {
+
+namespace {
+
+class echo_action final : public action {
+ public:
+  const char* name() const override { return "echo"; }
+  result<nlohmann::json> run(const nlohmann::json& args, const action_context&) const override {
+    return args;
+  }
+};
+
+class sleep_action final : public action {
+ public:
+  const char* name() const override { return "sleep"; }
+  result<nlohmann::json> run(const nlohmann::json& args, const action_context& ctx) const override {
+    if (!args.is_object() || !args.contains("ms") || !args["ms"].is_number_integer() ||
+        args["ms"].get<std::int64_t>() < 0 || args["ms"].get<std::int64_t>() > 86'400'000)
+      return error{errc::bad_request, "sleep needs {\"ms\": N} with 0 <= N <= 86400000"};
+    auto want = std::chrono::milliseconds(args["ms"].get<std::int64_t>());
+    auto until = std::chrono::steady_clock::now() + want;
+    if (until > ctx.deadline) {
+      std::this_thread::sleep_until(ctx.deadline);
+      return error{errc::timeout, "sleep of " + std::to_string(want.count()) +
+                                      "ms did not fit in the task's deadline"};
+    }
+    std::this_thread::sleep_until(until);
+    return nlohmann::json{{"slept_ms", want.count()}};
+  }
+};
+
+class fail_action final : public action {
+ public:
+  const char* name() const override { return "fail"; }
+  result<nlohmann::json> run(const nlohmann::json& args, const action_context&) const override {
+    std::string msg = "failed on purpose (the fail action always fails)";
+    if (args.is_object() && args.contains("message") && args["message"].is_string())
+      msg = args["message"].get<std::string>();
+    return error{errc::action_failed, msg};
+  }
+};
+
+}  // namespace
+
+status add_builtin_actions(action_registry& registry, const executor_config& cfg) {
+  for (const auto& cap : cfg.caps) {
+    if (cap == "echo") registry.add(std::make_unique<echo_action>());
+    else if (cap == "sleep") registry.add(std::make_unique<sleep_action>());
+    else if (cap == "fail") registry.add(std::make_unique<fail_action>());
+    else if (cap == "shell") {
+      auto shell = make_shell_action(cfg.shell);
+      if (!shell) return shell.err();
+      registry.add(std::move(shell.value()));
+    } else {
+      return error{errc::config, "unknown capability '" + cap +
+                                     "': this executor can run echo, sleep, fail, shell"};
+    }
+  }
+  return ok_v;
+}
+
+}  // namespace keel

@@ -1,0 +1,128 @@
+#include "runtime/client.hpp"
+
+#include <zmq.hpp>
+
+#include "runtime/duration.hpp"
+#include "runtime/protocol.hpp"
+#include "runtime/zmq_poll.hpp"
+
+namespace keel {
+
+struct client::impl {
+  std::string endpoint;
+  zmq::context_t ctx{1};
+  zmq::socket_t sock{ctx, zmq::socket_type::dealer};
+  std::uint64_t next_cid = 1;
+};
+
+client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+client::~client() = default;
+
+const std::string& client::endpoint() const { return impl_->endpoint; }
+
+result<std::unique_ptr<client>> client::connect(const std::string& endpoint) {
+  auto p = std::make_unique<impl>();
+  p->endpoint = endpoint;
+  try {
+    p->sock.set(zmq::sockopt::linger, 0);
+    p->sock.set(zmq::sockopt::sndhwm, 100000);
+    p->sock.set(zmq::sockopt::rcvhwm, 100000);
+    p->sock.connect(endpoint);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::bad_request, "cannot use endpoint '" + endpoint + "': " + ex.what() +
+                                        "; expected e.g. tcp://127.0.0.1:7401"};
+  }
+  return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args,
+                                   const std::string& trace) {
+  proto::envelope env;
+  env.type = proto::msg_type::request;
+  env.cid = impl_->next_cid++;
+  env.trace = trace.empty() ? proto::new_trace_id() : trace;
+  env.span = proto::new_span_id();
+  env.fields = {{"op", op}, {"args", args}};
+  auto body = proto::encode_body(env);
+  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
+  try {
+    impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+    impl_->sock.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
+    impl_->sock.send(zmq::buffer(body), zmq::send_flags::none);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::io, std::string("cannot send to ") + impl_->endpoint + ": " + ex.what()};
+  }
+  return env.cid;
+}
+
+result<reply> client::receive(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::milliseconds(0);
+    zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLIN, 0};
+    poll_items(&item, 1, left);
+    if (!(item.revents & ZMQ_POLLIN)) {
+      return error{errc::timeout,
+                   "no answer from the node at " + impl_->endpoint + " within " +
+                       format_duration(timeout) +
+                       "; is it running? (start it with `keel node` or `keel cluster up`; "
+                       "point elsewhere with --endpoint or KEEL_ENDPOINT)"};
+    }
+    std::vector<zmq::message_t> parts;
+    while (true) {
+      zmq::message_t m;
+      (void)impl_->sock.recv(m);
+      bool more = m.more();
+      if (parts.size() < 4) parts.push_back(std::move(m));
+      if (!more) break;
+    }
+    if (parts.size() != 3) continue;  // not a protocol message: ignore it
+    auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+    proto::limits lim;
+    lim.max_body_bytes = 64 << 20;
+    auto env = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]), lim);
+    if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
+    reply r;
+    r.cid = env->cid;
+    r.trace = env->trace;
+    const auto& f = env->fields;
+    r.ok = f.value("ok", false);
+    if (r.ok) {
+      r.body = f.contains("body") ? f["body"] : nlohmann::json();
+    } else if (f.contains("error") && f["error"].is_object()) {
+      r.err = error{f["error"].value("code", std::string(errc::internal)),
+                    f["error"].value("message", std::string("the node reported an error without a message"))};
+    } else {
+      r.err = error{errc::internal, "the node sent a malformed reply"};
+    }
+    return r;
+  }
+}
+
+result<nlohmann::json> client::call(const std::string& op, const nlohmann::json& args,
+                                    std::chrono::milliseconds timeout) {
+  auto cid = send(op, args);
+  if (!cid) return cid.err();
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto r = receive(std::max(left, std::chrono::milliseconds(0)));
+    if (!r) {
+      if (r.err().code == errc::timeout)
+        return error{errc::timeout, "no answer from the node at " + impl_->endpoint + " within " +
+                                        format_duration(timeout) +
+                                        "; is it running? (start it with `keel node` or `keel "
+                                        "cluster up`; point elsewhere with --endpoint or "
+                                        "KEEL_ENDPOINT; raise --timeout for slow work)"};
+      return r.err();
+    }
+    if (r->cid != *cid && r->cid != 0) continue;  // a late reply to an earlier call
+    if (!r->ok) return r->err;
+    return std::move(r->body);
+  }
+}
+
+}  // namespace keel

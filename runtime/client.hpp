@@ -1,0 +1,61 @@
+// The Keel client: how keelctl, tests and benchmarks talk to a node. A
+// client owns one DEALER socket and is used from one thread at a time.
+//
+// call() is the simple form: one request, wait for its reply. send() and
+// receive() pipeline many requests over the same connection (replies may
+// arrive in any order; match them by correlation id).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+
+namespace keel {
+
+inline constexpr const char* default_endpoint = "tcp://127.0.0.1:7401";
+
+struct reply {
+  std::uint64_t cid = 0;
+  std::string trace;
+  bool ok = false;
+  nlohmann::json body;  // when ok
+  error err;            // when !ok
+};
+
+class client {
+ public:
+  // Never fails for an unreachable node (ZeroMQ connects lazily): that shows
+  // up as a timeout on the first call. Errors: bad endpoint syntax.
+  static result<std::unique_ptr<client>> connect(const std::string& endpoint);
+  ~client();
+
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Sends `op` with `args` and waits for the reply. A reply with ok=false
+  // becomes the returned error. Errors: timeout (with what to check next),
+  // and whatever the node answered.
+  result<nlohmann::json> call(const std::string& op, const nlohmann::json& args,
+                              std::chrono::milliseconds timeout);
+
+  // Pipelined form: returns the correlation id of the queued request.
+  result<std::uint64_t> send(const std::string& op, const nlohmann::json& args,
+                             const std::string& trace = {});
+  // Waits up to `timeout` for the next reply to any request. Errors: timeout.
+  result<reply> receive(std::chrono::milliseconds timeout);
+
+  const std::string& endpoint() const;
+
+  struct impl;
+
+ private:
+  explicit client(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace keel

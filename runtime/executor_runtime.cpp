@@ -1,0 +1,388 @@
+// Executor main loop. One thread owns the DEALER and polls it together with
+// an inproc PULL on which worker threads post finished tasks (each worker
+// has its own PUSH socket: ZeroMQ sockets are single-threaded).
+#include "runtime/executor_runtime.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include "runtime/duration.hpp"
+#include "runtime/protocol.hpp"
+#include "runtime/zmq_poll.hpp"
+
+namespace keel {
+
+namespace {
+
+using clock_t_ = std::chrono::steady_clock;
+constexpr std::size_t max_pending_results = 100000;
+constexpr auto drain_grace = std::chrono::seconds(10);
+constexpr const char* results_endpoint = "inproc://keel-executor-results";
+
+struct job {
+  std::uint64_t task_id = 0;
+  std::uint64_t lease = 0;
+  std::string action;
+  nlohmann::json args;
+  std::string trace;
+  clock_t_::time_point deadline;
+};
+
+// Fixed-size pool; jobs in a FIFO. The executor never accepts more jobs
+// than threads, so the queue stays short.
+class worker_pool {
+ public:
+  worker_pool(zmq::context_t& ctx, const action_registry& actions, int threads)
+      : actions_(actions) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, &ctx] { work(ctx); });
+  }
+  ~worker_pool() {
+    if (!threads_.empty()) stop(std::chrono::milliseconds(0));
+  }
+  void submit(job j) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      jobs_.push_back(std::move(j));
+    }
+    cv_.notify_one();
+  }
+  // Stops idle workers; busy ones finish their action first. Returns true if
+  // every worker has exited.
+  bool stop(std::chrono::milliseconds wait) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    auto until = clock_t_::now() + wait;
+    while (clock_t_::now() < until) {
+      if (exited_.load() == static_cast<int>(threads_.size())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    bool all = exited_.load() == static_cast<int>(threads_.size());
+    for (auto& t : threads_) all ? t.join() : t.detach();
+    threads_.clear();
+    return all;
+  }
+
+ private:
+  void work(zmq::context_t& ctx) {
+    zmq::socket_t push(ctx, zmq::socket_type::push);
+    push.set(zmq::sockopt::linger, 0);
+    push.set(zmq::sockopt::sndhwm, 0);
+    push.connect(results_endpoint);
+    while (true) {
+      job j;
+      {
+        std::unique_lock<std::mutex> g(mu_);
+        cv_.wait(g, [&] { return stopping_ || !jobs_.empty(); });
+        if (jobs_.empty()) break;
+        j = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      proto::envelope env;
+      env.type = proto::msg_type::task_result;
+      env.cid = j.task_id;
+      env.trace = j.trace;
+      env.span = proto::new_span_id();
+      auto started = clock_t_::now();
+      result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
+      if (const auto* a = actions_.find(j.action)) {
+        try {
+          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline});
+        } catch (const std::exception& ex) {
+          r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
+        }
+      }
+      auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
+      env.fields = {{"task_id", j.task_id}, {"lease", j.lease}, {"ok", r.ok()}, {"duration_ms", ms}};
+      if (r.ok()) env.fields["result"] = std::move(r.value());
+      else env.fields["error"] = {{"code", r.err().code}, {"message", r.err().message}};
+      auto body = proto::encode_body(env);
+      push.send(zmq::buffer(body), zmq::send_flags::none);
+    }
+    exited_++;
+  }
+
+  const action_registry& actions_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<job> jobs_;
+  bool stopping_ = false;
+  std::atomic<int> exited_{0};
+  std::vector<std::thread> threads_;
+};
+
+std::string make_executor_id() {
+  return "x_" + proto::new_span_id().substr(0, 12);
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+class executor_loop {
+ public:
+  executor_loop(const executor_config& cfg, const action_registry& actions,
+                const std::atomic<bool>& stop)
+      : cfg_(cfg), actions_(actions), stop_(stop), ctx_(new zmq::context_t(1)),
+        results_(*ctx_, zmq::socket_type::pull) {
+    results_.set(zmq::sockopt::rcvhwm, 0);
+    results_.bind(results_endpoint);
+    pool_ = std::make_unique<worker_pool>(*ctx_, actions_, cfg_.concurrency);
+    id_ = make_executor_id();
+    name_ = cfg_.name.empty() ? host_name() + "-" + std::to_string(::getpid()) : cfg_.name;
+    backoff_ = cfg_.reconnect_min;
+  }
+
+  int run();
+
+ private:
+  void open_socket();
+  void close_socket();
+  void send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid = 0,
+            const std::string& trace = {});
+  void send_raw_result(const std::string& body);
+  void on_node_message();
+  void on_result();
+  void say_hello();
+
+  const executor_config& cfg_;
+  const action_registry& actions_;
+  const std::atomic<bool>& stop_;
+  zmq::context_t* ctx_;  // leaked on purpose if workers outlive the loop
+  zmq::socket_t results_;
+  std::unique_ptr<zmq::socket_t> sock_;
+  std::unique_ptr<worker_pool> pool_;
+  std::string id_, name_;
+  bool welcomed_ = false;
+  bool draining_ = false;
+  int in_flight_ = 0;
+  std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
+  clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{};
+  std::chrono::milliseconds backoff_;
+};
+
+void executor_loop::open_socket() {
+  sock_ = std::make_unique<zmq::socket_t>(*ctx_, zmq::socket_type::dealer);
+  sock_->set(zmq::sockopt::linger, 0);
+  sock_->set(zmq::sockopt::sndhwm, 100000);
+  sock_->set(zmq::sockopt::rcvhwm, 100000);
+  sock_->connect(cfg_.connect);
+  welcomed_ = false;
+  last_heard_ = clock_t_::now();
+  next_heartbeat_ = last_heard_ + cfg_.heartbeat;
+  say_hello();
+}
+
+void executor_loop::close_socket() { sock_.reset(); welcomed_ = false; }
+
+void executor_loop::say_hello() {
+  nlohmann::json caps = cfg_.caps;
+  nlohmann::json labels = cfg_.labels;
+  send(proto::msg_type::hello, {{"executor_id", id_},
+                                {"name", name_},
+                                {"caps", caps},
+                                {"labels", labels},
+                                {"concurrency", cfg_.concurrency},
+                                {"in_flight", in_flight_},
+                                {"pid", static_cast<std::int64_t>(::getpid())},
+                                {"host", host_name()},
+                                {"version", KEEL_VERSION},
+                                {"protocol", proto::version}});
+}
+
+void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid,
+                         const std::string& trace) {
+  if (!sock_) return;
+  proto::envelope env;
+  env.type = type;
+  env.cid = cid;
+  env.trace = trace.empty() ? proto::new_trace_id() : trace;
+  env.span = proto::new_span_id();
+  env.fields = std::move(fields);
+  auto body = proto::encode_body(env);
+  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(type)};
+  sock_->send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+  sock_->send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
+  sock_->send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+void executor_loop::send_raw_result(const std::string& body) {
+  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(proto::msg_type::task_result)};
+  sock_->send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+  sock_->send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
+  sock_->send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+void executor_loop::on_result() {
+  zmq::message_t m;
+  if (!results_.recv(m, zmq::recv_flags::dontwait)) return;
+  --in_flight_;
+  std::string body(m.data<char>(), m.size());
+  if (welcomed_ && sock_) {
+    send_raw_result(body);
+  } else {
+    if (pending_.size() >= max_pending_results) pending_.pop_front();
+    pending_.push_back(std::move(body));
+  }
+}
+
+void executor_loop::on_node_message() {
+  std::vector<zmq::message_t> parts;
+  while (true) {
+    zmq::message_t m;
+    if (!sock_->recv(m, zmq::recv_flags::dontwait)) break;
+    bool more = m.more();
+    if (parts.size() < 4) parts.push_back(std::move(m));
+    if (!more) break;
+  }
+  if (parts.size() != 3) return;
+  auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+  auto env = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]));
+  if (!env) {
+    spdlog::warn("executor: ignoring an unreadable frame from the node: {}", env.err().message);
+    return;
+  }
+  last_heard_ = clock_t_::now();
+  const auto& f = env->fields;
+  switch (env->type) {
+    case proto::msg_type::welcome:
+      if (!welcomed_)
+        spdlog::info("executor {} registered with node {} at {} (caps: {})", name_,
+                     f.value("node_id", std::string("?")), cfg_.connect, nlohmann::json(cfg_.caps).dump());
+      welcomed_ = true;
+      backoff_ = cfg_.reconnect_min;
+      while (!pending_.empty()) {
+        send_raw_result(pending_.front());
+        pending_.pop_front();
+      }
+      break;
+    case proto::msg_type::reregister:
+      spdlog::info("executor: the node does not know this executor (it restarted?); registering again");
+      welcomed_ = false;
+      say_hello();
+      break;
+    case proto::msg_type::heartbeat:
+      break;
+    case proto::msg_type::task: {
+      auto task_id = f.value("task_id", std::uint64_t{0});
+      auto lease = f.value("lease", std::uint64_t{0});
+      if (draining_ || in_flight_ >= cfg_.concurrency) {
+        send(proto::msg_type::task_result,
+             {{"task_id", task_id}, {"lease", lease}, {"ok", false},
+              {"error", {{"code", errc::unavailable}, {"message", draining_ ? "executor is shutting down" : "executor is at capacity"}}}},
+             task_id, env->trace);
+        break;
+      }
+      job j;
+      j.task_id = task_id;
+      j.lease = lease;
+      j.action = f.value("action", std::string());
+      j.args = f.contains("args") ? f["args"] : nlohmann::json::object();
+      j.trace = env->trace;
+      j.deadline = clock_t_::now() + std::chrono::milliseconds(f.value("deadline_ms", std::int64_t{30000}));
+      ++in_flight_;
+      pool_->submit(std::move(j));
+      break;
+    }
+    case proto::msg_type::error: {
+      auto code = f.contains("error") ? f["error"].value("code", std::string()) : std::string();
+      auto msg = f.contains("error") ? f["error"].value("message", std::string()) : std::string();
+      spdlog::error("executor: the node refused a message: {} ({})", msg, code);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+int executor_loop::run() {
+  open_socket();
+  spdlog::info("executor {} connecting to {} (concurrency {})", name_, cfg_.connect, cfg_.concurrency);
+  auto silence = cfg_.heartbeat * cfg_.heartbeat_misses;
+  while (true) {
+    auto now = clock_t_::now();
+    if (stop_ && !draining_) {
+      draining_ = true;
+      drain_deadline_ = now + drain_grace;
+      spdlog::info("executor: stopping; finishing {} task(s) in flight", in_flight_);
+      if (welcomed_) send(proto::msg_type::goodbye, {{"final", false}});
+    }
+    if (draining_ && (in_flight_ == 0 || now >= drain_deadline_)) break;
+
+    if (!sock_) {
+      // Disconnected: wait out the backoff while still collecting results.
+      zmq::pollitem_t item{results_.handle(), 0, ZMQ_POLLIN, 0};
+      poll_items(&item, 1, std::chrono::milliseconds(100));
+      if (item.revents & ZMQ_POLLIN) on_result();
+      if (now >= next_heartbeat_) {
+        open_socket();
+        spdlog::info("executor: reconnecting to {}", cfg_.connect);
+      }
+      continue;
+    }
+
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat_ - now);
+    wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
+    zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {results_.handle(), 0, ZMQ_POLLIN, 0}};
+    poll_items(items, 2, wait);
+    for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN) && sock_; ++i) {
+      on_node_message();
+      if (!(sock_->get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+    }
+    for (int i = 0; i < 256 && (items[1].revents & ZMQ_POLLIN); ++i) {
+      on_result();
+      if (!(results_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+    }
+    now = clock_t_::now();
+    if (now >= next_heartbeat_) {
+      if (welcomed_) send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}});
+      else say_hello();  // the node may not have been up when we first said it
+      next_heartbeat_ = now + cfg_.heartbeat;
+    }
+    if (now - last_heard_ > silence) {
+      spdlog::warn("executor: no word from the node for {}; reconnecting in {}",
+                   format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(silence)),
+                   format_duration(backoff_));
+      close_socket();
+      next_heartbeat_ = now + backoff_;  // reused as the reconnect time while disconnected
+      backoff_ = std::min(backoff_ * 2, cfg_.reconnect_max);
+    }
+  }
+  if (sock_ && welcomed_) {
+    send(proto::msg_type::goodbye, {{"final", true}});
+    // Give the goodbye a moment to leave before the socket closes.
+    sock_->set(zmq::sockopt::linger, 500);
+  }
+  sock_.reset();
+  results_.close();
+  bool clean = pool_->stop(std::chrono::milliseconds(200));
+  if (clean) delete ctx_;  // else busy workers still hold sockets in it; the OS reclaims it
+  spdlog::info("executor {} stopped", name_);
+  return 0;
+}
+
+}  // namespace
+
+int run_executor(const executor_config& cfg, const action_registry& actions,
+                 const std::atomic<bool>& stop) {
+  try {
+    executor_loop loop(cfg, actions, stop);
+    return loop.run();
+  } catch (const zmq::error_t& ex) {
+    spdlog::error("executor: cannot use endpoint {}: {}; expected e.g. tcp://127.0.0.1:7401",
+                  cfg.connect, ex.what());
+    return 2;
+  }
+}
+
+}  // namespace keel

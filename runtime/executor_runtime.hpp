@@ -1,0 +1,27 @@
+// The executor process: a stateless worker that connects to a node, says
+// hello with its capabilities and labels, takes tasks up to its concurrency,
+// runs them on worker threads and reports results.
+//
+// Liveness (Paranoid Pirate): both sides send a heartbeat every interval;
+// when the node is silent for `heartbeat_misses` intervals the executor
+// drops the socket, reconnects with backoff (1 s doubling to 32 s by
+// default) and says hello again. Results finished while disconnected are
+// kept (bounded) and sent after the reconnect; the node discards any whose
+// lease it has since given to someone else.
+//
+// Shutdown (SIGTERM): stop taking tasks, finish those in flight for up to a
+// grace period, report them, then say goodbye.
+#pragma once
+
+#include <atomic>
+
+#include "runtime/action.hpp"
+#include "runtime/node_config.hpp"
+
+namespace keel {
+
+// Runs until `stop` becomes true. Returns the process exit code.
+int run_executor(const executor_config& cfg, const action_registry& actions,
+                 const std::atomic<bool>& stop);
+
+}  // namespace keel

@@ -1,0 +1,202 @@
+// Gateway thread. Sockets: the ROUTER (peers), and an inproc PULL that the
+// outbox feeds. Senders on other threads share one PUSH socket under a
+// mutex: ZeroMQ sockets must not be used by two threads at once, and a
+// mutex-guarded push is cheaper than a socket per CAF worker.
+#include "runtime/gateway.hpp"
+
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "runtime/zmq_poll.hpp"
+
+namespace keel {
+
+struct gateway::impl {
+  gateway_options opts;
+  gateway_sink* sink = nullptr;
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  zmq::socket_t pull{ctx, zmq::socket_type::pull};
+  std::mutex push_mu;
+  zmq::socket_t push{ctx, zmq::socket_type::push};
+  std::string inproc;
+  std::string bound;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, bad_versions{0},
+      dropped_out{0};
+
+  void run();
+  void on_router_readable();
+  void forward_outbound();
+  void reply_raw(const zmq::message_t& peer, const proto::envelope& env);
+};
+
+namespace {
+std::atomic<int> gateway_seq{0};
+}
+
+result<std::unique_ptr<gateway>> gateway::start(const gateway_options& opts, gateway_sink& sink) {
+  auto p = std::make_unique<impl>();
+  p->opts = opts;
+  p->sink = &sink;
+  try {
+    p->router.set(zmq::sockopt::router_mandatory, 1);
+    p->router.set(zmq::sockopt::linger, 0);
+    p->router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts.max_frame_bytes));
+    p->router.set(zmq::sockopt::sndhwm, opts.send_hwm);
+    p->router.set(zmq::sockopt::rcvhwm, opts.recv_hwm);
+    p->router.bind(opts.listen);
+    p->bound = p->router.get(zmq::sockopt::last_endpoint);
+    p->inproc = "inproc://keel-gateway-out-" + std::to_string(gateway_seq++);
+    p->pull.set(zmq::sockopt::rcvhwm, 0);
+    p->pull.bind(p->inproc);
+    p->push.set(zmq::sockopt::sndhwm, 0);
+    p->push.set(zmq::sockopt::linger, 0);
+    p->push.connect(p->inproc);
+  } catch (const zmq::error_t& ex) {
+    std::string hint = ex.num() == EADDRINUSE
+                           ? "; is another node running? stop it or pick another --listen"
+                           : "; check the endpoint, e.g. tcp://127.0.0.1:7401";
+    return error{errc::io, "cannot listen on " + opts.listen + ": " + ex.what() + hint};
+  }
+  auto* raw = p.get();
+  p->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<gateway>(new gateway(std::move(p)));
+}
+
+gateway::gateway(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+gateway::~gateway() {
+  impl_->stopping = true;
+  {
+    // Wake the poller with an empty message.
+    std::lock_guard<std::mutex> g(impl_->push_mu);
+    impl_->push.send(zmq::message_t(), zmq::send_flags::dontwait);
+  }
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const std::string& gateway::endpoint() const { return impl_->bound; }
+
+gateway_counters gateway::counters() const {
+  return {impl_->frames_in.load(), impl_->frames_out.load(), impl_->bad_frames.load(),
+          impl_->bad_versions.load(), impl_->dropped_out.load()};
+}
+
+void gateway::send(const std::string& peer, const proto::envelope& env) {
+  auto body = proto::encode_body(env);
+  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
+  std::lock_guard<std::mutex> g(impl_->push_mu);
+  impl_->push.send(zmq::buffer(peer), zmq::send_flags::sndmore);
+  impl_->push.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+  impl_->push.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
+  impl_->push.send(zmq::buffer(body), zmq::send_flags::none);
+}
+
+void gateway::impl::run() {
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {pull.handle(), 0, ZMQ_POLLIN, 0}};
+  while (!stopping) {
+    try {
+      poll_items(items, 2, std::chrono::milliseconds(500));
+      // Drain in bounded bursts so neither direction starves the other.
+      for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN); ++i) {
+        on_router_readable();
+        if (!(router.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+      }
+      for (int i = 0; i < 256 && (items[1].revents & ZMQ_POLLIN); ++i) {
+        forward_outbound();
+        if (!(pull.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
+      }
+    } catch (const zmq::error_t& ex) {
+      if (ex.num() == ETERM) break;
+      spdlog::error("gateway: socket error: {}", ex.what());
+    } catch (const std::exception& ex) {
+      // A sink must not throw; if one does, the gateway keeps serving.
+      spdlog::error("gateway: unexpected error: {}", ex.what());
+    }
+  }
+}
+
+void gateway::impl::reply_raw(const zmq::message_t& peer, const proto::envelope& env) {
+  auto body = proto::encode_body(env);
+  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
+  try {
+    if (!router.send(zmq::buffer(peer.data(), peer.size()),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      ++dropped_out;
+      return;
+    }
+    router.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(body), zmq::send_flags::none);
+    ++frames_out;
+  } catch (const zmq::error_t&) {
+    ++dropped_out;
+  }
+}
+
+void gateway::impl::on_router_readable() {
+  std::vector<zmq::message_t> parts;
+  while (true) {
+    zmq::message_t m;
+    if (!router.recv(m, zmq::recv_flags::dontwait)) break;
+    bool more = m.more();
+    if (parts.size() < 8) parts.push_back(std::move(m));  // never buffer unbounded part counts
+    if (!more) break;
+  }
+  if (parts.empty()) return;
+  ++frames_in;
+  // parts[0] is the routing id the ROUTER prepended.
+  auto reject = [&](const error& e, bool version_problem) {
+    (version_problem ? bad_versions : bad_frames)++;
+    spdlog::debug("gateway: rejected a frame: {}", e.message);
+    if (parts.size() >= 1) reply_raw(parts[0], proto::make_error_reply(proto::msg_type::error, 0, {}, e));
+  };
+  if (parts.size() != 4) {
+    if (parts.size() >= 2 && parts[1].size() == 1 &&
+        static_cast<std::uint8_t>(*parts[1].data<char>()) != proto::version) {
+      return reject({errc::bad_version, "unsupported protocol version " +
+                                            std::to_string(static_cast<std::uint8_t>(*parts[1].data<char>())) +
+                                            "; this node speaks version " + std::to_string(proto::version)},
+                    true);
+    }
+    return reject({errc::bad_frame, "expected 3 frames [version][type][body], got " +
+                                        std::to_string(parts.size() - 1)},
+                  false);
+  }
+  auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+  proto::limits lim;
+  lim.max_body_bytes = opts.max_frame_bytes;
+  auto env = proto::decode_frame(sv(parts[1]), sv(parts[2]), sv(parts[3]), lim);
+  if (!env) return reject(env.err(), env.err().code == errc::bad_version);
+  sink->on_message(inbound{std::string(sv(parts[0])), std::move(env.value())});
+}
+
+void gateway::impl::forward_outbound() {
+  zmq::message_t peer, ver, type, body;
+  if (!pull.recv(peer, zmq::recv_flags::dontwait)) return;
+  if (!peer.more()) return;  // wake-up message from the destructor
+  (void)pull.recv(ver);
+  (void)pull.recv(type);
+  (void)pull.recv(body);
+  try {
+    if (!router.send(peer, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      ++dropped_out;  // peer saturated (its queue hit the high-water mark)
+      return;
+    }
+    router.send(ver, zmq::send_flags::sndmore);
+    router.send(type, zmq::send_flags::sndmore);
+    router.send(body, zmq::send_flags::none);
+    ++frames_out;
+  } catch (const zmq::error_t&) {
+    ++dropped_out;  // EHOSTUNREACH (peer gone) or EAGAIN (peer saturated)
+  }
+}
+
+}  // namespace keel

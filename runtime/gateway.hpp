@@ -1,0 +1,73 @@
+// The node's ZeroMQ gateway: one thread owns the ROUTER socket that every
+// executor and admin client talks to. It decodes frames, answers undecodable
+// ones with an error frame (or drops them when no reply is possible), counts
+// every rejection, and hands valid messages to a sink without blocking.
+// Replies travel back through the outbox, which any thread may use: it
+// queues encoded frames on an inproc socket that the gateway thread drains.
+//
+// The gateway knows nothing of actors; the node wires the sink to them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/protocol.hpp"
+
+namespace keel {
+
+struct inbound {
+  std::string peer;  // ZeroMQ routing id: opaque, used to reply
+  proto::envelope env;
+};
+
+// Receives decoded messages on the gateway thread. Must not block.
+class gateway_sink {
+ public:
+  virtual ~gateway_sink() = default;
+  virtual void on_message(inbound&& msg) = 0;
+};
+
+struct gateway_options {
+  std::string listen = "tcp://127.0.0.1:7401";
+  std::size_t max_frame_bytes = 1 << 20;
+  int send_hwm = 100000;  // per-peer queue limit; beyond it replies are dropped and counted
+  int recv_hwm = 100000;
+};
+
+struct gateway_counters {
+  std::uint64_t frames_in = 0;
+  std::uint64_t frames_out = 0;
+  std::uint64_t bad_frames = 0;    // malformed: truncated, wrong shape, bad msgpack
+  std::uint64_t bad_versions = 0;  // unknown protocol version
+  std::uint64_t dropped_out = 0;   // replies to vanished or saturated peers
+};
+
+class gateway {
+ public:
+  // Binds and starts the gateway thread. Errors: io naming the endpoint
+  // (address in use, bad endpoint).
+  static result<std::unique_ptr<gateway>> start(const gateway_options& opts, gateway_sink& sink);
+  ~gateway();  // stops the thread and closes the socket
+
+  gateway(const gateway&) = delete;
+  gateway& operator=(const gateway&) = delete;
+
+  // Thread-safe. Queues `env` for `peer`; never blocks.
+  void send(const std::string& peer, const proto::envelope& env);
+
+  gateway_counters counters() const;
+  const std::string& endpoint() const;  // the bound endpoint (port resolved)
+
+  struct impl;
+
+ private:
+  explicit gateway(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace keel

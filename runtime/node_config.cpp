@@ -1,0 +1,258 @@
+// Loaders for node and executor YAML. Each section is read by a strict
+// yaml_reader, so typos fail loudly with a line number instead of silently
+// falling back to defaults.
+#include "runtime/node_config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "runtime/yaml_reader.hpp"
+
+namespace keel {
+
+using detail::yaml_reader;
+
+const char* to_string(restart_type t) {
+  switch (t) {
+    case restart_type::permanent: return "permanent";
+    case restart_type::transient: return "transient";
+    case restart_type::temporary: return "temporary";
+  }
+  return "?";
+}
+
+const char* to_string(restart_strategy s) {
+  switch (s) {
+    case restart_strategy::one_for_one: return "one_for_one";
+    case restart_strategy::one_for_all: return "one_for_all";
+    case restart_strategy::rest_for_one: return "rest_for_one";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* agent_kinds[] = {"planner", "retriever", "canonicalizer", "executor", "monitor"};
+
+void read_backoff(yaml_reader& r, backoff_spec& b) {
+  r.get_ms("min", b.min, 1, 3'600'000);
+  r.get_ms("max", b.max, 1, 3'600'000);
+  r.get_ms("reset_after", b.reset_after, 1, 86'400'000);
+  r.get("jitter", b.jitter, 0.0, 1.0);
+  r.finish();
+  if (r.ok() && b.max < b.min) r.fail(r.node(), "max", "must not be smaller than min");
+}
+
+result<YAML::Node> parse_yaml(const std::string& text, const std::string& origin) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& ex) {
+    return error{errc::config, origin + ":" + std::to_string(ex.mark.line + 1) +
+                                   ": not valid YAML: " + ex.msg};
+  }
+}
+
+result<std::string> read_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in)
+    return error{errc::config, std::string("cannot read ") + what + " file '" + path +
+                                   "': check the path (or omit --config to use the defaults)"};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin) {
+  auto doc = parse_yaml(yaml_text, origin);
+  if (!doc) return doc.err();
+  node_config cfg;
+  yaml_reader root(*doc, origin, "");
+  if (!doc->IsNull() && !doc->IsMap())
+    return error{errc::config, origin + ": the top level must be a map of sections"};
+
+  if (root.has("node")) {
+    auto r = root.child("node");
+    r.get("listen", cfg.listen);
+    r.get("data_dir", cfg.data_dir);
+    r.get("log_level", cfg.log_level);
+    r.get("scheduler_threads", cfg.scheduler_threads, 0, 256);
+    r.get("max_throughput", cfg.max_throughput, 1, 1'000'000);
+    r.get("fault_injection", cfg.fault_injection);
+    r.finish();
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (!levels.count(cfg.log_level))
+      r.fail(r.node()["log_level"], "log_level", "must be one of trace, debug, info, warn, error, off");
+    if (cfg.listen.rfind("tcp://", 0) != 0 && cfg.listen.rfind("ipc://", 0) != 0)
+      r.fail(r.node()["listen"], "listen", "must be a ZeroMQ endpoint such as tcp://127.0.0.1:7401");
+    root.absorb(r);
+  }
+  if (root.has("gateway")) {
+    auto r = root.child("gateway");
+    r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
+    r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
+    r.get("max_frame_bytes", cfg.max_frame_bytes, 1024, 64 << 20);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("dispatch")) {
+    auto r = root.child("dispatch");
+    r.get("max_attempts", cfg.max_attempts, 1, 100);
+    r.get_ms("default_timeout", cfg.default_task_timeout, 1, 86'400'000);
+    r.get("max_queued_tasks", cfg.max_queued_tasks, 1, 100'000'000);
+    r.finish();
+    root.absorb(r);
+  }
+  backoff_spec default_backoff;
+  if (root.has("supervision")) {
+    auto r = root.child("supervision");
+    std::string strategy = "one_for_one";
+    r.get("strategy", strategy);
+    if (strategy == "one_for_one") cfg.supervision.strategy = restart_strategy::one_for_one;
+    else if (strategy == "one_for_all") cfg.supervision.strategy = restart_strategy::one_for_all;
+    else if (strategy == "rest_for_one") cfg.supervision.strategy = restart_strategy::rest_for_one;
+    else r.fail(r.node()["strategy"], "strategy", "must be one_for_one, one_for_all or rest_for_one");
+    r.get("intensity", cfg.supervision.intensity, 0, 1000);
+    r.get_ms("period", cfg.supervision.period, 1, 86'400'000);
+    r.mark("backoff");
+    if (r.has("backoff")) {
+      auto b = r.child("backoff");
+      read_backoff(b, default_backoff);
+      r.absorb(b);
+    }
+    r.finish();
+    root.absorb(r);
+  }
+  {
+    if (root.has("agents")) {
+      auto list = (*doc)["agents"];
+      if (!list.IsSequence()) {
+        root.fail(list, "agents", "expected a list of {name: ...} entries");
+      } else {
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          yaml_reader r(list[i], origin, "agents[" + std::to_string(i) + "]");
+          child_spec c;
+          c.backoff = default_backoff;
+          std::string restart = "permanent";
+          r.get("name", c.name);
+          r.get("restart", restart);
+          if (r.has("backoff")) {
+            auto b = r.child("backoff");
+            read_backoff(b, c.backoff);
+            r.absorb(b);
+          }
+          r.mark("backoff");
+          r.finish();
+          bool known = false;
+          for (auto* k : agent_kinds) known = known || c.name == k;
+          if (!known)
+            r.fail(list[i], "name",
+                   "unknown agent '" + c.name +
+                       "'; agents are planner, retriever, canonicalizer, executor, monitor");
+          else if (!seen.insert(c.name).second)
+            r.fail(list[i], "name", "agent '" + c.name + "' is listed twice");
+          if (restart == "permanent") c.restart = restart_type::permanent;
+          else if (restart == "transient") c.restart = restart_type::transient;
+          else if (restart == "temporary") c.restart = restart_type::temporary;
+          else r.fail(list[i], "restart", "must be permanent, transient or temporary");
+          root.absorb(r);
+          cfg.supervision.children.push_back(c);
+        }
+        if (root.ok() && !seen.count("executor"))
+          root.fail(list, "agents", "the executor agent is required (it dispatches every task)");
+      }
+    } else {
+      for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff});
+    }
+    root.mark("agents");
+  }
+  for (auto* section : {"node", "gateway", "dispatch", "supervision"}) root.mark(section);
+  root.finish();
+  if (!root.ok()) return error{errc::config, root.first_error()};
+  return cfg;
+}
+
+result<node_config> load_node_config_file(const std::string& path) {
+  auto text = read_file(path, "node config");
+  if (!text) return text.err();
+  return parse_node_config(*text, path);
+}
+
+result<executor_config> parse_executor_config(const std::string& yaml_text,
+                                              const std::string& origin) {
+  auto doc = parse_yaml(yaml_text, origin);
+  if (!doc) return doc.err();
+  executor_config cfg;
+  yaml_reader root(*doc, origin, "");
+  if (root.has("executor")) {
+    auto r = root.child("executor");
+    r.get("connect", cfg.connect);
+    r.get("name", cfg.name);
+    r.get("caps", cfg.caps);
+    r.get("labels", cfg.labels);
+    r.get("concurrency", cfg.concurrency, 1, 4096);
+    r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
+    r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
+    r.mark("reconnect");
+    if (r.has("reconnect")) {
+      auto rc = r.child("reconnect");
+      rc.get_ms("min", cfg.reconnect_min, 1, 3'600'000);
+      rc.get_ms("max", cfg.reconnect_max, 1, 3'600'000);
+      rc.finish();
+      r.absorb(rc);
+    }
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("shell")) {
+    auto r = root.child("shell");
+    r.get("allow", cfg.shell.allow);
+    r.get_ms("timeout", cfg.shell.timeout, 1, 86'400'000);
+    r.get("max_output_bytes", cfg.shell.max_output_bytes, 1, 64 << 20);
+    r.finish();
+    root.absorb(r);
+  }
+  root.mark("executor");
+  root.mark("shell");
+  root.finish();
+  if (!root.ok()) return error{errc::config, root.first_error()};
+  return cfg;
+}
+
+result<executor_config> load_executor_config_file(const std::string& path) {
+  auto text = read_file(path, "executor config");
+  if (!text) return text.err();
+  return parse_executor_config(*text, path);
+}
+
+result<std::map<std::string, std::string>> parse_labels(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : split_list(text)) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return error{errc::bad_request,
+                   "label '" + item + "' is not key=value (example: --labels site=db1,gpu=true)"};
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == sep) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+}  // namespace keel

@@ -1,0 +1,97 @@
+// Node and executor configuration: what `keel node` and `keel executor` read
+// from YAML. Loading validates everything up front: an unknown key, a wrong
+// type or an out-of-range value is reported with the file, the line and the
+// key path, and the process does not start. The embedded default node config
+// is config/node.yaml compiled into the binary, so the two cannot drift.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/error.hpp"
+
+namespace keel {
+
+using millis = std::chrono::milliseconds;
+
+enum class restart_type { permanent, transient, temporary };
+enum class restart_strategy { one_for_one, one_for_all, rest_for_one };
+
+const char* to_string(restart_type t);
+const char* to_string(restart_strategy s);
+
+// Akka-style restart backoff: min * 2^n capped at max, +-jitter, and n resets
+// once a child has stayed up for reset_after.
+struct backoff_spec {
+  millis min{100};
+  millis max{5000};
+  millis reset_after{30000};
+  double jitter = 0.2;  // fraction of the delay, 0..1
+};
+
+struct child_spec {
+  std::string name;  // one of the five agent kinds
+  restart_type restart = restart_type::permanent;
+  backoff_spec backoff;
+};
+
+// OTP supervisor flags: at most `intensity` restarts within `period`,
+// otherwise the supervisor gives up and the node reports itself degraded.
+struct supervision_spec {
+  restart_strategy strategy = restart_strategy::one_for_one;
+  int intensity = 3;
+  millis period{5000};
+  std::vector<child_spec> children;  // start order; rest_for_one uses it
+};
+
+struct node_config {
+  std::string listen = "tcp://127.0.0.1:7401";
+  std::string data_dir = "./keel-data";
+  std::string log_level = "info";
+  int scheduler_threads = 0;  // 0 = number of cores
+  int max_throughput = 50;
+  bool fault_injection = false;  // lets tests crash agents on request
+  millis heartbeat{1000};
+  int heartbeat_misses = 3;
+  std::size_t max_frame_bytes = 1 << 20;
+  int max_attempts = 3;
+  millis default_task_timeout{30000};
+  std::size_t max_queued_tasks = 100000;
+  supervision_spec supervision;
+};
+
+// Parses YAML text; `origin` names the source in error messages.
+result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin);
+result<node_config> load_node_config_file(const std::string& path);
+const std::string& embedded_node_config();
+
+struct shell_spec {
+  std::vector<std::string> allow;  // command names or absolute paths
+  millis timeout{10000};
+  std::size_t max_output_bytes = 64 * 1024;
+};
+
+struct executor_config {
+  std::string connect = "tcp://127.0.0.1:7401";
+  std::string name;  // defaults to host-pid
+  std::vector<std::string> caps{"echo", "sleep", "fail", "shell"};
+  std::map<std::string, std::string> labels;
+  int concurrency = 8;
+  millis heartbeat{1000};
+  int heartbeat_misses = 3;
+  millis reconnect_min{1000};
+  millis reconnect_max{32000};
+  shell_spec shell;
+};
+
+result<executor_config> parse_executor_config(const std::string& yaml_text,
+                                              const std::string& origin);
+result<executor_config> load_executor_config_file(const std::string& path);
+
+// "a=b,c=d" -> map; errors name the bad element.
+result<std::map<std::string, std::string>> parse_labels(const std::string& text);
+std::vector<std::string> split_list(const std::string& text, char sep = ',');
+
+}  // namespace keel

@@ -1,0 +1,163 @@
+// Frame codec. The body is unpacked by msgpack-c with explicit limits (sizes
+// and nesting depth), so a hostile peer cannot make the node allocate
+// unbounded memory or recurse deeply; every failure becomes an error value.
+#include "runtime/protocol.hpp"
+
+#include <random>
+
+#include "runtime/msgpack_json.hpp"
+
+namespace keel::proto {
+
+const char* to_string(msg_type t) {
+  switch (t) {
+    case msg_type::error: return "error";
+    case msg_type::request: return "request";
+    case msg_type::response: return "response";
+    case msg_type::hello: return "hello";
+    case msg_type::welcome: return "welcome";
+    case msg_type::heartbeat: return "heartbeat";
+    case msg_type::task: return "task";
+    case msg_type::task_result: return "task_result";
+    case msg_type::goodbye: return "goodbye";
+    case msg_type::reregister: return "reregister";
+  }
+  return "unknown";
+}
+
+bool known_type(std::uint8_t t) {
+  return t <= 2 || (t >= 10 && t <= 16);
+}
+
+namespace {
+
+bool is_hex_id(const std::string& s, std::size_t len) {
+  if (s.size() != len) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+error bad(std::string what) { return {errc::bad_frame, std::move(what)}; }
+
+}  // namespace
+
+result<envelope> decode_frame(std::string_view version_frame, std::string_view type_frame,
+                              std::string_view body_frame, const limits& lim) {
+  if (version_frame.size() != 1)
+    return bad("first frame must be the 1-byte protocol version, got " +
+               std::to_string(version_frame.size()) + " bytes");
+  auto v = static_cast<std::uint8_t>(version_frame[0]);
+  if (v != version)
+    return error{errc::bad_version, "unsupported protocol version " + std::to_string(v) +
+                                        "; this node speaks version " + std::to_string(version)};
+  if (type_frame.size() != 1) return bad("second frame must be the 1-byte message type");
+  auto t = static_cast<std::uint8_t>(type_frame[0]);
+  if (!known_type(t)) return bad("unknown message type " + std::to_string(t));
+  if (body_frame.size() > lim.max_body_bytes)
+    return bad("body of " + std::to_string(body_frame.size()) + " bytes exceeds the limit of " +
+               std::to_string(lim.max_body_bytes));
+
+  msgpack::object_handle oh;
+  try {
+    std::size_t off = 0;
+    msgpack::unpack_limit ul(lim.max_container, lim.max_container, lim.max_body_bytes,
+                             lim.max_body_bytes, 0, lim.max_depth);
+    oh = msgpack::unpack(body_frame.data(), body_frame.size(), off, nullptr, nullptr, ul);
+    if (off != body_frame.size())
+      return bad("body has " + std::to_string(body_frame.size() - off) +
+                 " trailing bytes after the msgpack map");
+  } catch (const msgpack::depth_size_overflow&) {
+    return bad("body nests deeper than " + std::to_string(lim.max_depth) + " levels");
+  } catch (const msgpack::size_overflow&) {
+    return bad("body has a container or string larger than the limits");
+  } catch (const msgpack::insufficient_bytes&) {
+    return bad("body is truncated msgpack");
+  } catch (const std::exception& ex) {
+    return bad(std::string("body is not valid msgpack: ") + ex.what());
+  }
+  if (oh.get().type != msgpack::type::MAP) return bad("body must be a msgpack map");
+  auto json = msgpack_to_json(oh.get());
+  if (!json) return json.err();
+
+  envelope env;
+  env.type = static_cast<msg_type>(t);
+  auto& j = json.value();
+  auto cid = j.find("cid");
+  if (cid == j.end() || !cid->is_number_unsigned())
+    return bad("body needs \"cid\" as an unsigned integer");
+  env.cid = cid->get<std::uint64_t>();
+  auto trace = j.find("trace");
+  if (trace == j.end() || !trace->is_string() || !is_hex_id(trace->get<std::string>(), 32))
+    return bad("body needs \"trace\" as 32 lower-case hex digits");
+  env.trace = trace->get<std::string>();
+  auto span = j.find("span");
+  if (span != j.end()) {
+    if (!span->is_string() || !is_hex_id(span->get<std::string>(), 16))
+      return bad("\"span\" must be 16 lower-case hex digits");
+    env.span = span->get<std::string>();
+  }
+  j.erase("cid");
+  j.erase("trace");
+  j.erase("span");
+  env.fields = std::move(j);
+  return env;
+}
+
+std::string encode_body(const envelope& env) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  std::uint32_t n = static_cast<std::uint32_t>(env.fields.size()) + 2 + (env.span.empty() ? 0 : 1);
+  pk.pack_map(n);
+  pk.pack(std::string_view("cid"));
+  pk.pack(env.cid);
+  pk.pack(std::string_view("trace"));
+  pk.pack(std::string_view(env.trace));
+  if (!env.span.empty()) {
+    pk.pack(std::string_view("span"));
+    pk.pack(std::string_view(env.span));
+  }
+  for (auto it = env.fields.begin(); it != env.fields.end(); ++it) {
+    pk.pack(std::string_view(it.key()));
+    pack_json(pk, it.value());
+  }
+  return std::string(buf.data(), buf.size());
+}
+
+namespace {
+std::string random_hex(std::size_t bytes) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes * 2);
+  while (out.size() < bytes * 2) {
+    auto r = rng();
+    for (int i = 0; i < 16 && out.size() < bytes * 2; ++i, r >>= 4) out.push_back(digits[r & 15]);
+  }
+  return out;
+}
+}  // namespace
+
+std::string new_trace_id() { return random_hex(16); }
+std::string new_span_id() { return random_hex(8); }
+
+envelope make_error_reply(msg_type reply_type, std::uint64_t cid, const std::string& trace,
+                          const error& e) {
+  envelope env;
+  env.type = reply_type;
+  env.cid = cid;
+  env.trace = trace.empty() ? new_trace_id() : trace;
+  env.fields = {{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}};
+  return env;
+}
+
+envelope make_ok_reply(std::uint64_t cid, const std::string& trace, nlohmann::json body) {
+  envelope env;
+  env.type = msg_type::response;
+  env.cid = cid;
+  env.trace = trace;
+  env.fields = {{"ok", true}, {"body", std::move(body)}};
+  return env;
+}
+
+}  // namespace keel::proto

@@ -1,0 +1,78 @@
+// The Keel wire protocol: how executors and admin clients talk to a node.
+//
+// Transport is ZeroMQ: the node binds one ROUTER, peers connect DEALERs.
+// Every message is three frames:
+//     [version: 1 byte][type: 1 byte][body: one msgpack map]
+// The body always carries "cid" (correlation id, uint), "trace" (32 hex) and
+// "span" (16 hex, the sender's span, i.e. the receiver's parent). The other
+// keys depend on the type and are described in docs/protocol.md.
+//
+// Decoding is the node's first line of defence against hostile input, so
+// decode_frame() never throws, bounds every size and the nesting depth, and
+// reports what is wrong as an error value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+
+namespace keel::proto {
+
+inline constexpr std::uint8_t version = 1;
+
+enum class msg_type : std::uint8_t {
+  error = 0,        // node -> peer: a frame could not be handled (bad frame/version)
+  request = 1,      // client -> node: {op, args}
+  response = 2,     // node -> client: {ok, body} or {ok:false, error:{code,message}}
+  hello = 10,       // executor -> node: registration {executor_id, name, caps, labels, concurrency, pid, version}
+  welcome = 11,     // node -> executor: registration accepted {node_id, heartbeat_ms}
+  heartbeat = 12,   // both ways: {in_flight}
+  task = 13,        // node -> executor: {task_id, lease, action, args, deadline_ms}
+  task_result = 14, // executor -> node: {task_id, lease, ok, result | error}
+  goodbye = 15,     // executor -> node: orderly disconnect
+  reregister = 16,  // node -> executor: "I do not know you": send hello again
+};
+
+const char* to_string(msg_type t);
+bool known_type(std::uint8_t t);
+
+// Limits applied while decoding. Defaults suit admin and task traffic.
+struct limits {
+  std::size_t max_body_bytes = 1 << 20;  // 1 MiB
+  std::size_t max_depth = 32;
+  std::size_t max_container = 65536;     // elements in one array or map
+};
+
+// One decoded message. `fields` holds every body key except cid/trace/span.
+struct envelope {
+  msg_type type = msg_type::error;
+  std::uint64_t cid = 0;
+  std::string trace;
+  std::string span;
+  nlohmann::json fields = nlohmann::json::object();
+};
+
+// Decodes the three frames (identity frames already stripped). Never throws.
+// Errors: bad_version (first frame is not `version`), bad_frame (anything else).
+result<envelope> decode_frame(std::string_view version_frame, std::string_view type_frame,
+                              std::string_view body_frame, const limits& lim = {});
+
+// Encodes the body map of `env` (cid, trace, span, then fields).
+// Precondition: env.fields is a JSON object.
+std::string encode_body(const envelope& env);
+
+// New random ids: 128-bit trace id and 64-bit span id, lower-case hex.
+std::string new_trace_id();
+std::string new_span_id();
+
+// Builders for the common replies, so every error on the wire looks alike.
+envelope make_error_reply(msg_type reply_type, std::uint64_t cid, const std::string& trace,
+                          const error& e);
+envelope make_ok_reply(std::uint64_t cid, const std::string& trace, nlohmann::json body);
+
+}  // namespace keel::proto

@@ -1,0 +1,198 @@
+#include "tools/keelctl/commands.hpp"
+
+#include <cstdio>
+
+#include "runtime/duration.hpp"
+#include "runtime/node_config.hpp"
+#include "tools/keelctl/table.hpp"
+
+namespace keel::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+int code_for(const error& e) {
+  if (e.code == errc::timeout && e.message.rfind("no answer from the node", 0) == 0) return exit_unreachable;
+  if (e.code == errc::bad_request && e.message.rfind("cannot use endpoint", 0) == 0) return exit_usage;
+  return exit_failed;
+}
+
+result<json> call(const globals& g, const std::string& op, const json& args,
+                  std::chrono::milliseconds timeout) {
+  auto c = client::connect(g.endpoint);
+  if (!c) return c.err();
+  return (*c)->call(op, args, timeout);
+}
+
+void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+std::string join(const json& arr) {
+  std::string out;
+  for (const auto& v : arr) out += (out.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+  return out.empty() ? "-" : out;
+}
+
+std::string labels(const json& obj) {
+  std::string out;
+  for (auto it = obj.begin(); it != obj.end(); ++it)
+    out += (out.empty() ? "" : ",") + it.key() + "=" + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  return out.empty() ? "-" : out;
+}
+
+void print_agents(const json& agents, std::int64_t now) {
+  ui::table t({"AGENT", "STATE", "RESTARTS", "MAILBOX", "RESTART", "STARTED", "LAST EXIT"});
+  for (const auto& a : agents) {
+    auto mailbox = a["mailbox"].is_number() ? std::to_string(a["mailbox"].get<long>()) : "-";
+    auto last = a.value("last_exit", std::string());
+    t.add({a.value("name", std::string()), ui::state(a.value("state", std::string())),
+           std::to_string(a.value("restarts", 0)), mailbox, a.value("restart", std::string()),
+           format_ago(a.value("started_ms", std::int64_t{0}), now), last.empty() ? "-" : last});
+  }
+  t.print(stdout, "  ");
+}
+
+void print_executors(const json& executors, std::int64_t now) {
+  if (executors.empty()) {
+    std::printf("  %s\n", ui::dim("none connected; start one with `keel executor --connect ENDPOINT`").c_str());
+    return;
+  }
+  ui::table t({"NAME", "STATE", "CAPS", "LABELS", "LOAD", "DONE", "FAILED", "LAST SEEN", "PID", "HOST"});
+  for (const auto& e : executors) {
+    auto load = std::to_string(e.value("in_flight", 0)) + "/" + std::to_string(e.value("capacity", 0));
+    t.add({e.value("name", std::string()), ui::state(e.value("draining", false) ? "draining" : "alive"),
+           join(e["caps"]), labels(e["labels"]), load, std::to_string(e.value("done", 0)),
+           std::to_string(e.value("failed", 0)), format_ago(e.value("last_seen_ms", std::int64_t{0}), now),
+           std::to_string(e.value("pid", 0)), e.value("host", std::string())});
+  }
+  t.print(stdout, "  ");
+}
+
+}  // namespace
+
+int report(const globals& g, const error& e) {
+  if (g.json) {
+    std::printf("%s\n", json({{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}}).dump(2).c_str());
+  } else {
+    std::fprintf(stderr, "keelctl: %s\n", e.message.c_str());
+  }
+  return code_for(e);
+}
+
+int cmd_status(const globals& g) {
+  auto r = call(g, "status", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& n = (*r)["node"];
+  auto now = n.value("now_ms", unix_now_ms());
+  std::printf("%s %s  %s  up %s  %s  pid %lld  v%s\n", ui::bold("node").c_str(),
+              n.value("node_id", std::string()).c_str(), ui::state(n.value("state", std::string())).c_str(),
+              format_duration(std::chrono::milliseconds(n.value("uptime_ms", std::int64_t{0}))).c_str(),
+              n.value("listen", std::string()).c_str(), static_cast<long long>(n.value("pid", std::int64_t{0})),
+              n.value("version", std::string()).c_str());
+  std::printf("  data dir %s\n", n.value("data_dir", std::string()).c_str());
+  if (n.value("state", std::string()) == "degraded")
+    std::printf("  %s %s\n", ui::red("degraded:").c_str(), n.value("degraded_reason", std::string()).c_str());
+  std::printf("\n%s\n", ui::bold("agents").c_str());
+  print_agents((*r)["agents"], now);
+  std::printf("\n%s (%zu)\n", ui::bold("executors").c_str(), (*r)["executors"].size());
+  print_executors((*r)["executors"], now);
+  const auto& t = (*r)["tasks"];
+  const auto& f = n["frames"];
+  std::printf("\n%s %d queued, %d in flight\n", ui::bold("tasks").c_str(), t.value("queued", 0), t.value("in_flight", 0));
+  std::printf("%s %llu in, %llu out, %llu rejected (%llu bad version), %llu dropped\n", ui::bold("frames").c_str(),
+              f.value("in", 0ULL), f.value("out", 0ULL), f.value("bad", 0ULL), f.value("bad_version", 0ULL),
+              f.value("dropped", 0ULL));
+  return exit_ok;
+}
+
+int cmd_agents(const globals& g) {
+  auto r = call(g, "agents", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  print_agents((*r)["agents"], (*r)["node"].value("now_ms", unix_now_ms()));
+  return exit_ok;
+}
+
+int cmd_executors(const globals& g) {
+  auto r = call(g, "executors", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  print_executors((*r)["executors"], r->value("now_ms", unix_now_ms()));
+  const auto& t = (*r)["tasks"];
+  std::printf("\n  %s %d queued, %d in flight\n", ui::dim("tasks").c_str(), t.value("queued", 0), t.value("in_flight", 0));
+  return exit_ok;
+}
+
+int cmd_send(const globals& g, const std::string& agent, const std::string& message_json) {
+  json message;
+  try {
+    message = json::parse(message_json);
+  } catch (const json::parse_error& ex) {
+    return report(g, {errc::bad_request, "the message is not valid JSON (" + std::string(ex.what()) +
+                                             "); quote it, e.g. keelctl send planner '{\"ping\": true}'"}) ,
+           exit_usage;
+  }
+  auto r = call(g, "send", {{"agent", agent}, {"message", message}}, g.timeout);
+  if (!r) return report(g, r.err());
+  print_json(*r);
+  return exit_ok;
+}
+
+int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
+            const std::string& selector, std::chrono::milliseconds task_timeout) {
+  json args = json::object();
+  if (!args_json.empty()) {
+    try {
+      args = json::parse(args_json);
+    } catch (const json::parse_error& ex) {
+      report(g, {errc::bad_request, "--args is not valid JSON (" + std::string(ex.what()) +
+                                        "); example: --args '{\"text\": \"hi\"}'"});
+      return exit_usage;
+    }
+  }
+  json request = {{"action", action}, {"args", args}, {"timeout_ms", task_timeout.count()}};
+  if (!selector.empty()) {
+    auto l = parse_labels(selector);
+    if (!l) {
+      report(g, l.err());
+      return exit_usage;
+    }
+    request["on"] = *l;
+  }
+  // Wait a little longer than the task may take, so the node's own timeout
+  // error (which says more) arrives before ours.
+  auto r = call(g, "run", request, task_timeout + std::chrono::seconds(2));
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  print_json((*r)["result"]);
+  std::fprintf(stderr, "%s\n",
+               ui::dim("ran " + action + " on " + r->value("executor", std::string("?")) + " in " +
+                       format_duration(std::chrono::milliseconds(static_cast<long>(r->value("duration_ms", 0.0)))) +
+                       " (attempt " + std::to_string(r->value("attempts", 1)) + ")")
+                   .c_str());
+  return exit_ok;
+}
+
+int cmd_ping(const globals& g) {
+  auto started = std::chrono::steady_clock::now();
+  auto r = call(g, "ping", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  auto rtt = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (g.json) {
+    (*r)["rtt_ms"] = rtt;
+    return print_json(*r), exit_ok;
+  }
+  std::printf("pong from node %s at %s in %.2fms\n", r->value("node_id", std::string()).c_str(), g.endpoint.c_str(), rtt);
+  return exit_ok;
+}
+
+int cmd_crash(const globals& g, const std::string& agent) {
+  auto r = call(g, "fault.crash", {{"agent", agent}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("told %s to crash; watch it restart with `keelctl agents`\n", agent.c_str());
+  return exit_ok;
+}
+
+}  // namespace keel::ctl

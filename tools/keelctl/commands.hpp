@@ -1,0 +1,37 @@
+// keelctl's commands: each takes the parsed options, talks to the node
+// through the client, and prints either a human view or (--json) the
+// node's answer. Each returns the process exit code.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/client.hpp"
+
+namespace keel::ctl {
+
+struct globals {
+  std::string endpoint;
+  std::chrono::milliseconds timeout{5000};
+  bool json = false;
+};
+
+// Exit codes: 0 success, 1 the node or the action reported an error,
+// 2 bad usage, 3 the node could not be reached in time.
+inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3;
+
+int cmd_status(const globals& g);
+int cmd_agents(const globals& g);
+int cmd_executors(const globals& g);
+int cmd_send(const globals& g, const std::string& agent, const std::string& message_json);
+int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
+            const std::string& selector, std::chrono::milliseconds task_timeout);
+int cmd_ping(const globals& g);
+int cmd_crash(const globals& g, const std::string& agent);
+
+// Prints an error the same way every command does (JSON with --json).
+int report(const globals& g, const error& e);
+
+}  // namespace keel::ctl
