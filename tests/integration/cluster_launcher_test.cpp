@@ -1,0 +1,87 @@
+// `keel cluster up` / `down`: returns once executors are registered, restarts
+// an executor that dies, and `down` leaves no process behind, even after the
+// keeper itself was killed with SIGKILL.
+#include "tests/integration/fixture.hpp"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+nlohmann::json state(const temp_dir& dir) {
+  std::ifstream in(dir / "data/cluster.json");
+  return in ? nlohmann::json::parse(in) : nlohmann::json();
+}
+std::vector<pid_t> pids(const nlohmann::json& st) {
+  std::vector<pid_t> out{st.value("keeper_pid", 0)};
+  for (const auto& c : st["children"]) out.push_back(c.value("pid", 0));
+  return out;
+}
+// Gone: no such process, or a zombie waiting for its (re-)parent to reap it.
+bool gone(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string pid_s, comm, state;
+  stat >> pid_s >> comm >> state;
+  return state == "Z";
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(cluster_launcher_test)
+
+BOOST_AUTO_TEST_CASE(up_restart_down_leaves_nothing_behind) {
+  temp_dir dir;
+  auto ep = endpoint_for(free_port());
+  auto up = run_command({KEEL_BIN, "cluster", "up", "--executors", "2", "--listen", ep, "--data-dir", dir / "data"}, 60s);
+  BOOST_REQUIRE_MESSAGE(up.code == 0, up.err + up.out);
+  BOOST_TEST(up.out.find("2 executor(s) registered") != std::string::npos);
+  auto cli = client::connect(ep).value();
+  BOOST_TEST(cli->call("executors", nlohmann::json::object(), 5s)->at("executors").size() == 2u);
+
+  // The keeper restarts an executor that dies.
+  auto st = state(dir);
+  pid_t exec_pid = st["children"][1]["pid"];
+  ::kill(exec_pid, SIGKILL);
+  BOOST_REQUIRE(wait_until([&] {
+    auto s = state(dir);
+    return s.is_object() && s["children"][1]["pid"] != exec_pid && s["children"][1]["pid"] != 0;
+  }, 10s));
+  BOOST_TEST(wait_until([&] {
+    auto r = cli->call("executors", nlohmann::json::object(), 2s);
+    if (!r.ok()) return false;
+    for (const auto& e : r->at("executors"))
+      if (e["pid"] == exec_pid) return false;  // the dead one must be gone, the new one there
+    return r->at("executors").size() == 2u;
+  }, 15s));
+
+  // A second `up` on the same dir is refused.
+  auto again = run_command({KEEL_BIN, "cluster", "up", "--listen", ep, "--data-dir", dir / "data"}, 30s);
+  BOOST_TEST(again.code == 1);
+  BOOST_TEST(again.err.find("a cluster is already running") != std::string::npos);
+
+  auto all = pids(state(dir));
+  auto down = run_command({KEEL_BIN, "cluster", "down", "--data-dir", dir / "data"}, 60s);
+  BOOST_TEST(down.code == 0, down.err);
+  for (auto pid : all) BOOST_TEST(gone(pid), "pid " << pid << " still running");
+  BOOST_TEST(!std::filesystem::exists(dir / "data/cluster.json"));
+}
+
+BOOST_AUTO_TEST_CASE(down_works_after_the_keeper_was_killed) {
+  temp_dir dir;
+  auto ep = endpoint_for(free_port());
+  auto up = run_command({KEEL_BIN, "cluster", "up", "--executors", "1", "--listen", ep, "--data-dir", dir / "data"}, 60s);
+  BOOST_REQUIRE_MESSAGE(up.code == 0, up.err + up.out);
+  auto all = pids(state(dir));
+  ::kill(all[0], SIGKILL);  // the keeper
+  BOOST_REQUIRE(wait_until([&] { return gone(all[0]); }, 5s));
+  for (std::size_t i = 1; i < all.size(); ++i) BOOST_TEST(!gone(all[i]));  // orphans still run
+  auto down = run_command({KEEL_BIN, "cluster", "down", "--data-dir", dir / "data"}, 60s);
+  BOOST_TEST(down.code == 0, down.err);
+  for (auto pid : all) BOOST_TEST(wait_until([&] { return gone(pid); }, 5s), "pid " << pid << " left behind");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,85 @@
+// A node and two executors: 1,000 echo tasks through the client library,
+// pipelined, all answered with their own payloads, spread over both.
+#include "tests/integration/fixture.hpp"
+
+#include <map>
+
+using namespace keel;
+using namespace keel::test;
+
+BOOST_AUTO_TEST_SUITE(echo_cluster_test)
+
+BOOST_AUTO_TEST_CASE(thousand_echo_tasks_return_their_payloads) {
+  cluster c(2);
+  constexpr int total = 1000, window = 100;
+  std::map<std::uint64_t, std::string> outstanding;
+  int sent = 0, received = 0, wrong = 0;
+  auto submit = [&] {
+    std::string text = "payload-" + std::to_string(sent) + std::string(80, 'x');
+    auto cid = c.cli->send("run", {{"action", "echo"}, {"args", {{"text", text}, {"n", sent}}}});
+    BOOST_REQUIRE(cid.ok());
+    outstanding[*cid] = text;
+    ++sent;
+  };
+  while (sent < window) submit();
+  std::map<std::string, int> per_executor;
+  while (received < total) {
+    auto r = c.cli->receive(10s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), "waiting for reply " << received << ": " << (r.ok() ? "" : r.err().message));
+    BOOST_REQUIRE_MESSAGE(r->ok, r->err.message);
+    auto it = outstanding.find(r->cid);
+    BOOST_REQUIRE_MESSAGE(it != outstanding.end(), "reply for an unknown or already answered cid " << r->cid);
+    if (r->body["result"]["text"] != it->second) ++wrong;
+    per_executor[r->body.value("executor", std::string())]++;
+    outstanding.erase(it);
+    ++received;
+    if (sent < total) submit();
+  }
+  BOOST_TEST(wrong == 0);
+  BOOST_TEST(outstanding.empty());
+  BOOST_TEST(per_executor.size() == 2u);  // least-load placement used both executors
+  auto ex = c.call("executors")["executors"];
+  std::uint64_t done = 0;
+  for (const auto& e : ex) done += e.value("done", std::uint64_t{0});
+  BOOST_TEST(done == static_cast<std::uint64_t>(total));
+}
+
+BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
+  cluster c(1);
+  auto unknown = c.cli->call("run", {{"action", "teleport"}}, 5s);
+  BOOST_REQUIRE(!unknown.ok());
+  BOOST_TEST(unknown.err().code == "not_found");
+  BOOST_TEST(unknown.err().message.find("no connected executor offers action 'teleport'") != std::string::npos);
+  auto labels = c.cli->call("run", {{"action", "echo"}, {"on", {{"site", "mars"}}}}, 5s);
+  BOOST_TEST(labels.err().message.find("site=mars") != std::string::npos);
+  auto failed = c.cli->call("run", {{"action", "fail"}, {"args", {{"message", "boom"}}}}, 5s);
+  BOOST_TEST(failed.err().code == "action_failed");
+  BOOST_TEST(failed.err().message.find("boom") != std::string::npos);
+  auto timed = c.cli->call("run", {{"action", "sleep"}, {"args", {{"ms", 3000}}}, {"timeout_ms", 300}}, 5s);
+  BOOST_TEST(timed.err().code == "timeout");
+  auto bad_op = c.cli->call("frobnicate", nlohmann::json::object(), 5s);
+  BOOST_TEST(bad_op.err().message.find("unknown operation 'frobnicate'") != std::string::npos);
+  auto unknown_agent = c.cli->call("send", {{"agent", "oracle"}, {"message", {{"ping", true}}}}, 5s);
+  BOOST_TEST(unknown_agent.err().message.find("unknown agent 'oracle'") != std::string::npos);
+  // Each agent answers ping; the four whose behaviour comes later say so.
+  for (const char* a : {"planner", "retriever", "canonicalizer", "executor", "monitor"})
+    BOOST_TEST(c.call("send", {{"agent", a}, {"message", {{"ping", true}}}})["pong"] == true);
+  auto later = c.cli->call("send", {{"agent", "planner"}, {"message", {{"plan", "x"}}}}, 5s);
+  BOOST_TEST(later.err().code == "not_implemented");
+  // fault injection is off by default
+  auto crash = c.cli->call("fault.crash", {{"agent", "planner"}}, 5s);
+  BOOST_TEST(crash.err().code == "forbidden");
+}
+
+BOOST_AUTO_TEST_CASE(selector_routes_to_matching_labels_only) {
+  cluster c(0);
+  c.add_executor("near", {"--labels", "site=db1"});
+  c.add_executor("far", {"--labels", "site=local"});
+  BOOST_REQUIRE(c.wait_for_executors(2, 15s));
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.call("run", {{"action", "echo"}, {"on", {{"site", "db1"}}}, {"args", {{"i", i}}}});
+    BOOST_TEST(r["executor"] == "near");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,144 @@
+// Garbage on the ROUTER: random bytes, truncated msgpack, an unknown version,
+// deep nesting, a huge frame. The node answers what it can with an error,
+// counts the rest, stays up, and serves the next valid request.
+#include "tests/integration/fixture.hpp"
+
+#include <random>
+
+#include <msgpack.hpp>
+#include <zmq.hpp>
+
+#include "runtime/protocol.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+
+struct raw_peer {
+  zmq::context_t ctx{1};
+  zmq::socket_t sock{ctx, zmq::socket_type::dealer};
+  explicit raw_peer(const std::string& ep) {
+    sock.set(zmq::sockopt::linger, 0);
+    sock.connect(ep);
+  }
+  void send(const std::vector<std::string>& parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      sock.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+  // The error reply, if one comes within the timeout.
+  std::optional<proto::envelope> reply(std::chrono::milliseconds timeout) {
+    zmq::pollitem_t item{sock.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, timeout);
+    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+    std::vector<zmq::message_t> parts;
+    do {
+      zmq::message_t m;
+      (void)sock.recv(m);
+      parts.push_back(std::move(m));
+    } while (parts.back().more());
+    if (parts.size() != 3) return std::nullopt;
+    auto sv = [](zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+    auto e = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]));
+    if (!e) return std::nullopt;
+    return e.value();
+  }
+};
+
+std::string v1() { return std::string(1, static_cast<char>(proto::version)); }
+std::string type(proto::msg_type t) { return std::string(1, static_cast<char>(t)); }
+
+std::string nested(int depth) {
+  std::string s;
+  for (int i = 0; i < depth; ++i) s.push_back(static_cast<char>(0x91));  // fixarray of 1
+  s.push_back(static_cast<char>(0xc0));
+  return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hostile_frames_test)
+
+BOOST_AUTO_TEST_CASE(garbage_is_refused_and_the_node_keeps_serving) {
+  cluster c(1);
+  auto ok_after = [&](const char* what) {
+    auto r = c.cli->call("ping", nlohmann::json::object(), 5s);
+    BOOST_TEST(r.ok(), "node did not answer after " << what);
+    BOOST_TEST(c.node.proc->running(), "node died after " << what);
+  };
+  {
+    raw_peer junk_peer(c.node.endpoint);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 200; ++i) {
+      std::string junk(static_cast<std::size_t>(rng() % 300), '\0');
+      for (auto& ch : junk) ch = static_cast<char>(rng());
+      junk_peer.send({junk});
+    }
+    // Every one of them is answered with an error frame.
+    for (int i = 0; i < 200; ++i) BOOST_REQUIRE_MESSAGE(junk_peer.reply(5s).has_value(), "no error reply " << i);
+    ok_after("random single frames");
+  }
+  raw_peer peer(c.node.endpoint);  // a fresh peer: its replies are only the ones below
+
+  peer.send({std::string(1, '\x07'), type(proto::msg_type::request), "\x80"});
+  auto ver = peer.reply(5s);
+  BOOST_REQUIRE(ver.has_value());
+  BOOST_TEST(ver->fields["error"]["code"] == "bad_version");
+  BOOST_TEST(ver->fields["error"]["message"].get<std::string>().find("unsupported protocol version 7") !=
+             std::string::npos);
+
+  peer.send({v1(), type(proto::msg_type::request), "\x85\xa3" "cid"});  // truncated map
+  auto trunc = peer.reply(5s);
+  BOOST_REQUIRE(trunc.has_value());
+  BOOST_TEST(trunc->fields["error"]["code"] == "bad_frame");
+  ok_after("truncated msgpack");
+
+  peer.send({v1(), type(proto::msg_type::request), nested(100000)});
+  auto deep = peer.reply(5s);
+  BOOST_REQUIRE(deep.has_value());
+  BOOST_TEST(deep->fields["error"]["message"].get<std::string>().find("nests deeper") != std::string::npos);
+  ok_after("deep nesting");
+
+  // A map header claiming 2^32-1 entries in a tiny body.
+  peer.send({v1(), type(proto::msg_type::request), "\xdf\xff\xff\xff\xff"});
+  BOOST_TEST(peer.reply(5s).has_value());
+  ok_after("a huge claimed length");
+
+  peer.send({v1(), type(proto::msg_type::task), "\x80"});  // a type the node never accepts from peers
+  ok_after("an unexpected type");
+
+  // Larger than max_frame_bytes: ZeroMQ drops the connection of that peer.
+  {
+    raw_peer big(c.node.endpoint);
+    big.send({v1(), type(proto::msg_type::request), std::string(3 << 20, 'x')});
+    ok_after("a 3 MiB frame");
+  }
+
+  auto st = c.call("status")["node"]["frames"];
+  BOOST_TEST(st["bad"].get<std::uint64_t>() >= 200u);
+  BOOST_TEST(st["bad_version"].get<std::uint64_t>() >= 1u);
+  // And real work still runs.
+  BOOST_TEST(c.call("run", {{"action", "echo"}, {"args", {{"still", "here"}}}})["result"]["still"] == "here");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_executor_hello_is_refused_without_registering) {
+  cluster c(0);
+  raw_peer peer(c.node.endpoint);
+  proto::envelope env;
+  env.type = proto::msg_type::hello;
+  env.cid = 1;
+  env.trace = proto::new_trace_id();
+  env.fields = {{"executor_id", "evil"}, {"caps", "echo"}, {"concurrency", 1}, {"protocol", 1}};
+  peer.send({v1(), type(env.type), proto::encode_body(env)});
+  auto r = peer.reply(5s);
+  BOOST_REQUIRE(r.has_value());
+  BOOST_TEST(r->fields["error"]["message"].get<std::string>().find("\"caps\" must be a list") != std::string::npos);
+  env.fields = {{"executor_id", "old"}, {"caps", {"echo"}}, {"concurrency", 1}, {"protocol", 99}};
+  peer.send({v1(), type(env.type), proto::encode_body(env)});
+  auto v = peer.reply(5s);
+  BOOST_REQUIRE(v.has_value());
+  BOOST_TEST(v->fields["error"]["message"].get<std::string>().find("protocol 99") != std::string::npos);
+  BOOST_TEST(c.executor_count() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,88 @@
+// Config loading: the embedded default is valid, and every kind of mistake
+// is reported with the origin, the line and the key path.
+#include <boost/test/unit_test.hpp>
+
+#include "runtime/node_config.hpp"
+
+using namespace keel;
+
+namespace {
+std::string error_of(const std::string& yaml) {
+  auto r = parse_node_config(yaml, "test.yaml");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.err().code == errc::config);
+  return r.err().message;
+}
+bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(node_config_test)
+
+BOOST_AUTO_TEST_CASE(embedded_default_matches_the_documented_defaults) {
+  auto r = parse_node_config(embedded_node_config(), "embedded");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  BOOST_TEST(r->listen == "tcp://127.0.0.1:7401");
+  BOOST_TEST(r->heartbeat.count() == 1000);
+  BOOST_TEST(r->heartbeat_misses == 3);
+  BOOST_TEST(r->supervision.intensity == 3);
+  BOOST_TEST(r->supervision.period.count() == 5000);
+  BOOST_TEST(r->supervision.children.size() == 5u);
+  BOOST_TEST(r->supervision.children[0].name == "executor");
+  BOOST_TEST(!r->fault_injection);
+}
+
+BOOST_AUTO_TEST_CASE(per_agent_overrides) {
+  auto r = parse_node_config(R"(
+supervision: {strategy: rest_for_one, intensity: 5, period: 10s, backoff: {min: 50ms, max: 2s}}
+agents:
+  - name: executor
+  - name: planner
+    restart: transient
+    backoff: {min: 1s, max: 4s}
+)", "t.yaml");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  BOOST_TEST((r->supervision.strategy == restart_strategy::rest_for_one));
+  BOOST_TEST(r->supervision.children.size() == 2u);
+  BOOST_TEST(r->supervision.children[0].backoff.min.count() == 50);
+  BOOST_TEST((r->supervision.children[1].restart == restart_type::transient));
+  BOOST_TEST(r->supervision.children[1].backoff.min.count() == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(mistakes_name_the_line_and_key) {
+  BOOST_TEST(has(error_of("node:\n  listn: tcp://127.0.0.1:1\n"), "test.yaml:2: node.listn: unknown key"));
+  BOOST_TEST(has(error_of("gateway:\n  heartbeat: soon\n"), "gateway.heartbeat"));
+  BOOST_TEST(has(error_of("dispatch:\n  max_attempts: 0\n"), "must be between 1 and 100"));
+  BOOST_TEST(has(error_of("node:\n  fault_injection: maybe\n"), "expected true or false"));
+  BOOST_TEST(has(error_of("supervision:\n  strategy: all_for_none\n"), "one_for_one, one_for_all or rest_for_one"));
+  BOOST_TEST(has(error_of("agents:\n  - name: planer\n"), "unknown agent 'planer'"));
+  BOOST_TEST(has(error_of("agents:\n  - name: executor\n  - name: executor\n"), "listed twice"));
+  BOOST_TEST(has(error_of("agents:\n  - name: planner\n"), "executor agent is required"));
+  BOOST_TEST(has(error_of("node: [1, 2\n"), "not valid YAML"));
+  BOOST_TEST(has(error_of("node:\n  listen: http://x\n"), "ZeroMQ endpoint"));
+  BOOST_TEST(has(error_of("surprise: 1\n"), "surprise: unknown key"));
+  BOOST_TEST(has(error_of("supervision:\n  backoff: {min: 2s, max: 1s}\n"), "must not be smaller than min"));
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_says_what_to_do) {
+  auto r = load_node_config_file("/nonexistent/node.yaml");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(has(r.err().message, "cannot read node config file '/nonexistent/node.yaml'"));
+}
+
+BOOST_AUTO_TEST_CASE(executor_config_and_labels) {
+  auto r = parse_executor_config(
+      "executor:\n  caps: [echo]\n  labels: {site: db1}\n  concurrency: 3\nshell:\n  allow: [date]\n", "e.yaml");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  BOOST_TEST(r->caps == (std::vector<std::string>{"echo"}), boost::test_tools::per_element());
+  BOOST_TEST(r->labels.at("site") == "db1");
+  BOOST_TEST(r->concurrency == 3);
+  auto bad = parse_executor_config("executor:\n  concurency: 3\n", "e.yaml");
+  BOOST_TEST(has(bad.err().message, "e.yaml:2: executor.concurency: unknown key"));
+  auto l = parse_labels("site=db1, gpu=true");
+  BOOST_REQUIRE(l.ok());
+  BOOST_TEST(l->at("gpu") == "true");
+  BOOST_TEST(!parse_labels("site").ok());
+  BOOST_TEST(!parse_labels("=x").ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,57 @@
+// The store on a real LevelDB directory: identity across reopen, the lock
+// against a second opener, atomic batches.
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include "storage/store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace keel;
+
+BOOST_AUTO_TEST_SUITE(store_test)
+
+BOOST_AUTO_TEST_CASE(identity_survives_reopen_and_counts_starts) {
+  test::temp_dir dir;
+  std::string id;
+  {
+    auto s = store::open(dir.path());
+    BOOST_REQUIRE(s.ok());
+    id = (*s)->identity().node_id;
+    BOOST_TEST((*s)->identity().starts == 1u);
+    BOOST_TEST(read_node_pid(dir.path()) == ::getpid());
+  }
+  BOOST_TEST(read_node_pid(dir.path()) == 0);  // removed on close
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s.ok());
+  BOOST_TEST((*s)->identity().node_id == id);
+  BOOST_TEST((*s)->identity().starts == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(second_opener_is_told_who_holds_the_dir) {
+  test::temp_dir dir;
+  auto first = store::open(dir.path());
+  BOOST_REQUIRE(first.ok());
+  auto second = store::open(dir.path());
+  BOOST_REQUIRE(!second.ok());
+  BOOST_TEST(second.err().code == errc::io);
+  BOOST_TEST(second.err().message.find("a node is already running on") != std::string::npos);
+  BOOST_TEST(second.err().message.find("(pid " + std::to_string(::getpid()) + ")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(batches_and_point_reads) {
+  test::temp_dir dir;
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s.ok());
+  BOOST_TEST((*s)->write({{"a", "1"}, {"b", "2"}}, true).ok());
+  BOOST_TEST(*(*s)->get("a").value() == "1");
+  BOOST_TEST(!(*s)->get("missing").value().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(unwritable_dir_is_a_clear_error) {
+  auto s = store::open("/proc/keel-cannot-create");
+  BOOST_REQUIRE(!s.ok());
+  BOOST_TEST(s.err().message.find("pick a writable --data-dir") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
