@@ -17,13 +17,9 @@ struct basic_agent_state {
   static inline const char* name = "keel-agent";
 };
 
-using ask_handler = nlohmann::json (*)(const agent_env& env, const nlohmann::json& message);
-
-agent_actor::behavior_type basic_agent(agent_actor::stateful_pointer<basic_agent_state> self,
-                                       agent_env env, agent_contract contract, ask_handler on_ask);
-
-// Answers {"ping": true} with {"pong": true, ...}; anything else with a
-// not_implemented error naming `later` (the issue that brings the behaviour).
-nlohmann::json ping_or_later(const agent_env& env, const nlohmann::json& message, const char* later);
+// `ask` answers {"ping": true} with {"pong": true, ...} and anything else
+// with a not_implemented error that quotes contract.implemented (which says
+// the issue that brings the behaviour).
+agent_actor spawn_basic_agent(caf::actor_system& sys, const agent_env& env, const agent_contract& contract);
 
 }  // namespace keel

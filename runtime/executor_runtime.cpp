@@ -203,13 +203,7 @@ void executor_loop::say_hello() {
 void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid,
                          const std::string& trace) {
   if (!sock_) return;
-  proto::envelope env;
-  env.type = type;
-  env.cid = cid;
-  env.trace = trace.empty() ? proto::new_trace_id() : trace;
-  env.span = proto::new_span_id();
-  env.fields = std::move(fields);
-  auto body = proto::encode_body(env);
+  auto body = proto::encode_body(proto::make_envelope(type, std::move(fields), cid, trace));
   std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(type)};
   sock_->send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
   sock_->send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);

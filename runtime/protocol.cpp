@@ -141,6 +141,16 @@ std::string random_hex(std::size_t bytes) {
 std::string new_trace_id() { return random_hex(16); }
 std::string new_span_id() { return random_hex(8); }
 
+envelope make_envelope(msg_type type, nlohmann::json fields, std::uint64_t cid, const std::string& trace) {
+  envelope env;
+  env.type = type;
+  env.cid = cid;
+  env.trace = trace.empty() ? new_trace_id() : trace;
+  env.span = new_span_id();
+  env.fields = std::move(fields);
+  return env;
+}
+
 envelope make_error_reply(msg_type reply_type, std::uint64_t cid, const std::string& trace,
                           const error& e) {
   envelope env;

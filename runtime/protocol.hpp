@@ -70,6 +70,10 @@ std::string encode_body(const envelope& env);
 std::string new_trace_id();
 std::string new_span_id();
 
+// A message with a fresh span id; a new trace id when `trace` is empty.
+envelope make_envelope(msg_type type, nlohmann::json fields, std::uint64_t cid = 0,
+                       const std::string& trace = {});
+
 // Builders for the common replies, so every error on the wire looks alike.
 envelope make_error_reply(msg_type reply_type, std::uint64_t cid, const std::string& trace,
                           const error& e);

@@ -40,13 +40,7 @@ using self_ptr = executor_agent_actor::stateful_pointer<executor_agent_state>;
 
 void send_frame(self_ptr self, const std::string& peer, msg_type type, nlohmann::json fields,
                 std::uint64_t cid = 0, const std::string& trace = {}) {
-  proto::envelope env;
-  env.type = type;
-  env.cid = cid;
-  env.trace = trace.empty() ? proto::new_trace_id() : trace;
-  env.span = proto::new_span_id();
-  env.fields = std::move(fields);
-  self->state.gw().send(peer, env);
+  self->state.gw().send(peer, proto::make_envelope(type, std::move(fields), cid, trace));
 }
 
 void answer_error(self_ptr self, const task_origin& o, const error& e) {

@@ -1,24 +1,14 @@
 // The monitor agent: watches events, timers and budgets, raises alerts and
-// triggers workflows. Its behaviour arrives with the "Control plane" issue;
-// today it answers describe, status and ping.
+// triggers workflows. Until the "Control plane" issue it answers describe,
+// status and ping only.
 #include "actors/agents.hpp"
 #include "actors/basic_agent.hpp"
 
 namespace keel {
 
-namespace {
-const agent_contract contract{
-    "watches events, timers, metrics and budgets; raises alerts once per condition",
-    "{\"ping\": true}",
-    "describe/status/ping only; monitoring arrives with the Control plane issue"};
-
-nlohmann::json on_ask(const agent_env& env, const nlohmann::json& m) {
-  return ping_or_later(env, m, "monitoring arrives with the Control plane issue");
-}
-}  // namespace
-
 agent_actor spawn_monitor(caf::actor_system& sys, const agent_env& env) {
-  return sys.spawn(basic_agent, env, contract, &on_ask);
+  static const agent_contract contract{"watches events, timers, metrics and budgets; raises alerts once per condition", "{\"ping\": true}", "monitoring arrives with the Control plane issue"};
+  return spawn_basic_agent(sys, env, contract);
 }
 
 }  // namespace keel

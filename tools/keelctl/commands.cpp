@@ -1,6 +1,8 @@
 #include "tools/keelctl/commands.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "runtime/duration.hpp"
 #include "runtime/node_config.hpp"
@@ -58,7 +60,11 @@ void print_executors(const json& executors, std::int64_t now) {
     return;
   }
   ui::table t({"NAME", "STATE", "CAPS", "LABELS", "LOAD", "DONE", "FAILED", "LAST SEEN", "PID", "HOST"});
-  for (const auto& e : executors) {
+  std::vector<json> sorted(executors.begin(), executors.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const json& a, const json& b) {
+    return a.value("name", std::string()) < b.value("name", std::string());
+  });
+  for (const auto& e : sorted) {
     auto load = std::to_string(e.value("in_flight", 0)) + "/" + std::to_string(e.value("capacity", 0));
     t.add({e.value("name", std::string()), ui::state(e.value("draining", false) ? "draining" : "alive"),
            join(e["caps"]), labels(e["labels"]), load, std::to_string(e.value("done", 0)),
@@ -166,6 +172,7 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   print_json((*r)["result"]);
+  std::fflush(stdout);  // keep the result above the footer when both go to one terminal
   std::fprintf(stderr, "%s\n",
                ui::dim("ran " + action + " on " + r->value("executor", std::string("?")) + " in " +
                        format_duration(std::chrono::milliseconds(static_cast<long>(r->value("duration_ms", 0.0)))) +

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Keel needs (only those missing), then
+# configures and builds it. Used by tools/demo.sh and tools/test.sh.
+#   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime
+# Environment: KEEL_BUILD_DIR (default: build), KEEL_BUILD_TYPE (RelWithDebInfo).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake ccache
+          libcaf-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libleveldb-dev libsnappy-dev
+          libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev)
+if [[ "${1:-}" == "--with-test-tools" ]]; then
+  packages+=(clang libclang-rt-14-dev procps)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  if [[ $(id -u) -eq 0 ]]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "setup: need root to install ${missing[*]}; run as root or install them with apt-get" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir=${KEEL_BUILD_DIR:-build}
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${KEEL_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+echo "setup: building in $build_dir ($(nproc) jobs)"
+cmake --build "$build_dir" -j"$(nproc)"
