@@ -8,8 +8,9 @@
 //                                 errors come back as {"error": {"code", "message"}}
 //   crash           -> (none)    fault injection: the agent throws and dies
 //                                 (the control plane only sends it when enabled)
-// The executor agent adds the executor fabric: frames from the gateway
-// (executor protocol and `run` requests), its timer, and the executor list.
+// The executor agent adds the executor fabric (frames from the gateway:
+// executor protocol and `run` requests, its timer, the executor list) and
+// the workflow engine; the planner adds run-workflow requests.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,8 @@ using peer_atom = caf::atom_constant<caf::atom("peer")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using executors_atom = caf::atom_constant<caf::atom("executors")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 // A JSON value as a message. Local only (never serialized by CAF).
 struct json_msg {
@@ -50,10 +53,19 @@ using agent_actor = caf::typed_actor<
     caf::replies_to<ask_atom, json_msg>::with<json_msg>,
     caf::reacts_to<crash_atom>>;
 
+// The executor agent also drives workflow instances: `start` takes a
+// start request {workflow, input, idempotency_key, trace, by, wait} and
+// answers once the instance is durably created (or, with wait, has ended).
 using executor_agent_actor = agent_actor::extend<
     caf::reacts_to<peer_atom, peer_msg>,
     caf::replies_to<executors_atom>::with<json_msg>,
-    caf::reacts_to<tick_atom>>;
+    caf::replies_to<start_atom, json_msg>::with<json_msg>,
+    caf::reacts_to<tick_atom>,
+    caf::reacts_to<flush_atom>>;
+
+// The planner takes `run-workflow` requests from the gateway and trigger
+// events through `ask` ({"event": {"type", "id", "data"}}).
+using planner_actor = agent_actor::extend<caf::reacts_to<peer_atom, peer_msg>>;
 
 using control_plane_actor = caf::typed_actor<
     caf::reacts_to<peer_atom, peer_msg>,

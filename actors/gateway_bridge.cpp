@@ -6,6 +6,8 @@
 #include "actors/agent_common.hpp"
 #include "actors/contracts.hpp"
 
+#include <set>
+
 namespace keel {
 
 using proto::msg_type;
@@ -29,20 +31,26 @@ void gateway_bridge::on_message(inbound&& msg) {
       const auto& op = msg.env.fields.find("op");
       if (op == msg.env.fields.end() || !op->is_string())
         return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
-      to_executor_agent = op->get<std::string>() == "run";
+      const auto& name = op->get<std::string>();
+      if (name == "run-workflow") return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
+      static const std::set<std::string> executor_ops{"run",     "workflows", "tasks",  "task",  "history",
+                                                      "approvals", "approve", "reject", "retry", "cancel"};
+      to_executor_agent = executor_ops.count(name) > 0;
       break;
     }
     default:
       return refuse(msg, errc::bad_request,
                     std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
   }
-  auto key = to_executor_agent ? registry_key("executor") : caf::atom("ctlplane");
+  if (to_executor_agent)
+    return route(msg, registry_key("executor"), "the executor agent is restarting; retry in a moment (see `keelctl agents`)");
+  route(msg, caf::atom("ctlplane"), "the node is starting or stopping; retry in a moment");
+}
+
+void gateway_bridge::route(inbound& msg, caf::atom_value key, const char* unavailable) {
   auto target = sys_.registry().get(key);
   if (!target) {
-    if (msg.env.type == msg_type::request)
-      refuse(msg, errc::unavailable,
-             to_executor_agent ? "the executor agent is restarting; retry in a moment (see `keelctl agents`)"
-                               : "the node is starting or stopping; retry in a moment");
+    if (msg.env.type == msg_type::request) refuse(msg, errc::unavailable, unavailable);
     return;  // executor frames: the executor retries on its next heartbeat
   }
   caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, peer_msg{std::move(msg)});

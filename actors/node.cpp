@@ -56,6 +56,12 @@ int run_node(const node_config& cfg) {
   ctx.config = cfg;
   ctx.db = db->get();
   ctx.started_ms = unix_now_ms();
+  auto actions = wf::builtin_action_names();
+  actions.insert(cfg.extra_actions.begin(), cfg.extra_actions.end());
+  ctx.workflows = wf::workflow_catalog::load_dir(cfg.workflows_dir, actions);
+  for (const auto& [file, why] : ctx.workflows.errors())
+    spdlog::error("workflow definition not loaded: {}", why);
+  spdlog::info("{} workflow definition(s) loaded from {}", ctx.workflows.all().size(), cfg.workflows_dir);
 
   int code = 0;
   {

@@ -8,6 +8,7 @@
 
 #include "runtime/gateway.hpp"
 #include "runtime/node_config.hpp"
+#include "runtime/workflow/definition.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
@@ -18,6 +19,7 @@ struct node_context {
   gateway* gw = nullptr;
   std::int64_t started_ms = 0;
   std::string listen;  // the endpoint actually bound
+  wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
 };
 
 // What the control plane hands each agent it spawns.

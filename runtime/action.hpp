@@ -20,6 +20,10 @@ struct action_context {
   std::uint64_t task_id = 0;
   std::string trace;
   std::chrono::steady_clock::time_point deadline;
+  // The step's idempotency key (empty for ad-hoc `run` tasks). An action that
+  // passes it on (an Idempotency-Key header, a Message-ID) or checks it
+  // itself is effectively-once; docs/execution.md says which built-ins do.
+  std::string idempotency_key;
 };
 
 class action {

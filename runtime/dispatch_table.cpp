@@ -107,7 +107,7 @@ status dispatch_table::submit(task_record t) {
       if (matches(e, t)) any_match = true;
     }
   }
-  if (!any_match) {
+  if (!any_match && !t.wait_for_executor) {
     if (executors_.empty())
       return error{errc::unavailable,
                    "no executor is connected; start one with `keel executor --connect ENDPOINT`"};

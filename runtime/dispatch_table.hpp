@@ -63,10 +63,21 @@ struct task_origin {
   std::string span;
 };
 
+// Set when a task is a step of a workflow instance (or its compensation).
+struct workflow_ref {
+  std::string instance;
+  std::string step;
+  int attempt = 1;
+  bool compensation = false;
+};
+
 struct task_record {
   std::uint64_t id = 0;
   std::string action;
   nlohmann::json args;
+  std::string idempotency_key;     // travels to the executor and on to the outside world
+  bool wait_for_executor = false;  // queue even when no executor offers the action yet
+  std::optional<workflow_ref> workflow;
   std::map<std::string, std::string> selector;
   task_origin origin;
   steady_clock::time_point submitted{};
@@ -108,8 +119,8 @@ class dispatch_table {
 
   // --- tasks ---
   // Queues a task. Errors: not_found when no live executor offers the action
-  // with the selector's labels (the message lists what is offered);
-  // unavailable when the queue is full.
+  // with the selector's labels (the message lists what is offered) unless
+  // the task may wait for one; unavailable when the queue is full.
   status submit(task_record t);
   // Leases queued tasks to executors with free credit.
   std::vector<assignment> assign(steady_clock::time_point now);

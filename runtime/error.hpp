@@ -24,6 +24,8 @@ inline constexpr const char* executor_lost = "executor_lost";  // attempts exhau
 inline constexpr const char* forbidden = "forbidden";          // disabled by config or policy
 inline constexpr const char* io = "io";                        // file system / database failure
 inline constexpr const char* config = "config";                // invalid configuration
+inline constexpr const char* conflict = "conflict";            // idempotency key reused with other input
+inline constexpr const char* payload_too_large = "payload_too_large";
 inline constexpr const char* internal = "internal";            // a bug: please report it
 }  // namespace errc
 

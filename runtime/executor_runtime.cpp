@@ -31,6 +31,7 @@ struct job {
   std::string action;
   nlohmann::json args;
   std::string trace;
+  std::string key;
   clock_t_::time_point deadline;
 };
 
@@ -95,7 +96,7 @@ class worker_pool {
       result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
       if (const auto* a = actions_.find(j.action)) {
         try {
-          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline});
+          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key});
         } catch (const std::exception& ex) {
           r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
         }
@@ -283,6 +284,7 @@ void executor_loop::on_node_message() {
       j.action = f.value("action", std::string());
       j.args = f.contains("args") ? f["args"] : nlohmann::json::object();
       j.trace = env->trace;
+      j.key = f.value("idempotency_key", std::string());
       j.deadline = clock_t_::now() + std::chrono::milliseconds(f.value("deadline_ms", std::int64_t{30000}));
       ++in_flight_;
       pool_->submit(std::move(j));

@@ -105,6 +105,23 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     r.finish();
     root.absorb(r);
   }
+  if (root.has("workflows")) {
+    auto r = root.child("workflows");
+    r.get("dir", cfg.workflows_dir);
+    r.get_ms("retention", cfg.workflow_retention, 1, 3650L * 86'400'000L);
+    r.get("max_payload_bytes", cfg.max_payload_bytes, 1024, 64 << 20);
+    r.get("sync", cfg.sync_commits);
+    r.get_ms("prune_interval", cfg.prune_interval, 10, 86'400'000);
+    r.get("crash_at", cfg.crash_at);
+    r.get("actions", cfg.extra_actions);
+    r.finish();
+    static const std::set<std::string> points{"after_create", "after_dispatch", "after_result", "awaiting_approval",
+                                              "during_compensation"};
+    if (!cfg.crash_at.empty() && !points.count(cfg.crash_at.substr(0, cfg.crash_at.find(':'))))
+      r.fail(r.node()["crash_at"], "crash_at",
+             "must be after_create, after_dispatch, after_result, awaiting_approval or during_compensation[:n]");
+    root.absorb(r);
+  }
   backoff_spec default_backoff;
   if (root.has("supervision")) {
     auto r = root.child("supervision");
@@ -169,7 +186,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     }
     root.mark("agents");
   }
-  for (auto* section : {"node", "gateway", "dispatch", "supervision"}) root.mark(section);
+  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows"}) root.mark(section);
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};
   return cfg;
@@ -194,6 +211,7 @@ result<executor_config> parse_executor_config(const std::string& yaml_text,
     r.get("caps", cfg.caps);
     r.get("labels", cfg.labels);
     r.get("concurrency", cfg.concurrency, 1, 4096);
+    r.get("files_dir", cfg.files_dir);
     r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
     r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
     r.mark("reconnect");

@@ -60,6 +60,14 @@ struct node_config {
   millis default_task_timeout{30000};
   std::size_t max_queued_tasks = 100000;
   supervision_spec supervision;
+  // Durable workflows.
+  std::string workflows_dir = "config/workflows";
+  millis workflow_retention{24 * 3600 * 1000};
+  std::size_t max_payload_bytes = 256 * 1024;
+  bool sync_commits = false;  // fsync every group commit
+  millis prune_interval{60000};
+  std::string crash_at;       // fault injection only: "point[:n]"
+  std::vector<std::string> extra_actions;  // action names steps may use besides the built-ins
 };
 
 // Parses YAML text; `origin` names the source in error messages.
@@ -84,6 +92,7 @@ struct executor_config {
   millis reconnect_min{1000};
   millis reconnect_max{32000};
   shell_spec shell;
+  std::string files_dir;  // root for file.append; empty disables it
 };
 
 result<executor_config> parse_executor_config(const std::string& yaml_text,

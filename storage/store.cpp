@@ -120,3 +120,40 @@ status store::write(const std::vector<std::pair<std::string, std::string>>& puts
 }
 
 }  // namespace keel
+
+namespace keel {
+
+status store::apply(const std::vector<write_op>& ops, bool sync) {
+  leveldb::WriteBatch batch;
+  for (const auto& op : ops) {
+    if (op.is_delete) batch.Delete(*op.key);
+    else batch.Put(*op.key, *op.value);
+  }
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  auto st = db_->Write(wo, &batch);
+  if (!st.ok()) return error{errc::io, "batch write failed: " + st.ToString() + "; check disk space and permissions"};
+  return ok_v;
+}
+
+status store::scan(const std::string& prefix,
+                   const std::function<bool(const std::string&, const std::string&)>& fn, bool reverse) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  if (!reverse) {
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+      if (!fn(it->key().ToString(), it->value().ToString())) break;
+  } else {
+    // Seek past the prefix range, then walk back.
+    std::string end = prefix;
+    end.push_back('\xff');
+    it->Seek(end);
+    if (!it->Valid()) it->SeekToLast();
+    else it->Prev();
+    for (; it->Valid() && it->key().starts_with(prefix); it->Prev())
+      if (!fn(it->key().ToString(), it->value().ToString())) break;
+  }
+  if (!it->status().ok()) return error{errc::io, "scan of '" + prefix + "' failed: " + it->status().ToString()};
+  return ok_v;
+}
+
+}  // namespace keel

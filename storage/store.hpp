@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,19 @@ class store {
 
   // Writes every (key, value) pair atomically (one LevelDB WriteBatch).
   status write(const std::vector<std::pair<std::string, std::string>>& puts, bool sync = false);
+
+  // One atomic batch of puts and deletes (deletes have is_delete set).
+  struct write_op {
+    const std::string* key;
+    const std::string* value;
+    bool is_delete;
+  };
+  status apply(const std::vector<write_op>& ops, bool sync);
+
+  // Calls fn(key, value) for every key starting with `prefix`, in key order,
+  // until fn returns false. `reverse` walks from the last key down.
+  status scan(const std::string& prefix, const std::function<bool(const std::string&, const std::string&)>& fn,
+              bool reverse = false) const;
 
  private:
   store() = default;

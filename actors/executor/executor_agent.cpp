@@ -1,290 +1,32 @@
-// The executor agent: the node's side of the executor fabric. It keeps the
-// dispatch table (who is connected, what is leased where, what waits),
-// answers executor frames and `run` requests from the gateway, watches
-// heartbeats, and re-dispatches the tasks of executors that die.
-//
-// All its state is rebuilt by executors saying hello again (it answers
-// unknown heartbeats with `reregister`), so a restart loses only the tasks
-// in flight at that moment, whose callers get a timeout. Durable tasks come
-// with the Durable execution issue.
+// The executor agent's behaviour: the message interface declared in
+// actors/contracts.hpp, routed to the fabric (fabric.cpp) and the workflow
+// engine (workflows.cpp). Its durable state lives in the store, the rest is
+// rebuilt after a restart: executors say hello again, and the engine
+// recovers unfinished instances from their histories.
 #include <caf/actor_system.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <spdlog/spdlog.h>
 
-#include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
-#include "runtime/dispatch_table.hpp"
+#include "actors/executor/state.hpp"
 #include "runtime/duration.hpp"
 
 namespace keel {
 
 namespace {
 
-using proto::msg_type;
 constexpr auto tick_interval = std::chrono::milliseconds(100);
 
-struct executor_agent_state {
-  agent_env env;
-  std::int64_t started_ms = 0;
-  std::unique_ptr<dispatch_table> table;
-  std::uint64_t next_task_id = 1;
-  steady_clock::time_point next_heartbeat{};
-  static inline const char* name = "keel-executor-agent";
-
-  gateway& gw() { return *env.ctx->gw; }
-  const node_config& cfg() { return env.ctx->config; }
-};
-
-using self_ptr = executor_agent_actor::stateful_pointer<executor_agent_state>;
-
-void send_frame(self_ptr self, const std::string& peer, msg_type type, nlohmann::json fields,
-                std::uint64_t cid = 0, const std::string& trace = {}) {
-  self->state.gw().send(peer, proto::make_envelope(type, std::move(fields), cid, trace));
-}
-
-void answer_error(self_ptr self, const task_origin& o, const error& e) {
-  self->state.gw().send(o.peer, proto::make_error_reply(msg_type::response, o.cid, o.trace, e));
-}
-
-void dispatch(self_ptr self) {
-  auto& st = self->state;
-  auto now = steady_clock::now();
-  for (const auto& a : st.table->assign(now)) {
-    const auto* t = st.table->find_task(a.task_id);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - now).count();
-    send_frame(self, a.peer, msg_type::task,
-               {{"task_id", t->id}, {"lease", a.lease}, {"action", t->action}, {"args", t->args},
-                {"attempt", t->attempts}, {"deadline_ms", std::max<std::int64_t>(left, 1)}},
-               t->id, t->origin.trace);
-  }
-}
-
-void fail_lost(self_ptr self, std::vector<task_record> lost) {
-  for (const auto& t : lost) {
-    std::string where;
-    for (const auto& n : t.lost_on) where += (where.empty() ? "" : ", ") + n;
-    answer_error(self, t.origin,
-                 {errc::executor_lost, "task " + std::to_string(t.id) + " (" + t.action + ") was lost with " +
-                                           std::to_string(t.attempts) + " executor(s) (" + where +
-                                           ") and reached max_attempts; check `keelctl executors`"});
-  }
-}
-
-void remove_executor(self_ptr self, const std::string& id, const std::string& why) {
-  auto& st = self->state;
-  auto it = st.table->executors().find(id);
-  if (it == st.table->executors().end()) return;
-  auto name = it->second.name;
-  auto held = it->second.in_flight();
-  auto lost = st.table->remove_executor(id);
-  spdlog::warn("executor {} ({}) removed: {}; {} task(s) re-dispatched, {} out of attempts", name, id, why,
-               held - static_cast<int>(lost.size()), lost.size());
-  fail_lost(self, std::move(lost));
-}
-
-// --- executor protocol ---
-
-void on_hello(self_ptr self, const inbound& in) {
-  auto& st = self->state;
-  const auto& f = in.env.fields;
-  auto bad = [&](const std::string& what) {
-    send_frame(self, in.peer, msg_type::error,
-               {{"ok", false}, {"error", {{"code", errc::bad_request}, {"message", "hello refused: " + what}}}},
-               in.env.cid, in.env.trace);
-  };
-  if (f.value("protocol", 0) != proto::version)
-    return bad("executor speaks protocol " + std::to_string(f.value("protocol", 0)) + ", node speaks " +
-               std::to_string(proto::version) + "; run matching versions");
-  executor_record rec;
-  if (!f.contains("executor_id") || !f["executor_id"].is_string() || f["executor_id"].get<std::string>().empty())
-    return bad("\"executor_id\" must be a non-empty string");
-  rec.id = f["executor_id"].get<std::string>();
-  rec.name = f.value("name", rec.id);
-  if (!f.contains("caps") || !f["caps"].is_array()) return bad("\"caps\" must be a list of action names");
-  for (const auto& c : f["caps"]) {
-    if (!c.is_string()) return bad("\"caps\" must be a list of action names");
-    rec.caps.insert(c.get<std::string>());
-  }
-  if (f.contains("labels")) {
-    if (!f["labels"].is_object()) return bad("\"labels\" must be a map of strings");
-    for (auto it = f["labels"].begin(); it != f["labels"].end(); ++it) {
-      if (!it.value().is_string()) return bad("label '" + it.key() + "' must be a string");
-      rec.labels[it.key()] = it.value().get<std::string>();
-    }
-  }
-  auto conc = f.value("concurrency", 0);
-  if (conc < 1 || conc > 4096) return bad("\"concurrency\" must be between 1 and 4096");
-  rec.capacity = conc;
-  rec.peer = in.peer;
-  rec.pid = f.value("pid", std::int64_t{0});
-  rec.host = f.value("host", std::string());
-  rec.version = f.value("version", std::string());
-  rec.registered_ms = unix_now_ms();
-  rec.last_seen_ms = rec.registered_ms;
-  rec.last_seen = steady_clock::now();
-  bool known = st.table->executors().count(rec.id) > 0;
-  if (!known)
-    spdlog::info("executor {} ({}) registered: caps {}, {} slot(s), pid {} on {}", rec.name, rec.id,
-                 f["caps"].dump(), rec.capacity, rec.pid, rec.host);
-  st.table->upsert_executor(std::move(rec));
-  send_frame(self, in.peer, msg_type::welcome,
-             {{"node_id", st.env.ctx->db->identity().node_id},
-              {"heartbeat_ms", st.cfg().heartbeat.count()}},
-             in.env.cid, in.env.trace);
-  dispatch(self);
-}
-
-void on_task_result(self_ptr self, const inbound& in) {
-  auto& st = self->state;
-  const auto& f = in.env.fields;
-  st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
-  bool ok = f.value("ok", false);
-  auto done = st.table->complete(in.peer, f.value("task_id", std::uint64_t{0}), f.value("lease", std::uint64_t{0}), ok);
-  if (!done) {
-    spdlog::debug("discarded a stale result for task {} lease {}", f.value("task_id", std::uint64_t{0}),
-                  f.value("lease", std::uint64_t{0}));
-    dispatch(self);
-    return;
-  }
-  const auto* exec = st.table->executor_by_peer(in.peer);
-  std::string exec_name = exec ? exec->name : "?";
-  if (ok) {
-    nlohmann::json body = {{"task_id", done->id},
-                           {"action", done->action},
-                           {"result", f.contains("result") ? f["result"] : nlohmann::json()},
-                           {"executor", exec_name},
-                           {"attempts", done->attempts},
-                           {"duration_ms", f.value("duration_ms", 0.0)}};
-    st.gw().send(done->origin.peer, proto::make_ok_reply(done->origin.cid, done->origin.trace, std::move(body)));
-  } else {
-    auto e = f.contains("error") && f["error"].is_object() ? f["error"] : nlohmann::json::object();
-    answer_error(self, done->origin,
-                 {e.value("code", std::string(errc::action_failed)),
-                  "action '" + done->action + "' failed on executor " + exec_name + ": " +
-                      e.value("message", std::string("no message"))});
-  }
-  dispatch(self);
-}
-
-// --- requests ---
-
-void on_run(self_ptr self, const inbound& in) {
-  auto& st = self->state;
-  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
-  task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
-  auto refuse = [&](const std::string& what) { answer_error(self, origin, {errc::bad_request, what}); };
-  if (!args.is_object()) return refuse("run needs args {\"action\": NAME, \"args\": {...}}");
-  if (!args.contains("action") || !args["action"].is_string() || args["action"].get<std::string>().empty())
-    return refuse("run needs \"action\" as a non-empty string");
-  task_record t;
-  t.id = st.next_task_id++;
-  t.action = args["action"].get<std::string>();
-  t.args = args.contains("args") ? args["args"] : nlohmann::json::object();
-  if (args.contains("on")) {
-    if (!args["on"].is_object()) return refuse("\"on\" must be a map of label to value");
-    for (auto it = args["on"].begin(); it != args["on"].end(); ++it) {
-      if (!it.value().is_string()) return refuse("label selector '" + it.key() + "' must be a string");
-      t.selector[it.key()] = it.value().get<std::string>();
-    }
-  }
-  auto timeout = st.cfg().default_task_timeout;
-  if (args.contains("timeout_ms")) {
-    if (!args["timeout_ms"].is_number_integer() || args["timeout_ms"].get<std::int64_t>() <= 0)
-      return refuse("\"timeout_ms\" must be a positive integer");
-    timeout = std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
-  }
-  t.origin = origin;
-  t.submitted = steady_clock::now();
-  t.deadline = t.submitted + timeout;
-  if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
-  dispatch(self);
-}
-
-void on_peer(self_ptr self, peer_msg& m) {
-  auto& st = self->state;
-  auto& in = m.in;
-  switch (in.env.type) {
-    case msg_type::hello: return on_hello(self, in);
-    case msg_type::heartbeat:
-      if (!st.table->touch(in.peer, steady_clock::now(), unix_now_ms()))
-        send_frame(self, in.peer, msg_type::reregister, nlohmann::json::object());
-      return;
-    case msg_type::task_result: return on_task_result(self, in);
-    case msg_type::goodbye: {
-      const auto* e = st.table->executor_by_peer(in.peer);
-      if (!e) return;
-      if (in.env.fields.value("final", false)) {
-        remove_executor(self, e->id, "said goodbye");
-      } else {
-        spdlog::info("executor {} is draining: no new tasks go to it", e->name);
-        st.table->set_draining(e->id, true);
-      }
-      dispatch(self);
-      return;
-    }
-    case msg_type::request: return on_run(self, in);
-    default: return;
-  }
-}
-
-void on_tick(self_ptr self) {
-  auto& st = self->state;
-  auto now = steady_clock::now();
-  if (now >= st.next_heartbeat) {
-    for (const auto& [id, e] : st.table->executors())
-      send_frame(self, e.peer, msg_type::heartbeat, {{"in_flight", e.in_flight()}});
-    st.next_heartbeat = now + st.cfg().heartbeat;
-  }
-  auto silence = st.cfg().heartbeat * st.cfg().heartbeat_misses;
-  for (const auto& id : st.table->silent_executors(now, silence))
-    remove_executor(self, id, "missed " + std::to_string(st.cfg().heartbeat_misses) + " heartbeats");
-  for (const auto& t : st.table->expire(now)) {
-    auto waited = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - t.submitted));
-    std::string why = t.lease == 0 ? "no executor with the action and a free slot took it"
-                                   : "executor " + t.executor + " did not answer";
-    answer_error(self, t.origin,
-                 {errc::timeout, "task " + std::to_string(t.id) + " (" + t.action + ") timed out after " + waited +
-                                     ": " + why + "; raise --timeout or check `keelctl executors`"});
-  }
-  dispatch(self);
-  self->delayed_send(self, tick_interval, tick_atom::value);
-}
-
-nlohmann::json executors_json(self_ptr self) {
-  auto& st = self->state;
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& [id, e] : st.table->executors()) {
-    list.push_back({{"id", e.id},
-                    {"name", e.name},
-                    {"caps", e.caps},
-                    {"labels", e.labels},
-                    {"capacity", e.capacity},
-                    {"in_flight", e.in_flight()},
-                    {"draining", e.draining},
-                    {"pid", e.pid},
-                    {"host", e.host},
-                    {"version", e.version},
-                    {"registered_ms", e.registered_ms},
-                    {"last_seen_ms", e.last_seen_ms},
-                    {"done", e.done},
-                    {"failed", e.failed}});
-  }
-  return {{"executors", list},
-          {"tasks", {{"queued", st.table->queued()}, {"in_flight", st.table->leased()}}}};
-}
-
 const agent_contract contract{
-    "routes tasks to connected executors with the action and labels; re-dispatches when one dies",
-    "{\"ping\": true}, {\"executors\": true}; tasks arrive as `run` requests",
-    "yes"};
+    "routes tasks to executors by action and labels, re-dispatches when one dies, and drives workflow instances",
+    "{\"ping\": true}, {\"executors\": true}; tasks arrive as `run` requests, workflows as `start`", "yes"};
 
-executor_agent_actor::behavior_type executor_agent(self_ptr self, agent_env env) {
+executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env env) {
   auto& st = self->state;
   st.env = env;
   st.started_ms = unix_now_ms();
   st.table = std::make_unique<dispatch_table>(env.ctx->config.max_attempts, env.ctx->config.max_queued_tasks);
   install_crash_semantics(self, env.name);
+  workflows_init(self);
   self->send(self, tick_atom::value);
   return {
       [=](describe_atom) { return json_msg{describe_json(self->state.env, contract)}; },
@@ -292,6 +34,7 @@ executor_agent_actor::behavior_type executor_agent(self_ptr self, agent_env env)
         auto j = status_json(self->state.env, self->mailbox().size(), self->state.started_ms);
         j["executors"] = self->state.table->executors().size();
         j["tasks"] = {{"queued", self->state.table->queued()}, {"in_flight", self->state.table->leased()}};
+        j["workflows_active"] = self->state.engine->active_count();
         return json_msg{std::move(j)};
       },
       [=](ask_atom, const json_msg& m) {
@@ -305,9 +48,21 @@ executor_agent_actor::behavior_type executor_agent(self_ptr self, agent_env env)
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
       },
-      [=](peer_atom, peer_msg& m) { on_peer(self, m); },
+      [=](peer_atom, peer_msg& m) { fabric_on_peer(self, m); },
       [=](executors_atom) { return json_msg{executors_json(self)}; },
-      [=](tick_atom) { on_tick(self); },
+      [=](start_atom, const json_msg& req) -> caf::result<json_msg> {
+        auto rp = self->make_response_promise<json_msg>();
+        workflows_start(self, req.value, [rp](result<nlohmann::json> r) mutable {
+          rp.deliver(json_msg{r ? r.value() : error_json(r.err().code, r.err().message)});
+        });
+        return rp;
+      },
+      [=](tick_atom) {
+        fabric_tick(self);
+        workflows_tick(self);
+        self->delayed_send(self, tick_interval, tick_atom::value);
+      },
+      [=](flush_atom) { workflows_flush(self); },
   };
 }
 

@@ -1,14 +1,151 @@
-// The planner agent: turns a trigger event or a run-workflow request into a
-// workflow instance (a plan: steps over registered actions). Until the
-// "Durable execution" issue it answers describe, status and ping only.
+// The planner agent: turns a request into a workflow instance of the right
+// definition. Two ways in:
+//  - `run-workflow` requests from keelctl (through the gateway): the named
+//    definition, with the operator's input and optional idempotency key;
+//  - trigger events, via ask {"event": {"type", "id", "data"}}: every
+//    definition whose trigger names that event type, and whose `when`
+//    condition holds, is started with the event's data as input, keyed by
+//    the event id (so a redelivered event starts nothing twice).
+// The executor agent creates and drives the instance; the planner keeps no
+// state of its own. Free-form planning with a model arrives with the
+// Control plane issue.
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
-#include "actors/basic_agent.hpp"
+#include "runtime/duration.hpp"
+#include "runtime/workflow/expression.hpp"
 
 namespace keel {
 
+namespace {
+
+using proto::msg_type;
+
+struct planner_state {
+  agent_env env;
+  std::int64_t started_ms = 0;
+  static inline const char* name = "keel-planner";
+};
+
+using self_ptr = planner_actor::stateful_pointer<planner_state>;
+
+const agent_contract contract{
+    "turns run-workflow requests and trigger events into workflow instances of the matching definition",
+    "{\"ping\": true}, {\"event\": {\"type\": T, \"id\": ID, \"data\": {...}}}",
+    "run-workflow and triggers; model planning arrives with the Control plane issue"};
+
+executor_agent_actor executor_agent(self_ptr self) {
+  return caf::actor_cast<executor_agent_actor>(self->system().registry().get(registry_key("executor")));
+}
+
+// Sends `request` to the executor agent and calls done with its answer.
+void start_instance(self_ptr self, nlohmann::json request, std::function<void(result<nlohmann::json>)> done) {
+  auto exec = executor_agent(self);
+  if (!exec) return done(error{errc::unavailable, "the executor agent is restarting; retry in a moment"});
+  self->request(exec, caf::infinite, start_atom::value, json_msg{std::move(request)})
+      .then(
+          [done](json_msg& m) {
+            if (m.value.is_object() && m.value.contains("error") && m.value["error"].is_object())
+              return done(error{m.value["error"].value("code", std::string(errc::internal)),
+                                m.value["error"].value("message", std::string())});
+            done(std::move(m.value));
+          },
+          [done, self](caf::error& e) {
+            done(error{errc::unavailable, "the executor agent did not answer: " + self->system().render(e) +
+                                              "; the instance may or may not exist: check `keelctl tasks`"});
+          });
+}
+
+void on_run_workflow(self_ptr self, const inbound& in) {
+  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
+  auto reply = [self, peer = in.peer, cid = in.env.cid, trace = in.env.trace](result<nlohmann::json> r) {
+    auto* gw = self->state.env.ctx->gw;
+    if (r) gw->send(peer, proto::make_ok_reply(cid, trace, std::move(r.value())));
+    else gw->send(peer, proto::make_error_reply(msg_type::response, cid, trace, r.err()));
+  };
+  if (!args.is_object() || !args.contains("workflow") || !args["workflow"].is_string())
+    return reply(error{errc::bad_request, "run-workflow needs {\"workflow\": NAME, \"input\": {...}}"});
+  nlohmann::json request = {{"workflow", args["workflow"]},
+                            {"input", args.contains("input") ? args["input"] : nlohmann::json::object()},
+                            {"idempotency_key", args.value("idempotency_key", std::string())},
+                            {"trace", in.env.trace},
+                            {"by", args.value("by", std::string("operator"))},
+                            {"wait", args.value("wait", false)}};
+  start_instance(self, std::move(request), reply);
+}
+
+// ask {"event": {...}}: start every workflow the event triggers.
+caf::result<json_msg> on_event(self_ptr self, const nlohmann::json& event) {
+  if (!event.is_object() || !event.contains("type") || !event["type"].is_string())
+    return json_msg{error_json(errc::bad_request, "an event needs {\"type\": T, \"id\": ID, \"data\": {...}}")};
+  auto type = event["type"].get<std::string>();
+  auto id = event.value("id", std::string());
+  auto data = event.contains("data") ? event["data"] : nlohmann::json::object();
+  std::vector<const wf::workflow_definition*> matches;
+  for (const auto& [name, def] : self->state.env.ctx->workflows.all()) {
+    if (def.trigger_event != type) continue;
+    if (!def.trigger_condition.empty()) {
+      auto ok = wf::evaluate(def.trigger_condition, {{"input", data}, {"event", event}});
+      if (!ok || !*ok) continue;
+    }
+    matches.push_back(&def);
+  }
+  auto rp = self->make_response_promise<json_msg>();
+  struct pending {
+    nlohmann::json started = nlohmann::json::array();
+    std::size_t left;
+  };
+  auto p = std::make_shared<pending>();
+  p->left = matches.size();
+  if (matches.empty()) {
+    rp.deliver(json_msg{{{"event", type}, {"started", p->started}}});
+    return rp;
+  }
+  for (const auto* def : matches) {
+    nlohmann::json request = {{"workflow", def->name}, {"input", data},
+                              {"idempotency_key", id.empty() ? std::string() : "event:" + id + ":" + def->name},
+                              {"by", "trigger:" + type}};
+    start_instance(self, std::move(request), [p, rp, type, name = def->name](result<nlohmann::json> r) mutable {
+      p->started.push_back(r ? nlohmann::json{{"workflow", name}, {"instance", r->value("instance", std::string())},
+                                              {"existing", r->value("existing", false)}}
+                             : nlohmann::json{{"workflow", name}, {"error", r.err().message}});
+      if (--p->left == 0) rp.deliver(json_msg{{{"event", type}, {"started", p->started}}});
+    });
+  }
+  return rp;
+}
+
+planner_actor::behavior_type planner(self_ptr self, agent_env env) {
+  self->state.env = env;
+  self->state.started_ms = unix_now_ms();
+  install_crash_semantics(self, env.name);
+  return {
+      [=](describe_atom) { return json_msg{describe_json(self->state.env, contract)}; },
+      [=](status_atom) {
+        return json_msg{status_json(self->state.env, self->mailbox().size(), self->state.started_ms)};
+      },
+      [=](ask_atom, const json_msg& m) -> caf::result<json_msg> {
+        if (m.value.is_object() && m.value.value("ping", false))
+          return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
+        if (m.value.is_object() && m.value.contains("event")) return on_event(self, m.value["event"]);
+        return json_msg{error_json("not_implemented",
+                                   "the planner understands {\"ping\": true} and {\"event\": {...}}; free-form "
+                                   "goals need a model (Control plane issue); start workflows with keelctl run-workflow")};
+      },
+      [=](crash_atom) -> void {
+        throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
+      },
+      [=](peer_atom, peer_msg& m) { on_run_workflow(self, m.in); },
+  };
+}
+
+}  // namespace
+
 agent_actor spawn_planner(caf::actor_system& sys, const agent_env& env) {
-  static const agent_contract contract{"turns trigger events and run-workflow requests into workflow instances (plans over registered actions)", "{\"ping\": true}", "planning arrives with the Durable execution issue"};
-  return spawn_basic_agent(sys, env, contract);
+  return caf::actor_cast<agent_actor>(sys.spawn(planner, env));
 }
 
 }  // namespace keel

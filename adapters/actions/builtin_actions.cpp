@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "adapters/actions/file_append.hpp"
 #include "adapters/actions/shell_action.hpp"
 
 namespace keel {
@@ -53,13 +54,14 @@ status add_builtin_actions(action_registry& registry, const executor_config& cfg
     if (cap == "echo") registry.add(std::make_unique<echo_action>());
     else if (cap == "sleep") registry.add(std::make_unique<sleep_action>());
     else if (cap == "fail") registry.add(std::make_unique<fail_action>());
+    else if (cap == "file.append") registry.add(make_file_append_action(cfg.files_dir));
     else if (cap == "shell") {
       auto shell = make_shell_action(cfg.shell);
       if (!shell) return shell.err();
       registry.add(std::move(shell.value()));
     } else {
       return error{errc::config, "unknown capability '" + cap +
-                                     "': this executor can run echo, sleep, fail, shell"};
+                                     "': this executor can run echo, sleep, fail, shell, file.append"};
     }
   }
   return ok_v;

@@ -2,6 +2,7 @@
 //   echo   {any}                         -> the same arguments back
 //   sleep  {"ms": N}                     -> {"slept_ms": N}; honours the deadline
 //   fail   {"message": "..."}            -> always an action_failed error (for tests)
+//   file.append {"file", "line"}         -> {"appended"}; effectively-once by idempotency key
 //   shell  {"cmd": NAME, "args": [...]}  -> {"exit_code", "stdout", "stderr", "truncated"}
 //          only allow-listed commands, run directly (no shell), with a timeout
 //          and a cap on captured output.

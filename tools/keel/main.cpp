@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
   exec->add_option("--caps", caps, "Actions offered, comma-separated (default echo,sleep,fail,shell)");
   exec->add_option("--labels", labels, "Labels for routing, e.g. site=db1,gpu=true");
   exec->add_option("--concurrency", concurrency, "Tasks run at once (default 8)")->check(CLI::Range(1, 4096));
-  std::string exec_log_level = "info";
+  std::string exec_log_level = "info", files_dir;
+  exec->add_option("--files-dir", files_dir, "Root directory for the file.append action (enables it)");
   exec->add_option("--log-level", exec_log_level, "trace, debug, info, warn, error, off");
 
   // keel cluster
@@ -120,6 +122,9 @@ int main(int argc, char** argv) {
       cfg.labels = *l;
     }
     if (concurrency > 0) cfg.concurrency = concurrency;
+    if (!files_dir.empty()) cfg.files_dir = files_dir;
+    if (!cfg.files_dir.empty() && std::find(cfg.caps.begin(), cfg.caps.end(), "file.append") == cfg.caps.end())
+      cfg.caps.push_back("file.append");
     if (cfg.shell.allow.empty() && exec_config_path.empty())
       cfg.shell.allow = {"echo", "date", "uname", "hostname", "true", "false", "sleep"};
     if (auto s = keel::setup_logging(exec_log_level, "executor"); !s) return fail("executor", s.err());

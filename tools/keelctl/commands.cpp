@@ -20,14 +20,6 @@ int code_for(const error& e) {
   return exit_failed;
 }
 
-result<json> call(const globals& g, const std::string& op, const json& args,
-                  std::chrono::milliseconds timeout) {
-  auto c = client::connect(g.endpoint);
-  if (!c) return c.err();
-  return (*c)->call(op, args, timeout);
-}
-
-void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 std::string join(const json& arr) {
   std::string out;
@@ -75,6 +67,14 @@ void print_executors(const json& executors, std::int64_t now) {
 }
 
 }  // namespace
+
+result<json> call(const globals& g, const std::string& op, const json& args, std::chrono::milliseconds timeout) {
+  auto c = client::connect(g.endpoint);
+  if (!c) return c.err();
+  return (*c)->call(op, args, timeout);
+}
+
+void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 int report(const globals& g, const error& e) {
   if (g.json) {

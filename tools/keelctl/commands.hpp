@@ -31,7 +31,23 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
 int cmd_ping(const globals& g);
 int cmd_crash(const globals& g, const std::string& agent);
 
+// Workflows (workflow_commands.cpp).
+int cmd_workflows(const globals& g);
+int cmd_run_workflow(const globals& g, const std::string& name, const std::string& input_json,
+                     const std::string& idempotency_key, bool wait);
+int cmd_tasks(const globals& g, const std::string& state, int limit);
+int cmd_task(const globals& g, const std::string& id);
+int cmd_history(const globals& g, const std::string& id);
+int cmd_approvals(const globals& g);
+int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment);
+int cmd_retry(const globals& g, const std::string& id, const std::string& from);
+int cmd_cancel(const globals& g, const std::string& id, const std::string& comment);
+
 // Prints an error the same way every command does (JSON with --json).
 int report(const globals& g, const error& e);
+// One request to the node (connect + call).
+result<nlohmann::json> call(const globals& g, const std::string& op, const nlohmann::json& args,
+                            std::chrono::milliseconds timeout);
+void print_json(const nlohmann::json& j);
 
 }  // namespace keel::ctl

@@ -49,7 +49,41 @@ int main(int argc, char** argv) {
   auto* crash = fault->add_subcommand("crash", "Make an agent crash, to watch supervision restart it");
   crash->add_option("agent", agent, "Agent name")->required();
 
-  for (auto* sub : {status, agents, executors, ping, send, run, fault, crash}) sub->fallthrough();
+  auto* workflows = app.add_subcommand("workflows", "Workflow definitions loaded from the node's workflows.dir");
+  auto* run_wf = app.add_subcommand("run-workflow", "Start a workflow instance");
+  std::string wf_name, wf_input, wf_key;
+  bool wf_wait = false;
+  run_wf->add_option("workflow", wf_name, "Workflow name (see keelctl workflows)")->required();
+  run_wf->add_option("--input", wf_input, "Input as a JSON object");
+  run_wf->add_option("--idempotency-key", wf_key, "Starting twice with this key returns the first instance");
+  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends (raise --timeout for long ones)");
+  auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
+  std::string task_state;
+  int task_limit = 50;
+  tasks->add_option("--state", task_state, "running, awaiting_approval, paused, compensating, completed, failed, compensated, cancelled");
+  tasks->add_option("--limit", task_limit, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+  std::string instance_id, comment, from_step;
+  auto* task = app.add_subcommand("task", "One instance: every step with state, attempts, errors, timings, result, key");
+  task->add_option("id", instance_id, "Instance id")->required();
+  auto* history = app.add_subcommand("history", "The event history of one instance, in order");
+  history->add_option("id", instance_id, "Instance id")->required();
+  auto* approvals = app.add_subcommand("approvals", "What waits for the operator, with the facts behind it");
+  auto* approve = app.add_subcommand("approve", "Approve a gate (INSTANCE or INSTANCE/STEP)");
+  approve->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
+  approve->add_option("--comment", comment, "Recorded with the decision");
+  auto* reject = app.add_subcommand("reject", "Reject a gate: the instance compensates and fails");
+  reject->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
+  reject->add_option("--comment", comment, "Recorded with the decision");
+  auto* retry = app.add_subcommand("retry", "Resume a paused instance: re-run its failed steps");
+  retry->add_option("id", instance_id, "Instance id")->required();
+  retry->add_option("--from", from_step, "Re-run this step and everything after it (their recorded results are dropped)");
+  auto* cancel = app.add_subcommand("cancel", "Cancel an instance: completed steps are compensated in reverse order");
+  cancel->add_option("id", instance_id, "Instance id")->required();
+  cancel->add_option("--comment", comment, "Recorded with the cancellation");
+
+  for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, workflows, run_wf, tasks, task, history,
+                    approvals, approve, reject, retry, cancel})
+    sub->fallthrough();
 
   try {
     app.parse(argc, argv);
@@ -72,5 +106,18 @@ int main(int argc, char** argv) {
     return ctl::cmd_run(g, action, args_json, selector, *tt);
   }
   if (*crash) return ctl::cmd_crash(g, agent);
+  if (*workflows) return ctl::cmd_workflows(g);
+  if (*run_wf) {
+    if (wf_wait && timeout_text == "5s") g.timeout = std::chrono::minutes(10);  // --wait means wait
+    return ctl::cmd_run_workflow(g, wf_name, wf_input, wf_key, wf_wait);
+  }
+  if (*tasks) return ctl::cmd_tasks(g, task_state, task_limit);
+  if (*task) return ctl::cmd_task(g, instance_id);
+  if (*history) return ctl::cmd_history(g, instance_id);
+  if (*approvals) return ctl::cmd_approvals(g);
+  if (*approve) return ctl::cmd_decide(g, instance_id, true, comment);
+  if (*reject) return ctl::cmd_decide(g, instance_id, false, comment);
+  if (*retry) return ctl::cmd_retry(g, instance_id, from_step);
+  if (*cancel) return ctl::cmd_cancel(g, instance_id, comment);
   return ctl::exit_usage;
 }

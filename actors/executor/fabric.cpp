@@ -1,0 +1,270 @@
+// The executor fabric, node side: executor registration, heartbeats and
+// liveness, ad-hoc `run` tasks, placement through the dispatch table, and
+// re-dispatch when an executor dies. Its state is rebuilt by executors
+// saying hello again (unknown heartbeats get `reregister`).
+#include <spdlog/spdlog.h>
+
+#include "actors/executor/state.hpp"
+#include "runtime/duration.hpp"
+
+namespace keel {
+
+using proto::msg_type;
+
+static void send_frame(executor_self self, const std::string& peer, msg_type type, nlohmann::json fields,
+                std::uint64_t cid = 0, const std::string& trace = {}) {
+  self->state.gw().send(peer, proto::make_envelope(type, std::move(fields), cid, trace));
+}
+
+static void answer_error(executor_self self, const task_origin& o, const error& e) {
+  self->state.gw().send(o.peer, proto::make_error_reply(msg_type::response, o.cid, o.trace, e));
+}
+
+void dispatch(executor_self self) {
+  auto& st = self->state;
+  auto now = steady_clock::now();
+  for (const auto& a : st.table->assign(now)) {
+    const auto* t = st.table->find_task(a.task_id);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - now).count();
+    send_frame(self, a.peer, msg_type::task,
+               {{"task_id", t->id}, {"lease", a.lease}, {"action", t->action}, {"args", t->args},
+                {"attempt", t->attempts}, {"deadline_ms", std::max<std::int64_t>(left, 1)},
+                {"idempotency_key", t->idempotency_key}},
+               t->id, t->origin.trace);
+  }
+}
+
+static void fail_lost(executor_self self, std::vector<task_record> lost) {
+  for (const auto& t : lost) {
+    std::string where;
+    for (const auto& n : t.lost_on) where += (where.empty() ? "" : ", ") + n;
+    finish_task(self, t,
+                error{errc::executor_lost, "task " + std::to_string(t.id) + " (" + t.action + ") was lost with " +
+                                               std::to_string(t.attempts) + " executor(s) (" + where +
+                                               ") and reached max_attempts; check `keelctl executors`"});
+  }
+}
+
+static void remove_executor(executor_self self, const std::string& id, const std::string& why) {
+  auto& st = self->state;
+  auto it = st.table->executors().find(id);
+  if (it == st.table->executors().end()) return;
+  auto name = it->second.name;
+  auto held = it->second.in_flight();
+  auto lost = st.table->remove_executor(id);
+  spdlog::warn("executor {} ({}) removed: {}; {} task(s) re-dispatched, {} out of attempts", name, id, why,
+               held - static_cast<int>(lost.size()), lost.size());
+  fail_lost(self, std::move(lost));
+}
+
+// --- executor protocol ---
+
+static void on_hello(executor_self self, const inbound& in) {
+  auto& st = self->state;
+  const auto& f = in.env.fields;
+  auto bad = [&](const std::string& what) {
+    send_frame(self, in.peer, msg_type::error,
+               {{"ok", false}, {"error", {{"code", errc::bad_request}, {"message", "hello refused: " + what}}}},
+               in.env.cid, in.env.trace);
+  };
+  if (f.value("protocol", 0) != proto::version)
+    return bad("executor speaks protocol " + std::to_string(f.value("protocol", 0)) + ", node speaks " +
+               std::to_string(proto::version) + "; run matching versions");
+  executor_record rec;
+  if (!f.contains("executor_id") || !f["executor_id"].is_string() || f["executor_id"].get<std::string>().empty())
+    return bad("\"executor_id\" must be a non-empty string");
+  rec.id = f["executor_id"].get<std::string>();
+  rec.name = f.value("name", rec.id);
+  if (!f.contains("caps") || !f["caps"].is_array()) return bad("\"caps\" must be a list of action names");
+  for (const auto& c : f["caps"]) {
+    if (!c.is_string()) return bad("\"caps\" must be a list of action names");
+    rec.caps.insert(c.get<std::string>());
+  }
+  if (f.contains("labels")) {
+    if (!f["labels"].is_object()) return bad("\"labels\" must be a map of strings");
+    for (auto it = f["labels"].begin(); it != f["labels"].end(); ++it) {
+      if (!it.value().is_string()) return bad("label '" + it.key() + "' must be a string");
+      rec.labels[it.key()] = it.value().get<std::string>();
+    }
+  }
+  auto conc = f.value("concurrency", 0);
+  if (conc < 1 || conc > 4096) return bad("\"concurrency\" must be between 1 and 4096");
+  rec.capacity = conc;
+  rec.peer = in.peer;
+  rec.pid = f.value("pid", std::int64_t{0});
+  rec.host = f.value("host", std::string());
+  rec.version = f.value("version", std::string());
+  rec.registered_ms = unix_now_ms();
+  rec.last_seen_ms = rec.registered_ms;
+  rec.last_seen = steady_clock::now();
+  bool known = st.table->executors().count(rec.id) > 0;
+  if (!known)
+    spdlog::info("executor {} ({}) registered: caps {}, {} slot(s), pid {} on {}", rec.name, rec.id,
+                 f["caps"].dump(), rec.capacity, rec.pid, rec.host);
+  st.table->upsert_executor(std::move(rec));
+  send_frame(self, in.peer, msg_type::welcome,
+             {{"node_id", st.env.ctx->db->identity().node_id},
+              {"heartbeat_ms", st.cfg().heartbeat.count()}},
+             in.env.cid, in.env.trace);
+  dispatch(self);
+}
+
+static void on_task_result(executor_self self, const inbound& in) {
+  auto& st = self->state;
+  const auto& f = in.env.fields;
+  st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
+  bool ok = f.value("ok", false);
+  auto done = st.table->complete(in.peer, f.value("task_id", std::uint64_t{0}), f.value("lease", std::uint64_t{0}), ok);
+  if (!done) {
+    spdlog::debug("discarded a stale result for task {} lease {}", f.value("task_id", std::uint64_t{0}),
+                  f.value("lease", std::uint64_t{0}));
+    dispatch(self);
+    return;
+  }
+  const auto* exec = st.table->executor_by_peer(in.peer);
+  std::string exec_name = exec ? exec->name : "?";
+  if (ok) {
+    if (done->workflow) {
+      finish_task(self, *done, f.contains("result") ? f["result"] : nlohmann::json());
+    } else {
+      nlohmann::json body = {{"task_id", done->id},
+                             {"action", done->action},
+                             {"result", f.contains("result") ? f["result"] : nlohmann::json()},
+                             {"executor", exec_name},
+                             {"attempts", done->attempts},
+                             {"duration_ms", f.value("duration_ms", 0.0)}};
+      st.gw().send(done->origin.peer, proto::make_ok_reply(done->origin.cid, done->origin.trace, std::move(body)));
+    }
+  } else {
+    auto e = f.contains("error") && f["error"].is_object() ? f["error"] : nlohmann::json::object();
+    finish_task(self, *done,
+                error{e.value("code", std::string(errc::action_failed)),
+                      "action '" + done->action + "' failed on executor " + exec_name + ": " +
+                          e.value("message", std::string("no message"))});
+  }
+  dispatch(self);
+}
+
+// --- requests ---
+
+static void on_run(executor_self self, const inbound& in) {
+  auto& st = self->state;
+  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
+  task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
+  auto refuse = [&](const std::string& what) { answer_error(self, origin, {errc::bad_request, what}); };
+  if (!args.is_object()) return refuse("run needs args {\"action\": NAME, \"args\": {...}}");
+  if (!args.contains("action") || !args["action"].is_string() || args["action"].get<std::string>().empty())
+    return refuse("run needs \"action\" as a non-empty string");
+  task_record t;
+  t.id = st.next_task_id++;
+  t.action = args["action"].get<std::string>();
+  t.args = args.contains("args") ? args["args"] : nlohmann::json::object();
+  if (args.contains("on")) {
+    if (!args["on"].is_object()) return refuse("\"on\" must be a map of label to value");
+    for (auto it = args["on"].begin(); it != args["on"].end(); ++it) {
+      if (!it.value().is_string()) return refuse("label selector '" + it.key() + "' must be a string");
+      t.selector[it.key()] = it.value().get<std::string>();
+    }
+  }
+  auto timeout = st.cfg().default_task_timeout;
+  if (args.contains("timeout_ms")) {
+    if (!args["timeout_ms"].is_number_integer() || args["timeout_ms"].get<std::int64_t>() <= 0)
+      return refuse("\"timeout_ms\" must be a positive integer");
+    timeout = std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
+  }
+  t.origin = origin;
+  t.submitted = steady_clock::now();
+  t.deadline = t.submitted + timeout;
+  if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
+  dispatch(self);
+}
+
+void fabric_on_peer(executor_self self, peer_msg& m) {
+  auto& st = self->state;
+  auto& in = m.in;
+  switch (in.env.type) {
+    case msg_type::hello: return on_hello(self, in);
+    case msg_type::heartbeat:
+      if (!st.table->touch(in.peer, steady_clock::now(), unix_now_ms()))
+        send_frame(self, in.peer, msg_type::reregister, nlohmann::json::object());
+      return;
+    case msg_type::task_result: return on_task_result(self, in);
+    case msg_type::goodbye: {
+      const auto* e = st.table->executor_by_peer(in.peer);
+      if (!e) return;
+      if (in.env.fields.value("final", false)) {
+        remove_executor(self, e->id, "said goodbye");
+      } else {
+        spdlog::info("executor {} is draining: no new tasks go to it", e->name);
+        st.table->set_draining(e->id, true);
+      }
+      dispatch(self);
+      return;
+    }
+    case msg_type::request: {
+      auto op = in.env.fields.value("op", std::string());
+      if (op == "run") return on_run(self, in);
+      if (is_workflow_op(op)) return workflows_on_request(self, in, op);
+      return answer_error(self, {in.peer, in.env.cid, in.env.trace, in.env.span},
+                          {errc::bad_request, "the executor agent does not handle '" + op + "'"});
+    }
+    default: return;
+  }
+}
+
+void fabric_tick(executor_self self) {
+  auto& st = self->state;
+  auto now = steady_clock::now();
+  if (now >= st.next_heartbeat) {
+    for (const auto& [id, e] : st.table->executors())
+      send_frame(self, e.peer, msg_type::heartbeat, {{"in_flight", e.in_flight()}});
+    st.next_heartbeat = now + st.cfg().heartbeat;
+  }
+  auto silence = st.cfg().heartbeat * st.cfg().heartbeat_misses;
+  for (const auto& id : st.table->silent_executors(now, silence))
+    remove_executor(self, id, "missed " + std::to_string(st.cfg().heartbeat_misses) + " heartbeats");
+  for (const auto& t : st.table->expire(now)) {
+    auto waited = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - t.submitted));
+    std::string why = t.lease == 0 ? "no executor with the action and a free slot took it"
+                                   : "executor " + t.executor + " did not answer";
+    finish_task(self, t,
+                error{errc::timeout, "task " + std::to_string(t.id) + " (" + t.action + ") timed out after " + waited +
+                                         ": " + why + "; raise --timeout or check `keelctl executors`"});
+  }
+  dispatch(self);
+}
+
+nlohmann::json executors_json(executor_self self) {
+  auto& st = self->state;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [id, e] : st.table->executors()) {
+    list.push_back({{"id", e.id},
+                    {"name", e.name},
+                    {"caps", e.caps},
+                    {"labels", e.labels},
+                    {"capacity", e.capacity},
+                    {"in_flight", e.in_flight()},
+                    {"draining", e.draining},
+                    {"pid", e.pid},
+                    {"host", e.host},
+                    {"version", e.version},
+                    {"registered_ms", e.registered_ms},
+                    {"last_seen_ms", e.last_seen_ms},
+                    {"done", e.done},
+                    {"failed", e.failed}});
+  }
+  return {{"executors", list},
+          {"tasks", {{"queued", st.table->queued()}, {"in_flight", st.table->leased()}}}};
+}
+
+
+void finish_task(executor_self self, const task_record& t, const result<nlohmann::json>& outcome) {
+  if (t.workflow) return workflows_on_task_done(self, *t.workflow, outcome);
+  if (outcome.ok())
+    self->state.gw().send(t.origin.peer, proto::make_ok_reply(t.origin.cid, t.origin.trace,
+                                                              {{"task_id", t.id}, {"action", t.action}, {"result", outcome.value()}}));
+  else
+    answer_error(self, t.origin, outcome.err());
+}
+
+}  // namespace keel

@@ -1,0 +1,167 @@
+// The executor agent's workflow side: it owns the engine, feeds it step
+// outcomes from the dispatch table, and runs its group commit. Every
+// mutating call only schedules a flush; the flush message runs after the
+// messages already queued, so everything they decided shares one durable
+// write, and only then are steps dispatched and callers answered.
+#include <spdlog/spdlog.h>
+
+#include "actors/executor/state.hpp"
+#include "runtime/duration.hpp"
+
+namespace keel {
+
+using proto::msg_type;
+
+namespace {
+
+const std::set<std::string> workflow_ops{"workflows", "tasks",  "task",  "history", "approvals",
+                                         "approve",   "reject", "retry", "cancel"};
+
+std::uint64_t remember(executor_self self, std::function<void(result<nlohmann::json>)> fn) {
+  auto token = self->state.next_token++;
+  self->state.replies.emplace(token, std::move(fn));
+  return token;
+}
+
+std::uint64_t reply_to_peer(executor_self self, const inbound& in) {
+  auto peer = in.peer;
+  auto cid = in.env.cid;
+  auto trace = in.env.trace;
+  return remember(self, [self, peer, cid, trace](result<nlohmann::json> r) {
+    if (r) self->state.gw().send(peer, proto::make_ok_reply(cid, trace, std::move(r.value())));
+    else self->state.gw().send(peer, proto::make_error_reply(msg_type::response, cid, trace, r.err()));
+  });
+}
+
+void answer_now(executor_self self, const inbound& in, result<nlohmann::json> r) {
+  if (r) self->state.gw().send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, std::move(r.value())));
+  else self->state.gw().send(in.peer, proto::make_error_reply(msg_type::response, in.env.cid, in.env.trace, r.err()));
+}
+
+std::string text_arg(const nlohmann::json& args, const char* key) {
+  return args.is_object() && args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : std::string();
+}
+
+}  // namespace
+
+void workflows_init(executor_self self) {
+  auto& st = self->state;
+  const auto& cfg = st.cfg();
+  wf::engine_options opts;
+  opts.retention = cfg.workflow_retention;
+  opts.max_payload_bytes = cfg.max_payload_bytes;
+  opts.sync = cfg.sync_commits;
+  if (cfg.fault_injection) opts.crash_at = cfg.crash_at;
+  st.engine = std::make_unique<wf::engine>(*st.env.ctx->db, st.env.ctx->workflows, opts);
+  if (auto s = st.engine->recover(); !s)
+    throw std::runtime_error("workflow recovery failed: " + s.err().message);  // the supervisor decides
+  st.next_prune_ms = unix_now_ms() + cfg.prune_interval.count();
+  schedule_flush(self);
+}
+
+bool is_workflow_op(const std::string& op) { return workflow_ops.count(op) > 0; }
+
+void schedule_flush(executor_self self) {
+  auto& st = self->state;
+  if (st.flush_pending || !st.engine->dirty()) return;
+  st.flush_pending = true;
+  self->send(self, flush_atom::value);
+}
+
+void workflows_flush(executor_self self) {
+  auto& st = self->state;
+  st.flush_pending = false;
+  auto effects = st.engine->flush();
+  if (!effects) {
+    // The engine is ahead of the store; only a restart (recover) makes them agree again.
+    throw std::runtime_error("workflow commit failed: " + effects.err().message);
+  }
+  auto now = steady_clock::now();
+  for (auto& t : effects->dispatch) {
+    task_record rec;
+    rec.id = st.next_task_id++;
+    rec.action = t.action;
+    rec.args = std::move(t.args);
+    rec.idempotency_key = t.key;
+    rec.selector = t.on;
+    rec.wait_for_executor = true;
+    rec.workflow = workflow_ref{t.instance, t.step, t.attempt, t.compensation};
+    rec.origin.trace = t.trace;
+    rec.submitted = now;
+    rec.deadline = now + t.timeout;
+    auto ref = *rec.workflow;
+    if (auto s = st.table->submit(std::move(rec)); !s) st.engine->on_result({ref.instance, ref.step, ref.attempt, ref.compensation}, s.err());
+  }
+  for (auto& r : effects->replies) {
+    auto it = st.replies.find(r.token);
+    if (it == st.replies.end()) continue;
+    it->second(std::move(r.body));
+    st.replies.erase(it);
+  }
+  dispatch(self);
+  schedule_flush(self);  // on_result above may have decided more
+}
+
+void workflows_on_task_done(executor_self self, const workflow_ref& ref, const result<nlohmann::json>& outcome) {
+  wf::step_task t;
+  t.instance = ref.instance;
+  t.step = ref.step;
+  t.attempt = ref.attempt;
+  t.compensation = ref.compensation;
+  self->state.engine->on_result(t, outcome);
+  schedule_flush(self);
+}
+
+void workflows_tick(executor_self self) {
+  auto& st = self->state;
+  auto now = unix_now_ms();
+  st.engine->tick(now);
+  if (now >= st.next_prune_ms) {
+    st.next_prune_ms = now + st.cfg().prune_interval.count();
+    if (auto r = st.engine->prune(now); !r) spdlog::error("workflow pruning failed: {}", r.err().message);
+  }
+  schedule_flush(self);
+}
+
+void workflows_start(executor_self self, const nlohmann::json& request, std::function<void(result<nlohmann::json>)> done) {
+  wf::start_request req;
+  req.workflow = text_arg(request, "workflow");
+  req.input = request.contains("input") ? request["input"] : nlohmann::json::object();
+  req.idempotency_key = text_arg(request, "idempotency_key");
+  req.trace = text_arg(request, "trace");
+  req.by = text_arg(request, "by");
+  req.wait = request.value("wait", false);
+  self->state.engine->start(remember(self, std::move(done)), req);
+  schedule_flush(self);
+}
+
+void workflows_on_request(executor_self self, const inbound& in, const std::string& op) {
+  auto& eng = *self->state.engine;
+  const auto& f = in.env.fields;
+  auto args = f.contains("args") ? f["args"] : nlohmann::json::object();
+  auto id = text_arg(args, "id");
+  auto by = text_arg(args, "by");
+  if (by.empty()) by = "operator";
+  if (op == "workflows") return answer_now(self, in, eng.workflows());
+  if (op == "tasks") {
+    auto limit = args.is_object() ? args.value("limit", 100) : 100;
+    return answer_now(self, in, nlohmann::json{{"instances", eng.list(text_arg(args, "state"), static_cast<std::size_t>(std::clamp(limit, 1, 10000)))},
+                                               {"now_ms", unix_now_ms()}});
+  }
+  if (id.empty() && op != "approvals")
+    return answer_now(self, in, error{errc::bad_request, op + " needs {\"id\": INSTANCE}"});
+  if (op == "task") return answer_now(self, in, eng.describe(id));
+  if (op == "history") {
+    auto h = eng.history(id);
+    if (!h) return answer_now(self, in, h.err());
+    return answer_now(self, in, nlohmann::json{{"instance", id}, {"events", std::move(h.value())}});
+  }
+  if (op == "approvals") return answer_now(self, in, eng.approvals());
+  auto token = reply_to_peer(self, in);
+  if (op == "approve" || op == "reject") eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"));
+  else if (op == "retry") eng.retry(token, id, text_arg(args, "from"), by);
+  else if (op == "cancel") eng.cancel(token, id, by, text_arg(args, "comment"));
+  schedule_flush(self);
+}
+
+}  // namespace keel

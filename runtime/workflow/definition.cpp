@@ -1,0 +1,404 @@
+// Definition loading: YAML -> workflow_definition with every rule checked
+// (unknown keys, types, DAG shape, actions, template references), and the
+// JSON form instances keep.
+#include "runtime/workflow/definition.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "runtime/duration.hpp"
+#include "runtime/workflow/expression.hpp"
+#include "runtime/yaml_reader.hpp"
+
+namespace keel::wf {
+
+namespace {
+
+using detail::yaml_reader;
+
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Sequence: {
+      auto out = nlohmann::json::array();
+      for (const auto& e : n) out.push_back(yaml_to_json(e));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      auto out = nlohmann::json::object();
+      for (const auto& kv : n) out[kv.first.Scalar()] = yaml_to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar: {
+      const auto& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted: always a string
+      if (s == "true" || s == "True") return true;
+      if (s == "false" || s == "False") return false;
+      if (s == "null" || s == "~") return nullptr;
+      try {
+        std::size_t used = 0;
+        long long i = std::stoll(s, &used);
+        if (used == s.size()) return i;
+        double d = std::stod(s, &used);
+        if (used == s.size()) return d;
+      } catch (...) {
+      }
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+bool valid_id(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
+          c == '-' || c == '.'))
+      return false;
+  return true;
+}
+
+void read_retry(yaml_reader& r, retry_policy& p) {
+  r.get("max_attempts", p.max_attempts, 1, 1000);
+  r.get_ms("initial_interval", p.initial_interval, 1, 86'400'000);
+  r.get("backoff_coefficient", p.backoff_coefficient, 1.0, 100.0);
+  r.get_ms("max_interval", p.max_interval, 1, 86'400'000);
+  r.get("jitter", p.jitter, 0.0, 1.0);
+  std::vector<std::string> nr;
+  bool had = r.has("non_retryable");
+  r.get("non_retryable", nr);
+  if (had) p.non_retryable = std::set<std::string>(nr.begin(), nr.end());
+  std::string exhausted = "pause";
+  r.get("on_exhausted", exhausted);
+  if (exhausted == "pause") p.pause_when_exhausted = true;
+  else if (exhausted == "fail") p.pause_when_exhausted = false;
+  else r.fail(r.node()["on_exhausted"], "on_exhausted", "must be pause or fail");
+  r.finish();
+}
+
+// Paths a step may use: input.*, instance.*, step.*, and steps.<ancestor>.*
+std::string check_paths(const std::set<std::string>& paths, const std::set<std::string>& ancestors) {
+  for (const auto& p : paths) {
+    auto head = p.substr(0, p.find('.'));
+    if (head == "input" || head == "instance" || head == "step") continue;
+    if (head == "steps") {
+      auto rest = p.substr(6);
+      auto id = rest.substr(0, rest.find('.'));
+      if (!ancestors.count(id))
+        return "refers to steps." + id + " but does not need it (add it to needs:, directly or through another step)";
+      continue;
+    }
+    return "refers to '" + p + "': paths start with input., steps.<id>., instance. or step.";
+  }
+  return {};
+}
+
+}  // namespace
+
+std::set<std::string> builtin_action_names() {
+  return {"echo", "sleep", "fail", "shell", "file.append", "noop"};
+}
+
+const step_spec* workflow_definition::step(const std::string& id) const {
+  for (const auto& s : steps)
+    if (s.id == id) return &s;
+  return nullptr;
+}
+
+result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
+                                           const std::set<std::string>& actions) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& ex) {
+    return error{errc::config, origin + ":" + std::to_string(ex.mark.line + 1) + ": not valid YAML: " + ex.msg};
+  }
+  if (!doc.IsMap()) return error{errc::config, origin + ": a workflow must be a map with name, version and steps"};
+  workflow_definition def;
+  def.file = origin;
+  yaml_reader root(doc, origin, "");
+  root.get("name", def.name);
+  root.get("version", def.version, 1, 1'000'000);
+  root.get("description", def.description);
+  if (!valid_id(def.name)) root.fail(doc["name"], "name", "needs a name of lower-case letters, digits, _ - .");
+  if (root.has("trigger")) {
+    auto t = root.child("trigger");
+    t.get("event", def.trigger_event);
+    t.get("when", def.trigger_condition);
+    t.finish();
+    if (def.trigger_event.empty()) t.fail(doc["trigger"], "event", "a trigger needs an event type");
+    if (!def.trigger_condition.empty())
+      if (auto c = condition_paths(def.trigger_condition); !c) t.fail(doc["trigger"], "when", c.err().message);
+    root.absorb(t);
+  }
+  root.mark("trigger");
+  root.mark("steps");
+  root.finish();
+  if (!root.ok()) return error{errc::config, root.first_error()};
+
+  auto steps = doc["steps"];
+  if (!steps.IsSequence() || steps.size() == 0)
+    return error{errc::config, origin + ": steps: a workflow needs a list of steps"};
+  std::map<std::string, std::size_t> index;
+  std::vector<step_spec> parsed;
+  std::vector<YAML::Node> nodes;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    yaml_reader r(steps[i], origin, "steps[" + std::to_string(i) + "]");
+    step_spec s;
+    r.get("id", s.id);
+    if (!valid_id(s.id)) r.fail(steps[i], "id", "needs an id of lower-case letters, digits, _ - .");
+    else if (index.count(s.id)) r.fail(steps[i], "id", "step id '" + s.id + "' is used twice");
+    r.get("action", s.action);
+    std::string sleep_text, wait_text;
+    r.get("sleep", sleep_text);
+    r.get("wait_until", s.wait_until);
+    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty();
+    if (kinds != 1) r.fail(steps[i], "action", "a step needs exactly one of action:, sleep: or wait_until:");
+    if (!sleep_text.empty()) {
+      s.what = step_spec::kind::sleep;
+      auto d = parse_duration(sleep_text);
+      if (!d) r.fail(steps[i]["sleep"], "sleep", d.err().message);
+      else s.sleep = *d;
+    }
+    if (!s.wait_until.empty()) s.what = step_spec::kind::wait_until;
+    if (!s.action.empty() && !actions.count(s.action)) {
+      std::string list;
+      for (const auto& a : actions) list += (list.empty() ? "" : ", ") + a;
+      r.fail(steps[i]["action"], "action", "unknown action '" + s.action + "' (known: " + list + ")");
+    }
+    if (r.has("args")) s.args = yaml_to_json(steps[i]["args"]);
+    r.mark("args");
+    r.get("on", s.on);
+    r.get("needs", s.needs);
+    r.get("idempotency_key", s.idempotency_key);
+    if (r.has("retry")) {
+      auto rr = r.child("retry");
+      read_retry(rr, s.retry);
+      r.absorb(rr);
+    }
+    r.mark("retry");
+    r.get_ms("timeout", s.timeout, 1, 7 * 86'400'000L);
+    r.get_ms("heartbeat_timeout", s.heartbeat_timeout, 1, 86'400'000);
+    if (r.has("compensate")) {
+      auto c = r.child("compensate");
+      compensation_spec comp;
+      c.get("action", comp.action);
+      if (c.has("args")) comp.args = yaml_to_json(steps[i]["compensate"]["args"]);
+      c.mark("args");
+      c.get("on", comp.on);
+      c.finish();
+      if (!actions.count(comp.action))
+        c.fail(steps[i]["compensate"], "action", "unknown compensation action '" + comp.action + "'");
+      r.absorb(c);
+      s.compensate = comp;
+    }
+    r.mark("compensate");
+    if (r.has("gate")) {
+      gate_spec g;
+      auto gn = steps[i]["gate"];
+      if (gn.IsScalar()) {
+        bool on = false;
+        if (!YAML::convert<bool>::decode(gn, on) || !on) r.fail(gn, "gate", "use gate: true or a map {when, timeout, on_timeout}");
+      } else {
+        auto c = r.child("gate");
+        c.get("when", g.when);
+        c.get_ms("timeout", g.timeout, 1, 365L * 86'400'000L);
+        c.get("on_timeout", g.on_timeout);
+        c.finish();
+        if (g.on_timeout != "reject" && g.on_timeout != "approve")
+          c.fail(gn, "on_timeout", "must be reject or approve");
+        if (!g.when.empty())
+          if (auto p = condition_paths(g.when); !p) c.fail(gn, "when", p.err().message);
+        r.absorb(c);
+      }
+      s.gate = g;
+    }
+    r.mark("gate");
+    r.finish();
+    if (!r.ok()) return error{errc::config, r.first_error()};
+    index[s.id] = i;
+    parsed.push_back(std::move(s));
+    nodes.push_back(steps[i]);
+  }
+
+  // needs: known ids, no cycles; then a topological order (stable by file order).
+  for (std::size_t i = 0; i < parsed.size(); ++i)
+    for (const auto& n : parsed[i].needs)
+      if (!index.count(n))
+        return error{errc::config, origin + ":" + std::to_string(nodes[i]["needs"].Mark().line + 1) + ": steps[" +
+                                       std::to_string(i) + "].needs: unknown step '" + n + "'"};
+  std::vector<int> state(parsed.size(), 0);  // 0 new, 1 visiting, 2 done
+  std::vector<std::size_t> order;
+  std::vector<std::string> trail;
+  std::string cycle;
+  std::function<bool(std::size_t)> visit = [&](std::size_t i) {
+    if (state[i] == 2) return true;
+    if (state[i] == 1) {
+      auto from = std::find(trail.begin(), trail.end(), parsed[i].id);
+      for (auto it = from; it != trail.end(); ++it) cycle += *it + " -> ";
+      cycle += parsed[i].id;
+      return false;
+    }
+    state[i] = 1;
+    trail.push_back(parsed[i].id);
+    for (const auto& n : parsed[i].needs)
+      if (!visit(index[n])) return false;
+    trail.pop_back();
+    state[i] = 2;
+    order.push_back(i);
+    return true;
+  };
+  for (std::size_t i = 0; i < parsed.size(); ++i)
+    if (!visit(i)) return error{errc::config, origin + ": steps: the needs form a cycle: " + cycle};
+
+  // Template references: only to input, instance, the step itself, and ancestors.
+  std::map<std::string, std::set<std::string>> ancestors;
+  for (auto i : order) {
+    auto& a = ancestors[parsed[i].id];
+    for (const auto& n : parsed[i].needs) {
+      a.insert(n);
+      a.insert(ancestors[n].begin(), ancestors[n].end());
+    }
+  }
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    const auto& s = parsed[i];
+    auto where = origin + ":" + std::to_string(nodes[i].Mark().line + 1) + ": steps[" + std::to_string(i) + "] (" + s.id + ")";
+    std::vector<std::pair<const char*, result<std::set<std::string>>>> refs;
+    refs.emplace_back("args", template_paths(s.args));
+    refs.emplace_back("idempotency_key", template_paths(s.idempotency_key));
+    refs.emplace_back("wait_until", template_paths(s.wait_until));
+    if (s.compensate) refs.emplace_back("compensate.args", template_paths(s.compensate->args));
+    if (s.gate && !s.gate->when.empty()) refs.emplace_back("gate.when", condition_paths(s.gate->when));
+    for (auto& [what, paths] : refs) {
+      if (!paths) return error{errc::config, where + "." + what + ": bad template: " + paths.err().message};
+      auto ancestors_of = ancestors[s.id];
+      if (std::string(what) == "compensate.args") ancestors_of.insert(s.id);  // a compensation may use its own result
+      if (auto why = check_paths(*paths, ancestors_of); !why.empty())
+        return error{errc::config, where + "." + what + ": " + why};
+    }
+  }
+  for (auto i : order) def.steps.push_back(std::move(parsed[i]));
+  return def;
+}
+
+workflow_catalog workflow_catalog::load_dir(const std::string& dir, const std::set<std::string>& actions) {
+  workflow_catalog cat;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return cat;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    auto ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml")) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto def = parse_workflow(ss.str(), f.string(), actions);
+    if (!def) {
+      cat.errors_[f.string()] = def.err().message;
+      continue;
+    }
+    if (auto prev = cat.defs_.find(def->name); prev != cat.defs_.end()) {
+      cat.errors_[f.string()] = f.string() + ": workflow '" + def->name + "' is already defined in " + prev->second.file;
+      continue;
+    }
+    cat.defs_[def->name] = std::move(def.value());
+  }
+  return cat;
+}
+
+const workflow_definition* workflow_catalog::find(const std::string& name) const {
+  auto it = defs_.find(name);
+  return it == defs_.end() ? nullptr : &it->second;
+}
+
+// --- JSON form, kept by instances ---
+
+namespace {
+nlohmann::json ms(millis m) { return m.count(); }
+millis to_ms(const nlohmann::json& j, const char* key, millis dflt) {
+  return j.contains(key) ? millis(j[key].get<std::int64_t>()) : dflt;
+}
+}  // namespace
+
+nlohmann::json workflow_definition::to_json() const {
+  auto steps_j = nlohmann::json::array();
+  for (const auto& s : steps) {
+    nlohmann::json j = {{"id", s.id},
+                        {"kind", s.what == step_spec::kind::action ? "action" : s.what == step_spec::kind::sleep ? "sleep" : "wait_until"},
+                        {"action", s.action},
+                        {"args", s.args},
+                        {"on", s.on},
+                        {"needs", s.needs},
+                        {"idempotency_key", s.idempotency_key},
+                        {"timeout_ms", ms(s.timeout)},
+                        {"heartbeat_timeout_ms", ms(s.heartbeat_timeout)},
+                        {"sleep_ms", ms(s.sleep)},
+                        {"wait_until", s.wait_until},
+                        {"retry", {{"max_attempts", s.retry.max_attempts},
+                                   {"initial_interval_ms", ms(s.retry.initial_interval)},
+                                   {"backoff_coefficient", s.retry.backoff_coefficient},
+                                   {"max_interval_ms", ms(s.retry.max_interval)},
+                                   {"jitter", s.retry.jitter},
+                                   {"non_retryable", s.retry.non_retryable},
+                                   {"on_exhausted", s.retry.pause_when_exhausted ? "pause" : "fail"}}}};
+    if (s.compensate) j["compensate"] = {{"action", s.compensate->action}, {"args", s.compensate->args}, {"on", s.compensate->on}};
+    if (s.gate) j["gate"] = {{"when", s.gate->when}, {"timeout_ms", ms(s.gate->timeout)}, {"on_timeout", s.gate->on_timeout}};
+    steps_j.push_back(std::move(j));
+  }
+  return {{"name", name}, {"version", version}, {"description", description}, {"trigger_event", trigger_event},
+          {"trigger_condition", trigger_condition}, {"file", file}, {"steps", steps_j}};
+}
+
+result<workflow_definition> workflow_definition::from_json(const nlohmann::json& j) {
+  try {
+    workflow_definition d;
+    d.name = j.at("name").get<std::string>();
+    d.version = j.at("version").get<int>();
+    d.description = j.value("description", std::string());
+    d.trigger_event = j.value("trigger_event", std::string());
+    d.trigger_condition = j.value("trigger_condition", std::string());
+    d.file = j.value("file", std::string());
+    for (const auto& sj : j.at("steps")) {
+      step_spec s;
+      s.id = sj.at("id").get<std::string>();
+      auto kind = sj.value("kind", std::string("action"));
+      s.what = kind == "sleep" ? step_spec::kind::sleep : kind == "wait_until" ? step_spec::kind::wait_until : step_spec::kind::action;
+      s.action = sj.value("action", std::string());
+      s.args = sj.value("args", nlohmann::json::object());
+      s.on = sj.value("on", std::map<std::string, std::string>());
+      s.needs = sj.value("needs", std::vector<std::string>());
+      s.idempotency_key = sj.value("idempotency_key", std::string());
+      s.timeout = to_ms(sj, "timeout_ms", s.timeout);
+      s.heartbeat_timeout = to_ms(sj, "heartbeat_timeout_ms", s.heartbeat_timeout);
+      s.sleep = to_ms(sj, "sleep_ms", s.sleep);
+      s.wait_until = sj.value("wait_until", std::string());
+      const auto& r = sj.at("retry");
+      s.retry.max_attempts = r.at("max_attempts").get<int>();
+      s.retry.initial_interval = to_ms(r, "initial_interval_ms", s.retry.initial_interval);
+      s.retry.backoff_coefficient = r.value("backoff_coefficient", 2.0);
+      s.retry.max_interval = to_ms(r, "max_interval_ms", s.retry.max_interval);
+      s.retry.jitter = r.value("jitter", 0.1);
+      s.retry.non_retryable = r.value("non_retryable", std::set<std::string>());
+      s.retry.pause_when_exhausted = r.value("on_exhausted", std::string("pause")) == "pause";
+      if (sj.contains("compensate"))
+        s.compensate = compensation_spec{sj["compensate"].at("action").get<std::string>(),
+                                         sj["compensate"].value("args", nlohmann::json::object()),
+                                         sj["compensate"].value("on", std::map<std::string, std::string>())};
+      if (sj.contains("gate"))
+        s.gate = gate_spec{sj["gate"].value("when", std::string()), to_ms(sj["gate"], "timeout_ms", millis(0)),
+                           sj["gate"].value("on_timeout", std::string("reject"))};
+      d.steps.push_back(std::move(s));
+    }
+    return d;
+  } catch (const std::exception& ex) {
+    return error{errc::internal, std::string("stored workflow definition is unreadable: ") + ex.what()};
+  }
+}
+
+}  // namespace keel::wf

@@ -1,0 +1,106 @@
+// Workflow definitions: what config/workflows/*.yaml declare, validated at
+// load. A definition is a DAG of steps; each step runs an action (or waits:
+// `sleep`, `wait_until`), may need earlier steps, and declares its
+// idempotency key, retry policy, timeouts, compensation and approval gate.
+// See docs/execution.md for the full format and semantics.
+//
+// A catalog loads a directory: every valid file is available; every invalid
+// one is reported (file:line: what is wrong) and left out, never taking the
+// others down. Instances copy the definition they start with (to_json), so
+// editing a file never changes a running instance.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+
+namespace keel::wf {
+
+using millis = std::chrono::milliseconds;
+
+struct retry_policy {
+  int max_attempts = 5;              // attempts in all, the first included
+  millis initial_interval{1000};
+  double backoff_coefficient = 2.0;
+  millis max_interval{100000};
+  double jitter = 0.1;               // +- fraction of each interval
+  std::set<std::string> non_retryable{"bad_request", "forbidden", "not_found"};
+  bool pause_when_exhausted = true;  // on_exhausted: pause (default) | fail
+};
+
+struct gate_spec {
+  std::string when;             // empty: always ask
+  millis timeout{0};            // 0: wait forever
+  std::string on_timeout = "reject";  // reject | approve
+};
+
+struct compensation_spec {
+  std::string action;
+  nlohmann::json args = nlohmann::json::object();
+  std::map<std::string, std::string> on;
+};
+
+struct step_spec {
+  enum class kind { action, sleep, wait_until };
+  std::string id;
+  kind what = kind::action;
+  std::string action;
+  nlohmann::json args = nlohmann::json::object();
+  std::map<std::string, std::string> on;  // executor label selector
+  std::vector<std::string> needs;
+  std::string idempotency_key;            // template; empty: "{{instance.id}}/{{step.id}}"
+  retry_policy retry;
+  millis timeout{30000};                  // start-to-close, per attempt
+  millis heartbeat_timeout{0};            // 0: none
+  std::optional<compensation_spec> compensate;
+  std::optional<gate_spec> gate;
+  millis sleep{0};
+  std::string wait_until;                 // template: unix ms or RFC 3339 time
+};
+
+struct workflow_definition {
+  std::string name;
+  int version = 1;
+  std::string description;
+  std::string trigger_event;      // empty: started only by run-workflow
+  std::string trigger_condition;  // empty: every such event
+  std::vector<step_spec> steps;   // in a topological order of `needs`
+  std::string file;               // where it was loaded from
+
+  nlohmann::json to_json() const;
+  static result<workflow_definition> from_json(const nlohmann::json& j);
+  const step_spec* step(const std::string& id) const;
+};
+
+// Parses and validates one definition. `actions` is the set of action names
+// steps may use. Errors: config, "origin:line: key: what is wrong".
+result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
+                                           const std::set<std::string>& actions);
+
+class workflow_catalog {
+ public:
+  // Loads every *.yaml / *.yml in `dir` (not an error if dir is missing).
+  static workflow_catalog load_dir(const std::string& dir, const std::set<std::string>& actions);
+
+  const workflow_definition* find(const std::string& name) const;
+  const std::map<std::string, workflow_definition>& all() const { return defs_; }
+  // file -> why it did not load
+  const std::map<std::string, std::string>& errors() const { return errors_; }
+  void add(workflow_definition d) { defs_[d.name] = std::move(d); }
+
+ private:
+  std::map<std::string, workflow_definition> defs_;
+  std::map<std::string, std::string> errors_;
+};
+
+// Actions a node accepts in definitions without extra configuration.
+std::set<std::string> builtin_action_names();
+
+}  // namespace keel::wf

@@ -1,0 +1,121 @@
+// The durable workflow engine: drives instances through their steps, with
+// every state change recorded as a history event before anything depends
+// on it. CAF-free; the executor agent owns one and wires its effects to the
+// dispatch table and the gateway.
+//
+// Contract with the owner (one thread at a time):
+//  - every mutating call only *decides*: it appends events to a pending
+//    batch and queues effects (steps to dispatch, replies to send);
+//  - flush() commits the pending batch atomically (group commit: everything
+//    decided since the last flush shares one LevelDB write) and only then
+//    returns the effects, so nothing is acknowledged or dispatched before
+//    the events that lead to it are durable;
+//  - if flush() fails the in-memory state is ahead of the store: the owner
+//    must crash and recover() from the store (the supervisor restarts it).
+// Replies are addressed by opaque tokens the owner chose.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/error.hpp"
+#include "runtime/workflow/definition.hpp"
+#include "runtime/workflow/instance.hpp"
+#include "storage/workflow_store.hpp"
+
+namespace keel::wf {
+
+struct engine_options {
+  std::chrono::milliseconds retention{24 * 3600 * 1000};  // keep ended instances and their results this long
+  std::size_t max_payload_bytes = 256 * 1024;             // inputs and step results
+  bool sync = false;                                      // fsync every group commit
+  // Fault injection (tests only): "point" or "point:n" kills the process
+  // with SIGKILL the n-th time the point is reached. Points: after_create,
+  // after_dispatch, after_result, awaiting_approval, during_compensation.
+  std::string crash_at;
+};
+
+// A step attempt (or a compensation) to run on an executor.
+struct step_task {
+  std::string instance;
+  std::string step;
+  int attempt = 1;
+  bool compensation = false;
+  std::string action;
+  nlohmann::json args;
+  std::string key;  // idempotency key, sent with the action
+  std::map<std::string, std::string> on;
+  std::chrono::milliseconds timeout{30000};
+  std::string trace;
+};
+
+struct engine_reply {
+  std::uint64_t token;
+  result<nlohmann::json> body;
+};
+
+struct engine_effects {
+  std::vector<step_task> dispatch;
+  std::vector<engine_reply> replies;
+};
+
+struct start_request {
+  std::string workflow;
+  nlohmann::json input = nlohmann::json::object();
+  std::string idempotency_key;  // optional
+  std::string trace;
+  std::string by;               // who asked: operator name or "trigger:<event>"
+  bool wait = false;            // reply when the instance ends, not when it starts
+};
+
+class engine {
+ public:
+  engine(store& db, const workflow_catalog& catalog, engine_options opts);
+  ~engine();
+
+  // Loads every unfinished instance from the store and queues the work it
+  // was doing: re-dispatch of steps with no recorded result (same key),
+  // timers, gates. Call once, then flush().
+  status recover();
+
+  void start(std::uint64_t token, const start_request& req);
+  // The outcome of a step task this engine asked for. Stale outcomes (the
+  // instance moved on) are ignored.
+  void on_result(const step_task& task, const result<nlohmann::json>& outcome);
+  void decide_gate(std::uint64_t token, const std::string& id, bool approve, const std::string& by,
+                   const std::string& comment);
+  void retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by);
+  void cancel(std::uint64_t token, const std::string& id, const std::string& by, const std::string& comment);
+  void tick(std::int64_t now_ms);
+
+  bool dirty() const;
+  result<engine_effects> flush();
+
+  // Removes ended instances older than the retention (history, summary,
+  // idempotency results, start key). Returns how many were removed.
+  result<std::size_t> prune(std::int64_t now_ms);
+
+  // Queries: read-only, answer from memory (active) and the store (ended).
+  nlohmann::json list(const std::string& state_filter, std::size_t limit) const;
+  result<nlohmann::json> describe(const std::string& id) const;
+  result<nlohmann::json> history(const std::string& id) const;
+  nlohmann::json approvals() const;
+  nlohmann::json workflows() const;
+  std::size_t active_count() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace keel::wf

@@ -1,0 +1,282 @@
+#include "runtime/workflow/instance.hpp"
+
+namespace keel::wf {
+
+const char* to_string(step_state s) {
+  switch (s) {
+    case step_state::pending: return "pending";
+    case step_state::awaiting_approval: return "awaiting_approval";
+    case step_state::scheduled: return "retry_scheduled";
+    case step_state::dispatched: return "running";
+    case step_state::sleeping: return "sleeping";
+    case step_state::completed: return "completed";
+    case step_state::failed: return "failed";
+  }
+  return "?";
+}
+
+const char* to_string(instance_state s) {
+  switch (s) {
+    case instance_state::running: return "running";
+    case instance_state::paused: return "paused";
+    case instance_state::compensating: return "compensating";
+    case instance_state::completed: return "completed";
+    case instance_state::failed: return "failed";
+    case instance_state::compensated: return "compensated";
+    case instance_state::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+bool is_final(instance_state s) {
+  return s == instance_state::completed || s == instance_state::failed || s == instance_state::compensated ||
+         s == instance_state::cancelled;
+}
+
+const char* to_string(comp_state c) {
+  switch (c) {
+    case comp_state::none: return "";
+    case comp_state::scheduled: return "retry_scheduled";
+    case comp_state::dispatched: return "running";
+    case comp_state::done: return "compensated";
+    case comp_state::failed: return "failed";
+  }
+  return "?";
+}
+
+nlohmann::json instance::context(const std::string& step_id) const {
+  nlohmann::json steps_j = nlohmann::json::object();
+  for (const auto& [id, run] : steps)
+    if (run.state == step_state::completed) steps_j[id] = {{"result", run.result}};
+  return {{"input", input},
+          {"instance", {{"id", id}, {"workflow", def.name}, {"version", def.version}}},
+          {"step", {{"id", step_id}}},
+          {"steps", steps_j}};
+}
+
+bool instance::needs_done(const step_spec& s) const {
+  for (const auto& n : s.needs)
+    if (steps.at(n).state != step_state::completed) return false;
+  return true;
+}
+
+bool instance::any_in_flight() const {
+  for (const auto& [id, r] : steps)
+    if (r.state == step_state::dispatched || r.state == step_state::scheduled || r.comp == comp_state::dispatched ||
+        r.comp == comp_state::scheduled)
+      return true;
+  return false;
+}
+
+namespace {
+
+error misfit(const nlohmann::json& ev, const std::string& why) {
+  return error{errc::internal, "history event " + ev.value("type", std::string("?")) + " #" +
+                                   std::to_string(ev.value("seq", 0)) + " does not fit: " + why};
+}
+
+}  // namespace
+
+status apply(instance& inst, const nlohmann::json& ev) {
+  const auto type = ev.value("type", std::string());
+  const auto at = ev.value("at_ms", std::int64_t{0});
+  const auto step_id = ev.value("step", std::string());
+  step_run* run = nullptr;
+  if (!step_id.empty()) {
+    auto it = inst.steps.find(step_id);
+    if (it == inst.steps.end()) return misfit(ev, "unknown step '" + step_id + "'");
+    run = &it->second;
+  }
+  if (type == "instance_created") {
+    auto def = workflow_definition::from_json(ev.at("definition"));
+    if (!def) return def.err();
+    inst.id = ev.value("instance", std::string());
+    inst.def = std::move(def.value());
+    inst.input = ev.value("input", nlohmann::json::object());
+    inst.start_key = ev.value("start_key", std::string());
+    inst.trace = ev.value("trace", std::string());
+    inst.created_ms = at;
+    inst.steps.clear();
+    for (const auto& s : inst.def.steps) inst.steps[s.id] = step_run{};
+  } else if (!run && type.rfind("instance_", 0) != 0 && type != "compensation_started" && type != "cancel_requested" &&
+             type != "escalated") {
+    return misfit(ev, "needs a step");
+  } else if (type == "step_dispatched") {
+    run->state = step_state::dispatched;
+    run->attempt = ev.value("attempt", 1);
+    run->key = ev.value("key", std::string());
+    run->args = ev.value("args", nlohmann::json::object());
+    if (run->started_ms == 0) run->started_ms = at;
+  } else if (type == "step_completed") {
+    run->state = step_state::completed;
+    run->result = ev.value("result", nlohmann::json());
+    run->cached = ev.value("cached", false);
+    if (ev.contains("key")) run->key = ev["key"].get<std::string>();
+    if (run->started_ms == 0) run->started_ms = at;
+    run->ended_ms = at;
+    run->completed_order = ++inst.completions;
+  } else if (type == "attempt_failed") {
+    run->errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
+                           {"message", ev.value("message", std::string())}, {"at_ms", at}});
+    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
+    if (retry_at > 0) {
+      run->state = step_state::scheduled;
+      run->due_ms = retry_at;
+    } else {
+      run->state = step_state::failed;
+      run->ended_ms = at;
+    }
+  } else if (type == "gate_opened") {
+    run->state = step_state::awaiting_approval;
+    run->gate = {{"opened_ms", at}, {"facts", ev.value("facts", nlohmann::json::object())},
+                 {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})}};
+    run->due_ms = ev.value("deadline_ms", std::int64_t{0});
+  } else if (type == "gate_decided") {
+    auto decision = ev.value("decision", std::string());
+    run->gate["decision"] = decision;
+    run->gate["by"] = ev.value("by", std::string());
+    run->gate["comment"] = ev.value("comment", std::string());
+    run->gate["at_ms"] = at;
+    if (decision == "approved") {
+      run->state = step_state::pending;  // the engine dispatches it next
+      run->gate["passed"] = true;
+    } else {
+      run->state = step_state::failed;
+      run->ended_ms = at;
+      run->errors.push_back({{"attempt", 0}, {"code", "rejected"},
+                             {"message", "approval " + decision + " by " + ev.value("by", std::string("?")) +
+                                             (ev.value("comment", std::string()).empty() ? "" : ": " + ev.value("comment", std::string()))},
+                             {"at_ms", at}});
+    }
+  } else if (type == "timer_started") {
+    run->state = step_state::sleeping;
+    run->due_ms = ev.value("due_ms", std::int64_t{0});
+    run->started_ms = at;
+  } else if (type == "instance_paused") {
+    inst.state = instance_state::paused;
+    inst.failure = ev.value("reason", std::string());
+  } else if (type == "instance_resumed") {
+    inst.state = instance_state::running;
+    inst.failure.clear();
+    for (const auto& id : ev.value("reset", std::vector<std::string>())) {
+      auto it = inst.steps.find(id);
+      if (it == inst.steps.end()) return misfit(ev, "unknown step '" + id + "' in reset");
+      auto errors = it->second.errors;
+      it->second = step_run{};
+      it->second.errors = std::move(errors);  // keep the record of earlier attempts
+    }
+  } else if (type == "cancel_requested") {
+    inst.cancel_requested = true;
+  } else if (type == "compensation_started") {
+    inst.state = instance_state::compensating;
+    inst.failure = ev.value("reason", std::string());
+  } else if (type == "compensation_dispatched") {
+    run->comp = comp_state::dispatched;
+    run->comp_attempt = ev.value("attempt", 1);
+  } else if (type == "compensation_completed") {
+    run->comp = comp_state::done;
+    run->comp_result = ev.value("result", nlohmann::json());
+  } else if (type == "compensation_attempt_failed") {
+    run->comp_errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
+                                {"message", ev.value("message", std::string())}, {"at_ms", at}});
+    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
+    run->comp = retry_at > 0 ? comp_state::scheduled : comp_state::failed;
+    run->comp_due_ms = retry_at;
+  } else if (type == "instance_completed" || type == "instance_failed" || type == "instance_compensated" ||
+             type == "instance_cancelled") {
+    inst.state = type == "instance_completed"     ? instance_state::completed
+                 : type == "instance_failed"      ? instance_state::failed
+                 : type == "instance_compensated" ? instance_state::compensated
+                                                  : instance_state::cancelled;
+    if (ev.contains("reason")) inst.failure = ev["reason"].get<std::string>();
+    inst.ended_ms = at;
+  } else if (type == "escalated") {
+    // an alert for the operator; no state change
+  } else {
+    return misfit(ev, "unknown event type");
+  }
+  inst.updated_ms = at;
+  inst.next_seq = ev.value("seq", std::uint64_t{0}) + 1;
+  return ok_v;
+}
+
+result<instance> replay(const std::vector<nlohmann::json>& history) {
+  if (history.empty() || history.front().value("type", std::string()) != "instance_created")
+    return error{errc::internal, "a workflow history must start with instance_created"};
+  instance inst;
+  for (const auto& ev : history)
+    if (auto s = wf::apply(inst, ev); !s) return s.err();
+  return inst;
+}
+
+namespace {
+std::string waiting_reason(const instance& inst) {
+  for (const auto& s : inst.def.steps) {
+    const auto& r = inst.steps.at(s.id);
+    if (r.state == step_state::awaiting_approval) return "approval of step " + s.id;
+  }
+  if (inst.state == instance_state::paused) return "operator: " + inst.failure;
+  return {};
+}
+}  // namespace
+
+nlohmann::json summary_json(const instance& inst) {
+  nlohmann::json steps = nlohmann::json::object();
+  int done = 0;
+  for (const auto& s : inst.def.steps) {
+    const auto& r = inst.steps.at(s.id);
+    steps[s.id] = to_string(r.state);
+    done += r.state == step_state::completed;
+  }
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& [id, r] : inst.steps)
+    if (!r.key.empty()) keys.push_back(r.key);
+  return {{"id", inst.id},
+          {"workflow", inst.def.name},
+          {"version", inst.def.version},
+          {"state", to_string(inst.state)},
+          {"steps_done", done},
+          {"steps_total", inst.def.steps.size()},
+          {"steps", steps},
+          {"waiting_for", waiting_reason(inst)},
+          {"failure", inst.failure},
+          {"created_ms", inst.created_ms},
+          {"updated_ms", inst.updated_ms},
+          {"ended_ms", inst.ended_ms},
+          {"start_key", inst.start_key},
+          {"keys", keys},
+          {"trace", inst.trace}};
+}
+
+nlohmann::json detail_json(const instance& inst) {
+  auto j = summary_json(inst);
+  j["input"] = inst.input;
+  auto steps = nlohmann::json::array();
+  for (const auto& s : inst.def.steps) {
+    const auto& r = inst.steps.at(s.id);
+    nlohmann::json sj = {{"id", s.id},
+                         {"action", s.what == step_spec::kind::action ? s.action : s.what == step_spec::kind::sleep ? "sleep (timer)" : "wait_until (timer)"},
+                         {"needs", s.needs},
+                         {"state", to_string(r.state)},
+                         {"attempt", r.attempt},
+                         {"max_attempts", s.retry.max_attempts},
+                         {"idempotency_key", r.key},
+                         {"errors", r.errors},
+                         {"started_ms", r.started_ms},
+                         {"ended_ms", r.ended_ms},
+                         {"due_ms", r.due_ms},
+                         {"cached", r.cached}};
+    if (r.state == step_state::completed) sj["result"] = r.result;
+    if (!r.gate.is_null()) sj["gate"] = r.gate;
+    if (s.compensate) {
+      sj["compensation"] = {{"action", s.compensate->action}, {"state", to_string(r.comp)},
+                            {"attempt", r.comp_attempt}, {"errors", r.comp_errors}};
+      if (r.comp == comp_state::done) sj["compensation"]["result"] = r.comp_result;
+    }
+    steps.push_back(std::move(sj));
+  }
+  j["steps"] = steps;
+  return j;
+}
+
+}  // namespace keel::wf
