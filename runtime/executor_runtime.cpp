@@ -142,6 +142,7 @@ class executor_loop {
     id_ = make_executor_id();
     name_ = cfg_.name.empty() ? host_name() + "-" + std::to_string(::getpid()) : cfg_.name;
     backoff_ = cfg_.reconnect_min;
+    heartbeat_ = cfg_.heartbeat;
   }
 
   int run();
@@ -170,6 +171,7 @@ class executor_loop {
   std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
   clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{};
   std::chrono::milliseconds backoff_;
+  std::chrono::milliseconds heartbeat_;
 };
 
 void executor_loop::open_socket() {
@@ -180,7 +182,7 @@ void executor_loop::open_socket() {
   sock_->connect(cfg_.connect);
   welcomed_ = false;
   last_heard_ = clock_t_::now();
-  next_heartbeat_ = last_heard_ + cfg_.heartbeat;
+  next_heartbeat_ = last_heard_ + heartbeat_;
   say_hello();
 }
 
@@ -256,6 +258,11 @@ void executor_loop::on_node_message() {
                      f.value("node_id", std::string("?")), cfg_.connect, nlohmann::json(cfg_.caps).dump());
       welcomed_ = true;
       backoff_ = cfg_.reconnect_min;
+      // The node sets the pace: both sides must agree on what "silent" means.
+      if (auto hb = f.value("heartbeat_ms", std::int64_t{0}); hb >= 10 && hb <= 60'000) {
+        heartbeat_ = std::chrono::milliseconds(hb);
+        next_heartbeat_ = std::min(next_heartbeat_, clock_t_::now() + heartbeat_);
+      }
       while (!pending_.empty()) {
         send_raw_result(pending_.front());
         pending_.pop_front();
@@ -304,8 +311,8 @@ void executor_loop::on_node_message() {
 int executor_loop::run() {
   open_socket();
   spdlog::info("executor {} connecting to {} (concurrency {})", name_, cfg_.connect, cfg_.concurrency);
-  auto silence = cfg_.heartbeat * cfg_.heartbeat_misses;
   while (true) {
+    auto silence = heartbeat_ * cfg_.heartbeat_misses;
     auto now = clock_t_::now();
     if (stop_ && !draining_) {
       draining_ = true;
@@ -343,7 +350,7 @@ int executor_loop::run() {
     if (now >= next_heartbeat_) {
       if (welcomed_) send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}});
       else say_hello();  // the node may not have been up when we first said it
-      next_heartbeat_ = now + cfg_.heartbeat;
+      next_heartbeat_ = now + heartbeat_;
     }
     if (now - last_heard_ > silence) {
       spdlog::warn("executor: no word from the node for {}; reconnecting in {}",

@@ -1,0 +1,340 @@
+// The engine against a real LevelDB directory, driven by hand: results are
+// fed back as an executor would, so every event can be checked in order.
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+#include "runtime/duration.hpp"
+#include "runtime/workflow/engine.hpp"
+#include "storage/store.hpp"
+#include "tests/support/json_print.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace keel;
+using namespace keel::wf;
+using nlohmann::json;
+
+namespace {
+
+const char* five_steps = R"(
+name: five
+version: 3
+steps:
+  - id: a
+    action: echo
+    args: {n: "{{ input.n }}"}
+    compensate: {action: echo, args: {undo: "{{ steps.a.result.n }}"}}
+  - id: b
+    needs: [a]
+    action: echo
+    args: {approved_n: "{{ input.n }}"}
+    gate: {when: "input.n > 10"}
+    compensate: {action: echo, args: {undo: b}}
+  - id: c
+    needs: [b]
+    action: echo
+  - id: d
+    needs: [c]
+    action: fail
+    retry: {max_attempts: 2, initial_interval: 10ms, jitter: 0, on_exhausted: fail}
+  - id: e
+    needs: [d]
+    action: echo
+)";
+
+const char* pausing = R"(
+name: pausing
+version: 1
+steps:
+  - id: flaky
+    action: fail
+    retry: {max_attempts: 1}
+  - id: after
+    needs: [flaky]
+    action: echo
+)";
+
+const char* noops = R"(
+name: noops
+version: 1
+steps:
+  - {id: s1, action: noop}
+  - {id: s2, action: noop, needs: [s1]}
+  - {id: sleepy, sleep: 20ms, needs: [s2]}
+)";
+
+struct harness {
+  test::temp_dir dir;
+  std::unique_ptr<store> db;
+  workflow_catalog catalog;
+  std::unique_ptr<engine> eng;
+  std::map<std::uint64_t, result<json>> replies;
+  std::vector<step_task> pending;  // dispatched, not yet answered
+  std::uint64_t next_token = 1;
+
+  explicit harness(engine_options opts = {}) {
+    auto s = store::open(dir / "db");
+    BOOST_REQUIRE(s.ok());
+    db = std::move(s.value());
+    for (const char* text : {five_steps, pausing, noops}) {
+      auto d = parse_workflow(text, "test", builtin_action_names());
+      BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
+      catalog.add(std::move(d.value()));
+    }
+    eng = std::make_unique<engine>(*db, catalog, opts);
+    BOOST_REQUIRE(eng->recover().ok());
+  }
+
+  void flush() {
+    auto fx = eng->flush();
+    BOOST_REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? std::string() : fx.err().message));
+    for (auto& t : fx->dispatch) pending.push_back(t);
+    for (auto& r : fx->replies) replies.emplace(r.token, r.body);
+  }
+
+  std::string start(const std::string& wf, json input, const std::string& key = {}) {
+    auto token = next_token++;
+    start_request req;
+    req.workflow = wf;
+    req.input = std::move(input);
+    req.idempotency_key = key;
+    req.by = "test";
+    eng->start(token, req);
+    flush();
+    auto& r = replies.at(token);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+    return r.value()["instance"].get<std::string>();
+  }
+
+  // Answers the oldest pending task for `step`.
+  step_task answer(const std::string& step, result<json> outcome) {
+    for (auto it = pending.begin(); it != pending.end(); ++it) {
+      if (it->step != step) continue;
+      auto t = *it;
+      pending.erase(it);
+      eng->on_result(t, outcome);
+      flush();
+      return t;
+    }
+    BOOST_FAIL("no pending task for step " << step);
+    return {};
+  }
+
+  std::vector<std::string> event_types(const std::string& id) {
+    auto h = eng->history(id);
+    BOOST_REQUIRE(h.ok());
+    std::vector<std::string> out;
+    for (const auto& e : h.value()) out.push_back(e["type"].get<std::string>() + (e.contains("step") ? ":" + e["step"].get<std::string>() : ""));
+    return out;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(workflow_engine_test)
+
+BOOST_AUTO_TEST_CASE(gate_retry_failure_and_compensation_in_order) {
+  harness h;
+  auto id = h.start("five", {{"n", 42}});
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].key == id + "/a");  // the default key: instance/step
+  BOOST_TEST(h.pending[0].args == json({{"n", 42}}));
+  h.answer("a", json{{"n", 42}});
+
+  // Gate: b waits, with the facts the operator needs.
+  BOOST_TEST(h.pending.empty());
+  auto approvals = h.eng->approvals()["approvals"];
+  BOOST_REQUIRE_EQUAL(approvals.size(), 1u);
+  BOOST_TEST(approvals[0]["id"] == id + "/b");
+  BOOST_TEST(approvals[0]["facts"]["args"]["approved_n"] == 42);
+  BOOST_TEST(approvals[0]["facts"]["condition"] == "input.n > 10");
+  h.eng->decide_gate(100, id, true, "ana", "looks right");
+  h.flush();
+  BOOST_TEST(h.replies.at(100).ok());
+  h.eng->decide_gate(101, id + "/b", true, "bob", "");
+  h.flush();
+  BOOST_TEST(h.replies.at(101).err().code == errc::conflict);  // a second approval is refused
+  BOOST_TEST(h.replies.at(101).err().message.find("already approved by ana") != std::string::npos);
+
+  h.answer("b", json{{"ok", true}});
+  h.answer("c", json::object());
+  auto d1 = h.answer("d", error{errc::action_failed, "boom 1"});
+  BOOST_TEST(d1.attempt == 1);
+  BOOST_TEST(h.pending.empty());  // waiting out the 10 ms backoff
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));  // the backoff is the behaviour under test
+  h.eng->tick(unix_now_ms());
+  h.flush();
+  auto d2 = h.answer("d", error{errc::action_failed, "boom 2"});
+  BOOST_TEST(d2.attempt == 2);
+  BOOST_TEST(d2.key == d1.key);  // every attempt carries the same idempotency key
+
+  // Exhausted with on_exhausted: fail -> compensate b, then a (reverse completion order).
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].compensation);
+  BOOST_TEST(h.pending[0].step == "b");
+  BOOST_TEST(h.pending[0].key == id + "/b/compensate");
+  h.answer("b", json{{"undone", "b"}});
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].step == "a");
+  BOOST_TEST(h.pending[0].args == json({{"undo", 42}}));  // a compensation sees its step's result
+  h.answer("a", json{{"undone", "a"}});
+
+  std::vector<std::string> expected{
+      "instance_created",        "step_dispatched:a",         "step_completed:a",        "gate_opened:b",
+      "gate_decided:b",          "step_dispatched:b",         "step_completed:b",        "step_dispatched:c",
+      "step_completed:c",        "step_dispatched:d",         "attempt_failed:d",        "step_dispatched:d",
+      "attempt_failed:d",        "compensation_started",      "escalated",               "compensation_dispatched:b",
+      "compensation_completed:b", "compensation_dispatched:a", "compensation_completed:a", "instance_compensated"};
+  BOOST_TEST(h.event_types(id) == expected, boost::test_tools::per_element());
+
+  auto detail = h.eng->describe(id).value();
+  BOOST_TEST(detail["state"] == "compensated");
+  BOOST_TEST(detail["failure"].get<std::string>().find("step d failed after 2 attempt(s): boom 2") != std::string::npos);
+  BOOST_TEST(detail["steps"][1]["gate"]["by"] == "ana");
+  BOOST_TEST(detail["steps"][1]["gate"]["comment"] == "looks right");
+  BOOST_TEST(detail["steps"][3]["errors"].size() == 2u);
+  BOOST_TEST(detail["steps"][4]["state"] == "pending");  // e never ran
+  BOOST_TEST(h.eng->active_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(gate_is_skipped_when_its_condition_is_false_and_results_feed_templates) {
+  harness h;
+  auto id = h.start("five", {{"n", 3}});
+  h.answer("a", json{{"n", 3}});
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);  // no gate: 3 > 10 is false
+  BOOST_TEST(h.pending[0].step == "b");
+}
+
+BOOST_AUTO_TEST_CASE(exhausted_step_pauses_then_retry_resumes) {
+  harness h;
+  auto id = h.start("pausing", json::object());
+  h.answer("flaky", error{errc::action_failed, "disk full"});
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["state"] == "paused");
+  BOOST_TEST(h.eng->approvals()["attention"].size() == 1u);  // escalated to the operator
+  BOOST_TEST(h.pending.empty());
+  h.eng->retry(7, id, "", "ana");
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(7).ok());
+  BOOST_TEST(h.replies.at(7).value()["reset"] == json::array({"flaky"}));
+  auto again = h.answer("flaky", json{{"fixed", true}});
+  BOOST_TEST(again.attempt == 1);
+  h.answer("after", json::object());
+  BOOST_TEST(h.eng->describe(id).value()["state"] == "completed");
+  auto types = h.event_types(id);
+  BOOST_TEST((std::find(types.begin(), types.end(), "instance_resumed") != types.end()));
+}
+
+BOOST_AUTO_TEST_CASE(cancel_compensates_completed_steps) {
+  harness h;
+  auto id = h.start("five", {{"n", 1}});
+  h.answer("a", json{{"n", 1}});
+  h.eng->cancel(9, id, "ana", "customer changed their mind");
+  h.flush();
+  BOOST_TEST(h.replies.at(9).ok());
+  // b is still running: compensation waits for it, then undoes b and a.
+  h.answer("b", json::object());
+  h.answer("b", json::object());  // the compensation of b
+  h.answer("a", json::object());
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["state"] == "cancelled");
+  BOOST_TEST(d["failure"].get<std::string>().find("cancelled by ana") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(start_idempotency_same_input_returns_the_run_different_input_conflicts) {
+  harness h;
+  auto first = h.start("pausing", {{"x", 1}}, "order-7");
+  auto second = h.start("pausing", {{"x", 1}}, "order-7");
+  BOOST_TEST(first == second);
+  auto token = h.next_token++;
+  start_request req;
+  req.workflow = "pausing";
+  req.input = {{"x", 2}};
+  req.idempotency_key = "order-7";
+  h.eng->start(token, req);
+  h.flush();
+  BOOST_TEST(h.replies.at(token).err().code == errc::conflict);
+  // Two starts in one group commit with the same key: still one instance.
+  auto t1 = h.next_token++, t2 = h.next_token++;
+  req.input = {{"x", 3}};
+  req.idempotency_key = "batch-key";
+  h.eng->start(t1, req);
+  h.eng->start(t2, req);
+  h.flush();
+  BOOST_TEST(h.replies.at(t1).value()["instance"] == h.replies.at(t2).value()["instance"]);
+}
+
+BOOST_AUTO_TEST_CASE(bad_starts_are_refused_at_once) {
+  engine_options opts;
+  opts.max_payload_bytes = 1024;
+  harness h(opts);
+  start_request req;
+  req.workflow = "pausing";
+  req.input = {{"blob", std::string(5000, 'x')}};
+  h.eng->start(1, req);
+  req.workflow = "nope";
+  req.input = json::object();
+  h.eng->start(2, req);
+  req.workflow = "pausing";
+  req.input = json::array();
+  h.eng->start(3, req);
+  h.flush();
+  BOOST_TEST(h.replies.at(1).err().code == errc::payload_too_large);
+  BOOST_TEST(h.replies.at(2).err().message.find("no workflow named 'nope'") != std::string::npos);
+  BOOST_TEST(h.replies.at(3).err().code == errc::bad_request);
+  BOOST_TEST(h.eng->list("", 100).empty());  // nothing was written
+}
+
+BOOST_AUTO_TEST_CASE(recorded_results_are_reused_and_recovery_redispatches_with_the_same_key) {
+  harness h;
+  auto id = h.start("five", {{"n", 1}});
+  auto first = h.pending.at(0);
+  h.pending.clear();
+  // The node "crashes" after dispatch: a new engine on the same store.
+  h.eng = std::make_unique<engine>(*h.db, h.catalog, engine_options{});
+  BOOST_REQUIRE(h.eng->recover().ok());
+  h.flush();
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].key == first.key);
+  BOOST_TEST(h.pending[0].attempt == first.attempt);
+  h.answer("a", json{{"n", 1}});
+  // A stale answer for the same attempt (the old executor, late) changes nothing.
+  h.eng->on_result(first, json{{"late", true}});
+  h.flush();
+  BOOST_TEST(h.eng->describe(id).value()["steps"][0]["result"] == json({{"n", 1}}));
+}
+
+BOOST_AUTO_TEST_CASE(noops_and_durable_timers_complete_in_the_node) {
+  harness h;
+  auto id = h.start("noops", json::object());
+  BOOST_TEST(h.pending.empty());  // noop steps never leave the node
+  BOOST_TEST(h.eng->describe(id).value()["steps"][2]["state"] == "sleeping");
+  // The timer survives a restart.
+  h.eng = std::make_unique<engine>(*h.db, h.catalog, engine_options{});
+  BOOST_REQUIRE(h.eng->recover().ok());
+  h.flush();
+  BOOST_TEST(test::wait_until([&] {
+    h.eng->tick(unix_now_ms());
+    h.flush();
+    return h.eng->describe(id).value()["state"] == "completed";
+  }, std::chrono::seconds(5)));
+}
+
+BOOST_AUTO_TEST_CASE(retention_prunes_ended_instances_and_their_keys) {
+  engine_options opts;
+  opts.retention = std::chrono::milliseconds(1);
+  harness h(opts);
+  auto id = h.start("pausing", json::object(), "k1");
+  h.answer("flaky", error{errc::action_failed, "no"});  // paused, nothing in flight
+  h.eng->cancel(5, id, "ana", "");
+  h.flush();
+  BOOST_TEST(h.eng->describe(id).value()["state"] == "cancelled");
+  BOOST_TEST(h.eng->prune(unix_now_ms() + 10).value() == 1u);
+  BOOST_TEST(h.eng->describe(id).err().code == errc::not_found);
+  // The start key is free again: a new run, not the pruned one.
+  auto again = h.start("pausing", json::object(), "k1");
+  BOOST_TEST(again != id);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
