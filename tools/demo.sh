@@ -65,10 +65,23 @@ for _ in $(seq 1 100); do
 done
 show "$keelctl" executors
 
+step "a durable workflow with an approval gate"
+show "$keelctl" workflows
+show "$keelctl" run-workflow onboarding --input '{"customer_id": "c_42", "plan": "pro", "email": "ana@example.com"}' --wait
+show "$keelctl" run-workflow refund --input '{"customer_id": "c_42", "charge_id": "ch_1", "amount": 250}' --idempotency-key demo-refund-ch_1
+for _ in $(seq 1 50); do "$keelctl" approvals | grep -q "/refund" && break; sleep 0.1; done
+show "$keelctl" approvals
+id=$("$keelctl" --json tasks --state awaiting_approval | grep -o '"id": "wf_[0-9a-f]*"' | head -1 | grep -o 'wf_[0-9a-f]*')
+show "$keelctl" approve "$id/refund" --comment "checked with the customer"
+for _ in $(seq 1 50); do "$keelctl" task "$id" | grep -q "completed" && break; sleep 0.1; done
+show "$keelctl" task "$id"
+show "$keelctl" tasks
+
 step "done"
 cat <<EOT
 The cluster is still running on $KEEL_ENDPOINT (data and logs in $dir).
-Try:   $keelctl status | agents | executors
+Try:   $keelctl status | agents | executors | workflows | tasks | approvals
        $keelctl run echo --args '{"text": "hi"}' --json
+       $keelctl history $id
 Stop:  $keel cluster down --data-dir $dir
 EOT
