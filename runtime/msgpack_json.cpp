@@ -1,13 +1,18 @@
 #include "runtime/msgpack_json.hpp"
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 namespace keel {
 
 namespace {
 
-// Returns an empty string on success, else what is wrong (with a path).
-std::string convert(const msgpack::object& o, nlohmann::json& out, const std::string& path) {
+// Converts o into out. On failure returns the reason and leaves the path to
+// the offending value in `where` (innermost segment last, built while
+// unwinding): paths are only built when something is wrong, so a hostile
+// body with huge keys cannot make conversion quadratic.
+std::string convert(const msgpack::object& o, nlohmann::json& out, std::vector<std::string>& where) {
   switch (o.type) {
     case msgpack::type::NIL: out = nullptr; return {};
     case msgpack::type::BOOLEAN: out = o.via.boolean; return {};
@@ -21,8 +26,11 @@ std::string convert(const msgpack::object& o, nlohmann::json& out, const std::st
       auto& arr = out.get_ref<nlohmann::json::array_t&>();
       arr.resize(o.via.array.size);
       for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
-        auto why = convert(o.via.array.ptr[i], arr[i], path + "[" + std::to_string(i) + "]");
-        if (!why.empty()) return why;
+        auto why = convert(o.via.array.ptr[i], arr[i], where);
+        if (!why.empty()) {
+          where.push_back("[" + std::to_string(i) + "]");
+          return why;
+        }
       }
       return {};
     }
@@ -30,27 +38,50 @@ std::string convert(const msgpack::object& o, nlohmann::json& out, const std::st
       out = nlohmann::json::object();
       for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
-        if (kv.key.type != msgpack::type::STR) return path + ": map key is not a string";
+        if (kv.key.type != msgpack::type::STR) return "map key is not a string";
         std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
-        auto why = convert(kv.val, out[key], path + "." + key);
-        if (!why.empty()) return why;
+        auto why = convert(kv.val, out[key], where);
+        if (!why.empty()) {
+          where.push_back("." + (key.size() > 64 ? key.substr(0, 61) + "..." : key));
+          return why;
+        }
       }
       return {};
     }
-    case msgpack::type::BIN: return path + ": binary values are not supported";
-    case msgpack::type::EXT: return path + ": ext values are not supported";
+    case msgpack::type::BIN: return "binary values are not supported";
+    case msgpack::type::EXT: return "ext values are not supported";
   }
-  return path + ": unknown msgpack type";
+  return "unknown msgpack type";
 }
 
 }  // namespace
 
 result<nlohmann::json> msgpack_to_json(const msgpack::object& o) {
   nlohmann::json out;
-  auto why = convert(o, out, "body");
-  if (!why.empty()) return error{errc::bad_frame, why};
+  std::vector<std::string> where;
+  auto why = convert(o, out, where);
+  if (!why.empty()) {
+    std::string path = "body";
+    for (auto it = where.rbegin(); it != where.rend(); ++it) path += *it;
+    return error{errc::bad_frame, path + ": " + why};
+  }
   return out;
 }
+
+namespace {
+// msgpack-c's pack_double narrows whole-valued doubles to integers (2.0
+// would arrive as 2, and JSON would then say integer), so write the float64
+// encoding ourselves: 0xcb followed by the IEEE 754 bits, big-endian.
+// pack_str_body appends raw bytes, which is all this needs.
+void pack_float64(msgpack::packer<msgpack::sbuffer>& pk, double d) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  char out[9];
+  out[0] = static_cast<char>(0xcb);
+  for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(bits >> (56 - 8 * i));
+  pk.pack_str_body(out, sizeof out);
+}
+}  // namespace
 
 void pack_json(msgpack::packer<msgpack::sbuffer>& pk, const nlohmann::json& j) {
   using t = nlohmann::json::value_t;
@@ -60,7 +91,7 @@ void pack_json(msgpack::packer<msgpack::sbuffer>& pk, const nlohmann::json& j) {
     case t::boolean: j.get<bool>() ? pk.pack_true() : pk.pack_false(); break;
     case t::number_integer: pk.pack(j.get<std::int64_t>()); break;
     case t::number_unsigned: pk.pack(j.get<std::uint64_t>()); break;
-    case t::number_float: pk.pack(j.get<double>()); break;
+    case t::number_float: pack_float64(pk, j.get<double>()); break;
     case t::string: {
       const auto& s = j.get_ref<const std::string&>();
       pk.pack_str(static_cast<std::uint32_t>(s.size()));

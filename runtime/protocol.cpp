@@ -61,8 +61,10 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
   msgpack::object_handle oh;
   try {
     std::size_t off = 0;
+    // ext is allowed through the unpacker (bounded by the body size) so the
+    // converter can refuse it by name rather than as "too large".
     msgpack::unpack_limit ul(lim.max_container, lim.max_container, lim.max_body_bytes,
-                             lim.max_body_bytes, 0, lim.max_depth);
+                             lim.max_body_bytes, lim.max_body_bytes, lim.max_depth);
     oh = msgpack::unpack(body_frame.data(), body_frame.size(), off, nullptr, nullptr, ul);
     if (off != body_frame.size())
       return bad("body has " + std::to_string(body_frame.size() - off) +
