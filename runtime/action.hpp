@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,10 @@ struct action_context {
   // passes it on (an Idempotency-Key header, a Message-ID) or checks it
   // itself is effectively-once; docs/execution.md says which built-ins do.
   std::string idempotency_key;
+  // Long actions call this now and then (at least every few seconds): it
+  // tells the node the action is making progress, so a step with a
+  // heartbeat_timeout is not failed while it works. Cheap; thread-safe.
+  std::function<void()> heartbeat = [] {};
 };
 
 class action {

@@ -126,6 +126,7 @@ status dispatch_table::submit(task_record t) {
                                         " tasks waiting); retry later or add executors"};
   auto id = t.id;
   deadlines_.emplace(t.deadline, id);
+  if (t.heartbeat_timeout.count() > 0) watched_.insert(id);
   auto& slot = tasks_[id];
   slot = std::move(t);
   slot.lease = 0;
@@ -163,6 +164,7 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
     task.lease = next_lease_++;
     task.executor = best->id;
     task.dispatched = now;
+    task.last_beat = now;
     ++task.attempts;
     best->leases.emplace(task.lease, task.id);
     --free_total;
@@ -204,6 +206,43 @@ std::vector<task_record> dispatch_table::expire(steady_clock::time_point now) {
     if (t->second.lease == 0) --queued_count_;
     out.push_back(std::move(t->second));
     tasks_.erase(t);
+  }
+  return out;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+void dispatch_table::beat(const std::string& peer, const std::vector<std::uint64_t>& leases,
+                          steady_clock::time_point now) {
+  auto p = by_peer_.find(peer);
+  if (p == by_peer_.end()) return;
+  const auto& e = executors_.at(p->second);
+  for (auto lease : leases) {
+    auto l = e.leases.find(lease);
+    if (l == e.leases.end()) continue;
+    auto t = tasks_.find(l->second);
+    if (t != tasks_.end() && t->second.lease == lease) t->second.last_beat = now;
+  }
+}
+
+std::vector<task_record> dispatch_table::silent_tasks(steady_clock::time_point now) {
+  std::vector<task_record> out;
+  for (auto w = watched_.begin(); w != watched_.end();) {
+    auto it = tasks_.find(*w);
+    if (it == tasks_.end()) {
+      w = watched_.erase(w);
+      continue;
+    }
+    const auto& t = it->second;
+    if (t.lease != 0 && now - t.last_beat > t.heartbeat_timeout) {
+      out.push_back(std::move(it->second));
+      tasks_.erase(it);
+      w = watched_.erase(w);
+    } else {
+      ++w;
+    }
   }
   return out;
 }

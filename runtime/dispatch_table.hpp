@@ -83,6 +83,8 @@ struct task_record {
   steady_clock::time_point submitted{};
   steady_clock::time_point deadline{};
   steady_clock::time_point dispatched{};
+  std::chrono::milliseconds heartbeat_timeout{0};  // 0: none; else the action must beat this often
+  steady_clock::time_point last_beat{};            // dispatch time, then each reported beat
   int attempts = 0;          // dispatches so far
   std::uint64_t lease = 0;   // current lease; 0 while queued
   std::string executor;      // holder of the current lease
@@ -132,6 +134,11 @@ class dispatch_table {
   // Removes and returns tasks whose deadline passed. A leased one keeps its
   // executor's credit until that executor answers or goes away.
   std::vector<task_record> expire(steady_clock::time_point now);
+  // Records heartbeats from `peer`'s running actions (by lease).
+  void beat(const std::string& peer, const std::vector<std::uint64_t>& leases, steady_clock::time_point now);
+  // Removes and returns leased tasks with a heartbeat_timeout whose action
+  // has not beaten within it (credit kept as for expire()).
+  std::vector<task_record> silent_tasks(steady_clock::time_point now);
 
   std::size_t queued() const { return queued_count_; }
   std::size_t leased() const { return tasks_.size() - queued_count_; }
@@ -150,6 +157,7 @@ class dispatch_table {
   std::deque<std::uint64_t> queue_;  // task ids; entries of finished tasks are skipped lazily
   std::size_t queued_count_ = 0;
   std::multimap<steady_clock::time_point, std::uint64_t> deadlines_;
+  std::set<std::uint64_t> watched_;  // tasks with a heartbeat_timeout (finished ones dropped lazily)
 };
 
 }  // namespace keel

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -37,10 +38,30 @@ struct job {
 
 // Fixed-size pool; jobs in a FIFO. The executor never accepts more jobs
 // than threads, so the queue stays short.
+// Leases whose actions called heartbeat() since the last report. Workers
+// add, the loop thread takes them all with each heartbeat it sends.
+class beat_board {
+ public:
+  void beat(std::uint64_t lease) {
+    std::lock_guard<std::mutex> g(mu_);
+    leases_.insert(lease);
+  }
+  std::vector<std::uint64_t> take() {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<std::uint64_t> out(leases_.begin(), leases_.end());
+    leases_.clear();
+    return out;
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::uint64_t> leases_;
+};
+
 class worker_pool {
  public:
-  worker_pool(zmq::context_t& ctx, const action_registry& actions, int threads)
-      : actions_(actions) {
+  worker_pool(zmq::context_t& ctx, const action_registry& actions, int threads, beat_board& beats)
+      : actions_(actions), beats_(beats) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this, &ctx] { work(ctx); });
   }
   ~worker_pool() {
@@ -96,7 +117,9 @@ class worker_pool {
       result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
       if (const auto* a = actions_.find(j.action)) {
         try {
-          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key});
+          auto lease = j.lease;
+          auto* beats = &beats_;
+          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key, [beats, lease] { beats->beat(lease); }});
         } catch (const std::exception& ex) {
           r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
         }
@@ -112,6 +135,7 @@ class worker_pool {
   }
 
   const action_registry& actions_;
+  beat_board& beats_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<job> jobs_;
@@ -138,7 +162,7 @@ class executor_loop {
         results_(*ctx_, zmq::socket_type::pull) {
     results_.set(zmq::sockopt::rcvhwm, 0);
     results_.bind(results_endpoint);
-    pool_ = std::make_unique<worker_pool>(*ctx_, actions_, cfg_.concurrency);
+    pool_ = std::make_unique<worker_pool>(*ctx_, actions_, cfg_.concurrency, beats_);
     id_ = make_executor_id();
     name_ = cfg_.name.empty() ? host_name() + "-" + std::to_string(::getpid()) : cfg_.name;
     backoff_ = cfg_.reconnect_min;
@@ -163,6 +187,7 @@ class executor_loop {
   zmq::context_t* ctx_;  // leaked on purpose if workers outlive the loop
   zmq::socket_t results_;
   std::unique_ptr<zmq::socket_t> sock_;
+  beat_board beats_;  // before pool_: workers hold a reference to it
   std::unique_ptr<worker_pool> pool_;
   std::string id_, name_;
   bool welcomed_ = false;
@@ -348,7 +373,7 @@ int executor_loop::run() {
     }
     now = clock_t_::now();
     if (now >= next_heartbeat_) {
-      if (welcomed_) send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}});
+      if (welcomed_) send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}, {"beats", beats_.take()}});
       else say_hello();  // the node may not have been up when we first said it
       next_heartbeat_ = now + heartbeat_;
     }

@@ -184,10 +184,21 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
   auto& in = m.in;
   switch (in.env.type) {
     case msg_type::hello: return on_hello(self, in);
-    case msg_type::heartbeat:
-      if (!st.table->touch(in.peer, steady_clock::now(), unix_now_ms()))
+    case msg_type::heartbeat: {
+      auto now = steady_clock::now();
+      if (!st.table->touch(in.peer, now, unix_now_ms())) {
         send_frame(self, in.peer, msg_type::reregister, nlohmann::json::object());
+        return;
+      }
+      const auto& beats = in.env.fields.find("beats");
+      if (beats != in.env.fields.end() && beats->is_array()) {
+        std::vector<std::uint64_t> leases;
+        for (const auto& b : *beats)
+          if (b.is_number_unsigned() && leases.size() < 4096) leases.push_back(b.get<std::uint64_t>());
+        st.table->beat(in.peer, leases, now);
+      }
       return;
+    }
     case msg_type::task_result: return on_task_result(self, in);
     case msg_type::goodbye: {
       const auto* e = st.table->executor_by_peer(in.peer);
@@ -231,6 +242,10 @@ void fabric_tick(executor_self self) {
                 error{errc::timeout, "task " + std::to_string(t.id) + " (" + t.action + ") timed out after " + waited +
                                          ": " + why + "; raise --timeout or check `keelctl executors`"});
   }
+  for (const auto& t : st.table->silent_tasks(now))
+    finish_task(self, t,
+                error{errc::timeout, "task " + std::to_string(t.id) + " (" + t.action + ") sent no heartbeat for " +
+                                         format_duration(t.heartbeat_timeout) + " (its heartbeat_timeout); it may be stuck on executor " + t.executor});
   dispatch(self);
 }
 

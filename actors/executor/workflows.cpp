@@ -89,6 +89,7 @@ void workflows_flush(executor_self self) {
     rec.origin.trace = t.trace;
     rec.submitted = now;
     rec.deadline = now + t.timeout;
+    rec.heartbeat_timeout = t.heartbeat_timeout;
     auto ref = *rec.workflow;
     if (auto s = st.table->submit(std::move(rec)); !s) st.engine->on_result({ref.instance, ref.step, ref.attempt, ref.compensation}, s.err());
   }

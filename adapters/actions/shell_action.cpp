@@ -98,7 +98,9 @@ class shell_action final : public action {
         timed_out = true;
         break;
       }
-      if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+      // Wake at least every 200 ms to tell the node the command is still running.
+      if (::poll(fds, 2, static_cast<int>(std::min<long>(left.count(), 200))) < 0 && errno != EINTR) break;
+      ctx.heartbeat();
       for (int i = 0; i < 2; ++i) {
         if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         auto n = ::read(fds[i].fd, buf, sizeof buf);

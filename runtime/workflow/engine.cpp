@@ -349,6 +349,7 @@ struct engine::impl {
     t.compensation = compensation;
     t.trace = inst.trace;
     t.timeout = s.timeout;
+    t.heartbeat_timeout = s.heartbeat_timeout;
     if (!compensation) {
       t.attempt = r.attempt;
       t.action = s.action;

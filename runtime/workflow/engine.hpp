@@ -55,6 +55,7 @@ struct step_task {
   std::string key;  // idempotency key, sent with the action
   std::map<std::string, std::string> on;
   std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds heartbeat_timeout{0};
   std::string trace;
 };
 

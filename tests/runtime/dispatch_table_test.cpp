@@ -155,4 +155,24 @@ BOOST_AUTO_TEST_CASE(silent_executors_are_reported) {
   BOOST_TEST(silent == (std::vector<std::string>{"a"}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(heartbeat_timeout_fails_silent_actions_only) {
+  dispatch_table d(3, 100);
+  d.upsert_executor(exec("a", {"sleep"}, 4));
+  auto quiet = task(1, "sleep");
+  quiet.heartbeat_timeout = std::chrono::milliseconds(500);
+  auto chatty = task(2, "sleep");
+  chatty.heartbeat_timeout = std::chrono::milliseconds(500);
+  BOOST_REQUIRE(d.submit(quiet).ok());
+  BOOST_REQUIRE(d.submit(chatty).ok());
+  BOOST_REQUIRE(d.submit(task(3, "sleep")).ok());  // no heartbeat timeout: never silent
+  auto leases = d.assign(now0);
+  BOOST_REQUIRE_EQUAL(leases.size(), 3u);
+  d.beat("peer-a", {leases[1].lease}, now0 + std::chrono::milliseconds(400));
+  auto silent = d.silent_tasks(now0 + std::chrono::milliseconds(700));
+  BOOST_REQUIRE_EQUAL(silent.size(), 1u);
+  BOOST_TEST(silent[0].id == 1u);
+  BOOST_TEST(d.silent_tasks(now0 + std::chrono::milliseconds(800)).empty());
+  BOOST_TEST(d.silent_tasks(now0 + std::chrono::milliseconds(1000)).size() == 1u);  // task 2 went quiet too
+}
+
 BOOST_AUTO_TEST_SUITE_END()
