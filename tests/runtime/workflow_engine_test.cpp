@@ -321,6 +321,26 @@ BOOST_AUTO_TEST_CASE(noops_and_durable_timers_complete_in_the_node) {
   }, std::chrono::seconds(5)));
 }
 
+BOOST_AUTO_TEST_CASE(instances_keep_the_definition_version_they_started_with) {
+  harness h;
+  auto id = h.start("pausing", json::object());
+  // The file changes (v2: one step, renamed) and the node restarts.
+  workflow_catalog v2;
+  v2.add(parse_workflow("name: pausing\nversion: 2\nsteps:\n  - {id: other, action: echo}\n", "v2", builtin_action_names()).value());
+  h.pending.clear();
+  h.eng = std::make_unique<engine>(*h.db, v2, engine_options{});
+  BOOST_REQUIRE(h.eng->recover().ok());
+  h.flush();
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].step == "flaky");  // still v1's step
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["version"] == 1);
+  // New starts get v2.
+  h.eng->start(77, start_request{"pausing", json::object(), "", "", "test", false});
+  h.flush();
+  BOOST_TEST(h.replies.at(77).value()["version"] == 2);
+}
+
 BOOST_AUTO_TEST_CASE(retention_prunes_ended_instances_and_their_keys) {
   engine_options opts;
   opts.retention = std::chrono::milliseconds(1);
