@@ -6,6 +6,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/contracts.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace keel {
@@ -18,7 +19,41 @@ void gateway_bridge::refuse(const inbound& msg, const char* code, const std::str
   gw_->send(msg.peer, proto::make_error_reply(reply_type, msg.env.cid, msg.env.trace, {code, why}));
 }
 
+bool gateway_bridge::admit(inbound& msg) {
+  if (!auth_) return true;
+  auto who = auth_->by_name(msg.principal);
+  if (!who || who->revoked) {
+    refuse(msg, errc::forbidden, "the key '" + msg.principal + "' has been revoked; ask the operator to authorize a new one");
+    return false;
+  }
+  bool executor_frame = msg.env.type == msg_type::hello || msg.env.type == msg_type::heartbeat ||
+                        msg.env.type == msg_type::task_result || msg.env.type == msg_type::goodbye;
+  if (executor_frame && who->role != "executor") {
+    refuse(msg, errc::forbidden, "the key '" + who->name + "' is an admin key; executors need an executor key");
+    return false;
+  }
+  if (!executor_frame && who->role != "admin") {
+    refuse(msg, errc::forbidden, "the key '" + who->name + "' is an executor key: it cannot send admin requests");
+    return false;
+  }
+  if (msg.env.type == msg_type::hello) {
+    auto& f = msg.env.fields;
+    f["principal"] = who->name;
+    f["name"] = who->name;
+    if (!who->caps.empty() && f.contains("caps") && f["caps"].is_array()) {
+      nlohmann::json allowed = nlohmann::json::array();
+      for (const auto& c : f["caps"])
+        if (c.is_string() && std::find(who->caps.begin(), who->caps.end(), c.get<std::string>()) != who->caps.end())
+          allowed.push_back(c);
+      f["caps"] = allowed;
+    }
+    if (!who->labels.empty()) f["labels"] = who->labels;
+  }
+  return true;
+}
+
 void gateway_bridge::on_message(inbound&& msg) {
+  if (!admit(msg)) return;
   bool to_executor_agent = false;
   switch (msg.env.type) {
     case msg_type::hello:
@@ -35,7 +70,7 @@ void gateway_bridge::on_message(inbound&& msg) {
       if (name == "run-workflow") return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
       static const std::set<std::string> executor_ops{"run",     "workflows", "tasks",  "task",  "history",
                                                       "approvals", "approve", "reject", "retry", "cancel"};
-      to_executor_agent = executor_ops.count(name) > 0;
+      to_executor_agent = executor_ops.count(name) > 0 || name.rfind("executors.", 0) == 0;
       break;
     }
     default:

@@ -8,13 +8,15 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include "runtime/auth_registry.hpp"
 #include "runtime/gateway.hpp"
 
 namespace keel {
 
 class gateway_bridge final : public gateway_sink {
  public:
-  explicit gateway_bridge(caf::actor_system& sys) : sys_(sys) {}
+  // `auth` null: the node runs without CURVE and every peer may do anything.
+  gateway_bridge(caf::actor_system& sys, const auth_registry* auth) : sys_(sys), auth_(auth) {}
   void attach(gateway* gw) { gw_ = gw; }
   void on_message(inbound&& msg) override;
 
@@ -22,7 +24,13 @@ class gateway_bridge final : public gateway_sink {
   void refuse(const inbound& msg, const char* code, const std::string& why);
   void route(inbound& msg, caf::atom_value key, const char* unavailable);
 
+  // With CURVE: executor keys may only speak the executor protocol (their
+  // hello is narrowed to the caps and labels their authorization allows),
+  // admin keys may send requests, and revoked keys are cut off.
+  bool admit(inbound& msg);
+
   caf::actor_system& sys_;
+  const auth_registry* auth_;
   gateway* gw_ = nullptr;
 };
 

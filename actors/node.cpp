@@ -7,6 +7,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -18,6 +20,7 @@
 #include "actors/agents.hpp"
 #include "actors/gateway_bridge.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/curve_keys.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
@@ -46,15 +49,56 @@ int run_node(const node_config& cfg) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  if (cfg.key_file.empty() && !is_loopback_endpoint(cfg.listen) && !cfg.insecure) {
+    std::fprintf(stderr,
+                 "keel node: refusing to listen on %s without CURVE keys: anyone who can reach it could run "
+                 "actions. Make a key with `keel keygen --out node.key` and pass --key node.key (or pass "
+                 "--insecure on a network you fully trust)\n",
+                 cfg.listen.c_str());
+    return 2;
+  }
+  std::optional<curve_keypair> node_keys;
+  if (!cfg.key_file.empty()) {
+    auto k = read_key_file(cfg.key_file);
+    if (!k) {
+      std::fprintf(stderr, "keel node: %s\n", k.err().message.c_str());
+      return 2;
+    }
+    node_keys = *k;
+  }
+
   auto db = store::open(cfg.data_dir);
   if (!db) {
     std::fprintf(stderr, "keel node: %s\n", db.err().message.c_str());
     return 1;
   }
+  std::unique_ptr<auth_registry> auth;
+  if (node_keys) {
+    auto reg = auth_registry::open((*db)->dir() + "/authorized_keys.json");
+    if (!reg) {
+      std::fprintf(stderr, "keel node: %s\n", reg.err().message.c_str());
+      return 1;
+    }
+    auth = std::move(reg.value());
+    int n = 0;
+    for (const auto& key : cfg.admin_keys) {
+      if (auth->by_key(key)) continue;
+      auto s = auth->authorize({"admin-" + std::to_string(++n + static_cast<int>(auth->list().size())), key, "admin", {}, {}, false, 0});
+      if (!s) {
+        std::fprintf(stderr, "keel node: admin key %d: %s\n", n, s.err().message.c_str());
+        return 2;
+      }
+    }
+    std::ofstream((*db)->dir() + "/node.pub") << node_keys->public_key << "\n";
+    if (!auth->has_admin())
+      spdlog::warn("no admin key is authorized: keelctl cannot connect. Make one with `keel keygen --out admin.key` and "
+                   "restart with --admin-key PUBLIC_KEY");
+  }
 
   node_context ctx;
   ctx.config = cfg;
   ctx.db = db->get();
+  ctx.auth = auth.get();
   ctx.started_ms = unix_now_ms();
   auto actions = wf::builtin_action_names();
   actions.insert(cfg.extra_actions.begin(), cfg.extra_actions.end());
@@ -67,10 +111,14 @@ int run_node(const node_config& cfg) {
   {
     node_system_config sys_cfg(cfg);
     caf::actor_system sys(sys_cfg);
-    gateway_bridge bridge(sys);
+    gateway_bridge bridge(sys, auth.get());
     gateway_options gopts;
     gopts.listen = cfg.listen;
     gopts.max_frame_bytes = cfg.max_frame_bytes;
+    if (node_keys) {
+      gopts.curve_secret_key = node_keys->secret_key;
+      gopts.auth = auth.get();
+    }
     auto gw = gateway::start(gopts, bridge);
     if (!gw) {
       std::fprintf(stderr, "keel node: %s\n", gw.err().message.c_str());
@@ -83,8 +131,9 @@ int run_node(const node_config& cfg) {
     spdlog::info("node {} listening on {} (data dir {}, pid {})", ctx.db->identity().node_id, ctx.listen,
                  ctx.db->dir(), ::getpid());
     // A machine-readable line for launchers and tests that pick port 0.
-    std::printf("keel node ready: listen=%s data_dir=%s pid=%d\n", ctx.listen.c_str(), ctx.db->dir().c_str(),
-                ::getpid());
+    if (node_keys) spdlog::info("CURVE on: node public key {} (also in {}/node.pub)", node_keys->public_key, ctx.db->dir());
+    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s\n", ctx.listen.c_str(), ctx.db->dir().c_str(),
+                ::getpid(), node_keys ? node_keys->public_key.c_str() : "off");
     std::fflush(stdout);
 
     int sig = 0;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "runtime/auth_registry.hpp"
 #include "runtime/gateway.hpp"
 #include "runtime/node_config.hpp"
 #include "runtime/workflow/definition.hpp"
@@ -20,6 +21,7 @@ struct node_context {
   std::int64_t started_ms = 0;
   std::string listen;  // the endpoint actually bound
   wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
+  auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys
 };
 
 // What the control plane hands each agent it spawns.

@@ -20,10 +20,15 @@ client::~client() = default;
 
 const std::string& client::endpoint() const { return impl_->endpoint; }
 
-result<std::unique_ptr<client>> client::connect(const std::string& endpoint) {
+result<std::unique_ptr<client>> client::connect(const std::string& endpoint, const curve_client_keys* keys) {
   auto p = std::make_unique<impl>();
   p->endpoint = endpoint;
   try {
+    if (keys) {
+      p->sock.set(zmq::sockopt::curve_serverkey, keys->server_public);
+      p->sock.set(zmq::sockopt::curve_publickey, keys->own.public_key);
+      p->sock.set(zmq::sockopt::curve_secretkey, keys->own.secret_key);
+    }
     p->sock.set(zmq::sockopt::linger, 0);
     p->sock.set(zmq::sockopt::sndhwm, 100000);
     p->sock.set(zmq::sockopt::rcvhwm, 100000);
@@ -116,7 +121,8 @@ result<nlohmann::json> client::call(const std::string& op, const nlohmann::json&
                                         format_duration(timeout) +
                                         "; is it running? (start it with `keel node` or `keel "
                                         "cluster up`; point elsewhere with --endpoint or "
-                                        "KEEL_ENDPOINT; raise --timeout for slow work)"};
+                                        "KEEL_ENDPOINT; a node started with --key also needs "
+                                        "--server-key and --key; raise --timeout for slow work)"};
       return r.err();
     }
     if (r->cid != *cid && r->cid != 0) continue;  // a late reply to an earlier call

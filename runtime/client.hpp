@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/curve_keys.hpp"
 #include "runtime/error.hpp"
 
 namespace keel {
@@ -31,7 +32,11 @@ class client {
  public:
   // Never fails for an unreachable node (ZeroMQ connects lazily): that shows
   // up as a timeout on the first call. Errors: bad endpoint syntax.
-  static result<std::unique_ptr<client>> connect(const std::string& endpoint);
+  // With `keys`, the connection is CURVE-encrypted and authenticated; a node
+  // that does not know the key refuses the handshake, which also shows up as
+  // a timeout.
+  static result<std::unique_ptr<client>> connect(const std::string& endpoint,
+                                                 const curve_client_keys* keys = nullptr);
   ~client();
 
   client(const client&) = delete;

@@ -37,6 +37,7 @@ using steady_clock = std::chrono::steady_clock;
 struct executor_record {
   std::string id;    // chosen by the executor; stable across its reconnects
   std::string name;
+  std::string principal;  // the authorized key it connected with (CURVE), else empty
   std::string peer;  // ZeroMQ routing id of its current connection
   std::set<std::string> caps;
   std::map<std::string, std::string> labels;

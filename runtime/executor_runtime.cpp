@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.hpp>
 
+#include "runtime/curve_keys.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/protocol.hpp"
 #include "runtime/zmq_poll.hpp"
@@ -157,8 +159,8 @@ std::string host_name() {
 class executor_loop {
  public:
   executor_loop(const executor_config& cfg, const action_registry& actions,
-                const std::atomic<bool>& stop)
-      : cfg_(cfg), actions_(actions), stop_(stop), ctx_(new zmq::context_t(1)),
+                const std::atomic<bool>& stop, std::optional<curve_client_keys> keys)
+      : cfg_(cfg), actions_(actions), stop_(stop), keys_(std::move(keys)), ctx_(new zmq::context_t(1)),
         results_(*ctx_, zmq::socket_type::pull) {
     results_.set(zmq::sockopt::rcvhwm, 0);
     results_.bind(results_endpoint);
@@ -184,6 +186,7 @@ class executor_loop {
   const executor_config& cfg_;
   const action_registry& actions_;
   const std::atomic<bool>& stop_;
+  std::optional<curve_client_keys> keys_;
   zmq::context_t* ctx_;  // leaked on purpose if workers outlive the loop
   zmq::socket_t results_;
   std::unique_ptr<zmq::socket_t> sock_;
@@ -204,6 +207,11 @@ void executor_loop::open_socket() {
   sock_->set(zmq::sockopt::linger, 0);
   sock_->set(zmq::sockopt::sndhwm, 100000);
   sock_->set(zmq::sockopt::rcvhwm, 100000);
+  if (keys_) {
+    sock_->set(zmq::sockopt::curve_serverkey, keys_->server_public);
+    sock_->set(zmq::sockopt::curve_publickey, keys_->own.public_key);
+    sock_->set(zmq::sockopt::curve_secretkey, keys_->own.secret_key);
+  }
   sock_->connect(cfg_.connect);
   welcomed_ = false;
   last_heard_ = clock_t_::now();
@@ -403,8 +411,23 @@ int executor_loop::run() {
 
 int run_executor(const executor_config& cfg, const action_registry& actions,
                  const std::atomic<bool>& stop) {
+  std::optional<curve_client_keys> keys;
+  if (!cfg.server_key.empty()) {
+    if (!valid_z85_key(cfg.server_key)) {
+      spdlog::error("executor: --server-key is not a CURVE public key (40 Z85 characters; the node prints it at start)");
+      return 2;
+    }
+    auto own = read_key_file(cfg.key_file.empty() ? std::string("executor.key") : cfg.key_file);
+    if (!own) {
+      spdlog::error("executor: {}", own.err().message);
+      return 2;
+    }
+    keys = curve_client_keys{cfg.server_key, *own};
+  } else if (!is_loopback_endpoint(cfg.connect)) {
+    spdlog::warn("executor: connecting to {} without CURVE: traffic is neither encrypted nor authenticated", cfg.connect);
+  }
   try {
-    executor_loop loop(cfg, actions, stop);
+    executor_loop loop(cfg, actions, stop, std::move(keys));
     return loop.run();
   } catch (const zmq::error_t& ex) {
     spdlog::error("executor: cannot use endpoint {}: {}; expected e.g. tcp://127.0.0.1:7401",

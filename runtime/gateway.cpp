@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "runtime/auth_registry.hpp"
 #include "runtime/zmq_poll.hpp"
 
 namespace keel {
@@ -29,7 +30,12 @@ struct gateway::impl {
   std::thread thread;
 
   std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, bad_versions{0},
-      dropped_out{0};
+      dropped_out{0}, auth_denied{0};
+  // ZAP (RFC 27): libzmq asks this socket whether a CURVE client may connect.
+  zmq::socket_t zap{ctx, zmq::socket_type::rep};
+  bool zap_on = false;
+
+  void on_zap_request();
 
   void run();
   void on_router_readable();
@@ -51,6 +57,15 @@ result<std::unique_ptr<gateway>> gateway::start(const gateway_options& opts, gat
     p->router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts.max_frame_bytes));
     p->router.set(zmq::sockopt::sndhwm, opts.send_hwm);
     p->router.set(zmq::sockopt::rcvhwm, opts.recv_hwm);
+    if (!opts.curve_secret_key.empty()) {
+      // The ZAP handler must be bound before the first client handshakes.
+      p->zap.set(zmq::sockopt::linger, 0);
+      p->zap.bind("inproc://zeromq.zap.01");
+      p->zap_on = true;
+      p->router.set(zmq::sockopt::curve_server, 1);
+      p->router.set(zmq::sockopt::curve_secretkey, opts.curve_secret_key);
+      p->router.set(zmq::sockopt::zap_domain, "keel");
+    }
     p->router.bind(opts.listen);
     p->bound = p->router.get(zmq::sockopt::last_endpoint);
     p->inproc = "inproc://keel-gateway-out-" + std::to_string(gateway_seq++);
@@ -86,7 +101,7 @@ const std::string& gateway::endpoint() const { return impl_->bound; }
 
 gateway_counters gateway::counters() const {
   return {impl_->frames_in.load(), impl_->frames_out.load(), impl_->bad_frames.load(),
-          impl_->bad_versions.load(), impl_->dropped_out.load()};
+          impl_->bad_versions.load(), impl_->dropped_out.load(), impl_->auth_denied.load()};
 }
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
@@ -100,10 +115,12 @@ void gateway::send(const std::string& peer, const proto::envelope& env) {
 }
 
 void gateway::impl::run() {
-  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {pull.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {pull.handle(), 0, ZMQ_POLLIN, 0},
+                             {zap.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stopping) {
     try {
-      poll_items(items, 2, std::chrono::milliseconds(500));
+      poll_items(items, zap_on ? 3 : 2, std::chrono::milliseconds(500));
+      if (zap_on && (items[2].revents & ZMQ_POLLIN)) on_zap_request();
       // Drain in bounded bursts so neither direction starves the other.
       for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN); ++i) {
         on_router_readable();
@@ -121,6 +138,42 @@ void gateway::impl::run() {
       spdlog::error("gateway: unexpected error: {}", ex.what());
     }
   }
+}
+
+void gateway::impl::on_zap_request() {
+  std::vector<zmq::message_t> req;
+  do {
+    zmq::message_t m;
+    if (!zap.recv(m, zmq::recv_flags::dontwait)) break;
+    req.push_back(std::move(m));
+  } while (req.back().more() && req.size() < 16);
+  // [version, request id, domain, address, identity, mechanism, credentials...]
+  std::string status = "400", text = "not authorized", user;
+  if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
+    char z85[41];
+    zmq_z85_encode(z85, req[6].data<std::uint8_t>(), 32);
+    auto who = opts.auth ? opts.auth->by_key(z85) : std::nullopt;
+    if (who && !who->revoked) {
+      status = "200";
+      text = "OK";
+      user = who->name;
+    } else {
+      text = who ? "key revoked" : "unknown key";
+    }
+  }
+  if (status != "200") {
+    ++auth_denied;
+    spdlog::warn("gateway: refused a CURVE client: {}", text);  // never log the key itself in full
+  }
+  auto send = [&](const std::string& s, bool more) {
+    zap.send(zmq::buffer(s), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  };
+  send("1.0", true);
+  send(req.size() > 1 ? req[1].to_string() : std::string(), true);  // the request id, echoed
+  send(status, true);
+  send(text, true);
+  send(user, true);
+  send("", false);
 }
 
 void gateway::impl::reply_raw(const zmq::message_t& peer, const proto::envelope& env) {
@@ -175,7 +228,14 @@ void gateway::impl::on_router_readable() {
   lim.max_body_bytes = opts.max_frame_bytes;
   auto env = proto::decode_frame(sv(parts[1]), sv(parts[2]), sv(parts[3]), lim);
   if (!env) return reject(env.err(), env.err().code == errc::bad_version);
-  sink->on_message(inbound{std::string(sv(parts[0])), std::move(env.value())});
+  std::string principal;
+  if (zap_on) {
+    try {
+      if (const char* uid = parts[1].gets("User-Id")) principal = uid;
+    } catch (const zmq::error_t&) {
+    }
+  }
+  sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(env.value())});
 }
 
 void gateway::impl::forward_outbound() {

@@ -21,9 +21,12 @@
 namespace keel {
 
 struct inbound {
-  std::string peer;  // ZeroMQ routing id: opaque, used to reply
+  std::string peer;       // ZeroMQ routing id: opaque, used to reply
+  std::string principal;  // the authorized key's name (CURVE); empty when the node runs without keys
   proto::envelope env;
 };
+
+class auth_registry;
 
 // Receives decoded messages on the gateway thread. Must not block.
 class gateway_sink {
@@ -34,6 +37,10 @@ class gateway_sink {
 
 struct gateway_options {
   std::string listen = "tcp://127.0.0.1:7401";
+  // CURVE: the node's secret key and who may connect. Both empty/null: no
+  // encryption and no authentication (loopback only; see node.cpp).
+  std::string curve_secret_key;
+  const auth_registry* auth = nullptr;
   std::size_t max_frame_bytes = 1 << 20;
   int send_hwm = 100000;  // per-peer queue limit; beyond it replies are dropped and counted
   int recv_hwm = 100000;
@@ -45,6 +52,7 @@ struct gateway_counters {
   std::uint64_t bad_frames = 0;    // malformed: truncated, wrong shape, bad msgpack
   std::uint64_t bad_versions = 0;  // unknown protocol version
   std::uint64_t dropped_out = 0;   // replies to vanished or saturated peers
+  std::uint64_t auth_denied = 0;   // CURVE handshakes refused (unknown or revoked key)
 };
 
 class gateway {

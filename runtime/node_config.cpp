@@ -81,6 +81,9 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     r.get("scheduler_threads", cfg.scheduler_threads, 0, 256);
     r.get("max_throughput", cfg.max_throughput, 1, 1'000'000);
     r.get("fault_injection", cfg.fault_injection);
+    r.get("key_file", cfg.key_file);
+    r.get("admin_keys", cfg.admin_keys);
+    r.get("insecure", cfg.insecure);
     r.finish();
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
     if (!levels.count(cfg.log_level))
@@ -212,6 +215,8 @@ result<executor_config> parse_executor_config(const std::string& yaml_text,
     r.get("labels", cfg.labels);
     r.get("concurrency", cfg.concurrency, 1, 4096);
     r.get("files_dir", cfg.files_dir);
+    r.get("server_key", cfg.server_key);
+    r.get("key_file", cfg.key_file);
     r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
     r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
     r.mark("reconnect");

@@ -53,6 +53,9 @@ struct node_config {
   int scheduler_threads = 0;  // 0 = number of cores
   int max_throughput = 50;
   bool fault_injection = false;  // lets tests crash agents on request
+  std::string key_file;          // CURVE key pair of the node; empty: no CURVE (loopback only)
+  std::vector<std::string> admin_keys;  // public keys authorized as admins at start
+  bool insecure = false;         // allow a non-loopback listen without CURVE (not recommended)
   millis heartbeat{1000};
   int heartbeat_misses = 3;
   std::size_t max_frame_bytes = 1 << 20;
@@ -93,6 +96,8 @@ struct executor_config {
   millis reconnect_max{32000};
   shell_spec shell;
   std::string files_dir;  // root for file.append; empty disables it
+  std::string server_key;  // the node's public key: enables CURVE
+  std::string key_file;    // this executor's key pair (with server_key)
 };
 
 result<executor_config> parse_executor_config(const std::string& yaml_text,

@@ -91,6 +91,7 @@ static void on_hello(executor_self self, const inbound& in) {
   if (conc < 1 || conc > 4096) return bad("\"concurrency\" must be between 1 and 4096");
   rec.capacity = conc;
   rec.peer = in.peer;
+  rec.principal = f.value("principal", std::string());
   rec.pid = f.value("pid", std::int64_t{0});
   rec.host = f.value("host", std::string());
   rec.version = f.value("version", std::string());
@@ -146,6 +147,61 @@ static void on_task_result(executor_self self, const inbound& in) {
 }
 
 // --- requests ---
+
+// executors.authorize | revoke | drain | keys
+static void on_executors_admin(executor_self self, const inbound& in, const std::string& op) {
+  auto& st = self->state;
+  task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
+  auto ok = [&](nlohmann::json body) { st.gw().send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, std::move(body))); };
+  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json::object();
+  auto text = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+  if (op == "executors.drain") {
+    auto name = text("name");
+    for (const auto& [id, e] : st.table->executors()) {
+      if (e.name != name && e.id != name) continue;
+      st.table->set_draining(id, true);
+      spdlog::info("executor {} draining on request: no new tasks; {} in flight finish", e.name, e.in_flight());
+      return ok({{"executor", e.name}, {"draining", true}, {"in_flight", e.in_flight()}});
+    }
+    return answer_error(self, origin, {errc::not_found, "no connected executor named '" + name + "'; see `keelctl executors`"});
+  }
+  auto* auth = st.env.ctx->auth;
+  if (!auth)
+    return answer_error(self, origin, {errc::unavailable, "this node runs without CURVE keys, so there is nothing to authorize; "
+                                                          "start it with --key (see `keel keygen`)"});
+  if (op == "executors.keys") {
+    nlohmann::json keys = nlohmann::json::array();
+    for (const auto& p : auth->list()) keys.push_back(to_json(p));
+    return ok({{"keys", keys}});
+  }
+  if (op == "executors.authorize") {
+    principal p;
+    p.name = text("name");
+    p.public_key = text("public_key");
+    p.role = text("role").empty() ? "executor" : text("role");
+    if (args.contains("caps") && args["caps"].is_array())
+      for (const auto& c : args["caps"])
+        if (c.is_string()) p.caps.push_back(c.get<std::string>());
+    if (args.contains("labels") && args["labels"].is_object())
+      for (auto it = args["labels"].begin(); it != args["labels"].end(); ++it)
+        if (it.value().is_string()) p.labels[it.key()] = it.value().get<std::string>();
+    if (auto s = auth->authorize(p); !s) return answer_error(self, origin, s.err());
+    spdlog::info("authorized {} key '{}'", p.role, p.name);
+    return ok({{"authorized", p.name}, {"role", p.role}});
+  }
+  if (op == "executors.revoke") {
+    auto name = text("name");
+    if (auto s = auth->revoke(name); !s) return answer_error(self, origin, s.err());
+    std::vector<std::string> cut;
+    for (const auto& [id, e] : st.table->executors())
+      if (e.principal == name) cut.push_back(id);
+    for (const auto& id : cut) remove_executor(self, id, "its key was revoked");
+    spdlog::warn("revoked key '{}'; {} connection(s) cut off", name, cut.size());
+    dispatch(self);
+    return ok({{"revoked", name}, {"disconnected", cut.size()}});
+  }
+  answer_error(self, origin, {errc::bad_request, "unknown operation '" + op + "'"});
+}
 
 static void on_run(executor_self self, const inbound& in) {
   auto& st = self->state;
@@ -215,6 +271,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
     case msg_type::request: {
       auto op = in.env.fields.value("op", std::string());
       if (op == "run") return on_run(self, in);
+      if (op.rfind("executors.", 0) == 0) return on_executors_admin(self, in, op);
       if (is_workflow_op(op)) return workflows_on_request(self, in, op);
       return answer_error(self, {in.peer, in.env.cid, in.env.trace, in.env.span},
                           {errc::bad_request, "the executor agent does not handle '" + op + "'"});
@@ -255,6 +312,7 @@ nlohmann::json executors_json(executor_self self) {
   for (const auto& [id, e] : st.table->executors()) {
     list.push_back({{"id", e.id},
                     {"name", e.name},
+                    {"principal", e.principal},
                     {"caps", e.caps},
                     {"labels", e.labels},
                     {"capacity", e.capacity},

@@ -13,6 +13,7 @@
 
 #include "actors/node.hpp"
 #include "adapters/actions/builtin_actions.hpp"
+#include "runtime/curve_keys.hpp"
 #include "runtime/executor_runtime.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node_config.hpp"
@@ -51,6 +52,12 @@ int main(int argc, char** argv) {
   node->add_option("--data-dir", data_dir, "Data directory (LevelDB); one node per directory");
   node->add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   node->add_flag("--fault-injection", fault_injection, "Allow `keelctl fault crash` (tests only)");
+  std::string node_key;
+  std::vector<std::string> admin_keys;
+  bool insecure = false;
+  node->add_option("--key", node_key, "CURVE key file of the node (from keel keygen): encrypts and authenticates every peer");
+  node->add_option("--admin-key", admin_keys, "Authorize this public key as an admin (for keelctl); repeatable");
+  node->add_flag("--insecure", insecure, "Allow listening beyond loopback without CURVE (not recommended)");
 
   // keel executor
   auto* exec = app.add_subcommand("executor", "Run an executor that takes tasks from a node");
@@ -64,7 +71,15 @@ int main(int argc, char** argv) {
   exec->add_option("--concurrency", concurrency, "Tasks run at once (default 8)")->check(CLI::Range(1, 4096));
   std::string exec_log_level = "info", files_dir;
   exec->add_option("--files-dir", files_dir, "Root directory for the file.append action (enables it)");
+  std::string server_key, exec_key;
+  exec->add_option("--server-key", server_key, "The node's CURVE public key (enables CURVE)");
+  exec->add_option("--key", exec_key, "This executor's CURVE key file (from keel keygen)");
   exec->add_option("--log-level", exec_log_level, "trace, debug, info, warn, error, off");
+
+  // keel keygen
+  auto* keygen = app.add_subcommand("keygen", "Make a CURVE key pair (mode 0600) and print its public key");
+  std::string key_out;
+  keygen->add_option("--out", key_out, "Key file to create (never overwritten)")->required();
 
   // keel cluster
   auto* cluster = app.add_subcommand("cluster", "Run a node and executors on this machine in the background");
@@ -102,6 +117,9 @@ int main(int argc, char** argv) {
     if (!data_dir.empty()) cfg->data_dir = data_dir;
     if (!log_level.empty()) cfg->log_level = log_level;
     if (fault_injection) cfg->fault_injection = true;
+    if (!node_key.empty()) cfg->key_file = node_key;
+    cfg->admin_keys.insert(cfg->admin_keys.end(), admin_keys.begin(), admin_keys.end());
+    if (insecure) cfg->insecure = true;
     if (auto s = keel::setup_logging(cfg->log_level, "node"); !s) return fail("node", s.err());
     return keel::run_node(*cfg);
   }
@@ -123,6 +141,8 @@ int main(int argc, char** argv) {
     }
     if (concurrency > 0) cfg.concurrency = concurrency;
     if (!files_dir.empty()) cfg.files_dir = files_dir;
+    if (!server_key.empty()) cfg.server_key = server_key;
+    if (!exec_key.empty()) cfg.key_file = exec_key;
     if (!cfg.files_dir.empty() && std::find(cfg.caps.begin(), cfg.caps.end(), "file.append") == cfg.caps.end())
       cfg.caps.push_back("file.append");
     if (cfg.shell.allow.empty() && exec_config_path.empty())
@@ -137,6 +157,14 @@ int main(int argc, char** argv) {
     return keel::run_executor(cfg, actions, executor_stop);
   }
 
+  if (*keygen) {
+    auto keys = keel::generate_keypair();
+    if (!keys) return fail("keygen", keys.err());
+    if (auto s = keel::write_key_file(key_out, *keys); !s) return fail("keygen", s.err());
+    std::printf("%s\n", keys->public_key.c_str());
+    std::fprintf(stderr, "wrote %s (mode 0600); the line above is its public key: share that, never the file\n", key_out.c_str());
+    return 0;
+  }
   if (*up) return keel::cluster_up(copts, self_exe(argv[0]));
   if (*down) return keel::cluster_down(copts.data_dir);
   if (*run) return keel::cluster_keep(copts, self_exe(argv[0]));

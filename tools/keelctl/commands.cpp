@@ -1,6 +1,7 @@
 #include "tools/keelctl/commands.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <vector>
 
@@ -69,7 +70,15 @@ void print_executors(const json& executors, std::int64_t now) {
 }  // namespace
 
 result<json> call(const globals& g, const std::string& op, const json& args, std::chrono::milliseconds timeout) {
-  auto c = client::connect(g.endpoint);
+  std::optional<curve_client_keys> keys;
+  if (!g.server_key.empty() || !g.key_file.empty()) {
+    if (!valid_z85_key(g.server_key))
+      return error{errc::bad_request, "--server-key must be the node's CURVE public key (printed at its start, and in DATA_DIR/node.pub)"};
+    auto own = read_key_file(g.key_file.empty() ? std::string("admin.key") : g.key_file);
+    if (!own) return own.err();
+    keys = curve_client_keys{g.server_key, *own};
+  }
+  auto c = client::connect(g.endpoint, keys ? &*keys : nullptr);
   if (!c) return c.err();
   return (*c)->call(op, args, timeout);
 }
@@ -178,6 +187,34 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
                        format_duration(std::chrono::milliseconds(static_cast<long>(r->value("duration_ms", 0.0)))) +
                        " (attempt " + std::to_string(r->value("attempts", 1)) + ")")
                    .c_str());
+  return exit_ok;
+}
+
+int cmd_executor_admin(const globals& g, const std::string& op, const json& args) {
+  auto r = call(g, op, args, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  if (op == "executors.authorize")
+    std::printf("authorized %s key '%s'\n", r->value("role", std::string()).c_str(), r->value("authorized", std::string()).c_str());
+  else if (op == "executors.revoke")
+    std::printf("revoked '%s'; %zu connection(s) cut off, their tasks re-dispatched\n", r->value("revoked", std::string()).c_str(),
+                r->value("disconnected", std::size_t{0}));
+  else if (op == "executors.drain")
+    std::printf("draining %s: no new tasks; %d in flight will finish, then it may be stopped\n",
+                r->value("executor", std::string()).c_str(), r->value("in_flight", 0));
+  return exit_ok;
+}
+
+int cmd_keys(const globals& g) {
+  auto r = call(g, "executors.keys", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  ui::table t({"NAME", "ROLE", "STATE", "CAPS", "LABELS", "PUBLIC KEY", "ADDED"});
+  for (const auto& k : (*r)["keys"])
+    t.add({k.value("name", std::string()), k.value("role", std::string()), ui::state(k.value("revoked", false) ? "revoked" : "ok"),
+           join(k["caps"]), labels(k["labels"]), k.value("public_key", std::string()).substr(0, 12) + "...",
+           format_ago(k.value("added_ms", std::int64_t{0}), unix_now_ms())});
+  t.print(stdout);
   return exit_ok;
 }
 

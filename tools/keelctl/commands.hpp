@@ -14,6 +14,8 @@ namespace keel::ctl {
 
 struct globals {
   std::string endpoint;
+  std::string key_file;    // CURVE: this admin's key pair
+  std::string server_key;  // CURVE: the node's public key
   std::chrono::milliseconds timeout{5000};
   bool json = false;
 };
@@ -30,6 +32,8 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
             const std::string& selector, std::chrono::milliseconds task_timeout);
 int cmd_ping(const globals& g);
 int cmd_crash(const globals& g, const std::string& agent);
+int cmd_executor_admin(const globals& g, const std::string& op, const nlohmann::json& args);
+int cmd_keys(const globals& g);
 
 // Workflows (workflow_commands.cpp).
 int cmd_workflows(const globals& g);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/duration.hpp"
+#include "runtime/node_config.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -22,13 +23,27 @@ int main(int argc, char** argv) {
   bool no_color = false;
   app.add_option("--endpoint", g.endpoint, "Node endpoint")->envname("KEEL_ENDPOINT");
   app.add_option("--timeout", timeout_text, "How long to wait for the node (e.g. 500ms, 5s)");
+  app.add_option("--key", g.key_file, "CURVE key file of this admin (for nodes started with --key)")->envname("KEEL_KEY");
+  app.add_option("--server-key", g.server_key, "The node's CURVE public key")->envname("KEEL_SERVER_KEY");
   app.add_flag("--json", g.json, "Machine-readable output");
   app.add_flag("--no-color", no_color, "Never colour output");
   app.fallthrough();
 
   auto* status = app.add_subcommand("status", "Node uptime, agents, executors and tasks in flight");
   auto* agents = app.add_subcommand("agents", "Agents with state, restarts and mailbox depth");
-  auto* executors = app.add_subcommand("executors", "Connected executors: caps, labels, load, liveness");
+  auto* executors = app.add_subcommand("executors", "Connected executors: caps, labels, load, liveness (and key management)");
+  std::string exec_name, exec_key, exec_role = "executor", exec_caps, exec_labels;
+  auto* authorize = executors->add_subcommand("authorize", "Let a CURVE public key connect, as an executor (or admin)");
+  authorize->add_option("public_key", exec_key, "Public key printed by keel keygen")->required();
+  authorize->add_option("--name", exec_name, "Name for it (shown everywhere, used to revoke)")->required();
+  authorize->add_option("--role", exec_role, "executor (default) or admin")->check(CLI::IsMember({"executor", "admin"}));
+  authorize->add_option("--caps", exec_caps, "Only these actions may be offered with this key");
+  authorize->add_option("--labels", exec_labels, "Labels set on its registration, e.g. site=db1");
+  auto* revoke = executors->add_subcommand("revoke", "Refuse a key from now on and cut its connection");
+  revoke->add_option("name", exec_name, "Name given to authorize")->required();
+  auto* drain = executors->add_subcommand("drain", "Send no new tasks to an executor; in-flight ones finish");
+  drain->add_option("name", exec_name, "Executor name (keelctl executors)")->required();
+  auto* keys = executors->add_subcommand("keys", "Authorized keys with role and state");
   auto* ping = app.add_subcommand("ping", "Check that the node answers, and how fast");
 
   auto* send = app.add_subcommand("send", "Send a JSON message to an agent and print its reply");
@@ -82,7 +97,7 @@ int main(int argc, char** argv) {
   cancel->add_option("--comment", comment, "Recorded with the cancellation");
 
   for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, workflows, run_wf, tasks, task, history,
-                    approvals, approve, reject, retry, cancel})
+                    approvals, approve, reject, retry, cancel, authorize, revoke, drain, keys})
     sub->fallthrough();
 
   try {
@@ -97,6 +112,18 @@ int main(int argc, char** argv) {
 
   if (*status) return ctl::cmd_status(g);
   if (*agents) return ctl::cmd_agents(g);
+  if (*authorize) {
+    nlohmann::json args = {{"public_key", exec_key}, {"name", exec_name}, {"role", exec_role}, {"caps", split_list(exec_caps)}};
+    if (!exec_labels.empty()) {
+      auto l = parse_labels(exec_labels);
+      if (!l) return ctl::report(g, l.err()), ctl::exit_usage;
+      args["labels"] = *l;
+    }
+    return ctl::cmd_executor_admin(g, "executors.authorize", args);
+  }
+  if (*revoke) return ctl::cmd_executor_admin(g, "executors.revoke", {{"name", exec_name}});
+  if (*drain) return ctl::cmd_executor_admin(g, "executors.drain", {{"name", exec_name}});
+  if (*keys) return ctl::cmd_keys(g);
   if (*executors) return ctl::cmd_executors(g);
   if (*ping) return ctl::cmd_ping(g);
   if (*send) return ctl::cmd_send(g, agent, message);

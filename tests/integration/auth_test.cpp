@@ -1,0 +1,94 @@
+// CURVE authentication on a real node: without an authorized key nothing
+// gets through; an executor key cannot send admin requests; authorization
+// narrows caps and labels; a revoked key is cut off and its tasks move on;
+// a node refuses to listen beyond loopback without keys.
+#include "tests/integration/fixture.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+std::string keygen(const std::string& path) {
+  auto r = run_command({KEEL_BIN, "keygen", "--out", path}, 10s);
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
+  return r.out.substr(0, 40);
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(auth_test)
+
+BOOST_AUTO_TEST_CASE(only_authorized_keys_get_in_and_roles_are_enforced) {
+  temp_dir dir("keel-auth");
+  auto node_pub = keygen(dir / "node.key");
+  auto admin_pub = keygen(dir / "admin.key");
+  auto exec_pub = keygen(dir / "db1.key");
+  auto stranger_pub = keygen(dir / "stranger.key");
+  struct stat st{};
+  BOOST_REQUIRE(::stat((dir / "node.key").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_TEST(run_command({KEEL_BIN, "keygen", "--out", dir / "node.key"}, 10s).code != 0);  // never overwritten
+
+  auto node = start_node({dir / "data", dir / "node.log", {"--key", dir / "node.key", "--admin-key", admin_pub}, ""});
+  auto keys_of = [&](const std::string& file) { return curve_client_keys{node_pub, read_key_file(dir / file).value()}; };
+
+  auto plain = client::connect(node.endpoint).value();
+  BOOST_TEST(!plain->call("ping", nlohmann::json::object(), 1s).ok());  // no CURVE: no answer
+  auto stranger_keys = keys_of("stranger.key");
+  auto stranger = client::connect(node.endpoint, &stranger_keys).value();
+  BOOST_TEST(!stranger->call("ping", nlohmann::json::object(), 1s).ok());  // unknown key: refused at the handshake
+
+  auto admin_keys = keys_of("admin.key");
+  auto admin = client::connect(node.endpoint, &admin_keys).value();
+  BOOST_REQUIRE(admin->call("ping", nlohmann::json::object(), 5s).ok());
+  auto auth = admin->call("executors.authorize", {{"public_key", exec_pub}, {"name", "db1"}, {"caps", {"echo"}}, {"labels", {{"site", "db1"}}}}, 5s);
+  BOOST_REQUIRE_MESSAGE(auth.ok(), (auth.ok() ? std::string() : auth.err().message));
+  std::ifstream f(dir / "data/authorized_keys.json");
+  BOOST_TEST(std::string(std::istreambuf_iterator<char>(f), {}).find("db1") != std::string::npos);
+  BOOST_REQUIRE(::stat((dir / "data/authorized_keys.json").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+
+  // The executor offers echo and sleep, but its key allows echo only, and its labels come from the authorization.
+  auto exec = start_executor(node.endpoint, "whatever", dir / "exec.log",
+                             {"--server-key", node_pub, "--key", dir / "db1.key", "--caps", "echo,sleep", "--labels", "site=elsewhere"});
+  BOOST_REQUIRE(wait_until([&] {
+    auto r = admin->call("executors", nlohmann::json::object(), 2s);
+    return r.ok() && r->at("executors").size() == 1;
+  }, 10s));
+  auto listed = admin->call("executors", nlohmann::json::object(), 5s)->at("executors")[0];
+  BOOST_TEST(listed["name"] == "db1");
+  BOOST_TEST(listed["caps"] == nlohmann::json::array({"echo"}));
+  BOOST_TEST(listed["labels"]["site"] == "db1");
+  BOOST_TEST(admin->call("run", {{"action", "echo"}, {"args", {{"k", 1}}}}, 5s).ok());
+  BOOST_TEST(admin->call("run", {{"action", "sleep"}, {"args", {{"ms", 1}}}}, 5s).err().code == "not_found");
+
+  // An executor key cannot act as an admin.
+  auto exec_keys = keys_of("db1.key");
+  auto sneaky = client::connect(node.endpoint, &exec_keys).value();
+  auto denied = sneaky->call("approve", {{"id", "x"}}, 5s);
+  BOOST_TEST(denied.err().code == "forbidden");
+  BOOST_TEST(denied.err().message.find("is an executor key") != std::string::npos);
+
+  // Revoke: the live connection is cut off, and new connections are refused.
+  BOOST_REQUIRE(admin->call("executors.revoke", {{"name", "db1"}}, 5s).ok());
+  BOOST_TEST(admin->call("executors", nlohmann::json::object(), 5s)->at("executors").empty());
+  BOOST_TEST(!admin->call("run", {{"action", "echo"}}, 5s).ok());
+  auto again = client::connect(node.endpoint, &exec_keys).value();
+  BOOST_TEST(!again->call("ping", nlohmann::json::object(), 1s).ok());
+  BOOST_TEST(node.proc->log_contains("refused a CURVE client"));
+  BOOST_TEST(!node.proc->log_contains(read_key_file(dir / "db1.key")->secret_key));  // no secret in the log
+}
+
+BOOST_AUTO_TEST_CASE(non_loopback_without_keys_is_refused) {
+  temp_dir dir("keel-auth2");
+  auto r = run_command({KEEL_BIN, "node", "--listen", "tcp://0.0.0.0:" + std::to_string(free_port()), "--data-dir", dir / "data"}, 10s);
+  BOOST_TEST(r.code == 2);
+  BOOST_TEST(r.err.find("refusing to listen on tcp://0.0.0.0") != std::string::npos);
+  BOOST_TEST(!std::filesystem::exists(dir / "data"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
