@@ -1,0 +1,733 @@
+// keel_workflow_bench: what durable execution costs. The workflow engine is
+// driven in-process the way the executor agent drives it (decide, then one
+// group-commit flush()), against a real LevelDB directory, and compared with
+// raw LevelDB doing the same number of writes.
+//
+// Scenarios (each on a fresh database):
+//   noop/default   N instances of a chain of S `noop` steps (s1..sS), sync=false
+//   noop/sync      the same with engine_options.sync=true (fsync every group commit)
+//   noop/sync/b10  sync, 10 starts per flush
+//   noop/sync/b1   sync, one instance per flush: the latency of a lightly loaded node
+//   echo/default   S `echo` steps; this program plays the executor and answers
+//                  every dispatched task with on_result (no network), sync=false
+//   echo/sync      the same with sync=true
+// Starts arrive in bursts of B (B starts, then the answers to the tasks the
+// last flush dispatched, then flush(); repeat) until every instance is
+// completed. Every step is checkpointed (step_dispatched, step_completed,
+// its idempotency record). Reported: instances/s, steps/s, decide vs commit
+// time, CPU, writes per step, and latency:
+//   flush      the duration of each committing flush() (sync: includes the fsync)
+//   ready->durable  per step, from the moment it could run to the moment its
+//              completion was durable. noop: from the start() of its instance
+//              (all its steps run inside it) to the end of the flush; echo:
+//              from the end of the flush that dispatched it to the end of the
+//              flush that recorded its result.
+// Raw LevelDB limit, on a fresh directory, replaying the key/value pairs
+// the noop/default run left in its database plus its transient writes:
+//   (i) async single puts, (ii) async WriteBatches of the engine's mean flush
+//   size, (iii) synced WriteBatches of that size, (iv) synced single puts (the
+//   fsync floor for latency; a sample of at most --fsync-samples puts).
+//
+// Each scenario runs --reps times (default 3) after an untimed warm-up:
+// rates are the median run's, latency percentiles pool every run.
+//
+// Usage: keel_workflow_bench [--instances N] [--steps S] [--burst B] [--reps R]
+//                            [--only a,b] [--json] [--node-logging] [--tmp DIR]
+//                            [--fsync-samples N]
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <leveldb/db.h>
+#include <leveldb/write_batch.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/workflow/definition.hpp"
+#include "runtime/workflow/engine.hpp"
+#include "storage/store.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using clk = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct options {
+  int instances = 1000;
+  int steps = 10;
+  int burst = 100;
+  int fsync_samples = 500;
+  int reps = 3;
+  std::string only;
+  std::string tmp;
+  bool json_out = false;
+  bool node_logging = false;
+};
+
+double secs(clk::duration d) { return std::chrono::duration<double>(d).count(); }
+double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+std::int64_t ns_between(clk::time_point a, clk::time_point b) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
+}
+
+// --- small helpers (self-contained on purpose) ---
+
+class scratch_dir {
+ public:
+  explicit scratch_dir(const std::string& parent) {
+    std::string tmpl = (fs::path(parent) / "keel-wfbench-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temp dir under " + parent);
+    path_ = tmpl;
+  }
+  ~scratch_dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+ private:
+  std::string path_;
+};
+
+struct cpu_times {
+  double user = 0, sys = 0;
+};
+cpu_times cpu_now() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return {ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6, ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6};
+}
+
+struct pct {
+  std::size_t n = 0;
+  double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;  // milliseconds
+};
+
+// Nearest-rank percentiles of samples in nanoseconds.
+pct percentiles(std::vector<std::int64_t> v) {
+  pct p;
+  p.n = v.size();
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return ms(v[std::clamp<std::size_t>(rank, 1, v.size()) - 1]);
+  };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  p.max = ms(v.back());
+  double sum = 0;
+  for (auto x : v) sum += static_cast<double>(x);
+  p.mean = sum / static_cast<double>(v.size()) / 1e6;
+  return p;
+}
+
+json pct_json(const pct& p) {
+  return {{"n", p.n}, {"p50_ms", p.p50}, {"p90_ms", p.p90}, {"p99_ms", p.p99}, {"max_ms", p.max}, {"mean_ms", p.mean}};
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      return colon == std::string::npos ? line : line.substr(colon + 2);
+    }
+  return "unknown";
+}
+
+std::string chain_yaml(const std::string& name, const std::string& action, int steps) {
+  std::ostringstream y;
+  y << "name: " << name << "\nversion: 1\nsteps:\n";
+  for (int i = 1; i <= steps; ++i) {
+    y << "  - {id: s" << i << ", action: " << action;
+    if (i > 1) y << ", needs: [s" << i - 1 << "]";
+    y << "}\n";
+  }
+  return y.str();
+}
+
+// --- engine scenarios ---
+
+struct scenario {
+  std::string name;
+  std::string action;  // noop | echo
+  bool sync = false;
+  int burst = 100;
+};
+
+struct kv {
+  std::string key;
+  std::string value;
+};
+
+struct engine_run {
+  scenario sc;
+  int instances = 0;
+  int steps = 0;
+  double seconds = 0;
+  double decide_s = 0;  // in start() and on_result()
+  double flush_s = 0;   // in flush()
+  cpu_times cpu;
+  std::size_t flushes = 0;         // flush() calls that committed something
+  std::size_t dispatched = 0;      // tasks handed to "executors" (echo)
+  std::size_t keys = 0;            // wf/ keys left in the database
+  std::size_t key_bytes = 0, value_bytes = 0;
+  std::size_t write_ops = 0;       // puts + deletes the engine committed
+  std::map<std::string, std::pair<std::size_t, std::size_t>> by_kind;  // key kind -> (keys, bytes)
+  std::vector<double> rep_steps_per_s;  // every repetition (the scalars above are the median one's)
+  std::vector<std::int64_t> flush_ns;       // per committing flush
+  std::vector<std::int64_t> completions;    // step completions made durable by that flush
+  std::vector<std::int64_t> step_ready_ns;  // per step: ready -> completion durable
+  double inst_per_s() const { return instances / seconds; }
+  double steps_per_s() const { return static_cast<double>(instances) * steps / seconds; }
+  double ops_per_step() const { return static_cast<double>(write_ops) / (static_cast<double>(instances) * steps); }
+  double ops_per_flush() const { return flushes ? static_cast<double>(write_ops) / static_cast<double>(flushes) : 0; }
+  double cpu_us_per_step() const { return (cpu.user + cpu.sys) * 1e6 / (static_cast<double>(instances) * steps); }
+};
+
+engine_run run_engine(const options& o, const scenario& sc, const std::string& dir, std::vector<kv>* dump) {
+  using namespace keel;
+  engine_run out;
+  out.sc = sc;
+  out.instances = o.instances;
+  out.steps = o.steps;
+
+  auto opened = store::open(dir);
+  if (!opened) throw std::runtime_error("store::open " + dir + ": " + opened.err().message);
+  auto db = std::move(opened.value());
+  wf::workflow_catalog catalog;
+  const std::string wf_name = "bench_" + sc.action;
+  auto def = wf::parse_workflow(chain_yaml(wf_name, sc.action, o.steps), "bench", wf::builtin_action_names());
+  if (!def) throw std::runtime_error("workflow definition: " + def.err().message);
+  catalog.add(std::move(def.value()));
+  wf::engine_options eo;
+  eo.sync = sc.sync;
+  wf::engine eng(*db, catalog, eo);
+  if (auto s = eng.recover(); !s) throw std::runtime_error("recover: " + s.err().message);
+  if (auto f = eng.flush(); !f) throw std::runtime_error("flush: " + f.err().message);
+
+  struct handed_out {
+    wf::step_task task;
+    clk::time_point ready;
+  };
+  std::vector<handed_out> pending, answering;
+  std::vector<clk::time_point> burst_t0;
+  std::uint64_t next_token = 1;
+  int started = 0;
+  std::size_t failed_replies = 0;
+  std::string first_failure;
+
+  const auto cpu0 = cpu_now();
+  const auto t_begin = clk::now();
+  clk::duration decide{}, flushing{};
+  while (started < o.instances || eng.active_count() > 0) {
+    // 1. A burst of starts (a run-workflow per instance).
+    burst_t0.clear();
+    auto d0 = clk::now();
+    for (int i = 0; i < sc.burst && started < o.instances; ++i, ++started) {
+      wf::start_request req;
+      req.workflow = wf_name;
+      req.input = json{{"n", started}};
+      req.by = "bench";
+      burst_t0.push_back(clk::now());
+      eng.start(next_token++, req);
+    }
+    // 2. The executors' answers to what the last flush dispatched.
+    answering.swap(pending);
+    pending.clear();
+    for (const auto& h : answering) eng.on_result(h.task, result<json>(h.task.args));
+    auto d1 = clk::now();
+    decide += d1 - d0;
+    if (burst_t0.empty() && answering.empty())
+      throw std::runtime_error("stuck: " + std::to_string(eng.active_count()) + " instance(s) active, nothing to do");
+
+    // 3. Group commit, then release the effects.
+    bool committing = eng.dirty();
+    auto f0 = clk::now();
+    auto fx = eng.flush();
+    auto f1 = clk::now();
+    flushing += f1 - f0;
+    if (!fx) throw std::runtime_error("flush: " + fx.err().message);
+    for (auto& r : fx->replies)
+      if (!r.body.ok() && failed_replies++ == 0) first_failure = r.body.err().message;
+    for (auto& t : fx->dispatch) {
+      pending.push_back({std::move(t), f1});
+      ++out.dispatched;
+    }
+    if (!committing) continue;
+    ++out.flushes;
+    out.flush_ns.push_back(ns_between(f0, f1));
+    std::int64_t done = static_cast<std::int64_t>(answering.size());
+    for (const auto& h : answering) out.step_ready_ns.push_back(ns_between(h.ready, f1));
+    if (sc.action == "noop") {
+      done = static_cast<std::int64_t>(burst_t0.size()) * o.steps;
+      for (auto t0 : burst_t0)
+        for (int s = 0; s < o.steps; ++s) out.step_ready_ns.push_back(ns_between(t0, f1));
+    }
+    out.completions.push_back(done);
+  }
+  const auto t_end = clk::now();
+  const auto cpu1 = cpu_now();
+  out.seconds = secs(t_end - t_begin);
+  out.decide_s = secs(decide);
+  out.flush_s = secs(flushing);
+  out.cpu = {cpu1.user - cpu0.user, cpu1.sys - cpu0.sys};
+  if (failed_replies) throw std::runtime_error(std::to_string(failed_replies) + " start(s) refused: " + first_failure);
+
+  // Every instance must report completed, with every step completed.
+  auto rows = eng.list("completed", static_cast<std::size_t>(o.instances) + 10);
+  if (rows.size() != static_cast<std::size_t>(o.instances))
+    throw std::runtime_error(sc.name + ": " + std::to_string(rows.size()) + " of " + std::to_string(o.instances) +
+                             " instances completed");
+  auto detail = eng.describe(rows.front()["id"].get<std::string>());
+  if (!detail || (*detail)["state"] != "completed" || (*detail)["steps"].size() != static_cast<std::size_t>(o.steps))
+    throw std::runtime_error(sc.name + ": describe does not show a completed instance");
+  for (const auto& s : (*detail)["steps"])
+    if (s["state"] != "completed") throw std::runtime_error(sc.name + ": a step is " + s["state"].dump());
+
+  // What the engine left in the database. Transient writes on top of it
+  // (from engine.cpp): wf/active/<id> is put at start and deleted at the end
+  // (2 ops per instance), and the summary wf/inst/<id> is written once per
+  // flush that changes the instance's state: once for noop (created and
+  // completed in one flush), twice for echo.
+  auto s = db->scan("wf/", [&](const std::string& k, const std::string& v) {
+    ++out.keys;
+    out.key_bytes += k.size();
+    out.value_bytes += v.size();
+    auto kind = k.substr(3, k.find('/', 3) - 3);
+    if (kind == "hist") kind = k.ends_with("/000000000000") ? "hist:instance_created" : "hist:other";
+    out.by_kind[kind].first += 1;
+    out.by_kind[kind].second += k.size() + v.size();
+    if (dump) dump->push_back({k, v});
+    return true;
+  });
+  if (!s) throw std::runtime_error("scan: " + s.err().message);
+  out.write_ops = out.keys + 2 * static_cast<std::size_t>(o.instances) +
+                  (sc.action == "noop" ? 0 : static_cast<std::size_t>(o.instances));
+  return out;
+}
+
+// The median repetition (by steps/s) for the rates; latency samples pooled.
+engine_run merge(std::vector<engine_run> reps) {
+  std::vector<double> rates;
+  for (const auto& r : reps) rates.push_back(r.steps_per_s());
+  std::sort(reps.begin(), reps.end(), [](const engine_run& a, const engine_run& b) { return a.steps_per_s() < b.steps_per_s(); });
+  engine_run out = reps[reps.size() / 2];
+  out.rep_steps_per_s = rates;
+  out.flush_ns.clear();
+  out.completions.clear();
+  out.step_ready_ns.clear();
+  for (const auto& r : reps) {
+    out.flush_ns.insert(out.flush_ns.end(), r.flush_ns.begin(), r.flush_ns.end());
+    out.completions.insert(out.completions.end(), r.completions.begin(), r.completions.end());
+    out.step_ready_ns.insert(out.step_ready_ns.end(), r.step_ready_ns.begin(), r.step_ready_ns.end());
+  }
+  return out;
+}
+
+// --- raw LevelDB ---
+
+struct raw_run {
+  std::string name;
+  std::size_t ops = 0;
+  std::size_t batch = 1;
+  bool sync = false;
+  double seconds = 0;
+  std::vector<std::int64_t> write_ns;  // per Write() call
+  std::vector<double> rep_ops_per_s;
+  double ops_per_s() const { return static_cast<double>(ops) / seconds; }
+};
+
+raw_run merge(std::vector<raw_run> reps) {
+  std::vector<double> rates;
+  for (const auto& r : reps) rates.push_back(r.ops_per_s());
+  std::sort(reps.begin(), reps.end(), [](const raw_run& a, const raw_run& b) { return a.ops_per_s() < b.ops_per_s(); });
+  raw_run out = reps[reps.size() / 2];
+  out.rep_ops_per_s = rates;
+  out.write_ns.clear();
+  for (const auto& r : reps) out.write_ns.insert(out.write_ns.end(), r.write_ns.begin(), r.write_ns.end());
+  return out;
+}
+
+std::unique_ptr<leveldb::DB> open_raw(const std::string& dir) {
+  leveldb::Options lo;  // the store's options: defaults + create_if_missing
+  lo.create_if_missing = true;
+  leveldb::DB* raw = nullptr;
+  auto st = leveldb::DB::Open(lo, dir, &raw);
+  if (!st.ok()) throw std::runtime_error("leveldb open " + dir + ": " + st.ToString());
+  return std::unique_ptr<leveldb::DB>(raw);
+}
+
+struct raw_op {
+  const std::string* key;
+  const std::string* value;  // nullptr: delete
+};
+
+raw_run run_raw(const std::string& name, const std::string& dir, const std::vector<raw_op>& ops, std::size_t batch,
+                bool sync) {
+  auto db = open_raw(dir);
+  raw_run r;
+  r.name = name;
+  r.ops = ops.size();
+  r.batch = batch;
+  r.sync = sync;
+  leveldb::WriteOptions wo;
+  wo.sync = sync;
+  r.write_ns.reserve(ops.size() / batch + 1);
+  auto t0 = clk::now();
+  leveldb::WriteBatch wb;
+  for (std::size_t i = 0; i < ops.size();) {
+    auto w0 = clk::now();
+    leveldb::Status st;
+    if (batch == 1) {
+      st = ops[i].value ? db->Put(wo, *ops[i].key, *ops[i].value) : db->Delete(wo, *ops[i].key);
+      ++i;
+    } else {
+      wb.Clear();
+      for (std::size_t end = std::min(ops.size(), i + batch); i < end; ++i) {
+        if (ops[i].value) wb.Put(*ops[i].key, *ops[i].value);
+        else wb.Delete(*ops[i].key);
+      }
+      st = db->Write(wo, &wb);
+    }
+    if (!st.ok()) throw std::runtime_error("leveldb write: " + st.ToString());
+    r.write_ns.push_back(ns_between(w0, clk::now()));
+  }
+  r.seconds = secs(clk::now() - t0);
+  return r;
+}
+
+// --- report ---
+
+struct verdict {
+  std::string target;
+  std::string measured;
+  bool met = false;
+};
+
+const engine_run* find_run(const std::vector<engine_run>& runs, const std::string& name) {
+  for (const auto& r : runs)
+    if (r.sc.name == name) return &r;
+  return nullptr;
+}
+
+// Sync targets are judged on the flush() duration (what a step waits for
+// its completion to be durable once decided, as the issue asks), with the
+// per-step ready->durable figure shown beside it.
+std::vector<verdict> verdicts(const std::vector<engine_run>& runs) {
+  std::vector<verdict> v;
+  char buf[160];
+  if (const auto* r = find_run(runs, "noop/default")) {
+    std::snprintf(buf, sizeof buf, "%.0f steps/s", r->steps_per_s());
+    v.push_back({">= 50,000 checkpointed steps/s, default durability (noop/default)", buf, r->steps_per_s() >= 50000});
+  }
+  for (const auto& r : runs) {
+    if (!r.sc.sync) continue;
+    auto f = percentiles(r.flush_ns);
+    auto s = percentiles(r.step_ready_ns);
+    std::snprintf(buf, sizeof buf, "flush p50 %.2f ms (ready->durable p50 %.2f ms)", f.p50, s.p50);
+    v.push_back({"sync: step checkpoint p50 < 1 ms (" + r.sc.name + ")", buf, f.p50 < 1.0});
+    std::snprintf(buf, sizeof buf, "flush p99 %.2f ms (ready->durable p99 %.2f ms)", f.p99, s.p99);
+    v.push_back({"sync: step checkpoint p99 < 10 ms (" + r.sc.name + ")", buf, f.p99 < 10.0});
+  }
+  return v;
+}
+
+double load_average() {
+  double l = -1;
+  std::ifstream("/proc/loadavg") >> l;
+  return l;
+}
+
+std::string spread(const std::vector<double>& v) {
+  if (v.size() < 2) return "";
+  auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.0f-%.0f", *lo, *hi);
+  return buf;
+}
+
+const engine_run* raw_counterpart(const std::vector<engine_run>& runs, const raw_run& w) {
+  if (w.batch == 1 && w.sync) return nullptr;  // a floor, not a like-for-like
+  return find_run(runs, w.sync ? "noop/sync" : "noop/default");
+}
+
+void print_table(const options& o, const std::vector<engine_run>& runs, const std::vector<raw_run>& raws,
+                 double load_before) {
+  std::printf("keel_workflow_bench: %d instances x %d steps, bursts of %d starts per flush, median of %d run(s)%s\n",
+              o.instances, o.steps, o.burst, o.reps, o.node_logging ? ", node logging (info)" : "");
+  std::printf("machine: %ld cores, %s, load average %.2f at start\n\n", ::sysconf(_SC_NPROCESSORS_ONLN),
+              cpu_model().c_str(), load_before);
+  std::printf("%-14s %5s %8s %8s %-13s %7s %7s %7s %8s %8s %7s %6s\n", "scenario", "burst", "inst/s", "steps/s",
+              "(runs)", "us/step", "cpu us", "flushes", "ops/flsh", "ops/step", "decide", "wall_s");
+  for (const auto& r : runs) {
+    std::printf("%-14s %5d %8.0f %8.0f %-13s %7.2f %7.2f %7zu %8.0f %8.2f %6.0f%% %6.2f\n", r.sc.name.c_str(), r.sc.burst,
+                r.inst_per_s(), r.steps_per_s(), spread(r.rep_steps_per_s).c_str(), 1e6 / r.steps_per_s(),
+                r.cpu_us_per_step(), r.flushes, r.ops_per_flush(), r.ops_per_step(), 100.0 * r.decide_s / r.seconds,
+                r.seconds);
+  }
+  std::printf("(us/step: wall; cpu us: CPU time of the process (LevelDB's thread included) per step; decide: share of\n"
+              " wall time in start()/on_result(), the rest is flush(): summaries, batch, LevelDB write, fsync)\n");
+  std::printf("\nlatency, ms     %-30s %-30s\n", "flush() duration (all runs)", "step ready -> completion durable");
+  std::printf("%-14s %6s %6s %6s %6s %8s %7s %7s %7s %7s\n", "scenario", "n", "p50", "p99", "max", "steps/fl", "n",
+              "p50", "p99", "max");
+  for (const auto& r : runs) {
+    auto f = percentiles(r.flush_ns);
+    auto s = percentiles(r.step_ready_ns);
+    double per_flush = 0;
+    for (auto c : r.completions) per_flush += static_cast<double>(c);
+    per_flush = r.completions.empty() ? 0 : per_flush / static_cast<double>(r.completions.size());
+    std::printf("%-14s %6zu %6.2f %6.2f %6.2f %8.0f %7zu %7.2f %7.2f %7.2f\n", r.sc.name.c_str(), f.n, f.p50, f.p99,
+                f.max, per_flush, s.n, s.p50, s.p99, s.max);
+  }
+  if (const auto* base = find_run(runs, "noop/default")) {
+    std::printf("\nwhat noop/default left in LevelDB (%zu keys, %zu bytes; %.0f bytes per instance):\n", base->keys,
+                base->key_bytes + base->value_bytes,
+                static_cast<double>(base->key_bytes + base->value_bytes) / base->instances);
+    for (const auto& [kind, kb] : base->by_kind)
+      std::printf("  %-24s %7zu keys %10zu bytes (%.0f per key)\n", kind.c_str(), kb.first, kb.second,
+                  static_cast<double>(kb.second) / static_cast<double>(kb.first));
+  }
+  if (!raws.empty()) {
+    const auto* base = find_run(runs, "noop/default");
+    std::printf("\nraw LevelDB, the same writes as noop/default (%zu ops, %.2f per step), fresh directory:\n",
+                base->write_ops, base->ops_per_step());
+    std::printf("%-36s %5s %10s %-15s %10s %9s %9s %10s\n", "mode", "batch", "ops/s", "(runs)", "=steps/s", "write p50",
+                "write p99", "engine/raw");
+    for (const auto& w : raws) {
+      auto p = percentiles(w.write_ns);
+      double step_eq = w.ops_per_s() / base->ops_per_step();
+      const auto* eng = raw_counterpart(runs, w);
+      char ratio[32] = "-";
+      if (eng) std::snprintf(ratio, sizeof ratio, "%.3f", eng->steps_per_s() / step_eq);
+      std::printf("%-36s %5zu %10.0f %-15s %10.0f %9.3f %9.3f %10s\n", w.name.c_str(), w.batch, w.ops_per_s(),
+                  spread(w.rep_ops_per_s).c_str(), step_eq, p.p50, p.p99, ratio);
+    }
+    std::printf("(=steps/s: raw ops/s divided by the engine's writes per step; engine/raw: noop/default steps/s over\n"
+                " it for the async modes, noop/sync for the synced batch)\n");
+  }
+  std::printf("\ntargets:\n");
+  for (const auto& w : raws)
+    if (w.batch == 1 && w.sync) {
+      auto p = percentiles(w.write_ns);
+      std::printf("  (this disk's fsync floor in this run: one synced put p50 %.2f ms, p99 %.2f ms)\n", p.p50, p.p99);
+    }
+  for (const auto& v : verdicts(runs))
+    std::printf("  %-54s %-48s %s\n", v.target.c_str(), v.measured.c_str(), v.met ? "MET" : "NOT MET");
+}
+
+json report_json(const options& o, const std::vector<engine_run>& runs, const std::vector<raw_run>& raws,
+                 double load_before) {
+  json j;
+  j["config"] = {{"instances", o.instances}, {"steps", o.steps},          {"burst", o.burst},
+                 {"reps", o.reps},           {"node_logging", o.node_logging}};
+  j["machine"] = {{"nproc", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cpu", cpu_model()}, {"load_average", load_before}};
+  j["engine"] = json::array();
+  for (const auto& r : runs) {
+    double c = 0;
+    for (auto x : r.completions) c += static_cast<double>(x);
+    json kinds = json::object();
+    for (const auto& [kind, kb] : r.by_kind) kinds[kind] = {{"keys", kb.first}, {"bytes", kb.second}};
+    j["engine"].push_back({{"scenario", r.sc.name},
+                           {"action", r.sc.action},
+                           {"sync", r.sc.sync},
+                           {"burst", r.sc.burst},
+                           {"instances_per_s", r.inst_per_s()},
+                           {"steps_per_s", r.steps_per_s()},
+                           {"steps_per_s_runs", r.rep_steps_per_s},
+                           {"us_per_step", 1e6 / r.steps_per_s()},
+                           {"cpu_us_per_step", r.cpu_us_per_step()},
+                           {"seconds", r.seconds},
+                           {"decide_s", r.decide_s},
+                           {"flush_s", r.flush_s},
+                           {"cpu_user_s", r.cpu.user},
+                           {"cpu_sys_s", r.cpu.sys},
+                           {"flushes", r.flushes},
+                           {"dispatched", r.dispatched},
+                           {"keys", r.keys},
+                           {"key_bytes", r.key_bytes},
+                           {"value_bytes", r.value_bytes},
+                           {"by_kind", kinds},
+                           {"write_ops", r.write_ops},
+                           {"ops_per_step", r.ops_per_step()},
+                           {"ops_per_flush", r.ops_per_flush()},
+                           {"completions_per_flush", r.completions.empty() ? 0.0 : c / static_cast<double>(r.completions.size())},
+                           {"flush_latency", pct_json(percentiles(r.flush_ns))},
+                           {"step_ready_to_durable", pct_json(percentiles(r.step_ready_ns))}});
+  }
+  j["raw_leveldb"] = json::array();
+  const auto* base = find_run(runs, "noop/default");
+  for (const auto& w : raws) {
+    double step_eq = base ? w.ops_per_s() / base->ops_per_step() : 0;
+    const auto* eng = raw_counterpart(runs, w);
+    j["raw_leveldb"].push_back({{"mode", w.name},
+                                {"batch", w.batch},
+                                {"sync", w.sync},
+                                {"ops", w.ops},
+                                {"ops_per_s", w.ops_per_s()},
+                                {"ops_per_s_runs", w.rep_ops_per_s},
+                                {"step_equivalent_per_s", step_eq},
+                                {"engine_over_raw", eng ? json(eng->steps_per_s() / step_eq) : json()},
+                                {"write_latency", pct_json(percentiles(w.write_ns))}});
+  }
+  j["targets"] = json::array();
+  for (const auto& v : verdicts(runs)) j["targets"].push_back({{"target", v.target}, {"measured", v.measured}, {"met", v.met}});
+  return j;
+}
+
+int run(const options& o) {
+  std::string parent = o.tmp;
+  if (parent.empty()) parent = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  scratch_dir scratch(parent);
+  const double load_before = load_average();
+
+  if (o.node_logging) {
+    // As a node does (log_level: info, flushed on every line), into a file.
+    auto logger = spdlog::basic_logger_mt("bench", scratch.sub("node.log"));
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ [%n] %v", spdlog::pattern_time_type::utc);
+    logger->set_level(spdlog::level::info);
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  } else {
+    spdlog::set_level(spdlog::level::warn);  // the engine logs every start and end at info
+  }
+
+  std::vector<scenario> all{{"noop/default", "noop", false, o.burst}, {"noop/sync", "noop", true, o.burst},
+                            {"noop/sync/b10", "noop", true, 10},     {"noop/sync/b1", "noop", true, 1},
+                            {"echo/default", "echo", false, o.burst}, {"echo/sync", "echo", true, o.burst}};
+  auto wanted = [&](const std::string& name) {
+    if (o.only.empty()) return true;
+    std::stringstream ss(o.only);
+    for (std::string item; std::getline(ss, item, ',');)
+      if (item == name) return true;
+    return false;
+  };
+  auto say = [&](const std::string& what) {
+    if (!o.json_out) std::fprintf(stderr, "%s\n", what.c_str());
+  };
+
+  int n = 0;
+  auto fresh = [&](const std::string& what) { return scratch.sub(what + std::to_string(n++)); };
+  auto done_with = [](const std::string& dir) {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  };
+
+  // Warm-up (untimed): page cache, allocator, code paths.
+  {
+    options w = o;
+    w.instances = std::min(o.instances, 200);
+    auto dir = fresh("warmup");
+    (void)run_engine(w, {"warmup", "noop", false, o.burst}, dir, nullptr);
+    done_with(dir);
+  }
+
+  std::vector<engine_run> runs;
+  std::vector<raw_run> raws;
+  std::vector<kv> dump;
+  for (const auto& sc : all) {
+    // raw replays what the noop/default database holds.
+    bool needed = wanted(sc.name) || (sc.name == "noop/default" && wanted("raw"));
+    if (!needed) continue;
+    std::vector<engine_run> reps;
+    for (int rep = 0; rep < o.reps; ++rep) {
+      say("running " + sc.name + " (" + std::to_string(rep + 1) + "/" + std::to_string(o.reps) + ") ...");
+      auto dir = fresh("engine");
+      bool keep = sc.name == "noop/default" && wanted("raw") && dump.empty();
+      reps.push_back(run_engine(o, sc, dir, keep ? &dump : nullptr));
+      done_with(dir);
+    }
+    runs.push_back(merge(std::move(reps)));
+  }
+
+  if (wanted("raw")) {
+    const auto* base = find_run(runs, "noop/default");
+    // The same writes: every pair left in the database and the wf/active
+    // marker each instance had (put, later deleted), in an arbitrary order
+    // (the engine's keys arrive per instance, instances in random-id order).
+    std::vector<std::string> active_keys;
+    for (const auto& p : dump)
+      if (p.key.rfind("wf/inst/", 0) == 0) active_keys.push_back("wf/active/" + p.key.substr(8));
+    static const std::string empty;
+    std::vector<raw_op> ops;
+    for (const auto& p : dump) ops.push_back({&p.key, &p.value});
+    for (const auto& k : active_keys) ops.push_back({&k, &empty});
+    std::shuffle(ops.begin(), ops.end(), std::mt19937_64(42));
+    for (const auto& k : active_keys) ops.push_back({&k, nullptr});
+    if (ops.size() != base->write_ops)
+      throw std::runtime_error("raw replay has " + std::to_string(ops.size()) + " ops, the engine made " +
+                               std::to_string(base->write_ops));
+    auto batch = static_cast<std::size_t>(std::max(1.0, std::round(base->ops_per_flush())));
+    std::vector<raw_op> sample(ops.begin(), ops.begin() + std::min<std::size_t>(ops.size(), o.fsync_samples));
+    struct mode {
+      const char* name;
+      const std::vector<raw_op>* ops;
+      std::size_t batch;
+      bool sync;
+    };
+    for (const auto& m : {mode{"(i) async, single puts", &ops, 1, false}, mode{"(ii) async, WriteBatch", &ops, batch, false},
+                          mode{"(iii) sync, WriteBatch", &ops, batch, true},
+                          mode{"(iv) sync, single puts (fsync floor)", &sample, 1, true}}) {
+      std::vector<raw_run> reps;
+      for (int rep = 0; rep < o.reps; ++rep) {
+        say(std::string("running raw LevelDB ") + m.name + " (" + std::to_string(rep + 1) + "/" + std::to_string(o.reps) + ") ...");
+        auto dir = fresh("raw");
+        reps.push_back(run_raw(m.name, dir, *m.ops, m.batch, m.sync));
+        done_with(dir);
+      }
+      raws.push_back(merge(std::move(reps)));
+    }
+  }
+
+  if (o.json_out) std::printf("%s\n", report_json(o, runs, raws, load_before).dump(2).c_str());
+  else print_table(o, runs, raws, load_before);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"keel_workflow_bench: durable workflow engine throughput and checkpoint latency vs raw LevelDB"};
+  app.add_option("--instances", o.instances, "Workflow instances per scenario")->check(CLI::PositiveNumber);
+  app.add_option("--steps", o.steps, "Steps per instance (a chain s1..sN)")->check(CLI::PositiveNumber);
+  app.add_option("--burst", o.burst, "Starts per flush")->check(CLI::PositiveNumber);
+  app.add_option("--fsync-samples", o.fsync_samples, "Synced single puts for the fsync floor")->check(CLI::PositiveNumber);
+  app.add_option("--reps", o.reps, "Runs of each scenario (rates: the median run; latency: all runs)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--only", o.only,
+                 "Comma-separated scenarios: noop/default, noop/sync, noop/sync/b10, noop/sync/b1, echo/default, "
+                 "echo/sync, raw (raw also runs noop/default)");
+  app.add_option("--tmp", o.tmp, "Parent of the scratch directory (default $TMPDIR or /tmp)");
+  app.add_flag("--json", o.json_out, "Print one JSON object instead of the table");
+  app.add_flag("--node-logging", o.node_logging, "Log at info like a node (to a scratch file) instead of warn");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    return run(o);
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "keel_workflow_bench: %s\n", ex.what());
+    return 1;
+  }
+}
