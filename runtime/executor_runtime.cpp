@@ -27,6 +27,7 @@ using clock_t_ = std::chrono::steady_clock;
 constexpr std::size_t max_pending_results = 100000;
 constexpr auto drain_grace = std::chrono::seconds(10);
 constexpr const char* results_endpoint = "inproc://keel-executor-results";
+constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 
 struct job {
   std::uint64_t task_id = 0;
@@ -197,7 +198,7 @@ class executor_loop {
   bool draining_ = false;
   int in_flight_ = 0;
   std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
-  clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{};
+  clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{}, next_beat_report_{};
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds heartbeat_;
 };
@@ -380,6 +381,13 @@ int executor_loop::run() {
       if (!(results_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
     }
     now = clock_t_::now();
+    // Progress beats go out every 200 ms, not only with the liveness
+    // heartbeat: a step's heartbeat_timeout may be as short as that heartbeat.
+    if (welcomed_ && now >= next_beat_report_) {
+      next_beat_report_ = now + beat_report_interval;
+      if (auto beats = beats_.take(); !beats.empty())
+        send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}, {"beats", beats}});
+    }
     if (now >= next_heartbeat_) {
       if (welcomed_) send(proto::msg_type::heartbeat, {{"in_flight", in_flight_}, {"beats", beats_.take()}});
       else say_hello();  // the node may not have been up when we first said it
