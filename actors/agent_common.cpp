@@ -46,6 +46,18 @@ void install_crash_semantics(caf::scheduled_actor* self, const std::string& name
   });
 }
 
+void guard_peer_input(const inbound& in, gateway* gw, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const std::exception& ex) {
+    spdlog::warn("refused malformed {} from a peer: {}", proto::to_string(in.env.type), ex.what());
+    if (gw && in.env.type == proto::msg_type::request)
+      gw->send(in.peer, proto::make_error_reply(proto::msg_type::response, in.env.cid, in.env.trace,
+                                                {errc::bad_request, std::string("malformed request: ") + ex.what() +
+                                                                        "; check the field types against docs/protocol.md"}));
+  }
+}
+
 caf::atom_value registry_key(const std::string& agent_name) {
   return caf::atom_from_string(agent_name.substr(0, 10));
 }

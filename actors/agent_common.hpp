@@ -3,6 +3,7 @@
 // real error exit (so the supervisor sees an abnormal exit and restarts).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <caf/scheduled_actor.hpp>
@@ -25,6 +26,12 @@ nlohmann::json error_json(const std::string& code, const std::string& message);
 
 // Installs the exception handler every agent uses.
 void install_crash_semantics(caf::scheduled_actor* self, const std::string& name);
+
+// Runs `fn` (which handles input from a peer); an exception means the
+// input had a shape the handler did not expect. The peer gets a bad_request
+// answer (when it sent a request) and the actor keeps running: bad input
+// must never crash an agent.
+void guard_peer_input(const inbound& in, gateway* gw, const std::function<void()>& fn);
 
 // The registry key of an agent (CAF atoms hold at most 10 characters).
 caf::atom_value registry_key(const std::string& agent_name);

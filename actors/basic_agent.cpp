@@ -1,4 +1,5 @@
 #include "actors/basic_agent.hpp"
+#include "runtime/json_fields.hpp"
 
 #include <stdexcept>
 
@@ -11,7 +12,7 @@ namespace keel {
 namespace {
 
 nlohmann::json ping_or_later(const agent_env& env, const agent_contract& c, const nlohmann::json& message) {
-  if (message.is_object() && message.value("ping", false))
+  if (bool_field(message, "ping"))
     return {{"pong", true}, {"agent", env.name}, {"restarts", env.restarts}};
   return error_json("not_implemented", "the " + env.name + " agent answers only {\"ping\": true} so far: " +
                                            c.implemented);

@@ -16,6 +16,7 @@
 
 #include "runtime/curve_keys.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/protocol.hpp"
 #include "runtime/zmq_poll.hpp"
 
@@ -41,6 +42,19 @@ struct job {
 
 // Fixed-size pool; jobs in a FIFO. The executor never accepts more jobs
 // than threads, so the queue stays short.
+// jemalloc's control call, when the process links jemalloc (keel does);
+// weak, so this library does not depend on it.
+extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen)
+    __attribute__((weak));
+
+// Worker threads mostly wait; a per-thread allocation cache in each of them
+// costs RSS times the concurrency for no speed that matters here.
+void disable_thread_cache() {
+  if (!mallctl) return;
+  bool off = false;
+  (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &off, sizeof off);
+}
+
 // Leases whose actions called heartbeat() since the last report. Workers
 // add, the loop thread takes them all with each heartbeat it sends.
 class beat_board {
@@ -98,6 +112,7 @@ class worker_pool {
 
  private:
   void work(zmq::context_t& ctx) {
+    disable_thread_cache();
     zmq::socket_t push(ctx, zmq::socket_type::push);
     push.set(zmq::sockopt::linger, 0);
     push.set(zmq::sockopt::sndhwm, 0);
@@ -289,11 +304,11 @@ void executor_loop::on_node_message() {
     case proto::msg_type::welcome:
       if (!welcomed_)
         spdlog::info("executor {} registered with node {} at {} (caps: {})", name_,
-                     f.value("node_id", std::string("?")), cfg_.connect, nlohmann::json(cfg_.caps).dump());
+                     text_field(f, "node_id", "?"), cfg_.connect, nlohmann::json(cfg_.caps).dump());
       welcomed_ = true;
       backoff_ = cfg_.reconnect_min;
       // The node sets the pace: both sides must agree on what "silent" means.
-      if (auto hb = f.value("heartbeat_ms", std::int64_t{0}); hb >= 10 && hb <= 60'000) {
+      if (auto hb = int_field(f, "heartbeat_ms", 0, 0, 60'000); hb >= 10) {
         heartbeat_ = std::chrono::milliseconds(hb);
         next_heartbeat_ = std::min(next_heartbeat_, clock_t_::now() + heartbeat_);
       }
@@ -310,8 +325,8 @@ void executor_loop::on_node_message() {
     case proto::msg_type::heartbeat:
       break;
     case proto::msg_type::task: {
-      auto task_id = f.value("task_id", std::uint64_t{0});
-      auto lease = f.value("lease", std::uint64_t{0});
+      auto task_id = uint_field(f, "task_id");
+      auto lease = uint_field(f, "lease");
       if (draining_ || in_flight_ >= cfg_.concurrency) {
         send(proto::msg_type::task_result,
              {{"task_id", task_id}, {"lease", lease}, {"ok", false},
@@ -322,18 +337,18 @@ void executor_loop::on_node_message() {
       job j;
       j.task_id = task_id;
       j.lease = lease;
-      j.action = f.value("action", std::string());
+      j.action = text_field(f, "action");
       j.args = f.contains("args") ? f["args"] : nlohmann::json::object();
       j.trace = env->trace;
-      j.key = f.value("idempotency_key", std::string());
-      j.deadline = clock_t_::now() + std::chrono::milliseconds(f.value("deadline_ms", std::int64_t{30000}));
+      j.key = text_field(f, "idempotency_key");
+      j.deadline = clock_t_::now() + std::chrono::milliseconds(int_field(f, "deadline_ms", 30000, 1, 7LL * 86'400'000));
       ++in_flight_;
       pool_->submit(std::move(j));
       break;
     }
     case proto::msg_type::error: {
-      auto code = f.contains("error") ? f["error"].value("code", std::string()) : std::string();
-      auto msg = f.contains("error") ? f["error"].value("message", std::string()) : std::string();
+      auto code = f.contains("error") ? text_field(f["error"], "code") : std::string();
+      auto msg = f.contains("error") ? text_field(f["error"], "message") : std::string();
       spdlog::error("executor: the node refused a message: {} ({})", msg, code);
       break;
     }

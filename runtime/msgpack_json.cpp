@@ -8,6 +8,32 @@ namespace keel {
 
 namespace {
 
+// JSON text must be UTF-8; a string that is not would make every later
+// dump() of it throw, so it is refused at the edge.
+bool valid_utf8(const char* p, std::size_t n) {
+  const auto* s = reinterpret_cast<const unsigned char*>(p);
+  std::size_t i = 0;
+  while (i < n) {
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    std::uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((s[i + k] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;  // overlong, out of range, or a surrogate
+    i += len;
+  }
+  return true;
+}
+
 // Converts o into out. On failure returns the reason and leaves the path to
 // the offending value in `where` (innermost segment last, built while
 // unwinding): paths are only built when something is wrong, so a hostile
@@ -20,7 +46,10 @@ std::string convert(const msgpack::object& o, nlohmann::json& out, std::vector<s
     case msgpack::type::NEGATIVE_INTEGER: out = o.via.i64; return {};
     case msgpack::type::FLOAT32:
     case msgpack::type::FLOAT64: out = o.via.f64; return {};
-    case msgpack::type::STR: out = std::string(o.via.str.ptr, o.via.str.size); return {};
+    case msgpack::type::STR:
+      if (!valid_utf8(o.via.str.ptr, o.via.str.size)) return "string is not valid UTF-8";
+      out = std::string(o.via.str.ptr, o.via.str.size);
+      return {};
     case msgpack::type::ARRAY: {
       out = nlohmann::json::array();
       auto& arr = out.get_ref<nlohmann::json::array_t&>();
@@ -39,6 +68,7 @@ std::string convert(const msgpack::object& o, nlohmann::json& out, std::vector<s
       for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR) return "map key is not a string";
+        if (!valid_utf8(kv.key.via.str.ptr, kv.key.via.str.size)) return "map key is not valid UTF-8";
         std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
         auto why = convert(kv.val, out[key], where);
         if (!why.empty()) {

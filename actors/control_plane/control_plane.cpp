@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "actors/agent_common.hpp"
+#include "runtime/json_fields.hpp"
 #include "actors/agents.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/supervision.hpp"
@@ -245,7 +246,7 @@ void on_crash(self_ptr self, const inbound& in, const nlohmann::json& args) {
   if (!self->state.ctx->config.fault_injection)
     return reply_err(self, in, {errc::forbidden, "fault injection is disabled on this node; set "
                                                  "node.fault_injection: true in its config (tests only)"});
-  auto name = args.is_object() ? args.value("agent", std::string()) : std::string();
+  auto name = text_field(args, "agent");
   auto i = find_child(self, name);
   if (i < 0)
     return reply_err(self, in, {errc::not_found, "unknown agent '" + name + "'; agents are " + agent_names(self)});
@@ -259,7 +260,7 @@ void on_crash(self_ptr self, const inbound& in, const nlohmann::json& args) {
 
 void on_request(self_ptr self, peer_msg& m) {
   const auto& in = m.in;
-  auto op = in.env.fields.value("op", std::string());
+  auto op = text_field(in.env.fields, "op");
   auto args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json::object();
   if (op == "ping") return reply_ok(self, in, {{"pong", true}, {"node_id", self->state.ctx->db->identity().node_id}});
   if (op == "status") return gather(self, [self, in](nlohmann::json j) { reply_ok(self, in, std::move(j)); });
@@ -300,7 +301,7 @@ control_plane_actor::behavior_type control_plane(self_ptr self, node_context* ct
                keel::to_string(ctx->config.supervision.strategy), ctx->config.supervision.intensity,
                format_duration(ctx->config.supervision.period));
   return {
-      [=](peer_atom, peer_msg& m) { on_request(self, m); },
+      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, self->state.ctx->gw, [&] { on_request(self, m); }); },
       [=](restart_atom, std::uint64_t idx, std::uint64_t gen) {
         auto& slot = self->state.children[idx];
         if (slot.generation != gen || slot.state != phase::restarting || self->state.policy->escalated()) return;

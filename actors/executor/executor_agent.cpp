@@ -8,6 +8,7 @@
 
 #include "actors/agents.hpp"
 #include "actors/executor/state.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
 
 namespace keel {
@@ -38,9 +39,9 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         return json_msg{std::move(j)};
       },
       [=](ask_atom, const json_msg& m) {
-        if (m.value.is_object() && m.value.value("ping", false))
+        if (bool_field(m.value, "ping"))
           return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
-        if (m.value.is_object() && m.value.value("executors", false)) return json_msg{executors_json(self)};
+        if (bool_field(m.value, "executors")) return json_msg{executors_json(self)};
         return json_msg{error_json(errc::bad_request,
                                    "the executor agent understands {\"ping\": true} and {\"executors\": true}; "
                                    "run actions with `keelctl run ACTION`")};
@@ -48,7 +49,7 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
       },
-      [=](peer_atom, peer_msg& m) { fabric_on_peer(self, m); },
+      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, self->state.env.ctx->gw, [&] { fabric_on_peer(self, m); }); },
       [=](executors_atom) { return json_msg{executors_json(self)}; },
       [=](start_atom, const json_msg& req) -> caf::result<json_msg> {
         auto rp = self->make_response_promise<json_msg>();

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/executor/state.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
 
 namespace keel {
@@ -67,14 +68,15 @@ static void on_hello(executor_self self, const inbound& in) {
                {{"ok", false}, {"error", {{"code", errc::bad_request}, {"message", "hello refused: " + what}}}},
                in.env.cid, in.env.trace);
   };
-  if (f.value("protocol", 0) != proto::version)
-    return bad("executor speaks protocol " + std::to_string(f.value("protocol", 0)) + ", node speaks " +
+  auto protocol = int_field(f, "protocol", 0, 0, 255);
+  if (protocol != proto::version)
+    return bad("executor speaks protocol " + std::to_string(protocol) + ", node speaks " +
                std::to_string(proto::version) + "; run matching versions");
   executor_record rec;
   if (!f.contains("executor_id") || !f["executor_id"].is_string() || f["executor_id"].get<std::string>().empty())
     return bad("\"executor_id\" must be a non-empty string");
   rec.id = f["executor_id"].get<std::string>();
-  rec.name = f.value("name", rec.id);
+  rec.name = text_field(f, "name", rec.id);
   if (!f.contains("caps") || !f["caps"].is_array()) return bad("\"caps\" must be a list of action names");
   for (const auto& c : f["caps"]) {
     if (!c.is_string()) return bad("\"caps\" must be a list of action names");
@@ -87,14 +89,14 @@ static void on_hello(executor_self self, const inbound& in) {
       rec.labels[it.key()] = it.value().get<std::string>();
     }
   }
-  auto conc = f.value("concurrency", 0);
+  auto conc = int_field(f, "concurrency", 0, 0, 1 << 20);
   if (conc < 1 || conc > 4096) return bad("\"concurrency\" must be between 1 and 4096");
   rec.capacity = conc;
   rec.peer = in.peer;
-  rec.principal = f.value("principal", std::string());
-  rec.pid = f.value("pid", std::int64_t{0});
-  rec.host = f.value("host", std::string());
-  rec.version = f.value("version", std::string());
+  rec.principal = text_field(f, "principal");
+  rec.pid = int_field(f, "pid", 0, 0, INT64_MAX);
+  rec.host = text_field(f, "host");
+  rec.version = text_field(f, "version");
   rec.registered_ms = unix_now_ms();
   rec.last_seen_ms = rec.registered_ms;
   rec.last_seen = steady_clock::now();
@@ -114,11 +116,10 @@ static void on_task_result(executor_self self, const inbound& in) {
   auto& st = self->state;
   const auto& f = in.env.fields;
   st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
-  bool ok = f.value("ok", false);
-  auto done = st.table->complete(in.peer, f.value("task_id", std::uint64_t{0}), f.value("lease", std::uint64_t{0}), ok);
+  bool ok = bool_field(f, "ok");
+  auto done = st.table->complete(in.peer, uint_field(f, "task_id"), uint_field(f, "lease"), ok);
   if (!done) {
-    spdlog::debug("discarded a stale result for task {} lease {}", f.value("task_id", std::uint64_t{0}),
-                  f.value("lease", std::uint64_t{0}));
+    spdlog::debug("discarded a stale result for task {} lease {}", uint_field(f, "task_id"), uint_field(f, "lease"));
     dispatch(self);
     return;
   }
@@ -133,15 +134,15 @@ static void on_task_result(executor_self self, const inbound& in) {
                              {"result", f.contains("result") ? f["result"] : nlohmann::json()},
                              {"executor", exec_name},
                              {"attempts", done->attempts},
-                             {"duration_ms", f.value("duration_ms", 0.0)}};
+                             {"duration_ms", number_field(f, "duration_ms")}};
       st.gw().send(done->origin.peer, proto::make_ok_reply(done->origin.cid, done->origin.trace, std::move(body)));
     }
   } else {
     auto e = f.contains("error") && f["error"].is_object() ? f["error"] : nlohmann::json::object();
     finish_task(self, *done,
-                error{e.value("code", std::string(errc::action_failed)),
+                error{text_field(e, "code", errc::action_failed),
                       "action '" + done->action + "' failed on executor " + exec_name + ": " +
-                          e.value("message", std::string("no message"))});
+                          text_field(e, "message", "no message")});
   }
   dispatch(self);
 }
@@ -224,8 +225,9 @@ static void on_run(executor_self self, const inbound& in) {
   }
   auto timeout = st.cfg().default_task_timeout;
   if (args.contains("timeout_ms")) {
-    if (!args["timeout_ms"].is_number_integer() || args["timeout_ms"].get<std::int64_t>() <= 0)
-      return refuse("\"timeout_ms\" must be a positive integer");
+    if (!args["timeout_ms"].is_number_integer() || args["timeout_ms"].get<std::int64_t>() <= 0 ||
+        args["timeout_ms"].get<std::int64_t>() > 7LL * 86'400'000)
+      return refuse("\"timeout_ms\" must be a positive integer of at most 7 days (604800000)");
     timeout = std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
   }
   t.origin = origin;
@@ -259,7 +261,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
     case msg_type::goodbye: {
       const auto* e = st.table->executor_by_peer(in.peer);
       if (!e) return;
-      if (in.env.fields.value("final", false)) {
+      if (bool_field(in.env.fields, "final")) {
         remove_executor(self, e->id, "said goodbye");
       } else {
         spdlog::info("executor {} is draining: no new tasks go to it", e->name);
@@ -269,7 +271,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
       return;
     }
     case msg_type::request: {
-      auto op = in.env.fields.value("op", std::string());
+      auto op = text_field(in.env.fields, "op");
       if (op == "run") return on_run(self, in);
       if (op.rfind("executors.", 0) == 0) return on_executors_admin(self, in, op);
       if (is_workflow_op(op)) return workflows_on_request(self, in, op);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/executor/state.hpp"
+#include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
 
 namespace keel {
@@ -131,7 +132,7 @@ void workflows_start(executor_self self, const nlohmann::json& request, std::fun
   req.idempotency_key = text_arg(request, "idempotency_key");
   req.trace = text_arg(request, "trace");
   req.by = text_arg(request, "by");
-  req.wait = request.value("wait", false);
+  req.wait = bool_field(request, "wait");
   self->state.engine->start(remember(self, std::move(done)), req);
   schedule_flush(self);
 }
@@ -145,7 +146,7 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
   if (by.empty()) by = "operator";
   if (op == "workflows") return answer_now(self, in, eng.workflows());
   if (op == "tasks") {
-    auto limit = args.is_object() ? args.value("limit", 100) : 100;
+    auto limit = static_cast<int>(int_field(args, "limit", 100, 1, 10000));
     return answer_now(self, in, nlohmann::json{{"instances", eng.list(text_arg(args, "state"), static_cast<std::size_t>(std::clamp(limit, 1, 10000)))},
                                                {"now_ms", unix_now_ms()}});
   }

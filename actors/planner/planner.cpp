@@ -14,6 +14,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/agent_common.hpp"
+#include "runtime/json_fields.hpp"
 #include "actors/agents.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/workflow/expression.hpp"
@@ -70,10 +71,10 @@ void on_run_workflow(self_ptr self, const inbound& in) {
     return reply(error{errc::bad_request, "run-workflow needs {\"workflow\": NAME, \"input\": {...}}"});
   nlohmann::json request = {{"workflow", args["workflow"]},
                             {"input", args.contains("input") ? args["input"] : nlohmann::json::object()},
-                            {"idempotency_key", args.value("idempotency_key", std::string())},
+                            {"idempotency_key", text_field(args, "idempotency_key")},
                             {"trace", in.env.trace},
-                            {"by", args.value("by", std::string("operator"))},
-                            {"wait", args.value("wait", false)}};
+                            {"by", text_field(args, "by", "operator")},
+                            {"wait", bool_field(args, "wait")}};
   start_instance(self, std::move(request), reply);
 }
 
@@ -82,7 +83,7 @@ caf::result<json_msg> on_event(self_ptr self, const nlohmann::json& event) {
   if (!event.is_object() || !event.contains("type") || !event["type"].is_string())
     return json_msg{error_json(errc::bad_request, "an event needs {\"type\": T, \"id\": ID, \"data\": {...}}")};
   auto type = event["type"].get<std::string>();
-  auto id = event.value("id", std::string());
+  auto id = text_field(event, "id");
   auto data = event.contains("data") ? event["data"] : nlohmann::json::object();
   std::vector<const wf::workflow_definition*> matches;
   for (const auto& [name, def] : self->state.env.ctx->workflows.all()) {
@@ -128,9 +129,15 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
         return json_msg{status_json(self->state.env, self->mailbox().size(), self->state.started_ms)};
       },
       [=](ask_atom, const json_msg& m) -> caf::result<json_msg> {
-        if (m.value.is_object() && m.value.value("ping", false))
+        if (bool_field(m.value, "ping"))
           return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
-        if (m.value.is_object() && m.value.contains("event")) return on_event(self, m.value["event"]);
+        if (m.value.is_object() && m.value.contains("event")) {
+          try {
+            return on_event(self, m.value["event"]);
+          } catch (const std::exception& ex) {
+            return json_msg{error_json(errc::bad_request, std::string("malformed event: ") + ex.what())};
+          }
+        }
         return json_msg{error_json("not_implemented",
                                    "the planner understands {\"ping\": true} and {\"event\": {...}}; free-form "
                                    "goals need a model (Control plane issue); start workflows with keelctl run-workflow")};
@@ -138,7 +145,7 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
       },
-      [=](peer_atom, peer_msg& m) { on_run_workflow(self, m.in); },
+      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, self->state.env.ctx->gw, [&] { on_run_workflow(self, m.in); }); },
   };
 }
 

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <ctime>
+#include <optional>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -272,12 +273,26 @@ struct engine::impl {
   }
 
   // Starts a ready step. Returns true if its state changed.
+  static bool templated(const nlohmann::json& j) {
+    if (j.is_string()) return j.get_ref<const std::string&>().find("{{") != std::string::npos;
+    if (j.is_array() || j.is_object())
+      for (const auto& v : j)
+        if (templated(v)) return true;
+    return false;
+  }
+
   bool start_step(instance& inst, const step_spec& s, step_run& r) {
-    auto ctx = inst.context(s.id);
+    // The template context copies every completed result: build it only for
+    // steps that use templates (many args and keys are plain).
+    std::optional<nlohmann::json> ctx_cache;
+    auto ctx_of = [&]() -> const nlohmann::json& {
+      if (!ctx_cache) ctx_cache = inst.context(s.id);
+      return *ctx_cache;
+    };
     if (s.gate && !(r.gate.is_object() && r.gate.value("passed", false))) {
       bool ask = true;
       if (!s.gate->when.empty()) {
-        auto v = evaluate(s.gate->when, ctx);
+        auto v = evaluate(s.gate->when, ctx_of());
         if (!v) {
           fail_step(inst, s, r, errc::bad_request, "gate condition: " + v.err().message, false);
           return true;
@@ -285,7 +300,7 @@ struct engine::impl {
         ask = *v;
       }
       if (ask) {
-        auto args = s.what == step_spec::kind::action ? render(s.args, ctx) : result<nlohmann::json>(nlohmann::json());
+        auto args = s.what == step_spec::kind::action ? render(s.args, ctx_of()) : result<nlohmann::json>(nlohmann::json());
         std::int64_t deadline = s.gate->timeout.count() > 0 ? now() + s.gate->timeout.count() : 0;
         emit(inst, {{"type", "gate_opened"},
                     {"step", s.id},
@@ -302,7 +317,7 @@ struct engine::impl {
     if (s.what == step_spec::kind::sleep || s.what == step_spec::kind::wait_until) {
       std::int64_t due = now() + s.sleep.count();
       if (s.what == step_spec::kind::wait_until) {
-        auto v = render(nlohmann::json(s.wait_until), ctx);
+        auto v = render(nlohmann::json(s.wait_until), ctx_of());
         auto t = v ? parse_time(*v) : result<std::int64_t>(v.err());
         if (!t) {
           fail_step(inst, s, r, errc::bad_request, t.err().message, false);
@@ -314,9 +329,10 @@ struct engine::impl {
       timers.emplace(due, timer{inst.id, s.id, timer_kind::sleep});
       return true;
     }
-    auto args = render(s.args, ctx);
-    auto key_tmpl = s.idempotency_key.empty() ? std::string("{{instance.id}}/{{step.id}}") : s.idempotency_key;
-    auto key = render(nlohmann::json(key_tmpl), ctx);
+    auto args = templated(s.args) ? render(s.args, ctx_of()) : result<nlohmann::json>(s.args);
+    auto key = s.idempotency_key.empty()       ? result<nlohmann::json>(nlohmann::json(inst.id + "/" + s.id))
+               : templated(s.idempotency_key) ? render(nlohmann::json(s.idempotency_key), ctx_of())
+                                               : result<nlohmann::json>(nlohmann::json(s.idempotency_key));
     if (!args || !key) {
       fail_step(inst, s, r, errc::bad_request, "cannot render the step: " + (!args ? args.err() : key.err()).message, false);
       return true;

@@ -140,10 +140,9 @@ BOOST_AUTO_TEST_CASE(integral_valued_floats_stay_floats) {
     auto back = round_trip(json(v));
     BOOST_TEST_CONTEXT("value " << v) {
       BOOST_TEST(back == json(v));  // numerically equal either way
-      // BUG (reported, not fixed): pack_json packs number_float with packer::pack(double),
-      // which in msgpack-c >= 4 (pack_double) writes integral doubles as msgpack
-      // integers, so 2.0 comes back as unsigned 2, -0.0 as unsigned 0 (sign lost) and
-      // 1e19 as 10000000000000000000; the JSON type (and dump(): "2" vs "2.0") changes.
+      // Regression (fixed in 8bfc1ac): pack_json used packer::pack(double), which in
+      // msgpack-c 4 writes integral doubles as integers: 2.0 came back as unsigned 2,
+      // -0.0 as 0 (sign lost), 1e19 as 10000000000000000000.
       BOOST_TEST(back.is_number_float(), v << " came back as " << back.dump() << ", wire " << hex(pack(json(v))));
       if (back.is_number_float()) BOOST_TEST(std::signbit(back.get<double>()) == std::signbit(v));
     }
@@ -214,6 +213,8 @@ BOOST_AUTO_TEST_CASE(pack_json_writes_the_compact_forms) {
   BOOST_TEST(hex(pack(json(-200))) == "d1ff38");
   BOOST_TEST(hex(pack(json(std::numeric_limits<std::uint64_t>::max()))) == "cfffffffffffffffff");
   BOOST_TEST(hex(pack(json(0.5))) == "cb3fe0000000000000");
+  BOOST_TEST(hex(pack(json(2.0))) == "cb4000000000000000");  // a float stays float64 even when whole
+  BOOST_TEST(hex(pack(json(-0.0))) == "cb8000000000000000");
   BOOST_TEST(hex(pack(json("ab"))) == "a26162");
   BOOST_TEST(hex(pack(json::array())) == "90");
   BOOST_TEST(hex(pack(json::object())) == "80");

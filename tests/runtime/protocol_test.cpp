@@ -603,13 +603,28 @@ BOOST_AUTO_TEST_CASE(ext_values_are_refused) {
     BOOST_TEST_CONTEXT("ext of " << len << " bytes") {
       BOOST_REQUIRE(!r.ok());
       BOOST_TEST(r.err().code == errc::bad_frame);
-      // BUG (reported, not fixed): decode_frame builds its unpack_limit with an ext
-      // limit of 0, so msgpack-c throws ext_size_overflow before msgpack_to_json can
-      // say "ext values are not supported"; the message is "body has a container or
-      // string larger than the limits", which does not name the problem.
-      BOOST_TEST(contains(r.err().message, "ext"), "message: " << r.err().message);
+      // Regression (fixed in 8bfc1ac): with an ext unpack limit of 0, msgpack-c refused
+      // ext as "a container or string larger than the limits", not naming the problem.
+      BOOST_TEST(contains(r.err().message, "body.x: ext values are not supported"), "message: " << r.err().message);
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(error_messages_stay_short_with_huge_keys) {
+  const std::string key(100000, 'k');
+  auto b = body_with_x([&](packer& pk) {
+    pk.pack_map(1);
+    str(pk, key);
+    pk.pack_array(1);
+    pk.pack_bin(0);
+  });
+  auto r = decode(b);
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.err().code == errc::bad_frame);
+  BOOST_TEST(contains(r.err().message, "binary values are not supported"), r.err().message);
+  BOOST_TEST(r.err().message.rfind("body.x.kkk", 0) == 0u, r.err().message.substr(0, 80));
+  // The message is one line for a person, not a copy of the hostile input.
+  BOOST_TEST(r.err().message.size() < 300u, "message of " << r.err().message.size() << " bytes");
 }
 
 // --- robustness ---
@@ -689,10 +704,9 @@ BOOST_AUTO_TEST_CASE(decode_time_is_linear_in_body_size) {
   auto hostile_ms = time_ms(hostile);
   BOOST_TEST_MESSAGE("decode of " << hostile.size() << " bytes: benign " << benign_ms << " ms, long key "
                                   << hostile_ms << " ms");
-  // BUG (reported, not fixed): msgpack_json.cpp convert() builds `path + "[" + i + "]"`
-  // (and `path + "." + key`) for every value, even on success, so a body with one
-  // 400 KB key over 600k small values copies ~240 GB of path text: about 10 s per
-  // 1 MiB frame here, quadratic in max_body_bytes (max_frame_bytes may be 64 MiB).
+  // Regression (fixed in 8bfc1ac): convert() used to build `path + "[" + i + "]"` for
+  // every value, even on success, so one 400 KB key over 600k small values copied
+  // ~240 GB of path text: about 10 s per 1 MiB frame, quadratic in max_body_bytes.
   BOOST_TEST(hostile_ms <= 4 * benign_ms + 1000,
              "long key: " << hostile_ms << " ms vs " << benign_ms << " ms for the same size");
 }

@@ -1,0 +1,32 @@
+// libFuzzer target for keel::proto::decode_frame, the node's first line of
+// defence against hostile peers. See fuzz_common.hpp for the input layout and
+// the properties checked. Build and run with tools/run_fuzzers.sh.
+#include "tests/fuzz/fuzz_common.hpp"
+#include "tests/fuzz/json_mutator.hpp"
+
+using namespace keel;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto f = fuzz::split(data, size);
+
+  // The limits the gateway uses by default.
+  auto r = fuzz::checked_decode(f, proto::limits{});
+  if (r.ok()) fuzz::check_round_trip(r.value(), proto::limits{});
+
+  // Tight limits: every refusal path is reachable with short inputs, and
+  // whatever passes tight limits must pass the default ones unchanged.
+  auto small = fuzz::checked_decode(f, fuzz::small_limits());
+  if (small.ok()) {
+    KEEL_FUZZ_CHECK(r.ok(), "accepted with small limits but refused with the defaults: " + r.err().message);
+    KEEL_FUZZ_CHECK(proto::encode_body(small.value()) == proto::encode_body(r.value()),
+                    "small and default limits decode to different messages");
+    fuzz::check_round_trip(small.value(), fuzz::small_limits());
+  }
+  return 0;
+}
+
+// Structure-aware mutations (json_mutator.hpp) mixed with libFuzzer's own.
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
+                                               unsigned int seed) {
+  return fuzz::mutate(data, size, max_size, seed);
+}

@@ -1,0 +1,206 @@
+// Writes the seed corpora in tests/fuzz/corpus/<target>/: a few small valid
+// frames of every kind and a few invalid ones, in the layout of
+// fuzz_common.hpp ([version][type][body] concatenated). The generated files are
+// committed; rerun after a protocol change:
+//     tools/run_fuzzers.sh --seeds
+// (or build this file with runtime/protocol.cpp and runtime/msgpack_json.cpp
+// and run it with the corpus directory as its argument).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+
+#include <msgpack.hpp>
+
+#include "runtime/msgpack_json.hpp"
+#include "runtime/protocol.hpp"
+
+using namespace keel;
+using proto::msg_type;
+using json = nlohmann::json;
+using packer = msgpack::packer<msgpack::sbuffer>;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+const std::string span = "00f067aa0ba902b7";
+
+std::string frame(msg_type t, const std::string& body, std::uint8_t version = proto::version) {
+  std::string out;
+  out.push_back(static_cast<char>(version));
+  out.push_back(static_cast<char>(t));
+  return out + body;
+}
+
+std::string body(const json& fields, std::uint64_t cid = 1, bool with_span = true) {
+  proto::envelope env;
+  env.cid = cid;
+  env.trace = trace;
+  if (with_span) env.span = span;
+  env.fields = fields;
+  return proto::encode_body(env);
+}
+
+std::string msg(msg_type t, const json& fields, std::uint64_t cid = 1) { return frame(t, body(fields, cid)); }
+
+// A valid header (cid, trace) and one more key "x" written by `value`.
+template <class F>
+std::string raw_x(F&& value) {
+  msgpack::sbuffer buf;
+  packer pk(buf);
+  pk.pack_map(3);
+  pk.pack(std::string("cid"));
+  pk.pack(1u);
+  pk.pack(std::string("trace"));
+  pk.pack(trace);
+  pk.pack(std::string("x"));
+  value(pk);
+  return frame(msg_type::request, std::string(buf.data(), buf.size()));
+}
+
+void write(const fs::path& dir, const std::string& name, const std::string& bytes) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / (name + ".bin"), std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) {
+    std::cerr << "cannot write " << (dir / name).string() << "\n";
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::cerr << "usage: make_seeds CORPUS_DIR   (writes CORPUS_DIR/frame_fuzz and CORPUS_DIR/request_fuzz)\n";
+    return 2;
+  }
+  fs::path root = argv[1];
+  auto frame_dir = root / "frame_fuzz";
+  auto request_dir = root / "request_fuzz";
+
+  // --- frame_fuzz: one valid message per type, then the interesting refusals ---
+  write(frame_dir, "error", msg(msg_type::error, {{"ok", false}, {"error", {{"code", "bad_frame"}, {"message", "m"}}}}));
+  write(frame_dir, "response", msg(msg_type::response, {{"ok", true}, {"body", {{"pong", true}, {"n", -3}}}}));
+  write(frame_dir, "hello",
+        msg(msg_type::hello, {{"executor_id", "e1"}, {"name", "w"}, {"caps", {"echo"}}, {"labels", {{"zone", "a"}}},
+                              {"concurrency", 2}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", 1}}));
+  write(frame_dir, "welcome", msg(msg_type::welcome, {{"node_id", "n"}, {"heartbeat_ms", 1000}}));
+  write(frame_dir, "heartbeat", msg(msg_type::heartbeat, {{"in_flight", 0}}));
+  write(frame_dir, "task",
+        msg(msg_type::task, {{"task_id", 5}, {"lease", 1}, {"action", "echo"}, {"args", {{"a", {1, 2.5, nullptr}}}},
+                             {"attempt", 1}, {"deadline_ms", 30000}}));
+  write(frame_dir, "task_result",
+        msg(msg_type::task_result, {{"task_id", 5}, {"lease", 1}, {"ok", true}, {"result", {{"r", "x"}}},
+                                    {"duration_ms", 1.25}}));
+  write(frame_dir, "goodbye", msg(msg_type::goodbye, {{"final", true}}));
+  write(frame_dir, "reregister", msg(msg_type::reregister, json::object()));
+  write(frame_dir, "request_no_span", frame(msg_type::request, body({{"op", "ping"}}, 0, false)));
+  write(frame_dir, "max_cid", msg(msg_type::request, {{"op", "ping"}}, ~std::uint64_t{0}));
+  write(frame_dir, "scalars",
+        raw_x([](packer& pk) {
+          pk.pack_array(12);
+          pk.pack_nil();
+          pk.pack_true();
+          pk.pack(-1);
+          pk.pack(-129);
+          pk.pack(~std::uint64_t{0});
+          pk.pack(std::numeric_limits<std::int64_t>::min());
+          pk.pack_float(0.5f);
+          pk.pack_double(-0.25);
+          pk.pack(std::string(40, 's'));
+          pk.pack(std::string("h\xc3\xa9"));
+          pk.pack_map(0);
+          pk.pack_array(0);
+        }));
+  write(frame_dir, "nested_4", raw_x([](packer& pk) {
+          for (int i = 0; i < 3; ++i) pk.pack_array(1);
+          pk.pack_map(1);
+          pk.pack(std::string("k"));
+          pk.pack_nil();
+        }));
+  write(frame_dir, "nested_33", raw_x([](packer& pk) {
+          for (int i = 0; i < 32; ++i) pk.pack_array(1);
+          pk.pack_nil();
+        }));
+  write(frame_dir, "bad_version", frame(msg_type::request, body({{"op", "ping"}}), 2));
+  write(frame_dir, "unknown_type", frame(static_cast<msg_type>(3), body({{"op", "ping"}})));
+  write(frame_dir, "short", std::string(1, '\x01'));
+  write(frame_dir, "empty_body", frame(msg_type::request, ""));
+  auto valid = body({{"op", "ping"}, {"args", {{"k", "v"}}}});
+  write(frame_dir, "truncated", frame(msg_type::request, valid.substr(0, valid.size() - 3)));
+  write(frame_dir, "trailing", frame(msg_type::request, valid + "\xc0"));
+  write(frame_dir, "not_a_map", frame(msg_type::request, "\x93\x01\x02\x03"));
+  write(frame_dir, "int_key", raw_x([](packer& pk) {
+          pk.pack_map(1);
+          pk.pack(7);
+          pk.pack(8);
+        }));
+  write(frame_dir, "bin_value", raw_x([](packer& pk) {
+          pk.pack_bin(2);
+          pk.pack_bin_body("\x00\x01", 2);
+        }));
+  write(frame_dir, "ext_value", raw_x([](packer& pk) {
+          pk.pack_ext(2, 9);
+          pk.pack_ext_body("ab", 2);
+        }));
+  write(frame_dir, "big_array_header", raw_x([](packer& pk) { pk.pack_array(70000); }));
+  write(frame_dir, "bad_trace", frame(msg_type::request, [] {
+          msgpack::sbuffer buf;
+          packer pk(buf);
+          pk.pack_map(2);
+          pk.pack(std::string("cid"));
+          pk.pack(1);
+          pk.pack(std::string("trace"));
+          pk.pack(std::string(32, 'A'));
+          return std::string(buf.data(), buf.size());
+        }()));
+  write(frame_dir, "negative_cid", frame(msg_type::request, [] {
+          msgpack::sbuffer buf;
+          packer pk(buf);
+          pk.pack_map(2);
+          pk.pack(std::string("cid"));
+          pk.pack(-5);
+          pk.pack(std::string("trace"));
+          pk.pack(trace);
+          return std::string(buf.data(), buf.size());
+        }()));
+
+  // --- request_fuzz: the requests a node understands, and near misses ---
+  auto req = [&](const std::string& name, const json& fields) { write(request_dir, name, msg(msg_type::request, fields)); };
+  req("ping", {{"op", "ping"}});
+  req("status", {{"op", "status"}, {"args", json::object()}});
+  req("agents", {{"op", "agents"}});
+  req("executors", {{"op", "executors"}});
+  req("send", {{"op", "send"}, {"args", {{"agent", "echo"}, {"message", {{"text", "hi"}, {"n", 1}}}}}});
+  req("fault_crash", {{"op", "fault.crash"}, {"args", {{"agent", "echo"}}}});
+  req("fault_crash_empty_agent", {{"op", "fault.crash"}, {"args", {{"agent", ""}}}});
+  req("send_empty_agent", {{"op", "send"}, {"args", {{"agent", ""}, {"message", nullptr}}}});
+  req("run", {{"op", "run"},
+              {"args", {{"action", "echo"}, {"args", {{"x", 1}}}, {"on", {{"zone", "a"}}}, {"timeout_ms", 1500}}}});
+  req("run_minimal", {{"op", "run"}, {"args", {{"action", "sleep"}}}});
+  req("run_no_args", {{"op", "run"}});
+  req("run_bad_on", {{"op", "run"}, {"args", {{"action", "echo"}, {"on", {{"zone", 5}}}}}});
+  req("run_bad_timeout", {{"op", "run"}, {"args", {{"action", "echo"}, {"timeout_ms", -1}}}});
+  req("run_workflow", {{"op", "run-workflow"},
+                       {"args", {{"workflow", "deploy"}, {"input", {{"env", "prod"}}}, {"idempotency_key", "k1"},
+                                 {"by", "alice"}, {"wait", false}}}});
+  req("run_workflow_minimal", {{"op", "run-workflow"}, {"args", {{"workflow", "w"}}}});
+  req("workflows", {{"op", "workflows"}});
+  req("tasks", {{"op", "tasks"}, {"args", {{"limit", 10}, {"state", "running"}}}});
+  req("approve", {{"op", "approve"}, {"args", {{"id", "i-1"}, {"comment", "ok"}, {"by", "bob"}}}});
+  req("retry", {{"op", "retry"}, {"args", {{"id", "i-1"}, {"from", "build"}}}});
+  req("history", {{"op", "history"}, {"args", {{"id", "i-1"}}}});
+  req("op_not_string", {{"op", 42}});
+  req("no_op", {{"args", {{"agent", "x"}}}});
+  req("unknown_op", {{"op", "reboot"}, {"args", nullptr}});
+  req("args_array", {{"op", "send"}, {"args", {1, 2}}});
+  write(request_dir, "hello_not_request",
+        msg(msg_type::hello, {{"executor_id", "e1"}, {"caps", {"echo"}}, {"concurrency", 1}, {"protocol", 1}}));
+
+  std::cout << "seeds written under " << root.string() << "\n";
+  return 0;
+}
