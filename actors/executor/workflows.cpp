@@ -92,7 +92,7 @@ void workflows_flush(executor_self self) {
     rec.deadline = now + t.timeout;
     rec.heartbeat_timeout = t.heartbeat_timeout;
     auto ref = *rec.workflow;
-    if (auto s = st.table->submit(std::move(rec)); !s) st.engine->on_result({ref.instance, ref.step, ref.attempt, ref.compensation}, s.err());
+    if (auto s = st.table->submit(std::move(rec)); !s) workflows_on_task_done(self, ref, s.err());
   }
   for (auto& r : effects->replies) {
     auto it = st.replies.find(r.token);

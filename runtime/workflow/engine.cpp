@@ -17,6 +17,7 @@
 
 #include "runtime/duration.hpp"
 #include "runtime/protocol.hpp"
+#include "runtime/workflow/engine_state.hpp"
 #include "runtime/workflow/expression.hpp"
 
 namespace keel::wf {
@@ -52,14 +53,8 @@ result<std::int64_t> parse_time(const nlohmann::json& v) {
 
 }  // namespace
 
-struct engine::impl {
-  store& db;
-  workflow_store ws;
-  const workflow_catalog& catalog;
-  engine_options opts;
+struct engine::impl : engine_state {
   std::mt19937_64 rng{std::random_device{}()};
-
-  std::unordered_map<std::string, std::unique_ptr<instance>> active;
   std::multimap<std::int64_t, timer> timers;
   std::unordered_map<std::string, std::vector<std::uint64_t>> waiters;  // instance -> tokens (--wait)
 
@@ -74,7 +69,7 @@ struct engine::impl {
   std::string crash_point;
   int crash_countdown = 0;
 
-  impl(store& s, const workflow_catalog& c, engine_options o) : db(s), ws(s), catalog(c), opts(std::move(o)) {
+  impl(store& s, const workflow_catalog& c, engine_options o) : engine_state(s, c, std::move(o)) {
     if (!opts.crash_at.empty()) {
       auto colon = opts.crash_at.find(':');
       crash_point = opts.crash_at.substr(0, colon);
@@ -643,14 +638,13 @@ struct engine::impl {
 };
 
 engine::engine(store& db, const workflow_catalog& catalog, engine_options opts)
-    : impl_(std::make_unique<impl>(db, catalog, std::move(opts))) {}
+    : impl_(std::make_unique<impl>(db, catalog, std::move(opts))), state_(impl_.get()) {}
 engine::~engine() = default;
 
 status engine::recover() { return impl_->recover(); }
 void engine::start(std::uint64_t token, const start_request& req) { impl_->start(token, req); }
 void engine::on_result(const step_task& task, const result<nlohmann::json>& outcome) { impl_->on_result(task, outcome); }
 result<engine_effects> engine::flush() { return impl_->flush(); }
-std::size_t engine::active_count() const { return impl_->active.size(); }
 
 bool engine::dirty() const {
   return !impl_->batch.empty() || !impl_->effects.dispatch.empty() || !impl_->effects.replies.empty() ||
@@ -754,118 +748,6 @@ void engine::cancel(std::uint64_t token, const std::string& id, const std::strin
     impl_->advance(*inst);
   });
   impl_->reply(token, nlohmann::json{{"instance", id}, {"state", to_string(inst->state)}});
-}
-
-result<std::size_t> engine::prune(std::int64_t now_ms) {
-  auto ids = impl_->ws.ended_before(now_ms - impl_->opts.retention.count(), 1000);
-  if (!ids) return ids.err();
-  wf_batch b;
-  for (const auto& id : *ids) {
-    auto summary = impl_->ws.get_json(wfkey::inst(id));
-    if (!summary) return summary.err();
-    auto hist = impl_->ws.keys_with_prefix(wfkey::hist_prefix(id));
-    if (!hist) return hist.err();
-    for (const auto& k : *hist) b.del(k);
-    b.del(wfkey::inst(id));
-    b.del(wfkey::active(id));
-    if (summary->has_value()) {
-      const auto& s = **summary;
-      b.del(wfkey::ended(s.value("ended_ms", std::int64_t{0}), id));
-      for (const auto& k : s.value("keys", std::vector<std::string>())) {
-        b.del(wfkey::idem(k));
-        b.del(wfkey::idem(k + "/compensate"));
-      }
-      if (!s.value("start_key", std::string()).empty()) b.del(wfkey::start(s["start_key"].get<std::string>()));
-    }
-  }
-  if (!b.empty())
-    if (auto s = impl_->ws.commit(b, false); !s) return s.err();
-  if (!ids->empty()) spdlog::info("pruned {} ended workflow instance(s) past their retention", ids->size());
-  return ids->size();
-}
-
-nlohmann::json engine::list(const std::string& state_filter, std::size_t limit) const {
-  auto stored = impl_->ws.summaries(limit + impl_->active.size());
-  std::map<std::string, nlohmann::json> by_id;
-  if (stored)
-    for (auto& s : *stored) {
-      auto id = s.value("id", std::string());
-      by_id[id] = std::move(s);
-    }
-  for (const auto& [id, inst] : impl_->active) by_id[id] = summary_json(*inst);
-  std::vector<nlohmann::json> rows;
-  for (auto& [id, s] : by_id) {
-    if (!s.value("waiting_for", std::string()).empty() && s["waiting_for"].get<std::string>().rfind("approval", 0) == 0 &&
-        s.value("state", std::string()) == "running")
-      s["state"] = "awaiting_approval";
-    if (!state_filter.empty() && s.value("state", std::string()) != state_filter) continue;
-    rows.push_back(std::move(s));
-  }
-  std::sort(rows.begin(), rows.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.value("created_ms", std::int64_t{0}) > b.value("created_ms", std::int64_t{0});
-  });
-  if (rows.size() > limit) rows.resize(limit);
-  return rows;
-}
-
-result<nlohmann::json> engine::describe(const std::string& id) const {
-  if (auto it = impl_->active.find(id); it != impl_->active.end()) return detail_json(*it->second);
-  auto hist = impl_->ws.history(id);
-  if (!hist) return hist.err();
-  if (hist->empty())
-    return error{errc::not_found, "no workflow instance '" + id + "' (it may have been pruned after its retention); list them with `keelctl tasks`"};
-  auto inst = replay(*hist);
-  if (!inst) return inst.err();
-  return detail_json(*inst);
-}
-
-result<nlohmann::json> engine::history(const std::string& id) const {
-  auto hist = impl_->ws.history(id);
-  if (!hist) return hist.err();
-  if (hist->empty()) return error{errc::not_found, "no workflow instance '" + id + "'; list them with `keelctl tasks`"};
-  for (auto& ev : *hist)
-    if (ev.value("type", std::string()) == "instance_created") ev.erase("definition");  // long; `keelctl task` shows the steps
-  return nlohmann::json(*hist);
-}
-
-nlohmann::json engine::approvals() const {
-  auto gates = nlohmann::json::array();
-  auto attention = nlohmann::json::array();
-  for (const auto& [id, inst] : impl_->active) {
-    for (const auto& s : inst->def.steps) {
-      const auto& r = inst->steps.at(s.id);
-      if (r.state != step_state::awaiting_approval) continue;
-      gates.push_back({{"id", id + "/" + s.id}, {"instance", id}, {"workflow", inst->def.name}, {"step", s.id},
-                       {"opened_ms", r.gate.value("opened_ms", std::int64_t{0})},
-                       {"deadline_ms", r.gate.value("deadline_ms", std::int64_t{0})},
-                       {"facts", r.gate.value("facts", nlohmann::json::object())}});
-    }
-    if (inst->state == instance_state::paused)
-      attention.push_back({{"instance", id}, {"workflow", inst->def.name}, {"state", "paused"}, {"reason", inst->failure},
-                           {"since_ms", inst->updated_ms}});
-  }
-  auto stored = impl_->ws.summaries(200);
-  if (stored)
-    for (const auto& s : *stored) {
-      auto st = s.value("state", std::string());
-      if ((st == "failed" || st == "compensated") && !impl_->active.count(s.value("id", std::string())))
-        attention.push_back({{"instance", s["id"]}, {"workflow", s["workflow"]}, {"state", st},
-                             {"reason", s.value("failure", std::string())}, {"since_ms", s.value("ended_ms", std::int64_t{0})}});
-    }
-  std::sort(gates.begin(), gates.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    return a.value("opened_ms", std::int64_t{0}) > b.value("opened_ms", std::int64_t{0});
-  });
-  return {{"approvals", gates}, {"attention", attention}};
-}
-
-nlohmann::json engine::workflows() const {
-  auto defs = nlohmann::json::array();
-  for (const auto& [name, d] : impl_->catalog.all())
-    defs.push_back({{"name", name}, {"version", d.version}, {"steps", d.steps.size()}, {"description", d.description},
-                    {"trigger", d.trigger_event}, {"file", d.file}});
-  auto errors = nlohmann::json::array();
-  for (const auto& [file, why] : impl_->catalog.errors()) errors.push_back({{"file", file}, {"error", why}});
-  return {{"workflows", defs}, {"errors", errors}};
 }
 
 }  // namespace keel::wf

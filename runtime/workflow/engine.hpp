@@ -117,6 +117,7 @@ class engine {
 
  private:
   std::unique_ptr<impl> impl_;
+  struct engine_state* state_;  // the part of impl_ the read-only views use
 };
 
 }  // namespace keel::wf

@@ -15,6 +15,14 @@
 
 namespace keel::test {
 
+// Runs keelctl against `endpoint` with `args`, as a user would.
+inline command_result keelctl(const std::string& endpoint, std::vector<std::string> args,
+                              const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv{KEELCTL_BIN, "--endpoint", endpoint};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, 60s, env);
+}
+
 struct cluster {
   temp_dir dir{"keel-it"};
   started_node node;

@@ -7,11 +7,7 @@ using namespace keel;
 using namespace keel::test;
 
 namespace {
-command_result ctl(const std::string& endpoint, std::vector<std::string> args) {
-  std::vector<std::string> argv{KEELCTL_BIN, "--endpoint", endpoint};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_command(argv, 60s, {"KEEL_OPERATOR=ana"});
-}
+command_result ctl(const std::string& endpoint, std::vector<std::string> args) { return keelctl(endpoint, std::move(args), {"KEEL_OPERATOR=ana"}); }
 bool has(const std::string& s, const std::string& n) { return s.find(n) != std::string::npos; }
 }  // namespace
 

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -18,12 +19,13 @@
 
 namespace keel::test {
 
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every) {
   auto until = std::chrono::steady_clock::now() + timeout;
   while (true) {
     if (cond()) return true;
     if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(every);
   }
 }
 
@@ -103,6 +105,13 @@ int process::terminate(std::chrono::milliseconds within) {
   int code = wait_exit(within);
   if (code == -1) kill9();
   return code;
+}
+
+std::string process::state() {
+  if (running()) return "running";
+  if (WIFEXITED(status_)) return "exited with code " + std::to_string(WEXITSTATUS(status_));
+  int sig = WTERMSIG(status_);
+  return "killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")";
 }
 
 std::string process::log() const {

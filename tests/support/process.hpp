@@ -1,4 +1,4 @@
-// Real processes for integration tests: start `keel node` / `keel executor`
+// Real processes for integration tests and benchmarks: start `keel node` / `keel executor`
 // (or anything), capture their output to a file, wait for conditions with a
 // deadline instead of sleeping, and kill them (SIGTERM or SIGKILL).
 #pragma once
@@ -15,8 +15,9 @@ namespace keel::test {
 
 using namespace std::chrono_literals;
 
-// Polls `cond` every few milliseconds until it holds or `timeout` passes.
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
+// Polls `cond` every `every` until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds every = 10ms);
 
 // A loopback TCP port that was free a moment ago.
 int free_port();
@@ -42,6 +43,8 @@ class process {
   int wait_exit(std::chrono::milliseconds within);
   std::string log() const;
   bool log_contains(const std::string& needle) const;
+  // "running", "exited with code N" or "killed by signal N (NAME)".
+  std::string state();
   const std::string& log_path() const { return log_path_; }
 
  private:

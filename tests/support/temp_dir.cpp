@@ -14,7 +14,7 @@ temp_dir::temp_dir(const std::string& prefix) {
 }
 
 temp_dir::~temp_dir() {
-  if (std::getenv("KEEL_KEEP_TEST_DIRS")) return;
+  if (keep_ || std::getenv("KEEL_KEEP_TEST_DIRS")) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -14,9 +14,12 @@ class temp_dir {
   temp_dir& operator=(const temp_dir&) = delete;
   const std::string& path() const { return path_; }
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  std::string file(const std::string& name) const { return *this / name; }
+  void keep() { keep_ = true; }  // leave it on disk (logs of a failed run)
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 }  // namespace keel::test

@@ -22,7 +22,9 @@
 // jemalloc tuning, read once at start: few arenas and small thread caches,
 // because executors run many worker threads that mostly sleep (each would
 // otherwise hold its own cache), and unused pages go back to the OS soon.
-extern "C" const char* malloc_conf = "narenas:2,tcache_max:1024,dirty_decay_ms:1000,muzzy_decay_ms:0";
+extern "C" {
+const char* malloc_conf = "narenas:2,tcache_max:1024,dirty_decay_ms:1000,muzzy_decay_ms:0";
+}
 
 namespace {
 
