@@ -126,6 +126,7 @@ status dispatch_table::submit(task_record t) {
                                         " tasks waiting); retry later or add executors"};
   auto id = t.id;
   deadlines_.emplace(t.deadline, id);
+  if (t.start_deadline != steady_clock::time_point{}) deadlines_.emplace(t.start_deadline, id);
   if (t.heartbeat_timeout.count() > 0) watched_.insert(id);
   auto& slot = tasks_[id];
   slot = std::move(t);
@@ -202,7 +203,10 @@ std::vector<task_record> dispatch_table::expire(steady_clock::time_point now) {
     auto id = deadlines_.begin()->second;
     deadlines_.erase(deadlines_.begin());
     auto t = tasks_.find(id);
-    if (t == tasks_.end() || t->second.deadline > now) continue;
+    if (t == tasks_.end()) continue;
+    bool start_missed = t->second.lease == 0 && t->second.start_deadline != steady_clock::time_point{} &&
+                        t->second.start_deadline <= now;
+    if (t->second.deadline > now && !start_missed) continue;
     if (t->second.lease == 0) --queued_count_;
     out.push_back(std::move(t->second));
     tasks_.erase(t);
@@ -243,6 +247,31 @@ std::vector<task_record> dispatch_table::silent_tasks(steady_clock::time_point n
     } else {
       ++w;
     }
+  }
+  return out;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+std::vector<dispatch_table::waiting> dispatch_table::waiting_tasks(std::size_t limit) const {
+  std::vector<waiting> out;
+  for (auto id : queue_) {
+    if (out.size() >= limit) break;
+    auto t = tasks_.find(id);
+    if (t == tasks_.end() || t->second.lease != 0) continue;
+    bool offered = false, free = false;
+    for (const auto& [eid, e] : executors_) {
+      if (!matches(e, t->second)) continue;
+      offered = true;
+      free |= !e.draining && e.in_flight() < e.capacity;
+    }
+    std::string reason = !offered ? "no live executor offers '" + t->second.action + "' with " +
+                                        describe_labels(t->second.selector)
+                         : free ? "next in line"
+                                : "every executor offering it is at capacity or draining";
+    out.push_back({&t->second, std::move(reason)});
   }
   return out;
 }

@@ -83,6 +83,7 @@ struct task_record {
   task_origin origin;
   steady_clock::time_point submitted{};
   steady_clock::time_point deadline{};
+  steady_clock::time_point start_deadline{};  // schedule-to-start: not leased by then -> timeout; {} = none
   steady_clock::time_point dispatched{};
   std::chrono::milliseconds heartbeat_timeout{0};  // 0: none; else the action must beat this often
   steady_clock::time_point last_beat{};            // dispatch time, then each reported beat
@@ -140,6 +141,15 @@ class dispatch_table {
   // Removes and returns leased tasks with a heartbeat_timeout whose action
   // has not beaten within it (credit kept as for expire()).
   std::vector<task_record> silent_tasks(steady_clock::time_point now);
+
+  // Queued tasks, oldest first (at most `limit`), each with why it waits:
+  // no live executor offers the action with the labels, or all that do are
+  // at capacity or draining.
+  struct waiting {
+    const task_record* task;
+    std::string reason;
+  };
+  std::vector<waiting> waiting_tasks(std::size_t limit) const;
 
   std::size_t queued() const { return queued_count_; }
   std::size_t leased() const { return tasks_.size() - queued_count_; }

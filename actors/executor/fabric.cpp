@@ -233,6 +233,14 @@ static void on_run(executor_self self, const inbound& in) {
   t.origin = origin;
   t.submitted = steady_clock::now();
   t.deadline = t.submitted + timeout;
+  // schedule_to_start_ms: wait this long for a matching executor instead of
+  // refusing at once when none is connected.
+  if (args.contains("schedule_to_start_ms")) {
+    auto wait = int_field(args, "schedule_to_start_ms", -1, -1, 7LL * 86'400'000);
+    if (wait <= 0) return refuse("\"schedule_to_start_ms\" must be a positive integer of at most 7 days");
+    t.wait_for_executor = true;
+    t.start_deadline = t.submitted + std::chrono::milliseconds(wait);
+  }
   if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
   dispatch(self);
 }
@@ -274,6 +282,19 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
       auto op = text_field(in.env.fields, "op");
       if (op == "run") return on_run(self, in);
       if (op.rfind("executors.", 0) == 0) return on_executors_admin(self, in, op);
+      if (op == "queue") {
+        auto now = steady_clock::now();
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& w : st.table->waiting_tasks(1000))
+          list.push_back({{"task_id", w.task->id},
+                          {"action", w.task->action},
+                          {"on", w.task->selector},
+                          {"workflow", w.task->workflow ? w.task->workflow->instance + "/" + w.task->workflow->step : ""},
+                          {"waited_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - w.task->submitted).count()},
+                          {"reason", w.reason}});
+        return st.gw().send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace,
+                                                          {{"queued", list}, {"total", st.table->queued()}}));
+      }
       if (is_workflow_op(op)) return workflows_on_request(self, in, op);
       return answer_error(self, {in.peer, in.env.cid, in.env.trace, in.env.span},
                           {errc::bad_request, "the executor agent does not handle '" + op + "'"});
@@ -295,7 +316,7 @@ void fabric_tick(executor_self self) {
     remove_executor(self, id, "missed " + std::to_string(st.cfg().heartbeat_misses) + " heartbeats");
   for (const auto& t : st.table->expire(now)) {
     auto waited = format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(now - t.submitted));
-    std::string why = t.lease == 0 ? "no executor with the action and a free slot took it"
+    std::string why = t.lease == 0 ? "no executor with the action, its labels and a free slot took it"
                                    : "executor " + t.executor + " did not answer";
     finish_task(self, t,
                 error{errc::timeout, "task " + std::to_string(t.id) + " (" + t.action + ") timed out after " + waited +

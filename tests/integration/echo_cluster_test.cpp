@@ -82,4 +82,33 @@ BOOST_AUTO_TEST_CASE(selector_routes_to_matching_labels_only) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(tasks_can_wait_for_a_matching_executor_with_the_reason_shown) {
+  cluster c(0);
+  // Nobody offers the action yet: with a schedule-to-start wait the task queues.
+  auto cid = c.cli->send("run", {{"action", "echo"}, {"on", {{"site", "db1"}}}, {"args", {{"late", true}}},
+                                 {"schedule_to_start_ms", 20000}});
+  BOOST_REQUIRE(cid.ok());
+  nlohmann::json queued;
+  BOOST_REQUIRE(wait_until([&] {
+    auto q = client::connect(c.node.endpoint).value()->call("queue", nlohmann::json::object(), 2s);
+    if (!q.ok() || q->at("queued").empty()) return false;
+    queued = q->at("queued")[0];
+    return true;
+  }, 5s));
+  BOOST_TEST(queued["reason"].get<std::string>().find("no live executor offers 'echo' with site=db1") != std::string::npos);
+  auto ctl = keelctl(c.node.endpoint, {"queue"});
+  BOOST_TEST(ctl.out.find("no live executor offers 'echo'") != std::string::npos);
+  c.add_executor("db1", {"--labels", "site=db1"});
+  auto r = c.cli->receive(15s);
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE_MESSAGE(r->ok, r->err.message);
+  BOOST_TEST(r->body["executor"] == "db1");
+  BOOST_TEST(r->body["result"]["late"] == true);
+  // And the wait ends: a task nobody can take times out with the reason.
+  auto never = c.cli->call("run", {{"action", "echo"}, {"on", {{"site", "mars"}}}, {"schedule_to_start_ms", 300}}, 5s);
+  BOOST_REQUIRE(!never.ok());
+  BOOST_TEST(never.err().code == "timeout");
+  BOOST_TEST(never.err().message.find("its labels and a free slot") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -77,7 +77,11 @@ BOOST_AUTO_TEST_CASE(dead_endpoint_fails_within_the_timeout) {
 BOOST_AUTO_TEST_CASE(help_on_every_command) {
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"--help"}, {"status", "--help"}, {"agents", "--help"}, {"executors", "--help"}, {"ping", "--help"},
-           {"send", "--help"}, {"run", "--help"}, {"fault", "--help"}, {"fault", "crash", "--help"}}) {
+           {"send", "--help"}, {"run", "--help"}, {"fault", "--help"}, {"fault", "crash", "--help"},
+           {"queue", "--help"}, {"executors", "authorize", "--help"}, {"executors", "revoke", "--help"},
+           {"executors", "drain", "--help"}, {"workflows", "--help"}, {"run-workflow", "--help"}, {"tasks", "--help"},
+           {"task", "--help"}, {"history", "--help"}, {"approvals", "--help"}, {"approve", "--help"},
+           {"reject", "--help"}, {"retry", "--help"}, {"cancel", "--help"}}) {
     std::vector<std::string> argv{KEELCTL_BIN};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     auto r = run_command(argv, 10s);
@@ -86,7 +90,7 @@ BOOST_AUTO_TEST_CASE(help_on_every_command) {
   }
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"--help"}, {"node", "--help"}, {"executor", "--help"}, {"cluster", "--help"}, {"cluster", "up", "--help"},
-           {"cluster", "down", "--help"}}) {
+           {"cluster", "down", "--help"}, {"keygen", "--help"}}) {
     std::vector<std::string> argv{KEEL_BIN};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     auto r = run_command(argv, 10s);

@@ -155,7 +155,8 @@ int cmd_send(const globals& g, const std::string& agent, const std::string& mess
 }
 
 int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
-            const std::string& selector, std::chrono::milliseconds task_timeout) {
+            const std::string& selector, std::chrono::milliseconds task_timeout,
+            std::chrono::milliseconds wait_for_executor) {
   json args = json::object();
   if (!args_json.empty()) {
     try {
@@ -167,6 +168,7 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
     }
   }
   json request = {{"action", action}, {"args", args}, {"timeout_ms", task_timeout.count()}};
+  if (wait_for_executor.count() > 0) request["schedule_to_start_ms"] = wait_for_executor.count();
   if (!selector.empty()) {
     auto l = parse_labels(selector);
     if (!l) {
@@ -215,6 +217,25 @@ int cmd_keys(const globals& g) {
            join(k["caps"]), labels(k["labels"]), k.value("public_key", std::string()).substr(0, 12) + "...",
            format_ago(k.value("added_ms", std::int64_t{0}), unix_now_ms())});
   t.print(stdout);
+  return exit_ok;
+}
+
+int cmd_queue(const globals& g) {
+  auto r = call(g, "queue", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& q = (*r)["queued"];
+  if (q.empty()) {
+    std::printf("nothing waits for an executor\n");
+    return exit_ok;
+  }
+  ui::table t({"TASK", "ACTION", "LABELS", "WORKFLOW STEP", "WAITING", "WHY"});
+  for (const auto& w : q)
+    t.add({std::to_string(w.value("task_id", std::uint64_t{0})), w.value("action", std::string()), labels(w["on"]),
+           w.value("workflow", std::string()).empty() ? "-" : w["workflow"].get<std::string>(),
+           format_duration(std::chrono::milliseconds(w.value("waited_ms", std::int64_t{0}))), w.value("reason", std::string())});
+  t.print(stdout);
+  std::printf("%s\n", ui::dim(std::to_string(r->value("total", 0)) + " queued in all").c_str());
   return exit_ok;
 }
 

@@ -29,7 +29,9 @@ int cmd_agents(const globals& g);
 int cmd_executors(const globals& g);
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json);
 int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
-            const std::string& selector, std::chrono::milliseconds task_timeout);
+            const std::string& selector, std::chrono::milliseconds task_timeout,
+            std::chrono::milliseconds wait_for_executor);
+int cmd_queue(const globals& g);
 int cmd_ping(const globals& g);
 int cmd_crash(const globals& g, const std::string& agent);
 int cmd_executor_admin(const globals& g, const std::string& op, const nlohmann::json& args);

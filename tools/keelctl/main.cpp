@@ -58,6 +58,10 @@ int main(int argc, char** argv) {
   run->add_option("--on", selector, "Only executors with these labels, e.g. site=local");
   // --timeout after `run` is the task's deadline.
   run->add_option("--timeout", task_timeout_text, "Task deadline (default 30s)");
+  std::string wait_for_executor_text;
+  run->add_option("--wait-for-executor", wait_for_executor_text,
+                  "Wait up to this long for a matching executor instead of failing at once (e.g. 30s)");
+  auto* queue = app.add_subcommand("queue", "Tasks waiting for an executor, and why");
 
   auto* fault = app.add_subcommand("fault", "Fault injection (only on nodes with fault_injection enabled)");
   fault->require_subcommand(1);
@@ -97,7 +101,7 @@ int main(int argc, char** argv) {
   cancel->add_option("--comment", comment, "Recorded with the cancellation");
 
   for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, workflows, run_wf, tasks, task, history,
-                    approvals, approve, reject, retry, cancel, authorize, revoke, drain, keys})
+                    approvals, approve, reject, retry, cancel, authorize, revoke, drain, keys, queue})
     sub->fallthrough();
 
   try {
@@ -126,11 +130,18 @@ int main(int argc, char** argv) {
   if (*keys) return ctl::cmd_keys(g);
   if (*executors) return ctl::cmd_executors(g);
   if (*ping) return ctl::cmd_ping(g);
+  if (*queue) return ctl::cmd_queue(g);
   if (*send) return ctl::cmd_send(g, agent, message);
   if (*run) {
     auto tt = parse_duration(task_timeout_text);
     if (!tt) return ctl::report(g, tt.err()), ctl::exit_usage;
-    return ctl::cmd_run(g, action, args_json, selector, *tt);
+    std::chrono::milliseconds wait{0};
+    if (!wait_for_executor_text.empty()) {
+      auto w = parse_duration(wait_for_executor_text);
+      if (!w) return ctl::report(g, w.err()), ctl::exit_usage;
+      wait = *w;
+    }
+    return ctl::cmd_run(g, action, args_json, selector, *tt, wait);
   }
   if (*crash) return ctl::cmd_crash(g, agent);
   if (*workflows) return ctl::cmd_workflows(g);
