@@ -270,6 +270,8 @@ int cluster_down(const std::string& data_dir_in) {
   pid_t keeper = st.value("keeper_pid", 0);
   pid_t pgid = st.value("pgid", 0);
   int stopped = 0;
+  int running = 0;
+  for (const auto& c : st["children"]) running += alive(c.value("pid", 0)) ? 1 : 0;
   if (alive(keeper) && is_keel(keeper)) {
     ::kill(keeper, SIGTERM);
     if (wait_gone(keeper, 20s)) ++stopped;
@@ -289,8 +291,12 @@ int cluster_down(const std::string& data_dir_in) {
   if (alive(keeper) && is_keel(keeper)) ::kill(keeper, SIGKILL);
   std::error_code ec;
   fs::remove(state_file(data_dir), ec);
-  std::printf("cluster down: stopped the keeper and %zu process(es) it had left%s on %s\n", left.size(),
-              left.empty() ? " (none)" : "", data_dir.c_str());
+  if (left.empty())
+    std::printf("cluster down: stopped %d process(es) (node and executors) and their keeper on %s\n", running,
+                data_dir.c_str());
+  else
+    std::printf("cluster down: the keeper was gone; stopped the %zu process(es) it left behind on %s\n", left.size(),
+                data_dir.c_str());
   (void)stopped;
   return 0;
 }
