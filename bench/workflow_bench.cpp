@@ -59,13 +59,13 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "bench/bench_support.hpp"
 #include "runtime/workflow/definition.hpp"
 #include "runtime/workflow/engine.hpp"
 #include "storage/store.hpp"
 
 namespace {
 
-namespace fs = std::filesystem;
 using clk = std::chrono::steady_clock;
 using nlohmann::json;
 
@@ -86,27 +86,6 @@ double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 std::int64_t ns_between(clk::time_point a, clk::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
 }
-
-// --- small helpers (self-contained on purpose) ---
-
-class scratch_dir {
- public:
-  explicit scratch_dir(const std::string& parent) {
-    std::string tmpl = (fs::path(parent) / "keel-wfbench-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("cannot create a temp dir under " + parent);
-    path_ = tmpl;
-  }
-  ~scratch_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-  std::string sub(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 struct cpu_times {
   double user = 0, sys = 0;
@@ -144,17 +123,6 @@ pct percentiles(std::vector<std::int64_t> v) {
 
 json pct_json(const pct& p) {
   return {{"n", p.n}, {"p50_ms", p.p50}, {"p90_ms", p.p90}, {"p99_ms", p.p99}, {"max_ms", p.max}, {"mean_ms", p.mean}};
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  return "unknown";
 }
 
 std::string chain_yaml(const std::string& name, const std::string& action, int steps) {
@@ -479,7 +447,7 @@ void print_table(const options& o, const std::vector<engine_run>& runs, const st
   std::printf("keel_workflow_bench: %d instances x %d steps, bursts of %d starts per flush, median of %d run(s)%s\n",
               o.instances, o.steps, o.burst, o.reps, o.node_logging ? ", node logging (info)" : "");
   std::printf("machine: %ld cores, %s, load average %.2f at start\n\n", ::sysconf(_SC_NPROCESSORS_ONLN),
-              cpu_model().c_str(), load_before);
+              keel::bench::cpu_model().c_str(), load_before);
   std::printf("%-14s %5s %8s %8s %-13s %7s %7s %7s %8s %8s %7s %6s\n", "scenario", "burst", "inst/s", "steps/s",
               "(runs)", "us/step", "cpu us", "flushes", "ops/flsh", "ops/step", "decide", "wall_s");
   for (const auto& r : runs) {
@@ -543,7 +511,7 @@ json report_json(const options& o, const std::vector<engine_run>& runs, const st
   json j;
   j["config"] = {{"instances", o.instances}, {"steps", o.steps},          {"burst", o.burst},
                  {"reps", o.reps},           {"node_logging", o.node_logging}};
-  j["machine"] = {{"nproc", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cpu", cpu_model()}, {"load_average", load_before}};
+  j["machine"] = {{"nproc", ::sysconf(_SC_NPROCESSORS_ONLN)}, {"cpu", keel::bench::cpu_model()}, {"load_average", load_before}};
   j["engine"] = json::array();
   for (const auto& r : runs) {
     double c = 0;
@@ -598,14 +566,13 @@ json report_json(const options& o, const std::vector<engine_run>& runs, const st
 }
 
 int run(const options& o) {
-  std::string parent = o.tmp;
-  if (parent.empty()) parent = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
-  scratch_dir scratch(parent);
+  if (!o.tmp.empty()) ::setenv("TMPDIR", o.tmp.c_str(), 1);  // temp_dir creates under $TMPDIR
+  keel::bench::temp_dir scratch("keel-wfbench");
   const double load_before = load_average();
 
   if (o.node_logging) {
     // As a node does (log_level: info, flushed on every line), into a file.
-    auto logger = spdlog::basic_logger_mt("bench", scratch.sub("node.log"));
+    auto logger = spdlog::basic_logger_mt("bench", scratch.file("node.log"));
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ [%n] %v", spdlog::pattern_time_type::utc);
     logger->set_level(spdlog::level::info);
     logger->flush_on(spdlog::level::info);
@@ -629,10 +596,10 @@ int run(const options& o) {
   };
 
   int n = 0;
-  auto fresh = [&](const std::string& what) { return scratch.sub(what + std::to_string(n++)); };
+  auto fresh = [&](const std::string& what) { return scratch.file(what + std::to_string(n++)); };
   auto done_with = [](const std::string& dir) {
     std::error_code ec;
-    fs::remove_all(dir, ec);
+    std::filesystem::remove_all(dir, ec);
   };
 
   // Warm-up (untimed): page cache, allocator, code paths.

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <ctime>
 
 namespace keel {
 
@@ -74,6 +75,14 @@ std::string format_ago(std::int64_t then_ms, std::int64_t now_ms) {
   if (s < 3600) return std::to_string(s / 60) + "m ago";
   if (s < 86400) return std::to_string(s / 3600) + "h ago";
   return std::to_string(s / 86400) + "d ago";
+}
+
+result<std::int64_t> parse_instant(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end || (*end != '\0' && std::string(end) != "Z"))
+    return error{errc::bad_request, "cannot read '" + text + "' as a time: use UTC like 2026-11-24T10:00:00Z"};
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
 }
 
 std::int64_t unix_now_ms() {

@@ -14,5 +14,7 @@ result<std::chrono::milliseconds> parse_duration(const std::string& text);
 std::string format_duration(std::chrono::milliseconds d);  // "1.2s", "3m", "2h 5m"
 std::string format_ago(std::int64_t then_unix_ms, std::int64_t now_unix_ms);  // "3s ago"
 std::int64_t unix_now_ms();
+// "2026-11-24T10:00:00Z" (UTC) -> unix milliseconds.
+result<std::int64_t> parse_instant(const std::string& text);
 
 }  // namespace keel

@@ -322,6 +322,14 @@ result<nlohmann::json> lookup(const nlohmann::json& context, const std::string& 
   return *cur;
 }
 
+bool has_templates(const nlohmann::json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().find("{{") != std::string::npos;
+  if (j.is_array() || j.is_object())
+    for (const auto& v : j)
+      if (has_templates(v)) return true;
+  return false;
+}
+
 result<std::set<std::string>> template_paths(const nlohmann::json& tmpl) {
   std::set<std::string> out;
   if (auto r = collect(tmpl, out, 0); !r) return r.err();

@@ -30,6 +30,9 @@ result<std::set<std::string>> condition_paths(const std::string& condition);
 result<nlohmann::json> render(const nlohmann::json& tmpl, const nlohmann::json& context);
 result<bool> evaluate(const std::string& condition, const nlohmann::json& context);
 
+// True when a string anywhere in `j` contains "{{" (rendering would change it).
+bool has_templates(const nlohmann::json& j);
+
 // The value at a dotted path, or an error naming the first missing part.
 result<nlohmann::json> lookup(const nlohmann::json& context, const std::string& path);
 
