@@ -107,7 +107,6 @@ int run_node(const node_config& cfg) {
     spdlog::error("workflow definition not loaded: {}", why);
   spdlog::info("{} workflow definition(s) loaded from {}", ctx.workflows.all().size(), cfg.workflows_dir);
 
-  int code = 0;
   {
     node_system_config sys_cfg(cfg);
     caf::actor_system sys(sys_cfg);
@@ -147,7 +146,7 @@ int run_node(const node_config& cfg) {
     ctx.gw = nullptr;
   }
   spdlog::info("node stopped cleanly");
-  return code;
+  return 0;
 }
 
 }  // namespace keel

@@ -47,7 +47,6 @@ void yaml_reader::get(const std::string& key, bool& out) {
 }
 
 void yaml_reader::get(const std::string& key, int& out, long lo, long hi) {
-  std::size_t tmp = 0;
   long v = out;
   read_.insert(key);
   if (!has(key)) return;
@@ -56,7 +55,6 @@ void yaml_reader::get(const std::string& key, int& out, long lo, long hi) {
     return fail(n, key, "expected an integer, got '" + (n.IsScalar() ? n.Scalar() : "?") + "'");
   if (v < lo || v > hi)
     return fail(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
-  (void)tmp;
   out = static_cast<int>(v);
 }
 

@@ -98,7 +98,7 @@ void engine::retry(std::uint64_t token, const std::string& id, const std::string
   // Re-running a step means running it for real: forget its recorded result.
   for (const auto& sid : reset) {
     const auto& r = inst->steps.at(sid);
-    if (!r.key.empty()) impl_->batch.del(wfkey::idem(r.key));
+    if (!r.key.empty()) impl_->forget_idem(r.key);
   }
   impl_->emit(*inst, {{"type", "instance_resumed"}, {"by", by}, {"from", from_step}, {"reset", reset}});
   impl_->safely(*inst, [&] { impl_->advance(*inst); });

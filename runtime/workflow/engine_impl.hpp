@@ -54,7 +54,9 @@ struct engine::impl : engine_state {
   engine_effects effects;
   std::set<std::string> summary_dirty;
   std::vector<std::string> ended_now;
-  std::unordered_map<std::string, nlohmann::json> pending_idem;  // key -> result, not yet committed
+  // Idempotency results written or deleted in the pending batch: lookups must
+  // see them before the store does (nullopt = deleted, e.g. by retry --from).
+  std::unordered_map<std::string, std::optional<nlohmann::json>> pending_idem;
   std::unordered_map<std::string, std::string> pending_starts;    // start key -> instance id
   std::set<std::string> batch_events;                             // event types in this batch
   std::string crash_point;
@@ -104,8 +106,13 @@ struct engine::impl : engine_state {
     return it == active.end() ? nullptr : it->second.get();
   }
 
+  void forget_idem(const std::string& key) {
+    batch.del(wfkey::idem(key));
+    pending_idem[key] = std::nullopt;
+  }
+
   result<std::optional<nlohmann::json>> idem_result(const std::string& key) {
-    if (auto p = pending_idem.find(key); p != pending_idem.end()) return std::optional<nlohmann::json>(p->second);
+    if (auto p = pending_idem.find(key); p != pending_idem.end()) return p->second;
     auto stored = ws.get_json(wfkey::idem(key));
     if (!stored) return stored.err();
     if (!stored->has_value()) return std::optional<nlohmann::json>{};

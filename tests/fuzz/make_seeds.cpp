@@ -75,12 +75,11 @@ void write(const fs::path& dir, const std::string& name, const std::string& byte
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::cerr << "usage: make_seeds CORPUS_DIR   (writes CORPUS_DIR/frame_fuzz and CORPUS_DIR/request_fuzz)\n";
+    std::cerr << "usage: make_seeds CORPUS_DIR   (writes CORPUS_DIR/frame_fuzz)\n";
     return 2;
   }
   fs::path root = argv[1];
   auto frame_dir = root / "frame_fuzz";
-  auto request_dir = root / "request_fuzz";
 
   // --- frame_fuzz: one valid message per type, then the interesting refusals ---
   write(frame_dir, "error", msg(msg_type::error, {{"ok", false}, {"error", {{"code", "bad_frame"}, {"message", "m"}}}}));
@@ -169,8 +168,8 @@ int main(int argc, char** argv) {
           return std::string(buf.data(), buf.size());
         }()));
 
-  // --- request_fuzz: the requests a node understands, and near misses ---
-  auto req = [&](const std::string& name, const json& fields) { write(request_dir, name, msg(msg_type::request, fields)); };
+  // --- requests a node understands, and near misses: the decoder must take all of them ---
+  auto req = [&](const std::string& name, const json& fields) { write(frame_dir, "req_" + name, msg(msg_type::request, fields)); };
   req("ping", {{"op", "ping"}});
   req("status", {{"op", "status"}, {"args", json::object()}});
   req("agents", {{"op", "agents"}});
@@ -198,7 +197,7 @@ int main(int argc, char** argv) {
   req("no_op", {{"args", {{"agent", "x"}}}});
   req("unknown_op", {{"op", "reboot"}, {"args", nullptr}});
   req("args_array", {{"op", "send"}, {"args", {1, 2}}});
-  write(request_dir, "hello_not_request",
+  write(frame_dir, "req_hello_not_request",
         msg(msg_type::hello, {{"executor_id", "e1"}, {"caps", {"echo"}}, {"concurrency", 1}, {"protocol", 1}}));
 
   std::cout << "seeds written under " << root.string() << "\n";

@@ -1,21 +1,9 @@
 // msgpack <-> JSON: pack_json writes the compact msgpack forms, msgpack_to_json
 // reads them back unchanged, and anything outside the JSON subset is refused
 // with the path of the offending value.
-#include <boost/test/unit_test.hpp>
-
 #include <cmath>
-#include <cstdint>
-#include <limits>
-#include <string>
-#include <vector>
 
-#include <msgpack.hpp>
-
-#include "runtime/msgpack_json.hpp"
-
-using namespace keel;
-using json = nlohmann::json;
-using packer = msgpack::packer<msgpack::sbuffer>;
+#include "tests/runtime/protocol_test_support.hpp"
 
 namespace {
 
@@ -23,14 +11,6 @@ std::string pack(const json& j) {
   msgpack::sbuffer buf;
   packer pk(buf);
   pack_json(pk, j);
-  return std::string(buf.data(), buf.size());
-}
-
-template <class F>
-std::string mp(F&& write) {
-  msgpack::sbuffer buf;
-  packer pk(buf);
-  write(pk);
   return std::string(buf.data(), buf.size());
 }
 

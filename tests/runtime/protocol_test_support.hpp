@@ -1,5 +1,5 @@
-// Helpers shared by the protocol test suites (round trips in protocol_test,
-// rejections of hostile input in protocol_rejection_test).
+// Helpers shared by the codec test suites (protocol_test, protocol_rejection_test,
+// msgpack_json_test).
 #pragma once
 
 #pragma GCC diagnostic push

@@ -55,6 +55,14 @@ steps:
     action: echo
 )";
 
+const char* redo = R"(
+name: redo
+version: 1
+steps:
+  - {id: a, action: echo}
+  - {id: b, action: fail, needs: [a], retry: {max_attempts: 1}}
+)";
+
 const char* noops = R"(
 name: noops
 version: 1
@@ -77,7 +85,7 @@ struct harness {
     auto s = store::open(dir / "db");
     BOOST_REQUIRE(s.ok());
     db = std::move(s.value());
-    for (const char* text : {five_steps, pausing, noops}) {
+    for (const char* text : {five_steps, pausing, redo, noops}) {
       auto d = parse_workflow(text, "test", builtin_action_names());
       BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
       catalog.add(std::move(d.value()));
@@ -224,6 +232,32 @@ BOOST_AUTO_TEST_CASE(exhausted_step_pauses_then_retry_resumes) {
   BOOST_TEST(h.eng->describe(id).value()["state"] == "completed");
   auto types = h.event_types(id);
   BOOST_TEST((std::find(types.begin(), types.end(), "instance_resumed") != types.end()));
+}
+
+BOOST_AUTO_TEST_CASE(retry_from_a_completed_step_runs_it_again_for_real) {
+  harness h;
+  auto id = h.start("redo", json::object());
+  auto first = h.answer("a", json{{"v", 1}});
+  h.answer("b", error{errc::action_failed, "wrong input upstream"});
+  BOOST_REQUIRE(h.eng->describe(id).value()["state"] == "paused");
+  h.eng->retry(8, id, "a", "ana");
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(8).ok());
+  BOOST_TEST(h.replies.at(8).value()["reset"] == json::array({"a", "b"}));
+  // a's recorded result was dropped: it is dispatched again, same key, not reused from the store.
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].step == "a");
+  BOOST_TEST(h.pending[0].key == first.key);
+  h.answer("a", json{{"v", 2}});
+  h.answer("b", json::object());
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["state"] == "completed");
+  BOOST_TEST(d["steps"][0]["result"] == json({{"v", 2}}));
+  BOOST_TEST(d["steps"][0]["cached"] == false);
+  // Retrying what is not paused is refused with the reason.
+  h.eng->retry(9, id, "", "ana");
+  h.flush();
+  BOOST_TEST(h.replies.at(9).err().message.find("can be retried") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(cancel_compensates_completed_steps) {
