@@ -38,6 +38,10 @@ class action {
   // Errors should use errc::bad_request for bad arguments, errc::timeout
   // when the deadline passed, and errc::action_failed otherwise.
   virtual result<nlohmann::json> run(const nlohmann::json& args, const action_context& ctx) const = 0;
+  // False only for actions that return in microseconds without I/O or
+  // locks (echo, fail). The executor runs those on its network thread
+  // instead of waking a worker: the hand-off would cost more than the work.
+  virtual bool may_block() const { return true; }
 };
 
 class action_registry {

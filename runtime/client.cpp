@@ -63,25 +63,32 @@ result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& 
 result<reply> client::receive(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::milliseconds(0);
-    zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLIN, 0};
-    poll_items(&item, 1, left);
-    if (!(item.revents & ZMQ_POLLIN)) {
-      return error{errc::timeout,
-                   "no answer from the node at " + impl_->endpoint + " within " +
-                       format_duration(timeout) +
-                       "; is it running? (start it with `keel node` or `keel cluster up`; "
-                       "point elsewhere with --endpoint or KEEL_ENDPOINT)"};
-    }
+    // Read what is already queued before polling: under a pipelined load
+    // replies arrive in bursts, and a poll per reply costs syscalls.
     std::vector<zmq::message_t> parts;
-    while (true) {
+    zmq::message_t first;
+    if (!impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() < 0) left = std::chrono::milliseconds(0);
+      zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLIN, 0};
+      poll_items(&item, 1, left);
+      if (!(item.revents & ZMQ_POLLIN) || !impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+        if (std::chrono::steady_clock::now() < deadline) continue;
+        return error{errc::timeout,
+                     "no answer from the node at " + impl_->endpoint + " within " +
+                         format_duration(timeout) +
+                         "; is it running? (start it with `keel node` or `keel cluster up`; "
+                         "point elsewhere with --endpoint or KEEL_ENDPOINT)"};
+      }
+    }
+    bool more = first.more();
+    parts.push_back(std::move(first));
+    while (more) {
       zmq::message_t m;
       (void)impl_->sock.recv(m);
-      bool more = m.more();
+      more = m.more();
       if (parts.size() < 4) parts.push_back(std::move(m));
-      if (!more) break;
     }
     if (parts.size() != 3) continue;  // not a protocol message: ignore it
     auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };

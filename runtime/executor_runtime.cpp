@@ -1,6 +1,8 @@
 // Executor main loop. One thread owns the DEALER and polls it together with
 // an inproc PULL on which worker threads post finished tasks (each worker
-// has its own PUSH socket: ZeroMQ sockets are single-threaded).
+// has its own PUSH socket: ZeroMQ sockets are single-threaded). Actions that
+// never block run on the loop thread itself, so a no-op task costs one
+// decode and one encode and no thread wake-up.
 #include "runtime/executor_runtime.hpp"
 
 #include <condition_variable>
@@ -75,6 +77,32 @@ class beat_board {
   std::set<std::uint64_t> leases_;
 };
 
+// Runs one job's action and encodes its task_result body. Used by pool
+// workers and, for actions that never block, by the loop thread itself.
+std::string run_job(const action_registry& actions, beat_board& beats, const job& j) {
+  proto::envelope env;
+  env.type = proto::msg_type::task_result;
+  env.cid = j.task_id;
+  env.trace = j.trace;
+  env.span = proto::new_span_id();
+  auto started = clock_t_::now();
+  result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
+  if (const auto* a = actions.find(j.action)) {
+    try {
+      auto lease = j.lease;
+      auto* board = &beats;
+      r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key, [board, lease] { board->beat(lease); }});
+    } catch (const std::exception& ex) {
+      r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
+    }
+  }
+  auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
+  env.fields = {{"task_id", j.task_id}, {"lease", j.lease}, {"ok", r.ok()}, {"duration_ms", ms}};
+  if (r.ok()) env.fields["result"] = std::move(r.value());
+  else env.fields["error"] = {{"code", r.err().code}, {"message", r.err().message}};
+  return proto::encode_body(env);
+}
+
 class worker_pool {
  public:
   worker_pool(zmq::context_t& ctx, const action_registry& actions, int threads, beat_board& beats)
@@ -126,27 +154,7 @@ class worker_pool {
         j = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      proto::envelope env;
-      env.type = proto::msg_type::task_result;
-      env.cid = j.task_id;
-      env.trace = j.trace;
-      env.span = proto::new_span_id();
-      auto started = clock_t_::now();
-      result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
-      if (const auto* a = actions_.find(j.action)) {
-        try {
-          auto lease = j.lease;
-          auto* beats = &beats_;
-          r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key, [beats, lease] { beats->beat(lease); }});
-        } catch (const std::exception& ex) {
-          r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
-        }
-      }
-      auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
-      env.fields = {{"task_id", j.task_id}, {"lease", j.lease}, {"ok", r.ok()}, {"duration_ms", ms}};
-      if (r.ok()) env.fields["result"] = std::move(r.value());
-      else env.fields["error"] = {{"code", r.err().code}, {"message", r.err().message}};
-      auto body = proto::encode_body(env);
+      auto body = run_job(actions_, beats_, j);
       push.send(zmq::buffer(body), zmq::send_flags::none);
     }
     exited_++;
@@ -195,8 +203,8 @@ class executor_loop {
   void send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid = 0,
             const std::string& trace = {});
   void send_raw_result(const std::string& body);
-  void on_node_message();
-  void on_result();
+  bool on_node_message();
+  bool on_result();
   void say_hello();
 
   const executor_config& cfg_;
@@ -269,9 +277,12 @@ void executor_loop::send_raw_result(const std::string& body) {
   sock_->send(zmq::buffer(body), zmq::send_flags::none);
 }
 
-void executor_loop::on_result() {
+// Both readers return false once their socket has nothing more to read:
+// looping on recv until then is cheaper than asking the socket for its
+// events after every message (each ask is a syscall in libzmq).
+bool executor_loop::on_result() {
   zmq::message_t m;
-  if (!results_.recv(m, zmq::recv_flags::dontwait)) return;
+  if (!results_.recv(m, zmq::recv_flags::dontwait)) return false;
   --in_flight_;
   std::string body(m.data<char>(), m.size());
   if (welcomed_ && sock_) {
@@ -280,9 +291,10 @@ void executor_loop::on_result() {
     if (pending_.size() >= max_pending_results) pending_.pop_front();
     pending_.push_back(std::move(body));
   }
+  return true;
 }
 
-void executor_loop::on_node_message() {
+bool executor_loop::on_node_message() {
   std::vector<zmq::message_t> parts;
   while (true) {
     zmq::message_t m;
@@ -291,12 +303,13 @@ void executor_loop::on_node_message() {
     if (parts.size() < 4) parts.push_back(std::move(m));
     if (!more) break;
   }
-  if (parts.size() != 3) return;
+  if (parts.empty()) return false;
+  if (parts.size() != 3) return true;
   auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
   auto env = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]));
   if (!env) {
     spdlog::warn("executor: ignoring an unreadable frame from the node: {}", env.err().message);
-    return;
+    return true;
   }
   last_heard_ = clock_t_::now();
   const auto& f = env->fields;
@@ -342,6 +355,11 @@ void executor_loop::on_node_message() {
       j.trace = env->trace;
       j.key = text_field(f, "idempotency_key");
       j.deadline = clock_t_::now() + std::chrono::milliseconds(int_field(f, "deadline_ms", 30000, 1, 7LL * 86'400'000));
+      const auto* a = actions_.find(j.action);
+      if (a && !a->may_block()) {
+        send_raw_result(run_job(actions_, beats_, j));
+        break;
+      }
       ++in_flight_;
       pool_->submit(std::move(j));
       break;
@@ -355,6 +373,7 @@ void executor_loop::on_node_message() {
     default:
       break;
   }
+  return true;
 }
 
 int executor_loop::run() {
@@ -387,14 +406,14 @@ int executor_loop::run() {
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
     zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {results_.handle(), 0, ZMQ_POLLIN, 0}};
     poll_items(items, 2, wait);
-    for (int i = 0; i < 256 && (items[0].revents & ZMQ_POLLIN) && sock_; ++i) {
-      on_node_message();
-      if (!(sock_->get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-    }
-    for (int i = 0; i < 256 && (items[1].revents & ZMQ_POLLIN); ++i) {
-      on_result();
-      if (!(results_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-    }
+    // Read each socket until it is empty, in bounded bursts so neither
+    // direction starves the other; poll reports what is left next time.
+    if (items[0].revents & ZMQ_POLLIN)
+      for (int i = 0; i < 1024 && sock_ && on_node_message(); ++i) {
+      }
+    if (items[1].revents & ZMQ_POLLIN)
+      for (int i = 0; i < 1024 && on_result(); ++i) {
+      }
     now = clock_t_::now();
     // Progress beats go out every 200 ms, not only with the liveness
     // heartbeat: a step's heartbeat_timeout may be as short as that heartbeat.

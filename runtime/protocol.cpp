@@ -58,14 +58,25 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
     return bad("body of " + std::to_string(body_frame.size()) + " bytes exceeds the limit of " +
                std::to_string(lim.max_body_bytes));
 
-  msgpack::object_handle oh;
+  // One zone per thread, cleared after each frame: a fresh zone would
+  // malloc an 8 KiB chunk for every message. A zone that grew for a large
+  // body is dropped so it does not pin that memory.
+  thread_local msgpack::zone zone;
+  struct zone_reset {
+    std::size_t body;
+    ~zone_reset() {
+      if (body > (64u << 10)) zone = msgpack::zone();
+      else zone.clear();
+    }
+  } reset{body_frame.size()};
+  msgpack::object obj;
   try {
     std::size_t off = 0;
     // ext is allowed through the unpacker (bounded by the body size) so the
     // converter can refuse it by name rather than as "too large".
     msgpack::unpack_limit ul(lim.max_container, lim.max_container, lim.max_body_bytes,
                              lim.max_body_bytes, lim.max_body_bytes, lim.max_depth);
-    oh = msgpack::unpack(body_frame.data(), body_frame.size(), off, nullptr, nullptr, ul);
+    obj = msgpack::unpack(zone, body_frame.data(), body_frame.size(), off, nullptr, nullptr, ul);
     if (off != body_frame.size())
       return bad("body has " + std::to_string(body_frame.size() - off) +
                  " trailing bytes after the msgpack map");
@@ -78,8 +89,8 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
   } catch (const std::exception& ex) {
     return bad(std::string("body is not valid msgpack: ") + ex.what());
   }
-  if (oh.get().type != msgpack::type::MAP) return bad("body must be a msgpack map");
-  auto json = msgpack_to_json(oh.get());
+  if (obj.type != msgpack::type::MAP) return bad("body must be a msgpack map");
+  auto json = msgpack_to_json(obj);
   if (!json) return json.err();
 
   envelope env;
@@ -107,7 +118,9 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
 }
 
 std::string encode_body(const envelope& env) {
-  msgpack::sbuffer buf;
+  // Reused per thread for the same reason as the decoder's zone.
+  thread_local msgpack::sbuffer buf;
+  buf.clear();
   msgpack::packer<msgpack::sbuffer> pk(buf);
   std::uint32_t n = static_cast<std::uint32_t>(env.fields.size()) + 2 + (env.span.empty() ? 0 : 1);
   pk.pack_map(n);
@@ -123,7 +136,9 @@ std::string encode_body(const envelope& env) {
     pk.pack(std::string_view(it.key()));
     pack_json(pk, it.value());
   }
-  return std::string(buf.data(), buf.size());
+  std::string out(buf.data(), buf.size());
+  if (buf.size() > (64u << 10)) buf = msgpack::sbuffer();
+  return out;
 }
 
 namespace {

@@ -15,6 +15,7 @@ class echo_action final : public action {
   result<nlohmann::json> run(const nlohmann::json& args, const action_context&) const override {
     return args;
   }
+  bool may_block() const override { return false; }
 };
 
 class sleep_action final : public action {
@@ -49,6 +50,7 @@ class fail_action final : public action {
       msg = args["message"].get<std::string>();
     return error{errc::action_failed, msg};
   }
+  bool may_block() const override { return false; }
 };
 
 }  // namespace
