@@ -47,7 +47,9 @@ result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& 
   env.cid = impl_->next_cid++;
   env.trace = trace.empty() ? proto::new_trace_id() : trace;
   env.span = proto::new_span_id();
-  env.fields = {{"op", op}, {"args", args}};
+  env.fields = nlohmann::json::object();
+  env.fields["op"] = op;
+  env.fields["args"] = args;
   auto body = proto::encode_body(env);
   std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
   try {
@@ -99,10 +101,10 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
     reply r;
     r.cid = env->cid;
     r.trace = env->trace;
-    const auto& f = env->fields;
+    auto& f = env->fields;
     r.ok = f.value("ok", false);
     if (r.ok) {
-      r.body = f.contains("body") ? f["body"] : nlohmann::json();
+      r.body = f.contains("body") ? std::move(f["body"]) : nlohmann::json();
     } else if (f.contains("error") && f["error"].is_object()) {
       r.err = error{f["error"].value("code", std::string(errc::internal)),
                     f["error"].value("message", std::string("the node reported an error without a message"))};

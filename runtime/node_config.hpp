@@ -50,7 +50,7 @@ struct node_config {
   std::string listen = "tcp://127.0.0.1:7401";
   std::string data_dir = "./keel-data";
   std::string log_level = "info";
-  int scheduler_threads = 0;  // 0 = number of cores
+  int scheduler_threads = 0;  // 0 = cores - 1, at least 1 (the gateway has its own thread)
   int max_throughput = 50;
   bool fault_injection = false;  // lets tests crash agents on request
   std::string key_file;          // CURVE key pair of the node; empty: no CURVE (loopback only)

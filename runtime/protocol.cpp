@@ -101,14 +101,14 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
     return bad("body needs \"cid\" as an unsigned integer");
   env.cid = cid->get<std::uint64_t>();
   auto trace = j.find("trace");
-  if (trace == j.end() || !trace->is_string() || !is_hex_id(trace->get<std::string>(), 32))
+  if (trace == j.end() || !trace->is_string() || !is_hex_id(trace->get_ref<const std::string&>(), 32))
     return bad("body needs \"trace\" as 32 lower-case hex digits");
-  env.trace = trace->get<std::string>();
+  env.trace = std::move(trace->get_ref<std::string&>());
   auto span = j.find("span");
   if (span != j.end()) {
-    if (!span->is_string() || !is_hex_id(span->get<std::string>(), 16))
+    if (!span->is_string() || !is_hex_id(span->get_ref<const std::string&>(), 16))
       return bad("\"span\" must be 16 lower-case hex digits");
-    env.span = span->get<std::string>();
+    env.span = std::move(span->get_ref<std::string&>());
   }
   j.erase("cid");
   j.erase("trace");

@@ -112,9 +112,11 @@ static void on_hello(executor_self self, const inbound& in) {
   dispatch(self);
 }
 
-static void on_task_result(executor_self self, const inbound& in) {
+static void on_task_result(executor_self self, inbound& in) {
   auto& st = self->state;
-  const auto& f = in.env.fields;
+  auto& f = in.env.fields;
+  // The result is moved on, not copied: it can be large and nothing else reads it.
+  auto take_result = [&f] { return f.contains("result") ? std::move(f["result"]) : nlohmann::json(); };
   st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
   bool ok = bool_field(f, "ok");
   auto done = st.table->complete(in.peer, uint_field(f, "task_id"), uint_field(f, "lease"), ok);
@@ -127,11 +129,11 @@ static void on_task_result(executor_self self, const inbound& in) {
   std::string exec_name = exec ? exec->name : "?";
   if (ok) {
     if (done->workflow) {
-      finish_task(self, *done, f.contains("result") ? f["result"] : nlohmann::json());
+      finish_task(self, *done, take_result());
     } else {
       nlohmann::json body = {{"task_id", done->id},
                              {"action", done->action},
-                             {"result", f.contains("result") ? f["result"] : nlohmann::json()},
+                             {"result", take_result()},
                              {"executor", exec_name},
                              {"attempts", done->attempts},
                              {"duration_ms", number_field(f, "duration_ms")}};
@@ -204,9 +206,10 @@ static void on_executors_admin(executor_self self, const inbound& in, const std:
   answer_error(self, origin, {errc::bad_request, "unknown operation '" + op + "'"});
 }
 
-static void on_run(executor_self self, const inbound& in) {
+static void on_run(executor_self self, inbound& in) {
   auto& st = self->state;
-  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
+  auto no_args = nlohmann::json();
+  auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : no_args;
   task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
   auto refuse = [&](const std::string& what) { answer_error(self, origin, {errc::bad_request, what}); };
   if (!args.is_object()) return refuse("run needs args {\"action\": NAME, \"args\": {...}}");
@@ -215,7 +218,7 @@ static void on_run(executor_self self, const inbound& in) {
   task_record t;
   t.id = st.next_task_id++;
   t.action = args["action"].get<std::string>();
-  t.args = args.contains("args") ? args["args"] : nlohmann::json::object();
+  t.args = args.contains("args") ? std::move(args["args"]) : nlohmann::json::object();
   if (args.contains("on")) {
     if (!args["on"].is_object()) return refuse("\"on\" must be a map of label to value");
     for (auto it = args["on"].begin(); it != args["on"].end(); ++it) {
