@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tests/support/process.hpp"
+#include "tests/support/proc_stats.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace keel::bench {
@@ -30,12 +31,8 @@ inline std::string loopback_endpoint(int port) { return test::endpoint_for(port)
 
 std::string self_exe();
 
-struct proc_sample {
-  long rss_kb = -1;  // VmRSS: resident now
-  long hwm_kb = -1;  // VmHWM: peak resident since start
-  double cpu_s = -1; // user + system CPU seconds since start
-};
-proc_sample sample_process(pid_t pid);
+using test::proc_sample;
+using test::sample_process;
 
 // A fresh directory under $TMPDIR (or /tmp), removed on destruction unless kept.
 

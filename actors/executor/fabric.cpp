@@ -233,6 +233,15 @@ static void on_run(executor_self self, inbound& in) {
       return refuse("\"timeout_ms\" must be a positive integer of at most 7 days (604800000)");
     timeout = std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
   }
+  // An ad-hoc task is not durable, but its key still travels to the action:
+  // a re-dispatch after executor loss then has no second effect on actions
+  // that honour it (file.append, and anything passing it on downstream).
+  if (args.contains("idempotency_key")) {
+    const auto& k = args["idempotency_key"];
+    if (!k.is_string() || k.get_ref<const std::string&>().empty() || k.get_ref<const std::string&>().size() > 200)
+      return refuse("\"idempotency_key\" must be a non-empty string of at most 200 characters");
+    t.idempotency_key = k.get<std::string>();
+  }
   t.origin = origin;
   t.submitted = steady_clock::now();
   t.deadline = t.submitted + timeout;

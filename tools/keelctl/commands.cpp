@@ -156,7 +156,7 @@ int cmd_send(const globals& g, const std::string& agent, const std::string& mess
 
 int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
             const std::string& selector, std::chrono::milliseconds task_timeout,
-            std::chrono::milliseconds wait_for_executor) {
+            std::chrono::milliseconds wait_for_executor, const std::string& idempotency_key) {
   json args = json::object();
   if (!args_json.empty()) {
     try {
@@ -169,6 +169,7 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
   }
   json request = {{"action", action}, {"args", args}, {"timeout_ms", task_timeout.count()}};
   if (wait_for_executor.count() > 0) request["schedule_to_start_ms"] = wait_for_executor.count();
+  if (!idempotency_key.empty()) request["idempotency_key"] = idempotency_key;
   if (!selector.empty()) {
     auto l = parse_labels(selector);
     if (!l) {

@@ -30,7 +30,8 @@ int cmd_executors(const globals& g);
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json);
 int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
             const std::string& selector, std::chrono::milliseconds task_timeout,
-            std::chrono::milliseconds wait_for_executor);
+            std::chrono::milliseconds wait_for_executor,
+            const std::string& idempotency_key);
 int cmd_queue(const globals& g);
 int cmd_ping(const globals& g);
 int cmd_crash(const globals& g, const std::string& agent);

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
   std::string wait_for_executor_text;
   run->add_option("--wait-for-executor", wait_for_executor_text,
                   "Wait up to this long for a matching executor instead of failing at once (e.g. 30s)");
+  std::string run_key;
+  run->add_option("--idempotency-key", run_key,
+                  "Passed to the action so a re-dispatch after executor loss has no second effect");
   auto* queue = app.add_subcommand("queue", "Tasks waiting for an executor, and why");
 
   auto* fault = app.add_subcommand("fault", "Fault injection (only on nodes with fault_injection enabled)");
@@ -141,7 +144,7 @@ int main(int argc, char** argv) {
       if (!w) return ctl::report(g, w.err()), ctl::exit_usage;
       wait = *w;
     }
-    return ctl::cmd_run(g, action, args_json, selector, *tt, wait);
+    return ctl::cmd_run(g, action, args_json, selector, *tt, wait, run_key);
   }
   if (*crash) return ctl::cmd_crash(g, agent);
   if (*workflows) return ctl::cmd_workflows(g);
