@@ -1,0 +1,90 @@
+#include "runtime/control/accounts.hpp"
+
+#include <set>
+
+#include "runtime/control/config_text.hpp"
+#include "runtime/control/secret_vault.hpp"
+#include "runtime/yaml_reader.hpp"
+
+namespace keel::control {
+
+const external_account* identity_config::find(const std::string& name) const {
+  for (const auto& a : accounts)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+std::vector<const external_account*> identity_config::granting(const std::string& capability) const {
+  std::vector<const external_account*> out;
+  for (const auto& a : accounts)
+    for (const auto& c : a.capabilities)
+      if (c == capability) {
+        out.push_back(&a);
+        break;
+      }
+  return out;
+}
+
+std::vector<std::string> identity_config::secret_names() const {
+  std::vector<std::string> out;
+  for (const auto& a : accounts)
+    if (!a.secret.empty()) out.push_back(secret_ref_name(a.secret));
+  return out;
+}
+
+result<identity_config> parse_identity(const std::string& yaml_text, const std::string& origin) {
+  auto loaded = load_config_yaml(yaml_text, origin);
+  if (!loaded) return loaded.err();
+  const YAML::Node& root = *loaded;
+  identity_config out;
+  detail::yaml_reader top(root, origin, "");
+  if (top.has("operator")) {
+    auto op = top.child("operator");
+    op.get("name", out.op.name);
+    op.get("email", out.op.email);
+    op.finish();
+    top.absorb(op);
+  }
+  if (top.has("accounts")) {
+    auto list = top.node()["accounts"];
+    if (!list.IsSequence()) top.fail(list, "accounts", "expected a list of accounts");
+    static const std::set<std::string> kinds{"email", "billing", "crm", "llm", "other"};
+    std::set<std::string> seen;
+    for (std::size_t i = 0; list.IsSequence() && i < list.size() && top.ok(); ++i) {
+      detail::yaml_reader r(list[i], origin, "accounts[" + std::to_string(i) + "]");
+      external_account a;
+      a.line = list[i].Mark().line + 1;
+      r.get("name", a.name);
+      r.get("kind", a.kind);
+      r.get("capabilities", a.capabilities);
+      r.get("secret", a.secret);
+      r.get("endpoint", a.endpoint);
+      r.finish();
+      if (r.ok() && a.name.empty()) r.fail(list[i], "name", "every account needs a name");
+      if (r.ok() && !seen.insert(a.name).second) r.fail(list[i]["name"], "name", "account '" + a.name + "' is listed twice");
+      if (r.ok() && !kinds.count(a.kind))
+        r.fail(list[i]["kind"], "kind", "must be one of email, billing, crm, llm, other (got '" + a.kind + "')");
+      if (r.ok() && !a.secret.empty()) {
+        auto name = secret_ref_name(a.secret);
+        if (name.empty() || !check_secret_name(name))
+          r.fail(list[i]["secret"], "secret",
+                 "must be a reference such as secret://stripe_api_key (never the secret itself)");
+      }
+      for (const auto& c : a.capabilities)
+        if (r.ok() && (c.empty() || c.find(' ') != std::string::npos))
+          r.fail(list[i]["capabilities"], "capabilities", "'" + c + "' is not a capability name such as email.send");
+      top.absorb(r);
+      out.accounts.push_back(std::move(a));
+    }
+  }
+  if (!top.ok()) return error{errc::config, top.first_error()};
+  return out;
+}
+
+result<identity_config> load_identity_file(const std::string& path) {
+  auto text = read_config_text(path, "accounts file");
+  if (!text) return text.err();
+  return parse_identity(*text, path);
+}
+
+}  // namespace keel::control

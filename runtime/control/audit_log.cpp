@@ -1,0 +1,219 @@
+#include "runtime/control/audit_log.hpp"
+
+#include <cinttypes>
+#include <map>
+
+#include "runtime/control/crypto.hpp"
+#include "runtime/duration.hpp"
+
+namespace keel::control {
+namespace {
+
+const std::string entry_prefix = "ctl/audit/e/";
+const std::string checkpoint_prefix = "ctl/audit/cp/";
+const std::string head_key = "ctl/audit/head";
+const std::string genesis(64, '0');
+
+std::string seq_text(std::uint64_t seq) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016" PRIu64, seq);
+  return buf;
+}
+
+std::optional<std::uint64_t> seq_of_key(const std::string& key, const std::string& prefix) {
+  if (key.size() != prefix.size() + 16) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = prefix.size(); i < key.size(); ++i) {
+    if (key[i] < '0' || key[i] > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::uint64_t>(key[i] - '0');
+  }
+  return v;
+}
+
+std::optional<audit_entry> parse_entry(const std::string& value) {
+  auto j = nlohmann::json::parse(value, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    audit_entry e;
+    e.seq = j.at("seq").get<std::uint64_t>();
+    e.ts_ms = j.at("ts_ms").get<std::int64_t>();
+    e.kind = j.at("kind").get<std::string>();
+    e.actor = j.at("actor").get<std::string>();
+    e.subject = j.at("subject").get<std::string>();
+    e.detail = j.at("detail");
+    e.trace_id = j.at("trace_id").get<std::string>();
+    e.prev_hash = j.at("prev_hash").get<std::string>();
+    e.hash = j.at("hash").get<std::string>();
+    return e;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+nlohmann::json audit_entry::to_json() const {
+  return {{"seq", seq},         {"ts_ms", ts_ms},       {"kind", kind},
+          {"actor", actor},     {"subject", subject},   {"detail", detail},
+          {"trace_id", trace_id}, {"prev_hash", prev_hash}, {"hash", hash}};
+}
+
+std::string audit_log::entry_key(std::uint64_t seq) { return entry_prefix + seq_text(seq); }
+
+std::string audit_log::compute_hash(const audit_entry& e) {
+  auto j = e.to_json();
+  j.erase("hash");
+  return sha256_hex("keel-audit-v1\n" + e.prev_hash + "\n" + j.dump());
+}
+
+result<std::unique_ptr<audit_log>> audit_log::open(store& db, std::shared_ptr<const redactor> redact,
+                                                   std::uint64_t checkpoint_every) {
+  std::unique_ptr<audit_log> log(new audit_log(db, std::move(redact), checkpoint_every));
+  log->last_hash_ = genesis;
+  auto head = db.get(head_key);
+  if (!head) return head.err();
+  if (*head) {
+    auto j = nlohmann::json::parse(**head, nullptr, false);
+    if (!j.is_object() || !j.contains("seq") || !j.contains("hash"))
+      return error{errc::forbidden, "the audit log's head record is damaged; run `keelctl audit verify` and restore "
+                                    "the data dir from a backup"};
+    log->last_seq_ = j.value("seq", std::uint64_t{0});
+    log->last_hash_ = j.value("hash", genesis);
+  }
+  return log;
+}
+
+result<audit_entry> audit_log::append(const std::string& kind, const std::string& actor, const std::string& subject,
+                                      nlohmann::json detail, const std::string& trace_id, bool sync) {
+  audit_entry e;
+  e.ts_ms = unix_now_ms();
+  e.kind = kind;
+  e.actor = actor;
+  e.subject = subject;
+  e.detail = std::move(detail);
+  e.trace_id = trace_id;
+  if (redact_) {
+    e.actor = redact_->redact(e.actor);
+    e.subject = redact_->redact(e.subject);
+    e.detail = redact_->redact_json(e.detail);
+  }
+  std::lock_guard g(mu_);
+  e.seq = last_seq_ + 1;
+  e.prev_hash = last_hash_;
+  e.hash = compute_hash(e);
+  std::vector<std::pair<std::string, std::string>> puts{
+      {entry_key(e.seq), e.to_json().dump()},
+      {head_key, nlohmann::json{{"seq", e.seq}, {"hash", e.hash}}.dump()}};
+  if (e.seq % every_ == 0)
+    puts.emplace_back(checkpoint_prefix + seq_text(e.seq),
+                      nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());
+  if (auto s = db_.write(puts, sync); !s) return s.err();
+  last_seq_ = e.seq;
+  last_hash_ = e.hash;
+  return e;
+}
+
+std::uint64_t audit_log::size() const {
+  std::lock_guard g(mu_);
+  return last_seq_;
+}
+
+status audit_log::for_each(std::uint64_t from_seq, const std::function<bool(const audit_entry&)>& fn) const {
+  auto from = entry_key(from_seq);
+  status bad = ok_v;
+  auto s = db_.scan(entry_prefix, [&](const std::string& k, const std::string& v) {
+    if (k < from) return true;
+    auto e = parse_entry(v);
+    if (!e) {
+      bad = error{errc::io, "audit entry " + k.substr(entry_prefix.size()) + " is unreadable; run `keelctl audit verify`"};
+      return false;
+    }
+    return fn(*e);
+  });
+  if (!s) return s;
+  return bad;
+}
+
+result<std::vector<audit_entry>> audit_log::tail(std::size_t n) const {
+  std::vector<audit_entry> out;
+  status bad = ok_v;
+  auto s = db_.scan(
+      entry_prefix,
+      [&](const std::string& k, const std::string& v) {
+        if (out.size() >= n) return false;
+        auto e = parse_entry(v);
+        if (!e) {
+          bad = error{errc::io, "audit entry " + k.substr(entry_prefix.size()) + " is unreadable; run `keelctl audit verify`"};
+          return false;
+        }
+        out.push_back(std::move(*e));
+        return true;
+      },
+      true);
+  if (!s) return s.err();
+  if (!bad) return bad.err();
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+result<audit_verify_report> audit_log::verify() const {
+  std::map<std::uint64_t, std::string> checkpoints;
+  auto cs = db_.scan(checkpoint_prefix, [&](const std::string& k, const std::string& v) {
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    if (auto seq = seq_of_key(k, checkpoint_prefix); seq && j.is_object()) checkpoints[*seq] = j.value("hash", "");
+    return true;
+  });
+  if (!cs) return cs.err();
+  std::uint64_t head_seq = 0;
+  std::string head_hash = genesis;
+  auto head = db_.get(head_key);
+  if (!head) return head.err();
+  if (*head) {
+    auto j = nlohmann::json::parse(**head, nullptr, false);
+    if (j.is_object()) head_seq = j.value("seq", std::uint64_t{0}), head_hash = j.value("hash", "");
+  }
+
+  audit_verify_report rep;
+  auto broken = [&](std::uint64_t seq, std::string what) {
+    rep.ok = false;
+    rep.first_bad_seq = seq;
+    rep.problem = std::move(what);
+    return false;
+  };
+  std::uint64_t expected = 1;
+  std::string prev = genesis;
+  auto s = db_.scan(entry_prefix, [&](const std::string& k, const std::string& v) {
+    auto n = std::to_string(expected);
+    auto at = seq_of_key(k, entry_prefix);
+    if (!at) return broken(expected, "a record with a malformed key follows entry " + std::to_string(expected - 1));
+    if (*at != expected)
+      return broken(expected, "entry " + n + " is missing (deleted): the next stored entry is " + std::to_string(*at));
+    auto e = parse_entry(v);
+    if (!e) return broken(expected, "entry " + n + " is unreadable: its bytes were changed");
+    if (e->seq != expected)
+      return broken(expected, "position " + n + " holds entry " + std::to_string(e->seq) +
+                                  ": entries were reordered or moved");
+    if (compute_hash(*e) != e->hash)
+      return broken(expected, "entry " + n + " was altered: its content no longer matches its hash");
+    if (e->prev_hash != prev)
+      return broken(expected, "entry " + n + " does not link to entry " + std::to_string(expected - 1) +
+                                  ": an entry was replaced or the entries were reordered");
+    if (auto cp = checkpoints.find(expected); cp != checkpoints.end() && cp->second != e->hash)
+      return broken(expected, "entry " + n + " differs from the checkpoint taken at it: the chain was rewritten");
+    prev = e->hash;
+    ++rep.entries_checked;
+    ++expected;
+    return true;
+  });
+  if (!s) return s.err();
+  if (rep.ok && head_seq >= expected)
+    broken(expected, "entry " + std::to_string(expected) + " is missing (deleted): the head says the log ends at " +
+                         std::to_string(head_seq));
+  else if (rep.ok && head_seq + 1 < expected)
+    broken(head_seq + 1, "entries after " + std::to_string(head_seq) + " were added behind the log's back");
+  else if (rep.ok && head_seq && head_hash != prev)
+    broken(head_seq, "entry " + std::to_string(head_seq) + " does not match the head record");
+  return rep;
+}
+
+}  // namespace keel::control

@@ -1,0 +1,26 @@
+// Thin, exception-free wrappers over the few libsodium primitives the control
+// plane uses: SHA-256 for the audit chain and cache keys, random ids, hex and
+// base64. Keeping sodium.h out of the public headers keeps them light.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace keel::control {
+
+// Initialises libsodium once (idempotent, thread-safe). False if it cannot.
+bool crypto_ready();
+
+std::string sha256_hex(std::string_view data);   // 64 lower-case hex characters
+std::string random_hex(std::size_t bytes);        // 2*bytes hex characters
+std::string to_hex(std::string_view bytes);
+std::optional<std::string> from_hex(std::string_view hex);
+std::string to_base64(std::string_view bytes);
+std::optional<std::string> from_base64(std::string_view text);
+
+// Overwrites a string's bytes in place (sodium_memzero) before it is freed.
+void wipe(std::string& s);
+
+}  // namespace keel::control

@@ -1,0 +1,48 @@
+#include "runtime/control/metrics_server.hpp"
+
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include <httplib.h>
+
+namespace keel::control {
+
+result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& registry, int port) {
+  std::unique_ptr<metrics_server> s(new metrics_server());
+  s->server_ = std::make_unique<httplib::Server>();
+  // cpp-httplib sets SO_REUSEPORT by default, which would let a second node
+  // bind the same port and answer half the scrapes: reuse the address only.
+  s->server_->set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s->server_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& res) {
+    res.set_content(registry.render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s->server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("keel: metrics at /metrics\n", "text/plain");
+  });
+  if (port == 0) {
+    s->port_ = s->server_->bind_to_any_port("127.0.0.1");
+    if (s->port_ <= 0) return error{errc::unavailable, "cannot bind a loopback port for /metrics"};
+  } else {
+    if (!s->server_->bind_to_port("127.0.0.1", port))
+      return error{errc::unavailable, "cannot serve /metrics on 127.0.0.1:" + std::to_string(port) +
+                                          " (in use?); pick another port with metrics.port"};
+    s->port_ = port;
+  }
+  auto* srv = s->server_.get();
+  s->thread_ = std::thread([srv] { srv->listen_after_bind(); });
+  // stop() before the listen loop runs would be lost and the join would
+  // hang: return only once the server is serving.
+  for (int i = 0; i < 5000 && !srv->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return s;
+}
+
+metrics_server::~metrics_server() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace keel::control

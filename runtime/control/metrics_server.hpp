@@ -1,0 +1,38 @@
+// A tiny HTTP server on loopback that serves GET /metrics from a
+// metrics_registry (Prometheus text format 0.0.4) on its own thread. It
+// binds 127.0.0.1 only: metrics name agents and workflows, and a scrape
+// from another machine should go through a proxy the operator chose.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "runtime/control/metrics.hpp"
+#include "runtime/error.hpp"
+
+namespace httplib { class Server; }
+
+namespace keel::control {
+
+class metrics_server {
+ public:
+  // Binds 127.0.0.1:port (0: any free port) and starts serving. Errors:
+  // unavailable when the port is taken (naming it and the option to change).
+  static result<std::unique_ptr<metrics_server>> start(metrics_registry& registry, int port);
+
+  metrics_server(const metrics_server&) = delete;
+  metrics_server& operator=(const metrics_server&) = delete;
+  ~metrics_server();  // stops serving and joins the thread
+
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/metrics"; }
+
+ private:
+  metrics_server() = default;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace keel::control

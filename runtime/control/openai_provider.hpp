@@ -1,0 +1,47 @@
+// The OpenAI-compatible HTTP provider: POST {base_url}/v1/chat/completions,
+// as served by OpenAI, vLLM, llama.cpp's server and Ollama. Structured output
+// is asked for with response_format {type: json_schema} or, with use_tools,
+// one forced function call; usage.prompt_tokens / completion_tokens are read
+// back for accounting. One HTTP request per complete(): the gateway retries.
+// Uses cpp-httplib (a fresh connection per call, so calls run in parallel).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "runtime/control/model_provider.hpp"
+
+namespace keel::control {
+
+struct openai_options {
+  std::string name = "openai";  // the provider's name in config, spans and metrics
+  std::string base_url;         // e.g. http://127.0.0.1:8080 or https://api.openai.com
+  std::string api_key;          // the plaintext (resolve secret:// first); empty: no Authorization
+  std::chrono::milliseconds connect_timeout{5000};
+};
+
+class openai_provider final : public model_provider {
+ public:
+  explicit openai_provider(openai_options opts);
+  ~openai_provider() override;
+  const std::string& name() const override { return opts_.name; }
+  attempt_result complete(const model_call& call) override;
+
+  // The chat-completions request body for `call` (exposed for tests/docs).
+  static nlohmann::json request_body(const model_call& call);
+  // Parses a 200 response body into `out` (text, json, usage); false and
+  // out.error set when it is not a usable completion.
+  static bool parse_response(const std::string& body, const model_call& call, attempt_result& out);
+
+ private:
+  openai_options opts_;
+  std::string host_;  // scheme://host[:port]
+  std::string path_;  // .../v1/chat/completions
+};
+
+// Retry-After: delta-seconds ("2", "0.5") or an HTTP-date; nullopt if neither.
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           std::chrono::system_clock::time_point now);
+
+}  // namespace keel::control

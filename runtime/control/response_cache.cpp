@@ -1,0 +1,45 @@
+#include "runtime/control/response_cache.hpp"
+
+#include "runtime/control/crypto.hpp"
+
+namespace keel::control {
+
+std::string response_cache::key_for(const std::string& provider, const model_call& call) {
+  nlohmann::json msgs = nlohmann::json::array();
+  for (const auto& m : call.messages) msgs.push_back({m.role, m.content});
+  nlohmann::json k = {provider,          call.model,       call.template_name, msgs,
+                      call.context,      call.json_schema, call.schema_name,   call.use_tools,
+                      call.max_tokens};
+  return sha256_hex(k.dump());
+}
+
+std::optional<attempt_result> response_cache::get(const std::string& key) {
+  if (max_ == 0 || ttl_.count() <= 0) return std::nullopt;
+  std::lock_guard g(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return std::nullopt;
+  if (clock::now() - it->second.stored >= ttl_) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.value;
+}
+
+void response_cache::put(const std::string& key, const attempt_result& value) {
+  if (max_ == 0 || ttl_.count() <= 0) return;
+  std::lock_guard g(mu_);
+  entries_[key] = entry{value, clock::now()};
+  while (entries_.size() > max_) {
+    auto oldest = entries_.begin();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->second.stored < oldest->second.stored) oldest = it;
+    entries_.erase(oldest);
+  }
+}
+
+std::size_t response_cache::size() const {
+  std::lock_guard g(mu_);
+  return entries_.size();
+}
+
+}  // namespace keel::control

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""A scriptable server speaking the OpenAI chat-completions HTTP protocol on
+127.0.0.1, for the model gateway tests (tests/runtime/control_gateway_test.cpp).
+
+    openai_test_server.py --port-file FILE     # binds a free port, writes it to FILE
+
+POST /v1/chat/completions answers with the next scripted response, or with
+the default one when the script is empty. A response is a JSON object:
+    {"status": 200, "content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5},
+     "delay_ms": 0, "retry_after": "1", "raw": "<body sent verbatim>"}
+Control endpoints (JSON bodies):
+    POST /_script   {"responses": [...]}   appended to the script
+    POST /_default  {...}                  the response used when the script is empty
+    POST /_reset                            clears the script, the default and the log
+    GET  /_requests                         every completion request seen, with its arrival time
+Python 3 standard library only.
+"""
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+SCRIPT = []
+DEFAULT = {}
+REQUESTS = []
+
+
+def completion_body(req, resp):
+    wants_json = "response_format" in req or "tools" in req
+    content = resp.get("content")
+    if content is None:
+        if wants_json:
+            content = json.dumps({"ok": True, "model": req.get("model")})
+        else:
+            last = next((m.get("content", "") for m in reversed(req.get("messages", [])) if m.get("role") == "user"), "")
+            content = "echo: " + last
+    usage = resp.get("usage", {"prompt_tokens": 10, "completion_tokens": 5})
+    message = {"role": "assistant", "content": content}
+    if "tools" in req:
+        name = req["tools"][0]["function"]["name"]
+        message = {"role": "assistant", "content": None,
+                   "tool_calls": [{"id": "call_1", "type": "function",
+                                   "function": {"name": name, "arguments": content}}]}
+    usage = dict(usage)
+    usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+    return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
+            "model": req.get("model", "unknown"),
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "usage": usage}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet: the test reads /_requests instead
+        pass
+
+    def read_json(self):
+        n = int(self.headers.get("Content-Length", "0") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return None
+
+    def send(self, status, body, headers=None):
+        data = body.encode() if isinstance(body, str) else body
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test)
+
+    def do_GET(self):
+        if self.path == "/_requests":
+            with LOCK:
+                return self.send(200, json.dumps({"requests": REQUESTS}))
+        self.send(404, '{"error": "not found"}')
+
+    def do_POST(self):
+        global DEFAULT
+        body = self.read_json()
+        if self.path == "/_script":
+            with LOCK:
+                SCRIPT.extend(body.get("responses", []))
+            return self.send(200, "{}")
+        if self.path == "/_default":
+            with LOCK:
+                DEFAULT = body or {}
+            return self.send(200, "{}")
+        if self.path == "/_reset":
+            with LOCK:
+                SCRIPT.clear()
+                REQUESTS.clear()
+                DEFAULT = {}
+            return self.send(200, "{}")
+        if self.path != "/v1/chat/completions":
+            return self.send(404, '{"error": "not found"}')
+        if body is None:
+            return self.send(400, '{"error": {"message": "body is not JSON"}}')
+        with LOCK:
+            resp = SCRIPT.pop(0) if SCRIPT else dict(DEFAULT)
+            REQUESTS.append({"t": time.monotonic(), "model": body.get("model"), "body": body,
+                             "authorization": self.headers.get("Authorization", "")})
+        if resp.get("delay_ms"):
+            time.sleep(resp["delay_ms"] / 1000.0)
+        status = resp.get("status", 200)
+        headers = {}
+        if "retry_after" in resp:
+            headers["Retry-After"] = str(resp["retry_after"])
+        if "raw" in resp:
+            return self.send(status, resp["raw"], headers)
+        if status != 200:
+            return self.send(status, json.dumps({"error": {"message": "scripted %d" % status}}), headers)
+        self.send(200, json.dumps(completion_body(body, resp)), headers)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file", required=True)
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(tmp, args.port_file)  # the test sees the whole port number or nothing
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
