@@ -95,7 +95,7 @@ mkdir -p "$out/obj" "$out/logs"
 echo "== building ${targets[*]} with $("$cxx" --version | head -n1)"
 # The code under test, compiled once with coverage instrumentation and sanitizers.
 objs=()
-for src in runtime/protocol.cpp runtime/msgpack_json.cpp; do
+for src in runtime/protocol.cpp runtime/msgpack_json.cpp runtime/fabric_messages.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
   "$cxx" "${objflags[@]}" -c "$root/$src" -o "$obj"
   objs+=("$obj")

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/executor/state.hpp"
+#include "runtime/fabric_messages.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
 
@@ -62,48 +63,22 @@ static void remove_executor(executor_self self, const std::string& id, const std
 
 static void on_hello(executor_self self, const inbound& in) {
   auto& st = self->state;
-  const auto& f = in.env.fields;
-  auto bad = [&](const std::string& what) {
+  auto parsed = fabric::parse_hello(in.env.fields);
+  if (!parsed) {
     send_frame(self, in.peer, msg_type::error,
-               {{"ok", false}, {"error", {{"code", errc::bad_request}, {"message", "hello refused: " + what}}}},
+               {{"ok", false}, {"error", {{"code", parsed.err().code}, {"message", parsed.err().message}}}},
                in.env.cid, in.env.trace);
-  };
-  auto protocol = int_field(f, "protocol", 0, 0, 255);
-  if (protocol != proto::version)
-    return bad("executor speaks protocol " + std::to_string(protocol) + ", node speaks " +
-               std::to_string(proto::version) + "; run matching versions");
-  executor_record rec;
-  if (!f.contains("executor_id") || !f["executor_id"].is_string() || f["executor_id"].get<std::string>().empty())
-    return bad("\"executor_id\" must be a non-empty string");
-  rec.id = f["executor_id"].get<std::string>();
-  rec.name = text_field(f, "name", rec.id);
-  if (!f.contains("caps") || !f["caps"].is_array()) return bad("\"caps\" must be a list of action names");
-  for (const auto& c : f["caps"]) {
-    if (!c.is_string()) return bad("\"caps\" must be a list of action names");
-    rec.caps.insert(c.get<std::string>());
+    return;
   }
-  if (f.contains("labels")) {
-    if (!f["labels"].is_object()) return bad("\"labels\" must be a map of strings");
-    for (auto it = f["labels"].begin(); it != f["labels"].end(); ++it) {
-      if (!it.value().is_string()) return bad("label '" + it.key() + "' must be a string");
-      rec.labels[it.key()] = it.value().get<std::string>();
-    }
-  }
-  auto conc = int_field(f, "concurrency", 0, 0, 1 << 20);
-  if (conc < 1 || conc > 4096) return bad("\"concurrency\" must be between 1 and 4096");
-  rec.capacity = conc;
+  auto rec = std::move(*parsed);
   rec.peer = in.peer;
-  rec.principal = text_field(f, "principal");
-  rec.pid = int_field(f, "pid", 0, 0, INT64_MAX);
-  rec.host = text_field(f, "host");
-  rec.version = text_field(f, "version");
   rec.registered_ms = unix_now_ms();
   rec.last_seen_ms = rec.registered_ms;
   rec.last_seen = steady_clock::now();
   bool known = st.table->executors().count(rec.id) > 0;
   if (!known)
     spdlog::info("executor {} ({}) registered: caps {}, {} slot(s), pid {} on {}", rec.name, rec.id,
-                 f["caps"].dump(), rec.capacity, rec.pid, rec.host);
+                 nlohmann::json(rec.caps).dump(), rec.capacity, rec.pid, rec.host);
   st.table->upsert_executor(std::move(rec));
   send_frame(self, in.peer, msg_type::welcome,
              {{"node_id", st.env.ctx->db->identity().node_id},
@@ -114,37 +89,36 @@ static void on_hello(executor_self self, const inbound& in) {
 
 static void on_task_result(executor_self self, inbound& in) {
   auto& st = self->state;
-  auto& f = in.env.fields;
-  // The result is moved on, not copied: it can be large and nothing else reads it.
-  auto take_result = [&f] { return f.contains("result") ? std::move(f["result"]) : nlohmann::json(); };
   st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
-  bool ok = bool_field(f, "ok");
-  auto done = st.table->complete(in.peer, uint_field(f, "task_id"), uint_field(f, "lease"), ok);
+  auto r = fabric::parse_task_result(in.env.fields);
+  if (!r) {
+    spdlog::debug("ignored an unreadable task result: {}", r.err().message);
+    return;
+  }
+  auto done = st.table->complete(in.peer, r->task_id, r->lease, r->ok);
   if (!done) {
-    spdlog::debug("discarded a stale result for task {} lease {}", uint_field(f, "task_id"), uint_field(f, "lease"));
+    spdlog::debug("discarded a stale result for task {} lease {}", r->task_id, r->lease);
     dispatch(self);
     return;
   }
   const auto* exec = st.table->executor_by_peer(in.peer);
   std::string exec_name = exec ? exec->name : "?";
-  if (ok) {
+  if (r->ok) {
     if (done->workflow) {
-      finish_task(self, *done, take_result());
+      finish_task(self, *done, std::move(r->value));
     } else {
       nlohmann::json body = {{"task_id", done->id},
                              {"action", done->action},
-                             {"result", take_result()},
+                             {"result", std::move(r->value)},
                              {"executor", exec_name},
                              {"attempts", done->attempts},
-                             {"duration_ms", number_field(f, "duration_ms")}};
+                             {"duration_ms", r->duration_ms}};
       st.gw().send(done->origin.peer, proto::make_ok_reply(done->origin.cid, done->origin.trace, std::move(body)));
     }
   } else {
-    auto e = f.contains("error") && f["error"].is_object() ? f["error"] : nlohmann::json::object();
     finish_task(self, *done,
-                error{text_field(e, "code", errc::action_failed),
-                      "action '" + done->action + "' failed on executor " + exec_name + ": " +
-                          text_field(e, "message", "no message")});
+                error{r->failure.code, "action '" + done->action + "' failed on executor " + exec_name + ": " +
+                                           r->failure.message});
   }
   dispatch(self);
 }
@@ -156,17 +130,19 @@ static void on_executors_admin(executor_self self, const inbound& in, const std:
   auto& st = self->state;
   task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
   auto ok = [&](nlohmann::json body) { st.gw().send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, std::move(body))); };
-  const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json::object();
-  auto text = [&](const char* k) { return args.is_object() && args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+  const auto none = nlohmann::json::object();
+  auto a = in.env.fields.find("args");
+  const auto& args = a != in.env.fields.end() ? *a : none;
   if (op == "executors.drain") {
-    auto name = text("name");
+    auto name = fabric::parse_name_request(args, "executors.drain");
+    if (!name) return answer_error(self, origin, name.err());
     for (const auto& [id, e] : st.table->executors()) {
-      if (e.name != name && e.id != name) continue;
+      if (e.name != *name && e.id != *name) continue;
       st.table->set_draining(id, true);
       spdlog::info("executor {} draining on request: no new tasks; {} in flight finish", e.name, e.in_flight());
       return ok({{"executor", e.name}, {"draining", true}, {"in_flight", e.in_flight()}});
     }
-    return answer_error(self, origin, {errc::not_found, "no connected executor named '" + name + "'; see `keelctl executors`"});
+    return answer_error(self, origin, {errc::not_found, "no connected executor named '" + *name + "'; see `keelctl executors`"});
   }
   auto* auth = st.env.ctx->auth;
   if (!auth)
@@ -178,80 +154,57 @@ static void on_executors_admin(executor_self self, const inbound& in, const std:
     return ok({{"keys", keys}});
   }
   if (op == "executors.authorize") {
+    auto req = fabric::parse_authorize_request(args);
+    if (!req) return answer_error(self, origin, req.err());
     principal p;
-    p.name = text("name");
-    p.public_key = text("public_key");
-    p.role = text("role").empty() ? "executor" : text("role");
-    if (args.contains("caps") && args["caps"].is_array())
-      for (const auto& c : args["caps"])
-        if (c.is_string()) p.caps.push_back(c.get<std::string>());
-    if (args.contains("labels") && args["labels"].is_object())
-      for (auto it = args["labels"].begin(); it != args["labels"].end(); ++it)
-        if (it.value().is_string()) p.labels[it.key()] = it.value().get<std::string>();
+    p.name = req->name;
+    p.public_key = req->public_key;
+    p.role = req->role;
+    p.caps = req->caps;
+    p.labels = req->labels;
     if (auto s = auth->authorize(p); !s) return answer_error(self, origin, s.err());
     spdlog::info("authorized {} key '{}'", p.role, p.name);
     return ok({{"authorized", p.name}, {"role", p.role}});
   }
   if (op == "executors.revoke") {
-    auto name = text("name");
-    if (auto s = auth->revoke(name); !s) return answer_error(self, origin, s.err());
+    auto name = fabric::parse_name_request(args, "executors.revoke");
+    if (!name) return answer_error(self, origin, name.err());
+    if (auto s = auth->revoke(*name); !s) return answer_error(self, origin, s.err());
     std::vector<std::string> cut;
     for (const auto& [id, e] : st.table->executors())
-      if (e.principal == name) cut.push_back(id);
+      if (e.principal == *name) cut.push_back(id);
     for (const auto& id : cut) remove_executor(self, id, "its key was revoked");
-    spdlog::warn("revoked key '{}'; {} connection(s) cut off", name, cut.size());
+    spdlog::warn("revoked key '{}'; {} connection(s) cut off", *name, cut.size());
     dispatch(self);
-    return ok({{"revoked", name}, {"disconnected", cut.size()}});
+    return ok({{"revoked", *name}, {"disconnected", cut.size()}});
   }
   answer_error(self, origin, {errc::bad_request, "unknown operation '" + op + "'"});
 }
 
 static void on_run(executor_self self, inbound& in) {
   auto& st = self->state;
-  auto no_args = nlohmann::json();
-  auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : no_args;
   task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
-  auto refuse = [&](const std::string& what) { answer_error(self, origin, {errc::bad_request, what}); };
-  if (!args.is_object()) return refuse("run needs args {\"action\": NAME, \"args\": {...}}");
-  if (!args.contains("action") || !args["action"].is_string() || args["action"].get<std::string>().empty())
-    return refuse("run needs \"action\" as a non-empty string");
+  auto no_args = nlohmann::json();
+  auto a = in.env.fields.find("args");
+  auto req = fabric::parse_run_request(a != in.env.fields.end() ? *a : no_args);
+  if (!req) return answer_error(self, origin, req.err());
   task_record t;
   t.id = st.next_task_id++;
-  t.action = args["action"].get<std::string>();
-  t.args = args.contains("args") ? std::move(args["args"]) : nlohmann::json::object();
-  if (args.contains("on")) {
-    if (!args["on"].is_object()) return refuse("\"on\" must be a map of label to value");
-    for (auto it = args["on"].begin(); it != args["on"].end(); ++it) {
-      if (!it.value().is_string()) return refuse("label selector '" + it.key() + "' must be a string");
-      t.selector[it.key()] = it.value().get<std::string>();
-    }
-  }
-  auto timeout = st.cfg().default_task_timeout;
-  if (args.contains("timeout_ms")) {
-    if (!args["timeout_ms"].is_number_integer() || args["timeout_ms"].get<std::int64_t>() <= 0 ||
-        args["timeout_ms"].get<std::int64_t>() > 7LL * 86'400'000)
-      return refuse("\"timeout_ms\" must be a positive integer of at most 7 days (604800000)");
-    timeout = std::chrono::milliseconds(args["timeout_ms"].get<std::int64_t>());
-  }
+  t.action = std::move(req->action);
+  t.args = std::move(req->args);
+  t.selector = std::move(req->selector);
   // An ad-hoc task is not durable, but its key still travels to the action:
   // a re-dispatch after executor loss then has no second effect on actions
   // that honour it (file.append, and anything passing it on downstream).
-  if (args.contains("idempotency_key")) {
-    const auto& k = args["idempotency_key"];
-    if (!k.is_string() || k.get_ref<const std::string&>().empty() || k.get_ref<const std::string&>().size() > 200)
-      return refuse("\"idempotency_key\" must be a non-empty string of at most 200 characters");
-    t.idempotency_key = k.get<std::string>();
-  }
+  t.idempotency_key = std::move(req->idempotency_key);
   t.origin = origin;
   t.submitted = steady_clock::now();
-  t.deadline = t.submitted + timeout;
+  t.deadline = t.submitted + req->timeout.value_or(st.cfg().default_task_timeout);
   // schedule_to_start_ms: wait this long for a matching executor instead of
   // refusing at once when none is connected.
-  if (args.contains("schedule_to_start_ms")) {
-    auto wait = int_field(args, "schedule_to_start_ms", -1, -1, 7LL * 86'400'000);
-    if (wait <= 0) return refuse("\"schedule_to_start_ms\" must be a positive integer of at most 7 days");
+  if (req->schedule_to_start) {
     t.wait_for_executor = true;
-    t.start_deadline = t.submitted + std::chrono::milliseconds(wait);
+    t.start_deadline = t.submitted + *req->schedule_to_start;
   }
   if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
   dispatch(self);
@@ -268,13 +221,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
         send_frame(self, in.peer, msg_type::reregister, nlohmann::json::object());
         return;
       }
-      const auto& beats = in.env.fields.find("beats");
-      if (beats != in.env.fields.end() && beats->is_array()) {
-        std::vector<std::uint64_t> leases;
-        for (const auto& b : *beats)
-          if (b.is_number_unsigned() && leases.size() < 4096) leases.push_back(b.get<std::uint64_t>());
-        st.table->beat(in.peer, leases, now);
-      }
+      if (auto leases = fabric::parse_beats(in.env.fields); !leases.empty()) st.table->beat(in.peer, leases, now);
       return;
     }
     case msg_type::task_result: return on_task_result(self, in);

@@ -75,7 +75,7 @@ void write(const fs::path& dir, const std::string& name, const std::string& byte
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::cerr << "usage: make_seeds CORPUS_DIR   (writes CORPUS_DIR/frame_fuzz)\n";
+    std::cerr << "usage: make_seeds CORPUS_DIR   (writes CORPUS_DIR/<target>/ for every fuzz target)\n";
     return 2;
   }
   fs::path root = argv[1];
@@ -201,5 +201,51 @@ int main(int argc, char** argv) {
         msg(msg_type::hello, {{"executor_id", "e1"}, {"caps", {"echo"}}, {"concurrency", 1}, {"protocol", 1}}));
 
   std::cout << "seeds written under " << root.string() << "\n";
+
+  // --- fabric targets: valid messages and the refusals each parser names ---
+  auto hello_dir = root / "registration_fuzz";
+  json hello = {{"executor_id", "e1"}, {"name", "db1"}, {"caps", {"echo", "sql"}}, {"labels", {{"site", "db1"}}},
+                {"concurrency", 8}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", 1}};
+  write(hello_dir, "valid", msg(msg_type::hello, hello));
+  auto hello_with = [&](const std::string& name, const std::string& key, const json& v) {
+    auto h = hello;
+    if (v.is_discarded()) h.erase(key);
+    else h[key] = v;
+    write(hello_dir, name, msg(msg_type::hello, h));
+  };
+  hello_with("other_protocol", "protocol", 2);
+  hello_with("no_id", "executor_id", json(json::value_t::discarded));
+  hello_with("caps_not_list", "caps", "echo");
+  hello_with("caps_mixed", "caps", {"echo", 5});
+  hello_with("label_not_string", "labels", {{"site", 1}});
+  hello_with("zero_concurrency", "concurrency", 0);
+  hello_with("huge_concurrency", "concurrency", 1 << 30);
+
+  auto result_dir = root / "task_result_fuzz";
+  write(result_dir, "ok", msg(msg_type::task_result, {{"task_id", 5}, {"lease", 1}, {"ok", true}, {"result", {{"r", "x"}}}, {"duration_ms", 1.25}}));
+  write(result_dir, "failed", msg(msg_type::task_result, {{"task_id", 5}, {"lease", 1}, {"ok", false}, {"error", {{"code", "action_failed"}, {"message", "m"}}}}));
+  write(result_dir, "error_not_map", msg(msg_type::task_result, {{"task_id", 5}, {"lease", 1}, {"ok", false}, {"error", "boom"}}));
+  write(result_dir, "no_lease", msg(msg_type::task_result, {{"task_id", 5}, {"ok", true}}));
+  write(result_dir, "negative_id", msg(msg_type::task_result, {{"task_id", -5}, {"lease", 1}, {"ok", true}}));
+  write(result_dir, "beats", msg(msg_type::task_result, {{"task_id", 5}, {"lease", 1}, {"beats", {1, 2, "x", -1, 3}}}));
+
+  auto admin_dir = root / "admin_request_fuzz";
+  auto admin = [&](const std::string& name, const std::string& op, const json& args) {
+    write(admin_dir, name, msg(msg_type::request, {{"op", op}, {"args", args}}));
+  };
+  admin("run", "run", {{"action", "echo"}, {"args", {{"text", "hi"}}}});
+  admin("run_full", "run", {{"action", "file.append"}, {"args", {{"file", "a"}, {"line", "b"}}}, {"on", {{"site", "db1"}}},
+                           {"timeout_ms", 30000}, {"schedule_to_start_ms", 1000}, {"idempotency_key", "k-1"}});
+  admin("run_no_action", "run", {{"args", json::object()}});
+  admin("run_args_list", "run", {{"action", "echo"}, {"args", {1, 2}}});
+  admin("run_bad_selector", "run", {{"action", "echo"}, {"on", {{"site", 1}}}});
+  admin("run_timeout_float", "run", {{"action", "echo"}, {"timeout_ms", 1.5}});
+  admin("run_timeout_huge", "run", {{"action", "echo"}, {"timeout_ms", 1LL << 62}});
+  admin("run_key_long", "run", {{"action", "echo"}, {"idempotency_key", std::string(300, 'k')}});
+  admin("authorize", "executors.authorize", {{"name", "db1"}, {"public_key", std::string(40, 'a')}, {"caps", {"sql"}}, {"labels", {{"site", "db1"}}}});
+  admin("authorize_admin", "executors.authorize", {{"name", "ops"}, {"public_key", std::string(40, 'b')}, {"role", "admin"}});
+  admin("authorize_bad_role", "executors.authorize", {{"name", "ops"}, {"public_key", std::string(40, 'b')}, {"role", "root"}});
+  admin("drain", "executors.drain", {{"name", "db1"}});
+  admin("revoke_no_name", "executors.revoke", json::object());
   return 0;
 }
