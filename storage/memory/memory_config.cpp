@@ -1,0 +1,318 @@
+// A small strict YAML walker for the memory config. runtime/yaml_reader is
+// not used because storage/ sits below runtime/; this one only needs maps,
+// scalars and sequences, and reports the first error with its line.
+#include "storage/memory/memory_config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace keel::memory {
+
+std::optional<conversion> parse_conversion(const std::string& s) {
+  static const std::map<std::string, conversion> names{
+      {"none", conversion::none},         {"string", conversion::string}, {"int", conversion::integer},
+      {"number", conversion::number},     {"bool", conversion::boolean},  {"timestamp", conversion::timestamp},
+      {"lower", conversion::lower},       {"trim", conversion::trim},     {"cents", conversion::cents}};
+  auto it = names.find(s);
+  if (it == names.end()) return std::nullopt;
+  return it->second;
+}
+
+const char* to_string(conversion c) {
+  switch (c) {
+    case conversion::none: return "none";
+    case conversion::string: return "string";
+    case conversion::integer: return "int";
+    case conversion::number: return "number";
+    case conversion::boolean: return "bool";
+    case conversion::timestamp: return "timestamp";
+    case conversion::lower: return "lower";
+    case conversion::trim: return "trim";
+    case conversion::cents: return "cents";
+  }
+  return "?";
+}
+
+std::optional<std::int64_t> parse_duration_ms(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  std::int64_t n = std::stoll(s.substr(0, i));
+  auto unit = s.substr(i);
+  if (unit == "ms") return n;
+  if (unit == "s") return n * 1000;
+  if (unit == "m") return n * 60'000;
+  if (unit == "h") return n * 3'600'000;
+  if (unit == "d") return n * 86'400'000;
+  if (unit == "w") return n * 7 * 86'400'000;
+  return std::nullopt;
+}
+
+const mapping* memory_config::find(const std::string& source, const std::string& event_type) const {
+  const mapping* wildcard = nullptr;
+  for (const auto& m : mappings) {
+    if (m.source != source) continue;
+    for (const auto& e : m.events) {
+      if (e == event_type) return &m;
+      if (e == "*" && !wildcard) wildcard = &m;
+    }
+  }
+  return wildcard;
+}
+
+namespace {
+
+// The first error wins; later checks are skipped once one is recorded.
+struct walker {
+  std::string origin;
+  std::string first;
+
+  bool ok() const { return first.empty(); }
+  bool fail(const YAML::Node& at, const std::string& path, const std::string& what) {
+    if (first.empty()) {
+      auto line = at.IsDefined() ? at.Mark().line + 1 : 0;
+      first = origin + ":" + std::to_string(line) + ": " + path + ": " + what;
+    }
+    return false;
+  }
+  bool map(const YAML::Node& n, const std::string& path) { return n.IsMap() || fail(n, path, "must be a mapping (key: value)"); }
+  bool keys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
+    for (const auto& kv : n) {
+      auto k = kv.first.as<std::string>();
+      if (!allowed.count(k)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return fail(kv.first, path, "unknown key '" + k + "'; allowed: " + list);
+      }
+    }
+    return true;
+  }
+  std::optional<std::string> scalar(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar()) {
+      fail(n, path, "must be a single value");
+      return std::nullopt;
+    }
+    return n.as<std::string>();
+  }
+  // A scalar or a sequence of scalars.
+  std::vector<std::string> list(const YAML::Node& n, const std::string& path) {
+    std::vector<std::string> out;
+    if (n.IsScalar()) return {n.as<std::string>()};
+    if (!n.IsSequence()) {
+      fail(n, path, "must be a value or a list of values");
+      return out;
+    }
+    for (std::size_t i = 0; i < n.size(); ++i)
+      if (auto s = scalar(n[i], path + "[" + std::to_string(i) + "]")) out.push_back(*s);
+    return out;
+  }
+};
+
+void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema& out) {
+  std::string path = "entities." + name;
+  if (!w.map(n, path) || !w.keys(n, path, {"fields", "identity", "merge"})) return;
+  entity_type t;
+  t.name = name;
+  if (!n["fields"] || !n["fields"].IsMap() || n["fields"].size() == 0) {
+    w.fail(n, path + ".fields", "declare at least one field as name: type (string, int, number, bool, timestamp, json)");
+    return;
+  }
+  for (const auto& kv : n["fields"]) {
+    auto field = kv.first.as<std::string>();
+    auto type = w.scalar(kv.second, path + ".fields." + field);
+    if (!type) return;
+    auto ft = parse_field_type(*type);
+    if (!ft) {
+      w.fail(kv.second, path + ".fields." + field, "unknown type '" + *type + "'; use string, int, number, bool, timestamp or json");
+      return;
+    }
+    t.fields[field] = *ft;
+  }
+  if (n["identity"]) t.identity = w.list(n["identity"], path + ".identity");
+  if (const auto& merge = n["merge"]) {
+    if (!w.map(merge, path + ".merge")) return;
+    for (const auto& kv : merge) {
+      auto field = kv.first.as<std::string>();
+      std::string fpath = path + ".merge." + field;
+      merge_rule rule;
+      std::string kind;
+      if (kv.second.IsScalar()) {
+        kind = kv.second.as<std::string>();
+      } else if (w.map(kv.second, fpath) && w.keys(kv.second, fpath, {"rule", "priority"})) {
+        if (kv.second["rule"]) kind = w.scalar(kv.second["rule"], fpath + ".rule").value_or("");
+        if (kv.second["priority"]) rule.priority = w.list(kv.second["priority"], fpath + ".priority");
+      }
+      if (!w.ok()) return;
+      if (kind == "latest_wins") {
+        rule.rule = merge_rule::kind::latest_wins;
+      } else if (kind == "source_priority") {
+        rule.rule = merge_rule::kind::source_priority;
+        if (rule.priority.empty()) {
+          w.fail(kv.second, fpath, "source_priority needs priority: [most trusted source, ...]");
+          return;
+        }
+      } else {
+        w.fail(kv.second, fpath, "unknown merge rule '" + kind + "'; use latest_wins or source_priority");
+        return;
+      }
+      t.merge[field] = rule;
+    }
+  }
+  if (!w.ok()) return;
+  if (auto st = out.add(std::move(t)); !st) w.fail(n, path, st.err().message);
+}
+
+void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& types, std::vector<mapping>& out) {
+  std::string path = "mappings[" + std::to_string(i) + "]";
+  if (!w.map(n, path) || !w.keys(n, path, {"source", "event", "entity", "fields"})) return;
+  mapping m;
+  m.line = n.Mark().line + 1;
+  for (const char* k : {"source", "event", "entity", "fields"})
+    if (!n[k]) {
+      w.fail(n, path, std::string("missing '") + k + "'");
+      return;
+    }
+  m.source = w.scalar(n["source"], path + ".source").value_or("");
+  m.events = w.list(n["event"], path + ".event");
+  m.entity = w.scalar(n["entity"], path + ".entity").value_or("");
+  if (!w.ok()) return;
+  const entity_type* t = types.find(m.entity);
+  if (!t) {
+    auto names = types.type_names();
+    std::string list;
+    for (const auto& s : names) list += (list.empty() ? "" : ", ") + s;
+    w.fail(n["entity"], path + ".entity", "unknown entity type '" + m.entity + "'; declared under entities: " + list);
+    return;
+  }
+  if (!w.map(n["fields"], path + ".fields")) return;
+  for (const auto& kv : n["fields"]) {
+    field_map f;
+    f.canonical = kv.first.as<std::string>();
+    f.line = kv.first.Mark().line + 1;
+    std::string fpath = path + ".fields." + f.canonical;
+    if (!t->fields.count(f.canonical)) {
+      w.fail(kv.first, fpath, "entity type '" + m.entity + "' has no field '" + f.canonical + "'; declare it under entities." + m.entity + ".fields");
+      return;
+    }
+    if (kv.second.IsScalar()) {
+      f.from = kv.second.as<std::string>();
+    } else if (w.map(kv.second, fpath) && w.keys(kv.second, fpath, {"from", "convert"})) {
+      if (!kv.second["from"]) {
+        w.fail(kv.second, fpath, "missing 'from' (a dotted path into the event, e.g. data.email)");
+        return;
+      }
+      f.from = w.scalar(kv.second["from"], fpath + ".from").value_or("");
+      if (kv.second["convert"]) {
+        auto c = w.scalar(kv.second["convert"], fpath + ".convert").value_or("");
+        auto conv = parse_conversion(c);
+        if (!conv) {
+          w.fail(kv.second["convert"], fpath + ".convert",
+                 "unknown conversion '" + c + "'; use one of none, string, int, number, bool, timestamp, lower, trim, cents");
+          return;
+        }
+        f.convert = *conv;
+      }
+    }
+    if (!w.ok()) return;
+    if (f.from.empty()) {
+      w.fail(kv.second, fpath, "empty source path");
+      return;
+    }
+    m.fields.push_back(std::move(f));
+  }
+  bool has_identity = t->identity.empty();
+  for (const auto& f : m.fields)
+    for (const auto& k : t->identity) has_identity = has_identity || f.canonical == k;
+  if (!has_identity) {
+    w.fail(n, path, "maps no identity key of '" + m.entity + "'; map at least one of its identity fields");
+    return;
+  }
+  out.push_back(std::move(m));
+}
+
+void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
+  if (!w.map(n, "pruning") || !w.keys(n, "pruning", {"memory", "records"})) return;
+  if (const auto& mem = n["memory"]; mem && w.map(mem, "pruning.memory")) {
+    for (const auto& kv : mem) {
+      auto kind = kv.first.as<std::string>();
+      std::string path = "pruning.memory." + kind;
+      if (!w.map(kv.second, path) || !w.keys(kv.second, path, {"ttl", "max_items"})) return;
+      kind_policy p;
+      if (kv.second["ttl"]) {
+        auto s = w.scalar(kv.second["ttl"], path + ".ttl").value_or("");
+        p.ttl_ms = parse_duration_ms(s);
+        if (!p.ttl_ms) {
+          w.fail(kv.second["ttl"], path + ".ttl", "'" + s + "' is not a duration; write e.g. 90d, 12h, 30m");
+          return;
+        }
+      }
+      if (kv.second["max_items"]) {
+        auto s = w.scalar(kv.second["max_items"], path + ".max_items").value_or("");
+        if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+          w.fail(kv.second["max_items"], path + ".max_items", "must be a whole number");
+          return;
+        }
+        p.max_items = std::stoull(s);
+      }
+      out.memory[kind] = p;
+    }
+  }
+  if (const auto& rec = n["records"]; rec && w.map(rec, "pruning.records")) {
+    for (const auto& kv : rec) {
+      auto type = kv.first.as<std::string>();
+      std::string path = "pruning.records." + type;
+      if (!w.map(kv.second, path) || !w.keys(kv.second, path, {"keep_versions"}) || !kv.second["keep_versions"]) {
+        w.fail(kv.second, path, "write keep_versions: N");
+        return;
+      }
+      auto s = w.scalar(kv.second["keep_versions"], path + ".keep_versions").value_or("");
+      if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s == "0") {
+        w.fail(kv.second["keep_versions"], path + ".keep_versions", "must be a whole number of at least 1");
+        return;
+      }
+      out.keep_versions[type] = std::stoull(s);
+    }
+  }
+}
+
+}  // namespace
+
+result<memory_config> parse_memory_config(const std::string& yaml_text, const std::string& origin) {
+  walker w{origin, {}};
+  memory_config cfg;
+  auto types = std::make_shared<schema>();
+  try {
+    YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsNull()) return error{errc::config, origin + ": empty memory config; declare entities: and mappings:"};
+    if (w.map(root, "(top level)") && w.keys(root, "(top level)", {"entities", "mappings", "pruning"})) {
+      if (const auto& ents = root["entities"]; ents && w.map(ents, "entities"))
+        for (const auto& kv : ents) {
+          read_entity(w, kv.first.as<std::string>(), kv.second, *types);
+          if (!w.ok()) break;
+        }
+      if (const auto& maps = root["mappings"]; w.ok() && maps) {
+        if (!maps.IsSequence()) w.fail(maps, "mappings", "must be a list of mappings (- source: ...)");
+        for (std::size_t i = 0; w.ok() && i < maps.size(); ++i) read_mapping(w, i, maps[i], *types, cfg.mappings);
+      }
+      if (const auto& pr = root["pruning"]; w.ok() && pr) read_pruning(w, pr, cfg.pruning);
+    }
+  } catch (const YAML::Exception& e) {
+    return error{errc::config, origin + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg};
+  }
+  if (!w.ok()) return error{errc::config, w.first};
+  cfg.entities = std::move(types);
+  return cfg;
+}
+
+result<memory_config> load_memory_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return error{errc::config, "cannot read memory config '" + path + "': check the path and permissions"};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_memory_config(ss.str(), path);
+}
+
+}  // namespace keel::memory

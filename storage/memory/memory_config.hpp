@@ -1,0 +1,83 @@
+// The memory config file: entity types (schema), canonicalization mappings
+// from connector events to records, and pruning policies. One YAML document:
+//
+//   entities:
+//     customer:
+//       fields: {email: string, name: string, plan: string, mrr: number, stripe_id: string}
+//       identity: [email, stripe_id]            # match order for identity resolution
+//       merge: {plan: {rule: source_priority, priority: [stripe, crm]}}   # default latest_wins
+//   mappings:
+//     - source: stripe
+//       event: [customer.created, customer.updated]
+//       entity: customer
+//       fields:
+//         email: {from: data.object.email, convert: lower}
+//         mrr: {from: data.object.mrr_cents, convert: cents}
+//         stripe_id: data.object.id             # shorthand: a path, no conversion
+//   pruning:
+//     memory: {note: {ttl: 90d, max_items: 10000}}
+//     records: {customer: {keep_versions: 20}}
+//
+// Parsing is strict: unknown keys, unknown types or conversions, a mapping
+// to an undeclared entity or field are errors naming origin:line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/error.hpp"
+#include "storage/memory/schema.hpp"
+
+namespace keel::memory {
+
+// How a source value becomes a canonical one (before the schema type check).
+enum class conversion { none, string, integer, number, boolean, timestamp, lower, trim, cents };
+std::optional<conversion> parse_conversion(const std::string& s);
+const char* to_string(conversion c);
+
+struct field_map {
+  std::string canonical;          // field of the entity type
+  std::string from;               // dotted path into the event: data.object.email, items.0.id
+  conversion convert = conversion::none;
+  int line = 0;                   // where it was declared (for DLQ reasons)
+};
+
+struct mapping {
+  std::string source;
+  std::vector<std::string> events;  // event types; "*" matches any
+  std::string entity;
+  std::vector<field_map> fields;
+  int line = 0;
+};
+
+struct kind_policy {
+  std::optional<std::int64_t> ttl_ms;     // items older than this are removed
+  std::optional<std::size_t> max_items;   // keep only the newest N of the kind
+};
+
+struct prune_policies {
+  std::map<std::string, kind_policy> memory;        // per memory kind
+  std::map<std::string, std::size_t> keep_versions; // per entity type
+};
+
+struct memory_config {
+  std::shared_ptr<const schema> entities = std::make_shared<schema>();
+  std::vector<mapping> mappings;
+  prune_policies pruning;
+
+  // The first mapping for (source, event type), exact event before "*".
+  const mapping* find(const std::string& source, const std::string& event_type) const;
+};
+
+// Errors: config, "ORIGIN:LINE: PATH: what is wrong; what to do".
+result<memory_config> parse_memory_config(const std::string& yaml_text, const std::string& origin);
+result<memory_config> load_memory_config(const std::string& path);
+
+// "90d", "12h", "30m", "45s", "500ms" -> milliseconds; nullopt when malformed.
+std::optional<std::int64_t> parse_duration_ms(const std::string& s);
+
+}  // namespace keel::memory

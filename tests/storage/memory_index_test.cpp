@@ -1,0 +1,261 @@
+// The vector index is a cache of LevelDB: these tests lose it, damage it,
+// leave it behind (a child process writes and dies without saving, as after
+// kill -9) and change the embedder, and check each time that memory opens,
+// says what it did, and agrees with LevelDB item for item.
+#include <boost/test/unit_test.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "storage/memory/hashing_embedder.hpp"
+#include "storage/memory/retriever.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace keel;
+using namespace keel::memory;
+
+namespace {
+
+std::string fact(int i) { return "fact number " + std::to_string(i) + " about widget " + std::to_string(i * 7919 % 1000) + " colour " + std::to_string(i % 13); }
+
+struct fixture {
+  test::temp_dir dir;
+  hashing_embedder emb{128};
+  std::unique_ptr<store> db;
+  std::unique_ptr<memory_store> mem;
+
+  void open(const embedder& e) {
+    mem.reset();
+    if (!db) db = std::move(store::open(dir.path()).value());
+    memory_options o;
+    o.index.initial_capacity = 16;  // forces resizes
+    auto m = memory_store::open(*db, e, o);
+    BOOST_REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.err().message));
+    mem = std::move(*m);
+  }
+  void open() { open(emb); }
+  void close() {
+    mem.reset();
+    db.reset();
+  }
+  std::uint64_t add(int i) {
+    memory_item it;
+    it.text = fact(i);
+    auto r = mem->add(it);
+    BOOST_REQUIRE(r.ok());
+    return r->id;
+  }
+  // Every live item is found by its own vector; nothing else is in the index.
+  void check_agrees(std::size_t expected) {
+    BOOST_TEST(mem->size() == expected);
+    std::size_t found = 0, items = 0;
+    retriever r(*mem);
+    memory_filter all;
+    BOOST_REQUIRE(mem->each([&](const memory_item& it) {
+      ++items;
+      std::vector<float> q(mem->current_embedder().identity().dim);
+      BOOST_REQUIRE(mem->current_embedder().embed(it.text, q).ok());
+      auto near = r.nearest(q, 3, 64, all);
+      for (const auto& h : near) found += h.label == it.id && h.distance < 1e-4f;
+      return true;
+    }).ok());
+    BOOST_TEST(items == expected);
+    BOOST_TEST(found == expected);
+  }
+  std::string index_file() const { return dir.path() + "/memory.hnsw"; }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(memory_index_test)
+
+BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, fixture) {
+  open();
+  for (int i = 0; i < 200; ++i) add(i);
+  BOOST_TEST(!mem->opened().index_loaded);  // nothing to load the first time
+  close();
+  open();
+  BOOST_TEST(mem->opened().index_loaded);
+  BOOST_TEST(!mem->opened().rebuilt);
+  BOOST_TEST(mem->opened().replayed == 0u);
+  check_agrees(200);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, fixture) {
+  open();
+  for (int i = 0; i < 150; ++i) add(i);
+  close();
+  std::filesystem::remove(index_file());
+  open();
+  BOOST_TEST(mem->opened().rebuilt);
+  BOOST_TEST(mem->opened().why.find("does not exist") != std::string::npos, mem->opened().why);
+  check_agrees(150);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
+  open();
+  for (int i = 0; i < 150; ++i) add(i);
+  close();
+  {
+    std::fstream f(index_file(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(index_file()) / 2));
+    f.write("garbage!", 8);
+  }
+  open();
+  BOOST_TEST(mem->opened().rebuilt);
+  BOOST_TEST(mem->opened().why.find("does not match the hash") != std::string::npos, mem->opened().why);
+  check_agrees(150);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {
+  open();
+  for (int i = 0; i < 100; ++i) add(i);
+  BOOST_REQUIRE(mem->checkpoint().ok());
+  std::filesystem::copy_file(index_file(), dir.path() + "/old.hnsw");
+  std::filesystem::copy_file(index_file() + ".meta", dir.path() + "/old.hnsw.meta");
+  for (int i = 100; i < 160; ++i) add(i);
+  for (std::uint64_t id = 1; id <= 10; ++id) BOOST_REQUIRE(mem->forget(id).ok());
+  close();  // saves, and prunes the op log the old file would need
+  std::filesystem::copy_file(dir.path() + "/old.hnsw", index_file(), std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir.path() + "/old.hnsw.meta", index_file() + ".meta", std::filesystem::copy_options::overwrite_existing);
+  open();
+  BOOST_TEST(mem->opened().rebuilt);
+  BOOST_TEST(mem->opened().why.find("older than the pruned op log") != std::string::npos, mem->opened().why);
+  check_agrees(150);
+}
+
+BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, fixture) {
+  // The child writes through memory, checkpoints half-way, writes more and
+  // dies without running a destructor: LevelDB has writes the file lacks.
+  std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
+  std::cout.flush();
+  pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int code = 0;
+    {
+      auto s = store::open(dir.path());
+      if (!s) ::_exit(10);
+      memory_options o;
+      o.index.initial_capacity = 16;
+      auto m = memory_store::open(**s, emb, o);
+      if (!m) ::_exit(11);
+      for (int i = 0; i < 200 && code == 0; ++i) {
+        memory_item it;
+        it.text = fact(i);
+        if (!(*m)->add(it)) code = 12;
+        if (i == 99 && !(*m)->checkpoint()) code = 13;
+      }
+      for (std::uint64_t id = 95; id <= 104 && code == 0; ++id)
+        if (!(*m)->forget(id)) code = 14;
+      ::_exit(code);  // no destructors: no final checkpoint, as after kill -9
+    }
+  }
+  int st = 0;
+  BOOST_REQUIRE(::waitpid(pid, &st, 0) == pid);
+  BOOST_REQUIRE(WIFEXITED(st));
+  BOOST_REQUIRE(WEXITSTATUS(st) == 0);
+  open();
+  BOOST_TEST(mem->opened().index_loaded);
+  BOOST_TEST(!mem->opened().rebuilt, mem->opened().why);
+  BOOST_TEST(mem->opened().replayed == 110u);  // 100 adds + 10 forgets after the checkpoint
+  check_agrees(190);
+  BOOST_TEST(!mem->get(100).value().has_value());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, fixture) {
+  open();
+  for (int i = 0; i < 300; ++i) add(i);
+  close();
+  hashing_embedder wider(256);
+  open(wider);
+  BOOST_TEST(mem->opened().reembed_needed);
+  BOOST_TEST(mem->opened().stored_embedder == "hashing/128/v1");
+  memory_item it;
+  it.text = "new";
+  BOOST_TEST(mem->add(it).err().code == errc::unavailable);
+  memory_query q;
+  q.text = fact(7);
+  auto before = retriever(*mem).search(q);
+  BOOST_REQUIRE(before.ok());  // keyword side still answers
+  BOOST_TEST(!before->warnings.empty());
+
+  std::vector<std::size_t> seen;
+  auto n = mem->reembed([&](std::size_t done, std::size_t total) {
+    BOOST_TEST(total == 300u);
+    seen.push_back(done);
+  });
+  BOOST_REQUIRE(n.ok());
+  BOOST_TEST(*n == 300u);
+  BOOST_TEST(seen.back() == 300u);
+  BOOST_TEST(seen.size() == 2u);  // batches of 256
+  check_agrees(300);
+  close();
+  open(wider);
+  BOOST_TEST(!mem->opened().reembed_needed);
+  BOOST_TEST(mem->opened().index_loaded);
+}
+
+BOOST_FIXTURE_TEST_CASE(updates_and_forgets_reach_the_index, fixture) {
+  open();
+  for (int i = 0; i < 40; ++i) add(i);
+  BOOST_REQUIRE(mem->update_text(5, "an entirely different sentence about penguins").ok());
+  BOOST_REQUIRE(mem->forget(6).ok());
+  BOOST_TEST(mem->forget(6).err().code == errc::not_found);
+  std::vector<float> q(128);
+  BOOST_REQUIRE(emb.embed("an entirely different sentence about penguins", q).ok());
+  auto near = retriever(*mem).nearest(q, 1, 32, {});
+  BOOST_REQUIRE(near.size() == 1u);
+  BOOST_TEST(near[0].label == 5u);
+  BOOST_REQUIRE(emb.embed(fact(5), q).ok());
+  BOOST_TEST(retriever(*mem).nearest(q, 1, 32, {})[0].distance > 0.1f);  // the old text is gone
+  check_agrees(39);
+  close();
+  open();
+  check_agrees(39);
+  BOOST_TEST(mem->update_text(999, "x").err().code == errc::not_found);
+}
+
+BOOST_AUTO_TEST_CASE(filtered_graph_search_returns_k_with_good_recall) {
+  vector_index_options o;
+  o.dim = 32;
+  o.initial_capacity = 64;
+  auto vi = std::move(vector_index::create(o).value());
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g;
+  std::vector<std::vector<float>> data(3000, std::vector<float>(32));
+  for (std::uint64_t i = 0; i < data.size(); ++i) {
+    float n = 0;
+    for (auto& x : data[i]) n += (x = g(rng)) * x;
+    for (auto& x : data[i]) x /= std::sqrt(n);
+    BOOST_REQUIRE(vi->upsert(i, data[i]).ok());
+  }
+  BOOST_TEST(vi->capacity() >= 3000u);
+  struct every_tenth : label_filter {
+    bool allowed(std::uint64_t l) const override { return l % 10 == 3; }
+  } f;
+  std::size_t agree = 0;
+  for (int qn = 0; qn < 50; ++qn) {
+    const auto& q = data[rng() % data.size()];
+    auto got = vi->search(q, 10, 100, &f);
+    BOOST_REQUIRE(got.size() == 10u);
+    for (const auto& h : got) BOOST_TEST(h.label % 10 == 3u);
+    std::vector<std::uint64_t> allowed;
+    for (std::uint64_t i = 3; i < data.size(); i += 10) allowed.push_back(i);
+    auto exact = vi->score(q, allowed, 10);
+    for (const auto& h : got)
+      agree += std::count_if(exact.begin(), exact.end(), [&](const vector_hit& e) { return e.label == h.label; });
+  }
+  BOOST_TEST(agree >= 450u);  // recall@10 >= 0.9
+  BOOST_REQUIRE(vi->remove(3).ok());
+  BOOST_REQUIRE(vi->remove(3).ok());  // not an error twice
+  BOOST_TEST(!vi->contains(3));
+  BOOST_TEST(vi->deleted() == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

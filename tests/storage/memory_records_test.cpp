@@ -1,0 +1,212 @@
+// Versioned records on a real LevelDB directory: versions and their diffs,
+// reads as of a time, optimistic concurrency, identity uniqueness, forget
+// (invalidate) versus purge, and bad input that must leave no key behind.
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+
+#include "storage/memory/memory_config.hpp"
+#include "storage/memory/record_store.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace keel;
+using namespace keel::memory;
+using nlohmann::json;
+
+namespace {
+
+const char* config_yaml = R"(
+entities:
+  customer:
+    fields: {email: string, name: string, plan: string, seats: int, mrr: number, vip: bool, signed_up: timestamp}
+    identity: [email]
+)";
+
+struct fixture {
+  test::temp_dir dir;
+  std::unique_ptr<store> db;
+  std::shared_ptr<const schema> types;
+  std::atomic<std::int64_t> now{1'000'000};
+  std::unique_ptr<record_store> records;
+
+  fixture() {
+    db = std::move(store::open(dir.path()).value());
+    auto cfg = parse_memory_config(config_yaml, "test.yaml");
+    BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? std::string() : cfg.err().message));
+    types = cfg->entities;
+    records = std::make_unique<record_store>(*db, types, store_options{[this] { return now.load(); }});
+  }
+  result<write_outcome> put(const std::string& id, json fields, const std::string& source = "crm") {
+    record_write w;
+    w.type = "customer";
+    w.id = id;
+    w.fields = std::move(fields);
+    w.source = source;
+    return records->put(w);
+  }
+  std::vector<std::string> keys(const std::string& prefix = "rec/") {
+    std::vector<std::string> out;
+    BOOST_REQUIRE(db->scan(prefix, [&](const std::string& k, const std::string&) {
+      out.push_back(k);
+      return true;
+    }).ok());
+    return out;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(memory_records_test)
+
+BOOST_FIXTURE_TEST_CASE(every_change_is_a_new_version_with_a_diff, fixture) {
+  BOOST_TEST(put("c_42", {{"email", "ana@example.com"}, {"plan", "free"}})->version == 1u);
+  now += 1000;
+  auto second = put("c_42", {{"plan", "pro"}, {"seats", 3}}, "stripe");
+  BOOST_REQUIRE(second.ok());
+  BOOST_TEST(second->version == 2u);
+  BOOST_TEST(second->changed);
+  now += 1000;
+  auto same = put("c_42", {{"plan", "pro"}});  // nothing changes: no version
+  BOOST_TEST(same->version == 2u);
+  BOOST_TEST(!same->changed);
+
+  auto cur = records->get("customer", "c_42");
+  BOOST_REQUIRE(cur->has_value());
+  BOOST_TEST((*cur)->fields == json({{"email", "ana@example.com"}, {"plan", "pro"}, {"seats", 3}}));
+  BOOST_TEST((*cur)->field_sources["plan"] == "stripe");
+  BOOST_TEST((*cur)->field_sources["email"] == "crm");
+  BOOST_TEST((*cur)->hash.size() == 64u);
+
+  auto h = records->history("customer", "c_42");
+  BOOST_REQUIRE(h.ok());
+  BOOST_REQUIRE(h->size() == 2u);
+  BOOST_TEST((*h)[0].rec.source == "crm");
+  BOOST_TEST((*h)[1].rec.source == "stripe");
+  BOOST_TEST(*(*h)[0].rec.valid_to_ms == (*h)[1].rec.valid_from_ms);
+  BOOST_TEST(!(*h)[1].rec.valid_to_ms.has_value());
+  const auto& changes = (*h)[1].changes;
+  BOOST_REQUIRE(changes.size() == 2u);
+  BOOST_TEST(changes[0].field == "plan");
+  BOOST_TEST(changes[0].before == "free");
+  BOOST_TEST(changes[0].after == "pro");
+  BOOST_TEST(changes[1].field == "seats");
+  BOOST_TEST(changes[1].before.is_null());
+}
+
+BOOST_FIXTURE_TEST_CASE(reads_as_of_a_time, fixture) {
+  BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "free"}}).ok());  // t = 1,000,000
+  now = 2'000'000;
+  BOOST_REQUIRE(put("c_1", {{"plan", "pro"}}).ok());
+  now = 3'000'000;
+  BOOST_REQUIRE(put("c_1", {{"plan", "team"}}).ok());
+
+  auto at = [&](std::int64_t t) { return records->get("customer", "c_1", t).value(); };
+  BOOST_TEST(!at(999'999).has_value());  // did not exist yet
+  BOOST_TEST(at(1'000'000)->fields["plan"] == "free");
+  BOOST_TEST(at(1'999'999)->fields["plan"] == "free");
+  BOOST_TEST(*at(1'999'999)->valid_to_ms == 2'000'000);
+  BOOST_TEST(at(2'500'000)->fields["plan"] == "pro");
+  BOOST_TEST(at(9'000'000)->fields["plan"] == "team");
+}
+
+BOOST_FIXTURE_TEST_CASE(expected_version_detects_a_lost_update, fixture) {
+  BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}}).ok());
+  record_write w;
+  w.type = "customer";
+  w.id = "c_1";
+  w.fields = {{"plan", "pro"}};
+  w.expected_version = 1;
+  BOOST_REQUIRE(records->put(w).ok());  // reader A wins
+  w.fields = {{"plan", "team"}};        // reader B read version 1 too
+  auto lost = records->put(w);
+  BOOST_REQUIRE(!lost.ok());
+  BOOST_TEST(lost.err().code == errc::conflict);
+  BOOST_TEST(lost.err().message.find("is at version 2 but the write expected version 1") != std::string::npos);
+  BOOST_TEST(records->get("customer", "c_1").value()->fields["plan"] == "pro");
+
+  w.id = "c_new";
+  w.expected_version = 0;  // create only
+  BOOST_TEST(records->put(w).ok());
+  BOOST_TEST(records->put(w).err().code == errc::conflict);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_identity_value_belongs_to_one_record, fixture) {
+  BOOST_REQUIRE(put("c_1", {{"email", "Ana@Example.com"}}).ok());
+  auto dup = put("c_2", {{"email", "ana@example.com "}});
+  BOOST_REQUIRE(!dup.ok());
+  BOOST_TEST(dup.err().code == errc::conflict);
+  BOOST_TEST(dup.err().message.find("customer/c_1") != std::string::npos);
+  BOOST_TEST(*records->find_by_identity("customer", "email", "ANA@example.com").value() == "c_1");
+  // Changing the email frees the old value.
+  BOOST_REQUIRE(put("c_1", {{"email", "ana@new.io"}}).ok());
+  BOOST_TEST(put("c_2", {{"email", "ana@example.com"}}).ok());
+}
+
+BOOST_FIXTURE_TEST_CASE(invalidate_keeps_history_purge_erases_it, fixture) {
+  BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "pro"}}).ok());
+  now += 10;
+  auto gone = records->invalidate("customer", "c_1", "keelctl");
+  BOOST_REQUIRE(gone.ok());
+  BOOST_TEST(gone->version == 2u);
+  BOOST_TEST(!records->get("customer", "c_1").value().has_value());
+  BOOST_TEST(records->get("customer", "c_1", now - 10).value()->fields["plan"] == "pro");  // still known as of then
+  auto h = records->history("customer", "c_1").value();
+  BOOST_REQUIRE(h.size() == 2u);
+  BOOST_TEST(h[1].rec.invalidated);
+  BOOST_TEST(!records->find_by_identity("customer", "email", "a@x.io").value().has_value());
+  BOOST_TEST(records->invalidate("customer", "c_1", "keelctl").err().code == errc::not_found);
+  // A later write brings it back as version 3.
+  BOOST_TEST(put("c_1", {{"email", "a@x.io"}})->version == 3u);
+
+  BOOST_TEST(records->purge("customer", "c_1").value() == 3u);
+  BOOST_TEST(records->history("customer", "c_1").value().empty());
+  for (const auto& k : keys()) {
+    BOOST_TEST(k.find("c_1") == std::string::npos, k);  // the log names it by value, not by key
+  }
+  BOOST_TEST(records->purge("customer", "c_1").value() == 0u);  // not an error
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_input_is_a_clear_error_and_writes_nothing, fixture) {
+  auto before = keys();
+  auto expect = [&](result<write_outcome> r, const std::string& code, const std::string& says) {
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.err().code == code);
+    BOOST_TEST(r.err().message.find(says) != std::string::npos, r.err().message);
+  };
+  expect(put("c_1", {{"seats", "three"}}), errc::bad_request, "field 'seats' of customer must be int, got a string");
+  expect(put("c_1", {{"signed_up", "yesterday"}}), errc::bad_request, "must be timestamp (RFC 3339");
+  expect(put("c_1", {{"vip", 1}}), errc::bad_request, "must be bool");
+  expect(put("c_1", {{"colour", "red"}}), errc::bad_request, "unknown field 'colour' for entity type 'customer'");
+  expect(put("c_1", json::array({1, 2})), errc::bad_request, "must be a JSON object");
+  expect(put("bad/id", {{"plan", "x"}}), errc::bad_request, "record id 'bad/id' is not valid");
+  record_write w;
+  w.type = "custmer";
+  w.id = "c_1";
+  expect(records->put(w), errc::bad_request, "unknown entity type 'custmer'; declared types: customer");
+  BOOST_TEST(keys() == before, boost::test_tools::per_element());
+  BOOST_TEST(records->get("customer", "c_1").value().has_value() == false);
+}
+
+BOOST_FIXTURE_TEST_CASE(timestamps_are_normalised_and_trim_keeps_the_newest, fixture) {
+  BOOST_REQUIRE(put("c_1", {{"signed_up", "2026-11-01T02:00:00+02:00"}}).ok());
+  BOOST_TEST(records->get("customer", "c_1").value()->fields["signed_up"] == "2026-11-01T00:00:00.000Z");
+  for (int i = 0; i < 5; ++i) BOOST_REQUIRE(put("c_1", {{"seats", i}}).ok());
+  BOOST_TEST(records->trim_versions("customer", "c_1", 2, true).value() == 4u);
+  BOOST_TEST(records->history("customer", "c_1").value().size() == 6u);  // dry run
+  BOOST_TEST(records->trim_versions("customer", "c_1", 2, false).value() == 4u);
+  auto h = records->history("customer", "c_1").value();
+  BOOST_REQUIRE(h.size() == 2u);
+  BOOST_TEST(h.back().rec.version == 6u);
+  BOOST_TEST(records->get("customer", "c_1").value()->fields["seats"] == 4);
+}
+
+BOOST_AUTO_TEST_CASE(rfc3339_parsing) {
+  BOOST_TEST(*parse_timestamp("1970-01-01T00:00:00Z") == 0);
+  BOOST_TEST(*parse_timestamp("2026-11-01T00:00:00.250Z") == 1793491200250LL);
+  BOOST_TEST(*parse_timestamp("2026-11-01") == 1793491200000LL);
+  BOOST_TEST(!parse_timestamp("2026-11-01T00:00:00").has_value());  // no zone: refused
+  BOOST_TEST(!parse_timestamp("2026-13-01T00:00:00Z").has_value());
+  BOOST_TEST(format_timestamp(1793491200250LL) == "2026-11-01T00:00:00.250Z");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
