@@ -1,5 +1,7 @@
 #include "bench/raw_zmq.hpp"
 
+#include "runtime/curve_keys.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +18,23 @@ void tune(zmq::socket_t& s) {
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::sndhwm, hwm);
   s.set(zmq::sockopt::rcvhwm, hwm);
+}
+
+// Without a ZAP handler libzmq admits any CURVE client: the raw baseline
+// pays for the handshake and the encryption, not for an authorization check.
+void curve_server(zmq::socket_t& s, const std::string& secret) {
+  if (secret.empty()) return;
+  s.set(zmq::sockopt::curve_server, 1);
+  s.set(zmq::sockopt::curve_secretkey, secret);
+}
+
+void curve_client(zmq::socket_t& s, const std::string& server_public) {
+  if (server_public.empty()) return;
+  char pub[41], sec[41];
+  if (zmq_curve_keypair(pub, sec) != 0) throw zmq::error_t();
+  s.set(zmq::sockopt::curve_serverkey, server_public);
+  s.set(zmq::sockopt::curve_publickey, std::string(pub, 40));
+  s.set(zmq::sockopt::curve_secretkey, std::string(sec, 40));
 }
 
 // Moves the remaining frames of a multi-frame message from `from` to `to`.
@@ -40,13 +59,15 @@ void discard_rest(zmq::socket_t& from, bool more) {
 
 }  // namespace
 
-int run_raw_broker(const std::string& frontend, const std::string& backend) {
+int run_raw_broker(const std::string& frontend, const std::string& backend, const std::string& curve_secret) {
   zmq::context_t ctx(1);
   zmq::socket_t fe(ctx, zmq::socket_type::router);
   zmq::socket_t be(ctx, zmq::socket_type::router);
   try {
     tune(fe);
     tune(be);
+    curve_server(fe, curve_secret);
+    curve_server(be, curve_secret);
     fe.bind(frontend);
     be.bind(backend);
   } catch (const zmq::error_t& ex) {
@@ -119,11 +140,12 @@ int run_raw_broker(const std::string& frontend, const std::string& backend) {
   return 0;
 }
 
-int run_raw_worker(const std::string& backend) {
+int run_raw_worker(const std::string& backend, const std::string& server_public) {
   zmq::context_t ctx(1);
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   try {
     tune(s);
+    curve_client(s, server_public);
     s.connect(backend);
     s.send(zmq::str_buffer("READY"), zmq::send_flags::none);
     while (true) {
@@ -143,8 +165,9 @@ int run_raw_worker(const std::string& backend) {
 
 // --- client ---
 
-raw_client::raw_client(const std::string& frontend) {
+raw_client::raw_client(const std::string& frontend, const std::string& server_public) {
   tune(sock_);
+  curve_client(sock_, server_public);
   sock_.connect(frontend);
 }
 
@@ -196,6 +219,33 @@ bool raw_client::receive(std::chrono::milliseconds timeout, std::uint64_t& seq, 
     payload = payload_frame_.to_string_view();
     return true;
   }
+}
+
+raw_roles::raw_roles(CLI::App& app) {
+  broker_ = app.add_subcommand("raw-broker", "(internal) the raw ZeroMQ broker");
+  broker_->add_option("--frontend", frontend_)->required();
+  broker_->add_option("--backend", backend_)->required();
+  broker_->add_option("--curve-key-file", key_file_, "CURVE key pair file: both sockets become CURVE servers");
+  worker_ = app.add_subcommand("raw-worker", "(internal) a raw ZeroMQ echo worker");
+  worker_->add_option("--connect", backend_)->required();
+  worker_->add_option("--server-key", server_key_, "The broker's CURVE public key");
+}
+
+int raw_roles::run() const {
+  if (broker_->parsed()) {
+    std::string secret;
+    if (!key_file_.empty()) {
+      auto kp = read_key_file(key_file_);
+      if (!kp) {
+        std::fprintf(stderr, "raw broker: %s\n", kp.err().message.c_str());
+        return 2;
+      }
+      secret = kp->secret_key;
+    }
+    return run_raw_broker(frontend_, backend_, secret);
+  }
+  if (worker_->parsed()) return run_raw_worker(backend_, server_key_);
+  return -1;
 }
 
 }  // namespace keel::bench

@@ -23,18 +23,35 @@
 #include <string>
 #include <string_view>
 
+#include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
 namespace keel::bench {
 
 // Process entry points; both run until killed (SIGTERM). Return an exit code.
-int run_raw_broker(const std::string& frontend, const std::string& backend);
-int run_raw_worker(const std::string& backend);
+// With a CURVE secret key the broker's sockets are CURVE servers; workers and
+// clients given the matching public key connect as CURVE clients.
+int run_raw_broker(const std::string& frontend, const std::string& backend, const std::string& curve_secret = {});
+int run_raw_worker(const std::string& backend, const std::string& server_public = {});
+
+// The `raw-broker` / `raw-worker` subcommands a bench binary re-executes
+// itself with. Declare before parsing; run() after: the exit code of the
+// role that was asked for, or -1 when neither was.
+class raw_roles {
+ public:
+  explicit raw_roles(CLI::App& app);
+  int run() const;
+
+ private:
+  CLI::App* broker_;
+  CLI::App* worker_;
+  std::string frontend_, backend_, key_file_, server_key_;
+};
 
 // The client side, used from one thread.
 class raw_client {
  public:
-  explicit raw_client(const std::string& frontend);
+  explicit raw_client(const std::string& frontend, const std::string& server_public = {});
   // Asks the broker how many workers it knows; -1 when no answer in time.
   int count_workers(std::chrono::milliseconds timeout);
   void send(std::uint64_t seq, std::string_view payload);

@@ -1,0 +1,145 @@
+// keel_fabric_bench: no-op tasks through the authenticated executor fabric
+// (issue 4). Every Keel connection is CURVE: the node has a key, the bench
+// client an admin key, each executor its own key authorized through the
+// admin connection. The limit is a raw ZeroMQ broker carrying the same
+// traffic, with CURVE (like for like) and without (the plain ceiling), in
+// the same run. Configurations: executor counts x windows (tasks in flight).
+//
+// Usage: keel_fabric_bench [--executors 1,2,4] [--windows 100,1000] [--tasks N]
+//                          [--warmup N] [--payload B] [--concurrency C]
+//                          [--keel PATH] [--json] [--keep-logs]
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bench/echo_runs.hpp"
+#include "bench/raw_zmq.hpp"
+
+namespace keel::bench {
+
+const char* bench_name = "keel_fabric_bench";
+
+namespace {
+
+using nlohmann::json;
+
+constexpr double target_ratio = 0.60;     // of raw ZeroMQ with CURVE
+constexpr double target_p99_ms = 2.0;     // at 100 in flight
+constexpr int p99_target_window = 100;
+
+struct config_result {
+  int executors = 0, window = 0;
+  run_result keel, raw_curve, raw_plain;
+  double ratio_curve() const { return raw_curve.tasks_per_s > 0 ? keel.tasks_per_s / raw_curve.tasks_per_s : 0; }
+  double ratio_plain() const { return raw_plain.tasks_per_s > 0 ? keel.tasks_per_s / raw_plain.tasks_per_s : 0; }
+};
+
+json summary(const run_result& r) {
+  return {{"tasks_per_s", r.tasks_per_s}, {"p50_ms", r.lat.p50_us / 1000}, {"p99_ms", r.lat.p99_us / 1000},
+          {"p999_ms", r.lat.p999_us / 1000}, {"errors", r.errors + r.mismatches}, {"client_cpu_us_per_task", r.client_cpu_us_per_task}};
+}
+
+void print(const options& o, const std::vector<config_result>& runs) {
+  std::printf("Executor fabric with CURVE: no-op echo, %d-byte payload, %llu measured tasks per configuration\n",
+              o.payload, static_cast<unsigned long long>(o.tasks));
+  std::printf("Machine: %u cores, %s\n\n", std::thread::hardware_concurrency(), cpu_model().c_str());
+  std::printf("%-5s %-7s %-16s %10s %9s %9s %7s\n", "exec", "window", "system", "tasks/s", "p50 ms", "p99 ms", "errors");
+  for (const auto& c : runs) {
+    auto row = [&](const char* label, const run_result& r) {
+      std::printf("%-5d %-7d %-16s %10.0f %9.3f %9.3f %7llu\n", c.executors, c.window, label, r.tasks_per_s,
+                  r.lat.p50_us / 1000, r.lat.p99_us / 1000, static_cast<unsigned long long>(r.errors + r.mismatches));
+    };
+    row("keel +curve", c.keel);
+    row("raw zmq +curve", c.raw_curve);
+    row("raw zmq", c.raw_plain);
+    std::printf("%-5s %-7s %-16s %9.1f%% of raw +curve, %.1f%% of raw\n", "", "", "  keel / raw", 100 * c.ratio_curve(),
+                100 * c.ratio_plain());
+  }
+  double worst = 1e9, worst_p99 = 0;
+  bool correct = true;
+  for (const auto& c : runs) {
+    worst = std::min(worst, c.ratio_curve());
+    if (c.window == p99_target_window) worst_p99 = std::max(worst_p99, c.keel.lat.p99_us / 1000);
+    correct = correct && c.keel.correct() && c.raw_curve.correct() && c.raw_plain.correct();
+  }
+  auto met = [](bool b) { return b ? "met" : "MISSED"; };
+  std::printf("\nTargets (issue 4)\n");
+  std::printf("  keel >= %.0f%% of raw ZeroMQ with CURVE: %s (lowest %.1f%%)\n", target_ratio * 100,
+              met(worst >= target_ratio), worst * 100);
+  std::printf("  keel p99 < %.0f ms at %d in flight: %s (highest %.3f ms)\n", target_p99_ms, p99_target_window,
+              met(worst_p99 > 0 && worst_p99 < target_p99_ms), worst_p99);
+  std::printf("  every reply correct: %s\n", correct ? "yes" : "NO");
+}
+
+json report(const options& o, const std::vector<config_result>& runs) {
+  json out = {{"benchmark", "executor_fabric_curve"},
+              {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()}}},
+              {"config", {{"tasks", o.tasks}, {"warmup", o.warmup}, {"payload_bytes", o.payload}, {"executor_concurrency", o.concurrency}}},
+              {"runs", json::array()}};
+  for (const auto& c : runs)
+    out["runs"].push_back({{"executors", c.executors},
+                           {"window", c.window},
+                           {"keel_curve", summary(c.keel)},
+                           {"raw_curve", summary(c.raw_curve)},
+                           {"raw_plain", summary(c.raw_plain)},
+                           {"keel_over_raw_curve", c.ratio_curve()},
+                           {"keel_over_raw_plain", c.ratio_plain()}});
+  return out;
+}
+
+}  // namespace
+}  // namespace keel::bench
+
+int main(int argc, char** argv) {
+  using namespace keel::bench;
+  CLI::App app{"No-op tasks through Keel's CURVE-authenticated executor fabric vs raw ZeroMQ with and without CURVE"};
+  options o;
+  o.tasks = 20000;
+  std::string executors = "1,2,4", windows = "100,1000";
+  app.add_option("--executors", executors, "Executor (and raw worker) counts, comma-separated (default 1,2,4)");
+  app.add_option("--windows", windows, "Tasks in flight, comma-separated (default 100,1000)");
+  app.add_option("--tasks", o.tasks, "Measured tasks per configuration (default 20000)")->check(CLI::Range(1, 100000000));
+  app.add_option("--warmup", o.warmup, "Warm-up tasks per configuration (default 2000)");
+  app.add_option("--payload", o.payload, "Payload bytes per task (default 100)")->check(CLI::Range(16, 1 << 20));
+  app.add_option("--concurrency", o.concurrency, "Slots per keel executor (default 128)")->check(CLI::Range(1, 4096));
+  app.add_option("--keel", o.keel, "Path to the keel binary (default: $KEEL_BIN, else the one built with the bench)");
+  app.add_flag("--json", o.json, "Print one JSON object instead of the table");
+  app.add_flag("--keep-logs", o.keep_logs, "Keep the temporary directories with the process logs");
+  raw_roles roles(app);
+  CLI11_PARSE(app, argc, argv);
+  if (auto rc = roles.run(); rc >= 0) return rc;
+  try {
+    resolve_keel_binary(o);
+    auto counts = parse_counts(executors, "--executors", 64);
+    auto wins = parse_counts(windows, "--windows", 100000);
+    std::vector<config_result> runs;
+    bool correct = true;
+    for (int w : wins) {
+      for (int n : counts) {
+        config_result c;
+        c.executors = n;
+        c.window = w;
+        o.window = w;
+        o.curve = true;
+        c.keel = run_keel(o, n);
+        c.raw_curve = run_raw(o, n);
+        o.curve = false;
+        c.raw_plain = run_raw(o, n);
+        correct = correct && c.keel.correct() && c.raw_curve.correct() && c.raw_plain.correct();
+        runs.push_back(std::move(c));
+      }
+    }
+    if (o.json) std::printf("%s\n", report(o, runs).dump(2).c_str());
+    else print(o, runs);
+    return correct ? 0 : 1;
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "keel_fabric_bench: %s\n", ex.what());
+    return 2;
+  }
+}
