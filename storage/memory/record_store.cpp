@@ -56,7 +56,6 @@ std::string idx(const std::string& type, const std::string& field, const std::st
 
 namespace {
 
-const std::string seq_key = "rec/meta/seq";
 
 nlohmann::json to_json(const record& r) {
   nlohmann::json j{{"type", r.type},     {"id", r.id},         {"version", r.version},
@@ -102,13 +101,24 @@ std::string conflict_message(const std::string& type, const std::string& id, std
 // The change-feed entry and its counter go into the same batch as the change.
 void record_store::stage_feed(batch& b, nlohmann::json entry) {
   b.put("rec/log/" + key_number(seq_ + 1), encode_value(entry));
-  b.put(seq_key, std::to_string(seq_ + 1));
 }
 
 record_store::record_store(store& db, std::shared_ptr<const schema> types, store_options opts)
     : db_(db), types_(std::move(types)), clock_(opts.clock ? std::move(opts.clock) : clock_fn(system_clock_ms)) {
-  auto v = db_.get(seq_key);
-  if (v.ok() && v->has_value()) seq_ = std::strtoull((*v)->c_str(), nullptr, 10);
+  (void)db_.scan("rec/log/", [this](const std::string& k, const std::string&) {
+    seq_ = std::strtoull(k.c_str() + 8, nullptr, 10);
+    return false;
+  }, /*reverse=*/true);
+}
+
+result<std::optional<record>> record_store::current_for_write(const std::string& type, const std::string& id) {
+  if (auto it = recent_.find(type + "/" + id); it != recent_.end()) return std::optional<record>(it->second);
+  return current(type, id);
+}
+
+void record_store::remember(const record& r) {
+  if (recent_.size() >= recent_max) recent_.erase(recent_.begin());
+  recent_[r.type + "/" + r.id] = r;
 }
 
 void record_store::set_schema(std::shared_ptr<const schema> types) {
@@ -128,10 +138,14 @@ status record_store::check_key_names(const std::string& type, const std::string&
 }
 
 result<std::optional<record>> record_store::current(const std::string& type, const std::string& id) const {
-  auto key = reckey::cur(type, id);
+  auto head = db_.get(reckey::cur(type, id));
+  if (!head) return head.err();
+  if (!head->has_value()) return std::optional<record>{};
+  auto key = reckey::ver(type, id, std::strtoull((*head)->c_str(), nullptr, 10));
   auto raw = db_.get(key);
   if (!raw) return raw.err();
-  if (!raw->has_value()) return std::optional<record>{};
+  if (!raw->has_value())
+    return error{errc::io, type + "/" + id + ": current version " + **head + " is missing: the database is damaged; restore from a backup"};
   auto j = decode_value(**raw, key);
   if (!j) return j.err();
   return std::optional<record>(from_json(*j));
@@ -146,7 +160,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   if (!fields) return fields.err();
 
   std::lock_guard lk(write_mu_);
-  auto cur = current(w.type, w.id);
+  auto cur = current_for_write(w.type, w.id);
   if (!cur) return cur.err();
   const record* prev = cur->has_value() ? &**cur : nullptr;
   std::uint64_t have = prev ? prev->version : 0;
@@ -201,12 +215,12 @@ result<write_outcome> record_store::put(const record_write& w) {
   next.valid_from_ms = std::max(clock_(), prev ? prev->valid_from_ms : 0);
   next.source = w.source;
   next.event_id = w.event_id;
-  auto value = encode_value(to_json(next));
-  b.put(reckey::ver(w.type, w.id, next.version), value);
-  b.put(reckey::cur(w.type, w.id), std::move(value));
+  b.put(reckey::ver(w.type, w.id, next.version), encode_value(to_json(next)));
+  b.put(reckey::cur(w.type, w.id), std::to_string(next.version));
   stage_feed(b, {{"type", w.type}, {"id", w.id}, {"version", next.version}, {"op", "put"}, {"at", next.valid_from_ms}});
   if (auto st = b.commit(db_, w.sync); !st) return st.err();
   ++seq_;
+  remember(next);
   return write_outcome{next.version, true, next.hash};
 }
 
@@ -274,7 +288,7 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   auto t = types->require(type);
   if (!t) return t.err();
   std::lock_guard lk(write_mu_);
-  auto cur = current(type, id);
+  auto cur = current_for_write(type, id);
   if (!cur) return cur.err();
   if (!cur->has_value() || (*cur)->invalidated)
     return error{errc::not_found, type + "/" + id + " does not exist or is already forgotten; see `keelctl records history " +
@@ -293,12 +307,12 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   batch b;
   for (const auto& key : (*t)->identity)
     if (prev.fields.contains(key)) b.del(reckey::idx(type, key, identity_text(prev.fields[key])));
-  auto value = encode_value(to_json(next));
-  b.put(reckey::ver(type, id, next.version), value);
-  b.put(reckey::cur(type, id), std::move(value));
+  b.put(reckey::ver(type, id, next.version), encode_value(to_json(next)));
+  b.put(reckey::cur(type, id), std::to_string(next.version));
   stage_feed(b, {{"type", type}, {"id", id}, {"version", next.version}, {"op", "invalidate"}, {"at", next.valid_from_ms}});
   if (auto st = b.commit(db_, false); !st) return st.err();
   ++seq_;
+  remember(next);
   return write_outcome{next.version, true, next.hash};
 }
 
@@ -325,6 +339,7 @@ result<std::size_t> record_store::purge(const std::string& type, const std::stri
   stage_feed(b, {{"type", type}, {"id", id}, {"op", "purge"}, {"at", clock_()}, {"versions", n}});
   if (auto s = b.commit(db_, false); !s) return s.err();
   ++seq_;
+  recent_.erase(type + "/" + id);
   return n;
 }
 

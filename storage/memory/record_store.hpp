@@ -6,11 +6,11 @@
 // tombstone version and keeps the history; purge erases every version.
 //
 // Key layout (values are msgpack-encoded JSON):
-//   rec/cur/<type>/<id>                   copy of the newest version (one read for current state)
+//   rec/cur/<type>/<id>                   the newest version's number (decimal text)
 //   rec/ver/<type>/<id>/<version %010d>   one version, immutable once written
 //   rec/idx/<type>/<field>/<value>        identity key -> id (string values lower-cased)
 //   rec/log/<seq %020d>                   change feed: {type, id, version, op, at}
-//   rec/meta/seq                          last change-feed sequence number
+//                                         (the last key gives the sequence at open)
 // A write commits its version, the current copy, identity entries, the feed
 // entry and the caller's extra keys in one WriteBatch.
 //
@@ -23,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -155,6 +156,13 @@ class record_store {
   clock_fn clock_;
   std::mutex write_mu_;
   std::uint64_t seq_ = 0;  // last change-feed number, guarded by write_mu_
+  // Current versions of recently written records, guarded by write_mu_:
+  // a writer reads the version it replaces, and hot records are written
+  // again and again. Bounded; an arbitrary entry goes when it is full.
+  std::unordered_map<std::string, record> recent_;
+  static constexpr std::size_t recent_max = 16384;
+  result<std::optional<record>> current_for_write(const std::string& type, const std::string& id);
+  void remember(const record& r);
 };
 
 // Key builders (exposed for tests that scan and for the pruning job).

@@ -1,0 +1,343 @@
+// keel_memory_bench: what canonical memory costs against the raw libraries
+// it is built on, in the same run and on the same data.
+//
+//   (a) vectors: N clustered unit vectors (default 100,000 x 384), M=16,
+//       ef_construction=200. Build time of raw hnswlib vs memory_store
+//       (LevelDB item + vector + op log, then the index), then recall@10 and
+//       single-thread QPS at several ef: raw HierarchicalNSW::searchKnn vs
+//       Keel's retriever vector path (retriever::nearest), unfiltered and
+//       filtered to one kind in three (raw 0.6.2 has no filter: its
+//       unfiltered QPS at the same ef is the reference).
+//   (b) records: W versioned record writes (ids get several versions) vs
+//       raw LevelDB WriteBatch puts of the same JSON, one write each.
+//   (c) hybrid: H generated memory items with the hashing embedder; p50/p99
+//       latency of full hybrid queries (BM25 + vectors + recency, RRF,
+//       hydration), unfiltered and filtered by about-entity and kind.
+//
+// Usage: keel_memory_bench [--vectors N] [--dim D] [--queries Q] [--ef 16,32,...]
+//                          [--records W] [--hybrid-items H] [--hybrid-queries Q]
+//                          [--only a,b,c]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+// hnswlib's headers define non-inline functions and globals; the library's
+// vector_index.cpp includes them too, so this copy gets other names.
+#include <cpuid.h>
+#include <x86intrin.h>
+#define cpuid keel_bench_cpuid
+#define xgetbv keel_bench_xgetbv
+#define AVXCapable keel_bench_AVXCapable
+#define AVX512Capable keel_bench_AVX512Capable
+#define L2SqrSIMD16Ext keel_bench_L2SqrSIMD16Ext
+#define L2SqrSIMD4Ext keel_bench_L2SqrSIMD4Ext
+#define InnerProductSIMD16Ext keel_bench_InnerProductSIMD16Ext
+#define InnerProductSIMD4Ext keel_bench_InnerProductSIMD4Ext
+#define InnerProductDistanceSIMD16Ext keel_bench_InnerProductDistanceSIMD16Ext
+#define InnerProductDistanceSIMD4Ext keel_bench_InnerProductDistanceSIMD4Ext
+#include <hnswlib/hnswlib.h>
+
+#include "bench/bench_support.hpp"
+#include "storage/memory/hashing_embedder.hpp"
+#include "storage/memory/record_store.hpp"
+#include "storage/memory/retriever.hpp"
+#include "storage/memory/schema.hpp"
+
+using namespace keel;
+using namespace keel::memory;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(clk::time_point t) { return std::chrono::duration<double>(clk::now() - t).count(); }
+
+struct options {
+  std::size_t vectors = 100'000, dim = 384, queries = 500;
+  std::vector<std::size_t> efs{16, 32, 64, 128, 256};
+  std::size_t records = 100'000, hybrid_items = 100'000, hybrid_queries = 1000;
+  std::vector<std::string> only;
+  bool wants(const std::string& s) const { return only.empty() || std::find(only.begin(), only.end(), s) != only.end(); }
+};
+
+// Clustered data: real embeddings are clumpy, uniform noise is not.
+std::vector<float> clustered(std::size_t n, std::size_t dim, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g;
+  std::size_t centres = std::max<std::size_t>(n / 100, 1);
+  std::vector<float> c(centres * dim), out(n * dim);
+  for (auto& x : c) x = g(rng);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t k = rng() % centres;
+    float norm = 0;
+    for (std::size_t d = 0; d < dim; ++d) {
+      float v = c[k * dim + d] + 0.7f * g(rng);
+      out[i * dim + d] = v;
+      norm += v * v;
+    }
+    norm = 1.0f / std::sqrt(norm);
+    for (std::size_t d = 0; d < dim; ++d) out[i * dim + d] *= norm;
+  }
+  return out;
+}
+
+// Exact top-10 by inner product among the allowed labels (label = index + 1).
+std::vector<std::uint64_t> exact_top10(const std::vector<float>& data, std::size_t dim, const float* q,
+                                       const std::function<bool(std::uint64_t)>& allowed) {
+  std::vector<std::pair<float, std::uint64_t>> best;
+  for (std::size_t i = 0; i < data.size() / dim; ++i) {
+    if (!allowed(i + 1)) continue;
+    float dot = 0;
+    for (std::size_t d = 0; d < dim; ++d) dot += data[i * dim + d] * q[d];
+    best.push_back({-dot, i + 1});
+  }
+  std::partial_sort(best.begin(), best.begin() + 10, best.end());
+  std::vector<std::uint64_t> out;
+  for (int i = 0; i < 10; ++i) out.push_back(best[i].second);
+  return out;
+}
+
+double recall(const std::vector<std::vector<std::uint64_t>>& truth, const std::vector<std::vector<std::uint64_t>>& got) {
+  std::size_t hit = 0, total = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    std::set<std::uint64_t> t(truth[i].begin(), truth[i].end());
+    for (auto l : got[i]) hit += t.count(l);
+    total += truth[i].size();
+  }
+  return total ? static_cast<double>(hit) / total : 0;
+}
+
+const char* kind_of(std::size_t label) {
+  static const char* kinds[] = {"note", "invoice", "customer"};
+  return kinds[label % 3];
+}
+
+void vectors_bench(const options& o) {
+  std::printf("\n## (a) vectors: %zu x %zu, M=16, ef_construction=200, %zu queries, k=10, one thread\n\n", o.vectors, o.dim, o.queries);
+  auto data = clustered(o.vectors, o.dim, 1);
+  auto queries = clustered(o.queries, o.dim, 2);
+
+  hnswlib::InnerProductSpace space(o.dim);
+  auto t0 = clk::now();
+  hnswlib::HierarchicalNSW<float> raw(&space, o.vectors, 16, 200, 100);
+  for (std::size_t i = 0; i < o.vectors; ++i) raw.addPoint(&data[i * o.dim], i + 1);
+  double raw_build = seconds_since(t0);
+
+  bench::temp_dir dir("keel-memory-bench");
+  auto db = std::move(store::open(dir.path()).value());
+  hashing_embedder emb(o.dim);  // only its identity is used: vectors are given
+  memory_options mo;
+  mo.index.initial_capacity = 1024;  // let it grow by itself, as in production
+  auto mem = std::move(memory_store::open(*db, emb, mo).value());
+  t0 = clk::now();
+  for (std::size_t i = 0; i < o.vectors; ++i) {
+    memory_item it;
+    it.text = "vector " + std::to_string(i);
+    it.kind = kind_of(i + 1);
+    if (!mem->add_embedded(it, std::span<const float>(&data[i * o.dim], o.dim))) {
+      std::fprintf(stderr, "add failed\n");
+      std::exit(1);
+    }
+  }
+  double keel_build = seconds_since(t0);
+  std::printf("| build | raw hnswlib | Keel memory_store (LevelDB + index) |\n|---|---|---|\n");
+  std::printf("| seconds | %.1f | %.1f |\n\n", raw_build, keel_build);
+
+  auto all = [](std::uint64_t) { return true; };
+  auto notes = [](std::uint64_t l) { return std::string(kind_of(l)) == "note"; };
+  std::vector<std::vector<std::uint64_t>> truth, truth_f;
+  for (std::size_t q = 0; q < o.queries; ++q) {
+    truth.push_back(exact_top10(data, o.dim, &queries[q * o.dim], all));
+    truth_f.push_back(exact_top10(data, o.dim, &queries[q * o.dim], notes));
+  }
+  retriever r(*mem);
+  memory_query graph;  // always walk the graph: exact scoring of small memories would hide it
+  graph.exact_memory_below = 0;
+  memory_filter none, only_notes;
+  only_notes.kinds = {"note"};
+  std::printf("| ef | raw recall@10 | raw QPS | Keel recall@10 | Keel QPS | Keel/raw | Keel filtered recall@10 | Keel filtered QPS | filtered/raw |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (auto ef : o.efs) {
+    std::vector<std::vector<std::uint64_t>> got_raw(o.queries), got_keel(o.queries), got_f(o.queries);
+    raw.setEf(ef);
+    auto run = [&](auto&& fn) {
+      auto t = clk::now();
+      for (std::size_t q = 0; q < o.queries; ++q) fn(q);
+      return o.queries / seconds_since(t);
+    };
+    double qps_raw = run([&](std::size_t q) {
+      auto res = raw.searchKnn(&queries[q * o.dim], 10);
+      for (; !res.empty(); res.pop()) got_raw[q].push_back(res.top().second);
+    });
+    double qps_keel = run([&](std::size_t q) {
+      for (const auto& h : r.nearest(std::span<const float>(&queries[q * o.dim], o.dim), 10, ef, none, graph)) got_keel[q].push_back(h.label);
+    });
+    double qps_f = run([&](std::size_t q) {
+      for (const auto& h : r.nearest(std::span<const float>(&queries[q * o.dim], o.dim), 10, ef, only_notes, graph)) got_f[q].push_back(h.label);
+    });
+    std::printf("| %zu | %.3f | %.0f | %.3f | %.0f | %.0f%% | %.3f | %.0f | %.0f%% |\n", ef, recall(truth, got_raw), qps_raw,
+                recall(truth, got_keel), qps_keel, 100 * qps_keel / qps_raw, recall(truth_f, got_f), qps_f, 100 * qps_f / qps_raw);
+    std::fflush(stdout);
+  }
+}
+
+void records_bench(const options& o) {
+  std::printf("\n## (b) record writes: %zu writes (ids get 5 versions each), sync=false\n\n", o.records);
+  auto types = std::make_shared<schema>();
+  entity_type t;
+  t.name = "customer";
+  t.fields = {{"email", field_type::string}, {"name", field_type::string}, {"plan", field_type::string}, {"seats", field_type::integer}};
+  t.identity = {"email"};
+  (void)types->add(t);
+  std::size_t ids = std::max<std::size_t>(o.records / 5, 1);
+  auto fields = [&](std::size_t i) {
+    return nlohmann::json{{"email", "user" + std::to_string(i % ids) + "@example.com"},
+                          {"name", "Customer " + std::to_string(i % ids)},
+                          {"plan", i % 2 ? "pro" : "team"},
+                          {"seats", static_cast<std::int64_t>(i)}};
+  };
+
+  bench::temp_dir raw_dir("keel-memory-bench-raw");
+  auto raw = std::move(store::open(raw_dir.path()).value());
+  auto t0 = clk::now();
+  for (std::size_t i = 0; i < o.records; ++i)
+    (void)raw->write({{"raw/customer/c_" + std::to_string(i % ids) + "/" + std::to_string(i / ids), fields(i).dump()}});
+  double raw_s = seconds_since(t0);
+
+  bench::temp_dir dir("keel-memory-bench-rec");
+  auto db = std::move(store::open(dir.path()).value());
+  record_store rs(*db, types);
+  t0 = clk::now();
+  for (std::size_t i = 0; i < o.records; ++i) {
+    record_write w;
+    w.type = "customer";
+    w.id = "c_" + std::to_string(i % ids);
+    w.fields = fields(i);
+    w.source = "bench";
+    if (!rs.put(w)) {
+      std::fprintf(stderr, "record write failed\n");
+      std::exit(1);
+    }
+  }
+  double keel_s = seconds_since(t0);
+
+  // The same bytes Keel wrote, replayed raw: one batch per write holding
+  // that write's version, the record's current pointer and its feed entry.
+  std::vector<std::pair<std::string, std::string>> vers, logs;
+  std::map<std::string, std::string> curs;
+  (void)db->scan("rec/", [&](const std::string& k, const std::string& v) {
+    if (k.rfind("rec/ver/", 0) == 0) vers.push_back({k, v});
+    else if (k.rfind("rec/log/", 0) == 0) logs.push_back({k, v});
+    else if (k.rfind("rec/cur/", 0) == 0) curs[k] = v;
+    return true;
+  });
+  bench::temp_dir replay_dir("keel-memory-bench-replay");
+  auto replay = std::move(store::open(replay_dir.path()).value());
+  std::size_t bytes = 0;
+  t0 = clk::now();
+  for (std::size_t i = 0; i < vers.size() && i < logs.size(); ++i) {
+    auto cur_key = "rec/cur/" + vers[i].first.substr(8, vers[i].first.rfind('/') - 8);
+    bytes += vers[i].first.size() + vers[i].second.size() + logs[i].first.size() + logs[i].second.size() + cur_key.size() + 4;
+    (void)replay->write({vers[i], {cur_key, curs[cur_key]}, logs[i]});
+  }
+  double replay_s = seconds_since(t0);
+  std::size_t raw_bytes = 0;
+  for (std::size_t i = 0; i < 100; ++i) raw_bytes += fields(i).dump().size() + 20;
+  std::printf("| | writes/s | per write | bytes per write |\n|---|---|---|---|\n");
+  std::printf("| raw LevelDB WriteBatch (1 put of the fields JSON) | %.0f | %.1f us | %zu |\n", o.records / raw_s,
+              1e6 * raw_s / o.records, raw_bytes / 100);
+  std::printf("| raw LevelDB WriteBatch replaying Keel's keys and values (3 puts) | %.0f | %.1f us | %zu |\n",
+              vers.size() / replay_s, 1e6 * replay_s / vers.size(), vers.empty() ? 0 : bytes / vers.size());
+  std::printf("| Keel record_store.put (version + current + identity + change feed, 1 batch) | %.0f | %.1f us | |\n",
+              o.records / keel_s, 1e6 * keel_s / o.records);
+  std::printf("| Keel / raw (1 put) | %.0f%% | | |\n", 100 * raw_s / keel_s);
+  std::printf("| Keel / raw (same bytes) | %.0f%% | | |\n", 100 * (replay_s / vers.size()) / (keel_s / o.records));
+}
+
+void hybrid_bench(const options& o) {
+  std::printf("\n## (c) hybrid queries: %zu items, hashing embedder 256, %zu queries, k=5\n\n", o.hybrid_items, o.hybrid_queries);
+  static const std::vector<std::string> words{
+      "invoice", "billing", "annual", "monthly", "refund",  "login",   "slow",   "export", "csv",    "crash",
+      "demo",    "team",    "upgrade", "plan",   "email",   "phone",   "mobile", "dark",   "mode",   "warehouse",
+      "address", "payment", "overdue", "discount", "renewal", "contract", "seats", "admin", "report", "dashboard"};
+  std::mt19937 rng(3);
+  bench::temp_dir dir("keel-memory-bench-hybrid");
+  auto db = std::move(store::open(dir.path()).value());
+  hashing_embedder emb(256);
+  auto mem = std::move(memory_store::open(*db, emb).value());
+  auto sentence = [&](int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += (i ? " " : "") + words[rng() % words.size()];
+    return s;
+  };
+  std::size_t customers = std::max<std::size_t>(o.hybrid_items / 20, 1);
+  auto t0 = clk::now();
+  std::vector<memory_item> batch;
+  for (std::size_t i = 0; i < o.hybrid_items; ++i) {
+    memory_item it;
+    it.text = "customer " + std::to_string(i % customers) + " " + sentence(10);
+    it.kind = kind_of(i);
+    it.about = "customer:c_" + std::to_string(i % customers);
+    it.created_ms = 1'700'000'000'000LL + static_cast<std::int64_t>(i) * 1000;
+    batch.push_back(std::move(it));
+    if (batch.size() == 1000 || i + 1 == o.hybrid_items) {
+      if (!mem->add_batch(std::move(batch))) {
+        std::fprintf(stderr, "add_batch failed\n");
+        std::exit(1);
+      }
+      batch.clear();
+    }
+  }
+  double build = seconds_since(t0);
+  retriever r(*mem);
+  std::printf("| query | p50 | p99 | max |\n|---|---|---|---|\n");
+  for (int variant = 0; variant < 3; ++variant) {
+    std::vector<std::int64_t> ns;
+    for (std::size_t q = 0; q < o.hybrid_queries; ++q) {
+      memory_query mq;
+      mq.text = sentence(3);
+      if (variant == 1) mq.filter.about = "customer:c_" + std::to_string(rng() % customers);
+      if (variant == 2) mq.filter.kinds = {"note"};
+      auto t = clk::now();
+      auto res = r.search(mq);
+      ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - t).count());
+      if (!res) {
+        std::fprintf(stderr, "search failed: %s\n", res.err().message.c_str());
+        std::exit(1);
+      }
+    }
+    auto s = bench::summarize(ns);
+    const char* names[] = {"unfiltered", "about one customer", "kind = note (1 in 3)"};
+    std::printf("| %s | %.2f ms | %.2f ms | %.2f ms |\n", names[variant], s.p50_us / 1000, s.p99_us / 1000, s.max_us / 1000);
+  }
+  std::printf("\nbuild: %.1f s (%.0f items/s: embed + LevelDB + index + BM25)\n", build, o.hybrid_items / build);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  CLI::App app{"keel_memory_bench: canonical memory vs raw hnswlib and raw LevelDB"};
+  app.add_option("--vectors", o.vectors, "(a) vectors in the index")->check(CLI::PositiveNumber);
+  app.add_option("--dim", o.dim, "(a) dimension")->check(CLI::PositiveNumber);
+  app.add_option("--queries", o.queries, "(a) queries per ef")->check(CLI::PositiveNumber);
+  app.add_option("--ef", o.efs, "(a) ef values")->delimiter(',');
+  app.add_option("--records", o.records, "(b) record writes")->check(CLI::PositiveNumber);
+  app.add_option("--hybrid-items", o.hybrid_items, "(c) memory items")->check(CLI::PositiveNumber);
+  app.add_option("--hybrid-queries", o.hybrid_queries, "(c) queries per variant")->check(CLI::PositiveNumber);
+  app.add_option("--only", o.only, "Run only these parts: a, b, c")->delimiter(',');
+  CLI11_PARSE(app, argc, argv);
+  std::printf("# keel_memory_bench on %s\n", bench::cpu_model().c_str());
+  if (o.wants("a")) vectors_bench(o);
+  if (o.wants("b")) records_bench(o);
+  if (o.wants("c")) hybrid_bench(o);
+  return 0;
+}
