@@ -227,15 +227,9 @@ int main(int argc, char** argv) {
   CLI::App app{"Task round trip through Keel (client -> node -> executor -> client) vs a raw ZeroMQ broker"};
   options o;
   std::string executors = "1,2";
-  app.add_option("--tasks", o.tasks, "Measured tasks per configuration (default 50000)")->check(CLI::Range(1, 100000000));
-  app.add_option("--warmup", o.warmup, "Warm-up tasks per configuration, not measured (default 2000)");
+  add_run_options(app, o);
   app.add_option("--window", o.window, "Requests kept in flight (default 100)")->check(CLI::Range(1, 100000));
-  app.add_option("--payload", o.payload, "Payload bytes per task (default 100)")->check(CLI::Range(16, 1 << 20));
-  app.add_option("--concurrency", o.concurrency, "Slots per keel executor (default 128)")->check(CLI::Range(1, 4096));
   app.add_option("--executors", executors, "Executor (and raw worker) counts to run, comma-separated (default 1,2)");
-  app.add_option("--keel", o.keel, "Path to the keel binary (default: $KEEL_BIN, else the one built with the bench)");
-  app.add_flag("--json", o.json, "Print one JSON object instead of the table");
-  app.add_flag("--keep-logs", o.keep_logs, "Keep the temporary directories with the process logs");
   app.add_flag("--skip-raw", o.skip_raw, "Measure Keel only");
   app.add_flag("--skip-keel", o.skip_keel, "Measure the raw ZeroMQ baseline only (for profiling it)");
   app.add_option("--node-config", o.node_config, "Node config YAML passed to `keel node --config` (experiments)");

@@ -396,6 +396,17 @@ static run_result run_raw_in(const options& o, int n, temp_dir& dir) {
   return r;
 }
 
+void add_run_options(CLI::App& app, options& o) {
+  auto dflt = [](const char* what, auto v) { return std::string(what) + " (default " + std::to_string(v) + ")"; };
+  app.add_option("--tasks", o.tasks, dflt("Measured tasks per configuration", o.tasks))->check(CLI::Range(1, 100000000));
+  app.add_option("--warmup", o.warmup, dflt("Warm-up tasks per configuration, not measured", o.warmup));
+  app.add_option("--payload", o.payload, dflt("Payload bytes per task", o.payload))->check(CLI::Range(16, 1 << 20));
+  app.add_option("--concurrency", o.concurrency, dflt("Slots per keel executor", o.concurrency))->check(CLI::Range(1, 4096));
+  app.add_option("--keel", o.keel, "Path to the keel binary (default: $KEEL_BIN, else the one built with the bench)");
+  app.add_flag("--json", o.json, "Print one JSON object instead of the table");
+  app.add_flag("--keep-logs", o.keep_logs, "Keep the temporary directories with the process logs");
+}
+
 void resolve_keel_binary(options& o) {
   if (o.keel.empty()) {
     const char* env = std::getenv("KEEL_BIN");

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "bench/bench_support.hpp"
 
 namespace keel::bench {
@@ -73,6 +75,10 @@ struct run_result {
 // were kept.
 run_result run_keel(const options& o, int n);
 run_result run_raw(const options& o, int n);
+
+// --tasks, --warmup, --payload, --concurrency, --keel, --json, --keep-logs,
+// with o's current values as the defaults shown in --help.
+void add_run_options(CLI::App& app, options& o);
 
 // Resolves o.keel (--keel, $KEEL_BIN, else the keel built with the bench)
 // and checks it is executable.

@@ -104,13 +104,7 @@ int main(int argc, char** argv) {
   std::string executors = "1,2,4", windows = "100,1000";
   app.add_option("--executors", executors, "Executor (and raw worker) counts, comma-separated (default 1,2,4)");
   app.add_option("--windows", windows, "Tasks in flight, comma-separated (default 100,1000)");
-  app.add_option("--tasks", o.tasks, "Measured tasks per configuration (default 20000)")->check(CLI::Range(1, 100000000));
-  app.add_option("--warmup", o.warmup, "Warm-up tasks per configuration (default 2000)");
-  app.add_option("--payload", o.payload, "Payload bytes per task (default 100)")->check(CLI::Range(16, 1 << 20));
-  app.add_option("--concurrency", o.concurrency, "Slots per keel executor (default 128)")->check(CLI::Range(1, 4096));
-  app.add_option("--keel", o.keel, "Path to the keel binary (default: $KEEL_BIN, else the one built with the bench)");
-  app.add_flag("--json", o.json, "Print one JSON object instead of the table");
-  app.add_flag("--keep-logs", o.keep_logs, "Keep the temporary directories with the process logs");
+  add_run_options(app, o);
   raw_roles roles(app);
   CLI11_PARSE(app, argc, argv);
   if (auto rc = roles.run(); rc >= 0) return rc;
