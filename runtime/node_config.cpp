@@ -125,6 +125,40 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
              "must be after_create, after_dispatch, after_result, awaiting_approval or during_compensation[:n]");
     root.absorb(r);
   }
+  if (root.has("secrets")) {
+    auto r = root.child("secrets");
+    r.get("key_file", cfg.control.secrets_key_file);
+    r.get("passphrase_env", cfg.control.secrets_passphrase_env);
+    r.finish();
+    if (!cfg.control.secrets_key_file.empty() && !cfg.control.secrets_passphrase_env.empty())
+      r.fail(r.node()["passphrase_env"], "passphrase_env", "set either key_file or passphrase_env, not both");
+    root.absorb(r);
+  }
+  if (root.has("policy")) {
+    auto r = root.child("policy");
+    r.get("file", cfg.control.policy_file);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("metrics")) {
+    auto r = root.child("metrics");
+    r.get("port", cfg.control.metrics_port, 0, 65535);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("audit")) {
+    auto r = root.child("audit");
+    r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("tracing")) {
+    auto r = root.child("tracing");
+    r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
+    r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
+    r.finish();
+    root.absorb(r);
+  }
   backoff_spec default_backoff;
   if (root.has("supervision")) {
     auto r = root.child("supervision");
@@ -189,9 +223,14 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     }
     root.mark("agents");
   }
-  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows"}) root.mark(section);
+  // operator, accounts and models are validated by keel_control at start-up.
+  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics",
+                        "audit", "tracing", "operator", "accounts", "models"})
+    root.mark(section);
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};
+  cfg.source_text = yaml_text;
+  cfg.source_origin = origin;
   return cfg;
 }
 

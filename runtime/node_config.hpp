@@ -46,6 +46,20 @@ struct supervision_spec {
   std::vector<child_spec> children;  // start order; rest_for_one uses it
 };
 
+// The control plane's node-side settings (issue 6; docs/control-plane.md).
+// The `operator:`, `accounts:` and `models:` sections are parsed by
+// keel_control when the node starts (from node_config::source_text), so
+// their errors carry the same origin:line as the rest of the file.
+struct control_config {
+  std::string secrets_key_file;        // empty: DATA_DIR/vault.key (created 0600 on first start)
+  std::string secrets_passphrase_env;  // non-empty: read the vault passphrase from this env var instead
+  std::string policy_file;             // empty: no rules, everything allowed
+  int metrics_port = 7402;             // 127.0.0.1 only; 0 = off
+  std::size_t audit_checkpoint_every = 1000;
+  std::size_t max_spans = 100000;
+  millis span_max_age{7L * 24 * 3600 * 1000};
+};
+
 struct node_config {
   std::string listen = "tcp://127.0.0.1:7401";
   std::string data_dir = "./keel-data";
@@ -71,6 +85,11 @@ struct node_config {
   millis prune_interval{60000};
   std::string crash_at;       // fault injection only: "point[:n]"
   std::vector<std::string> extra_actions;  // action names steps may use besides the built-ins
+  control_config control;
+  // The YAML text the config was parsed from and its origin (file path or
+  // "embedded"), for the sections keel_control parses itself.
+  std::string source_text;
+  std::string source_origin;
 };
 
 // Parses YAML text; `origin` names the source in error messages.
