@@ -19,6 +19,11 @@ agent_actor spawn_executor_agent(caf::actor_system& sys, const agent_env& env);
 // already refuses unknown names).
 agent_actor spawn_agent(caf::actor_system& sys, const agent_env& env);
 
+// The control service (actors/control/control_service.cpp), registered as
+// "ctlops"; is_control_service_op() says which requests the bridge sends it.
+control_service_actor spawn_control_service(caf::actor_system& sys, node_context* ctx);
+bool is_control_service_op(const std::string& op);
+
 // Spawns the root of the node: the control plane, which spawns the agents.
 control_plane_actor spawn_control_plane(caf::actor_system& sys, node_context* ctx);
 

@@ -67,6 +67,11 @@ using executor_agent_actor = agent_actor::extend<
 // events through `ask` ({"event": {"type", "id", "data"}}).
 using planner_actor = agent_actor::extend<caf::reacts_to<peer_atom, peer_msg>>;
 
+// The control service (actors/control/): secrets, accounts, policy, models,
+// cost, traces and the audit trail for keelctl. A detached actor of the
+// control plane: its store scans never hold a scheduler thread.
+using control_service_actor = caf::typed_actor<caf::reacts_to<peer_atom, peer_msg>>;
+
 using control_plane_actor = caf::typed_actor<
     caf::reacts_to<peer_atom, peer_msg>,
     caf::reacts_to<restart_atom, std::uint64_t, std::uint64_t>>;  // child index, generation

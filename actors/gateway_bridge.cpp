@@ -4,6 +4,7 @@
 #include <caf/send.hpp>
 
 #include "actors/agent_common.hpp"
+#include "actors/agents.hpp"
 #include "actors/contracts.hpp"
 
 #include <algorithm>
@@ -68,6 +69,8 @@ void gateway_bridge::on_message(inbound&& msg) {
         return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
       const auto& name = op->get<std::string>();
       if (name == "run-workflow") return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
+      if (is_control_service_op(name))
+        return route(msg, caf::atom("ctlops"), "the control service is restarting; retry in a moment");
       static const std::set<std::string> executor_ops{"run",       "workflows", "tasks",  "task",  "history",
                                                       "approvals", "approve",   "reject", "retry", "cancel", "queue"};
       to_executor_agent = executor_ops.count(name) > 0 || name.rfind("executors.", 0) == 0;

@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/agents.hpp"
+#include "actors/control/services.hpp"
 #include "actors/gateway_bridge.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
@@ -103,8 +104,17 @@ int run_node(const node_config& cfg) {
                    "restart with --admin-key PUBLIC_KEY");
   }
 
+  // Control plane services before any actor: a wrong vault key or a bad
+  // policy stops the start-up here, before anything else is written.
+  auto control = open_control_services(cfg, **db);
+  if (!control) {
+    std::fprintf(stderr, "keel node: %s\n", control.err().message.c_str());
+    return 1;
+  }
+
   node_context ctx;
   ctx.config = cfg;
+  ctx.control = control->get();
   ctx.db = db->get();
   ctx.auth = auth.get();
   ctx.started_ms = unix_now_ms();
@@ -139,8 +149,11 @@ int run_node(const node_config& cfg) {
                  ctx.db->dir(), ::getpid());
     // A machine-readable line for launchers and tests that pick port 0.
     if (node_keys) spdlog::info("CURVE on: node public key {} (also in {}/node.pub)", node_keys->public_key, ctx.db->dir());
-    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s\n", ctx.listen.c_str(), ctx.db->dir().c_str(),
-                ::getpid(), node_keys ? node_keys->public_key.c_str() : "off");
+    auto* http = ctx.control->metrics_http.get();
+    if (http) spdlog::info("metrics at {}", http->url());
+    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s metrics=%s\n", ctx.listen.c_str(),
+                ctx.db->dir().c_str(), ::getpid(), node_keys ? node_keys->public_key.c_str() : "off",
+                http ? http->url().c_str() : "off");
     std::fflush(stdout);
 
     int sig = 0;

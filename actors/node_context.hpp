@@ -14,6 +14,8 @@
 
 namespace keel {
 
+struct control_services;  // actors/control/services.hpp
+
 struct node_context {
   node_config config;
   store* db = nullptr;
@@ -22,6 +24,7 @@ struct node_context {
   std::string listen;  // the endpoint actually bound
   wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
   auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys
+  control_services* control = nullptr;  // secrets, policy, audit, spans, metrics, models; never null in a node
 };
 
 // What the control plane hands each agent it spawns.

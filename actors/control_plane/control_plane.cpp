@@ -17,6 +17,7 @@
 #include "actors/agents.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/supervision.hpp"
+#include "actors/control/services.hpp"
 
 namespace keel {
 
@@ -49,6 +50,8 @@ struct child_slot {
 
 struct control_plane_state {
   node_context* ctx = nullptr;
+  control_service_actor service;  // not an agent: restarted at once whenever it dies
+  caf::actor_addr service_addr;
   std::unique_ptr<supervisor_policy> policy;
   std::vector<child_slot> children;
   static inline const char* name = "keel-control-plane";
@@ -72,8 +75,24 @@ void start_child(self_ptr self, std::size_t i) {
   st.policy->on_started(i, supervisor_policy::clock::now());
 }
 
+// The control service holds no state, so it is simply started again; a
+// crash loop shows in the log and in `keelctl models` / audit requests
+// failing, never in the agents.
+void start_control_service(self_ptr self) {
+  auto& st = self->state;
+  st.service = spawn_control_service(self->system(), st.ctx);
+  st.service_addr = st.service.address();
+  self->monitor(st.service);
+  self->system().registry().put(caf::atom("ctlops"), caf::actor_cast<caf::strong_actor_ptr>(st.service));
+}
+
 void on_child_down(self_ptr self, caf::down_msg& msg) {
   auto& st = self->state;
+  if (msg.source == st.service_addr) {
+    self->system().registry().erase(caf::atom("ctlops"));
+    spdlog::error("control service stopped ({}); starting it again", self->system().render(msg.reason));
+    return start_control_service(self);
+  }
   std::size_t i = 0;
   for (; i < st.children.size(); ++i)
     if (st.children[i].addr == msg.source) break;
@@ -102,6 +121,7 @@ void on_child_down(self_ptr self, caf::down_msg& msg) {
       return;
     case kind::restart:
       spdlog::warn("supervisor: {}", d.reason);
+      st.ctx->control->metrics.inc("keel_agent_restarts_total", {name});
       for (auto s : d.stop) {
         auto& sib = st.children[s];
         if (sib.state != phase::running) continue;
@@ -276,7 +296,8 @@ void on_request(self_ptr self, peer_msg& m) {
   if (op == "fault.crash") return on_crash(self, in, args);
   reply_err(self, in, {errc::bad_request, "unknown operation '" + op +
                                               "'; this node knows ping, status, agents, executors, send, run, "
-                                              "fault.crash (upgrade keelctl and the node together)"});
+                                              "fault.crash, secrets.*, accounts, policy.show, models, cost, trace, "
+                                              "audit.* (upgrade keelctl and the node together)"});
 }
 
 control_plane_actor::behavior_type control_plane(self_ptr self, node_context* ctx) {
@@ -288,6 +309,15 @@ control_plane_actor::behavior_type control_plane(self_ptr self, node_context* ct
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Shutting down: stop the agents (reverse start order), then ourselves.
     auto& children = self->state.children;
+    if (self->state.service) {
+      // A detached actor's thread waits until the last strong reference is
+      // gone, and the actor system waits for that thread: drop ours and the
+      // registry's, or shutdown hangs.
+      self->demonitor(self->state.service_addr);
+      self->send_exit(self->state.service, msg.reason);
+      self->system().registry().erase(caf::atom("ctlops"));
+      self->state.service = control_service_actor();
+    }
     for (auto i = children.size(); i-- > 0;) {
       if (children[i].state != phase::running) continue;
       children[i].expect_exit = true;
@@ -296,6 +326,7 @@ control_plane_actor::behavior_type control_plane(self_ptr self, node_context* ct
     self->quit(msg.reason);
   });
   self->system().registry().put(caf::atom("ctlplane"), caf::actor_cast<caf::strong_actor_ptr>(self));
+  start_control_service(self);
   for (std::size_t i = 0; i < st.children.size(); ++i) start_child(self, i);
   spdlog::info("control plane up: {} agents under {} (intensity {} in {})", st.children.size(),
                keel::to_string(ctx->config.supervision.strategy), ctx->config.supervision.intensity,

@@ -1,0 +1,183 @@
+// The control service: answers keelctl's control-plane requests (secrets,
+// accounts, policy, models, cost, trace, audit) from the services in
+// node_context::control. It is spawned detached by the control plane (its
+// LevelDB scans and audit verification may take a while and must not hold
+// a scheduler thread) and respawned if it dies; it keeps no state.
+// Every answer passes through the redactor: no secret value leaves here.
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/agent_common.hpp"
+#include "actors/agents.hpp"
+#include "actors/control/services.hpp"
+#include "runtime/duration.hpp"
+#include "runtime/json_fields.hpp"
+
+namespace keel {
+
+namespace {
+
+using proto::msg_type;
+using nlohmann::json;
+
+struct reply {
+  node_context* ctx;
+  const inbound& in;
+  void ok(json body) const {
+    ctx->gw->send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, ctx->control->redact(body)));
+  }
+  void fail(const error& e) const {
+    error safe{e.code, ctx->control->redact(e.message)};
+    ctx->gw->send(in.peer, proto::make_error_reply(msg_type::response, in.env.cid, in.env.trace, safe));
+  }
+};
+
+json secret_json(const control::secret_info& s) {
+  return {{"name", s.name}, {"created_ms", s.created_ms}, {"rotated_ms", s.rotated_ms}, {"version", s.version}};
+}
+
+void secrets_op(control_services& c, const reply& r, const std::string& op, const json& args) {
+  auto name = text_field(args, "name");
+  if (op == "secrets.list") {
+    json out = json::array();
+    for (const auto& s : c.vault->list()) out.push_back(secret_json(s));
+    return r.ok({{"secrets", out}});
+  }
+  if (auto s = control::check_secret_name(name); !s) return r.fail(s.err());
+  if (op == "secrets.remove") {
+    if (auto s = c.vault->remove(name); !s) return r.fail(s.err());
+    c.audit_event("config_change", "operator", name, {{"event", "secret_removed"}});
+    return r.ok({{"removed", name}});
+  }
+  // secrets.set: the value arrives in args.value and is never echoed.
+  if (!args.contains("value") || !args["value"].is_string())
+    return r.fail({errc::bad_request, "secrets.set needs {\"name\", \"value\"} with the value as a string"});
+  if (auto s = c.vault->set(name, args["value"].get_ref<const std::string&>()); !s) return r.fail(s.err());
+  for (const auto& s : c.vault->list())
+    if (s.name == name) {
+      c.audit_event("config_change", "operator", name, {{"event", "secret_set"}, {"version", s.version}});
+      return r.ok({{"secret", secret_json(s)}});
+    }
+  r.fail({errc::internal, "the secret was stored but is not listed; run `keelctl secrets list`"});
+}
+
+json accounts_json(const control_services& c) {
+  json accounts = json::array();
+  std::set<std::string> stored;
+  for (const auto& s : c.vault->list()) stored.insert(s.name);
+  for (const auto& a : c.ids.accounts) {
+    auto secret = control::secret_ref_name(a.secret);
+    accounts.push_back({{"name", a.name},
+                        {"kind", a.kind},
+                        {"capabilities", a.capabilities},
+                        {"secret", secret},
+                        {"secret_set", secret.empty() || stored.count(secret) > 0},
+                        {"endpoint", a.endpoint}});
+  }
+  return {{"operator", {{"name", c.ids.op.name}, {"email", c.ids.op.email}}}, {"accounts", accounts}};
+}
+
+void cost_op(control_services& c, const reply& r, const json& args) {
+  auto by = text_field(args, "by", "model");
+  if (by != "model" && by != "agent" && by != "workflow" && by != "total")
+    return r.fail({errc::bad_request, "--by must be model, agent or workflow"});
+  auto since = int_field(args, "since_ms", unix_now_ms() - 7LL * 86'400'000, 0, INT64_MAX);
+  auto rows = c.models->ledger().report(by, since);
+  if (!rows) return r.fail(rows.err());
+  json out = json::array();
+  double total = 0;
+  for (const auto& [name, row] : *rows) {
+    total += row.usd;
+    out.push_back({{"name", name}, {"usd", row.usd}, {"calls", row.calls}, {"input_tokens", row.input_tokens},
+                   {"output_tokens", row.output_tokens}});
+  }
+  r.ok({{"by", by}, {"since_ms", since}, {"rows", out}, {"total_usd", total}});
+}
+
+void trace_op(control_services& c, const reply& r, const json& args) {
+  auto id = text_field(args, "id");
+  if (id.empty()) return r.fail({errc::bad_request, "trace needs {\"id\": TRACE_ID}"});
+  auto spans = c.spans->trace(id);
+  if (!spans) return r.fail(spans.err());
+  if (spans->empty())
+    return r.fail({errc::not_found, "no spans for trace '" + id +
+                                        "'; spans are kept for tracing.max_age; a workflow instance's trace id is "
+                                        "shown by `keelctl task ID`"});
+  json list = json::array();
+  for (const auto& s : *spans) list.push_back(s.to_json());
+  json out = {{"trace_id", id}, {"spans", list}, {"tree", control::render_tree(control::build_tree(*spans))}};
+  if (bool_field(args, "otlp")) out["otlp"] = control::to_otlp_json(*spans);
+  r.ok(std::move(out));
+}
+
+void audit_op(control_services& c, const reply& r, const std::string& op, const json& args) {
+  if (op == "audit.verify") {
+    auto rep = c.audit->verify();
+    if (!rep) return r.fail(rep.err());
+    return r.ok({{"ok", rep->ok}, {"entries_checked", rep->entries_checked}, {"first_bad_seq", rep->first_bad_seq},
+                 {"problem", rep->problem}, {"length", c.audit->size()}});
+  }
+  // audit.tail: the last n entries, or (with after) those after a seq, for -f.
+  auto n = static_cast<std::size_t>(int_field(args, "n", 20, 1, 10000));
+  json out = json::array();
+  if (args.contains("after")) {
+    auto after = uint_field(args, "after");
+    auto s = c.audit->for_each(after + 1, [&](const control::audit_entry& e) {
+      out.push_back(e.to_json());
+      return out.size() < n;
+    });
+    if (!s) return r.fail(s.err());
+  } else {
+    auto t = c.audit->tail(n);
+    if (!t) return r.fail(t.err());
+    for (const auto& e : *t) out.push_back(e.to_json());
+  }
+  r.ok({{"entries", out}, {"length", c.audit->size()}});
+}
+
+void on_request(node_context* ctx, const inbound& in) {
+  auto& c = *ctx->control;
+  reply r{ctx, in};
+  auto op = text_field(in.env.fields, "op");
+  auto args = in.env.fields.contains("args") ? in.env.fields["args"] : json::object();
+  if (op.rfind("secrets.", 0) == 0) return secrets_op(c, r, op, args);
+  if (op == "accounts") return r.ok(accounts_json(c));
+  if (op == "policy.show") {
+    auto d = c.rules.describe();
+    d["file"] = c.policy_origin;
+    return r.ok(std::move(d));
+  }
+  if (op == "models") {
+    auto d = c.models->describe();
+    d["metrics"] = c.metrics_http ? c.metrics_http->url() : "off (" + c.metrics_note + ")";
+    return r.ok(std::move(d));
+  }
+  if (op == "cost") return cost_op(c, r, args);
+  if (op == "trace") return trace_op(c, r, args);
+  if (op == "audit.tail" || op == "audit.verify") return audit_op(c, r, op, args);
+  r.fail({errc::bad_request, "unknown control operation '" + op + "'; upgrade keelctl and the node together"});
+}
+
+control_service_actor::behavior_type control_service(control_service_actor::pointer self, node_context* ctx) {
+  install_crash_semantics(self, "control-service");
+  return {
+      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, ctx->gw, [&] { on_request(ctx, m.in); }); },
+  };
+}
+
+}  // namespace
+
+bool is_control_service_op(const std::string& op) {
+  static const std::set<std::string> ops{"secrets.set", "secrets.list", "secrets.remove", "accounts", "policy.show",
+                                         "models",      "cost",         "trace",          "audit.tail", "audit.verify"};
+  return ops.count(op) > 0;
+}
+
+control_service_actor spawn_control_service(caf::actor_system& sys, node_context* ctx) {
+  return sys.spawn<caf::detached>(control_service, ctx);
+}
+
+}  // namespace keel

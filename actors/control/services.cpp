@@ -1,0 +1,149 @@
+// Opening the control-plane services in dependency order: the vault first
+// (its redactor feeds the audit log and spans), then what is parsed from the
+// config, then what writes to the store, and the metrics server last so a
+// scrape never sees half-built services.
+#include "actors/control/services.hpp"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+namespace keel {
+
+namespace {
+
+status resolve_in(const control::secret_vault& vault, nlohmann::json& j, std::vector<std::string>& used) {
+  if (j.is_string()) {
+    const auto& s = j.get_ref<const std::string&>();
+    auto name = control::secret_ref_name(s);
+    if (name.empty()) return ok_v;
+    auto v = vault.get(name);
+    if (!v) {
+      if (v.err().code == errc::not_found)
+        return error{errc::not_found, "the secret '" + name + "' is not set; set it with `keelctl secrets set " + name + "`"};
+      return v.err();
+    }
+    used.push_back(name);
+    j = std::move(v.value());
+    return ok_v;
+  }
+  if (j.is_object() || j.is_array())
+    for (auto& child : j)
+      if (auto s = resolve_in(vault, child, used); !s) return s;
+  return ok_v;
+}
+
+bool mentions_secret(const nlohmann::json& j) {
+  if (j.is_string()) return j.get_ref<const std::string&>().rfind("secret://", 0) == 0;
+  if (j.is_object() || j.is_array())
+    for (const auto& child : j)
+      if (mentions_secret(child)) return true;
+  return false;
+}
+
+}  // namespace
+
+result<std::vector<std::string>> control_services::resolve_secrets(nlohmann::json& args) const {
+  std::vector<std::string> used;
+  if (!mentions_secret(args)) return used;  // the common case: no copy, no vault lookup
+  if (auto s = resolve_in(*vault, args, used); !s) return s.err();
+  return used;
+}
+
+void control_services::audit_event(const std::string& kind, const std::string& actor, const std::string& subject,
+                                   nlohmann::json detail, const std::string& trace_id) {
+  if (auto e = audit->append(kind, actor, subject, std::move(detail), trace_id); !e)
+    spdlog::error("audit entry {} {} not written: {}", kind, redact(subject), e.err().message);
+}
+
+result<std::unique_ptr<control_services>> open_control_services(const node_config& cfg, store& db) {
+  auto svc = std::make_unique<control_services>();
+  const auto& cc = cfg.control;
+  const auto origin = cfg.source_origin.empty() ? std::string("node config") : cfg.source_origin;
+
+  // Parse everything from the config before anything is written.
+  auto ids = control::parse_identity(cfg.source_text, origin);
+  if (!ids) return ids.err();
+  svc->ids = std::move(ids.value());
+  auto models = control::parse_model_config(cfg.source_text, origin);
+  if (!models) return models.err();
+  if (!cc.policy_file.empty()) {
+    auto p = control::policy::load_file(cc.policy_file);
+    if (!p) return error{p.err().code, p.err().message + " (check it with `keelctl policy check " + cc.policy_file + "`)"};
+    svc->rules = std::move(p.value());
+    svc->policy_origin = cc.policy_file;
+  } else {
+    auto p = control::policy::parse("version: 1\ndefault: allow\n", "(no policy file)");
+    if (!p) return p.err();
+    svc->rules = std::move(p.value());
+    svc->policy_origin = "(none: policy.file is empty, everything is allowed)";
+  }
+  svc->policy_active = !svc->rules.rules().empty() || !svc->rules.budgets().empty() ||
+                       svc->rules.default_verdict() != control::verdict::allow;
+
+  control::vault_key_source key;
+  if (!cc.secrets_passphrase_env.empty()) {
+    const char* pass = std::getenv(cc.secrets_passphrase_env.c_str());
+    if (!pass || !*pass)
+      return error{errc::config, "secrets.passphrase_env names $" + cc.secrets_passphrase_env +
+                                     ", which is not set: export the vault passphrase in it and start again"};
+    key.passphrase = pass;
+  } else {
+    key.key_file = cc.secrets_key_file.empty() ? db.dir() + "/vault.key" : cc.secrets_key_file;
+  }
+  auto vault = control::secret_vault::open(db, key);
+  if (!vault) return error{vault.err().code, "secrets: " + vault.err().message};
+  svc->vault = std::move(vault.value());
+
+  auto audit = control::audit_log::open(db, svc->vault->redactions(), cc.audit_checkpoint_every);
+  if (!audit) return error{audit.err().code, "audit trail: " + audit.err().message};
+  svc->audit = std::move(audit.value());
+  control::span_store_options so;
+  so.max_spans = cc.max_spans;
+  so.max_age = cc.span_max_age;
+  auto spans = control::span_store::open(db, so, svc->vault->redactions());
+  if (!spans) return error{spans.err().code, "spans: " + spans.err().message};
+  svc->spans = std::move(spans.value());
+
+  control::register_keel_metrics(svc->metrics);
+  auto gw = control::model_gateway::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,
+                                                          svc->audit.get()});
+  if (!gw) return error{gw.err().code, "models: " + gw.err().message};
+  svc->models = std::move(gw.value());
+
+  auto* raw = svc.get();
+  svc->metrics.add_collector([raw](control::metrics_registry& m) {
+    auto& g = raw->gauges;
+    m.set("keel_executors", {}, static_cast<double>(g.executors.load()));
+    m.set("keel_queue_depth", {}, static_cast<double>(g.queued.load()));
+    m.set("keel_tasks", {"queued"}, static_cast<double>(g.queued.load()));
+    m.set("keel_tasks", {"in_flight"}, static_cast<double>(g.in_flight.load()));
+    m.set("keel_tasks", {"workflows_active"}, static_cast<double>(g.workflows_active.load()));
+    m.set("keel_tasks", {"awaiting_policy_approval"}, static_cast<double>(g.policy_held.load()));
+    m.set("keel_audit_entries", {}, static_cast<double>(raw->audit->size()));
+  });
+
+  auto audited = svc->audit->append("config_change", "node", origin,
+                                    {{"event", "config_loaded"},
+                                     {"policy", svc->policy_origin},
+                                     {"accounts", svc->ids.accounts.size()},
+                                     {"model_tiers", models->tiers.size()},
+                                     {"secrets", svc->vault->list().size()}});
+  if (!audited) return error{audited.err().code, "audit trail: " + audited.err().message};
+
+  if (cc.metrics_port > 0) {
+    auto http = control::metrics_server::start(svc->metrics, cc.metrics_port);
+    if (http) {
+      svc->metrics_http = std::move(http.value());
+    } else {
+      // Metrics help operate the node but are not worth refusing to run it.
+      svc->metrics_note = http.err().message;
+      spdlog::warn("metrics are off: {}", http.err().message);
+    }
+  } else {
+    svc->metrics_note = "metrics.port is 0";
+  }
+  return svc;
+}
+
+}  // namespace keel

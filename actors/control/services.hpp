@@ -1,0 +1,71 @@
+// The node's control-plane services (issue 6), opened once by run_node()
+// before any actor starts and closed after the last one stops: the secrets
+// vault, identity and accounts, policy, audit trail, spans, metrics and the
+// model gateway. Actors reach them through node_context::control and call
+// them directly: every service here is thread-safe (see its header).
+// CAF-free: the wiring is plain C++ over keel_control.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/control/accounts.hpp"
+#include "runtime/control/audit_log.hpp"
+#include "runtime/control/metrics.hpp"
+#include "runtime/control/metrics_server.hpp"
+#include "runtime/control/model_gateway.hpp"
+#include "runtime/control/policy.hpp"
+#include "runtime/control/secret_vault.hpp"
+#include "runtime/control/span_store.hpp"
+#include "runtime/error.hpp"
+#include "runtime/node_config.hpp"
+#include "storage/store.hpp"
+
+namespace keel {
+
+// Gauges the agents publish (they own the state); the metrics collector
+// reads them on each scrape, so a scrape never waits for an actor.
+struct node_gauges {
+  std::atomic<std::int64_t> executors{0}, queued{0}, in_flight{0}, workflows_active{0}, policy_held{0};
+};
+
+struct control_services {
+  std::unique_ptr<control::secret_vault> vault;
+  control::identity_config ids;
+  control::policy rules;
+  bool policy_active = false;  // any rule or budget, or a default other than allow
+  std::string policy_origin;   // the file, or "(none)"
+  std::unique_ptr<control::audit_log> audit;
+  std::unique_ptr<control::span_store> spans;
+  control::metrics_registry metrics;
+  node_gauges gauges;
+  std::unique_ptr<control::model_gateway> models;
+  std::unique_ptr<control::metrics_server> metrics_http;  // null when off or the port was taken
+  std::string metrics_note;                               // why metrics are off, if they are
+
+  // Everything a caller may print passes through here: secrets become
+  // [redacted:NAME].
+  nlohmann::json redact(const nlohmann::json& j) const { return vault->redactions()->redact_json(j); }
+  std::string redact(const std::string& s) const { return vault->redactions()->redact(s); }
+
+  // Appends to the audit trail; a failure is logged (the action it records
+  // has already happened and is not undone by a full disk).
+  void audit_event(const std::string& kind, const std::string& actor, const std::string& subject,
+                   nlohmann::json detail, const std::string& trace_id = {});
+
+  // Replaces every "secret://NAME" string in `args` (recursively) by the
+  // secret's value and returns the names used. Errors: not_found naming the
+  // secret and `keelctl secrets set NAME`.
+  result<std::vector<std::string>> resolve_secrets(nlohmann::json& args) const;
+};
+
+// Opens every service for `cfg` over `db`. Errors say which part failed and
+// what to do (a wrong vault key: restore the key file; a bad policy: the
+// file:line). On a vault error nothing is written.
+result<std::unique_ptr<control_services>> open_control_services(const node_config& cfg, store& db);
+
+}  // namespace keel
