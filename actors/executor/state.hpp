@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
 
@@ -13,10 +14,26 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/agent_common.hpp"
+#include "runtime/control/policy.hpp"
 #include "runtime/dispatch_table.hpp"
 #include "runtime/workflow/engine.hpp"
 
 namespace keel {
+
+// A step the policy escalated: it waits here, out of the dispatch table,
+// until the operator decides (actors/control/step_policy.cpp).
+struct policy_hold {
+  wf::step_task task;
+  std::string workflow;
+  control::decision why;
+  std::int64_t opened_ms = 0;
+};
+
+// A step attempt on its way to an executor, for its span and latency.
+struct step_timing {
+  std::int64_t start_us = 0;
+  std::string action, workflow, trace;
+};
 
 struct executor_agent_state {
   agent_env env;
@@ -29,6 +46,10 @@ struct executor_agent_state {
   bool flush_pending = false;
   std::uint64_t next_token = 1;
   std::unordered_map<std::uint64_t, std::function<void(result<nlohmann::json>)>> replies;
+  // Control plane (step_policy.cpp).
+  std::map<std::string, policy_hold> held;                          // "instance/step"
+  std::unordered_map<std::string, std::string> workflow_of;         // instance -> workflow name (a cache)
+  std::unordered_map<std::string, step_timing> timings;             // "instance/step/attempt[/c]"
   static inline const char* name = "keel-executor-agent";
 
   gateway& gw() { return *env.ctx->gw; }
@@ -55,5 +76,26 @@ void workflows_on_task_done(executor_self self, const workflow_ref& ref, const r
 void workflows_tick(executor_self self);
 void workflows_flush(executor_self self);
 void schedule_flush(executor_self self);
+void submit_step(executor_self self, wf::step_task&& t);
+
+// actors/control/step_policy.cpp: policy, secrets, audit, spans and metrics
+// around workflow steps.
+// Before dispatch: evaluates policy, resolves secret:// arguments. Returns
+// true when `t` should be submitted now; otherwise it was held for approval
+// or failed (the engine has been told).
+bool control_before_dispatch(executor_self self, wf::step_task& t);
+// After an outcome: redacts it, records the step's span and latency.
+// Returns `outcome`, or `scratch` filled with a redacted copy when the
+// outcome contains a secret.
+const result<nlohmann::json>& control_after_result(executor_self self, const workflow_ref& ref,
+                                                   const result<nlohmann::json>& outcome,
+                                                   result<nlohmann::json>& scratch);
+// Appends an approval decision to the audit trail.
+void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
+                        const std::string& comment, const std::string& source);
+// approvals / approve / reject / history / retry / cancel: answers or
+// adjusts for policy gates. Returns true when it answered the request.
+bool control_on_request(executor_self self, const inbound& in, const std::string& op);
+void control_tick(executor_self self);
 
 }  // namespace keel

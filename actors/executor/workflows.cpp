@@ -77,23 +77,8 @@ void workflows_flush(executor_self self) {
     // The engine is ahead of the store; only a restart (recover) makes them agree again.
     throw std::runtime_error("workflow commit failed: " + effects.err().message);
   }
-  auto now = steady_clock::now();
-  for (auto& t : effects->dispatch) {
-    task_record rec;
-    rec.id = st.next_task_id++;
-    rec.action = t.action;
-    rec.args = std::move(t.args);
-    rec.idempotency_key = t.key;
-    rec.selector = t.on;
-    rec.wait_for_executor = true;
-    rec.workflow = workflow_ref{t.instance, t.step, t.attempt, t.compensation};
-    rec.origin.trace = t.trace;
-    rec.submitted = now;
-    rec.deadline = now + t.timeout;
-    rec.heartbeat_timeout = t.heartbeat_timeout;
-    auto ref = *rec.workflow;
-    if (auto s = st.table->submit(std::move(rec)); !s) workflows_on_task_done(self, ref, s.err());
-  }
+  for (auto& t : effects->dispatch)
+    if (control_before_dispatch(self, t)) submit_step(self, std::move(t));
   for (auto& r : effects->replies) {
     auto it = st.replies.find(r.token);
     if (it == st.replies.end()) continue;
@@ -104,7 +89,30 @@ void workflows_flush(executor_self self) {
   schedule_flush(self);  // on_result above may have decided more
 }
 
-void workflows_on_task_done(executor_self self, const workflow_ref& ref, const result<nlohmann::json>& outcome) {
+void submit_step(executor_self self, wf::step_task&& t) {
+  auto& st = self->state;
+  auto now = steady_clock::now();
+  task_record rec;
+  rec.id = st.next_task_id++;
+  rec.action = t.action;
+  rec.args = std::move(t.args);
+  rec.idempotency_key = t.key;
+  rec.selector = t.on;
+  rec.wait_for_executor = true;
+  rec.workflow = workflow_ref{t.instance, t.step, t.attempt, t.compensation};
+  rec.origin.trace = t.trace;
+  rec.submitted = now;
+  rec.deadline = now + t.timeout;
+  rec.heartbeat_timeout = t.heartbeat_timeout;
+  auto ref = *rec.workflow;
+  if (auto s = st.table->submit(std::move(rec)); !s) workflows_on_task_done(self, ref, s.err());
+}
+
+void workflows_on_task_done(executor_self self, const workflow_ref& ref, const result<nlohmann::json>& raw) {
+  // Redacted before the engine records it: an action that echoes a secret
+  // must not put it in the history.
+  result<nlohmann::json> scratch = nlohmann::json();
+  const auto& outcome = control_after_result(self, ref, raw, scratch);
   wf::step_task t;
   t.instance = ref.instance;
   t.step = ref.step;
@@ -118,6 +126,7 @@ void workflows_tick(executor_self self) {
   auto& st = self->state;
   auto now = unix_now_ms();
   st.engine->tick(now);
+  control_tick(self);
   if (now >= st.next_prune_ms) {
     st.next_prune_ms = now + st.cfg().prune_interval.count();
     if (auto r = st.engine->prune(now); !r) spdlog::error("workflow pruning failed: {}", r.err().message);
@@ -138,6 +147,7 @@ void workflows_start(executor_self self, const nlohmann::json& request, std::fun
 }
 
 void workflows_on_request(executor_self self, const inbound& in, const std::string& op) {
+  if (control_on_request(self, in, op)) return;
   auto& eng = *self->state.engine;
   const auto& f = in.env.fields;
   auto args = f.contains("args") ? f["args"] : nlohmann::json::object();
@@ -160,7 +170,16 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
   }
   if (op == "approvals") return answer_now(self, in, eng.approvals());
   auto token = reply_to_peer(self, in);
-  if (op == "approve" || op == "reject") eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"));
+  if (op == "approve" || op == "reject") {
+    // The decision goes to the audit trail once the engine has made it durable.
+    auto& slot = self->state.replies[token];
+    slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_arg(args, "comment")](
+               result<nlohmann::json> r) mutable {
+      if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate");
+      inner(std::move(r));
+    };
+    eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"));
+  }
   else if (op == "retry") eng.retry(token, id, text_arg(args, "from"), by);
   else if (op == "cancel") eng.cancel(token, id, by, text_arg(args, "comment"));
   schedule_flush(self);

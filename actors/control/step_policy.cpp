@@ -1,0 +1,326 @@
+// Policy, secrets, audit, spans and metrics around workflow steps, for the
+// executor agent (actors/executor/workflows.cpp calls in here).
+//
+// Before a step attempt is dispatched the policy decides (request_kind::step,
+// agent "executor", the workflow, the action, args.account, and the rendered
+// args as attributes):
+//  - deny: the attempt fails with `forbidden` naming the rule (not retried);
+//  - escalate: the attempt is held here, outside the dispatch table, as a
+//    policy gate: `keelctl approvals` lists it, `keelctl approve|reject
+//    ID/STEP` decides it. The gate's state is durable in
+//    ctl/policy/gate/<instance>/<step> (pending | approved | rejected), so a
+//    node restart re-opens a pending gate and an approved step is not asked
+//    again when it is re-dispatched or retried;
+//  - allow: dispatched.
+// Decisions other than "allowed because no rule matched" go to the audit
+// trail (policy_decision, with the rule) and to the instance's history as
+// ctl/policy/h/<instance>/... entries merged into `keelctl history`.
+// The workflow engine itself is unchanged: to it a held step is an attempt
+// still with an executor.
+#include <spdlog/spdlog.h>
+
+#include "actors/control/services.hpp"
+#include "actors/executor/state.hpp"
+#include "runtime/json_fields.hpp"
+#include "runtime/duration.hpp"
+
+namespace keel {
+
+namespace {
+
+using nlohmann::json;
+using proto::msg_type;
+
+control_services& services(executor_self self) { return *self->state.env.ctx->control; }
+store& db(executor_self self) { return *self->state.env.ctx->db; }
+
+std::string gate_key(const std::string& instance, const std::string& step) {
+  return "ctl/policy/gate/" + instance + "/" + step;
+}
+
+// One history entry per decision, in time order within the instance.
+void record_history(executor_self self, const std::string& instance, json ev) {
+  static std::uint64_t seq = 0;
+  auto now = unix_now_ms();
+  ev["at_ms"] = now;
+  char suffix[48];
+  std::snprintf(suffix, sizeof suffix, "%016lld-%08llu", static_cast<long long>(now),
+                static_cast<unsigned long long>(++seq % 100000000));
+  if (auto s = db(self).put("ctl/policy/h/" + instance + "/" + suffix, ev.dump()); !s)
+    spdlog::error("policy history for {} not written: {}", instance, s.err().message);
+}
+
+std::string workflow_of(executor_self self, const std::string& instance) {
+  auto& cache = self->state.workflow_of;
+  if (auto it = cache.find(instance); it != cache.end()) return it->second;
+  auto d = self->state.engine->describe(instance);
+  auto name = d ? d->value("workflow", std::string()) : std::string();
+  if (cache.size() > 10000) cache.clear();  // a cache, not a registry
+  cache.emplace(instance, name);
+  return name;
+}
+
+control::policy_request step_request(const wf::step_task& t, const std::string& workflow) {
+  control::policy_request req;
+  req.kind = control::request_kind::step;
+  req.agent = "executor";
+  req.workflow = workflow;
+  req.action = t.action;
+  req.task_kind = t.action;
+  if (t.args.is_object()) {
+    req.attributes = t.args;
+    req.account = text_field(t.args, "account");
+  }
+  return req;
+}
+
+void fail_attempt(executor_self self, const wf::step_task& t, const error& e) {
+  workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, t.compensation}, e);
+}
+
+void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow) {
+  auto key = t.instance + "/" + t.step + "/" + std::to_string(t.attempt) + (t.compensation ? "/c" : "");
+  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace};
+}
+
+// Resolves secret:// arguments: the executor gets only what this step names.
+bool resolve_secrets(executor_self self, wf::step_task& t) {
+  auto& c = services(self);
+  auto used = c.resolve_secrets(t.args);
+  if (!used) {
+    fail_attempt(self, t, used.err());
+    return false;
+  }
+  for (const auto& name : *used)
+    c.audit_event("secret_use", "executor", name,
+                    {{"instance", t.instance}, {"step", t.step}, {"action", t.action}, {"attempt", t.attempt}}, t.trace);
+  return true;
+}
+
+json hold_json(const std::string& id, const policy_hold& h) {
+  return {{"id", id},
+          {"instance", h.task.instance},
+          {"workflow", h.workflow},
+          {"step", h.task.step},
+          {"opened_ms", h.opened_ms},
+          {"deadline_ms", 0},
+          {"kind", "policy"},
+          {"facts", {{"action", h.task.action}, {"args", h.task.args}, {"rule", h.why.rule}, {"reason", h.why.reason}}}};
+}
+
+void answer(executor_self self, const inbound& in, result<json> r) {
+  auto& gw = self->state.gw();
+  if (r) gw.send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, services(self).redact(r.value())));
+  else gw.send(in.peer, proto::make_error_reply(msg_type::response, in.env.cid, in.env.trace, r.err()));
+}
+
+// approve / reject of a policy gate: durable first, then the step moves.
+void decide_hold(executor_self self, const inbound& in, const std::string& id, bool approve, const std::string& by,
+                 const std::string& comment) {
+  auto& st = self->state;
+  auto node = st.held.extract(id);
+  auto& h = node.mapped();
+  auto now = unix_now_ms();
+  json rec = {{"state", approve ? "approved" : "rejected"}, {"rule", h.why.rule}, {"reason", h.why.reason},
+              {"by", by}, {"comment", comment}, {"at_ms", now}, {"opened_ms", h.opened_ms}};
+  if (auto s = db(self).put(gate_key(h.task.instance, h.task.step), rec.dump(), true); !s) {
+    st.held.insert(std::move(node));
+    return answer(self, in, s.err());
+  }
+  record_history(self, h.task.instance,
+                 {{"type", "policy_gate_decided"}, {"step", h.task.step}, {"decision", rec["state"]}, {"rule", h.why.rule},
+                  {"by", by}, {"comment", comment}});
+  control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule);
+  answer(self, in, json{{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by}});
+  if (approve) {
+    if (resolve_secrets(self, h.task)) {
+      start_timing(self, h.task, h.workflow);
+      submit_step(self, std::move(h.task));
+      dispatch(self);
+    }
+  } else {
+    fail_attempt(self, h.task, {errc::forbidden, "rejected by " + by + " at the policy gate of rule '" + h.why.rule + "'" +
+                                                     (comment.empty() ? "" : ": " + comment)});
+  }
+  schedule_flush(self);
+}
+
+// Merges policy entries into an instance's history, by time.
+result<json> history_with_policy(executor_self self, const std::string& id) {
+  auto h = self->state.engine->history(id);
+  if (!h) return h.err();
+  json events = std::move(h.value());
+  db(self).scan("ctl/policy/h/" + id + "/", [&](const std::string&, const std::string& v) {
+    auto ev = json::parse(v, nullptr, false);
+    if (ev.is_object()) events.push_back(std::move(ev));
+    return true;
+  });
+  std::stable_sort(events.begin(), events.end(), [](const json& a, const json& b) {
+    return a.value("at_ms", std::int64_t{0}) < b.value("at_ms", std::int64_t{0});
+  });
+  return json{{"instance", id}, {"events", std::move(events)}};
+}
+
+}  // namespace
+
+bool control_before_dispatch(executor_self self, wf::step_task& t) {
+  auto& c = services(self);
+  auto workflow = (c.policy_active || c.spans) ? workflow_of(self, t.instance) : std::string();
+  // Compensations undo what was done: policy never blocks them.
+  if (c.policy_active && !t.compensation) {
+    auto req = step_request(t, workflow);
+    auto d = c.rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    c.metrics.inc("keel_policy_decisions_total", {control::to_string(d.v), d.rule});
+    bool by_default = d.rule == "default" && d.v == control::verdict::allow;
+    if (!by_default) {
+      auto detail = d.to_json();
+      detail.update({{"instance", t.instance}, {"step", t.step}, {"action", t.action}, {"workflow", workflow}});
+      c.audit_event("policy_decision", "policy", t.instance + "/" + t.step, detail, t.trace);
+    }
+    if (d.v == control::verdict::deny) {
+      record_history(self, t.instance, {{"type", "policy_denied"}, {"step", t.step}, {"rule", d.rule}, {"reason", d.reason}});
+      fail_attempt(self, t, {errc::forbidden, "policy rule '" + d.rule + "' denies " + t.action + " in step " + t.step +
+                                                  (d.reason.empty() ? "" : ": " + d.reason) +
+                                                  " (see `keelctl policy show`)"});
+      return false;
+    }
+    if (d.v == control::verdict::escalate) {
+      auto id = t.instance + "/" + t.step;
+      auto rec = db(self).get(gate_key(t.instance, t.step));
+      auto prior = rec && *rec ? json::parse(**rec, nullptr, false) : json();
+      auto state = prior.is_object() ? prior.value("state", std::string()) : std::string();
+      if (state == "rejected") {
+        fail_attempt(self, t, {errc::forbidden, "rejected by " + prior.value("by", std::string("?")) +
+                                                    " at the policy gate of rule '" + d.rule + "'"});
+        return false;
+      }
+      if (state != "approved") {
+        std::int64_t opened = prior.is_object() ? prior.value("opened_ms", unix_now_ms()) : unix_now_ms();
+        if (state.empty()) {
+          json pending = {{"state", "pending"}, {"rule", d.rule}, {"reason", d.reason}, {"opened_ms", opened}};
+          if (auto s = db(self).put(gate_key(t.instance, t.step), pending.dump(), true); !s)
+            spdlog::error("policy gate {} not recorded: {}", id, s.err().message);
+          record_history(self, t.instance,
+                         {{"type", "policy_gate_opened"}, {"step", t.step}, {"rule", d.rule}, {"reason", d.reason}});
+        }
+        spdlog::info("step {} waits for approval: policy rule '{}'", id, d.rule);
+        self->state.held[id] = policy_hold{std::move(t), workflow, d, opened};
+        return false;
+      }
+    }
+  }
+  if (!resolve_secrets(self, t)) return false;
+  start_timing(self, t, workflow);
+  return true;
+}
+
+const result<json>& control_after_result(executor_self self, const workflow_ref& ref, const result<json>& outcome,
+                                         result<json>& scratch) {
+  auto& c = services(self);
+  auto& st = self->state;
+  auto key = ref.instance + "/" + ref.step + "/" + std::to_string(ref.attempt) + (ref.compensation ? "/c" : "");
+  if (auto it = st.timings.find(key); it != st.timings.end()) {
+    auto end = control::unix_now_us();
+    const auto& tm = it->second;
+    c.metrics.observe("keel_step_duration_seconds", {tm.action}, static_cast<double>(end - tm.start_us) / 1e6);
+    if (!tm.trace.empty()) {
+      control::span sp;
+      sp.trace_id = tm.trace;
+      sp.span_id = control::new_span_id();
+      sp.name = (ref.compensation ? "compensate " : "step ") + ref.step;
+      sp.start_us = tm.start_us;
+      sp.end_us = end;
+      sp.attributes = {{"keel.instance", ref.instance}, {"keel.step", ref.step}, {"keel.action", tm.action},
+                       {"keel.workflow", tm.workflow}, {"keel.attempt", ref.attempt}};
+      sp.error = !outcome;
+      if (!outcome) sp.status_message = outcome.err().message;
+      if (auto s = c.spans->record(std::move(sp)); !s) spdlog::warn("span not recorded: {}", s.err().message);
+    }
+    st.timings.erase(it);
+  }
+  if (c.vault->redactions()->size() == 0) return outcome;
+  if (outcome) {
+    if (!c.vault->redactions()->contains_secret(outcome.value().dump())) return outcome;
+    scratch = c.redact(outcome.value());
+  } else {
+    scratch = error{outcome.err().code, c.redact(outcome.err().message)};
+  }
+  return scratch;
+}
+
+void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
+                        const std::string& comment, const std::string& source) {
+  services(self).audit_event("approval", by, id,
+                               {{"decision", approve ? "approved" : "rejected"}, {"comment", comment}, {"gate", source}});
+}
+
+bool control_on_request(executor_self self, const inbound& in, const std::string& op) {
+  auto& st = self->state;
+  const auto& f = in.env.fields;
+  auto args = f.contains("args") ? f["args"] : json::object();
+  auto id = text_field(args, "id");
+  if (op == "history" && !id.empty()) {
+    answer(self, in, history_with_policy(self, id));
+    return true;
+  }
+  if (op == "approvals") {
+    auto out = st.engine->approvals();
+    for (const auto& [hid, h] : st.held) out["approvals"].push_back(hold_json(hid, h));
+    answer(self, in, std::move(out));
+    return true;
+  }
+  if ((op == "approve" || op == "reject") && !id.empty()) {
+    auto target = id;
+    if (!st.held.count(target) && target.find('/') == std::string::npos) {
+      // An instance id alone names its gate when it has exactly one.
+      auto engine_gates = st.engine->approvals()["approvals"];
+      std::vector<std::string> mine;
+      for (const auto& [hid, h] : st.held)
+        if (h.task.instance == id) mine.push_back(hid);
+      bool engine_has = false;
+      for (const auto& g : engine_gates) engine_has = engine_has || g.value("instance", std::string()) == id;
+      if (mine.size() == 1 && !engine_has) target = mine.front();
+    }
+    if (!st.held.count(target)) return false;  // an engine gate
+    auto by = text_field(args, "by", "operator");
+    decide_hold(self, in, target, op == "approve", by.empty() ? "operator" : by, text_field(args, "comment"));
+    return true;
+  }
+  if (op == "cancel" && !id.empty()) {
+    // Held steps are attempts the engine waits for: end them so it can cancel.
+    for (auto it = st.held.begin(); it != st.held.end();) {
+      if (it->second.task.instance != id) { ++it; continue; }
+      auto t = std::move(it->second.task);
+      it = st.held.erase(it);
+      fail_attempt(self, t, {errc::forbidden, "cancelled while waiting at a policy gate"});
+    }
+    return false;
+  }
+  if (op == "retry" && !id.empty()) {
+    // A retry asks again at policy gates that were rejected.
+    std::vector<std::string> stale;
+    db(self).scan("ctl/policy/gate/" + id + "/", [&](const std::string& k, const std::string& v) {
+      auto rec = json::parse(v, nullptr, false);
+      if (rec.is_object() && rec.value("state", std::string()) == "rejected") stale.push_back(k);
+      return true;
+    });
+    std::vector<store::write_op> ops;
+    for (const auto& k : stale) ops.push_back({&k, nullptr, true});
+    if (!ops.empty())
+      if (auto s = db(self).apply(ops, true); !s) spdlog::error("policy gates of {} not reset: {}", id, s.err().message);
+    return false;
+  }
+  return false;
+}
+
+void control_tick(executor_self self) {
+  auto& st = self->state;
+  auto& g = services(self).gauges;
+  g.executors = static_cast<std::int64_t>(st.table->executors().size());
+  g.queued = static_cast<std::int64_t>(st.table->queued());
+  g.in_flight = static_cast<std::int64_t>(st.table->leased());
+  g.workflows_active = static_cast<std::int64_t>(st.engine->active_count());
+  g.policy_held = static_cast<std::int64_t>(st.held.size());
+}
+
+}  // namespace keel
