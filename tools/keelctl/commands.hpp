@@ -50,6 +50,19 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
 int cmd_retry(const globals& g, const std::string& id, const std::string& from);
 int cmd_cancel(const globals& g, const std::string& id, const std::string& comment);
 
+// Control plane (control_commands.cpp).
+int cmd_secrets_set(const globals& g, const std::string& name);
+int cmd_secrets_list(const globals& g);
+int cmd_secrets_remove(const globals& g, const std::string& name);
+int cmd_accounts(const globals& g);
+int cmd_policy_show(const globals& g);
+int cmd_policy_check(const globals& g, const std::string& file);  // local: no node needed
+int cmd_models(const globals& g);
+int cmd_cost(const globals& g, const std::string& by, const std::string& since);
+int cmd_trace(const globals& g, const std::string& id, bool otlp);
+int cmd_audit_tail(const globals& g, int n, bool follow);
+int cmd_audit_verify(const globals& g);
+
 // Prints an error the same way every command does (JSON with --json).
 int report(const globals& g, const error& e);
 // One request to the node (connect + call).

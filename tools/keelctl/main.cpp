@@ -103,6 +103,44 @@ int main(int argc, char** argv) {
   cancel->add_option("id", instance_id, "Instance id")->required();
   cancel->add_option("--comment", comment, "Recorded with the cancellation");
 
+  // The control plane: secrets, accounts, policy, models, cost, traces, audit.
+  auto* secrets = app.add_subcommand("secrets", "Secrets encrypted at rest in the node: set, list, remove (values are never shown)");
+  secrets->require_subcommand(1);
+  std::string secret_name;
+  auto* secrets_set = secrets->add_subcommand("set", "Create or rotate a secret; the value is read from the terminal without echo, or from stdin");
+  secrets_set->add_option("name", secret_name, "Secret name; config refers to it as secret://NAME")->required();
+  auto* secrets_list = secrets->add_subcommand("list", "Secret names with created/rotated times (never values)");
+  auto* secrets_remove = secrets->add_subcommand("remove", "Delete a secret (not an error if it does not exist)");
+  secrets_remove->add_option("name", secret_name, "Secret name")->required();
+  auto* accounts = app.add_subcommand("accounts", "The operator and the external accounts mapped to them, with capabilities");
+  auto* policy = app.add_subcommand("policy", "The node's policy: show it, or check a policy file locally");
+  policy->require_subcommand(1);
+  auto* policy_show = policy->add_subcommand("show", "Rules, budgets and routes the node enforces");
+  std::string policy_file;
+  auto* policy_check = policy->add_subcommand("check", "Validate a policy file (no node needed); explains each problem by line");
+  policy_check->add_option("file", policy_file, "Policy YAML file")->required();
+  auto* models = app.add_subcommand("models", "Model providers and tiers, breaker state, spend against budgets");
+  auto* cost = app.add_subcommand("cost", "Model spend by model, agent or workflow");
+  std::string cost_by = "model", cost_since = "7d";
+  cost->add_option("--by", cost_by, "model (default), agent or workflow")->check(CLI::IsMember({"model", "agent", "workflow"}));
+  cost->add_option("--since", cost_since, "How far back (default 7d), e.g. 24h, 30d");
+  auto* trace = app.add_subcommand("trace", "The causal tree of a trace (or of a workflow instance): spans with timings and costs");
+  std::string trace_id;
+  bool otlp = false;
+  trace->add_option("id", trace_id, "Trace id, or a workflow instance id (wf_...)")->required();
+  trace->add_flag("--otlp", otlp, "Print the spans as OTLP/JSON (ExportTraceServiceRequest)");
+  auto* audit = app.add_subcommand("audit", "The hash-chained audit trail");
+  audit->require_subcommand(1);
+  int audit_n = 20;
+  bool audit_follow = false;
+  auto* audit_tail = audit->add_subcommand("tail", "The latest audit entries (-f: keep printing new ones)");
+  audit_tail->add_option("-n", audit_n, "How many (default 20)")->check(CLI::Range(1, 10000));
+  audit_tail->add_flag("-f,--follow", audit_follow, "Keep printing new entries until interrupted");
+  auto* audit_verify = audit->add_subcommand("verify", "Re-check every link of the chain; reports the first broken entry");
+
+  for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
+                    models, cost, trace, audit, audit_tail, audit_verify})
+    sub->fallthrough();
   for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, workflows, run_wf, tasks, task, history,
                     approvals, approve, reject, retry, cancel, authorize, revoke, drain, keys, queue})
     sub->fallthrough();
@@ -118,6 +156,17 @@ int main(int argc, char** argv) {
   g.timeout = *t;
 
   if (*status) return ctl::cmd_status(g);
+  if (*secrets_set) return ctl::cmd_secrets_set(g, secret_name);
+  if (*secrets_list) return ctl::cmd_secrets_list(g);
+  if (*secrets_remove) return ctl::cmd_secrets_remove(g, secret_name);
+  if (*accounts) return ctl::cmd_accounts(g);
+  if (*policy_show) return ctl::cmd_policy_show(g);
+  if (*policy_check) return ctl::cmd_policy_check(g, policy_file);
+  if (*models) return ctl::cmd_models(g);
+  if (*cost) return ctl::cmd_cost(g, cost_by, cost_since);
+  if (*trace) return ctl::cmd_trace(g, trace_id, otlp);
+  if (*audit_tail) return ctl::cmd_audit_tail(g, audit_n, audit_follow);
+  if (*audit_verify) return ctl::cmd_audit_verify(g);
   if (*agents) return ctl::cmd_agents(g);
   if (*authorize) {
     nlohmann::json args = {{"public_key", exec_key}, {"name", exec_name}, {"role", exec_role}, {"caps", split_list(exec_caps)}};

@@ -186,7 +186,10 @@ int cmd_approvals(const globals& g) {
                 a.value("deadline_ms", std::int64_t{0}) ? (", " + f.value("on_timeout", std::string("reject")) + " " + ago(a, "deadline_ms", now)).c_str() : "");
     std::printf("    wants to run %s %s\n", f.value("action", std::string()).c_str(), f["args"].dump().c_str());
     if (!f.value("condition", std::string()).empty()) std::printf("    because %s\n", f["condition"].get<std::string>().c_str());
-    std::printf("    input %s\n", f["input"].dump().c_str());
+    if (!f.value("rule", std::string()).empty())
+      std::printf("    because policy rule %s%s\n", f["rule"].get<std::string>().c_str(),
+                  f.value("reason", std::string()).empty() ? "" : (": " + f["reason"].get<std::string>()).c_str());
+    if (f.contains("input")) std::printf("    input %s\n", f["input"].dump().c_str());
     std::printf("    %s\n", ui::dim("keelctl approve " + a.value("id", std::string()) + "   |   keelctl reject " + a.value("id", std::string())).c_str());
   }
   const auto& att = (*r)["attention"];

@@ -1,0 +1,295 @@
+// keelctl's control-plane commands: secrets, accounts, policy, models, cost,
+// traces and the audit trail (issue 6, docs/control-plane.md). All but
+// `policy check` ask the node; the node redacts every answer, so no secret
+// value reaches this process's output. `secrets set` reads the value from a
+// terminal without echo, or from stdin, and never from the command line
+// (which would leave it in shell history and `ps`).
+#include <termios.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <iterator>
+#include <thread>
+
+#include "runtime/control/policy.hpp"
+#include "runtime/duration.hpp"
+#include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/table.hpp"
+
+namespace keel::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+std::string text(const json& j, const char* key, const std::string& dflt = "-") {
+  if (!j.is_object() || !j.contains(key)) return dflt;
+  const auto& v = j[key];
+  if (v.is_string()) return v.get<std::string>().empty() ? dflt : v.get<std::string>();
+  if (v.is_null()) return dflt;
+  return v.dump();
+}
+
+std::string when(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
+
+std::string usd(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 1 ? "$%.4f" : "$%.2f", v);
+  return buf;
+}
+
+std::string join(const json& arr) {
+  std::string out;
+  if (arr.is_array())
+    for (const auto& v : arr) out += (out.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+  return out.empty() ? "-" : out;
+}
+
+// Reads the secret: no echo on a terminal; the whole of stdin otherwise,
+// without one trailing newline.
+result<std::string> read_secret_value(const std::string& name) {
+  std::string value;
+  if (::isatty(0)) {
+    std::fprintf(stderr, "value for %s (not shown): ", name.c_str());
+    termios old{};
+    bool restore = ::tcgetattr(0, &old) == 0;
+    if (restore) {
+      termios quiet = old;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(0, TCSANOW, &quiet);
+    }
+    std::getline(std::cin, value);
+    if (restore) ::tcsetattr(0, TCSANOW, &old);
+    std::fprintf(stderr, "\n");
+  } else {
+    value.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    if (!value.empty() && value.back() == '\n') value.pop_back();
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+  }
+  if (value.empty())
+    return error{errc::bad_request, "no value given for " + name +
+                                        ": type it at the prompt, or pipe it in (keelctl secrets set " + name +
+                                        " < FILE)"};
+  return value;
+}
+
+}  // namespace
+
+int cmd_secrets_set(const globals& g, const std::string& name) {
+  auto value = read_secret_value(name);
+  if (!value) return report(g, value.err()), exit_usage;
+  auto r = call(g, "secrets.set", {{"name", name}, {"value", *value}}, g.timeout);
+  std::fill(value->begin(), value->end(), '\0');
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& s = (*r)["secret"];
+  std::printf("secret %s stored (version %s); refer to it as secret://%s\n", text(s, "name").c_str(),
+              text(s, "version").c_str(), text(s, "name").c_str());
+  return exit_ok;
+}
+
+int cmd_secrets_list(const globals& g) {
+  auto r = call(g, "secrets.list", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& list = (*r)["secrets"];
+  if (list.empty()) {
+    std::printf("%s\n", ui::dim("no secrets; add one with `keelctl secrets set NAME` (value from stdin or a prompt)").c_str());
+    return exit_ok;
+  }
+  ui::table t({"NAME", "VERSION", "CREATED", "ROTATED"});
+  for (const auto& s : list)
+    t.add({text(s, "name"), text(s, "version"), when(s.value("created_ms", std::int64_t{0})),
+           s.value("version", 1) > 1 ? when(s.value("rotated_ms", std::int64_t{0})) : "-"});
+  t.print(stdout);
+  return exit_ok;
+}
+
+int cmd_secrets_remove(const globals& g, const std::string& name) {
+  auto r = call(g, "secrets.remove", {{"name", name}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("secret %s removed\n", name.c_str());
+  return exit_ok;
+}
+
+int cmd_accounts(const globals& g) {
+  auto r = call(g, "accounts", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& op = (*r)["operator"];
+  std::printf("%s %s <%s>\n\n", ui::bold("operator").c_str(), text(op, "name", "(unnamed)").c_str(), text(op, "email").c_str());
+  const auto& list = (*r)["accounts"];
+  if (list.empty()) {
+    std::printf("%s\n", ui::dim("no accounts; declare them under `accounts:` in the node config (see config/node.yaml)").c_str());
+    return exit_ok;
+  }
+  ui::table t({"ACCOUNT", "KIND", "CAPABILITIES", "SECRET", "ENDPOINT"});
+  for (const auto& a : list) {
+    auto secret = text(a, "secret");
+    if (secret != "-") secret += a.value("secret_set", false) ? " (set)" : " " + ui::red("(missing: keelctl secrets set " + secret + ")");
+    t.add({text(a, "name"), text(a, "kind"), join(a["capabilities"]), secret, text(a, "endpoint")});
+  }
+  t.print(stdout);
+  return exit_ok;
+}
+
+int cmd_policy_show(const globals& g) {
+  auto r = call(g, "policy.show", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("%s %s   default: %s\n", ui::bold("policy").c_str(), text(*r, "file").c_str(), text(*r, "default").c_str());
+  std::printf("\n%s\n", ui::bold("rules").c_str());
+  ui::table rules({"RULE", "EFFECT", "MATCH", "WHEN", "LINE", "REASON"});
+  for (const auto& x : (*r)["rules"])
+    rules.add({text(x, "name"), ui::state(text(x, "effect") == "allow" ? "ok" : text(x, "effect")), x["match"].dump(),
+               text(x, "when"), text(x, "line"), text(x, "reason")});
+  if (rules.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+  else rules.print(stdout, "  ");
+  std::printf("\n%s\n", ui::bold("budgets").c_str());
+  ui::table budgets({"BUDGET", "SCOPE", "SOFT", "HARD", "ON HARD", "MATCH", "LINE"});
+  for (const auto& b : (*r)["budgets"])
+    budgets.add({text(b, "name"), text(b, "scope"), b.contains("soft") ? usd(b["soft"].get<double>()) : "-",
+                 b.contains("hard") ? usd(b["hard"].get<double>()) : "-", text(b, "on_hard"), b["match"].dump(),
+                 text(b, "line")});
+  if (budgets.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+  else budgets.print(stdout, "  ");
+  std::printf("\n%s\n", ui::bold("routes").c_str());
+  ui::table routes({"ROUTE", "TASK KIND", "POOL", "EXECUTOR", "TIER", "LINE"});
+  for (const auto& x : (*r)["routes"])
+    routes.add({text(x, "name"), text(x, "task_kind"), text(x, "pool"), x["executor"].dump(), text(x, "tier"), text(x, "line")});
+  if (routes.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+  else routes.print(stdout, "  ");
+  return exit_ok;
+}
+
+int cmd_policy_check(const globals& g, const std::string& file) {
+  auto problems = control::check_policy_file(file);
+  if (g.json) {
+    print_json({{"file", file}, {"ok", problems.empty()}, {"problems", problems}});
+    return problems.empty() ? exit_ok : exit_failed;
+  }
+  if (problems.empty()) {
+    std::printf("%s: ok\n", file.c_str());
+    return exit_ok;
+  }
+  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
+  std::fprintf(stderr, "keelctl: %zu problem(s) in %s; fix them and run `keelctl policy check %s` again\n",
+               problems.size(), file.c_str(), file.c_str());
+  return exit_failed;
+}
+
+int cmd_models(const globals& g) {
+  auto r = call(g, "models", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  ui::table p({"PROVIDER", "KIND", "BREAKER", "FAILURES", "URL"});
+  for (const auto& x : (*r)["providers"])
+    p.add({text(x, "name"), text(x, "kind"), ui::state(text(x, "breaker") == "closed" ? "ok" : text(x, "breaker")),
+           text(x, "consecutive_failures", "0"), text(x, "base_url")});
+  p.print(stdout);
+  std::printf("\n");
+  ui::table t({"TIER", "PROVIDER", "MODEL"});
+  for (auto it = (*r)["tiers"].begin(); it != (*r)["tiers"].end(); ++it)
+    t.add({it.key(), text(it.value(), "provider"), text(it.value(), "model")});
+  if (t.empty()) std::printf("%s\n", ui::dim("no tiers: every model call is answered by the template provider").c_str());
+  else t.print(stdout);
+  const auto& s = (*r)["spend"];
+  auto limit = [&](const char* k) { return s.contains(k) ? " of " + usd(s[k].get<double>()) : std::string(); };
+  auto chain = join((*r)["chain"]);
+  std::printf("\nchain %s%s\n", chain == "-" ? "" : (chain + " -> ").c_str(), "template -> human");
+  std::printf("spend today %s%s, this month %s%s\n", usd(s.value("day_usd", 0.0)).c_str(), limit("day_limit_usd").c_str(),
+              usd(s.value("month_usd", 0.0)).c_str(), limit("month_limit_usd").c_str());
+  std::printf("metrics %s\n", text(*r, "metrics").c_str());
+  return exit_ok;
+}
+
+int cmd_cost(const globals& g, const std::string& by, const std::string& since) {
+  auto d = parse_duration(since);
+  if (!d) return report(g, d.err()), exit_usage;
+  auto r = call(g, "cost", {{"by", by}, {"since_ms", unix_now_ms() - d->count()}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::string head = by;
+  for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ui::table t({head, "CALLS", "INPUT TOKENS", "OUTPUT TOKENS", "COST"});
+  for (const auto& x : (*r)["rows"])
+    t.add({text(x, "name"), text(x, "calls"), text(x, "input_tokens"), text(x, "output_tokens"), usd(x.value("usd", 0.0))});
+  if (t.empty()) std::printf("%s\n", ui::dim("no model spend in the last " + since).c_str());
+  else t.print(stdout);
+  std::printf("total %s over the last %s\n", usd(r->value("total_usd", 0.0)).c_str(), since.c_str());
+  return exit_ok;
+}
+
+int cmd_trace(const globals& g, const std::string& id, bool otlp) {
+  auto trace_id = id;
+  if (id.rfind("wf_", 0) == 0) {  // an instance: its trace id is in its description
+    auto t = call(g, "task", {{"id", id.substr(0, id.find('/'))}}, g.timeout);
+    if (!t) return report(g, t.err());
+    trace_id = t->value("trace", std::string());
+  }
+  auto r = call(g, "trace", {{"id", trace_id}, {"otlp", otlp}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (otlp) return print_json((*r)["otlp"]), exit_ok;
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("%s %s (%zu spans)\n%s", ui::bold("trace").c_str(), trace_id.c_str(), (*r)["spans"].size(),
+              text(*r, "tree", "").c_str());
+  return exit_ok;
+}
+
+namespace {
+void print_audit(const json& entries) {
+  ui::table t({"SEQ", "WHEN", "KIND", "ACTOR", "SUBJECT", "DETAIL"});
+  for (const auto& e : entries) {
+    auto d = e.value("detail", json::object()).dump();
+    if (d.size() > 100) d = d.substr(0, 97) + "...";
+    t.add({text(e, "seq"), format_ago(e.value("ts_ms", std::int64_t{0}), unix_now_ms()), text(e, "kind"), text(e, "actor"),
+           text(e, "subject"), d});
+  }
+  if (!t.empty()) t.print(stdout);
+  std::fflush(stdout);
+}
+}  // namespace
+
+int cmd_audit_tail(const globals& g, int n, bool follow) {
+  auto r = call(g, "audit.tail", {{"n", n}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json && !follow) return print_json(*r), exit_ok;
+  auto emit = [&](const json& entries) {
+    if (g.json)
+      for (const auto& e : entries) std::printf("%s\n", e.dump().c_str());  // one entry per line
+    else print_audit(entries);
+    std::fflush(stdout);
+  };
+  emit((*r)["entries"]);
+  if (!follow) return exit_ok;
+  std::uint64_t last = r->value("length", std::uint64_t{0});
+  for (;;) {  // until interrupted
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto more = call(g, "audit.tail", {{"after", last}, {"n", 1000}}, g.timeout);
+    if (!more) return report(g, more.err());
+    for (const auto& e : (*more)["entries"]) last = std::max(last, e.value("seq", std::uint64_t{0}));
+    emit((*more)["entries"]);
+  }
+}
+
+int cmd_audit_verify(const globals& g) {
+  auto r = call(g, "audit.verify", json::object(), std::max(g.timeout, std::chrono::milliseconds(60000)));
+  if (!r) return report(g, r.err());
+  bool ok = r->value("ok", false);
+  if (g.json) return print_json(*r), ok ? exit_ok : exit_failed;
+  if (ok) {
+    std::printf("audit trail ok: %s entries, every link verified\n", text(*r, "entries_checked").c_str());
+    return exit_ok;
+  }
+  std::fprintf(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", text(*r, "first_bad_seq").c_str(),
+               text(*r, "problem").c_str());
+  std::fprintf(stderr, "  %s entries before it verified; restore the data dir from a backup and compare, "
+                       "or investigate who had access to it\n",
+               text(*r, "entries_checked").c_str());
+  return exit_failed;
+}
+
+}  // namespace keel::ctl
