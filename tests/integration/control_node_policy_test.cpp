@@ -1,0 +1,121 @@
+// Policy on workflow steps with real processes: an escalation rule holds a
+// step at an approval gate (listed by keelctl approvals with the rule),
+// the operator's decision lets it run, and the audit trail and the
+// instance's history record the decision with the rule. A deny rule fails
+// the step naming the rule. `keelctl policy check` explains errors by line.
+#include "tests/integration/control_fixture.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+const char* policy_text = R"(version: 1
+default: allow
+rules:
+  - name: big-payouts
+    effect: escalate
+    match: {workflow: payout, action: echo}
+    when: amount > 100
+    reason: payouts over 100 need the operator
+  - name: no-shell
+    effect: deny
+    match: {action: shell}
+    reason: workflows may not run shell commands
+)";
+
+command_result ctl(const std::string& ep, std::vector<std::string> args) {
+  return keelctl(ep, std::move(args), {"KEEL_OPERATOR=ana"});
+}
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(control_node_policy_test)
+
+BOOST_AUTO_TEST_CASE(escalation_opens_a_gate_and_the_audit_trail_records_the_rule) {
+  temp_dir dir("keel-policy");
+  write_file(dir / "workflows/payout.yaml", R"(
+name: payout
+steps:
+  - {id: pay, action: echo, args: {amount: "{{ input.amount }}", to: "{{ input.to }}"}}
+  - {id: receipt, needs: [pay], action: echo, args: {sent: true, amount: 0}}
+)");
+  write_file(dir / "workflows/cleanup.yaml", R"(
+name: cleanup
+steps:
+  - {id: wipe, action: shell, args: {cmd: "true"}, retry: {on_exhausted: fail}}
+)");
+  write_file(dir / "policy.yaml", policy_text);
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(dir / "policy.yaml"));
+
+  auto show = ctl(w.endpoint, {"policy", "show"});
+  BOOST_TEST(show.code == 0, show.err);
+  BOOST_TEST(contains(show.out, "big-payouts"));
+  BOOST_TEST(contains(show.out, "amount > 100"));
+
+  // Small payouts pass (no rule applies); big ones wait for the operator.
+  auto small = ctl(w.endpoint, {"run-workflow", "payout", "--input", "{\"amount\": 20, \"to\": \"bob\"}", "--wait"});
+  BOOST_TEST(small.code == 0, small.out + small.err);
+  BOOST_TEST(contains(small.out, "completed"));
+  auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", "{\"amount\": 500, \"to\": \"eve\"}"});
+  BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
+  auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
+  BOOST_REQUIRE(wait_until([&] { return contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
+  auto approvals = ctl(w.endpoint, {"approvals"});
+  BOOST_TEST(contains(approvals.out, "because policy rule big-payouts: payouts over 100 need the operator"), approvals.out);
+  BOOST_TEST(w.task(id)["state"] == "running");  // the engine waits for the held attempt
+
+  auto ok = ctl(w.endpoint, {"approve", id, "--comment", "known customer"});
+  BOOST_TEST(ok.code == 0, ok.out + ok.err);
+  BOOST_TEST(w.wait_state(id, "completed", 10s));
+
+  auto history = ctl(w.endpoint, {"--json", "history", id});
+  auto events = nlohmann::json::parse(history.out)["events"];
+  bool opened = false, decided = false;
+  for (const auto& e : events) {
+    opened = opened || (e["type"] == "policy_gate_opened" && e["rule"] == "big-payouts");
+    decided = decided || (e["type"] == "policy_gate_decided" && e["decision"] == "approved" && e["by"] == "ana");
+  }
+  BOOST_TEST(opened, history.out);
+  BOOST_TEST(decided, history.out);
+
+  auto audit = nlohmann::json::parse(ctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out)["entries"];
+  bool escalated = false, approved = false;
+  for (const auto& e : audit) {
+    escalated = escalated || (e["kind"] == "policy_decision" && e["detail"]["rule"] == "big-payouts" &&
+                              e["detail"]["decision"] == "escalate" && e["subject"] == id + "/pay");
+    approved = approved || (e["kind"] == "approval" && e["actor"] == "ana" && e["subject"] == id + "/pay" &&
+                            e["detail"]["decision"] == "approved" &&
+                            contains(e["detail"]["gate"].get<std::string>(), "big-payouts"));
+  }
+  BOOST_TEST(escalated, audit.dump(2));
+  BOOST_TEST(approved, audit.dump(2));
+
+  // Deny: the step fails naming the rule, and nothing runs.
+  auto denied = ctl(w.endpoint, {"--json", "run-workflow", "cleanup"});
+  auto denied_id = nlohmann::json::parse(denied.out).value("instance", std::string());
+  BOOST_REQUIRE(!denied_id.empty());
+  BOOST_TEST(w.wait_state(denied_id, "failed", 10s), w.task(denied_id).dump(2));
+  BOOST_TEST(contains(w.task(denied_id).dump(), "policy rule 'no-shell' denies shell"), w.task(denied_id).dump(2));
+
+  auto verify = w.call("audit.verify", nlohmann::json::object());
+  BOOST_TEST(verify.ok());
+  BOOST_TEST(verify->value("ok", false));
+}
+
+BOOST_AUTO_TEST_CASE(policy_check_explains_errors_by_line_without_a_node) {
+  temp_dir dir("keel-policy-check");
+  write_file(dir / "good.yaml", policy_text);
+  write_file(dir / "bad.yaml", "version: 1\nrules:\n  - name: r1\n    effect: maybe\n    match: {action: shell}\n");
+  auto good = keelctl("tcp://127.0.0.1:1", {"policy", "check", dir / "good.yaml"});
+  BOOST_TEST(good.code == 0, good.out + good.err);
+  BOOST_TEST(contains(good.out, "ok"));
+  auto bad = keelctl("tcp://127.0.0.1:1", {"policy", "check", dir / "bad.yaml"});
+  BOOST_TEST(bad.code == 1);
+  BOOST_TEST(contains(bad.err, "bad.yaml:4:"), bad.err);
+  BOOST_TEST(contains(bad.err, "effect"), bad.err);
+  auto bad_json = keelctl("tcp://127.0.0.1:1", {"--json", "policy", "check", dir / "bad.yaml"});
+  BOOST_TEST(bad_json.code == 1);
+  BOOST_TEST(nlohmann::json::parse(bad_json.out)["ok"] == false);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

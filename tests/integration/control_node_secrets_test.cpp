@@ -1,0 +1,109 @@
+// Secrets end to end, with real processes: set through keelctl from stdin,
+// used by a workflow step as secret://NAME (the executor gets the value),
+// and then absent from every file under the test dir (data dir and logs),
+// every key and value of the store, and every keelctl output, plain and
+// --json. A wrong vault key stops start-up with a clear message and
+// changes nothing in the data dir.
+#include "tests/integration/control_fixture.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+const std::string plaintext = "sk_live_Zq7PLAINTEXT_4e91c0d2b7";
+}
+
+BOOST_AUTO_TEST_SUITE(control_node_secrets_test)
+
+BOOST_AUTO_TEST_CASE(a_secret_is_used_by_a_step_and_appears_nowhere) {
+  temp_dir dir("keel-secrets");
+  write_file(dir / "workflows/charge.yaml", R"(
+name: charge
+steps:
+  - {id: call_api, action: echo, args: {token: "secret://stripe_api_key", amount: "{{ input.amount }}"}}
+)");
+  write_file(dir / "input/value.txt", plaintext + "\n");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(""));
+
+  std::vector<command_result> outputs;
+  auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
+  BOOST_TEST(set.code == 0, set.out + set.err);
+  BOOST_TEST(contains(set.out, "secret://stripe_api_key"));
+  outputs.push_back(set);
+  auto set_json = keelctl_with_stdin(w.endpoint, {"--json", "secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
+  BOOST_TEST(set_json.code == 0, set_json.out + set_json.err);
+  BOOST_TEST(nlohmann::json::parse(set_json.out)["secret"]["version"] == 2);  // a rotation
+  outputs.push_back(set_json);
+
+  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "charge", "--input", "{\"amount\": 12}", "--wait"});
+  BOOST_REQUIRE_MESSAGE(run.code == 0, run.out + run.err);
+  outputs.push_back(run);
+  auto id = nlohmann::json::parse(run.out)["id"].get<std::string>();
+  // The executor received the value: echo returned it, and the node redacted it before recording.
+  auto task = keelctl(w.endpoint, {"--json", "task", id});
+  BOOST_TEST(contains(task.out, "[redacted:stripe_api_key]"), task.out);
+  outputs.push_back(task);
+
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"secrets", "list"}, {"task", id}, {"history", id}, {"audit", "tail", "-n", "100"}, {"accounts"},
+           {"trace", id}, {"models"}, {"status"}}) {
+    outputs.push_back(keelctl(w.endpoint, args));
+    auto json_args = args;
+    json_args.insert(json_args.begin(), "--json");
+    outputs.push_back(keelctl(w.endpoint, json_args));
+  }
+  auto list = keelctl(w.endpoint, {"secrets", "list"});
+  BOOST_TEST(contains(list.out, "stripe_api_key"));
+  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
+  BOOST_TEST(contains(audit.out, "\"secret_use\""), audit.out);  // by name only
+
+  w.executors.clear();
+  BOOST_TEST(w.node->terminate() == 0);
+  for (const auto& o : outputs) {
+    BOOST_TEST(!contains(o.out, plaintext), o.out);
+    BOOST_TEST(!contains(o.err, plaintext), o.err);
+  }
+  for (const auto& f : files_containing(dir.path(), plaintext))
+    BOOST_TEST(contains(f, "/input/"), "the plaintext is in " << f);
+  for (const auto& [k, v] : dump_store(dir / "data")) {
+    BOOST_TEST(!contains(k, plaintext), "store key " << k);
+    BOOST_TEST(!contains(v, plaintext), "store value of " << k);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {
+  temp_dir dir("keel-secrets-key");
+  workflow_node w(dir, free_port());
+  w.start_node({}, control_yaml(""));
+  write_file(dir / "input/value.txt", plaintext);
+  auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "db_password"}, dir / "input/value.txt");
+  BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
+  BOOST_TEST(w.node->terminate() == 0);
+
+  auto key_file = dir / "data/vault.key";
+  BOOST_REQUIRE(std::filesystem::exists(key_file));
+  BOOST_TEST(((std::filesystem::status(key_file).permissions() & std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)));
+  // Another valid key in its place (as after restoring the wrong backup).
+  std::ofstream(key_file, std::ios::trunc) << std::string(64, 'a') << "\n";
+  auto before = dump_store(dir / "data");
+  auto key_before = read_all(key_file);
+
+  process node({KEEL_BIN, "node", "--listen", w.endpoint, "--data-dir", dir / "data", "--config", dir / "node-0.yaml"},
+               dir / "wrong-key.log");
+  int code = node.wait_exit(20s);
+  BOOST_TEST(code != 0);
+  auto log = node.log();
+  BOOST_TEST(contains(log, "secrets:"), log);
+  BOOST_TEST(!contains(log, "keel node ready"), log);
+  BOOST_TEST(read_all(key_file) == key_before);  // never re-generated
+  auto after = dump_store(dir / "data");
+  // The store's own start counter is the only record a start attempt writes.
+  before.erase("meta/identity");
+  after.erase("meta/identity");
+  BOOST_TEST((before == after));
+  BOOST_TEST(before.count("ctl/secret/db_password") == 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
