@@ -26,6 +26,8 @@ show() {
 step "start a local cluster: a node and 2 executors"
 "$keel" cluster down --data-dir "$dir" >/dev/null 2>&1 || true
 show "$keel" cluster up --executors 2 --listen "$KEEL_ENDPOINT" --data-dir "$dir"
+# The cluster admits only its own keys; keelctl finds its key through these.
+show source "$dir/keys/keelctl.env"
 
 step "what is running"
 show "$keelctl" status
@@ -68,7 +70,9 @@ show "$keelctl" executors
 step "a durable workflow with an approval gate"
 show "$keelctl" workflows
 show "$keelctl" run-workflow onboarding --input '{"customer_id": "c_42", "plan": "pro", "email": "ana@example.com"}' --wait
-show "$keelctl" run-workflow refund --input '{"customer_id": "c_42", "charge_id": "ch_1", "amount": 250}' --idempotency-key demo-refund-ch_1
+# A key of its own per run: the data dir outlives the demo, and a key seen
+# before returns the earlier (completed) instance instead of a new gate.
+show "$keelctl" run-workflow refund --input '{"customer_id": "c_42", "charge_id": "ch_1", "amount": 250}' --idempotency-key "demo-refund-$(date +%s)"
 for _ in $(seq 1 50); do "$keelctl" approvals | grep -q "/refund" && break; sleep 0.1; done
 show "$keelctl" approvals
 id=$("$keelctl" --json tasks --state awaiting_approval | grep -o '"id": "wf_[0-9a-f]*"' | head -1 | grep -o 'wf_[0-9a-f]*')
@@ -80,6 +84,8 @@ show "$keelctl" tasks
 step "done"
 cat <<EOT
 The cluster is still running on $KEEL_ENDPOINT (data and logs in $dir).
+It admits only its own CURVE keys. In a new shell, first:
+       source $dir/keys/keelctl.env
 Try:   $keelctl status | agents | executors | workflows | tasks | approvals
        $keelctl run echo --args '{"text": "hi"}' --json
        $keelctl history $id

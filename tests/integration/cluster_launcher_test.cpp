@@ -1,7 +1,11 @@
-// `keel cluster up` / `down`: returns once executors are registered, restarts
+// `keel cluster up` / `down`: runs with CURVE keys of its own, returns once executors are registered, restarts
 // an executor that dies, and `down` leaves no process behind, even after the
 // keeper itself was killed with SIGKILL.
 #include "tests/integration/fixture.hpp"
+
+#include <sys/stat.h>
+
+#include "runtime/curve_keys.hpp"
 
 #include <signal.h>
 
@@ -39,8 +43,26 @@ BOOST_AUTO_TEST_CASE(up_restart_down_leaves_nothing_behind) {
   auto up = run_command({KEEL_BIN, "cluster", "up", "--executors", "2", "--listen", ep, "--data-dir", dir / "data"}, 60s);
   BOOST_REQUIRE_MESSAGE(up.code == 0, up.err + up.out);
   BOOST_TEST(up.out.find("2 executor(s) registered") != std::string::npos);
-  auto cli = client::connect(ep).value();
+
+  // Only the cluster's own keys get in: a client without keys gets nothing.
+  auto stranger = client::connect(ep).value();
+  BOOST_TEST(!stranger->call("status", nlohmann::json::object(), 1500ms).ok());
+  struct stat keys_dir{};
+  BOOST_REQUIRE(::stat((dir / "data/keys").c_str(), &keys_dir) == 0);
+  BOOST_TEST((keys_dir.st_mode & 0777) == 0700u);
+  auto node_keys = read_key_file(dir / "data/keys/node.key");
+  auto admin_keys = read_key_file(dir / "data/keys/admin.key");
+  BOOST_REQUIRE(node_keys.ok() && admin_keys.ok());  // read_key_file refuses files others can read
+  curve_client_keys admin{node_keys->public_key, *admin_keys};
+  auto cli = client::connect(ep, &admin).value();
   BOOST_TEST(cli->call("executors", nlohmann::json::object(), 5s)->at("executors").size() == 2u);
+  // keelctl with the settings `up` wrote for it.
+  std::ifstream env_file(dir / "data/keys/keelctl.env");
+  std::string env_text((std::istreambuf_iterator<char>(env_file)), std::istreambuf_iterator<char>());
+  BOOST_TEST(env_text.find("KEEL_SERVER_KEY='" + node_keys->public_key + "'") != std::string::npos, env_text);
+  auto ctl = keelctl(ep, {"executors"}, {"KEEL_KEY=" + dir / "data/keys/admin.key", "KEEL_SERVER_KEY=" + node_keys->public_key});
+  BOOST_TEST(ctl.code == 0, ctl.err);
+  BOOST_TEST(ctl.out.find("local-2") != std::string::npos, ctl.out);
 
   // The keeper restarts an executor that dies.
   auto st = state(dir);

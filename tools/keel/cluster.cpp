@@ -1,4 +1,5 @@
 #include "tools/keel/cluster.hpp"
+#include "tools/keel/cluster_keys.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -116,7 +117,13 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
     std::chrono::steady_clock::time_point restart_at{};
   };
   std::vector<child> children;
-  std::vector<std::string> node_argv{self_exe, "node", "--listen", opts.listen, "--data-dir", opts.data_dir};
+  auto keys = ensure_cluster_keys(opts.data_dir, opts.executors);
+  if (!keys) {
+    std::fprintf(stderr, "keeper: %s\n", keys.err().message.c_str());
+    return 1;
+  }
+  std::vector<std::string> node_argv{self_exe, "node", "--listen", opts.listen, "--data-dir", opts.data_dir,
+                                     "--key", keys->node_key_file};
   if (!opts.node_config.empty()) {
     node_argv.push_back("--config");
     node_argv.push_back(opts.node_config);
@@ -125,7 +132,8 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
   for (int i = 1; i <= opts.executors; ++i) {
     std::vector<std::string> argv{self_exe, "executor", "--connect", opts.listen, "--name",
                                   "local-" + std::to_string(i), "--labels", "site=local",
-                                  "--concurrency", std::to_string(opts.concurrency)};
+                                  "--concurrency", std::to_string(opts.concurrency),
+                                  "--server-key", keys->node_public, "--key", keys->executor_key_file(i)};
     if (!opts.executor_config.empty()) {
       argv.push_back("--config");
       argv.push_back(opts.executor_config);
@@ -204,6 +212,20 @@ int cluster_up(const cluster_options& opts, const std::string& self_exe) {
   }
   cluster_options o = opts;
   o.data_dir = data_dir;
+  // Made here, before the keeper starts, so the client below can use them.
+  auto keys = ensure_cluster_keys(o.data_dir, o.executors);
+  if (!keys) {
+    std::fprintf(stderr, "keel cluster up: %s\n", keys.err().message.c_str());
+    return 1;
+  }
+  // What keelctl needs, for `source`: a path and a public key, no secret.
+  auto env_file = keys->dir + "/keelctl.env";
+  {
+    std::ofstream env(env_file, std::ios::trunc);
+    // Single quotes: Z85 uses shell characters such as ( ) < > ! but never '.
+    env << "export KEEL_ENDPOINT='" << o.listen << "'\nexport KEEL_KEY='" << keys->admin_key_file
+        << "'\nexport KEEL_SERVER_KEY='" << keys->node_public << "'\n";
+  }
   pid_t keeper = ::fork();
   if (keeper < 0) {
     std::perror("keel cluster up: fork");
@@ -221,7 +243,8 @@ int cluster_up(const cluster_options& opts, const std::string& self_exe) {
   }
   ::waitpid(keeper, nullptr, 0);  // the intermediate child exits at once; the keeper is re-parented
 
-  auto c = client::connect(o.listen);
+  curve_client_keys admin{keys->node_public, keys->admin};
+  auto c = client::connect(o.listen, &admin);
   if (!c) {
     std::fprintf(stderr, "keel cluster up: %s\n", c.err().message.c_str());
     return 1;
@@ -248,15 +271,18 @@ int cluster_up(const cluster_options& opts, const std::string& self_exe) {
                  log_dir(o.data_dir).c_str(), o.data_dir.c_str());
     return 1;
   }
-  std::printf("cluster up: node on %s, %d executor(s) registered\n", o.listen.c_str(), registered);
+  std::printf("cluster up: node on %s (CURVE: only its own keys get in), %d executor(s) registered\n", o.listen.c_str(),
+              registered);
   if (st.is_object()) {
     std::printf("  keeper   pid %d\n", st.value("keeper_pid", 0));
     for (const auto& ch : st["children"])
       std::printf("  %-8s pid %-7d log %s\n", ch.value("name", std::string()).c_str(), ch.value("pid", 0),
                   ch.value("log", std::string()).c_str());
   }
-  std::printf("  data dir %s\nnext: keelctl --endpoint %s status   |   keel cluster down --data-dir %s\n",
-              o.data_dir.c_str(), o.listen.c_str(), o.data_dir.c_str());
+  std::printf("  data dir %s\n  keys     %s (keelctl's admin key: %s)\n", o.data_dir.c_str(), keys->dir.c_str(),
+              keys->admin_key_file.c_str());
+  std::printf("next: source %s && keelctl status   |   keel cluster down --data-dir %s\n", env_file.c_str(),
+              o.data_dir.c_str());
   return 0;
 }
 
