@@ -88,7 +88,11 @@ result<task_result> parse_task_result(json& f) {
     auto e = f.find("error");
     const json none = json::object();
     const json& err = e != f.end() && e->is_object() ? *e : none;
-    r.failure = error{text_field(err, "code", errc::action_failed), text_field(err, "message", "no message")};
+    // An empty code or message would reach the caller as an error that says
+    // nothing; the fuzzer found executors could send that.
+    r.failure = error{text_field(err, "code"), text_field(err, "message")};
+    if (r.failure.code.empty()) r.failure.code = errc::action_failed;
+    if (r.failure.message.empty()) r.failure.message = "no message";
   }
   return r;
 }

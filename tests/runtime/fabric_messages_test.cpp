@@ -77,6 +77,12 @@ BOOST_AUTO_TEST_CASE(task_results_move_the_value_and_keep_the_failure) {
   BOOST_REQUIRE(g.ok());
   BOOST_TEST(g->failure.code == errc::action_failed);
 
+  json empty = {{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", {{"code", ""}, {"message", ""}}}};
+  auto e = fabric::parse_task_result(empty);  // found by task_result_fuzz
+  BOOST_REQUIRE(e.ok());
+  BOOST_TEST(e->failure.code == errc::action_failed);
+  BOOST_TEST(e->failure.message == "no message");
+
   json no_lease = {{"task_id", 5u}, {"ok", true}};
   BOOST_TEST(refused_with(fabric::parse_task_result(no_lease).err(), errc::bad_request, "\"lease\""));
   json negative = {{"task_id", -5}, {"lease", 1u}};
