@@ -265,7 +265,7 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
   std::map<std::uint64_t, std::uint64_t> seq_of_cid;  // at most `window` entries
   auto send = [&](std::uint64_t seq) {
     json args = {{"action", "echo"}, {"args", {{"text", make_payload(seq, o.payload)}}}, {"timeout_ms", 30000}};
-    auto cid = c.send("run", args);
+    auto cid = c.send("run", std::move(args));
     if (!cid) throw std::runtime_error("client send failed: " + cid.err().message);
     seq_of_cid.emplace(*cid, seq);
   };

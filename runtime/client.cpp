@@ -42,6 +42,10 @@ result<std::unique_ptr<client>> client::connect(const std::string& endpoint, con
 
 result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args,
                                    const std::string& trace) {
+  return send(op, nlohmann::json(args), trace);
+}
+
+result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args, const std::string& trace) {
   proto::envelope env;
   env.type = proto::msg_type::request;
   env.cid = impl_->next_cid++;
@@ -49,7 +53,7 @@ result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& 
   env.span = proto::new_span_id();
   env.fields = nlohmann::json::object();
   env.fields["op"] = op;
-  env.fields["args"] = args;
+  env.fields["args"] = std::move(args);
   auto body = proto::encode_body(env);
   std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
   try {

@@ -312,7 +312,7 @@ bool executor_loop::on_node_message() {
     return true;
   }
   last_heard_ = clock_t_::now();
-  const auto& f = env->fields;
+  auto& f = env->fields;  // not const: a task's args are moved into its job
   switch (env->type) {
     case proto::msg_type::welcome:
       if (!welcomed_)
@@ -351,7 +351,7 @@ bool executor_loop::on_node_message() {
       j.task_id = task_id;
       j.lease = lease;
       j.action = text_field(f, "action");
-      j.args = f.contains("args") ? f["args"] : nlohmann::json::object();
+      j.args = f.contains("args") ? std::move(f["args"]) : nlohmann::json::object();
       j.trace = env->trace;
       j.key = text_field(f, "idempotency_key");
       j.deadline = clock_t_::now() + std::chrono::milliseconds(int_field(f, "deadline_ms", 30000, 1, 7LL * 86'400'000));
