@@ -57,7 +57,19 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
   auto body = proto::encode_body(env);
   std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
   try {
-    impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
+    // A DEALER with no live connection blocks on send, forever: that is what
+    // happens once a node has refused this client's CURVE handshake. Wait a
+    // bounded time for the connection instead, then say what to check.
+    if (!impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLOUT, 0};
+      poll_items(&item, 1, std::chrono::milliseconds(2000));
+      if (!(item.revents & ZMQ_POLLOUT) ||
+          !impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return error{errc::unavailable,
+                     "no connection to the node at " + impl_->endpoint +
+                         ": it is not running, or it refused this client (a node started with --key needs "
+                         "--server-key and an authorized --key; see `keelctl executors keys`)"};
+    }
     impl_->sock.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
     impl_->sock.send(zmq::buffer(body), zmq::send_flags::none);
   } catch (const zmq::error_t& ex) {
