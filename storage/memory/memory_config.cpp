@@ -278,33 +278,83 @@ void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
   }
 }
 
-}  // namespace
+void read_service(walker& w, const YAML::Node& root, memory_service_settings& out) {
+  auto duration = [&](const char* key, std::int64_t& ms) {
+    if (!root[key]) return;
+    auto s = w.scalar(root[key], std::string("memory.") + key).value_or("");
+    auto v = parse_duration_ms(s);
+    if (!v || *v < 1000) w.fail(root[key], std::string("memory.") + key, "'" + s + "' is not a duration of at least 1s; write e.g. 30s, 1m, 1h");
+    else ms = *v;
+  };
+  if (root["dimension"]) {
+    auto s = w.scalar(root["dimension"], "memory.dimension").value_or("");
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 4 || std::stoul(s) < 32 ||
+        std::stoul(s) > 4096)
+      w.fail(root["dimension"], "memory.dimension", "must be a whole number from 32 to 4096 (256 is a good choice)");
+    else out.dimension = std::stoul(s);
+  }
+  duration("checkpoint_every", out.checkpoint_every_ms);
+  duration("prune_every", out.prune_every_ms);
+  if (root["sync"]) {
+    auto s = w.scalar(root["sync"], "memory.sync").value_or("");
+    if (s != "true" && s != "false") w.fail(root["sync"], "memory.sync", "must be true or false");
+    out.sync = s == "true";
+  }
+}
 
-result<memory_config> parse_memory_config(const std::string& yaml_text, const std::string& origin) {
+// The memory document (or a node config's memory section) into cfg.
+void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& types, bool section) {
+  static const std::set<std::string> plain{"entities", "mappings", "pruning"};
+  static const std::set<std::string> in_node{"entities", "mappings", "pruning", "dimension", "checkpoint_every",
+                                             "prune_every", "sync"};
+  const std::string where = section ? "memory" : "(top level)";
+  if (!w.map(root, where) || !w.keys(root, where, section ? in_node : plain)) return;
+  if (const auto& ents = root["entities"]; ents && w.map(ents, "entities"))
+    for (const auto& kv : ents) {
+      read_entity(w, kv.first.as<std::string>(), kv.second, types);
+      if (!w.ok()) break;
+    }
+  if (const auto& maps = root["mappings"]; w.ok() && maps) {
+    if (!maps.IsSequence()) w.fail(maps, "mappings", "must be a list of mappings (- source: ...)");
+    for (std::size_t i = 0; w.ok() && i < maps.size(); ++i) read_mapping(w, i, maps[i], types, cfg.mappings);
+  }
+  if (const auto& pr = root["pruning"]; w.ok() && pr) read_pruning(w, pr, cfg.pruning);
+  if (section && w.ok()) read_service(w, root, cfg.service);
+}
+
+// Runs `read` over the parsed document; YAML and walker errors become one
+// config error.
+template <class Read>
+result<memory_config> parse_with(const std::string& yaml_text, const std::string& origin, Read read) {
   walker w{origin, {}};
   memory_config cfg;
   auto types = std::make_shared<schema>();
   try {
     YAML::Node root = YAML::Load(yaml_text);
-    if (root.IsNull()) return error{errc::config, origin + ": empty memory config; declare entities: and mappings:"};
-    if (w.map(root, "(top level)") && w.keys(root, "(top level)", {"entities", "mappings", "pruning"})) {
-      if (const auto& ents = root["entities"]; ents && w.map(ents, "entities"))
-        for (const auto& kv : ents) {
-          read_entity(w, kv.first.as<std::string>(), kv.second, *types);
-          if (!w.ok()) break;
-        }
-      if (const auto& maps = root["mappings"]; w.ok() && maps) {
-        if (!maps.IsSequence()) w.fail(maps, "mappings", "must be a list of mappings (- source: ...)");
-        for (std::size_t i = 0; w.ok() && i < maps.size(); ++i) read_mapping(w, i, maps[i], *types, cfg.mappings);
-      }
-      if (const auto& pr = root["pruning"]; w.ok() && pr) read_pruning(w, pr, cfg.pruning);
-    }
+    if (auto e = read(w, root, cfg, *types)) return *e;
   } catch (const YAML::Exception& e) {
     return error{errc::config, origin + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg};
   }
   if (!w.ok()) return error{errc::config, w.first};
   cfg.entities = std::move(types);
   return cfg;
+}
+
+}  // namespace
+
+result<memory_config> parse_memory_config(const std::string& yaml_text, const std::string& origin) {
+  return parse_with(yaml_text, origin, [&](walker& w, const YAML::Node& root, memory_config& cfg, schema& types) -> std::optional<error> {
+    if (root.IsNull()) return error{errc::config, origin + ": empty memory config; declare entities: and mappings:"};
+    read_root(w, root, cfg, types, false);
+    return std::nullopt;
+  });
+}
+
+result<memory_config> parse_memory_section(const std::string& node_yaml_text, const std::string& origin) {
+  return parse_with(node_yaml_text, origin, [](walker& w, const YAML::Node& root, memory_config& cfg, schema& types) -> std::optional<error> {
+    if (root.IsMap() && root["memory"]) read_root(w, root["memory"], cfg, types, true);
+    return std::nullopt;
+  });
 }
 
 result<memory_config> load_memory_config(const std::string& path) {

@@ -64,10 +64,19 @@ struct prune_policies {
   std::map<std::string, std::size_t> keep_versions; // per entity type
 };
 
+// How a node runs its memory (only in the node config's `memory:` section).
+struct memory_service_settings {
+  std::size_t dimension = 256;              // the hashing embedder's dimension
+  std::int64_t checkpoint_every_ms = 60'000; // index file checkpoint interval
+  std::int64_t prune_every_ms = 3'600'000;   // the pruning job's interval
+  bool sync = false;                         // fsync every memory write
+};
+
 struct memory_config {
   std::shared_ptr<const schema> entities = std::make_shared<schema>();
   std::vector<mapping> mappings;
   prune_policies pruning;
+  memory_service_settings service;
 
   // The first mapping for (source, event type), exact event before "*".
   const mapping* find(const std::string& source, const std::string& event_type) const;
@@ -76,6 +85,11 @@ struct memory_config {
 // Errors: config, "ORIGIN:LINE: PATH: what is wrong; what to do".
 result<memory_config> parse_memory_config(const std::string& yaml_text, const std::string& origin);
 result<memory_config> load_memory_config(const std::string& path);
+// The `memory:` section of a node config (the whole node YAML text): the
+// same keys plus dimension, checkpoint_every, prune_every and sync. A
+// config without the section gives an empty memory config (no entities).
+// Line numbers in errors are the node config's.
+result<memory_config> parse_memory_section(const std::string& node_yaml_text, const std::string& origin);
 
 // "90d", "12h", "30m", "45s", "500ms" -> milliseconds; nullopt when malformed.
 std::optional<std::int64_t> parse_duration_ms(const std::string& s);

@@ -163,6 +163,7 @@ class record_store {
   static constexpr std::size_t recent_max = 16384;
   result<std::optional<record>> current_for_write(const std::string& type, const std::string& id);
   void remember(const record& r);
+  void remember(std::string key, record&& r);
 };
 
 // Key builders (exposed for tests that scan and for the pruning job).

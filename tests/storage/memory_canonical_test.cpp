@@ -221,4 +221,32 @@ BOOST_AUTO_TEST_CASE(config_errors_name_the_line) {
   expect(entities + "pruning:\n  memory:\n    note: {ttl: 90days}\n", "pruning.memory.note.ttl: '90days' is not a duration");
 }
 
+BOOST_AUTO_TEST_CASE(node_config_memory_section) {
+  // The section as the node reads it: the same keys plus the service
+  // settings, errors with the node config's lines, absent = no entities.
+  std::string node_yaml = "node:\n  log_level: info\nmemory:\n  dimension: 384\n  checkpoint_every: 30s\n  sync: true\n" +
+                          std::string("  entities:\n    customer:\n      fields: {email: string}\n      identity: [email]\n");
+  auto c = parse_memory_section(node_yaml, "node.yaml");
+  BOOST_REQUIRE_MESSAGE(c.ok(), (c.ok() ? std::string() : c.err().message));
+  BOOST_TEST(c->service.dimension == 384u);
+  BOOST_TEST(c->service.checkpoint_every_ms == 30'000);
+  BOOST_TEST(c->service.prune_every_ms == 3'600'000);  // default
+  BOOST_TEST(c->service.sync);
+  BOOST_TEST(c->entities->find("customer") != nullptr);
+
+  auto none = parse_memory_section("node:\n  log_level: info\n", "node.yaml");
+  BOOST_REQUIRE(none.ok());
+  BOOST_TEST(none->entities->type_names().empty());
+
+  auto bad = parse_memory_section("node: {}\nmemory:\n  dimension: 8\n", "node.yaml");
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.err().message.find("node.yaml:3: memory.dimension: must be a whole number from 32 to 4096") != std::string::npos,
+             bad.err().message);
+  auto typo = parse_memory_section("memory:\n  checkpoint: 1m\n", "node.yaml");
+  BOOST_REQUIRE(!typo.ok());
+  BOOST_TEST(typo.err().message.find("node.yaml:2: memory: unknown key 'checkpoint'") != std::string::npos, typo.err().message);
+  // A plain memory config does not take the node-only keys.
+  BOOST_TEST(!parse_memory_config("dimension: 256\n", "memory.yaml").ok());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
