@@ -6,6 +6,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
 #include "actors/contracts.hpp"
+#include "actors/memory/memory_ops.hpp"
 
 #include <algorithm>
 #include <set>
@@ -69,6 +70,8 @@ void gateway_bridge::on_message(inbound&& msg) {
         return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
       const auto& name = op->get<std::string>();
       if (name == "run-workflow") return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
+      if (is_memory_op(name))
+        return route(msg, registry_key(memory_op_agent(name)), "the memory agents are restarting; retry in a moment");
       if (is_control_service_op(name))
         return route(msg, caf::atom("ctlops"), "the control service is restarting; retry in a moment");
       static const std::set<std::string> executor_ops{"run",       "workflows", "tasks",  "task",  "history",

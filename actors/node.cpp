@@ -20,6 +20,7 @@
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
 #include "actors/gateway_bridge.hpp"
+#include "actors/memory/memory_service.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
 #include "storage/store.hpp"
@@ -112,9 +113,17 @@ int run_node(const node_config& cfg) {
     return 1;
   }
 
+  // Memory next: its open may catch up or rebuild the vector index.
+  auto memory = memory_service::open(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin, **db);
+  if (!memory) {
+    std::fprintf(stderr, "keel node: %s\n", memory.err().message.c_str());
+    return 1;
+  }
+
   node_context ctx;
   ctx.config = cfg;
   ctx.control = control->get();
+  ctx.memory = memory->get();
   ctx.db = db->get();
   ctx.auth = auth.get();
   ctx.started_ms = unix_now_ms();
@@ -163,6 +172,7 @@ int run_node(const node_config& cfg) {
     // frames arriving meanwhile are dropped with the actors' mailboxes.
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
+    (*memory)->stop();  // its jobs answer actors: done before the actor system goes
     gw->reset();
     ctx.gw = nullptr;
   }

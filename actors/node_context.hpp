@@ -15,6 +15,7 @@
 namespace keel {
 
 struct control_services;  // actors/control/services.hpp
+class memory_service;     // actors/memory/memory_service.hpp
 
 struct node_context {
   node_config config;
@@ -25,6 +26,7 @@ struct node_context {
   wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
   auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys
   control_services* control = nullptr;  // secrets, policy, audit, spans, metrics, models; never null in a node
+  memory_service* memory = nullptr;     // records, dead letters, vector memory and its worker; never null in a node
 };
 
 // What the control plane hands each agent it spawns.

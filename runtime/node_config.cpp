@@ -224,6 +224,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     root.mark("agents");
   }
   // operator, accounts and models are validated by keel_control at start-up.
+  root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics",
                         "audit", "tracing", "operator", "accounts", "models"})
     root.mark(section);

@@ -1,14 +1,23 @@
 // The canonicalizer agent: maps raw connector events onto canonical,
-// versioned records (identity resolution, merge rules, dead letters). Until
-// the "Canonical memory" issue it answers describe, status and ping only.
+// versioned records (identity resolution, merge rules, dead letters) with
+// the mappings of the node config's memory section. `keelctl send
+// canonicalizer EVENT` and connectors ask it; it also serves records.* and
+// dlq.* requests. The work runs on the memory worker (memory_agent.hpp).
 #include "actors/agents.hpp"
-#include "actors/basic_agent.hpp"
+#include "actors/memory/memory_agent.hpp"
+#include "actors/memory/memory_ops.hpp"
 
 namespace keel {
 
 agent_actor spawn_canonicalizer(caf::actor_system& sys, const agent_env& env) {
-  static const agent_contract contract{"maps connector events onto canonical versioned records by declarative mappings", "{\"ping\": true}", "canonicalization arrives with the Canonical memory issue"};
-  return spawn_basic_agent(sys, env, contract);
+  static const agent_contract contract{
+      "maps connector events onto canonical versioned records by declarative mappings",
+      "{\"source\": S, \"type\": T, \"id\": EVENT_ID, \"data\": {...}} -> {outcome: applied|unchanged|duplicate|"
+      "dead_lettered, entity_type, entity_id, version, reason}; {\"ping\": true}",
+      "yes"};
+  return spawn_memory_agent(sys, env, contract, [](memory_service& m, const nlohmann::json& event) {
+    return canonicalize(m, event);
+  });
 }
 
 }  // namespace keel

@@ -1,14 +1,23 @@
 // The retriever agent: hybrid retrieval (BM25 + vectors + recency) over
-// canonical memory, with provenance. Until the "Canonical memory" issue it
-// answers describe, status and ping only.
+// canonical memory, every hit with its provenance. `ask` takes the
+// memory.search arguments; it also serves the memory.* requests (add,
+// search, forget, prune, status). The work runs on the memory worker
+// (memory_agent.hpp).
 #include "actors/agents.hpp"
-#include "actors/basic_agent.hpp"
+#include "actors/memory/memory_agent.hpp"
+#include "actors/memory/memory_ops.hpp"
 
 namespace keel {
 
 agent_actor spawn_retriever(caf::actor_system& sys, const agent_env& env) {
-  static const agent_contract contract{"hybrid retrieval over canonical records and memory, every hit with its provenance", "{\"ping\": true}", "retrieval arrives with the Canonical memory issue"};
-  return spawn_basic_agent(sys, env, contract);
+  static const agent_contract contract{
+      "hybrid retrieval over canonical records and memory, every hit with its provenance",
+      "{\"query\": TEXT, \"about\": \"type:id\", \"kinds\": [..], \"since_ms\": MS, \"k\": N, \"explain\": true} -> "
+      "{hits: [{id, text, score, source, source_event, record_ref, about}]}; {\"ping\": true}",
+      "yes"};
+  return spawn_memory_agent(sys, env, contract, [](memory_service& m, const nlohmann::json& query) {
+    return run_memory_op(m, "memory.search", query);
+  });
 }
 
 }  // namespace keel

@@ -1,0 +1,392 @@
+// The memory ops: argument checks, one call into storage/memory, and the
+// answer as JSON. Times go out as both milliseconds (for scripts and
+// keelctl's relative times) and RFC 3339 where a person reads them.
+#include "actors/memory/memory_ops.hpp"
+
+#include <set>
+
+#include "storage/memory/pruning.hpp"
+
+namespace keel {
+
+namespace {
+
+using nlohmann::json;
+namespace mem = keel::memory;
+
+error bad(const std::string& why) { return error{errc::bad_request, why}; }
+
+// A required non-empty string argument.
+result<std::string> need_text(const json& args, const char* key, const char* what) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null())
+    return bad(std::string("missing \"") + key + "\": " + what);
+  if (!it->is_string() || it->get_ref<const std::string&>().empty())
+    return bad(std::string("\"") + key + "\" must be a non-empty string: " + what);
+  return it->get<std::string>();
+}
+
+// An optional string argument ("" when absent).
+result<std::string> opt_text(const json& args, const char* key) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return bad(std::string("\"") + key + "\" must be a string, got " + it->type_name());
+  return it->get<std::string>();
+}
+
+// An optional integer argument in [lo, hi].
+result<std::optional<std::int64_t>> opt_int(const json& args, const char* key, std::int64_t lo, std::int64_t hi) {
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return std::optional<std::int64_t>();
+  if (!it->is_number_integer() || (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(hi)) ||
+      it->get<std::int64_t>() < lo || it->get<std::int64_t>() > hi)
+    return bad(std::string("\"") + key + "\" must be a whole number from " + std::to_string(lo) + " to " +
+               std::to_string(hi) + ", got " + it->dump());
+  return std::optional<std::int64_t>(it->get<std::int64_t>());
+}
+
+result<std::vector<std::string>> opt_list(const json& args, const char* key) {
+  std::vector<std::string> out;
+  auto it = args.find(key);
+  if (it == args.end() || it->is_null()) return out;
+  if (it->is_string()) return std::vector<std::string>{it->get<std::string>()};
+  if (!it->is_array()) return bad(std::string("\"") + key + "\" must be a string or a list of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return bad(std::string("\"") + key + "\" must be a list of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+status known_type(memory_service& m, const std::string& type) {
+  auto t = m.records().types()->require(type);
+  if (!t) return error{t.err().code, t.err().message + " (entity types are declared under memory.entities in the node config)"};
+  return ok_v;
+}
+
+struct record_ref {
+  std::string type, id;
+};
+
+// {type, id} naming a record of a declared entity type.
+result<record_ref> need_record(memory_service& m, const json& args) {
+  auto type = need_text(args, "type", "the entity type, e.g. customer");
+  if (!type) return type.err();
+  auto id = need_text(args, "id", "the record id, e.g. c_42");
+  if (!id) return id.err();
+  if (auto s = known_type(m, *type); !s) return s.err();
+  return record_ref{*type, *id};
+}
+
+json record_json(const mem::record& r) {
+  json j = {{"type", r.type},
+            {"id", r.id},
+            {"version", r.version},
+            {"fields", r.fields},
+            {"field_sources", r.field_sources},
+            {"valid_from_ms", r.valid_from_ms},
+            {"valid_from", mem::format_timestamp(r.valid_from_ms)},
+            {"source", r.source},
+            {"event_id", r.event_id},
+            {"hash", r.hash},
+            {"invalidated", r.invalidated}};
+  if (r.valid_to_ms) {
+    j["valid_to_ms"] = *r.valid_to_ms;
+    j["valid_to"] = mem::format_timestamp(*r.valid_to_ms);
+  }
+  return j;
+}
+
+json item_json(const mem::memory_item& it) {
+  json j = {{"id", it.id},           {"text", it.text},       {"kind", it.kind},
+            {"about", it.about},     {"source", it.source},   {"source_event", it.source_event},
+            {"record_ref", it.record_ref}, {"created_ms", it.created_ms}, {"ttl_ms", it.ttl_ms}};
+  if (it.ttl_ms > 0) j["expires_ms"] = it.expires_ms();
+  return j;
+}
+
+json dead_letter_json(const mem::dead_letter& d, bool with_event) {
+  json j = {{"id", d.id},
+            {"source", d.event.is_object() ? d.event.value("source", json()) : json()},
+            {"type", d.event.is_object() ? d.event.value("type", json()) : json()},
+            {"event_id", d.event.is_object() ? d.event.value("id", json()) : json()},
+            {"reason", d.reason},
+            {"first_ms", d.first_ms},
+            {"last_ms", d.last_ms},
+            {"attempts", d.attempts}};
+  if (with_event) j["event"] = d.event;
+  return j;
+}
+
+json outcome_json(const mem::ingest_outcome& o) {
+  json j = {{"outcome", mem::to_string(o.what)}};
+  if (!o.entity_type.empty()) {
+    j["entity_type"] = o.entity_type;
+    j["entity_id"] = o.entity_id;
+    j["version"] = o.version;
+    j["created"] = o.created;
+  }
+  if (o.what == mem::ingest_outcome::kind::dead_lettered) j["dead_letter_id"] = o.dead_letter_id;
+  if (!o.reason.empty()) j["reason"] = o.reason;
+  return j;
+}
+
+// --- records ---
+
+result<json> records_put(memory_service& m, const json& args) {
+  mem::record_write w;
+  auto ref = need_record(m, args);
+  if (!ref) return ref.err();
+  const auto& type = ref->type;
+  const auto& id = ref->id;
+  auto it = args.find("fields");
+  if (it == args.end() || !it->is_object())
+    return bad("\"fields\" must be a JSON object of field: value, e.g. {\"email\": \"ana@example.com\"}");
+  auto source = opt_text(args, "source");
+  if (!source) return source.err();
+  auto expected = opt_int(args, "expected_version", 0, INT64_MAX);
+  if (!expected) return expected.err();
+  w.type = type;
+  w.id = id;
+  w.fields = *it;
+  if (!source->empty()) w.source = *source;
+  if (*expected) w.expected_version = static_cast<std::uint64_t>(**expected);
+  if (auto r = args.find("replace"); r != args.end() && r->is_boolean() && r->get<bool>()) w.how = mem::record_write::mode::replace;
+  w.sync = m.config().service.sync;
+  auto out = m.records().put(w);
+  if (!out) return out.err();
+  return json{{"type", w.type}, {"id", w.id}, {"version", out->version}, {"changed", out->changed}, {"hash", out->hash}};
+}
+
+result<json> records_get(memory_service& m, const json& args) {
+  auto ref = need_record(m, args);
+  if (!ref) return ref.err();
+  const auto& type = ref->type;
+  const auto& id = ref->id;
+  std::optional<std::int64_t> at;
+  if (auto a = args.find("at"); a != args.end() && !a->is_null()) {
+    if (a->is_number_integer()) at = a->get<std::int64_t>();
+    else if (a->is_string()) at = mem::parse_timestamp(a->get<std::string>());
+    if (!at) return bad("\"at\" must be an RFC 3339 time such as 2026-11-01T00:00:00Z (or milliseconds since 1970)");
+  }
+  auto r = m.records().get(type, id, at);
+  if (!r) return r.err();
+  if (!*r)
+    return error{errc::not_found, "no " + type + " " + id + (at ? " as of " + mem::format_timestamp(*at) : std::string()) +
+                                      "; `keelctl records history " + type + " " + id + "` shows every version"};
+  return json{{"record", record_json(**r)}};
+}
+
+result<json> records_history(memory_service& m, const json& args) {
+  auto ref = need_record(m, args);
+  if (!ref) return ref.err();
+  const auto& type = ref->type;
+  const auto& id = ref->id;
+  auto h = m.records().history(type, id);
+  if (!h) return h.err();
+  if (h->empty())
+    return error{errc::not_found, "no " + type + " " + id + " has ever been written (or it was purged); write one with "
+                                  "`keelctl records put " + type + " " + id + " '{...}'`"};
+  json versions = json::array();
+  for (const auto& v : *h) {
+    json changes = json::array();
+    for (const auto& c : v.changes) changes.push_back({{"field", c.field}, {"before", c.before}, {"after", c.after}});
+    auto j = record_json(v.rec);
+    j["changes"] = std::move(changes);
+    versions.push_back(std::move(j));
+  }
+  return json{{"type", type}, {"id", id}, {"versions", std::move(versions)}};
+}
+
+// --- memory ---
+
+result<json> memory_add(memory_service& m, const json& args) {
+  mem::memory_item it;
+  auto text = need_text(args, "text", "what to remember");
+  if (!text) return text.err();
+  auto about = opt_text(args, "about");
+  if (!about) return about.err();
+  auto kind = opt_text(args, "kind");
+  if (!kind) return kind.err();
+  auto source = opt_text(args, "source");
+  if (!source) return source.err();
+  auto ttl = opt_int(args, "ttl_ms", 0, 100LL * 365 * 86'400'000);
+  if (!ttl) return ttl.err();
+  it.text = *text;
+  it.about = *about;
+  if (!kind->empty()) it.kind = *kind;
+  if (!source->empty()) it.source = *source;
+  it.ttl_ms = ttl->value_or(0);
+  auto added = m.memory().add(std::move(it));
+  if (!added) return added.err();
+  return json{{"item", item_json(*added)}};
+}
+
+result<json> memory_search(memory_service& m, const json& args) {
+  mem::memory_query q;
+  auto text = need_text(args, "query", "what to look for");
+  if (!text) return text.err();
+  auto about = opt_text(args, "about");
+  if (!about) return about.err();
+  auto kinds = opt_list(args, "kinds");
+  if (!kinds) return kinds.err();
+  auto sources = opt_list(args, "sources");
+  if (!sources) return sources.err();
+  auto since = opt_int(args, "since_ms", 0, INT64_MAX);
+  if (!since) return since.err();
+  auto until = opt_int(args, "until_ms", 0, INT64_MAX);
+  if (!until) return until.err();
+  auto k = opt_int(args, "k", 1, 1000);
+  if (!k) return k.err();
+  if (auto s = args.find("min_score"); s != args.end() && !s->is_null()) {
+    if (!s->is_number()) return bad("\"min_score\" must be a number");
+    q.min_score = s->get<double>();
+  }
+  q.text = *text;
+  q.filter.about = *about;
+  q.filter.kinds = *kinds;
+  q.filter.sources = *sources;
+  q.filter.since_ms = *since;
+  q.filter.until_ms = *until;
+  q.k = static_cast<std::size_t>(k->value_or(5));
+  q.explain = args.value("explain", false) == true;
+  auto r = m.retriever().search(q);
+  if (!r) return r.err();
+  auto now = m.memory().now_ms();
+  json hits = json::array();
+  for (const auto& h : r->hits) {
+    json j = item_json(h.item);
+    j["score"] = h.score;
+    if (h.explain) {
+      const auto& c = *h.explain;
+      j["explain"] = {{"keyword_rank", c.keyword_rank}, {"keyword_score", c.keyword_score},
+                      {"vector_rank", c.vector_rank},   {"similarity", c.similarity},
+                      {"recency_rank", c.recency_rank}, {"age_ms", c.age_ms}};
+    }
+    hits.push_back(std::move(j));
+  }
+  return json{{"hits", std::move(hits)}, {"warnings", r->warnings}, {"total_items", m.memory().size()}, {"now_ms", now}};
+}
+
+result<json> memory_forget(memory_service& m, const json& args) {
+  auto id = opt_int(args, "id", 1, INT64_MAX);
+  if (!id) return id.err();
+  if (!*id) return bad("missing \"id\": the memory id (shown by `keelctl memory search`)");
+  if (auto s = m.memory().forget(static_cast<std::uint64_t>(**id)); !s) {
+    if (s.err().code == errc::not_found)
+      return error{errc::not_found, "no memory item " + std::to_string(**id) + " (already forgotten or pruned?); "
+                                    "find items with `keelctl memory search TEXT`"};
+    return s.err();
+  }
+  return json{{"forgotten", **id}};
+}
+
+result<json> memory_prune(memory_service& m, const json& args) {
+  bool dry = args.value("dry_run", false) == true;
+  auto rep = mem::prune(m.memory(), m.records(), m.config().pruning, dry);
+  if (!rep) return rep.err();
+  json items = json::array(), records = json::array();
+  for (const auto& i : rep->items) items.push_back({{"id", i.id}, {"kind", i.kind}, {"why", i.why}});
+  for (const auto& r : rep->records) records.push_back({{"type", r.type}, {"id", r.id}, {"removed", r.removed}});
+  return json{{"dry_run", dry}, {"items", std::move(items)}, {"records", std::move(records)}};
+}
+
+result<json> memory_status(memory_service& m) {
+  const auto& rep = m.memory().opened();
+  std::size_t index_items = 0;
+  {
+    auto v = m.memory().read();
+    if (const auto* vi = v.vectors()) index_items = vi->size();
+  }
+  auto dead = m.dead_letters().count();
+  if (!dead) return dead.err();
+  return json{{"items", m.memory().size()},
+              {"index_items", index_items},
+              {"embedder", m.memory().current_embedder().identity().text()},
+              {"dead_letters", *dead},
+              {"entity_types", m.records().types()->type_names()},
+              {"mappings", m.config().mappings.size()},
+              {"opened", {{"index_loaded", rep.index_loaded}, {"replayed", rep.replayed}, {"rebuilt", rep.rebuilt},
+                          {"why", rep.why}, {"reembed_needed", rep.reembed_needed}}},
+              {"last_checkpoint_ms", m.last_checkpoint_ms()},
+              {"last_prune_ms", m.last_prune_ms()}};
+}
+
+// --- dead letters ---
+
+result<json> dlq_list(memory_service& m, const json& args) {
+  auto limit = opt_int(args, "limit", 1, 10'000);
+  if (!limit) return limit.err();
+  auto after = opt_int(args, "after", 0, INT64_MAX);
+  if (!after) return after.err();
+  auto list = m.dead_letters().list(static_cast<std::size_t>(limit->value_or(100)),
+                                    static_cast<std::uint64_t>(after->value_or(0)));
+  if (!list) return list.err();
+  auto total = m.dead_letters().count();
+  if (!total) return total.err();
+  json out = json::array();
+  for (const auto& d : *list) out.push_back(dead_letter_json(d, false));
+  return json{{"dead_letters", std::move(out)}, {"total", *total}};
+}
+
+result<json> dlq_show(memory_service& m, const json& args) {
+  auto id = opt_int(args, "id", 1, INT64_MAX);
+  if (!id) return id.err();
+  if (!*id) return bad("missing \"id\": the dead letter's number (see `keelctl dlq list`)");
+  auto d = m.dead_letters().show(static_cast<std::uint64_t>(**id));
+  if (!d) return d.err();
+  return json{{"dead_letter", dead_letter_json(*d, true)}};
+}
+
+result<json> dlq_replay(memory_service& m, const json& args) {
+  if (args.value("all", false) == true) {
+    auto rep = m.canon().replay_all();
+    if (!rep) return rep.err();
+    return json{{"applied", rep->applied}, {"still_failing", rep->still_failing}};
+  }
+  auto id = opt_int(args, "id", 1, INT64_MAX);
+  if (!id) return id.err();
+  if (!*id) return bad("name a dead letter {\"id\": N} or {\"all\": true} (see `keelctl dlq list`)");
+  auto o = m.canon().replay(static_cast<std::uint64_t>(**id));
+  if (!o) return o.err();
+  return json{{"id", **id}, {"outcome", outcome_json(*o)}};
+}
+
+}  // namespace
+
+bool is_memory_op(const std::string& op) {
+  static const std::set<std::string> ops{"records.put",   "records.get",  "records.history", "memory.add",
+                                         "memory.search", "memory.forget", "memory.prune",   "memory.status",
+                                         "dlq.list",      "dlq.show",      "dlq.replay"};
+  return ops.count(op) > 0;
+}
+
+const char* memory_op_agent(const std::string& op) {
+  return op.rfind("memory.", 0) == 0 ? "retriever" : "canonicalizer";
+}
+
+result<json> run_memory_op(memory_service& m, const std::string& op, const json& args_in) {
+  static const json empty = json::object();
+  const json& args = args_in.is_object() ? args_in : empty;
+  if (!args_in.is_object() && !args_in.is_null()) return bad(op + " takes a JSON object of arguments");
+  if (op == "records.put") return records_put(m, args);
+  if (op == "records.get") return records_get(m, args);
+  if (op == "records.history") return records_history(m, args);
+  if (op == "memory.add") return memory_add(m, args);
+  if (op == "memory.search") return memory_search(m, args);
+  if (op == "memory.forget") return memory_forget(m, args);
+  if (op == "memory.prune") return memory_prune(m, args);
+  if (op == "memory.status") return memory_status(m);
+  if (op == "dlq.list") return dlq_list(m, args);
+  if (op == "dlq.show") return dlq_show(m, args);
+  if (op == "dlq.replay") return dlq_replay(m, args);
+  return bad("unknown memory operation '" + op + "'; upgrade keelctl and the node together");
+}
+
+result<json> canonicalize(memory_service& m, const json& event) {
+  auto o = m.canon().ingest(event);
+  if (!o) return o.err();
+  return outcome_json(*o);
+}
+
+}  // namespace keel

@@ -1,0 +1,45 @@
+// The memory operations keelctl (and any client) sends a node, as pure
+// functions from JSON arguments to a JSON answer over a memory_service.
+// They run on the memory worker thread. Every error is a value naming the
+// argument that is wrong and what to do; bad input writes nothing.
+//
+//   records.put     {type, id, fields, source?, expected_version?, replace?} -> {type, id, version, changed, hash}
+//   records.get     {type, id, at?: RFC 3339 | ms}                          -> {record}
+//   records.history {type, id}                                              -> {type, id, versions: [...]}
+//   memory.add      {text, about?, kind?, ttl_ms?, source?}                 -> {item}
+//   memory.search   {query, about?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
+//                                                                           -> {hits, warnings, total_items}
+//   memory.forget   {id}                                                    -> {forgotten}
+//   memory.prune    {dry_run?}                                              -> {dry_run, items, records}
+//   memory.status   {}                                                      -> {items, index_items, ...}
+//   dlq.list        {limit?, after?}                                        -> {dead_letters, total}
+//   dlq.show        {id}                                                    -> {dead_letter}
+//   dlq.replay      {id} | {all: true}                                      -> {outcome} | {applied, still_failing}
+// and `canonicalize` (a connector event) for the canonicalizer agent.
+// CAF-free.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/memory/memory_service.hpp"
+#include "runtime/error.hpp"
+
+namespace keel {
+
+// True for the op names above: the gateway bridge routes them to the agents
+// (records.* and dlq.* to the canonicalizer, memory.* to the retriever).
+bool is_memory_op(const std::string& op);
+const char* memory_op_agent(const std::string& op);
+
+// Runs one op. bad_request for an unknown op name.
+result<nlohmann::json> run_memory_op(memory_service& m, const std::string& op, const nlohmann::json& args);
+
+// A connector event {"source", "type", "id", "data"} -> {outcome: applied |
+// unchanged | duplicate | dead_lettered, entity_type, entity_id, version,
+// created, dead_letter_id, reason}. A dead letter is an outcome, not an
+// error; a malformed event is a bad_request (nothing written).
+result<nlohmann::json> canonicalize(memory_service& m, const nlohmann::json& event);
+
+}  // namespace keel

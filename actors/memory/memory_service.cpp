@@ -1,0 +1,119 @@
+// Opening memory and the worker loop. Open order follows the dependencies:
+// config, then the record side (records, dead letters, canonicalizer), then
+// vector memory, whose open may rebuild the index (it logs why). The worker
+// waits on a condition variable with the next periodic deadline as its
+// timeout, so an idle node does not wake up to poll.
+#include "actors/memory/memory_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/duration.hpp"
+#include "storage/memory/pruning.hpp"
+
+namespace keel {
+
+result<std::unique_ptr<memory_service>> memory_service::open(const std::string& node_yaml, const std::string& origin,
+                                                             store& db) {
+  auto parsed = memory::parse_memory_section(node_yaml, origin);
+  if (!parsed) return parsed.err();
+  std::unique_ptr<memory_service> svc(new memory_service(db));
+  svc->cfg_ = std::make_shared<const memory::memory_config>(std::move(parsed.value()));
+  const auto& settings = svc->cfg_->service;
+  svc->emb_ = std::make_unique<memory::hashing_embedder>(settings.dimension);
+  svc->records_ = std::make_unique<memory::record_store>(db, svc->cfg_->entities);
+  svc->dlq_ = std::make_unique<memory::dead_letters>(db);
+  svc->canon_ = std::make_unique<memory::canonicalizer>(db, *svc->records_, *svc->dlq_, svc->cfg_);
+  memory::memory_options mo;
+  mo.sync = settings.sync;
+  auto mem = memory::memory_store::open(db, *svc->emb_, mo);
+  if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
+  svc->memory_ = std::move(mem.value());
+  svc->retriever_ = std::make_unique<memory::retriever>(*svc->memory_);
+
+  const auto& rep = svc->memory_->opened();
+  auto types = svc->cfg_->entities->type_names();
+  spdlog::info("memory: {} item(s), index {}{}; {} entity type(s), {} mapping(s)", rep.items,
+               rep.rebuilt ? "rebuilt" : rep.index_loaded ? "loaded" : "new",
+               rep.replayed ? " (+" + std::to_string(rep.replayed) + " op(s) caught up)" : std::string(), types.size(),
+               svc->cfg_->mappings.size());
+  if (rep.rebuilt && !rep.why.empty()) spdlog::warn("memory: index rebuilt from LevelDB: {}", rep.why);
+  if (rep.reembed_needed) {
+    spdlog::warn("memory: stored vectors come from {}, the embedder is now {}: re-embedding in the background",
+                 rep.stored_embedder, svc->emb_->identity().text());
+    svc->post([raw = svc.get()] {
+      auto n = raw->memory_->reembed([](std::size_t done, std::size_t total) {
+        if (done == total || done % 10'000 == 0) spdlog::info("memory: re-embedded {}/{}", done, total);
+      });
+      if (!n) spdlog::error("memory: re-embed failed: {}; it starts over at the next start", n.err().message);
+    });
+  }
+  auto now = unix_now_ms();
+  svc->next_checkpoint_ms_ = now + settings.checkpoint_every_ms;
+  svc->next_prune_ms_ = now + settings.prune_every_ms;
+  svc->worker_ = std::thread([raw = svc.get()] { raw->run(); });
+  return svc;
+}
+
+memory_service::~memory_service() { stop(); }
+
+void memory_service::post(std::function<void()> job) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+void memory_service::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (worker_.joinable()) worker_.join();
+}
+
+void memory_service::run() {
+  std::unique_lock lk(mu_);
+  for (;;) {
+    auto deadline = std::min(next_checkpoint_ms_, next_prune_ms_);
+    auto wait = std::chrono::milliseconds(std::max<std::int64_t>(0, deadline - unix_now_ms()));
+    cv_.wait_for(lk, wait, [&] { return stopping_ || !jobs_.empty(); });
+    if (jobs_.empty() && stopping_) return;
+    std::function<void()> job;
+    if (!jobs_.empty()) {
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    lk.unlock();
+    if (job) job();
+    periodic(unix_now_ms());  // also between jobs: a busy node still checkpoints
+    lk.lock();
+  }
+}
+
+void memory_service::periodic(std::int64_t now) {
+  const auto& settings = cfg_->service;
+  if (now < next_checkpoint_ms_ && now < next_prune_ms_) return;
+  if (now >= next_checkpoint_ms_) {
+    if (auto s = memory_->checkpoint(); !s)
+      spdlog::warn("memory: index checkpoint failed: {} (the next start catches up from LevelDB)", s.err().message);
+    last_checkpoint_ms_ = now;
+    next_checkpoint_ms_ = now + settings.checkpoint_every_ms;
+  }
+  if (now >= next_prune_ms_) {
+    auto rep = memory::prune(*memory_, *records_, cfg_->pruning, false);
+    if (!rep) {
+      spdlog::warn("memory: pruning failed: {} (retried at the next interval)", rep.err().message);
+    } else if (!rep->items.empty() || !rep->records.empty()) {
+      std::size_t versions = 0;
+      for (const auto& r : rep->records) versions += r.removed;
+      spdlog::info("memory: pruning removed {} item(s) and {} old record version(s)", rep->items.size(), versions);
+    }
+    last_prune_ms_ = now;
+    next_prune_ms_ = now + settings.prune_every_ms;
+  }
+}
+
+}  // namespace keel
