@@ -335,7 +335,7 @@ int main(int argc, char** argv) {
   app.add_option("--queries", o.queries, "(a) queries per ef")->check(CLI::PositiveNumber);
   app.add_option("--ef", o.efs, "(a) ef values")->delimiter(',');
   app.add_option("--records", o.records, "(b) record writes")->check(CLI::PositiveNumber);
-  app.add_option("--hybrid-items", o.hybrid_items, "(c) memory items")->check(CLI::PositiveNumber);
+  app.add_option("--hybrid-items,--items", o.hybrid_items, "(c) memory items (1000000 for the issue's figure)")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-queries", o.hybrid_queries, "(c) queries per variant")->check(CLI::PositiveNumber);
   app.add_option("--only", o.only, "Run only these parts: a, b, c")->delimiter(',');
   CLI11_PARSE(app, argc, argv);
