@@ -8,6 +8,7 @@
 #include "runtime/duration.hpp"
 #include "runtime/node_config.hpp"
 #include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/memory_commands.hpp"
 #include "tools/keelctl/table.hpp"
 
 int main(int argc, char** argv) {
@@ -138,6 +139,8 @@ int main(int argc, char** argv) {
   audit_tail->add_flag("-f,--follow", audit_follow, "Keep printing new entries until interrupted");
   auto* audit_verify = audit->add_subcommand("verify", "Re-check every link of the chain; reports the first broken entry");
 
+  ctl::memory_cli memory(app);  // records, memory, dlq
+
   for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
                     models, cost, trace, audit, audit_tail, audit_verify})
     sub->fallthrough();
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
   g.timeout = *t;
 
   if (*status) return ctl::cmd_status(g);
+  if (auto rc = memory.run(g)) return *rc;
   if (*secrets_set) return ctl::cmd_secrets_set(g, secret_name);
   if (*secrets_list) return ctl::cmd_secrets_list(g);
   if (*secrets_remove) return ctl::cmd_secrets_remove(g, secret_name);

@@ -1,0 +1,334 @@
+// keelctl records | memory | dlq: the argument checks a person benefits
+// from before anything is sent (JSON, durations, times), one request each,
+// and a table or a few lines for people (--json prints the node's answer).
+// Errors say what to do next; the node's own errors are shown as they come.
+#include "tools/keelctl/memory_commands.hpp"
+
+#include <cstdio>
+
+#include "runtime/duration.hpp"
+#include "tools/keelctl/table.hpp"
+
+namespace keel::ctl {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key, const std::string& dflt = "-") {
+  if (!j.is_object() || !j.contains(key)) return dflt;
+  const auto& v = j[key];
+  if (v.is_string()) return v.get<std::string>().empty() ? dflt : v.get<std::string>();
+  if (v.is_null()) return dflt;
+  return v.dump();
+}
+
+std::string value_text(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string ago(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
+
+std::string clip(const std::string& s, std::size_t n) {
+  std::string one = s;
+  for (auto& c : one)
+    if (c == '\n' || c == '\t') c = ' ';
+  return one.size() <= n ? one : one.substr(0, n - 3) + "...";
+}
+
+// Sends one op and prints the answer with `human` unless --json.
+template <class F>
+int ask(const globals& g, const std::string& op, const json& args, F human) {
+  auto r = call(g, op, args, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  human(*r);
+  return exit_ok;
+}
+
+int usage(const globals& g, const std::string& why) { return report(g, {errc::bad_request, why}), exit_usage; }
+
+// --- records ---
+
+void print_record(const json& r) {
+  const auto& rec = r["record"];
+  std::printf("%s %s  version %s  %s\n", ui::bold(str(rec, "type")).c_str(), ui::bold(str(rec, "id")).c_str(),
+              str(rec, "version").c_str(), ui::dim("hash " + str(rec, "hash").substr(0, 12)).c_str());
+  std::printf("valid from %s (%s)%s, written by %s%s\n", str(rec, "valid_from").c_str(),
+              ago(rec.value("valid_from_ms", std::int64_t{0})).c_str(),
+              rec.contains("valid_to") ? (" to " + str(rec, "valid_to")).c_str() : "", str(rec, "source").c_str(),
+              str(rec, "event_id", "").empty() ? "" : (", event " + str(rec, "event_id")).c_str());
+  ui::table t({"FIELD", "VALUE", "SET BY"});
+  auto fields = rec.value("fields", json::object());
+  auto sources = rec.value("field_sources", json::object());
+  for (auto it = fields.begin(); it != fields.end(); ++it)
+    t.add({it.key(), value_text(it.value()), str(sources, it.key().c_str(), str(rec, "source"))});
+  t.print(stdout, "  ");
+}
+
+std::string changes_text(const json& changes) {
+  std::string out;
+  for (const auto& c : changes) {
+    auto f = str(c, "field");
+    std::string one = c["before"].is_null()   ? f + "=" + value_text(c["after"])
+                      : c["after"].is_null() ? "-" + f
+                                             : f + ": " + value_text(c["before"]) + " -> " + value_text(c["after"]);
+    out += (out.empty() ? "" : ", ") + one;
+  }
+  return out.empty() ? "(no field changes)" : out;
+}
+
+void print_history(const json& r) {
+  ui::table t({"VERSION", "VALID FROM", "WHEN", "SOURCE", "EVENT", "CHANGES"});
+  for (const auto& v : r["versions"])
+    t.add({str(v, "version"), str(v, "valid_from"), ago(v.value("valid_from_ms", std::int64_t{0})), str(v, "source"),
+           str(v, "event_id"), v.value("invalidated", false) ? ui::red("forgotten") : clip(changes_text(v["changes"]), 100)});
+  t.print(stdout);
+}
+
+// --- memory ---
+
+void print_hits(const json& r, bool explain) {
+  const auto& hits = r["hits"];
+  for (const auto& w : r["warnings"]) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w.get<std::string>()).c_str());
+  if (hits.empty()) {
+    std::printf("%s\n", ui::dim("no matches among " + str(r, "total_items") +
+                                " item(s); loosen the filters (--about, --kind, --since) or add memories with "
+                                "`keelctl memory add TEXT`").c_str());
+    return;
+  }
+  std::vector<std::string> head{"ID", "SCORE", "KIND", "ABOUT", "AGE", "SOURCE", "TEXT"};
+  if (explain) head.insert(head.end() - 1, {"KEYWORD", "VECTOR", "RECENCY"});
+  ui::table t(head);
+  char buf[64];
+  for (const auto& h : hits) {
+    std::snprintf(buf, sizeof buf, "%.4f", h.value("score", 0.0));
+    std::vector<std::string> row{str(h, "id"), buf, str(h, "kind"), str(h, "about"),
+                                 ago(h.value("created_ms", std::int64_t{0})), str(h, "source")};
+    if (explain) {
+      const auto& e = h["explain"];
+      auto rank = [&](const char* r, const char* s, const char* fmt) {
+        if (e.value(r, 0) == 0) return std::string("-");
+        std::snprintf(buf, sizeof buf, fmt, e.value(r, 0), e.value(s, 0.0));
+        return std::string(buf);
+      };
+      row.push_back(rank("keyword_rank", "keyword_score", "#%d %.2f"));
+      row.push_back(rank("vector_rank", "similarity", "#%d %.3f"));
+      row.push_back(e.value("recency_rank", 0) ? "#" + std::to_string(e.value("recency_rank", 0)) : "-");
+    }
+    row.push_back(clip(str(h, "text"), 70));
+    t.add(row);
+  }
+  t.print(stdout);
+}
+
+void print_prune(const json& r) {
+  bool dry = r.value("dry_run", false);
+  std::size_t versions = 0;
+  for (const auto& rec : r["records"]) versions += rec.value("removed", std::size_t{0});
+  if (r["items"].empty() && versions == 0) {
+    std::printf("nothing to prune: no item is past its ttl or over its kind's max_items, no record over keep_versions\n");
+    return;
+  }
+  std::printf("%s %zu memory item(s) and %zu old record version(s)%s\n", dry ? "would remove" : "removed",
+              r["items"].size(), versions, dry ? ui::dim(" (dry run: nothing removed)").c_str() : "");
+  if (!r["items"].empty()) {
+    ui::table t({"ID", "KIND", "WHY"});
+    for (const auto& i : r["items"]) t.add({str(i, "id"), str(i, "kind"), str(i, "why")});
+    t.print(stdout, "  ");
+  }
+  if (versions) {
+    ui::table t({"RECORD", "VERSIONS"});
+    for (const auto& rec : r["records"]) t.add({str(rec, "type") + " " + str(rec, "id"), str(rec, "removed")});
+    t.print(stdout, "  ");
+  }
+}
+
+// --- dead letters ---
+
+void print_outcome(const json& o) {
+  auto what = str(o, "outcome");
+  if (what == "dead_lettered") {
+    std::printf("%s (dead letter %s): %s\n", ui::red("still failing").c_str(), str(o, "dead_letter_id").c_str(),
+                str(o, "reason").c_str());
+    return;
+  }
+  std::printf("%s: %s %s version %s\n", ui::green(what).c_str(), str(o, "entity_type").c_str(),
+              str(o, "entity_id").c_str(), str(o, "version").c_str());
+}
+
+}  // namespace
+
+memory_cli::memory_cli(CLI::App& app) {
+  auto* records = app.add_subcommand("records", "Canonical records: versioned entities (customer, invoice, ...)");
+  records->require_subcommand(1);
+  rec_put_ = records->add_subcommand("put", "Write fields of a record; a new version when anything changed");
+  rec_put_->add_option("type", type_, "Entity type, e.g. customer")->required();
+  rec_put_->add_option("id", id_, "Record id, e.g. c_42")->required();
+  rec_put_->add_option("fields", fields_, "Fields as a JSON object, e.g. '{\"plan\": \"pro\"}' (null removes a field)")->required();
+  rec_put_->add_option("--source", source_, "Who says so (default keelctl), e.g. crm");
+  rec_put_->add_option("--expect-version", expect_version_, "Fail with a conflict unless the record is at this version (0: must not exist)");
+  rec_put_->add_flag("--replace", replace_, "Replace all fields instead of patching the given ones");
+  rec_get_ = records->add_subcommand("get", "A record now, or as it was known at a time");
+  rec_get_->add_option("type", type_, "Entity type")->required();
+  rec_get_->add_option("id", id_, "Record id")->required();
+  rec_get_->add_option("--at", at_, "RFC 3339 time, e.g. 2026-11-01T00:00:00Z");
+  rec_history_ = records->add_subcommand("history", "Every version of a record: what changed, from which source and event, when");
+  rec_history_->add_option("type", type_, "Entity type")->required();
+  rec_history_->add_option("id", id_, "Record id")->required();
+
+  auto* memory = app.add_subcommand("memory", "Vector memory: notes and facts, hybrid search with provenance");
+  memory->require_subcommand(1);
+  mem_add_ = memory->add_subcommand("add", "Remember a text");
+  mem_add_->add_option("text", text_, "What to remember")->required();
+  mem_add_->add_option("--about", about_, "The entity it is about, as type:id (e.g. customer:c_42)");
+  mem_add_->add_option("--kind", kind_, "note (default), fact, ... (pruning policies are per kind)");
+  mem_add_->add_option("--ttl", ttl_, "Forget it after this long, e.g. 90d, 12h");
+  mem_add_->add_option("--source", source_, "Who says so (default keelctl)");
+  mem_search_ = memory->add_subcommand("search", "Hybrid search (keywords + vectors + recency); best first");
+  mem_search_->add_option("query", text_, "What to look for")->required();
+  mem_search_->add_option("--about", about_, "Only items about this entity (type:id)");
+  mem_search_->add_option("--kind", kinds_, "Only items of this kind (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  mem_search_->add_option("--source", source_, "Only items from this source");
+  mem_search_->add_option("--since", since_, "Only items newer than this: a duration (30d) or an RFC 3339 time");
+  mem_search_->add_option("-k", k_, "How many hits (default 5)")->check(CLI::Range(1, 1000));
+  mem_search_->add_option("--min-score", min_score_, "Drop hits with a lower fused score");
+  mem_search_->add_flag("--explain", explain_, "Show each hit's keyword, vector and recency ranks and scores");
+  mem_forget_ = memory->add_subcommand("forget", "Remove a memory item");
+  mem_forget_->add_option("id", number_, "Memory id (from search)")->required();
+  mem_prune_ = memory->add_subcommand("prune", "Apply the pruning policies now and report what was removed");
+  mem_prune_->add_flag("--dry-run", dry_run_, "Only report what would be removed");
+  mem_status_ = memory->add_subcommand("status", "Items, index size, embedder, dead letters, how the index was opened");
+
+  auto* dlq = app.add_subcommand("dlq", "Dead letters: connector events the canonicalizer could not map");
+  dlq->require_subcommand(1);
+  dlq_list_ = dlq->add_subcommand("list", "Dead letters, oldest first, with the reason");
+  dlq_list_->add_option("--limit", limit_, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+  dlq_show_ = dlq->add_subcommand("show", "One dead letter with its event");
+  dlq_show_->add_option("id", number_, "Dead letter id (from dlq list)")->required();
+  dlq_replay_ = dlq->add_subcommand("replay", "Map a dead letter again with the node's current config");
+  dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
+  dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
+
+  for (auto* sub : {records, rec_put_, rec_get_, rec_history_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
+                    mem_status_, dlq, dlq_list_, dlq_show_, dlq_replay_})
+    sub->fallthrough();
+}
+
+std::optional<int> memory_cli::run(const globals& g) const {
+  if (*rec_put_) {
+    auto fields = json::parse(fields_, nullptr, false);
+    if (fields.is_discarded() || !fields.is_object())
+      return usage(g, "FIELDS must be a JSON object; quote it in single quotes, e.g. keelctl records put " + type_ + " " +
+                          id_ + " '{\"plan\": \"pro\"}'");
+    json args = {{"type", type_}, {"id", id_}, {"fields", fields}, {"replace", replace_}};
+    if (!source_.empty()) args["source"] = source_;
+    if (expect_version_ >= 0) args["expected_version"] = expect_version_;
+    return ask(g, "records.put", args, [&](const json& r) {
+      if (r.value("changed", false))
+        std::printf("%s %s is now at version %s\n", type_.c_str(), id_.c_str(), str(r, "version").c_str());
+      else
+        std::printf("%s %s unchanged at version %s: it already has these values\n", type_.c_str(), id_.c_str(),
+                    str(r, "version").c_str());
+    });
+  }
+  if (*rec_get_) {
+    json args = {{"type", type_}, {"id", id_}};
+    if (!at_.empty()) args["at"] = at_;  // the node parses it (RFC 3339 with offsets and fractions)
+    return ask(g, "records.get", args, print_record);
+  }
+  if (*rec_history_) return ask(g, "records.history", {{"type", type_}, {"id", id_}}, print_history);
+
+  if (*mem_add_) {
+    json args = {{"text", text_}};
+    if (!about_.empty()) args["about"] = about_;
+    if (!kind_.empty()) args["kind"] = kind_;
+    if (!source_.empty()) args["source"] = source_;
+    if (!ttl_.empty()) {
+      auto d = parse_duration(ttl_);
+      if (!d || d->count() <= 0) return usage(g, "--ttl '" + ttl_ + "' is not a duration; write e.g. 90d, 12h, 30m");
+      args["ttl_ms"] = d->count();
+    }
+    return ask(g, "memory.add", args, [](const json& r) {
+      const auto& it = r["item"];
+      std::string about = str(it, "about", "");
+      std::printf("remembered #%s (%s%s)%s\n", str(it, "id").c_str(), str(it, "kind").c_str(),
+                  about.empty() ? "" : (" about " + about).c_str(),
+                  it.contains("expires_ms")
+                      ? (", forgotten after " + format_duration(std::chrono::milliseconds(it.value("ttl_ms", std::int64_t{0})))).c_str()
+                      : "");
+    });
+  }
+  if (*mem_search_) {
+    json args = {{"query", text_}, {"k", k_}, {"explain", explain_}};
+    if (!about_.empty()) args["about"] = about_;
+    if (!kinds_.empty()) args["kinds"] = kinds_;
+    if (!source_.empty()) args["sources"] = json::array({source_});
+    if (min_score_ > 0) args["min_score"] = min_score_;
+    if (!since_.empty()) {
+      if (auto d = parse_duration(since_); d && d->count() > 0) args["since_ms"] = unix_now_ms() - d->count();
+      else if (auto t = parse_instant(since_)) args["since_ms"] = *t;
+      else return usage(g, "--since '" + since_ + "' is neither a duration (30d, 12h) nor a time (2026-11-01T00:00:00Z)");
+    }
+    return ask(g, "memory.search", args, [&](const json& r) { print_hits(r, explain_); });
+  }
+  if (*mem_forget_)
+    return ask(g, "memory.forget", {{"id", number_}}, [&](const json&) { std::printf("forgot #%llu\n", static_cast<unsigned long long>(number_)); });
+  if (*mem_prune_) return ask(g, "memory.prune", {{"dry_run", dry_run_}}, print_prune);
+  if (*mem_status_)
+    return ask(g, "memory.status", json::object(), [](const json& r) {
+      const auto& o = r["opened"];
+      std::printf("items         %s (index holds %s)\n", str(r, "items").c_str(), str(r, "index_items").c_str());
+      std::printf("embedder      %s\n", str(r, "embedder").c_str());
+      std::printf("dead letters  %s\n", str(r, "dead_letters").c_str());
+      std::printf("entity types  %s; %s mapping(s)\n", clip(str(r, "entity_types"), 80).c_str(), str(r, "mappings").c_str());
+      std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + str(o, "why")
+                        : o.value("index_loaded", false) ? "loaded, " + str(o, "replayed") + " op(s) caught up"
+                                                         : "new";
+      std::printf("index at open %s\n", how.c_str());
+      std::printf("checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})).c_str(),
+                  ago(r.value("last_prune_ms", std::int64_t{0})).c_str());
+    });
+
+  if (*dlq_list_)
+    return ask(g, "dlq.list", {{"limit", limit_}}, [](const json& r) {
+      const auto& list = r["dead_letters"];
+      if (list.empty()) {
+        std::printf("%s\n", ui::dim("no dead letters: every event was mapped").c_str());
+        return;
+      }
+      ui::table t({"ID", "SOURCE", "TYPE", "EVENT", "ATTEMPTS", "LAST FAILED", "REASON"});
+      for (const auto& d : list)
+        t.add({str(d, "id"), str(d, "source"), str(d, "type"), str(d, "event_id"), str(d, "attempts"),
+               ago(d.value("last_ms", std::int64_t{0})), clip(str(d, "reason"), 90)});
+      t.print(stdout);
+      if (r.value("total", std::size_t{0}) > list.size())
+        std::printf("%s\n", ui::dim("(" + str(r, "total") + " in all; raise --limit to see more)").c_str());
+      std::printf("%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`").c_str());
+    });
+  if (*dlq_show_)
+    return ask(g, "dlq.show", {{"id", number_}}, [](const json& r) {
+      const auto& d = r["dead_letter"];
+      std::printf("%s %s  %s/%s event %s\n", ui::bold("dead letter").c_str(), str(d, "id").c_str(), str(d, "source").c_str(),
+                  str(d, "type").c_str(), str(d, "event_id").c_str());
+      std::printf("reason    %s\n", str(d, "reason").c_str());
+      std::printf("attempts  %s (first %s, last %s)\n", str(d, "attempts").c_str(), ago(d.value("first_ms", std::int64_t{0})).c_str(),
+                  ago(d.value("last_ms", std::int64_t{0})).c_str());
+      std::printf("event\n%s\n", d["event"].dump(2).c_str());
+    });
+  if (*dlq_replay_) {
+    if (all_ == (number_ != 0)) return usage(g, "name one dead letter (keelctl dlq replay ID) or pass --all");
+    json args = all_ ? json{{"all", true}} : json{{"id", number_}};
+    return ask(g, "dlq.replay", args, [&](const json& r) {
+      if (all_) {
+        std::printf("replayed: %s applied, %s still failing%s\n", str(r, "applied").c_str(), str(r, "still_failing").c_str(),
+                    r.value("still_failing", 0) ? " (see `keelctl dlq list` for the reasons)" : "");
+        return;
+      }
+      print_outcome(r["outcome"]);
+    });
+  }
+  return std::nullopt;
+}
+
+}  // namespace keel::ctl
