@@ -3,6 +3,7 @@
 #include <set>
 
 #include "runtime/control/config_text.hpp"
+#include "runtime/control/policy.hpp"
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/yaml_reader.hpp"
 
@@ -30,6 +31,33 @@ std::vector<std::string> identity_config::secret_names() const {
   for (const auto& a : accounts)
     if (!a.secret.empty()) out.push_back(secret_ref_name(a.secret));
   return out;
+}
+
+status identity_config::may_use_secret(const std::string& name, const std::string& action) const {
+  if (auto it = secret_scopes.find(name); it != secret_scopes.end()) {
+    for (const auto& p : it->second)
+      if (pattern_matches(p, action)) return ok_v;
+    return error{errc::forbidden, "the secret '" + name + "' is not scoped to action '" + action +
+                                      "': its secret_scopes entry allows only [" + [&] {
+                                        std::string l;
+                                        for (const auto& p : it->second) l += (l.empty() ? "" : ", ") + p;
+                                        return l;
+                                      }() + "]; add '" + action + "' there if this action really needs it"};
+  }
+  bool named = false;
+  for (const auto& a : accounts) {
+    if (a.secret.empty() || secret_ref_name(a.secret) != name) continue;
+    named = true;
+    for (const auto& c : a.capabilities)
+      if (c == action) return ok_v;
+  }
+  if (named)
+    return error{errc::forbidden, "the secret '" + name + "' belongs to an account that does not grant '" + action +
+                                      "': add the capability to that account (see `keelctl accounts`) or scope the "
+                                      "secret with `secret_scopes: {" + name + ": [" + action + "]}`"};
+  if (!scopes_declared) return ok_v;
+  return error{errc::forbidden, "the secret '" + name + "' has no scope: add `" + name + ": [" + action +
+                                    "]` under secret_scopes in the node config to let '" + action + "' use it"};
 }
 
 result<identity_config> parse_identity(const std::string& yaml_text, const std::string& origin) {
@@ -75,6 +103,27 @@ result<identity_config> parse_identity(const std::string& yaml_text, const std::
           r.fail(list[i]["capabilities"], "capabilities", "'" + c + "' is not a capability name such as email.send");
       top.absorb(r);
       out.accounts.push_back(std::move(a));
+    }
+  }
+  if (top.has("secret_scopes")) {
+    out.scopes_declared = true;
+    auto node = top.node()["secret_scopes"];
+    if (!node.IsMap() && !node.IsNull()) top.fail(node, "secret_scopes", "expected a map: SECRET_NAME: [action, ...]");
+    for (auto it = node.begin(); node.IsMap() && it != node.end() && top.ok(); ++it) {
+      auto name = it->first.as<std::string>();
+      if (!check_secret_name(name)) {
+        top.fail(it->first, "secret_scopes", "'" + name + "' is not a secret name (letters, digits, _ - .)");
+        break;
+      }
+      std::vector<std::string> patterns;
+      if (it->second.IsSequence()) {
+        for (const auto& p : it->second)
+          if (p.IsScalar() && !p.as<std::string>().empty()) patterns.push_back(p.as<std::string>());
+          else top.fail(p, "secret_scopes." + name, "expected action names or patterns such as billing.*");
+      } else {
+        top.fail(it->second, "secret_scopes." + name, "expected a list of actions, e.g. [billing.refund, http.*]");
+      }
+      out.secret_scopes[name] = std::move(patterns);
     }
   }
   if (!top.ok()) return error{errc::config, top.first_error()};

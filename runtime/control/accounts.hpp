@@ -11,11 +11,20 @@
 //       capabilities: [billing.refund, billing.charge]
 //       secret: secret://stripe_api_key
 //       endpoint: https://api.stripe.com   # optional
+//   secret_scopes:                    # which actions may receive which secrets
+//     stripe_api_key: [billing.*]     # action patterns ("*" alone, or a trailing "*")
+//
+// Secret scoping (may_use_secret): a task or step running action A gets
+// secret S only if S's scope lists a pattern matching A, or, when S has no
+// scope of its own, an account naming S grants A. A secret neither scoped
+// nor named by an account is usable by any action only while no
+// `secret_scopes:` section exists at all; once one does, it is refused.
 //
 // Parsing is strict like the node config: unknown keys, duplicates and bad
 // values are reported with origin:line and the key path.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,12 +49,17 @@ struct external_account {
 struct identity_config {
   operator_identity op;
   std::vector<external_account> accounts;
+  std::map<std::string, std::vector<std::string>> secret_scopes;  // secret name -> action patterns
+  bool scopes_declared = false;  // a `secret_scopes:` section exists (even empty)
 
   const external_account* find(const std::string& name) const;
   // Accounts granting `capability`, in declaration order.
   std::vector<const external_account*> granting(const std::string& capability) const;
   // The secret names (without "secret://") the accounts refer to.
   std::vector<std::string> secret_names() const;
+  // Whether a task running `action` may receive secret `name` (rules in
+  // the file comment). Error forbidden saying which config line to add.
+  status may_use_secret(const std::string& name, const std::string& action) const;
 };
 
 // `yaml_text` may be a whole node config: only `operator:` and `accounts:`

@@ -85,32 +85,53 @@ result<std::unique_ptr<audit_log>> audit_log::open(store& db, std::shared_ptr<co
 
 result<audit_entry> audit_log::append(const std::string& kind, const std::string& actor, const std::string& subject,
                                       nlohmann::json detail, const std::string& trace_id, bool sync) {
-  audit_entry e;
-  e.ts_ms = unix_now_ms();
-  e.kind = kind;
-  e.actor = actor;
-  e.subject = subject;
-  e.detail = std::move(detail);
-  e.trace_id = trace_id;
-  if (redact_) {
-    e.actor = redact_->redact(e.actor);
-    e.subject = redact_->redact(e.subject);
-    e.detail = redact_->redact_json(e.detail);
+  std::vector<audit_request> one;
+  one.push_back({kind, actor, subject, std::move(detail), trace_id});
+  auto r = append_many(std::move(one), sync);
+  if (!r) return r.err();
+  return std::move(r->front());
+}
+
+result<std::vector<audit_entry>> audit_log::append_many(std::vector<audit_request> reqs, bool sync) {
+  std::vector<audit_entry> out;
+  out.reserve(reqs.size());
+  auto now = unix_now_ms();
+  for (auto& r : reqs) {
+    audit_entry e;
+    e.ts_ms = now;
+    e.kind = std::move(r.kind);
+    e.actor = std::move(r.actor);
+    e.subject = std::move(r.subject);
+    e.detail = std::move(r.detail);
+    e.trace_id = std::move(r.trace_id);
+    if (redact_ && redact_->size() > 0) {
+      e.actor = redact_->redact(e.actor);
+      e.subject = redact_->redact(e.subject);
+      e.detail = redact_->redact_json(e.detail);
+    }
+    out.push_back(std::move(e));
   }
+  if (out.empty()) return out;
   std::lock_guard g(mu_);
-  e.seq = last_seq_ + 1;
-  e.prev_hash = last_hash_;
-  e.hash = compute_hash(e);
-  std::vector<std::pair<std::string, std::string>> puts{
-      {entry_key(e.seq), e.to_json().dump()},
-      {head_key, nlohmann::json{{"seq", e.seq}, {"hash", e.hash}}.dump()}};
-  if (e.seq % every_ == 0)
-    puts.emplace_back(checkpoint_prefix + seq_text(e.seq),
-                      nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());
+  std::vector<std::pair<std::string, std::string>> puts;
+  puts.reserve(out.size() + 2);
+  auto seq = last_seq_;
+  auto hash = last_hash_;
+  for (auto& e : out) {
+    e.seq = ++seq;
+    e.prev_hash = hash;
+    e.hash = compute_hash(e);
+    hash = e.hash;
+    puts.emplace_back(entry_key(e.seq), e.to_json().dump());
+    if (e.seq % every_ == 0)
+      puts.emplace_back(checkpoint_prefix + seq_text(e.seq),
+                        nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());
+  }
+  puts.emplace_back(head_key, nlohmann::json{{"seq", seq}, {"hash", hash}}.dump());
   if (auto s = db_.write(puts, sync); !s) return s.err();
-  last_seq_ = e.seq;
-  last_hash_ = e.hash;
-  return e;
+  last_seq_ = seq;
+  last_hash_ = hash;
+  return out;
 }
 
 std::uint64_t audit_log::size() const {

@@ -49,6 +49,13 @@ struct audit_entry {
   nlohmann::json to_json() const;
 };
 
+// One entry to append (append_many).
+struct audit_request {
+  std::string kind, actor, subject;
+  nlohmann::json detail = nlohmann::json::object();
+  std::string trace_id;
+};
+
 struct audit_verify_report {
   bool ok = true;
   std::uint64_t entries_checked = 0;
@@ -70,6 +77,9 @@ class audit_log {
   result<audit_entry> append(const std::string& kind, const std::string& actor, const std::string& subject,
                              nlohmann::json detail = nlohmann::json::object(), const std::string& trace_id = {},
                              bool sync = false);
+  // Appends `reqs` in order, chained, in ONE store batch (entries, head and
+  // checkpoints): the cost of a write is shared by the batch. All or none.
+  result<std::vector<audit_entry>> append_many(std::vector<audit_request> reqs, bool sync = false);
 
   std::uint64_t size() const;  // last seq
   // The last `n` entries, oldest first.

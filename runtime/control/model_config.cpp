@@ -133,6 +133,15 @@ result<model_config> parse_model_config(const std::string& yaml_text, const std:
   }
   r.finish();
   if (out.tiers.empty()) out.chain.clear();  // templates only
+  if (!r.has("chain") && !out.tiers.empty()) {
+    // No chain written: the default one, over the tiers that exist,
+    // starting at default_tier (a config with one tier must just work).
+    std::vector<std::string> chain;
+    if (out.tiers.count(out.default_tier)) chain.push_back(out.default_tier);
+    for (const auto& t : out.chain)
+      if (out.tiers.count(t) && t != out.default_tier) chain.push_back(t);
+    out.chain = std::move(chain);
+  }
   for (const auto& t : out.chain)
     if (r.ok() && !out.tiers.count(t))
       r.fail(r.node()["chain"], "chain", "tier '" + t + "' is not defined under models.tiers");

@@ -34,6 +34,9 @@ enum class budget_scope { call, workflow, day, month };
 const char* to_string(verdict v);
 const char* to_string(request_kind k);
 const char* to_string(budget_scope s);
+// The pattern rule of every `match` list (and of secret scopes): "*" alone
+// matches anything, a trailing "*" matches a prefix, anything else itself.
+bool pattern_matches(const std::string& pattern, const std::string& value);
 
 // Each field is a list of patterns ("billing.refund", "billing.*", "*");
 // an empty list matches anything. `tags` matches the request's tags.

@@ -10,12 +10,7 @@
 namespace keel::control {
 namespace {
 
-bool glob(const std::string& pattern, const std::string& value) {
-  if (pattern == "*") return true;
-  if (!pattern.empty() && pattern.back() == '*')
-    return value.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
-  return pattern == value;
-}
+bool glob(const std::string& pattern, const std::string& value) { return pattern_matches(pattern, value); }
 
 bool any_of(const std::vector<std::string>& patterns, const std::string& value) {
   if (patterns.empty()) return true;
@@ -79,6 +74,13 @@ double spent_in(budget_scope s, const spend_totals& t) {
 
 }  // namespace
 
+bool pattern_matches(const std::string& pattern, const std::string& value) {
+  if (pattern == "*") return true;
+  if (!pattern.empty() && pattern.back() == '*')
+    return value.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+  return pattern == value;
+}
+
 nlohmann::json decision::to_json() const {
   auto a = nlohmann::json::array();
   for (const auto& x : alerts)
@@ -118,13 +120,23 @@ decision policy::evaluate(const policy_request& req, const spend_totals& spent, 
       if (!have_ctx) ctx = condition_context(req), have_ctx = true;
       // The expression language reads a missing field as null; a policy
       // must know the difference, so missing fields are checked first.
-      result<bool> held = true;
+      std::string missing;
       for (const auto& p : rule.when_paths)
-        if (auto found = wf::lookup(ctx, p); !found) held = error{errc::bad_request, "the request has no " + p};
-      if (held) held = wf::evaluate(rule.when, ctx);
-      if (!held) {
+        if (missing.empty() && !wf::lookup(ctx, p)) missing = p;
+      result<bool> held = missing.empty() ? wf::evaluate(rule.when, ctx) : result<bool>(false);
+      if (!missing.empty() || !held) {
         if (rule.effect == verdict::allow) continue;  // fail closed: only restrictive rules apply blind
-        why = "'" + rule.when + "' cannot be checked (" + held.err().message + "), so the rule applies";
+        // Say which field, and what to do: this is what an operator sees
+        // when a task is stopped by a rule that "should not" have matched.
+        if (!missing.empty())
+          why = "the request has no field '" + missing + "', which the condition '" + rule.when +
+                "' reads, so the rule applies (fail closed); pass '" + missing +
+                "' in the args, or narrow the rule's match so it does not cover " +
+                (req.action.empty() ? std::string("this request") : req.action);
+        else
+          why = "the condition '" + rule.when + "' cannot be checked (" + held.err().message +
+                "), so the rule applies (fail closed); fix the condition or the args it reads";
+        if (!rule.reason.empty()) why = rule.reason + " — " + why;
       } else if (!*held) {
         continue;
       } else if (why.empty()) {

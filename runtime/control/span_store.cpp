@@ -28,7 +28,26 @@ bool safe_id(const std::string& id) {
 
 }  // namespace
 
-std::string new_span_id() { return random_hex(8); }
+// Span ids need to be unique, not secret: a per-thread splitmix64 sequence
+// seeded once from the system's randomness costs no syscall per span (the
+// libsodium call it replaces read getrandom() every time).
+std::string new_span_id() {
+  thread_local std::uint64_t state = [] {
+    std::uint64_t seed = 0;
+    auto hex = random_hex(8);
+    for (char c : hex) seed = seed * 16 + static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    return seed;
+  }();
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  if (z == 0) z = 1;  // an all-zero span id is invalid in OTLP
+  static const char digits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, z >>= 4) out[static_cast<std::size_t>(i)] = digits[z & 15];
+  return out;
+}
 
 std::int64_t unix_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -64,22 +83,40 @@ result<std::unique_ptr<span_store>> span_store::open(store& db, span_store_optio
 }
 
 status span_store::record(span s) {
-  if (!safe_id(s.trace_id) || !safe_id(s.span_id))
-    return error{errc::bad_request, "a span needs a trace id and a span id (no '/' or spaces)"};
-  if (redact_) {
-    s.name = redact_->redact(s.name);
-    s.attributes = redact_->redact_json(s.attributes);
-    s.status_message = redact_->redact(s.status_message);
+  std::vector<span> one;
+  one.push_back(std::move(s));
+  return record_many(std::move(one));
+}
+
+status span_store::record_many(std::vector<span> spans) {
+  std::vector<std::pair<std::string, std::string>> puts;
+  puts.reserve(spans.size() * 2);
+  std::size_t bad = 0;
+  bool redacting = redact_ && redact_->size() > 0;
+  for (auto& s : spans) {
+    if (!safe_id(s.trace_id) || !safe_id(s.span_id)) {
+      ++bad;
+      continue;
+    }
+    if (redacting) {
+      s.name = redact_->redact(s.name);
+      s.attributes = redact_->redact_json(s.attributes);
+      s.status_message = redact_->redact(s.status_message);
+    }
+    puts.emplace_back(trace_prefix + s.trace_id + "/" + s.span_id, s.to_json().dump());
+    puts.emplace_back(age_key(s), "");
   }
-  std::lock_guard g(mu_);
-  if (auto w = db_.write({{trace_prefix + s.trace_id + "/" + s.span_id, s.to_json().dump()}, {age_key(s), ""}}); !w)
-    return w;
-  ++count_;
-  // Prune in chunks of 1% so the hot path does not delete on every record.
-  if (count_ > opts_.max_spans) {
-    std::size_t removed = 0;
-    return drop_oldest_locked(count_ - opts_.max_spans + opts_.max_spans / 100, 0, removed);
+  if (!puts.empty()) {
+    std::lock_guard g(mu_);
+    if (auto w = db_.write(puts); !w) return w;
+    count_ += puts.size() / 2;
+    // Prune in chunks of 1% so the hot path does not delete on every record.
+    if (count_ > opts_.max_spans) {
+      std::size_t removed = 0;
+      if (auto p = drop_oldest_locked(count_ - opts_.max_spans + opts_.max_spans / 100, 0, removed); !p) return p;
+    }
   }
+  if (bad) return error{errc::bad_request, std::to_string(bad) + " span(s) without a trace id or span id (no '/' or spaces) were not stored"};
   return ok_v;
 }
 

@@ -66,6 +66,9 @@ class span_store {
   // Stores a finished span; prunes the oldest when over max_spans.
   // Errors: bad_request for a span without trace or span id; io.
   status record(span s);
+  // The same for many spans in one store batch (spans with bad ids are
+  // skipped; the count of them is the error, after the rest are stored).
+  status record_many(std::vector<span> spans);
   // Every stored span of one trace, by start time; empty if unknown.
   result<std::vector<span>> trace(const std::string& trace_id) const;
   // Drops spans older than max_age (and the oldest beyond max_spans);
