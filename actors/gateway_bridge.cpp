@@ -69,7 +69,8 @@ void gateway_bridge::on_message(inbound&& msg) {
       if (op == msg.env.fields.end() || !op->is_string())
         return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
       const auto& name = op->get<std::string>();
-      if (name == "run-workflow") return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
+      if (name == "run-workflow" || name == "plan")
+        return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
       if (is_memory_op(name))
         return route(msg, registry_key(memory_op_agent(name)), "the memory agents are restarting; retry in a moment");
       if (is_control_service_op(name))

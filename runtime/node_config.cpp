@@ -149,12 +149,14 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   if (root.has("audit")) {
     auto r = root.child("audit");
     r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
+    r.get("tasks", cfg.control.audit_tasks);
     r.finish();
     root.absorb(r);
   }
   if (root.has("tracing")) {
     auto r = root.child("tracing");
     r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
+    r.get("tasks", cfg.control.trace_tasks);
     r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
     r.finish();
     root.absorb(r);
@@ -223,10 +225,11 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     }
     root.mark("agents");
   }
-  // operator, accounts and models are validated by keel_control at start-up.
+  // operator, accounts, secret_scopes, models and monitor are validated by
+  // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics",
-                        "audit", "tracing", "operator", "accounts", "models"})
+                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
     root.mark(section);
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};

@@ -56,6 +56,8 @@ struct control_config {
   std::string policy_file;             // empty: no rules, everything allowed
   int metrics_port = 7402;             // 127.0.0.1 only; 0 = off
   std::size_t audit_checkpoint_every = 1000;
+  bool audit_tasks = true;   // audit every ad-hoc task's outcome (side_effect); off only for measurements
+  bool trace_tasks = true;   // a span per ad-hoc task
   std::size_t max_spans = 100000;
   millis span_max_age{7L * 24 * 3600 * 1000};
 };

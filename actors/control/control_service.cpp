@@ -1,5 +1,5 @@
 // The control service: answers keelctl's control-plane requests (secrets,
-// accounts, policy, models, cost, trace, audit) from the services in
+// accounts, policy, models, cost, trace, audit, alerts) from the services in
 // node_context::control. It is spawned detached by the control plane (its
 // LevelDB scans and audit verification may take a while and must not hold
 // a scheduler thread) and respawned if it dies; it keeps no state.
@@ -155,9 +155,21 @@ void on_request(node_context* ctx, const inbound& in) {
     d["metrics"] = c.metrics_http ? c.metrics_http->url() : "off (" + c.metrics_note + ")";
     return r.ok(std::move(d));
   }
+  // Readers of the trail and the spans see everything posted before their
+  // request (the recorder writes in batches): this actor has its own thread.
+  if (op == "trace" || op.rfind("audit.", 0) == 0) c.recorder->flush();
   if (op == "cost") return cost_op(c, r, args);
   if (op == "trace") return trace_op(c, r, args);
   if (op == "audit.tail" || op == "audit.verify") return audit_op(c, r, op, args);
+  if (op == "alerts") {
+    json out = {{"open", c.alerts->open_alerts()}};
+    if (bool_field(args, "history")) {
+      auto h = c.alerts->history(static_cast<std::size_t>(int_field(args, "n", 50, 1, 10000)));
+      if (!h) return r.fail(h.err());
+      out["history"] = std::move(h.value());
+    }
+    return r.ok(std::move(out));
+  }
   r.fail({errc::bad_request, "unknown control operation '" + op + "'; upgrade keelctl and the node together"});
 }
 
@@ -172,7 +184,8 @@ control_service_actor::behavior_type control_service(control_service_actor::poin
 
 bool is_control_service_op(const std::string& op) {
   static const std::set<std::string> ops{"secrets.set", "secrets.list", "secrets.remove", "accounts", "policy.show",
-                                         "models",      "cost",         "trace",          "audit.tail", "audit.verify"};
+                                         "models",      "cost",         "trace",          "audit.tail", "audit.verify",
+                                         "alerts"};
   return ops.count(op) > 0;
 }
 

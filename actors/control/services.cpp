@@ -12,11 +12,13 @@ namespace keel {
 
 namespace {
 
-status resolve_in(const control::secret_vault& vault, nlohmann::json& j, std::vector<std::string>& used) {
+status resolve_in(const control::secret_vault& vault, const control::identity_config& ids, const std::string& action,
+                  nlohmann::json& j, std::vector<std::string>& used) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     auto name = control::secret_ref_name(s);
     if (name.empty()) return ok_v;
+    if (auto allowed = ids.may_use_secret(name, action); !allowed) return allowed;
     auto v = vault.get(name);
     if (!v) {
       if (v.err().code == errc::not_found)
@@ -29,7 +31,7 @@ status resolve_in(const control::secret_vault& vault, nlohmann::json& j, std::ve
   }
   if (j.is_object() || j.is_array())
     for (auto& child : j)
-      if (auto s = resolve_in(vault, child, used); !s) return s;
+      if (auto s = resolve_in(vault, ids, action, child, used); !s) return s;
   return ok_v;
 }
 
@@ -43,10 +45,10 @@ bool mentions_secret(const nlohmann::json& j) {
 
 }  // namespace
 
-result<std::vector<std::string>> control_services::resolve_secrets(nlohmann::json& args) const {
+result<std::vector<std::string>> control_services::resolve_secrets(nlohmann::json& args, const std::string& action) const {
   std::vector<std::string> used;
   if (!mentions_secret(args)) return used;  // the common case: no copy, no vault lookup
-  if (auto s = resolve_in(*vault, args, used); !s) return s.err();
+  if (auto s = resolve_in(*vault, ids, action, args, used); !s) return s.err();
   return used;
 }
 
@@ -67,6 +69,9 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   svc->ids = std::move(ids.value());
   auto models = control::parse_model_config(cfg.source_text, origin);
   if (!models) return models.err();
+  auto monitor = control::parse_monitor_config(cfg.source_text, origin);
+  if (!monitor) return monitor.err();
+  svc->monitor = std::move(monitor.value());
   if (!cc.policy_file.empty()) {
     auto p = control::policy::load_file(cc.policy_file);
     if (!p) return error{p.err().code, p.err().message + " (check it with `keelctl policy check " + cc.policy_file + "`)"};
@@ -104,6 +109,13 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   auto spans = control::span_store::open(db, so, svc->vault->redactions());
   if (!spans) return error{spans.err().code, "spans: " + spans.err().message};
   svc->spans = std::move(spans.value());
+
+  auto alerts = control::alert_book::open(db, svc->audit.get());
+  if (!alerts) return error{alerts.err().code, "alerts: " + alerts.err().message};
+  svc->alerts = std::move(alerts.value());
+  svc->recorder = std::make_unique<control::async_recorder>(svc->audit.get(), svc->spans.get());
+  svc->audit_tasks = cc.audit_tasks;
+  svc->trace_tasks = cc.trace_tasks;
 
   control::register_keel_metrics(svc->metrics);
   auto gw = control::model_gateway::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,

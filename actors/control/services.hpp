@@ -14,10 +14,13 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/control/accounts.hpp"
+#include "runtime/control/alerts.hpp"
+#include "runtime/control/async_recorder.hpp"
 #include "runtime/control/audit_log.hpp"
 #include "runtime/control/metrics.hpp"
 #include "runtime/control/metrics_server.hpp"
 #include "runtime/control/model_gateway.hpp"
+#include "runtime/control/monitor_rules.hpp"
 #include "runtime/control/policy.hpp"
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/control/span_store.hpp"
@@ -46,6 +49,16 @@ struct control_services {
   std::unique_ptr<control::model_gateway> models;
   std::unique_ptr<control::metrics_server> metrics_http;  // null when off or the port was taken
   std::string metrics_note;                               // why metrics are off, if they are
+  // Audit entries and spans of the hot path (ad-hoc tasks), written in
+  // batches off the actors' threads. Declared after audit and spans: it
+  // drains into them when the services close.
+  std::unique_ptr<control::async_recorder> recorder;
+  bool audit_tasks = true, trace_tasks = true;  // node config audit.tasks / tracing.tasks
+  // The monitor's config and the open alerts. Anything that watches a
+  // condition of its own (connectors) reports it through `alerts`
+  // (control::condition_reporter): raised once, cleared when it ends.
+  control::monitor_config monitor;
+  std::unique_ptr<control::alert_book> alerts;
 
   // Everything a caller may print passes through here: secrets become
   // [redacted:NAME].
@@ -58,9 +71,12 @@ struct control_services {
                    nlohmann::json detail, const std::string& trace_id = {});
 
   // Replaces every "secret://NAME" string in `args` (recursively) by the
-  // secret's value and returns the names used. Errors: not_found naming the
-  // secret and `keelctl secrets set NAME`.
-  result<std::vector<std::string>> resolve_secrets(nlohmann::json& args) const;
+  // secret's value and returns the names used, for a task running `action`:
+  // each secret must be scoped to that action (secret_scopes / accounts,
+  // identity_config::may_use_secret). Errors: not_found naming the secret
+  // and `keelctl secrets set NAME`; forbidden saying which scope to add.
+  // On error `args` may be partly resolved: drop it.
+  result<std::vector<std::string>> resolve_secrets(nlohmann::json& args, const std::string& action) const;
 };
 
 // Opens every service for `cfg` over `db`. Errors say which part failed and

@@ -86,7 +86,7 @@ void start_timing(executor_self self, const wf::step_task& t, const std::string&
 // Resolves secret:// arguments: the executor gets only what this step names.
 bool resolve_secrets(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  auto used = c.resolve_secrets(t.args);
+  auto used = c.resolve_secrets(t.args, t.action);
   if (!used) {
     fail_attempt(self, t, used.err());
     return false;
@@ -234,8 +234,9 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
                        {"keel.workflow", tm.workflow}, {"keel.attempt", ref.attempt}};
       sp.error = !outcome;
       if (!outcome) sp.status_message = outcome.err().message;
-      if (auto s = c.spans->record(std::move(sp)); !s) spdlog::warn("span not recorded: {}", s.err().message);
+      c.recorder->post_span(std::move(sp));  // batched off this thread
     }
+    if (!outcome) control_count_failure(self, tm.action);
     st.timings.erase(it);
   }
   if (c.vault->redactions()->size() == 0) return outcome;
@@ -266,6 +267,14 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
   if (op == "approvals") {
     auto out = st.engine->approvals();
     for (const auto& [hid, h] : st.held) out["approvals"].push_back(hold_json(hid, h));
+    // Open alerts need the operator too: shown under "needs attention".
+    for (const auto& a : services(self).alerts->open_alerts())
+      out["attention"].push_back({{"instance", "alert " + a.value("key", std::string())},
+                                  {"workflow", a.value("severity", std::string())},
+                                  {"state", a.value("kind", std::string())},
+                                  {"since_ms", a.value("opened_ms", std::int64_t{0})},
+                                  {"reason", a.value("message", std::string())},
+                                  {"alert", a}});
     answer(self, in, std::move(out));
     return true;
   }

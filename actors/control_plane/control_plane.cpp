@@ -198,7 +198,8 @@ void gather(self_ptr self, std::function<void(nlohmann::json)> done) {
   auto p = std::make_shared<pending>();
   p->done = std::move(done);
   p->out = {{"node", node_json(self)}, {"agents", nlohmann::json::array()},
-            {"executors", nlohmann::json::array()}, {"tasks", {{"queued", 0}, {"in_flight", 0}}}};
+            {"executors", nlohmann::json::array()}, {"tasks", {{"queued", 0}, {"in_flight", 0}}},
+            {"alerts", st.ctx->control->alerts->open_alerts()}};
   for (std::size_t i = 0; i < st.children.size(); ++i) {
     const auto& slot = st.children[i];
     const auto& spec = spec_of(self, i);

@@ -42,6 +42,8 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         if (bool_field(m.value, "ping"))
           return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
         if (bool_field(m.value, "executors")) return json_msg{executors_json(self)};
+        if (m.value.is_object() && m.value.contains("monitor") && m.value["monitor"].is_object())
+          return json_msg{control_monitor_snapshot(self, m.value["monitor"])};
         return json_msg{error_json(errc::bad_request,
                                    "the executor agent understands {\"ping\": true} and {\"executors\": true}; "
                                    "run actions with `keelctl run ACTION`")};

@@ -107,6 +107,7 @@ static void on_task_result(executor_self self, inbound& in) {
     if (done->workflow) {
       finish_task(self, *done, std::move(r->value));
     } else {
+      control_after_task(self, *done, &r->value, nullptr, exec_name);
       nlohmann::json body = {{"task_id", done->id},
                              {"action", done->action},
                              {"result", std::move(r->value)},
@@ -206,6 +207,7 @@ static void on_run(executor_self self, inbound& in) {
     t.wait_for_executor = true;
     t.start_deadline = t.submitted + *req->schedule_to_start;
   }
+  if (auto s = control_before_task(self, t, in.principal); !s) return answer_error(self, origin, s.err());
   if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
   dispatch(self);
 }
@@ -315,11 +317,16 @@ nlohmann::json executors_json(executor_self self) {
 
 void finish_task(executor_self self, const task_record& t, const result<nlohmann::json>& outcome) {
   if (t.workflow) return workflows_on_task_done(self, *t.workflow, outcome);
-  if (outcome.ok())
+  if (outcome.ok()) {
+    auto value = outcome.value();  // redacted in place when the task used secrets
+    control_after_task(self, t, &value, nullptr, t.executor);
     self->state.gw().send(t.origin.peer, proto::make_ok_reply(t.origin.cid, t.origin.trace,
-                                                              {{"task_id", t.id}, {"action", t.action}, {"result", outcome.value()}}));
-  else
-    answer_error(self, t.origin, outcome.err());
+                                                              {{"task_id", t.id}, {"action", t.action}, {"result", std::move(value)}}));
+  } else {
+    auto e = outcome.err();
+    control_after_task(self, t, nullptr, &e, t.executor);
+    answer_error(self, t.origin, e);
+  }
 }
 
 }  // namespace keel

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -50,6 +51,8 @@ struct executor_agent_state {
   std::map<std::string, policy_hold> held;                          // "instance/step"
   std::unordered_map<std::string, std::string> workflow_of;         // instance -> workflow name (a cache)
   std::unordered_map<std::string, step_timing> timings;             // "instance/step/attempt[/c]"
+  std::unordered_map<std::uint64_t, std::vector<std::string>> task_secrets;  // ad-hoc task id -> secrets it got
+  std::unordered_map<std::string, std::deque<std::int64_t>> failures;      // action -> recent failure times (ms), for the monitor
   static inline const char* name = "keel-executor-agent";
 
   gateway& gw() { return *env.ctx->gw; }
@@ -97,5 +100,20 @@ void control_audit_gate(executor_self self, const std::string& id, bool approve,
 // adjusts for policy gates. Returns true when it answered the request.
 bool control_on_request(executor_self self, const inbound& in, const std::string& op);
 void control_tick(executor_self self);
+
+// actors/control/task_policy.cpp: the same for ad-hoc `run` tasks.
+// Before submit: policy (deny and escalate refuse, naming the rule) and
+// scoped secret:// resolution. `by` is the caller's key name, if any.
+status control_before_task(executor_self self, task_record& t, const std::string& by);
+// Before the caller's reply: redacts the result (`value`) or `failure` of a
+// task that used secrets; posts its side_effect audit entry and span.
+void control_after_task(executor_self self, const task_record& t, nlohmann::json* value, error* failure,
+                        const std::string& executor);
+// actors/control/monitor_feed.cpp: what the monitor agent asks for with
+// {"monitor": {"overdue_after_ms", "failure_window_ms"}}: connected
+// executors, overdue queued tasks / step attempts / policy gates, and
+// failures per action in the window.
+nlohmann::json control_monitor_snapshot(executor_self self, const nlohmann::json& ask);
+void control_count_failure(executor_self self, const std::string& action);
 
 }  // namespace keel

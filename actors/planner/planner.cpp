@@ -6,14 +6,21 @@
 //    definition whose trigger names that event type, and whose `when`
 //    condition holds, is started with the event's data as input, keyed by
 //    the event id (so a redelivered event starts nothing twice).
+//  - free-form goals: ask {"goal": TEXT} or the `plan` request: a plan
+//    worker (plan_worker.hpp) asks the model gateway for steps over the
+//    registered actions and checks them (runtime/control/planning.hpp);
+//    the answer is the accepted plan, or why it was rejected. A plan is
+//    never run from here: an invalid one cannot be, a valid one is a
+//    workflow definition the operator can review and save.
 // The executor agent creates and drives the instance; the planner keeps no
-// state of its own. Free-form planning with a model arrives with the
-// Control plane issue.
+// state of its own.
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/agent_common.hpp"
+#include "actors/control/start_workflow.hpp"
+#include "actors/planner/plan_worker.hpp"
 #include "runtime/json_fields.hpp"
 #include "actors/agents.hpp"
 #include "runtime/duration.hpp"
@@ -35,29 +42,21 @@ using self_ptr = planner_actor::stateful_pointer<planner_state>;
 
 const agent_contract contract{
     "turns run-workflow requests and trigger events into workflow instances of the matching definition",
-    "{\"ping\": true}, {\"event\": {\"type\": T, \"id\": ID, \"data\": {...}}}",
-    "run-workflow and triggers; model planning arrives with the Control plane issue"};
+    "{\"ping\": true}, {\"event\": {\"type\": T, \"id\": ID, \"data\": {...}}}, {\"goal\": TEXT}",
+    "yes"};
 
-executor_agent_actor executor_agent(self_ptr self) {
-  return caf::actor_cast<executor_agent_actor>(self->system().registry().get(registry_key("executor")));
+// Plans `goal` on a fresh worker; `done` gets the answer on the planner's thread.
+void plan(self_ptr self, nlohmann::json ask, std::function<void(nlohmann::json)> done) {
+  auto worker = spawn_plan_worker(self->system(), self->state.env.ctx);
+  self->request(worker, caf::infinite, ask_atom::value, json_msg{std::move(ask)})
+      .then([done](json_msg& m) { done(std::move(m.value)); },
+            [done, self](caf::error& e) {
+              done(error_json(errc::internal, "the plan worker failed: " + self->system().render(e)));
+            });
 }
 
-// Sends `request` to the executor agent and calls done with its answer.
 void start_instance(self_ptr self, nlohmann::json request, std::function<void(result<nlohmann::json>)> done) {
-  auto exec = executor_agent(self);
-  if (!exec) return done(error{errc::unavailable, "the executor agent is restarting; retry in a moment"});
-  self->request(exec, caf::infinite, start_atom::value, json_msg{std::move(request)})
-      .then(
-          [done](json_msg& m) {
-            if (m.value.is_object() && m.value.contains("error") && m.value["error"].is_object())
-              return done(error{m.value["error"].value("code", std::string(errc::internal)),
-                                m.value["error"].value("message", std::string())});
-            done(std::move(m.value));
-          },
-          [done, self](caf::error& e) {
-            done(error{errc::unavailable, "the executor agent did not answer: " + self->system().render(e) +
-                                              "; the instance may or may not exist: check `keelctl tasks`"});
-          });
+  start_workflow(self, std::move(request), std::move(done));
 }
 
 void on_run_workflow(self_ptr self, const inbound& in) {
@@ -67,6 +66,17 @@ void on_run_workflow(self_ptr self, const inbound& in) {
     if (r) gw->send(peer, proto::make_ok_reply(cid, trace, std::move(r.value())));
     else gw->send(peer, proto::make_error_reply(msg_type::response, cid, trace, r.err()));
   };
+  if (text_field(in.env.fields, "op") == "plan") {
+    if (!args.is_object() || text_field(args, "goal").empty())
+      return reply(error{errc::bad_request, "plan needs {\"goal\": \"what to achieve\"}"});
+    auto ask = args;
+    ask["trace"] = in.env.trace;
+    return plan(self, std::move(ask), [reply](nlohmann::json r) {
+      if (r.is_object() && r.contains("error") && r["error"].is_object())
+        return reply(error{r["error"].value("code", std::string(errc::internal)), r["error"].value("message", std::string())});
+      reply(std::move(r));
+    });
+  }
   if (!args.is_object() || !args.contains("workflow") || !args["workflow"].is_string())
     return reply(error{errc::bad_request, "run-workflow needs {\"workflow\": NAME, \"input\": {...}}"});
   nlohmann::json request = {{"workflow", args["workflow"]},
@@ -138,9 +148,14 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
             return json_msg{error_json(errc::bad_request, std::string("malformed event: ") + ex.what())};
           }
         }
-        return json_msg{error_json("not_implemented",
-                                   "the planner understands {\"ping\": true} and {\"event\": {...}}; free-form "
-                                   "goals need a model (Control plane issue); start workflows with keelctl run-workflow")};
+        if (m.value.is_object() && m.value.contains("goal")) {
+          if (!m.value["goal"].is_string() || m.value["goal"].get<std::string>().empty())
+            return json_msg{error_json(errc::bad_request, "a goal is a non-empty string: {\"goal\": \"...\"}")};
+          auto rp = self->make_response_promise<json_msg>();
+          plan(self, m.value, [rp](nlohmann::json r) mutable { rp.deliver(json_msg{std::move(r)}); });
+          return rp;
+        }
+        return json_msg{error_json(errc::bad_request, std::string("the planner understands ") + contract.accepts)};
       },
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");

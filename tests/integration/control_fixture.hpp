@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include <httplib.h>
+
 #include "storage/store.hpp"
 #include "tests/integration/workflow_fixture.hpp"
 
@@ -52,6 +54,22 @@ inline std::map<std::string, std::string> dump_store(const std::string& data_dir
   return out;
 }
 
+// After a run that used `secret`: it is in no keelctl output, in no file
+// under `root` except the test's own input files (under /input/), and in
+// no key or value of the stopped node's store at `data_dir`.
+inline void expect_plaintext_nowhere(const std::string& secret, const std::vector<command_result>& outputs,
+                                     const std::string& root, const std::string& data_dir) {
+  for (const auto& o : outputs) {
+    BOOST_TEST(!contains(o.out, secret), o.out);
+    BOOST_TEST(!contains(o.err, secret), o.err);
+  }
+  for (const auto& f : files_containing(root, secret)) BOOST_TEST(contains(f, "/input/"), "the plaintext is in " << f);
+  for (const auto& [k, v] : dump_store(data_dir)) {
+    BOOST_TEST(!contains(k, secret), "store key " << k);
+    BOOST_TEST(!contains(v, secret), "store value of " << k);
+  }
+}
+
 // A policy file, written where the node config can point at it.
 inline std::string control_yaml(const std::string& policy_file, int metrics_port = 0) {
   std::string y = "metrics:\n  port: " + std::to_string(metrics_port) + "\n";
@@ -70,5 +88,41 @@ inline void start_node_and_executor(workflow_node& w, const std::string& control
                         }, 10s),
                         "the executor did not register; node log:\n" << w.node->log());
 }
+
+// tests/support/openai_test_server.py as a real process on 127.0.0.1: the
+// only test double (it speaks the OpenAI chat-completions protocol).
+struct openai_server {
+  std::unique_ptr<process> proc;
+  int port = 0;
+
+  explicit openai_server(const std::string& dir) {
+    auto port_file = dir + "/openai.port";
+    proc = std::make_unique<process>(std::vector<std::string>{"/usr/bin/python3",
+                                                              KEEL_SOURCE_DIR "/tests/support/openai_test_server.py",
+                                                              "--port-file", port_file},
+                                     dir + "/openai.log");
+    BOOST_REQUIRE_MESSAGE(wait_until([&] { return std::filesystem::exists(port_file) &&
+                                                  std::filesystem::file_size(port_file) > 0; }, 10s),
+                          "the test server did not start: " + proc->log());
+    std::ifstream(port_file) >> port;
+  }
+  void post(const std::string& path, const nlohmann::json& body) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Post(path.c_str(), body.dump(), "application/json");
+    BOOST_REQUIRE(r);
+  }
+  // Each answer is the content of one completion, in order.
+  void script(const std::vector<std::string>& contents) {
+    nlohmann::json rs = nlohmann::json::array();
+    for (const auto& c : contents) rs.push_back({{"content", c}});
+    post("/_script", {{"responses", rs}});
+  }
+  nlohmann::json requests() {
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/_requests");
+    BOOST_REQUIRE(r);
+    return nlohmann::json::parse(r->body)["requests"];
+  }
+};
 
 }  // namespace keel::test

@@ -60,16 +60,7 @@ steps:
 
   w.executors.clear();
   BOOST_TEST(w.node->terminate() == 0);
-  for (const auto& o : outputs) {
-    BOOST_TEST(!contains(o.out, plaintext), o.out);
-    BOOST_TEST(!contains(o.err, plaintext), o.err);
-  }
-  for (const auto& f : files_containing(dir.path(), plaintext))
-    BOOST_TEST(contains(f, "/input/"), "the plaintext is in " << f);
-  for (const auto& [k, v] : dump_store(dir / "data")) {
-    BOOST_TEST(!contains(k, plaintext), "store key " << k);
-    BOOST_TEST(!contains(v, plaintext), "store value of " << k);
-  }
+  expect_plaintext_nowhere(plaintext, outputs, dir.path(), dir / "data");
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {

@@ -7,8 +7,10 @@
 
 #include "runtime/duration.hpp"
 #include "runtime/node_config.hpp"
+#include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/memory_commands.hpp"
+#include "tools/keelctl/plan_commands.hpp"
 #include "tools/keelctl/table.hpp"
 
 int main(int argc, char** argv) {
@@ -138,6 +140,8 @@ int main(int argc, char** argv) {
   audit_tail->add_option("-n", audit_n, "How many (default 20)")->check(CLI::Range(1, 10000));
   audit_tail->add_flag("-f,--follow", audit_follow, "Keep printing new entries until interrupted");
   auto* audit_verify = audit->add_subcommand("verify", "Re-check every link of the chain; reports the first broken entry");
+  ctl::alerts_cli alerts_cmd(app);  // alerts [--history]
+  ctl::plan_cli plan_cmd(app);      // plan GOAL [--out FILE]
 
   ctl::memory_cli memory(app);  // records, memory, dlq
 
@@ -158,7 +162,13 @@ int main(int argc, char** argv) {
   if (!t) return ctl::report(g, t.err()), ctl::exit_usage;
   g.timeout = *t;
 
-  if (*status) return ctl::cmd_status(g);
+  if (auto rc = alerts_cmd.run(g)) return *rc;
+  if (auto rc = plan_cmd.run(g)) return *rc;
+  if (*status) {
+    auto rc = ctl::cmd_status(g);
+    if (rc == ctl::exit_ok && !g.json) ctl::print_status_alerts(g);
+    return rc;
+  }
   if (auto rc = memory.run(g)) return *rc;
   if (*secrets_set) return ctl::cmd_secrets_set(g, secret_name);
   if (*secrets_list) return ctl::cmd_secrets_list(g);

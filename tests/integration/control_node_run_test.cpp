@@ -1,0 +1,86 @@
+// Policy and secrets on ad-hoc `keelctl run` tasks, with real processes:
+// a deny rule refuses naming the rule; an escalate rule refuses (an ad-hoc
+// task cannot wait at a gate) naming the rule; a fail-closed rule says
+// which field was missing; secret:// reaches the executor only for an
+// action the secret is scoped to, and is refused with a clear error
+// otherwise. Afterwards neither plaintext is in any file under the test
+// dir (data dir and logs), any key or value of the store, or any keelctl
+// output; the audit trail holds the decisions, secret uses and side effects.
+#include "tests/integration/control_fixture.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+const std::string echo_secret = "tok_ECHO_plain_7731aa0d";
+const std::string sleep_secret = "tok_SLEEP_plain_99e2bc41";
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(control_node_run_test)
+
+BOOST_AUTO_TEST_CASE(run_tasks_pass_policy_and_get_only_their_scoped_secrets) {
+  temp_dir dir("keel-run-policy");
+  write_file(dir / "policy.yaml", R"(version: 1
+default: allow
+rules:
+  - {name: no-shell, effect: deny, match: {action: shell}, reason: no shell from the CLI}
+  - {name: big-echo, effect: escalate, match: {action: echo, kind: task}, when: "amount > 100"}
+)");
+  write_file(dir / "input/echo.txt", echo_secret);
+  write_file(dir / "input/sleep.txt", sleep_secret);
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(dir / "policy.yaml") +
+                                 "secret_scopes:\n  echo_token: [echo]\n  sleep_token: [sleep]\n");
+  std::vector<command_result> outputs;
+  auto keep = [&](command_result r) {
+    outputs.push_back(r);
+    return r;
+  };
+  BOOST_REQUIRE(keep(keelctl_with_stdin(w.endpoint, {"secrets", "set", "echo_token"}, dir / "input/echo.txt")).code == 0);
+  BOOST_REQUIRE(keep(keelctl_with_stdin(w.endpoint, {"secrets", "set", "sleep_token"}, dir / "input/sleep.txt")).code == 0);
+
+  // Allowed, with the secret it is scoped to: the executor got the value
+  // (echo returns it) and the caller sees it redacted.
+  auto ok = keep(keelctl(w.endpoint, {"--json", "run", "echo", "--args", R"({"token": "secret://echo_token", "amount": 5})"}));
+  BOOST_TEST(ok.code == 0, ok.out + ok.err);
+  BOOST_TEST(contains(ok.out, "[redacted:echo_token]"), ok.out);
+
+  // A secret scoped to another action is refused before anything runs.
+  auto scoped = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://sleep_token", "amount": 5})"}));
+  BOOST_TEST(scoped.code != 0);
+  BOOST_TEST(contains(scoped.out + scoped.err, "not scoped to action 'echo'"), scoped.out + scoped.err);
+
+  // Deny names the rule and its reason.
+  auto denied = keep(keelctl(w.endpoint, {"run", "shell", "--args", R"({"argv": ["true"]})"}));
+  BOOST_TEST(denied.code != 0);
+  BOOST_TEST(contains(denied.out + denied.err, "policy rule 'no-shell' denies shell: no shell from the CLI"),
+             denied.out + denied.err);
+
+  // Escalate cannot wait on an ad-hoc task: refused, naming the rule and what to do.
+  auto big = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"amount": 500})"}));
+  BOOST_TEST(big.code != 0);
+  BOOST_TEST(contains(big.out + big.err, "policy rule 'big-echo' requires an operator's approval"), big.out + big.err);
+  BOOST_TEST(contains(big.out + big.err, "keelctl run-workflow"), big.out + big.err);
+
+  // Fail closed on a missing field, and the message says which one.
+  auto missing = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"text": "hi"})"}));
+  BOOST_TEST(missing.code != 0);
+  BOOST_TEST(contains(missing.out + missing.err, "no field 'amount'"), missing.out + missing.err);
+
+  // The trail: decisions with their rules, the secret use by name, the side effect.
+  BOOST_TEST(wait_until([&] {
+               auto a = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"});
+               return contains(a.out, "\"side_effect\"") && contains(a.out, "\"rule\": \"no-shell\"") &&
+                      contains(a.out, "\"rule\": \"big-echo\"") && contains(a.out, "\"secret_use\"");
+             }, 10s),
+             keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}).out);
+  keep(keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}));
+  keep(keelctl(w.endpoint, {"audit", "tail", "-n", "200"}));
+  BOOST_TEST(keep(keelctl(w.endpoint, {"audit", "verify"})).code == 0);
+
+  w.executors.clear();
+  BOOST_TEST(w.node->terminate() == 0);
+  for (const auto& secret : {echo_secret, sleep_secret}) expect_plaintext_nowhere(secret, outputs, dir.path(), dir / "data");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

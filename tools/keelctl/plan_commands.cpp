@@ -1,0 +1,56 @@
+// keelctl plan: ask the planner for a plan and show what it decided.
+#include "tools/keelctl/plan_commands.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+#include "runtime/duration.hpp"
+#include "tools/keelctl/table.hpp"
+
+namespace keel::ctl {
+
+using nlohmann::json;
+
+plan_cli::plan_cli(CLI::App& app) {
+  plan_ = app.add_subcommand("plan", "Plan a free-form goal into steps over registered actions (needs a model; nothing runs)");
+  plan_->add_option("goal", goal_, "What to achieve, in words")->required();
+  plan_->add_option("--out", out_, "Write an accepted plan as a workflow definition (JSON, valid YAML) to FILE");
+  plan_->add_option("--wait", wait_, "How long to wait for the model (default 120s)");
+  plan_->fallthrough();
+}
+
+std::optional<int> plan_cli::run(const globals& g) const {
+  if (!*plan_) return std::nullopt;
+  auto wait = parse_duration(wait_);
+  if (!wait) return report(g, wait.err()), exit_usage;
+  auto r = call(g, "plan", {{"goal", goal_}}, *wait);
+  if (!r) return report(g, r.err());
+  auto outcome = r->value("outcome", std::string());
+  if (outcome == "accepted" && !out_.empty()) {
+    std::ofstream f(out_, std::ios::trunc);
+    f << (*r)["plan"].dump(2) << "\n";
+    if (!f) return report(g, error{errc::io, "cannot write " + out_});
+  }
+  if (g.json) return print_json(*r), outcome == "accepted" ? exit_ok : exit_failed;
+  std::printf("%s: %s (%d model call(s), answered by %s%s)\n", ui::bold("plan " + r->value("name", std::string())).c_str(),
+              outcome.c_str(), r->value("model_calls", 0), r->value("tier", std::string()).c_str(),
+              r->value("repaired", false) ? ", repaired once" : "");
+  if (outcome == "accepted") {
+    for (const auto& s : (*r)["plan"]["steps"]) {
+      std::string needs;
+      for (const auto& n : s.value("needs", json::array())) needs += (needs.empty() ? "" : ",") + n.get<std::string>();
+      std::printf("  %-16s %-14s %s%s\n", s.value("id", std::string()).c_str(), s.value("action", std::string()).c_str(),
+                  s.value("args", json::object()).dump().c_str(), needs.empty() ? "" : ("  after " + needs).c_str());
+    }
+    for (const auto& e : r->value("escalations", json::array()))
+      std::printf("  step %s will wait for approval: policy rule %s\n", e.value("step", std::string()).c_str(),
+                  e.value("rule", std::string()).c_str());
+    if (!out_.empty()) std::printf("written to %s (review it, then put it in the node's workflows.dir)\n", out_.c_str());
+    return exit_ok;
+  }
+  if (!r->value("reason", std::string()).empty()) std::printf("  %s\n", (*r)["reason"].get<std::string>().c_str());
+  for (const auto& p : r->value("problems", json::array())) std::printf("  - %s\n", p.get<std::string>().c_str());
+  return exit_failed;
+}
+
+}  // namespace keel::ctl
