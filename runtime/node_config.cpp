@@ -228,6 +228,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   // operator, accounts, secret_scopes, models and monitor are validated by
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
+  root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
   for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics",
                         "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
     root.mark(section);
@@ -281,8 +282,34 @@ result<executor_config> parse_executor_config(const std::string& yaml_text,
     r.finish();
     root.absorb(r);
   }
+  if (root.has("email")) {
+    auto r = root.child("email");
+    r.get("host", cfg.email.host);
+    r.get("port", cfg.email.port, 1, 65535);
+    r.get("starttls", cfg.email.starttls);
+    if (cfg.email.starttls != "off" && cfg.email.starttls != "required")
+      r.fail(r.node()["starttls"], "starttls", "must be off or required");
+    r.get("ca_file", cfg.email.ca_file);
+    r.get("username", cfg.email.username);
+    r.get("password_env", cfg.email.password_env);
+    r.get("from", cfg.email.from);
+    r.get("helo", cfg.email.helo);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("http")) {
+    auto r = root.child("http");
+    std::map<std::string, std::string> hosts;  // account: "host[:port], *.domain, ..."
+    r.get("allowed_hosts", hosts);
+    for (const auto& [account, list] : hosts) cfg.http.allowed_hosts[account] = split_list(list);
+    r.get("max_response_bytes", cfg.http.max_response_bytes, 1, 256 << 20);
+    r.finish();
+    root.absorb(r);
+  }
   root.mark("executor");
   root.mark("shell");
+  root.mark("email");
+  root.mark("http");
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};
   return cfg;

@@ -105,6 +105,24 @@ struct shell_spec {
   std::size_t max_output_bytes = 64 * 1024;
 };
 
+// email.send (adapters/actions/email_send.hpp): the SMTP relay it submits to.
+struct email_exec_spec {
+  std::string host = "127.0.0.1";
+  int port = 25;
+  std::string starttls = "off";  // off | required
+  std::string ca_file;           // extra trust anchor for the relay's certificate
+  std::string username;          // non-empty: AUTH PLAIN (needs starttls: required)
+  std::string password_env;      // the environment variable holding the password
+  std::string from;              // default sender
+  std::string helo = "keel.localdomain";
+};
+
+// http.request (adapters/actions/http_request.hpp): hosts per account.
+struct http_exec_spec {
+  std::map<std::string, std::vector<std::string>> allowed_hosts;  // account ("default") -> host patterns
+  std::size_t max_response_bytes = 1 << 20;
+};
+
 struct executor_config {
   std::string connect = "tcp://127.0.0.1:7401";
   std::string name;  // defaults to host-pid
@@ -117,6 +135,8 @@ struct executor_config {
   millis reconnect_max{32000};
   shell_spec shell;
   std::string files_dir;  // root for file.append; empty disables it
+  email_exec_spec email;
+  http_exec_spec http;
   std::string server_key;  // the node's public key: enables CURVE
   std::string key_file;    // this executor's key pair (with server_key)
 };

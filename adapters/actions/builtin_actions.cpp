@@ -2,7 +2,11 @@
 
 #include <thread>
 
+#include <cstdlib>
+
+#include "adapters/actions/email_send.hpp"
 #include "adapters/actions/file_append.hpp"
+#include "adapters/actions/http_request.hpp"
 #include "adapters/actions/shell_action.hpp"
 
 namespace keel {
@@ -61,13 +65,29 @@ status add_builtin_actions(action_registry& registry, const executor_config& cfg
     else if (cap == "sleep") registry.add(std::make_unique<sleep_action>());
     else if (cap == "fail") registry.add(std::make_unique<fail_action>());
     else if (cap == "file.append") registry.add(make_file_append_action(cfg.files_dir));
-    else if (cap == "shell") {
+    else if (cap == "http.request") {
+      if (cfg.http.allowed_hosts.empty())
+        return error{errc::config, "http.request needs http.allowed_hosts in the executor config (account: hosts)"};
+      registry.add(make_http_request_action({cfg.http.allowed_hosts, cfg.http.max_response_bytes, {}}));
+    } else if (cap == "email.send") {
+      email_spec spec;
+      spec.smtp = {cfg.email.host, cfg.email.port, cfg.email.starttls, cfg.email.ca_file, cfg.email.username, {},
+                   false, cfg.email.helo};
+      if (!cfg.email.password_env.empty()) {
+        const char* pw = std::getenv(cfg.email.password_env.c_str());
+        if (pw == nullptr || !*pw)
+          return error{errc::config, "email.password_env names $" + cfg.email.password_env + ", which is not set"};
+        spec.smtp.password = pw;
+      }
+      spec.default_from = cfg.email.from;
+      registry.add(make_email_send_action(std::move(spec)));
+    } else if (cap == "shell") {
       auto shell = make_shell_action(cfg.shell);
       if (!shell) return shell.err();
       registry.add(std::move(shell.value()));
     } else {
       return error{errc::config, "unknown capability '" + cap +
-                                     "': this executor can run echo, sleep, fail, shell, file.append"};
+                                     "': this executor can run echo, sleep, fail, shell, file.append, http.request, email.send"};
     }
   }
   return ok_v;

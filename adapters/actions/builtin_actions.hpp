@@ -3,6 +3,8 @@
 //   sleep  {"ms": N}                     -> {"slept_ms": N}; honours the deadline
 //   fail   {"message": "..."}            -> always an action_failed error (for tests)
 //   file.append {"file", "line"}         -> {"appended"}; effectively-once by idempotency key
+//   http.request, email.send: see http_request.hpp and email_send.hpp (configured
+//          by the executor config's http: and email: sections)
 //   shell  {"cmd": NAME, "args": [...]}  -> {"exit_code", "stdout", "stderr", "truncated"}
 //          only allow-listed commands, run directly (no shell), with a timeout
 //          and a cap on captured output.

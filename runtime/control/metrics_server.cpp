@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <chrono>
+#include <shared_mutex>
 
 #include <httplib.h>
 
@@ -23,6 +24,15 @@ result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& 
   s->server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("keel: metrics at /metrics\n", "text/plain");
   });
+  auto* self = s.get();
+  s->server_->Post(".*", [self](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    // Held while the handler runs, so removing a route waits for its calls.
+    std::shared_lock lock(self->routes_mu_);
+    for (const auto& [prefix, h] : self->post_routes_)
+      if (h && req.path.rfind(prefix, 0) == 0) return h(req, res, reader);
+    res.status = 404;
+    res.set_content("no route for POST " + req.path + "\n", "text/plain");
+  });
   if (port == 0) {
     s->port_ = s->server_->bind_to_any_port("127.0.0.1");
     if (s->port_ <= 0) return error{errc::unavailable, "cannot bind a loopback port for /metrics"};
@@ -38,6 +48,13 @@ result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& 
   // hang: return only once the server is serving.
   for (int i = 0; i < 5000 && !srv->is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return s;
+}
+
+void metrics_server::route_post(std::string prefix, post_handler handler) {
+  std::unique_lock lock(routes_mu_);
+  for (auto& [p, h] : post_routes_)
+    if (p == prefix) return void(h = std::move(handler));
+  post_routes_.emplace_back(std::move(prefix), std::move(handler));
 }
 
 metrics_server::~metrics_server() {

@@ -4,14 +4,23 @@
 // from another machine should go through a proxy the operator chose.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "runtime/control/metrics.hpp"
 #include "runtime/error.hpp"
 
-namespace httplib { class Server; }
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+class ContentReader;
+}
 
 namespace keel::control {
 
@@ -25,6 +34,15 @@ class metrics_server {
   metrics_server& operator=(const metrics_server&) = delete;
   ~metrics_server();  // stops serving and joins the thread
 
+  // Extra POST routes on the same loopback server (the webhook ingress):
+  // a POST whose path starts with `prefix` goes to `handler`, which reads
+  // the body itself through the ContentReader. Thread-safe, also while
+  // serving. A second call with the same prefix replaces its handler; an
+  // empty handler removes the route (call that before the handler's owner
+  // goes away). A POST no route matches gets 404.
+  using post_handler = std::function<void(const httplib::Request&, httplib::Response&, const httplib::ContentReader&)>;
+  void route_post(std::string prefix, post_handler handler);
+
   int port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/metrics"; }
 
@@ -33,6 +51,8 @@ class metrics_server {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  std::shared_mutex routes_mu_;
+  std::vector<std::pair<std::string, post_handler>> post_routes_;
 };
 
 }  // namespace keel::control

@@ -1,0 +1,134 @@
+// The http.request action against a real HTTP server (cpp-httplib on
+// 127.0.0.1): method, headers, JSON body, the Idempotency-Key from the
+// step's key, the allowed-hosts list per account, timeout, response cap,
+// and 5xx as a retryable error.
+#include <boost/test/unit_test.hpp>
+
+#include <httplib.h>
+
+#include <thread>
+
+#include "adapters/actions/http_request.hpp"
+#include "tests/support/process.hpp"
+
+using namespace keel;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct echo_server {
+  httplib::Server server;
+  std::thread thread;
+  int port = 0;
+  std::mutex mu;
+  std::vector<std::string> keys;  // Idempotency-Key of every request
+  echo_server() {
+    server.Post("/v1/accounts", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mu);
+        keys.push_back(req.get_header_value("Idempotency-Key"));
+      }
+      nlohmann::json out = {{"method", req.method}, {"content_type", req.get_header_value("Content-Type")},
+                            {"trace", req.get_header_value("X-Trace")}, {"received", nlohmann::json::parse(req.body)}};
+      res.status = 201;
+      res.set_content(out.dump(), "application/json");
+    });
+    server.Get("/big", [](const httplib::Request&, httplib::Response& res) { res.set_content(std::string(100000, 'x'), "text/plain"); });
+    server.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(2s);  // the behaviour under test: a server that answers late
+      res.set_content("late", "text/plain");
+    });
+    server.Get("/down", [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
+    server.Get("/missing", [](const httplib::Request&, httplib::Response& res) { res.status = 404; res.set_content("no", "text/plain"); });
+    server.Get("/redirect", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("http://example.com/"); });
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+    BOOST_REQUIRE(keel::test::wait_until([this] { return server.is_running(); }, 5s));
+  }
+  ~echo_server() {
+    server.stop();
+    thread.join();
+  }
+  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
+};
+
+action_context ctx(std::string key, std::chrono::milliseconds left = 10s) {
+  action_context c;
+  c.task_id = 42;
+  c.deadline = std::chrono::steady_clock::now() + left;
+  c.idempotency_key = std::move(key);
+  return c;
+}
+
+std::unique_ptr<action> make(int port, std::size_t cap = 65536) {
+  http_request_spec spec;
+  spec.allowed_hosts["default"] = {"127.0.0.1:" + std::to_string(port)};
+  spec.allowed_hosts["crm"] = {"*.crm.example", "127.0.0.1"};
+  spec.max_response_bytes = cap;
+  return make_http_request_action(spec);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(http_request_test)
+
+BOOST_AUTO_TEST_CASE(posts_json_with_the_steps_idempotency_key) {
+  echo_server srv;
+  auto a = make(srv.port);
+  nlohmann::json args = {{"url", srv.url("/v1/accounts")}, {"method", "post"},
+                         {"headers", {{"X-Trace", "t-1"}}}, {"json", {{"email", "ada@example.com"}}}};
+  auto r = a->run(args, ctx("wf-1/create_account"));
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r.value()["status"] == 201);
+  BOOST_TEST(r.value()["json"]["method"] == "POST");
+  BOOST_TEST(r.value()["json"]["content_type"] == "application/json");
+  BOOST_TEST(r.value()["json"]["trace"] == "t-1");
+  BOOST_TEST(r.value()["json"]["received"]["email"] == "ada@example.com");
+  // A re-delivered step sends the same key; an ad-hoc task gets task-<id>.
+  BOOST_REQUIRE(a->run(args, ctx("wf-1/create_account")).ok());
+  BOOST_REQUIRE(a->run(args, ctx("")).ok());
+  BOOST_TEST((srv.keys == std::vector<std::string>{"wf-1/create_account", "wf-1/create_account", "task-42"}));
+}
+
+BOOST_AUTO_TEST_CASE(hosts_off_the_accounts_list_are_forbidden) {
+  echo_server srv;
+  auto a = make(srv.port);
+  auto other_port = a->run({{"url", "http://127.0.0.1:1/v1/accounts"}}, ctx("k"));
+  BOOST_TEST(other_port.err().code == errc::forbidden);
+  BOOST_TEST(other_port.err().message.find("allowed_hosts") != std::string::npos);
+  BOOST_TEST(a->run({{"url", "http://localhost:" + std::to_string(srv.port) + "/"}}, ctx("k")).err().code == errc::forbidden);
+  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"account", "nobody"}}, ctx("k")).err().code == errc::forbidden);
+  // The crm account allows 127.0.0.1 on any port, and subdomains of crm.example.
+  BOOST_TEST(a->run({{"url", srv.url("/missing")}, {"account", "crm"}}, ctx("k")).ok());
+  BOOST_TEST(host_allowed({"*.crm.example"}, "api.crm.example", 443));
+  BOOST_TEST(!host_allowed({"*.crm.example"}, "crm.example.evil", 443));
+  BOOST_TEST(!host_allowed({"*.crm.example"}, "evilcrm.example", 443));
+  BOOST_TEST(a->run({{"url", "ftp://127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"url", "http://user:pw@127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(timeout_cap_and_statuses) {
+  echo_server srv;
+  auto a = make(srv.port, 1000);
+  auto started = std::chrono::steady_clock::now();
+  auto slow = a->run({{"url", srv.url("/slow")}, {"timeout_ms", 300}}, ctx("k"));
+  BOOST_TEST(slow.err().code == errc::timeout);
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 1500ms));
+  auto deadline = a->run({{"url", srv.url("/slow")}}, ctx("k", 300ms));  // the task's deadline wins
+  BOOST_TEST(deadline.err().code == errc::timeout);
+  auto big = a->run({{"url", srv.url("/big")}}, ctx("k"));
+  BOOST_TEST(big.err().code == errc::payload_too_large);
+  auto down = a->run({{"url", srv.url("/down")}}, ctx("k"));
+  BOOST_TEST(down.err().code == errc::action_failed);  // retried by the step's policy
+  auto missing = a->run({{"url", srv.url("/missing")}}, ctx("k"));
+  BOOST_REQUIRE(missing.ok());  // a 4xx is an answer a workflow can branch on
+  BOOST_TEST(missing.value()["status"] == 404);
+  BOOST_TEST(missing.value()["body"] == "no");
+  auto redirect = a->run({{"url", srv.url("/redirect")}}, ctx("k"));
+  BOOST_REQUIRE(redirect.ok());
+  BOOST_TEST(redirect.value()["status"] == 302);  // not followed: it could leave the allow-list
+  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"headers", {{"X-Bad", "a\r\nInjected: 1"}}}}, ctx("k")).err().code ==
+             errc::bad_request);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
