@@ -36,7 +36,8 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
                rep.rebuilt ? "rebuilt" : rep.index_loaded ? "loaded" : "new",
                rep.replayed ? " (+" + std::to_string(rep.replayed) + " op(s) caught up)" : std::string(), types.size(),
                svc->cfg_->mappings.size());
-  if (rep.rebuilt && !rep.why.empty()) spdlog::warn("memory: index rebuilt from LevelDB: {}", rep.why);
+  // A new memory has no index file yet: that is not worth a warning.
+  if (rep.rebuilt && !rep.why.empty() && rep.items > 0) spdlog::warn("memory: index rebuilt from LevelDB: {}", rep.why);
   if (rep.reembed_needed) {
     spdlog::warn("memory: stored vectors come from {}, the embedder is now {}: re-embedding in the background",
                  rep.stored_embedder, svc->emb_->identity().text());

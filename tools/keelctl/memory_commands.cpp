@@ -281,7 +281,10 @@ std::optional<int> memory_cli::run(const globals& g) const {
       std::printf("items         %s (index holds %s)\n", str(r, "items").c_str(), str(r, "index_items").c_str());
       std::printf("embedder      %s\n", str(r, "embedder").c_str());
       std::printf("dead letters  %s\n", str(r, "dead_letters").c_str());
-      std::printf("entity types  %s; %s mapping(s)\n", clip(str(r, "entity_types"), 80).c_str(), str(r, "mappings").c_str());
+      std::string types;
+      for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
+      std::printf("entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types.c_str(),
+                  str(r, "mappings").c_str());
       std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + str(o, "why")
                         : o.value("index_loaded", false) ? "loaded, " + str(o, "replayed") + " op(s) caught up"
                                                          : "new";
