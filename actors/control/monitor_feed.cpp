@@ -1,7 +1,7 @@
 // The executor agent's side of the monitor: one look at what it holds
 // (connected executors, queued tasks, step attempts in flight, policy
 // gates, recent failures), answered to the monitor agent's ask. Read-only
-// apart from trimming the failure windows and forgetting stale task secrets.
+// apart from trimming the failure windows and forgetting what refused tasks left behind.
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
 #include "runtime/duration.hpp"
@@ -50,10 +50,10 @@ nlohmann::json control_monitor_snapshot(executor_self self, const nlohmann::json
     std::string what = "step " + id + " waits for approval (policy rule " + h.why.rule + "); `keelctl approvals`";
     overdue.push_back(nlohmann::json{{"id", "gate:" + id}, {"age_ms", age}, {"what", what}});
   }
-  // Secrets of tasks that never reached the table (refused at submit) are
+  // Entries of tasks that never reached the table (refused at submit) are
   // forgotten here rather than on the hot path.
-  for (auto it = st.task_secrets.begin(); it != st.task_secrets.end();)
-    it = st.table->find_task(it->first) ? std::next(it) : st.task_secrets.erase(it);
+  for (auto it = st.task_controls.begin(); it != st.task_controls.end();)
+    it = st.table->find_task(it->first) ? std::next(it) : st.task_controls.erase(it);
   nlohmann::json failures = nlohmann::json::object();
   for (auto it = st.failures.begin(); it != st.failures.end();) {
     auto& q = it->second;

@@ -12,6 +12,8 @@
 //  - allow: then every `secret://NAME` in the args is resolved, if NAME is
 //    scoped to the action (identity_config::may_use_secret), and each use
 //    is audited by name. The executor gets only those values.
+// Deny and escalate decisions are audited as policy_decision entries; an
+// allow by a named rule is recorded in the task's side_effect entry.
 // After the outcome: a `side_effect` audit entry and a span per task
 // (node config audit.tasks / tracing.tasks), posted to the services'
 // async_recorder so the agent never waits for a write; the result or
@@ -57,19 +59,22 @@ status control_before_task(executor_self self, task_record& t, const std::string
     auto d = c.rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     if (lent) t.args = std::move(req.attributes);
     c.metrics.inc("keel_policy_decisions_total", {control::to_string(d.v), d.rule});
-    if (!(d.rule == "default" && d.v == control::verdict::allow)) {
+    if (d.v != control::verdict::allow) {
       auto detail = d.to_json();
       detail.update({{"task_id", t.id}, {"action", t.action}, {"kind", "task"}, {"by", req.agent}});
       c.recorder->post_audit({"policy_decision", "policy", "task/" + std::to_string(t.id), std::move(detail), t.origin.trace});
+      return error{errc::forbidden, refusal(d, t.action)};
     }
-    if (d.v != control::verdict::allow) return error{errc::forbidden, refusal(d, t.action)};
+    // An allow by a named rule is recorded with the task's side effect
+    // (one audit entry per task, not two); "default" needs no record.
+    if (d.rule != "default") self->state.task_controls[t.id].allowed_by = d.rule;
   }
   auto used = c.resolve_secrets(t.args, t.action);
   if (!used) return used.err();
   if (!used->empty()) {
     for (const auto& name : *used)
       c.recorder->post_audit({"secret_use", "executor", name, {{"task_id", t.id}, {"action", t.action}}, t.origin.trace});
-    self->state.task_secrets.emplace(t.id, std::move(used.value()));
+    self->state.task_controls[t.id].secrets = std::move(used.value());
   }
   return ok_v;
 }
@@ -78,9 +83,11 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
                         const std::string& executor) {
   auto& c = services(self);
   auto& st = self->state;
-  if (auto it = st.task_secrets.find(t.id); it != st.task_secrets.end()) {
-    st.task_secrets.erase(it);
-    if (value) *value = c.redact(*value);
+  std::string allowed_by;
+  if (auto it = st.task_controls.find(t.id); it != st.task_controls.end()) {
+    if (!it->second.secrets.empty() && value) *value = c.redact(*value);
+    allowed_by = std::move(it->second.allowed_by);
+    st.task_controls.erase(it);
   }
   if (failure) {
     failure->message = c.redact(failure->message);
@@ -94,6 +101,7 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
                    {"duration_us", took_us}};
     if (failure) detail["error"] = {{"code", failure->code}, {"message", failure->message}};
     if (!t.idempotency_key.empty()) detail["idempotency_key"] = t.idempotency_key;
+    if (!allowed_by.empty()) detail["policy"] = {{"decision", "allow"}, {"rule", allowed_by}};
     c.recorder->post_audit({"side_effect", executor.empty() ? std::string("executor") : executor,
                             "task/" + std::to_string(t.id), std::move(detail), t.origin.trace});
   }

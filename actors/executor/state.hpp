@@ -30,6 +30,14 @@ struct policy_hold {
   std::int64_t opened_ms = 0;
 };
 
+// What the control plane remembers about an ad-hoc task until its outcome
+// (actors/control/task_policy.cpp): only tasks that used secrets or were
+// allowed by a named rule have one.
+struct task_control {
+  std::vector<std::string> secrets;  // names it received: its outcome is redacted
+  std::string allowed_by;            // the policy rule that allowed it, recorded with its side effect
+};
+
 // A step attempt on its way to an executor, for its span and latency.
 struct step_timing {
   std::int64_t start_us = 0;
@@ -51,7 +59,7 @@ struct executor_agent_state {
   std::map<std::string, policy_hold> held;                          // "instance/step"
   std::unordered_map<std::string, std::string> workflow_of;         // instance -> workflow name (a cache)
   std::unordered_map<std::string, step_timing> timings;             // "instance/step/attempt[/c]"
-  std::unordered_map<std::uint64_t, std::vector<std::string>> task_secrets;  // ad-hoc task id -> secrets it got
+  std::unordered_map<std::uint64_t, task_control> task_controls;  // ad-hoc task id -> what its outcome must carry
   std::unordered_map<std::string, std::deque<std::int64_t>> failures;      // action -> recent failure times (ms), for the monitor
   static inline const char* name = "keel-executor-agent";
 

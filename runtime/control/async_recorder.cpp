@@ -4,8 +4,8 @@
 
 namespace keel::control {
 
-async_recorder::async_recorder(audit_log* audit, span_store* spans)
-    : audit_(audit), spans_(spans), writer_([this] { run(); }) {}
+async_recorder::async_recorder(audit_log* audit, span_store* spans, std::chrono::microseconds linger)
+    : audit_(audit), spans_(spans), linger_(linger), writer_([this] { run(); }) {}
 
 async_recorder::~async_recorder() {
   {
@@ -43,7 +43,11 @@ void async_recorder::post_span(span s) {
 void async_recorder::flush() {
   std::unique_lock g(mu_);
   auto target = posted_;
+  if (done_ >= target) return;
+  ++flushers_;
+  wake_.notify_one();
   written_.wait(g, [&] { return done_ >= target; });
+  --flushers_;
 }
 
 std::uint64_t async_recorder::failures() const {
@@ -79,11 +83,14 @@ void async_recorder::run() {
     audits.clear();
     spans.clear();
     {
-      std::lock_guard g(mu_);
+      std::unique_lock g(mu_);
       done_ += n;
       failures_ += failed;
+      written_.notify_all();
+      // Linger: let entries gather into the next batch (one store write and
+      // one wake-up per linger under load, instead of one per task).
+      wake_.wait_for(g, linger_, [&] { return stop_ || flushers_ > 0; });
     }
-    written_.notify_all();
   }
 }
 

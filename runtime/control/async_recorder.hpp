@@ -15,6 +15,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -28,8 +29,13 @@ namespace keel::control {
 
 class async_recorder {
  public:
-  // Either may be null (then its posts are dropped). Starts the writer thread.
-  async_recorder(audit_log* audit, span_store* spans);
+  // Either may be null (then its posts are dropped). Starts the writer
+  // thread. After each write the writer lingers up to `linger` (unless
+  // flush() or the destructor asks) so that a busy node writes one batch
+  // per linger instead of one per wake-up: the lost window on a kill is at
+  // most that long.
+  async_recorder(audit_log* audit, span_store* spans,
+                 std::chrono::microseconds linger = std::chrono::microseconds(2000));
   ~async_recorder();  // writes what is queued, then stops
   async_recorder(const async_recorder&) = delete;
   async_recorder& operator=(const async_recorder&) = delete;
@@ -46,6 +52,8 @@ class async_recorder {
 
   audit_log* audit_;
   span_store* spans_;
+  std::chrono::microseconds linger_;
+  int flushers_ = 0;  // flush() callers waiting: no lingering
   mutable std::mutex mu_;
   std::condition_variable wake_, written_;
   std::vector<audit_request> audits_;
