@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
@@ -47,6 +48,13 @@ struct peer_msg {
   inbound in;
 };
 
+// Several frames for the executor agent, in arrival order: the gateway
+// hands over a whole burst at once, so a busy fabric costs one mailbox
+// wake-up per burst instead of one per frame.
+struct peer_batch {
+  std::vector<inbound> items;
+};
+
 using agent_actor = caf::typed_actor<
     caf::replies_to<describe_atom>::with<json_msg>,
     caf::replies_to<status_atom>::with<json_msg>,
@@ -58,6 +66,7 @@ using agent_actor = caf::typed_actor<
 // answers once the instance is durably created (or, with wait, has ended).
 using executor_agent_actor = agent_actor::extend<
     caf::reacts_to<peer_atom, peer_msg>,
+    caf::reacts_to<peer_atom, peer_batch>,
     caf::replies_to<executors_atom>::with<json_msg>,
     caf::replies_to<start_atom, json_msg>::with<json_msg>,
     caf::reacts_to<tick_atom>,
@@ -80,3 +89,4 @@ using control_plane_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(keel::json_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(keel::peer_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(keel::peer_batch)

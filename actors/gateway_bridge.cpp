@@ -84,9 +84,32 @@ void gateway_bridge::on_message(inbound&& msg) {
       return refuse(msg, errc::bad_request,
                     std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
   }
-  if (to_executor_agent)
-    return route(msg, registry_key("executor"), "the executor agent is restarting; retry in a moment (see `keelctl agents`)");
+  if (to_executor_agent) {
+    to_executor_agent_.push_back(std::move(msg));
+    // Bounded: a long burst is handed over in slices, so the agent starts
+    // early and a batch never holds much memory.
+    if (to_executor_agent_.size() >= 256) on_burst_end();
+    return;
+  }
   route(msg, caf::atom("ctlplane"), "the node is starting or stopping; retry in a moment");
+}
+
+void gateway_bridge::on_burst_end() {
+  if (to_executor_agent_.empty()) return;
+  auto target = sys_.registry().get(registry_key("executor"));
+  if (!target) {
+    // Executor frames are dropped (the executor retries on its next
+    // heartbeat); requests are told to retry.
+    for (const auto& msg : to_executor_agent_)
+      if (msg.env.type == msg_type::request)
+        refuse(msg, errc::unavailable, "the executor agent is restarting; retry in a moment (see `keelctl agents`)");
+    to_executor_agent_.clear();
+    return;
+  }
+  auto batch = peer_batch{std::move(to_executor_agent_)};
+  to_executor_agent_ = {};
+  to_executor_agent_.reserve(batch.items.size());
+  caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, std::move(batch));
 }
 
 void gateway_bridge::route(inbound& msg, caf::atom_value key, const char* unavailable) {

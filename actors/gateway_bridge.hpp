@@ -1,8 +1,10 @@
 // The bridge from the gateway thread to the actors: a gateway_sink that
 // routes each decoded frame with a non-blocking anon_send. Executor frames,
-// `run` and the workflow operations go to the executor agent; `run-workflow`
-// goes to the planner; other requests go to the control plane. Handles are looked up in the actor registry on every
-// message, so a restarted agent is reached under its new handle.
+// `run` and the workflow operations go to the executor agent, one batch per
+// gateway burst (the hot path: one mailbox wake-up per burst); `run-workflow`
+// goes to the planner; other requests go to the control plane. Handles are
+// looked up in the actor registry on every hand-over, so a restarted agent
+// is reached under its new handle.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -10,6 +12,8 @@
 
 #include "runtime/auth_registry.hpp"
 #include "runtime/gateway.hpp"
+
+#include <vector>
 
 namespace keel {
 
@@ -19,6 +23,7 @@ class gateway_bridge final : public gateway_sink {
   gateway_bridge(caf::actor_system& sys, const auth_registry* auth) : sys_(sys), auth_(auth) {}
   void attach(gateway* gw) { gw_ = gw; }
   void on_message(inbound&& msg) override;
+  void on_burst_end() override;
 
  private:
   void refuse(const inbound& msg, const char* code, const std::string& why);
@@ -32,6 +37,7 @@ class gateway_bridge final : public gateway_sink {
   caf::actor_system& sys_;
   const auth_registry* auth_;
   gateway* gw_ = nullptr;
+  std::vector<inbound> to_executor_agent_;  // this burst's frames for the executor agent
 };
 
 }  // namespace keel

@@ -135,9 +135,11 @@ void gateway::impl::run() {
       // Read until empty, in bounded bursts so neither direction starves
       // the other; poll reports what is left on the next turn. (Asking a
       // socket for its events after each message costs a syscall.)
-      if (items[0].revents & ZMQ_POLLIN)
+      if (items[0].revents & ZMQ_POLLIN) {
         for (int i = 0; i < 1024 && on_router_readable(); ++i) {
         }
+        sink->on_burst_end();
+      }
       if (items[1].revents & ZMQ_POLLIN) forward_outbound();
     } catch (const zmq::error_t& ex) {
       if (ex.num() == ETERM) break;

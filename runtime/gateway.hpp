@@ -33,6 +33,11 @@ class gateway_sink {
  public:
   virtual ~gateway_sink() = default;
   virtual void on_message(inbound&& msg) = 0;
+  // Called on the gateway thread after a burst of on_message calls (the
+  // ROUTER had nothing more to read, or the burst limit was reached). A
+  // sink that batches hands its batch on here; until then it may hold
+  // messages back.
+  virtual void on_burst_end() {}
 };
 
 struct gateway_options {

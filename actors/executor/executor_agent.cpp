@@ -52,6 +52,12 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
       },
       [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, self->state.env.ctx->gw, [&] { fabric_on_peer(self, m); }); },
+      [=](peer_atom, peer_batch& b) {
+        for (auto& in : b.items) {
+          peer_msg m{std::move(in)};
+          guard_peer_input(m.in, self->state.env.ctx->gw, [&] { fabric_on_peer(self, m); });
+        }
+      },
       [=](executors_atom) { return json_msg{executors_json(self)}; },
       [=](start_atom, const json_msg& req) -> caf::result<json_msg> {
         auto rp = self->make_response_promise<json_msg>();
