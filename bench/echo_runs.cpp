@@ -214,7 +214,10 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
         std::vector<std::string> argv{o.keel, "node", "--listen", loopback_endpoint(p), "--data-dir",
                                       dir.file("data"), "--log-level", "warn"};
         if (!o.node_config.empty()) argv.insert(argv.end(), {"--config", o.node_config});
-        if (o.curve) argv.insert(argv.end(), {"--key", dir.file("node.key"), "--admin-key", admin->own.public_key});
+        if (o.curve)
+          argv.insert(argv.end(), {"--key", dir.file("node.key"), "--admin-key", admin->own.public_key});
+        else
+          argv.push_back("--insecure");  // the plaintext runs measure the fabric without CURVE
         return argv;
       },
       dir, "node", "keel node ready", port);

@@ -67,8 +67,9 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
           !impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
         return error{errc::unavailable,
                      "no connection to the node at " + impl_->endpoint +
-                         ": it is not running, or it refused this client (a node started with --key needs "
-                         "--server-key and an authorized --key; see `keelctl executors keys`)"};
+                         ": it is not running, or it refused this client (a node runs with CURVE unless "
+                         "started with --insecure: on its machine pass --data-dir DIR or `source "
+                         "DIR/keys/keelctl.env`; elsewhere --server-key and an authorized --key)"};
     }
     impl_->sock.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
     impl_->sock.send(zmq::buffer(body), zmq::send_flags::none);

@@ -19,6 +19,8 @@
 namespace keel {
 
 inline constexpr const char* default_endpoint = "tcp://127.0.0.1:7401";
+// Where a node keeps its data (and its keys, in keys/) unless told otherwise.
+inline constexpr const char* default_data_dir = "./keel-data";
 
 struct reply {
   std::uint64_t cid = 0;

@@ -218,6 +218,7 @@ class executor_loop {
   std::unique_ptr<worker_pool> pool_;
   std::string id_, name_;
   bool welcomed_ = false;
+  bool ever_welcomed_ = false;  // for the hint when a node never answers
   bool draining_ = false;
   int in_flight_ = 0;
   std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
@@ -319,6 +320,7 @@ bool executor_loop::on_node_message() {
         spdlog::info("executor {} registered with node {} at {} (caps: {})", name_,
                      text_field(f, "node_id", "?"), cfg_.connect, nlohmann::json(cfg_.caps).dump());
       welcomed_ = true;
+      ever_welcomed_ = true;
       backoff_ = cfg_.reconnect_min;
       // The node sets the pace: both sides must agree on what "silent" means.
       if (auto hb = int_field(f, "heartbeat_ms", 0, 0, 60'000); hb >= 10) {
@@ -428,9 +430,16 @@ int executor_loop::run() {
       next_heartbeat_ = now + heartbeat_;
     }
     if (now - last_heard_ > silence) {
-      spdlog::warn("executor: no word from the node for {}; reconnecting in {}",
+      // A node that runs with CURVE (its default) drops a plaintext hello
+      // without a word: say so, or the operator only sees silence.
+      spdlog::warn("executor: no word from the node for {}; reconnecting in {}{}",
                    format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(silence)),
-                   format_duration(backoff_));
+                   format_duration(backoff_),
+                   !ever_welcomed_ && !keys_
+                       ? " (a node runs with CURVE unless started with --insecure: pass --server-key with the "
+                         "key in the node's DATA/node.pub and --key with a key authorized by `keelctl "
+                         "executors authorize`)"
+                       : "");
       close_socket();
       next_heartbeat_ = now + backoff_;  // reused as the reconnect time while disconnected
       backoff_ = std::min(backoff_ * 2, cfg_.reconnect_max);

@@ -1,7 +1,8 @@
 // CURVE authentication on a real node: without an authorized key nothing
 // gets through; an executor key cannot send admin requests; authorization
 // narrows caps and labels; a revoked key is cut off and its tasks move on;
-// a node refuses to listen beyond loopback without keys.
+// a node started without keys makes its own, and keelctl on the same
+// machine finds them.
 #include "tests/integration/fixture.hpp"
 
 #include <sys/stat.h>
@@ -83,12 +84,53 @@ BOOST_AUTO_TEST_CASE(only_authorized_keys_get_in_and_roles_are_enforced) {
   BOOST_TEST(!node.proc->log_contains(read_key_file(dir / "db1.key")->secret_key));  // no secret in the log
 }
 
-BOOST_AUTO_TEST_CASE(non_loopback_without_keys_is_refused) {
+BOOST_AUTO_TEST_CASE(a_node_started_without_keys_makes_its_own_and_keelctl_finds_them) {
   temp_dir dir("keel-auth2");
-  auto r = run_command({KEEL_BIN, "node", "--listen", "tcp://0.0.0.0:" + std::to_string(free_port()), "--data-dir", dir / "data"}, 10s);
-  BOOST_TEST(r.code == 2);
-  BOOST_TEST(r.err.find("refusing to listen on tcp://0.0.0.0") != std::string::npos);
-  BOOST_TEST(!std::filesystem::exists(dir / "data"));
+  auto endpoint = endpoint_for(free_port());
+  auto start = [&](const std::string& log) {
+    auto p = std::make_unique<process>(std::vector<std::string>{KEEL_BIN, "node", "--listen", endpoint, "--data-dir", dir / "data"},
+                                       dir / log);
+    BOOST_REQUIRE(wait_until([&] { return p->log_contains("keel node ready") || !p->running(); }, 15s));
+    BOOST_REQUIRE_MESSAGE(p->running(), p->log());
+    return p;
+  };
+  auto node = start("node.log");
+  BOOST_TEST(!node->log_contains("curve=off"), node->log());
+  struct stat st{};
+  BOOST_REQUIRE(::stat((dir / "data/keys").c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0700u);
+  for (const char* f : {"node.key", "admin.key"}) {
+    BOOST_REQUIRE(::stat((dir / (std::string("data/keys/") + f)).c_str(), &st) == 0);
+    BOOST_TEST((st.st_mode & 0777) == 0600u, f);
+  }
+
+  // Nothing unauthenticated gets in, not even from loopback.
+  auto plain = client::connect(endpoint).value();
+  BOOST_TEST(!plain->call("ping", nlohmann::json::object(), 1s).ok());
+  auto stranger = run_command({KEELCTL_BIN, "--endpoint", endpoint, "--data-dir", dir / "nowhere", "ping"}, 10s);
+  BOOST_TEST(stranger.code != 0);
+  BOOST_TEST(stranger.err.find("no node keys in") != std::string::npos, stranger.err);
+
+  // keelctl on the node's machine: by data dir, or by the env file.
+  auto by_dir = run_command({KEELCTL_BIN, "--endpoint", endpoint, "--data-dir", dir / "data", "ping"}, 10s);
+  BOOST_TEST(by_dir.code == 0, by_dir.err);
+  auto by_env = run_command({"/bin/sh", "-c", ". '" + (dir / "data/keys/keelctl.env") + "' && '" + KEELCTL_BIN + "' ping"}, 10s);
+  BOOST_TEST(by_env.code == 0, by_env.err);
+
+  // A restart keeps the keys, so keelctl settings stay valid.
+  std::ifstream pub_in(dir / "data/node.pub");
+  std::string pub;
+  std::getline(pub_in, pub);
+  BOOST_TEST(pub.size() == 40u);
+  BOOST_TEST(node->terminate() == 0);
+  node = start("node2.log");
+  std::ifstream pub_again_in(dir / "data/node.pub");
+  std::string pub_again;
+  std::getline(pub_again_in, pub_again);
+  BOOST_TEST(pub_again == pub);
+  BOOST_TEST(run_command({KEELCTL_BIN, "--endpoint", endpoint, "--data-dir", dir / "data", "ping"}, 10s).code == 0);
+  BOOST_TEST(!node->log_contains(read_key_file(dir / "data/keys/node.key")->secret_key));
+  BOOST_TEST(!node->log_contains(read_key_file(dir / "data/keys/admin.key")->secret_key));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

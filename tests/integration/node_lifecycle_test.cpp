@@ -15,7 +15,7 @@ BOOST_AUTO_TEST_SUITE(node_lifecycle_test)
 BOOST_AUTO_TEST_CASE(second_node_on_the_same_dir_is_refused) {
   temp_dir dir;
   auto first = start_node({dir / "data", dir / "node1.log", {}, ""});
-  process second({KEEL_BIN, "node", "--listen", endpoint_for(free_port()), "--data-dir", dir / "data"},
+  process second({KEEL_BIN, "node", "--listen", endpoint_for(free_port()), "--data-dir", dir / "data", "--insecure"},
                  dir / "node2.log");
   int code = second.wait_exit(10s);
   BOOST_TEST(code != 0);

@@ -69,7 +69,9 @@ command_result run_command(const std::vector<std::string>& argv, std::chrono::mi
 struct node_options {
   std::string data_dir;
   std::string log_path;
-  std::vector<std::string> extra;  // e.g. {"--fault-injection"}
+  // e.g. {"--fault-injection"}. Without "--key" here the node runs
+  // --insecure, so plain test clients reach it; auth tests pass keys.
+  std::vector<std::string> extra;
   std::string config_path;         // empty: embedded defaults
 };
 struct started_node {

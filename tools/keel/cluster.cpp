@@ -218,14 +218,12 @@ int cluster_up(const cluster_options& opts, const std::string& self_exe) {
     std::fprintf(stderr, "keel cluster up: %s\n", keys.err().message.c_str());
     return 1;
   }
-  // What keelctl needs, for `source`: a path and a public key, no secret.
-  auto env_file = keys->dir + "/keelctl.env";
-  {
-    std::ofstream env(env_file, std::ios::trunc);
-    // Single quotes: Z85 uses shell characters such as ( ) < > ! but never '.
-    env << "export KEEL_ENDPOINT='" << o.listen << "'\nexport KEEL_KEY='" << keys->admin_key_file
-        << "'\nexport KEEL_SERVER_KEY='" << keys->node_public << "'\n";
+  auto env_written = write_keelctl_env(*keys, o.listen);
+  if (!env_written) {
+    std::fprintf(stderr, "keel cluster up: %s\n", env_written.err().message.c_str());
+    return 1;
   }
+  const auto& env_file = *env_written;
   pid_t keeper = ::fork();
   if (keeper < 0) {
     std::perror("keel cluster up: fork");

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "runtime/auth_registry.hpp"
 
@@ -62,6 +63,16 @@ result<cluster_keys> ensure_cluster_keys(const std::string& data_dir, int execut
     if (auto s = ensure_authorized(**reg, "local-" + std::to_string(i), exec->public_key, "executor"); !s) return s.err();
   }
   return k;
+}
+
+result<std::string> write_keelctl_env(const cluster_keys& keys, const std::string& endpoint) {
+  auto path = keys.dir + "/keelctl.env";
+  std::ofstream env(path, std::ios::trunc);
+  // Single quotes: Z85 uses shell characters such as ( ) < > ! but never '.
+  env << "export KEEL_ENDPOINT='" << endpoint << "'\nexport KEEL_KEY='" << keys.admin_key_file
+      << "'\nexport KEEL_SERVER_KEY='" << keys.node_public << "'\n";
+  if (!env) return error{errc::io, "cannot write " + path + "; check the permissions of " + keys.dir};
+  return path;
 }
 
 }  // namespace keel

@@ -14,6 +14,7 @@
 #include "actors/node.hpp"
 #include "adapters/actions/builtin_actions.hpp"
 #include "runtime/curve_keys.hpp"
+#include "tools/keel/cluster_keys.hpp"
 #include "runtime/executor_runtime.hpp"
 #include "runtime/log.hpp"
 #include "runtime/node_config.hpp"
@@ -64,7 +65,9 @@ int main(int argc, char** argv) {
   bool insecure = false;
   node->add_option("--key", node_key, "CURVE key file of the node (from keel keygen): encrypts and authenticates every peer");
   node->add_option("--admin-key", admin_keys, "Authorize this public key as an admin (for keelctl); repeatable");
-  node->add_flag("--insecure", insecure, "Allow listening beyond loopback without CURVE (not recommended)");
+  node->add_flag("--insecure", insecure,
+                 "Run without CURVE: no encryption, and any peer that reaches the endpoint may do anything "
+                 "(without --key the node makes its own keys in DATA/keys on first start)");
 
   // keel executor
   auto* exec = app.add_subcommand("executor", "Run an executor that takes tasks from a node");
@@ -128,6 +131,20 @@ int main(int argc, char** argv) {
     cfg->admin_keys.insert(cfg->admin_keys.end(), admin_keys.begin(), admin_keys.end());
     if (insecure) cfg->insecure = true;
     if (auto s = keel::setup_logging(cfg->log_level, "node"); !s) return fail("node", s.err());
+    if (cfg->key_file.empty() && !cfg->insecure) {
+      // Secure by default: a node started by hand gets the same keys as
+      // `keel cluster up` would make, so nothing unauthenticated gets in.
+      auto keys = keel::ensure_cluster_keys(cfg->data_dir, 0);
+      if (!keys) return fail("node", keys.err());
+      auto env = keel::write_keelctl_env(*keys, cfg->listen);
+      if (!env) return fail("node", env.err());
+      cfg->key_file = keys->node_key_file;
+      std::fprintf(stderr,
+                   "keel node: CURVE on with the keys in %s; keelctl: `source %s` (or run it with "
+                   "--data-dir %s); executors: --server-key %s and a key authorized with "
+                   "`keelctl executors authorize`\n",
+                   keys->dir.c_str(), env->c_str(), cfg->data_dir.c_str(), keys->node_public.c_str());
+    }
     return keel::run_node(*cfg);
   }
 

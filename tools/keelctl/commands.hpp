@@ -16,6 +16,7 @@ struct globals {
   std::string endpoint;
   std::string key_file;    // CURVE: this admin's key pair
   std::string server_key;  // CURVE: the node's public key
+  std::string data_dir;    // CURVE from DIR/keys when no key is given (a node on this machine)
   std::chrono::milliseconds timeout{5000};
   bool json = false;
 };

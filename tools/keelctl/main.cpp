@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", timeout_text, "How long to wait for the node (e.g. 500ms, 5s)");
   app.add_option("--key", g.key_file, "CURVE key file of this admin (for nodes started with --key)")->envname("KEEL_KEY");
   app.add_option("--server-key", g.server_key, "The node's CURVE public key")->envname("KEEL_SERVER_KEY");
+  app.add_option("--data-dir", g.data_dir,
+                 "Without --key: use the keys of the node with this data dir (DIR/keys; default ./keel-data when it has them)")
+      ->envname("KEEL_DATA_DIR");
   app.add_flag("--json", g.json, "Machine-readable output");
   app.add_flag("--no-color", no_color, "Never colour output");
   app.fallthrough();
