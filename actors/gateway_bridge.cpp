@@ -6,6 +6,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
 #include "actors/contracts.hpp"
+#include "adapters/connectors/connector_ops.hpp"
 #include "actors/memory/memory_ops.hpp"
 
 #include <algorithm>
@@ -73,6 +74,20 @@ void gateway_bridge::on_message(inbound&& msg) {
         return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
       if (is_memory_op(name))
         return route(msg, registry_key(memory_op_agent(name)), "the memory agents are restarting; retry in a moment");
+      if (connectors::is_connector_op(name)) {
+        if (!connectors_) return refuse(msg, errc::unavailable, "connectors are not running in this node");
+        auto peer = msg.peer;
+        auto cid = msg.env.cid;
+        auto trace = msg.env.trace;
+        // list answers at once; sync answers from the runner thread when it ran.
+        const auto& f = msg.env.fields;
+        auto args = f.contains("args") ? f["args"] : nlohmann::json::object();
+        return connectors::run_connector_op(*connectors_, name, args, [gw = gw_, peer, cid, trace](result<nlohmann::json> r) {
+          if (!gw) return;
+          gw->send(peer, r ? proto::make_ok_reply(cid, trace, *r)
+                           : proto::make_error_reply(msg_type::response, cid, trace, r.err()));
+        });
+      }
       if (is_control_service_op(name))
         return route(msg, caf::atom("ctlops"), "the control service is restarting; retry in a moment");
       static const std::set<std::string> executor_ops{"run",       "workflows", "tasks",  "task",  "history",

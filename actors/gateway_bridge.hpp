@@ -17,11 +17,15 @@
 
 namespace keel {
 
+namespace connectors { class connector_hub; }
+
 class gateway_bridge final : public gateway_sink {
  public:
   // `auth` null: the node runs without CURVE and every peer may do anything.
   gateway_bridge(caf::actor_system& sys, const auth_registry* auth) : sys_(sys), auth_(auth) {}
   void attach(gateway* gw) { gw_ = gw; }
+  // "connectors.*" requests are answered by the hub (off the actors).
+  void attach_connectors(connectors::connector_hub* hub) { connectors_ = hub; }
   void on_message(inbound&& msg) override;
   void on_burst_end() override;
 
@@ -37,6 +41,7 @@ class gateway_bridge final : public gateway_sink {
   caf::actor_system& sys_;
   const auth_registry* auth_;
   gateway* gw_ = nullptr;
+  connectors::connector_hub* connectors_ = nullptr;
   std::vector<inbound> to_executor_agent_;  // this burst's frames for the executor agent
 };
 

@@ -21,6 +21,7 @@
 #include "actors/control/services.hpp"
 #include "actors/gateway_bridge.hpp"
 #include "actors/memory/memory_service.hpp"
+#include "actors/node_connectors.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
 #include "storage/store.hpp"
@@ -120,6 +121,14 @@ int run_node(const node_config& cfg) {
     return 1;
   }
 
+  // Connectors after memory: their inbox shares its dead-letter store, and
+  // the pump hands events to its canonicalizer on the memory worker.
+  auto connectors = start_connectors(cfg, **control, **memory, **db);
+  if (!connectors) {
+    std::fprintf(stderr, "keel node: %s\n", connectors.err().message.c_str());
+    return 1;
+  }
+
   node_context ctx;
   ctx.config = cfg;
   ctx.control = control->get();
@@ -138,6 +147,7 @@ int run_node(const node_config& cfg) {
     node_system_config sys_cfg(cfg);
     caf::actor_system sys(sys_cfg);
     gateway_bridge bridge(sys, auth.get());
+    bridge.attach_connectors(connectors->get());
     gateway_options gopts;
     gopts.listen = cfg.listen;
     gopts.max_frame_bytes = cfg.max_frame_bytes;
@@ -170,6 +180,7 @@ int run_node(const node_config& cfg) {
     spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     // Actors may answer peers until they stop, so the gateway goes last;
     // frames arriving meanwhile are dropped with the actors' mailboxes.
+    stop_connectors(*connectors, **control);  // no new events while the agents stop
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
     (*memory)->stop();  // its jobs answer actors: done before the actor system goes

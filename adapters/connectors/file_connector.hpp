@@ -9,7 +9,7 @@
 //                                 # | cursor (each sync reads the whole export)
 //     cursor_field: Updated At    # cursor mode: only records whose value is >= the stored cursor
 //     batch: 500                  # records per commit
-//     mapping: {type: crm.contact, id: Customer ID, occurred_at: Updated At?, fields: {...}}
+//     mapping: {type: crm.contact, id: Customer ID, occurred_at: "Updated At?", fields: {...}}
 //
 // Resumability: every `batch` records, the events, their dead letters and
 // the state (byte offset just past the last record, cursor, counts) commit

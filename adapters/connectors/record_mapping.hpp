@@ -12,7 +12,7 @@
 //     type_from: type                  # the type is in the record
 //     id: Customer ID                  # path of the record's id (required)
 //     occurred_at: Updated At?         # optional; RFC 3339 or unix seconds
-//     fields: {email: Email, name: Full Name, phone: Phone?}
+//     fields: {email: Email, name: Full Name, phone: "Phone?"}   # quoted: a ? before } is YAML syntax
 //     data_from: data.object           # instead of fields: take this subtree as data
 #pragma once
 

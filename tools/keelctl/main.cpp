@@ -9,6 +9,7 @@
 #include "runtime/node_config.hpp"
 #include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/connector_commands.hpp"
 #include "tools/keelctl/memory_commands.hpp"
 #include "tools/keelctl/plan_commands.hpp"
 #include "tools/keelctl/table.hpp"
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
 
   ctl::memory_cli memory(app);  // records, memory, dlq
 
+  ctl::connector_cli connectors(app);  // connectors [sync NAME]
+
   for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
                     models, cost, trace, audit, audit_tail, audit_verify})
     sub->fallthrough();
@@ -167,6 +170,7 @@ int main(int argc, char** argv) {
 
   if (auto rc = alerts_cmd.run(g)) return *rc;
   if (auto rc = plan_cmd.run(g)) return *rc;
+  if (auto rc = connectors.run(g)) return *rc;
   if (*status) {
     auto rc = ctl::cmd_status(g);
     if (rc == ctl::exit_ok && !g.json) ctl::print_status_alerts(g);

@@ -1,0 +1,54 @@
+#include "actors/node_connectors.hpp"
+
+#include <future>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/control/services.hpp"
+#include "actors/memory/memory_ops.hpp"
+#include "actors/memory/memory_service.hpp"
+
+namespace keel {
+
+result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, control_services& control,
+                                                                    memory_service& memory, store& db) {
+  auto parsed = connectors::parse_connectors(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin);
+  if (!parsed) return parsed.err();
+  auto conn_cfg = std::move(parsed.value());
+  auto resolved = connectors::resolve_secrets(conn_cfg, [&](const std::string& name) { return control.vault->get(name); });
+  if (!resolved) return error{resolved.err().code, resolved.err().message + " (keelctl secrets set NAME)"};
+  bool webhooks = !conn_cfg.webhooks.empty();
+  // The pump's thread waits for the memory worker: ingest runs where every
+  // other canonical write runs, serialised with them.
+  auto deliver = [&memory](const nlohmann::json& event) -> status {
+    auto done = std::make_shared<std::promise<result<nlohmann::json>>>();
+    auto answer = done->get_future();
+    memory.post([&memory, event, done] { done->set_value(canonicalize(memory, event)); });
+    if (answer.wait_for(std::chrono::seconds(30)) != std::future_status::ready)
+      return error{errc::unavailable, "the memory worker did not take the event within 30 s"};
+    auto r = answer.get();
+    if (!r) return r.err();
+    return ok_v;
+  };
+  auto hub = connectors::connector_hub::start(std::move(conn_cfg), db, memory.dead_letters(), deliver);
+  if (!hub) return hub.err();
+  if (webhooks) {
+    if (!control.metrics_http) {
+      spdlog::warn("connectors: webhook sources are configured but the HTTP server is off (metrics.port: 0): "
+                   "POST /hooks/<source> is not served");
+    } else {
+      auto* h = hub->get();
+      control.metrics_http->route_post("/hooks/", [h](const httplib::Request& req, httplib::Response& res,
+                                                      const httplib::ContentReader& reader) { h->serve_hook(req, res, reader); });
+      spdlog::info("connectors: webhooks at http://127.0.0.1:{}/hooks/<source>", control.metrics_http->port());
+    }
+  }
+  return hub;
+}
+
+void stop_connectors(std::unique_ptr<connectors::connector_hub>& hub, control_services& control) {
+  if (control.metrics_http) control.metrics_http->route_post("/hooks/", nullptr);
+  hub.reset();
+}
+
+}  // namespace keel

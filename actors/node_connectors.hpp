@@ -1,0 +1,28 @@
+// The node's connectors (adapters/connectors/, docs/connectors.md) wired to
+// the other services: the `connectors:` section of the node config, its
+// secret:// references resolved by the vault, the webhook routes on the
+// loopback HTTP server (metrics.port), and events handed to the
+// canonicalizer on the memory worker. CAF-free: everything runs on the
+// connector threads, never on a scheduler thread.
+#pragma once
+
+#include <memory>
+
+#include "adapters/connectors/connector_hub.hpp"
+#include "runtime/error.hpp"
+#include "runtime/node_config.hpp"
+
+namespace keel {
+
+struct control_services;
+class memory_service;
+
+// Errors: config (origin:line) for a bad section, forbidden/not_found for a
+// secret the vault does not hold (named, never its value), io.
+result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, control_services& control,
+                                                                    memory_service& memory, store& db);
+// Removes the webhook route, then stops the runner and the pump (a sync in
+// progress finishes its current commit first).
+void stop_connectors(std::unique_ptr<connectors::connector_hub>& hub, control_services& control);
+
+}  // namespace keel
