@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {
   auto before = dump_store(dir / "data");
   auto key_before = read_all(key_file);
 
-  process node({KEEL_BIN, "node", "--listen", w.endpoint, "--data-dir", dir / "data", "--config", dir / "node-0.yaml"},
+  process node({KEEL_BIN, "node", "--listen", w.endpoint, "--data-dir", dir / "data", "--config", dir / "node-0.yaml", "--insecure"},
                dir / "wrong-key.log");
   int code = node.wait_exit(20s);
   BOOST_TEST(code != 0);

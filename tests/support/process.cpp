@@ -175,7 +175,8 @@ started_node start_node(const node_options& opts, int port) {
     std::vector<std::string> argv{KEEL_BIN, "node", "--listen", endpoint_for(p), "--data-dir", opts.data_dir};
     if (!opts.config_path.empty()) argv.insert(argv.end(), {"--config", opts.config_path});
     argv.insert(argv.end(), opts.extra.begin(), opts.extra.end());
-    if (std::find(opts.extra.begin(), opts.extra.end(), "--key") == opts.extra.end()) argv.push_back("--insecure");
+    auto has = [&](const char* flag) { return std::find(opts.extra.begin(), opts.extra.end(), flag) != opts.extra.end(); };
+    if (!has("--key") && !has("--insecure")) argv.push_back("--insecure");
     auto proc = std::make_unique<process>(argv, opts.log_path);
     bool ready = wait_until([&] { return proc->log_contains("keel node ready") || !proc->running(); }, 15s);
     if (ready && proc->running()) return {std::move(proc), endpoint_for(p)};
