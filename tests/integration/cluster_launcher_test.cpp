@@ -33,12 +33,25 @@ bool gone(pid_t pid) {
   stat >> pid_s >> comm >> state;
   return state == "Z";
 }
+// Runs `keel cluster down` when the test ends, however it ends: a failed
+// `up` (or a failed check before `down`) would otherwise leave the node and
+// executors running, re-parented to init, for the rest of the machine's life.
+struct down_on_exit {
+  std::string data_dir;
+  ~down_on_exit() {
+    try {
+      run_command({KEEL_BIN, "cluster", "down", "--data-dir", data_dir}, 60s);
+    } catch (...) {  // a destructor must not throw; the test has already reported
+    }
+  }
+};
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(cluster_launcher_test)
 
 BOOST_AUTO_TEST_CASE(up_restart_down_leaves_nothing_behind) {
   temp_dir dir;
+  down_on_exit cleanup{dir / "data"};
   auto ep = endpoint_for(free_port());
   auto up = run_command({KEEL_BIN, "cluster", "up", "--executors", "2", "--listen", ep, "--data-dir", dir / "data"}, 60s);
   BOOST_REQUIRE_MESSAGE(up.code == 0, up.err + up.out);
@@ -99,6 +112,7 @@ BOOST_AUTO_TEST_CASE(up_restart_down_leaves_nothing_behind) {
 
 BOOST_AUTO_TEST_CASE(down_works_after_the_keeper_was_killed) {
   temp_dir dir;
+  down_on_exit cleanup{dir / "data"};
   auto ep = endpoint_for(free_port());
   auto up = run_command({KEEL_BIN, "cluster", "up", "--executors", "1", "--listen", ep, "--data-dir", dir / "data"}, 60s);
   BOOST_REQUIRE_MESSAGE(up.code == 0, up.err + up.out);
