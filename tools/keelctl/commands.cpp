@@ -122,6 +122,14 @@ result<json> call(const globals& g, const std::string& op, const json& args, std
   return (*c)->call(op, args, timeout);
 }
 
+std::string cell_text(const json& j, const char* key, const std::string& dflt) {
+  if (!j.is_object() || !j.contains(key)) return dflt;
+  const auto& v = j[key];
+  if (v.is_string()) return v.get<std::string>().empty() ? dflt : v.get<std::string>();
+  if (v.is_null()) return dflt;
+  return v.dump();
+}
+
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 int report(const globals& g, const error& e) {

@@ -25,6 +25,10 @@ struct globals {
 // 2 bad usage, 3 the node could not be reached in time.
 inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3;
 
+// A field of a reply as table text: strings as they are, other values as
+// JSON, and `dflt` when the field is missing, null or an empty string.
+std::string cell_text(const nlohmann::json& j, const char* key, const std::string& dflt = "-");
+
 int cmd_status(const globals& g);
 int cmd_agents(const globals& g);
 int cmd_executors(const globals& g);

@@ -24,14 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string text(const json& j, const char* key, const std::string& dflt = "-") {
-  if (!j.is_object() || !j.contains(key)) return dflt;
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>().empty() ? dflt : v.get<std::string>();
-  if (v.is_null()) return dflt;
-  return v.dump();
-}
-
 std::string when(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
 
 std::string usd(double v) {
@@ -85,8 +77,8 @@ int cmd_secrets_set(const globals& g, const std::string& name) {
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   const auto& s = (*r)["secret"];
-  std::printf("secret %s stored (version %s); refer to it as secret://%s\n", text(s, "name").c_str(),
-              text(s, "version").c_str(), text(s, "name").c_str());
+  std::printf("secret %s stored (version %s); refer to it as secret://%s\n", cell_text(s, "name").c_str(),
+              cell_text(s, "version").c_str(), cell_text(s, "name").c_str());
   return exit_ok;
 }
 
@@ -101,7 +93,7 @@ int cmd_secrets_list(const globals& g) {
   }
   ui::table t({"NAME", "VERSION", "CREATED", "ROTATED"});
   for (const auto& s : list)
-    t.add({text(s, "name"), text(s, "version"), when(s.value("created_ms", std::int64_t{0})),
+    t.add({cell_text(s, "name"), cell_text(s, "version"), when(s.value("created_ms", std::int64_t{0})),
            s.value("version", 1) > 1 ? when(s.value("rotated_ms", std::int64_t{0})) : "-"});
   t.print(stdout);
   return exit_ok;
@@ -120,7 +112,7 @@ int cmd_accounts(const globals& g) {
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   const auto& op = (*r)["operator"];
-  std::printf("%s %s <%s>\n\n", ui::bold("operator").c_str(), text(op, "name", "(unnamed)").c_str(), text(op, "email").c_str());
+  std::printf("%s %s <%s>\n\n", ui::bold("operator").c_str(), cell_text(op, "name", "(unnamed)").c_str(), cell_text(op, "email").c_str());
   const auto& list = (*r)["accounts"];
   if (list.empty()) {
     std::printf("%s\n", ui::dim("no accounts; declare them under `accounts:` in the node config (see config/node.yaml)").c_str());
@@ -128,9 +120,9 @@ int cmd_accounts(const globals& g) {
   }
   ui::table t({"ACCOUNT", "KIND", "CAPABILITIES", "SECRET", "ENDPOINT"});
   for (const auto& a : list) {
-    auto secret = text(a, "secret");
+    auto secret = cell_text(a, "secret");
     if (secret != "-") secret += a.value("secret_set", false) ? " (set)" : " " + ui::red("(missing: keelctl secrets set " + secret + ")");
-    t.add({text(a, "name"), text(a, "kind"), join(a["capabilities"]), secret, text(a, "endpoint")});
+    t.add({cell_text(a, "name"), cell_text(a, "kind"), join(a["capabilities"]), secret, cell_text(a, "endpoint")});
   }
   t.print(stdout);
   return exit_ok;
@@ -140,26 +132,26 @@ int cmd_policy_show(const globals& g) {
   auto r = call(g, "policy.show", json::object(), g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s %s   default: %s\n", ui::bold("policy").c_str(), text(*r, "file").c_str(), text(*r, "default").c_str());
+  std::printf("%s %s   default: %s\n", ui::bold("policy").c_str(), cell_text(*r, "file").c_str(), cell_text(*r, "default").c_str());
   std::printf("\n%s\n", ui::bold("rules").c_str());
   ui::table rules({"RULE", "EFFECT", "MATCH", "WHEN", "LINE", "REASON"});
   for (const auto& x : (*r)["rules"])
-    rules.add({text(x, "name"), ui::state(text(x, "effect") == "allow" ? "ok" : text(x, "effect")), x["match"].dump(),
-               text(x, "when"), text(x, "line"), text(x, "reason")});
+    rules.add({cell_text(x, "name"), ui::state(cell_text(x, "effect") == "allow" ? "ok" : cell_text(x, "effect")), x["match"].dump(),
+               cell_text(x, "when"), cell_text(x, "line"), cell_text(x, "reason")});
   if (rules.empty()) std::printf("  %s\n", ui::dim("none").c_str());
   else rules.print(stdout, "  ");
   std::printf("\n%s\n", ui::bold("budgets").c_str());
   ui::table budgets({"BUDGET", "SCOPE", "SOFT", "HARD", "ON HARD", "MATCH", "LINE"});
   for (const auto& b : (*r)["budgets"])
-    budgets.add({text(b, "name"), text(b, "scope"), b.contains("soft") ? usd(b["soft"].get<double>()) : "-",
-                 b.contains("hard") ? usd(b["hard"].get<double>()) : "-", text(b, "on_hard"), b["match"].dump(),
-                 text(b, "line")});
+    budgets.add({cell_text(b, "name"), cell_text(b, "scope"), b.contains("soft") ? usd(b["soft"].get<double>()) : "-",
+                 b.contains("hard") ? usd(b["hard"].get<double>()) : "-", cell_text(b, "on_hard"), b["match"].dump(),
+                 cell_text(b, "line")});
   if (budgets.empty()) std::printf("  %s\n", ui::dim("none").c_str());
   else budgets.print(stdout, "  ");
   std::printf("\n%s\n", ui::bold("routes").c_str());
   ui::table routes({"ROUTE", "TASK KIND", "POOL", "EXECUTOR", "TIER", "LINE"});
   for (const auto& x : (*r)["routes"])
-    routes.add({text(x, "name"), text(x, "task_kind"), text(x, "pool"), x["executor"].dump(), text(x, "tier"), text(x, "line")});
+    routes.add({cell_text(x, "name"), cell_text(x, "task_kind"), cell_text(x, "pool"), x["executor"].dump(), cell_text(x, "tier"), cell_text(x, "line")});
   if (routes.empty()) std::printf("  %s\n", ui::dim("none").c_str());
   else routes.print(stdout, "  ");
   return exit_ok;
@@ -187,13 +179,13 @@ int cmd_models(const globals& g) {
   if (g.json) return print_json(*r), exit_ok;
   ui::table p({"PROVIDER", "KIND", "BREAKER", "FAILURES", "URL"});
   for (const auto& x : (*r)["providers"])
-    p.add({text(x, "name"), text(x, "kind"), ui::state(text(x, "breaker") == "closed" ? "ok" : text(x, "breaker")),
-           text(x, "consecutive_failures", "0"), text(x, "base_url")});
+    p.add({cell_text(x, "name"), cell_text(x, "kind"), ui::state(cell_text(x, "breaker") == "closed" ? "ok" : cell_text(x, "breaker")),
+           cell_text(x, "consecutive_failures", "0"), cell_text(x, "base_url")});
   p.print(stdout);
   std::printf("\n");
   ui::table t({"TIER", "PROVIDER", "MODEL"});
   for (auto it = (*r)["tiers"].begin(); it != (*r)["tiers"].end(); ++it)
-    t.add({it.key(), text(it.value(), "provider"), text(it.value(), "model")});
+    t.add({it.key(), cell_text(it.value(), "provider"), cell_text(it.value(), "model")});
   if (t.empty()) std::printf("%s\n", ui::dim("no tiers: every model call is answered by the template provider").c_str());
   else t.print(stdout);
   const auto& s = (*r)["spend"];
@@ -202,7 +194,7 @@ int cmd_models(const globals& g) {
   std::printf("\nchain %s%s\n", chain == "-" ? "" : (chain + " -> ").c_str(), "template -> human");
   std::printf("spend today %s%s, this month %s%s\n", usd(s.value("day_usd", 0.0)).c_str(), limit("day_limit_usd").c_str(),
               usd(s.value("month_usd", 0.0)).c_str(), limit("month_limit_usd").c_str());
-  std::printf("metrics %s\n", text(*r, "metrics").c_str());
+  std::printf("metrics %s\n", cell_text(*r, "metrics").c_str());
   return exit_ok;
 }
 
@@ -216,7 +208,7 @@ int cmd_cost(const globals& g, const std::string& by, const std::string& since) 
   for (auto& c : head) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   ui::table t({head, "CALLS", "INPUT TOKENS", "OUTPUT TOKENS", "COST"});
   for (const auto& x : (*r)["rows"])
-    t.add({text(x, "name"), text(x, "calls"), text(x, "input_tokens"), text(x, "output_tokens"), usd(x.value("usd", 0.0))});
+    t.add({cell_text(x, "name"), cell_text(x, "calls"), cell_text(x, "input_tokens"), cell_text(x, "output_tokens"), usd(x.value("usd", 0.0))});
   if (t.empty()) std::printf("%s\n", ui::dim("no model spend in the last " + since).c_str());
   else t.print(stdout);
   std::printf("total %s over the last %s\n", usd(r->value("total_usd", 0.0)).c_str(), since.c_str());
@@ -235,7 +227,7 @@ int cmd_trace(const globals& g, const std::string& id, bool otlp) {
   if (otlp) return print_json((*r)["otlp"]), exit_ok;
   if (g.json) return print_json(*r), exit_ok;
   std::printf("%s %s (%zu spans)\n%s", ui::bold("trace").c_str(), trace_id.c_str(), (*r)["spans"].size(),
-              text(*r, "tree", "").c_str());
+              cell_text(*r, "tree", "").c_str());
   return exit_ok;
 }
 
@@ -245,8 +237,8 @@ void print_audit(const json& entries) {
   for (const auto& e : entries) {
     auto d = e.value("detail", json::object()).dump();
     if (d.size() > 100) d = d.substr(0, 97) + "...";
-    t.add({text(e, "seq"), format_ago(e.value("ts_ms", std::int64_t{0}), unix_now_ms()), text(e, "kind"), text(e, "actor"),
-           text(e, "subject"), d});
+    t.add({cell_text(e, "seq"), format_ago(e.value("ts_ms", std::int64_t{0}), unix_now_ms()), cell_text(e, "kind"), cell_text(e, "actor"),
+           cell_text(e, "subject"), d});
   }
   if (!t.empty()) t.print(stdout);
   std::fflush(stdout);
@@ -281,14 +273,14 @@ int cmd_audit_verify(const globals& g) {
   bool ok = r->value("ok", false);
   if (g.json) return print_json(*r), ok ? exit_ok : exit_failed;
   if (ok) {
-    std::printf("audit trail ok: %s entries, every link verified\n", text(*r, "entries_checked").c_str());
+    std::printf("audit trail ok: %s entries, every link verified\n", cell_text(*r, "entries_checked").c_str());
     return exit_ok;
   }
-  std::fprintf(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", text(*r, "first_bad_seq").c_str(),
-               text(*r, "problem").c_str());
+  std::fprintf(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", cell_text(*r, "first_bad_seq").c_str(),
+               cell_text(*r, "problem").c_str());
   std::fprintf(stderr, "  %s entries before it verified; restore the data dir from a backup and compare, "
                        "or investigate who had access to it\n",
-               text(*r, "entries_checked").c_str());
+               cell_text(*r, "entries_checked").c_str());
   return exit_failed;
 }
 

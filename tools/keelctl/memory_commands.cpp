@@ -15,14 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key, const std::string& dflt = "-") {
-  if (!j.is_object() || !j.contains(key)) return dflt;
-  const auto& v = j[key];
-  if (v.is_string()) return v.get<std::string>().empty() ? dflt : v.get<std::string>();
-  if (v.is_null()) return dflt;
-  return v.dump();
-}
-
 std::string value_text(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string ago(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
@@ -50,24 +42,24 @@ int usage(const globals& g, const std::string& why) { return report(g, {errc::ba
 
 void print_record(const json& r) {
   const auto& rec = r["record"];
-  std::printf("%s %s  version %s  %s\n", ui::bold(str(rec, "type")).c_str(), ui::bold(str(rec, "id")).c_str(),
-              str(rec, "version").c_str(), ui::dim("hash " + str(rec, "hash").substr(0, 12)).c_str());
-  std::printf("valid from %s (%s)%s, written by %s%s\n", str(rec, "valid_from").c_str(),
+  std::printf("%s %s  version %s  %s\n", ui::bold(cell_text(rec, "type")).c_str(), ui::bold(cell_text(rec, "id")).c_str(),
+              cell_text(rec, "version").c_str(), ui::dim("hash " + cell_text(rec, "hash").substr(0, 12)).c_str());
+  std::printf("valid from %s (%s)%s, written by %s%s\n", cell_text(rec, "valid_from").c_str(),
               ago(rec.value("valid_from_ms", std::int64_t{0})).c_str(),
-              rec.contains("valid_to") ? (" to " + str(rec, "valid_to")).c_str() : "", str(rec, "source").c_str(),
-              str(rec, "event_id", "").empty() ? "" : (", event " + str(rec, "event_id")).c_str());
+              rec.contains("valid_to") ? (" to " + cell_text(rec, "valid_to")).c_str() : "", cell_text(rec, "source").c_str(),
+              cell_text(rec, "event_id", "").empty() ? "" : (", event " + cell_text(rec, "event_id")).c_str());
   ui::table t({"FIELD", "VALUE", "SET BY"});
   auto fields = rec.value("fields", json::object());
   auto sources = rec.value("field_sources", json::object());
   for (auto it = fields.begin(); it != fields.end(); ++it)
-    t.add({it.key(), value_text(it.value()), str(sources, it.key().c_str(), str(rec, "source"))});
+    t.add({it.key(), value_text(it.value()), cell_text(sources, it.key().c_str(), cell_text(rec, "source"))});
   t.print(stdout, "  ");
 }
 
 std::string changes_text(const json& changes) {
   std::string out;
   for (const auto& c : changes) {
-    auto f = str(c, "field");
+    auto f = cell_text(c, "field");
     std::string one = c["before"].is_null()   ? f + "=" + value_text(c["after"])
                       : c["after"].is_null() ? "-" + f
                                              : f + ": " + value_text(c["before"]) + " -> " + value_text(c["after"]);
@@ -79,8 +71,8 @@ std::string changes_text(const json& changes) {
 void print_history(const json& r) {
   ui::table t({"VERSION", "VALID FROM", "WHEN", "SOURCE", "EVENT", "CHANGES"});
   for (const auto& v : r["versions"])
-    t.add({str(v, "version"), str(v, "valid_from"), ago(v.value("valid_from_ms", std::int64_t{0})), str(v, "source"),
-           str(v, "event_id"), v.value("invalidated", false) ? ui::red("forgotten") : clip(changes_text(v["changes"]), 100)});
+    t.add({cell_text(v, "version"), cell_text(v, "valid_from"), ago(v.value("valid_from_ms", std::int64_t{0})), cell_text(v, "source"),
+           cell_text(v, "event_id"), v.value("invalidated", false) ? ui::red("forgotten") : clip(changes_text(v["changes"]), 100)});
   t.print(stdout);
 }
 
@@ -90,7 +82,7 @@ void print_hits(const json& r, bool explain) {
   const auto& hits = r["hits"];
   for (const auto& w : r["warnings"]) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w.get<std::string>()).c_str());
   if (hits.empty()) {
-    std::printf("%s\n", ui::dim("no matches among " + str(r, "total_items") +
+    std::printf("%s\n", ui::dim("no matches among " + cell_text(r, "total_items") +
                                 " item(s); loosen the filters (--about, --kind, --since) or add memories with "
                                 "`keelctl memory add TEXT`").c_str());
     return;
@@ -101,8 +93,8 @@ void print_hits(const json& r, bool explain) {
   char buf[64];
   for (const auto& h : hits) {
     std::snprintf(buf, sizeof buf, "%.4f", h.value("score", 0.0));
-    std::vector<std::string> row{str(h, "id"), buf, str(h, "kind"), str(h, "about"),
-                                 ago(h.value("created_ms", std::int64_t{0})), str(h, "source")};
+    std::vector<std::string> row{cell_text(h, "id"), buf, cell_text(h, "kind"), cell_text(h, "about"),
+                                 ago(h.value("created_ms", std::int64_t{0})), cell_text(h, "source")};
     if (explain) {
       const auto& e = h["explain"];
       auto rank = [&](const char* r, const char* s, const char* fmt) {
@@ -114,7 +106,7 @@ void print_hits(const json& r, bool explain) {
       row.push_back(rank("vector_rank", "similarity", "#%d %.3f"));
       row.push_back(e.value("recency_rank", 0) ? "#" + std::to_string(e.value("recency_rank", 0)) : "-");
     }
-    row.push_back(clip(str(h, "text"), 70));
+    row.push_back(clip(cell_text(h, "text"), 70));
     t.add(row);
   }
   t.print(stdout);
@@ -132,12 +124,12 @@ void print_prune(const json& r) {
               r["items"].size(), versions, dry ? ui::dim(" (dry run: nothing removed)").c_str() : "");
   if (!r["items"].empty()) {
     ui::table t({"ID", "KIND", "WHY"});
-    for (const auto& i : r["items"]) t.add({str(i, "id"), str(i, "kind"), str(i, "why")});
+    for (const auto& i : r["items"]) t.add({cell_text(i, "id"), cell_text(i, "kind"), cell_text(i, "why")});
     t.print(stdout, "  ");
   }
   if (versions) {
     ui::table t({"RECORD", "VERSIONS"});
-    for (const auto& rec : r["records"]) t.add({str(rec, "type") + " " + str(rec, "id"), str(rec, "removed")});
+    for (const auto& rec : r["records"]) t.add({cell_text(rec, "type") + " " + cell_text(rec, "id"), cell_text(rec, "removed")});
     t.print(stdout, "  ");
   }
 }
@@ -145,14 +137,14 @@ void print_prune(const json& r) {
 // --- dead letters ---
 
 void print_outcome(const json& o) {
-  auto what = str(o, "outcome");
+  auto what = cell_text(o, "outcome");
   if (what == "dead_lettered") {
-    std::printf("%s (dead letter %s): %s\n", ui::red("still failing").c_str(), str(o, "dead_letter_id").c_str(),
-                str(o, "reason").c_str());
+    std::printf("%s (dead letter %s): %s\n", ui::red("still failing").c_str(), cell_text(o, "dead_letter_id").c_str(),
+                cell_text(o, "reason").c_str());
     return;
   }
-  std::printf("%s: %s %s version %s\n", ui::green(what).c_str(), str(o, "entity_type").c_str(),
-              str(o, "entity_id").c_str(), str(o, "version").c_str());
+  std::printf("%s: %s %s version %s\n", ui::green(what).c_str(), cell_text(o, "entity_type").c_str(),
+              cell_text(o, "entity_id").c_str(), cell_text(o, "version").c_str());
 }
 
 }  // namespace
@@ -226,10 +218,10 @@ std::optional<int> memory_cli::run(const globals& g) const {
     if (expect_version_ >= 0) args["expected_version"] = expect_version_;
     return ask(g, "records.put", args, [&](const json& r) {
       if (r.value("changed", false))
-        std::printf("%s %s is now at version %s\n", type_.c_str(), id_.c_str(), str(r, "version").c_str());
+        std::printf("%s %s is now at version %s\n", type_.c_str(), id_.c_str(), cell_text(r, "version").c_str());
       else
         std::printf("%s %s unchanged at version %s: it already has these values\n", type_.c_str(), id_.c_str(),
-                    str(r, "version").c_str());
+                    cell_text(r, "version").c_str());
     });
   }
   if (*rec_get_) {
@@ -251,8 +243,8 @@ std::optional<int> memory_cli::run(const globals& g) const {
     }
     return ask(g, "memory.add", args, [](const json& r) {
       const auto& it = r["item"];
-      std::string about = str(it, "about", "");
-      std::printf("remembered #%s (%s%s)%s\n", str(it, "id").c_str(), str(it, "kind").c_str(),
+      std::string about = cell_text(it, "about", "");
+      std::printf("remembered #%s (%s%s)%s\n", cell_text(it, "id").c_str(), cell_text(it, "kind").c_str(),
                   about.empty() ? "" : (" about " + about).c_str(),
                   it.contains("expires_ms")
                       ? (", forgotten after " + format_duration(std::chrono::milliseconds(it.value("ttl_ms", std::int64_t{0})))).c_str()
@@ -278,15 +270,15 @@ std::optional<int> memory_cli::run(const globals& g) const {
   if (*mem_status_)
     return ask(g, "memory.status", json::object(), [](const json& r) {
       const auto& o = r["opened"];
-      std::printf("items         %s (index holds %s)\n", str(r, "items").c_str(), str(r, "index_items").c_str());
-      std::printf("embedder      %s\n", str(r, "embedder").c_str());
-      std::printf("dead letters  %s\n", str(r, "dead_letters").c_str());
+      std::printf("items         %s (index holds %s)\n", cell_text(r, "items").c_str(), cell_text(r, "index_items").c_str());
+      std::printf("embedder      %s\n", cell_text(r, "embedder").c_str());
+      std::printf("dead letters  %s\n", cell_text(r, "dead_letters").c_str());
       std::string types;
       for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
       std::printf("entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types.c_str(),
-                  str(r, "mappings").c_str());
-      std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + str(o, "why")
-                        : o.value("index_loaded", false) ? "loaded, " + str(o, "replayed") + " op(s) caught up"
+                  cell_text(r, "mappings").c_str());
+      std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + cell_text(o, "why")
+                        : o.value("index_loaded", false) ? "loaded, " + cell_text(o, "replayed") + " op(s) caught up"
                                                          : "new";
       std::printf("index at open %s\n", how.c_str());
       std::printf("checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})).c_str(),
@@ -302,20 +294,20 @@ std::optional<int> memory_cli::run(const globals& g) const {
       }
       ui::table t({"ID", "SOURCE", "TYPE", "EVENT", "ATTEMPTS", "LAST FAILED", "REASON"});
       for (const auto& d : list)
-        t.add({str(d, "id"), str(d, "source"), str(d, "type"), str(d, "event_id"), str(d, "attempts"),
-               ago(d.value("last_ms", std::int64_t{0})), clip(str(d, "reason"), 90)});
+        t.add({cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"), cell_text(d, "event_id"), cell_text(d, "attempts"),
+               ago(d.value("last_ms", std::int64_t{0})), clip(cell_text(d, "reason"), 90)});
       t.print(stdout);
       if (r.value("total", std::size_t{0}) > list.size())
-        std::printf("%s\n", ui::dim("(" + str(r, "total") + " in all; raise --limit to see more)").c_str());
+        std::printf("%s\n", ui::dim("(" + cell_text(r, "total") + " in all; raise --limit to see more)").c_str());
       std::printf("%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`").c_str());
     });
   if (*dlq_show_)
     return ask(g, "dlq.show", {{"id", number_}}, [](const json& r) {
       const auto& d = r["dead_letter"];
-      std::printf("%s %s  %s/%s event %s\n", ui::bold("dead letter").c_str(), str(d, "id").c_str(), str(d, "source").c_str(),
-                  str(d, "type").c_str(), str(d, "event_id").c_str());
-      std::printf("reason    %s\n", str(d, "reason").c_str());
-      std::printf("attempts  %s (first %s, last %s)\n", str(d, "attempts").c_str(), ago(d.value("first_ms", std::int64_t{0})).c_str(),
+      std::printf("%s %s  %s/%s event %s\n", ui::bold("dead letter").c_str(), cell_text(d, "id").c_str(), cell_text(d, "source").c_str(),
+                  cell_text(d, "type").c_str(), cell_text(d, "event_id").c_str());
+      std::printf("reason    %s\n", cell_text(d, "reason").c_str());
+      std::printf("attempts  %s (first %s, last %s)\n", cell_text(d, "attempts").c_str(), ago(d.value("first_ms", std::int64_t{0})).c_str(),
                   ago(d.value("last_ms", std::int64_t{0})).c_str());
       std::printf("event\n%s\n", d["event"].dump(2).c_str());
     });
@@ -324,7 +316,7 @@ std::optional<int> memory_cli::run(const globals& g) const {
     json args = all_ ? json{{"all", true}} : json{{"id", number_}};
     return ask(g, "dlq.replay", args, [&](const json& r) {
       if (all_) {
-        std::printf("replayed: %s applied, %s still failing%s\n", str(r, "applied").c_str(), str(r, "still_failing").c_str(),
+        std::printf("replayed: %s applied, %s still failing%s\n", cell_text(r, "applied").c_str(), cell_text(r, "still_failing").c_str(),
                     r.value("still_failing", 0) ? " (see `keelctl dlq list` for the reasons)" : "");
         return;
       }
