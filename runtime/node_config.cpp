@@ -150,6 +150,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     auto r = root.child("audit");
     r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
     r.get("tasks", cfg.control.audit_tasks);
+    r.get("pure_actions", cfg.control.pure_actions);
     r.finish();
     root.absorb(r);
   }
@@ -157,6 +158,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     auto r = root.child("tracing");
     r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
     r.get("tasks", cfg.control.trace_tasks);
+    r.get("pure_task_spans_per_second", cfg.control.pure_task_spans_per_second, 0, 10'000'000);
     r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
     r.finish();
     root.absorb(r);

@@ -57,7 +57,15 @@ struct control_config {
   int metrics_port = 7402;             // 127.0.0.1 only; 0 = off
   std::size_t audit_checkpoint_every = 1000;
   bool audit_tasks = true;   // audit every ad-hoc task's outcome (side_effect); off only for measurements
+  // Actions that change nothing outside the executor. A successful ad-hoc
+  // run of one has no side effect to audit; anything not listed counts as
+  // having effects, so a new action is audited until the operator says not.
+  std::vector<std::string> pure_actions{"echo", "sleep", "fail"};
   bool trace_tasks = true;   // a span per ad-hoc task
+  // Spans of successful pure tasks beyond this many per second are not
+  // recorded (a rate-limiting sampler: interactive use keeps every span, a
+  // flood of no-op tasks does not fill the span store). 0: keep all.
+  int pure_task_spans_per_second = 1000;
   std::size_t max_spans = 100000;
   millis span_max_age{7L * 24 * 3600 * 1000};
 };

@@ -104,8 +104,9 @@ void trace_op(control_services& c, const reply& r, const json& args) {
   if (!spans) return r.fail(spans.err());
   if (spans->empty())
     return r.fail({errc::not_found, "no spans for trace '" + id +
-                                        "'; spans are kept for tracing.max_age; a workflow instance's trace id is "
-                                        "shown by `keelctl task ID`"});
+                                        "'; spans are kept for tracing.max_age, successful tasks of pure actions are "
+                                        "sampled (tracing.pure_task_spans_per_second), and a workflow instance's "
+                                        "trace id is shown by `keelctl task ID`"});
   json list = json::array();
   for (const auto& s : *spans) list.push_back(s.to_json());
   json out = {{"trace_id", id}, {"spans", list}, {"tree", control::render_tree(control::build_tree(*spans))}};

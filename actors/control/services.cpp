@@ -116,6 +116,8 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   svc->recorder = std::make_unique<control::async_recorder>(svc->audit.get(), svc->spans.get());
   svc->audit_tasks = cc.audit_tasks;
   svc->trace_tasks = cc.trace_tasks;
+  svc->pure_actions.insert(cc.pure_actions.begin(), cc.pure_actions.end());
+  svc->pure_task_spans = control::rate_sampler(cc.pure_task_spans_per_second);
 
   control::register_keel_metrics(svc->metrics);
   auto gw = control::model_gateway::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "runtime/control/model_gateway.hpp"
 #include "runtime/control/monitor_rules.hpp"
 #include "runtime/control/policy.hpp"
+#include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/control/span_store.hpp"
 #include "runtime/error.hpp"
@@ -54,6 +56,8 @@ struct control_services {
   // drains into them when the services close.
   std::unique_ptr<control::async_recorder> recorder;
   bool audit_tasks = true, trace_tasks = true;  // node config audit.tasks / tracing.tasks
+  std::set<std::string> pure_actions;           // audit.pure_actions: no side effect to record
+  control::rate_sampler pure_task_spans;        // tracing.pure_task_spans_per_second
   // The monitor's config and the open alerts. Anything that watches a
   // condition of its own (connectors) reports it through `alerts`
   // (control::condition_reporter): raised once, cleared when it ends.

@@ -150,11 +150,12 @@ result<json> history_with_policy(executor_self self, const std::string& id) {
   auto h = self->state.engine->history(id);
   if (!h) return h.err();
   json events = std::move(h.value());
-  db(self).scan("ctl/policy/h/" + id + "/", [&](const std::string&, const std::string& v) {
+  auto scanned = db(self).scan("ctl/policy/h/" + id + "/", [&](const std::string&, const std::string& v) {
     auto ev = json::parse(v, nullptr, false);
     if (ev.is_object()) events.push_back(std::move(ev));
     return true;
   });
+  if (!scanned) return error{scanned.err().code, "policy entries of " + id + ": " + scanned.err().message};
   std::stable_sort(events.begin(), events.end(), [](const json& a, const json& b) {
     return a.value("at_ms", std::int64_t{0}) < b.value("at_ms", std::int64_t{0});
   });
@@ -308,11 +309,12 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
   if (op == "retry" && !id.empty()) {
     // A retry asks again at policy gates that were rejected.
     std::vector<std::string> stale;
-    db(self).scan("ctl/policy/gate/" + id + "/", [&](const std::string& k, const std::string& v) {
+    auto scanned = db(self).scan("ctl/policy/gate/" + id + "/", [&](const std::string& k, const std::string& v) {
       auto rec = json::parse(v, nullptr, false);
       if (rec.is_object() && rec.value("state", std::string()) == "rejected") stale.push_back(k);
       return true;
     });
+    if (!scanned) spdlog::error("policy gates of {} not read for the retry: {}", id, scanned.err().message);
     std::vector<store::write_op> ops;
     for (const auto& k : stale) ops.push_back({&k, nullptr, true});
     if (!ops.empty())

@@ -18,6 +18,10 @@
 // (node config audit.tasks / tracing.tasks), posted to the services'
 // async_recorder so the agent never waits for a write; the result or
 // error of a task that used secrets is redacted before the caller sees it.
+// A successful task of a pure action (audit.pure_actions: echo, sleep,
+// fail) had no side effect, so it gets no audit entry, and its span is
+// kept at most tracing.pure_task_spans_per_second times a second: the
+// per-task entry and span were half the node's cost per no-op task.
 #include <spdlog/spdlog.h>
 
 #include "actors/control/services.hpp"
@@ -84,8 +88,10 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
   auto& c = services(self);
   auto& st = self->state;
   std::string allowed_by;
+  bool used_secrets = false;
   if (auto it = st.task_controls.find(t.id); it != st.task_controls.end()) {
-    if (!it->second.secrets.empty() && value) *value = c.redact(*value);
+    used_secrets = !it->second.secrets.empty();
+    if (used_secrets && value) *value = c.redact(*value);
     allowed_by = std::move(it->second.allowed_by);
     st.task_controls.erase(it);
   }
@@ -93,10 +99,16 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
     failure->message = c.redact(failure->message);
     control_count_failure(self, t.action);
   }
-  if (!c.audit_tasks && !c.trace_tasks) return;
+  // A successful run of a pure action changed nothing: no side effect to
+  // audit, and its span is sampled (routine work at high rates). Failures,
+  // secret uses and named policy allows are always recorded.
+  bool routine = failure == nullptr && allowed_by.empty() && !used_secrets && c.pure_actions.count(t.action) != 0;
+  bool audit = c.audit_tasks && !routine;
+  bool trace = c.trace_tasks && !t.origin.trace.empty() && (!routine || c.pure_task_spans.admit());
+  if (!audit && !trace) return;
   auto end_us = control::unix_now_us();
   auto took_us = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - t.submitted).count();
-  if (c.audit_tasks) {
+  if (audit) {
     json detail = {{"task_id", t.id}, {"action", t.action}, {"ok", failure == nullptr}, {"attempts", t.attempts},
                    {"duration_us", took_us}};
     if (failure) detail["error"] = {{"code", failure->code}, {"message", failure->message}};
@@ -105,7 +117,7 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
     c.recorder->post_audit({"side_effect", executor.empty() ? std::string("executor") : executor,
                             "task/" + std::to_string(t.id), std::move(detail), t.origin.trace});
   }
-  if (c.trace_tasks && !t.origin.trace.empty()) {
+  if (trace) {
     control::span sp;
     sp.trace_id = t.origin.trace;
     sp.span_id = control::new_span_id();

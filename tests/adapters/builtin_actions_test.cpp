@@ -19,7 +19,10 @@ action_registry make(std::vector<std::string> allow, std::chrono::milliseconds t
   return reg;
 }
 action_context ctx(std::chrono::milliseconds left = std::chrono::seconds(10)) {
-  return {1, "", std::chrono::steady_clock::now() + left};
+  action_context c;
+  c.task_id = 1;
+  c.deadline = std::chrono::steady_clock::now() + left;
+  return c;
 }
 }  // namespace
 

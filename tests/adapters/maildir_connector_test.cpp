@@ -75,7 +75,7 @@ BOOST_AUTO_TEST_CASE(new_mail_becomes_events_then_moves_to_cur) {
   env.write_file("Maildir/new/1700000000.1.host", first_mail);
   env.write_file("Maildir/new/1700000001.2.host", reply);
   env.write_file("Maildir/new/1700000002.3.host", "Subject: no sender\n\nbody\n");
-  auto c = make_maildir_connector({"support_mail", box}, *env.inbox, *env.db);
+  auto c = make_maildir_connector({.name = "support_mail", .path = box, .mapping = default_mail_mapping()}, *env.inbox, *env.db);
   auto r = c->sync(false);
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r->events_out == 2u);

@@ -47,10 +47,11 @@ inline std::map<std::string, std::string> dump_store(const std::string& data_dir
   std::map<std::string, std::string> out;
   auto db = store::open(data_dir);
   BOOST_REQUIRE_MESSAGE(db.ok(), "cannot open the store offline: " << (db.ok() ? "" : db.err().message));
-  (*db)->scan("", [&](const std::string& k, const std::string& v) {
+  auto scanned = (*db)->scan("", [&](const std::string& k, const std::string& v) {
     out[k] = v;
     return true;
   });
+  BOOST_REQUIRE_MESSAGE(scanned.ok(), "cannot scan the store offline: " << (scanned.ok() ? "" : scanned.err().message));
   return out;
 }
 

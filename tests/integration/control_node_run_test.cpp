@@ -83,4 +83,60 @@ rules:
   for (const auto& secret : {echo_secret, sleep_secret}) expect_plaintext_nowhere(secret, outputs, dir.path(), dir / "data");
 }
 
+// Routine work is not audited and its spans are rate-limited; effects and
+// failures always are. The recorder writes in order, so once the last
+// task's entry and span are visible, every earlier one that was written is.
+BOOST_AUTO_TEST_CASE(pure_successes_skip_the_audit_and_their_spans_are_sampled) {
+  temp_dir dir("keel-run-routine");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + "tracing:\n  pure_task_spans_per_second: 3\n");
+
+  auto run = [&](const std::string& action, const nlohmann::json& args, const std::string& trace) {
+    auto id = w.cli->send("run", {{"action", action}, {"args", args}, {"timeout_ms", 5000}}, trace);
+    BOOST_REQUIRE(id.ok());
+    auto r = w.cli->receive(10s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+    return r.value();
+  };
+  auto trace_of = [](int n) {  // trace ids are 32 lower-case hex digits
+    char b[33];
+    std::snprintf(b, sizeof b, "%032x", n);
+    return std::string(b);
+  };
+  const int echoes = 10;
+  for (int i = 0; i < echoes; ++i) {
+    auto r = run("echo", {{"i", i}}, trace_of(i + 1));
+    BOOST_TEST(r.ok, r.err.message);
+  }
+  BOOST_TEST(run("file.append", {{"file", "out.txt"}, {"line", "hello"}}, trace_of(100)).ok);
+  BOOST_TEST(!run("fail", {{"message", "on purpose"}}, trace_of(101)).ok);
+
+  auto spans_of = [&](const std::string& trace) {
+    auto r = w.call("trace", {{"id", trace}});
+    return r.ok() ? r->at("spans").size() : std::size_t{0};
+  };
+  auto trail = [&] { return keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out; };
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return spans_of(trace_of(101)) == 1 && contains(trail(), "\"action\": \"fail\""); }, 10s),
+                        trail());
+  auto entries = nlohmann::json::parse(trail());
+  int effect = 0, failed = 0, echo = 0;
+  for (const auto& e : entries.at("entries")) {
+    if (e.value("kind", "") != "side_effect") continue;
+    auto action = e.at("detail").value("action", "");
+    effect += action == "file.append";
+    failed += action == "fail";
+    echo += action == "echo";
+  }
+  BOOST_TEST(effect == 1);
+  BOOST_TEST(failed == 1);
+  BOOST_TEST(echo == 0);
+  BOOST_TEST(spans_of(trace_of(100)) == 1U);
+  // The first echo opened a sampling window, so it was kept; ten in well
+  // under two seconds cannot all be.
+  BOOST_TEST(spans_of(trace_of(1)) == 1U);
+  std::size_t kept = 0;
+  for (int i = 0; i < echoes; ++i) kept += spans_of(trace_of(i + 1));
+  BOOST_TEST(kept < static_cast<std::size_t>(echoes));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 // The local span store: spans of one trace come back as a causal tree,
-// export as OTLP/JSON, and the store stays bounded by count and age.
+// export as OTLP/JSON, and the store stays bounded by count and age; the
+// sampler for routine spans admits a bounded number per second.
 #include <boost/test/unit_test.hpp>
 
+#include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/span_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -125,6 +127,25 @@ BOOST_AUTO_TEST_CASE(the_store_is_bounded_and_pruned_oldest_first) {
   auto again = span_store::open(*db, {1000, std::chrono::hours(1)}).value();
   BOOST_TEST(again->size() == before - 1);
   BOOST_TEST(again->record(make("", "", "no id", 1, 2)).err().code == errc::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(the_routine_span_sampler_admits_at_most_its_rate_per_second) {
+  using namespace std::chrono_literals;
+  rate_sampler::clock::time_point t0{};
+  t0 += 1000s;
+  rate_sampler three(3);
+  int admitted = 0;
+  for (int i = 0; i < 10; ++i) admitted += three.admit(t0 + i * 10ms);
+  BOOST_TEST(admitted == 3);
+  BOOST_TEST(three.dropped() == 7U);
+  // A new one-second window admits again, up to the rate.
+  admitted = 0;
+  for (int i = 0; i < 10; ++i) admitted += three.admit(t0 + 1s + i * 10ms);
+  BOOST_TEST(admitted == 3);
+  // 0 (or less) keeps everything.
+  rate_sampler all(0);
+  for (int i = 0; i < 1000; ++i) BOOST_TEST_REQUIRE(all.admit(t0));
+  BOOST_TEST(all.dropped() == 0U);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -231,7 +231,10 @@ BOOST_AUTO_TEST_CASE(filtered_graph_search_returns_k_with_good_recall) {
   std::vector<std::vector<float>> data(3000, std::vector<float>(32));
   for (std::uint64_t i = 0; i < data.size(); ++i) {
     float n = 0;
-    for (auto& x : data[i]) n += (x = g(rng)) * x;
+    for (auto& x : data[i]) {
+      x = g(rng);
+      n += x * x;
+    }
     for (auto& x : data[i]) x /= std::sqrt(n);
     BOOST_REQUIRE(vi->upsert(i, data[i]).ok());
   }
