@@ -10,6 +10,12 @@
 
 namespace keel {
 
+control_services::~control_services() {
+  if (recorder && !routine_allows.empty())
+    for (auto& summary : routine_allows.take_due(control::unix_now_us() / 1000, 0, true))
+      recorder->post_audit(std::move(summary));
+}
+
 namespace {
 
 status resolve_in(const control::secret_vault& vault, const control::identity_config& ids, const std::string& action,

@@ -16,6 +16,7 @@
 
 #include "runtime/control/accounts.hpp"
 #include "runtime/control/alerts.hpp"
+#include "runtime/control/allow_tally.hpp"
 #include "runtime/control/async_recorder.hpp"
 #include "runtime/control/audit_log.hpp"
 #include "runtime/control/metrics.hpp"
@@ -38,7 +39,18 @@ struct node_gauges {
   std::atomic<std::int64_t> executors{0}, queued{0}, in_flight{0}, workflows_active{0}, policy_held{0};
 };
 
+// How long named allows of routine tasks are counted before their summary
+// entry is written (control::allow_tally).
+inline constexpr std::int64_t routine_allow_window_ms = 10'000;
+
 struct control_services {
+  control_services() = default;
+  control_services(const control_services&) = delete;
+  control_services& operator=(const control_services&) = delete;
+  // Writes the open allow summaries, then the members close in reverse
+  // order (the recorder drains into the audit log before that closes).
+  ~control_services();
+
   std::unique_ptr<control::secret_vault> vault;
   control::identity_config ids;
   control::policy rules;
@@ -58,6 +70,7 @@ struct control_services {
   bool audit_tasks = true, trace_tasks = true;  // node config audit.tasks / tracing.tasks
   std::set<std::string> pure_actions;           // audit.pure_actions: no side effect to record
   control::rate_sampler pure_task_spans;        // tracing.pure_task_spans_per_second
+  control::allow_tally routine_allows;          // named allows of routine tasks, summarised per window
   // The monitor's config and the open alerts. Anything that watches a
   // condition of its own (connectors) reports it through `alerts`
   // (control::condition_reporter): raised once, cleared when it ends.

@@ -332,6 +332,10 @@ void control_tick(executor_self self) {
   g.in_flight = static_cast<std::int64_t>(st.table->leased());
   g.workflows_active = static_cast<std::int64_t>(st.engine->active_count());
   g.policy_held = static_cast<std::int64_t>(st.held.size());
+  auto& c = services(self);
+  if (!c.routine_allows.empty())
+    for (auto& summary : c.routine_allows.take_due(control::unix_now_us() / 1000, routine_allow_window_ms))
+      c.recorder->post_audit(std::move(summary));
 }
 
 }  // namespace keel

@@ -19,9 +19,11 @@
 // async_recorder so the agent never waits for a write; the result or
 // error of a task that used secrets is redacted before the caller sees it.
 // A successful task of a pure action (audit.pure_actions: echo, sleep,
-// fail) had no side effect, so it gets no audit entry, and its span is
-// kept at most tracing.pure_task_spans_per_second times a second: the
-// per-task entry and span were half the node's cost per no-op task.
+// fail) had no side effect, so it gets no audit entry (a named rule that
+// allowed it is summarised per rule and window, control::allow_tally), and
+// its span is kept at most tracing.pure_task_spans_per_second times a
+// second: the per-task entry and span were half the node's cost per no-op
+// task.
 #include <spdlog/spdlog.h>
 
 #include "actors/control/services.hpp"
@@ -100,9 +102,11 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
     control_count_failure(self, t.action);
   }
   // A successful run of a pure action changed nothing: no side effect to
-  // audit, and its span is sampled (routine work at high rates). Failures,
-  // secret uses and named policy allows are always recorded.
-  bool routine = failure == nullptr && allowed_by.empty() && !used_secrets && c.pure_actions.count(t.action) != 0;
+  // audit, and its span is sampled (routine work at high rates); a named
+  // rule that allowed it is counted into a per-window summary entry.
+  // Failures and secret uses are always recorded per task.
+  bool routine = failure == nullptr && !used_secrets && c.pure_actions.count(t.action) != 0;
+  if (routine && c.audit_tasks && !allowed_by.empty()) c.routine_allows.add(allowed_by, t.action, control::unix_now_us() / 1000);
   bool audit = c.audit_tasks && !routine;
   bool trace = c.trace_tasks && !t.origin.trace.empty() && (!routine || c.pure_task_spans.admit());
   if (!audit && !trace) return;

@@ -83,13 +83,19 @@ rules:
   for (const auto& secret : {echo_secret, sleep_secret}) expect_plaintext_nowhere(secret, outputs, dir.path(), dir / "data");
 }
 
-// Routine work is not audited and its spans are rate-limited; effects and
-// failures always are. The recorder writes in order, so once the last
+// Routine work is not audited per task and its spans are rate-limited;
+// effects and failures always are, and the rule that allowed the routine
+// tasks is recorded once as a summary. The recorder writes in order, so once the last
 // task's entry and span are visible, every earlier one that was written is.
 BOOST_AUTO_TEST_CASE(pure_successes_skip_the_audit_and_their_spans_are_sampled) {
   temp_dir dir("keel-run-routine");
   workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + "tracing:\n  pure_task_spans_per_second: 3\n");
+  write_file(dir / "policy.yaml", R"(version: 1
+default: allow
+rules:
+  - {name: echo-is-fine, effect: allow, match: {kind: task, action: echo}}
+)");
+  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + "tracing:\n  pure_task_spans_per_second: 3\n");
 
   auto run = [&](const std::string& action, const nlohmann::json& args, const std::string& trace) {
     auto id = w.cli->send("run", {{"action", action}, {"args", args}, {"timeout_ms", 5000}}, trace);
@@ -137,6 +143,22 @@ BOOST_AUTO_TEST_CASE(pure_successes_skip_the_audit_and_their_spans_are_sampled) 
   std::size_t kept = 0;
   for (int i = 0; i < echoes; ++i) kept += spans_of(trace_of(i + 1));
   BOOST_TEST(kept < static_cast<std::size_t>(echoes));
+
+  // The rule that allowed the echoes is recorded once, as a summary: at the
+  // end of its 10 s window, or (here) when the node stops cleanly.
+  w.executors.clear();
+  BOOST_TEST(w.node->terminate() == 0);
+  w.start_node({}, control_yaml(dir / "policy.yaml"));
+  int summaries = 0;
+  for (const auto& e : nlohmann::json::parse(trail()).at("entries")) {
+    if (e.value("kind", "") != "policy_decision") continue;
+    ++summaries;
+    BOOST_TEST(e.at("detail").value("rule", "") == "echo-is-fine");
+    BOOST_TEST(e.at("detail").value("count", 0) == echoes);
+    BOOST_TEST(e.at("detail").value("summarised", false));
+  }
+  BOOST_TEST(summaries == 1);
+  BOOST_TEST(keelctl(w.endpoint, {"audit", "verify"}).code == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "runtime/control/accounts.hpp"
+#include "runtime/control/allow_tally.hpp"
 #include "runtime/control/policy.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -242,6 +243,27 @@ surprise: true
   BOOST_TEST(check_policy_file(dir / "missing.yaml").front() ==
              "cannot read policy file '" + (dir / "missing.yaml") + "'; check the path");
   BOOST_TEST(check_policy_text(policy_yaml, "policy.yaml").empty());
+}
+
+BOOST_AUTO_TEST_CASE(routine_allows_are_summarised_per_rule_action_and_window) {
+  allow_tally tally;
+  for (int i = 0; i < 3; ++i) tally.add("echo-is-fine", "echo", 1000 + i);
+  tally.add("sleep-ok", "sleep", 6000);
+  BOOST_TEST(tally.take_due(10'999, 10'000).empty());  // the first window is not 10 s old yet
+  auto due = tally.take_due(11'000, 10'000);
+  BOOST_TEST_REQUIRE(due.size() == 1U);
+  BOOST_TEST(due[0].kind == "policy_decision");
+  BOOST_TEST(due[0].detail.value("rule", "") == "echo-is-fine");
+  BOOST_TEST(due[0].detail.value("action", "") == "echo");
+  BOOST_TEST(due[0].detail.value("count", 0) == 3);
+  BOOST_TEST(due[0].detail.value("from_ms", 0) == 1000);
+  BOOST_TEST(due[0].detail.value("to_ms", 0) == 1002);
+  BOOST_TEST(due[0].detail.value("summarised", false));
+  // A count after its summary opens a new window; `all` takes everything.
+  tally.add("echo-is-fine", "echo", 11'500);
+  auto rest = tally.take_due(11'600, 10'000, true);
+  BOOST_TEST(rest.size() == 2U);
+  BOOST_TEST(tally.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
