@@ -358,8 +358,8 @@ struct operator_console::impl {
       return seen <= max_drain_bytes;
     });
     if (too_big)
-      return html(res, 413, "<p>The form is larger than " + std::to_string(max_form_bytes / 1024) +
-                                " KiB; nothing was changed.</p>");
+      return html(res, 413, message_page("Too large", "The form is larger than " + std::to_string(max_form_bytes / 1024) +
+                                                          " KiB; nothing was changed."));
     auto f = parse_form(body);
     if (req.path == "/login") return login(req, res, f);
 
@@ -370,9 +370,10 @@ struct operator_console::impl {
     // form came from; it must be this console.
     auto origin = req.get_header_value("Origin");
     if (!origin.empty() && origin != "http://" + req.get_header_value("Host"))
-      return html(res, 403, "<p>This form came from another site (" + escape(origin) + "); nothing was changed.</p>");
+      return html(res, 403, message_page("Refused", "This form came from another site (" + origin + "); nothing was changed."));
     if (!same_secret(form_value(f, "csrf"), s->csrf))
-      return html(res, 403, "<p>The form's security token is missing or stale; reload the page and try again. Nothing was changed.</p>");
+      return html(res, 403, message_page("Refused", "The form's security token is missing or stale; reload the page and try "
+                                                    "again. Nothing was changed."));
 
     if (req.path == "/logout") {
       {
@@ -385,7 +386,7 @@ struct operator_console::impl {
     if (req.path == "/inbox/decide") return decide(res, sid, *s, f);
     if (req.path == "/inbox/answer") return answer(res, sid, *s, f);
     if (req.path == "/work/retry" || req.path == "/work/cancel") return work_action(req.path == "/work/retry", res, sid, *s, f);
-    html(res, 404, "<p>No form posts to " + escape(req.path) + "; nothing was changed.</p>");
+    html(res, 404, message_page("Not found", "No form posts to " + req.path + "; nothing was changed."));
   }
 
   void login(const httplib::Request& req, httplib::Response& res, const form& f) {

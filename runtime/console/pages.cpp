@@ -167,6 +167,14 @@ std::string login_page(const std::string& error) {
          "<button type=\"submit\">Sign in</button></form></main></body></html>";
 }
 
+std::string message_page(const std::string& title, const std::string& text) {
+  return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>" + escape(title) + " · Keel</title><link rel=\"stylesheet\" href=\"/static/console.css\"></head>"
+         "<body class=\"login\"><main id=\"main\"><h1>" + escape(title) + "</h1><p class=\"notice error\" role=\"alert\">" +
+         escape(text) + "</p><p><a href=\"/inbox\">Back to the inbox</a></p></main></body></html>";
+}
+
 // --- Inbox ---
 
 namespace {

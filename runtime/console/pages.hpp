@@ -33,6 +33,9 @@ std::string escape(const std::string& s);
 // A whole document: header with navigation and sign-out, the notice, body.
 std::string render_page(const page_frame& f, const std::string& body);
 std::string login_page(const std::string& error);
+// A refusal outside any session's page (a forged or oversized post): what
+// happened, that nothing changed, and a way back.
+std::string message_page(const std::string& title, const std::string& text);
 
 // Inbox: approvals, clarifications and what needs attention (the reply of
 // `approvals`). inbox_items is the live part, re-fetched by console.js.

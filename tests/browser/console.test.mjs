@@ -324,6 +324,7 @@ try {
   await page.waitForURL(/memory\?type=customer&id=c_42/);
   const record = await page.locator('main').innerText();
   assert.ok(record.includes('ana.customer@example.com') && record.includes('stripe') && record.includes('crm'), 'the record with its sources');
+  await shot(page, 'record-desktop');
   await page.locator('#mq').fill('annual invoice');
   await page.locator('#mq').press('Enter');
   await page.locator('#h-search').waitFor();
