@@ -8,6 +8,7 @@
 #include "actors/contracts.hpp"
 #include "adapters/connectors/connector_ops.hpp"
 #include "actors/memory/memory_ops.hpp"
+#include "runtime/console/console.hpp"
 
 #include <algorithm>
 #include <set>
@@ -88,10 +89,22 @@ void gateway_bridge::on_message(inbound&& msg) {
                            : proto::make_error_reply(msg_type::response, cid, trace, r.err()));
         });
       }
+      if (name == "console.token") {
+        if (!console_)
+          return refuse(msg, errc::unavailable, "the console is off in this node (console.enabled, or metrics.port is 0)");
+        const auto& f = msg.env.fields;
+        auto by = f.contains("args") && f["args"].is_object() ? f["args"].value("by", std::string()) : std::string();
+        auto t = console_->rotate_token(by);  // a small file write: fine on this thread
+        if (!t) return refuse(msg, t.err().code.c_str(), t.err().message);
+        if (gw_)
+          gw_->send(msg.peer, proto::make_ok_reply(msg.env.cid, msg.env.trace,
+                                                   {{"token", *t}, {"file", console_->token_file()}, {"url", console_->url()}}));
+        return;
+      }
       if (is_control_service_op(name))
         return route(msg, caf::atom("ctlops"), "the control service is restarting; retry in a moment");
-      static const std::set<std::string> executor_ops{"run",       "workflows", "tasks",  "task",  "history",
-                                                      "approvals", "approve",   "reject", "retry", "cancel", "queue"};
+      static const std::set<std::string> executor_ops{"run",     "workflows", "tasks", "task",   "history", "approvals",
+                                                      "approve", "reject",    "retry", "cancel", "queue",   "answer"};
       to_executor_agent = executor_ops.count(name) > 0 || name.rfind("executors.", 0) == 0;
       break;
     }

@@ -18,6 +18,7 @@
 namespace keel {
 
 namespace connectors { class connector_hub; }
+namespace console { class operator_console; }
 
 class gateway_bridge final : public gateway_sink {
  public:
@@ -26,6 +27,9 @@ class gateway_bridge final : public gateway_sink {
   void attach(gateway* gw) { gw_ = gw; }
   // "connectors.*" requests are answered by the hub (off the actors).
   void attach_connectors(connectors::connector_hub* hub) { connectors_ = hub; }
+  // "console.token" (rotate the console's login token) is answered by the
+  // console. Attach before the gateway starts; the console must outlive it.
+  void attach_console(console::operator_console* c) { console_ = c; }
   void on_message(inbound&& msg) override;
   void on_burst_end() override;
 
@@ -42,6 +46,7 @@ class gateway_bridge final : public gateway_sink {
   const auth_registry* auth_;
   gateway* gw_ = nullptr;
   connectors::connector_hub* connectors_ = nullptr;
+  console::operator_console* console_ = nullptr;
   std::vector<inbound> to_executor_agent_;  // this burst's frames for the executor agent
 };
 

@@ -5,8 +5,12 @@
 // (which releases the data dir's lock).
 #include "actors/node.hpp"
 
+#include <sys/stat.h>
+
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <thread>
@@ -22,6 +26,7 @@
 #include "actors/gateway_bridge.hpp"
 #include "actors/memory/memory_service.hpp"
 #include "actors/node_connectors.hpp"
+#include "runtime/console/console.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
 #include "storage/store.hpp"
@@ -50,6 +55,38 @@ class node_system_config : public caf::actor_system_config {
     set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
   }
 };
+
+// The console's own admin key, DATA_DIR/keys/console.key (made 0600 on
+// first start), authorized under the name "console". Errors: the file is
+// unreadable, or "console" names another key or a revoked one.
+result<curve_keypair> console_admin_key(const std::string& data_dir, auth_registry& auth) {
+  auto dir = data_dir + "/keys";
+  std::error_code ec;
+  if (std::filesystem::create_directories(dir, ec)) ::chmod(dir.c_str(), 0700);
+  auto path = dir + "/console.key";
+  auto key = std::filesystem::exists(path, ec) ? read_key_file(path) : generate_keypair();
+  if (!key) return key.err();
+  if (!std::filesystem::exists(path, ec))
+    if (auto s = write_key_file(path, *key); !s) return s.err();
+  if (auto p = auth.by_name("console")) {
+    if (p->public_key != key->public_key)
+      return error{errc::conflict, "the key authorized as 'console' is not " + path +
+                                       "; revoke it (`keelctl executors revoke console`) and restart the node"};
+    if (p->revoked)
+      return error{errc::forbidden, "the console's key was revoked; delete " + path +
+                                        " and the 'console' entry of authorized_keys.json, then restart the node"};
+    return key;
+  }
+  if (auto s = auth.authorize({"console", key->public_key, "admin", {}, {}, false, unix_now_ms()}); !s) return s.err();
+  return key;
+}
+
+// The node's endpoint as a client on this machine reaches it.
+std::string loopback_endpoint(const std::string& listen) {
+  for (const char* any : {"tcp://0.0.0.0:", "tcp://*:"})
+    if (listen.rfind(any, 0) == 0) return "tcp://127.0.0.1:" + listen.substr(std::strlen(any));
+  return listen;
+}
 
 }  // namespace
 
@@ -163,16 +200,50 @@ int run_node(const node_config& cfg) {
     bridge.attach(gw->get());
     ctx.gw = gw->get();
     ctx.listen = (*gw)->endpoint();
+
+    // The operator console: an admin client of this node on the metrics
+    // port. Failing to start it leaves the node running (like metrics).
+    std::unique_ptr<console::operator_console> console_ui;
+    auto* http = ctx.control->metrics_http.get();
+    if (http && cfg.control.console_enabled) {
+      console::console_options co;
+      co.data_dir = ctx.db->dir();
+      co.endpoint = loopback_endpoint(ctx.listen);
+      co.session_idle = cfg.control.console_session_idle;
+      co.operator_name = ctx.control->ids.op.name.empty() ? "operator" : ctx.control->ids.op.name;
+      auto* services = ctx.control;
+      co.audit = [services](const std::string& kind, const std::string& actor, const std::string& subject, nlohmann::json d) {
+        services->audit_event(kind, actor, subject, std::move(d));
+      };
+      status keys_ok = ok_v;
+      if (node_keys && auth) {
+        auto k = console_admin_key(ctx.db->dir(), *auth);
+        if (k) co.keys = curve_client_keys{node_keys->public_key, *k};
+        else keys_ok = k.err();
+      }
+      auto started = keys_ok ? console::operator_console::start(*http, co)
+                             : result<std::unique_ptr<console::operator_console>>(keys_ok.err());
+      if (started) {
+        console_ui = std::move(started.value());
+        bridge.attach_console(console_ui.get());
+        if (!console_ui->new_token().empty())
+          std::printf("keel console: %s  login token: %s  (kept in %s; `keelctl console token` makes a new one)\n",
+                      console_ui->url().c_str(), console_ui->new_token().c_str(), console_ui->token_file().c_str());
+        else
+          spdlog::info("console at {} (login token in {})", console_ui->url(), console_ui->token_file());
+      } else {
+        spdlog::warn("the console is off: {}", started.err().message);
+      }
+    }
     auto root = spawn_control_plane(sys, &ctx);
     spdlog::info("node {} listening on {} (data dir {}, pid {})", ctx.db->identity().node_id, ctx.listen,
                  ctx.db->dir(), ::getpid());
     // A machine-readable line for launchers and tests that pick port 0.
     if (node_keys) spdlog::info("CURVE on: node public key {} (also in {}/node.pub)", node_keys->public_key, ctx.db->dir());
-    auto* http = ctx.control->metrics_http.get();
     if (http) spdlog::info("metrics at {}", http->url());
-    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s metrics=%s\n", ctx.listen.c_str(),
+    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s metrics=%s console=%s\n", ctx.listen.c_str(),
                 ctx.db->dir().c_str(), ::getpid(), node_keys ? node_keys->public_key.c_str() : "off",
-                http ? http->url().c_str() : "off");
+                http ? http->url().c_str() : "off", console_ui ? console_ui->url().c_str() : "off");
     std::fflush(stdout);
 
     int sig = 0;
@@ -180,6 +251,7 @@ int run_node(const node_config& cfg) {
     spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     // Actors may answer peers until they stop, so the gateway goes last;
     // frames arriving meanwhile are dropped with the actors' mailboxes.
+    if (console_ui) console_ui->close();  // no new console requests; the object outlives the gateway
     stop_connectors(*connectors, **control);  // no new events while the agents stop
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();

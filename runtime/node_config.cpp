@@ -146,6 +146,13 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     r.finish();
     root.absorb(r);
   }
+  if (root.has("console")) {
+    auto r = root.child("console");
+    r.get("enabled", cfg.control.console_enabled);
+    r.get_ms("session_idle", cfg.control.console_session_idle, 60'000, 30L * 86'400'000);
+    r.finish();
+    root.absorb(r);
+  }
   if (root.has("audit")) {
     auto r = root.child("audit");
     r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
@@ -231,7 +238,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
-  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics",
+  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "console",
                         "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
     root.mark(section);
   root.finish();

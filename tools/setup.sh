@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Keel needs (only those missing), then
 # configures and builds it. Used by tools/demo.sh and tools/test.sh.
-#   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime
+#   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime, and the browser test's
+#                                         # Chromium, Node.js and playwright-core (tests/browser)
 # Environment: KEEL_BUILD_DIR (default: build), KEEL_BUILD_TYPE (RelWithDebInfo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,8 @@ packages=(build-essential cmake ccache
           libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libjemalloc-dev pkg-config libsodium-dev libcpp-httplib-dev libhnswlib-dev libssl-dev)
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl)
+  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl chromium)
+  command -v node >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -27,6 +29,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--with-test-tools" && ! -d tests/browser/node_modules ]]; then
+  echo "setup: installing the browser test's playwright-core (npm ci in tests/browser)"
+  (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
 fi
 
 build_dir=${KEEL_BUILD_DIR:-build}

@@ -130,7 +130,7 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
   record_history(self, h.task.instance,
                  {{"type", "policy_gate_decided"}, {"step", h.task.step}, {"decision", rec["state"]}, {"rule", h.why.rule},
                   {"by", by}, {"comment", comment}});
-  control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule);
+  control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule, in.principal);
   answer(self, in, json{{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by}});
   if (approve) {
     if (resolve_secrets(self, h.task)) {
@@ -251,9 +251,19 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
 }
 
 void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
-                        const std::string& comment, const std::string& source) {
-  services(self).audit_event("approval", by, id,
-                               {{"decision", approve ? "approved" : "rejected"}, {"comment", comment}, {"gate", source}});
+                        const std::string& comment, const std::string& source, const std::string& via,
+                        const json& correction) {
+  json detail = {{"decision", approve ? "approved" : "rejected"}, {"comment", comment}, {"gate", source}};
+  if (!via.empty()) detail["via"] = via;
+  if (!correction.is_null()) detail["correction"] = correction;
+  services(self).audit_event("approval", by, id, std::move(detail));
+}
+
+void control_audit_answer(executor_self self, const std::string& id, const std::string& by, const std::string& answer,
+                          const std::string& via) {
+  json detail = {{"answer", answer}};
+  if (!via.empty()) detail["via"] = via;
+  services(self).audit_event("clarification", by, id, std::move(detail));
 }
 
 bool control_on_request(executor_self self, const inbound& in, const std::string& op) {
@@ -292,6 +302,13 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
       if (mine.size() == 1 && !engine_has) target = mine.front();
     }
     if (!st.held.count(target)) return false;  // an engine gate
+    if (op == "approve" && args.contains("args") && !args["args"].is_null()) {
+      // The held task's args are already in the engine's history as
+      // dispatched: a correction here would disagree with it on recovery.
+      answer(self, in, error{errc::bad_request, "step " + target + " waits at a policy gate (rule '" + st.held.at(target).why.rule +
+                                                    "'): approve it as it is or reject it; arguments can be corrected at workflow gates only"});
+      return true;
+    }
     auto by = text_field(args, "by", "operator");
     decide_hold(self, in, target, op == "approve", by.empty() ? "operator" : by, text_field(args, "comment"));
     return true;

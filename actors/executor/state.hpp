@@ -101,9 +101,15 @@ bool control_before_dispatch(executor_self self, wf::step_task& t);
 const result<nlohmann::json>& control_after_result(executor_self self, const workflow_ref& ref,
                                                    const result<nlohmann::json>& outcome,
                                                    result<nlohmann::json>& scratch);
-// Appends an approval decision to the audit trail.
+// Appends an operator's decision to the audit trail: kind "approval"
+// (detail: decision, comment, gate, and the correction if there was one) or
+// "clarification" (the answer). `via` is the admin key's name the request
+// came with (keelctl's key, "console"), empty without CURVE.
 void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
-                        const std::string& comment, const std::string& source);
+                        const std::string& comment, const std::string& source, const std::string& via = {},
+                        const nlohmann::json& correction = nullptr);
+void control_audit_answer(executor_self self, const std::string& id, const std::string& by, const std::string& answer,
+                          const std::string& via);
 // approvals / approve / reject / history / retry / cancel: answers or
 // adjusts for policy gates. Returns true when it answered the request.
 bool control_on_request(executor_self self, const inbound& in, const std::string& op);

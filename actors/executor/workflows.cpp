@@ -15,8 +15,8 @@ using proto::msg_type;
 
 namespace {
 
-const std::set<std::string> workflow_ops{"workflows", "tasks",  "task",  "history", "approvals",
-                                         "approve",   "reject", "retry", "cancel"};
+const std::set<std::string> workflow_ops{"workflows", "tasks", "task",  "history", "approvals",
+                                         "approve",   "reject", "retry", "cancel",  "answer"};
 
 std::uint64_t remember(executor_self self, std::function<void(result<nlohmann::json>)> fn) {
   auto token = self->state.next_token++;
@@ -173,12 +173,22 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
   if (op == "approve" || op == "reject") {
     // The decision goes to the audit trail once the engine has made it durable.
     auto& slot = self->state.replies[token];
-    slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_arg(args, "comment")](
-               result<nlohmann::json> r) mutable {
-      if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate");
+    slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_arg(args, "comment"),
+            via = in.principal](result<nlohmann::json> r) mutable {
+      if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate", via, r->value("correction", nlohmann::json()));
       inner(std::move(r));
     };
-    eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"));
+    // "args": the operator's corrected arguments (approve only; the engine checks them).
+    auto corrected = args.is_object() && args.contains("args") ? args["args"] : nlohmann::json();
+    eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"), corrected);
+  } else if (op == "answer") {
+    auto text = args.is_object() && args.contains("answer") && args["answer"].is_string() ? args["answer"].get<std::string>() : std::string();
+    auto& slot = self->state.replies[token];
+    slot = [self, inner = std::move(slot), id, by, text, via = in.principal](result<nlohmann::json> r) mutable {
+      if (r) control_audit_answer(self, id, by, text, via);
+      inner(std::move(r));
+    };
+    eng.answer(token, id, text, by);
   }
   else if (op == "retry") eng.retry(token, id, text_arg(args, "from"), by);
   else if (op == "cancel") eng.cancel(token, id, by, text_arg(args, "comment"));

@@ -9,6 +9,30 @@
 
 namespace keel::control {
 
+namespace {
+
+// The handler of the longest prefix of `path` among `routes`, or null.
+template <class Handler>
+const Handler* longest_match(const std::vector<std::pair<std::string, Handler>>& routes, const std::string& path) {
+  const Handler* best = nullptr;
+  std::size_t best_len = 0;
+  for (const auto& [prefix, h] : routes)
+    if (h && path.rfind(prefix, 0) == 0 && (!best || prefix.size() > best_len)) {
+      best = &h;
+      best_len = prefix.size();
+    }
+  return best;
+}
+
+template <class Handler>
+void set_route(std::vector<std::pair<std::string, Handler>>& routes, std::string prefix, Handler handler) {
+  for (auto& [p, h] : routes)
+    if (p == prefix) return void(h = std::move(handler));
+  routes.emplace_back(std::move(prefix), std::move(handler));
+}
+
+}  // namespace
+
 result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& registry, int port) {
   std::unique_ptr<metrics_server> s(new metrics_server());
   s->server_ = std::make_unique<httplib::Server>();
@@ -21,15 +45,18 @@ result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& 
   s->server_->Get("/metrics", [&registry](const httplib::Request&, httplib::Response& res) {
     res.set_content(registry.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  s->server_->Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("keel: metrics at /metrics\n", "text/plain");
-  });
   auto* self = s.get();
-  s->server_->Post(".*", [self](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  s->server_->Get(".*", [self](const httplib::Request& req, httplib::Response& res) {
     // Held while the handler runs, so removing a route waits for its calls.
     std::shared_lock lock(self->routes_mu_);
-    for (const auto& [prefix, h] : self->post_routes_)
-      if (h && req.path.rfind(prefix, 0) == 0) return h(req, res, reader);
+    if (const auto* h = longest_match(self->get_routes_, req.path)) return (*h)(req, res);
+    if (req.path == "/") return res.set_content("keel: metrics at /metrics\n", "text/plain");
+    res.status = 404;
+    res.set_content("no route for GET " + req.path + "\n", "text/plain");
+  });
+  s->server_->Post(".*", [self](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::shared_lock lock(self->routes_mu_);
+    if (const auto* h = longest_match(self->post_routes_, req.path)) return (*h)(req, res, reader);
     res.status = 404;
     res.set_content("no route for POST " + req.path + "\n", "text/plain");
   });
@@ -52,9 +79,12 @@ result<std::unique_ptr<metrics_server>> metrics_server::start(metrics_registry& 
 
 void metrics_server::route_post(std::string prefix, post_handler handler) {
   std::unique_lock lock(routes_mu_);
-  for (auto& [p, h] : post_routes_)
-    if (p == prefix) return void(h = std::move(handler));
-  post_routes_.emplace_back(std::move(prefix), std::move(handler));
+  set_route(post_routes_, std::move(prefix), std::move(handler));
+}
+
+void metrics_server::route_get(std::string prefix, get_handler handler) {
+  std::unique_lock lock(routes_mu_);
+  set_route(get_routes_, std::move(prefix), std::move(handler));
 }
 
 metrics_server::~metrics_server() {

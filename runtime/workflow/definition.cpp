@@ -155,8 +155,13 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     std::string sleep_text, wait_text;
     r.get("sleep", sleep_text);
     r.get("wait_until", s.wait_until);
-    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty();
-    if (kinds != 1) r.fail(steps[i], "action", "a step needs exactly one of action:, sleep: or wait_until:");
+    r.get("ask", s.ask);
+    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty();
+    if (kinds != 1) r.fail(steps[i], "action", "a step needs exactly one of action:, sleep:, wait_until: or ask:");
+    if (!s.ask.empty()) {
+      s.what = step_spec::kind::ask;
+      if (r.has("compensate")) r.fail(steps[i]["compensate"], "compensate", "an ask: step has nothing to undo");
+    }
     if (!sleep_text.empty()) {
       s.what = step_spec::kind::sleep;
       auto d = parse_duration(sleep_text);
@@ -270,6 +275,7 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     refs.emplace_back("args", template_paths(s.args));
     refs.emplace_back("idempotency_key", template_paths(s.idempotency_key));
     refs.emplace_back("wait_until", template_paths(s.wait_until));
+    refs.emplace_back("ask", template_paths(s.ask));
     if (s.compensate) refs.emplace_back("compensate.args", template_paths(s.compensate->args));
     if (s.gate && !s.gate->when.empty()) refs.emplace_back("gate.when", condition_paths(s.gate->when));
     for (auto& [what, paths] : refs) {
@@ -321,6 +327,15 @@ const workflow_definition* workflow_catalog::find(const std::string& name) const
 
 namespace {
 nlohmann::json ms(millis m) { return m.count(); }
+const char* kind_name(step_spec::kind k) {
+  switch (k) {
+    case step_spec::kind::action: return "action";
+    case step_spec::kind::sleep: return "sleep";
+    case step_spec::kind::wait_until: return "wait_until";
+    case step_spec::kind::ask: return "ask";
+  }
+  return "action";
+}
 millis to_ms(const nlohmann::json& j, const char* key, millis dflt) {
   return j.contains(key) ? millis(j[key].get<std::int64_t>()) : dflt;
 }
@@ -330,7 +345,7 @@ nlohmann::json workflow_definition::to_json() const {
   auto steps_j = nlohmann::json::array();
   for (const auto& s : steps) {
     nlohmann::json j = {{"id", s.id},
-                        {"kind", s.what == step_spec::kind::action ? "action" : s.what == step_spec::kind::sleep ? "sleep" : "wait_until"},
+                        {"kind", kind_name(s.what)},
                         {"action", s.action},
                         {"args", s.args},
                         {"on", s.on},
@@ -340,6 +355,7 @@ nlohmann::json workflow_definition::to_json() const {
                         {"heartbeat_timeout_ms", ms(s.heartbeat_timeout)},
                         {"sleep_ms", ms(s.sleep)},
                         {"wait_until", s.wait_until},
+                        {"ask", s.ask},
                         {"retry", {{"max_attempts", s.retry.max_attempts},
                                    {"initial_interval_ms", ms(s.retry.initial_interval)},
                                    {"backoff_coefficient", s.retry.backoff_coefficient},
@@ -368,7 +384,10 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
       step_spec s;
       s.id = sj.at("id").get<std::string>();
       auto kind = sj.value("kind", std::string("action"));
-      s.what = kind == "sleep" ? step_spec::kind::sleep : kind == "wait_until" ? step_spec::kind::wait_until : step_spec::kind::action;
+      s.what = kind == "sleep"        ? step_spec::kind::sleep
+               : kind == "wait_until" ? step_spec::kind::wait_until
+               : kind == "ask"        ? step_spec::kind::ask
+                                      : step_spec::kind::action;
       s.action = sj.value("action", std::string());
       s.args = sj.value("args", nlohmann::json::object());
       s.on = sj.value("on", std::map<std::string, std::string>());
@@ -378,6 +397,7 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
       s.heartbeat_timeout = to_ms(sj, "heartbeat_timeout_ms", s.heartbeat_timeout);
       s.sleep = to_ms(sj, "sleep_ms", s.sleep);
       s.wait_until = sj.value("wait_until", std::string());
+      s.ask = sj.value("ask", std::string());
       const auto& r = sj.at("retry");
       s.retry.max_attempts = r.at("max_attempts").get<int>();
       s.retry.initial_interval = to_ms(r, "initial_interval_ms", s.retry.initial_interval);

@@ -48,7 +48,9 @@ struct compensation_spec {
 };
 
 struct step_spec {
-  enum class kind { action, sleep, wait_until };
+  // ask: a clarification for the operator; the step completes with
+  // {"answer", "by"} when they answer (`keelctl answer`, the console).
+  enum class kind { action, sleep, wait_until, ask };
   std::string id;
   kind what = kind::action;
   std::string action;
@@ -63,6 +65,7 @@ struct step_spec {
   std::optional<gate_spec> gate;
   millis sleep{0};
   std::string wait_until;                 // template: unix ms or RFC 3339 time
+  std::string ask;                        // template: the question (kind::ask)
 };
 
 struct workflow_definition {

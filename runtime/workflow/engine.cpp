@@ -38,14 +38,19 @@ std::pair<std::string, std::string> split_ref(const std::string& ref) {
 }  // namespace
 
 void engine::decide_gate(std::uint64_t token, const std::string& ref, bool approve, const std::string& by,
-                         const std::string& comment) {
+                         const std::string& comment, const nlohmann::json& corrected_args) {
   auto [id, step] = split_ref(ref);
   auto* inst = impl_->find(id);
   if (!inst) {
     auto d = describe(id);
     if (!d) return impl_->reply(token, error{errc::not_found, "no workflow instance '" + id + "'; list waiting approvals with `keelctl approvals`"});
-    return impl_->reply(token, error{errc::conflict, "instance " + id + " has ended (" + d->value("state", std::string()) +
-                                                         "); there is nothing to approve"});
+    std::string decided;  // who decided the gate, when the instance ended after it
+    for (const auto& sj : d->value("steps", nlohmann::json::array()))
+      if ((step.empty() || sj.value("id", std::string()) == step) && sj.contains("gate") && sj["gate"].contains("decision"))
+        decided = "step " + sj.value("id", std::string()) + " was already " + sj["gate"].value("decision", std::string()) +
+                  " by " + sj["gate"].value("by", std::string("?")) + "; ";
+    return impl_->reply(token, error{errc::conflict, decided + "instance " + id + " has ended (" +
+                                                         d->value("state", std::string()) + "); there is nothing to approve"});
   }
   const step_spec* target = nullptr;
   for (const auto& s : inst->def.steps) {
@@ -68,12 +73,65 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
         decided = "; step " + sid + " was already " + r.gate["decision"].get<std::string>() + " by " + r.gate.value("by", std::string("?"));
     return impl_->reply(token, error{errc::conflict, "instance " + id + " has no step waiting for approval" + decided});
   }
+  const bool correcting = !corrected_args.is_null();
+  if (correcting) {
+    if (!approve)
+      return impl_->reply(token, error{errc::bad_request, "corrected arguments go with an approval, not a rejection"});
+    if (target->what != step_spec::kind::action)
+      return impl_->reply(token, error{errc::bad_request, "step " + target->id + " runs no action: there are no arguments to correct"});
+    if (!corrected_args.is_object())
+      return impl_->reply(token, error{errc::bad_request, "corrected arguments must be a JSON object, like the step's args; got " +
+                                                              std::string(corrected_args.type_name())});
+    auto size = corrected_args.dump().size();
+    if (size > impl_->opts.max_payload_bytes)
+      return impl_->reply(token, error{errc::payload_too_large, "the corrected arguments are " + std::to_string(size) +
+                                                                    " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});
+  }
   impl_->safely(*inst, [&] {
-    impl_->gate_decision(*inst, *target, inst->steps.at(target->id), approve, by, comment);
+    impl_->gate_decision(*inst, *target, inst->steps.at(target->id), approve, by, comment, corrected_args);
     impl_->advance(*inst);
   });
-  impl_->reply(token, nlohmann::json{{"instance", id}, {"step", target->id}, {"decision", approve ? "approved" : "rejected"},
-                                     {"by", by}, {"state", to_string(inst->state)}});
+  nlohmann::json out{{"instance", id}, {"step", target->id}, {"decision", approve ? "approved" : "rejected"},
+                     {"by", by}, {"state", to_string(inst->state)}, {"corrected", correcting}};
+  if (correcting) out["correction"] = inst->steps.at(target->id).gate.value("correction", nlohmann::json());
+  impl_->reply(token, std::move(out));
+}
+
+void engine::answer(std::uint64_t token, const std::string& ref, const std::string& text, const std::string& by) {
+  auto [id, step] = split_ref(ref);
+  auto* inst = impl_->find(id);
+  if (!inst) {
+    auto d = describe(id);
+    if (!d) return impl_->reply(token, error{errc::not_found, "no workflow instance '" + id + "'; list open questions with `keelctl approvals`"});
+    return impl_->reply(token, error{errc::conflict, "instance " + id + " has ended (" + d->value("state", std::string()) +
+                                                         "); there is nothing to answer"});
+  }
+  const step_spec* target = nullptr;
+  for (const auto& s : inst->def.steps) {
+    if (!step.empty() && s.id != step) continue;
+    const auto& r = inst->steps.at(s.id);
+    if (r.state == step_state::awaiting_answer) {
+      target = &s;
+      break;
+    }
+    if (!step.empty() && r.gate.is_object() && r.gate.contains("answer"))
+      return impl_->reply(token, error{errc::conflict, "step " + s.id + " of " + id + " was already answered by " +
+                                                           r.gate.value("by", std::string("?"))});
+  }
+  if (!target) return impl_->reply(token, error{errc::conflict, "instance " + id + " has no question waiting for an answer"});
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos)
+    return impl_->reply(token, error{errc::bad_request, "the answer is empty; write what the step should go on with"});
+  if (text.size() > impl_->opts.max_payload_bytes)
+    return impl_->reply(token, error{errc::payload_too_large, "the answer is " + std::to_string(text.size()) +
+                                                                  " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});
+  impl_->safely(*inst, [&] {
+    impl_->emit(*inst, {{"type", "clarification_answered"}, {"step", target->id}, {"answer", text}, {"by", by}});
+    impl_->emit(*inst, {{"type", "step_completed"}, {"step", target->id}, {"attempt", 0},
+                        {"result", {{"answer", text}, {"by", by}}}});
+    impl_->advance(*inst);
+  });
+  impl_->reply(token, nlohmann::json{{"instance", id}, {"step", target->id}, {"answered", true}, {"by", by},
+                                     {"state", to_string(inst->state)}});
 }
 
 void engine::retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by) {

@@ -92,8 +92,21 @@ class engine {
   // The outcome of a step task this engine asked for. Stale outcomes (the
   // instance moved on) are ignored.
   void on_result(const step_task& task, const result<nlohmann::json>& outcome);
+  // Approves or rejects the gate of `id` ("INSTANCE" or "INSTANCE/STEP").
+  // With `corrected_args` (a JSON object; null: none) an approval is a
+  // correction: the object replaces the step's rendered args for this
+  // action (used as given, not rendered), and gate_decided records it as
+  // {"correction": {"before", "after"}}. Errors (as the reply): not_found,
+  // conflict (decided already, or nothing waits), bad_request (args with a
+  // rejection, args not an object, a step that runs no action),
+  // payload_too_large. An error changes nothing.
   void decide_gate(std::uint64_t token, const std::string& id, bool approve, const std::string& by,
-                   const std::string& comment);
+                   const std::string& comment, const nlohmann::json& corrected_args = nullptr);
+  // Answers the clarification an `ask:` step raised: the step completes
+  // with {"answer", "by"} as its result and the instance goes on. Errors:
+  // not_found, conflict (answered already, or nothing asks), bad_request
+  // (an empty answer), payload_too_large.
+  void answer(std::uint64_t token, const std::string& id, const std::string& text, const std::string& by);
   void retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by);
   void cancel(std::uint64_t token, const std::string& id, const std::string& by, const std::string& comment);
   void tick(std::int64_t now_ms);

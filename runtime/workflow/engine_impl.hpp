@@ -299,6 +299,18 @@ struct engine::impl : engine_state {
         return true;
       }
     }
+    if (s.what == step_spec::kind::ask) {
+      auto question = render(nlohmann::json(s.ask), ctx_of());
+      if (!question) {
+        fail_step(inst, s, r, errc::bad_request, "cannot render the question: " + question.err().message, false);
+        return true;
+      }
+      emit(inst, {{"type", "clarification_requested"},
+                  {"step", s.id},
+                  {"question", question->is_string() ? question->get<std::string>() : question->dump()},
+                  {"facts", {{"input", inst.input}}}});
+      return true;
+    }
     if (s.what == step_spec::kind::sleep || s.what == step_spec::kind::wait_until) {
       std::int64_t due = now() + s.sleep.count();
       if (s.what == step_spec::kind::wait_until) {
@@ -317,7 +329,11 @@ struct engine::impl : engine_state {
       timers.emplace(due, timer{inst.id, s.id, timer_kind::sleep});
       return true;
     }
-    auto args = has_templates(s.args) ? render(s.args, ctx_of()) : result<nlohmann::json>(s.args);
+    // An approval with corrected arguments replaces the rendered ones.
+    const bool corrected = r.gate.is_object() && r.gate.contains("correction");
+    auto args = corrected                ? result<nlohmann::json>(r.gate["correction"].value("after", nlohmann::json::object()))
+                : has_templates(s.args) ? render(s.args, ctx_of())
+                                        : result<nlohmann::json>(s.args);
     auto key = s.idempotency_key.empty()       ? result<nlohmann::json>(nlohmann::json(inst.id + "/" + s.id))
                : has_templates(nlohmann::json(s.idempotency_key)) ? render(nlohmann::json(s.idempotency_key), ctx_of())
                                                : result<nlohmann::json>(nlohmann::json(s.idempotency_key));
@@ -533,9 +549,15 @@ struct engine::impl : engine_state {
   }
 
   void gate_decision(instance& inst, const step_spec& s, step_run& r, bool approve, const std::string& by,
-                     const std::string& comment) {
-    emit(inst, {{"type", "gate_decided"}, {"step", s.id}, {"decision", approve ? "approved" : "rejected"},
-                {"by", by}, {"comment", comment}});
+                     const std::string& comment, const nlohmann::json& corrected_args = nullptr) {
+    nlohmann::json ev = {{"type", "gate_decided"}, {"step", s.id}, {"decision", approve ? "approved" : "rejected"},
+                         {"by", by}, {"comment", comment}};
+    if (approve && !corrected_args.is_null()) {
+      nlohmann::json before = nlohmann::json::object();
+      if (r.gate.is_object() && r.gate.contains("facts")) before = r.gate["facts"].value("args", nlohmann::json::object());
+      ev["correction"] = {{"before", std::move(before)}, {"after", corrected_args}};
+    }
+    emit(inst, std::move(ev));
     if (!approve) {
       auto why = "step " + s.id + " was rejected by " + by + (comment.empty() ? "" : ": " + comment);
       if (inst.state == instance_state::running) begin_compensation(inst, why);

@@ -54,9 +54,11 @@ nlohmann::json engine::list(const std::string& state_filter, std::size_t limit) 
   for (const auto& [id, inst] : state_->active) by_id[id] = summary_json(*inst);
   std::vector<nlohmann::json> rows;
   for (auto& [id, s] : by_id) {
-    if (!s.value("waiting_for", std::string()).empty() && s["waiting_for"].get<std::string>().rfind("approval", 0) == 0 &&
-        s.value("state", std::string()) == "running")
-      s["state"] = "awaiting_approval";
+    if (s.value("state", std::string()) == "running") {
+      auto why = s.value("waiting_for", std::string());
+      if (why.rfind("approval", 0) == 0) s["state"] = "awaiting_approval";
+      else if (why.rfind("an answer", 0) == 0) s["state"] = "awaiting_answer";
+    }
     if (!state_filter.empty() && s.value("state", std::string()) != state_filter) continue;
     rows.push_back(std::move(s));
   }
@@ -89,10 +91,16 @@ result<nlohmann::json> engine::history(const std::string& id) const {
 
 nlohmann::json engine::approvals() const {
   auto gates = nlohmann::json::array();
+  auto questions = nlohmann::json::array();
   auto attention = nlohmann::json::array();
   for (const auto& [id, inst] : state_->active) {
     for (const auto& s : inst->def.steps) {
       const auto& r = inst->steps.at(s.id);
+      if (r.state == step_state::awaiting_answer)
+        questions.push_back({{"id", id + "/" + s.id}, {"instance", id}, {"workflow", inst->def.name}, {"step", s.id},
+                             {"opened_ms", r.gate.value("opened_ms", std::int64_t{0})},
+                             {"question", r.gate.value("question", std::string())},
+                             {"facts", {{"input", inst->input}}}});
       if (r.state != step_state::awaiting_approval) continue;
       gates.push_back({{"id", id + "/" + s.id}, {"instance", id}, {"workflow", inst->def.name}, {"step", s.id},
                        {"opened_ms", r.gate.value("opened_ms", std::int64_t{0})},
@@ -111,10 +119,12 @@ nlohmann::json engine::approvals() const {
         attention.push_back({{"instance", s["id"]}, {"workflow", s["workflow"]}, {"state", st},
                              {"reason", s.value("failure", std::string())}, {"since_ms", s.value("ended_ms", std::int64_t{0})}});
     }
-  std::sort(gates.begin(), gates.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+  auto newest_first = [](const nlohmann::json& a, const nlohmann::json& b) {
     return a.value("opened_ms", std::int64_t{0}) > b.value("opened_ms", std::int64_t{0});
-  });
-  return {{"approvals", gates}, {"attention", attention}};
+  };
+  std::sort(gates.begin(), gates.end(), newest_first);
+  std::sort(questions.begin(), questions.end(), newest_first);
+  return {{"approvals", gates}, {"clarifications", questions}, {"attention", attention}};
 }
 
 nlohmann::json engine::workflows() const {

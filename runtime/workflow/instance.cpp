@@ -6,6 +6,7 @@ const char* to_string(step_state s) {
   switch (s) {
     case step_state::pending: return "pending";
     case step_state::awaiting_approval: return "awaiting_approval";
+    case step_state::awaiting_answer: return "awaiting_answer";
     case step_state::scheduled: return "retry_scheduled";
     case step_state::dispatched: return "running";
     case step_state::sleeping: return "sleeping";
@@ -137,6 +138,7 @@ status apply(instance& inst, const nlohmann::json& ev) {
     run->gate["by"] = ev.value("by", std::string());
     run->gate["comment"] = ev.value("comment", std::string());
     run->gate["at_ms"] = at;
+    if (ev.contains("correction")) run->gate["correction"] = ev["correction"];
     if (decision == "approved") {
       run->state = step_state::pending;  // the engine dispatches it next
       run->gate["passed"] = true;
@@ -148,6 +150,15 @@ status apply(instance& inst, const nlohmann::json& ev) {
                                              (ev.value("comment", std::string()).empty() ? "" : ": " + ev.value("comment", std::string()))},
                              {"at_ms", at}});
     }
+  } else if (type == "clarification_requested") {
+    run->state = step_state::awaiting_answer;
+    run->gate = {{"kind", "clarification"}, {"opened_ms", at}, {"question", ev.value("question", std::string())}};
+    run->started_ms = at;
+  } else if (type == "clarification_answered") {
+    // step_completed follows in the same batch, with the answer as the result.
+    run->gate["answer"] = ev.value("answer", std::string());
+    run->gate["by"] = ev.value("by", std::string());
+    run->gate["at_ms"] = at;
   } else if (type == "timer_started") {
     run->state = step_state::sleeping;
     run->due_ms = ev.value("due_ms", std::int64_t{0});
@@ -214,6 +225,7 @@ std::string waiting_reason(const instance& inst) {
   for (const auto& s : inst.def.steps) {
     const auto& r = inst.steps.at(s.id);
     if (r.state == step_state::awaiting_approval) return "approval of step " + s.id;
+    if (r.state == step_state::awaiting_answer) return "an answer to step " + s.id;
   }
   if (inst.state == instance_state::paused) return "operator: " + inst.failure;
   return {};
@@ -254,8 +266,12 @@ nlohmann::json detail_json(const instance& inst) {
   auto steps = nlohmann::json::array();
   for (const auto& s : inst.def.steps) {
     const auto& r = inst.steps.at(s.id);
+    const char* what = s.what == step_spec::kind::sleep        ? "sleep (timer)"
+                       : s.what == step_spec::kind::wait_until ? "wait_until (timer)"
+                       : s.what == step_spec::kind::ask        ? "ask (clarification)"
+                                                               : nullptr;
     nlohmann::json sj = {{"id", s.id},
-                         {"action", s.what == step_spec::kind::action ? s.action : s.what == step_spec::kind::sleep ? "sleep (timer)" : "wait_until (timer)"},
+                         {"action", what ? std::string(what) : s.action},
                          {"needs", s.needs},
                          {"state", to_string(r.state)},
                          {"attempt", r.attempt},

@@ -19,6 +19,7 @@ namespace keel::wf {
 enum class step_state {
   pending,            // waiting for its needs
   awaiting_approval,  // gate open
+  awaiting_answer,    // an ask: step waits for the operator's answer
   scheduled,          // waiting out a retry backoff
   dispatched,         // an attempt is with an executor (or queued for one)
   sleeping,           // a durable timer (sleep / wait_until)
@@ -46,7 +47,8 @@ struct step_run {
   std::int64_t due_ms = 0;     // retry time, timer due time, or gate deadline
   std::uint64_t completed_order = 0;  // for reverse-order compensation
   bool cached = false;         // result came from the idempotency store
-  nlohmann::json gate;         // {opened_ms, facts, decision, by, comment, at_ms}
+  nlohmann::json gate;         // {opened_ms, facts, decision, by, comment, at_ms, correction?}
+                               // or, for an ask: step, {question, opened_ms, answer, by, at_ms}
   comp_state comp = comp_state::none;
   int comp_attempt = 0;
   nlohmann::json comp_result;

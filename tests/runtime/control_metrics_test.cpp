@@ -80,6 +80,36 @@ BOOST_AUTO_TEST_CASE(scrape_over_http_passes_promtool) {
   BOOST_TEST(has(second.err().message, "pick another port with metrics.port"));
 }
 
+BOOST_AUTO_TEST_CASE(routes_go_to_the_longest_matching_prefix_and_can_be_removed) {
+  metrics_registry reg;
+  auto server = metrics_server::start(reg, 0);
+  BOOST_REQUIRE(server.ok());
+  auto& srv = **server;
+  httplib::Client cli("127.0.0.1", srv.port());
+  BOOST_TEST(cli.Get("/")->body.find("/metrics") != std::string::npos);  // no route at / yet
+  srv.route_get("/", [](const httplib::Request& req, httplib::Response& res) { res.set_content("root " + req.path, "text/plain"); });
+  srv.route_get("/a/", [](const httplib::Request&, httplib::Response& res) { res.set_content("a", "text/plain"); });
+  auto body = [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& read) {
+    std::string b;
+    read([&](const char* d, std::size_t n) { b.append(d, n); return true; });
+    res.set_content("got " + b, "text/plain");
+  };
+  srv.route_post("/", body);
+  srv.route_post("/hooks/", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader&) {
+    res.set_content("hook", "text/plain");
+  });
+  BOOST_TEST(cli.Get("/x")->body == "root /x");
+  BOOST_TEST(cli.Get("/a/b")->body == "a");  // longer prefix wins, whatever the order of registration
+  BOOST_TEST(cli.Get("/metrics")->body != "root /metrics");  // built in, always wins
+  BOOST_TEST(cli.Post("/hooks/x", "z", "text/plain")->body == "hook");
+  BOOST_TEST(cli.Post("/form", "z", "text/plain")->body == "got z");
+  srv.route_get("/", nullptr);
+  srv.route_post("/", nullptr);
+  BOOST_TEST(cli.Get("/x")->status == 404);
+  BOOST_TEST(cli.Post("/form", "z", "text/plain")->status == 404);
+  BOOST_TEST(cli.Get("/a/b")->body == "a");
+}
+
 BOOST_AUTO_TEST_CASE(promtool_has_teeth) {
   test::temp_dir dir("metrics");
   auto bad = promtool_check(dir, "# TYPE x_seconds counter\nx_seconds{a=\"1\"} 1\n");  // counter without _total

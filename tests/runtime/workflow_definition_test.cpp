@@ -53,7 +53,9 @@ BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ input.x \"}}\n"), "bad template"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, gate: {when: \"input.x >\"}}\n"), "expression ends too early"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep: or wait_until:"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep:, wait_until: or ask:"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"{{ steps.b.result }}\"}\n  - {id: b, action: echo}\n"), "ask"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo}\n  - {id: a, action: echo}\n"), "used twice"));
   BOOST_TEST(has(error_of("name: Bad Name\nsteps:\n  - {id: a, action: echo}\n"), "needs a name"));
   BOOST_TEST(has(error_of("name: x\nsteps: []\n"), "needs a list of steps"));

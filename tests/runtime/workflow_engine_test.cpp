@@ -72,6 +72,18 @@ steps:
   - {id: sleepy, sleep: 20ms, needs: [s2]}
 )";
 
+const char* asking = R"(
+name: asking
+version: 1
+steps:
+  - id: which
+    ask: "Which plan should {{ input.customer }} get?"
+  - id: apply
+    needs: [which]
+    action: echo
+    args: {plan: "{{ steps.which.result.answer }}"}
+)";
+
 struct harness {
   test::temp_dir dir;
   std::unique_ptr<store> db;
@@ -85,7 +97,7 @@ struct harness {
     auto s = store::open(dir / "db");
     BOOST_REQUIRE(s.ok());
     db = std::move(s.value());
-    for (const char* text : {five_steps, pausing, redo, noops}) {
+    for (const char* text : {five_steps, pausing, redo, noops, asking}) {
       auto d = parse_workflow(text, "test", builtin_action_names());
       BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
       catalog.add(std::move(d.value()));
@@ -204,6 +216,87 @@ BOOST_AUTO_TEST_CASE(gate_retry_failure_and_compensation_in_order) {
   BOOST_TEST(detail["steps"][3]["errors"].size() == 2u);
   BOOST_TEST(detail["steps"][4]["state"] == "pending");  // e never ran
   BOOST_TEST(h.eng->active_count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(an_approval_with_corrected_arguments_runs_them_and_records_the_correction) {
+  harness h;
+  auto id = h.start("five", {{"n", 42}});
+  h.answer("a", json{{"n", 42}});
+  BOOST_REQUIRE(h.pending.empty());  // b waits at its gate
+
+  // Bad corrections are refused and change nothing.
+  h.eng->decide_gate(200, id, true, "ana", "", json::array({1}));
+  h.eng->decide_gate(201, id, false, "ana", "", json{{"approved_n", 7}});
+  h.eng->decide_gate(202, "wf_nope/b", true, "ana", "", json{{"approved_n", 7}});
+  h.flush();
+  BOOST_TEST(h.replies.at(200).err().code == errc::bad_request);
+  BOOST_TEST(h.replies.at(201).err().code == errc::bad_request);
+  BOOST_TEST(h.replies.at(202).err().code == errc::not_found);
+  BOOST_REQUIRE_EQUAL(h.eng->approvals()["approvals"].size(), 1u);
+
+  h.eng->decide_gate(203, id + "/b", true, "ana", "7 is right", json{{"approved_n", 7}});
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(203).ok());
+  BOOST_TEST(h.replies.at(203).value()["corrected"] == true);
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].step == "b");
+  BOOST_TEST(h.pending[0].args == json({{"approved_n", 7}}));  // the correction, not the proposal
+
+  auto hist = h.eng->history(id).value();
+  json decided;
+  for (const auto& e : hist)
+    if (e["type"] == "gate_decided") decided = e;
+  BOOST_TEST(decided["correction"]["before"] == json({{"approved_n", 42}}));
+  BOOST_TEST(decided["correction"]["after"] == json({{"approved_n", 7}}));
+
+  // A second decision is refused cleanly; the correction survives a replay.
+  h.eng->decide_gate(204, id + "/b", true, "bob", "", json{{"approved_n", 8}});
+  h.flush();
+  BOOST_TEST(h.replies.at(204).err().code == errc::conflict);
+  // After a restart (recover replays the stored history) b is redispatched
+  // with the corrected arguments, not the proposed ones.
+  h.pending.clear();
+  h.eng = std::make_unique<engine>(*h.db, h.catalog, engine_options{});
+  BOOST_REQUIRE(h.eng->recover().ok());
+  h.flush();
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].args == json({{"approved_n", 7}}));
+  BOOST_TEST(h.eng->describe(id).value()["steps"][1]["gate"]["correction"]["after"] == json({{"approved_n", 7}}));
+}
+
+BOOST_AUTO_TEST_CASE(an_ask_step_waits_for_the_operator_and_goes_on_with_the_answer) {
+  harness h;
+  auto id = h.start("asking", {{"customer", "c_42"}});
+  BOOST_TEST(h.pending.empty());
+  auto open = h.eng->approvals()["clarifications"];
+  BOOST_REQUIRE_EQUAL(open.size(), 1u);
+  BOOST_TEST(open[0]["id"] == id + "/which");
+  BOOST_TEST(open[0]["question"] == "Which plan should c_42 get?");
+  BOOST_TEST(h.eng->list("awaiting_answer", 10).size() == 1u);
+
+  h.eng->answer(300, id, "   ", "ana");      // empty
+  h.eng->answer(301, "wf_nope", "pro", "ana");  // unknown
+  h.flush();
+  BOOST_TEST(h.replies.at(300).err().code == errc::bad_request);
+  BOOST_TEST(h.replies.at(301).err().code == errc::not_found);
+  BOOST_TEST(h.eng->approvals()["clarifications"].size() == 1u);
+
+  h.eng->answer(302, id + "/which", "pro", "ana");
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(302).ok());
+  h.eng->answer(303, id + "/which", "basic", "bob");
+  h.flush();
+  BOOST_TEST(h.replies.at(303).err().code == errc::conflict);
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].args == json({{"plan", "pro"}}));
+  h.answer("apply", json{{"plan", "pro"}});
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["state"] == "completed");
+  BOOST_TEST(d["steps"][0]["result"] == json({{"answer", "pro"}, {"by", "ana"}}));
+  std::vector<std::string> expected{"instance_created", "clarification_requested:which", "clarification_answered:which",
+                                    "step_completed:which", "step_dispatched:apply", "step_completed:apply",
+                                    "instance_completed"};
+  BOOST_TEST(h.event_types(id) == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(gate_is_skipped_when_its_condition_is_false_and_results_feed_templates) {

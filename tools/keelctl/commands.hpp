@@ -51,7 +51,11 @@ int cmd_tasks(const globals& g, const std::string& state, int limit);
 int cmd_task(const globals& g, const std::string& id);
 int cmd_history(const globals& g, const std::string& id);
 int cmd_approvals(const globals& g);
-int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment);
+// corrected_args: empty, or a JSON object replacing the step's args (approve only).
+int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment,
+               const std::string& corrected_args = {});
+int cmd_answer(const globals& g, const std::string& id, const std::string& text);
+int cmd_console_token(const globals& g);
 int cmd_retry(const globals& g, const std::string& id, const std::string& from);
 int cmd_cancel(const globals& g, const std::string& id, const std::string& comment);
 

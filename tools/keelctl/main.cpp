@@ -100,9 +100,19 @@ int main(int argc, char** argv) {
   auto* approve = app.add_subcommand("approve", "Approve a gate (INSTANCE or INSTANCE/STEP)");
   approve->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
   approve->add_option("--comment", comment, "Recorded with the decision");
+  std::string corrected_args;
+  approve->add_option("--args", corrected_args,
+                      "Approve with corrected arguments (a JSON object replacing the proposed ones; recorded as a correction)");
   auto* reject = app.add_subcommand("reject", "Reject a gate: the instance compensates and fails");
   reject->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
   reject->add_option("--comment", comment, "Recorded with the decision");
+  auto* answer = app.add_subcommand("answer", "Answer a clarification a workflow step asked (see keelctl approvals)");
+  std::string answer_text;
+  answer->add_option("id", instance_id, "Question id from keelctl approvals (INSTANCE or INSTANCE/STEP)")->required();
+  answer->add_option("text", answer_text, "The answer; the step goes on with it as its result")->required();
+  auto* console = app.add_subcommand("console", "The node's web console");
+  console->require_subcommand(1);
+  auto* console_token = console->add_subcommand("token", "Make a new console login token (signs every session out) and print it");
   auto* retry = app.add_subcommand("retry", "Resume a paused instance: re-run its failed steps");
   retry->add_option("id", instance_id, "Instance id")->required();
   retry->add_option("--from", from_step, "Re-run this step and everything after it (their recorded results are dropped)");
@@ -155,7 +165,8 @@ int main(int argc, char** argv) {
                     models, cost, trace, audit, audit_tail, audit_verify})
     sub->fallthrough();
   for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, workflows, run_wf, tasks, task, history,
-                    approvals, approve, reject, retry, cancel, authorize, revoke, drain, keys, queue})
+                    approvals, approve, reject, answer, console, console_token, retry, cancel, authorize, revoke, drain,
+                    keys, queue})
     sub->fallthrough();
 
   try {
@@ -226,7 +237,9 @@ int main(int argc, char** argv) {
   if (*task) return ctl::cmd_task(g, instance_id);
   if (*history) return ctl::cmd_history(g, instance_id);
   if (*approvals) return ctl::cmd_approvals(g);
-  if (*approve) return ctl::cmd_decide(g, instance_id, true, comment);
+  if (*approve) return ctl::cmd_decide(g, instance_id, true, comment, corrected_args);
+  if (*answer) return ctl::cmd_answer(g, instance_id, answer_text);
+  if (*console_token) return ctl::cmd_console_token(g);
   if (*reject) return ctl::cmd_decide(g, instance_id, false, comment);
   if (*retry) return ctl::cmd_retry(g, instance_id, from_step);
   if (*cancel) return ctl::cmd_cancel(g, instance_id, comment);

@@ -192,6 +192,16 @@ int cmd_approvals(const globals& g) {
     if (f.contains("input")) std::printf("    input %s\n", f["input"].dump().c_str());
     std::printf("    %s\n", ui::dim("keelctl approve " + a.value("id", std::string()) + "   |   keelctl reject " + a.value("id", std::string())).c_str());
   }
+  const auto& questions = r->value("clarifications", json::array());
+  if (!questions.empty()) {
+    std::printf("\n%s (%zu)\n", ui::bold("questions for the operator").c_str(), questions.size());
+    for (const auto& q : questions) {
+      std::printf("  %s  %s, step %s, asked %s\n", ui::bold(q.value("id", std::string())).c_str(),
+                  q.value("workflow", std::string()).c_str(), q.value("step", std::string()).c_str(), ago(q, "opened_ms", now).c_str());
+      std::printf("    %s\n", q.value("question", std::string()).c_str());
+      std::printf("    %s\n", ui::dim("keelctl answer " + q.value("id", std::string()) + " 'TEXT'").c_str());
+    }
+  }
   const auto& att = (*r)["attention"];
   if (!att.empty()) {
     std::printf("\n%s (%zu)\n", ui::bold("needs attention").c_str(), att.size());
@@ -202,12 +212,44 @@ int cmd_approvals(const globals& g) {
   return exit_ok;
 }
 
-int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment) {
-  auto r = call(g, approve ? "approve" : "reject", {{"id", id}, {"by", operator_name()}, {"comment", comment}}, g.timeout);
+int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment,
+               const std::string& corrected_args) {
+  json args = {{"id", id}, {"by", operator_name()}, {"comment", comment}};
+  if (!corrected_args.empty()) {
+    auto a = json::parse(corrected_args, nullptr, false);
+    if (a.is_discarded() || !a.is_object()) {
+      report(g, {errc::bad_request, "--args must be a JSON object (the step's arguments as they should run), e.g. "
+                                    "--args '{\"amount\": 200}'"});
+      return exit_usage;
+    }
+    args["args"] = std::move(a);
+  }
+  auto r = call(g, approve ? "approve" : "reject", args, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s step %s of %s; instance is %s\n", approve ? "approved" : "rejected", r->value("step", std::string()).c_str(),
+  std::printf("%s step %s of %s%s; instance is %s\n", approve ? "approved" : "rejected", r->value("step", std::string()).c_str(),
+              r->value("instance", std::string()).c_str(), r->value("corrected", false) ? " with corrected arguments" : "",
+              state_word(r->value("state", std::string())).c_str());
+  return exit_ok;
+}
+
+int cmd_answer(const globals& g, const std::string& id, const std::string& text) {
+  auto r = call(g, "answer", {{"id", id}, {"answer", text}, {"by", operator_name()}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("answered step %s of %s; instance is %s\n", r->value("step", std::string()).c_str(),
               r->value("instance", std::string()).c_str(), state_word(r->value("state", std::string())).c_str());
+  return exit_ok;
+}
+
+int cmd_console_token(const globals& g) {
+  auto r = call(g, "console.token", {{"by", operator_name()}}, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  std::printf("new console login token: %s\n%s\n", r->value("token", std::string()).c_str(),
+              ui::dim("also in " + r->value("file", std::string()) + "; every console session was signed out; log in at " +
+                      r->value("url", std::string()))
+                  .c_str());
   return exit_ok;
 }
 
