@@ -13,5 +13,12 @@ if [[ "$fuzz_seconds" != 0 && -x tools/run_fuzzers.sh ]]; then
   tools/run_fuzzers.sh "$fuzz_seconds"
 fi
 
+# The browser test must run here, not skip (tests/browser/console.test.mjs).
+export KEEL_REQUIRE_BROWSER=1
+if ! command -v node >/dev/null; then
+  echo "test: node is missing, so the console browser test would not run; install nodejs (tools/setup.sh --with-test-tools does)" >&2
+  exit 1
+fi
+
 cd "$build_dir"
 ctest --output-on-failure -j"$(nproc)" --timeout 600

@@ -150,7 +150,8 @@ rules:
   BOOST_TEST(w.node->terminate() == 0);
   w.start_node({}, control_yaml(dir / "policy.yaml"));
   int summaries = 0;
-  for (const auto& e : nlohmann::json::parse(trail()).at("entries")) {
+  auto after_restart = nlohmann::json::parse(trail());  // named: a range-for over a temporary's member dangles
+  for (const auto& e : after_restart.at("entries")) {
     if (e.value("kind", "") != "policy_decision") continue;
     ++summaries;
     BOOST_TEST(e.at("detail").value("rule", "") == "echo-is-fine");
