@@ -23,6 +23,7 @@
 
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
+#include "actors/event_triggers.hpp"
 #include "actors/gateway_bridge.hpp"
 #include "actors/memory/memory_service.hpp"
 #include "actors/node_connectors.hpp"
@@ -159,8 +160,10 @@ int run_node(const node_config& cfg) {
   }
 
   // Connectors after memory: their inbox shares its dead-letter store, and
-  // the pump hands events to its canonicalizer on the memory worker.
-  auto connectors = start_connectors(cfg, **control, **memory, **db);
+  // the pump hands events to its canonicalizer on the memory worker, then
+  // (once the agents run) to the workflow triggers.
+  auto triggers = std::make_shared<event_forwarder>();
+  auto connectors = start_connectors(cfg, **control, **memory, **db, triggers);
   if (!connectors) {
     std::fprintf(stderr, "keel node: %s\n", connectors.err().message.c_str());
     return 1;
@@ -236,6 +239,7 @@ int run_node(const node_config& cfg) {
       }
     }
     auto root = spawn_control_plane(sys, &ctx);
+    triggers->set([&sys](const nlohmann::json& event) { return fire_event_triggers(sys, event); });
     spdlog::info("node {} listening on {} (data dir {}, pid {})", ctx.db->identity().node_id, ctx.listen,
                  ctx.db->dir(), ::getpid());
     // A machine-readable line for launchers and tests that pick port 0.
@@ -253,6 +257,7 @@ int run_node(const node_config& cfg) {
     // frames arriving meanwhile are dropped with the actors' mailboxes.
     if (console_ui) console_ui->close();  // no new console requests; the object outlives the gateway
     stop_connectors(*connectors, **control);  // no new events while the agents stop
+    triggers->set(nullptr);
     caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
     sys.await_all_actors_done();
     (*memory)->stop();  // its jobs answer actors: done before the actor system goes

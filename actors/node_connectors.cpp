@@ -10,8 +10,24 @@
 
 namespace keel {
 
+void event_forwarder::set(route_fn fn) {
+  std::lock_guard lk(mu_);
+  fn_ = std::move(fn);
+}
+
+status event_forwarder::forward(const nlohmann::json& event) const {
+  route_fn fn;
+  {
+    std::lock_guard lk(mu_);
+    fn = fn_;
+  }
+  if (!fn) return error{errc::unavailable, "the agents are not running yet"};
+  return fn(event);
+}
+
 result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, control_services& control,
-                                                                    memory_service& memory, store& db) {
+                                                                    memory_service& memory, store& db,
+                                                                    std::shared_ptr<event_forwarder> after) {
   auto parsed = connectors::parse_connectors(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin);
   if (!parsed) return parsed.err();
   auto conn_cfg = std::move(parsed.value());
@@ -20,7 +36,7 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
   bool webhooks = !conn_cfg.webhooks.empty();
   // The pump's thread waits for the memory worker: ingest runs where every
   // other canonical write runs, serialised with them.
-  auto deliver = [&memory](const nlohmann::json& event) -> status {
+  auto deliver = [&memory, after](const nlohmann::json& event) -> status {
     auto done = std::make_shared<std::promise<result<nlohmann::json>>>();
     auto answer = done->get_future();
     memory.post([&memory, event, done] { done->set_value(canonicalize(memory, event)); });
@@ -28,7 +44,7 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
       return error{errc::unavailable, "the memory worker did not take the event within 30 s"};
     auto r = answer.get();
     if (!r) return r.err();
-    return ok_v;
+    return after ? after->forward(event) : ok_v;
   };
   auto hub = connectors::connector_hub::start(std::move(conn_cfg), db, memory.dead_letters(), deliver);
   if (!hub) return hub.err();

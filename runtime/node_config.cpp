@@ -311,6 +311,7 @@ result<executor_config> parse_executor_config(const std::string& yaml_text,
     std::map<std::string, std::string> hosts;  // account: "host[:port], *.domain, ..."
     r.get("allowed_hosts", hosts);
     for (const auto& [account, list] : hosts) cfg.http.allowed_hosts[account] = split_list(list);
+    r.get("base_urls", cfg.http.base_urls);
     r.get("max_response_bytes", cfg.http.max_response_bytes, 1, 256 << 20);
     r.finish();
     root.absorb(r);

@@ -130,6 +130,7 @@ struct email_exec_spec {
 // http.request (adapters/actions/http_request.hpp): hosts per account.
 struct http_exec_spec {
   std::map<std::string, std::vector<std::string>> allowed_hosts;  // account ("default") -> host patterns
+  std::map<std::string, std::string> base_urls;  // account -> "http://host:port/prefix" for urls that start with "/"
   std::size_t max_response_bytes = 1 << 20;
 };
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Keel needs (only those missing), then
 # configures and builds it. Used by tools/demo.sh and tools/test.sh.
-#   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime, and the browser test's
-#                                         # Chromium, Node.js and playwright-core (tests/browser)
+#   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime, the test servers, and the browser
+#                                         # test's Chromium, Node.js and playwright-core (tests/browser)
+#   tools/setup.sh --with-demo-tools      # also what tools/demo.sh runs: the SMTP sink, curl, openssl
 # Environment: KEEL_BUILD_DIR (default: build), KEEL_BUILD_TYPE (RelWithDebInfo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +13,10 @@ packages=(build-essential cmake ccache
           libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libjemalloc-dev pkg-config libsodium-dev libcpp-httplib-dev libhnswlib-dev libssl-dev)
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl chromium)
+  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl curl chromium)
   command -v node >/dev/null || packages+=(nodejs npm)
+elif [[ "${1:-}" == "--with-demo-tools" ]]; then
+  packages+=(python3 python3-aiosmtpd openssl curl)
 fi
 
 missing=()

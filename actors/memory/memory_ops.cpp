@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "storage/memory/content_hash.hpp"
 #include "storage/memory/pruning.hpp"
 
 namespace keel {
@@ -175,6 +176,35 @@ result<json> records_get(memory_service& m, const json& args) {
     return error{errc::not_found, "no " + type + " " + id + (at ? " as of " + mem::format_timestamp(*at) : std::string()) +
                                       "; `keelctl records history " + type + " " + id + "` shows every version"};
   return json{{"record", record_json(**r)}};
+}
+
+// {type, limit}: the current records of a type, in id order.
+result<json> records_list(memory_service& m, const json& args) {
+  auto type = need_text(args, "type", "the entity type, e.g. customer");
+  if (!type) return type.err();
+  if (auto s = known_type(m, *type); !s) return s.err();
+  auto limit = opt_int(args, "limit", 1, 10000);
+  if (!limit) return limit.err();
+  const std::size_t most = static_cast<std::size_t>(limit->value_or(100));
+  const std::string prefix = "rec/cur/" + *type + "/";
+  std::vector<std::string> ids;
+  bool more = false;
+  auto scanned = m.db().scan(prefix, [&](const std::string& k, const std::string&) {
+    if (ids.size() == most) {
+      more = true;
+      return false;
+    }
+    ids.push_back(k.substr(prefix.size()));
+    return true;
+  });
+  if (!scanned) return scanned.err();
+  json out = json::array();
+  for (const auto& id : ids) {
+    auto r = m.records().get(*type, id);
+    if (!r) return r.err();
+    if (*r) out.push_back(record_json(**r));
+  }
+  return json{{"type", *type}, {"records", out}, {"more", more}};
 }
 
 result<json> records_history(memory_service& m, const json& args) {
@@ -355,7 +385,7 @@ result<json> dlq_replay(memory_service& m, const json& args) {
 }  // namespace
 
 bool is_memory_op(const std::string& op) {
-  static const std::set<std::string> ops{"records.put",   "records.get",  "records.history", "memory.add",
+  static const std::set<std::string> ops{"records.put",   "records.get",  "records.list",  "records.history", "memory.add",
                                          "memory.search", "memory.forget", "memory.prune",   "memory.status",
                                          "dlq.list",      "dlq.show",      "dlq.replay"};
   return ops.count(op) > 0;
@@ -371,6 +401,7 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   if (!args_in.is_object() && !args_in.is_null()) return bad(op + " takes a JSON object of arguments");
   if (op == "records.put") return records_put(m, args);
   if (op == "records.get") return records_get(m, args);
+  if (op == "records.list") return records_list(m, args);
   if (op == "records.history") return records_history(m, args);
   if (op == "memory.add") return memory_add(m, args);
   if (op == "memory.search") return memory_search(m, args);
@@ -383,9 +414,40 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   return bad("unknown memory operation '" + op + "'; upgrade keelctl and the node together");
 }
 
+namespace {
+
+// The event's memory note (mapping `note:`), written once per event content:
+// the marker canon/note/<hash of the event without its id> commits with the
+// item, so a redelivered event (a crash between the record and the note, or
+// a sender's retry) neither loses the note nor writes it twice.
+status write_note(memory_service& m, const json& event, const mem::ingest_outcome& o) {
+  if (o.what == mem::ingest_outcome::kind::dead_lettered || o.entity_id.empty()) return ok_v;
+  auto text = m.canon().note_for(event);
+  if (text.empty()) return ok_v;
+  json content = event;
+  content.erase("id");
+  auto marker = "canon/note/" + mem::content_hash(content.dump());
+  auto seen = m.db().get(marker);
+  if (!seen) return seen.err();
+  if (seen->has_value()) return ok_v;
+  mem::memory_item it;
+  it.text = text;
+  it.kind = "event";
+  it.about = o.entity_type + ":" + o.entity_id;
+  it.source = event.value("source", std::string("connector"));
+  it.source_event = event.value("id", std::string());
+  if (o.version > 0) it.record_ref = o.entity_type + "/" + o.entity_id + "@" + std::to_string(o.version);
+  auto added = m.memory().add(std::move(it), {{marker, "1"}});
+  if (!added) return added.err();
+  return ok_v;
+}
+
+}  // namespace
+
 result<json> canonicalize(memory_service& m, const json& event) {
   auto o = m.canon().ingest(event);
   if (!o) return o.err();
+  if (auto s = write_note(m, event, *o); !s) return s.err();
   return outcome_json(*o);
 }
 

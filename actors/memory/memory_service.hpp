@@ -58,6 +58,7 @@ class memory_service {
   memory::dead_letters& dead_letters() { return *dlq_; }
   memory::canonicalizer& canon() { return *canon_; }
   memory::memory_store& memory() { return *memory_; }
+  store& db() { return db_; }
   const memory::retriever& retriever() const { return *retriever_; }
 
   // What a job that keeps no counters of its own can report.

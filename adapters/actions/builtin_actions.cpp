@@ -66,9 +66,12 @@ status add_builtin_actions(action_registry& registry, const executor_config& cfg
     else if (cap == "fail") registry.add(std::make_unique<fail_action>());
     else if (cap == "file.append") registry.add(make_file_append_action(cfg.files_dir));
     else if (cap == "http.request") {
-      if (cfg.http.allowed_hosts.empty())
-        return error{errc::config, "http.request needs http.allowed_hosts in the executor config (account: hosts)"};
-      registry.add(make_http_request_action({cfg.http.allowed_hosts, cfg.http.max_response_bytes, {}}));
+      if (cfg.http.allowed_hosts.empty() && cfg.http.base_urls.empty())
+        return error{errc::config, "http.request needs http.allowed_hosts (account: hosts) or http.base_urls (account: "
+                                   "URL) in the executor config"};
+      auto action = make_http_request_action({cfg.http.allowed_hosts, cfg.http.max_response_bytes, {}, cfg.http.base_urls});
+      if (!action) return action.err();
+      registry.add(std::move(action.value()));
     } else if (cap == "email.send") {
       email_spec spec;
       spec.smtp = {cfg.email.host, cfg.email.port, cfg.email.starttls, cfg.email.ca_file, cfg.email.username, {},

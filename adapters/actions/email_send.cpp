@@ -85,7 +85,12 @@ class email_send_action final : public action {
     if (!text) return text.err();
     smtp::envelope env{m.from, m.to, *text};
     env.to.insert(env.to.end(), m.cc.begin(), m.cc.end());
-    auto sent = smtp::send(spec_.smtp, env, ctx.deadline);
+    smtp::server server = spec_.smtp;
+    if (args.contains("smtp_password")) {  // "secret://NAME" in the step: the node resolved it for this action only
+      if (!args["smtp_password"].is_string()) return error{errc::bad_request, "email.send: smtp_password must be a string"};
+      server.password = args["smtp_password"].get<std::string>();
+    }
+    auto sent = smtp::send(server, env, ctx.deadline);
     if (!sent) return sent.err();
     return nlohmann::json{{"message_id", m.message_id}, {"accepted", env.to}, {"tls", sent->tls}, {"reply", sent->reply}};
   }

@@ -1,7 +1,10 @@
 // The `email.send` action: one plain-text message over SMTP (smtp_client).
 //   args: {"to": "a@x.com" | ["a@x.com", ...], "subject": "...", "text": "...",
 //          "from": "ops@y.com" (default: the executor's), "cc": [...],
-//          "in_reply_to": "<id@x>" (threads a reply)}
+//          "in_reply_to": "<id@x>" (threads a reply),
+//          "smtp_password": "secret://smtp_password" (the relay's AUTH password
+//          from the vault, resolved by the node; else the executor's
+//          email.password_env)}
 //   result: {"message_id": "<...>", "accepted": [...], "tls": bool, "reply": "250 ..."}
 //
 // The Message-ID is derived from the step's idempotency key

@@ -21,9 +21,16 @@ class http_request_action final : public action {
     req.url = args["url"].get<std::string>();
     req.method = text_field(args, "method", "GET");
     std::transform(req.method.begin(), req.method.end(), req.method.begin(), ::toupper);
+    std::string account = text_field(args, "account", "default");
+    if (req.url.rfind('/', 0) == 0) {
+      auto base = spec_.base_urls.find(account);
+      if (base == spec_.base_urls.end())
+        return error{errc::bad_request, "http.request: the url " + req.url + " is relative, but account '" + account +
+                                            "' has no base URL on this executor (http.base_urls)"};
+      req.url = base->second + req.url;
+    }
     auto u = http::parse_url(req.url);
     if (!u) return u.err();
-    std::string account = text_field(args, "account", "default");
     auto list = spec_.allowed_hosts.find(account);
     if (list == spec_.allowed_hosts.end())
       return error{errc::forbidden, "http.request: account '" + account + "' has no allowed_hosts on this executor"};
@@ -98,8 +105,14 @@ bool host_allowed(const std::vector<std::string>& patterns, const std::string& h
   return false;
 }
 
-std::unique_ptr<action> make_http_request_action(http_request_spec spec) {
-  return std::make_unique<http_request_action>(std::move(spec));
+result<std::unique_ptr<action>> make_http_request_action(http_request_spec spec) {
+  for (auto& [account, url] : spec.base_urls) {
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    auto u = http::parse_url(url);
+    if (!u) return error{errc::config, "http.base_urls." + account + ": " + u.err().message};
+    spec.allowed_hosts[account].push_back(u->host + ":" + std::to_string(u->port));
+  }
+  return std::unique_ptr<action>(std::make_unique<http_request_action>(std::move(spec)));
 }
 
 }  // namespace keel

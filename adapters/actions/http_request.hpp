@@ -4,6 +4,10 @@
 //          "account": "crm", "timeout_ms": 5000, "max_response_bytes": 65536}
 //   result: {"status": 201, "headers": {...}, "json": {...} | "body": "..."}
 //
+// - A url that starts with "/" is relative to the account's base URL
+//   (executor config http.base_urls), so a workflow names the account and
+//   the path, and where the app runs is the executor's business. A base
+//   URL's host and port are on that account's allow-list.
 // - The host must be on the allow-list of the account named in args (or of
 //   the "default" list when no account is given): forbidden otherwise. No
 //   redirects are followed (a redirect could leave the allow-list).
@@ -31,9 +35,11 @@ struct http_request_spec {
   std::map<std::string, std::vector<std::string>> allowed_hosts;
   std::size_t max_response_bytes = 1 << 20;
   std::string ca_file;  // extra trust anchor for https (tests)
+  std::map<std::string, std::string> base_urls;  // account -> "http://127.0.0.1:7480" (no trailing slash needed)
 };
 
-std::unique_ptr<action> make_http_request_action(http_request_spec spec);
+// Errors: config for a base URL that is not http(s)://host[:port][/prefix].
+result<std::unique_ptr<action>> make_http_request_action(http_request_spec spec);
 
 // True when `host`:`port` matches one of the patterns above.
 bool host_allowed(const std::vector<std::string>& patterns, const std::string& host, int port);

@@ -99,7 +99,7 @@ std::string check_paths(const std::set<std::string>& paths, const std::set<std::
 }  // namespace
 
 std::set<std::string> builtin_action_names() {
-  return {"echo", "sleep", "fail", "shell", "file.append", "noop"};
+  return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send"};
 }
 
 const step_spec* workflow_definition::step(const std::string& id) const {

@@ -45,6 +45,27 @@ const nlohmann::json* value_at(const nlohmann::json& root, const std::string& pa
   return cur;
 }
 
+std::string render_text(const std::string& text, const nlohmann::json& root) {
+  std::string out;
+  std::size_t pos = 0;
+  for (;;) {
+    auto open = text.find("{{", pos);
+    auto close = open == std::string::npos ? std::string::npos : text.find("}}", open + 2);
+    if (close == std::string::npos) return out + text.substr(pos);
+    out += text.substr(pos, open - pos);
+    auto path = text.substr(open + 2, close - open - 2);
+    path.erase(0, path.find_first_not_of(' '));
+    path.erase(path.find_last_not_of(' ') + 1);
+    const nlohmann::json* v = value_at(root, path);
+    if (!v || v->is_null()) out += "?";
+    else if (v->is_string()) out += v->get<std::string>();
+    else if (v->is_number_float() && v->get<double>() == static_cast<double>(static_cast<std::int64_t>(v->get<double>())))
+      out += std::to_string(static_cast<std::int64_t>(v->get<double>()));
+    else out += v->dump();
+    pos = close + 2;
+  }
+}
+
 namespace {
 
 std::optional<double> as_number(const nlohmann::json& v) {
@@ -213,6 +234,21 @@ result<mapped> map_event(const memory_config& cfg, const nlohmann::json& event, 
 
 }  // namespace
 
+std::string canonicalizer::note_for(const nlohmann::json& event) const {
+  auto cfg = config();
+  if (!event.is_object() || !event.contains("source") || !event["source"].is_string() || !event.contains("type") ||
+      !event["type"].is_string())
+    return {};
+  const auto source = event["source"].get<std::string>(), type = event["type"].get<std::string>();
+  const mapping* m = cfg->find(source, type);
+  if (!m || m->note.empty()) return {};
+  auto fields = map_event(*cfg, event, source, type);
+  if (!fields) return {};
+  nlohmann::json root = event;
+  root["record"] = fields->fields;
+  return render_text(m->note, root);
+}
+
 result<ingest_outcome> canonicalizer::run(const nlohmann::json& event, const dead_letter* replaying) {
   auto cfg = config();
   const auto source = event["source"].get<std::string>();
@@ -231,6 +267,10 @@ result<ingest_outcome> canonicalizer::run(const nlohmann::json& event, const dea
       if (!prior) return prior.err();
       if (prior->has_value()) {
         out.what = ingest_outcome::kind::duplicate;
+        if (const auto& ref = **prior; ref.rfind("rec:", 0) == 0 && ref.find('/') != std::string::npos) {
+          out.entity_type = ref.substr(4, ref.find('/') - 4);
+          out.entity_id = ref.substr(ref.find('/') + 1);
+        }
         out.reason = (k == seen_key ? "event id already seen: " : "same content already seen: ") + **prior;
         return out;
       }

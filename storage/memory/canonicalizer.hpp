@@ -48,6 +48,8 @@ struct ingest_outcome {
   bool created = false;             // the record did not exist before
   std::uint64_t dead_letter_id = 0;
   std::string reason;               // for duplicate and dead_lettered
+  // entity_type and entity_id are also set for a duplicate of an event that
+  // had reached a record.
 };
 const char* to_string(ingest_outcome::kind k);
 
@@ -75,6 +77,11 @@ class canonicalizer {
   result<ingest_outcome> replay(std::uint64_t dead_letter_id);
   result<replay_report> replay_all();
 
+  // The memory note the event's mapping asks for (mapping::note), rendered
+  // over the event and its mapped fields; "" when the mapping has none or
+  // the event maps to nothing. Writes nothing.
+  std::string note_for(const nlohmann::json& event) const;
+
  private:
   result<ingest_outcome> run(const nlohmann::json& event, const dead_letter* replaying);
   std::shared_ptr<const memory_config> config() const;
@@ -91,5 +98,8 @@ class canonicalizer {
 result<nlohmann::json> convert_value(conversion c, const nlohmann::json& in);
 // The value at a dotted path ("data.object.email", "items.0.id"), or nullptr.
 const nlohmann::json* value_at(const nlohmann::json& root, const std::string& path);
+// `text` with every {{ path }} replaced by the value at that path of `root`
+// (strings as they are, whole numbers without a fraction, absent as "?").
+std::string render_text(const std::string& text, const nlohmann::json& root);
 
 }  // namespace keel::memory

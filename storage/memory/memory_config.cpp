@@ -167,7 +167,7 @@ void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema
 
 void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& types, std::vector<mapping>& out) {
   std::string path = "mappings[" + std::to_string(i) + "]";
-  if (!w.map(n, path) || !w.keys(n, path, {"source", "event", "entity", "fields"})) return;
+  if (!w.map(n, path) || !w.keys(n, path, {"source", "event", "entity", "fields", "note"})) return;
   mapping m;
   m.line = n.Mark().line + 1;
   for (const char* k : {"source", "event", "entity", "fields"})
@@ -178,6 +178,7 @@ void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& t
   m.source = w.scalar(n["source"], path + ".source").value_or("");
   m.events = w.list(n["event"], path + ".event");
   m.entity = w.scalar(n["entity"], path + ".entity").value_or("");
+  if (n["note"]) m.note = w.scalar(n["note"], path + ".note").value_or("");
   if (!w.ok()) return;
   const entity_type* t = types.find(m.entity);
   if (!t) {

@@ -14,6 +14,7 @@
 //         email: {from: data.object.email, convert: lower}
 //         mrr: {from: data.object.mrr_cents, convert: cents}
 //         stripe_id: data.object.id             # shorthand: a path, no conversion
+//       note: "Payment problem: {{ data.object.customer_email }}"   # optional, see mapping::note
 //   pruning:
 //     memory: {note: {ttl: 90d, max_items: 10000}}
 //     records: {customer: {keep_versions: 20}}
@@ -51,6 +52,11 @@ struct mapping {
   std::vector<std::string> events;  // event types; "*" matches any
   std::string entity;
   std::vector<field_map> fields;
+  // A memory item written once per event this mapping takes (kind `event`,
+  // about the record): text with {{ path }} over the event and
+  // {{ record.FIELD }} over the mapped fields. Empty: no item. This is what
+  // makes events findable by `keelctl memory search`.
+  std::string note;
   int line = 0;
 };
 

@@ -253,7 +253,8 @@ status memory_store::check_usable() const {
   return ok_v;
 }
 
-result<std::vector<std::uint64_t>> memory_store::write_items(std::vector<memory_item>& items, const std::vector<float>& vecs) {
+result<std::vector<std::uint64_t>> memory_store::write_items(std::vector<memory_item>& items, const std::vector<float>& vecs,
+                                                             const std::vector<std::pair<std::string, std::string>>& also_put) {
   const std::size_t dim = opts_.index.dim;
   std::vector<std::uint64_t> ids;
   {
@@ -271,6 +272,7 @@ result<std::vector<std::uint64_t>> memory_store::write_items(std::vector<memory_
     }
     b.put(seq_key, std::to_string(seq_ + items.size()));
     b.put(next_id_key, std::to_string(next_id_ + items.size()));
+    for (const auto& [k, v] : also_put) b.put(k, v);
     if (auto st = b.commit(db_, opts_.sync); !st) return st.err();
     seq_ += items.size();
     next_id_ += items.size();
@@ -296,13 +298,15 @@ result<std::vector<std::uint64_t>> memory_store::add_batch(std::vector<memory_it
   return write_items(items, vecs);
 }
 
-result<memory_item> memory_store::add(memory_item item) {
+result<memory_item> memory_store::add(memory_item item) { return add(std::move(item), {}); }
+
+result<memory_item> memory_store::add(memory_item item, const std::vector<std::pair<std::string, std::string>>& also_put) {
   std::vector<memory_item> one{std::move(item)};
   if (auto st = check_usable(); !st) return st.err();
   if (auto st = check_item(one[0]); !st) return st.err();
   std::vector<float> vec(opts_.index.dim);
   if (auto st = emb_.embed(one[0].text, vec); !st) return st.err();
-  auto ids = write_items(one, vec);
+  auto ids = write_items(one, vec, also_put);
   if (!ids) return ids.err();
   return one[0];
 }

@@ -104,6 +104,9 @@ class memory_store {
   // (nothing written): bad_request (empty text, over 64 KiB, bad kind/about),
   // unavailable (the embedder failed, or a re-embed is pending).
   result<memory_item> add(memory_item item);
+  // The same, committing `also_put` (key, value) in the item's WriteBatch:
+  // a marker that says the item exists, so a caller can add it exactly once.
+  result<memory_item> add(memory_item item, const std::vector<std::pair<std::string, std::string>>& also_put);
   // Many at once, in one WriteBatch; ids in input order.
   result<std::vector<std::uint64_t>> add_batch(std::vector<memory_item> items);
   // With a vector computed elsewhere (size dim, unit length).
@@ -145,7 +148,8 @@ class memory_store {
   status load_catalog();
   status sync_index();
   status rebuild_index();
-  result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, const std::vector<float>& vecs);
+  result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, const std::vector<float>& vecs,
+                                                 const std::vector<std::pair<std::string, std::string>>& also_put = {});
   void catalog_put(const memory_item& item);
   void catalog_erase(std::uint64_t id);
   std::uint32_t intern(const std::string& s);

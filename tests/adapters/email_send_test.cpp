@@ -140,6 +140,13 @@ BOOST_AUTO_TEST_CASE(starttls_with_a_verified_certificate_and_auth) {
   BOOST_TEST(sink.meta(1)["tls"] == true);
   BOOST_TEST(sink.meta(1)["auth_user"] == "keel");
 
+  // The password may come with the step instead (from the vault: secret://).
+  auto from_vault = spec;
+  from_vault.smtp.password.clear();
+  auto r2 = make_email_send_action(from_vault)->run({{"to", "ada@example.com"}, {"smtp_password", "pa55word"}}, ctx("tls-5"));
+  BOOST_REQUIRE_MESSAGE(r2.ok(), (r2.ok() ? "" : r2.err().message));
+  BOOST_TEST(sink.meta(2)["auth_user"] == "keel");
+
   auto wrong = spec;
   wrong.smtp.password = "wrong-password";
   auto denied = make_email_send_action(wrong)->run({{"to", "a@example.com"}}, ctx("tls-2"));
@@ -155,7 +162,7 @@ BOOST_AUTO_TEST_CASE(starttls_with_a_verified_certificate_and_auth) {
   auto plain = spec;
   plain.smtp.starttls = "off";  // credentials must not go out in clear
   BOOST_TEST(make_email_send_action(plain)->run({{"to", "a@example.com"}}, ctx("tls-4")).err().code == errc::forbidden);
-  BOOST_TEST(sink.count() == 1u);
+  BOOST_TEST(sink.count() == 2u);
 }
 
 BOOST_AUTO_TEST_CASE(starttls_required_but_not_offered_and_no_server) {

@@ -65,7 +65,7 @@ std::unique_ptr<action> make(int port, std::size_t cap = 65536) {
   spec.allowed_hosts["default"] = {"127.0.0.1:" + std::to_string(port)};
   spec.allowed_hosts["crm"] = {"*.crm.example", "127.0.0.1"};
   spec.max_response_bytes = cap;
-  return make_http_request_action(spec);
+  return make_http_request_action(spec).value();
 }
 
 }  // namespace
@@ -105,6 +105,25 @@ BOOST_AUTO_TEST_CASE(hosts_off_the_accounts_list_are_forbidden) {
   BOOST_TEST(!host_allowed({"*.crm.example"}, "evilcrm.example", 443));
   BOOST_TEST(a->run({{"url", "ftp://127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
   BOOST_TEST(a->run({{"url", "http://user:pw@127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(relative_urls_go_to_the_accounts_base_url) {
+  echo_server srv;
+  http_request_spec spec;
+  spec.base_urls["app"] = "http://127.0.0.1:" + std::to_string(srv.port) + "/";
+  auto a = make_http_request_action(spec);
+  BOOST_REQUIRE(a.ok());
+  auto r = a.value()->run({{"url", "/v1/accounts"}, {"method", "POST"}, {"account", "app"}, {"json", {{"id", 1}}}}, ctx("k-1"));
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r.value()["status"] == 201);
+  BOOST_TEST(srv.keys == std::vector<std::string>{"k-1"});
+  // The base URL allows its own host and port only, for its own account.
+  BOOST_TEST(a.value()->run({{"url", "http://127.0.0.1:1/x"}, {"account", "app"}}, ctx("k")).err().code == errc::forbidden);
+  auto no_base = a.value()->run({{"url", "/v1/accounts"}}, ctx("k"));
+  BOOST_TEST(no_base.err().code == errc::bad_request);
+  BOOST_TEST(no_base.err().message.find("base URL") != std::string::npos);
+  spec.base_urls["bad"] = "ftp://x";
+  BOOST_TEST(make_http_request_action(spec).err().code == errc::config);
 }
 
 BOOST_AUTO_TEST_CASE(timeout_cap_and_statuses) {

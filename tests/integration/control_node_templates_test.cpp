@@ -1,7 +1,8 @@
 // With no `models:` section the node runs on the embedded template provider
-// alone: `keelctl models` says so, and the demo's flow (tools/demo.sh: an
-// onboarding run, a refund held at its gate, approved, completed) works end
-// to end with the control plane on (vault, audit, spans, metrics).
+// alone: `keelctl models` says so, and a workflow run and a refund held at
+// its gate, approved and completed work end to end with the control plane
+// on (vault, audit, spans, metrics). (The case study's real workflows, over
+// http.request and email.send, are case_study_test's.)
 #include "tests/integration/control_fixture.hpp"
 
 using namespace keel;
@@ -11,9 +12,12 @@ BOOST_AUTO_TEST_SUITE(control_node_templates_test)
 
 BOOST_AUTO_TEST_CASE(demo_flow_runs_without_a_model) {
   temp_dir dir("keel-templates");
-  std::filesystem::create_directories(dir / "workflows");
-  for (const char* f : {"onboarding.yaml", "refund.yaml"})
-    std::filesystem::copy_file(std::string(KEEL_SOURCE_DIR) + "/config/workflows/" + f, dir / (std::string("workflows/") + f));
+  write_file(dir / "workflows/onboarding.yaml",
+             "name: onboarding\nsteps:\n  - {id: create_account, action: echo, args: {account_for: \"{{ input.customer_id }}\"}}\n"
+             "  - {id: send_welcome, needs: [create_account], action: echo, args: {to: \"{{ input.email }}\"}}\n");
+  write_file(dir / "workflows/refund.yaml",
+             "name: refund\nsteps:\n  - id: refund\n    action: echo\n    args: {refund: \"{{ input.amount }}\"}\n"
+             "    gate: {when: \"input.amount > 100\"}\n");
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml(""));
 

@@ -5,6 +5,7 @@
 #include "tools/keelctl/memory_commands.hpp"
 
 #include <cstdio>
+#include <set>
 
 #include "runtime/duration.hpp"
 #include "tools/keelctl/table.hpp"
@@ -66,6 +67,24 @@ std::string changes_text(const json& changes) {
     out += (out.empty() ? "" : ", ") + one;
   }
   return out.empty() ? "(no field changes)" : out;
+}
+
+// One row per record: its id, version, the sources that set its fields, and the fields.
+void print_record_list(const json& r) {
+  ui::table t({"ID", "VERSION", "SOURCES", "FIELDS"});
+  for (const auto& rec : r["records"]) {
+    std::set<std::string> sources;
+    const auto field_sources = rec.value("field_sources", json::object());  // items() must not outlive it
+    const auto values = rec.value("fields", json::object());
+    for (const auto& [f, s] : field_sources.items()) sources.insert(value_text(s));
+    std::string from, fields;
+    for (const auto& s : sources) from += (from.empty() ? "" : ",") + s;
+    for (const auto& [f, v] : values.items()) fields += (fields.empty() ? "" : "  ") + f + "=" + value_text(v);
+    t.add({cell_text(rec, "id"), cell_text(rec, "version"), from, clip(fields, 140)});
+  }
+  if (t.empty()) std::printf("%s\n", ui::dim("no " + cell_text(r, "type") + " records").c_str());
+  else t.print(stdout);
+  if (r.value("more", false)) std::printf("%s\n", ui::dim("(more: raise --limit)").c_str());
 }
 
 void print_history(const json& r) {
@@ -163,6 +182,9 @@ memory_cli::memory_cli(CLI::App& app) {
   rec_get_->add_option("type", type_, "Entity type")->required();
   rec_get_->add_option("id", id_, "Record id")->required();
   rec_get_->add_option("--at", at_, "RFC 3339 time, e.g. 2026-11-01T00:00:00Z");
+  rec_list_ = records->add_subcommand("list", "The current records of a type: id, version, sources, fields");
+  rec_list_->add_option("type", type_, "Entity type, e.g. customer")->required();
+  rec_list_->add_option("--limit", limit_, "At most this many (default 50)")->check(CLI::Range(1, 10000));
   rec_history_ = records->add_subcommand("history", "Every version of a record: what changed, from which source and event, when");
   rec_history_->add_option("type", type_, "Entity type")->required();
   rec_history_->add_option("id", id_, "Record id")->required();
@@ -202,7 +224,7 @@ memory_cli::memory_cli(CLI::App& app) {
   dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
   dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
 
-  for (auto* sub : {records, rec_put_, rec_get_, rec_history_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
+  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
                     mem_status_, dlq, dlq_list_, dlq_show_, dlq_replay_})
     sub->fallthrough();
 }
@@ -229,6 +251,7 @@ std::optional<int> memory_cli::run(const globals& g) const {
     if (!at_.empty()) args["at"] = at_;  // the node parses it (RFC 3339 with offsets and fractions)
     return ask(g, "records.get", args, print_record);
   }
+  if (*rec_list_) return ask(g, "records.list", {{"type", type_}, {"limit", limit_}}, print_record_list);
   if (*rec_history_) return ask(g, "records.history", {{"type", type_}, {"id", id_}}, print_history);
 
   if (*mem_add_) {

@@ -22,7 +22,7 @@ class memory_cli {
   std::optional<int> run(const globals& g) const;
 
  private:
-  CLI::App *rec_put_, *rec_get_, *rec_history_;
+  CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_;
   CLI::App *mem_add_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
   CLI::App *dlq_list_, *dlq_show_, *dlq_replay_;
   std::string type_, id_, fields_, source_, at_;

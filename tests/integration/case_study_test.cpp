@@ -1,0 +1,229 @@
+// The case study end to end (config/demo/, what tools/demo.sh runs), with
+// real processes: the founder's app (keel-demo-app), an SMTP sink
+// (tests/adapters/smtp_sink.py on Debian's aiosmtpd), a node configured by
+// config/demo/make_config.sh and two executors with http.request and
+// email.send. Signed billing webhooks (config/demo/send_webhooks.sh), the
+// CRM export and the support mailbox go in; in the middle the node and
+// then an executor are killed with SIGKILL and replaced. The final state
+// must be the one a calm run reaches: three onboardings, one dunning, one
+// refund held by the policy until approved; each account, tag and refund
+// made once at the app; each email sent under one Message-ID (SMTP is
+// at-least-once across a crash: a re-sent message keeps its Message-ID, so
+// the sink counts DISTINCT ids); customers merged across CRM and billing;
+// the failed payment found by a memory search.
+#include <boost/test/unit_test.hpp>
+
+#include <httplib.h>
+
+#include <strings.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "tests/integration/control_fixture.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+
+// Header `name` of an RFC 5322 message (first occurrence, unfolded), or "".
+std::string header(const std::string& message, const std::string& name) {
+  std::istringstream in(message);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line == "\r") break;
+    if (line.size() > name.size() && strncasecmp(line.c_str(), name.c_str(), name.size()) == 0 && line[name.size()] == ':') {
+      auto v = line.substr(name.size() + 1);
+      v.erase(0, v.find_first_not_of(' '));
+      if (!v.empty() && v.back() == '\r') v.pop_back();
+      return v;
+    }
+  }
+  return {};
+}
+
+struct sent_mail {
+  std::string to, subject, message_id;
+};
+
+struct case_study {
+  temp_dir dir{"keel-case"};
+  int node_port = free_port(), http_port = free_port(), app_port = free_port(), smtp_port = free_port();
+  std::string cfg = dir / "cfg";
+  std::string endpoint = endpoint_for(node_port);
+  std::unique_ptr<process> app, sink, node;
+  std::vector<std::unique_ptr<process>> executors;
+  int node_starts = 0;
+
+  case_study() {
+    auto made = run_command({KEEL_SOURCE_DIR "/config/demo/make_config.sh", cfg, std::to_string(http_port),
+                             std::to_string(app_port), std::to_string(smtp_port)});
+    BOOST_REQUIRE_MESSAGE(made.code == 0, made.err);
+    auto app_bin = (std::filesystem::path(KEEL_BIN).parent_path() / "keel-demo-app").string();
+    app = std::make_unique<process>(std::vector<std::string>{app_bin, "--port", std::to_string(app_port)}, dir / "app.log");
+    BOOST_REQUIRE_MESSAGE(wait_until([&] { return app->log_contains("ready"); }, 10s), app->log());
+    sink = std::make_unique<process>(std::vector<std::string>{"/usr/bin/python3", KEEL_SOURCE_DIR "/tests/adapters/smtp_sink.py",
+                                                              "--port", std::to_string(smtp_port), "--out", dir / "mail"},
+                                     dir / "sink.log");
+    BOOST_REQUIRE_MESSAGE(wait_until([&] { return std::filesystem::exists(dir / "mail/ready"); }, 15s), sink->log());
+  }
+
+  void start_node(const std::string& config) {
+    node.reset();
+    auto started = keel::test::start_node({dir / "data", dir / ("node-" + std::to_string(node_starts++) + ".log"), {}, cfg + "/" + config},
+                                          node_port);
+    node = std::move(started.proc);
+  }
+  void add_executor(const std::string& name) {
+    executors.push_back(start_executor(endpoint, name, dir / (name + ".log"), {"--config", cfg + "/executor.yaml"}));
+  }
+  command_result ctl(std::vector<std::string> args) { return keelctl(endpoint, std::move(args)); }
+  nlohmann::json ctl_json(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    auto r = ctl(args);
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+    return nlohmann::json::parse(r.out);
+  }
+  nlohmann::json instances() {
+    auto r = ctl({"--json", "tasks", "--limit", "100"});
+    return r.code == 0 ? nlohmann::json::parse(r.out)["instances"] : nlohmann::json::array();
+  }
+  int count(const std::string& workflow, const std::string& state) {
+    int n = 0;
+    for (const auto& i : instances()) n += i["workflow"] == workflow && (state.empty() || i["state"] == state);
+    return n;
+  }
+  nlohmann::json app_state() {
+    httplib::Client c("127.0.0.1", app_port);
+    auto r = c.Get("/state");
+    BOOST_REQUIRE(r);
+    return nlohmann::json::parse(r->body);
+  }
+  std::vector<sent_mail> mail() {
+    std::vector<sent_mail> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir / "mail")) {
+      if (e.path().extension() != ".json") continue;  // written after its .eml: the message is complete
+      auto eml = e.path();
+      auto text = read_all(eml.replace_extension(".eml").string());
+      out.push_back({header(text, "To"), header(text, "Subject"), header(text, "Message-ID")});
+    }
+    return out;
+  }
+  std::set<std::string> distinct_ids() {
+    std::set<std::string> ids;
+    for (const auto& m : mail()) ids.insert(m.message_id);
+    return ids;
+  }
+  command_result send_webhooks() {
+    return run_command({KEEL_SOURCE_DIR "/config/demo/send_webhooks.sh",
+                        "http://127.0.0.1:" + std::to_string(http_port) + "/hooks/stripe", "whsec_demo_secret"},
+                       60s);
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(case_study_test)
+
+BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_node_and_executor) {
+  case_study cs;
+  // The webhook secret goes into the vault before the connectors need it.
+  cs.start_node("node-base.yaml");
+  std::ofstream(cs.dir / "whsec.txt") << "whsec_demo_secret";
+  auto set = keelctl_with_stdin(cs.endpoint, {"secrets", "set", "billing_whsec"}, cs.dir / "whsec.txt");
+  BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
+  BOOST_REQUIRE_EQUAL(cs.node->terminate(), 0);
+  cs.start_node("node.yaml");
+  cs.add_executor("x1");
+  cs.add_executor("x2");
+
+  auto hooks = cs.send_webhooks();
+  BOOST_REQUIRE_MESSAGE(hooks.code == 0, hooks.out + hooks.err);
+  BOOST_TEST(contains(hooks.out, "\"received\":true"), hooks.out);
+
+  // kill -9 of the node once the events start workflows (every event was
+  // stored before its 2xx; the inbox re-delivers what the pump had not
+  // finished, and the triggers are keyed by event id).
+  BOOST_REQUIRE(wait_until([&] { return cs.count("onboarding", "") > 0; }, 30s));
+  cs.node->kill9();
+  cs.start_node("node.yaml");
+  BOOST_TEST(cs.ctl({"connectors", "sync", "crm"}).code == 0);
+  BOOST_TEST(cs.ctl({"connectors", "sync", "support_mail"}).code == 0);
+
+  // kill -9 of an executor once mail is going out; a fresh one takes its place.
+  BOOST_REQUIRE(wait_until([&] { return !cs.mail().empty(); }, 60s));
+  cs.executors.front()->kill9();
+  cs.add_executor("x3");
+
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("onboarding", "completed") == 3 && cs.count("dunning", "completed") == 1; },
+                                   90s),
+                        cs.ctl({"tasks"}).out);
+  // The refund of 250.00 waits at the policy gate; approving it finishes it.
+  BOOST_REQUIRE(wait_until([&] { return contains(cs.ctl({"approvals"}).out, "/refund"); }, 30s));
+  BOOST_TEST(contains(cs.ctl({"approvals"}).out, "big-refunds"));
+  std::string refund;
+  for (const auto& i : cs.instances())
+    if (i["workflow"] == "refund") refund = i["id"];
+  BOOST_REQUIRE(!refund.empty());
+  BOOST_TEST(cs.count("refund", "") == 1);
+  auto approve = cs.ctl({"approve", refund + "/refund", "--comment", "checked"});
+  BOOST_REQUIRE_MESSAGE(approve.code == 0, approve.out + approve.err);
+  BOOST_REQUIRE(wait_until([&] { return cs.count("refund", "completed") == 1; }, 60s));
+  BOOST_TEST(cs.count("onboarding", "") == 3);  // one instance per event, whatever was re-delivered
+  BOOST_TEST(cs.count("dunning", "") == 1);
+
+  // Email: five messages, each under one Message-ID, to the right people.
+  BOOST_REQUIRE(wait_until([&] { return cs.distinct_ids().size() >= 5; }, 30s));
+  auto sent = cs.mail();
+  std::map<std::string, std::string> by_id;  // Message-ID -> "to|subject"
+  for (const auto& m : sent) {
+    auto [it, fresh] = by_id.emplace(m.message_id, m.to + "|" + m.subject);
+    BOOST_TEST(it->second == m.to + "|" + m.subject, "one Message-ID, two different messages: " << m.message_id);
+  }
+  BOOST_TEST(by_id.size() == 5u);
+  std::multiset<std::string> recipients;
+  for (const auto& [id, what] : by_id) recipients.insert(what.substr(0, what.find('|')));
+  BOOST_TEST((recipients == std::multiset<std::string>{"ada@lovelace.example", "ada@lovelace.example", "grace@hopper.example",
+                                                       "grace@hopper.example", "margaret@hamilton.example"}));
+  BOOST_TEST_MESSAGE(sent.size() << " messages delivered for " << by_id.size() << " Message-IDs");
+
+  // The app: each change made once, whatever was retried.
+  auto st = cs.app_state();
+  BOOST_TEST(st["accounts"].size() == 3u);
+  for (const char* id : {"cus_ada", "cus_grace", "cus_margaret"}) BOOST_TEST(st["accounts"].contains(id), id);
+  for (const auto& [effect, n] : st["applied"].items()) BOOST_TEST(n == 1, effect << " applied " << n << " times");
+  auto grace_tags = st["crm_tags"]["grace@hopper.example"].get<std::set<std::string>>();  // in either order
+  BOOST_TEST((grace_tags == std::set<std::string>{"onboarded", "payment_failed"}));
+  BOOST_TEST(st["crm_tags"]["margaret@hamilton.example"] == nlohmann::json({"onboarded"}));
+  BOOST_TEST(st["refunds"]["rf_ch_ada_1"]["amount"] == 25000);
+
+  // Canonical memory: every event mapped, customers merged across sources.
+  auto dlq = cs.ctl_json({"dlq", "list"});
+  BOOST_TEST(dlq["total"] == 0, dlq.dump());
+  auto customers = cs.ctl_json({"records", "list", "customer"})["records"];
+  BOOST_TEST(customers.size() == 7u);  // six in the CRM, Margaret only in billing
+  bool ada_merged = false;
+  for (const auto& c : customers)
+    if (c["fields"].value("email", "") == "ada@lovelace.example")
+      ada_merged = c["fields"].value("crm_id", "") == "crm_001" && c["fields"].value("stripe_id", "") == "cus_ada" &&
+                   c["fields"].value("subscription", "") == "active";
+  BOOST_TEST(ada_merged, customers.dump());
+  auto search = cs.ctl_json({"memory", "search", "who had payment problems?", "-k", "2"});
+  BOOST_REQUIRE(!search["hits"].empty());
+  BOOST_TEST(contains(search["hits"][0]["text"].get<std::string>(), "grace@hopper.example"), search.dump());
+
+  // A sender's retry of every webhook changes nothing.
+  auto again = cs.send_webhooks();
+  BOOST_TEST(again.code == 0);
+  std::size_t duplicates = 0;
+  for (auto at = again.out.find("\"duplicate\":true"); at != std::string::npos; at = again.out.find("\"duplicate\":true", at + 1))
+    ++duplicates;
+  BOOST_TEST(duplicates == 7u, again.out);
+
+  // Costs are zero on the template provider; the audit chain holds.
+  BOOST_TEST(contains(cs.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
+  BOOST_TEST(cs.ctl({"audit", "verify"}).code == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
