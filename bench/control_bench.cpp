@@ -5,10 +5,15 @@
 // no-op tasks), run alternately against two node configs in one process,
 // on one machine:
 //   off: no policy file, audit.tasks: false, tracing.tasks: false;
-//   on:  a policy whose rules match every task (evaluated per task, and the
-//        matching allow rule is audited as a policy_decision), a
-//        side_effect audit entry and a span per task (audit.tasks,
-//        tracing.tasks: the defaults).
+//   on:  the default control plane with a policy whose rules match every
+//        task (evaluated per task). echo is a pure action
+//        (audit.pure_actions), so a successful echo gets no side_effect
+//        entry, its allow rule is summarised per 10 s, and its spans are
+//        rate-limited (tracing.pure_task_spans_per_second);
+//   on --effectful: the same with `audit.pure_actions: []`, so every echo
+//        counts as a side effect: an audit entry (with its allow rule) and
+//        a span per task, what an effectful action (http.request,
+//        email.send) costs.
 // Rounds alternate off, on, off, on, ... so drift in the machine's load
 // hits both; the report takes the median per side. Overhead = 1 - on/off.
 // Target (issue 6): under 15%. Every reply is checked (echo_runs); that the
@@ -17,7 +22,7 @@
 //
 // Usage: keel_control_bench [--rounds N] [--tasks N] [--warmup N] [--window W]
 //                           [--executors N] [--payload B] [--concurrency C]
-//                           [--keel PATH] [--json] [--keep-logs]
+//                           [--effectful] [--keel PATH] [--json] [--keep-logs]
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -59,14 +64,15 @@ double median(std::vector<double> v) {
   return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-int run_bench(options& o, int rounds, int executors) {
+int run_bench(options& o, int rounds, int executors, bool effectful) {
   resolve_keel_binary(o);
   test::temp_dir dir("keel-control-bench");
   auto policy = dir / "policy.yaml";
   std::ofstream(policy) << policy_text;
   auto off_cfg = dir / "off.yaml", on_cfg = dir / "on.yaml";
   std::ofstream(off_cfg) << "metrics: {port: 0}\naudit: {tasks: false}\ntracing: {tasks: false}\n";
-  std::ofstream(on_cfg) << "metrics: {port: 0}\npolicy: {file: " << policy << "}\naudit: {tasks: true}\ntracing: {tasks: true}\n";
+  std::ofstream(on_cfg) << "metrics: {port: 0}\npolicy: {file: " << policy << "}\naudit: {tasks: true"
+                        << (effectful ? ", pure_actions: []" : "") << "}\ntracing: {tasks: true}\n";
 
   std::vector<run_result> off, on;
   for (int i = 0; i < rounds; ++i) {
@@ -92,7 +98,7 @@ int run_bench(options& o, int rounds, int executors) {
     json out = {{"benchmark", "control_plane_overhead"},
                 {"machine", {{"cores", std::thread::hardware_concurrency()}, {"cpu", cpu_model()}}},
                 {"config", {{"tasks", o.tasks}, {"warmup", o.warmup}, {"window", o.window}, {"payload_bytes", o.payload},
-                            {"executors", executors}, {"rounds", rounds}}},
+                            {"executors", executors}, {"rounds", rounds}, {"effectful", effectful}}},
                 {"off_tasks_per_s", off_tps}, {"on_tasks_per_s", on_tps},
                 {"off_median", off_m}, {"on_median", on_m}, {"overhead", overhead},
                 {"off_p99_us_median", median(off_p99)}, {"on_p99_us_median", median(on_p99)},
@@ -110,7 +116,7 @@ int run_bench(options& o, int rounds, int executors) {
   for (int i = 0; i < rounds; ++i) {
     std::printf("%-6d %-28s %10.0f %9.3f %14.1f\n", i + 1, "off", off[i].tasks_per_s, off[i].lat.p99_us / 1000,
                 off[i].procs[0].cpu_us_per_task);
-    std::printf("%-6d %-28s %10.0f %9.3f %14.1f\n", i + 1, "on (policy+audit+spans)", on[i].tasks_per_s,
+    std::printf("%-6d %-28s %10.0f %9.3f %14.1f\n", i + 1, effectful ? "on, echo as effectful" : "on (default)", on[i].tasks_per_s,
                 on[i].lat.p99_us / 1000, on[i].procs[0].cpu_us_per_task);
   }
   std::printf("\nmedian: off %.0f tasks/s, on %.0f tasks/s; overhead %.1f%% (target < %.0f%%: %s)\n", off_m, on_m,
@@ -132,9 +138,12 @@ int main(int argc, char** argv) {
   app.add_option("--window", o.window, "Requests kept in flight (default 100)")->check(CLI::Range(1, 100000));
   app.add_option("--rounds", rounds, "Alternating off/on rounds (default 3)")->check(CLI::Range(1, 50));
   app.add_option("--executors", executors, "Executors (default 1)")->check(CLI::Range(1, 64));
+  bool effectful = false;
+  app.add_flag("--effectful", effectful,
+               "Count echo as an action with effects (audit.pure_actions: []): an audit entry and a span per task");
   CLI11_PARSE(app, argc, argv);
   try {
-    return run_bench(o, rounds, executors);
+    return run_bench(o, rounds, executors, effectful);
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "keel_control_bench: %s\n", ex.what());
     return 2;
