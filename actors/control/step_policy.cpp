@@ -131,7 +131,8 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
                  {{"type", "policy_gate_decided"}, {"step", h.task.step}, {"decision", rec["state"]}, {"rule", h.why.rule},
                   {"by", by}, {"comment", comment}});
   control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule, in.principal);
-  answer(self, in, json{{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by}});
+  answer(self, in, json{{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by},
+                        {"instance", h.task.instance}, {"step", h.task.step}});
   if (approve) {
     if (resolve_secrets(self, h.task)) {
       start_timing(self, h.task, h.workflow);

@@ -227,9 +227,13 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
   auto r = call(g, approve ? "approve" : "reject", args, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s step %s of %s%s; instance is %s\n", approve ? "approved" : "rejected", r->value("step", std::string()).c_str(),
+  // A policy gate's reply names the rule instead of the instance's state.
+  auto state = r->value("state", std::string());
+  auto rule = r->value("rule", std::string());
+  std::printf("%s step %s of %s%s%s\n", approve ? "approved" : "rejected", r->value("step", std::string()).c_str(),
               r->value("instance", std::string()).c_str(), r->value("corrected", false) ? " with corrected arguments" : "",
-              state_word(r->value("state", std::string())).c_str());
+              !state.empty() ? ("; instance is " + state_word(state)).c_str()
+                             : !rule.empty() ? ("; held by policy rule " + rule).c_str() : "");
   return exit_ok;
 }
 
