@@ -22,9 +22,10 @@ class actor_system;
 namespace keel {
 
 // Errors: unavailable when an agent is not registered (restarting, or not
-// started yet) or did not answer within 30 s: the caller retries. A
-// workflow that could not be started (unknown name, bad input) is logged by
-// the agent and is not an error here: retrying would not fix it.
+// started yet), did not answer within 30 s, or could not reach the
+// executor agent to start a workflow: the caller retries. A workflow that
+// could not be started for another reason (unknown name, bad input) is
+// logged by the agent and is not an error here: retrying would not fix it.
 status fire_event_triggers(caf::actor_system& sys, const nlohmann::json& event);
 
 }  // namespace keel

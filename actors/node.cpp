@@ -82,7 +82,10 @@ result<curve_keypair> console_admin_key(const std::string& data_dir, auth_regist
   return key;
 }
 
-// The node's endpoint as a client on this machine reaches it.
+// The address the in-node console connects to (it never binds). The node
+// listens on 127.0.0.1 unless the operator passed another --listen; when
+// that is a wildcard bind (an explicit choice, which needs CURVE keys), a
+// client on this machine reaches it through loopback.
 std::string loopback_endpoint(const std::string& listen) {
   for (const char* any : {"tcp://0.0.0.0:", "tcp://*:"})
     if (listen.rfind(any, 0) == 0) return "tcp://127.0.0.1:" + listen.substr(std::strlen(any));

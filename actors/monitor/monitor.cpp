@@ -83,7 +83,7 @@ void fire_triggers(self_ptr self, const json& event, std::function<void(json)> d
       if (!r) spdlog::error("monitor: event {} did not start workflow {}: {}", type, name, r.err().message);
       p->started.push_back(r ? json{{"workflow", name}, {"instance", r->value("instance", std::string())},
                                     {"existing", r->value("existing", false)}}
-                             : json{{"workflow", name}, {"error", r.err().message}});
+                             : json{{"workflow", name}, {"error", r.err().message}, {"code", r.err().code}});
       if (--p->left == 0) p->done(json{{"event", type}, {"started", p->started}});
     });
   }

@@ -122,7 +122,7 @@ caf::result<json_msg> on_event(self_ptr self, const nlohmann::json& event) {
     start_instance(self, std::move(request), [p, rp, type, name = def->name](result<nlohmann::json> r) mutable {
       p->started.push_back(r ? nlohmann::json{{"workflow", name}, {"instance", r->value("instance", std::string())},
                                               {"existing", r->value("existing", false)}}
-                             : nlohmann::json{{"workflow", name}, {"error", r.err().message}});
+                             : nlohmann::json{{"workflow", name}, {"error", r.err().message}, {"code", r.err().code}});
       if (--p->left == 0) rp.deliver(json_msg{{{"event", type}, {"started", p->started}}});
     });
   }

@@ -110,6 +110,13 @@ std::string url_encode(const std::string& s) {
 
 std::string clip(const std::string& s, std::size_t n) { return s.size() <= n ? s : s.substr(0, n - 1) + "…"; }
 
+// Model spend with four decimals: template calls cost 0, cheap models cents.
+std::string usd_text(double usd) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", usd);
+  return buf;
+}
+
 }  // namespace
 
 std::string escape(const std::string& s) {
@@ -549,11 +556,7 @@ std::string system_body(const page_frame& f, const system_data& d) {
   if (!d.models) out += error_note(d.models.err());
   else {
     const auto& s = d.models->value("spend", json::object());
-    auto money = [](const json& j, const char* k) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "$%.4f", j.value(k, 0.0));
-      return std::string(buf);
-    };
+    auto money = [](const json& j, const char* k) { return "$" + usd_text(j.value(k, 0.0)); };
     out += "<dl class=\"summary\"><dt>Today</dt><dd>" + money(s, "day_usd") +
            (s.contains("day_limit_usd") ? " of " + money(s, "day_limit_usd") : std::string(" (no daily limit)")) +
            "</dd><dt>This month</dt><dd>" + money(s, "month_usd") +
@@ -564,11 +567,7 @@ std::string system_body(const page_frame& f, const system_data& d) {
     out += table("Spend by model, last 7 days", d.cost->value("rows", json::array()),
                  {{"Model", field("name")},
                   {"Calls", field("calls")},
-                  {"Spend (USD)", [](const json& r) {
-                     char buf[32];
-                     std::snprintf(buf, sizeof buf, "%.4f", r.value("usd", 0.0));
-                     return std::string(buf);
-                   }}},
+                  {"Spend (USD)", [](const json& r) { return usd_text(r.value("usd", 0.0)); }}},
                  "No model calls in the last 7 days.");
   out += "</section><section aria-labelledby=\"h-alerts\"><h2 id=\"h-alerts\">Open alerts</h2>";
   if (!d.alerts) out += error_note(d.alerts.err());
