@@ -3,7 +3,8 @@
 // ones with an error frame (or drops them when no reply is possible), counts
 // every rejection, and hands valid messages to a sink without blocking.
 // Replies travel back through the outbox, which any thread may use: it
-// queues encoded frames on an inproc socket that the gateway thread drains.
+// queues encoded frames in an outbox that the gateway thread drains when an
+// eventfd wakes it.
 //
 // The gateway knows nothing of actors; the node wires the sink to them.
 #pragma once
