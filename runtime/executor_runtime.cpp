@@ -1,6 +1,7 @@
 // Executor main loop. One thread owns the DEALER and polls it together with
-// an inproc PULL on which worker threads post finished tasks (each worker
-// has its own PUSH socket: ZeroMQ sockets are single-threaded). Actions that
+// the eventfd of a wake_queue on which worker threads post finished tasks
+// (ZeroMQ sockets are single-threaded, so workers never touch the DEALER).
+// Actions that
 // never block run on the loop thread itself, so a no-op task costs one
 // decode and one encode and no thread wake-up.
 #include "runtime/executor_runtime.hpp"
@@ -20,6 +21,7 @@
 #include "runtime/duration.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/protocol.hpp"
+#include "runtime/wake_queue.hpp"
 #include "runtime/zmq_poll.hpp"
 
 namespace keel {
@@ -29,7 +31,9 @@ namespace {
 using clock_t_ = std::chrono::steady_clock;
 constexpr std::size_t max_pending_results = 100000;
 constexpr auto drain_grace = std::chrono::seconds(10);
-constexpr const char* results_endpoint = "inproc://keel-executor-results";
+// Finished tasks' encoded task_result bodies, from the workers to the loop.
+// Shared: a worker still busy when the loop gives up on it may post late.
+using result_queue = std::shared_ptr<wake_queue<std::string>>;
 constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 
 struct job {
@@ -105,9 +109,9 @@ std::string run_job(const action_registry& actions, beat_board& beats, const job
 
 class worker_pool {
  public:
-  worker_pool(zmq::context_t& ctx, const action_registry& actions, int threads, beat_board& beats)
-      : actions_(actions), beats_(beats) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this, &ctx] { work(ctx); });
+  worker_pool(result_queue results, const action_registry& actions, int threads, beat_board& beats)
+      : results_(std::move(results)), actions_(actions), beats_(beats) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
   }
   ~worker_pool() {
     if (!threads_.empty()) stop(std::chrono::milliseconds(0));
@@ -139,12 +143,9 @@ class worker_pool {
   }
 
  private:
-  void work(zmq::context_t& ctx) {
+  void work() {
     disable_thread_cache();
-    zmq::socket_t push(ctx, zmq::socket_type::push);
-    push.set(zmq::sockopt::linger, 0);
-    push.set(zmq::sockopt::sndhwm, 0);
-    push.connect(results_endpoint);
+    auto results = results_;  // keeps the queue alive for a worker that outlives the loop
     while (true) {
       job j;
       {
@@ -154,12 +155,12 @@ class worker_pool {
         j = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      auto body = run_job(actions_, beats_, j);
-      push.send(zmq::buffer(body), zmq::send_flags::none);
+      results->push(run_job(actions_, beats_, j));
     }
     exited_++;
   }
 
+  result_queue results_;
   const action_registry& actions_;
   beat_board& beats_;
   std::mutex mu_;
@@ -185,10 +186,8 @@ class executor_loop {
   executor_loop(const executor_config& cfg, const action_registry& actions,
                 const std::atomic<bool>& stop, std::optional<curve_client_keys> keys)
       : cfg_(cfg), actions_(actions), stop_(stop), keys_(std::move(keys)), ctx_(new zmq::context_t(1)),
-        results_(*ctx_, zmq::socket_type::pull) {
-    results_.set(zmq::sockopt::rcvhwm, 0);
-    results_.bind(results_endpoint);
-    pool_ = std::make_unique<worker_pool>(*ctx_, actions_, cfg_.concurrency, beats_);
+        results_(std::make_shared<wake_queue<std::string>>()) {
+    pool_ = std::make_unique<worker_pool>(results_, actions_, cfg_.concurrency, beats_);
     id_ = make_executor_id();
     name_ = cfg_.name.empty() ? host_name() + "-" + std::to_string(::getpid()) : cfg_.name;
     backoff_ = cfg_.reconnect_min;
@@ -204,15 +203,16 @@ class executor_loop {
             const std::string& trace = {});
   void send_raw_result(const std::string& body);
   bool on_node_message();
-  bool on_result();
+  void on_results();
   void say_hello();
 
   const executor_config& cfg_;
   const action_registry& actions_;
   const std::atomic<bool>& stop_;
   std::optional<curve_client_keys> keys_;
-  zmq::context_t* ctx_;  // leaked on purpose if workers outlive the loop
-  zmq::socket_t results_;
+  zmq::context_t* ctx_;
+  result_queue results_;
+  std::vector<std::string> finished_;  // the batch taken from results_, owned by the loop thread
   std::unique_ptr<zmq::socket_t> sock_;
   beat_board beats_;  // before pool_: workers hold a reference to it
   std::unique_ptr<worker_pool> pool_;
@@ -278,23 +278,24 @@ void executor_loop::send_raw_result(const std::string& body) {
   sock_->send(zmq::buffer(body), zmq::send_flags::none);
 }
 
-// Both readers return false once their socket has nothing more to read:
-// looping on recv until then is cheaper than asking the socket for its
-// events after every message (each ask is a syscall in libzmq).
-bool executor_loop::on_result() {
-  zmq::message_t m;
-  if (!results_.recv(m, zmq::recv_flags::dontwait)) return false;
-  --in_flight_;
-  std::string body(m.data<char>(), m.size());
-  if (welcomed_ && sock_) {
-    send_raw_result(body);
-  } else {
-    if (pending_.size() >= max_pending_results) pending_.pop_front();
-    pending_.push_back(std::move(body));
+// Sends (or, while disconnected, keeps) every result the workers finished.
+void executor_loop::on_results() {
+  results_->take(finished_);
+  for (auto& body : finished_) {
+    --in_flight_;
+    if (welcomed_ && sock_) {
+      send_raw_result(body);
+    } else {
+      if (pending_.size() >= max_pending_results) pending_.pop_front();
+      pending_.push_back(std::move(body));
+    }
   }
-  return true;
+  finished_.clear();
 }
 
+// Returns false once the DEALER has nothing more to read: looping on recv
+// until then is cheaper than asking the socket for its events after every
+// message (each ask is a syscall in libzmq).
 bool executor_loop::on_node_message() {
   std::vector<zmq::message_t> parts;
   while (true) {
@@ -394,9 +395,9 @@ int executor_loop::run() {
 
     if (!sock_) {
       // Disconnected: wait out the backoff while still collecting results.
-      zmq::pollitem_t item{results_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::pollitem_t item{nullptr, results_->fd(), ZMQ_POLLIN, 0};
       poll_items(&item, 1, std::chrono::milliseconds(100));
-      if (item.revents & ZMQ_POLLIN) on_result();
+      if (item.revents & ZMQ_POLLIN) on_results();
       if (now >= next_heartbeat_) {
         open_socket();
         spdlog::info("executor: reconnecting to {}", cfg_.connect);
@@ -406,16 +407,14 @@ int executor_loop::run() {
 
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat_ - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-    zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {results_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, results_->fd(), ZMQ_POLLIN, 0}};
     poll_items(items, 2, wait);
-    // Read each socket until it is empty, in bounded bursts so neither
-    // direction starves the other; poll reports what is left next time.
+    // Read the DEALER until it is empty, in bounded bursts so results are
+    // not starved; poll reports what is left next time.
     if (items[0].revents & ZMQ_POLLIN)
       for (int i = 0; i < 1024 && sock_ && on_node_message(); ++i) {
       }
-    if (items[1].revents & ZMQ_POLLIN)
-      for (int i = 0; i < 1024 && on_result(); ++i) {
-      }
+    if (items[1].revents & ZMQ_POLLIN) on_results();
     now = clock_t_::now();
     // Progress beats go out every 200 ms, not only with the liveness
     // heartbeat: a step's heartbeat_timeout may be as short as that heartbeat.
@@ -451,9 +450,10 @@ int executor_loop::run() {
     sock_->set(zmq::sockopt::linger, 500);
   }
   sock_.reset();
-  results_.close();
-  bool clean = pool_->stop(std::chrono::milliseconds(200));
-  if (clean) delete ctx_;  // else busy workers still hold sockets in it; the OS reclaims it
+  // A worker still busy after the grace is detached; it holds no socket and
+  // posts its late result into results_, which it co-owns.
+  (void)pool_->stop(std::chrono::milliseconds(200));
+  delete ctx_;
   spdlog::info("executor {} stopped", name_);
   return 0;
 }

@@ -1,23 +1,10 @@
-// Gateway thread. It owns the ROUTER (peers) and polls it together with an
-// eventfd that only carries wake-ups. Replies from other threads go into a
-// mutex-guarded outbox (ZeroMQ sockets must not be used by two threads at
-// once); the sender that finds the outbox empty writes the eventfd once, and
-// the gateway thread then takes the whole batch with one swap. Under load
-// that is one wake-up per burst instead of four inproc sends per reply.
-//
-// Why an eventfd and not an inproc PUSH/PULL pair: every ZeroMQ inproc send
-// and every empty receive goes through libzmq's mailbox, which calls
-// getpid() and poll() each time (its fork check); on a paravirtualised VM
-// each syscall costs microseconds. An eventfd is one write to wake and one
-// read to clear.
+// Gateway thread. It owns the ROUTER (peers) and polls it together with the
+// outbox's eventfd. Replies from other threads go into the outbox, a
+// wake_queue (ZeroMQ sockets must not be used by two threads at once): the
+// first reply of a burst wakes the gateway thread, which then takes the
+// whole batch with one swap.
 #include "runtime/gateway.hpp"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -25,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "runtime/auth_registry.hpp"
+#include "runtime/wake_queue.hpp"
 #include "runtime/zmq_poll.hpp"
 
 namespace keel {
@@ -39,9 +27,8 @@ struct gateway::impl {
     std::uint8_t type;
     std::string body;
   };
-  std::mutex push_mu;  // guards outbox
-  std::vector<outgoing> outbox, sending;
-  int wake_fd = -1;  // eventfd: non-zero while the outbox has news or a stop is asked
+  wake_queue<outgoing> outbox;
+  std::vector<outgoing> sending;  // the batch being written, owned by the gateway thread
   std::string bound;
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -57,10 +44,6 @@ struct gateway::impl {
   void run();
   bool on_router_readable();  // false when the ROUTER had nothing to read
   void forward_outbound();
-  void wake();  // with push_mu held
-  ~impl() {
-    if (wake_fd >= 0) ::close(wake_fd);
-  }
   void reply_raw(const zmq::message_t& peer, const proto::envelope& env);
 };
 
@@ -91,10 +74,6 @@ result<std::unique_ptr<gateway>> gateway::start(const gateway_options& opts, gat
                            : "; check the endpoint, e.g. tcp://127.0.0.1:7401";
     return error{errc::io, "cannot listen on " + opts.listen + ": " + ex.what() + hint};
   }
-  p->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (p->wake_fd < 0)
-    return error{errc::io, std::string("cannot create the gateway's wake-up eventfd: ") + std::strerror(errno) +
-                               "; raise the open-files limit (ulimit -n)"};
   auto* raw = p.get();
   p->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<gateway>(new gateway(std::move(p)));
@@ -104,10 +83,7 @@ gateway::gateway(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 
 gateway::~gateway() {
   impl_->stopping = true;
-  {
-    std::lock_guard<std::mutex> g(impl_->push_mu);
-    impl_->wake();
-  }
+  impl_->outbox.poke();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
@@ -120,21 +96,11 @@ gateway_counters gateway::counters() const {
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
   impl::outgoing out{peer, static_cast<std::uint8_t>(env.type), proto::encode_body(env)};
-  std::lock_guard<std::mutex> g(impl_->push_mu);
-  impl_->outbox.push_back(std::move(out));
-  if (impl_->outbox.size() == 1) impl_->wake();
-}
-
-void gateway::impl::wake() {
-  // A lost wake-up is impossible: the gateway clears the eventfd before it
-  // swaps the outbox, so anything queued after the swap brings its own.
-  std::uint64_t one = 1;
-  while (::write(wake_fd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
+  impl_->outbox.push(std::move(out));
 }
 
 void gateway::impl::run() {
-  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, wake_fd, ZMQ_POLLIN, 0},
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox.fd(), ZMQ_POLLIN, 0},
                              {zap.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stopping) {
     try {
@@ -260,13 +226,7 @@ bool gateway::impl::on_router_readable() {
 }
 
 void gateway::impl::forward_outbound() {
-  std::uint64_t count = 0;
-  while (::read(wake_fd, &count, sizeof count) < 0 && errno == EINTR) {
-  }
-  {
-    std::lock_guard<std::mutex> g(push_mu);
-    sending.swap(outbox);
-  }
+  outbox.take(sending);
   for (auto& out : sending) {
     std::uint8_t hdr[2] = {proto::version, out.type};
     try {
