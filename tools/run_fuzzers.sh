@@ -23,6 +23,8 @@
 #   FUZZ_TARGETS="..."  which targets (default: every tests/fuzz/*_fuzz.cpp)
 #   FUZZ_TIMEOUT=25     seconds one input may take before it counts as a timeout
 #   FUZZ_KEEP_GOING=1   do not stop at the first finding (libFuzzer fork mode)
+#   FUZZ_JOBS=N         compile and fuzz N targets at a time (default: nproc);
+#                       each target still gets SECONDS of its own
 #   KEEL_FUZZ_CXXFLAGS=...  extra compiler flags for the targets
 set -euo pipefail
 
@@ -94,32 +96,48 @@ fi
 mkdir -p "$out/obj" "$out/logs"
 echo "== building ${targets[*]} with $("$cxx" --version | head -n1)"
 # The code under test, compiled once with coverage instrumentation and sanitizers.
+# Every target gets a core of its own: compiles and fuzzing runs go
+# FUZZ_JOBS at a time, which halves the wall time on 2 cores.
+jobs_max=${FUZZ_JOBS:-$(nproc)}
+[[ "$jobs_max" =~ ^[1-9][0-9]*$ ]] || die "FUZZ_JOBS must be a positive number, got '$jobs_max'"
+pids=()
+throttle() { while (( $(jobs -rp | wc -l) >= jobs_max )); do wait -n || true; done; }
+# Waits for every started job; fails with the first compile error seen.
+wait_all() {
+  local pid bad=0
+  for pid in "${pids[@]}"; do wait "$pid" || bad=1; done
+  pids=()
+  [[ $bad -eq 0 ]] || die "compiling the fuzz targets failed (see the compiler output above)"
+}
 objs=()
 for src in runtime/protocol.cpp runtime/msgpack_json.cpp runtime/fabric_messages.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
-  "$cxx" "${objflags[@]}" -c "$root/$src" -o "$obj"
+  throttle
+  "$cxx" "${objflags[@]}" -c "$root/$src" -o "$obj" & pids+=($!)
   objs+=("$obj")
 done
+wait_all
 for t in "${targets[@]}"; do
   [[ -f "$root/tests/fuzz/$t.cpp" ]] || die "no such target: tests/fuzz/$t.cpp"
-  "$cxx" "${flags[@]}" "$root/tests/fuzz/$t.cpp" "${objs[@]}" -o "$out/$t"
+  throttle
+  "$cxx" "${flags[@]}" "$root/tests/fuzz/$t.cpp" "${objs[@]}" -o "$out/$t" & pids+=($!)
 done
+wait_all
 [[ $mode == build ]] && { echo "== built into $out"; exit 0; }
 
 # --- run -------------------------------------------------------------------
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-failed=0
-summary=()
-for t in "${targets[@]}"; do
+# One target's run; its report goes to stdout (captured per target by the
+# caller) and its summary line to logs/<target>.summary. Fails on a finding.
+fuzz_one() {
+  local t=$1
   corpus="$out/corpus/$t"
   artifacts="$out/artifacts/$t"
   log="$out/logs/$t.log"
   mkdir -p "$corpus" "$artifacts"
   if [[ -d "$root/tests/fuzz/corpus/$t" ]]; then cp -f "$root/tests/fuzz/corpus/$t"/* "$corpus"/ 2>/dev/null || true; fi
   stamp="$probe/stamp-$t"
-  touch "$stamp"
-  sleep 1  # so artifacts of this run are strictly newer than the stamp
   args=(-max_total_time="$seconds" -rss_limit_mb=2048 -max_len=1100000 -timeout="$timeout_s"
         -print_final_stats=1 -artifact_prefix="$artifacts/")
   if [[ -f "$root/tests/fuzz/$t.dict" ]]; then args+=(-dict="$root/tests/fuzz/$t.dict")
@@ -146,7 +164,6 @@ for t in "${targets[@]}"; do
   status=ok
   if [[ -n "$findings" || $rc -ne 0 ]]; then
     status=FAILED
-    failed=1
     echo "!! $t: libFuzzer exit code $rc; log: $log"
     grep -E '^(==[0-9]+==ERROR|SUMMARY|\*\*\* fuzz property|\*\*\* |.*runtime error:|ALARM|.*deadly signal|INFO: a leak)' "$log" |
       sort -u | head -n 12 | sed 's/^/   /'
@@ -161,8 +178,24 @@ for t in "${targets[@]}"; do
     fi
   fi
   [[ $slow -gt 0 ]] && echo "   note: $slow slow input(s) saved as $artifacts/slow-unit-* (not a failure)"
-  summary+=("$(printf '%-14s %-6s execs %-10s exec/s %-7s %-18s %-16s peak rss %s MB' \
-    "$t" "$status" "${execs:-?}" "${eps:-?}" "${cov:-cov: ?}" "${corp:-corp: ?}" "${rss:-?}")")
+  printf '%-14s %-6s execs %-10s exec/s %-7s %-18s %-16s peak rss %s MB\n' \
+    "$t" "$status" "${execs:-?}" "${eps:-?}" "${cov:-cov: ?}" "${corp:-corp: ?}" "${rss:-?}" >"$out/logs/$t.summary"
+  [[ $status == ok ]]
+}
+
+for t in "${targets[@]}"; do touch "$probe/stamp-$t"; done
+sleep 1  # so artifacts of this run are strictly newer than the stamps
+pids=()
+for t in "${targets[@]}"; do
+  throttle
+  fuzz_one "$t" >"$out/logs/$t.report" 2>&1 & pids+=($!)
+done
+failed=0
+summary=()
+for k in "${!targets[@]}"; do
+  wait "${pids[$k]}" || failed=1
+  cat "$out/logs/${targets[$k]}.report"
+  summary+=("$(cat "$out/logs/${targets[$k]}.summary" 2>/dev/null || echo "${targets[$k]} FAILED (no summary)")")
 done
 
 echo
