@@ -118,7 +118,8 @@ steps:
   auto tail = ctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
   BOOST_REQUIRE_EQUAL(tail.code, 0);
   nlohmann::json approval, answer;
-  for (const auto& e : nlohmann::json::parse(tail.out)["entries"]) {
+  const auto trail = nlohmann::json::parse(tail.out);  // the loop must not outlive it
+  for (const auto& e : trail["entries"]) {
     if (e["kind"] == "approval") approval = e;
     if (e["kind"] == "clarification") answer = e;
   }
