@@ -37,6 +37,7 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using executors_atom = caf::atom_constant<caf::atom("executors")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
 
 // A JSON value as a message. Local only (never serialized by CAF).
 struct json_msg {
@@ -70,7 +71,8 @@ using executor_agent_actor = agent_actor::extend<
     caf::replies_to<executors_atom>::with<json_msg>,
     caf::replies_to<start_atom, json_msg>::with<json_msg>,
     caf::reacts_to<tick_atom>,
-    caf::reacts_to<flush_atom>>;
+    caf::reacts_to<flush_atom>,
+    caf::reacts_to<read_atom, json_msg>>;  // a node-local read of a step came back from the memory worker
 
 // The planner takes `run-workflow` requests from the gateway and trigger
 // events through `ask` ({"event": {"type", "id", "data"}}).

@@ -44,7 +44,15 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
       return error{errc::unavailable, "the memory worker did not take the event within 30 s"};
     auto r = answer.get();
     if (!r) return r.err();
-    return after ? after->forward(event) : ok_v;
+    if (!after) return ok_v;
+    // The record the event wrote travels with it, so a workflow it starts
+    // can show the operator which canonical record it is about.
+    if (r->contains("entity_type")) {
+      auto with_record = event;
+      with_record["canonical"] = {{"type", (*r)["entity_type"]}, {"id", (*r)["entity_id"]}, {"version", (*r)["version"]}};
+      return after->forward(with_record);
+    }
+    return after->forward(event);
   };
   auto hub = connectors::connector_hub::start(std::move(conn_cfg), db, memory.dead_letters(), deliver);
   if (!hub) return hub.err();

@@ -97,7 +97,11 @@ bool resolve_secrets(executor_self self, wf::step_task& t) {
   return true;
 }
 
-json hold_json(const std::string& id, const policy_hold& h) {
+// `live`: the instance's decision facts now (trigger, record, retrieval
+// chain, input), as a workflow gate records them when it opens.
+json hold_json(const std::string& id, const policy_hold& h, const result<json>& live) {
+  json facts = {{"action", h.task.action}, {"args", h.task.args}, {"rule", h.why.rule}, {"reason", h.why.reason}};
+  if (live) facts.update(live.value());
   return {{"id", id},
           {"instance", h.task.instance},
           {"workflow", h.workflow},
@@ -105,7 +109,7 @@ json hold_json(const std::string& id, const policy_hold& h) {
           {"opened_ms", h.opened_ms},
           {"deadline_ms", 0},
           {"kind", "policy"},
-          {"facts", {{"action", h.task.action}, {"args", h.task.args}, {"rule", h.why.rule}, {"reason", h.why.reason}}}};
+          {"facts", std::move(facts)}};
 }
 
 void answer(executor_self self, const inbound& in, result<json> r) {
@@ -278,7 +282,7 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
   }
   if (op == "approvals") {
     auto out = st.engine->approvals();
-    for (const auto& [hid, h] : st.held) out["approvals"].push_back(hold_json(hid, h));
+    for (const auto& [hid, h] : st.held) out["approvals"].push_back(hold_json(hid, h, st.engine->facts(h.task.instance)));
     // Open alerts need the operator too: shown under "needs attention".
     for (const auto& a : services(self).alerts->open_alerts())
       out["attention"].push_back({{"instance", "alert " + a.value("key", std::string())},

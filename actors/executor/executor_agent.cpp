@@ -72,6 +72,7 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [=](flush_atom) { workflows_flush(self); },
+      [=](read_atom, const json_msg& m) { workflows_on_node_read(self, m.value); },
   };
 }
 

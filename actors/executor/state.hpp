@@ -88,6 +88,10 @@ void workflows_tick(executor_self self);
 void workflows_flush(executor_self self);
 void schedule_flush(executor_self self);
 void submit_step(executor_self self, wf::step_task&& t);
+// The answer of a node-local read (records.get, memory.search) that
+// submit_step handed to the memory worker: {instance, step, attempt,
+// result | error: {code, message}}.
+void workflows_on_node_read(executor_self self, const nlohmann::json& answer);
 
 // actors/control/step_policy.cpp: policy, secrets, audit, spans and metrics
 // around workflow steps.

@@ -5,9 +5,14 @@
 // write, and only then are steps dispatched and callers answered.
 #include <spdlog/spdlog.h>
 
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
 #include "actors/executor/state.hpp"
+#include "actors/memory/memory_ops.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/workflow/facts.hpp"
 
 namespace keel {
 
@@ -89,7 +94,36 @@ void workflows_flush(executor_self self) {
   schedule_flush(self);  // on_result above may have decided more
 }
 
+namespace {
+
+// Reads of the node's own memory run on the memory worker, not on an
+// executor (executors hold no data): the result, with the provenance the
+// stores keep, is the step's result and feeds later gates' facts. A read
+// lost to an agent restart is re-run by recovery (the step is dispatched).
+void run_node_read(executor_self self, wf::step_task&& t) {
+  auto* mem = self->state.env.ctx->memory;
+  auto me = caf::actor_cast<executor_agent_actor>(self);
+  nlohmann::json ref = {{"instance", t.instance}, {"step", t.step}, {"attempt", t.attempt}};
+  mem->post([mem, me, ref = std::move(ref), action = t.action, args = std::move(t.args)]() mutable {
+    auto r = run_memory_op(*mem, action, args);
+    if (r) ref["result"] = std::move(r.value());
+    else ref["error"] = {{"code", r.err().code}, {"message", action + ": " + r.err().message}};
+    caf::anon_send(me, read_atom::value, json_msg{std::move(ref)});
+  });
+}
+
+}  // namespace
+
+void workflows_on_node_read(executor_self self, const nlohmann::json& a) {
+  workflow_ref ref{text_arg(a, "instance"), text_arg(a, "step"), static_cast<int>(a.value("attempt", 1)), false};
+  if (a.contains("error") && a["error"].is_object())
+    return workflows_on_task_done(self, ref, error{a["error"].value("code", std::string(errc::internal)),
+                                                   a["error"].value("message", std::string())});
+  workflows_on_task_done(self, ref, a.value("result", nlohmann::json::object()));
+}
+
 void submit_step(executor_self self, wf::step_task&& t) {
+  if (!t.compensation && wf::is_node_read(t.action)) return run_node_read(self, std::move(t));
   auto& st = self->state;
   auto now = steady_clock::now();
   task_record rec;
@@ -142,6 +176,7 @@ void workflows_start(executor_self self, const nlohmann::json& request, std::fun
   req.trace = text_arg(request, "trace");
   req.by = text_arg(request, "by");
   req.wait = bool_field(request, "wait");
+  if (request.contains("trigger") && request["trigger"].is_object()) req.trigger = request["trigger"];
   self->state.engine->start(remember(self, std::move(done)), req);
   schedule_flush(self);
 }

@@ -3,6 +3,7 @@
 // keelctl's relative times) and RFC 3339 where a person reads them.
 #include "actors/memory/memory_ops.hpp"
 
+#include <cctype>
 #include <set>
 
 #include "storage/memory/content_hash.hpp"
@@ -207,6 +208,88 @@ result<json> records_list(memory_service& m, const json& args) {
   return json{{"type", *type}, {"records", out}, {"more", more}};
 }
 
+// A field value as the text a person searches for: strings as they are,
+// everything else as JSON (42, true).
+std::string field_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool record_matches(const mem::record& r, const std::string& field, const std::string& value, const std::string& text) {
+  if (!field.empty()) {
+    if (!r.fields.is_object() || !r.fields.contains(field)) return false;
+    if (lower(field_text(r.fields[field])) != value) return false;
+  }
+  if (text.empty()) return true;
+  if (lower(r.id).find(text) != std::string::npos) return true;
+  if (r.fields.is_object())
+    for (const auto& [k, v] : r.fields.items())
+      if (lower(field_text(v)).find(text) != std::string::npos) return true;
+  return false;
+}
+
+// {type?, field?, value?, text?, limit?}: current records whose `field`
+// equals `value` (case-insensitive) and/or whose id or any field value
+// contains `text`. A scan of the current records of one type (or every
+// declared type), in id order: fine for an operator's search over the
+// records of a small company, not an index.
+result<json> records_search(memory_service& m, const json& args) {
+  auto type = opt_text(args, "type");
+  if (!type) return type.err();
+  auto field = opt_text(args, "field");
+  if (!field) return field.err();
+  auto text = opt_text(args, "text");
+  if (!text) return text.err();
+  std::string value;
+  if (auto v = args.find("value"); v != args.end() && !v->is_null()) {
+    if (v->is_object() || v->is_array()) return bad("\"value\" must be a string, number or boolean");
+    value = lower(field_text(*v));
+    if (field->empty()) return bad("\"value\" needs \"field\": the field to compare, e.g. {\"field\": \"email\", \"value\": \"ana@example.com\"}");
+  } else if (!field->empty()) {
+    return bad("\"field\" needs \"value\": what the field must equal");
+  }
+  if (field->empty() && text->empty())
+    return bad("say what to look for: {\"text\": \"ana\"} (id or any field contains it) or {\"field\": \"email\", \"value\": \"ana@example.com\"}");
+  auto limit = opt_int(args, "limit", 1, 1000);
+  if (!limit) return limit.err();
+  const std::size_t most = static_cast<std::size_t>(limit->value_or(50));
+  std::vector<std::string> types;
+  if (!type->empty()) {
+    if (auto s = known_type(m, *type); !s) return s.err();
+    types.push_back(*type);
+  } else {
+    types = m.records().types()->type_names();
+  }
+  const auto needle = lower(*text);
+  json out = json::array();
+  bool more = false;
+  std::size_t scanned = 0;
+  for (const auto& t : types) {
+    const std::string prefix = "rec/cur/" + t + "/";
+    std::vector<std::string> ids;
+    auto listed = m.db().scan(prefix, [&](const std::string& k, const std::string&) {
+      ids.push_back(k.substr(prefix.size()));
+      return true;
+    });
+    if (!listed) return listed.err();
+    for (const auto& id : ids) {
+      auto r = m.records().get(t, id);
+      if (!r) return r.err();
+      ++scanned;
+      if (!*r || !record_matches(**r, *field, value, needle)) continue;
+      if (out.size() == most) {
+        more = true;
+        break;
+      }
+      out.push_back(record_json(**r));
+    }
+    if (more) break;
+  }
+  return json{{"records", std::move(out)}, {"more", more}, {"scanned", scanned}};
+}
+
 result<json> records_history(memory_service& m, const json& args) {
   auto ref = need_record(m, args);
   if (!ref) return ref.err();
@@ -385,7 +468,7 @@ result<json> dlq_replay(memory_service& m, const json& args) {
 }  // namespace
 
 bool is_memory_op(const std::string& op) {
-  static const std::set<std::string> ops{"records.put",   "records.get",  "records.list",  "records.history", "memory.add",
+  static const std::set<std::string> ops{"records.put",   "records.get",  "records.list",  "records.history", "records.search", "memory.add",
                                          "memory.search", "memory.forget", "memory.prune",   "memory.status",
                                          "dlq.list",      "dlq.show",      "dlq.replay"};
   return ops.count(op) > 0;
@@ -403,6 +486,7 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   if (op == "records.get") return records_get(m, args);
   if (op == "records.list") return records_list(m, args);
   if (op == "records.history") return records_history(m, args);
+  if (op == "records.search") return records_search(m, args);
   if (op == "memory.add") return memory_add(m, args);
   if (op == "memory.search") return memory_search(m, args);
   if (op == "memory.forget") return memory_forget(m, args);

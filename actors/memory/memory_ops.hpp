@@ -6,6 +6,8 @@
 //   records.put     {type, id, fields, source?, expected_version?, replace?} -> {type, id, version, changed, hash}
 //   records.get     {type, id, at?: RFC 3339 | ms}                          -> {record}
 //   records.history {type, id}                                              -> {type, id, versions: [...]}
+//   records.list    {type, limit?}                                          -> {type, records, more}
+//   records.search  {type?, field?, value?, text?, limit?}                  -> {records, more, scanned}
 //   memory.add      {text, about?, kind?, ttl_ms?, source?}                 -> {item}
 //   memory.search   {query, about?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
 //                                                                           -> {hits, warnings, total_items}

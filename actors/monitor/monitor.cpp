@@ -26,6 +26,7 @@
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
 #include "actors/control/start_workflow.hpp"
+#include "runtime/workflow/facts.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/json_fields.hpp"
 
@@ -78,7 +79,8 @@ void fire_triggers(self_ptr self, const json& event, std::function<void(json)> d
                     {"input", event.contains("data") ? event["data"] : json::object()},
                     {"idempotency_key", id.empty() ? std::string() : "event:" + id + ":" + t->workflow},
                     {"trace", text_field(event, "trace")},
-                    {"by", "monitor:" + type}};
+                    {"by", "monitor:" + type},
+                    {"trigger", wf::trigger_of(event)}};
     start_workflow(self, std::move(request), [p, name = t->workflow, type](result<json> r) {
       if (!r) spdlog::error("monitor: event {} did not start workflow {}: {}", type, name, r.err().message);
       p->started.push_back(r ? json{{"workflow", name}, {"instance", r->value("instance", std::string())},

@@ -25,6 +25,7 @@
 #include "actors/agents.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/workflow/expression.hpp"
+#include "runtime/workflow/facts.hpp"
 
 namespace keel {
 
@@ -118,7 +119,8 @@ caf::result<json_msg> on_event(self_ptr self, const nlohmann::json& event) {
   for (const auto* def : matches) {
     nlohmann::json request = {{"workflow", def->name}, {"input", data},
                               {"idempotency_key", id.empty() ? std::string() : "event:" + id + ":" + def->name},
-                              {"by", "trigger:" + type}};
+                              {"by", "trigger:" + type},
+                              {"trigger", wf::trigger_of(event)}};
     start_instance(self, std::move(request), [p, rp, type, name = def->name](result<nlohmann::json> r) mutable {
       p->started.push_back(r ? nlohmann::json{{"workflow", name}, {"instance", r->value("instance", std::string())},
                                               {"existing", r->value("existing", false)}}

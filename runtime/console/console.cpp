@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <unordered_map>
@@ -276,7 +277,7 @@ struct operator_console::impl {
     if (!s) return html(res, 401, login_page(""));  // the login form and nothing else
     if (path == "/" || path == "/inbox") return inbox(res, frame(sid, *s, "Inbox", "inbox"), 200);
     if (path == "/inbox/items") {
-      auto r = call("approvals", json::object());
+      auto r = approvals_with_records();
       if (!r) return html(res, http_status(r.err()), escape(r.err().message));
       return html(res, 200, inbox_items(frame(sid, *s, "Inbox", "inbox"), *r));
     }
@@ -309,8 +310,37 @@ struct operator_console::impl {
     html(res, 404, render_page(f, "<h1>Not found</h1><p>There is no page at <code>" + escape(path) + "</code>.</p>"));
   }
 
-  void inbox(httplib::Response& res, page_frame f, int status) {
+  // The inbox's items, each record a gate or question is about fetched as
+  // it is now (facts.record_now: the `records.get` reply, or {error}): the
+  // operator decides on the record's current fields, and sees whether it
+  // changed since the gate opened.
+  result<json> approvals_with_records() {
     auto r = call("approvals", json::object());
+    if (!r) return r;
+    std::map<std::string, json> fetched;
+    for (const char* list : {"approvals", "clarifications"}) {
+      if (!r->contains(list) || !(*r)[list].is_array()) continue;
+      for (auto& item : (*r)[list]) {
+        if (!item.contains("facts") || !item["facts"].is_object()) continue;
+        auto& facts = item["facts"];
+        if (!facts.contains("record") || !facts["record"].is_object()) continue;
+        auto type = facts["record"].value("type", std::string());
+        auto id = facts["record"].value("id", std::string());
+        if (type.empty() || id.empty()) continue;
+        auto key = type + "/" + id;
+        if (!fetched.count(key)) {
+          auto rec = call("records.get", {{"type", type}, {"id", id}});
+          fetched[key] = rec ? rec->value("record", json::object())
+                             : json{{"error", rec.err().message}};
+        }
+        facts["record_now"] = fetched[key];
+      }
+    }
+    return r;
+  }
+
+  void inbox(httplib::Response& res, page_frame f, int status) {
+    auto r = approvals_with_records();
     html(res, status, render_page(f, inbox_body(f, r)));
   }
 
@@ -321,11 +351,15 @@ struct operator_console::impl {
       record = call("records.get", {{"type", q.type}, {"id", q.id}});
       versions = call("records.history", {{"type", q.type}, {"id", q.id}});
     }
-    if (!q.query.empty()) search = call("memory.search", {{"query", q.query}, {"k", 10}});
+    std::optional<result<json>> found;
+    if (!q.query.empty()) {
+      found = call("records.search", {{"text", q.query}, {"limit", 50}});
+      search = call("memory.search", {{"query", q.query}, {"k", 10}});
+    }
     int status = 200;
     if (record && !*record) status = http_status(record->err());
     html(res, status, render_page(f, memory_body(f, q, record ? &*record : nullptr, versions ? &*versions : nullptr,
-                                                 search ? &*search : nullptr)));
+                                                 search ? &*search : nullptr, found ? &*found : nullptr)));
   }
 
   void system(httplib::Response& res, const page_frame& f) {

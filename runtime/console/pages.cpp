@@ -186,6 +186,82 @@ std::string message_page(const std::string& title, const std::string& text) {
 
 namespace {
 
+std::string record_link(const std::string& type, const std::string& id) {
+  return "<a href=\"/memory?type=" + url_encode(type) + "&amp;id=" + url_encode(id) + "\">" + escape(type + " " + id) + "</a>";
+}
+
+std::string score_text(const json& h) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.3f", h.value("score", 0.0));
+  return buf;
+}
+
+// The facts behind a decision (runtime/workflow/facts.hpp) as <dt>/<dd>
+// pairs: the event that started the instance, the canonical record (as
+// recorded, and its fields as they are now, with a link to its history), and
+// the retrieval chain: what each earlier step read or found, with provenance.
+std::string decision_facts(const page_frame& f, const json& facts) {
+  std::string out;
+  if (facts.contains("trigger") && facts["trigger"].is_object()) {
+    const auto& t = facts["trigger"];
+    out += "<dt>Triggering event</dt><dd class=\"trigger\"><code>" + escape(text_of(t, "type", "?")) + "</code> " +
+           escape(text_of(t, "id")) + (text_of(t, "source").empty() ? "" : " from <b>" + escape(text_of(t, "source")) + "</b>") +
+           "</dd>";
+  }
+  if (facts.contains("record") && facts["record"].is_object()) {
+    const auto& rec = facts["record"];
+    auto type = text_of(rec, "type"), id = text_of(rec, "id");
+    out += "<dt>Canonical record</dt><dd class=\"record\">" + record_link(type, id) + " · version " +
+           escape(text_of(rec, "version", "?")) +
+           (text_of(rec, "source").empty() ? "" : " · from " + escape(text_of(rec, "source"))) +
+           (text_of(rec, "step").empty() ? "" : " · read by step " + escape(text_of(rec, "step")));
+    if (facts.contains("record_now") && facts["record_now"].is_object()) {
+      const auto& now = facts["record_now"];
+      if (now.contains("error")) {
+        out += "<p class=\"help\">Not readable now: " + escape(text_of(now, "error")) + "</p>";
+      } else {
+        if (text_of(now, "version") != text_of(rec, "version"))
+          out += "<p class=\"notice\">Changed since: now at version " + escape(text_of(now, "version")) + ".</p>";
+        out += "<dl class=\"fields\">";
+        const auto fields = now.value("fields", json::object());  // items() must not outlive it
+        for (const auto& [k, v] : fields.items())
+          out += "<dt>" + escape(k) + "</dt><dd>" + escape(clip(v.is_string() ? v.get<std::string>() : v.dump(), 200)) + "</dd>";
+        out += "</dl>";
+      }
+    }
+    out += "</dd>";
+  }
+  const auto chain = facts.value("retrieval", json::array());
+  if (!chain.empty()) {
+    out += "<dt>Retrieval chain</dt><dd><ol class=\"chain\">";
+    for (const auto& step : chain) {
+      out += "<li>step <code>" + escape(text_of(step, "step")) + "</code> ";
+      if (step.contains("record")) {
+        const auto& r = step["record"];
+        out += "read " + record_link(text_of(r, "type"), text_of(r, "id")) + " version " + escape(text_of(r, "version", "?")) +
+               (text_of(r, "source").empty() ? "" : " (from " + escape(text_of(r, "source")) + ")");
+      } else {
+        const auto hits = step.value("hits", json::array());
+        out += "searched memory for “" + escape(text_of(step, "query")) + "”: " + std::to_string(hits.size()) + " hit(s)";
+        if (!hits.empty()) {
+          out += "<ol class=\"hits\">";
+          for (const auto& h : hits)
+            out += "<li><span class=\"score\">" + score_text(h) + "</span> " + escape(clip(text_of(h, "text"), 200)) +
+                   "<span class=\"meta\"> · #" + escape(text_of(h, "id")) +
+                   (text_of(h, "source").empty() ? "" : " · " + escape(text_of(h, "source"))) +
+                   (text_of(h, "source_event").empty() ? "" : " · event " + escape(text_of(h, "source_event"))) +
+                   (text_of(h, "record_ref").empty() ? "" : " · " + escape(text_of(h, "record_ref"))) + "</span></li>";
+          out += "</ol>";
+        }
+      }
+      out += "</li>";
+    }
+    out += "</ol></dd>";
+  }
+  (void)f;
+  return out;
+}
+
 std::string approval_card(const page_frame& f, const json& a) {
   auto id = text_of(a, "id");
   auto anchor = "a-" + std::to_string(std::hash<std::string>{}(id) % 1000000000);
@@ -204,7 +280,9 @@ std::string approval_card(const page_frame& f, const json& a) {
   if (!text_of(facts, "rule").empty())
     out += "<dt>Why it waits</dt><dd>policy rule <code>" + escape(text_of(facts, "rule")) + "</code>" +
            (text_of(facts, "reason").empty() ? "" : ": " + escape(text_of(facts, "reason"))) + "</dd>";
-  if (facts.contains("input")) out += "<dt>Triggering input</dt><dd>" + pre_json(facts["input"]) + "</dd>";
+  out += decision_facts(f, facts);
+  if (facts.contains("input"))
+    out += "<dt>Instance input</dt><dd><details><summary>Show</summary>" + pre_json(facts["input"]) + "</details></dd>";
   out += "<dt>Instance</dt><dd><a href=\"/work/" + url_encode(text_of(a, "instance")) + "\">" +
          escape(text_of(a, "instance")) + "</a></dd></dl>";
   // Approve or reject, with a comment.
@@ -235,10 +313,19 @@ std::string question_card(const page_frame& f, const json& q) {
   auto anchor = "q-" + std::to_string(std::hash<std::string>{}(id) % 1000000000);
   std::string out = "<article class=\"card item question\" data-id=\"" + escape(id) + "\" aria-labelledby=\"" + anchor + "-h\">";
   out += "<h3 id=\"" + anchor + "-h\">" + escape(text_of(q, "workflow", "?")) + " · step " + escape(text_of(q, "step", "?")) + " asks</h3>";
-  out += "<p class=\"meta\"><code>" + escape(id) + "</code> · asked " + when(ms_of(q, "opened_ms"), f.now_ms) + "</p>";
+  const auto& facts = q.contains("facts") && q["facts"].is_object() ? q["facts"] : json::object();
+  out += "<p class=\"meta\"><code>" + escape(id) + "</code> · asked " + when(ms_of(q, "opened_ms"), f.now_ms);
+  if (ms_of(q, "deadline_ms") > 0)
+    out += " · <span class=\"deadline\">unanswered, it " +
+           std::string(text_of(q, "on_timeout") == "default" ? "takes the default answer “" + escape(text_of(facts, "default")) + "”"
+                                                             : "fails") +
+           " " + when(ms_of(q, "deadline_ms"), f.now_ms) + "</span>";
+  out += "</p>";
   out += "<blockquote class=\"ask\">" + escape(text_of(q, "question")) + "</blockquote>";
-  if (q.contains("facts") && q["facts"].contains("input"))
-    out += "<details><summary>Instance input</summary>" + pre_json(q["facts"]["input"]) + "</details>";
+  auto known = decision_facts(f, facts);
+  if (!known.empty()) out += "<dl class=\"facts\">" + known + "</dl>";
+  if (facts.contains("input"))
+    out += "<details><summary>Instance input</summary>" + pre_json(facts["input"]) + "</details>";
   out += "<form method=\"post\" action=\"/inbox/answer\">" + csrf_field(f) +
          "<input type=\"hidden\" name=\"id\" value=\"" + escape(id) + "\">"
          "<label for=\"" + anchor + "-t\">Your answer</label>"
@@ -419,7 +506,7 @@ std::string instance_body(const page_frame& f, const std::string& id, const resu
 // --- Customers / memory ---
 
 std::string memory_body(const page_frame& f, const memory_query& q, const result<json>* record, const result<json>* versions,
-                        const result<json>* search) {
+                        const result<json>* search, const result<json>* found) {
   std::string out = "<h1>Customers &amp; memory</h1><div class=\"two\">";
   out += "<form method=\"get\" action=\"/memory\" class=\"card\"><h2>Look up a record</h2>"
          "<label for=\"rtype\">Type</label><input id=\"rtype\" name=\"type\" list=\"types\" required value=\"" +
@@ -427,9 +514,31 @@ std::string memory_body(const page_frame& f, const memory_query& q, const result
          "<option>ticket</option></datalist>"
          "<label for=\"rid\">Id</label><input id=\"rid\" name=\"id\" required value=\"" + escape(q.id) + "\">"
          "<button type=\"submit\">Show record and history</button></form>";
-  out += "<form method=\"get\" action=\"/memory\" class=\"card\"><h2>Search memory</h2>"
-         "<label for=\"mq\">Question or words</label><input id=\"mq\" name=\"q\" type=\"search\" required value=\"" +
+  out += "<form method=\"get\" action=\"/memory\" class=\"card\" role=\"search\"><h2>Search records and memory</h2>"
+         "<label for=\"mq\">A name, email, id or words</label><input id=\"mq\" name=\"q\" type=\"search\" required value=\"" +
          escape(q.query) + "\"><button type=\"submit\">Search</button></form></div>";
+  if (found) {
+    out += "<section aria-labelledby=\"h-found\"><h2 id=\"h-found\">Records matching “" + escape(q.query) + "”</h2>";
+    if (!*found) out += error_note(found->err());
+    else {
+      out += table("Records matching the search", (*found)->value("records", json::array()),
+                   {{"Record", [](const json& r) { return record_link(text_of(r, "type"), text_of(r, "id")); }},
+                    {"Version", field("version")},
+                    {"Fields",
+                     [](const json& r) {
+                       std::string t;
+                       const auto fields = r.value("fields", json::object());  // items() must not outlive it
+                       for (const auto& [k, v] : fields.items())
+                         t += (t.empty() ? "" : " · ") + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump());
+                       return escape(clip(t, 300));
+                     }},
+                    {"Source", field("source")},
+                    {"Since", field_ago("valid_from_ms", f.now_ms)}},
+                   "No record matches.");
+      if ((*found)->value("more", false)) out += "<p class=\"help\">More records match: narrow the search.</p>";
+    }
+    out += "</section>";
+  }
   if (record) {
     out += "<section aria-labelledby=\"h-record\"><h2 id=\"h-record\">" + escape(q.type + " " + q.id) + "</h2>";
     if (!*record) out += error_note(record->err());
@@ -472,11 +581,7 @@ std::string memory_body(const page_frame& f, const memory_query& q, const result
     else
       out += table("Memory matches", (*search)->value("hits", json::array()),
                    {{"#", field("id")},
-                    {"Score", [](const json& h) {
-                       char buf[16];
-                       std::snprintf(buf, sizeof buf, "%.3f", h.value("score", 0.0));
-                       return std::string(buf);
-                     }},
+                    {"Score", score_text},
                     {"Text", [](const json& h) { return escape(clip(text_of(h, "text"), 400)); }},
                     {"Kind", field("kind")},
                     {"About", field("about")},

@@ -49,12 +49,14 @@ std::string instance_live(const page_frame& f, const nlohmann::json& task, const
 std::string instance_body(const page_frame& f, const std::string& id, const result<nlohmann::json>& task,
                           const result<nlohmann::json>& history);
 
-// Customers / memory: one record with its versions, and a memory search.
+// Customers / memory: one record with its versions; a search of the
+// current records (`records.search` text) and of memory (`memory.search`).
 struct memory_query {
   std::string type, id, query;
 };
 std::string memory_body(const page_frame& f, const memory_query& q, const result<nlohmann::json>* record,
-                        const result<nlohmann::json>* versions, const result<nlohmann::json>* search);
+                        const result<nlohmann::json>* versions, const result<nlohmann::json>* search,
+                        const result<nlohmann::json>* found);
 
 // System: node and agents (`status`), executors, connectors, spend, alerts,
 // the audit trail and its verification.

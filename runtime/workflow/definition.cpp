@@ -99,7 +99,8 @@ std::string check_paths(const std::set<std::string>& paths, const std::set<std::
 }  // namespace
 
 std::set<std::string> builtin_action_names() {
-  return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send"};
+  return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send",
+          "records.get", "memory.search"};  // the last two: node-local reads (facts.hpp)
 }
 
 const step_spec* workflow_definition::step(const std::string& id) const {
@@ -185,7 +186,27 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
       r.absorb(rr);
     }
     r.mark("retry");
-    r.get_ms("timeout", s.timeout, 1, 7 * 86'400'000L);
+    if (s.what == step_spec::kind::ask) {
+      // An ask waits for a person: its timeout may be long, and says what happens then.
+      r.get_ms("timeout", s.ask_timeout, 1, 365L * 86'400'000L);
+      r.get("on_timeout", s.ask_on_timeout);
+      bool has_default = r.has("default");
+      r.get("default", s.ask_default);
+      if (s.ask_on_timeout != "fail" && s.ask_on_timeout != "default")
+        r.fail(steps[i]["on_timeout"], "on_timeout", "must be fail or default (with default: the answer to use)");
+      else if (s.ask_on_timeout == "default" && s.ask_default.find_first_not_of(" \t\r\n") == std::string::npos)
+        r.fail(steps[i], "default", "on_timeout: default needs default: the answer to go on with");
+      else if (has_default && s.ask_on_timeout != "default")
+        r.fail(steps[i]["default"], "default", "is used only with on_timeout: default");
+      if (r.has("on_timeout") && s.ask_timeout.count() == 0)
+        r.fail(steps[i]["on_timeout"], "on_timeout", "needs timeout: (e.g. timeout: 24h) to ever happen");
+    } else {
+      r.get_ms("timeout", s.timeout, 1, 7 * 86'400'000L);
+      for (const char* k : {"on_timeout", "default"})
+        if (r.has(k)) r.fail(steps[i][k], k, "only an ask: step takes this (a gate has its own gate.on_timeout)");
+      r.mark("on_timeout");
+      r.mark("default");
+    }
     r.get_ms("heartbeat_timeout", s.heartbeat_timeout, 1, 86'400'000);
     if (r.has("compensate")) {
       auto c = r.child("compensate");
@@ -356,6 +377,9 @@ nlohmann::json workflow_definition::to_json() const {
                         {"sleep_ms", ms(s.sleep)},
                         {"wait_until", s.wait_until},
                         {"ask", s.ask},
+                        {"ask_timeout_ms", ms(s.ask_timeout)},
+                        {"ask_on_timeout", s.ask_on_timeout},
+                        {"ask_default", s.ask_default},
                         {"retry", {{"max_attempts", s.retry.max_attempts},
                                    {"initial_interval_ms", ms(s.retry.initial_interval)},
                                    {"backoff_coefficient", s.retry.backoff_coefficient},
@@ -398,6 +422,9 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
       s.sleep = to_ms(sj, "sleep_ms", s.sleep);
       s.wait_until = sj.value("wait_until", std::string());
       s.ask = sj.value("ask", std::string());
+      s.ask_timeout = to_ms(sj, "ask_timeout_ms", millis(0));
+      s.ask_on_timeout = sj.value("ask_on_timeout", std::string("fail"));
+      s.ask_default = sj.value("ask_default", std::string());
       const auto& r = sj.at("retry");
       s.retry.max_attempts = r.at("max_attempts").get<int>();
       s.retry.initial_interval = to_ms(r, "initial_interval_ms", s.retry.initial_interval);

@@ -66,6 +66,12 @@ struct step_spec {
   millis sleep{0};
   std::string wait_until;                 // template: unix ms or RFC 3339 time
   std::string ask;                        // template: the question (kind::ask)
+  // ask: how long the question may wait (`timeout:` on an ask step; 0:
+  // forever) and what then: "fail" fails the step (the instance compensates,
+  // as after a rejection) or "default" answers it with `ask_default`.
+  millis ask_timeout{0};
+  std::string ask_on_timeout = "fail";
+  std::string ask_default;
 };
 
 struct workflow_definition {

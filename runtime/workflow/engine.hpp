@@ -75,6 +75,7 @@ struct start_request {
   std::string idempotency_key;  // optional
   std::string trace;
   std::string by;               // who asked: operator name or "trigger:<event>"
+  nlohmann::json trigger;       // the event that started it (facts.hpp trigger_of); null: none
   bool wait = false;            // reply when the instance ends, not when it starts
 };
 
@@ -122,7 +123,14 @@ class engine {
   nlohmann::json list(const std::string& state_filter, std::size_t limit) const;
   result<nlohmann::json> describe(const std::string& id) const;
   result<nlohmann::json> history(const std::string& id) const;
+  // {approvals, clarifications, attention}; each gate and question carries
+  // its facts (facts.hpp: trigger, record, retrieval chain) as recorded
+  // when it opened, and its deadline_ms (0: none).
   nlohmann::json approvals() const;
+  // The decision facts of an unfinished instance now (facts.hpp), plus its
+  // input: for gates the engine does not hold (policy gates). not_found if
+  // the instance has ended or never was.
+  result<nlohmann::json> facts(const std::string& id) const;
   nlohmann::json workflows() const;
   std::size_t active_count() const;
 

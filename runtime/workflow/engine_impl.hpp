@@ -20,12 +20,13 @@
 #include "runtime/workflow/engine.hpp"
 #include "runtime/workflow/engine_state.hpp"
 #include "runtime/workflow/expression.hpp"
+#include "runtime/workflow/facts.hpp"
 
 namespace keel::wf {
 
 namespace engine_detail {
 
-enum class timer_kind { retry, sleep, gate, comp_retry };
+enum class timer_kind { retry, sleep, gate, comp_retry, ask };
 
 struct timer {
   std::string instance;
@@ -194,7 +195,8 @@ struct engine::impl : engine_state {
                {"input", req.input},
                {"start_key", req.idempotency_key},
                {"trace", req.trace.empty() ? proto::new_trace_id() : req.trace},
-               {"by", req.by}});
+               {"by", req.by},
+               {"trigger", req.trigger.is_object() ? req.trigger : nlohmann::json()}});
     batch.put(wfkey::active(ref.id), "");
     if (!req.idempotency_key.empty()) {
       batch.put(wfkey::start(req.idempotency_key),
@@ -265,6 +267,13 @@ struct engine::impl : engine_state {
     spdlog::warn("workflow {} compensating: {}", inst.id, reason);
   }
 
+  // A gate's or question's own facts plus the instance's trigger, record
+  // and retrieval chain (facts.hpp), recorded in the event that opens it.
+  static nlohmann::json with_decision_facts(const instance& inst, nlohmann::json own) {
+    own.update(decision_facts(inst));
+    return own;
+  }
+
   // Starts a ready step. Returns true if its state changed.
   bool start_step(instance& inst, const step_spec& s, step_run& r) {
     // The template context copies every completed result: build it only for
@@ -290,11 +299,11 @@ struct engine::impl : engine_state {
         emit(inst, {{"type", "gate_opened"},
                     {"step", s.id},
                     {"deadline_ms", deadline},
-                    {"facts", {{"action", s.action},
-                               {"args", args ? *args : nlohmann::json(args.err().message)},
-                               {"condition", s.gate->when},
-                               {"input", inst.input},
-                               {"on_timeout", s.gate->on_timeout}}}});
+                    {"facts", with_decision_facts(inst, {{"action", s.action},
+                                                         {"args", args ? *args : nlohmann::json(args.err().message)},
+                                                         {"condition", s.gate->when},
+                                                         {"input", inst.input},
+                                                         {"on_timeout", s.gate->on_timeout}})}});
         if (deadline) timers.emplace(deadline, timer{inst.id, s.id, timer_kind::gate});
         return true;
       }
@@ -305,10 +314,15 @@ struct engine::impl : engine_state {
         fail_step(inst, s, r, errc::bad_request, "cannot render the question: " + question.err().message, false);
         return true;
       }
+      std::int64_t deadline = s.ask_timeout.count() > 0 ? now() + s.ask_timeout.count() : 0;
       emit(inst, {{"type", "clarification_requested"},
                   {"step", s.id},
                   {"question", question->is_string() ? question->get<std::string>() : question->dump()},
-                  {"facts", {{"input", inst.input}}}});
+                  {"deadline_ms", deadline},
+                  {"facts", with_decision_facts(inst, {{"input", inst.input},
+                                                       {"on_timeout", s.ask_on_timeout},
+                                                       {"default", s.ask_default}})}});
+      if (deadline) timers.emplace(deadline, timer{inst.id, s.id, timer_kind::ask});
       return true;
     }
     if (s.what == step_spec::kind::sleep || s.what == step_spec::kind::wait_until) {
@@ -540,6 +554,10 @@ struct engine::impl : engine_state {
         gate_decision(*inst, *s, r, s->gate->on_timeout == "approve", "timeout",
                       "no decision within " + format_duration(s->gate->timeout));
         break;
+      case timer_kind::ask:
+        if (r.state != step_state::awaiting_answer || r.due_ms > at || r.due_ms == 0) return;
+        ask_timed_out(*inst, *s, r);
+        break;
       case timer_kind::comp_retry:
         if (r.comp != comp_state::scheduled || r.comp_due_ms > at) return;
         dispatch_compensation(*inst, *s, r);
@@ -562,6 +580,23 @@ struct engine::impl : engine_state {
       auto why = "step " + s.id + " was rejected by " + by + (comment.empty() ? "" : ": " + comment);
       if (inst.state == instance_state::running) begin_compensation(inst, why);
     }
+  }
+
+  // An unanswered question past its timeout: the default answer (recorded
+  // as given by "timeout"), or the step fails and the instance compensates,
+  // as after a rejection (a paused instance would only ask again).
+  void ask_timed_out(instance& inst, const step_spec& s, step_run& r) {
+    auto waited = "no answer within " + format_duration(s.ask_timeout);
+    if (s.ask_on_timeout == "default") {
+      emit(inst, {{"type", "clarification_answered"}, {"step", s.id}, {"answer", s.ask_default}, {"by", "timeout"},
+                  {"comment", waited + "; the default answer was used"}});
+      emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", 0},
+                  {"result", {{"answer", s.ask_default}, {"by", "timeout"}, {"defaulted", true}}}});
+      return;
+    }
+    emit(inst, {{"type", "attempt_failed"}, {"step", s.id}, {"attempt", r.attempt}, {"code", errc::timeout},
+                {"message", waited}, {"retry_at_ms", 0}});
+    if (inst.state == instance_state::running) begin_compensation(inst, "step " + s.id + " failed: " + waited);
   }
 
   // --- recovery ---
@@ -594,6 +629,7 @@ struct engine::impl : engine_state {
         if (r.state == step_state::scheduled) timers.emplace(r.due_ms, timer{id, s.id, timer_kind::retry});
         if (r.state == step_state::sleeping) timers.emplace(r.due_ms, timer{id, s.id, timer_kind::sleep});
         if (r.state == step_state::awaiting_approval && r.due_ms) timers.emplace(r.due_ms, timer{id, s.id, timer_kind::gate});
+        if (r.state == step_state::awaiting_answer && r.due_ms) timers.emplace(r.due_ms, timer{id, s.id, timer_kind::ask});
         if (r.comp == comp_state::dispatched) {
           effects.dispatch.push_back(task_for(ref, s, r, true));
           ++redispatched;

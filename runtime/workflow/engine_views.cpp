@@ -10,6 +10,7 @@
 
 #include "runtime/workflow/engine.hpp"
 #include "runtime/workflow/engine_state.hpp"
+#include "runtime/workflow/facts.hpp"
 
 namespace keel::wf {
 
@@ -99,8 +100,10 @@ nlohmann::json engine::approvals() const {
       if (r.state == step_state::awaiting_answer)
         questions.push_back({{"id", id + "/" + s.id}, {"instance", id}, {"workflow", inst->def.name}, {"step", s.id},
                              {"opened_ms", r.gate.value("opened_ms", std::int64_t{0})},
+                             {"deadline_ms", r.gate.value("deadline_ms", std::int64_t{0})},
+                             {"on_timeout", s.ask_on_timeout},
                              {"question", r.gate.value("question", std::string())},
-                             {"facts", {{"input", inst->input}}}});
+                             {"facts", r.gate.value("facts", nlohmann::json{{"input", inst->input}})}});
       if (r.state != step_state::awaiting_approval) continue;
       gates.push_back({{"id", id + "/" + s.id}, {"instance", id}, {"workflow", inst->def.name}, {"step", s.id},
                        {"opened_ms", r.gate.value("opened_ms", std::int64_t{0})},
@@ -125,6 +128,14 @@ nlohmann::json engine::approvals() const {
   std::sort(gates.begin(), gates.end(), newest_first);
   std::sort(questions.begin(), questions.end(), newest_first);
   return {{"approvals", gates}, {"clarifications", questions}, {"attention", attention}};
+}
+
+result<nlohmann::json> engine::facts(const std::string& id) const {
+  auto it = state_->active.find(id);
+  if (it == state_->active.end()) return error{errc::not_found, "no unfinished workflow instance '" + id + "'"};
+  auto f = decision_facts(*it->second);
+  f["input"] = it->second->input;
+  return f;
 }
 
 nlohmann::json engine::workflows() const {

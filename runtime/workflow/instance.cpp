@@ -96,6 +96,7 @@ status apply(instance& inst, const nlohmann::json& ev) {
     inst.input = ev.value("input", nlohmann::json::object());
     inst.start_key = ev.value("start_key", std::string());
     inst.trace = ev.value("trace", std::string());
+    inst.trigger = ev.value("trigger", nlohmann::json());
     inst.created_ms = at;
     inst.steps.clear();
     for (const auto& s : inst.def.steps) inst.steps[s.id] = step_run{};
@@ -152,7 +153,10 @@ status apply(instance& inst, const nlohmann::json& ev) {
     }
   } else if (type == "clarification_requested") {
     run->state = step_state::awaiting_answer;
-    run->gate = {{"kind", "clarification"}, {"opened_ms", at}, {"question", ev.value("question", std::string())}};
+    run->gate = {{"kind", "clarification"}, {"opened_ms", at}, {"question", ev.value("question", std::string())},
+                 {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})},
+                 {"facts", ev.value("facts", nlohmann::json::object())}};
+    run->due_ms = ev.value("deadline_ms", std::int64_t{0});
     run->started_ms = at;
   } else if (type == "clarification_answered") {
     // step_completed follows in the same batch, with the answer as the result.

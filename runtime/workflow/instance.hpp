@@ -62,6 +62,7 @@ struct instance {
   nlohmann::json input;
   std::string start_key;
   std::string trace;
+  nlohmann::json trigger;            // the event that started it: {type, id, source, record?}; null if started by hand
   instance_state state = instance_state::running;
   std::map<std::string, step_run> steps;
   std::uint64_t next_seq = 0;        // seq of the next event

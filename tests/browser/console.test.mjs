@@ -122,10 +122,14 @@ version: 1
 description: refund a charge; large ones need the operator
 steps:
   - id: lookup
-    action: echo
-    args: {customer: "{{ input.customer_id }}"}
-  - id: pay
+    action: records.get
+    args: {type: customer, id: "{{ input.customer_id }}"}
+  - id: notes
     needs: [lookup]
+    action: memory.search
+    args: {query: "refund promised", k: 3}
+  - id: pay
+    needs: [notes]
     action: echo
     args: {customer: "{{ input.customer_id }}", amount: "{{ input.amount }}", currency: eur}
     gate: {when: "input.amount > 100"}
@@ -136,6 +140,9 @@ version: 1
 steps:
   - id: plan
     ask: "Which plan should {{ input.customer_id }} start on?"
+    timeout: 24h
+    on_timeout: default
+    default: basic
   - id: welcome
     needs: [plan]
     action: echo
@@ -170,6 +177,7 @@ try {
   await waitFor('the executor to register', () => keelctl('executors').executors.length === 1);
   keelctl('records', 'put', 'customer', 'c_42', '{"email": "ana.customer@example.com", "plan": "basic"}', '--source', 'crm');
   keelctl('records', 'put', 'customer', 'c_42', '{"plan": "pro"}', '--source', 'stripe');
+  keelctl('memory', 'add', 'Support promised c_42 a refund of the double charge', '--about', 'customer:c_42', '--source', 'support');
 
   const refund = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "amount": 250}').instance;
   const gateId = `${refund}/pay`;
@@ -217,8 +225,16 @@ try {
   const card = page.locator(`article[data-id="${gateId}"]`);
   await card.waitFor();
   const facts = await card.innerText();
-  for (const want of ['refund', 'pay', 'echo', '"amount": 250', '"currency": "eur"', 'input.amount > 100', '"customer_id": "c_42"'])
+  for (const want of ['refund', 'pay', 'echo', '"amount": 250', '"currency": "eur"', 'input.amount > 100',
+                      // the canonical record as it is now, and the retrieval chain with provenance
+                      'Canonical record', 'customer c_42 · version 2', 'read by step lookup', 'ana.customer@example.com',
+                      'Retrieval chain', 'searched memory for “refund promised”', 'Support promised c_42 a refund', 'support'])
     assert.ok(facts.includes(want), `the approval shows ${want}: ${facts}`);
+  const recordLink = card.locator('dd.record a');
+  assert.equal(await recordLink.getAttribute('href'), '/memory?type=customer&id=c_42', 'the record links to its history');
+  const gateFacts = approvals().approvals.find((a) => a.id === gateId).facts;
+  assert.equal(gateFacts.record.id, 'c_42', 'keelctl approvals --json carries the same record');
+  assert.equal(gateFacts.retrieval[1].hits[0].source, 'support', 'and the same retrieval chain');
   await shot(page, 'inbox-desktop');
 
   // --- forged posts change nothing ---
@@ -297,6 +313,7 @@ try {
   const question = page.locator(`article[data-id="${onboarding}/plan"]`);
   await question.waitFor({ timeout: 15000 });
   assert.match(await question.innerText(), /Which plan should c_42 start on\?/);
+  assert.match(await question.locator('.deadline').innerText(), /takes the default answer “basic” in \d/, 'the question shows its timeout');
   await shot(page, 'inbox-question-desktop');
   await question.locator('textarea[name=answer]').fill('pro, billed yearly');
   await question.getByRole('button', { name: 'Answer' }).click();
@@ -330,10 +347,16 @@ try {
   const record = await page.locator('main').innerText();
   assert.ok(record.includes('ana.customer@example.com') && record.includes('stripe') && record.includes('crm'), 'the record with its sources');
   await shot(page, 'record-desktop');
-  await page.locator('#mq').fill('annual invoice');
+  await page.locator('#mq').fill('ANA.customer');
   await page.locator('#mq').press('Enter');
-  await page.locator('#h-search').waitFor();
+  await page.locator('#h-found').waitFor();
+  const found = page.locator('section[aria-labelledby=h-found] table');
+  assert.match(await found.innerText(), /customer c_42/, 'record search finds the customer by email, any case');
+  assert.match(await page.locator('section[aria-labelledby=h-search]').innerText(), /Memory matching/);
   await shot(page, 'memory-desktop');
+  await found.getByRole('link', { name: 'customer c_42' }).click();
+  await page.waitForURL(/memory\?type=customer&id=c_42/);
+  assert.match(await page.locator('main').innerText(), /Version history/, 'a search hit opens the record and its history');
   res = await page.goto(base + 'memory?type=customer&id=nobody');
   assert.equal(res.status(), 404);
 
@@ -349,12 +372,13 @@ try {
   await mobile.locator('#token').fill(token);
   await mobile.getByRole('button', { name: 'Sign in' }).click();
   await mobile.waitForURL(base + 'inbox');
-  const refund2 = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_7", "amount": 900}').instance;
+  const refund2 = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "amount": 900}').instance;
   await mobile.locator(`article[data-id="${refund2}/pay"]`).waitFor({ timeout: 15000 });
   await shot(mobile, 'inbox-phone');
   const overflow = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 1, `the inbox fits a phone screen (overflows by ${overflow}px)`);
-  for (const [p, name] of [['work', 'work'], [`work/${refund}`, 'instance'], ['memory?type=customer&id=c_42', 'memory'], ['system', 'system']]) {
+  for (const [p, name] of [['work', 'work'], [`work/${refund}`, 'instance'], ['memory?type=customer&id=c_42', 'memory'],
+                           ['memory?q=c_42', 'search'], ['system', 'system']]) {
     await mobile.goto(base + p);
     await shot(mobile, `${name}-phone`);
     const o = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -55,6 +55,11 @@ BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep:, wait_until: or ask:"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: guess}\n"), "must be fail or default"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: default}\n"), "needs default:"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", on_timeout: fail}\n"), "needs timeout:"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, default: pro}\n"), "only with on_timeout: default"));
+  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, on_timeout: fail}\n"), "only an ask: step"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"{{ steps.b.result }}\"}\n  - {id: b, action: echo}\n"), "ask"));
   BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo}\n  - {id: a, action: echo}\n"), "used twice"));
   BOOST_TEST(has(error_of("name: Bad Name\nsteps:\n  - {id: a, action: echo}\n"), "needs a name"));

@@ -6,6 +6,7 @@
 
 #include "runtime/duration.hpp"
 #include "runtime/workflow/engine.hpp"
+#include "runtime/workflow/facts.hpp"
 #include "storage/store.hpp"
 #include "tests/support/json_print.hpp"
 #include "tests/support/process.hpp"
@@ -84,6 +85,33 @@ steps:
     args: {plan: "{{ steps.which.result.answer }}"}
 )";
 
+// Questions with a timeout: a default answer, or a failed step.
+const char* asking_late = R"(
+name: asking_late
+version: 1
+steps:
+  - {id: which, ask: "Which plan?", timeout: 40ms, on_timeout: default, default: basic}
+  - {id: apply, needs: [which], action: echo, args: {plan: "{{ steps.which.result.answer }}"}}
+)";
+
+const char* asking_strict = R"(
+name: asking_strict
+version: 1
+steps:
+  - {id: which, ask: "Which plan?", timeout: 40ms}
+  - {id: apply, needs: [which], action: echo}
+)";
+
+// Reads the node's memory, then a gate: the gate's facts carry what was read.
+const char* grounded = R"(
+name: grounded
+version: 1
+steps:
+  - {id: customer, action: records.get, args: {type: customer, id: "{{ input.customer }}"}}
+  - {id: notes, needs: [customer], action: memory.search, args: {query: "refunds of {{ input.customer }}"}}
+  - {id: refund, needs: [notes], action: echo, gate: true, args: {amount: 5}}
+)";
+
 struct harness {
   test::temp_dir dir;
   std::unique_ptr<store> db;
@@ -97,7 +125,7 @@ struct harness {
     auto s = store::open(dir / "db");
     BOOST_REQUIRE(s.ok());
     db = std::move(s.value());
-    for (const char* text : {five_steps, pausing, redo, noops, asking}) {
+    for (const char* text : {five_steps, pausing, redo, noops, asking, asking_late, asking_strict, grounded}) {
       auto d = parse_workflow(text, "test", builtin_action_names());
       BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
       catalog.add(std::move(d.value()));
@@ -139,6 +167,23 @@ struct harness {
     }
     BOOST_FAIL("no pending task for step " << step);
     return {};
+  }
+
+  // A node restart: a new engine on the same store recovers from it.
+  void restart() {
+    eng = std::make_unique<engine>(*db, catalog, engine_options{});
+    BOOST_REQUIRE(eng->recover().ok());
+    flush();
+  }
+
+  // Runs the engine's timers until `done` holds (or 5 s pass).
+  template <class Pred>
+  bool tick_until(Pred done) {
+    return test::wait_until([&] {
+      eng->tick(unix_now_ms());
+      flush();
+      return done();
+    }, std::chrono::seconds(5));
   }
 
   std::vector<std::string> event_types(const std::string& id) {
@@ -413,6 +458,76 @@ BOOST_AUTO_TEST_CASE(bad_starts_are_refused_at_once) {
   BOOST_TEST(h.eng->list("", 100).empty());  // nothing was written
 }
 
+BOOST_AUTO_TEST_CASE(an_unanswered_question_takes_its_default_answer_after_its_timeout_even_across_a_restart) {
+  harness h;
+  auto id = h.start("asking_late", json::object());
+  auto open = h.eng->approvals()["clarifications"];
+  BOOST_REQUIRE_EQUAL(open.size(), 1u);
+  BOOST_TEST(open[0]["deadline_ms"].get<std::int64_t>() > 0);
+  BOOST_TEST(open[0]["on_timeout"] == "default");
+  // The deadline is in the history: a new engine on the same store keeps it.
+  h.restart();
+  BOOST_TEST(h.tick_until([&] { return !h.pending.empty(); }));
+  BOOST_TEST(h.pending[0].args == json({{"plan", "basic"}}));
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["steps"][0]["result"]["by"] == "timeout");
+  BOOST_TEST(d["steps"][0]["result"]["defaulted"] == true);
+  h.eng->answer(310, id + "/which", "pro", "ana");  // too late
+  h.flush();
+  BOOST_TEST(h.replies.at(310).err().code == errc::conflict);
+}
+
+BOOST_AUTO_TEST_CASE(an_unanswered_question_without_a_default_fails_its_step_and_the_instance) {
+  harness h;
+  auto id = h.start("asking_strict", json::object());
+  BOOST_TEST(h.tick_until([&] { return h.eng->describe(id).value()["state"] == "failed"; }));
+  BOOST_TEST(h.pending.empty());  // apply never ran
+  auto d = h.eng->describe(id).value();
+  BOOST_TEST(d["steps"][0]["state"] == "failed");
+  BOOST_TEST(d["steps"][0]["errors"][0]["code"] == "timeout");
+  BOOST_TEST(h.eng->approvals()["clarifications"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_gate_records_the_trigger_the_record_and_the_retrieval_chain_behind_it) {
+  harness h;
+  auto token = h.next_token++;
+  start_request req;
+  req.workflow = "grounded";
+  req.input = {{"customer", "c_42"}};
+  req.by = "trigger:charge.refund.requested";
+  req.trigger = trigger_of({{"type", "charge.refund.requested"}, {"id", "evt_9"}, {"source", "billing"},
+                            {"canonical", {{"type", "invoice"}, {"id", "in_7"}, {"version", 3}}}});
+  h.eng->start(token, req);
+  h.flush();
+  auto id = h.replies.at(token).value()["instance"].get<std::string>();
+  // Node reads are dispatched like any step; their results carry provenance.
+  auto read = h.answer("customer", json{{"record", {{"type", "customer"}, {"id", "c_42"}, {"version", 2},
+                                                    {"source", "crm"}, {"event_id", "evt_1"}, {"fields", {{"plan", "pro"}}}}}});
+  BOOST_TEST(read.args == json({{"type", "customer"}, {"id", "c_42"}}));
+  h.answer("notes", json{{"hits", json::array({{{"id", 17}, {"score", 0.8}, {"text", "asked for a refund in May"},
+                                                {"source", "support"}, {"source_event", "m_3"}, {"record_ref", "customer/c_42@2"}}})}});
+  auto gates = h.eng->approvals()["approvals"];
+  BOOST_REQUIRE_EQUAL(gates.size(), 1u);
+  const auto& f = gates[0]["facts"];
+  BOOST_TEST(f["trigger"] == json({{"type", "charge.refund.requested"}, {"id", "evt_9"}, {"source", "billing"},
+                                   {"record", {{"type", "invoice"}, {"id", "in_7"}, {"version", 3}}}}));
+  // The record a step read wins over the one the event wrote.
+  BOOST_TEST(f["record"]["type"] == "customer");
+  BOOST_TEST(f["record"]["version"] == 2);
+  BOOST_TEST(f["record"]["source"] == "crm");
+  BOOST_TEST(f["record"]["step"] == "customer");
+  BOOST_REQUIRE_EQUAL(f["retrieval"].size(), 2u);
+  BOOST_TEST(f["retrieval"][0]["record"]["id"] == "c_42");
+  BOOST_TEST(f["retrieval"][1]["query"] == "refunds of c_42");
+  BOOST_TEST(f["retrieval"][1]["hits"][0]["score"] == 0.8);
+  BOOST_TEST(f["retrieval"][1]["hits"][0]["source_event"] == "m_3");
+  BOOST_TEST(f["args"] == json({{"amount", 5}}));
+  // Recorded in the history: a replay shows the same facts.
+  h.restart();
+  BOOST_TEST(h.eng->approvals()["approvals"][0]["facts"] == f);
+  BOOST_TEST(h.eng->facts(id).value()["trigger"]["id"] == "evt_9");
+}
+
 BOOST_AUTO_TEST_CASE(recorded_results_are_reused_and_recovery_redispatches_with_the_same_key) {
   harness h;
   auto id = h.start("five", {{"n", 1}});
@@ -438,14 +553,8 @@ BOOST_AUTO_TEST_CASE(noops_and_durable_timers_complete_in_the_node) {
   BOOST_TEST(h.pending.empty());  // noop steps never leave the node
   BOOST_TEST(h.eng->describe(id).value()["steps"][2]["state"] == "sleeping");
   // The timer survives a restart.
-  h.eng = std::make_unique<engine>(*h.db, h.catalog, engine_options{});
-  BOOST_REQUIRE(h.eng->recover().ok());
-  h.flush();
-  BOOST_TEST(test::wait_until([&] {
-    h.eng->tick(unix_now_ms());
-    h.flush();
-    return h.eng->describe(id).value()["state"] == "completed";
-  }, std::chrono::seconds(5)));
+  h.restart();
+  BOOST_TEST(h.tick_until([&] { return h.eng->describe(id).value()["state"] == "completed"; }));
 }
 
 BOOST_AUTO_TEST_CASE(instances_keep_the_definition_version_they_started_with) {

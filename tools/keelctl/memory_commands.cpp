@@ -87,6 +87,20 @@ void print_record_list(const json& r) {
   if (r.value("more", false)) std::printf("%s\n", ui::dim("(more: raise --limit)").c_str());
 }
 
+// Search hits: like a listing, with the type first (a search may span types).
+void print_search(const json& r) {
+  ui::table t({"TYPE", "ID", "VERSION", "SOURCE", "FIELDS"});
+  for (const auto& rec : r["records"]) {
+    std::string fields;
+    const auto values = rec.value("fields", json::object());
+    for (const auto& [f, v] : values.items()) fields += (fields.empty() ? "" : "  ") + f + "=" + value_text(v);
+    t.add({cell_text(rec, "type"), cell_text(rec, "id"), cell_text(rec, "version"), cell_text(rec, "source"), clip(fields, 120)});
+  }
+  if (t.empty()) std::printf("%s\n", ui::dim("no record matches (" + cell_text(r, "scanned") + " searched)").c_str());
+  else t.print(stdout);
+  if (r.value("more", false)) std::printf("%s\n", ui::dim("(more: raise --limit or narrow the search)").c_str());
+}
+
 void print_history(const json& r) {
   ui::table t({"VERSION", "VALID FROM", "WHEN", "SOURCE", "EVENT", "CHANGES"});
   for (const auto& v : r["versions"])
@@ -185,6 +199,12 @@ memory_cli::memory_cli(CLI::App& app) {
   rec_list_ = records->add_subcommand("list", "The current records of a type: id, version, sources, fields");
   rec_list_->add_option("type", type_, "Entity type, e.g. customer")->required();
   rec_list_->add_option("--limit", limit_, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+  rec_search_ = records->add_subcommand("search", "Find current records: id or any field contains TEXT, and/or --field F --value V");
+  rec_search_->add_option("text", text_, "Text the id or any field value contains (case-insensitive)");
+  rec_search_->add_option("--type", type_, "Only this entity type (default: every type)");
+  rec_search_->add_option("--field", field_, "A field that must equal --value, e.g. email");
+  rec_search_->add_option("--value", value_, "The value --field must equal (case-insensitive)");
+  rec_search_->add_option("--limit", limit_, "At most this many (default 50)")->check(CLI::Range(1, 1000));
   rec_history_ = records->add_subcommand("history", "Every version of a record: what changed, from which source and event, when");
   rec_history_->add_option("type", type_, "Entity type")->required();
   rec_history_->add_option("id", id_, "Record id")->required();
@@ -224,7 +244,7 @@ memory_cli::memory_cli(CLI::App& app) {
   dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
   dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
 
-  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
+  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
                     mem_status_, dlq, dlq_list_, dlq_show_, dlq_replay_})
     sub->fallthrough();
 }
@@ -253,6 +273,17 @@ std::optional<int> memory_cli::run(const globals& g) const {
   }
   if (*rec_list_) return ask(g, "records.list", {{"type", type_}, {"limit", limit_}}, print_record_list);
   if (*rec_history_) return ask(g, "records.history", {{"type", type_}, {"id", id_}}, print_history);
+  if (*rec_search_) {
+    if (field_.empty() != value_.empty())
+      return usage(g, "--field and --value go together, e.g. keelctl records search --field email --value ana@example.com");
+    if (text_.empty() && field_.empty())
+      return usage(g, "say what to look for: keelctl records search ana, or --field email --value ana@example.com");
+    json args = {{"limit", limit_}};
+    if (!text_.empty()) args["text"] = text_;
+    if (!type_.empty()) args["type"] = type_;
+    if (!field_.empty()) args["field"] = field_, args["value"] = value_;
+    return ask(g, "records.search", args, print_search);
+  }
 
   if (*mem_add_) {
     json args = {{"text", text_}};

@@ -22,10 +22,10 @@ class memory_cli {
   std::optional<int> run(const globals& g) const;
 
  private:
-  CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_;
+  CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_, *rec_search_;
   CLI::App *mem_add_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
   CLI::App *dlq_list_, *dlq_show_, *dlq_replay_;
-  std::string type_, id_, fields_, source_, at_;
+  std::string type_, id_, fields_, source_, at_, field_, value_;
   std::int64_t expect_version_ = -1;
   bool replace_ = false;
   std::string text_, about_, kind_, ttl_, since_;

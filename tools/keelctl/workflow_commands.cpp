@@ -172,6 +172,35 @@ int cmd_history(const globals& g, const std::string& id) {
   return exit_ok;
 }
 
+// What an operator judges a gate or question by (runtime/workflow/facts.hpp):
+// the event that started the instance, the record it is about, and what its
+// steps retrieved, each with where it came from.
+void print_decision_facts(const json& f) {
+  auto txt = [](const json& j, const char* k) { return j.is_object() && j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : std::string(); };
+  if (f.contains("trigger") && f["trigger"].is_object()) {
+    const auto& t = f["trigger"];
+    std::printf("    triggered by event %s %s from %s\n", txt(t, "type").c_str(), txt(t, "id").c_str(),
+                txt(t, "source").empty() ? "?" : txt(t, "source").c_str());
+  }
+  if (f.contains("record") && f["record"].is_object()) {
+    const auto& rec = f["record"];
+    std::printf("    about record %s %s version %s%s\n", txt(rec, "type").c_str(), txt(rec, "id").c_str(), txt(rec, "version").c_str(),
+                txt(rec, "source").empty() ? "" : (" (source " + txt(rec, "source") + ")").c_str());
+  }
+  for (const auto& step : f.value("retrieval", json::array())) {
+    if (step.contains("record"))
+      std::printf("    step %s read %s %s version %s\n", txt(step, "step").c_str(), txt(step["record"], "type").c_str(),
+                  txt(step["record"], "id").c_str(), txt(step["record"], "version").c_str());
+    else
+      std::printf("    step %s searched memory for \"%s\": %zu hit(s)\n", txt(step, "step").c_str(), txt(step, "query").c_str(),
+                  step.value("hits", json::array()).size());
+    for (const auto& h : step.value("hits", json::array()))
+      std::printf("      #%s score %.3f from %s%s: %s\n", txt(h, "id").c_str(), h.value("score", 0.0),
+                  txt(h, "source").c_str(), txt(h, "source_event").empty() ? "" : (" event " + txt(h, "source_event")).c_str(),
+                  txt(h, "text").substr(0, 80).c_str());
+  }
+}
+
 int cmd_approvals(const globals& g) {
   auto r = call(g, "approvals", json::object(), g.timeout);
   if (!r) return report(g, r.err());
@@ -189,6 +218,7 @@ int cmd_approvals(const globals& g) {
     if (!f.value("rule", std::string()).empty())
       std::printf("    because policy rule %s%s\n", f["rule"].get<std::string>().c_str(),
                   f.value("reason", std::string()).empty() ? "" : (": " + f["reason"].get<std::string>()).c_str());
+    print_decision_facts(f);
     if (f.contains("input")) std::printf("    input %s\n", f["input"].dump().c_str());
     std::printf("    %s\n", ui::dim("keelctl approve " + a.value("id", std::string()) + "   |   keelctl reject " + a.value("id", std::string())).c_str());
   }
@@ -199,6 +229,10 @@ int cmd_approvals(const globals& g) {
       std::printf("  %s  %s, step %s, asked %s\n", ui::bold(q.value("id", std::string())).c_str(),
                   q.value("workflow", std::string()).c_str(), q.value("step", std::string()).c_str(), ago(q, "opened_ms", now).c_str());
       std::printf("    %s\n", q.value("question", std::string()).c_str());
+      if (q.value("deadline_ms", std::int64_t{0}))
+        std::printf("    unanswered, it %s %s\n", q.value("on_timeout", std::string("fail")) == "default" ? "takes the default answer" : "fails",
+                    ago(q, "deadline_ms", now).c_str());
+      if (q.contains("facts")) print_decision_facts(q["facts"]);
       std::printf("    %s\n", ui::dim("keelctl answer " + q.value("id", std::string()) + " 'TEXT'").c_str());
     }
   }
