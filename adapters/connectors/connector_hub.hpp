@@ -20,7 +20,7 @@
 
 #include "adapters/connectors/connector_config.hpp"
 #include "adapters/connectors/inbox_pump.hpp"
-#include "adapters/http/httplib_fwd.hpp"
+#include "runtime/httplib_fwd.hpp"
 
 namespace keel::connectors {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "adapters/connectors/event_inbox.hpp"
-#include "adapters/http/httplib_fwd.hpp"
+#include "runtime/httplib_fwd.hpp"
 #include "adapters/connectors/record_mapping.hpp"
 #include "adapters/connectors/webhook_signature.hpp"
 

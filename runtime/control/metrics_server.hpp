@@ -21,13 +21,7 @@
 
 #include "runtime/control/metrics.hpp"
 #include "runtime/error.hpp"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-class ContentReader;
-}
+#include "runtime/httplib_fwd.hpp"
 
 namespace keel::control {
 

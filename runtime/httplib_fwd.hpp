@@ -1,4 +1,4 @@
-// Forward declarations of the cpp-httplib types adapter headers name, so
+// Forward declarations of the cpp-httplib types that Keel headers name, so
 // those headers do not pull in httplib.h (a large header) everywhere.
 #pragma once
 
