@@ -3,6 +3,7 @@
 // keelctl's relative times) and RFC 3339 where a person reads them.
 #include "actors/memory/memory_ops.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
@@ -160,8 +161,40 @@ result<json> records_put(memory_service& m, const json& args) {
   return json{{"type", w.type}, {"id", w.id}, {"version", out->version}, {"changed", out->changed}, {"hash", out->hash}};
 }
 
+// A field value as the text a person searches for: strings as they are,
+// everything else as JSON (42, true).
+std::string field_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+// {type, field, value} -> the id of the record whose identity key `field`
+// has `value`: a workflow knows a customer by the email its event carries,
+// not by the canonical id the canonicalizer gave it.
+result<record_ref> record_by_identity(memory_service& m, const json& args) {
+  auto type = need_text(args, "type", "the entity type, e.g. customer");
+  if (!type) return type.err();
+  auto t = m.records().types()->require(*type);
+  if (!t) return error{t.err().code, t.err().message + " (entity types are declared under memory.entities in the node config)"};
+  auto field = need_text(args, "field", "an identity key of the type, e.g. email");
+  if (!field) return field.err();
+  const auto& keys = (*t)->identity;
+  if (std::find(keys.begin(), keys.end(), *field) == keys.end()) {
+    std::string list;
+    for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+    return bad("\"field\": '" + *field + "' is not an identity key of " + *type + " (its identity keys: " +
+               (list.empty() ? "none" : list) + "); look a record up by id, or by one of those");
+  }
+  auto v = args.find("value");
+  if (v == args.end() || v->is_null() || v->is_object() || v->is_array() || (v->is_string() && v->get<std::string>().empty()))
+    return bad("\"value\" must be the " + *field + " to look up, e.g. {\"field\": \"email\", \"value\": \"ana@example.com\"}");
+  auto id = m.records().find_by_identity(*type, *field, *v);
+  if (!id) return id.err();
+  if (!*id)
+    return error{errc::not_found, "no " + *type + " with " + *field + " " + field_text(*v) +
+                                      "; `keelctl records search --type " + *type + " --field " + *field + " --value ...` looks"};
+  return record_ref{*type, **id};
+}
+
 result<json> records_get(memory_service& m, const json& args) {
-  auto ref = need_record(m, args);
+  auto ref = args.contains("id") || !args.contains("field") ? need_record(m, args) : record_by_identity(m, args);
   if (!ref) return ref.err();
   const auto& type = ref->type;
   const auto& id = ref->id;
@@ -207,10 +240,6 @@ result<json> records_list(memory_service& m, const json& args) {
   }
   return json{{"type", *type}, {"records", out}, {"more", more}};
 }
-
-// A field value as the text a person searches for: strings as they are,
-// everything else as JSON (42, true).
-std::string field_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -361,13 +390,25 @@ result<json> memory_search(memory_service& m, const json& args) {
   q.filter.sources = *sources;
   q.filter.since_ms = *since;
   q.filter.until_ms = *until;
+  auto mentions = opt_text(args, "mentions");
+  if (!mentions) return mentions.err();
   q.k = static_cast<std::size_t>(k->value_or(5));
+  // `mentions` keeps the hits whose text names someone (an email): event
+  // notes are about the invoice or ticket an event wrote, not the customer,
+  // so `about` cannot select "everything about ana". It filters the best
+  // 200 hits (at least 10 x k), not the whole memory: the ranking still
+  // decides what is relevant, this only drops other people's items.
+  const auto want = q.k;
+  const auto needle = lower(*mentions);
+  if (!needle.empty()) q.k = std::min<std::size_t>(std::max<std::size_t>(200, 10 * want), 10000);
   q.explain = args.value("explain", false) == true;
   auto r = m.retriever().search(q);
   if (!r) return r.err();
   auto now = m.memory().now_ms();
   json hits = json::array();
   for (const auto& h : r->hits) {
+    if (!needle.empty() && lower(h.item.text).find(needle) == std::string::npos) continue;
+    if (hits.size() == want) break;
     json j = item_json(h.item);
     j["score"] = h.score;
     if (h.explain) {

@@ -4,12 +4,13 @@
 // argument that is wrong and what to do; bad input writes nothing.
 //
 //   records.put     {type, id, fields, source?, expected_version?, replace?} -> {type, id, version, changed, hash}
-//   records.get     {type, id, at?: RFC 3339 | ms}                          -> {record}
+//   records.get     {type, id | field + value, at?: RFC 3339 | ms}          -> {record}
+//                   (field: an identity key, e.g. {type: customer, field: email, value: ana@example.com})
 //   records.history {type, id}                                              -> {type, id, versions: [...]}
 //   records.list    {type, limit?}                                          -> {type, records, more}
 //   records.search  {type?, field?, value?, text?, limit?}                  -> {records, more, scanned}
 //   memory.add      {text, about?, kind?, ttl_ms?, source?}                 -> {item}
-//   memory.search   {query, about?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
+//   memory.search   {query, about?, mentions?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
 //                                                                           -> {hits, warnings, total_items}
 //   memory.forget   {id}                                                    -> {forgotten}
 //   memory.prune    {dry_run?}                                              -> {dry_run, items, records}

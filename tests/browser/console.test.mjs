@@ -123,11 +123,11 @@ description: refund a charge; large ones need the operator
 steps:
   - id: lookup
     action: records.get
-    args: {type: customer, id: "{{ input.customer_id }}"}
+    args: {type: customer, field: email, value: "{{ input.email }}"}
   - id: notes
     needs: [lookup]
     action: memory.search
-    args: {query: "refund promised", k: 3}
+    args: {query: "refund promised", mentions: "{{ input.email }}", k: 3}
   - id: pay
     needs: [notes]
     action: echo
@@ -177,9 +177,10 @@ try {
   await waitFor('the executor to register', () => keelctl('executors').executors.length === 1);
   keelctl('records', 'put', 'customer', 'c_42', '{"email": "ana.customer@example.com", "plan": "basic"}', '--source', 'crm');
   keelctl('records', 'put', 'customer', 'c_42', '{"plan": "pro"}', '--source', 'stripe');
-  keelctl('memory', 'add', 'Support promised c_42 a refund of the double charge', '--about', 'customer:c_42', '--source', 'support');
+  keelctl('memory', 'add', 'Support promised ana.customer@example.com a refund of the double charge', '--about', 'customer:c_42', '--source', 'support');
+  keelctl('memory', 'add', 'Support promised bob@example.com a refund of his double charge', '--source', 'support');  // not hers: filtered out
 
-  const refund = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "amount": 250}').instance;
+  const refund = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "email": "Ana.Customer@example.com", "amount": 250}').instance;
   const gateId = `${refund}/pay`;
   await waitFor('the refund to wait at its gate', () => approvals().approvals.some((a) => a.id === gateId));
 
@@ -228,13 +229,15 @@ try {
   for (const want of ['refund', 'pay', 'echo', '"amount": 250', '"currency": "eur"', 'input.amount > 100',
                       // the canonical record as it is now, and the retrieval chain with provenance
                       'Canonical record', 'customer c_42 · version 2', 'read by step lookup', 'ana.customer@example.com',
-                      'Retrieval chain', 'searched memory for “refund promised”', 'Support promised c_42 a refund', 'support'])
+                      'Retrieval chain', 'searched memory for “refund promised”', 'Support promised ana.customer@example.com a refund', 'support'])
     assert.ok(facts.includes(want), `the approval shows ${want}: ${facts}`);
+  assert.ok(!facts.includes('bob@example.com'), `the search is filtered to the customer: ${facts}`);
   const recordLink = card.locator('dd.record a');
   assert.equal(await recordLink.getAttribute('href'), '/memory?type=customer&id=c_42', 'the record links to its history');
   const gateFacts = approvals().approvals.find((a) => a.id === gateId).facts;
   assert.equal(gateFacts.record.id, 'c_42', 'keelctl approvals --json carries the same record');
   assert.equal(gateFacts.retrieval[1].hits[0].source, 'support', 'and the same retrieval chain');
+  assert.equal(gateFacts.retrieval[1].hits.length, 1, 'only her history');
   await shot(page, 'inbox-desktop');
 
   // --- forged posts change nothing ---
@@ -372,7 +375,7 @@ try {
   await mobile.locator('#token').fill(token);
   await mobile.getByRole('button', { name: 'Sign in' }).click();
   await mobile.waitForURL(base + 'inbox');
-  const refund2 = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "amount": 900}').instance;
+  const refund2 = keelctl('run-workflow', 'refund', '--input', '{"customer_id": "c_42", "email": "ana.customer@example.com", "amount": 900}').instance;
   await mobile.locator(`article[data-id="${refund2}/pay"]`).waitFor({ timeout: 15000 });
   await shot(mobile, 'inbox-phone');
   const overflow = await mobile.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

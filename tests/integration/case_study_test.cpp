@@ -10,7 +10,8 @@
 // made once at the app; each email sent under one Message-ID (SMTP is
 // at-least-once across a crash: a re-sent message keeps its Message-ID, so
 // the sink counts DISTINCT ids); customers merged across CRM and billing;
-// the failed payment found by a memory search.
+// the failed payment found by a memory search; the refund's gate shows
+// Ada's record and her history from memory.
 #include <boost/test/unit_test.hpp>
 
 #include <httplib.h>
@@ -122,6 +123,51 @@ struct case_study {
   }
 };
 
+// What the operator sees at the refund's policy gate: the event that
+// started it, Ada's canonical customer record (read by the `customer` step
+// by her email) and the `history` step's memory hits, each naming where it
+// came from, all about her; `keelctl approvals` prints the same.
+void check_refund_facts(case_study& cs, const std::string& refund) {
+  nlohmann::json gate;
+  const auto listed = cs.ctl_json({"approvals"});  // kept alive: the loop reads into it
+  for (const auto& a : listed["approvals"])
+    if (a["instance"] == refund) gate = a;
+  BOOST_REQUIRE_MESSAGE(gate.is_object(), "no approval for " << refund << ": " << listed.dump());
+  const auto& f = gate["facts"];
+  BOOST_TEST(f["rule"] == "big-refunds");
+  BOOST_TEST(f["trigger"]["type"] == "charge.refund.requested", f.dump());
+  BOOST_TEST(f["trigger"]["id"] == "evt_demo_007");
+  BOOST_TEST(f["trigger"]["record"]["type"] == "refund");
+  const auto& rec = f["record"];
+  BOOST_TEST(rec["type"] == "customer", f.dump());
+  BOOST_TEST(rec["id"].get<std::string>().rfind("customer_", 0) == 0u, rec.dump());
+  BOOST_TEST(rec["version"].get<int>() >= 1);
+  BOOST_TEST((rec["source"] == "stripe" || rec["source"] == "crm"), rec.dump());
+  BOOST_TEST(rec["step"] == "customer");
+  auto ada = cs.ctl_json({"records", "get", "customer", rec["id"].get<std::string>()})["record"];
+  BOOST_TEST(ada["fields"]["email"] == "ada@lovelace.example", ada.dump());
+  const auto& chain = f["retrieval"];
+  BOOST_REQUIRE_EQUAL(chain.size(), 2u);
+  BOOST_TEST(chain[0]["action"] == "records.get");
+  BOOST_TEST(chain[0]["record"]["id"] == rec["id"]);
+  BOOST_TEST(chain[1]["action"] == "memory.search");
+  BOOST_TEST(chain[1]["step"] == "history");
+  const auto& hits = chain[1]["hits"];
+  BOOST_REQUIRE_MESSAGE(!hits.empty(), chain.dump());
+  bool refund_note = false;
+  for (const auto& h : hits) {
+    BOOST_TEST(contains(h["text"].get<std::string>(), "ada@lovelace.example"), h.dump());  // her history, nobody else's
+    BOOST_TEST(!h["source"].get<std::string>().empty(), h.dump());
+    BOOST_TEST(!h["source_event"].get<std::string>().empty(), h.dump());
+    BOOST_TEST(h["score"].get<double>() > 0);
+    refund_note = refund_note || (h["source_event"] == "evt_demo_007" && contains(h["record_ref"].get<std::string>(), "refund/"));
+  }
+  BOOST_TEST(refund_note, "the refund request's own note, with its record version: " << hits.dump());
+  auto human = cs.ctl({"approvals"}).out;
+  BOOST_TEST(contains(human, "about record customer " + rec["id"].get<std::string>()), human);
+  BOOST_TEST(contains(human, "step history searched memory for"), human);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(case_study_test)
@@ -167,6 +213,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
     if (i["workflow"] == "refund") refund = i["id"];
   BOOST_REQUIRE(!refund.empty());
   BOOST_TEST(cs.count("refund", "") == 1);
+  check_refund_facts(cs, refund);
   auto approve = cs.ctl({"approve", refund + "/refund", "--comment", "checked"});
   BOOST_REQUIRE_MESSAGE(approve.code == 0, approve.out + approve.err);
   BOOST_REQUIRE(wait_until([&] { return cs.count("refund", "completed") == 1; }, 60s));

@@ -90,6 +90,18 @@ inline void start_node_and_executor(workflow_node& w, const std::string& control
                         "the executor did not register; node log:\n" << w.node->log());
 }
 
+// What `keelctl --json approvals` lists for `instance` under `list`
+// ("approvals": workflow and policy gates; "clarifications": questions),
+// as an operator's script reads it; null when nothing waits for it.
+inline nlohmann::json pending_for(const std::string& endpoint, const std::string& instance,
+                                  const std::string& list = "approvals") {
+  auto r = keelctl(endpoint, {"--json", "approvals"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  for (const auto& item : nlohmann::json::parse(r.out).value(list, nlohmann::json::array()))
+    if (item.value("instance", std::string()) == instance) return item;
+  return nullptr;
+}
+
 // tests/support/openai_test_server.py as a real process on 127.0.0.1: the
 // only test double (it speaks the OpenAI chat-completions protocol).
 struct openai_server {
