@@ -445,6 +445,12 @@ result<json> memory_prune(memory_service& m, const json& args) {
   return json{{"dry_run", dry}, {"items", std::move(items)}, {"records", std::move(records)}};
 }
 
+json reembed_json(const memory_service::reembed_progress& p) {
+  return json{{"state", p.state},           {"done", p.done},
+              {"total", p.total},           {"error", p.error},
+              {"started_ms", p.started_ms}, {"finished_ms", p.finished_ms}};
+}
+
 result<json> memory_status(memory_service& m) {
   const auto& rep = m.memory().opened();
   std::size_t index_items = 0;
@@ -463,7 +469,16 @@ result<json> memory_status(memory_service& m) {
               {"opened", {{"index_loaded", rep.index_loaded}, {"replayed", rep.replayed}, {"rebuilt", rep.rebuilt},
                           {"why", rep.why}, {"reembed_needed", rep.reembed_needed}}},
               {"last_checkpoint_ms", m.last_checkpoint_ms()},
-              {"last_prune_ms", m.last_prune_ms()}};
+              {"last_prune_ms", m.last_prune_ms()},
+              {"reembed", reembed_json(m.reembed_status())}};
+}
+
+// memory.reembed {} -> {started, reembed}: starts re-embedding every item
+// with the node's embedder (or reports the one running); progress is in
+// memory.status's `reembed`.
+result<json> memory_reembed(memory_service& m) {
+  bool started = m.start_reembed();
+  return json{{"started", started}, {"reembed", reembed_json(m.reembed_status())}};
 }
 
 // --- dead letters ---
@@ -509,8 +524,9 @@ result<json> dlq_replay(memory_service& m, const json& args) {
 }  // namespace
 
 bool is_memory_op(const std::string& op) {
-  static const std::set<std::string> ops{"records.put",   "records.get",  "records.list",  "records.history", "records.search", "memory.add",
-                                         "memory.search", "memory.forget", "memory.prune",   "memory.status",
+  static const std::set<std::string> ops{"records.put",   "records.get",   "records.list",  "records.history", "records.search",
+                                         "memory.add",    "memory.search", "memory.forget", "memory.prune",    "memory.status",
+                                         "memory.reembed",
                                          "dlq.list",      "dlq.show",      "dlq.replay"};
   return ops.count(op) > 0;
 }
@@ -533,6 +549,7 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   if (op == "memory.forget") return memory_forget(m, args);
   if (op == "memory.prune") return memory_prune(m, args);
   if (op == "memory.status") return memory_status(m);
+  if (op == "memory.reembed") return memory_reembed(m);
   if (op == "dlq.list") return dlq_list(m, args);
   if (op == "dlq.show") return dlq_show(m, args);
   if (op == "dlq.replay") return dlq_replay(m, args);

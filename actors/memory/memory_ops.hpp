@@ -14,7 +14,8 @@
 //                                                                           -> {hits, warnings, total_items}
 //   memory.forget   {id}                                                    -> {forgotten}
 //   memory.prune    {dry_run?}                                              -> {dry_run, items, records}
-//   memory.status   {}                                                      -> {items, index_items, ...}
+//   memory.status   {}                                                      -> {items, index_items, ..., reembed}
+//   memory.reembed  {}                                                      -> {started, reembed: {state, done, total, ...}}
 //   dlq.list        {limit?, after?}                                        -> {dead_letters, total}
 //   dlq.show        {id}                                                    -> {dead_letter}
 //   dlq.replay      {id} | {all: true}                                      -> {outcome} | {applied, still_failing}

@@ -29,6 +29,7 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
   svc->retriever_ = std::make_unique<memory::retriever>(*svc->memory_);
+  svc->summaries_ = std::make_unique<memory::record_summaries>(db, *svc->records_, *svc->memory_);
 
   const auto& rep = svc->memory_->opened();
   auto types = svc->cfg_->entities->type_names();
@@ -41,13 +42,12 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   if (rep.reembed_needed) {
     spdlog::warn("memory: stored vectors come from {}, the embedder is now {}: re-embedding in the background",
                  rep.stored_embedder, svc->emb_->identity().text());
-    svc->post([raw = svc.get()] {
-      auto n = raw->memory_->reembed([](std::size_t done, std::size_t total) {
-        if (done == total || done % 10'000 == 0) spdlog::info("memory: re-embedded {}/{}", done, total);
-      });
-      if (!n) spdlog::error("memory: re-embed failed: {}; it starts over at the next start", n.err().message);
-    });
+    svc->start_reembed();
   }
+  // Records written before a crash (or before summaries existed) get theirs
+  // now; during a pending re-embed this waits for the re-embed job.
+  if (auto n = svc->summaries_->catch_up(); n && *n)
+    spdlog::info("memory: {} record summar{} caught up from the change feed", *n, *n == 1 ? "y" : "ies");
   auto now = unix_now_ms();
   svc->next_checkpoint_ms_ = now + settings.checkpoint_every_ms;
   svc->next_prune_ms_ = now + settings.prune_every_ms;
@@ -66,7 +66,50 @@ void memory_service::post(std::function<void()> job) {
   cv_.notify_one();
 }
 
+bool memory_service::start_reembed() {
+  std::lock_guard lk(reembed_mu_);
+  if (reembed_.state == "running") return false;
+  if (reembed_thread_.joinable()) reembed_thread_.join();  // the last one, finished
+  reembed_ = {"running", 0, memory_->size(), "", unix_now_ms(), 0};
+  reembed_thread_ = std::thread([this] {
+    spdlog::info("memory: re-embedding {} item(s) with {}", reembed_status().total, emb_->identity().text());
+    auto n = memory_->reembed(
+        [this](std::size_t done, std::size_t total) {
+          {
+            std::lock_guard lk(reembed_mu_);
+            reembed_.done = done;
+            reembed_.total = total;
+          }
+          if (done == total || done % 10'240 == 0) spdlog::info("memory: re-embedded {}/{}", done, total);
+        },
+        [this] { return reembed_stop_.load(); });
+    std::lock_guard lk(reembed_mu_);
+    reembed_.finished_ms = unix_now_ms();
+    if (n) {
+      reembed_.state = "done";
+      spdlog::info("memory: re-embed done: {} item(s), index rebuilt", *n);
+    } else {
+      reembed_.state = "failed";
+      reembed_.error = n.err().message;
+      spdlog::error("memory: re-embed failed: {}; run `keelctl memory reembed` again (or restart)", n.err().message);
+    }
+  });
+  return true;
+}
+
+memory_service::reembed_progress memory_service::reembed_status() const {
+  std::lock_guard lk(reembed_mu_);
+  return reembed_;
+}
+
 void memory_service::stop() {
+  reembed_stop_ = true;  // an interrupted re-embed starts over at the next start
+  std::thread reembedder;
+  {
+    std::lock_guard lk(reembed_mu_);
+    reembedder = std::move(reembed_thread_);
+  }
+  if (reembedder.joinable()) reembedder.join();  // outside the lock: its progress callback takes it
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
@@ -89,8 +132,21 @@ void memory_service::run() {
     }
     lk.unlock();
     if (job) job();
+    summarise();
     periodic(unix_now_ms());  // also between jobs: a busy node still checkpoints
     lk.lock();
+  }
+}
+
+void memory_service::summarise() {
+  auto n = summaries_->catch_up();
+  if (n) {
+    last_summary_error_.clear();
+  } else if (n.err().message != last_summary_error_) {
+    last_summary_error_ = n.err().message;
+    // unavailable = a re-embed is pending: the summaries follow once it is done.
+    if (n.err().code != errc::unavailable)
+      spdlog::warn("memory: record summaries are behind the change feed: {} (retried after the next job)", n.err().message);
   }
 }
 

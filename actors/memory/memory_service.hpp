@@ -6,10 +6,13 @@
 // memory or a burst of ingests must not stall the executor fabric).
 //
 // The worker also runs the periodic jobs between requests: the index
-// checkpoint (memory.checkpoint_every) and pruning (memory.prune_every).
+// checkpoint (memory.checkpoint_every) and pruning (memory.prune_every);
+// and after every job it brings the record summaries up to the record
+// change feed, so a search posted after a write's reply sees its summary.
 // CAF-free.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -26,6 +29,7 @@
 #include "storage/memory/memory_config.hpp"
 #include "storage/memory/memory_store.hpp"
 #include "storage/memory/record_store.hpp"
+#include "storage/memory/record_summaries.hpp"
 #include "storage/memory/retriever.hpp"
 #include "storage/store.hpp"
 
@@ -58,8 +62,23 @@ class memory_service {
   memory::dead_letters& dead_letters() { return *dlq_; }
   memory::canonicalizer& canon() { return *canon_; }
   memory::memory_store& memory() { return *memory_; }
+  memory::record_summaries& summaries() { return *summaries_; }
   store& db() { return db_; }
   const memory::retriever& retriever() const { return *retriever_; }
+
+  // Re-embedding every item (a changed embedder, or `keelctl memory
+  // reembed`) runs on a thread of its own: a large memory takes minutes,
+  // and the worker keeps answering status and searches meanwhile (writes
+  // wait for it). Both calls are thread-safe.
+  struct reembed_progress {
+    std::string state = "idle";  // idle | running | done | failed
+    std::size_t done = 0, total = 0;
+    std::string error;           // why it failed
+    std::int64_t started_ms = 0, finished_ms = 0;
+  };
+  // Starts a re-embed; false (and nothing started) when one is running.
+  bool start_reembed();
+  reembed_progress reembed_status() const;
 
   // What a job that keeps no counters of its own can report.
   std::int64_t last_checkpoint_ms() const { return last_checkpoint_ms_; }
@@ -69,6 +88,7 @@ class memory_service {
   explicit memory_service(store& db) : db_(db) {}
   void run();
   void periodic(std::int64_t now_ms);
+  void summarise();
 
   store& db_;
   std::shared_ptr<const memory::memory_config> cfg_;
@@ -78,12 +98,18 @@ class memory_service {
   std::unique_ptr<memory::canonicalizer> canon_;
   std::unique_ptr<memory::memory_store> memory_;
   std::unique_ptr<memory::retriever> retriever_;
+  std::unique_ptr<memory::record_summaries> summaries_;
+  std::string last_summary_error_;  // worker only: logged once until it changes
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
   bool stopping_ = false;
   std::thread worker_;
+  mutable std::mutex reembed_mu_;
+  reembed_progress reembed_;
+  std::thread reembed_thread_;
+  std::atomic<bool> reembed_stop_{false};
   std::int64_t next_checkpoint_ms_ = 0, next_prune_ms_ = 0;  // worker only
   std::int64_t last_checkpoint_ms_ = 0, last_prune_ms_ = 0;  // worker only
 };

@@ -323,15 +323,26 @@ result<memory_item> memory_store::add_embedded(memory_item item, std::span<const
 }
 
 status memory_store::update_text(std::uint64_t id, const std::string& text) {
-  if (auto st = check_usable(); !st) return st;
   auto cur = get(id);
   if (!cur) return cur.err();
   if (!cur->has_value()) return error{errc::not_found, "no memory item " + std::to_string(id) + "; see `keelctl memory search`"};
   memory_item next = **cur;
   next.text = text;
+  return replace(id, std::move(next));
+}
+
+status memory_store::replace(std::uint64_t id, memory_item next, const std::vector<std::pair<std::string, std::string>>& also_put) {
+  if (auto st = check_usable(); !st) return st;
+  next.id = id;
+  if (next.created_ms == 0) next.created_ms = clock_();
   if (auto st = check_item(next); !st) return st;
+  {
+    std::shared_lock rl(mu_);
+    if (id >= catalog_.size() || !catalog_[id].live)
+      return error{errc::not_found, "no memory item " + std::to_string(id) + "; see `keelctl memory search`"};
+  }
   std::vector<float> vec(opts_.index.dim);
-  if (auto st = emb_.embed(text, vec); !st) return st;
+  if (auto st = emb_.embed(next.text, vec); !st) return st;
   {
     std::lock_guard wl(write_mu_);
     batch b;
@@ -339,6 +350,7 @@ status memory_store::update_text(std::uint64_t id, const std::string& text) {
     b.put(vec_key(id), encode_vec(vec));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
+    for (const auto& [k, v] : also_put) b.put(k, v);
     if (auto st = b.commit(db_, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->upsert(id, vec); !st) return st;
@@ -348,7 +360,7 @@ status memory_store::update_text(std::uint64_t id, const std::string& text) {
   return ok_v;
 }
 
-status memory_store::forget(std::uint64_t id) {
+status memory_store::forget(std::uint64_t id, const std::vector<std::pair<std::string, std::string>>& also_put) {
   {
     std::lock_guard wl(write_mu_);
     {
@@ -361,6 +373,7 @@ status memory_store::forget(std::uint64_t id) {
     b.del(vec_key(id));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
+    for (const auto& [k, v] : also_put) b.put(k, v);
     if (auto st = b.commit(db_, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->remove(id); !st) return st;
@@ -391,11 +404,13 @@ status memory_store::each(const std::function<bool(const memory_item&)>& fn) con
   });
 }
 
-result<std::size_t> memory_store::reembed(const std::function<void(std::size_t, std::size_t)>& progress) {
+result<std::size_t> memory_store::reembed(const std::function<void(std::size_t, std::size_t)>& progress,
+                                          const std::function<bool()>& stop) {
   std::size_t total = size(), done = 0;
   std::vector<std::uint64_t> ids;
   std::vector<std::string> texts;
   auto flush = [&]() -> status {
+    if (stop && stop()) return error{errc::unavailable, "re-embed interrupted after " + std::to_string(done) + " of " + std::to_string(total) + " items; it starts over when run again"};
     std::vector<float> vecs;
     if (auto st = emb_.embed_batch(texts, vecs); !st) return st;
     batch b;

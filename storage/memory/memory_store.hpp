@@ -114,8 +114,12 @@ class memory_store {
   // New text for an existing item: re-embedded, same id (hnswlib updates the
   // element in place). not_found when absent.
   status update_text(std::uint64_t id, const std::string& text);
-  // Removes the item. not_found when absent.
-  status forget(std::uint64_t id);
+  // New content (text, kind, about, provenance, created, ttl) for an
+  // existing item, the same way, committing `also_put` in its WriteBatch.
+  // not_found when absent; bad_request as for add.
+  status replace(std::uint64_t id, memory_item next, const std::vector<std::pair<std::string, std::string>>& also_put = {});
+  // Removes the item (committing `also_put` in its WriteBatch). not_found when absent.
+  status forget(std::uint64_t id, const std::vector<std::pair<std::string, std::string>>& also_put = {});
   result<std::optional<memory_item>> get(std::uint64_t id) const;
   std::size_t size() const;
 
@@ -125,8 +129,11 @@ class memory_store {
 
   // Re-embeds every item with the current embedder (after a change of
   // embedder), reporting progress(done, total), then rebuilds and saves the
-  // index. Safe to interrupt: it starts over at the next open.
-  result<std::size_t> reembed(const std::function<void(std::size_t, std::size_t)>& progress = {});
+  // index. Writes wait until it is done. Safe to interrupt: it starts over
+  // at the next open. `stop`, asked between batches of 256, interrupts it
+  // (unavailable; the stored embedder identity is then left as it was).
+  result<std::size_t> reembed(const std::function<void(std::size_t, std::size_t)>& progress = {},
+                              const std::function<bool()>& stop = {});
 
   // Calls fn for each live item in id order until it returns false.
   status each(const std::function<bool(const memory_item&)>& fn) const;

@@ -81,6 +81,49 @@ max_heap search_base(const hnsw_t& h, tableint ep, const void* q, std::size_t ef
   return top;
 }
 
+// hnswlib's saveIndex header, in file order (hnswalg.h, saveIndex).
+struct saved_header {
+  std::size_t offset_level0, max_elements, count, size_data_per_element, label_offset, offset_data;
+  int max_level;
+  tableint entry_point;
+  std::size_t max_m, max_m0, m;
+  double mult;
+  std::size_t ef_construction;
+};
+
+template <typename T> bool read_pod(std::istream& in, T& v) { return static_cast<bool>(in.read(reinterpret_cast<char*>(&v), sizeof v)); }
+
+// Checks the header of a saved index against the parameters Keel built it
+// with and against the file's size, before hnswlib reads a count from it:
+// hnswlib's loader seeks by count x element size and allocates
+// max_elements x element size, so a garbage header means a huge allocation
+// or a bogus count, not an error. Returns "" when the header is sound.
+std::string check_header(const std::string& path, const vector_index_options& o) {
+  std::error_code ec;
+  auto file_size = std::filesystem::file_size(path, ec);
+  if (ec) return "cannot stat " + path + ": " + ec.message();
+  std::ifstream in(path, std::ios::binary);
+  saved_header h{};
+  bool read = read_pod(in, h.offset_level0) && read_pod(in, h.max_elements) && read_pod(in, h.count) &&
+              read_pod(in, h.size_data_per_element) && read_pod(in, h.label_offset) && read_pod(in, h.offset_data) &&
+              read_pod(in, h.max_level) && read_pod(in, h.entry_point) && read_pod(in, h.max_m) && read_pod(in, h.max_m0) &&
+              read_pod(in, h.m) && read_pod(in, h.mult) && read_pod(in, h.ef_construction);
+  if (!read) return "its header is cut short (" + std::to_string(file_size) + " bytes)";
+  const std::size_t header_bytes = static_cast<std::size_t>(in.tellg());
+  const std::size_t links0 = 2 * o.M * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
+  const std::size_t element = links0 + o.dim * sizeof(float) + sizeof(hnswlib::labeltype);
+  if (h.offset_level0 != 0 || h.m != o.M || h.max_m != o.M || h.max_m0 != 2 * o.M || h.ef_construction != o.ef_construction ||
+      h.size_data_per_element != element || h.offset_data != links0 || h.label_offset != links0 + o.dim * sizeof(float))
+    return "its header does not describe an index of dim " + std::to_string(o.dim) + ", M " + std::to_string(o.M);
+  if (h.count > h.max_elements) return "its header counts " + std::to_string(h.count) + " elements in a capacity of " + std::to_string(h.max_elements);
+  // Every element has its base-layer record and a 4-byte upper-layer size.
+  if (h.count > (file_size - header_bytes) / (element + sizeof(unsigned int)))
+    return "its header counts " + std::to_string(h.count) + " elements but the file has " + std::to_string(file_size) +
+           " bytes (torn or garbage)";
+  if (h.count > 0 && (h.entry_point >= h.count || h.max_level < 0)) return "its header's entry point is outside the index";
+  return "";
+}
+
 nlohmann::json params(const vector_index_options& o) {
   return {{"format", 1}, {"dim", o.dim}, {"M", o.M}, {"ef_construction", o.ef_construction}};
 }
@@ -116,6 +159,7 @@ result<std::unique_ptr<vector_index>> vector_index::load(const std::string& path
   auto want = meta.value("hash", std::string());
   if (want.empty() || file_hash(path) != want)
     return error{errc::io, "vector index " + path + " does not match the hash in its .meta (damaged or half-written)"};
+  if (auto bad = check_header(path, opts); !bad.empty()) return error{errc::io, "vector index " + path + " is unusable: " + bad};
   std::unique_ptr<vector_index> vi(new vector_index(opts));
   try {
     vi->space_ = std::make_unique<hnswlib::InnerProductSpace>(opts.dim);
@@ -123,6 +167,17 @@ result<std::unique_ptr<vector_index>> vector_index::load(const std::string& path
   } catch (const std::exception& e) {
     return error{errc::io, "hnswlib could not load " + path + ": " + e.what()};
   }
+  // 0.6.2's loading constructor never zeroes num_deleted_ before loadIndex
+  // adds the deleted marks to it, so the count starts from whatever the heap
+  // held (the cause of "the index holds 18414540046328045316 items" after a
+  // restart). Count the marks again from zero.
+  auto& h = *vi->hnsw_;
+  h.num_deleted_ = 0;
+  for (std::size_t i = 0; i < h.cur_element_count; ++i)
+    if (h.isMarkedDeleted(static_cast<tableint>(i))) ++h.num_deleted_;
+  if (meta.contains("live") && meta["live"].is_number_unsigned() && meta["live"].get<std::size_t>() != h.cur_element_count - h.num_deleted_)
+    return error{errc::io, "vector index " + path + " holds " + std::to_string(h.cur_element_count - h.num_deleted_) +
+                               " live elements, its .meta " + meta["live"].dump()};
   return vi;
 }
 

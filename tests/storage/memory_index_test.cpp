@@ -7,11 +7,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
+#include "storage/memory/content_hash.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "storage/memory/retriever.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -68,6 +73,27 @@ struct fixture {
     BOOST_TEST(found == expected);
   }
   std::string index_file() const { return dir.path() + "/memory.hnsw"; }
+  // Makes the .meta vouch for the file as it is now: a torn or garbage file
+  // whose hash matches (a save that died between writing and hashing would
+  // not, but the header checks must hold on their own).
+  void rehash_meta() const {
+    std::ifstream in(index_file() + ".meta");
+    auto meta = nlohmann::json::parse(in);
+    meta["hash"] = file_hash(index_file());
+    std::ofstream(index_file() + ".meta", std::ios::trunc) << meta.dump();
+  }
+  // Reopens and expects a rebuild for the reason `why`, then agreement.
+  void expect_rebuilt(const std::string& why, std::size_t items) {
+    open();
+    BOOST_TEST(mem->opened().rebuilt);
+    BOOST_TEST(mem->opened().why.find(why) != std::string::npos, mem->opened().why);
+    check_agrees(items);
+  }
+  void write_at(std::size_t offset, const void* bytes, std::size_t n) const {
+    std::fstream f(index_file(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(n));
+  }
 };
 
 }  // namespace
@@ -110,6 +136,56 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
   BOOST_TEST(mem->opened().rebuilt);
   BOOST_TEST(mem->opened().why.find("does not match the hash") != std::string::npos, mem->opened().why);
   check_agrees(150);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_torn_index_file_is_detected_before_hnswlib_reads_it, fixture) {
+  open();
+  for (int i = 0; i < 150; ++i) add(i);
+  close();
+  std::filesystem::resize_file(index_file(), std::filesystem::file_size(index_file()) * 2 / 3);
+  rehash_meta();
+  expect_rebuilt("torn or garbage", 150);
+  close();
+  open();  // the rebuilt file is saved and loads
+  BOOST_TEST(mem->opened().index_loaded);
+  BOOST_TEST(!mem->opened().rebuilt, mem->opened().why);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_garbage_index_header_is_detected_and_rebuilt, fixture) {
+  open();
+  for (int i = 0; i < 150; ++i) add(i);
+  close();
+  const std::uint64_t garbage = 18414540046328045316ull;
+  write_at(16, &garbage, sizeof garbage);  // cur_element_count, the third header field
+  rehash_meta();
+  expect_rebuilt("counts 18414540046328045316 elements", 150);
+
+  close();
+  std::filesystem::resize_file(index_file(), 40);  // the header itself cut short
+  rehash_meta();
+  expect_rebuilt("header is cut short", 150);
+}
+
+BOOST_FIXTURE_TEST_CASE(deleted_elements_are_counted_from_zero_on_load, fixture) {
+  // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialised
+  // and adds the deleted marks to it. Dirty the heap first so a fresh
+  // allocation is likely to hold garbage, as in a long-running node.
+  open();
+  for (int i = 0; i < 120; ++i) add(i);
+  for (std::uint64_t id = 1; id <= 7; ++id) BOOST_REQUIRE(mem->forget(id).ok());
+  close();
+  {
+    std::vector<void*> blocks;
+    for (std::size_t n = 64; n <= 8192; n += 16) {
+      blocks.push_back(std::malloc(n));
+      std::memset(blocks.back(), 0xab, n);
+    }
+    for (void* b : blocks) std::free(b);
+  }
+  open();
+  BOOST_TEST(mem->opened().index_loaded);
+  BOOST_TEST(!mem->opened().rebuilt, mem->opened().why);
+  check_agrees(113);
 }
 
 BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {

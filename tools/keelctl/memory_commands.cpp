@@ -8,6 +8,7 @@
 #include <set>
 
 #include "runtime/duration.hpp"
+#include "tools/keelctl/memory_reembed.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
@@ -111,6 +112,13 @@ void print_history(const json& r) {
 
 // --- memory ---
 
+// Where a hit came from: its source, and the record version or event.
+std::string provenance_text(const json& h) {
+  std::string ref = cell_text(h, "record_ref", "");
+  if (ref.empty()) ref = cell_text(h, "source_event", "");
+  return cell_text(h, "source") + (ref.empty() ? "" : " (" + ref + ")");
+}
+
 void print_hits(const json& r, bool explain) {
   const auto& hits = r["hits"];
   for (const auto& w : r["warnings"]) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w.get<std::string>()).c_str());
@@ -127,7 +135,7 @@ void print_hits(const json& r, bool explain) {
   for (const auto& h : hits) {
     std::snprintf(buf, sizeof buf, "%.4f", h.value("score", 0.0));
     std::vector<std::string> row{cell_text(h, "id"), buf, cell_text(h, "kind"), cell_text(h, "about"),
-                                 ago(h.value("created_ms", std::int64_t{0})), cell_text(h, "source")};
+                                 ago(h.value("created_ms", std::int64_t{0})), provenance_text(h)};
     if (explain) {
       const auto& e = h["explain"];
       auto rank = [&](const char* r, const char* s, const char* fmt) {
@@ -233,6 +241,8 @@ memory_cli::memory_cli(CLI::App& app) {
   mem_prune_ = memory->add_subcommand("prune", "Apply the pruning policies now and report what was removed");
   mem_prune_->add_flag("--dry-run", dry_run_, "Only report what would be removed");
   mem_status_ = memory->add_subcommand("status", "Items, index size, embedder, dead letters, how the index was opened");
+  mem_reembed_ = memory->add_subcommand("reembed", "Re-embed every item with the node's embedder and rebuild the index, showing progress");
+  mem_reembed_->add_flag("--no-wait", no_wait_, "Only start it; follow it with `keelctl memory status`");
 
   auto* dlq = app.add_subcommand("dlq", "Dead letters: connector events the canonicalizer could not map");
   dlq->require_subcommand(1);
@@ -244,8 +254,8 @@ memory_cli::memory_cli(CLI::App& app) {
   dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
   dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
 
-  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, memory, mem_add_, mem_search_, mem_forget_, mem_prune_,
-                    mem_status_, dlq, dlq_list_, dlq_show_, dlq_replay_})
+  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, memory, mem_add_, mem_search_,
+                    mem_forget_, mem_prune_, mem_status_, mem_reembed_, dlq, dlq_list_, dlq_show_, dlq_replay_})
     sub->fallthrough();
 }
 
@@ -321,6 +331,7 @@ std::optional<int> memory_cli::run(const globals& g) const {
   if (*mem_forget_)
     return ask(g, "memory.forget", {{"id", number_}}, [&](const json&) { std::printf("forgot #%llu\n", static_cast<unsigned long long>(number_)); });
   if (*mem_prune_) return ask(g, "memory.prune", {{"dry_run", dry_run_}}, print_prune);
+  if (*mem_reembed_) return cmd_memory_reembed(g, !no_wait_);
   if (*mem_status_)
     return ask(g, "memory.status", json::object(), [](const json& r) {
       const auto& o = r["opened"];
@@ -337,6 +348,10 @@ std::optional<int> memory_cli::run(const globals& g) const {
       std::printf("index at open %s\n", how.c_str());
       std::printf("checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})).c_str(),
                   ago(r.value("last_prune_ms", std::int64_t{0})).c_str());
+      const auto& re = r.value("reembed", json::object());
+      if (re.value("state", "idle") != "idle")
+        std::printf("re-embed      %s, %s/%s item(s)%s\n", cell_text(re, "state").c_str(), cell_text(re, "done").c_str(),
+                    cell_text(re, "total").c_str(), cell_text(re, "error", "").empty() ? "" : (": " + cell_text(re, "error")).c_str());
     });
 
   if (*dlq_list_)

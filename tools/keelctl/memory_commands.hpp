@@ -1,5 +1,5 @@
 // keelctl's canonical-memory commands (issue 5, docs/memory.md):
-//   records put|get|history, memory add|search|forget|prune|status,
+//   records put|get|history, memory add|search|forget|prune|status|reembed,
 //   dlq list|show|replay.
 // memory_cli adds them to the app before parsing; run() executes the one
 // that was given (nullopt when the command line named another command).
@@ -24,6 +24,7 @@ class memory_cli {
  private:
   CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_, *rec_search_;
   CLI::App *mem_add_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
+  CLI::App* mem_reembed_;
   CLI::App *dlq_list_, *dlq_show_, *dlq_replay_;
   std::string type_, id_, fields_, source_, at_, field_, value_;
   std::int64_t expect_version_ = -1;
@@ -32,6 +33,7 @@ class memory_cli {
   std::vector<std::string> kinds_;
   int k_ = 5;
   bool explain_ = false, dry_run_ = false, all_ = false;
+  bool no_wait_ = false;
   double min_score_ = 0;
   std::uint64_t number_ = 0;
   int limit_ = 50;
