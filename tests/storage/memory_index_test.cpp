@@ -23,7 +23,7 @@ namespace {
 
 std::string fact(int i) { return "fact number " + std::to_string(i) + " about widget " + std::to_string(i * 7919 % 1000) + " colour " + std::to_string(i % 13); }
 
-struct fixture {
+struct index_fixture {
   test::temp_dir dir;
   hashing_embedder emb{128};
   std::unique_ptr<store> db;
@@ -74,7 +74,7 @@ struct fixture {
 
 BOOST_AUTO_TEST_SUITE(memory_index_test)
 
-BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, index_fixture) {
   open();
   for (int i = 0; i < 200; ++i) add(i);
   BOOST_TEST(!mem->opened().index_loaded);  // nothing to load the first time
@@ -86,7 +86,7 @@ BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, fixture) {
   check_agrees(200);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -97,7 +97,7 @@ BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -112,7 +112,7 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 100; ++i) add(i);
   BOOST_REQUIRE(mem->checkpoint().ok());
@@ -129,7 +129,7 @@ BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, fixture) {
+BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, index_fixture) {
   // The child writes through memory, checkpoints half-way, writes more and
   // dies without running a destructor: LevelDB has writes the file lacks.
   std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
@@ -168,7 +168,7 @@ BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, fixtur
   BOOST_TEST(!mem->get(100).value().has_value());
 }
 
-BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, index_fixture) {
   open();
   for (int i = 0; i < 300; ++i) add(i);
   close();
@@ -201,7 +201,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, fixture) {
   BOOST_TEST(mem->opened().index_loaded);
 }
 
-BOOST_FIXTURE_TEST_CASE(updates_and_forgets_reach_the_index, fixture) {
+BOOST_FIXTURE_TEST_CASE(updates_and_forgets_reach_the_index, index_fixture) {
   open();
   for (int i = 0; i < 40; ++i) add(i);
   BOOST_REQUIRE(mem->update_text(5, "an entirely different sentence about penguins").ok());
