@@ -3,8 +3,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include "adapters/actions/builtin_actions.hpp"
+#include "tests/support/action_ctx.hpp"
 
 using namespace keel;
+using keel::test::action_ctx;
 
 namespace {
 action_registry make(std::vector<std::string> allow, std::chrono::milliseconds timeout = std::chrono::seconds(5),
@@ -18,12 +20,6 @@ action_registry make(std::vector<std::string> allow, std::chrono::milliseconds t
   BOOST_REQUIRE_MESSAGE(s.ok(), (s.ok() ? std::string() : s.err().message));
   return reg;
 }
-action_context ctx(std::chrono::milliseconds left = std::chrono::seconds(10)) {
-  action_context c;
-  c.task_id = 1;
-  c.deadline = std::chrono::steady_clock::now() + left;
-  return c;
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(builtin_actions_test)
@@ -31,12 +27,12 @@ BOOST_AUTO_TEST_SUITE(builtin_actions_test)
 BOOST_AUTO_TEST_CASE(echo_sleep_fail) {
   auto reg = make({"echo"});
   nlohmann::json args = {{"text", "hi"}, {"n", 3}};
-  BOOST_TEST(reg.find("echo")->run(args, ctx()).value() == args);
-  auto slept = reg.find("sleep")->run({{"ms", 20}}, ctx());
+  BOOST_TEST(reg.find("echo")->run(args, action_ctx()).value() == args);
+  auto slept = reg.find("sleep")->run({{"ms", 20}}, action_ctx());
   BOOST_TEST(slept.value()["slept_ms"] == 20);
-  BOOST_TEST(reg.find("sleep")->run({{"ms", "x"}}, ctx()).err().code == errc::bad_request);
-  BOOST_TEST(reg.find("sleep")->run({{"ms", 5000}}, ctx(std::chrono::milliseconds(50))).err().code == errc::timeout);
-  auto failed = reg.find("fail")->run({{"message", "nope"}}, ctx());
+  BOOST_TEST(reg.find("sleep")->run({{"ms", "x"}}, action_ctx()).err().code == errc::bad_request);
+  BOOST_TEST(reg.find("sleep")->run({{"ms", 5000}}, action_ctx({}, std::chrono::milliseconds(50))).err().code == errc::timeout);
+  auto failed = reg.find("fail")->run({{"message", "nope"}}, action_ctx());
   BOOST_TEST(failed.err().code == errc::action_failed);
   BOOST_TEST(failed.err().message == "nope");
 }
@@ -44,24 +40,24 @@ BOOST_AUTO_TEST_CASE(echo_sleep_fail) {
 BOOST_AUTO_TEST_CASE(shell_runs_only_allow_listed_programs_without_a_shell) {
   auto reg = make({"echo", "sleep"});
   const auto* sh = reg.find("shell");
-  auto r = sh->run({{"cmd", "echo"}, {"args", {"a;b", "$HOME"}}}, ctx());
+  auto r = sh->run({{"cmd", "echo"}, {"args", {"a;b", "$HOME"}}}, action_ctx());
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r.value()["stdout"] == "a;b $HOME\n");  // no shell: no expansion, no command separator
   BOOST_TEST(r.value()["exit_code"] == 0);
-  auto denied = sh->run({{"cmd", "rm"}, {"args", {"-rf", "/"}}}, ctx());
+  auto denied = sh->run({{"cmd", "rm"}, {"args", {"-rf", "/"}}}, action_ctx());
   BOOST_TEST(denied.err().code == errc::forbidden);
   BOOST_TEST(denied.err().message.find("allow-list") != std::string::npos);
-  BOOST_TEST(sh->run({{"cmd", 1}}, ctx()).err().code == errc::bad_request);
+  BOOST_TEST(sh->run({{"cmd", 1}}, action_ctx()).err().code == errc::bad_request);
 }
 
 BOOST_AUTO_TEST_CASE(shell_timeout_kills_and_output_is_capped) {
   auto reg = make({"sleep", "yes"}, std::chrono::milliseconds(200), 100);
   auto started = std::chrono::steady_clock::now();
-  auto r = reg.find("shell")->run({{"cmd", "sleep"}, {"args", {"10"}}}, ctx());
+  auto r = reg.find("shell")->run({{"cmd", "sleep"}, {"args", {"10"}}}, action_ctx());
   BOOST_TEST(r.err().code == errc::timeout);
   BOOST_TEST((std::chrono::steady_clock::now() - started < std::chrono::seconds(3)));
   auto capped = make({"head"}, std::chrono::seconds(5), 100).find("shell")->run(
-      {{"cmd", "head"}, {"args", {"-c", "5000", "/dev/zero"}}}, ctx());
+      {{"cmd", "head"}, {"args", {"-c", "5000", "/dev/zero"}}}, action_ctx());
   BOOST_REQUIRE(capped.ok());
   BOOST_TEST(capped.value()["stdout"].get<std::string>().size() == 100u);
   BOOST_TEST(capped.value()["truncated"] == true);

@@ -12,8 +12,10 @@
 #include "adapters/actions/email_send.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/action_ctx.hpp"
 
 using namespace keel;
+using keel::test::action_ctx;
 using namespace std::chrono_literals;
 
 namespace {
@@ -55,14 +57,6 @@ struct smtp_sink {
   }
 };
 
-action_context ctx(std::string key) {
-  action_context c;
-  c.task_id = 7;
-  c.deadline = std::chrono::steady_clock::now() + 10s;
-  c.idempotency_key = std::move(key);
-  return c;
-}
-
 std::string header(const std::string& message, const std::string& name) {
   auto msg = "\n" + message;
   auto at = msg.find("\n" + name + ": ");
@@ -92,7 +86,7 @@ BOOST_AUTO_TEST_CASE(sends_a_message_with_a_message_id_from_the_idempotency_key)
   auto a = make_email_send_action(spec);
   nlohmann::json args = {{"to", "ada@example.com"}, {"subject", "Welcome, Ada"},
                          {"text", "Hello Ada,\n.\nA line with a lone dot above.\n"}};
-  auto r = a->run(args, ctx("onboarding-1/welcome"));
+  auto r = a->run(args, action_ctx("onboarding-1/welcome"));
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(sink.count() == 1u);
   auto msg = sink.message(1);
@@ -105,21 +99,21 @@ BOOST_AUTO_TEST_CASE(sends_a_message_with_a_message_id_from_the_idempotency_key)
   BOOST_TEST(sink.meta(1)["tls"] == false);
 
   // A re-delivery of the same step: same Message-ID. Another step: another.
-  auto again = a->run(args, ctx("onboarding-1/welcome"));
-  auto other = a->run(args, ctx("onboarding-2/welcome"));
+  auto again = a->run(args, action_ctx("onboarding-1/welcome"));
+  auto other = a->run(args, action_ctx("onboarding-2/welcome"));
   BOOST_REQUIRE(again.ok() && other.ok());
   BOOST_TEST(header(sink.message(2), "Message-ID") == header(msg, "Message-ID"));
   BOOST_TEST(header(sink.message(3), "Message-ID") != header(msg, "Message-ID"));
   BOOST_TEST(header(msg, "Message-ID").find("@tool.example>") != std::string::npos);
 
   // Non-ASCII text and subject are encoded; header injection is refused.
-  auto utf8 = a->run({{"to", {"b@example.com", "c@example.com"}}, {"subject", "Grüße"}, {"text", "Schöne Grüße"}}, ctx("k3"));
+  auto utf8 = a->run({{"to", {"b@example.com", "c@example.com"}}, {"subject", "Grüße"}, {"text", "Schöne Grüße"}}, action_ctx("k3"));
   BOOST_REQUIRE(utf8.ok());
   BOOST_TEST(header(sink.message(4), "Subject").rfind("=?UTF-8?B?", 0) == 0);
   BOOST_TEST(sink.meta(4)["rcpt_tos"].size() == 2u);
-  BOOST_TEST(a->run({{"to", "a@x.com"}, {"subject", "hi\r\nBcc: all@x.com"}}, ctx("k4")).err().code == errc::bad_request);
-  BOOST_TEST(a->run({{"to", "a@x.com>\r\nRCPT TO:<b@x.com"}}, ctx("k5")).err().code == errc::bad_request);
-  BOOST_TEST(a->run({{"subject", "no recipient"}}, ctx("k6")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"to", "a@x.com"}, {"subject", "hi\r\nBcc: all@x.com"}}, action_ctx("k4")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"to", "a@x.com>\r\nRCPT TO:<b@x.com"}}, action_ctx("k5")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"subject", "no recipient"}}, action_ctx("k6")).err().code == errc::bad_request);
   BOOST_TEST(sink.count() == 4u);
 }
 
@@ -134,7 +128,7 @@ BOOST_AUTO_TEST_CASE(starttls_with_a_verified_certificate_and_auth) {
   spec.smtp.username = "keel";
   spec.smtp.password = "pa55word";
   spec.default_from = "ops@tool.example";
-  auto r = make_email_send_action(spec)->run({{"to", "ada@example.com"}, {"subject", "s"}, {"text", "t"}}, ctx("tls-1"));
+  auto r = make_email_send_action(spec)->run({{"to", "ada@example.com"}, {"subject", "s"}, {"text", "t"}}, action_ctx("tls-1"));
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r.value()["tls"] == true);
   BOOST_TEST(sink.meta(1)["tls"] == true);
@@ -143,25 +137,25 @@ BOOST_AUTO_TEST_CASE(starttls_with_a_verified_certificate_and_auth) {
   // The password may come with the step instead (from the vault: secret://).
   auto from_vault = spec;
   from_vault.smtp.password.clear();
-  auto r2 = make_email_send_action(from_vault)->run({{"to", "ada@example.com"}, {"smtp_password", "pa55word"}}, ctx("tls-5"));
+  auto r2 = make_email_send_action(from_vault)->run({{"to", "ada@example.com"}, {"smtp_password", "pa55word"}}, action_ctx("tls-5"));
   BOOST_REQUIRE_MESSAGE(r2.ok(), (r2.ok() ? "" : r2.err().message));
   BOOST_TEST(sink.meta(2)["auth_user"] == "keel");
 
   auto wrong = spec;
   wrong.smtp.password = "wrong-password";
-  auto denied = make_email_send_action(wrong)->run({{"to", "a@example.com"}}, ctx("tls-2"));
+  auto denied = make_email_send_action(wrong)->run({{"to", "a@example.com"}}, action_ctx("tls-2"));
   BOOST_TEST(denied.err().code == errc::forbidden);
   BOOST_TEST(denied.err().message.find("wrong-password") == std::string::npos);  // never the secret
 
   auto untrusted = spec;
   untrusted.smtp.ca_file.clear();  // the system store does not know our self-signed certificate
-  auto refused = make_email_send_action(untrusted)->run({{"to", "a@example.com"}}, ctx("tls-3"));
+  auto refused = make_email_send_action(untrusted)->run({{"to", "a@example.com"}}, action_ctx("tls-3"));
   BOOST_TEST(refused.err().code == errc::unavailable);
   BOOST_TEST(refused.err().message.find("TLS handshake") != std::string::npos);
 
   auto plain = spec;
   plain.smtp.starttls = "off";  // credentials must not go out in clear
-  BOOST_TEST(make_email_send_action(plain)->run({{"to", "a@example.com"}}, ctx("tls-4")).err().code == errc::forbidden);
+  BOOST_TEST(make_email_send_action(plain)->run({{"to", "a@example.com"}}, action_ctx("tls-4")).err().code == errc::forbidden);
   BOOST_TEST(sink.count() == 2u);
 }
 
@@ -172,12 +166,12 @@ BOOST_AUTO_TEST_CASE(starttls_required_but_not_offered_and_no_server) {
   spec.smtp.port = sink.port;
   spec.smtp.starttls = "required";
   spec.default_from = "ops@tool.example";
-  auto r = make_email_send_action(spec)->run({{"to", "a@example.com"}}, ctx("x"));
+  auto r = make_email_send_action(spec)->run({{"to", "a@example.com"}}, action_ctx("x"));
   BOOST_TEST(r.err().code == errc::config);
   BOOST_TEST(r.err().message.find("STARTTLS") != std::string::npos);
   spec.smtp.starttls = "off";
   spec.smtp.port = keel::test::free_port();
-  BOOST_TEST(make_email_send_action(spec)->run({{"to", "a@example.com"}}, ctx("y")).err().code == errc::unavailable);
+  BOOST_TEST(make_email_send_action(spec)->run({{"to", "a@example.com"}}, action_ctx("y")).err().code == errc::unavailable);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

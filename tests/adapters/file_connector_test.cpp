@@ -36,7 +36,7 @@ std::string rows(int from, int to) {
            "\",pro,2026-11-0" + std::to_string(1 + i % 9) + "T10:00:00Z\n";
   return out;
 }
-const std::string header = "Customer ID,Email,Full Name,Plan,Updated At\n";
+const std::string csv_header = "Customer ID,Email,Full Name,Plan,Updated At\n";
 
 }  // namespace
 
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(mapping_config_errors_name_the_key) {
 
 BOOST_AUTO_TEST_CASE(csv_import_then_only_appended_rows) {
   connector_env env;
-  env.write_file("crm.csv", header + rows(0, 5));
+  env.write_file("crm.csv", csv_header + rows(0, 5));
   auto c = make_file_connector(csv_source(env), *env.inbox, *env.db);
   auto r = c->sync(false);
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
@@ -74,11 +74,11 @@ BOOST_AUTO_TEST_CASE(csv_import_then_only_appended_rows) {
   auto st = c->state();
   BOOST_TEST(st->records_in == 8u);
   BOOST_TEST(st->events_out == 8u);
-  BOOST_TEST(st->offset == (header + rows(0, 8)).size());
+  BOOST_TEST(st->offset == (csv_header + rows(0, 8)).size());
   BOOST_TEST(st->status == "idle");
 
   // --full re-reads everything: unchanged rows are duplicates, an edited row is new.
-  auto text = header + rows(0, 8);
+  auto text = csv_header + rows(0, 8);
   text.replace(text.find("user3@"), 6, "USER3@");
   env.write_file("crm.csv", text);
   auto full = c->sync(true);
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(renamed_column_is_dead_lettered_with_the_reason) {
 
 BOOST_AUTO_TEST_CASE(cursor_column_skips_older_records) {
   connector_env env;
-  env.write_file("crm.csv", header + "C1,a@x.com,A,,2026-11-01T00:00:00Z\nC2,b@x.com,B,,2026-11-03T00:00:00Z\n");
+  env.write_file("crm.csv", csv_header + "C1,a@x.com,A,,2026-11-01T00:00:00Z\nC2,b@x.com,B,,2026-11-03T00:00:00Z\n");
   auto src = csv_source(env);
   src.incremental = "cursor";
   src.cursor_field = "Updated At";
@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(cursor_column_skips_older_records) {
   BOOST_REQUIRE(c->sync(false).ok());
   BOOST_TEST(c->state()->cursor == "2026-11-03T00:00:00Z");
   // A new export: one old row edited (older than the cursor: skipped), one newer row.
-  env.write_file("crm.csv", header + "C1,changed@x.com,A,,2026-11-02T00:00:00Z\nC2,b@x.com,B,,2026-11-03T00:00:00Z\n"
+  env.write_file("crm.csv", csv_header + "C1,changed@x.com,A,,2026-11-02T00:00:00Z\nC2,b@x.com,B,,2026-11-03T00:00:00Z\n"
                                      "C3,c@x.com,C,,2026-11-04T00:00:00Z\n");
   auto r = c->sync(false);
   BOOST_REQUIRE(r.ok());
@@ -157,7 +157,7 @@ BOOST_AUTO_TEST_CASE(jsonl_leaves_a_half_written_last_line_for_later) {
 BOOST_AUTO_TEST_CASE(sigkill_between_commits_resumes_without_loss_or_duplicates) {
   connector_env env;
   const int total = 1000;
-  env.write_file("crm.csv", header + rows(0, total));
+  env.write_file("crm.csv", csv_header + rows(0, total));
   auto src = csv_source(env, 64);
   env.close();
   // A real process imports and is SIGKILLed right after its third commit.

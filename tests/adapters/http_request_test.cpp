@@ -10,8 +10,10 @@
 
 #include "adapters/actions/http_request.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/action_ctx.hpp"
 
 using namespace keel;
+using keel::test::action_ctx;
 using namespace std::chrono_literals;
 
 namespace {
@@ -52,14 +54,6 @@ struct echo_server {
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
 };
 
-action_context ctx(std::string key, std::chrono::milliseconds left = 10s) {
-  action_context c;
-  c.task_id = 42;
-  c.deadline = std::chrono::steady_clock::now() + left;
-  c.idempotency_key = std::move(key);
-  return c;
-}
-
 std::unique_ptr<action> make(int port, std::size_t cap = 65536) {
   http_request_spec spec;
   spec.allowed_hosts["default"] = {"127.0.0.1:" + std::to_string(port)};
@@ -77,7 +71,7 @@ BOOST_AUTO_TEST_CASE(posts_json_with_the_steps_idempotency_key) {
   auto a = make(srv.port);
   nlohmann::json args = {{"url", srv.url("/v1/accounts")}, {"method", "post"},
                          {"headers", {{"X-Trace", "t-1"}}}, {"json", {{"email", "ada@example.com"}}}};
-  auto r = a->run(args, ctx("wf-1/create_account"));
+  auto r = a->run(args, action_ctx("wf-1/create_account"));
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r.value()["status"] == 201);
   BOOST_TEST(r.value()["json"]["method"] == "POST");
@@ -85,26 +79,26 @@ BOOST_AUTO_TEST_CASE(posts_json_with_the_steps_idempotency_key) {
   BOOST_TEST(r.value()["json"]["trace"] == "t-1");
   BOOST_TEST(r.value()["json"]["received"]["email"] == "ada@example.com");
   // A re-delivered step sends the same key; an ad-hoc task gets task-<id>.
-  BOOST_REQUIRE(a->run(args, ctx("wf-1/create_account")).ok());
-  BOOST_REQUIRE(a->run(args, ctx("")).ok());
+  BOOST_REQUIRE(a->run(args, action_ctx("wf-1/create_account")).ok());
+  BOOST_REQUIRE(a->run(args, action_ctx("", 10s, 42)).ok());
   BOOST_TEST((srv.keys == std::vector<std::string>{"wf-1/create_account", "wf-1/create_account", "task-42"}));
 }
 
 BOOST_AUTO_TEST_CASE(hosts_off_the_accounts_list_are_forbidden) {
   echo_server srv;
   auto a = make(srv.port);
-  auto other_port = a->run({{"url", "http://127.0.0.1:1/v1/accounts"}}, ctx("k"));
+  auto other_port = a->run({{"url", "http://127.0.0.1:1/v1/accounts"}}, action_ctx("k"));
   BOOST_TEST(other_port.err().code == errc::forbidden);
   BOOST_TEST(other_port.err().message.find("allowed_hosts") != std::string::npos);
-  BOOST_TEST(a->run({{"url", "http://localhost:" + std::to_string(srv.port) + "/"}}, ctx("k")).err().code == errc::forbidden);
-  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"account", "nobody"}}, ctx("k")).err().code == errc::forbidden);
+  BOOST_TEST(a->run({{"url", "http://localhost:" + std::to_string(srv.port) + "/"}}, action_ctx("k")).err().code == errc::forbidden);
+  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"account", "nobody"}}, action_ctx("k")).err().code == errc::forbidden);
   // The crm account allows 127.0.0.1 on any port, and subdomains of crm.example.
-  BOOST_TEST(a->run({{"url", srv.url("/missing")}, {"account", "crm"}}, ctx("k")).ok());
+  BOOST_TEST(a->run({{"url", srv.url("/missing")}, {"account", "crm"}}, action_ctx("k")).ok());
   BOOST_TEST(host_allowed({"*.crm.example"}, "api.crm.example", 443));
   BOOST_TEST(!host_allowed({"*.crm.example"}, "crm.example.evil", 443));
   BOOST_TEST(!host_allowed({"*.crm.example"}, "evilcrm.example", 443));
-  BOOST_TEST(a->run({{"url", "ftp://127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
-  BOOST_TEST(a->run({{"url", "http://user:pw@127.0.0.1/"}}, ctx("k")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"url", "ftp://127.0.0.1/"}}, action_ctx("k")).err().code == errc::bad_request);
+  BOOST_TEST(a->run({{"url", "http://user:pw@127.0.0.1/"}}, action_ctx("k")).err().code == errc::bad_request);
 }
 
 BOOST_AUTO_TEST_CASE(relative_urls_go_to_the_accounts_base_url) {
@@ -113,13 +107,13 @@ BOOST_AUTO_TEST_CASE(relative_urls_go_to_the_accounts_base_url) {
   spec.base_urls["app"] = "http://127.0.0.1:" + std::to_string(srv.port) + "/";
   auto a = make_http_request_action(spec);
   BOOST_REQUIRE(a.ok());
-  auto r = a.value()->run({{"url", "/v1/accounts"}, {"method", "POST"}, {"account", "app"}, {"json", {{"id", 1}}}}, ctx("k-1"));
+  auto r = a.value()->run({{"url", "/v1/accounts"}, {"method", "POST"}, {"account", "app"}, {"json", {{"id", 1}}}}, action_ctx("k-1"));
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r.value()["status"] == 201);
   BOOST_TEST(srv.keys == std::vector<std::string>{"k-1"});
   // The base URL allows its own host and port only, for its own account.
-  BOOST_TEST(a.value()->run({{"url", "http://127.0.0.1:1/x"}, {"account", "app"}}, ctx("k")).err().code == errc::forbidden);
-  auto no_base = a.value()->run({{"url", "/v1/accounts"}}, ctx("k"));
+  BOOST_TEST(a.value()->run({{"url", "http://127.0.0.1:1/x"}, {"account", "app"}}, action_ctx("k")).err().code == errc::forbidden);
+  auto no_base = a.value()->run({{"url", "/v1/accounts"}}, action_ctx("k"));
   BOOST_TEST(no_base.err().code == errc::bad_request);
   BOOST_TEST(no_base.err().message.find("base URL") != std::string::npos);
   spec.base_urls["bad"] = "ftp://x";
@@ -130,23 +124,23 @@ BOOST_AUTO_TEST_CASE(timeout_cap_and_statuses) {
   echo_server srv;
   auto a = make(srv.port, 1000);
   auto started = std::chrono::steady_clock::now();
-  auto slow = a->run({{"url", srv.url("/slow")}, {"timeout_ms", 300}}, ctx("k"));
+  auto slow = a->run({{"url", srv.url("/slow")}, {"timeout_ms", 300}}, action_ctx("k"));
   BOOST_TEST(slow.err().code == errc::timeout);
   BOOST_TEST((std::chrono::steady_clock::now() - started < 1500ms));
-  auto deadline = a->run({{"url", srv.url("/slow")}}, ctx("k", 300ms));  // the task's deadline wins
+  auto deadline = a->run({{"url", srv.url("/slow")}}, action_ctx("k", 300ms));  // the task's deadline wins
   BOOST_TEST(deadline.err().code == errc::timeout);
-  auto big = a->run({{"url", srv.url("/big")}}, ctx("k"));
+  auto big = a->run({{"url", srv.url("/big")}}, action_ctx("k"));
   BOOST_TEST(big.err().code == errc::payload_too_large);
-  auto down = a->run({{"url", srv.url("/down")}}, ctx("k"));
+  auto down = a->run({{"url", srv.url("/down")}}, action_ctx("k"));
   BOOST_TEST(down.err().code == errc::action_failed);  // retried by the step's policy
-  auto missing = a->run({{"url", srv.url("/missing")}}, ctx("k"));
+  auto missing = a->run({{"url", srv.url("/missing")}}, action_ctx("k"));
   BOOST_REQUIRE(missing.ok());  // a 4xx is an answer a workflow can branch on
   BOOST_TEST(missing.value()["status"] == 404);
   BOOST_TEST(missing.value()["body"] == "no");
-  auto redirect = a->run({{"url", srv.url("/redirect")}}, ctx("k"));
+  auto redirect = a->run({{"url", srv.url("/redirect")}}, action_ctx("k"));
   BOOST_REQUIRE(redirect.ok());
   BOOST_TEST(redirect.value()["status"] == 302);  // not followed: it could leave the allow-list
-  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"headers", {{"X-Bad", "a\r\nInjected: 1"}}}}, ctx("k")).err().code ==
+  BOOST_TEST(a->run({{"url", srv.url("/x")}, {"headers", {{"X-Bad", "a\r\nInjected: 1"}}}}, action_ctx("k")).err().code ==
              errc::bad_request);
 }
 

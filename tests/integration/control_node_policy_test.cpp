@@ -23,9 +23,6 @@ rules:
     reason: workflows may not run shell commands
 )";
 
-command_result ctl(const std::string& ep, std::vector<std::string> args) {
-  return keelctl(ep, std::move(args), {"KEEL_OPERATOR=ana"});
-}
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(control_node_policy_test)

@@ -23,6 +23,12 @@ inline command_result keelctl(const std::string& endpoint, std::vector<std::stri
   return run_command(argv, 60s, env);
 }
 
+// keelctl as the operator "ana" (KEEL_OPERATOR): the name the audit trail
+// and the approvals record for decisions.
+inline command_result ctl(const std::string& endpoint, std::vector<std::string> args) {
+  return keelctl(endpoint, std::move(args), {"KEEL_OPERATOR=ana"});
+}
+
 struct cluster {
   temp_dir dir{"keel-it"};
   started_node node;

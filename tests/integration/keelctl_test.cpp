@@ -1,20 +1,21 @@
 // keelctl as a user runs it: human tables, --json that parses, clear
 // one-line errors with the documented exit codes, --help everywhere.
 #include "tests/integration/fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
 
 namespace {
-command_result ctl(const std::string& endpoint, std::vector<std::string> args) { return keelctl(endpoint, std::move(args)); }
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+command_result plain_ctl(const std::string& endpoint, std::vector<std::string> args) { return keelctl(endpoint, std::move(args)); }
+using keel::test::has;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(keelctl_test)
 
 BOOST_AUTO_TEST_CASE(commands_print_tables_and_json) {
   cluster c(1, {"--fault-injection"});
-  auto status = ctl(c.node.endpoint, {"status"});
+  auto status = plain_ctl(c.node.endpoint, {"status"});
   BOOST_TEST(status.code == 0, status.err);
   for (const char* word : {"agents", "executor", "planner", "retriever", "canonicalizer", "monitor", "x1", "tasks"})
     BOOST_TEST(has(status.out, word), word);
@@ -23,47 +24,47 @@ BOOST_AUTO_TEST_CASE(commands_print_tables_and_json) {
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"status", "--json"}, {"agents", "--json"}, {"executors", "--json"}, {"ping", "--json"},
            {"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"}, {"send", "planner", "{\"ping\": true}"}}) {
-    auto r = ctl(c.node.endpoint, cmd);
+    auto r = plain_ctl(c.node.endpoint, cmd);
     BOOST_TEST(r.code == 0, cmd[0] << ": " << r.err);
     BOOST_TEST(nlohmann::json::accept(r.out), cmd[0] << " did not print JSON");
   }
-  auto run = ctl(c.node.endpoint, {"run", "echo", "--args", "{\"text\": \"hi\"}", "--on", "site=local"});
+  auto run = plain_ctl(c.node.endpoint, {"run", "echo", "--args", "{\"text\": \"hi\"}", "--on", "site=local"});
   BOOST_TEST(run.code == 1);  // the executor was started without labels
   BOOST_TEST(has(run.err, "has the labels site=local"));
-  auto echo = ctl(c.node.endpoint, {"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"});
+  auto echo = plain_ctl(c.node.endpoint, {"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"});
   BOOST_TEST(nlohmann::json::parse(echo.out)["result"]["text"] == "hi");
-  auto executors = ctl(c.node.endpoint, {"executors"});
+  auto executors = plain_ctl(c.node.endpoint, {"executors"});
   BOOST_TEST(has(executors.out, "NAME"));
   BOOST_TEST(has(executors.out, "echo,fail,shell,sleep"));
-  auto crash = ctl(c.node.endpoint, {"fault", "crash", "monitor"});
+  auto crash = plain_ctl(c.node.endpoint, {"fault", "crash", "monitor"});
   BOOST_TEST(crash.code == 0, crash.err);
 }
 
 BOOST_AUTO_TEST_CASE(errors_are_one_clear_line_with_exit_codes) {
   cluster c(1);
-  auto bad_json = ctl(c.node.endpoint, {"send", "planner", "{ping"});
+  auto bad_json = plain_ctl(c.node.endpoint, {"send", "planner", "{ping"});
   BOOST_TEST(bad_json.code == 2);
   BOOST_TEST(has(bad_json.err, "not valid JSON"));
-  auto unknown_agent = ctl(c.node.endpoint, {"send", "oracle", "{}"});
+  auto unknown_agent = plain_ctl(c.node.endpoint, {"send", "oracle", "{}"});
   BOOST_TEST(unknown_agent.code == 1);
   BOOST_TEST(has(unknown_agent.err, "unknown agent 'oracle'; agents are executor, planner"));
-  auto unknown_action = ctl(c.node.endpoint, {"run", "teleport"});
+  auto unknown_action = plain_ctl(c.node.endpoint, {"run", "teleport"});
   BOOST_TEST(unknown_action.code == 1);
   BOOST_TEST(has(unknown_action.err, "no connected executor offers action 'teleport'"));
-  auto json_err = ctl(c.node.endpoint, {"--json", "run", "teleport"});
+  auto json_err = plain_ctl(c.node.endpoint, {"--json", "run", "teleport"});
   auto j = nlohmann::json::parse(json_err.out);
   BOOST_TEST(j["ok"] == false);
   BOOST_TEST(j["error"]["code"] == "not_found");
-  auto bad_timeout = ctl(c.node.endpoint, {"--timeout", "soon", "status"});
+  auto bad_timeout = plain_ctl(c.node.endpoint, {"--timeout", "soon", "status"});
   BOOST_TEST(bad_timeout.code == 2);
   BOOST_TEST(has(bad_timeout.err, "cannot read 'soon' as a duration"));
-  auto no_cmd = ctl(c.node.endpoint, {});
+  auto no_cmd = plain_ctl(c.node.endpoint, {});
   BOOST_TEST(no_cmd.code == 2);
 }
 
 BOOST_AUTO_TEST_CASE(dead_endpoint_fails_within_the_timeout) {
   auto dead = endpoint_for(free_port());
-  auto r = ctl(dead, {"--timeout", "1s", "status"});
+  auto r = plain_ctl(dead, {"--timeout", "1s", "status"});
   BOOST_TEST(r.code == 3);
   BOOST_TEST(has(r.err, "no answer from the node at " + dead + " within 1.0s"));
   BOOST_TEST(has(r.err, "is it running?"));

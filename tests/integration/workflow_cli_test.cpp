@@ -2,13 +2,13 @@
 // definitions (and the broken file), start with --wait, see a gate in
 // approvals with its facts, approve, and read task and history.
 #include "tests/integration/workflow_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
 
 namespace {
-command_result ctl(const std::string& endpoint, std::vector<std::string> args) { return keelctl(endpoint, std::move(args), {"KEEL_OPERATOR=ana"}); }
-bool has(const std::string& s, const std::string& n) { return s.find(n) != std::string::npos; }
+using keel::test::has;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(workflow_cli_test)

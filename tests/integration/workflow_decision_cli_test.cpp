@@ -6,15 +6,13 @@
 // second decision is refused with a non-zero exit and nothing changes.
 #include "tests/integration/memory_node_fixture.hpp"
 #include "tests/integration/workflow_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
 
 namespace {
-command_result ctl(const std::string& endpoint, std::vector<std::string> args) {
-  return keelctl(endpoint, std::move(args), {"KEEL_OPERATOR=ana"});
-}
-bool has(const std::string& s, const std::string& n) { return s.find(n) != std::string::npos; }
+using keel::test::has;
 // The default config's entities (customer, ...); no console, no port to share.
 std::string node_extras() { return "metrics: {port: 0}\n" + default_memory_section(); }
 }  // namespace

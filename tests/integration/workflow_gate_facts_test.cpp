@@ -12,9 +12,6 @@ using namespace keel::test;
 
 namespace {
 
-command_result ctl(const std::string& ep, std::vector<std::string> args) {
-  return keelctl(ep, std::move(args), {"KEEL_OPERATOR=ana"});
-}
 
 // The default entities and mappings (source crm: contact.* -> customer),
 // no metrics port to share with parallel suites.

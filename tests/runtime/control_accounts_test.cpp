@@ -3,12 +3,13 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/control/accounts.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 std::string error_of(const std::string& yaml) {
   auto r = parse_identity(yaml, "accounts.yaml");
   BOOST_REQUIRE(!r.ok());

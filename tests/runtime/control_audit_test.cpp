@@ -6,13 +6,14 @@
 
 #include "runtime/control/audit_log.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 // A data dir holding `n` entries, closed again so the test edits the store itself.
 struct trail {

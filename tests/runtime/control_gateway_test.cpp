@@ -16,6 +16,7 @@
 #include "runtime/duration.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
@@ -23,7 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 const std::string api_key = "sk-test-GATEWAY-KEY-31337";
 

@@ -11,13 +11,14 @@
 #include "runtime/control/metrics_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 // promtool's verdict on a metrics text: exit code and what it said.
 test::command_result promtool_check(const test::temp_dir& dir, const std::string& text) {

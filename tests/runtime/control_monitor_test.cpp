@@ -8,13 +8,14 @@
 #include "runtime/control/async_recorder.hpp"
 #include "runtime/control/monitor_rules.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 condition lost(const std::string& name) {
   return {"executor_lost:" + name, "executor_lost", "critical", name, name + " is gone", nlohmann::json::object()};

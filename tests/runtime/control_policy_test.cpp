@@ -9,13 +9,14 @@
 #include "runtime/control/allow_tally.hpp"
 #include "runtime/control/policy.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 const char* policy_yaml = R"(version: 1
 default: allow

@@ -6,13 +6,14 @@
 #include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/span_store.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
 
 namespace {
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
 

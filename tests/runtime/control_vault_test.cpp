@@ -13,6 +13,7 @@
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/control/span_store.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::control;
@@ -39,7 +40,7 @@ void write_key_file(const std::string& path, char fill) {
   ::chmod(path.c_str(), 0600);
 }
 
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/node_config.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 
@@ -13,7 +14,7 @@ std::string error_of(const std::string& yaml) {
   BOOST_TEST(r.err().code == errc::config);
   return r.err().message;
 }
-bool has(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+using keel::test::has;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(node_config_test)

@@ -8,6 +8,7 @@
 #include "runtime/workflow/expression.hpp"
 #include "tests/support/json_print.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::wf;
@@ -18,7 +19,7 @@ std::string error_of(const std::string& yaml) {
   BOOST_REQUIRE_MESSAGE(!r.ok(), "expected an error for:\n" << yaml);
   return r.err().message;
 }
-bool has(const std::string& s, const std::string& n) { return s.find(n) != std::string::npos; }
+using keel::test::has;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(workflow_definition_test)

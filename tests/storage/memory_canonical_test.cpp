@@ -53,7 +53,7 @@ std::shared_ptr<const memory_config> config(const std::string& text) {
   return std::make_shared<const memory_config>(std::move(*c));
 }
 
-struct fixture {
+struct canonical_fixture {
   test::temp_dir dir;
   std::unique_ptr<store> db = std::move(store::open(dir.path()).value());
   std::shared_ptr<const memory_config> cfg = config(entities + mappings);
@@ -90,7 +90,7 @@ json stripe_event(const std::string& id, const std::string& email, const std::st
 
 BOOST_AUTO_TEST_SUITE(memory_canonical_test)
 
-BOOST_FIXTURE_TEST_CASE(two_sources_merge_into_one_customer, fixture) {
+BOOST_FIXTURE_TEST_CASE(two_sources_merge_into_one_customer, canonical_fixture) {
   auto a = ingest(crm_event("evt_c1", "Ana@Example.com", "free"));
   BOOST_TEST(a.what == ingest_outcome::kind::applied);
   BOOST_TEST(a.created);
@@ -126,7 +126,7 @@ BOOST_FIXTURE_TEST_CASE(two_sources_merge_into_one_customer, fixture) {
   BOOST_TEST(h[2].rec.field_sources["name"] == "crm");
 }
 
-BOOST_FIXTURE_TEST_CASE(a_second_identity_key_finds_the_record_too, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_second_identity_key_finds_the_record_too, canonical_fixture) {
   auto a = ingest(stripe_event("evt_1", "old@example.com", "pro", 100));
   // The email changed at stripe: the stripe id still identifies the customer.
   auto b = ingest(stripe_event("evt_2", "new@example.com", "pro", 100));
@@ -134,7 +134,7 @@ BOOST_FIXTURE_TEST_CASE(a_second_identity_key_finds_the_record_too, fixture) {
   BOOST_TEST(records.get("customer", a.entity_id).value()->fields["email"] == "new@example.com");
 }
 
-BOOST_FIXTURE_TEST_CASE(exact_duplicates_are_no_ops, fixture) {
+BOOST_FIXTURE_TEST_CASE(exact_duplicates_are_no_ops, canonical_fixture) {
   auto first = stripe_event("evt_1", "a@x.io", "pro", 100);
   BOOST_TEST(ingest(first).what == ingest_outcome::kind::applied);
   auto keys = key_count();
@@ -150,7 +150,7 @@ BOOST_FIXTURE_TEST_CASE(exact_duplicates_are_no_ops, fixture) {
   BOOST_TEST(records.history("customer", ingest(stripe_event("evt_2", "a@x.io", "team", 100)).entity_id).value().size() == 2u);
 }
 
-BOOST_FIXTURE_TEST_CASE(unmappable_event_goes_to_the_dlq_and_replays_after_the_fix, fixture) {
+BOOST_FIXTURE_TEST_CASE(unmappable_event_goes_to_the_dlq_and_replays_after_the_fix, canonical_fixture) {
   json refund{{"source", "stripe"}, {"type", "customer.deleted"}, {"id", "evt_9"},
               {"data", {{"object", {{"id", "cus_9"}, {"email", "b@x.io"}}}}}};
   auto out = ingest(refund);
@@ -189,7 +189,7 @@ BOOST_FIXTURE_TEST_CASE(unmappable_event_goes_to_the_dlq_and_replays_after_the_f
   BOOST_TEST(records.history("customer", *id).value()[0].rec.event_id == "evt_9");
 }
 
-BOOST_FIXTURE_TEST_CASE(malformed_events_are_refused_and_write_nothing, fixture) {
+BOOST_FIXTURE_TEST_CASE(malformed_events_are_refused_and_write_nothing, canonical_fixture) {
   auto before = key_count();
   for (const char* bad : {"{not json", "[1,2]", R"({"type": "x", "data": {}})", R"({"source": "crm", "data": {}})",
                           R"({"source": "crm", "type": "contact.updated", "id": 7})"}) {

@@ -28,7 +28,7 @@ namespace {
 
 std::string fact(int i) { return "fact number " + std::to_string(i) + " about widget " + std::to_string(i * 7919 % 1000) + " colour " + std::to_string(i % 13); }
 
-struct fixture {
+struct index_fixture {
   test::temp_dir dir;
   hashing_embedder emb{128};
   std::unique_ptr<store> db;
@@ -100,7 +100,7 @@ struct fixture {
 
 BOOST_AUTO_TEST_SUITE(memory_index_test)
 
-BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, index_fixture) {
   open();
   for (int i = 0; i < 200; ++i) add(i);
   BOOST_TEST(!mem->opened().index_loaded);  // nothing to load the first time
@@ -112,7 +112,7 @@ BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_index_file, fixture) {
   check_agrees(200);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -123,7 +123,7 @@ BOOST_FIXTURE_TEST_CASE(a_deleted_index_file_is_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -138,7 +138,7 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_index_file_is_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_torn_index_file_is_detected_before_hnswlib_reads_it, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_torn_index_file_is_detected_before_hnswlib_reads_it, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -151,7 +151,7 @@ BOOST_FIXTURE_TEST_CASE(a_torn_index_file_is_detected_before_hnswlib_reads_it, f
   BOOST_TEST(!mem->opened().rebuilt, mem->opened().why);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_garbage_index_header_is_detected_and_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_garbage_index_header_is_detected_and_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 150; ++i) add(i);
   close();
@@ -166,7 +166,7 @@ BOOST_FIXTURE_TEST_CASE(a_garbage_index_header_is_detected_and_rebuilt, fixture)
   expect_rebuilt("header is cut short", 150);
 }
 
-BOOST_FIXTURE_TEST_CASE(deleted_elements_are_counted_from_zero_on_load, fixture) {
+BOOST_FIXTURE_TEST_CASE(deleted_elements_are_counted_from_zero_on_load, index_fixture) {
   // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialised
   // and adds the deleted marks to it. Dirty the heap first so a fresh
   // allocation is likely to hold garbage, as in a long-running node.
@@ -188,7 +188,7 @@ BOOST_FIXTURE_TEST_CASE(deleted_elements_are_counted_from_zero_on_load, fixture)
   check_agrees(113);
 }
 
-BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {
+BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, index_fixture) {
   open();
   for (int i = 0; i < 100; ++i) add(i);
   BOOST_REQUIRE(mem->checkpoint().ok());
@@ -205,7 +205,7 @@ BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, fixture) {
   check_agrees(150);
 }
 
-BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, fixture) {
+BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, index_fixture) {
   // The child writes through memory, checkpoints half-way, writes more and
   // dies without running a destructor: LevelDB has writes the file lacks.
   std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
@@ -244,7 +244,7 @@ BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, fixtur
   BOOST_TEST(!mem->get(100).value().has_value());
 }
 
-BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, index_fixture) {
   open();
   for (int i = 0; i < 300; ++i) add(i);
   close();
@@ -277,7 +277,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_embedder_needs_a_reembed_with_progress, fixture) {
   BOOST_TEST(mem->opened().index_loaded);
 }
 
-BOOST_FIXTURE_TEST_CASE(updates_and_forgets_reach_the_index, fixture) {
+BOOST_FIXTURE_TEST_CASE(updates_and_forgets_reach_the_index, index_fixture) {
   open();
   for (int i = 0; i < 40; ++i) add(i);
   BOOST_REQUIRE(mem->update_text(5, "an entirely different sentence about penguins").ok());

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::int64_t day = 86'400'000;
 
-struct fixture {
+struct pruning_fixture {
   test::temp_dir dir;
   std::unique_ptr<store> db = std::move(store::open(dir.path()).value());
   hashing_embedder emb{64};
@@ -26,7 +26,7 @@ struct fixture {
   memory_config cfg;
   std::unique_ptr<record_store> records;
 
-  fixture() {
+  pruning_fixture() {
     memory_options o;
     o.clock = [this] { return now; };
     mem = std::move(memory_store::open(*db, emb, o).value());
@@ -58,7 +58,7 @@ pruning:
 
 BOOST_AUTO_TEST_SUITE(memory_pruning_test)
 
-BOOST_FIXTURE_TEST_CASE(policies_remove_what_they_say_and_report_it, fixture) {
+BOOST_FIXTURE_TEST_CASE(policies_remove_what_they_say_and_report_it, pruning_fixture) {
   auto old_chat = add("chat", 8 * day);
   auto new_chat = add("chat", 1 * day);
   std::vector<std::uint64_t> notes;
@@ -100,7 +100,7 @@ BOOST_FIXTURE_TEST_CASE(policies_remove_what_they_say_and_report_it, fixture) {
   BOOST_TEST(again.records.empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(expired_items_are_not_retrieved_before_pruning, fixture) {
+BOOST_FIXTURE_TEST_CASE(expired_items_are_not_retrieved_before_pruning, pruning_fixture) {
   add("fact", 2 * day, 1 * day);
   memory_filter f;
   auto v = mem->read();

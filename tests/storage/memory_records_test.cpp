@@ -22,14 +22,14 @@ entities:
     identity: [email]
 )";
 
-struct fixture {
+struct records_fixture {
   test::temp_dir dir;
   std::unique_ptr<store> db;
   std::shared_ptr<const schema> types;
   std::atomic<std::int64_t> now{1'000'000};
   std::unique_ptr<record_store> records;
 
-  fixture() {
+  records_fixture() {
     db = std::move(store::open(dir.path()).value());
     auto cfg = parse_memory_config(config_yaml, "test.yaml");
     BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? std::string() : cfg.err().message));
@@ -58,7 +58,7 @@ struct fixture {
 
 BOOST_AUTO_TEST_SUITE(memory_records_test)
 
-BOOST_FIXTURE_TEST_CASE(every_change_is_a_new_version_with_a_diff, fixture) {
+BOOST_FIXTURE_TEST_CASE(every_change_is_a_new_version_with_a_diff, records_fixture) {
   BOOST_TEST(put("c_42", {{"email", "ana@example.com"}, {"plan", "free"}})->version == 1u);
   now += 1000;
   auto second = put("c_42", {{"plan", "pro"}, {"seats", 3}}, "stripe");
@@ -93,7 +93,7 @@ BOOST_FIXTURE_TEST_CASE(every_change_is_a_new_version_with_a_diff, fixture) {
   BOOST_TEST(changes[1].before.is_null());
 }
 
-BOOST_FIXTURE_TEST_CASE(reads_as_of_a_time, fixture) {
+BOOST_FIXTURE_TEST_CASE(reads_as_of_a_time, records_fixture) {
   BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "free"}}).ok());  // t = 1,000,000
   now = 2'000'000;
   BOOST_REQUIRE(put("c_1", {{"plan", "pro"}}).ok());
@@ -109,7 +109,7 @@ BOOST_FIXTURE_TEST_CASE(reads_as_of_a_time, fixture) {
   BOOST_TEST(at(9'000'000)->fields["plan"] == "team");
 }
 
-BOOST_FIXTURE_TEST_CASE(expected_version_detects_a_lost_update, fixture) {
+BOOST_FIXTURE_TEST_CASE(expected_version_detects_a_lost_update, records_fixture) {
   BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}}).ok());
   record_write w;
   w.type = "customer";
@@ -130,7 +130,7 @@ BOOST_FIXTURE_TEST_CASE(expected_version_detects_a_lost_update, fixture) {
   BOOST_TEST(records->put(w).err().code == errc::conflict);
 }
 
-BOOST_FIXTURE_TEST_CASE(an_identity_value_belongs_to_one_record, fixture) {
+BOOST_FIXTURE_TEST_CASE(an_identity_value_belongs_to_one_record, records_fixture) {
   BOOST_REQUIRE(put("c_1", {{"email", "Ana@Example.com"}}).ok());
   auto dup = put("c_2", {{"email", "ana@example.com "}});
   BOOST_REQUIRE(!dup.ok());
@@ -142,7 +142,7 @@ BOOST_FIXTURE_TEST_CASE(an_identity_value_belongs_to_one_record, fixture) {
   BOOST_TEST(put("c_2", {{"email", "ana@example.com"}}).ok());
 }
 
-BOOST_FIXTURE_TEST_CASE(invalidate_keeps_history_purge_erases_it, fixture) {
+BOOST_FIXTURE_TEST_CASE(invalidate_keeps_history_purge_erases_it, records_fixture) {
   BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "pro"}}).ok());
   now += 10;
   auto gone = records->invalidate("customer", "c_1", "keelctl");
@@ -166,7 +166,7 @@ BOOST_FIXTURE_TEST_CASE(invalidate_keeps_history_purge_erases_it, fixture) {
   BOOST_TEST(records->purge("customer", "c_1").value() == 0u);  // not an error
 }
 
-BOOST_FIXTURE_TEST_CASE(bad_input_is_a_clear_error_and_writes_nothing, fixture) {
+BOOST_FIXTURE_TEST_CASE(bad_input_is_a_clear_error_and_writes_nothing, records_fixture) {
   auto before = keys();
   auto expect = [&](result<write_outcome> r, const std::string& code, const std::string& says) {
     BOOST_REQUIRE(!r.ok());
@@ -187,7 +187,7 @@ BOOST_FIXTURE_TEST_CASE(bad_input_is_a_clear_error_and_writes_nothing, fixture) 
   BOOST_TEST(records->get("customer", "c_1").value().has_value() == false);
 }
 
-BOOST_FIXTURE_TEST_CASE(timestamps_are_normalised_and_trim_keeps_the_newest, fixture) {
+BOOST_FIXTURE_TEST_CASE(timestamps_are_normalised_and_trim_keeps_the_newest, records_fixture) {
   BOOST_REQUIRE(put("c_1", {{"signed_up", "2026-11-01T02:00:00+02:00"}}).ok());
   BOOST_TEST(records->get("customer", "c_1").value()->fields["signed_up"] == "2026-11-01T00:00:00.000Z");
   for (int i = 0; i < 5; ++i) BOOST_REQUIRE(put("c_1", {{"seats", i}}).ok());
