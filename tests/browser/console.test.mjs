@@ -127,7 +127,7 @@ steps:
   - id: notes
     needs: [lookup]
     action: memory.search
-    args: {query: "refund promised", mentions: "{{ input.email }}", k: 3}
+    args: {query: "refund promised", mentions: "{{ input.email }}", kinds: [note], k: 3}
   - id: pay
     needs: [notes]
     action: echo

@@ -87,7 +87,7 @@ steps:
   - id: notes
     needs: [customer]
     action: memory.search
-    args: {query: "credit promised", mentions: "{{ input.email }}", k: 3}
+    args: {query: "credit promised", mentions: "{{ input.email }}", kinds: [note], k: 3}
   - {id: pay, needs: [notes], action: echo, args: {amount: "{{ input.amount }}", to: "{{ steps.customer.result.record.id }}"}}
 )");
   workflow_node w(dir, free_port());

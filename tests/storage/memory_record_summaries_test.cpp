@@ -21,14 +21,14 @@ using nlohmann::json;
 
 namespace {
 
-const char* config_yaml = R"(
+const char* summaries_config_yaml = R"(
 entities:
   customer:
     fields: {email: string, name: string, plan: string, seats: int}
     identity: [email]
 )";
 
-struct fixture {
+struct summaries_fixture {
   test::temp_dir dir;
   hashing_embedder emb{128};
   std::unique_ptr<store> db;
@@ -37,14 +37,14 @@ struct fixture {
   std::unique_ptr<memory_store> mem;
   std::unique_ptr<record_summaries> sums;
 
-  fixture() { open(); }
+  summaries_fixture() { open(); }
   void open() {
     sums.reset();
     mem.reset();
     records.reset();
     db.reset();
     db = std::move(store::open(dir.path()).value());
-    auto cfg = parse_memory_config(config_yaml, "test.yaml");
+    auto cfg = parse_memory_config(summaries_config_yaml, "test.yaml");
     BOOST_REQUIRE(cfg.ok());
     types = cfg->entities;
     records = std::make_unique<record_store>(*db, types);
@@ -78,7 +78,7 @@ struct fixture {
 
 BOOST_AUTO_TEST_SUITE(memory_record_summaries_test)
 
-BOOST_FIXTURE_TEST_CASE(a_record_write_is_found_by_memory_search_with_its_version, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_record_write_is_found_by_memory_search_with_its_version, summaries_fixture) {
   put("c_42", {{"email", "ana@example.com"}, {"plan", "pro"}}, "evt_1");
   put("c_7", {{"email", "bob@example.com"}, {"plan", "free"}});
   BOOST_TEST(catch_up() == 2u);
@@ -93,7 +93,7 @@ BOOST_FIXTURE_TEST_CASE(a_record_write_is_found_by_memory_search_with_its_versio
   BOOST_TEST(catch_up() == 0u);  // nothing new
 }
 
-BOOST_FIXTURE_TEST_CASE(a_new_version_updates_the_summary_in_place, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_new_version_updates_the_summary_in_place, summaries_fixture) {
   put("c_42", {{"email", "ana@example.com"}, {"plan", "pro"}});
   catch_up();
   auto first = sums->summary_of("customer", "c_42").value();
@@ -113,7 +113,7 @@ BOOST_FIXTURE_TEST_CASE(a_new_version_updates_the_summary_in_place, fixture) {
   BOOST_TEST(hits[0].item.id == first->id);
 }
 
-BOOST_FIXTURE_TEST_CASE(forgetting_or_purging_a_record_removes_its_summary, fixture) {
+BOOST_FIXTURE_TEST_CASE(forgetting_or_purging_a_record_removes_its_summary, summaries_fixture) {
   put("c_1", {{"email", "a@example.com"}});
   put("c_2", {{"email", "b@example.com"}});
   catch_up();
@@ -129,7 +129,7 @@ BOOST_FIXTURE_TEST_CASE(forgetting_or_purging_a_record_removes_its_summary, fixt
   BOOST_TEST(sums->summary_of("customer", "c_1").value()->record_ref == "customer/c_1@3");
 }
 
-BOOST_FIXTURE_TEST_CASE(a_summary_removed_from_memory_comes_back_with_the_next_version, fixture) {
+BOOST_FIXTURE_TEST_CASE(a_summary_removed_from_memory_comes_back_with_the_next_version, summaries_fixture) {
   put("c_1", {{"email", "a@example.com"}});
   catch_up();
   BOOST_REQUIRE(mem->forget(sums->summary_of("customer", "c_1").value()->id).ok());  // e.g. pruning
@@ -138,7 +138,7 @@ BOOST_FIXTURE_TEST_CASE(a_summary_removed_from_memory_comes_back_with_the_next_v
   BOOST_TEST(sums->summary_of("customer", "c_1").value()->record_ref == "customer/c_1@2");
 }
 
-BOOST_FIXTURE_TEST_CASE(records_written_before_a_crash_are_summarised_at_the_next_open, fixture) {
+BOOST_FIXTURE_TEST_CASE(records_written_before_a_crash_are_summarised_at_the_next_open, summaries_fixture) {
   // The child writes records, summarises the first half and dies without a
   // destructor (as after kill -9): the second half is in LevelDB only.
   sums.reset();
