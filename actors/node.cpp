@@ -87,9 +87,12 @@ result<curve_keypair> console_admin_key(const std::string& data_dir, auth_regist
 // that is a wildcard bind (an explicit choice, which needs CURVE keys), a
 // client on this machine reaches it through loopback.
 std::string loopback_endpoint(const std::string& listen) {
-  for (const char* any : {"tcp://0.0.0.0:", "tcp://*:"})
-    if (listen.rfind(any, 0) == 0) return "tcp://127.0.0.1:" + listen.substr(std::strlen(any));
-  return listen;
+  const std::string scheme = "tcp://";
+  auto colon = listen.rfind(':');
+  if (listen.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size()) return listen;
+  auto host = listen.substr(scheme.size(), colon - scheme.size());
+  bool wildcard = host == "*" || host == "0.0.0.0";
+  return wildcard ? scheme + "127.0.0.1" + listen.substr(colon) : listen;
 }
 
 }  // namespace
