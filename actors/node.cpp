@@ -5,6 +5,7 @@
 // (which releases the data dir's lock).
 #include "actors/node.hpp"
 
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <csignal>
@@ -91,8 +92,9 @@ std::string loopback_endpoint(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (listen.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size()) return listen;
   auto host = listen.substr(scheme.size(), colon - scheme.size());
-  bool wildcard = host == "*" || host == "0.0.0.0";
-  return wildcard ? scheme + "127.0.0.1" + listen.substr(colon) : listen;
+  in_addr addr{};
+  bool any_ipv4 = ::inet_pton(AF_INET, host.c_str(), &addr) == 1 && addr.s_addr == htonl(INADDR_ANY);
+  return host == "*" || any_ipv4 ? scheme + "127.0.0.1" + listen.substr(colon) : listen;
 }
 
 }  // namespace
