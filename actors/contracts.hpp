@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,7 @@ struct peer_msg {
 // wake-up per burst instead of one per frame.
 struct peer_batch {
   std::vector<inbound> items;
+  std::shared_ptr<void> lane_token;  // inline_lane::batch_posted(): the lane waits for this batch
 };
 
 using agent_actor = caf::typed_actor<

@@ -6,6 +6,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
 #include "actors/contracts.hpp"
+#include "runtime/inline_lane.hpp"
 #include "adapters/connectors/connector_ops.hpp"
 #include "actors/memory/memory_ops.hpp"
 #include "runtime/console/console.hpp"
@@ -59,10 +60,13 @@ bool gateway_bridge::admit(inbound& msg) {
 void gateway_bridge::on_message(inbound&& msg) {
   if (!admit(msg)) return;
   bool to_executor_agent = false;
+  bool inline_ok = false;  // the lane may take it (inline_lane.hpp)
   switch (msg.env.type) {
+    case msg_type::task_result:
+      inline_ok = true;
+      [[fallthrough]];
     case msg_type::hello:
     case msg_type::heartbeat:
-    case msg_type::task_result:
     case msg_type::goodbye:
       to_executor_agent = true;
       break;
@@ -106,6 +110,7 @@ void gateway_bridge::on_message(inbound&& msg) {
       static const std::set<std::string> executor_ops{"run",     "workflows", "tasks", "task",   "history", "approvals",
                                                       "approve", "reject",    "retry", "cancel", "queue",   "answer"};
       to_executor_agent = executor_ops.count(name) > 0 || name.rfind("executors.", 0) == 0;
+      inline_ok = name == "run";
       break;
     }
     default:
@@ -113,6 +118,9 @@ void gateway_bridge::on_message(inbound&& msg) {
                     std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
   }
   if (to_executor_agent) {
+    // Only while nothing of this burst waits for the mailbox: frames are
+    // handled in arrival order.
+    if (inline_ok && lane_ && to_executor_agent_.empty() && lane_->try_handle(msg)) return;
     to_executor_agent_.push_back(std::move(msg));
     // Bounded: a long burst is handed over in slices, so the agent starts
     // early and a batch never holds much memory.
@@ -134,7 +142,7 @@ void gateway_bridge::on_burst_end() {
     to_executor_agent_.clear();
     return;
   }
-  auto batch = peer_batch{std::move(to_executor_agent_)};
+  auto batch = peer_batch{std::move(to_executor_agent_), lane_ ? lane_->batch_posted() : nullptr};
   to_executor_agent_ = {};
   to_executor_agent_.reserve(batch.items.size());
   caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, std::move(batch));

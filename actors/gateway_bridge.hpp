@@ -1,7 +1,9 @@
 // The bridge from the gateway thread to the actors: a gateway_sink that
 // routes each decoded frame with a non-blocking anon_send. Executor frames,
 // `run` and the workflow operations go to the executor agent, one batch per
-// gateway burst (the hot path: one mailbox wake-up per burst); `run-workflow`
+// gateway burst (one mailbox wake-up per burst); a `run` request or a task
+// result is first offered to the agent's inline lane, which handles it on
+// this thread when the agent is idle (the hot path); `run-workflow`
 // goes to the planner; other requests go to the control plane. Handles are
 // looked up in the actor registry on every hand-over, so a restarted agent
 // is reached under its new handle.
@@ -17,6 +19,7 @@
 
 namespace keel {
 
+class inline_lane;
 namespace connectors { class connector_hub; }
 namespace console { class operator_console; }
 
@@ -30,6 +33,10 @@ class gateway_bridge final : public gateway_sink {
   // "console.token" (rotate the console's login token) is answered by the
   // console. Attach before the gateway starts; the console must outlive it.
   void attach_console(console::operator_console* c) { console_ = c; }
+  // `run` requests and task results are first offered to the executor
+  // agent's inline lane (runtime/inline_lane.hpp). Attach before the
+  // gateway starts; the lane must outlive it.
+  void attach_lane(inline_lane* lane) { lane_ = lane; }
   void on_message(inbound&& msg) override;
   void on_burst_end() override;
 
@@ -47,6 +54,7 @@ class gateway_bridge final : public gateway_sink {
   gateway* gw_ = nullptr;
   connectors::connector_hub* connectors_ = nullptr;
   console::operator_console* console_ = nullptr;
+  inline_lane* lane_ = nullptr;
   std::vector<inbound> to_executor_agent_;  // this burst's frames for the executor agent
 };
 

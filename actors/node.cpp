@@ -25,6 +25,7 @@
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
 #include "actors/event_triggers.hpp"
+#include "runtime/inline_lane.hpp"
 #include "actors/gateway_bridge.hpp"
 #include "actors/memory/memory_service.hpp"
 #include "actors/node_connectors.hpp"
@@ -177,8 +178,10 @@ int run_node(const node_config& cfg) {
     return 1;
   }
 
+  inline_lane lane;  // before the actor system and the gateway: both use it
   node_context ctx;
   ctx.config = cfg;
+  ctx.lane = &lane;
   ctx.control = control->get();
   ctx.memory = memory->get();
   ctx.db = db->get();
@@ -196,6 +199,7 @@ int run_node(const node_config& cfg) {
     caf::actor_system sys(sys_cfg);
     gateway_bridge bridge(sys, auth.get());
     bridge.attach_connectors(connectors->get());
+    bridge.attach_lane(&lane);
     gateway_options gopts;
     gopts.listen = cfg.listen;
     gopts.max_frame_bytes = cfg.max_frame_bytes;

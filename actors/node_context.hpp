@@ -16,6 +16,7 @@ namespace keel {
 
 struct control_services;  // actors/control/services.hpp
 class memory_service;     // actors/memory/memory_service.hpp
+class inline_lane;        // runtime/inline_lane.hpp
 
 struct node_context {
   node_config config;
@@ -27,6 +28,7 @@ struct node_context {
   auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys
   control_services* control = nullptr;  // secrets, policy, audit, spans, metrics, models; never null in a node
   memory_service* memory = nullptr;     // records, dead letters, vector memory and its worker; never null in a node
+  inline_lane* lane = nullptr;          // the gateway thread's way into the executor agent; null: mailbox only
 };
 
 // What the control plane hands each agent it spawns.

@@ -29,6 +29,10 @@ struct gateway::impl {
   };
   wake_queue<outgoing> outbox;
   std::vector<outgoing> sending;  // the batch being written, owned by the gateway thread
+  // Frames the sink sent from the gateway thread itself: written after the
+  // burst without a trip through the outbox (no eventfd write and read).
+  std::vector<outgoing> local;
+  std::atomic<std::thread::id> loop_thread{};
   std::string bound;
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -44,6 +48,8 @@ struct gateway::impl {
   void run();
   bool on_router_readable();  // false when the ROUTER had nothing to read
   void forward_outbound();
+  void flush_local();
+  void write_all(std::vector<outgoing>& batch);
   void reply_raw(const zmq::message_t& peer, const proto::envelope& env);
 };
 
@@ -96,10 +102,15 @@ gateway_counters gateway::counters() const {
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
   impl::outgoing out{peer, static_cast<std::uint8_t>(env.type), proto::encode_body(env)};
+  if (std::this_thread::get_id() == impl_->loop_thread.load(std::memory_order_relaxed)) {
+    impl_->local.push_back(std::move(out));
+    return;
+  }
   impl_->outbox.push(std::move(out));
 }
 
 void gateway::impl::run() {
+  loop_thread.store(std::this_thread::get_id());
   zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox.fd(), ZMQ_POLLIN, 0},
                              {zap.handle(), 0, ZMQ_POLLIN, 0}};
   while (!stopping) {
@@ -115,6 +126,7 @@ void gateway::impl::run() {
         sink->on_burst_end();
       }
       if (items[1].revents & ZMQ_POLLIN) forward_outbound();
+      flush_local();
     } catch (const zmq::error_t& ex) {
       if (ex.num() == ETERM) break;
       spdlog::error("gateway: socket error: {}", ex.what());
@@ -227,7 +239,22 @@ bool gateway::impl::on_router_readable() {
 
 void gateway::impl::forward_outbound() {
   outbox.take(sending);
-  for (auto& out : sending) {
+  write_all(sending);
+}
+
+void gateway::impl::flush_local() {
+  if (local.empty()) return;
+  // What other threads queued first: a frame the sink answers on this
+  // thread may follow one an actor queued earlier to the same peer (a
+  // task after the executor's welcome). Their eventfd stays set; the next
+  // poll then finds an empty outbox, which is harmless.
+  outbox.take_queued(sending);
+  write_all(sending);
+  write_all(local);
+}
+
+void gateway::impl::write_all(std::vector<outgoing>& batch) {
+  for (auto& out : batch) {
     std::uint8_t hdr[2] = {proto::version, out.type};
     try {
       if (!router.send(zmq::buffer(out.peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
@@ -242,7 +269,7 @@ void gateway::impl::forward_outbound() {
       ++dropped_out;  // EHOSTUNREACH (peer gone) or EAGAIN (peer saturated)
     }
   }
-  sending.clear();
+  batch.clear();
 }
 
 }  // namespace keel

@@ -71,7 +71,9 @@ class gateway {
   gateway(const gateway&) = delete;
   gateway& operator=(const gateway&) = delete;
 
-  // Thread-safe. Queues `env` for `peer`; never blocks.
+  // Thread-safe. Queues `env` for `peer`; never blocks. Called from the
+  // gateway thread itself (a sink answering inline), the frame is written
+  // when the current burst has been read, after what other threads queued.
   void send(const std::string& peer, const proto::envelope& env);
 
   gateway_counters counters() const;

@@ -60,6 +60,14 @@ class wake_queue {
     out.swap(items_);
   }
 
+  // The same without clearing the wake-up, for a consumer that is already
+  // awake (no syscall): the next poll may then wake for nothing.
+  void take_queued(std::vector<T>& out) {
+    out.clear();
+    std::lock_guard<std::mutex> g(mu_);
+    out.swap(items_);
+  }
+
  private:
   void signal() {
     std::uint64_t one = 1;

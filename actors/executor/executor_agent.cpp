@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/agents.hpp"
+#include "runtime/inline_lane.hpp"
 #include "actors/executor/state.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/duration.hpp"
@@ -28,6 +29,10 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
   st.table = std::make_unique<dispatch_table>(env.ctx->config.max_attempts, env.ctx->config.max_queued_tasks);
   install_crash_semantics(self, env.name);
   workflows_init(self);
+  if (auto* lane = env.ctx->lane) {
+    lane->attach([self](inbound& in) { return fabric_try_inline(self, in); });
+    st.lane.lane = lane;
+  }
   self->send(self, tick_atom::value);
   return {
       [=](describe_atom) { return json_msg{describe_json(self->state.env, contract)}; },
@@ -57,6 +62,7 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
           peer_msg m{std::move(in)};
           guard_peer_input(m.in, self->state.env.ctx->gw, [&] { fabric_on_peer(self, m); });
         }
+        b.lane_token.reset();  // our copy; the lane opens once the message itself is gone
       },
       [=](executors_atom) { return json_msg{executors_json(self)}; },
       [=](start_atom, const json_msg& req) -> caf::result<json_msg> {
@@ -76,10 +82,35 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
   };
 }
 
+// The agent as a class only to hold the lane's mutex for each whole
+// activation (handlers, timers and response handlers alike), which is what
+// lets the gateway thread use the same state in between (inline_lane.hpp).
+class executor_agent_impl final : public caf::stateful_actor<executor_agent_state, executor_agent_actor::base> {
+  using super = caf::stateful_actor<executor_agent_state, executor_agent_actor::base>;
+
+ public:
+  executor_agent_impl(caf::actor_config& cfg, agent_env env) : super(cfg), env_(std::move(env)) {}
+
+  behavior_type make_behavior() override { return executor_agent(this, env_); }
+
+  resume_result resume(caf::execution_unit* unit, size_t max_throughput) override {
+    if (!env_.ctx->lane) return super::resume(unit, max_throughput);
+    std::lock_guard<std::recursive_mutex> g(env_.ctx->lane->mutex());
+    return super::resume(unit, max_throughput);
+  }
+
+ private:
+  agent_env env_;
+};
+
 }  // namespace
 
+executor_agent_state::lane_link::~lane_link() {
+  if (lane) lane->detach();
+}
+
 agent_actor spawn_executor_agent(caf::actor_system& sys, const agent_env& env) {
-  return caf::actor_cast<agent_actor>(sys.spawn(executor_agent, env));
+  return caf::actor_cast<agent_actor>(sys.spawn<executor_agent_impl>(env));
 }
 
 }  // namespace keel

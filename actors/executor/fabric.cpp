@@ -264,6 +264,21 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
   }
 }
 
+bool fabric_try_inline(executor_self self, inbound& in) {
+  auto& st = self->state;
+  if (in.env.type == msg_type::task_result) {
+    auto id = in.env.fields.find("task_id");
+    if (id == in.env.fields.end() || !id->is_number_unsigned()) return false;  // the mailbox path reports it
+    const auto* t = st.table->find_task(id->get<std::uint64_t>());
+    if (t && t->workflow) return false;
+  } else if (in.env.type != msg_type::request || text_field(in.env.fields, "op") != "run") {
+    return false;
+  }
+  peer_msg m{std::move(in)};
+  guard_peer_input(m.in, st.env.ctx->gw, [&] { fabric_on_peer(self, m); });
+  return true;
+}
+
 void fabric_tick(executor_self self) {
   auto& st = self->state;
   auto now = steady_clock::now();

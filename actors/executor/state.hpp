@@ -61,6 +61,15 @@ struct executor_agent_state {
   std::unordered_map<std::string, step_timing> timings;             // "instance/step/attempt[/c]"
   std::unordered_map<std::uint64_t, task_control> task_controls;  // ad-hoc task id -> what its outcome must carry
   std::unordered_map<std::string, std::deque<std::int64_t>> failures;      // action -> recent failure times (ms), for the monitor
+  // Last member, so it is destroyed first: the gateway thread stops using
+  // this state (inline_lane::detach) before any of it goes.
+  struct lane_link {
+    inline_lane* lane = nullptr;
+    lane_link() = default;
+    lane_link(const lane_link&) = delete;
+    lane_link& operator=(const lane_link&) = delete;
+    ~lane_link();
+  } lane;
   static inline const char* name = "keel-executor-agent";
 
   gateway& gw() { return *env.ctx->gw; }
@@ -71,6 +80,11 @@ using executor_self = executor_agent_actor::stateful_pointer<executor_agent_stat
 
 // fabric.cpp
 void fabric_on_peer(executor_self self, peer_msg& m);
+// The inline lane's handler (inline_lane.hpp), on the gateway thread: handles a
+// `run` request or the result of an ad-hoc task and returns true; returns
+// false, leaving `in` untouched, for anything else (a workflow step's
+// result drives the engine, which runs only inside the actor).
+bool fabric_try_inline(executor_self self, inbound& in);
 void fabric_tick(executor_self self);
 void dispatch(executor_self self);
 nlohmann::json executors_json(executor_self self);
