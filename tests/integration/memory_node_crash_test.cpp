@@ -65,7 +65,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   n.start();
   auto c = n.connect();
   auto status = c->call("memory.status", json::object(), 10s);
-  BOOST_REQUIRE(status.ok());
+  BOOST_REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.err().message) << "\nnode log:\n" << n.log());
   BOOST_TEST_MESSAGE("after kill -9 at " << acks.size() << " acknowledged writes: " << status.value().dump());
   BOOST_TEST(status.value()["items"].get<std::size_t>() >= acks.size());
   BOOST_TEST(status.value()["index_items"] == status.value()["items"]);

@@ -85,7 +85,8 @@ BOOST_AUTO_TEST_CASE(executor_sigterm_finishes_in_flight_work) {
   BOOST_REQUIRE(wait_until([&] { return c.call("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
   ::kill(c.executors[0]->pid(), SIGTERM);
   auto r = c.cli->receive(10s);
-  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message) << "\nexecutor log:\n"
+                                    << c.executors[0]->log() << "\nnode log:\n" << c.node.proc->log());
   BOOST_TEST(r->ok);
   BOOST_TEST(c.executors[0]->wait_exit(10s) == 0);
   BOOST_TEST(wait_until([&] { return c.executor_count() == 0; }, 5s));  // said goodbye: gone at once
