@@ -2,7 +2,9 @@
 // bounds alone: with per-term bounds every term's list stays essential as
 // long as a single item repeats the word, so every posting is still read;
 // split by tf, the long tf = 1 lists have a bound near idf and fall out of
-// the essential set once the k-th score passes the sum of those bounds.
+// the essential set once the k-th score passes the sum of those bounds. A
+// document sits in one tier per term, so what a set of tiers can add is the
+// sum over terms of each term's largest tier bound in the set.
 // The tiers' bounds use the largest tf and the shortest document, which do
 // not move when the corpus statistics (N, avgdl) do, so nothing is
 // recomputed on add. Pruning compares bounds inflated by 1e-4 with
@@ -97,7 +99,7 @@ void bm25_index::compact() {
       std::size_t w = 0;
       t.max_tf = 0;
       t.min_length = UINT32_MAX;
-      for (const auto& p : t.postings)
+      for (const posting p : t.postings)  // a copy: the write below may land on it
         if (remap[p.slot] != UINT32_MAX) {
           t.postings[w++] = {remap[p.slot], p.tf};
           t.max_tf = std::max(t.max_tf, p.tf);
@@ -178,8 +180,20 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
     }
   // Weakest first: lists [0, first) are the non-essential ones.
   std::stable_sort(lists.begin(), lists.end(), [](const cursor& x, const cursor& y) { return x.bound < y.bound; });
-  std::vector<double> prefix(lists.size());  // prefix[i]: sum of bounds of lists 0..i
-  for (std::size_t i = 0; i < lists.size(); ++i) prefix[i] = (i ? prefix[i - 1] : 0) + lists[i].bound;
+  // prefix[i]: the most lists 0..i can add to a document. A document sits
+  // in one tier per term, so that is the sum over terms of each term's
+  // largest bound among them (the latest, lists being sorted), not the sum
+  // of all their bounds: the tf = 1 and tf = 2 tiers of a word never add up.
+  std::vector<double> prefix(lists.size());
+  {
+    std::vector<double> term_max(terms.size(), 0.0);
+    double sum = 0;
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      sum += lists[i].bound - term_max[lists[i].term];
+      term_max[lists[i].term] = lists[i].bound;
+      prefix[i] = sum;
+    }
+  }
 
   auto seek = [](cursor& c, std::uint32_t slot) {
     if (c.at == c.end || c.at->slot >= slot) return;
@@ -222,6 +236,7 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
         break;
       }
       auto& c = lists[i];
+      if (contrib[c.term] != 0) continue;  // found in another tier of the term
       seek(c, d);
       if (c.at == c.end || c.at->slot != d) continue;
       float s = contribution(terms[c.term].idf, c.at->tf, dc.length, avgdl);

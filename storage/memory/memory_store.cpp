@@ -6,6 +6,7 @@
 #include "storage/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -96,7 +97,12 @@ result<std::unique_ptr<memory_store>> memory_store::open(store& db, const embedd
   if (!stored) return stored.err();
   std::string current = emb.identity().text();
   m->report_.stored_embedder = stored->value_or("");
+  auto since_ms = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto started = std::chrono::steady_clock::now();
   if (auto st = m->open_catalog(); !st) return st.err();
+  m->report_.catalog_ms = since_ms(started);
   m->report_.items = m->live_;
   if (!stored->has_value() || (m->live_ == 0 && **stored != current)) {
     if (auto st = db.put(embedder_key, current); !st) return st.err();
@@ -108,7 +114,9 @@ result<std::unique_ptr<memory_store>> memory_store::open(store& db, const embedd
     m->index_ = std::move(*vi);
     return m;
   }
+  started = std::chrono::steady_clock::now();
   if (auto st = m->sync_index(); !st) return st.err();
+  m->report_.index_ms = since_ms(started);
   // A rebuilt catalog is saved now, so the next start does not repeat it.
   if (!m->report_.catalog_loaded)
     if (auto st = m->checkpoint(); !st) return st.err();

@@ -84,6 +84,7 @@ struct open_report {
   bool catalog_loaded = false; // the catalog + BM25 snapshot was usable
   std::size_t catalog_replayed = 0;  // ops it caught up from the log
   std::string catalog_why;     // why it was rebuilt from mem/item/ ("" when loaded)
+  std::int64_t catalog_ms = 0, index_ms = 0;  // time spent on each at open
   bool reembed_needed = false; // vectors come from another embedder: call reembed()
   std::string stored_embedder;
 };
