@@ -12,9 +12,10 @@
 // Layout: each term's postings are split into tiers by term frequency
 // (tf 1, 2, 3, >= 4), each tier in slot (insertion) order with bounds that
 // do not depend on the corpus statistics (its largest tf and shortest
-// document). search() runs MaxScore over the tiers: a tier whose bound,
-// added to the bounds of all weaker tiers, cannot reach the current k-th
-// score is only probed for documents found elsewhere. In text where most
+// document). search() runs MaxScore over the tiers: the weakest tiers
+// whose combined bound (per term, the largest of its tiers among them)
+// cannot reach the current k-th score are only probed for documents found
+// in the others. In text where most
 // words occur once per item, the tf = 1 tiers (most postings) stop driving
 // the search once k good documents are held. See docs/memory.md.
 //
