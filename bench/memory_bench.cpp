@@ -289,8 +289,11 @@ void hybrid_bench(const options& o) {
   auto mem = std::move(memory_store::open(*db, emb).value());
   const std::size_t have = mem->size();
   if (have > 0)
-    std::printf("reopened %s: %zu items in %.1f s (index %s%s)\n\n", path.c_str(), have, seconds_since(t_open),
-                mem->opened().index_loaded ? "loaded" : "rebuilt", mem->opened().why.empty() ? "" : (": " + mem->opened().why).c_str());
+    std::printf("reopened %s: %zu items in %.1f s (catalog %s in %.1f s%s; index %s in %.1f s%s)\n\n", path.c_str(), have,
+                seconds_since(t_open), mem->opened().catalog_loaded ? "loaded" : "rebuilt", mem->opened().catalog_ms / 1000.0,
+                mem->opened().catalog_why.empty() ? "" : (": " + mem->opened().catalog_why).c_str(),
+                mem->opened().index_loaded ? "loaded" : "rebuilt", mem->opened().index_ms / 1000.0,
+                mem->opened().why.empty() ? "" : (": " + mem->opened().why).c_str());
   std::mt19937 rng(3 + static_cast<unsigned>(have));
   auto sentence = [&](int n) {
     std::string s;

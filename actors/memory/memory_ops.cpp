@@ -467,7 +467,9 @@ result<json> memory_status(memory_service& m) {
               {"entity_types", m.records().types()->type_names()},
               {"mappings", m.config().mappings.size()},
               {"opened", {{"index_loaded", rep.index_loaded}, {"replayed", rep.replayed}, {"rebuilt", rep.rebuilt},
-                          {"why", rep.why}, {"reembed_needed", rep.reembed_needed}}},
+                          {"why", rep.why}, {"reembed_needed", rep.reembed_needed}, {"index_ms", rep.index_ms},
+                          {"catalog_loaded", rep.catalog_loaded}, {"catalog_replayed", rep.catalog_replayed},
+                          {"catalog_why", rep.catalog_why}, {"catalog_ms", rep.catalog_ms}}},
               {"last_checkpoint_ms", m.last_checkpoint_ms()},
               {"last_prune_ms", m.last_prune_ms()},
               {"reembed", reembed_json(m.reembed_status())}};

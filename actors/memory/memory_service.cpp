@@ -33,12 +33,15 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
 
   const auto& rep = svc->memory_->opened();
   auto types = svc->cfg_->entities->type_names();
-  spdlog::info("memory: {} item(s), index {}{}; {} entity type(s), {} mapping(s)", rep.items,
-               rep.rebuilt ? "rebuilt" : rep.index_loaded ? "loaded" : "new",
-               rep.replayed ? " (+" + std::to_string(rep.replayed) + " op(s) caught up)" : std::string(), types.size(),
-               svc->cfg_->mappings.size());
+  spdlog::info("memory: {} item(s), catalog {}{} in {} ms, index {}{} in {} ms; {} entity type(s), {} mapping(s)", rep.items,
+               rep.catalog_loaded ? "loaded" : "rebuilt",
+               rep.catalog_replayed ? " (+" + std::to_string(rep.catalog_replayed) + " op(s) caught up)" : std::string(),
+               rep.catalog_ms, rep.rebuilt ? "rebuilt" : rep.index_loaded ? "loaded" : "new",
+               rep.replayed ? " (+" + std::to_string(rep.replayed) + " op(s) caught up)" : std::string(), rep.index_ms,
+               types.size(), svc->cfg_->mappings.size());
   // A new memory has no index file yet: that is not worth a warning.
   if (rep.rebuilt && !rep.why.empty() && rep.items > 0) spdlog::warn("memory: index rebuilt from LevelDB: {}", rep.why);
+  if (!rep.catalog_loaded && rep.items > 0) spdlog::warn("memory: catalog rebuilt from LevelDB: {}", rep.catalog_why);
   if (rep.reembed_needed) {
     spdlog::warn("memory: stored vectors come from {}, the embedder is now {}: re-embedding in the background",
                  rep.stored_embedder, svc->emb_->identity().text());

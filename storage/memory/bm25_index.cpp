@@ -1,33 +1,82 @@
-// Query cost is the sum of the query terms' posting lengths; scores go into
-// a per-thread dense array indexed by slot with a list of touched slots, so
-// no hash map sits in the inner loop.
+// MaxScore over tf tiers (see the header). Why tiers rather than per-term
+// bounds alone: with per-term bounds every term's list stays essential as
+// long as a single item repeats the word, so every posting is still read;
+// split by tf, the long tf = 1 lists have a bound near idf and fall out of
+// the essential set once the k-th score passes the sum of those bounds. A
+// document sits in one tier per term, so what a set of tiers can add is the
+// sum over terms of each term's largest tier bound in the set.
+// The tiers' bounds use the largest tf and the shortest document, which do
+// not move when the corpus statistics (N, avgdl) do, so nothing is
+// recomputed on add. Pruning compares bounds inflated by 1e-4 with
+// strict <, so a document that could tie the k-th score (and win on its
+// label) is always scored.
 #include "storage/memory/bm25_index.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
+#include <ostream>
+
+#include "storage/memory/binary_io.hpp"
 
 namespace keel::memory {
 namespace {
 constexpr float k1 = 1.2f;
 constexpr float b = 0.75f;
+constexpr std::uint32_t format_version = 1;
+
+// One term's contribution to a document's score; every path uses this
+// expression so scores agree to the bit.
+inline float contribution(float idf, std::uint32_t tf_count, std::uint32_t length, float avgdl) {
+  float tf = static_cast<float>(tf_count);
+  float len = static_cast<float>(length);
+  return idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl));
+}
+
+std::size_t tier_of(std::uint32_t tf, std::size_t tiers) { return std::min<std::size_t>(tf, tiers) - 1; }
+
+// Rank order: higher score first, ties by label.
+bool ranks_before(const keyword_hit& x, const keyword_hit& y) { return x.score != y.score ? x.score > y.score : x.label < y.label; }
+
 }  // namespace
+
+bool bm25_index::term_postings::empty() const {
+  return std::all_of(tiers.begin(), tiers.end(), [](const tier& t) { return t.postings.empty(); });
+}
 
 void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms) {
   remove(label);
   std::map<std::string_view, std::uint32_t> tf;
   for (const auto& t : terms) ++tf[t];
   auto slot = static_cast<std::uint32_t>(docs_.size());
-  docs_.push_back({label, static_cast<std::uint32_t>(terms.size()), true});
+  auto length = static_cast<std::uint32_t>(terms.size());
+  docs_.push_back({label, length, true});
   slot_of_[label] = slot;
   total_length_ += terms.size();
-  for (const auto& [term, n] : tf) postings_[std::string(term)].push_back({slot, n});
+  for (const auto& [term, n] : tf) {
+    auto [at, fresh] = postings_.try_emplace(std::string(term));
+    auto& tp = at->second;
+    if (fresh) {
+      tp.id = static_cast<std::uint32_t>(term_by_id_.size());
+      term_by_id_.push_back(&tp);
+    }
+    ++tp.live_df;
+    doc_terms_.push_back(tp.id);
+    auto& t = tp.tiers[tier_of(n, tier_count)];
+    t.postings.push_back({slot, n});
+    t.max_tf = std::max(t.max_tf, n);
+    t.min_length = std::min(t.min_length, length);
+  }
+  doc_first_.push_back(doc_terms_.size());
 }
 
 void bm25_index::remove(std::uint64_t label) {
   auto it = slot_of_.find(label);
   if (it == slot_of_.end()) return;
   auto& d = docs_[it->second];
+  for (auto i = doc_first_[it->second]; i < doc_first_[it->second + 1]; ++i) --term_by_id_[doc_terms_[i]]->live_df;
   d.live = false;
   total_length_ -= d.length;
   slot_of_.erase(it);
@@ -35,7 +84,8 @@ void bm25_index::remove(std::uint64_t label) {
 }
 
 void bm25_index::compact() {
-  // Renumber live slots densely, dropping dead postings and empty terms.
+  // Renumber live slots densely (order kept, so lists stay sorted), drop
+  // dead postings and empty terms, and tighten the tiers' bounds.
   std::vector<std::uint32_t> remap(docs_.size(), UINT32_MAX);
   std::vector<doc> live;
   live.reserve(docs_.size() - dead_);
@@ -45,69 +95,310 @@ void bm25_index::compact() {
       live.push_back(docs_[s]);
     }
   for (auto it = postings_.begin(); it != postings_.end();) {
-    auto& list = it->second;
-    std::size_t w = 0;
-    for (const auto& p : list)
-      if (remap[p.slot] != UINT32_MAX) list[w++] = {remap[p.slot], p.tf};
-    list.resize(w);
-    it = list.empty() ? postings_.erase(it) : std::next(it);
+    for (auto& t : it->second.tiers) {
+      std::size_t w = 0;
+      t.max_tf = 0;
+      t.min_length = UINT32_MAX;
+      for (const posting p : t.postings)  // a copy: the write below may land on it
+        if (remap[p.slot] != UINT32_MAX) {
+          t.postings[w++] = {remap[p.slot], p.tf};
+          t.max_tf = std::max(t.max_tf, p.tf);
+          t.min_length = std::min(t.min_length, docs_[p.slot].length);
+        }
+      t.postings.resize(w);
+    }
+    it = it->second.empty() ? postings_.erase(it) : std::next(it);
   }
   docs_ = std::move(live);
   slot_of_.clear();
   for (std::uint32_t s = 0; s < docs_.size(); ++s) slot_of_[docs_[s].label] = s;
   dead_ = 0;
+  rebuild_forward();
 }
 
-std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& query_terms, std::size_t k,
-                                            const std::function<bool(std::uint64_t)>* allowed) const {
-  std::vector<keyword_hit> out;
-  auto n = slot_of_.size();
-  if (n == 0 || k == 0) return out;
-  float avgdl = static_cast<float>(total_length_) / static_cast<float>(n);
-  if (avgdl <= 0) avgdl = 1;
-
-  thread_local std::vector<float> scores;
-  thread_local std::vector<std::uint8_t> state;  // 0 unseen, 1 allowed, 2 rejected
-  thread_local std::vector<std::uint32_t> touched;
-  if (scores.size() < docs_.size()) {
-    scores.resize(docs_.size(), 0.0f);
-    state.resize(docs_.size(), 0);
+void bm25_index::rebuild_forward() {
+  // Counting sort of the live postings by slot.
+  term_by_id_.clear();
+  std::vector<std::uint64_t> count(docs_.size(), 0);
+  for (auto& [term, tp] : postings_) {
+    tp.id = static_cast<std::uint32_t>(term_by_id_.size());
+    term_by_id_.push_back(&tp);
+    tp.live_df = 0;
+    for (const auto& t : tp.tiers)
+      for (const auto& p : t.postings)
+        if (docs_[p.slot].live) {
+          ++tp.live_df;
+          ++count[p.slot];
+        }
   }
-  touched.clear();
+  doc_first_.assign(docs_.size() + 1, 0);
+  for (std::size_t s = 0; s < docs_.size(); ++s) doc_first_[s + 1] = doc_first_[s] + count[s];
+  doc_terms_.assign(doc_first_.back(), 0);
+  std::vector<std::uint64_t> fill(doc_first_.begin(), doc_first_.end() - 1);
+  for (const auto* tp : term_by_id_)
+    for (const auto& t : tp->tiers)
+      for (const auto& p : t.postings)
+        if (docs_[p.slot].live) doc_terms_[fill[p.slot]++] = tp->id;
+}
 
+std::vector<bm25_index::query_term> bm25_index::prepare(const std::vector<std::string>& query_terms, float& avgdl) const {
+  std::vector<query_term> out;
+  auto n = slot_of_.size();
+  if (n == 0) return out;
+  avgdl = static_cast<float>(total_length_) / static_cast<float>(n);
+  if (avgdl <= 0) avgdl = 1;
   std::vector<std::string> terms = query_terms;
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
   for (const auto& t : terms) {
     auto it = postings_.find(t);
-    if (it == postings_.end()) continue;
-    double df = static_cast<double>(it->second.size());
-    auto idf = static_cast<float>(std::log(1.0 + (static_cast<double>(n) - df + 0.5) / (df + 0.5)));
-    for (const auto& p : it->second) {
-      auto& st = state[p.slot];
-      if (st == 0) {
-        const auto& d = docs_[p.slot];
-        st = d.live && (!allowed || (*allowed)(d.label)) ? 1 : 2;
-        touched.push_back(p.slot);
-      }
-      if (st != 1) continue;
-      float len = static_cast<float>(docs_[p.slot].length);
-      float tf = static_cast<float>(p.tf);
-      scores[p.slot] += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl));
+    if (it == postings_.end() || it->second.live_df == 0) continue;
+    auto df = static_cast<double>(it->second.live_df);
+    out.push_back({&it->second, static_cast<float>(std::log(1.0 + (static_cast<double>(n) - df + 0.5) / (df + 0.5)))});
+  }
+  return out;
+}
+
+std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& query_terms, std::size_t k,
+                                            const std::function<bool(std::uint64_t)>* allowed) const {
+  float avgdl = 1;
+  auto terms = prepare(query_terms, avgdl);
+  if (terms.empty() || k == 0) return {};
+
+  struct cursor {
+    const posting* at;
+    const posting* end;
+    double bound;
+    std::uint32_t term;
+  };
+  std::vector<cursor> lists;
+  for (std::uint32_t j = 0; j < terms.size(); ++j)
+    for (const auto& t : terms[j].postings->tiers) {
+      if (t.postings.empty()) continue;
+      double bound = static_cast<double>(contribution(terms[j].idf, t.max_tf, t.min_length, avgdl)) * (1 + 1e-4);
+      lists.push_back({t.postings.data(), t.postings.data() + t.postings.size(), bound, j});
+    }
+  // Weakest first: lists [0, first) are the non-essential ones.
+  std::stable_sort(lists.begin(), lists.end(), [](const cursor& x, const cursor& y) { return x.bound < y.bound; });
+  // prefix[i]: the most lists 0..i can add to a document. A document sits
+  // in one tier per term, so that is the sum over terms of each term's
+  // largest bound among them (the latest, lists being sorted), not the sum
+  // of all their bounds: the tf = 1 and tf = 2 tiers of a word never add up.
+  std::vector<double> prefix(lists.size());
+  {
+    std::vector<double> term_max(terms.size(), 0.0);
+    double sum = 0;
+    for (std::size_t i = 0; i < lists.size(); ++i) {
+      sum += lists[i].bound - term_max[lists[i].term];
+      term_max[lists[i].term] = lists[i].bound;
+      prefix[i] = sum;
     }
   }
-  for (auto s : touched) {
-    if (state[s] == 1) out.push_back({scores[s], docs_[s].label});
-    scores[s] = 0;
-    state[s] = 0;
+
+  auto seek = [](cursor& c, std::uint32_t slot) {
+    if (c.at == c.end || c.at->slot >= slot) return;
+    const posting* lo = c.at;  // lo->slot < slot: gallop, then binary search
+    std::ptrdiff_t step = 1;
+    while (c.end - lo > step && lo[step].slot < slot) {
+      lo += step;
+      step <<= 1;
+    }
+    const posting* hi = c.end - lo > step ? lo + step + 1 : c.end;
+    c.at = std::lower_bound(lo + 1, hi, slot, [](const posting& p, std::uint32_t s) { return p.slot < s; });
+  };
+
+  // A heap (by ranks_before) whose front is the worst hit held; theta is
+  // its score once k are held.
+  std::vector<keyword_hit> heap;
+  double theta = -std::numeric_limits<double>::infinity();
+  std::size_t first = 0;
+  std::vector<float> contrib(terms.size(), 0.0f);
+
+  for (;;) {
+    std::uint32_t d = UINT32_MAX;
+    for (std::size_t i = first; i < lists.size(); ++i)
+      if (lists[i].at != lists[i].end) d = std::min(d, lists[i].at->slot);
+    if (d == UINT32_MAX) break;
+    const doc& dc = docs_[d];
+    double est = 0;
+    for (std::size_t i = first; i < lists.size(); ++i) {
+      auto& c = lists[i];
+      if (c.at == c.end || c.at->slot != d) continue;
+      float s = contribution(terms[c.term].idf, c.at->tf, dc.length, avgdl);
+      contrib[c.term] = s;
+      est += s;
+      ++c.at;
+    }
+    bool keep = dc.live;
+    for (std::size_t i = first; keep && i-- > 0;) {
+      if (est + prefix[i] < theta) {
+        keep = false;
+        break;
+      }
+      auto& c = lists[i];
+      if (contrib[c.term] != 0) continue;  // found in another tier of the term
+      seek(c, d);
+      if (c.at == c.end || c.at->slot != d) continue;
+      float s = contribution(terms[c.term].idf, c.at->tf, dc.length, avgdl);
+      contrib[c.term] = s;
+      est += s;
+    }
+    if (keep && (!allowed || (*allowed)(dc.label))) {
+      float score = 0;
+      for (float s : contrib) score += s;  // term order, as every path sums
+      keyword_hit hit{score, dc.label};
+      if (heap.size() < k) {
+        heap.push_back(hit);
+        std::push_heap(heap.begin(), heap.end(), ranks_before);
+      } else if (ranks_before(hit, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), ranks_before);
+        heap.back() = hit;
+        std::push_heap(heap.begin(), heap.end(), ranks_before);
+      }
+      if (heap.size() == k) {
+        theta = heap.front().score;
+        while (first < lists.size() && prefix[first] < theta) ++first;
+      }
+    }
+    std::fill(contrib.begin(), contrib.end(), 0.0f);
   }
-  auto better = [](const keyword_hit& x, const keyword_hit& y) { return x.score != y.score ? x.score > y.score : x.label < y.label; };
-  if (out.size() > k) {
-    std::nth_element(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(k), out.end(), better);
-    out.resize(k);
-  }
-  std::sort(out.begin(), out.end(), better);
+  std::sort_heap(heap.begin(), heap.end(), ranks_before);
+  return heap;
+}
+
+std::vector<keyword_hit> bm25_index::search_exhaustive(const std::vector<std::string>& query_terms, std::size_t k,
+                                                       const std::function<bool(std::uint64_t)>* allowed) const {
+  float avgdl = 1;
+  auto terms = prepare(query_terms, avgdl);
+  std::vector<keyword_hit> out;
+  if (terms.empty() || k == 0) return out;
+  std::vector<float> scores(docs_.size(), 0.0f);
+  std::vector<std::uint8_t> seen(docs_.size(), 0);
+  for (const auto& qt : terms)
+    for (const auto& t : qt.postings->tiers)
+      for (const auto& p : t.postings) {
+        const auto& d = docs_[p.slot];
+        if (!d.live || (allowed && !(*allowed)(d.label))) continue;
+        seen[p.slot] = 1;
+        scores[p.slot] += contribution(qt.idf, p.tf, d.length, avgdl);
+      }
+  for (std::uint32_t s = 0; s < docs_.size(); ++s)
+    if (seen[s]) out.push_back({scores[s], docs_[s].label});
+  std::sort(out.begin(), out.end(), ranks_before);
+  if (out.size() > k) out.resize(k);
   return out;
+}
+
+std::vector<keyword_hit> bm25_index::score(const std::vector<std::string>& query_terms, const std::vector<std::uint64_t>& labels,
+                                           std::size_t k) const {
+  float avgdl = 1;
+  auto terms = prepare(query_terms, avgdl);
+  std::vector<keyword_hit> out;
+  if (terms.empty() || k == 0) return out;
+  auto by_slot = [](const posting& p, std::uint32_t s) { return p.slot < s; };
+  for (auto label : labels) {
+    auto it = slot_of_.find(label);
+    if (it == slot_of_.end()) continue;
+    const std::uint32_t slot = it->second;
+    float score = 0;
+    bool any = false;
+    for (const auto& qt : terms)
+      for (const auto& t : qt.postings->tiers) {
+        auto p = std::lower_bound(t.postings.begin(), t.postings.end(), slot, by_slot);
+        if (p == t.postings.end() || p->slot != slot) continue;
+        score += contribution(qt.idf, p->tf, docs_[slot].length, avgdl);
+        any = true;
+        break;  // a document sits in one tier per term
+      }
+    if (any) out.push_back({score, label});
+  }
+  std::sort(out.begin(), out.end(), ranks_before);
+  if (out.size() > k) out.resize(k);
+  return out;
+}
+
+// ---- persistence ----------------------------------------------------------
+// version u32 | docs u64 | labels u64[docs] | lengths u32[docs] | live u8[docs]
+// | total_length u64 | dead u64 | terms u64 | per term: size u32, bytes,
+// per tier: max_tf u32, min_length u32, count u64, (slot u32, tf u32)[count]
+
+void bm25_index::write(std::ostream& out) const {
+  using binary::put;
+  put(out, format_version);
+  put<std::uint64_t>(out, docs_.size());
+  for (const auto& d : docs_) put(out, d.label);
+  for (const auto& d : docs_) put(out, d.length);
+  for (const auto& d : docs_) put<std::uint8_t>(out, d.live ? 1 : 0);
+  put<std::uint64_t>(out, total_length_);
+  put<std::uint64_t>(out, dead_);
+  put<std::uint64_t>(out, postings_.size());
+  for (const auto& [term, tp] : postings_) {
+    binary::put_string(out, term);
+    for (const auto& t : tp.tiers) {
+      put(out, t.max_tf);
+      put(out, t.min_length);
+      put<std::uint64_t>(out, t.postings.size());
+      binary::put_array(out, t.postings.data(), t.postings.size());
+    }
+  }
+}
+
+result<bm25_index> bm25_index::read(std::string_view bytes) {
+  auto bad = [](const std::string& what) { return error{errc::io, "keyword snapshot: " + what}; };
+  binary::reader r{bytes};
+  if (auto v = r.take<std::uint32_t>(); r.failed || v != format_version)
+    return bad("format " + std::to_string(v) + ", expected " + std::to_string(format_version));
+  bm25_index ix;
+  auto n = r.take<std::uint64_t>();
+  std::vector<std::uint64_t> labels;
+  std::vector<std::uint32_t> lengths;
+  std::vector<std::uint8_t> live;
+  if (r.failed || n >= UINT32_MAX || !r.take_array(labels, n) || !r.take_array(lengths, n) || !r.take_array(live, n))
+    return bad("cut short in its documents");
+  ix.docs_.reserve(n);
+  ix.slot_of_.reserve(n);
+  std::uint64_t live_length = 0;
+  for (std::uint32_t s = 0; s < n; ++s) {
+    ix.docs_.push_back({labels[s], lengths[s], live[s] != 0});
+    if (!live[s]) {
+      ++ix.dead_;
+      continue;
+    }
+    live_length += lengths[s];
+    if (!ix.slot_of_.emplace(labels[s], s).second) return bad("label " + std::to_string(labels[s]) + " is live twice");
+  }
+  ix.total_length_ = r.take<std::uint64_t>();
+  auto dead = r.take<std::uint64_t>();
+  auto terms = r.take<std::uint64_t>();
+  if (r.failed) return bad("cut short after its documents");
+  if (ix.total_length_ != live_length || dead != ix.dead_) return bad("its totals disagree with its documents");
+  if (terms > r.in.size()) return bad("counts more terms than it has bytes");
+  ix.postings_.reserve(terms);
+  for (std::uint64_t i = 0; i < terms; ++i) {
+    std::string term = r.take_string();
+    if (r.failed) return bad("cut short in term " + std::to_string(i));
+    auto [at, fresh] = ix.postings_.try_emplace(term);
+    if (!fresh) return bad("term '" + term + "' appears twice");
+    auto& tp = at->second;
+    for (std::size_t t = 0; t < tier_count; ++t) {
+      auto& tier = tp.tiers[t];
+      tier.max_tf = r.take<std::uint32_t>();
+      tier.min_length = r.take<std::uint32_t>();
+      auto count = r.take<std::uint64_t>();
+      if (r.failed || !r.take_array(tier.postings, count)) return bad("cut short in the postings of '" + term + "'");
+      std::uint32_t prev = 0;
+      for (std::size_t p = 0; p < tier.postings.size(); ++p) {
+        const auto& post = tier.postings[p];
+        if (post.slot >= n || (p > 0 && post.slot <= prev) || tier_of(post.tf, tier_count) != t || post.tf == 0 ||
+            post.tf > tier.max_tf || lengths[post.slot] < tier.min_length)
+          return bad("a posting of '" + term + "' is out of order or outside its tier's bounds");
+        prev = post.slot;
+      }
+    }
+  }
+  if (!r.in.empty()) return bad(std::to_string(r.in.size()) + " bytes left over");
+  ix.rebuild_forward();
+  return ix;
 }
 
 }  // namespace keel::memory

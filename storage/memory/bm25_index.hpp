@@ -1,21 +1,41 @@
-// An in-memory BM25 keyword index over memory items. It is rebuilt from
-// LevelDB at open (tokenising every item once) rather than persisted: the
-// items are the truth, a rebuild costs about a second per 100k items, and
-// nothing can drift out of step. Removal leaves a dead slot that postings
-// skip; compact() drops them when a quarter of the slots are dead.
+// An in-memory BM25 keyword index over memory items, with exact top-k search
+// that does not score every posting.
 //
-// Scoring: Okapi BM25, k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + .5)/(df + .5)).
-// df counts postings including not-yet-compacted dead ones, so a score can
-// drift slightly until compaction; results stay deterministic.
+// Scoring: Okapi BM25, k1 = 1.2, b = 0.75, idf = ln(1 + (N - df + .5)/(df + .5)),
+// N and df counting live documents only, so a score depends on the live
+// items alone, not on what was removed or when compaction ran: a memory
+// caught up after a crash, reopened or rebuilt answers alike. A document's
+// score is the float sum of its terms' contributions in sorted-term order,
+// whichever path computed it, so search(), score() and search_exhaustive()
+// agree to the bit.
+//
+// Layout: each term's postings are split into tiers by term frequency
+// (tf 1, 2, 3, >= 4), each tier in slot (insertion) order with bounds that
+// do not depend on the corpus statistics (its largest tf and shortest
+// document). search() runs MaxScore over the tiers: the weakest tiers
+// whose combined bound (per term, the largest of its tiers among them)
+// cannot reach the current k-th score are only probed for documents found
+// in the others. In text where most
+// words occur once per item, the tf = 1 tiers (most postings) stop driving
+// the search once k good documents are held. See docs/memory.md.
+//
+// Removal leaves a dead slot that postings skip; compact() drops them when
+// a quarter of the slots are dead. The index is persisted by the memory
+// store (write()/read()) beside the vector index; LevelDB stays the truth.
 //
 // Thread-safety: none; the memory store guards it with its own lock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "runtime/error.hpp"
 
 namespace keel::memory {
 
@@ -26,32 +46,86 @@ struct keyword_hit {
 
 class bm25_index {
  public:
+  bm25_index() = default;
+  // Movable, not copyable: the term table points into the postings map.
+  bm25_index(bm25_index&&) = default;
+  bm25_index& operator=(bm25_index&&) = default;
+  bm25_index(const bm25_index&) = delete;
+  bm25_index& operator=(const bm25_index&) = delete;
+
   // Adds (or replaces) the document `label` with its terms (text_terms()).
   void add(std::uint64_t label, const std::vector<std::string>& terms);
+  // It is not an error if the label is absent.
   void remove(std::uint64_t label);
   bool contains(std::uint64_t label) const { return slot_of_.count(label) > 0; }
   std::size_t size() const { return slot_of_.size(); }
 
   // The k best documents for the query terms among those `allowed`
   // (nullptr: all): highest score first, ties by label. Documents that
-  // match no term are not returned.
+  // match no term are not returned. Exact: the same answer as
+  // search_exhaustive(), without visiting every posting.
   std::vector<keyword_hit> search(const std::vector<std::string>& query_terms, std::size_t k,
                                   const std::function<bool(std::uint64_t)>* allowed) const;
 
+  // Scores every posting of every query term (the reference for search()).
+  std::vector<keyword_hit> search_exhaustive(const std::vector<std::string>& query_terms, std::size_t k,
+                                             const std::function<bool(std::uint64_t)>* allowed) const;
+
+  // The k best among the given labels (absent ones and those matching no
+  // term are skipped), ordered as search(): for small filtered sets, whose
+  // cost should follow the set, not the memory.
+  std::vector<keyword_hit> score(const std::vector<std::string>& query_terms, const std::vector<std::uint64_t>& labels,
+                                 std::size_t k) const;
+
   void compact();
 
+  // Appends the whole index to `out` in a versioned binary form (host byte
+  // order; the caller's file hash guards it).
+  void write(std::ostream& out) const;
+  // Reads what write() wrote. Errors: io naming what is inconsistent
+  // (truncated, bad version, a posting out of range or out of order).
+  static result<bm25_index> read(std::string_view bytes);
+
  private:
+  static constexpr std::size_t tier_count = 4;  // tf 1, 2, 3, >= 4
   struct posting {
     std::uint32_t slot;
     std::uint32_t tf;
+  };
+  struct tier {
+    std::vector<posting> postings;       // ascending slot
+    std::uint32_t max_tf = 0;            // bounds for MaxScore; they never
+    std::uint32_t min_length = UINT32_MAX;  // tighten on removal, only on compact()
+  };
+  struct term_postings {
+    std::array<tier, tier_count> tiers;
+    std::uint32_t id = 0;       // in term_by_id_ and doc_terms_
+    std::uint32_t live_df = 0;  // live documents holding the term
+    bool empty() const;
   };
   struct doc {
     std::uint64_t label;
     std::uint32_t length;
     bool live;
   };
-  std::unordered_map<std::string, std::vector<posting>> postings_;
+  struct query_term {
+    const term_postings* postings;
+    float idf;
+  };
+  std::vector<query_term> prepare(const std::vector<std::string>& query_terms, float& avgdl) const;
+
+  // Re-derives term ids, live df and the forward index from the postings
+  // (after compact() and read(), so the file need not carry them).
+  void rebuild_forward();
+
+  std::unordered_map<std::string, term_postings> postings_;
+  std::vector<term_postings*> term_by_id_;
   std::vector<doc> docs_;
+  // Forward index: the distinct terms of live slot s are
+  // doc_terms_[doc_first_[s] .. doc_first_[s + 1]), so a removal can lower
+  // their live df.
+  std::vector<std::uint64_t> doc_first_{0};
+  std::vector<std::uint32_t> doc_terms_;
   std::unordered_map<std::uint64_t, std::uint32_t> slot_of_;
   std::uint64_t total_length_ = 0;  // of live documents
   std::size_t dead_ = 0;

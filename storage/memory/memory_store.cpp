@@ -6,6 +6,7 @@
 #include "storage/memory/memory_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 
@@ -72,6 +73,8 @@ status check_item(const memory_item& it) {
 
 memory_store::memory_store(store& db, const embedder& emb, memory_options opts)
     : db_(db), emb_(emb), opts_(std::move(opts)), clock_(opts_.clock ? opts_.clock : clock_fn(system_clock_ms)) {
+  if (opts_.catalog_path.empty())
+    opts_.catalog_path = opts_.index_path.empty() ? db_.dir() + "/memory.catalog" : opts_.index_path + ".catalog";
   if (opts_.index_path.empty()) opts_.index_path = db_.dir() + "/memory.hnsw";
   opts_.index.dim = emb_.identity().dim;
 }
@@ -94,7 +97,12 @@ result<std::unique_ptr<memory_store>> memory_store::open(store& db, const embedd
   if (!stored) return stored.err();
   std::string current = emb.identity().text();
   m->report_.stored_embedder = stored->value_or("");
-  if (auto st = m->load_catalog(); !st) return st.err();
+  auto since_ms = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  };
+  auto started = std::chrono::steady_clock::now();
+  if (auto st = m->open_catalog(); !st) return st.err();
+  m->report_.catalog_ms = since_ms(started);
   m->report_.items = m->live_;
   if (!stored->has_value() || (m->live_ == 0 && **stored != current)) {
     if (auto st = db.put(embedder_key, current); !st) return st.err();
@@ -106,7 +114,12 @@ result<std::unique_ptr<memory_store>> memory_store::open(store& db, const embedd
     m->index_ = std::move(*vi);
     return m;
   }
+  started = std::chrono::steady_clock::now();
   if (auto st = m->sync_index(); !st) return st.err();
+  m->report_.index_ms = since_ms(started);
+  // A rebuilt catalog is saved now, so the next start does not repeat it.
+  if (!m->report_.catalog_loaded)
+    if (auto st = m->checkpoint(); !st) return st.err();
   return m;
 }
 
@@ -163,7 +176,7 @@ status memory_store::sync_index() {
     if (why.empty()) {
       index_ = std::move(*loaded);
       report_.index_loaded = true;
-      saved_seq_ = cp;
+      if (report_.catalog_loaded && catalog_seq_ == cp) saved_seq_ = cp;  // both files are at cp
       std::optional<error> bad;
       auto st = db_.scan(log_prefix, [&](const std::string& k, const std::string& v) {
         if (number_in(k, log_prefix.size()) <= cp) return true;
@@ -233,6 +246,7 @@ status memory_store::checkpoint() {
   if (saved_seq_ == seq_) return ok_v;
   auto st = index_->save(opts_.index_path, {{"checkpoint_seq", seq_}, {"embedder", emb_.identity().text()}});
   if (!st) return st;
+  if (auto snap = save_snapshot(); !snap) return snap;  // the log stays until both files cover it
   saved_seq_ = seq_;
   batch b;
   auto scanned = db_.scan(log_prefix, [&](const std::string& k, const std::string&) {
@@ -280,9 +294,11 @@ result<std::vector<std::uint64_t>> memory_store::write_items(std::vector<memory_
       if (auto st = index_->upsert(items[i].id, std::span<const float>(vecs.data() + i * dim, dim)); !st)
         return error{errc::io, "item " + std::to_string(items[i].id) + " is stored but not indexed (" + st.err().message +
                                    "); it will be indexed at the next open"};
+    // Still under the writer lock: a checkpoint must never see seq_ ahead
+    // of the catalog it saves.
+    std::unique_lock lk(mu_);
+    for (const auto& it : items) catalog_put(it);
   }
-  std::unique_lock lk(mu_);
-  for (const auto& it : items) catalog_put(it);
   return ids;
 }
 
@@ -354,9 +370,9 @@ status memory_store::replace(std::uint64_t id, memory_item next, const std::vect
     if (auto st = b.commit(db_, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->upsert(id, vec); !st) return st;
+    std::unique_lock lk(mu_);
+    catalog_put(next);
   }
-  std::unique_lock lk(mu_);
-  catalog_put(next);
   return ok_v;
 }
 
@@ -377,9 +393,9 @@ status memory_store::forget(std::uint64_t id, const std::vector<std::pair<std::s
     if (auto st = b.commit(db_, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->remove(id); !st) return st;
+    std::unique_lock lk(mu_);
+    catalog_erase(id);
   }
-  std::unique_lock lk(mu_);
-  catalog_erase(id);
   return ok_v;
 }
 

@@ -3,7 +3,11 @@
 // it, the BM25 index and the metadata catalog are caches, rebuilt or caught
 // up at open:
 //
-//   1. the catalog and BM25 are rebuilt from mem/item/ (always);
+//   1. the catalog + BM25 snapshot file is loaded if its hash, format and
+//      checkpoint (between the op log's floor and its last op) are sound;
+//      ops logged after its checkpoint are replayed from LevelDB, and the
+//      ids of mem/item/ must then be exactly the catalog's live ids;
+//      otherwise both are rebuilt from mem/item/ (and saved);
 //   2. the index file is loaded if its hash, parameters and embedder match
 //      and its checkpoint is not older than the op log's floor;
 //   3. ops logged after the checkpoint are replayed from LevelDB;
@@ -77,12 +81,17 @@ struct open_report {
   std::size_t replayed = 0;    // ops caught up from the log
   bool rebuilt = false;
   std::string why;             // why the file was not used as is ("" when it was)
+  bool catalog_loaded = false; // the catalog + BM25 snapshot was usable
+  std::size_t catalog_replayed = 0;  // ops it caught up from the log
+  std::string catalog_why;     // why it was rebuilt from mem/item/ ("" when loaded)
+  std::int64_t catalog_ms = 0, index_ms = 0;  // time spent on each at open
   bool reembed_needed = false; // vectors come from another embedder: call reembed()
   std::string stored_embedder;
 };
 
 struct memory_options {
   std::string index_path;       // default: <data dir>/memory.hnsw
+  std::string catalog_path;     // catalog + BM25 snapshot; default: <data dir>/memory.catalog
   vector_index_options index;   // dim comes from the embedder
   clock_fn clock;               // default: the system clock
   bool sync = false;            // fsync every write (LevelDB sync)
@@ -123,8 +132,9 @@ class memory_store {
   result<std::optional<memory_item>> get(std::uint64_t id) const;
   std::size_t size() const;
 
-  // Saves the index file with the current op seq as checkpoint, then prunes
-  // the op log up to it. Cheap to call when nothing changed.
+  // Saves the index file and the catalog + BM25 snapshot with the current
+  // op seq as checkpoint, then prunes the op log up to it. Cheap to call
+  // when nothing changed.
   status checkpoint();
 
   // Re-embeds every item with the current embedder (after a change of
@@ -153,6 +163,12 @@ class memory_store {
   };
   memory_store(store& db, const embedder& emb, memory_options opts);
   status load_catalog();
+  status open_catalog();
+  // Loads the snapshot and catches it up; "" when usable, else why not
+  // (the catalog is then left empty). Errors: LevelDB failures only.
+  result<std::string> load_snapshot();
+  status save_snapshot() const;
+  void clear_catalog();
   status sync_index();
   status rebuild_index();
   result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, const std::vector<float>& vecs,
@@ -169,7 +185,9 @@ class memory_store {
   clock_fn clock_;
   open_report report_;
   std::unique_ptr<vector_index> index_;
-  std::uint64_t seq_ = 0, next_id_ = 0, log_floor_ = 0, saved_seq_ = 0;
+  std::uint64_t seq_ = 0, next_id_ = 0, log_floor_ = 0;
+  std::uint64_t saved_seq_ = 0;    // both cache files hold this op seq
+  std::uint64_t catalog_seq_ = 0;  // the loaded snapshot's checkpoint
   bool reembed_needed_ = false;
 
   mutable std::shared_mutex mu_;  // catalog + bm25; the vector index has its own lock

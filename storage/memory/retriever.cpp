@@ -11,17 +11,29 @@
 
 namespace keel::memory {
 
+namespace {
+
+// The items passing the filter when it names an about-entity with at most
+// exact_below items: both sides then score just those, so the query costs
+// what the entity holds, not what the memory holds.
+std::optional<std::vector<std::uint64_t>> few_members(const memory_store::view& v, const memory_store::view::filter_fn& fn,
+                                                      const memory_filter& f, const memory_query& limits) {
+  const auto* members = v.about_members(f);
+  if (!members || members->size() > limits.exact_below) return std::nullopt;
+  std::vector<std::uint64_t> ok;
+  for (auto id : *members)
+    if (fn.allowed(id)) ok.push_back(id);
+  return ok;
+}
+
+}  // namespace
+
 std::vector<vector_hit> retriever::nearest_in(const memory_store::view& v, const memory_store::view::filter_fn& fn,
                                               std::span<const float> q, std::size_t k, std::size_t ef,
                                               const memory_filter& f, const memory_query& limits) const {
   const vector_index* index = v.vectors();
   if (!index) return {};
-  if (const auto* members = v.about_members(f); members && members->size() <= limits.exact_below) {
-    std::vector<std::uint64_t> ok;
-    for (auto id : *members)
-      if (fn.allowed(id)) ok.push_back(id);
-    return index->score(q, ok, k);
-  }
+  if (auto few = few_members(v, fn, f, limits)) return index->score(q, *few, k);
   // Exact scoring of a small memory costs well under a millisecond and is
   // immune to HNSW's weak spot: many identical vectors (repeated texts)
   // can leave a later element unreachable from the graph's entry point.
@@ -63,7 +75,9 @@ result<search_result> retriever::search(const memory_query& q) const {
     auto view = m_.read();
     auto fn = view.compile(q.filter);
     auto allow = fn.as_function();
-    auto keyword = view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow);
+    auto few = few_members(view, fn, q.filter, q);
+    auto keyword = few ? view.keywords().score(terms, *few, depth)
+                       : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow);
     std::vector<vector_hit> vec;
     if (have_vector && !view.vectors()) out.warnings.push_back("vector side skipped: memory needs a re-embed (keelctl memory reembed)");
     if (have_vector) vec = nearest_in(view, fn, qv, depth, std::max(q.ef, depth), q.filter, q);

@@ -14,7 +14,7 @@
 #include <mutex>
 #include <queue>
 
-#include "storage/memory/content_hash.hpp"
+#include "storage/memory/hashed_file.hpp"
 
 namespace keel::memory {
 namespace {
@@ -148,17 +148,11 @@ result<std::unique_ptr<vector_index>> vector_index::create(const vector_index_op
 
 result<std::unique_ptr<vector_index>> vector_index::load(const std::string& path, const vector_index_options& opts,
                                                          nlohmann::json& meta) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec) || !std::filesystem::exists(path + ".meta", ec))
-    return error{errc::not_found, "vector index " + path + " (or its .meta) does not exist"};
-  std::ifstream in(path + ".meta");
-  meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || !meta.is_object()) return error{errc::io, path + ".meta is not valid JSON"};
+  auto read = read_hashed_meta(path, "vector index");
+  if (!read) return read.err();
+  meta = std::move(*read);
   if (meta.value("params", nlohmann::json()) != params(opts))
     return error{errc::io, "vector index " + path + " was built with other parameters (" + meta.value("params", nlohmann::json()).dump() + ")"};
-  auto want = meta.value("hash", std::string());
-  if (want.empty() || file_hash(path) != want)
-    return error{errc::io, "vector index " + path + " does not match the hash in its .meta (damaged or half-written)"};
   if (auto bad = check_header(path, opts); !bad.empty()) return error{errc::io, "vector index " + path + " is unusable: " + bad};
   std::unique_ptr<vector_index> vi(new vector_index(opts));
   try {
@@ -189,22 +183,10 @@ status vector_index::save(const std::string& path, const nlohmann::json& meta) c
   } catch (const std::exception& e) {
     return error{errc::io, "cannot write " + tmp + ": " + e.what()};
   }
-  auto hash = file_hash(tmp);
-  if (hash.empty()) return error{errc::io, "cannot read back " + tmp + "; check disk space"};
   nlohmann::json m = meta;
   m["params"] = params(opts_);
-  m["hash"] = hash;
   m["live"] = hnsw_->cur_element_count - hnsw_->num_deleted_;
-  {
-    std::ofstream out(path + ".meta.tmp", std::ios::trunc);
-    out << m.dump(2) << "\n";
-    if (!out.flush()) return error{errc::io, "cannot write " + path + ".meta.tmp; check disk space"};
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (!ec) std::filesystem::rename(path + ".meta.tmp", path + ".meta", ec);
-  if (ec) return error{errc::io, "cannot replace " + path + ": " + ec.message()};
-  return ok_v;
+  return commit_hashed_file(path, std::move(m));
 }
 
 status vector_index::upsert(std::uint64_t label, std::span<const float> v) {

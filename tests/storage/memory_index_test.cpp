@@ -4,14 +4,12 @@
 // says what it did, and agrees with LevelDB item for item.
 #include <boost/test/unit_test.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +17,7 @@
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "storage/memory/retriever.hpp"
+#include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace keel;
@@ -208,34 +207,24 @@ BOOST_FIXTURE_TEST_CASE(an_old_index_file_is_detected_and_rebuilt, index_fixture
 BOOST_FIXTURE_TEST_CASE(writes_acknowledged_before_a_crash_are_caught_up, index_fixture) {
   // The child writes through memory, checkpoints half-way, writes more and
   // dies without running a destructor: LevelDB has writes the file lacks.
-  std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
-  std::cout.flush();
-  pid_t pid = ::fork();
-  BOOST_REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int code = 0;
-    {
-      auto s = store::open(dir.path());
-      if (!s) ::_exit(10);
-      memory_options o;
-      o.index.initial_capacity = 16;
-      auto m = memory_store::open(**s, emb, o);
-      if (!m) ::_exit(11);
-      for (int i = 0; i < 200 && code == 0; ++i) {
-        memory_item it;
-        it.text = fact(i);
-        if (!(*m)->add(it)) code = 12;
-        if (i == 99 && !(*m)->checkpoint()) code = 13;
-      }
-      for (std::uint64_t id = 95; id <= 104 && code == 0; ++id)
-        if (!(*m)->forget(id)) code = 14;
-      ::_exit(code);  // no destructors: no final checkpoint, as after kill -9
+  int code = test::run_forked([&] {
+    auto s = store::open(dir.path());
+    if (!s) ::_exit(10);
+    memory_options o;
+    o.index.initial_capacity = 16;
+    auto m = memory_store::open(**s, emb, o);
+    if (!m) ::_exit(11);
+    for (int i = 0; i < 200; ++i) {
+      memory_item it;
+      it.text = fact(i);
+      if (!(*m)->add(it)) ::_exit(12);
+      if (i == 99 && !(*m)->checkpoint()) ::_exit(13);
     }
-  }
-  int st = 0;
-  BOOST_REQUIRE(::waitpid(pid, &st, 0) == pid);
-  BOOST_REQUIRE(WIFEXITED(st));
-  BOOST_REQUIRE(WEXITSTATUS(st) == 0);
+    for (std::uint64_t id = 95; id <= 104; ++id)
+      if (!(*m)->forget(id)) ::_exit(14);
+    ::_exit(0);  // no destructors: no final checkpoint, as after kill -9
+  });
+  BOOST_REQUIRE_EQUAL(code, 0);
   open();
   BOOST_TEST(mem->opened().index_loaded);
   BOOST_TEST(!mem->opened().rebuilt, mem->opened().why);

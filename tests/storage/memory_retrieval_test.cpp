@@ -196,8 +196,9 @@ BOOST_FIXTURE_TEST_CASE(identical_queries_give_identical_results, corpus_fixture
   auto b = search("customer on the pro plan wants a demo", {}, 10, true);
   BOOST_TEST(ids(a) == ids(b), boost::test_tools::per_element());
   for (std::size_t i = 0; i < a.hits.size(); ++i) BOOST_TEST(a.hits[i].score == b.hits[i].score);
-  open();  // reopen: the index file is loaded, BM25 rebuilt
+  open();  // reopen: the index file and the catalog + BM25 snapshot are loaded
   BOOST_TEST(mem->opened().index_loaded);
+  BOOST_TEST(mem->opened().catalog_loaded, mem->opened().catalog_why);
   BOOST_TEST(!mem->opened().rebuilt);
   auto c = search("customer on the pro plan wants a demo", {}, 10, true);
   BOOST_TEST(ids(a) == ids(c), boost::test_tools::per_element());

@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -192,6 +194,20 @@ std::unique_ptr<process> start_executor(const std::string& endpoint, const std::
   std::vector<std::string> argv{KEEL_BIN, "executor", "--connect", endpoint, "--name", name};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return std::make_unique<process>(argv, log_path);
+}
+
+int run_forked(const std::function<void()>& child) {
+  std::fflush(nullptr);  // or the child's exit would print the parent's buffered output again
+  std::cout.flush();
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    child();
+    ::_exit(99);
+  }
+  int st = 0;
+  if (::waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+  return WEXITSTATUS(st);
 }
 
 }  // namespace keel::test

@@ -19,6 +19,13 @@ using namespace std::chrono_literals;
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout,
                 std::chrono::milliseconds every = 10ms);
 
+// Runs `child` in a forked copy of this process and waits for it. The
+// child ends with ::_exit(code) (if `child` returns, with 99), so no
+// destructor flushes or checkpoints anything: the crash tests leave a data
+// directory as a kill -9 after the last write would. Returns the child's
+// exit code, or -1 if it did not exit normally.
+int run_forked(const std::function<void()>& child);
+
 // A loopback TCP port that was free a moment ago.
 int free_port();
 std::string endpoint_for(int port);

@@ -1,0 +1,271 @@
+// The keyword side of memory: MaxScore top-k must give exactly what scoring
+// every posting gives (same labels, same float scores, ties by label) on
+// random corpora full of ties, through adds, replaces, removes and
+// compactions; and the catalog + BM25 snapshot must reopen a real LevelDB
+// memory without a rebuild, catch up writes made after its checkpoint
+// (also when the writer died without closing), and be rebuilt when it is
+// damaged, old, or disagrees with LevelDB.
+#include <boost/test/unit_test.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "storage/memory/bm25_index.hpp"
+#include "storage/memory/content_hash.hpp"
+#include "storage/memory/hashing_embedder.hpp"
+#include "storage/memory/retriever.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace keel;
+using namespace keel::memory;
+
+namespace {
+
+std::vector<std::string> random_terms(std::mt19937& rng, std::size_t vocab, std::size_t min_len, std::size_t max_len) {
+  std::vector<std::string> t(min_len + rng() % (max_len - min_len + 1));
+  // Skewed draws: a few words are common, so some documents repeat them.
+  for (auto& w : t) w = "w" + std::to_string(std::min(rng() % vocab, rng() % vocab));
+  return t;
+}
+
+void require_same(const std::vector<keyword_hit>& got, const std::vector<keyword_hit>& want, const std::string& what) {
+  BOOST_REQUIRE_MESSAGE(got.size() == want.size(), what << ": " << got.size() << " hits, exhaustive " << want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    BOOST_REQUIRE_MESSAGE(got[i].label == want[i].label && got[i].score == want[i].score,
+                          what << " rank " << i << ": " << got[i].label << "/" << got[i].score << " vs " << want[i].label << "/"
+                               << want[i].score);
+  }
+}
+
+// Every query against both paths, unfiltered and with a filter.
+void check_against_exhaustive(const bm25_index& ix, std::mt19937& rng, std::size_t vocab, std::size_t max_label) {
+  std::function<bool(std::uint64_t)> odd = [](std::uint64_t l) { return l % 2 == 1; };
+  std::function<bool(std::uint64_t)> rare = [](std::uint64_t l) { return l % 17 == 3; };
+  for (int q = 0; q < 40; ++q) {
+    auto terms = random_terms(rng, vocab + 2, 1, 5);  // sometimes a word no document has
+    for (std::size_t k : {1u, 5u, 37u, 100u}) {
+      auto what = "query " + std::to_string(q) + " k " + std::to_string(k);
+      require_same(ix.search(terms, k, nullptr), ix.search_exhaustive(terms, k, nullptr), what);
+      require_same(ix.search(terms, k, &odd), ix.search_exhaustive(terms, k, &odd), what + " odd");
+      require_same(ix.search(terms, k, &rare), ix.search_exhaustive(terms, k, &rare), what + " rare");
+      std::vector<std::uint64_t> some;
+      for (std::uint64_t l = 3; l <= max_label; l += 17) some.push_back(l);
+      require_same(ix.score(terms, some, k), ix.search_exhaustive(terms, k, &rare), what + " given labels");
+    }
+  }
+}
+
+// A real LevelDB memory with items about a few customers.
+struct keyword_memory_fixture {
+  test::temp_dir dir;
+  hashing_embedder emb{64};
+  std::unique_ptr<store> db;
+  std::unique_ptr<memory_store> mem;
+
+  void open() {
+    mem.reset();
+    if (!db) db = std::move(store::open(dir.path()).value());
+    auto m = memory_store::open(*db, emb);
+    BOOST_REQUIRE_MESSAGE(m.ok(), (m.ok() ? std::string() : m.err().message));
+    mem = std::move(*m);
+  }
+  void close() {
+    mem.reset();
+    db.reset();
+  }
+  static memory_item item(int i) {
+    static const char* words[] = {"invoice", "refund", "login", "export", "renewal", "discount", "warehouse", "demo"};
+    memory_item it;
+    it.text = std::string(words[i % 8]) + " " + words[(i / 8) % 8] + " " + words[(i * 7) % 8] + " note " + std::to_string(i);
+    it.kind = i % 3 ? "note" : "invoice";
+    it.about = "customer:c_" + std::to_string(i % 10);
+    it.created_ms = 1'700'000'000'000LL + i;
+    return it;
+  }
+  void add_range(int from, int to) {
+    std::vector<memory_item> batch;
+    for (int i = from; i < to; ++i) batch.push_back(item(i));
+    BOOST_REQUIRE(mem->add_batch(std::move(batch)).ok());
+  }
+  // The answers a few queries give, to compare across reopens.
+  std::vector<std::string> answers() {
+    std::vector<std::string> out;
+    retriever r(*mem);
+    for (const char* text : {"invoice refund", "login export demo", "warehouse discount renewal note"})
+      for (int variant = 0; variant < 3; ++variant) {
+        memory_query q;
+        q.text = text;
+        q.k = 10;
+        q.explain = true;
+        if (variant == 1) q.filter.about = "customer:c_3";
+        if (variant == 2) q.filter.kinds = {"invoice"};
+        auto res = r.search(q);
+        BOOST_REQUIRE(res.ok());
+        std::ostringstream s;
+        for (const auto& h : res->hits) s << h.item.id << ":" << h.score << ":" << h.explain->keyword_score << " ";
+        out.push_back(s.str());
+      }
+    return out;
+  }
+  std::string catalog_file() const { return dir.path() + "/memory.catalog"; }
+  void rehash_catalog_meta() const {
+    std::ifstream in(catalog_file() + ".meta");
+    auto meta = nlohmann::json::parse(in);
+    meta["hash"] = file_hash(catalog_file());
+    std::ofstream(catalog_file() + ".meta", std::ios::trunc) << meta.dump();
+  }
+  // Reopens and expects the catalog rebuilt for `why`, with the answers a
+  // rebuild from LevelDB gives.
+  void expect_catalog_rebuilt(const std::string& why, const std::vector<std::string>& want) {
+    open();
+    BOOST_TEST(!mem->opened().catalog_loaded);
+    BOOST_TEST(mem->opened().catalog_why.find(why) != std::string::npos, mem->opened().catalog_why);
+    BOOST_TEST(answers() == want, boost::test_tools::per_element());
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(memory_keyword_test)
+
+BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_top_k_on_random_corpora) {
+  for (std::uint32_t seed : {1u, 2u, 3u, 4u}) {
+    std::mt19937 rng(seed);
+    bm25_index ix;
+    const std::size_t vocab = seed % 2 ? 12 : 60;  // tiny vocabularies: long lists, many exact ties
+    std::uint64_t next = 1;
+    for (int i = 0; i < 3000; ++i) {
+      // Equal lengths in half the corpora (ties everywhere), mixed in the other.
+      auto terms = seed <= 2 ? random_terms(rng, vocab, 10, 10) : random_terms(rng, vocab, 1, 30);
+      ix.add(next++, terms);
+    }
+    check_against_exhaustive(ix, rng, vocab, next);
+    // Replace some, remove many (compaction runs), add more: bounds and
+    // slots move, answers must not drift from the exhaustive ones.
+    for (int i = 0; i < 400; ++i) ix.add(1 + rng() % (next - 1), random_terms(rng, vocab, 1, 12));
+    for (int i = 0; i < 1200; ++i) ix.remove(1 + rng() % (next - 1));
+    for (int i = 0; i < 500; ++i) ix.add(next++, random_terms(rng, vocab, 3, 15));
+    check_against_exhaustive(ix, rng, vocab, next);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_index_survives_write_and_read_and_refuses_damage) {
+  std::mt19937 rng(7);
+  bm25_index ix;
+  for (std::uint64_t l = 1; l <= 500; ++l) ix.add(l, random_terms(rng, 20, 1, 12));
+  for (std::uint64_t l = 1; l <= 500; l += 9) ix.remove(l);
+  std::ostringstream out;
+  ix.write(out);
+  auto bytes = out.str();
+  auto back = bm25_index::read(bytes);
+  BOOST_REQUIRE_MESSAGE(back.ok(), (back.ok() ? std::string() : back.err().message));
+  BOOST_TEST(back->size() == ix.size());
+  for (int q = 0; q < 20; ++q) {
+    auto terms = random_terms(rng, 20, 1, 4);
+    require_same(back->search(terms, 10, nullptr), ix.search(terms, 10, nullptr), "after read");
+  }
+  BOOST_TEST(bm25_index::read(std::string_view(bytes).substr(0, bytes.size() - 3)).err().message.find("cut short") != std::string::npos);
+  auto extra = bytes + "x";
+  BOOST_TEST(bm25_index::read(extra).err().message.find("left over") != std::string::npos);
+  auto version = bytes;
+  version[0] = 9;
+  BOOST_TEST(bm25_index::read(version).err().message.find("format") != std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_catalog_and_answers_the_same, keyword_memory_fixture) {
+  open();
+  BOOST_TEST(!mem->opened().catalog_loaded);  // a new memory has none yet
+  add_range(0, 300);
+  for (std::uint64_t id = 1; id <= 20; ++id) BOOST_REQUIRE(mem->forget(id).ok());
+  BOOST_REQUIRE(mem->replace(30, item(1000)).ok());
+  auto want = answers();
+  close();  // checkpoints
+  open();
+  BOOST_TEST(mem->opened().catalog_loaded, mem->opened().catalog_why);
+  BOOST_TEST(mem->opened().catalog_replayed == 0u);
+  BOOST_TEST(mem->size() == 280u);
+  BOOST_TEST(answers() == want, boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(writes_after_the_checkpoint_are_caught_up_after_a_crash, keyword_memory_fixture) {
+  // The child writes, checkpoints, writes, replaces and forgets, then dies
+  // without a destructor (as after kill -9): the snapshot lags LevelDB.
+  int code = test::run_forked([&] {
+    auto s = store::open(dir.path());
+    if (!s) ::_exit(10);
+    auto m = memory_store::open(**s, emb);
+    if (!m) ::_exit(11);
+    std::vector<memory_item> first, second;
+    for (int i = 0; i < 200; ++i) (i < 120 ? first : second).push_back(item(i));
+    if (!(*m)->add_batch(first) || !(*m)->checkpoint() || !(*m)->add_batch(second)) ::_exit(12);
+    for (std::uint64_t id = 100; id <= 130; ++id)
+      if (!(*m)->forget(id)) ::_exit(13);
+    if (!(*m)->replace(5, item(777))) ::_exit(14);
+    ::_exit(0);
+  });
+  BOOST_REQUIRE_EQUAL(code, 0);
+  open();
+  BOOST_TEST(mem->opened().catalog_loaded, mem->opened().catalog_why);
+  BOOST_TEST(mem->opened().catalog_replayed == 80u + 31u + 1u);
+  BOOST_TEST(mem->size() == 169u);
+  auto caught_up = answers();
+  close();
+  std::filesystem::remove(catalog_file());  // the reference: a rebuild from LevelDB
+  expect_catalog_rebuilt("does not exist", caught_up);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_damaged_old_or_disagreeing_catalog_is_rebuilt, keyword_memory_fixture) {
+  open();
+  add_range(0, 150);
+  auto want = answers();
+  close();
+
+  {  // a flipped byte: the hash no longer matches
+    std::fstream f(catalog_file(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  expect_catalog_rebuilt("does not match the hash", want);
+  close();
+
+  // A truncated file whose meta vouches for it: the parser catches it.
+  std::filesystem::resize_file(catalog_file(), std::filesystem::file_size(catalog_file()) - 10);
+  rehash_catalog_meta();
+  expect_catalog_rebuilt("cut short", want);
+  close();
+
+  // An item deleted behind memory's back (no op log entry): the key scan
+  // sees LevelDB disagree with the snapshot.
+  {
+    auto s = store::open(dir.path());
+    BOOST_REQUIRE(s.ok());
+    std::string key = "mem/item/00000000000000000007";
+    BOOST_REQUIRE((*s)->apply({{&key, nullptr, true}}, false).ok());
+  }
+  open();
+  BOOST_TEST(!mem->opened().catalog_loaded);
+  BOOST_TEST(mem->opened().catalog_why.find("holds 150 items but LevelDB 149") != std::string::npos, mem->opened().catalog_why);
+  BOOST_TEST(mem->size() == 149u);
+  BOOST_TEST(!mem->get(7).value().has_value());
+  close();
+
+  // A snapshot older than the pruned op log cannot be caught up.
+  std::filesystem::copy_file(catalog_file(), dir.path() + "/old.catalog");
+  std::filesystem::copy_file(catalog_file() + ".meta", dir.path() + "/old.catalog.meta");
+  open();
+  add_range(150, 170);
+  want = answers();
+  close();  // checkpoint: the log the old snapshot needs is pruned
+  std::filesystem::copy_file(dir.path() + "/old.catalog", catalog_file(), std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir.path() + "/old.catalog.meta", catalog_file() + ".meta", std::filesystem::copy_options::overwrite_existing);
+  expect_catalog_rebuilt("older than the pruned op log", want);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
