@@ -65,13 +65,19 @@ std::string convert(const msgpack::object& o, nlohmann::json& out, std::vector<s
     }
     case msgpack::type::MAP: {
       out = nlohmann::json::object();
+      auto& obj = out.get_ref<nlohmann::json::object_t&>();
       for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR) return "map key is not a string";
         if (!valid_utf8(kv.key.via.str.ptr, kv.key.via.str.size)) return "map key is not valid UTF-8";
-        std::string key(kv.key.via.str.ptr, kv.key.via.str.size);
-        auto why = convert(kv.val, out[key], where);
+        // A Keel peer writes its keys sorted (its maps are std::map), so the
+        // hint is right and no key is compared on the way in. A repeated
+        // key: the last value wins.
+        auto it = obj.emplace_hint(obj.end(), std::string(kv.key.via.str.ptr, kv.key.via.str.size), nullptr);
+        it->second = nullptr;
+        auto why = convert(kv.val, it->second, where);
         if (!why.empty()) {
+          const auto& key = it->first;
           where.push_back("." + (key.size() > 64 ? key.substr(0, 61) + "..." : key));
           return why;
         }

@@ -203,6 +203,23 @@ BOOST_AUTO_TEST_CASE(pack_json_writes_the_compact_forms) {
   BOOST_TEST(hex(pack(json(std::string(40, 'x')))).substr(0, 4) == "d928");
 }
 
+BOOST_AUTO_TEST_CASE(a_repeated_key_keeps_its_last_value_and_unsorted_keys_are_sorted) {
+  // Keel's own peers write keys sorted; other encoders need not, and may repeat one.
+  auto r = to_json(mp([](packer& pk) {
+    pk.pack_map(4);
+    pk.pack(std::string("b"));
+    pk.pack(1);
+    pk.pack(std::string("a"));
+    pk.pack(2);
+    pk.pack(std::string("b"));
+    pk.pack(3);
+    pk.pack(std::string("c"));
+    pk.pack_nil();
+  }));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->dump() == R"({"a":2,"b":3,"c":null})");
+}
+
 BOOST_AUTO_TEST_CASE(map_keys_must_be_strings) {
   check_refused(mp([](packer& pk) {
                   pk.pack_map(1);
