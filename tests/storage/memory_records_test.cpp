@@ -305,4 +305,47 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_value_is_an_error_naming_its_key, records_fixt
   BOOST_TEST(f.err().message.find("rec/log/9") != std::string::npos, f.err().message);
 }
 
+// What records.forget and records.purge rely on: clear errors that write
+// nothing, and feed entries that name the record (for the summaries) but
+// never carry its field values.
+BOOST_FIXTURE_TEST_CASE(forget_and_purge_name_what_is_wrong_and_log_no_values, records_fixture) {
+  auto before = keys();
+  auto unknown = records->invalidate("customer", "c_9", "keelctl");
+  BOOST_REQUIRE(!unknown.ok());
+  BOOST_TEST(unknown.err().code == errc::not_found);
+  BOOST_TEST(unknown.err().message.find("no customer c_9 to forget") != std::string::npos, unknown.err().message);
+  BOOST_TEST(records->invalidate("customer", "c/9", "keelctl").err().code == errc::bad_request);
+  BOOST_TEST(records->purge("customer", "c/9").err().code == errc::bad_request);
+  BOOST_TEST(records->purge("custmer", "c_9").err().message.find("unknown entity type 'custmer'") != std::string::npos);
+  BOOST_TEST(keys() == before, boost::test_tools::per_element());
+
+  BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "pro"}}).ok());
+  now += 1000;
+  BOOST_REQUIRE(records->invalidate("customer", "c_1", "gdpr").ok());
+  auto again = records->invalidate("customer", "c_1", "gdpr");
+  BOOST_TEST(again.err().message.find("already forgotten (version 2)") != std::string::npos, again.err().message);
+  BOOST_TEST(records->head("customer", "c_1").value()->invalidated);
+  BOOST_TEST(records->head("customer", "c_1").value()->source == "gdpr");
+  BOOST_REQUIRE(records->purge("customer", "c_1").value() == 2u);
+
+  std::vector<feed_entry> feed;
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    auto e = decode_feed(v, k);
+    BOOST_REQUIRE(e.ok());
+    feed.push_back(*e);
+    BOOST_TEST(v.find("a@x.io") == std::string::npos);
+    BOOST_TEST(v.find("pro") == std::string::npos);
+    return true;
+  }).ok());
+  BOOST_REQUIRE_EQUAL(feed.size(), 3u);
+  BOOST_TEST(feed[1].op == "invalidate");
+  BOOST_TEST(feed[1].version == 2u);
+  BOOST_TEST(feed[2].op == "purge");
+  BOOST_TEST(feed[2].versions == 2u);
+  BOOST_TEST(feed[2].id == "c_1");
+  BOOST_TEST(keys("rec/ver/").empty());
+  BOOST_TEST(keys("rec/cur/").empty());
+  BOOST_TEST(keys("rec/idx/").empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
