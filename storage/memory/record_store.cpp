@@ -262,18 +262,29 @@ record_store::record_store(store& db, std::shared_ptr<const schema> types, store
   }, /*reverse=*/true);
 }
 
+std::uint64_t record_store::cache_key(const std::string& type, const std::string& id) {
+  std::uint64_t h = std::hash<std::string_view>{}(id);
+  return h ^ (std::hash<std::string_view>{}(type) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+std::unordered_map<std::uint64_t, record>::iterator record_store::find_cached(const std::string& type, const std::string& id) {
+  auto it = recent_.find(cache_key(type, id));
+  if (it != recent_.end() && (it->second.id != id || it->second.type != type)) return recent_.end();
+  return it;
+}
+
 result<std::optional<record>> record_store::current_for_write(const std::string& type, const std::string& id) {
-  if (auto it = recent_.find(type + "/" + id); it != recent_.end()) return std::optional<record>(it->second);
+  if (auto it = find_cached(type, id); it != recent_.end()) return std::optional<record>(it->second);
   return current(type, id);
 }
 
-void record_store::remember(std::string key, record&& r) {
+void record_store::remember(std::uint64_t key, record&& r) {
   if (auto it = recent_.find(key); it != recent_.end()) {
     it->second = std::move(r);
     return;
   }
   if (recent_.size() >= recent_max) recent_.erase(recent_.begin());
-  recent_.emplace(std::move(key), std::move(r));
+  recent_.emplace(key, std::move(r));
 }
 
 void record_store::set_schema(std::shared_ptr<const schema> types) {
@@ -325,8 +336,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   if (!fields) return fields.err();
 
   std::lock_guard lk(write_mu_);
-  std::string cache_key = w.type + "/" + w.id;
-  const auto cached = recent_.find(cache_key);
+  const auto cached = find_cached(w.type, w.id);
   record* prev = nullptr;
   std::optional<record> loaded;
   if (cached != recent_.end()) {
@@ -434,7 +444,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   ++seq_;
   write_outcome out{next.version, true, next.hash};
   if (cached != recent_.end()) cached->second = std::move(next);
-  else remember(std::move(cache_key), std::move(next));
+  else remember(cache_key(w.type, w.id), std::move(next));
   return out;
 }
 
@@ -529,7 +539,7 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   if (auto st = b.commit(db_, false); !st) return st.err();
   ++seq_;
   write_outcome out{next.version, true, next.hash};
-  remember(type + "/" + id, std::move(next));
+  remember(cache_key(type, id), std::move(next));
   return out;
 }
 
@@ -559,7 +569,7 @@ result<std::size_t> record_store::purge(const std::string& type, const std::stri
   b.put(next_feed_key(), encode_feed(type, id, 0, "purge", clock_(), n));
   if (auto s = b.commit(db_, false); !s) return s.err();
   ++seq_;
-  recent_.erase(type + "/" + id);
+  recent_.erase(cache_key(type, id));  // a colliding entry goes too: it is only a cache
   return n;
 }
 

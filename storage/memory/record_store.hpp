@@ -179,10 +179,15 @@ class record_store {
   // working set of a one-person company's CRM; at 16,384 a round of writes
   // over 20,000 customers missed on every write (two LevelDB reads and a
   // decode each, a third of a write's own cost in bench (b)).
-  std::unordered_map<std::string, record> recent_;
+  // Keyed by a 64-bit hash of type and id: no key string to build, hash
+  // and chase on every write. An entry whose record names another type/id
+  // (a collision) counts as a miss and is overwritten.
+  std::unordered_map<std::uint64_t, record> recent_;
   static constexpr std::size_t recent_max = 65536;
+  static std::uint64_t cache_key(const std::string& type, const std::string& id);
+  std::unordered_map<std::uint64_t, record>::iterator find_cached(const std::string& type, const std::string& id);
   result<std::optional<record>> current_for_write(const std::string& type, const std::string& id);
-  void remember(std::string key, record&& r);
+  void remember(std::uint64_t key, record&& r);
 };
 
 // One change-feed entry (rec/log/<seq>), in either stored format.
