@@ -234,10 +234,15 @@ result<feed_entry> decode_feed(const std::string& bytes, const std::string& key)
   if (j->is_array() && j->size() >= 5) {
     e.type = text_or_empty((*j)[0]);
     e.id = text_or_empty((*j)[1]);
-    e.version = (*j)[2].is_number_unsigned() ? (*j)[2].get<std::uint64_t>() : 0;
+    // mp_int writes 0..127 as a fixint and larger numbers as int64: both
+    // are integers, not necessarily "unsigned" to nlohmann.
+    auto count = [](const nlohmann::json& v) {
+      return v.is_number_integer() && v.get<std::int64_t>() > 0 ? v.get<std::uint64_t>() : std::uint64_t{0};
+    };
+    e.version = count((*j)[2]);
     e.op = text_or_empty((*j)[3]);
     e.at_ms = (*j)[4].is_number_integer() ? (*j)[4].get<std::int64_t>() : 0;
-    if (j->size() > 5 && (*j)[5].is_number_unsigned()) e.versions = (*j)[5].get<std::uint64_t>();
+    if (j->size() > 5) e.versions = count((*j)[5]);
   } else if (j->is_object()) {
     e.type = j->value("type", "");
     e.id = j->value("id", "");

@@ -346,6 +346,22 @@ BOOST_FIXTURE_TEST_CASE(forget_and_purge_name_what_is_wrong_and_log_no_values, r
   BOOST_TEST(keys("rec/ver/").empty());
   BOOST_TEST(keys("rec/cur/").empty());
   BOOST_TEST(keys("rec/idx/").empty());
+
+  // Versions past 127 are msgpack int64s in the feed and the key: both read back.
+  for (int i = 0; i < 200; ++i) BOOST_REQUIRE(put("c_2", {{"seats", i}}).ok());
+  std::string last_key, last_value;
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    last_key = k, last_value = v;
+    return false;  // the newest entry is enough
+  }, /*reverse=*/true).ok());
+  BOOST_TEST(decode_feed(last_value, last_key).value().version == 200u);
+  BOOST_TEST(records->get("customer", "c_2").value()->version == 200u);
+  BOOST_TEST(record_store(*db, types).get("customer", "c_2").value()->fields["seats"] == 199);
+  BOOST_REQUIRE(records->purge("customer", "c_2").ok());
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    BOOST_TEST(decode_feed(v, k).value().versions == 200u);
+    return false;
+  }, /*reverse=*/true).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
