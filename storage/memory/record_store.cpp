@@ -61,8 +61,8 @@ namespace {
 //   1 (before 2026-11): a msgpack map {type, id, version, fields, sources,
 //     from, source, event, hash (64 hex digits), invalidated?};
 //   2: a msgpack array [2, fields, sources, from, source, event, hash
-//     (32 raw bytes), invalidated?]. Type, id and version are in the key,
-//     and dropping them, the field names and half the hash took a version
+//     (32 raw bytes), invalidated?]. Type, id and version are in the key;
+//     dropping them, the map's key names and half the hash took a version
 //     from ~230 to ~130 bytes (bench (b): LevelDB's cost grows with the
 //     bytes a write stores).
 // Feed entries likewise: a map {type, id, version, op, at[, versions]} or an
