@@ -178,6 +178,12 @@ int run_node(const node_config& cfg) {
     return 1;
   }
 
+  // A record forgotten or purged by an operator goes in the audit trail.
+  (*memory)->set_audit([services = control->get()](const std::string& kind, const std::string& actor,
+                                                    const std::string& subject, nlohmann::json detail) {
+    services->audit_event(kind, actor, subject, std::move(detail));
+  });
+
   inline_lane lane;  // before the actor system and the gateway: both use it
   node_context ctx;
   ctx.config = cfg;

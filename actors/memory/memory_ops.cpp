@@ -206,6 +206,20 @@ result<json> records_get(memory_service& m, const json& args) {
   }
   auto r = m.records().get(type, id, at);
   if (!r) return r.err();
+  if (!*r && !at) {
+    // A forgotten record reads as absent (workflows see not_found), but a
+    // person is told when it was forgotten and how to see it as it was.
+    auto head = m.records().head(type, id);
+    if (!head) return head.err();
+    if (*head && (*head)->invalidated) {
+      const auto& t = **head;
+      return error{errc::not_found, type + " " + id + " was forgotten at " + mem::format_timestamp(t.valid_from_ms) +
+                                        " (version " + std::to_string(t.version) + ", by " + t.source +
+                                        "); as it was before: `keelctl records get " + type + " " + id + " --at " +
+                                        mem::format_timestamp(t.valid_from_ms - 1) + "`; every version: `keelctl records history " +
+                                        type + " " + id + "`"};
+    }
+  }
   if (!*r)
     return error{errc::not_found, "no " + type + " " + id + (at ? " as of " + mem::format_timestamp(*at) : std::string()) +
                                       "; `keelctl records history " + type + " " + id + "` shows every version"};
@@ -338,6 +352,61 @@ result<json> records_history(memory_service& m, const json& args) {
     versions.push_back(std::move(j));
   }
   return json{{"type", type}, {"id", id}, {"versions", std::move(versions)}};
+}
+
+// {type, id, source?, expected_version?}: appends a tombstone version; the
+// history stays and a later put brings the record back.
+result<json> records_forget(memory_service& m, const json& args, const std::string& actor) {
+  auto ref = need_record(m, args);
+  if (!ref) return ref.err();
+  auto source = opt_text(args, "source");
+  if (!source) return source.err();
+  auto expected = opt_int(args, "expected_version", 0, INT64_MAX);
+  if (!expected) return expected.err();
+  const std::string by = source->empty() ? "keelctl" : *source;
+  auto out = m.records().invalidate(ref->type, ref->id, by,
+                                    *expected ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(**expected)) : std::nullopt);
+  if (!out) return out.err();
+  auto head = m.records().head(ref->type, ref->id);
+  if (!head) return head.err();
+  const std::int64_t at = *head ? (*head)->valid_from_ms : m.records().now_ms();
+  m.audit("record_forget", actor, ref->type + "/" + ref->id, {{"version", out->version}, {"source", by}});
+  return json{{"type", ref->type},
+              {"id", ref->id},
+              {"version", out->version},
+              {"forgotten_ms", at},
+              {"forgotten_at", mem::format_timestamp(at)},
+              {"before", mem::format_timestamp(at - 1)}};  // a time `records get --at` shows it as it was
+}
+
+// {type, id}: erases every version, the identity entries and the record's
+// memory summary. Irreversible; keelctl asks for --yes. The audit entry
+// names the record and counts what went, never the field values.
+result<json> records_purge(memory_service& m, const json& args, const std::string& actor) {
+  auto ref = need_record(m, args);
+  if (!ref) return ref.err();
+  const auto& type = ref->type;
+  const auto& id = ref->id;
+  auto had_summary = m.summaries().summary_of(type, id);
+  if (!had_summary) return had_summary.err();
+  auto n = m.records().purge(type, id);
+  if (!n) return n.err();
+  if (*n == 0)
+    return error{errc::not_found, "no " + type + " " + id + " to purge (never written, or already purged); "
+                                  "`keelctl records list " + type + "` lists the records"};
+  // The summary follows the change feed; catching up here (rather than
+  // after this job) lets the answer say it is gone.
+  std::string warning;
+  if (auto c = m.summaries().catch_up(); !c)
+    warning = "the record is purged but its memory summary is not removed yet (" + c.err().message +
+              "); it is removed when the summaries catch up";
+  auto left = m.summaries().summary_of(type, id);
+  bool summary_removed = had_summary->has_value() && left && !left->has_value();
+  json detail = {{"versions", *n}, {"summary_removed", summary_removed}};
+  m.audit("record_purge", actor, type + "/" + id, detail);
+  json out = {{"type", type}, {"id", id}, {"versions_removed", *n}, {"summary_removed", summary_removed}};
+  if (!warning.empty()) out["warning"] = warning;
+  return out;
 }
 
 // --- memory ---
@@ -527,6 +596,7 @@ result<json> dlq_replay(memory_service& m, const json& args) {
 
 bool is_memory_op(const std::string& op) {
   static const std::set<std::string> ops{"records.put",   "records.get",   "records.list",  "records.history", "records.search",
+                                         "records.forget", "records.purge",
                                          "memory.add",    "memory.search", "memory.forget", "memory.prune",    "memory.status",
                                          "memory.reembed",
                                          "dlq.list",      "dlq.show",      "dlq.replay"};
@@ -537,7 +607,7 @@ const char* memory_op_agent(const std::string& op) {
   return op.rfind("memory.", 0) == 0 ? "retriever" : "canonicalizer";
 }
 
-result<json> run_memory_op(memory_service& m, const std::string& op, const json& args_in) {
+result<json> run_memory_op(memory_service& m, const std::string& op, const json& args_in, const std::string& actor) {
   static const json empty = json::object();
   const json& args = args_in.is_object() ? args_in : empty;
   if (!args_in.is_object() && !args_in.is_null()) return bad(op + " takes a JSON object of arguments");
@@ -546,6 +616,8 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   if (op == "records.list") return records_list(m, args);
   if (op == "records.history") return records_history(m, args);
   if (op == "records.search") return records_search(m, args);
+  if (op == "records.forget") return records_forget(m, args, actor);
+  if (op == "records.purge") return records_purge(m, args, actor);
   if (op == "memory.add") return memory_add(m, args);
   if (op == "memory.search") return memory_search(m, args);
   if (op == "memory.forget") return memory_forget(m, args);

@@ -9,6 +9,11 @@
 //   records.history {type, id}                                              -> {type, id, versions: [...]}
 //   records.list    {type, limit?}                                          -> {type, records, more}
 //   records.search  {type?, field?, value?, text?, limit?}                  -> {records, more, scanned}
+//   records.forget  {type, id, source?, expected_version?}                  -> {type, id, version, forgotten_ms, forgotten_at, before}
+//                   (a tombstone version: history kept; audit entry record_forget)
+//   records.purge   {type, id}                                              -> {type, id, versions_removed, summary_removed, warning?}
+//                   (every version, identity entries and the memory summary; irreversible;
+//                   audit entry record_purge without field values)
 //   memory.add      {text, about?, kind?, ttl_ms?, source?}                 -> {item}
 //   memory.search   {query, about?, mentions?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
 //                                                                           -> {hits, warnings, total_items}
@@ -37,8 +42,10 @@ namespace keel {
 bool is_memory_op(const std::string& op);
 const char* memory_op_agent(const std::string& op);
 
-// Runs one op. bad_request for an unknown op name.
-result<nlohmann::json> run_memory_op(memory_service& m, const std::string& op, const nlohmann::json& args);
+// Runs one op. bad_request for an unknown op name. `actor` (the key's name
+// on a node with keys) is who the audit trail says forgot or purged.
+result<nlohmann::json> run_memory_op(memory_service& m, const std::string& op, const nlohmann::json& args,
+                                     const std::string& actor = "operator");
 
 // A connector event {"source", "type", "id", "data"} -> {outcome: applied |
 // unchanged | duplicate | dead_lettered, entity_type, entity_id, version,

@@ -80,6 +80,16 @@ class memory_service {
   bool start_reembed();
   reembed_progress reembed_status() const;
 
+  // Where operator actions on memory (records.forget, records.purge) are
+  // recorded: run_node points it at the audit trail before any request
+  // can arrive. Unset (tests, tools), nothing is recorded.
+  using audit_fn = std::function<void(const std::string& kind, const std::string& actor, const std::string& subject,
+                                      nlohmann::json detail)>;
+  void set_audit(audit_fn fn) { audit_ = std::move(fn); }
+  void audit(const std::string& kind, const std::string& actor, const std::string& subject, nlohmann::json detail) const {
+    if (audit_) audit_(kind, actor, subject, std::move(detail));
+  }
+
   // What a job that keeps no counters of its own can report.
   std::int64_t last_checkpoint_ms() const { return last_checkpoint_ms_; }
   std::int64_t last_prune_ms() const { return last_prune_ms_; }
@@ -100,6 +110,7 @@ class memory_service {
   std::unique_ptr<memory::retriever> retriever_;
   std::unique_ptr<memory::record_summaries> summaries_;
   std::string last_summary_error_;  // worker only: logged once until it changes
+  audit_fn audit_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -16,6 +16,7 @@ class batch {
  public:
   void put(std::string key, std::string value) { ops_.push_back({std::move(key), std::move(value), false}); }
   void del(std::string key) { ops_.push_back({std::move(key), {}, true}); }
+  void reserve(std::size_t n) { ops_.reserve(n); }
   bool empty() const { return ops_.empty(); }
   std::size_t size() const { return ops_.size(); }
   void append(const batch& other) { ops_.insert(ops_.end(), other.ops_.begin(), other.ops_.end()); }

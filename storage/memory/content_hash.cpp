@@ -33,11 +33,35 @@ std::string to_hex(const unsigned char* d, std::size_t n) {
 
 }  // namespace
 
-std::string content_hash(std::string_view bytes) {
+std::string content_hash_raw(std::string_view bytes) {
   ensure_sodium();
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
-  return to_hex(out, sizeof out);
+  std::string out(32, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+  return out;
+}
+
+std::string content_hash(std::string_view bytes) { return hash_to_hex(content_hash_raw(bytes)); }
+
+std::string hash_to_hex(std::string_view raw) {
+  return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+std::string hash_from_hex(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() != 64) return {};
+  std::string out(32, '\0');
+  for (std::size_t i = 0; i < 32; ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
 }
 
 std::string file_hash(const std::string& path) {

@@ -57,16 +57,20 @@ std::string idx(const std::string& type, const std::string& field, const std::st
 namespace {
 
 
-nlohmann::json to_json(const record& r) {
-  nlohmann::json j{{"type", r.type},     {"id", r.id},         {"version", r.version},
-                   {"fields", r.fields}, {"sources", r.field_sources}, {"from", r.valid_from_ms},
-                   {"source", r.source}, {"event", r.event_id}, {"hash", r.hash}};
-  if (r.invalidated) j["invalidated"] = true;
-  return j;
-}
+// Stored values come in two formats, and both decode:
+//   1 (before 2026-11): a msgpack map {type, id, version, fields, sources,
+//     from, source, event, hash (64 hex digits), invalidated?};
+//   2: a msgpack array [2, fields, sources, from, source, event, hash
+//     (32 raw bytes), invalidated?]. Type, id and version are in the key;
+//     dropping them, the map's key names and half the hash took a version
+//     from ~230 to ~130 bytes (bench (b): LevelDB's cost grows with the
+//     bytes a write stores).
+// Feed entries likewise: a map {type, id, version, op, at[, versions]} or an
+// array [type, id, version, op, at[, versions]].
+constexpr std::int64_t version_format = 2;
 
-// msgpack written by hand for the two values every write stores; the
-// reader is nlohmann's from_msgpack, which accepts any valid encoding.
+// msgpack written by hand for the values every write stores; the reader is
+// nlohmann's from_msgpack, which accepts any valid encoding.
 void mp_str(std::string& o, std::string_view s) {
   if (s.size() < 32) {
     o.push_back(static_cast<char>(0xa0 | s.size()));
@@ -94,59 +98,111 @@ void mp_int(std::string& o, std::int64_t v) {
   for (int i = 7; i >= 0; --i) o.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
 }
 
-// The same document to_json() builds, without building it.
-std::string encode_version(const record& r) {
+// Format 2 of a version; `raw_hash` is the 32-byte BLAKE2b of the fields.
+std::string encode_version(const record& r, std::string_view raw_hash) {
   std::string o;
-  o.reserve(256);
-  o.push_back(static_cast<char>(0x80 | (r.invalidated ? 10 : 9)));
-  mp_str(o, "type"), mp_str(o, r.type);
-  mp_str(o, "id"), mp_str(o, r.id);
-  mp_str(o, "version"), mp_int(o, static_cast<std::int64_t>(r.version));
-  mp_str(o, "fields"), nlohmann::json::to_msgpack(r.fields, o);
+  o.reserve(96 + raw_hash.size() + r.source.size() + r.event_id.size());
+  o.push_back(static_cast<char>(0x90 | (r.invalidated ? 8 : 7)));
+  mp_int(o, version_format);
+  nlohmann::json::to_msgpack(r.fields, o);
   // Only the fields another source set: most versions have one source,
   // and repeating it per field was a fifth of the bytes a write stored.
-  nlohmann::json others = nlohmann::json::object();
+  std::size_t others = 0;
   for (auto it = r.field_sources.begin(); it != r.field_sources.end(); ++it)
-    if (!it->is_string() || it->get_ref<const std::string&>() != r.source) others[it.key()] = *it;
-  mp_str(o, "sources"), nlohmann::json::to_msgpack(others, o);
-  mp_str(o, "from"), mp_int(o, r.valid_from_ms);
-  mp_str(o, "source"), mp_str(o, r.source);
-  mp_str(o, "event"), mp_str(o, r.event_id);
-  mp_str(o, "hash"), mp_str(o, r.hash);
-  if (r.invalidated) mp_str(o, "invalidated"), o.push_back(static_cast<char>(0xc3));
+    others += !it->is_string() || it->get_ref<const std::string&>() != r.source;
+  if (others == 0) {
+    o.push_back(static_cast<char>(0x80));
+  } else {
+    nlohmann::json m = nlohmann::json::object();
+    for (auto it = r.field_sources.begin(); it != r.field_sources.end(); ++it)
+      if (!it->is_string() || it->get_ref<const std::string&>() != r.source) m[it.key()] = *it;
+    nlohmann::json::to_msgpack(m, o);
+  }
+  mp_int(o, r.valid_from_ms);
+  mp_str(o, r.source);
+  mp_str(o, r.event_id);
+  o.push_back(static_cast<char>(0xc4));  // bin 8
+  o.push_back(static_cast<char>(raw_hash.size()));
+  o.append(raw_hash);
+  if (r.invalidated) o.push_back(static_cast<char>(0xc3));
   return o;
 }
 
-// A change-feed entry {type, id, version, op, at}.
-std::string encode_feed(const std::string& type, const std::string& id, std::uint64_t version, const char* op,
-                        std::int64_t at) {
+// Format 2 of a change-feed entry.
+std::string encode_feed(const std::string& type, const std::string& id, std::uint64_t version, std::string_view op,
+                        std::int64_t at, std::optional<std::uint64_t> versions = std::nullopt) {
   std::string o;
-  o.reserve(64 + type.size() + id.size());
-  o.push_back(static_cast<char>(0x85));
-  mp_str(o, "type"), mp_str(o, type);
-  mp_str(o, "id"), mp_str(o, id);
-  mp_str(o, "version"), mp_int(o, static_cast<std::int64_t>(version));
-  mp_str(o, "op"), mp_str(o, op);
-  mp_str(o, "at"), mp_int(o, at);
+  o.reserve(32 + type.size() + id.size());
+  o.push_back(static_cast<char>(0x90 | (versions ? 6 : 5)));
+  mp_str(o, type);
+  mp_str(o, id);
+  mp_int(o, static_cast<std::int64_t>(version));
+  mp_str(o, op);
+  mp_int(o, at);
+  if (versions) mp_int(o, static_cast<std::int64_t>(*versions));
   return o;
 }
 
-record from_json(const nlohmann::json& j) {
+std::string text_or_empty(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
+
+// A stored version of type/id (format 1 or 2) as a record. Format 1 names
+// type, id and version itself; format 2 takes them from the key.
+result<record> decode_version(const std::string& type, const std::string& id, const std::string& key,
+                              nlohmann::json&& j) {
   record r;
-  r.type = j.value("type", "");
-  r.id = j.value("id", "");
-  r.version = j.value("version", std::uint64_t{0});
-  r.fields = j.value("fields", nlohmann::json::object());
-  r.field_sources = j.value("sources", nlohmann::json::object());
-  r.valid_from_ms = j.value("from", std::int64_t{0});
-  r.source = j.value("source", "");
-  r.event_id = j.value("event", "");
-  r.hash = j.value("hash", "");
-  r.invalidated = j.value("invalidated", false);
+  r.type = type;
+  r.id = id;
+  if (j.is_array()) {
+    if (j.size() < 7 || !j[0].is_number_integer() || j[0].get<std::int64_t>() != version_format || !j[1].is_object() ||
+        !j[2].is_object() || !j[6].is_binary())
+      return error{errc::io, "stored version under '" + key + "' has an unknown layout: the database is damaged or was "
+                                                              "written by a newer Keel; restore from a backup or upgrade"};
+    auto slash = key.rfind('/');
+    r.version = std::strtoull(key.c_str() + slash + 1, nullptr, 10);
+    r.fields = std::move(j[1]);
+    r.field_sources = std::move(j[2]);
+    r.valid_from_ms = j[3].is_number_integer() ? j[3].get<std::int64_t>() : 0;
+    r.source = text_or_empty(j[4]);
+    r.event_id = text_or_empty(j[5]);
+    const auto& bin = j[6].get_binary();
+    r.hash = hash_to_hex(std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
+    r.invalidated = j.size() > 7 && j[7].is_boolean() && j[7].get<bool>();
+  } else if (j.is_object()) {
+    r.version = j.value("version", std::uint64_t{0});
+    r.fields = j.value("fields", nlohmann::json::object());
+    r.field_sources = j.value("sources", nlohmann::json::object());
+    r.valid_from_ms = j.value("from", std::int64_t{0});
+    r.source = j.value("source", "");
+    r.event_id = j.value("event", "");
+    r.hash = j.value("hash", "");
+    r.invalidated = j.value("invalidated", false);
+  } else {
+    return error{errc::io, "stored version under '" + key + "' is neither a map nor an array: the database is damaged; "
+                                                            "restore from a backup"};
+  }
   // Sources are stored only where they differ from the version's own.
   for (auto it = r.fields.begin(); it != r.fields.end(); ++it)
     if (!r.field_sources.contains(it.key())) r.field_sources[it.key()] = r.source;
   return r;
+}
+
+// Walks type/id's versions, decoded (oldest first; newest first with
+// reverse), until fn returns false. A value that does not decode stops the
+// walk with its error.
+status each_version(const store& db, const std::string& type, const std::string& id,
+                    const std::function<bool(record&&)>& fn, bool reverse = false) {
+  std::optional<error> bad;
+  auto st = scan_decoded(db, reckey::ver_prefix(type, id), [&](const std::string& key, nlohmann::json& j) {
+    auto r = decode_version(type, id, key, std::move(j));
+    if (!r) {
+      bad = r.err();
+      return false;
+    }
+    return fn(std::move(*r));
+  }, reverse);
+  if (!st) return st;
+  if (bad) return *bad;
+  return ok_v;
 }
 
 // Identity values compare case-insensitively: "Ana@Example.com" is ana.
@@ -167,33 +223,73 @@ std::string conflict_message(const std::string& type, const std::string& id, std
 
 }  // namespace
 
-// The change-feed entry and its counter go into the same batch as the change.
-void record_store::stage_feed(batch& b, nlohmann::json entry) {
-  b.put("rec/log/" + key_number(seq_ + 1), encode_value(entry));
+// The key of the next change-feed entry; it goes into the same batch as
+// the change, and seq_ moves only once that batch is committed.
+std::string record_store::next_feed_key() const { return "rec/log/" + key_number(seq_ + 1); }
+
+result<feed_entry> decode_feed(const std::string& bytes, const std::string& key) {
+  auto j = decode_value(bytes, key);
+  if (!j) return j.err();
+  feed_entry e;
+  if (j->is_array() && j->size() >= 5) {
+    e.type = text_or_empty((*j)[0]);
+    e.id = text_or_empty((*j)[1]);
+    // mp_int writes 0..127 as a fixint and larger numbers as int64: both
+    // are integers, not necessarily "unsigned" to nlohmann.
+    auto count = [](const nlohmann::json& v) {
+      return v.is_number_integer() && v.get<std::int64_t>() > 0 ? v.get<std::uint64_t>() : std::uint64_t{0};
+    };
+    e.version = count((*j)[2]);
+    e.op = text_or_empty((*j)[3]);
+    e.at_ms = (*j)[4].is_number_integer() ? (*j)[4].get<std::int64_t>() : 0;
+    if (j->size() > 5) e.versions = count((*j)[5]);
+  } else if (j->is_object()) {
+    e.type = j->value("type", "");
+    e.id = j->value("id", "");
+    e.version = j->value("version", std::uint64_t{0});
+    e.op = j->value("op", "");
+    e.at_ms = j->value("at", std::int64_t{0});
+    e.versions = j->value("versions", std::uint64_t{0});
+  } else {
+    return error{errc::io, "change-feed entry '" + key + "' has an unknown layout: the database is damaged; restore from a backup"};
+  }
+  if (e.type.empty() || e.id.empty())
+    return error{errc::io, "change-feed entry '" + key + "' names no record: the database is damaged; restore from a backup"};
+  return e;
 }
 
 record_store::record_store(store& db, std::shared_ptr<const schema> types, store_options opts)
     : db_(db), types_(std::move(types)), clock_(opts.clock ? std::move(opts.clock) : clock_fn(system_clock_ms)) {
+  recent_.reserve(recent_max);  // no rehash of a growing cache on the write path
   (void)db_.scan("rec/log/", [this](const std::string& k, const std::string&) {
     seq_ = std::strtoull(k.c_str() + 8, nullptr, 10);
     return false;
   }, /*reverse=*/true);
 }
 
+std::uint64_t record_store::cache_key(const std::string& type, const std::string& id) {
+  std::uint64_t h = std::hash<std::string_view>{}(id);
+  return h ^ (std::hash<std::string_view>{}(type) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+std::unordered_map<std::uint64_t, record>::iterator record_store::find_cached(const std::string& type, const std::string& id) {
+  auto it = recent_.find(cache_key(type, id));
+  if (it != recent_.end() && (it->second.id != id || it->second.type != type)) return recent_.end();
+  return it;
+}
+
 result<std::optional<record>> record_store::current_for_write(const std::string& type, const std::string& id) {
-  if (auto it = recent_.find(type + "/" + id); it != recent_.end()) return std::optional<record>(it->second);
+  if (auto it = find_cached(type, id); it != recent_.end()) return std::optional<record>(it->second);
   return current(type, id);
 }
 
-void record_store::remember(const record& r) { remember(r.type + "/" + r.id, record(r)); }
-
-void record_store::remember(std::string key, record&& r) {
+void record_store::remember(std::uint64_t key, record&& r) {
   if (auto it = recent_.find(key); it != recent_.end()) {
     it->second = std::move(r);
     return;
   }
   if (recent_.size() >= recent_max) recent_.erase(recent_.begin());
-  recent_.emplace(std::move(key), std::move(r));
+  recent_.emplace(key, std::move(r));
 }
 
 void record_store::set_schema(std::shared_ptr<const schema> types) {
@@ -212,26 +308,30 @@ status record_store::check_key_names(const std::string& type, const std::string&
   return ok_v;
 }
 
+// The newest version is the last key under the record's version prefix:
+// one reverse seek, when rec/cur says there is one. rec/cur only marks that the record exists (for
+// listing); keeping the version number in it cost every write a third key.
 result<std::optional<record>> record_store::current(const std::string& type, const std::string& id) const {
-  auto head = db_.get(reckey::cur(type, id));
-  if (!head) return head.err();
-  if (!head->has_value()) return std::optional<record>{};
-  auto key = reckey::ver(type, id, std::strtoull((*head)->c_str(), nullptr, 10));
-  auto raw = db_.get(key);
-  if (!raw) return raw.err();
-  if (!raw->has_value())
-    return error{errc::io, type + "/" + id + ": current version " + **head + " is missing: the database is damaged; restore from a backup"};
-  auto j = decode_value(**raw, key);
-  if (!j) return j.err();
-  return std::optional<record>(from_json(*j));
+  // A point read first: a write of a new record (most cache misses) then
+  // costs one Get instead of an iterator.
+  auto exists = db_.get(reckey::cur(type, id));
+  if (!exists) return exists.err();
+  if (!exists->has_value()) return std::optional<record>{};
+  std::optional<record> out;
+  auto st = each_version(db_, type, id, [&](record&& r) {
+    out = std::move(r);
+    return false;
+  }, /*reverse=*/true);
+  if (!st) return st.err();
+  return out;
 }
 
 // The hot path of every record write (bench (b)). What it avoids, each a
 // few percent of a write in a profile: copying the previous version out of
 // the cache (its fields move into the next version; the entry is dropped
-// if the write then fails), building json documents to encode a version or
-// a feed entry (both are msgpack-encoded straight into the value), and
-// copying the new version into the cache.
+// if the write then fails), looking the cache entry up a second time to
+// store the next version, building json documents only to msgpack-encode
+// them, and growing the batch one operation at a time.
 result<write_outcome> record_store::put(const record_write& w) {
   auto types = this->types();
   auto t = types->require(w.type);
@@ -241,11 +341,11 @@ result<write_outcome> record_store::put(const record_write& w) {
   if (!fields) return fields.err();
 
   std::lock_guard lk(write_mu_);
-  std::string cache_key = w.type + "/" + w.id;
+  const auto cached = find_cached(w.type, w.id);
   record* prev = nullptr;
   std::optional<record> loaded;
-  if (auto it = recent_.find(cache_key); it != recent_.end()) {
-    prev = &it->second;
+  if (cached != recent_.end()) {
+    prev = &cached->second;
   } else {
     auto cur = current(w.type, w.id);
     if (!cur) return cur.err();
@@ -256,10 +356,20 @@ result<write_outcome> record_store::put(const record_write& w) {
     return error{errc::conflict, conflict_message(w.type, w.id, have, *w.expected_version)};
   bool live = prev && !prev->invalidated;
   const auto& identity = (*t)->identity;
+  // An identity key a patch leaves as it was (not named, or named with the
+  // value it has) needs no index work: most writes change other fields.
+  std::vector<char> touched(identity.size(), 1);
   std::vector<std::string> before_ids(identity.size());
-  if (live)
-    for (std::size_t i = 0; i < identity.size(); ++i)
-      if (auto f = prev->fields.find(identity[i]); f != prev->fields.end()) before_ids[i] = identity_text(*f);
+  for (std::size_t i = 0; i < identity.size() && live; ++i) {
+    auto old = prev->fields.find(identity[i]);
+    auto given = fields->find(identity[i]);
+    if (w.how == record_write::mode::patch &&
+        (given == fields->end() || (old != prev->fields.end() && *old == *given))) {
+      touched[i] = 0;
+      continue;
+    }
+    if (old != prev->fields.end()) before_ids[i] = identity_text(*old);
+  }
 
   record next;
   next.type = w.type;
@@ -271,23 +381,33 @@ result<write_outcome> record_store::put(const record_write& w) {
   }
   // From here on, an early return must not leave the moved-from entry cached.
   auto drop_prev = [&] {
-    if (took_prev && !loaded) recent_.erase(cache_key);
+    if (took_prev && !loaded) recent_.erase(cached);
   };
+  // find, then assign or emplace: json's operator[] is std::map::emplace,
+  // which allocates a node even when the key exists (a tenth of a write).
   const nlohmann::json default_source(w.source);
-  for (auto& [name, value] : fields->items()) {
+  if (!next.fields.is_object()) next.fields = nlohmann::json::object();
+  if (!next.field_sources.is_object()) next.field_sources = nlohmann::json::object();
+  auto& merged = next.fields.get_ref<nlohmann::json::object_t&>();
+  auto& merged_sources = next.field_sources.get_ref<nlohmann::json::object_t&>();
+  for (auto& [name, value] : fields->get_ref<nlohmann::json::object_t&>()) {
     if (value.is_null()) {
-      next.fields.erase(name);
-      next.field_sources.erase(name);
+      merged.erase(name);
+      merged_sources.erase(name);
       continue;
     }
-    next.fields[name] = std::move(value);
+    if (auto f = merged.find(name); f != merged.end()) f->second = std::move(value);
+    else merged.emplace(name, std::move(value));
     auto src = w.field_sources.find(name);
     const auto& want = src != w.field_sources.end() && src->is_string() ? *src : default_source;
-    if (auto& have_src = next.field_sources[name]; have_src != want) have_src = want;
+    if (auto f = merged_sources.find(name); f == merged_sources.end()) merged_sources.emplace(name, want);
+    else if (f->second != want) f->second = want;
   }
-  next.hash = content_hash(next.fields.dump());
+  const std::string raw_hash = content_hash_raw(next.fields.dump());
+  next.hash = hash_to_hex(raw_hash);
 
   batch b;
+  b.reserve(w.also_put.size() + w.also_delete.size() + 2 * identity.size() + 3);
   for (const auto& [k, v] : w.also_put) b.put(k, v);
   for (const auto& k : w.also_delete) b.del(k);
   if (live && next.hash == prev->hash) {
@@ -301,6 +421,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   }
 
   for (std::size_t i = 0; i < identity.size(); ++i) {
+    if (!touched[i]) continue;
     const auto& key = identity[i];
     const std::string& before = before_ids[i];
     auto f = next.fields.find(key);
@@ -321,13 +442,14 @@ result<write_outcome> record_store::put(const record_write& w) {
   next.valid_from_ms = std::max(clock_(), prev ? prev->valid_from_ms : 0);
   next.source = w.source;
   next.event_id = w.event_id;
-  b.put(reckey::ver(w.type, w.id, next.version), encode_version(next));
-  b.put(reckey::cur(w.type, w.id), std::to_string(next.version));
-  b.put("rec/log/" + key_number(seq_ + 1), encode_feed(w.type, w.id, next.version, "put", next.valid_from_ms));
+  b.put(reckey::ver(w.type, w.id, next.version), encode_version(next, raw_hash));
+  if (!prev) b.put(reckey::cur(w.type, w.id), std::string());  // the record now exists
+  b.put(next_feed_key(), encode_feed(w.type, w.id, next.version, "put", next.valid_from_ms));
   if (auto st = b.commit(db_, w.sync); !st) return drop_prev(), st.err();
   ++seq_;
   write_outcome out{next.version, true, next.hash};
-  remember(std::move(cache_key), std::move(next));
+  if (cached != recent_.end()) cached->second = std::move(next);
+  else remember(cache_key(w.type, w.id), std::move(next));
   return out;
 }
 
@@ -341,8 +463,7 @@ result<std::optional<record>> record_store::get(const std::string& type, const s
   }
   std::optional<record> found;
   std::optional<std::int64_t> newer_from;
-  auto st = scan_decoded(db_, reckey::ver_prefix(type, id), [&](const std::string&, nlohmann::json& j) {
-    record r = from_json(j);
+  auto st = each_version(db_, type, id, [&](record&& r) {
     if (r.valid_from_ms <= *at_ms) {
       r.valid_to_ms = newer_from;
       if (!r.invalidated) found = std::move(r);
@@ -358,8 +479,8 @@ result<std::optional<record>> record_store::get(const std::string& type, const s
 result<std::vector<record_version>> record_store::history(const std::string& type, const std::string& id) const {
   if (auto t = types()->require(type); !t) return t.err();
   std::vector<record_version> out;
-  auto st = scan_decoded(db_, reckey::ver_prefix(type, id), [&](const std::string&, nlohmann::json& j) {
-    out.push_back({from_json(j), {}});
+  auto st = each_version(db_, type, id, [&](record&& r) {
+    out.push_back({std::move(r), {}});
     return true;
   });
   if (!st) return st.err();
@@ -394,12 +515,15 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   auto types = this->types();
   auto t = types->require(type);
   if (!t) return t.err();
+  if (auto st = check_key_names(type, id); !st) return st.err();
   std::lock_guard lk(write_mu_);
   auto cur = current_for_write(type, id);
   if (!cur) return cur.err();
-  if (!cur->has_value() || (*cur)->invalidated)
-    return error{errc::not_found, type + "/" + id + " does not exist or is already forgotten; see `keelctl records history " +
-                                      type + " " + id + "`"};
+  if (!cur->has_value())
+    return error{errc::not_found, "no " + type + " " + id + " to forget; `keelctl records list " + type + "` lists the records"};
+  if ((*cur)->invalidated)
+    return error{errc::not_found, type + "/" + id + " is already forgotten (version " + std::to_string((*cur)->version) +
+                                      "); `keelctl records history " + type + " " + id + "` shows every version"};
   const record& prev = **cur;
   if (expected_version && *expected_version != prev.version)
     return error{errc::conflict, conflict_message(type, id, prev.version, *expected_version)};
@@ -410,23 +534,25 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   next.valid_from_ms = std::max(clock_(), prev.valid_from_ms);
   next.source = source;
   next.invalidated = true;
-  next.hash = content_hash("{}");
+  const std::string raw_hash = content_hash_raw("{}");
+  next.hash = hash_to_hex(raw_hash);
   batch b;
   for (const auto& key : (*t)->identity)
     if (prev.fields.contains(key)) b.del(reckey::idx(type, key, identity_text(prev.fields[key])));
-  b.put(reckey::ver(type, id, next.version), encode_value(to_json(next)));
-  b.put(reckey::cur(type, id), std::to_string(next.version));
-  stage_feed(b, {{"type", type}, {"id", id}, {"version", next.version}, {"op", "invalidate"}, {"at", next.valid_from_ms}});
+  b.put(reckey::ver(type, id, next.version), encode_version(next, raw_hash));
+  b.put(next_feed_key(), encode_feed(type, id, next.version, "invalidate", next.valid_from_ms));
   if (auto st = b.commit(db_, false); !st) return st.err();
   ++seq_;
-  remember(next);
-  return write_outcome{next.version, true, next.hash};
+  write_outcome out{next.version, true, next.hash};
+  remember(cache_key(type, id), std::move(next));
+  return out;
 }
 
 result<std::size_t> record_store::purge(const std::string& type, const std::string& id) {
   auto types = this->types();
   auto t = types->require(type);
   if (!t) return t.err();
+  if (auto st = check_key_names(type, id); !st) return st.err();
   std::lock_guard lk(write_mu_);
   auto cur = current(type, id);
   if (!cur) return cur.err();
@@ -443,10 +569,12 @@ result<std::size_t> record_store::purge(const std::string& type, const std::stri
     for (const auto& key : (*t)->identity)
       if ((*cur)->fields.contains(key)) b.del(reckey::idx(type, key, identity_text((*cur)->fields[key])));
   b.del(reckey::cur(type, id));
-  stage_feed(b, {{"type", type}, {"id", id}, {"op", "purge"}, {"at", clock_()}, {"versions", n}});
+  // The feed entry names the record (a follower must drop its summary)
+  // but carries no field values.
+  b.put(next_feed_key(), encode_feed(type, id, 0, "purge", clock_(), n));
   if (auto s = b.commit(db_, false); !s) return s.err();
   ++seq_;
-  recent_.erase(type + "/" + id);
+  recent_.erase(cache_key(type, id));  // a colliding entry goes too: it is only a cache
   return n;
 }
 

@@ -5,14 +5,24 @@
 // version with valid_from <= T. Forgetting a record (invalidate) appends a
 // tombstone version and keeps the history; purge erases every version.
 //
-// Key layout (values are msgpack-encoded JSON):
-//   rec/cur/<type>/<id>                   the newest version's number (decimal text)
-//   rec/ver/<type>/<id>/<version %010d>   one version, immutable once written
+// Key layout (values are msgpack):
+//   rec/cur/<type>/<id>                   the record has versions (written with its
+//                                         first; the newest version is found by a
+//                                         reverse seek, and the version number that
+//                                         databases before format 2 keep here is
+//                                         not read)
+//   rec/ver/<type>/<id>/<version %010d>   one version, immutable once written:
+//                                         [2, fields, sources, from, source, event,
+//                                         hash (32 bytes), invalidated?]; versions
+//                                         written before format 2 are maps and
+//                                         still decode (record_store.cpp)
 //   rec/idx/<type>/<field>/<value>        identity key -> id (string values lower-cased)
-//   rec/log/<seq %020d>                   change feed: {type, id, version, op, at}
-//                                         (the last key gives the sequence at open)
-// A write commits its version, the current copy, identity entries, the feed
-// entry and the caller's extra keys in one WriteBatch.
+//   rec/log/<seq %020d>                   change feed: [type, id, version, op, at]
+//                                         (or a map, before format 2; decode_feed
+//                                         reads both); the last key gives the
+//                                         sequence at open
+// A write commits its version, identity entries, the feed entry and the
+// caller's extra keys (and rec/cur for a new record) in one WriteBatch.
 //
 // Thread-safety: safe for concurrent use; writes are serialised by a mutex
 // (read-version-then-write must not interleave), reads are lock-free.
@@ -153,7 +163,7 @@ class record_store {
  private:
   result<std::optional<record>> current(const std::string& type, const std::string& id) const;
   status check_key_names(const std::string& type, const std::string& id) const;
-  void stage_feed(batch& b, nlohmann::json entry);
+  std::string next_feed_key() const;
 
   store& db_;
   mutable std::mutex schema_mu_;
@@ -169,12 +179,28 @@ class record_store {
   // working set of a one-person company's CRM; at 16,384 a round of writes
   // over 20,000 customers missed on every write (two LevelDB reads and a
   // decode each, a third of a write's own cost in bench (b)).
-  std::unordered_map<std::string, record> recent_;
+  // Keyed by a 64-bit hash of type and id: no key string to build, hash
+  // and chase on every write. An entry whose record names another type/id
+  // (a collision) counts as a miss and is overwritten.
+  std::unordered_map<std::uint64_t, record> recent_;
   static constexpr std::size_t recent_max = 65536;
+  static std::uint64_t cache_key(const std::string& type, const std::string& id);
+  std::unordered_map<std::uint64_t, record>::iterator find_cached(const std::string& type, const std::string& id);
   result<std::optional<record>> current_for_write(const std::string& type, const std::string& id);
-  void remember(const record& r);
-  void remember(std::string key, record&& r);
+  void remember(std::uint64_t key, record&& r);
 };
+
+// One change-feed entry (rec/log/<seq>), in either stored format.
+struct feed_entry {
+  std::string type;
+  std::string id;
+  std::uint64_t version = 0;  // the version written; 0 for a purge
+  std::string op;             // "put", "invalidate" or "purge"
+  std::int64_t at_ms = 0;
+  std::uint64_t versions = 0;  // purge: how many versions were erased
+};
+// errc::io naming `key` when the bytes are not a feed entry.
+result<feed_entry> decode_feed(const std::string& bytes, const std::string& key);
 
 // Key builders (exposed for tests that scan and for the pruning job).
 namespace reckey {

@@ -125,9 +125,9 @@ result<std::size_t> record_summaries::catch_up() {
     if (!raw) return raw.err();
     bool wrote = false;
     if (raw->has_value()) {
-      auto entry = decode_value(**raw, key);
+      auto entry = decode_feed(**raw, key);
       if (!entry) return entry.err();
-      auto r = sync(entry->value("type", ""), entry->value("id", ""), {cursor_key, std::to_string(seq)});
+      auto r = sync(entry->type, entry->id, {cursor_key, std::to_string(seq)});
       if (!r) {
         if (unsaved) (void)db_.put(cursor_key, std::to_string(*cursor_));
         return r.err();

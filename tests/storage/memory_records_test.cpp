@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "storage/memory/content_hash.hpp"
 #include "storage/memory/memory_config.hpp"
 #include "storage/memory/record_store.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -207,6 +208,160 @@ BOOST_AUTO_TEST_CASE(rfc3339_parsing) {
   BOOST_TEST(!parse_timestamp("2026-11-01T00:00:00").has_value());  // no zone: refused
   BOOST_TEST(!parse_timestamp("2026-13-01T00:00:00Z").has_value());
   BOOST_TEST(format_timestamp(1793491200250LL) == "2026-11-01T00:00:00.250Z");
+}
+
+// Databases written before value format 2 hold msgpack maps (type, id and
+// version inside, the hash as 64 hex digits, rec/cur holding the version
+// number, feed entries as maps). These are those bytes, written directly;
+// the new code must read them, diff them, and write on top of them.
+BOOST_AUTO_TEST_CASE(values_written_before_format_2_still_decode) {
+  test::temp_dir dir;
+  auto db = std::move(store::open(dir.path()).value());
+  auto cfg = parse_memory_config(config_yaml, "test.yaml");
+  BOOST_REQUIRE(cfg.ok());
+  auto old_bytes = [](const json& j) {
+    auto b = json::to_msgpack(j);
+    return std::string(b.begin(), b.end());
+  };
+  const json v1_fields{{"email", "ana@example.com"}, {"plan", "free"}};
+  const json v2_fields{{"email", "ana@example.com"}, {"plan", "pro"}};
+  // Version 1 in the oldest layout (every field's source), version 2 with
+  // only the sources that differ from the version's own.
+  BOOST_REQUIRE(db->write({
+      {"rec/cur/customer/c_old", "2"},
+      {"rec/ver/customer/c_old/0000000001",
+       old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 1}, {"fields", v1_fields},
+                  {"sources", {{"email", "crm"}, {"plan", "crm"}}}, {"from", 1000}, {"source", "crm"}, {"event", "ev_1"},
+                  {"hash", content_hash(v1_fields.dump())}})},
+      {"rec/ver/customer/c_old/0000000002",
+       old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 2}, {"fields", v2_fields},
+                  {"sources", {{"email", "crm"}}}, {"from", 2000}, {"source", "stripe"}, {"event", ""},
+                  {"hash", content_hash(v2_fields.dump())}})},
+      {"rec/idx/customer/email/ana@example.com", "c_old"},
+      {"rec/log/00000000000000000001", old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 1}, {"op", "put"}, {"at", 1000}})},
+      {"rec/log/00000000000000000002", old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 2}, {"op", "put"}, {"at", 2000}})},
+  }).ok());
+
+  std::int64_t now = 3000;
+  record_store records(*db, cfg->entities, store_options{[&] { return now; }});
+  BOOST_TEST(records.feed_seq() == 2u);
+  auto cur = records.get("customer", "c_old").value();
+  BOOST_REQUIRE(cur.has_value());
+  BOOST_TEST(cur->version == 2u);
+  BOOST_TEST(cur->fields == v2_fields);
+  BOOST_TEST(cur->field_sources == json({{"email", "crm"}, {"plan", "stripe"}}));
+  BOOST_TEST(cur->hash == content_hash(v2_fields.dump()));
+  BOOST_TEST(cur->event_id == "");
+  BOOST_TEST(records.get("customer", "c_old", 1500).value()->fields == v1_fields);
+  BOOST_TEST(records.get("customer", "c_old", 1500).value()->event_id == "ev_1");
+  auto h = records.history("customer", "c_old").value();
+  BOOST_REQUIRE(h.size() == 2u);
+  BOOST_REQUIRE(h[1].changes.size() == 1u);
+  BOOST_TEST(h[1].changes[0].field == "plan");
+  BOOST_TEST(records.find_by_identity("customer", "email", "ANA@example.com").value().value_or("") == "c_old");
+  auto feed = decode_feed(db->get("rec/log/00000000000000000002").value().value(), "rec/log/2");
+  BOOST_REQUIRE(feed.ok());
+  BOOST_TEST(feed->id == "c_old");
+  BOOST_TEST(feed->version == 2u);
+  BOOST_TEST(feed->op == "put");
+
+  // The same fields again: the hash of an old version compares with a new one.
+  record_write same;
+  same.type = "customer";
+  same.id = "c_old";
+  same.fields = {{"plan", "pro"}};
+  same.source = "stripe";
+  BOOST_TEST(!records.put(same).value().changed);
+  // A change on top of the old versions is version 3 in the new format,
+  // and both formats read back side by side.
+  same.fields = {{"plan", "team"}};
+  BOOST_TEST(records.put(same).value().version == 3u);
+  h = records.history("customer", "c_old").value();
+  BOOST_REQUIRE(h.size() == 3u);
+  BOOST_TEST(h[2].rec.fields["plan"] == "team");
+  BOOST_TEST(h[2].rec.fields["email"] == "ana@example.com");
+  BOOST_TEST(h[2].rec.field_sources["email"] == "crm");
+  BOOST_TEST(h[1].rec.valid_to_ms.value_or(0) == 3000);
+  auto newest = decode_feed(db->get("rec/log/00000000000000000003").value().value(), "rec/log/3");
+  BOOST_REQUIRE(newest.ok());
+  BOOST_TEST(newest->version == 3u);
+  BOOST_TEST(newest->type == "customer");
+  // A fresh store (empty cache) reads the mixed history the same way.
+  record_store reopened(*db, cfg->entities);
+  BOOST_TEST(reopened.get("customer", "c_old").value()->version == 3u);
+  BOOST_TEST(reopened.get("customer", "c_old").value()->hash == h[2].rec.hash);
+}
+
+// A version or feed entry that is neither layout is a damaged database:
+// an io error naming the key, not a record of empty fields.
+BOOST_FIXTURE_TEST_CASE(a_damaged_value_is_an_error_naming_its_key, records_fixture) {
+  BOOST_REQUIRE(db->write({{"rec/cur/customer/c_bad", ""}, {"rec/ver/customer/c_bad/0000000001", std::string("\x93\x07\x01\x02", 4)}}).ok());
+  auto r = records->get("customer", "c_bad");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.err().code == errc::io);
+  BOOST_TEST(r.err().message.find("rec/ver/customer/c_bad/0000000001") != std::string::npos, r.err().message);
+  auto f = decode_feed(std::string("\x92\x01\x02", 3), "rec/log/9");
+  BOOST_REQUIRE(!f.ok());
+  BOOST_TEST(f.err().message.find("rec/log/9") != std::string::npos, f.err().message);
+}
+
+// What records.forget and records.purge rely on: clear errors that write
+// nothing, and feed entries that name the record (for the summaries) but
+// never carry its field values.
+BOOST_FIXTURE_TEST_CASE(forget_and_purge_name_what_is_wrong_and_log_no_values, records_fixture) {
+  auto before = keys();
+  auto unknown = records->invalidate("customer", "c_9", "keelctl");
+  BOOST_REQUIRE(!unknown.ok());
+  BOOST_TEST(unknown.err().code == errc::not_found);
+  BOOST_TEST(unknown.err().message.find("no customer c_9 to forget") != std::string::npos, unknown.err().message);
+  BOOST_TEST(records->invalidate("customer", "c/9", "keelctl").err().code == errc::bad_request);
+  BOOST_TEST(records->purge("customer", "c/9").err().code == errc::bad_request);
+  BOOST_TEST(records->purge("custmer", "c_9").err().message.find("unknown entity type 'custmer'") != std::string::npos);
+  BOOST_TEST(keys() == before, boost::test_tools::per_element());
+
+  BOOST_REQUIRE(put("c_1", {{"email", "a@x.io"}, {"plan", "pro"}}).ok());
+  now += 1000;
+  BOOST_REQUIRE(records->invalidate("customer", "c_1", "gdpr").ok());
+  auto again = records->invalidate("customer", "c_1", "gdpr");
+  BOOST_TEST(again.err().message.find("already forgotten (version 2)") != std::string::npos, again.err().message);
+  BOOST_TEST(records->head("customer", "c_1").value()->invalidated);
+  BOOST_TEST(records->head("customer", "c_1").value()->source == "gdpr");
+  BOOST_REQUIRE(records->purge("customer", "c_1").value() == 2u);
+
+  std::vector<feed_entry> feed;
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    auto e = decode_feed(v, k);
+    BOOST_REQUIRE(e.ok());
+    feed.push_back(*e);
+    BOOST_TEST(v.find("a@x.io") == std::string::npos);
+    BOOST_TEST(v.find("pro") == std::string::npos);
+    return true;
+  }).ok());
+  BOOST_REQUIRE_EQUAL(feed.size(), 3u);
+  BOOST_TEST(feed[1].op == "invalidate");
+  BOOST_TEST(feed[1].version == 2u);
+  BOOST_TEST(feed[2].op == "purge");
+  BOOST_TEST(feed[2].versions == 2u);
+  BOOST_TEST(feed[2].id == "c_1");
+  BOOST_TEST(keys("rec/ver/").empty());
+  BOOST_TEST(keys("rec/cur/").empty());
+  BOOST_TEST(keys("rec/idx/").empty());
+
+  // Versions past 127 are msgpack int64s in the feed and the key: both read back.
+  for (int i = 0; i < 200; ++i) BOOST_REQUIRE(put("c_2", {{"seats", i}}).ok());
+  std::string last_key, last_value;
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    last_key = k, last_value = v;
+    return false;  // the newest entry is enough
+  }, /*reverse=*/true).ok());
+  BOOST_TEST(decode_feed(last_value, last_key).value().version == 200u);
+  BOOST_TEST(records->get("customer", "c_2").value()->version == 200u);
+  BOOST_TEST(record_store(*db, types).get("customer", "c_2").value()->fields["seats"] == 199);
+  BOOST_REQUIRE(records->purge("customer", "c_2").ok());
+  BOOST_REQUIRE(db->scan("rec/log/", [&](const std::string& k, const std::string& v) {
+    BOOST_TEST(decode_feed(v, k).value().versions == 200u);
+    return false;
+  }, /*reverse=*/true).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

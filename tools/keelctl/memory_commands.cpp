@@ -110,6 +110,52 @@ void print_history(const json& r) {
   t.print(stdout);
 }
 
+// "label       value": the aligned lines of a forget or purge report.
+void field_line(const char* label, const std::string& value) { std::printf("%-12s %s\n", label, value.c_str()); }
+
+void print_forgotten(const json& r) {
+  const auto type = cell_text(r, "type"), id = cell_text(r, "id");
+  const auto at = r.value("forgotten_ms", std::int64_t{0});
+  field_line("forgot", type + " " + id + " (version " + cell_text(r, "version") + " is its tombstone)");
+  field_line("at", cell_text(r, "forgotten_at") + " (" + ago(at) + ")");
+  field_line("history", "kept: keelctl records history " + type + " " + id);
+  field_line("as it was", "keelctl records get " + type + " " + id + " --at " + cell_text(r, "before"));
+  field_line("undo", "a later `keelctl records put " + type + " " + id + " ...` writes it again");
+}
+
+// Without --yes: what a purge would erase, from the record's history.
+int refuse_purge(const globals& g, const std::string& type, const std::string& id) {
+  auto h = call(g, "records.history", {{"type", type}, {"id", id}}, g.timeout);
+  if (!h) return report(g, h.err());
+  const auto& versions = (*h)["versions"];
+  const json& newest = versions.empty() ? json::object() : versions.back();
+  const std::string confirm = "keelctl records purge " + type + " " + id + " --yes";
+  if (g.json) {
+    print_json({{"ok", false},
+                {"error", {{"code", errc::bad_request}, {"message", "purge is irreversible: add --yes; nothing was erased"}}},
+                {"would_purge", {{"type", type}, {"id", id}, {"versions", versions.size()}, {"newest_version", newest.value("version", 0)},
+                                 {"forgotten", newest.value("invalidated", false)}}},
+                {"confirm", confirm}});
+    return exit_usage;
+  }
+  std::fprintf(stderr, "keelctl: purge is irreversible and needs --yes; nothing was erased\n");
+  field_line("would erase", type + " " + id + ": " + std::to_string(versions.size()) + " version(s), newest " +
+                                cell_text(newest, "version") + " from " + cell_text(newest, "valid_from") +
+                                (newest.value("invalidated", false) ? " (forgotten)" : ""));
+  field_line("and", "its identity index entries and its memory summary; the audit trail keeps that it happened");
+  field_line("keep history", "keelctl records forget " + type + " " + id + " (reversible, history kept)");
+  field_line("confirm", confirm);
+  return exit_usage;
+}
+
+void print_purged(const json& r) {
+  field_line("purged", cell_text(r, "type") + " " + cell_text(r, "id"));
+  field_line("versions", cell_text(r, "versions_removed") + " erased");
+  field_line("summary", r.value("summary_removed", false) ? "removed from memory" : "none in memory");
+  field_line("audit", "recorded as record_purge, without field values (keelctl audit tail)");
+  if (auto w = cell_text(r, "warning", ""); !w.empty()) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w).c_str());
+}
+
 // --- memory ---
 
 // Where a hit came from: its source, and the record version or event.
@@ -216,6 +262,17 @@ memory_cli::memory_cli(CLI::App& app) {
   rec_history_ = records->add_subcommand("history", "Every version of a record: what changed, from which source and event, when");
   rec_history_->add_option("type", type_, "Entity type")->required();
   rec_history_->add_option("id", id_, "Record id")->required();
+  rec_forget_ = records->add_subcommand(
+      "forget", "Forget a record: a tombstone version; get no longer finds it, history and get --at still do");
+  rec_forget_->add_option("type", type_, "Entity type")->required();
+  rec_forget_->add_option("id", id_, "Record id")->required();
+  rec_forget_->add_option("--source", source_, "Who asks (default keelctl), shown in its history");
+  rec_purge_ = records->add_subcommand(
+      "purge", "IRREVERSIBLE: erase a record, every version and its memory summary (needs --yes; without it, shows what "
+               "would go). The audit trail records the purge, not the values");
+  rec_purge_->add_option("type", type_, "Entity type")->required();
+  rec_purge_->add_option("id", id_, "Record id")->required();
+  rec_purge_->add_flag("--yes", yes_, "Confirm: erase it for good (there is no undo)");
 
   auto* memory = app.add_subcommand("memory", "Vector memory: notes and facts, hybrid search with provenance");
   memory->require_subcommand(1);
@@ -254,7 +311,7 @@ memory_cli::memory_cli(CLI::App& app) {
   dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
   dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
 
-  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, memory, mem_add_, mem_search_,
+  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, rec_forget_, rec_purge_, memory, mem_add_, mem_search_,
                     mem_forget_, mem_prune_, mem_status_, mem_reembed_, dlq, dlq_list_, dlq_show_, dlq_replay_})
     sub->fallthrough();
 }
@@ -283,6 +340,15 @@ std::optional<int> memory_cli::run(const globals& g) const {
   }
   if (*rec_list_) return ask(g, "records.list", {{"type", type_}, {"limit", limit_}}, print_record_list);
   if (*rec_history_) return ask(g, "records.history", {{"type", type_}, {"id", id_}}, print_history);
+  if (*rec_forget_) {
+    json args = {{"type", type_}, {"id", id_}};
+    if (!source_.empty()) args["source"] = source_;
+    return ask(g, "records.forget", args, print_forgotten);
+  }
+  if (*rec_purge_) {
+    if (!yes_) return refuse_purge(g, type_, id_);
+    return ask(g, "records.purge", {{"type", type_}, {"id", id_}}, print_purged);
+  }
   if (*rec_search_) {
     if (field_.empty() != value_.empty())
       return usage(g, "--field and --value go together, e.g. keelctl records search --field email --value ana@example.com");

@@ -1,5 +1,6 @@
 // keelctl's canonical-memory commands (issue 5, docs/memory.md):
-//   records put|get|history, memory add|search|forget|prune|status|reembed,
+//   records put|get|list|search|history|forget|purge,
+//   memory add|search|forget|prune|status|reembed,
 //   dlq list|show|replay.
 // memory_cli adds them to the app before parsing; run() executes the one
 // that was given (nullopt when the command line named another command).
@@ -22,13 +23,13 @@ class memory_cli {
   std::optional<int> run(const globals& g) const;
 
  private:
-  CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_, *rec_search_;
+  CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_, *rec_search_, *rec_forget_, *rec_purge_;
   CLI::App *mem_add_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
   CLI::App* mem_reembed_;
   CLI::App *dlq_list_, *dlq_show_, *dlq_replay_;
   std::string type_, id_, fields_, source_, at_, field_, value_;
   std::int64_t expect_version_ = -1;
-  bool replace_ = false;
+  bool replace_ = false, yes_ = false;
   std::string text_, about_, kind_, ttl_, since_;
   std::vector<std::string> kinds_;
   int k_ = 5;
