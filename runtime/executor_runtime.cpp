@@ -84,11 +84,6 @@ class beat_board {
 // Runs one job's action and encodes its task_result body. Used by pool
 // workers and, for actions that never block, by the loop thread itself.
 std::string run_job(const action_registry& actions, beat_board& beats, const job& j) {
-  proto::envelope env;
-  env.type = proto::msg_type::task_result;
-  env.cid = j.task_id;
-  env.trace = j.trace;
-  env.span = proto::new_span_id();
   auto started = clock_t_::now();
   result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
   if (const auto* a = actions.find(j.action)) {
@@ -101,10 +96,17 @@ std::string run_job(const action_registry& actions, beat_board& beats, const job
     }
   }
   auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
-  env.fields = {{"task_id", j.task_id}, {"lease", j.lease}, {"ok", r.ok()}, {"duration_ms", ms}};
-  if (r.ok()) env.fields["result"] = std::move(r.value());
-  else env.fields["error"] = {{"code", r.err().code}, {"message", r.err().message}};
-  return proto::encode_body(env);
+  // Written straight to msgpack: one per task, and a JSON envelope would
+  // first copy the result into it.
+  proto::body_writer w(5, j.task_id, j.trace, proto::new_span_id());
+  w.field("duration_ms", ms);
+  if (r.ok()) {
+    w.field("lease", j.lease).field("ok", true).field("result", r.value());
+  } else {
+    w.map("error", 2).field("code", r.err().code).field("message", r.err().message);
+    w.field("lease", j.lease).field("ok", false);
+  }
+  return w.field("task_id", j.task_id).finish();
 }
 
 class worker_pool {

@@ -101,7 +101,11 @@ gateway_counters gateway::counters() const {
 }
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
-  impl::outgoing out{peer, static_cast<std::uint8_t>(env.type), proto::encode_body(env)};
+  send_body(peer, env.type, proto::encode_body(env));
+}
+
+void gateway::send_body(const std::string& peer, proto::msg_type type, std::string body) {
+  impl::outgoing out{peer, static_cast<std::uint8_t>(type), std::move(body)};
   if (std::this_thread::get_id() == impl_->loop_thread.load(std::memory_order_relaxed)) {
     impl_->local.push_back(std::move(out));
     return;

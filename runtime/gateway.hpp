@@ -75,6 +75,8 @@ class gateway {
   // gateway thread itself (a sink answering inline), the frame is written
   // when the current burst has been read, after what other threads queued.
   void send(const std::string& peer, const proto::envelope& env);
+  // The same for a body already encoded (proto::body_writer).
+  void send_body(const std::string& peer, proto::msg_type type, std::string body);
 
   gateway_counters counters() const;
   const std::string& endpoint() const;  // the bound endpoint (port resolved)

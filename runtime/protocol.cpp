@@ -5,6 +5,7 @@
 
 #include <array>
 #include <random>
+#include <stdexcept>
 
 #include "runtime/msgpack_json.hpp"
 
@@ -146,6 +147,85 @@ std::string encode_body(const envelope& env) {
     pk.pack(std::string_view(it.key()));
     pack_json(pk, it.value());
   }
+  std::string out(buf.data(), buf.size());
+  if (buf.size() > (64u << 10)) buf = msgpack::sbuffer();
+  return out;
+}
+
+namespace {
+// The buffer of the thread's body_writer, reused like encode_body's.
+msgpack::sbuffer& writer_buffer() {
+  thread_local msgpack::sbuffer buf;
+  return buf;
+}
+}  // namespace
+
+body_writer::body_writer(std::size_t fields, std::uint64_t cid, std::string_view trace, std::string_view span) {
+  auto& buf = writer_buffer();
+  buf.clear();
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pk.pack_map(static_cast<std::uint32_t>(fields + 2 + (span.empty() ? 0 : 1)));
+  pk.pack(std::string_view("cid"));
+  pk.pack(cid);
+  pk.pack(std::string_view("trace"));
+  pk.pack(trace);
+  if (!span.empty()) {
+    pk.pack(std::string_view("span"));
+    pk.pack(span);
+  }
+  expected_ = fields;
+}
+
+void body_writer::entry(std::string_view key) {
+  msgpack::packer<msgpack::sbuffer> pk(writer_buffer());
+  pk.pack(key);
+  ++written_;
+}
+
+body_writer& body_writer::field(std::string_view key, std::uint64_t v) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer>(writer_buffer()).pack(v);
+  return *this;
+}
+
+body_writer& body_writer::field(std::string_view key, std::int64_t v) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer>(writer_buffer()).pack(v);
+  return *this;
+}
+
+body_writer& body_writer::field(std::string_view key, bool v) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer> pk(writer_buffer());
+  v ? pk.pack_true() : pk.pack_false();
+  return *this;
+}
+
+body_writer& body_writer::field(std::string_view key, std::string_view v) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer>(writer_buffer()).pack(v);
+  return *this;
+}
+
+body_writer& body_writer::field(std::string_view key, const nlohmann::json& v) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer> pk(writer_buffer());
+  pack_json(pk, v);
+  return *this;
+}
+
+body_writer& body_writer::map(std::string_view key, std::size_t entries) {
+  entry(key);
+  msgpack::packer<msgpack::sbuffer>(writer_buffer()).pack_map(static_cast<std::uint32_t>(entries));
+  expected_ += entries;
+  return *this;
+}
+
+std::string body_writer::finish() {
+  if (written_ != expected_)
+    throw std::logic_error("body_writer: " + std::to_string(written_) + " entries written, " +
+                           std::to_string(expected_) + " announced");
+  auto& buf = writer_buffer();
   std::string out(buf.data(), buf.size());
   if (buf.size() > (64u << 10)) buf = msgpack::sbuffer();
   return out;

@@ -66,6 +66,42 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
 // Precondition: env.fields is a JSON object.
 std::string encode_body(const envelope& env);
 
+// Writes a body map field by field, without building a JSON value first:
+// for the frames on the task path (a task to an executor, the answer to a
+// `run`), where building the envelope's JSON cost as much as encoding it.
+// The result decodes exactly like encode_body() of the same envelope.
+// The caller states how many entries each map has (the body's `fields`
+// count excludes cid/trace/span, which the constructor writes); the counts
+// are checked in finish(). One writer at a time per thread: it fills that
+// thread's reusable buffer.
+class body_writer {
+ public:
+  body_writer(std::size_t fields, std::uint64_t cid, std::string_view trace, std::string_view span = {});
+  body_writer(const body_writer&) = delete;
+  body_writer& operator=(const body_writer&) = delete;
+
+  body_writer& field(std::string_view key, std::uint64_t v);
+  body_writer& field(std::string_view key, std::int64_t v);
+  body_writer& field(std::string_view key, int v) { return field(key, static_cast<std::int64_t>(v)); }
+  body_writer& field(std::string_view key, bool v);
+  body_writer& field(std::string_view key, double v) { return field(key, nlohmann::json(v)); }  // float64, as pack_json
+  body_writer& field(std::string_view key, std::string_view v);
+  body_writer& field(std::string_view key, const char* v) { return field(key, std::string_view(v)); }
+  body_writer& field(std::string_view key, const std::string& v) { return field(key, std::string_view(v)); }
+  body_writer& field(std::string_view key, const nlohmann::json& v);
+  // A nested map of `entries` entries under `key`; the next `entries`
+  // field() calls fill it.
+  body_writer& map(std::string_view key, std::size_t entries);
+
+  // The encoded body. Throws std::logic_error when the entries written do
+  // not match the counts given (a programming error, caught by the tests).
+  std::string finish();
+
+ private:
+  void entry(std::string_view key);
+  std::size_t expected_ = 0, written_ = 0;
+};
+
 // New random ids: 128-bit trace id and 64-bit span id, lower-case hex.
 std::string new_trace_id();
 std::string new_span_id();

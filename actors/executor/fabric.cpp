@@ -28,11 +28,18 @@ void dispatch(executor_self self) {
   for (const auto& a : st.table->assign(now)) {
     const auto* t = st.table->find_task(a.task_id);
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - now).count();
-    send_frame(self, a.peer, msg_type::task,
-               {{"task_id", t->id}, {"lease", a.lease}, {"action", t->action}, {"args", t->args},
-                {"attempt", t->attempts}, {"deadline_ms", std::max<std::int64_t>(left, 1)},
-                {"idempotency_key", t->idempotency_key}},
-               t->id, t->origin.trace);
+    // Written straight to msgpack: the args stay in the table for a
+    // re-dispatch, and a JSON envelope would copy them first.
+    proto::body_writer w(7, t->id, t->origin.trace.empty() ? proto::new_trace_id() : t->origin.trace,
+                         proto::new_span_id());
+    w.field("action", t->action)
+        .field("args", t->args)
+        .field("attempt", t->attempts)
+        .field("deadline_ms", std::max<std::int64_t>(left, 1))
+        .field("idempotency_key", t->idempotency_key)
+        .field("lease", a.lease)
+        .field("task_id", t->id);
+    st.gw().send_body(a.peer, msg_type::task, w.finish());
   }
 }
 
@@ -108,13 +115,18 @@ static void on_task_result(executor_self self, inbound& in) {
       finish_task(self, *done, std::move(r->value));
     } else {
       control_after_task(self, *done, &r->value, nullptr, exec_name);
-      nlohmann::json body = {{"task_id", done->id},
-                             {"action", done->action},
-                             {"result", std::move(r->value)},
-                             {"executor", exec_name},
-                             {"attempts", done->attempts},
-                             {"duration_ms", r->duration_ms}};
-      st.gw().send(done->origin.peer, proto::make_ok_reply(done->origin.cid, done->origin.trace, std::move(body)));
+      // The answer to `run`, as make_ok_reply would build it, written
+      // straight to msgpack (the hot path: one per ad-hoc task).
+      proto::body_writer w(2, done->origin.cid, done->origin.trace);
+      w.map("body", 6)
+          .field("action", done->action)
+          .field("attempts", done->attempts)
+          .field("duration_ms", r->duration_ms)
+          .field("executor", exec_name)
+          .field("result", r->value)
+          .field("task_id", done->id)
+          .field("ok", true);
+      st.gw().send_body(done->origin.peer, msg_type::response, w.finish());
     }
   } else {
     finish_task(self, *done,

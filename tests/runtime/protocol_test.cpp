@@ -124,4 +124,55 @@ BOOST_AUTO_TEST_CASE(type_table_matches_the_enum) {
 
 // --- version and type frames ---
 
+BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_body_writes) {
+  const json args = {{"text", "hi"}, {"n", -3}, {"nested", {{"f", 2.0}, {"list", {1, "two", nullptr}}}}};
+  proto::body_writer w(7, 42, trace_a, span_a);
+  w.field("action", "echo")
+      .field("args", args)
+      .field("attempt", 2)
+      .field("deadline_ms", std::int64_t{1500})
+      .field("idempotency_key", std::string())
+      .field("lease", std::uint64_t{9})
+      .field("task_id", std::uint64_t{42});
+  auto written = proto::decode_frame(v1(), type_byte(msg_type::task), w.finish());
+  proto::envelope env;
+  env.type = msg_type::task;
+  env.cid = 42;
+  env.trace = trace_a;
+  env.span = span_a;
+  env.fields = {{"action", "echo"}, {"args", args}, {"attempt", 2}, {"deadline_ms", 1500},
+                {"idempotency_key", ""}, {"lease", 9u}, {"task_id", 42u}};
+  auto encoded = proto::decode_frame(v1(), type_byte(msg_type::task), proto::encode_body(env));
+  BOOST_REQUIRE(written.ok());
+  BOOST_REQUIRE(encoded.ok());
+  BOOST_TEST(written->cid == 42u);
+  BOOST_TEST(written->trace == trace_a);
+  BOOST_TEST(written->span == span_a);
+  BOOST_TEST(written->fields.dump() == encoded->fields.dump());
+  BOOST_TEST(written->fields["args"]["nested"]["f"].is_number_float());  // 2.0 stays a float
+
+  // A nested map, no span: the answer to `run` as make_ok_reply builds it.
+  proto::body_writer r(2, 7, trace_a);
+  r.map("body", 2).field("duration_ms", 0.5).field("result", json{{"text", "hi"}}).field("ok", true);
+  auto reply = proto::decode_frame(v1(), type_byte(msg_type::response), r.finish());
+  auto made = proto::decode_frame(v1(), type_byte(msg_type::response),
+                                  proto::encode_body(proto::make_ok_reply(7, trace_a, {{"duration_ms", 0.5}, {"result", {{"text", "hi"}}}})));
+  BOOST_REQUIRE(reply.ok());
+  BOOST_REQUIRE(made.ok());
+  BOOST_TEST(reply->span.empty());
+  BOOST_TEST(reply->fields.dump() == made->fields.dump());
+}
+
+BOOST_AUTO_TEST_CASE(body_writer_refuses_counts_that_do_not_match) {
+  proto::body_writer few(2, 1, trace_a);
+  few.field("a", 1);
+  BOOST_CHECK_THROW(few.finish(), std::logic_error);
+  proto::body_writer nested(1, 1, trace_a);
+  nested.map("m", 2).field("x", 1);
+  BOOST_CHECK_THROW(nested.finish(), std::logic_error);
+  proto::body_writer exact(1, 1, trace_a);
+  exact.map("m", 1).field("x", 1);
+  BOOST_CHECK_NO_THROW(exact.finish());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
