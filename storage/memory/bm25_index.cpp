@@ -254,36 +254,26 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
 
   std::vector<std::int32_t> found(nt);  // per term, the list d was found in (-1: none yet)
   std::size_t first = 0;
-  // One pass over the documents of lists [first, n), first >= lo; the
-  // second pass skips documents found in a first-pass list.
-  auto pass = [&](std::size_t lo, bool skip_warm) {
+  // One pass over the documents of lists [first, hi), first >= lo. The
+  // second pass walks lists [first, warm) and skips the documents of the
+  // first pass's lists: pruning them there is harmless (they were seen),
+  // and for the others lists [0, warm) hold every tier they sit in.
+  auto pass = [&](std::size_t lo, std::size_t hi, bool skip_warm) {
     for (auto& c : lists) c.at = c.begin;
     first = lo;
     auto advance = [&](std::uint32_t next_slot) {
-      while (first < n && cannot_enter(prefix[first], next_slot)) ++first;
+      while (first < hi && cannot_enter(prefix[first], next_slot)) ++first;
     };
     advance(0);
     for (;;) {
       std::uint32_t d = UINT32_MAX;
-      for (std::size_t i = first; i < n; ++i)
+      for (std::size_t i = first; i < hi; ++i)
         if (lists[i].at != lists[i].end) d = std::min(d, lists[i].at->slot);
       if (d == UINT32_MAX) break;
       std::fill(found.begin(), found.end(), -1);
-      std::int32_t strongest = -1;
-      for (std::size_t i = first; i < n; ++i) {
+      for (std::size_t i = first; i < hi; ++i) {
         auto& c = lists[i];
-        if (c.at == c.end || c.at->slot != d) continue;
-        found[c.term] = static_cast<std::int32_t>(i);
-        strongest = static_cast<std::int32_t>(i);
-      }
-      auto next = [&] {
-        for (std::size_t i = first; i < n; ++i)
-          if (lists[i].at != lists[i].end && lists[i].at->slot == d) ++lists[i].at;
-      };
-      if (skip_warm && strongest >= static_cast<std::int32_t>(warm)) {
-        next();
-        advance(d + 1);
-        continue;
+        if (c.at != c.end && c.at->slot == d) found[c.term] = static_cast<std::int32_t>(i);
       }
       // Bounds from the lists' bounds alone: the document itself (its
       // length, liveness, label) is read only if they leave it a chance.
@@ -303,7 +293,12 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
         seek(c, d);
         if (c.at == c.end || c.at->slot != d) continue;
         found[c.term] = static_cast<std::int32_t>(i);
-        if (skip_warm && i >= warm) keep = false;  // the first pass saw it
+      }
+      for (std::size_t i = warm; keep && skip_warm && i < n; ++i) {
+        auto& c = lists[i];
+        if (found[c.term] >= 0) continue;
+        seek(c, d);
+        if (c.at != c.end && c.at->slot == d) keep = false;  // the first pass saw it
       }
       if (keep) {
         // Every term resolved: its tier is found[j] or it is absent.
@@ -322,12 +317,13 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
           std::push_heap(heap.begin(), heap.end(), worse);
         }
       }
-      next();
+      for (std::size_t i = first; i < hi; ++i)
+        if (lists[i].at != lists[i].end && lists[i].at->slot == d) ++lists[i].at;
       advance(d + 1);
     }
   };
-  pass(warm, false);
-  if (warm > 0) pass(0, true);
+  pass(warm, n, false);
+  if (warm > 0) pass(0, warm, true);
   std::vector<keyword_hit> out;
   out.reserve(heap.size());
   for (const auto& h : heap) out.push_back(h.hit);
