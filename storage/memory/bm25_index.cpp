@@ -52,6 +52,7 @@ void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms)
   for (const auto& t : terms) ++tf[t];
   auto slot = static_cast<std::uint32_t>(docs_.size());
   auto length = static_cast<std::uint32_t>(terms.size());
+  if (!docs_.empty() && label <= docs_.back().label) ascending_ = false;
   docs_.push_back({label, length, true});
   slot_of_[label] = slot;
   total_length_ += terms.size();
@@ -139,6 +140,9 @@ void bm25_index::rebuild_forward() {
     for (const auto& t : tp->tiers)
       for (const auto& p : t.postings)
         if (docs_[p.slot].live) doc_terms_[fill[p.slot]++] = tp->id;
+  ascending_ = true;
+  for (std::size_t s = 1; s < docs_.size(); ++s)
+    if (docs_[s].label <= docs_[s - 1].label) ascending_ = false;
 }
 
 std::vector<bm25_index::query_term> bm25_index::prepare(const std::vector<std::string>& query_terms, float& avgdl) const {
@@ -164,38 +168,62 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
   float avgdl = 1;
   auto terms = prepare(query_terms, avgdl);
   if (terms.empty() || k == 0) return {};
+  const std::size_t nt = terms.size();
 
-  struct cursor {
+  struct list {
+    const posting* begin;
     const posting* at;
     const posting* end;
-    double bound;
+    float bound;
     std::uint32_t term;
   };
-  std::vector<cursor> lists;
-  for (std::uint32_t j = 0; j < terms.size(); ++j)
-    for (const auto& t : terms[j].postings->tiers) {
-      if (t.postings.empty()) continue;
-      double bound = static_cast<double>(contribution(terms[j].idf, t.max_tf, t.min_length, avgdl)) * (1 + 1e-4);
-      lists.push_back({t.postings.data(), t.postings.data() + t.postings.size(), bound, j});
+  std::vector<list> lists;
+  std::size_t total = 0;
+  for (std::uint32_t j = 0; j < nt; ++j)
+    for (std::uint32_t t = 0; t < tier_count; ++t) {
+      const auto& tr = terms[j].postings->tiers[t];
+      if (tr.postings.empty()) continue;
+      // Tiers 1-3 hold one tf each, so the contribution at the shortest
+      // length bounds theirs exactly (monotone in the length, float op by
+      // float op). The last tier's tf varies; for large tf the rounding
+      // could break monotony in tf, so its bound is raised a little.
+      float bound = contribution(terms[j].idf, tr.max_tf, tr.min_length, avgdl);
+      if (t + 1 == tier_count) bound = std::nextafter(bound * (1 + 1e-5f), std::numeric_limits<float>::infinity());
+      const posting* p = tr.postings.data();
+      lists.push_back({p, p, p + tr.postings.size(), bound, j});
+      total += tr.postings.size();
     }
   // Weakest first: lists [0, first) are the non-essential ones.
-  std::stable_sort(lists.begin(), lists.end(), [](const cursor& x, const cursor& y) { return x.bound < y.bound; });
-  // prefix[i]: the most lists 0..i can add to a document. A document sits
-  // in one tier per term, so that is the sum over terms of each term's
-  // largest bound among them (the latest, lists being sorted), not the sum
-  // of all their bounds: the tf = 1 and tf = 2 tiers of a word never add up.
-  std::vector<double> prefix(lists.size());
+  std::stable_sort(lists.begin(), lists.end(), [](const list& x, const list& y) { return x.bound < y.bound; });
+  const std::size_t n = lists.size();
+  // upto[i * nt + j]: the largest bound of term j among lists 0..i (a
+  // document sits in one tier per term); prefix[i]: their sum in term
+  // order, the most a document found in none of lists i+1.. can score.
+  std::vector<float> upto(n * nt, 0.0f);
+  std::vector<float> prefix(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < nt; ++j) upto[i * nt + j] = i ? upto[(i - 1) * nt + j] : 0.0f;
+    auto& m = upto[i * nt + lists[i].term];
+    m = std::max(m, lists[i].bound);
+    float sum = 0;
+    for (std::size_t j = 0; j < nt; ++j) sum += upto[i * nt + j];
+    prefix[i] = sum;
+  }
+  // The strongest lists, about 1/32 of the postings (at least one list),
+  // drive the first pass: lists [warm, n).
+  std::size_t warm = n;
   {
-    std::vector<double> term_max(terms.size(), 0.0);
-    double sum = 0;
-    for (std::size_t i = 0; i < lists.size(); ++i) {
-      sum += lists[i].bound - term_max[lists[i].term];
-      term_max[lists[i].term] = lists[i].bound;
-      prefix[i] = sum;
+    const std::size_t budget = std::max<std::size_t>(64 * k, total / 32);
+    std::size_t taken = 0;
+    while (warm > 0) {
+      auto len = static_cast<std::size_t>(lists[warm - 1].end - lists[warm - 1].begin);
+      if (warm < n && taken + len > budget) break;
+      taken += len;
+      --warm;
     }
   }
 
-  auto seek = [](cursor& c, std::uint32_t slot) {
+  auto seek = [](list& c, std::uint32_t slot) {
     if (c.at == c.end || c.at->slot >= slot) return;
     const posting* lo = c.at;  // lo->slot < slot: gallop, then binary search
     std::ptrdiff_t step = 1;
@@ -207,63 +235,100 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
     c.at = std::lower_bound(lo + 1, hi, slot, [](const posting& p, std::uint32_t s) { return p.slot < s; });
   };
 
-  // A heap (by ranks_before) whose front is the worst hit held; theta is
-  // its score once k are held.
-  std::vector<keyword_hit> heap;
-  double theta = -std::numeric_limits<double>::infinity();
-  std::size_t first = 0;
-  std::vector<float> contrib(terms.size(), 0.0f);
+  // A heap (by ranks_before) whose front is the worst hit held.
+  struct held {
+    keyword_hit hit;
+    std::uint32_t slot;
+  };
+  auto worse = [](const held& x, const held& y) { return ranks_before(x.hit, y.hit); };
+  std::vector<held> heap;
+  heap.reserve(k + 1);
+  // Whether a document of slot d whose score is at most ub cannot enter
+  // the heap: below the k-th score, or equal to it and, labels ascending
+  // with slots, after the k-th hit.
+  auto cannot_enter = [&](float ub, std::uint32_t d) {
+    if (heap.size() < k) return false;
+    const auto& f = heap.front();
+    return ub < f.hit.score || (ub == f.hit.score && ascending_ && d > f.slot);
+  };
 
-  for (;;) {
-    std::uint32_t d = UINT32_MAX;
-    for (std::size_t i = first; i < lists.size(); ++i)
-      if (lists[i].at != lists[i].end) d = std::min(d, lists[i].at->slot);
-    if (d == UINT32_MAX) break;
-    const doc& dc = docs_[d];
-    double est = 0;
-    for (std::size_t i = first; i < lists.size(); ++i) {
-      auto& c = lists[i];
-      if (c.at == c.end || c.at->slot != d) continue;
-      float s = contribution(terms[c.term].idf, c.at->tf, dc.length, avgdl);
-      contrib[c.term] = s;
-      est += s;
-      ++c.at;
-    }
-    bool keep = dc.live;
-    for (std::size_t i = first; keep && i-- > 0;) {
-      if (est + prefix[i] < theta) {
-        keep = false;
-        break;
+  std::vector<std::int32_t> found(nt);  // per term, the list d was found in (-1: none yet)
+  std::size_t first = 0;
+  // One pass over the documents of lists [first, hi), first >= lo. The
+  // second pass walks lists [first, warm) and skips the documents of the
+  // first pass's lists: pruning them there is harmless (they were seen),
+  // and for the others lists [0, warm) hold every tier they sit in.
+  auto pass = [&](std::size_t lo, std::size_t hi, bool skip_warm) {
+    for (auto& c : lists) c.at = c.begin;
+    first = lo;
+    auto advance = [&](std::uint32_t next_slot) {
+      while (first < hi && cannot_enter(prefix[first], next_slot)) ++first;
+    };
+    advance(0);
+    for (;;) {
+      std::uint32_t d = UINT32_MAX;
+      for (std::size_t i = first; i < hi; ++i)
+        if (lists[i].at != lists[i].end) d = std::min(d, lists[i].at->slot);
+      if (d == UINT32_MAX) break;
+      std::fill(found.begin(), found.end(), -1);
+      for (std::size_t i = first; i < hi; ++i) {
+        auto& c = lists[i];
+        if (c.at != c.end && c.at->slot == d) found[c.term] = static_cast<std::int32_t>(i);
       }
-      auto& c = lists[i];
-      if (contrib[c.term] != 0) continue;  // found in another tier of the term
-      seek(c, d);
-      if (c.at == c.end || c.at->slot != d) continue;
-      float s = contribution(terms[c.term].idf, c.at->tf, dc.length, avgdl);
-      contrib[c.term] = s;
-      est += s;
-    }
-    if (keep && (!allowed || (*allowed)(dc.label))) {
-      float score = 0;
-      for (float s : contrib) score += s;  // term order, as every path sums
-      keyword_hit hit{score, dc.label};
-      if (heap.size() < k) {
-        heap.push_back(hit);
-        std::push_heap(heap.begin(), heap.end(), ranks_before);
-      } else if (ranks_before(hit, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), ranks_before);
-        heap.back() = hit;
-        std::push_heap(heap.begin(), heap.end(), ranks_before);
+      // Bounds from the lists' bounds alone: the document itself (its
+      // length, liveness, label) is read only if they leave it a chance.
+      float ub = 0;
+      for (std::size_t j = 0; j < nt; ++j)
+        ub += found[j] >= 0 ? lists[found[j]].bound : (first ? upto[(first - 1) * nt + j] : 0.0f);
+      bool keep = !cannot_enter(ub, d);
+      for (std::size_t i = first; keep && i-- > 0;) {
+        auto& c = lists[i];
+        if (found[c.term] >= 0) continue;  // found in another tier of the term
+        ub = 0;
+        for (std::size_t j = 0; j < nt; ++j) ub += found[j] >= 0 ? lists[found[j]].bound : upto[i * nt + j];
+        if (cannot_enter(ub, d)) {
+          keep = false;
+          break;
+        }
+        seek(c, d);
+        if (c.at == c.end || c.at->slot != d) continue;
+        found[c.term] = static_cast<std::int32_t>(i);
       }
-      if (heap.size() == k) {
-        theta = heap.front().score;
-        while (first < lists.size() && prefix[first] < theta) ++first;
+      for (std::size_t i = warm; keep && skip_warm && i < n; ++i) {
+        auto& c = lists[i];
+        if (found[c.term] >= 0) continue;
+        seek(c, d);
+        if (c.at != c.end && c.at->slot == d) keep = false;  // the first pass saw it
       }
+      if (keep) {
+        // Every term resolved: its tier is found[j] or it is absent.
+        const doc& dc = docs_[d];
+        float score = 0;
+        for (std::size_t j = 0; j < nt; ++j)  // term order, as every path sums
+          score += found[j] >= 0 ? contribution(terms[j].idf, lists[found[j]].at->tf, dc.length, avgdl) : 0.0f;
+        keyword_hit hit{score, dc.label};
+        if (dc.live && (heap.size() < k || ranks_before(hit, heap.front().hit)) && (!allowed || (*allowed)(dc.label))) {
+          if (heap.size() == k) {
+            std::pop_heap(heap.begin(), heap.end(), worse);
+            heap.back() = {hit, d};
+          } else {
+            heap.push_back({hit, d});
+          }
+          std::push_heap(heap.begin(), heap.end(), worse);
+        }
+      }
+      for (std::size_t i = first; i < hi; ++i)
+        if (lists[i].at != lists[i].end && lists[i].at->slot == d) ++lists[i].at;
+      advance(d + 1);
     }
-    std::fill(contrib.begin(), contrib.end(), 0.0f);
-  }
-  std::sort_heap(heap.begin(), heap.end(), ranks_before);
-  return heap;
+  };
+  pass(warm, n, false);
+  if (warm > 0) pass(0, warm, true);
+  std::vector<keyword_hit> out;
+  out.reserve(heap.size());
+  for (const auto& h : heap) out.push_back(h.hit);
+  std::sort(out.begin(), out.end(), ranks_before);
+  return out;
 }
 
 std::vector<keyword_hit> bm25_index::search_exhaustive(const std::vector<std::string>& query_terms, std::size_t k,

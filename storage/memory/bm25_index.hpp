@@ -12,12 +12,15 @@
 // Layout: each term's postings are split into tiers by term frequency
 // (tf 1, 2, 3, >= 4), each tier in slot (insertion) order with bounds that
 // do not depend on the corpus statistics (its largest tf and shortest
-// document). search() runs MaxScore over the tiers: the weakest tiers
-// whose combined bound (per term, the largest of its tiers among them)
-// cannot reach the current k-th score are only probed for documents found
-// in the others. In text where most
-// words occur once per item, the tf = 1 tiers (most postings) stop driving
-// the search once k good documents are held. See docs/memory.md.
+// document). search() runs MaxScore over the tiers in two passes: first
+// the strongest tiers alone (a small share of the postings), which sets
+// the threshold near its final value; then the tiers whose combined bound
+// (per term, the largest of its tiers among them) can still beat the k-th
+// hit, skipping the documents the first pass saw. Bounds are float sums
+// in the order scores are summed (float addition and the contribution are
+// monotone), so a bound equal to the k-th score is known to tie it; when
+// labels ascend with slots such a tie cannot win for a document visited
+// after the k-th hit, and those tiers stop driving too. See docs/memory.md.
 //
 // Removal leaves a dead slot that postings skip; compact() drops them when
 // a quarter of the slots are dead. The index is persisted by the memory
@@ -126,6 +129,9 @@ class bm25_index {
   // their live df.
   std::vector<std::uint64_t> doc_first_{0};
   std::vector<std::uint32_t> doc_terms_;
+  // Labels strictly ascend with slots (dead ones included): a document
+  // visited later then loses every tie to one visited earlier.
+  bool ascending_ = true;
   std::unordered_map<std::uint64_t, std::uint32_t> slot_of_;
   std::uint64_t total_length_ = 0;  // of live documents
   std::size_t dead_ = 0;
