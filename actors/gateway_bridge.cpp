@@ -142,6 +142,10 @@ void gateway_bridge::on_burst_end() {
     to_executor_agent_.clear();
     return;
   }
+  // What the lane answered on this thread goes out first: the agent's
+  // answers to this batch must not overtake it (an executor's drain
+  // acknowledgement after a task leased to it inline).
+  if (gw_) gw_->flush_local_sends();
   auto batch = peer_batch{std::move(to_executor_agent_), lane_ ? lane_->batch_posted() : nullptr};
   to_executor_agent_ = {};
   to_executor_agent_.reserve(batch.items.size());

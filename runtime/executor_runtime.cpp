@@ -31,6 +31,10 @@ namespace {
 using clock_t_ = std::chrono::steady_clock;
 constexpr std::size_t max_pending_results = 100000;
 constexpr auto drain_grace = std::chrono::seconds(10);
+// How long a stopping executor waits for the node to acknowledge its
+// goodbye (an older node never does) before it trusts that no task is on
+// its way.
+constexpr auto drain_ack_wait = std::chrono::seconds(2);
 // Finished tasks' encoded task_result bodies, from the workers to the loop.
 // Shared: a worker still busy when the loop gives up on it may post late.
 using result_queue = std::shared_ptr<wake_queue<std::string>>;
@@ -222,9 +226,10 @@ class executor_loop {
   bool welcomed_ = false;
   bool ever_welcomed_ = false;  // for the hint when a node never answers
   bool draining_ = false;
+  bool drain_acked_ = false;  // the node answered our drain goodbye
   int in_flight_ = 0;
   std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
-  clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{}, next_beat_report_{};
+  clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{}, drain_ack_deadline_{}, next_beat_report_{};
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds heartbeat_;
 };
@@ -342,10 +347,15 @@ bool executor_loop::on_node_message() {
       break;
     case proto::msg_type::heartbeat:
       break;
+    case proto::msg_type::goodbye:  // the node read our drain goodbye: no task follows
+      if (draining_) drain_acked_ = true;
+      break;
     case proto::msg_type::task: {
       auto task_id = uint_field(f, "task_id");
       auto lease = uint_field(f, "lease");
-      if (draining_ || in_flight_ >= cfg_.concurrency) {
+      // While draining, a task sent before the node read our goodbye is
+      // still ours to run (the node counts it as in flight here).
+      if ((draining_ && drain_acked_) || in_flight_ >= cfg_.concurrency) {
         send(proto::msg_type::task_result,
              {{"task_id", task_id}, {"lease", lease}, {"ok", false},
               {"error", {{"code", errc::unavailable}, {"message", draining_ ? "executor is shutting down" : "executor is at capacity"}}}},
@@ -390,10 +400,16 @@ int executor_loop::run() {
     if (stop_ && !draining_) {
       draining_ = true;
       drain_deadline_ = now + drain_grace;
+      drain_ack_deadline_ = now + drain_ack_wait;
       spdlog::info("executor: stopping; finishing {} task(s) in flight", in_flight_);
       if (welcomed_) send(proto::msg_type::goodbye, {{"final", false}});
+      else drain_acked_ = true;  // no node knows of us: nothing can be on its way
     }
-    if (draining_ && (in_flight_ == 0 || now >= drain_deadline_)) break;
+    // A task the node leased before it read our goodbye may still be on
+    // the wire: the node's answer to the goodbye comes after it (one
+    // connection keeps order), so its arrival means nothing else will.
+    bool nothing_coming = drain_acked_ || !sock_ || now >= drain_ack_deadline_;
+    if (draining_ && ((in_flight_ == 0 && nothing_coming) || now >= drain_deadline_)) break;
 
     if (!sock_) {
       // Disconnected: wait out the backoff while still collecting results.

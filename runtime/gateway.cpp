@@ -113,6 +113,8 @@ void gateway::send_body(const std::string& peer, proto::msg_type type, std::stri
   impl_->outbox.push(std::move(out));
 }
 
+void gateway::flush_local_sends() { impl_->flush_local(); }
+
 void gateway::impl::run() {
   loop_thread.store(std::this_thread::get_id());
   zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox.fd(), ZMQ_POLLIN, 0},

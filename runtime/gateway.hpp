@@ -77,6 +77,10 @@ class gateway {
   void send(const std::string& peer, const proto::envelope& env);
   // The same for a body already encoded (proto::body_writer).
   void send_body(const std::string& peer, proto::msg_type type, std::string body);
+  // Gateway thread only (a sink): writes now what this thread has sent so
+  // far. A sink calls it before it hands frames to another thread, so that
+  // what that thread answers cannot overtake what was answered here first.
+  void flush_local_sends();
 
   gateway_counters counters() const;
   const std::string& endpoint() const;  // the bound endpoint (port resolved)

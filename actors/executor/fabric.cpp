@@ -247,6 +247,9 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
       } else {
         spdlog::info("executor {} is draining: no new tasks go to it", e->name);
         st.table->set_draining(e->id, true);
+        // After every task leased to it so far: the executor waits for
+        // this before it may conclude that nothing more is coming.
+        send_frame(self, in.peer, msg_type::goodbye, {{"ack", true}}, in.env.cid, in.env.trace);
       }
       dispatch(self);
       return;

@@ -92,4 +92,30 @@ BOOST_AUTO_TEST_CASE(executor_sigterm_finishes_in_flight_work) {
   BOOST_TEST(wait_until([&] { return c.executor_count() == 0; }, 5s));  // said goodbye: gone at once
 }
 
+BOOST_AUTO_TEST_CASE(executor_sigterm_runs_a_task_already_on_its_way) {
+  // The node leases a task to an executor that is frozen (SIGSTOP) with a
+  // SIGTERM pending, so the task frame waits in its socket. When the
+  // executor resumes, the signal may be handled before the frame is read
+  // (whichever thread takes it). Draining, the executor waits for the
+  // node's answer to its goodbye, which comes after that frame: it runs the
+  // task instead of leaving it behind. Several executors in turn, since
+  // each resume is one draw of that order.
+  cluster c(0, {}, {});
+  for (int round = 0; round < 4; ++round) {
+    auto& ex = c.add_executor("t" + std::to_string(round), {"--concurrency", "4"});
+    BOOST_REQUIRE(c.wait_for_executors(1, 10s));
+    ::kill(ex.pid(), SIGSTOP);
+    ::kill(ex.pid(), SIGTERM);
+    auto cid = c.cli->send("run", {{"action", "sleep"}, {"args", {{"ms", 100}}}});
+    BOOST_REQUIRE(cid.ok());
+    BOOST_REQUIRE(wait_until([&] { return c.call("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
+    ::kill(ex.pid(), SIGCONT);
+    auto r = c.cli->receive(10s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), "round " << round << ": " << (r.ok() ? "" : r.err().message) << "\nexecutor log:\n" << ex.log());
+    BOOST_TEST(r->ok, (r->ok ? "" : r->err.message));
+    BOOST_TEST(ex.wait_exit(10s) == 0);
+    BOOST_REQUIRE(c.wait_for_executors(0, 5s));
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
