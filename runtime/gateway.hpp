@@ -2,9 +2,10 @@
 // executor and admin client talks to. It decodes frames, answers undecodable
 // ones with an error frame (or drops them when no reply is possible), counts
 // every rejection, and hands valid messages to a sink without blocking.
-// Replies travel back through the outbox, which any thread may use: it
-// queues encoded frames in an outbox that the gateway thread drains when an
-// eventfd wakes it.
+// Replies from other threads travel back through the outbox (encoded
+// frames the gateway thread drains when an eventfd wakes it); replies the
+// sink sends on the gateway thread itself are written after the burst,
+// without the outbox.
 //
 // The gateway knows nothing of actors; the node wires the sink to them.
 #pragma once
