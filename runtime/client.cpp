@@ -54,25 +54,22 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
   env.fields = nlohmann::json::object();
   env.fields["op"] = op;
   env.fields["args"] = std::move(args);
-  auto body = proto::encode_body(env);
-  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
+  auto frame = proto::encode_frame(env);
   try {
     // A DEALER with no live connection blocks on send, forever: that is what
     // happens once a node has refused this client's CURVE handshake. Wait a
     // bounded time for the connection instead, then say what to check.
-    if (!impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+    if (!impl_->sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
       zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLOUT, 0};
       poll_items(&item, 1, std::chrono::milliseconds(2000));
       if (!(item.revents & ZMQ_POLLOUT) ||
-          !impl_->sock.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+          !impl_->sock.send(zmq::buffer(frame), zmq::send_flags::dontwait))
         return error{errc::unavailable,
                      "no connection to the node at " + impl_->endpoint +
                          ": it is not running, or it refused this client (a node runs with CURVE unless "
                          "started with --insecure: on its machine pass --data-dir DIR or `source "
                          "DIR/keys/keelctl.env`; elsewhere --server-key and an authorized --key)"};
     }
-    impl_->sock.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
-    impl_->sock.send(zmq::buffer(body), zmq::send_flags::none);
   } catch (const zmq::error_t& ex) {
     return error{errc::io, std::string("cannot send to ") + impl_->endpoint + ": " + ex.what()};
   }
@@ -109,11 +106,16 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
       more = m.more();
       if (parts.size() < 4) parts.push_back(std::move(m));
     }
-    if (parts.size() != 3) continue;  // not a protocol message: ignore it
-    auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+    if (parts.size() == 3 && parts[0].size() == 1)  // a version-1 node answers in three frames
+      return error{errc::bad_version,
+                   "the node at " + impl_->endpoint + " speaks protocol version " +
+                       std::to_string(static_cast<std::uint8_t>(*parts[0].data<char>())) +
+                       "; this client speaks version " + std::to_string(proto::version) +
+                       ": use the keelctl that came with that node's keel"};
+    if (parts.size() != 1) continue;  // not a protocol message: ignore it
     proto::limits lim;
     lim.max_body_bytes = 64 << 20;
-    auto env = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]), lim);
+    auto env = proto::decode_frame(std::string_view(parts[0].data<char>(), parts[0].size()), lim);
     if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
     reply r;
     r.cid = env->cid;

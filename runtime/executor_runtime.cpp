@@ -102,7 +102,7 @@ std::string run_job(const action_registry& actions, beat_board& beats, const job
   auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
   // Written straight to msgpack: one per task, and a JSON envelope would
   // first copy the result into it.
-  proto::body_writer w(5, j.task_id, j.trace, proto::new_span_id());
+  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
   w.field("duration_ms", ms);
   if (r.ok()) {
     w.field("lease", j.lease).field("ok", true).field("result", r.value());
@@ -207,7 +207,7 @@ class executor_loop {
   void close_socket();
   void send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid = 0,
             const std::string& trace = {});
-  void send_raw_result(const std::string& body);
+  void send_raw_result(const std::string& frame);
   bool on_node_message();
   void on_results();
   void say_hello();
@@ -271,18 +271,12 @@ void executor_loop::say_hello() {
 void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid,
                          const std::string& trace) {
   if (!sock_) return;
-  auto body = proto::encode_body(proto::make_envelope(type, std::move(fields), cid, trace));
-  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(type)};
-  sock_->send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
-  sock_->send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
-  sock_->send(zmq::buffer(body), zmq::send_flags::none);
+  sock_->send(zmq::buffer(proto::encode_frame(proto::make_envelope(type, std::move(fields), cid, trace))),
+              zmq::send_flags::none);
 }
 
-void executor_loop::send_raw_result(const std::string& body) {
-  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(proto::msg_type::task_result)};
-  sock_->send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
-  sock_->send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
-  sock_->send(zmq::buffer(body), zmq::send_flags::none);
+void executor_loop::send_raw_result(const std::string& frame) {
+  sock_->send(zmq::buffer(frame), zmq::send_flags::none);
 }
 
 // Sends (or, while disconnected, keeps) every result the workers finished.
@@ -313,9 +307,17 @@ bool executor_loop::on_node_message() {
     if (!more) break;
   }
   if (parts.empty()) return false;
-  if (parts.size() != 3) return true;
   auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
-  auto env = proto::decode_frame(sv(parts[0]), sv(parts[1]), sv(parts[2]));
+  if (parts.size() != 1) {
+    // A version-1 node answers in three frames, the first its version byte.
+    if (parts.size() == 3 && parts[0].size() == 1)
+      spdlog::error("executor: the node at {} speaks protocol version {} (three frames); this executor speaks "
+                    "version {}: run matching versions of keel on both machines",
+                    cfg_.connect, static_cast<int>(static_cast<std::uint8_t>(*parts[0].data<char>())),
+                    static_cast<int>(proto::version));
+    return true;
+  }
+  auto env = proto::decode_frame(sv(parts[0]));
   if (!env) {
     spdlog::warn("executor: ignoring an unreadable frame from the node: {}", env.err().message);
     return true;

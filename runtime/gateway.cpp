@@ -24,8 +24,7 @@ struct gateway::impl {
   zmq::socket_t router{ctx, zmq::socket_type::router};
   struct outgoing {
     std::string peer;
-    std::uint8_t type;
-    std::string body;
+    std::string frame;  // [version][type][body]
   };
   wake_queue<outgoing> outbox;
   std::vector<outgoing> sending;  // the batch being written, owned by the gateway thread
@@ -50,7 +49,7 @@ struct gateway::impl {
   void forward_outbound();
   void flush_local();
   void write_all(std::vector<outgoing>& batch);
-  void reply_raw(const zmq::message_t& peer, const proto::envelope& env);
+  void reply_now(const zmq::message_t& peer, const std::vector<std::string>& frames);
 };
 
 result<std::unique_ptr<gateway>> gateway::start(const gateway_options& opts, gateway_sink& sink) {
@@ -101,11 +100,11 @@ gateway_counters gateway::counters() const {
 }
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
-  send_body(peer, env.type, proto::encode_body(env));
+  send_frame(peer, proto::encode_frame(env));
 }
 
-void gateway::send_body(const std::string& peer, proto::msg_type type, std::string body) {
-  impl::outgoing out{peer, static_cast<std::uint8_t>(type), std::move(body)};
+void gateway::send_frame(const std::string& peer, std::string frame) {
+  impl::outgoing out{peer, std::move(frame)};
   if (std::this_thread::get_id() == impl_->loop_thread.load(std::memory_order_relaxed)) {
     impl_->local.push_back(std::move(out));
     return;
@@ -179,18 +178,15 @@ void gateway::impl::on_zap_request() {
   send("", false);
 }
 
-void gateway::impl::reply_raw(const zmq::message_t& peer, const proto::envelope& env) {
-  auto body = proto::encode_body(env);
-  std::uint8_t hdr[2] = {proto::version, static_cast<std::uint8_t>(env.type)};
+void gateway::impl::reply_now(const zmq::message_t& peer, const std::vector<std::string>& frames) {
   try {
     if (!router.send(zmq::buffer(peer.data(), peer.size()),
                      zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
       ++dropped_out;
       return;
     }
-    router.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
-    router.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
-    router.send(zmq::buffer(body), zmq::send_flags::none);
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      router.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
     ++frames_out;
   } catch (const zmq::error_t&) {
     ++dropped_out;
@@ -212,25 +208,29 @@ bool gateway::impl::on_router_readable() {
   auto reject = [&](const error& e, bool version_problem) {
     (version_problem ? bad_versions : bad_frames)++;
     spdlog::debug("gateway: rejected a frame: {}", e.message);
-    if (parts.size() >= 1) reply_raw(parts[0], proto::make_error_reply(proto::msg_type::error, 0, {}, e));
+    reply_now(parts[0], {proto::encode_frame(proto::make_error_reply(proto::msg_type::error, 0, {}, e))});
     return true;
   };
-  if (parts.size() != 4) {
-    if (parts.size() >= 2 && parts[1].size() == 1 &&
-        static_cast<std::uint8_t>(*parts[1].data<char>()) != proto::version) {
-      return reject({errc::bad_version, "unsupported protocol version " +
-                                            std::to_string(static_cast<std::uint8_t>(*parts[1].data<char>())) +
-                                            "; this node speaks version " + std::to_string(proto::version)},
-                    true);
-    }
-    return reject({errc::bad_frame, "expected 3 frames [version][type][body], got " +
+  // A version-1 peer sends [1][type][body] as three frames. It is told, in
+  // its own framing so it can read the answer, which versions differ.
+  if (parts.size() == 4 && parts[1].size() == 1 && static_cast<std::uint8_t>(*parts[1].data<char>()) < proto::version) {
+    bad_versions++;
+    error e{errc::bad_version, "peer speaks protocol version " +
+                                   std::to_string(static_cast<std::uint8_t>(*parts[1].data<char>())) +
+                                   " (three frames); this node speaks version " + std::to_string(proto::version) +
+                                   " (one frame): run matching versions of keel and keelctl"};
+    spdlog::debug("gateway: rejected a frame: {}", e.message);
+    reply_now(parts[0], proto::legacy_v1_frames(proto::make_error_reply(proto::msg_type::error, 0, {}, e)));
+    return true;
+  }
+  if (parts.size() != 2)
+    return reject({errc::bad_frame, "expected one frame [version][type][msgpack body], got " +
                                         std::to_string(parts.size() - 1)},
                   false);
-  }
   auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
   proto::limits lim;
   lim.max_body_bytes = opts.max_frame_bytes;
-  auto env = proto::decode_frame(sv(parts[1]), sv(parts[2]), sv(parts[3]), lim);
+  auto env = proto::decode_frame(sv(parts[1]), lim);
   if (!env) return reject(env.err(), env.err().code == errc::bad_version);
   std::string principal;
   if (zap_on) {
@@ -261,15 +261,12 @@ void gateway::impl::flush_local() {
 
 void gateway::impl::write_all(std::vector<outgoing>& batch) {
   for (auto& out : batch) {
-    std::uint8_t hdr[2] = {proto::version, out.type};
     try {
       if (!router.send(zmq::buffer(out.peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         ++dropped_out;  // peer saturated (its queue hit the high-water mark)
         continue;
       }
-      router.send(zmq::buffer(hdr, 1), zmq::send_flags::sndmore);
-      router.send(zmq::buffer(hdr + 1, 1), zmq::send_flags::sndmore);
-      router.send(zmq::buffer(out.body), zmq::send_flags::none);
+      router.send(zmq::buffer(out.frame), zmq::send_flags::none);
       ++frames_out;
     } catch (const zmq::error_t&) {
       ++dropped_out;  // EHOSTUNREACH (peer gone) or EAGAIN (peer saturated)

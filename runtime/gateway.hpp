@@ -76,8 +76,8 @@ class gateway {
   // gateway thread itself (a sink answering inline), the frame is written
   // when the current burst has been read, after what other threads queued.
   void send(const std::string& peer, const proto::envelope& env);
-  // The same for a body already encoded (proto::body_writer).
-  void send_body(const std::string& peer, proto::msg_type type, std::string body);
+  // The same for a frame already encoded (proto::body_writer).
+  void send_frame(const std::string& peer, std::string frame);
   // Gateway thread only (a sink): writes now what this thread has sent so
   // far. A sink calls it before it hands frames to another thread, so that
   // what that thread answers cannot overtake what was answered here first.

@@ -53,18 +53,16 @@ error bad(std::string what) { return {errc::bad_frame, std::move(what)}; }
 
 }  // namespace
 
-result<envelope> decode_frame(std::string_view version_frame, std::string_view type_frame,
-                              std::string_view body_frame, const limits& lim) {
-  if (version_frame.size() != 1)
-    return bad("first frame must be the 1-byte protocol version, got " +
-               std::to_string(version_frame.size()) + " bytes");
-  auto v = static_cast<std::uint8_t>(version_frame[0]);
+result<envelope> decode_frame(std::string_view frame, const limits& lim) {
+  if (frame.empty()) return bad("empty frame: expected [version][type][msgpack body]");
+  auto v = static_cast<std::uint8_t>(frame[0]);
   if (v != version)
     return error{errc::bad_version, "unsupported protocol version " + std::to_string(v) +
                                         "; this node speaks version " + std::to_string(version)};
-  if (type_frame.size() != 1) return bad("second frame must be the 1-byte message type");
-  auto t = static_cast<std::uint8_t>(type_frame[0]);
+  if (frame.size() < 2) return bad("frame ends after the version byte: expected [version][type][msgpack body]");
+  auto t = static_cast<std::uint8_t>(frame[1]);
   if (!known_type(t)) return bad("unknown message type " + std::to_string(t));
+  auto body_frame = frame.substr(2);
   if (body_frame.size() > lim.max_body_bytes)
     return bad("body of " + std::to_string(body_frame.size()) + " bytes exceeds the limit of " +
                std::to_string(lim.max_body_bytes));
@@ -128,11 +126,9 @@ result<envelope> decode_frame(std::string_view version_frame, std::string_view t
   return env;
 }
 
-std::string encode_body(const envelope& env) {
-  // Reused per thread for the same reason as the decoder's zone.
-  thread_local msgpack::sbuffer buf;
-  buf.clear();
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+namespace {
+
+void pack_envelope(msgpack::packer<msgpack::sbuffer>& pk, const envelope& env) {
   std::uint32_t n = static_cast<std::uint32_t>(env.fields.size()) + 2 + (env.span.empty() ? 0 : 1);
   pk.pack_map(n);
   pk.pack(std::string_view("cid"));
@@ -147,22 +143,49 @@ std::string encode_body(const envelope& env) {
     pk.pack(std::string_view(it.key()));
     pack_json(pk, it.value());
   }
+}
+
+// Reused per thread for the same reason as the decoder's zone; a buffer
+// that grew for a large frame is dropped so it does not pin that memory.
+std::string take(msgpack::sbuffer& buf) {
   std::string out(buf.data(), buf.size());
   if (buf.size() > (64u << 10)) buf = msgpack::sbuffer();
   return out;
 }
 
+}  // namespace
+
+std::string encode_frame(const envelope& env) {
+  thread_local msgpack::sbuffer buf;
+  buf.clear();
+  const char hdr[2] = {static_cast<char>(version), static_cast<char>(env.type)};
+  buf.write(hdr, 2);
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pack_envelope(pk, env);
+  return take(buf);
+}
+
+std::vector<std::string> legacy_v1_frames(const envelope& env) {
+  msgpack::sbuffer buf;
+  msgpack::packer<msgpack::sbuffer> pk(buf);
+  pack_envelope(pk, env);
+  return {std::string(1, '\x01'), std::string(1, static_cast<char>(env.type)), take(buf)};
+}
+
 namespace {
-// The buffer of the thread's body_writer, reused like encode_body's.
+// The buffer of the thread's body_writer, reused like encode_frame's.
 msgpack::sbuffer& writer_buffer() {
   thread_local msgpack::sbuffer buf;
   return buf;
 }
 }  // namespace
 
-body_writer::body_writer(std::size_t fields, std::uint64_t cid, std::string_view trace, std::string_view span) {
+body_writer::body_writer(msg_type type, std::size_t fields, std::uint64_t cid, std::string_view trace,
+                         std::string_view span) {
   auto& buf = writer_buffer();
   buf.clear();
+  const char hdr[2] = {static_cast<char>(version), static_cast<char>(type)};
+  buf.write(hdr, 2);
   msgpack::packer<msgpack::sbuffer> pk(buf);
   pk.pack_map(static_cast<std::uint32_t>(fields + 2 + (span.empty() ? 0 : 1)));
   pk.pack(std::string_view("cid"));
@@ -225,10 +248,7 @@ std::string body_writer::finish() {
   if (written_ != expected_)
     throw std::logic_error("body_writer: " + std::to_string(written_) + " entries written, " +
                            std::to_string(expected_) + " announced");
-  auto& buf = writer_buffer();
-  std::string out(buf.data(), buf.size());
-  if (buf.size() > (64u << 10)) buf = msgpack::sbuffer();
-  return out;
+  return take(writer_buffer());
 }
 
 namespace {

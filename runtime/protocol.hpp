@@ -1,8 +1,11 @@
 // The Keel wire protocol: how executors and admin clients talk to a node.
 //
 // Transport is ZeroMQ: the node binds one ROUTER, peers connect DEALERs.
-// Every message is three frames:
+// Every message is ONE ZeroMQ frame:
 //     [version: 1 byte][type: 1 byte][body: one msgpack map]
+// (Version 1 sent these as three frames. Over CURVE each frame is sealed
+// and opened on its own, so the two 1-byte frames cost as much as the
+// body: one frame halved the crypto work per message.)
 // The body always carries "cid" (correlation id, uint), "trace" (32 hex) and
 // "span" (16 hex, the sender's span, i.e. the receiver's parent). The other
 // keys depend on the type and are described in docs/protocol.md.
@@ -23,7 +26,7 @@
 
 namespace keel::proto {
 
-inline constexpr std::uint8_t version = 1;
+inline constexpr std::uint8_t version = 2;
 
 enum class msg_type : std::uint8_t {
   error = 0,        // node -> peer: a frame could not be handled (bad frame/version)
@@ -43,7 +46,7 @@ bool known_type(std::uint8_t t);
 
 // Limits applied while decoding. Defaults suit admin and task traffic.
 struct limits {
-  std::size_t max_body_bytes = 1 << 20;  // 1 MiB
+  std::size_t max_body_bytes = 1 << 20;  // 1 MiB, the frame minus its 2 header bytes
   std::size_t max_depth = 32;
   std::size_t max_container = 65536;     // elements in one array or map
 };
@@ -57,26 +60,31 @@ struct envelope {
   nlohmann::json fields = nlohmann::json::object();
 };
 
-// Decodes the three frames (identity frames already stripped). Never throws.
-// Errors: bad_version (first frame is not `version`), bad_frame (anything else).
-result<envelope> decode_frame(std::string_view version_frame, std::string_view type_frame,
-                              std::string_view body_frame, const limits& lim = {});
+// Decodes one frame (identity frames already stripped). Never throws.
+// Errors: bad_version (first byte is not `version`), bad_frame (anything else).
+result<envelope> decode_frame(std::string_view frame, const limits& lim = {});
 
-// Encodes the body map of `env` (cid, trace, span, then fields).
-// Precondition: env.fields is a JSON object.
-std::string encode_body(const envelope& env);
+// Encodes `env` as one frame: header bytes, then the body map (cid, trace,
+// span, then fields). Precondition: env.fields is a JSON object.
+std::string encode_frame(const envelope& env);
 
-// Writes a body map field by field, without building a JSON value first:
+// A message of protocol version 1 came in three frames, the first holding
+// only its version byte. Peers that still speak it get their refusal the
+// same way, so they can read it: these are its three frames.
+std::vector<std::string> legacy_v1_frames(const envelope& env);
+
+// Writes a frame field by field, without building a JSON value first:
 // for the frames on the task path (a task to an executor, the answer to a
 // `run`), where building the envelope's JSON cost as much as encoding it.
-// The result decodes exactly like encode_body() of the same envelope.
+// The result decodes exactly like encode_frame() of the same envelope.
 // The caller states how many entries each map has (the body's `fields`
 // count excludes cid/trace/span, which the constructor writes); the counts
 // are checked in finish(). One writer at a time per thread: it fills that
 // thread's reusable buffer.
 class body_writer {
  public:
-  body_writer(std::size_t fields, std::uint64_t cid, std::string_view trace, std::string_view span = {});
+  body_writer(msg_type type, std::size_t fields, std::uint64_t cid, std::string_view trace,
+              std::string_view span = {});
   body_writer(const body_writer&) = delete;
   body_writer& operator=(const body_writer&) = delete;
 
@@ -93,7 +101,7 @@ class body_writer {
   // field() calls fill it.
   body_writer& map(std::string_view key, std::size_t entries);
 
-  // The encoded body. Throws std::logic_error when the entries written do
+  // The encoded frame. Throws std::logic_error when the entries written do
   // not match the counts given (a programming error, caught by the tests).
   std::string finish();
 

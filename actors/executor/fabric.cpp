@@ -30,7 +30,7 @@ void dispatch(executor_self self) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - now).count();
     // Written straight to msgpack: the args stay in the table for a
     // re-dispatch, and a JSON envelope would copy them first.
-    proto::body_writer w(7, t->id, t->origin.trace.empty() ? proto::new_trace_id() : t->origin.trace,
+    proto::body_writer w(msg_type::task, 7, t->id, t->origin.trace.empty() ? proto::new_trace_id() : t->origin.trace,
                          proto::new_span_id());
     w.field("action", t->action)
         .field("args", t->args)
@@ -39,7 +39,7 @@ void dispatch(executor_self self) {
         .field("idempotency_key", t->idempotency_key)
         .field("lease", a.lease)
         .field("task_id", t->id);
-    st.gw().send_body(a.peer, msg_type::task, w.finish());
+    st.gw().send_frame(a.peer, w.finish());
   }
 }
 
@@ -117,7 +117,7 @@ static void on_task_result(executor_self self, inbound& in) {
       control_after_task(self, *done, &r->value, nullptr, exec_name);
       // The answer to `run`, as make_ok_reply would build it, written
       // straight to msgpack (the hot path: one per ad-hoc task).
-      proto::body_writer w(2, done->origin.cid, done->origin.trace);
+      proto::body_writer w(msg_type::response, 2, done->origin.cid, done->origin.trace);
       w.map("body", 6)
           .field("action", done->action)
           .field("attempts", done->attempts)
@@ -126,7 +126,7 @@ static void on_task_result(executor_self self, inbound& in) {
           .field("result", r->value)
           .field("task_id", done->id)
           .field("ok", true);
-      st.gw().send_body(done->origin.peer, msg_type::response, w.finish());
+      st.gw().send_frame(done->origin.peer, w.finish());
     }
   } else {
     finish_task(self, *done,

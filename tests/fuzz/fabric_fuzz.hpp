@@ -10,10 +10,9 @@ namespace keel::fuzz {
 
 // Decodes `data` as a message of type `t`; nullopt when the decoder refused it.
 inline std::optional<proto::envelope> decode_as(proto::msg_type t, const std::uint8_t* data, std::size_t size) {
-  auto f = split(data, size);
-  std::string type(1, static_cast<char>(t));
-  f.type = type;
-  auto r = checked_decode(f, proto::limits{});
+  std::string frame(as_frame(data, size));
+  if (frame.size() >= 2) frame[1] = static_cast<char>(t);
+  auto r = checked_decode(frame, proto::limits{});
   if (!r.ok()) return std::nullopt;
   return std::move(r.value());
 }

@@ -7,7 +7,7 @@
 using namespace keel;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto f = fuzz::split(data, size);
+  auto f = fuzz::as_frame(data, size);
 
   // The limits the gateway uses by default.
   auto r = fuzz::checked_decode(f, proto::limits{});
@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto small = fuzz::checked_decode(f, fuzz::small_limits());
   if (small.ok()) {
     KEEL_FUZZ_CHECK(r.ok(), "accepted with small limits but refused with the defaults: " + r.err().message);
-    KEEL_FUZZ_CHECK(proto::encode_body(small.value()) == proto::encode_body(r.value()),
+    KEEL_FUZZ_CHECK(proto::encode_frame(small.value()) == proto::encode_frame(r.value()),
                     "small and default limits decode to different messages");
     fuzz::check_round_trip(small.value(), fuzz::small_limits());
   }

@@ -41,7 +41,7 @@ std::string body(const json& fields, std::uint64_t cid = 1, bool with_span = tru
   env.trace = trace;
   if (with_span) env.span = span;
   env.fields = fields;
-  return proto::encode_body(env);
+  return proto::encode_frame(env).substr(2);  // the body map alone
 }
 
 std::string msg(msg_type t, const json& fields, std::uint64_t cid = 1) { return frame(t, body(fields, cid)); }
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
   write(frame_dir, "response", msg(msg_type::response, {{"ok", true}, {"body", {{"pong", true}, {"n", -3}}}}));
   write(frame_dir, "hello",
         msg(msg_type::hello, {{"executor_id", "e1"}, {"name", "w"}, {"caps", {"echo"}}, {"labels", {{"zone", "a"}}},
-                              {"concurrency", 2}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", 1}}));
+                              {"concurrency", 2}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", proto::version}}));
   write(frame_dir, "welcome", msg(msg_type::welcome, {{"node_id", "n"}, {"heartbeat_ms", 1000}}));
   write(frame_dir, "heartbeat", msg(msg_type::heartbeat, {{"in_flight", 0}}));
   write(frame_dir, "task",
@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
           for (int i = 0; i < 32; ++i) pk.pack_array(1);
           pk.pack_nil();
         }));
-  write(frame_dir, "bad_version", frame(msg_type::request, body({{"op", "ping"}}), 2));
+  write(frame_dir, "bad_version", frame(msg_type::request, body({{"op", "ping"}}), 1));
   write(frame_dir, "unknown_type", frame(static_cast<msg_type>(3), body({{"op", "ping"}})));
   write(frame_dir, "short", std::string(1, '\x01'));
   write(frame_dir, "empty_body", frame(msg_type::request, ""));
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
   // --- fabric targets: valid messages and the refusals each parser names ---
   auto hello_dir = root / "registration_fuzz";
   json hello = {{"executor_id", "e1"}, {"name", "db1"}, {"caps", {"echo", "sql"}}, {"labels", {{"site", "db1"}}},
-                {"concurrency", 8}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", 1}};
+                {"concurrency", 8}, {"pid", 10}, {"host", "h"}, {"version", "0.1.0"}, {"protocol", proto::version}};
   write(hello_dir, "valid", msg(msg_type::hello, hello));
   auto hello_with = [&](const std::string& name, const std::string& key, const json& v) {
     auto h = hello;

@@ -19,8 +19,8 @@ BOOST_AUTO_TEST_CASE(every_message_type_round_trips_with_ids_and_nested_fields) 
         env.trace = trace_a;
         env.span = span_a;
         env.fields = fields_for(t);
-        auto body = proto::encode_body(env);
-        auto r = proto::decode_frame(v1(), type_byte(t), body);
+        auto body = body_of(env);
+        auto r = proto::decode_frame(wire(t, body));
         BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
         BOOST_TEST(as_int(r->type) == as_int(t));
         BOOST_TEST(r->cid == cid);
@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE(every_message_type_round_trips_with_ids_and_nested_fields) 
         BOOST_TEST(!r->fields.contains("trace"));
         BOOST_TEST(!r->fields.contains("span"));
         // Encoding what was decoded gives the same bytes (the encoding is canonical).
-        BOOST_TEST(proto::encode_body(r.value()) == body);
+        BOOST_TEST(body_of(r.value()) == body);
       }
     }
     ++n;
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(span_is_optional_and_omitted_when_empty) {
   env.cid = 3;
   env.trace = trace_a;
   env.fields = {{"in_flight", 1}};
-  auto body = proto::encode_body(env);
+  auto body = body_of(env);
   auto unpacked = msgpack::unpack(body.data(), body.size());
   BOOST_REQUIRE(unpacked.get().type == msgpack::type::MAP);
   BOOST_TEST(unpacked.get().via.map.size == 3u);  // cid, trace, in_flight
@@ -58,7 +58,7 @@ BOOST_AUTO_TEST_CASE(span_is_optional_and_omitted_when_empty) {
 
 BOOST_AUTO_TEST_CASE(encoded_body_is_a_map_with_ids_first) {
   auto env = proto::make_envelope(msg_type::request, {{"op", "ping"}, {"args", json::object()}}, 11, trace_a);
-  auto body = proto::encode_body(env);
+  auto body = body_of(env);
   auto oh = msgpack::unpack(body.data(), body.size());
   const auto& m = oh.get();
   BOOST_REQUIRE(m.type == msgpack::type::MAP);
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(builders_make_well_formed_messages) {
   BOOST_TEST(same_trace.span != env.span);
 
   auto err = proto::make_error_reply(msg_type::response, 8, trace_a, {errc::not_found, "no such agent"});
-  auto r = decode(proto::encode_body(err), msg_type::response);
+  auto r = decode(body_of(err), msg_type::response);
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->cid == 8u);
   BOOST_TEST(r->trace == trace_a);
@@ -88,10 +88,10 @@ BOOST_AUTO_TEST_CASE(builders_make_well_formed_messages) {
   // An error reply to a frame without a usable trace still gets a valid one.
   auto fresh = proto::make_error_reply(msg_type::error, 0, "", {errc::bad_frame, "x"});
   BOOST_TEST(lower_hex(fresh.trace, 32));
-  BOOST_TEST(decode(proto::encode_body(fresh), msg_type::error).ok());
+  BOOST_TEST(decode(body_of(fresh), msg_type::error).ok());
 
   auto ok = proto::make_ok_reply(9, trace_a, {{"pong", true}});
-  auto r2 = decode(proto::encode_body(ok), msg_type::response);
+  auto r2 = decode(body_of(ok), msg_type::response);
   BOOST_REQUIRE(r2.ok());
   BOOST_TEST(as_int(r2->type) == as_int(msg_type::response));
   BOOST_TEST(r2->fields == json({{"ok", true}, {"body", {{"pong", true}}}}));
@@ -122,11 +122,32 @@ BOOST_AUTO_TEST_CASE(type_table_matches_the_enum) {
   BOOST_TEST(std::string(proto::to_string(static_cast<msg_type>(77))) == "unknown");
 }
 
-// --- version and type frames ---
+// --- framing ---
 
-BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_body_writes) {
+BOOST_AUTO_TEST_CASE(a_message_is_one_frame_with_version_and_type_first) {
+  auto env = proto::make_envelope(msg_type::heartbeat, {{"in_flight", 2}}, 4, trace_a);
+  auto frame = proto::encode_frame(env);
+  BOOST_REQUIRE(frame.size() > 2u);
+  BOOST_TEST(static_cast<unsigned>(static_cast<std::uint8_t>(frame[0])) == unsigned(proto::version));
+  BOOST_TEST(static_cast<unsigned>(static_cast<std::uint8_t>(frame[1])) == unsigned(as_int(msg_type::heartbeat)));
+  auto r = proto::decode_frame(frame);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(as_int(r->type) == as_int(msg_type::heartbeat));
+  BOOST_TEST(r->fields == json({{"in_flight", 2}}));
+}
+
+BOOST_AUTO_TEST_CASE(version_1_peers_get_their_refusal_in_three_frames) {
+  auto refusal = proto::make_error_reply(msg_type::error, 0, trace_a, {errc::bad_version, "speak 2"});
+  auto frames = proto::legacy_v1_frames(refusal);
+  BOOST_REQUIRE(frames.size() == 3u);
+  BOOST_TEST(frames[0] == byte(1));
+  BOOST_TEST(frames[1] == type_byte(msg_type::error));
+  BOOST_TEST(frames[2] == body_of(refusal));  // the same body map as version 2's
+}
+
+BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_frame_writes) {
   const json args = {{"text", "hi"}, {"n", -3}, {"nested", {{"f", 2.0}, {"list", {1, "two", nullptr}}}}};
-  proto::body_writer w(7, 42, trace_a, span_a);
+  proto::body_writer w(msg_type::task, 7, 42, trace_a, span_a);
   w.field("action", "echo")
       .field("args", args)
       .field("attempt", 2)
@@ -134,7 +155,7 @@ BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_body_writes) {
       .field("idempotency_key", std::string())
       .field("lease", std::uint64_t{9})
       .field("task_id", std::uint64_t{42});
-  auto written = proto::decode_frame(v1(), type_byte(msg_type::task), w.finish());
+  auto written = proto::decode_frame(w.finish());
   proto::envelope env;
   env.type = msg_type::task;
   env.cid = 42;
@@ -142,7 +163,7 @@ BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_body_writes) {
   env.span = span_a;
   env.fields = {{"action", "echo"}, {"args", args}, {"attempt", 2}, {"deadline_ms", 1500},
                 {"idempotency_key", ""}, {"lease", 9u}, {"task_id", 42u}};
-  auto encoded = proto::decode_frame(v1(), type_byte(msg_type::task), proto::encode_body(env));
+  auto encoded = proto::decode_frame(proto::encode_frame(env));
   BOOST_REQUIRE(written.ok());
   BOOST_REQUIRE(encoded.ok());
   BOOST_TEST(written->cid == 42u);
@@ -152,25 +173,26 @@ BOOST_AUTO_TEST_CASE(body_writer_writes_what_encode_body_writes) {
   BOOST_TEST(written->fields["args"]["nested"]["f"].is_number_float());  // 2.0 stays a float
 
   // A nested map, no span: the answer to `run` as make_ok_reply builds it.
-  proto::body_writer r(2, 7, trace_a);
+  proto::body_writer r(msg_type::response, 2, 7, trace_a);
   r.map("body", 2).field("duration_ms", 0.5).field("result", json{{"text", "hi"}}).field("ok", true);
-  auto reply = proto::decode_frame(v1(), type_byte(msg_type::response), r.finish());
-  auto made = proto::decode_frame(v1(), type_byte(msg_type::response),
-                                  proto::encode_body(proto::make_ok_reply(7, trace_a, {{"duration_ms", 0.5}, {"result", {{"text", "hi"}}}})));
+  auto reply = proto::decode_frame(r.finish());
+  auto made = proto::decode_frame(
+      proto::encode_frame(proto::make_ok_reply(7, trace_a, {{"duration_ms", 0.5}, {"result", {{"text", "hi"}}}})));
   BOOST_REQUIRE(reply.ok());
   BOOST_REQUIRE(made.ok());
+  BOOST_TEST(as_int(reply->type) == as_int(msg_type::response));
   BOOST_TEST(reply->span.empty());
   BOOST_TEST(reply->fields.dump() == made->fields.dump());
 }
 
 BOOST_AUTO_TEST_CASE(body_writer_refuses_counts_that_do_not_match) {
-  proto::body_writer few(2, 1, trace_a);
+  proto::body_writer few(msg_type::response, 2, 1, trace_a);
   few.field("a", 1);
   BOOST_CHECK_THROW(few.finish(), std::logic_error);
-  proto::body_writer nested(1, 1, trace_a);
+  proto::body_writer nested(msg_type::response, 1, 1, trace_a);
   nested.map("m", 2).field("x", 1);
   BOOST_CHECK_THROW(nested.finish(), std::logic_error);
-  proto::body_writer exact(1, 1, trace_a);
+  proto::body_writer exact(msg_type::response, 1, 1, trace_a);
   exact.map("m", 1).field("x", 1);
   BOOST_CHECK_NO_THROW(exact.finish());
 }

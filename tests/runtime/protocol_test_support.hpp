@@ -35,8 +35,12 @@ const std::vector<msg_type> all_types = {msg_type::error,     msg_type::request,
                                          msg_type::reregister};
 
 std::string byte(unsigned b) { return std::string(1, static_cast<char>(b)); }
-std::string v1() { return byte(proto::version); }
+std::string ver() { return byte(proto::version); }
 std::string type_byte(msg_type t) { return byte(static_cast<unsigned>(t)); }
+// One wire frame: [version][type][body].
+std::string wire(msg_type t, const std::string& body) { return ver() + type_byte(t) + body; }
+// The body map encode_frame writes (its frame minus the 2 header bytes).
+std::string body_of(const proto::envelope& env) { return proto::encode_frame(env).substr(2); }
 int as_int(msg_type t) { return static_cast<int>(t); }
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -90,7 +94,7 @@ std::string nested_body(std::size_t arrays) {
 
 result<proto::envelope> decode(const std::string& body, msg_type t = msg_type::request,
                                const proto::limits& lim = {}) {
-  return proto::decode_frame(v1(), type_byte(t), body, lim);
+  return proto::decode_frame(wire(t, body), lim);
 }
 
 // Checks that `r` failed with `code` and that the message contains every piece of `what`.
