@@ -7,7 +7,13 @@
 //
 // Usage: keel_fabric_bench [--executors 1,2,4] [--windows 100,1000] [--tasks N]
 //                          [--warmup N] [--payload B] [--concurrency C]
-//                          [--keel PATH] [--json] [--keep-logs]
+//                          [--rounds N] [--keel PATH] [--json] [--keep-logs]
+//
+// With --rounds N each configuration runs N times, the three systems
+// alternating (keel, raw +curve, raw, keel, ...), and each system's median
+// run is reported: on a VM whose speed drifts by tens of percent from one
+// minute to the next, one run of each says more about the host than about
+// Keel.
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
@@ -33,9 +39,18 @@ constexpr double target_ratio = 0.60;     // of raw ZeroMQ with CURVE
 constexpr double target_p99_ms = 2.0;     // at 100 in flight
 constexpr int p99_target_window = 100;
 
+// CPU time per task over every process of a run: client, node/broker, executors/workers.
+double cpu_per_task(const run_result& r) {
+  double us = r.client_cpu_us_per_task;
+  for (const auto& p : r.procs) us += p.cpu_us_per_task;
+  return us;
+}
+
 struct config_result {
   int executors = 0, window = 0;
-  run_result keel, raw_curve, raw_plain;
+  run_result keel, raw_curve, raw_plain;  // the median run of each (by throughput)
+  std::vector<double> round_ratios;       // keel / raw +curve, per round
+  std::vector<double> round_cpu_ratios;   // raw +curve CPU per task / keel's, per round
   double ratio_curve() const { return raw_curve.tasks_per_s > 0 ? keel.tasks_per_s / raw_curve.tasks_per_s : 0; }
   double ratio_plain() const { return raw_plain.tasks_per_s > 0 ? keel.tasks_per_s / raw_plain.tasks_per_s : 0; }
 };
@@ -60,6 +75,22 @@ void print(const options& o, const std::vector<config_result>& runs) {
     row("raw zmq", c.raw_plain);
     std::printf("%-5s %-7s %-16s %9.1f%% of raw +curve, %.1f%% of raw\n", "", "", "  keel / raw", 100 * c.ratio_curve(),
                 100 * c.ratio_plain());
+    auto list = [](const std::vector<double>& v) {
+      std::string each;
+      for (double r : v) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%s%.1f%%", each.empty() ? "" : ", ", 100 * r);
+        each += buf;
+      }
+      return each;
+    };
+    if (c.round_ratios.size() > 1)
+      std::printf("%-5s %-7s %-16s %s (medians of %zu rounds above)\n", "", "", "  per round", list(c.round_ratios).c_str(),
+                  c.round_ratios.size());
+    // CPU per task drifts far less with the host's speed than throughput.
+    std::printf("%-5s %-7s %-16s keel %.1f us, raw +curve %.1f us: keel costs %.0f%% more (raw/keel %s)\n", "", "",
+                "  CPU per task", cpu_per_task(c.keel), cpu_per_task(c.raw_curve),
+                100 * (cpu_per_task(c.keel) / std::max(cpu_per_task(c.raw_curve), 1e-9) - 1), list(c.round_cpu_ratios).c_str());
   }
   double worst = 1e9, worst_p99 = 0;
   bool correct = true;
@@ -89,8 +120,18 @@ json report(const options& o, const std::vector<config_result>& runs) {
                            {"raw_curve", summary(c.raw_curve)},
                            {"raw_plain", summary(c.raw_plain)},
                            {"keel_over_raw_curve", c.ratio_curve()},
-                           {"keel_over_raw_plain", c.ratio_plain()}});
+                           {"keel_over_raw_plain", c.ratio_plain()},
+                           {"rounds", c.round_ratios.size()},
+                           {"keel_over_raw_curve_per_round", c.round_ratios},
+                           {"cpu_us_per_task", {{"keel_curve", cpu_per_task(c.keel)}, {"raw_curve", cpu_per_task(c.raw_curve)}}},
+                           {"raw_curve_cpu_over_keel_per_round", c.round_cpu_ratios}});
   return out;
+}
+
+// The run with the median throughput (the lower middle one for an even count).
+run_result median_run(std::vector<run_result> runs) {
+  std::sort(runs.begin(), runs.end(), [](const run_result& a, const run_result& b) { return a.tasks_per_s < b.tasks_per_s; });
+  return runs[(runs.size() - 1) / 2];
 }
 
 }  // namespace
@@ -104,6 +145,9 @@ int main(int argc, char** argv) {
   std::string executors = "1,2,4", windows = "100,1000";
   app.add_option("--executors", executors, "Executor (and raw worker) counts, comma-separated (default 1,2,4)");
   app.add_option("--windows", windows, "Tasks in flight, comma-separated (default 100,1000)");
+  int rounds = 1;
+  app.add_option("--rounds", rounds, "Runs per configuration, systems alternating; each system's median run is reported (default 1)")
+      ->check(CLI::Range(1, 99));
   add_run_options(app, o);
   raw_roles roles(app);
   CLI11_PARSE(app, argc, argv);
@@ -120,12 +164,20 @@ int main(int argc, char** argv) {
         c.executors = n;
         c.window = w;
         o.window = w;
-        o.curve = true;
-        c.keel = run_keel(o, n);
-        c.raw_curve = run_raw(o, n);
-        o.curve = false;
-        c.raw_plain = run_raw(o, n);
-        correct = correct && c.keel.correct() && c.raw_curve.correct() && c.raw_plain.correct();
+        std::vector<run_result> keel, raw_curve, raw_plain;
+        for (int r = 0; r < rounds; ++r) {
+          o.curve = true;
+          keel.push_back(run_keel(o, n));
+          raw_curve.push_back(run_raw(o, n));
+          o.curve = false;
+          raw_plain.push_back(run_raw(o, n));
+          c.round_ratios.push_back(raw_curve.back().tasks_per_s > 0 ? keel.back().tasks_per_s / raw_curve.back().tasks_per_s : 0);
+          c.round_cpu_ratios.push_back(cpu_per_task(keel.back()) > 0 ? cpu_per_task(raw_curve.back()) / cpu_per_task(keel.back()) : 0);
+          correct = correct && keel.back().correct() && raw_curve.back().correct() && raw_plain.back().correct();
+        }
+        c.keel = median_run(keel);
+        c.raw_curve = median_run(raw_curve);
+        c.raw_plain = median_run(raw_plain);
         runs.push_back(std::move(c));
       }
     }

@@ -40,21 +40,17 @@ result<std::unique_ptr<client>> client::connect(const std::string& endpoint, con
   return std::unique_ptr<client>(new client(std::move(p)));
 }
 
-result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args,
-                                   const std::string& trace) {
-  return send(op, nlohmann::json(args), trace);
+result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args, const std::string& trace) {
+  return send(op, static_cast<const nlohmann::json&>(args), trace);
 }
 
-result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args, const std::string& trace) {
-  proto::envelope env;
-  env.type = proto::msg_type::request;
-  env.cid = impl_->next_cid++;
-  env.trace = trace.empty() ? proto::new_trace_id() : trace;
-  env.span = proto::new_span_id();
-  env.fields = nlohmann::json::object();
-  env.fields["op"] = op;
-  env.fields["args"] = std::move(args);
-  auto frame = proto::encode_frame(env);
+result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args, const std::string& trace) {
+  auto cid = impl_->next_cid++;
+  // Written straight to msgpack (keys in the order a JSON map keeps them):
+  // a pipelined caller sends thousands of these a second.
+  proto::body_writer w(proto::msg_type::request, 2, cid, trace.empty() ? proto::new_trace_id() : trace,
+                       proto::new_span_id());
+  auto frame = w.field("args", args).field("op", op).finish();
   try {
     // A DEALER with no live connection blocks on send, forever: that is what
     // happens once a node has refused this client's CURVE handshake. Wait a
@@ -73,7 +69,7 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
   } catch (const zmq::error_t& ex) {
     return error{errc::io, std::string("cannot send to ") + impl_->endpoint + ": " + ex.what()};
   }
-  return env.cid;
+  return cid;
 }
 
 result<reply> client::receive(std::chrono::milliseconds timeout) {

@@ -53,8 +53,8 @@ class client {
   // Pipelined form: returns the correlation id of the queued request.
   result<std::uint64_t> send(const std::string& op, const nlohmann::json& args,
                              const std::string& trace = {});
-  // The same, taking `args` over instead of copying it (pipelined callers
-  // build a fresh request per call).
+  // The same for a temporary `args` (kept so callers that move still compile;
+  // neither form copies `args`).
   result<std::uint64_t> send(const std::string& op, nlohmann::json&& args, const std::string& trace = {});
   // Waits up to `timeout` for the next reply to any request. Errors: timeout.
   result<reply> receive(std::chrono::milliseconds timeout);

@@ -42,7 +42,7 @@ constexpr auto hex_table = [] {
   return t;
 }();
 
-bool is_hex_id(const std::string& s, std::size_t len) {
+bool is_hex_id(std::string_view s, std::size_t len) {
   if (s.size() != len) return false;
   bool ok = true;
   for (char c : s) ok &= hex_table[static_cast<unsigned char>(c)];
@@ -99,30 +99,32 @@ result<envelope> decode_frame(std::string_view frame, const limits& lim) {
     return bad(std::string("body is not valid msgpack: ") + ex.what());
   }
   if (obj.type != msgpack::type::MAP) return bad("body must be a msgpack map");
-  auto json = msgpack_to_json(obj);
+  // The ids are read straight from msgpack: JSON values for them would be
+  // built only to be erased again. A repeated key: the last one counts.
+  const msgpack::object *cid = nullptr, *trace = nullptr, *span = nullptr;
+  auto json = msgpack_map_to_json(obj, [&](std::string_view key, const msgpack::object& v) {
+    if (key == "cid") cid = &v;
+    else if (key == "trace") trace = &v;
+    else if (key == "span") span = &v;
+    else return false;
+    return true;
+  });
   if (!json) return json.err();
 
   envelope env;
   env.type = static_cast<msg_type>(t);
-  auto& j = json.value();
-  auto cid = j.find("cid");
-  if (cid == j.end() || !cid->is_number_unsigned())
-    return bad("body needs \"cid\" as an unsigned integer");
-  env.cid = cid->get<std::uint64_t>();
-  auto trace = j.find("trace");
-  if (trace == j.end() || !trace->is_string() || !is_hex_id(trace->get_ref<const std::string&>(), 32))
-    return bad("body needs \"trace\" as 32 lower-case hex digits");
-  env.trace = std::move(trace->get_ref<std::string&>());
-  auto span = j.find("span");
-  if (span != j.end()) {
-    if (!span->is_string() || !is_hex_id(span->get_ref<const std::string&>(), 16))
-      return bad("\"span\" must be 16 lower-case hex digits");
-    env.span = std::move(span->get_ref<std::string&>());
+  if (!cid || cid->type != msgpack::type::POSITIVE_INTEGER) return bad("body needs \"cid\" as an unsigned integer");
+  env.cid = cid->via.u64;
+  auto hex_str = [](const msgpack::object* o, std::size_t len) {
+    return o && o->type == msgpack::type::STR && is_hex_id(std::string_view(o->via.str.ptr, o->via.str.size), len);
+  };
+  if (!hex_str(trace, 32)) return bad("body needs \"trace\" as 32 lower-case hex digits");
+  env.trace.assign(trace->via.str.ptr, trace->via.str.size);
+  if (span) {
+    if (!hex_str(span, 16)) return bad("\"span\" must be 16 lower-case hex digits");
+    env.span.assign(span->via.str.ptr, span->via.str.size);
   }
-  j.erase("cid");
-  j.erase("trace");
-  j.erase("span");
-  env.fields = std::move(j);
+  env.fields = std::move(json.value());
   return env;
 }
 

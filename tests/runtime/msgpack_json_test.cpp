@@ -158,6 +158,34 @@ BOOST_AUTO_TEST_CASE(strings_round_trip_byte_for_byte) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(strings_that_are_not_utf8_are_refused_wherever_the_bad_byte_sits) {
+  auto as_str = [](const std::string& s) {
+    return mp([&](packer& pk) {
+      pk.pack_str(static_cast<std::uint32_t>(s.size()));
+      pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+    });
+  };
+  const std::vector<std::string> bad = {"\xff", "\xc3", "\xc0\xaf" /* overlong */, "\xed\xa0\x80" /* surrogate */,
+                                        "\xf4\x90\x80\x80" /* beyond U+10FFFF */, "\xe2\x9c" /* truncated */};
+  // The ASCII fast path reads 8 bytes at a time: put the bad bytes at every
+  // offset inside, between and after such words.
+  for (const auto& b : bad)
+    for (std::size_t before : {0u, 1u, 7u, 8u, 9u, 15u, 16u, 31u})
+      for (std::size_t after : {0u, 1u, 8u}) {
+        auto s = std::string(before, 'a') + b + std::string(after, 'z');
+        auto r = to_json(as_str(s));
+        BOOST_TEST(!r.ok(), "accepted " << s.size() << " bytes with a bad sequence at " << before);
+      }
+  const std::vector<std::string> good = {"\xc3\xa9", "\xe2\x9c\x93", "\xf0\x9f\x98\x80", "\x7f"};
+  for (const auto& g : good)
+    for (std::size_t before : {0u, 7u, 8u, 9u, 16u}) {
+      auto s = std::string(before, 'a') + g + std::string(before, 'b');
+      auto r = to_json(as_str(s));
+      BOOST_REQUIRE_MESSAGE(r.ok(), "refused valid UTF-8 at " << before);
+      BOOST_TEST(r->get<std::string>() == s);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(arrays_and_objects_round_trip) {
   const std::vector<json> values = {
       json::array(),
