@@ -114,11 +114,12 @@ void finish_version(std::string& o, const record& r, std::string_view raw_hash) 
   std::size_t others = 0;
   for (const auto& [field, src] : sources) others += differs(src);
   msgpack_out::map_header(o, others);
-  for (const auto& [field, src] : sources)
-    if (differs(src)) {
-      msgpack_out::str(o, field);
-      msgpack_out::json(o, src);
-    }
+  for (auto it = sources.begin(); others > 0; ++it) {  // stops after the last one that differs
+    if (!differs(it->second)) continue;
+    msgpack_out::str(o, it->first);
+    msgpack_out::json(o, it->second);
+    --others;
+  }
   msgpack_out::int64(o, r.valid_from_ms);
   msgpack_out::str(o, r.source);
   msgpack_out::str(o, r.event_id);
@@ -397,7 +398,6 @@ result<write_outcome> record_store::put(const record_write& w) {
   };
   // find, then assign or emplace: json's operator[] is std::map::emplace,
   // which allocates a node even when the key exists (a tenth of a write).
-  const nlohmann::json default_source(w.source);
   if (!next.fields.is_object()) next.fields = nlohmann::json::object();
   if (!next.field_sources.is_object()) next.field_sources = nlohmann::json::object();
   auto& merged = next.fields.get_ref<nlohmann::json::object_t&>();
@@ -417,9 +417,9 @@ result<write_outcome> record_store::put(const record_write& w) {
       m->second.get_ref<std::string&>() = value.get_ref<const std::string&>();
     else m->second = value;
     auto src = w.field_sources.find(name);
-    const auto& want = src != w.field_sources.end() && src->is_string() ? *src : default_source;
+    const std::string& want = src != w.field_sources.end() && src->is_string() ? src->get_ref<const std::string&>() : w.source;
     if (auto m = merged_sources.find(name); m == merged_sources.end()) merged_sources.emplace(name, want);
-    else if (m->second != want) m->second = want;
+    else if (!m->second.is_string() || m->second.get_ref<const std::string&>() != want) m->second = want;
   }
   std::string stored;  // the version's value
   stored.reserve(160 + w.source.size() + w.event_id.size());
