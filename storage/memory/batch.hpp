@@ -3,6 +3,7 @@
 // and log entries that describe it land together or not at all.
 #pragma once
 
+#include <charconv>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,10 +39,19 @@ class batch {
   std::vector<op> ops_;
 };
 
-// Fixed-width decimal so LevelDB's byte order is numeric order.
+// Fixed-width decimal so LevelDB's byte order is numeric order; the append
+// form builds a key in one string (keys are made on every write).
+inline void append_key_number(std::string& key, unsigned long long n, int width = 20) {
+  char digits[20];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  auto len = static_cast<std::size_t>(end - digits);
+  if (len < static_cast<std::size_t>(width)) key.append(static_cast<std::size_t>(width) - len, '0');
+  key.append(digits, len);
+}
 inline std::string key_number(unsigned long long n, int width = 20) {
-  std::string s = std::to_string(n);
-  return std::string(s.size() < static_cast<std::size_t>(width) ? width - s.size() : 0, '0') + s;
+  std::string s;
+  append_key_number(s, n, width);
+  return s;
 }
 
 }  // namespace keel::memory

@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -21,13 +23,16 @@ void ensure_sodium() {
   });
 }
 
+// Two digits per byte from a table: every record write prints its hash.
 std::string to_hex(const unsigned char* d, std::size_t n) {
-  static const char* digits = "0123456789abcdef";
+  static const auto pairs = [] {
+    std::array<char, 512> t{};
+    const char* digits = "0123456789abcdef";
+    for (int b = 0; b < 256; ++b) t[2 * b] = digits[b >> 4], t[2 * b + 1] = digits[b & 15];
+    return t;
+  }();
   std::string out(n * 2, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[d[i] >> 4];
-    out[2 * i + 1] = digits[d[i] & 15];
-  }
+  for (std::size_t i = 0; i < n; ++i) std::memcpy(&out[2 * i], &pairs[2 * d[i]], 2);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "storage/memory/batch.hpp"
 #include "storage/memory/content_hash.hpp"
+#include "storage/memory/msgpack_writer.hpp"
 
 namespace keel::memory {
 
@@ -44,10 +45,23 @@ status scan_decoded(const store& db, const std::string& prefix,
 }
 
 namespace reckey {
-std::string cur(const std::string& type, const std::string& id) { return "rec/cur/" + type + "/" + id; }
-std::string ver_prefix(const std::string& type, const std::string& id) { return "rec/ver/" + type + "/" + id + "/"; }
+namespace {
+// "<root><type>/<id>" with room for `more` bytes: one allocation per key.
+std::string record_key(std::string_view root, const std::string& type, const std::string& id, std::size_t more) {
+  std::string k;
+  k.reserve(root.size() + type.size() + id.size() + 1 + more);
+  k.append(root).append(type).append(1, '/').append(id);
+  return k;
+}
+}  // namespace
+std::string cur(const std::string& type, const std::string& id) { return record_key("rec/cur/", type, id, 0); }
+std::string ver_prefix(const std::string& type, const std::string& id) {
+  return record_key("rec/ver/", type, id, 1).append(1, '/');
+}
 std::string ver(const std::string& type, const std::string& id, std::uint64_t version) {
-  return ver_prefix(type, id) + key_number(version, 10);
+  auto k = record_key("rec/ver/", type, id, 11).append(1, '/');
+  append_key_number(k, version, 10);
+  return k;
 }
 std::string idx(const std::string& type, const std::string& field, const std::string& value) {
   return "rec/idx/" + type + "/" + field + "/" + value;
@@ -57,106 +71,93 @@ std::string idx(const std::string& type, const std::string& field, const std::st
 namespace {
 
 
-// Stored values come in two formats, and both decode:
+// Stored versions come in three formats, and all decode:
 //   1 (before 2026-11): a msgpack map {type, id, version, fields, sources,
 //     from, source, event, hash (64 hex digits), invalidated?};
 //   2: a msgpack array [2, fields, sources, from, source, event, hash
 //     (32 raw bytes), invalidated?]. Type, id and version are in the key;
 //     dropping them, the map's key names and half the hash took a version
 //     from ~230 to ~130 bytes (bench (b): LevelDB's cost grows with the
-//     bytes a write stores).
-// Feed entries likewise: a map {type, id, version, op, at[, versions]} or an
-// array [type, id, version, op, at[, versions]].
-constexpr std::int64_t version_format = 2;
+//     bytes a write stores);
+//   3: the same array starting with 3, whose hash is BLAKE2b-256 of the
+//     fields' msgpack exactly as stored (msgpack_writer.hpp: canonical)
+//     instead of their JSON text: the write hashes bytes it writes anyway,
+//     where dumping the fields to JSON was a tenth of a write's work.
+// A write compares the new fields' hash with the head's to find exact
+// duplicates; when the head is format 1 or 2 it hashes the fields' JSON
+// text for that comparison, as those versions did (record::format).
+// Feed entries: a map {type, id, version, op, at[, versions]} (before
+// format 2) or an array [type, id, version, op, at[, versions]].
+constexpr int version_format = 3;
 
-// msgpack written by hand for the values every write stores; the reader is
-// nlohmann's from_msgpack, which accepts any valid encoding.
-void mp_str(std::string& o, std::string_view s) {
-  if (s.size() < 32) {
-    o.push_back(static_cast<char>(0xa0 | s.size()));
-  } else if (s.size() < 256) {
-    o.push_back(static_cast<char>(0xd9));
-    o.push_back(static_cast<char>(s.size()));
-  } else if (s.size() < 65536) {
-    o.push_back(static_cast<char>(0xda));
-    o.push_back(static_cast<char>(s.size() >> 8));
-    o.push_back(static_cast<char>(s.size() & 0xff));
-  } else {
-    o.push_back(static_cast<char>(0xdb));
-    for (int i = 3; i >= 0; --i) o.push_back(static_cast<char>((s.size() >> (8 * i)) & 0xff));
-  }
-  o.append(s);
+// A version in format 3 is written in two steps: begin_version writes the
+// array header, the format and the fields and returns where the fields
+// start (what the content hash is computed over); finish_version writes the
+// rest once the hash is known.
+std::size_t begin_version(std::string& o, const nlohmann::json& fields, bool invalidated) {
+  msgpack_out::array_header(o, invalidated ? 8 : 7);
+  msgpack_out::uint(o, version_format);
+  std::size_t start = o.size();
+  msgpack_out::json(o, fields);
+  return start;
 }
 
-void mp_int(std::string& o, std::int64_t v) {
-  if (v >= 0 && v < 128) {
-    o.push_back(static_cast<char>(v));
-    return;
-  }
-  o.push_back(static_cast<char>(0xd3));
-  auto u = static_cast<std::uint64_t>(v);
-  for (int i = 7; i >= 0; --i) o.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
+std::string fields_hash(const std::string& value, std::size_t fields_start) {
+  return content_hash_raw(std::string_view(value).substr(fields_start));
 }
 
-// Format 2 of a version; `raw_hash` is the 32-byte BLAKE2b of the fields.
-std::string encode_version(const record& r, std::string_view raw_hash) {
-  std::string o;
-  o.reserve(96 + raw_hash.size() + r.source.size() + r.event_id.size());
-  o.push_back(static_cast<char>(0x90 | (r.invalidated ? 8 : 7)));
-  mp_int(o, version_format);
-  nlohmann::json::to_msgpack(r.fields, o);
+void finish_version(std::string& o, const record& r, std::string_view raw_hash) {
   // Only the fields another source set: most versions have one source,
   // and repeating it per field was a fifth of the bytes a write stored.
+  auto differs = [&](const nlohmann::json& src) { return !src.is_string() || src.get_ref<const std::string&>() != r.source; };
+  const auto& sources = r.field_sources.get_ref<const nlohmann::json::object_t&>();
   std::size_t others = 0;
-  for (auto it = r.field_sources.begin(); it != r.field_sources.end(); ++it)
-    others += !it->is_string() || it->get_ref<const std::string&>() != r.source;
-  if (others == 0) {
-    o.push_back(static_cast<char>(0x80));
-  } else {
-    nlohmann::json m = nlohmann::json::object();
-    for (auto it = r.field_sources.begin(); it != r.field_sources.end(); ++it)
-      if (!it->is_string() || it->get_ref<const std::string&>() != r.source) m[it.key()] = *it;
-    nlohmann::json::to_msgpack(m, o);
+  for (const auto& [field, src] : sources) others += differs(src);
+  msgpack_out::map_header(o, others);
+  for (auto it = sources.begin(); others > 0; ++it) {  // stops after the last one that differs
+    if (!differs(it->second)) continue;
+    msgpack_out::str(o, it->first);
+    msgpack_out::json(o, it->second);
+    --others;
   }
-  mp_int(o, r.valid_from_ms);
-  mp_str(o, r.source);
-  mp_str(o, r.event_id);
-  o.push_back(static_cast<char>(0xc4));  // bin 8
-  o.push_back(static_cast<char>(raw_hash.size()));
-  o.append(raw_hash);
-  if (r.invalidated) o.push_back(static_cast<char>(0xc3));
-  return o;
+  msgpack_out::int64(o, r.valid_from_ms);
+  msgpack_out::str(o, r.source);
+  msgpack_out::str(o, r.event_id);
+  msgpack_out::bin(o, raw_hash);
+  if (r.invalidated) msgpack_out::boolean(o, true);
 }
 
-// Format 2 of a change-feed entry.
+// A change-feed entry (the array form).
 std::string encode_feed(const std::string& type, const std::string& id, std::uint64_t version, std::string_view op,
                         std::int64_t at, std::optional<std::uint64_t> versions = std::nullopt) {
   std::string o;
-  o.reserve(32 + type.size() + id.size());
-  o.push_back(static_cast<char>(0x90 | (versions ? 6 : 5)));
-  mp_str(o, type);
-  mp_str(o, id);
-  mp_int(o, static_cast<std::int64_t>(version));
-  mp_str(o, op);
-  mp_int(o, at);
-  if (versions) mp_int(o, static_cast<std::int64_t>(*versions));
+  o.reserve(40 + type.size() + id.size());
+  msgpack_out::array_header(o, versions ? 6 : 5);
+  msgpack_out::str(o, type);
+  msgpack_out::str(o, id);
+  msgpack_out::uint(o, version);
+  msgpack_out::str(o, op);
+  msgpack_out::int64(o, at);
+  if (versions) msgpack_out::uint(o, *versions);
   return o;
 }
 
 std::string text_or_empty(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
 
-// A stored version of type/id (format 1 or 2) as a record. Format 1 names
-// type, id and version itself; format 2 takes them from the key.
+// A stored version of type/id (any format) as a record. Format 1 names
+// type, id and version itself; formats 2 and 3 take them from the key.
 result<record> decode_version(const std::string& type, const std::string& id, const std::string& key,
                               nlohmann::json&& j) {
   record r;
   r.type = type;
   r.id = id;
   if (j.is_array()) {
-    if (j.size() < 7 || !j[0].is_number_integer() || j[0].get<std::int64_t>() != version_format || !j[1].is_object() ||
-        !j[2].is_object() || !j[6].is_binary())
+    const auto format = j.size() > 0 && j[0].is_number_integer() ? j[0].get<std::int64_t>() : 0;
+    if (j.size() < 7 || (format != 2 && format != version_format) || !j[1].is_object() || !j[2].is_object() ||
+        !j[6].is_binary())
       return error{errc::io, "stored version under '" + key + "' has an unknown layout: the database is damaged or was "
                                                               "written by a newer Keel; restore from a backup or upgrade"};
+    r.format = static_cast<int>(format);
     auto slash = key.rfind('/');
     r.version = std::strtoull(key.c_str() + slash + 1, nullptr, 10);
     r.fields = std::move(j[1]);
@@ -168,6 +169,7 @@ result<record> decode_version(const std::string& type, const std::string& id, co
     r.hash = hash_to_hex(std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
     r.invalidated = j.size() > 7 && j[7].is_boolean() && j[7].get<bool>();
   } else if (j.is_object()) {
+    r.format = 1;
     r.version = j.value("version", std::uint64_t{0});
     r.fields = j.value("fields", nlohmann::json::object());
     r.field_sources = j.value("sources", nlohmann::json::object());
@@ -225,7 +227,13 @@ std::string conflict_message(const std::string& type, const std::string& id, std
 
 // The key of the next change-feed entry; it goes into the same batch as
 // the change, and seq_ moves only once that batch is committed.
-std::string record_store::next_feed_key() const { return "rec/log/" + key_number(seq_ + 1); }
+std::string record_store::next_feed_key() const {
+  std::string k;
+  k.reserve(28);
+  k.append("rec/log/");
+  append_key_number(k, seq_ + 1);
+  return k;
+}
 
 result<feed_entry> decode_feed(const std::string& bytes, const std::string& key) {
   auto j = decode_value(bytes, key);
@@ -329,16 +337,19 @@ result<std::optional<record>> record_store::current(const std::string& type, con
 // The hot path of every record write (bench (b)). What it avoids, each a
 // few percent of a write in a profile: copying the previous version out of
 // the cache (its fields move into the next version; the entry is dropped
-// if the write then fails), looking the cache entry up a second time to
-// store the next version, building json documents only to msgpack-encode
-// them, and growing the batch one operation at a time.
+// if the write then fails), copying the given fields before merging them
+// (they are checked first, then copied once, into the merged version),
+// looking the cache entry up a second time to store the next version,
+// building json documents only to msgpack-encode them, dumping the fields
+// to JSON to hash them (the hash is of the msgpack the value holds), and
+// growing the batch one operation at a time.
 result<write_outcome> record_store::put(const record_write& w) {
   auto types = this->types();
   auto t = types->require(w.type);
   if (!t) return t.err();
   if (auto st = check_key_names(w.type, w.id); !st) return st.err();
-  auto fields = types->validate(**t, w.fields);
-  if (!fields) return fields.err();
+  auto normalised = types->check(**t, w.fields);
+  if (!normalised) return normalised.err();
 
   std::lock_guard lk(write_mu_);
   const auto cached = find_cached(w.type, w.id);
@@ -357,14 +368,16 @@ result<write_outcome> record_store::put(const record_write& w) {
   bool live = prev && !prev->invalidated;
   const auto& identity = (*t)->identity;
   // An identity key a patch leaves as it was (not named, or named with the
-  // value it has) needs no index work: most writes change other fields.
+  // value it has) needs no index work: most writes change other fields. (A
+  // timestamp given in another form than the stored one counts as touched;
+  // the texts compared below then agree.)
   std::vector<char> touched(identity.size(), 1);
   std::vector<std::string> before_ids(identity.size());
   for (std::size_t i = 0; i < identity.size() && live; ++i) {
     auto old = prev->fields.find(identity[i]);
-    auto given = fields->find(identity[i]);
+    auto given = w.fields.find(identity[i]);
     if (w.how == record_write::mode::patch &&
-        (given == fields->end() || (old != prev->fields.end() && *old == *given))) {
+        (given == w.fields.end() || (old != prev->fields.end() && *old == *given))) {
       touched[i] = 0;
       continue;
     }
@@ -385,32 +398,41 @@ result<write_outcome> record_store::put(const record_write& w) {
   };
   // find, then assign or emplace: json's operator[] is std::map::emplace,
   // which allocates a node even when the key exists (a tenth of a write).
-  const nlohmann::json default_source(w.source);
   if (!next.fields.is_object()) next.fields = nlohmann::json::object();
   if (!next.field_sources.is_object()) next.field_sources = nlohmann::json::object();
   auto& merged = next.fields.get_ref<nlohmann::json::object_t&>();
   auto& merged_sources = next.field_sources.get_ref<nlohmann::json::object_t&>();
-  for (auto& [name, value] : fields->get_ref<nlohmann::json::object_t&>()) {
+  auto normal = normalised->begin();
+  std::size_t pos = 0;
+  for (auto f = w.fields.begin(); f != w.fields.end(); ++f, ++pos) {
+    const std::string& name = f.key();
+    const nlohmann::json& value = normal != normalised->end() && normal->position == pos ? (normal++)->value : *f;
     if (value.is_null()) {
       merged.erase(name);
       merged_sources.erase(name);
       continue;
     }
-    if (auto f = merged.find(name); f != merged.end()) f->second = std::move(value);
-    else merged.emplace(name, std::move(value));
+    if (auto m = merged.find(name); m == merged.end()) merged.emplace(name, value);
+    else if (m->second.is_string() && value.is_string())  // keeps the string's buffer (json's operator= would not)
+      m->second.get_ref<std::string&>() = value.get_ref<const std::string&>();
+    else m->second = value;
     auto src = w.field_sources.find(name);
-    const auto& want = src != w.field_sources.end() && src->is_string() ? *src : default_source;
-    if (auto f = merged_sources.find(name); f == merged_sources.end()) merged_sources.emplace(name, want);
-    else if (f->second != want) f->second = want;
+    const std::string& want = src != w.field_sources.end() && src->is_string() ? src->get_ref<const std::string&>() : w.source;
+    if (auto m = merged_sources.find(name); m == merged_sources.end()) merged_sources.emplace(name, want);
+    else if (!m->second.is_string() || m->second.get_ref<const std::string&>() != want) m->second = want;
   }
-  const std::string raw_hash = content_hash_raw(next.fields.dump());
+  std::string stored;  // the version's value
+  stored.reserve(160 + w.source.size() + w.event_id.size());
+  const std::size_t fields_start = begin_version(stored, next.fields, /*invalidated=*/false);
+  const std::string raw_hash = fields_hash(stored, fields_start);
   next.hash = hash_to_hex(raw_hash);
 
   batch b;
   b.reserve(w.also_put.size() + w.also_delete.size() + 2 * identity.size() + 3);
   for (const auto& [k, v] : w.also_put) b.put(k, v);
   for (const auto& k : w.also_delete) b.del(k);
-  if (live && next.hash == prev->hash) {
+  // Heads written before format 3 hold the hash of the fields' JSON text.
+  if (live && prev->hash == (prev->format >= 3 ? next.hash : content_hash(next.fields.dump()))) {
     if (took_prev) {  // the same content: hand the fields back to the cached version
       prev->fields = std::move(next.fields);
       prev->field_sources = std::move(next.field_sources);
@@ -442,7 +464,8 @@ result<write_outcome> record_store::put(const record_write& w) {
   next.valid_from_ms = std::max(clock_(), prev ? prev->valid_from_ms : 0);
   next.source = w.source;
   next.event_id = w.event_id;
-  b.put(reckey::ver(w.type, w.id, next.version), encode_version(next, raw_hash));
+  finish_version(stored, next, raw_hash);
+  b.put(reckey::ver(w.type, w.id, next.version), std::move(stored));
   if (!prev) b.put(reckey::cur(w.type, w.id), std::string());  // the record now exists
   b.put(next_feed_key(), encode_feed(w.type, w.id, next.version, "put", next.valid_from_ms));
   if (auto st = b.commit(db_, w.sync); !st) return drop_prev(), st.err();
@@ -534,12 +557,14 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   next.valid_from_ms = std::max(clock_(), prev.valid_from_ms);
   next.source = source;
   next.invalidated = true;
-  const std::string raw_hash = content_hash_raw("{}");
+  std::string value;
+  const std::string raw_hash = fields_hash(value, begin_version(value, next.fields, /*invalidated=*/true));
   next.hash = hash_to_hex(raw_hash);
+  finish_version(value, next, raw_hash);
   batch b;
   for (const auto& key : (*t)->identity)
     if (prev.fields.contains(key)) b.del(reckey::idx(type, key, identity_text(prev.fields[key])));
-  b.put(reckey::ver(type, id, next.version), encode_version(next, raw_hash));
+  b.put(reckey::ver(type, id, next.version), std::move(value));
   b.put(next_feed_key(), encode_feed(type, id, next.version, "invalidate", next.valid_from_ms));
   if (auto st = b.commit(db_, false); !st) return st.err();
   ++seq_;

@@ -12,9 +12,10 @@
 //                                         databases before format 2 keep here is
 //                                         not read)
 //   rec/ver/<type>/<id>/<version %010d>   one version, immutable once written:
-//                                         [2, fields, sources, from, source, event,
+//                                         [3, fields, sources, from, source, event,
 //                                         hash (32 bytes), invalidated?]; versions
-//                                         written before format 2 are maps and
+//                                         written in format 2 (the same array, the
+//                                         hash over other bytes) or before (maps)
 //                                         still decode (record_store.cpp)
 //   rec/idx/<type>/<field>/<value>        identity key -> id (string values lower-cased)
 //   rec/log/<seq %020d>                   change feed: [type, id, version, op, at]
@@ -61,8 +62,12 @@ struct record {
   std::optional<std::int64_t> valid_to_ms;  // absent: still the newest version
   std::string source;    // who wrote this version ("crm", "stripe", "keelctl")
   std::string event_id;  // the event that caused it ("" when written directly)
-  std::string hash;      // BLAKE2b-256 of the fields
+  std::string hash;      // BLAKE2b-256 of the fields (64 hex digits), as `format` computes it
   bool invalidated = false;  // a tombstone: the record was forgotten at valid_from
+  // The value format the version was stored in (record_store.cpp): from 3
+  // the hash is of the fields' canonical msgpack, before of their JSON
+  // text. Equal fields give equal hashes only within one method.
+  int format = 3;
 };
 
 struct field_change {

@@ -111,18 +111,31 @@ const char* json_kind(const nlohmann::json& v) {
 }  // namespace
 
 result<nlohmann::json> schema::validate(const entity_type& t, const nlohmann::json& fields) const {
+  auto changed = check(t, fields);
+  if (!changed) return changed.err();
+  nlohmann::json out = fields;
+  auto next = changed->begin();
+  std::size_t pos = 0;
+  for (auto it = out.begin(); it != out.end() && next != changed->end(); ++it, ++pos)
+    if (pos == next->position) *it = std::move((next++)->value);
+  return out;
+}
+
+result<std::vector<schema::normalised_value>> schema::check(const entity_type& t, const nlohmann::json& fields) const {
   if (!fields.is_object())
     return error{errc::bad_request, "fields of a " + t.name + " must be a JSON object, got " + json_kind(fields)};
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [name, value] : fields.items()) {
+  std::vector<normalised_value> changed;
+  std::size_t pos = 0;
+  for (auto f = fields.begin(); f != fields.end(); ++f, ++pos) {
+    const std::string& name = f.key();
+    const nlohmann::json& value = *f;
     auto it = t.fields.find(name);
     if (it == t.fields.end()) {
       std::string known;
-      for (const auto& [f, ty] : t.fields) known += (known.empty() ? "" : ", ") + f;
+      for (const auto& [field, ty] : t.fields) known += (known.empty() ? "" : ", ") + field;
       return error{errc::bad_request, "unknown field '" + name + "' for entity type '" + t.name + "'; its fields are: " + known};
     }
     bool fits = value.is_null();
-    nlohmann::json normal = value;
     switch (it->second) {
       case field_type::string: fits = fits || value.is_string(); break;
       case field_type::integer: fits = fits || value.is_number_integer(); break;
@@ -131,9 +144,10 @@ result<nlohmann::json> schema::validate(const entity_type& t, const nlohmann::js
       case field_type::json: fits = true; break;
       case field_type::timestamp:
         if (value.is_string()) {
-          if (auto ms = parse_timestamp(value.get<std::string>())) {
+          const auto& text = value.get_ref<const std::string&>();
+          if (auto ms = parse_timestamp(text)) {
             fits = true;
-            normal = format_timestamp(*ms);
+            if (auto normal = format_timestamp(*ms); normal != text) changed.push_back({pos, std::move(normal)});
           }
         }
         break;
@@ -142,9 +156,8 @@ result<nlohmann::json> schema::validate(const entity_type& t, const nlohmann::js
       return error{errc::bad_request, "field '" + name + "' of " + t.name + " must be " + to_string(it->second) +
                                           (it->second == field_type::timestamp ? " (RFC 3339, e.g. 2026-11-01T00:00:00Z)" : "") +
                                           ", got " + json_kind(value) + ": " + value.dump()};
-    out[name] = std::move(normal);
   }
-  return out;
+  return changed;
 }
 
 namespace {

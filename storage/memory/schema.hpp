@@ -57,6 +57,16 @@ class schema {
   // the expected type and what was given.
   result<nlohmann::json> validate(const entity_type& t, const nlohmann::json& fields) const;
 
+  // What validate checks, without building the copy: the record write path
+  // merges the caller's fields straight into the next version. On success,
+  // the values validate would change (timestamps not in the normal form),
+  // by position in `fields`' iteration order; usually none.
+  struct normalised_value {
+    std::size_t position;
+    nlohmann::json value;
+  };
+  result<std::vector<normalised_value>> check(const entity_type& t, const nlohmann::json& fields) const;
+
  private:
   std::map<std::string, entity_type> types_;
 };

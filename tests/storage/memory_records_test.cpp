@@ -292,6 +292,118 @@ BOOST_AUTO_TEST_CASE(values_written_before_format_2_still_decode) {
   BOOST_TEST(reopened.get("customer", "c_old").value()->hash == h[2].rec.hash);
 }
 
+// Format 2 versions are arrays like format 3, but their hash is BLAKE2b of
+// the fields' JSON text, not their msgpack. Exact duplicates of such a head
+// must stay no-ops (the write hashes the old way to compare), both when
+// the head comes from the database and from the write cache, and a change
+// on top of it writes format 3, after which duplicates are no-ops again.
+BOOST_AUTO_TEST_CASE(values_written_in_format_2_still_decode_and_compare) {
+  test::temp_dir dir;
+  auto db = std::move(store::open(dir.path()).value());
+  auto cfg = parse_memory_config(config_yaml, "test.yaml");
+  BOOST_REQUIRE(cfg.ok());
+  auto format_2 = [](const json& fields, const json& sources, std::int64_t from, const std::string& source,
+                     const std::string& event, bool invalidated) {
+    auto raw = content_hash_raw(fields.dump());
+    json v = json::array({2, fields, sources, from, source, event, json::binary(std::vector<std::uint8_t>(raw.begin(), raw.end()))});
+    if (invalidated) v.push_back(true);
+    auto b = json::to_msgpack(v);
+    return std::string(b.begin(), b.end());
+  };
+  auto feed = [](const std::string& id, int version, const std::string& op, std::int64_t at) {
+    auto b = json::to_msgpack(json::array({"customer", id, version, op, at}));
+    return std::string(b.begin(), b.end());
+  };
+  const json ana_1{{"email", "ana@example.com"}, {"plan", "free"}, {"seats", 3}};
+  const json ana_2{{"email", "ana@example.com"}, {"plan", "pro"}, {"seats", 3}};
+  const json bo_1{{"email", "bo@example.com"}, {"mrr", 12.5}, {"signed_up", "2026-11-01T00:00:00.000Z"}};
+  BOOST_REQUIRE(db->write({
+      {"rec/cur/customer/c_ana", ""},
+      {"rec/ver/customer/c_ana/0000000001", format_2(ana_1, json::object(), 1000, "crm", "ev_1", false)},
+      {"rec/ver/customer/c_ana/0000000002", format_2(ana_2, {{"email", "crm"}}, 2000, "stripe", "", false)},
+      {"rec/idx/customer/email/ana@example.com", "c_ana"},
+      {"rec/cur/customer/c_bo", ""},
+      {"rec/ver/customer/c_bo/0000000001", format_2(bo_1, json::object(), 1000, "crm", "", false)},
+      {"rec/idx/customer/email/bo@example.com", "c_bo"},
+      {"rec/cur/customer/c_gone", ""},
+      {"rec/ver/customer/c_gone/0000000001", format_2({{"plan", "free"}}, json::object(), 1000, "crm", "", false)},
+      {"rec/ver/customer/c_gone/0000000002", format_2(json::object(), json::object(), 1500, "gdpr", "", true)},
+      {"rec/log/00000000000000000001", feed("c_ana", 1, "put", 1000)},
+      {"rec/log/00000000000000000002", feed("c_ana", 2, "put", 2000)},
+      {"rec/log/00000000000000000003", feed("c_bo", 1, "put", 1000)},
+      {"rec/log/00000000000000000004", feed("c_gone", 1, "put", 1000)},
+      {"rec/log/00000000000000000005", feed("c_gone", 2, "invalidate", 1500)},
+  }).ok());
+
+  std::int64_t now = 3000;
+  record_store records(*db, cfg->entities, store_options{[&] { return now; }});
+  BOOST_TEST(records.feed_seq() == 5u);
+  auto ana = records.get("customer", "c_ana").value();
+  BOOST_REQUIRE(ana.has_value());
+  BOOST_TEST(ana->version == 2u);
+  BOOST_TEST(ana->format == 2);
+  BOOST_TEST(ana->fields == ana_2);
+  BOOST_TEST(ana->field_sources == json({{"email", "crm"}, {"plan", "stripe"}, {"seats", "stripe"}}));
+  BOOST_TEST(ana->hash == content_hash(ana_2.dump()));
+  BOOST_TEST(records.get("customer", "c_ana", 1500).value()->event_id == "ev_1");
+  BOOST_TEST(!records.get("customer", "c_gone").value().has_value());
+  BOOST_TEST(records.head("customer", "c_gone").value()->invalidated);
+
+  auto write = [&](const std::string& id, json fields) {
+    record_write w;
+    w.type = "customer";
+    w.id = id;
+    w.fields = std::move(fields);
+    w.source = "stripe";
+    return records.put(w).value();
+  };
+  // The same fields on an old head, read from the database: no new version,
+  // and the head's own (old) hash comes back.
+  auto same = write("c_ana", {{"plan", "pro"}});
+  BOOST_TEST(!same.changed);
+  BOOST_TEST(same.version == 2u);
+  BOOST_TEST(same.hash == content_hash(ana_2.dump()));
+  // Again, now that the old head sits in the write cache.
+  BOOST_TEST(!write("c_ana", {{"plan", "pro"}, {"seats", 3}}).changed);
+  // A float and a timestamp given in another form: the same content.
+  BOOST_TEST(!write("c_bo", {{"mrr", 12.5}, {"signed_up", "2026-11-01T01:00:00+01:00"}}).changed);
+  BOOST_TEST(records.head("customer", "c_bo").value()->version == 1u);
+
+  // A change on top writes format 3; its duplicates are no-ops too.
+  auto changed = write("c_ana", {{"plan", "team"}});
+  BOOST_TEST(changed.changed);
+  BOOST_TEST(changed.version == 3u);
+  BOOST_TEST(changed.hash != content_hash(json({{"email", "ana@example.com"}, {"plan", "team"}, {"seats", 3}}).dump()));
+  BOOST_TEST(records.head("customer", "c_ana").value()->format == 3);
+  BOOST_TEST(!write("c_ana", {{"plan", "team"}}).changed);
+  // A forgotten record written again starts over on top of the old tombstone.
+  BOOST_TEST(write("c_gone", {{"plan", "free"}}).version == 3u);
+
+  auto h = records.history("customer", "c_ana").value();
+  BOOST_REQUIRE(h.size() == 3u);
+  BOOST_TEST(h[2].rec.fields == json({{"email", "ana@example.com"}, {"plan", "team"}, {"seats", 3}}));
+  BOOST_TEST(h[2].rec.field_sources["email"] == "crm");
+  BOOST_REQUIRE(h[2].changes.size() == 1u);
+  BOOST_TEST(h[2].changes[0].field == "plan");
+  BOOST_TEST(h[1].rec.valid_to_ms.value_or(0) == 3000);
+  BOOST_TEST(records.find_by_identity("customer", "email", "Ana@Example.com").value().value_or("") == "c_ana");
+
+  // A fresh store (empty cache) reads the mixed history and compares the
+  // format 3 head's hash the new way.
+  record_store reopened(*db, cfg->entities, store_options{[&] { return now; }});
+  BOOST_TEST(reopened.get("customer", "c_ana").value()->hash == changed.hash);
+  record_write again;
+  again.type = "customer";
+  again.id = "c_ana";
+  again.fields = {{"plan", "team"}, {"email", "ana@example.com"}};
+  again.source = "crm";
+  auto out = reopened.put(again).value();
+  BOOST_TEST(!out.changed);
+  BOOST_TEST(out.hash == changed.hash);
+  BOOST_TEST(reopened.history("customer", "c_ana").value().size() == 3u);
+  BOOST_TEST(reopened.feed_seq() == 7u);
+}
+
 // A version or feed entry that is neither layout is a damaged database:
 // an io error naming the key, not a record of empty fields.
 BOOST_FIXTURE_TEST_CASE(a_damaged_value_is_an_error_naming_its_key, records_fixture) {
