@@ -54,6 +54,7 @@
 
 #include <CLI/CLI.hpp>
 #include <leveldb/db.h>
+#include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -340,8 +341,10 @@ raw_run merge(std::vector<raw_run> reps) {
 }
 
 std::unique_ptr<leveldb::DB> open_raw(const std::string& dir) {
-  leveldb::Options lo;  // the store's options: defaults + create_if_missing
+  leveldb::Options lo;  // the store's options: defaults + create_if_missing + a Bloom filter
   lo.create_if_missing = true;
+  static const leveldb::FilterPolicy* bloom = leveldb::NewBloomFilterPolicy(10);  // outlives every db
+  lo.filter_policy = bloom;
   leveldb::DB* raw = nullptr;
   auto st = leveldb::DB::Open(lo, dir, &raw);
   if (!st.ok()) throw std::runtime_error("leveldb open " + dir + ": " + st.ToString());

@@ -16,7 +16,10 @@
 
 #include "runtime/error.hpp"
 
-namespace leveldb { class DB; }
+namespace leveldb {
+class DB;
+class FilterPolicy;
+}  // namespace leveldb
 
 namespace keel {
 
@@ -66,6 +69,7 @@ class store {
   status load_identity();
 
   std::string dir_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;  // outlives db_ (declared first)
   std::unique_ptr<leveldb::DB> db_;
   node_identity identity_;
 };
