@@ -69,7 +69,6 @@ class bm25_index {
   void add(std::uint64_t label, const std::vector<std::string>& terms, std::uint32_t part = 0);
   // It is not an error if the label is absent.
   void remove(std::uint64_t label);
-  bool contains(std::uint64_t label) const { return slot_of_.count(label) > 0; }
   std::size_t size() const { return slot_of_.size(); }
   // The partition of a live document; nullopt when the label is absent.
   std::optional<std::uint32_t> partition(std::uint64_t label) const;
