@@ -16,13 +16,15 @@
 //
 // Usage: keel_memory_bench [--vectors N] [--dim D] [--queries Q] [--ef 16,32,...]
 //                          [--records W] [--hybrid-items H] [--hybrid-queries Q]
-//                          [--hybrid-dir DIR] [--only a,b,c]
+//                          [--hybrid-dir DIR] [--hybrid-answers FILE] [--only a,b,c]
 //
 // --hybrid-dir keeps (c)'s memory in DIR: a later run with the same DIR
 // reopens it (loading the saved index), adds only the items still missing
 // and measures the queries, so a change to retrieval can be measured on a
 // 1,000,000-item memory without rebuilding it, and an interrupted build
-// resumes from its last checkpoint.
+// resumes from its last checkpoint. --hybrid-answers FILE then writes, for
+// each of (c)'s queries, its 200 best with every component rank and score
+// (hex floats), so two builds can be diffed for unchanged answers.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -74,6 +76,7 @@ struct options {
   std::vector<std::size_t> efs{16, 32, 64, 128, 256};
   std::size_t records = 100'000, hybrid_items = 100'000, hybrid_queries = 1000;
   std::string hybrid_dir;
+  std::string hybrid_answers;
   std::vector<std::string> only;
   bool wants(const std::string& s) const { return only.empty() || std::find(only.begin(), only.end(), s) != only.end(); }
 };
@@ -360,14 +363,18 @@ void hybrid_bench(const options& o) {
   if (!o.hybrid_dir.empty()) (void)mem->checkpoint();
   rng.seed(4);  // the same queries whether the memory was built or reopened
   retriever r(*mem);
+  auto make_query = [&](int variant) {
+    memory_query mq;
+    mq.text = sentence(3);
+    if (variant == 1) mq.filter.about = "customer:c_" + std::to_string(rng() % customers);
+    if (variant == 2) mq.filter.kinds = {"note"};
+    return mq;
+  };
   std::printf("| query | p50 | p99 | max |\n|---|---|---|---|\n");
   for (int variant = 0; variant < 3; ++variant) {
     std::vector<std::int64_t> ns;
     for (std::size_t q = 0; q < o.hybrid_queries; ++q) {
-      memory_query mq;
-      mq.text = sentence(3);
-      if (variant == 1) mq.filter.about = "customer:c_" + std::to_string(rng() % customers);
-      if (variant == 2) mq.filter.kinds = {"note"};
+      memory_query mq = make_query(variant);
       auto t = clk::now();
       auto res = r.search(mq);
       ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(clk::now() - t).count());
@@ -379,6 +386,24 @@ void hybrid_bench(const options& o) {
     auto s = bench::summarize(ns);
     const char* names[] = {"unfiltered", "about one customer", "kind = note (1 in 3)"};
     std::printf("| %s | %.2f ms | %.2f ms | %.2f ms |\n", names[variant], s.p50_us / 1000, s.p99_us / 1000, s.max_us / 1000);
+  }
+  if (!o.hybrid_answers.empty()) {
+    rng.seed(4);
+    FILE* f = std::fopen(o.hybrid_answers.c_str(), "w");
+    for (int variant = 0; f && variant < 3; ++variant)
+      for (std::size_t q = 0; q < o.hybrid_queries; ++q) {
+        memory_query mq = make_query(variant);
+        mq.k = 200;  // the union of both candidate lists, nearly always
+        mq.explain = true;
+        auto res = r.search(mq);
+        std::fprintf(f, "variant %d query %zu '%s'%s\n", variant, q, mq.text.c_str(), res ? "" : " failed");
+        if (!res) continue;
+        for (const auto& h : res->hits)
+          std::fprintf(f, "  %llu %a kw %zu %a vec %zu %a rec %zu\n", static_cast<unsigned long long>(h.item.id), h.score,
+                       h.explain->keyword_rank, h.explain->keyword_score, h.explain->vector_rank, h.explain->similarity,
+                       h.explain->recency_rank);
+      }
+    if (!f || std::fclose(f) != 0) std::fprintf(stderr, "cannot write %s\n", o.hybrid_answers.c_str());
   }
   if (o.hybrid_items > have)
     std::printf("\nbuild: %.1f s for %zu items (%.0f items/s: embed + LevelDB + index + BM25)\n", build, o.hybrid_items - have,
@@ -398,6 +423,7 @@ int main(int argc, char** argv) {
   app.add_option("--hybrid-items,--items", o.hybrid_items, "(c) memory items (1000000 for the issue's figure)")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-queries", o.hybrid_queries, "(c) queries per variant")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-dir", o.hybrid_dir, "(c) keep the memory in this directory; reopen it if it exists");
+  app.add_option("--hybrid-answers", o.hybrid_answers, "(c) write each query's 200 best with component scores here");
   app.add_option("--only", o.only, "Run only these parts: a, b, c")->delimiter(',');
   CLI11_PARSE(app, argc, argv);
   std::printf("# keel_memory_bench on %s\n", bench::cpu_model().c_str());

@@ -10,6 +10,9 @@
 // recomputed on add. Pruning compares bounds inflated by 1e-4 with
 // strict <, so a document that could tie the k-th score (and win on its
 // label) is always scored.
+// Each tier is kept twice: whole, and split by the documents' partitions
+// (the memory store's kinds). The split lists are derived, not stored: the
+// file carries each document's partition and read() splits the tiers.
 #include "storage/memory/bm25_index.hpp"
 
 #include <algorithm>
@@ -25,7 +28,7 @@ namespace keel::memory {
 namespace {
 constexpr float k1 = 1.2f;
 constexpr float b = 0.75f;
-constexpr std::uint32_t format_version = 1;
+constexpr std::uint32_t format_version = 2;  // 2: each document's partition
 
 // One term's contribution to a document's score; every path uses this
 // expression so scores agree to the bit.
@@ -46,7 +49,32 @@ bool bm25_index::term_postings::empty() const {
   return std::all_of(tiers.begin(), tiers.end(), [](const tier& t) { return t.postings.empty(); });
 }
 
-void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms) {
+const bm25_index::tiers_t* bm25_index::term_postings::of_part(std::uint32_t part) const {
+  for (const auto& p : parts)
+    if (p.part == part) return &p.tiers;
+  return nullptr;
+}
+
+std::size_t bm25_index::term_postings::index_of(std::uint32_t part) {
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    if (parts[i].part == part) return i;
+  parts.push_back({part, {}});
+  return parts.size() - 1;
+}
+
+void bm25_index::tier::push(posting p, std::uint32_t length) {
+  postings.push_back(p);
+  max_tf = std::max(max_tf, p.tf);
+  min_length = std::min(min_length, length);
+}
+
+std::optional<std::uint32_t> bm25_index::partition(std::uint64_t label) const {
+  auto it = slot_of_.find(label);
+  if (it == slot_of_.end()) return std::nullopt;
+  return parts_[it->second];
+}
+
+void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms, std::uint32_t part) {
   remove(label);
   std::map<std::string_view, std::uint32_t> tf;
   for (const auto& t : terms) ++tf[t];
@@ -54,6 +82,7 @@ void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms)
   auto length = static_cast<std::uint32_t>(terms.size());
   if (!docs_.empty() && label <= docs_.back().label) ascending_ = false;
   docs_.push_back({label, length, true});
+  parts_.push_back(part);
   slot_of_[label] = slot;
   total_length_ += terms.size();
   for (const auto& [term, n] : tf) {
@@ -65,10 +94,8 @@ void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms)
     }
     ++tp.live_df;
     doc_terms_.push_back(tp.id);
-    auto& t = tp.tiers[tier_of(n, tier_count)];
-    t.postings.push_back({slot, n});
-    t.max_tf = std::max(t.max_tf, n);
-    t.min_length = std::min(t.min_length, length);
+    tp.tiers[tier_of(n, tier_count)].push({slot, n}, length);
+    tp.parts[tp.index_of(part)].tiers[tier_of(n, tier_count)].push({slot, n}, length);
   }
   doc_first_.push_back(doc_terms_.size());
 }
@@ -89,14 +116,17 @@ void bm25_index::compact() {
   // dead postings and empty terms, and tighten the tiers' bounds.
   std::vector<std::uint32_t> remap(docs_.size(), UINT32_MAX);
   std::vector<doc> live;
+  std::vector<std::uint32_t> live_parts;
   live.reserve(docs_.size() - dead_);
+  live_parts.reserve(docs_.size() - dead_);
   for (std::uint32_t s = 0; s < docs_.size(); ++s)
     if (docs_[s].live) {
       remap[s] = static_cast<std::uint32_t>(live.size());
       live.push_back(docs_[s]);
+      live_parts.push_back(parts_[s]);
     }
-  for (auto it = postings_.begin(); it != postings_.end();) {
-    for (auto& t : it->second.tiers) {
+  auto compact_tiers = [&](tiers_t& tiers) {
+    for (auto& t : tiers) {
       std::size_t w = 0;
       t.max_tf = 0;
       t.min_length = UINT32_MAX;
@@ -108,13 +138,41 @@ void bm25_index::compact() {
         }
       t.postings.resize(w);
     }
-    it = it->second.empty() ? postings_.erase(it) : std::next(it);
+  };
+  for (auto it = postings_.begin(); it != postings_.end();) {
+    auto& tp = it->second;
+    compact_tiers(tp.tiers);
+    for (auto& p : tp.parts) compact_tiers(p.tiers);
+    std::erase_if(tp.parts, [](const part_tiers& p) {
+      return std::all_of(p.tiers.begin(), p.tiers.end(), [](const tier& t) { return t.postings.empty(); });
+    });
+    it = tp.empty() ? postings_.erase(it) : std::next(it);
   }
   docs_ = std::move(live);
+  parts_ = std::move(live_parts);
   slot_of_.clear();
   for (std::uint32_t s = 0; s < docs_.size(); ++s) slot_of_[docs_[s].label] = s;
   dead_ = 0;
   rebuild_forward();
+}
+
+void bm25_index::rebuild_parts() {
+  // Counted first, then filled: reserving exactly keeps the second copy of
+  // the postings at its size (growth by doubling left up to half unused).
+  for (auto& [term, tp] : postings_) {
+    tp.parts.clear();
+    std::vector<std::array<std::size_t, tier_count>> count;  // parallel to tp.parts
+    for (std::size_t t = 0; t < tier_count; ++t)
+      for (const auto& p : tp.tiers[t].postings) {
+        auto i = tp.index_of(parts_[p.slot]);
+        if (i >= count.size()) count.resize(i + 1);
+        ++count[i][t];
+      }
+    for (std::size_t i = 0; i < tp.parts.size(); ++i)
+      for (std::size_t t = 0; t < tier_count; ++t) tp.parts[i].tiers[t].postings.reserve(count[i][t]);
+    for (std::size_t t = 0; t < tier_count; ++t)
+      for (const auto& p : tp.tiers[t].postings) tp.parts[tp.index_of(parts_[p.slot])].tiers[t].push(p, docs_[p.slot].length);
+  }
 }
 
 void bm25_index::rebuild_forward() {
@@ -164,11 +222,18 @@ std::vector<bm25_index::query_term> bm25_index::prepare(const std::vector<std::s
 }
 
 std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& query_terms, std::size_t k,
-                                            const std::function<bool(std::uint64_t)>* allowed) const {
+                                            const std::function<bool(std::uint64_t)>* allowed,
+                                            const std::vector<std::uint32_t>* parts) const {
   float avgdl = 1;
   auto terms = prepare(query_terms, avgdl);
   if (terms.empty() || k == 0) return {};
   const std::size_t nt = terms.size();
+  std::vector<std::uint32_t> wanted;  // each partition once: a document must sit in one list per term
+  if (parts) {
+    wanted = *parts;
+    std::sort(wanted.begin(), wanted.end());
+    wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  }
 
   struct list {
     const posting* begin;
@@ -179,9 +244,9 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
   };
   std::vector<list> lists;
   std::size_t total = 0;
-  for (std::uint32_t j = 0; j < nt; ++j)
+  auto add_lists = [&](std::uint32_t j, const tiers_t& tiers) {
     for (std::uint32_t t = 0; t < tier_count; ++t) {
-      const auto& tr = terms[j].postings->tiers[t];
+      const auto& tr = tiers[t];
       if (tr.postings.empty()) continue;
       // Tiers 1-3 hold one tf each, so the contribution at the shortest
       // length bounds theirs exactly (monotone in the length, float op by
@@ -193,6 +258,13 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
       lists.push_back({p, p, p + tr.postings.size(), bound, j});
       total += tr.postings.size();
     }
+  };
+  for (std::uint32_t j = 0; j < nt; ++j) {
+    if (!parts) add_lists(j, terms[j].postings->tiers);
+    for (auto part : wanted)
+      if (const auto* tiers = terms[j].postings->of_part(part)) add_lists(j, *tiers);
+  }
+  if (lists.empty()) return {};
   // Weakest first: lists [0, first) are the non-essential ones.
   std::stable_sort(lists.begin(), lists.end(), [](const list& x, const list& y) { return x.bound < y.bound; });
   const std::size_t n = lists.size();
@@ -383,7 +455,7 @@ std::vector<keyword_hit> bm25_index::score(const std::vector<std::string>& query
 }
 
 // ---- persistence ----------------------------------------------------------
-// version u32 | docs u64 | labels u64[docs] | lengths u32[docs] | live u8[docs]
+// version u32 | docs u64 | labels u64[docs] | lengths u32[docs] | live u8[docs] | parts u32[docs]
 // | total_length u64 | dead u64 | terms u64 | per term: size u32, bytes,
 // per tier: max_tf u32, min_length u32, count u64, (slot u32, tf u32)[count]
 
@@ -394,6 +466,7 @@ void bm25_index::write(std::ostream& out) const {
   for (const auto& d : docs_) put(out, d.label);
   for (const auto& d : docs_) put(out, d.length);
   for (const auto& d : docs_) put<std::uint8_t>(out, d.live ? 1 : 0);
+  binary::put_array(out, parts_.data(), parts_.size());
   put<std::uint64_t>(out, total_length_);
   put<std::uint64_t>(out, dead_);
   put<std::uint64_t>(out, postings_.size());
@@ -418,7 +491,8 @@ result<bm25_index> bm25_index::read(std::string_view bytes) {
   std::vector<std::uint64_t> labels;
   std::vector<std::uint32_t> lengths;
   std::vector<std::uint8_t> live;
-  if (r.failed || n >= UINT32_MAX || !r.take_array(labels, n) || !r.take_array(lengths, n) || !r.take_array(live, n))
+  if (r.failed || n >= UINT32_MAX || !r.take_array(labels, n) || !r.take_array(lengths, n) || !r.take_array(live, n) ||
+      !r.take_array(ix.parts_, n))
     return bad("cut short in its documents");
   ix.docs_.reserve(n);
   ix.slot_of_.reserve(n);
@@ -463,6 +537,7 @@ result<bm25_index> bm25_index::read(std::string_view bytes) {
   }
   if (!r.in.empty()) return bad(std::to_string(r.in.size()) + " bytes left over");
   ix.rebuild_forward();
+  ix.rebuild_parts();
   return ix;
 }
 

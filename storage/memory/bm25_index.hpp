@@ -22,6 +22,13 @@
 // labels ascend with slots such a tie cannot win for a document visited
 // after the k-th hit, and those tiers stop driving too. See docs/memory.md.
 //
+// Partitions: each document belongs to one partition (the memory store
+// passes the item's kind), and every tier is also kept split by partition.
+// A search restricted to some partitions walks only their postings, with
+// bounds taken from those postings: with a selective filter the threshold
+// stays low and most tiers stay essential, so what is walked is what
+// costs. The split costs a second copy of the postings (8 bytes each).
+//
 // Removal leaves a dead slot that postings skip; compact() drops them when
 // a quarter of the slots are dead. The index is persisted by the memory
 // store (write()/read()) beside the vector index; LevelDB stays the truth.
@@ -33,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -56,19 +64,24 @@ class bm25_index {
   bm25_index(const bm25_index&) = delete;
   bm25_index& operator=(const bm25_index&) = delete;
 
-  // Adds (or replaces) the document `label` with its terms (text_terms()).
-  void add(std::uint64_t label, const std::vector<std::string>& terms);
+  // Adds (or replaces) the document `label` with its terms (text_terms()),
+  // in partition `part` (any number; a replace may move it to another).
+  void add(std::uint64_t label, const std::vector<std::string>& terms, std::uint32_t part = 0);
   // It is not an error if the label is absent.
   void remove(std::uint64_t label);
-  bool contains(std::uint64_t label) const { return slot_of_.count(label) > 0; }
   std::size_t size() const { return slot_of_.size(); }
+  // The partition of a live document; nullopt when the label is absent.
+  std::optional<std::uint32_t> partition(std::uint64_t label) const;
 
   // The k best documents for the query terms among those `allowed`
-  // (nullptr: all): highest score first, ties by label. Documents that
-  // match no term are not returned. Exact: the same answer as
-  // search_exhaustive(), without visiting every posting.
+  // (nullptr: all) and, when `parts` is given, in one of those partitions:
+  // highest score first, ties by label. Documents that match no term are
+  // not returned. Exact: the same answer as search_exhaustive() with the
+  // partition test folded into `allowed`, without visiting every posting.
+  // Scores do not depend on `parts` (idf and length count every document).
   std::vector<keyword_hit> search(const std::vector<std::string>& query_terms, std::size_t k,
-                                  const std::function<bool(std::uint64_t)>* allowed) const;
+                                  const std::function<bool(std::uint64_t)>* allowed,
+                                  const std::vector<std::uint32_t>* parts = nullptr) const;
 
   // Scores every posting of every query term (the reference for search()).
   std::vector<keyword_hit> search_exhaustive(const std::vector<std::string>& query_terms, std::size_t k,
@@ -99,12 +112,21 @@ class bm25_index {
     std::vector<posting> postings;       // ascending slot
     std::uint32_t max_tf = 0;            // bounds for MaxScore; they never
     std::uint32_t min_length = UINT32_MAX;  // tighten on removal, only on compact()
+    void push(posting p, std::uint32_t length);
+  };
+  using tiers_t = std::array<tier, tier_count>;
+  struct part_tiers {
+    std::uint32_t part;
+    tiers_t tiers;  // the term's postings of documents in `part`
   };
   struct term_postings {
-    std::array<tier, tier_count> tiers;
+    tiers_t tiers;                  // every document
+    std::vector<part_tiers> parts;  // the same postings split by partition (few: linear lookup)
     std::uint32_t id = 0;       // in term_by_id_ and doc_terms_
     std::uint32_t live_df = 0;  // live documents holding the term
     bool empty() const;
+    const tiers_t* of_part(std::uint32_t part) const;  // nullptr: none in `part`
+    std::size_t index_of(std::uint32_t part);         // in `parts`, added if absent
   };
   struct doc {
     std::uint64_t label;
@@ -120,10 +142,14 @@ class bm25_index {
   // Re-derives term ids, live df and the forward index from the postings
   // (after compact() and read(), so the file need not carry them).
   void rebuild_forward();
+  // Re-derives every term's partitioned tiers from its tiers and parts_
+  // (after read(), so the file need not carry the postings twice).
+  void rebuild_parts();
 
   std::unordered_map<std::string, term_postings> postings_;
   std::vector<term_postings*> term_by_id_;
   std::vector<doc> docs_;
+  std::vector<std::uint32_t> parts_;  // by slot: the document's partition
   // Forward index: the distinct terms of live slot s are
   // doc_terms_[doc_first_[s] .. doc_first_[s + 1]), so a removal can lower
   // their live df.

@@ -14,7 +14,9 @@
 // Format (host byte order, see binary_io.hpp): version u32 | names u64,
 // each a string (interned ids 1..n in order) | catalog entries u64, each
 // kind u32, about u32, source u32, created i64, expires i64, live u8 | the
-// BM25 index (bm25_index::write).
+// BM25 index (bm25_index::write), whose partitions are the entries' kinds.
+// Format 2 (bm25 format 2): the keyword index carries each document's
+// partition; a format 1 file fails the format check and is rebuilt.
 #include <filesystem>
 #include <fstream>
 
@@ -26,7 +28,7 @@
 namespace keel::memory {
 namespace {
 
-constexpr std::uint32_t catalog_format = 1;
+constexpr std::uint32_t catalog_format = 2;
 const std::string item_prefix = "mem/item/", log_prefix = "mem/log/";
 
 std::uint64_t number_in(const std::string& key, std::size_t prefix_len) { return std::strtoull(key.c_str() + prefix_len, nullptr, 10); }
@@ -136,7 +138,8 @@ result<std::string> memory_store::load_snapshot() {
   bm25_ = std::move(*keywords);
   if (bm25_.size() != live_) return damaged("its keyword index holds " + std::to_string(bm25_.size()) + " items, its catalog " + std::to_string(live_));
   for (std::uint64_t id = 0; id < catalog_.size(); ++id)
-    if (catalog_[id].live && !bm25_.contains(id)) return damaged("item " + std::to_string(id) + " is missing from its keyword index");
+    if (catalog_[id].live && bm25_.partition(id) != catalog_[id].kind)
+      return damaged("item " + std::to_string(id) + " is missing from its keyword index or filed there under another kind");
 
   // Catch up: each op after the checkpoint is applied from the item's
   // current state in LevelDB (gone: forgotten).

@@ -142,7 +142,7 @@ void memory_store::catalog_put(const memory_item& item) {
   if (item.ttl_ms > 0) ++expiring_;
   m = {intern(item.kind), item.about.empty() ? 0 : intern(item.about), intern(item.source), item.created_ms, item.expires_ms(), true};
   if (m.about) by_about_[m.about].push_back(item.id);
-  bm25_.add(item.id, text_terms(item.text));
+  bm25_.add(item.id, text_terms(item.text), m.kind);  // kind filters walk only that kind's postings
 }
 
 void memory_store::catalog_erase(std::uint64_t id) {
@@ -477,6 +477,7 @@ memory_store::view::filter_fn memory_store::view::compile(const memory_filter& f
     if (!names.empty() && ids.empty()) out.impossible_ = true;  // only unknown names: nothing can match
   };
   ids_of(f.kinds, out.kinds_);
+  out.kinds_named_ = !f.kinds.empty();
   ids_of(f.sources, out.sources_);
   if (!f.about.empty()) {
     out.about_set_ = true;

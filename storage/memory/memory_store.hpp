@@ -210,6 +210,10 @@ class memory_store::view {
     bool allowed(std::uint64_t id) const override;
     // True when every live, unexpired item passes (no constraint to check).
     bool trivial() const { return trivial_; }
+    // The kinds an allowed item has one of (interned ids, the keyword
+    // index's partitions; empty when the filter names only unknown kinds);
+    // nullptr when the filter names no kind.
+    const std::vector<std::uint32_t>* kinds() const { return kinds_named_ ? &kinds_ : nullptr; }
     std::function<bool(std::uint64_t)> as_function() const { return [this](std::uint64_t id) { return allowed(id); }; }
 
    private:
@@ -217,7 +221,7 @@ class memory_store::view {
     const memory_store* m_ = nullptr;
     std::vector<std::uint32_t> kinds_, sources_;
     std::uint32_t about_ = 0;
-    bool about_set_ = false, impossible_ = false, expired_ok_ = false, trivial_ = false;
+    bool about_set_ = false, kinds_named_ = false, impossible_ = false, expired_ok_ = false, trivial_ = false;
     std::optional<std::int64_t> since_, until_;
     std::int64_t now_ = 0;
   };

@@ -77,7 +77,7 @@ result<search_result> retriever::search(const memory_query& q) const {
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
     auto keyword = few ? view.keywords().score(terms, *few, depth)
-                       : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow);
+                       : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     std::vector<vector_hit> vec;
     if (have_vector && !view.vectors()) out.warnings.push_back("vector side skipped: memory needs a re-embed (keelctl memory reembed)");
     if (have_vector) vec = nearest_in(view, fn, qv, depth, std::max(q.ef, depth), q.filter, q);

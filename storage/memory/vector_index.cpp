@@ -56,6 +56,10 @@ max_heap search_base(const hnsw_t& h, tableint ep, const void* q, std::size_t ef
     candidates.emplace(-lower_bound, ep);
   }
   visited[ep] = tag;
+  // A million vectors do not fit in any cache, so the walk waits on memory:
+  // the unvisited neighbours are gathered first and all their vectors
+  // requested at once, then scored in the same order (same answer).
+  std::vector<tableint> fresh(h.maxM0_ + 1);
   while (!candidates.empty()) {
     auto cur = candidates.top();
     if (-cur.first > lower_bound && (top.size() == ef || !checked)) break;
@@ -63,11 +67,18 @@ max_heap search_base(const hnsw_t& h, tableint ep, const void* q, std::size_t ef
     hnswlib::linklistsizeint* list = h.get_linklist0(cur.second);
     std::size_t n = h.getListCount(list);
     auto* links = reinterpret_cast<const int*>(list);
+    for (std::size_t j = 1; j <= n; ++j) __builtin_prefetch(visited + links[j]);
+    std::size_t m = 0;
     for (std::size_t j = 1; j <= n; ++j) {
       auto id = static_cast<tableint>(links[j]);
-      if (j < n) __builtin_prefetch(h.getDataByInternalId(static_cast<tableint>(links[j + 1])));
       if (visited[id] == tag) continue;
       visited[id] = tag;
+      fresh[m++] = id;
+      const char* v = h.getDataByInternalId(id);
+      for (std::size_t line = 0; line <= h.data_size_; line += 64) __builtin_prefetch(v + line);  // and the label
+    }
+    for (std::size_t i = 0; i < m; ++i) {
+      auto id = fresh[i];
       float d = h.fstdistfunc_(q, h.getDataByInternalId(id), h.dist_func_param_);
       if (top.size() < ef || lower_bound > d) {
         candidates.emplace(-d, id);

@@ -1,7 +1,7 @@
 // The keyword side of memory: MaxScore top-k must give exactly what scoring
 // every posting gives (same labels, same float scores, ties by label) on
 // random corpora full of ties, through adds, replaces, removes and
-// compactions; and the catalog + BM25 snapshot must reopen a real LevelDB
+// compactions, also when restricted to partitions (kinds); and the catalog + BM25 snapshot must reopen a real LevelDB
 // memory without a rebuild, catch up writes made after its checkpoint
 // (also when the writer died without closing), and be rebuilt when it is
 // damaged, old, or disagrees with LevelDB.
@@ -9,10 +9,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,7 @@
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "storage/memory/retriever.hpp"
+#include "storage/memory/text_tokens.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -114,6 +117,22 @@ struct keyword_memory_fixture {
       }
     return out;
   }
+  // The keyword side under kind filters (it walks only those kinds'
+  // postings) against the exhaustive scorer under the same filter.
+  void check_kind_filtered_keywords(const std::string& stage) {
+    auto view = mem->read();
+    for (const auto& kinds : std::vector<std::vector<std::string>>{{"note"}, {"invoice"}, {"invoice", "note"}, {"nothing"}}) {
+      memory_filter f;
+      f.kinds = kinds;
+      auto fn = view.compile(f);
+      auto allow = fn.as_function();
+      for (const char* text : {"invoice refund", "login export demo note", "warehouse 7"}) {
+        auto terms = text_terms(text);
+        require_same(view.keywords().search(terms, 50, &allow, fn.kinds()), view.keywords().search_exhaustive(terms, 50, &allow),
+                     stage + ": '" + text + "' in " + kinds.back());
+      }
+    }
+  }
   std::string catalog_file() const { return dir.path() + "/memory.catalog"; }
   void rehash_catalog_meta() const {
     std::ifstream in(catalog_file() + ".meta");
@@ -193,6 +212,76 @@ BOOST_AUTO_TEST_CASE(top_k_equals_exhaustive_with_any_label_order_and_huge_tf) {
   }
 }
 
+// Partitions (the memory store's kinds): a search restricted to some
+// partitions must equal the exhaustive search with the partition test in
+// its filter, through replaces that move documents between partitions,
+// removals, compaction and a write/read round trip.
+BOOST_AUTO_TEST_CASE(top_k_in_partitions_equals_exhaustive_through_moves_compaction_and_reads) {
+  for (std::uint32_t seed : {21u, 22u, 23u}) {
+    std::mt19937 rng(seed);
+    bm25_index ix;
+    std::unordered_map<std::uint64_t, std::uint32_t> part_of;
+    const std::size_t vocab = seed == 21 ? 30 : 12;
+    // Partition 5 in three, 9 in three, 2 nearly all the rest and 40 rare.
+    auto draw_part = [&] {
+      auto r = rng() % 30;
+      return r < 10 ? 5u : r < 20 ? 9u : r < 29 ? 2u : 40u;
+    };
+    auto put = [&](std::uint64_t label, std::vector<std::string> terms) {
+      auto part = draw_part();
+      ix.add(label, terms, part);
+      part_of[label] = part;
+    };
+    auto drop = [&](std::uint64_t label) {
+      ix.remove(label);
+      part_of.erase(label);
+    };
+    auto check = [&](const bm25_index& index, const std::string& stage) {
+      const std::vector<std::vector<std::uint32_t>> part_sets = {{5}, {40}, {9, 2}, {2, 5, 2}, {77}, {}};
+      for (int q = 0; q < 25; ++q) {
+        std::vector<std::string> terms = seed == 21 ? std::vector<std::string>(1 + rng() % 4) : random_terms(rng, vocab + 2, 1, 5);
+        if (seed == 21)
+          for (auto& w : terms) w = "w" + std::to_string(rng() % vocab);
+        for (const auto& parts : part_sets)
+          for (bool odd_only : {false, true}) {
+            std::function<bool(std::uint64_t)> in_parts = [&](std::uint64_t l) {
+              auto it = part_of.find(l);
+              return it != part_of.end() && std::find(parts.begin(), parts.end(), it->second) != parts.end() &&
+                     (!odd_only || l % 2 == 1);
+            };
+            std::function<bool(std::uint64_t)> odd = [](std::uint64_t l) { return l % 2 == 1; };
+            for (std::size_t k : {1u, 10u, 100u}) {
+              std::ostringstream what;
+              what << stage << " seed " << seed << " query " << q << " parts " << parts.size() << (odd_only ? " odd" : "") << " k " << k;
+              require_same(index.search(terms, k, odd_only ? &odd : nullptr, &parts), index.search_exhaustive(terms, k, &in_parts),
+                           what.str());
+            }
+          }
+      }
+      for (const auto& [label, part] : part_of) BOOST_REQUIRE(index.partition(label) == part);
+    };
+    std::uint64_t next = 1;
+    for (int i = 0; i < 3000; ++i) {
+      std::vector<std::string> terms(10);
+      for (auto& w : terms) w = "w" + std::to_string(seed == 21 ? rng() % vocab : std::min(rng() % vocab, rng() % vocab));
+      put(next++, terms);
+    }
+    check(ix, "fresh");
+    // Replaces draw a new partition (so documents move), removals compact.
+    for (int i = 0; i < 500; ++i) put(1 + rng() % (next - 1), random_terms(rng, vocab, 1, 12));
+    for (int i = 0; i < 1300; ++i) drop(1 + rng() % (next - 1));
+    for (int i = 0; i < 400; ++i) put(next++, random_terms(rng, vocab, 3, 15));
+    check(ix, "after moves and compaction");
+    for (int i = 0; i < 200; ++i) drop(1 + rng() % (next - 1));  // dead slots in the file
+    std::ostringstream out;
+    ix.write(out);
+    auto back = bm25_index::read(out.str());
+    BOOST_REQUIRE_MESSAGE(back.ok(), (back.ok() ? std::string() : back.err().message));
+    check(*back, "after read");
+    BOOST_TEST(!back->partition(next + 1).has_value());
+  }
+}
+
 BOOST_AUTO_TEST_CASE(the_index_survives_write_and_read_and_refuses_damage) {
   std::mt19937 rng(7);
   bm25_index ix;
@@ -221,7 +310,8 @@ BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_catalog_and_answers_the_same, k
   BOOST_TEST(!mem->opened().catalog_loaded);  // a new memory has none yet
   add_range(0, 300);
   for (std::uint64_t id = 1; id <= 20; ++id) BOOST_REQUIRE(mem->forget(id).ok());
-  BOOST_REQUIRE(mem->replace(30, item(1000)).ok());
+  BOOST_REQUIRE(mem->replace(30, item(1000)).ok());  // an invoice becomes a note
+  check_kind_filtered_keywords("before the reopen");
   auto want = answers();
   close();  // checkpoints
   open();
@@ -229,6 +319,7 @@ BOOST_FIXTURE_TEST_CASE(a_clean_reopen_loads_the_catalog_and_answers_the_same, k
   BOOST_TEST(mem->opened().catalog_replayed == 0u);
   BOOST_TEST(mem->size() == 280u);
   BOOST_TEST(answers() == want, boost::test_tools::per_element());
+  check_kind_filtered_keywords("after the reopen");
 }
 
 BOOST_FIXTURE_TEST_CASE(writes_after_the_checkpoint_are_caught_up_after_a_crash, keyword_memory_fixture) {
@@ -244,7 +335,7 @@ BOOST_FIXTURE_TEST_CASE(writes_after_the_checkpoint_are_caught_up_after_a_crash,
     if (!(*m)->add_batch(first) || !(*m)->checkpoint() || !(*m)->add_batch(second)) ::_exit(12);
     for (std::uint64_t id = 100; id <= 130; ++id)
       if (!(*m)->forget(id)) ::_exit(13);
-    if (!(*m)->replace(5, item(777))) ::_exit(14);
+    if (!(*m)->replace(5, item(777))) ::_exit(14);  // a note becomes an invoice
     ::_exit(0);
   });
   BOOST_REQUIRE_EQUAL(code, 0);
@@ -252,10 +343,12 @@ BOOST_FIXTURE_TEST_CASE(writes_after_the_checkpoint_are_caught_up_after_a_crash,
   BOOST_TEST(mem->opened().catalog_loaded, mem->opened().catalog_why);
   BOOST_TEST(mem->opened().catalog_replayed == 80u + 31u + 1u);
   BOOST_TEST(mem->size() == 169u);
+  check_kind_filtered_keywords("caught up");
   auto caught_up = answers();
   close();
   std::filesystem::remove(catalog_file());  // the reference: a rebuild from LevelDB
   expect_catalog_rebuilt("does not exist", caught_up);
+  check_kind_filtered_keywords("rebuilt");
 }
 
 BOOST_FIXTURE_TEST_CASE(a_damaged_old_or_disagreeing_catalog_is_rebuilt, keyword_memory_fixture) {
@@ -276,6 +369,19 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_old_or_disagreeing_catalog_is_rebuilt, keyword
   std::filesystem::resize_file(catalog_file(), std::filesystem::file_size(catalog_file()) - 10);
   rehash_catalog_meta();
   expect_catalog_rebuilt("cut short", want);
+  close();
+
+  // A snapshot of an older format (format 1 had no partitions in its
+  // keyword index): rebuilt, not read.
+  {
+    std::ifstream in(catalog_file() + ".meta");
+    auto meta = nlohmann::json::parse(in);
+    meta["format"] = 1;
+    in.close();
+    std::ofstream(catalog_file() + ".meta", std::ios::trunc) << meta.dump();
+  }
+  expect_catalog_rebuilt("has format 1, not 2", want);
+  check_kind_filtered_keywords("rebuilt from an old format");
   close();
 
   // An item deleted behind memory's back (no op log entry): the key scan
