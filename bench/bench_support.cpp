@@ -34,6 +34,7 @@ std::string self_exe() {
 
 latency_summary summarize(std::vector<std::int64_t>& ns) {
   latency_summary s;
+  s.n = ns.size();
   if (ns.empty()) return s;
   std::sort(ns.begin(), ns.end());
   auto rank = [&](double p) {
@@ -42,6 +43,7 @@ latency_summary summarize(std::vector<std::int64_t>& ns) {
     return static_cast<double>(ns[k - 1]) / 1000.0;
   };
   s.p50_us = rank(0.50);
+  s.p90_us = rank(0.90);
   s.p99_us = rank(0.99);
   s.p999_us = rank(0.999);
   s.max_us = static_cast<double>(ns.back()) / 1000.0;

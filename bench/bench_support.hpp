@@ -38,7 +38,8 @@ using test::sample_process;
 
 // Latency distribution of one measured run, in microseconds.
 struct latency_summary {
-  double p50_us = 0, p99_us = 0, p999_us = 0, mean_us = 0, max_us = 0;
+  std::size_t n = 0;
+  double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, mean_us = 0, max_us = 0;
 };
 // Nearest-rank percentiles. Sorts `ns` in place.
 latency_summary summarize(std::vector<std::int64_t>& ns);

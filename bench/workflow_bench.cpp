@@ -83,7 +83,6 @@ struct options {
 };
 
 double secs(clk::duration d) { return std::chrono::duration<double>(d).count(); }
-double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 std::int64_t ns_between(clk::time_point a, clk::time_point b) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count();
 }
@@ -102,24 +101,10 @@ struct pct {
   double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;  // milliseconds
 };
 
-// Nearest-rank percentiles of samples in nanoseconds.
+// Nearest-rank percentiles of samples in nanoseconds, in milliseconds.
 pct percentiles(std::vector<std::int64_t> v) {
-  pct p;
-  p.n = v.size();
-  if (v.empty()) return p;
-  std::sort(v.begin(), v.end());
-  auto at = [&](double q) {
-    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-    return ms(v[std::clamp<std::size_t>(rank, 1, v.size()) - 1]);
-  };
-  p.p50 = at(0.50);
-  p.p90 = at(0.90);
-  p.p99 = at(0.99);
-  p.max = ms(v.back());
-  double sum = 0;
-  for (auto x : v) sum += static_cast<double>(x);
-  p.mean = sum / static_cast<double>(v.size()) / 1e6;
-  return p;
+  auto s = keel::bench::summarize(v);
+  return {s.n, s.p50_us / 1000, s.p90_us / 1000, s.p99_us / 1000, s.max_us / 1000, s.mean_us / 1000};
 }
 
 json pct_json(const pct& p) {
