@@ -224,6 +224,9 @@ class executor_loop {
   std::unique_ptr<worker_pool> pool_;
   std::string id_, name_;
   bool welcomed_ = false;
+  // A hello went out on this socket: the node may have registered us (and
+  // leased us a task) even though its welcome has not been read yet.
+  bool hello_sent_ = false;
   bool ever_welcomed_ = false;  // for the hint when a node never answers
   bool draining_ = false;
   bool drain_acked_ = false;  // the node answered our drain goodbye
@@ -246,12 +249,17 @@ void executor_loop::open_socket() {
   }
   sock_->connect(cfg_.connect);
   welcomed_ = false;
+  hello_sent_ = false;
   last_heard_ = clock_t_::now();
   next_heartbeat_ = last_heard_ + heartbeat_;
   say_hello();
 }
 
-void executor_loop::close_socket() { sock_.reset(); welcomed_ = false; }
+void executor_loop::close_socket() {
+  sock_.reset();
+  welcomed_ = false;
+  hello_sent_ = false;
+}
 
 void executor_loop::say_hello() {
   nlohmann::json caps = cfg_.caps;
@@ -266,6 +274,7 @@ void executor_loop::say_hello() {
                                 {"host", host_name()},
                                 {"version", KEEL_VERSION},
                                 {"protocol", proto::version}});
+  hello_sent_ = sock_ != nullptr;
 }
 
 void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid,
@@ -404,8 +413,11 @@ int executor_loop::run() {
       drain_deadline_ = now + drain_grace;
       drain_ack_deadline_ = now + drain_ack_wait;
       spdlog::info("executor: stopping; finishing {} task(s) in flight", in_flight_);
-      if (welcomed_) send(proto::msg_type::goodbye, {{"final", false}});
-      else drain_acked_ = true;  // no node knows of us: nothing can be on its way
+      // Not yet welcomed is not the same as unknown: the node may have read
+      // our hello and leased a task before its welcome reached us. It
+      // answers this goodbye whether or not it knows us.
+      if (welcomed_ || hello_sent_) send(proto::msg_type::goodbye, {{"final", false}});
+      else drain_acked_ = true;  // nothing said on this socket: nothing can be on its way
     }
     // A task the node leased before it read our goodbye may still be on
     // the wire: the node's answer to the goodbye comes after it (one
@@ -464,7 +476,7 @@ int executor_loop::run() {
       backoff_ = std::min(backoff_ * 2, cfg_.reconnect_max);
     }
   }
-  if (sock_ && welcomed_) {
+  if (sock_ && (welcomed_ || hello_sent_)) {
     send(proto::msg_type::goodbye, {{"final", true}});
     // Give the goodbye a moment to leave before the socket closes.
     sock_->set(zmq::sockopt::linger, 500);

@@ -241,8 +241,14 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
     case msg_type::task_result: return on_task_result(self, in);
     case msg_type::goodbye: {
       const auto* e = st.table->executor_by_peer(in.peer);
-      if (!e) return;
-      if (bool_field(in.env.fields, "final")) {
+      bool is_final = bool_field(in.env.fields, "final");
+      if (!e) {
+        // Unknown (its hello was refused, or this node restarted): nothing
+        // was leased to it, and a draining executor waits for this answer.
+        if (!is_final) send_frame(self, in.peer, msg_type::goodbye, {{"ack", true}}, in.env.cid, in.env.trace);
+        return;
+      }
+      if (is_final) {
         remove_executor(self, e->id, "said goodbye");
       } else {
         spdlog::info("executor {} is draining: no new tasks go to it", e->name);
