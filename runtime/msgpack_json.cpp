@@ -1,6 +1,7 @@
 #include "runtime/msgpack_json.hpp"
 
-#include <cstring>
+#include "runtime/utf8.hpp"
+
 #include <string>
 #include <vector>
 
@@ -10,37 +11,7 @@ namespace {
 
 // JSON text must be UTF-8; a string that is not would make every later
 // dump() of it throw, so it is refused at the edge.
-bool valid_utf8(const char* p, std::size_t n) {
-  const auto* s = reinterpret_cast<const unsigned char*>(p);
-  std::size_t i = 0;
-  while (i < n) {
-    // Payloads are mostly ASCII: skip it eight bytes at a time.
-    while (i + 8 <= n) {
-      std::uint64_t w;
-      std::memcpy(&w, s + i, 8);
-      if (w & 0x8080808080808080ULL) break;
-      i += 8;
-    }
-    if (i >= n) break;
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || i + len > n) return false;
-    std::uint32_t cp = c & (len == 2 ? 0x1F : len == 3 ? 0x0F : 0x07);
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;  // overlong, out of range, or a surrogate
-    i += len;
-  }
-  return true;
-}
+bool valid_utf8(const char* p, std::size_t n) { return utf8::valid(std::string_view(p, n)); }
 
 // Converts o into out. On failure returns the reason and leaves the path to
 // the offending value in `where` (innermost segment last, built while

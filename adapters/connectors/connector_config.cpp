@@ -1,5 +1,7 @@
 #include "adapters/connectors/connector_config.hpp"
 
+#include <cctype>
+
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -157,6 +159,13 @@ status parse_files(entry_reader& r, file_source& f) {
     if (sep.size() != 1) return r.fail("separator", "must be one character");
     f.separator = sep[0];
   }
+  std::string enc = "utf-8";
+  if (auto s = r.text("encoding", enc); !s) return s;
+  for (auto& ch : enc) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (enc == "windows-1252" || enc == "cp1252" || enc == "latin1" || enc == "iso-8859-1") f.windows_1252 = true;
+  else if (enc != "utf-8" && enc != "utf8")
+    return r.fail("encoding", "must be utf-8 or windows-1252 (also called latin1, iso-8859-1, cp1252); save other "
+                              "encodings as UTF-8");
   return r.mapping(f.mapping, true);
 }
 

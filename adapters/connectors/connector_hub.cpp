@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/utf8.hpp"
+
 namespace keel::connectors {
 
 namespace {
@@ -9,6 +11,19 @@ std::int64_t wall_ms(std::chrono::steady_clock::time_point t) {
   auto now_wall = std::chrono::system_clock::now();
   auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(t - std::chrono::steady_clock::now());
   return std::chrono::duration_cast<std::chrono::milliseconds>(now_wall.time_since_epoch() + delta).count();
+}
+
+// A connector reads what others wrote (files, APIs, mail): a bug that
+// throws on some record must fail that sync, not take the node down. What
+// the pass committed before stays; the rest is read again next time.
+result<sync_report> sync_guarded(connector& c, bool full) {
+  try {
+    return c.sync(full);
+  } catch (const std::exception& ex) {
+    return error{errc::internal, c.name() + ": the sync stopped on an internal error (" + utf8::repaired(ex.what()) +
+                                     "); records committed before it are kept. Please report this with the source "
+                                     "record that caused it"};
+  }
 }
 }  // namespace
 
@@ -98,7 +113,7 @@ void connector_hub::run() {
     auto& p = pulls_[next.name];
     p.running = true;
     lock.unlock();
-    auto r = p.conn->sync(next.full);
+    auto r = sync_guarded(*p.conn, next.full);
     if (!r) spdlog::warn("connector {}: sync failed: {}", next.name, r.err().message);
     else spdlog::info("connector {}: {} records in, {} events out, {} duplicates, {} dead-lettered", next.name,
                       r->records_in, r->events_out, r->duplicates, r->dead_lettered);

@@ -9,11 +9,19 @@
 #include "adapters/connectors/csv_reader.hpp"
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/schema.hpp"
+#include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/utf8.hpp"
 
 namespace keel::connectors {
 
 namespace {
+
+constexpr const char* not_utf8_hint =
+    "save the file as UTF-8 (Excel: \"CSV UTF-8\"), or set `encoding: windows-1252` on the connector for a "
+    "Windows/latin1 export; then `keelctl connectors sync NAME --full`";
+
+std::string hex_byte(char c) { return "0x" + control::to_hex(std::string_view(&c, 1)); }
 
 std::optional<double> as_number(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -54,6 +62,7 @@ class file_connector final : public connector {
     std::string text = buf.str();
     if (text.size() > src_.max_file_bytes)
       return error{errc::payload_too_large, src_.name + ": " + src_.path + " is larger than max_file_bytes"};
+    if (src_.windows_1252) text = utf8::from_windows_1252(text);
     if (state_.offset > text.size()) {  // replaced by a shorter file: start over
       state_.offset = 0;
       state_.cursor.clear();
@@ -69,6 +78,10 @@ class file_connector final : public connector {
     if (!header) return error{header.err().code, src_.name + ": " + header.err().message};
     if (!header.value()) return ok_v;  // empty file
     const auto columns = header.value()->fields;
+    for (const auto& c : columns)
+      if (!utf8::valid(c))
+        return error{errc::bad_request, src_.name + ": the header line of " + src_.path + " is not UTF-8 text; " +
+                                            not_utf8_hint};
     std::size_t start = std::max<std::size_t>(state_.offset, header.value()->end_offset);
     csv_reader reader(text, start, line_at(text, start), src_.separator);
     for (;;) {
@@ -77,9 +90,22 @@ class file_connector final : public connector {
       if (!rec.value()) break;
       const auto& row = *rec.value();
       nlohmann::json raw = nlohmann::json::object();
-      for (std::size_t i = 0; i < columns.size() && i < row.fields.size(); ++i) raw[columns[i]] = row.fields[i];
       std::string shape_error;
-      if (row.fields.size() != columns.size())
+      for (std::size_t i = 0; i < columns.size() && i < row.fields.size(); ++i) {
+        // Every string in an event is dumped (hashed, stored, shown): bytes
+        // that are not UTF-8 are refused here, and kept repaired for the
+        // dead-letter entry.
+        if (auto bad = utf8::first_invalid(row.fields[i]); bad != std::string::npos) {
+          if (shape_error.empty())
+            shape_error = src_.name + ": line " + std::to_string(row.line) + ", column '" + columns[i] +
+                          "' is not UTF-8 text (byte " + hex_byte(row.fields[i][bad]) + " at position " +
+                          std::to_string(bad + 1) + " of the value); " + not_utf8_hint;
+          raw[columns[i]] = utf8::repaired(row.fields[i]);
+        } else {
+          raw[columns[i]] = row.fields[i];
+        }
+      }
+      if (shape_error.empty() && row.fields.size() != columns.size())
         shape_error = src_.name + ": line " + std::to_string(row.line) + " has " + std::to_string(row.fields.size()) +
                       " fields, the header has " + std::to_string(columns.size());
       if (auto s = take(raw, shape_error, row.end_offset); !s) return s;
@@ -103,8 +129,13 @@ class file_connector final : public connector {
         if (last && raw.is_discarded()) break;
         std::string shape_error;
         if (raw.is_discarded() || !raw.is_object()) {
-          shape_error = src_.name + ": line " + std::to_string(line) + " is not a JSON object";
-          raw = nlohmann::json{{"line", std::string(body.substr(0, 4096))}};
+          auto bad = utf8::first_invalid(body);
+          shape_error = src_.name + ": line " + std::to_string(line) +
+                        (bad == std::string_view::npos
+                             ? std::string(" is not a JSON object")
+                             : " is not UTF-8 text (byte " + hex_byte(body[bad]) + " at position " +
+                                   std::to_string(bad + 1) + "); " + not_utf8_hint);
+          raw = nlohmann::json{{"line", utf8::repaired(utf8::prefix(body, 4096))}};
         }
         if (auto s = take(raw, shape_error, end); !s) return s;
       } else {

@@ -37,6 +37,10 @@ struct file_source {
   std::string cursor_field;          // cursor mode
   std::size_t batch = 500;
   char separator = ',';
+  // encoding: windows-1252 (also latin1, iso-8859-1, cp1252): the file is
+  // converted to UTF-8 as it is read, and offsets count the converted text.
+  // The default, utf-8, refuses records that are not UTF-8 with the reason.
+  bool windows_1252 = false;
   std::size_t max_file_bytes = std::size_t{1} << 30;
   record_mapping mapping;
 };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "runtime/control/crypto.hpp"
+#include "runtime/utf8.hpp"
 #include "storage/memory/schema.hpp"
 
 namespace keel::connectors {
@@ -77,6 +78,19 @@ std::string decode_b64(const std::string& s) {
   return d ? *d : std::string();
 }
 
+// Decoded bytes in a declared charset, as UTF-8. The latin1 family is
+// read as Windows-1252 (as mail clients do); UTF-8, US-ASCII, no charset and
+// anything else must already be UTF-8, and bytes that are not become U+FFFD
+// rather than being guessed at.
+std::string as_utf8(const std::string& bytes, std::string charset) {
+  charset = lower(trim(charset));
+  if (auto star = charset.find('*'); star != std::string::npos) charset.resize(star);  // RFC 2231 language
+  if (charset == "iso-8859-1" || charset == "latin1" || charset == "iso_8859-1" || charset == "windows-1252" ||
+      charset == "cp1252" || charset == "iso-8859-15")
+    return utf8::from_windows_1252(bytes);
+  return utf8::repaired(bytes);
+}
+
 // RFC 2047 encoded words; whitespace between two encoded words is dropped.
 std::string decode_words(const std::string& s) {
   std::string out;
@@ -99,7 +113,7 @@ std::string decode_words(const std::string& s) {
     if (!(last_encoded && trim(between).empty())) out += between;
     char enc = static_cast<char>(toupper(static_cast<unsigned char>(s[q1 + 1])));
     std::string text = s.substr(q2 + 1, end - q2 - 1);
-    out += enc == 'B' ? decode_b64(text) : decode_qp(text, true);
+    out += as_utf8(enc == 'B' ? decode_b64(text) : decode_qp(text, true), s.substr(start + 2, q1 - start - 2));
     last_encoded = true;
     pos = end + 2;
   }
@@ -148,7 +162,8 @@ std::string body_text(const std::map<std::string, std::string>& h, const std::st
   if (type != "text/plain") return {};
   auto cte_it = h.find("content-transfer-encoding");
   std::string cte = cte_it == h.end() ? "" : lower(cte_it->second);
-  std::string text = cte == "base64" ? decode_b64(body) : cte == "quoted-printable" ? decode_qp(body, false) : body;
+  std::string text = as_utf8(cte == "base64" ? decode_b64(body) : cte == "quoted-printable" ? decode_qp(body, false) : body,
+                             param(ct, "charset"));
   std::string out;  // normalise line ends
   for (std::size_t i = 0; i < text.size(); ++i)
     if (!(text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n')) out += text[i];
@@ -201,6 +216,10 @@ mail_message parse_mail(const std::string& raw) {
   m.thread_id = !first_ref.empty() ? first_ref : !m.in_reply_to.empty() ? m.in_reply_to : m.message_id;
   m.date = rfc3339(get("date"));
   m.text = body_text(h, raw.substr(std::min(body_at, raw.size())), 0);
+  // Headers may carry raw 8-bit bytes outside encoded words: everything in
+  // the event must be UTF-8 (see as_utf8).
+  for (auto* f : {&m.from, &m.from_name, &m.to, &m.subject, &m.message_id, &m.in_reply_to, &m.thread_id, &m.date})
+    if (!utf8::valid(*f)) *f = utf8::repaired(*f);
   return m;
 }
 

@@ -1,8 +1,10 @@
 // Reading one stored mail (RFC 5322 + the MIME parts people send): unfolded
-// headers, RFC 2047 encoded words (B and Q, UTF-8/ASCII), and the body text:
-// the first text/plain part of a multipart message, decoded from
-// quoted-printable or base64. Pure; never throws; anything it cannot read
-// is left out rather than guessed.
+// headers, RFC 2047 encoded words (B and Q), and the body text: the first
+// text/plain part of a multipart message, decoded from quoted-printable or
+// base64. Every field comes out as UTF-8: text declared in the latin1 family
+// (iso-8859-1, -15, windows-1252) is converted; anything else must be UTF-8
+// already, and bytes that are not become U+FFFD. Pure; never throws;
+// anything it cannot read is left out rather than guessed.
 #pragma once
 
 #include <cstdint>

@@ -1,11 +1,14 @@
 #include "adapters/connectors/record_mapping.hpp"
 
-#include "storage/memory/canonicalizer.hpp"
+#include "storage/memory/event_values.hpp"
 #include "storage/memory/schema.hpp"
 
 namespace keel::connectors {
 
 namespace {
+
+// Past year 9999 in seconds: beyond it a number is not a time (and * 1000 could overflow).
+constexpr std::int64_t max_unix_seconds = 253'402'300'800LL;
 
 field_source source_of(const std::string& text) {
   field_source f;
@@ -99,9 +102,14 @@ mapped_record map_record(const record_mapping& m, const std::string& source, con
     const auto* t = need(m.occurred_at);
     if (t != nullptr && !t->is_null() && !(t->is_string() && t->get<std::string>().empty())) {
       std::optional<std::int64_t> ms;
-      if (t->is_number_integer()) ms = t->get<std::int64_t>() * 1000;  // unix seconds (Stripe's `created`)
-      else if (t->is_string()) ms = memory::parse_timestamp(t->get<std::string>());
-      if (!ms) missing.push_back(m.occurred_at.path + " (not a timestamp: " + t->dump() + ")");
+      if (t->is_number_unsigned()) {
+        if (t->get<std::uint64_t>() < static_cast<std::uint64_t>(max_unix_seconds))
+          ms = static_cast<std::int64_t>(t->get<std::uint64_t>()) * 1000;  // unix seconds (Stripe's `created`)
+      } else if (t->is_number_integer()) {
+        auto sec = t->get<std::int64_t>();
+        if (sec > -max_unix_seconds && sec < max_unix_seconds) ms = sec * 1000;
+      } else if (t->is_string()) ms = memory::parse_timestamp(t->get<std::string>());
+      if (!ms) missing.push_back(m.occurred_at.path + " (not a timestamp: " + memory::json_for_message(*t) + ")");
       else occurred = memory::format_timestamp(*ms);
     }
   }

@@ -4,7 +4,9 @@
 #include <cstdlib>
 
 #include <httplib.h>
+
 #include "runtime/duration.hpp"
+#include "runtime/utf8.hpp"
 
 namespace keel::connectors {
 
@@ -65,7 +67,8 @@ webhook_response webhook_ingress::reject(const std::string& source, int status, 
 webhook_response webhook_ingress::handle(const std::string& source, const header_lookup& header,
                                          const std::string& body, std::int64_t now_s) {
   const auto* src = find(source);
-  if (src == nullptr) return {404, answer(false, "no webhook source '" + source + "' is configured").dump()};
+  if (src == nullptr)  // the name comes from the URL: any bytes, so repaired before it is quoted
+    return {404, answer(false, "no webhook source '" + utf8::repaired(source.substr(0, 200)) + "' is configured").dump()};
   if (body.size() > src->max_body_bytes)
     return reject(source, 413, "body larger than " + std::to_string(src->max_body_bytes) + " bytes");
   signature_check sig;
@@ -123,7 +126,9 @@ webhook_response webhook_ingress::handle(const std::string& source, const header
 }
 
 void webhook_ingress::register_routes(httplib::Server& server) {
-  server.Post(R"(/hooks/([A-Za-z0-9_.\-]+))",
+  // Any name, as the node's metrics server routes every /hooks/ path here:
+  // serve() answers 404 for names it does not know.
+  server.Post(R"(/hooks/(.+))",
               [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
                 serve(req, res, reader);
               });

@@ -94,12 +94,4 @@ class canonicalizer {
   std::mutex ingest_mu_;
 };
 
-// Converts one source value as a mapping says; the error says why not.
-result<nlohmann::json> convert_value(conversion c, const nlohmann::json& in);
-// The value at a dotted path ("data.object.email", "items.0.id"), or nullptr.
-const nlohmann::json* value_at(const nlohmann::json& root, const std::string& path);
-// `text` with every {{ path }} replaced by the value at that path of `root`
-// (strings as they are, whole numbers without a fraction, absent as "?").
-std::string render_text(const std::string& text, const nlohmann::json& root);
-
 }  // namespace keel::memory

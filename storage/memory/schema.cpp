@@ -3,6 +3,8 @@
 // (std::get_time accepts too much and ignores offsets).
 #include "storage/memory/schema.hpp"
 
+#include "storage/memory/event_values.hpp"
+
 #include <cctype>
 #include <ctime>
 
@@ -155,7 +157,7 @@ result<std::vector<schema::normalised_value>> schema::check(const entity_type& t
     if (!fits)
       return error{errc::bad_request, "field '" + name + "' of " + t.name + " must be " + to_string(it->second) +
                                           (it->second == field_type::timestamp ? " (RFC 3339, e.g. 2026-11-01T00:00:00Z)" : "") +
-                                          ", got " + json_kind(value) + ": " + value.dump()};
+                                          ", got " + json_kind(value) + ": " + json_for_message(value)};
   }
   return changed;
 }

@@ -4,6 +4,7 @@
 // between two commits) resuming with no lost and no duplicated record.
 #include <boost/test/unit_test.hpp>
 
+#include "adapters/connectors/connector_config.hpp"
 #include "adapters/connectors/file_connector.hpp"
 #include "tests/adapters/connector_fixture.hpp"
 
@@ -108,6 +109,106 @@ BOOST_AUTO_TEST_CASE(renamed_column_is_dead_lettered_with_the_reason) {
   BOOST_TEST(dl->at(0).event["source"] == "crm_csv");
   BOOST_TEST(dl->at(1).reason.find("3 fields, the header has 5") != std::string::npos);
   BOOST_TEST(c->state()->dead_lettered == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(text_that_is_not_utf8_is_refused_with_the_reason_or_read_as_declared) {
+  // An Excel export in Windows-1252: "José García", and an en dash (0x96).
+  connector_env env;
+  const std::string latin = csv_header + "C1,a@x.com,Jos\xE9 Garc\xED" "a,pro \x96 annual,2026-11-01T00:00:00Z\n" +
+                            "C2,b@x.com,Bob,pro,2026-11-01T00:00:00Z\n";
+  env.write_file("crm.csv", latin);
+  auto c = make_file_connector(csv_source(env), *env.inbox, *env.db);
+  auto r = c->sync(false);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->events_out == 1u);  // C2 is fine
+  BOOST_TEST(r->dead_lettered == 1u);
+  auto dl = env.dlq->list(10);
+  BOOST_REQUIRE(dl.ok());
+  BOOST_REQUIRE(dl->size() == 1u);
+  const auto& reason = dl->at(0).reason;
+  BOOST_TEST(reason.find("line 2, column 'Full Name' is not UTF-8 text (byte 0xe9 at position 4") != std::string::npos,
+             reason);
+  BOOST_TEST(reason.find("encoding: windows-1252") != std::string::npos, reason);
+  // The dead letter keeps the record, repaired so it can be stored and shown.
+  BOOST_TEST(dl->at(0).event["data"]["Full Name"] == "Jos\xEF\xBF\xBD Garc\xEF\xBF\xBD" "a");
+  BOOST_TEST(dl->at(0).event.dump().size() > 0u);
+
+  // Declared: the same file reads as the text it is.
+  connector_env env2;
+  env2.write_file("crm.csv", latin);
+  auto src = csv_source(env2);
+  src.windows_1252 = true;
+  auto c2 = make_file_connector(src, *env2.inbox, *env2.db);
+  auto r2 = c2->sync(false);
+  BOOST_REQUIRE(r2.ok());
+  BOOST_TEST(r2->events_out == 2u);
+  auto events = env2.events();
+  BOOST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0]["data"]["name"] == "Jos\xC3\xA9 Garc\xC3\xAD" "a");
+  BOOST_TEST(events[0]["data"]["plan"] == "pro \xE2\x80\x93 annual");
+  // Appending resumes at the converted offset: only the new row is read.
+  env2.write_file("crm.csv", "C3,c@x.com,Zo\xEB,pro,2026-11-02T00:00:00Z\n", true);
+  auto r3 = c2->sync(false);
+  BOOST_REQUIRE(r3.ok());
+  BOOST_TEST(r3->records_in == 1u);
+  BOOST_TEST(env2.events().back()["data"]["name"] == "Zo\xC3\xAB");
+
+  // A header that is not UTF-8 fails the sync and says what to do; nothing is stored.
+  connector_env env3;
+  env3.write_file("crm.csv", "Customer ID,E\xF1" "ail\nC1,x\n");
+  auto c3 = make_file_connector(csv_source(env3), *env3.inbox, *env3.db);
+  auto r4 = c3->sync(false);
+  BOOST_REQUIRE(!r4.ok());
+  BOOST_TEST(r4.err().message.find("header line") != std::string::npos, r4.err().message);
+  BOOST_TEST(r4.err().message.find("save the file as UTF-8") != std::string::npos, r4.err().message);
+  BOOST_TEST(env3.events().empty());
+}
+
+BOOST_AUTO_TEST_CASE(encoding_is_utf8_or_windows_1252_and_anything_else_is_a_config_error) {
+  auto yaml = [](const std::string& enc) {
+    return "connectors:\n  - name: crm\n    kind: files\n    path: x.csv\n    encoding: " + enc +
+           "\n    mapping: {type: t, id: id, fields: {a: a}}\n";
+  };
+  for (auto [enc, latin] : {std::pair{"utf-8", false}, {"UTF8", false}, {"Latin1", true}, {"windows-1252", true},
+                            {"iso-8859-1", true}, {"cp1252", true}}) {
+    auto c = parse_connectors(yaml(enc), "node.yaml");
+    BOOST_REQUIRE_MESSAGE(c.ok(), enc << ": " << (c.ok() ? "" : c.err().message));
+    BOOST_REQUIRE(c->files.size() == 1u);
+    BOOST_TEST(c->files[0].windows_1252 == latin, enc);
+  }
+  auto bad = parse_connectors(yaml("ebcdic"), "node.yaml");
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.err().message.find("node.yaml:") != std::string::npos, bad.err().message);
+  BOOST_TEST(bad.err().message.find("must be utf-8 or windows-1252") != std::string::npos, bad.err().message);
+}
+
+BOOST_AUTO_TEST_CASE(jsonl_lines_that_are_not_utf8_are_dead_lettered_whole_characters_kept) {
+  connector_env env;
+  // A broken line longer than the 4096 bytes kept of it, with two-byte
+  // characters across the cut, and a line with a Latin-1 byte.
+  std::string long_line = "{\"id\": ";
+  while (long_line.size() < 5000) long_line += "\xC3\xA9";
+  env.write_file("events.jsonl", long_line + "\n{\"id\": \"Jos\xE9\"}\n{\"Customer ID\": \"C9\", \"Email\": \"z@x\", "
+                                 "\"Full Name\": \"Z\"}\n");
+  file_source s;
+  s.name = "events";
+  s.path = env.dir / "events.jsonl";
+  s.format = "jsonl";
+  s.mapping = crm_mapping();
+  auto c = make_file_connector(s, *env.inbox, *env.db);
+  auto r = c->sync(false);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->events_out == 1u);
+  BOOST_TEST(r->dead_lettered == 2u);
+  auto dl = env.dlq->list(10);
+  BOOST_REQUIRE(dl.ok());
+  BOOST_REQUIRE(dl->size() == 2u);
+  BOOST_TEST(dl->at(0).reason.find("line 1 is not a JSON object") != std::string::npos, dl->at(0).reason);
+  auto kept = dl->at(0).event["data"]["line"].get<std::string>();
+  BOOST_TEST(kept.size() <= 4096u);
+  BOOST_TEST(kept.size() >= 4094u);
+  BOOST_TEST(kept.find("\xEF\xBF\xBD") == std::string::npos);  // cut between characters, not inside one
+  BOOST_TEST(dl->at(1).reason.find("line 2 is not UTF-8 text (byte 0xe9") != std::string::npos, dl->at(1).reason);
 }
 
 BOOST_AUTO_TEST_CASE(cursor_column_skips_older_records) {

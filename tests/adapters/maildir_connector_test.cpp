@@ -67,6 +67,24 @@ BOOST_AUTO_TEST_CASE(parses_headers_parts_and_encodings) {
   BOOST_TEST(broken.from.empty());
 }
 
+BOOST_AUTO_TEST_CASE(every_field_comes_out_as_utf8_whatever_the_charset) {
+  // Latin-1 in an encoded word and in the body (declared), raw 8-bit bytes
+  // in a header (undeclared), and an unknown charset.
+  auto m = parse_mail(
+      "From: =?ISO-8859-1?Q?Jos=E9_Garc=EDa?= <jose@example.com>\n"
+      "Subject: Factura de \xE9nero\n"
+      "To: =?x-unknown?B?/w==?= <a@b>\n"
+      "Content-Type: text/plain; charset=\"windows-1252\"\n"
+      "Content-Transfer-Encoding: quoted-printable\n"
+      "\n"
+      "Gr=FC=DFe =96 bis bald\n");
+  BOOST_TEST(m.from_name == "Jos\xC3\xA9 Garc\xC3\xAD" "a");
+  BOOST_TEST(m.text == "Gr\xC3\xBC\xC3\x9F" "e \xE2\x80\x93 bis bald");
+  BOOST_TEST(m.subject == "Factura de \xEF\xBF\xBDnero");  // not guessed: marked
+  BOOST_TEST(m.to == "\xEF\xBF\xBD <a@b>");
+  BOOST_TEST(m.to_json().dump().size() > 0u);  // dump() throws on anything that is not UTF-8
+}
+
 BOOST_AUTO_TEST_CASE(new_mail_becomes_events_then_moves_to_cur) {
   connector_env env;
   auto box = env.dir / "Maildir";

@@ -135,6 +135,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
       {"not JSON", "/hooks/billing", "{oops", signed_with("whsec_current", now, "{oops"), 400},
       {"no id", "/hooks/billing", R"({"type":"x","data":{}})", signed_with("whsec_current", now, R"({"type":"x","data":{}})"), 400},
       {"unknown source", "/hooks/nobody", body, signed_with("whsec_current", now, body), 404},
+      {"source name not UTF-8", "/hooks/%E9x", body, signed_with("whsec_current", now, body), 404},
   };
   for (const auto& a : attempts) {
     auto res = s.post(a.path, a.body, a.headers);
@@ -145,7 +146,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
     BOOST_TEST(nlohmann::json::parse(res->body).contains("error"));
   }
   BOOST_TEST(s.footprint() == before);
-  BOOST_TEST(s.ingress->states()[0].errors == attempts.size() - 1);  // the unknown source has no state
+  BOOST_TEST(s.ingress->states()[0].errors == attempts.size() - 2);  // the two unknown sources have no state
   // A GET is not an endpoint.
   httplib::Client cli("127.0.0.1", s.port);
   BOOST_TEST(cli.Get("/hooks/billing")->status == 404);

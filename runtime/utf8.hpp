@@ -1,0 +1,34 @@
+// UTF-8 checks and repairs for text from outside: files, mail, wire frames.
+// JSON text must be UTF-8 (nlohmann's dump() throws on anything else, and
+// every event, record and log line is dumped somewhere), so a string is
+// checked or repaired where it enters Keel, never deep inside.
+//
+// "Valid" is RFC 3629: no overlong forms, no surrogates, nothing above
+// U+10FFFF. Pure functions; none throws.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace keel::utf8 {
+
+// Byte offset of the first byte that does not start or continue a valid
+// sequence, or std::string_view::npos when `s` is valid UTF-8.
+std::size_t first_invalid(std::string_view s);
+inline bool valid(std::string_view s) { return first_invalid(s) == std::string_view::npos; }
+
+// `s` with every byte that is not part of a valid sequence replaced by
+// U+FFFD; valid text comes back unchanged.
+std::string repaired(std::string_view s);
+
+// Windows-1252 text as UTF-8: what files and mail labelled "latin1" or
+// "iso-8859-1" really hold (the WHATWG encoding standard maps those labels
+// here too). The five bytes 1252 leaves undefined map to U+0080..U+009F.
+std::string from_windows_1252(std::string_view s);
+
+// The longest prefix of `s` of at most `max_bytes` that does not end in the
+// middle of a sequence: a cut that keeps valid text valid.
+std::string_view prefix(std::string_view s, std::size_t max_bytes);
+
+}  // namespace keel::utf8
