@@ -178,7 +178,7 @@ fuzz_one() {
     fi
   fi
   [[ $slow -gt 0 ]] && echo "   note: $slow slow input(s) saved as $artifacts/slow-unit-* (not a failure)"
-  printf '%-14s %-6s execs %-10s exec/s %-7s %-18s %-16s peak rss %s MB\n' \
+  printf '%-22s %-6s execs %-10s exec/s %-7s %-18s %-16s peak rss %s MB\n' \
     "$t" "$status" "${execs:-?}" "${eps:-?}" "${cov:-cov: ?}" "${corp:-corp: ?}" "${rss:-?}" >"$out/logs/$t.summary"
   [[ $status == ok ]]
 }
