@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <set>
 
+#include "runtime/utf8.hpp"
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/pruning.hpp"
 
@@ -607,7 +609,20 @@ const char* memory_op_agent(const std::string& op) {
   return op.rfind("memory.", 0) == 0 ? "retriever" : "canonicalizer";
 }
 
-result<json> run_memory_op(memory_service& m, const std::string& op, const json& args_in, const std::string& actor) {
+namespace {
+
+// Memory work runs on the memory worker thread, which has no one above it
+// to catch: an exception (a bug, or input of a shape nothing checked)
+// becomes an internal error for this one call instead of ending the node.
+result<json> guarded(const std::string& what, const std::function<result<json>()>& fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    return error{errc::internal, what + " failed: " + utf8::repaired(e.what()) + "; please report it"};
+  }
+}
+
+result<json> dispatch_op(memory_service& m, const std::string& op, const json& args_in, const std::string& actor) {
   static const json empty = json::object();
   const json& args = args_in.is_object() ? args_in : empty;
   if (!args_in.is_object() && !args_in.is_null()) return bad(op + " takes a JSON object of arguments");
@@ -629,8 +644,6 @@ result<json> run_memory_op(memory_service& m, const std::string& op, const json&
   if (op == "dlq.replay") return dlq_replay(m, args);
   return bad("unknown memory operation '" + op + "'; upgrade keelctl and the node together");
 }
-
-namespace {
 
 // The event's memory note (mapping `note:`), written once per event content:
 // the marker canon/note/<hash of the event without its id> commits with the
@@ -660,11 +673,17 @@ status write_note(memory_service& m, const json& event, const mem::ingest_outcom
 
 }  // namespace
 
+result<json> run_memory_op(memory_service& m, const std::string& op, const json& args, const std::string& actor) {
+  return guarded(op, [&] { return dispatch_op(m, op, args, actor); });
+}
+
 result<json> canonicalize(memory_service& m, const json& event) {
-  auto o = m.canon().ingest(event);
-  if (!o) return o.err();
-  if (auto s = write_note(m, event, *o); !s) return s.err();
-  return outcome_json(*o);
+  return guarded("canonicalizing the event", [&]() -> result<json> {
+    auto o = m.canon().ingest(event);
+    if (!o) return o.err();
+    if (auto s = write_note(m, event, *o); !s) return s.err();
+    return outcome_json(*o);
+  });
 }
 
 }  // namespace keel

@@ -42,7 +42,8 @@ namespace keel {
 bool is_memory_op(const std::string& op);
 const char* memory_op_agent(const std::string& op);
 
-// Runs one op. bad_request for an unknown op name. `actor` (the key's name
+// Runs one op. bad_request for an unknown op name; internal if the op
+// threw (it never throws: the memory worker must not die on one call). `actor` (the key's name
 // on a node with keys) is who the audit trail says forgot or purged.
 result<nlohmann::json> run_memory_op(memory_service& m, const std::string& op, const nlohmann::json& args,
                                      const std::string& actor = "operator");
@@ -50,7 +51,8 @@ result<nlohmann::json> run_memory_op(memory_service& m, const std::string& op, c
 // A connector event {"source", "type", "id", "data"} -> {outcome: applied |
 // unchanged | duplicate | dead_lettered, entity_type, entity_id, version,
 // created, dead_letter_id, reason}. A dead letter is an outcome, not an
-// error; a malformed event is a bad_request (nothing written).
+// error; a malformed event is a bad_request (nothing written), and one the
+// canonicalizer threw on is an internal error.
 result<nlohmann::json> canonicalize(memory_service& m, const nlohmann::json& event);
 
 }  // namespace keel

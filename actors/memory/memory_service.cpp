@@ -134,7 +134,16 @@ void memory_service::run() {
       jobs_.pop_front();
     }
     lk.unlock();
-    if (job) job();
+    if (job) {
+      // Last resort: the ops guard themselves (memory_ops.hpp); a job that
+      // still throws loses only itself, never the worker every memory
+      // operation of the node runs on.
+      try {
+        job();
+      } catch (const std::exception& e) {
+        spdlog::error("memory: a job on the memory worker failed: {}; please report it", e.what());
+      }
+    }
     summarise();
     periodic(unix_now_ms());  // also between jobs: a busy node still checkpoints
     lk.lock();

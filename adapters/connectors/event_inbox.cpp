@@ -98,6 +98,15 @@ status event_inbox::ack(std::uint64_t seq) {
   return w.commit(db_, false);
 }
 
+result<std::uint64_t> event_inbox::dead_letter(std::uint64_t seq, const nlohmann::json& event,
+                                               const std::string& reason) {
+  memory::batch w;
+  w.del(inbox_prefix + memory::key_number(seq));
+  auto id = dlq_.stage_add(w, event, reason, unix_now_ms());
+  if (auto s = w.commit(db_, false); !s) return s.err();
+  return id;
+}
+
 bool event_inbox::wait(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   auto gen = generation_;

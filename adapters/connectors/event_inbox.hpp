@@ -72,6 +72,10 @@ class event_inbox {
   result<std::vector<std::pair<std::uint64_t, nlohmann::json>>> peek(std::size_t limit) const;
   // Removes a handled event (not an error if it is gone already).
   status ack(std::uint64_t seq);
+  // Moves an event that cannot be handled to the dead-letter store with
+  // the reason, in one batch: it leaves the inbox and is kept for
+  // `keelctl dlq show|replay`. Returns the dead letter's id.
+  result<std::uint64_t> dead_letter(std::uint64_t seq, const nlohmann::json& event, const std::string& reason);
   // Blocks until a commit stored events or `timeout` passed; true if it may
   // be worth peeking again. Cheap wake-up for the pump.
   bool wait(std::chrono::milliseconds timeout);

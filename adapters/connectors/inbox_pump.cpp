@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "runtime/utf8.hpp"
+
 namespace keel::connectors {
 
 inbox_pump::inbox_pump(event_inbox& inbox, deliver_fn deliver)
@@ -11,6 +13,15 @@ inbox_pump::~inbox_pump() {
   stop_ = true;
   inbox_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+status inbox_pump::deliver_guarded(const nlohmann::json& event) {
+  try {
+    return deliver_(event);
+  } catch (const std::exception& ex) {
+    return error{errc::internal, std::string("the node failed on this event (") + utf8::repaired(ex.what()) +
+                                     "); please report it with the event. `keelctl dlq replay` tries it again"};
+  }
 }
 
 void inbox_pump::loop() {
@@ -23,8 +34,9 @@ void inbox_pump::loop() {
     }
     for (auto& [seq, event] : *batch) {
       if (stop_) return;
-      auto s = deliver_(event);
-      if (!s && s.err().code != errc::bad_request) {
+      auto s = deliver_guarded(event);
+      bool permanent = !s && (s.err().code == errc::bad_request || s.err().code == errc::internal);
+      if (!s && !permanent) {
         ++failures_;
         spdlog::warn("connectors: delivering event {}/{} failed: {}; retrying in {} ms",
                      event.value("source", ""), event.value("id", ""), s.err().message, backoff.count());
@@ -32,9 +44,21 @@ void inbox_pump::loop() {
         backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         break;
       }
-      if (!s) spdlog::warn("connectors: dropping event {}/{}: {}", event.value("source", ""), event.value("id", ""),
-                           s.err().message);
       backoff = std::chrono::milliseconds(100);
+      if (permanent) {
+        // Retrying cannot fix it, and a node that retried forever (or, on a
+        // throw, restarted into the same event) would stop every event behind it.
+        auto d = inbox_.dead_letter(seq, event, s.err().message);
+        if (!d) {
+          spdlog::error("connectors: cannot move event {}/{} to the dead letters: {}", event.value("source", ""),
+                        event.value("id", ""), d.err().message);
+          break;
+        }
+        ++dead_lettered_;
+        spdlog::error("connectors: event {}/{} could not be handled ({}); kept as dead letter {}: `keelctl dlq show {}`",
+                      event.value("source", ""), event.value("id", ""), s.err().message, *d, *d);
+        continue;
+      }
       if (auto a = inbox_.ack(seq); !a) {
         spdlog::error("connectors: cannot remove a delivered event from the inbox: {}", a.err().message);
         break;

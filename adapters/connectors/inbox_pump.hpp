@@ -3,9 +3,10 @@
 // 2xx only waited for the durable commit). An event is deleted from the
 // inbox only after `deliver` succeeded, so a crash re-delivers it
 // (at-least-once); the canonicalizer deduplicates by (source, id).
-// A delivery error other than bad_request is retried with backoff
-// (100 ms doubling to 5 s); a bad_request event is dropped with a log line,
-// since retrying cannot fix it.
+// A delivery error is retried with backoff (100 ms doubling to 5 s),
+// except bad_request and internal (a throw inside `deliver` included):
+// retrying cannot fix those, so the event moves to the dead-letter store
+// with the reason, and the events behind it go on.
 #pragma once
 
 #include <atomic>
@@ -26,13 +27,15 @@ class inbox_pump {
 
   std::uint64_t delivered() const { return delivered_.load(); }
   std::uint64_t failures() const { return failures_.load(); }
+  std::uint64_t dead_lettered() const { return dead_lettered_.load(); }
 
  private:
   void loop();
+  status deliver_guarded(const nlohmann::json& event);
   event_inbox& inbox_;
   deliver_fn deliver_;
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> delivered_{0}, failures_{0};
+  std::atomic<std::uint64_t> delivered_{0}, failures_{0}, dead_lettered_{0};
   std::thread thread_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <httplib.h>
 
+#include <stdexcept>
 #include <thread>
 
 #include "adapters/connectors/inbox_pump.hpp"
@@ -108,6 +109,38 @@ BOOST_AUTO_TEST_CASE(a_signed_event_is_durable_before_the_2xx_and_processed_asyn
   auto st = s.ingress->states();
   BOOST_REQUIRE(st.size() == 1u);
   BOOST_TEST(st[0].events_out == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_that_cannot_be_handled_is_dead_lettered_and_the_rest_flow) {
+  // One event makes delivery throw (a bug), one is refused as malformed;
+  // neither may stop the events behind it, or come back after a restart.
+  ingress_server s({billing()});
+  for (const char* id : {"evt_ok1", "evt_throws", "evt_bad", "evt_ok2"}) {
+    auto b = event(id);
+    BOOST_REQUIRE(s.post("/hooks/billing", b, signed_with("whsec_current", unix_now(), b))->status == 200);
+  }
+  std::mutex mu;
+  std::vector<std::string> delivered;
+  {
+    inbox_pump pump(*s.env.inbox, [&](const nlohmann::json& e) -> status {
+      if (e["id"] == "evt_throws") throw std::runtime_error("boom in the canonicalizer");
+      if (e["id"] == "evt_bad") return error{errc::bad_request, "no such entity type"};
+      std::lock_guard lock(mu);
+      delivered.push_back(e["id"]);
+      return ok_v;
+    });
+    BOOST_TEST(keel::test::wait_until([&] { return pump.dead_lettered() == 2 && pump.delivered() == 2; }, 5s));
+  }
+  BOOST_TEST((delivered == std::vector<std::string>{"evt_ok1", "evt_ok2"}));
+  BOOST_TEST(s.env.events().empty());  // nothing left to re-deliver
+  auto dl = s.env.dlq->list(10);
+  BOOST_REQUIRE(dl.ok());
+  BOOST_REQUIRE(dl->size() == 2u);
+  BOOST_TEST(dl->at(0).event["id"] == "evt_throws");
+  BOOST_TEST(dl->at(0).reason.find("boom in the canonicalizer") != std::string::npos, dl->at(0).reason);
+  BOOST_TEST(dl->at(0).reason.find("keelctl dlq replay") != std::string::npos, dl->at(0).reason);
+  BOOST_TEST(dl->at(1).event["id"] == "evt_bad");
+  BOOST_TEST(dl->at(1).reason == "no such entity type");
 }
 
 BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
