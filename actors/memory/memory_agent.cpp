@@ -50,7 +50,7 @@ void answer_peer(node_context* ctx, const inbound& in) {
   auto op = text_field(in.env.fields, "op");
   auto args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json::object();
   const std::string actor = in.principal.empty() ? "operator" : in.principal;
-  auto r = guarded([&] { return run_memory_op(*ctx->memory, op, args, actor); });
+  auto r = run_memory_op(*ctx->memory, op, args, actor);  // never throws (memory_ops.hpp)
   if (r) ctx->gw->send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace, std::move(r.value())));
   else ctx->gw->send(in.peer, proto::make_error_reply(proto::msg_type::response, in.env.cid, in.env.trace, r.err()));
 }
