@@ -44,6 +44,15 @@ BOOST_AUTO_TEST_CASE(keelctl_refuses_bad_input_and_writes_nothing) {
   auto no_source = n.ctl({"send", "canonicalizer", R"({"type": "customer.updated", "data": {}})"});
   BOOST_TEST(no_source.code == 1);
   BOOST_TEST(no_source.err.find("source") != std::string::npos, no_source.err);
+  // A latin1 terminal passes its bytes through argv: keelctl says which
+  // argument and what to do, before anything is sent.
+  auto latin1 = n.ctl({"memory", "add", "Jos\xE9 asked for an annual invoice"});
+  BOOST_TEST(latin1.code == 1);
+  BOOST_TEST(latin1.err.find("'text' is not UTF-8 text (byte 0xe9 at position 4)") != std::string::npos, latin1.err);
+  BOOST_TEST(latin1.err.find("LANG=C.UTF-8") != std::string::npos, latin1.err);
+  auto latin1_field = n.ctl({"records", "put", "customer", "c_1", "{\"email\": \"a@b.c\"}", "--source", "cr\xE9"});
+  BOOST_TEST(latin1_field.code == 1);
+  BOOST_TEST(latin1_field.err.find("'source' is not UTF-8 text") != std::string::npos, latin1_field.err);
 
   auto status = n.ctl_json({"memory", "status"});
   BOOST_TEST(status["items"] == 0);

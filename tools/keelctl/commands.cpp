@@ -7,8 +7,10 @@
 #include <optional>
 #include <vector>
 
+#include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/node_config.hpp"
+#include "runtime/utf8.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
@@ -99,9 +101,36 @@ result<std::optional<curve_client_keys>> keys_from_data_dir(const std::string& d
   return std::optional<curve_client_keys>(curve_client_keys{server, *own});
 }
 
+// The path of the first string (or key) in `j` that is not UTF-8, with the
+// offending byte and its position; nullopt when all of it is text. A
+// terminal in a latin1 locale passes such bytes straight through argv.
+std::optional<std::string> first_non_utf8(const json& j, const std::string& path) {
+  auto describe = [&](const std::string& at, const std::string& s) -> std::optional<std::string> {
+    auto bad = utf8::first_invalid(s);
+    if (bad == std::string::npos) return std::nullopt;
+    return "'" + (at.empty() ? std::string("the argument") : at) + "' is not UTF-8 text (byte 0x" +
+           control::to_hex(std::string_view(&s[bad], 1)) + " at position " + std::to_string(bad + 1) + ")";
+  };
+  if (j.is_string()) return describe(path, j.get_ref<const std::string&>());
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      auto at = path.empty() ? k : path + "." + k;
+      if (auto bad = describe(path.empty() ? "a key" : path + " key", k)) return bad;
+      if (auto bad = first_non_utf8(v, at)) return bad;
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i)
+      if (auto bad = first_non_utf8(j[i], path + "." + std::to_string(i))) return bad;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 result<json> call(const globals& g, const std::string& op, const json& args, std::chrono::milliseconds timeout) {
+  if (auto bad = first_non_utf8(args, ""))
+    return error{errc::bad_request, *bad + "; Keel keeps text as UTF-8: use a UTF-8 terminal (e.g. LANG=C.UTF-8), or "
+                                           "convert the input first (iconv -f latin1 -t utf-8)"};
   std::optional<curve_client_keys> keys;
   if (!g.server_key.empty() || !g.key_file.empty()) {
     if (!valid_z85_key(g.server_key))
