@@ -165,6 +165,36 @@ BOOST_FIXTURE_TEST_CASE(a_garbage_index_header_is_detected_and_rebuilt, index_fi
   expect_rebuilt("header is cut short", 150);
 }
 
+BOOST_FIXTURE_TEST_CASE(bad_link_sizes_and_trailing_bytes_are_detected_while_loading, index_fixture) {
+  // Past the header checks: Keel's loader reads each element's upper-layer
+  // link size and must refuse one no element can have, and a file that goes
+  // on after its last element, rather than allocate or stop short.
+  open();
+  for (int i = 0; i < 150; ++i) add(i);
+  close();
+  std::uint64_t count = 0, per_element = 0;
+  {
+    std::ifstream in(index_file(), std::ios::binary);
+    in.seekg(16);
+    in.read(reinterpret_cast<char*>(&count), sizeof count);
+    in.read(reinterpret_cast<char*>(&per_element), sizeof per_element);
+  }
+  BOOST_REQUIRE(count == 150u);
+  const std::size_t header = 96;  // saveIndex: 10 size_t, 2 ints, a double
+  const std::uint32_t huge = 0x7ffffff0;
+  write_at(header + count * per_element, &huge, sizeof huge);  // the first element's link size
+  rehash_meta();
+  expect_rebuilt("element 0 claims 2147483632 bytes of upper-layer links", 150);
+
+  close();
+  {
+    std::ofstream out(index_file(), std::ios::binary | std::ios::app);
+    out << "trailing garbage";
+  }
+  rehash_meta();
+  expect_rebuilt("bytes after the last element", 150);
+}
+
 BOOST_FIXTURE_TEST_CASE(deleted_elements_are_counted_from_zero_on_load, index_fixture) {
   // hnswlib 0.6.2's loading constructor leaves num_deleted_ uninitialised
   // and adds the deleted marks to it. Dirty the heap first so a fresh
