@@ -21,6 +21,7 @@
 #include "runtime/duration.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/protocol.hpp"
+#include "runtime/utf8.hpp"
 #include "runtime/wake_queue.hpp"
 #include "runtime/zmq_poll.hpp"
 
@@ -99,6 +100,11 @@ std::string run_job(const action_registry& actions, beat_board& beats, const job
       r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
     }
   }
+  // What an action read from outside (a program's output, a header) may be
+  // any bytes, and the node refuses a frame whose strings are not UTF-8:
+  // the caller would wait for a result that never comes.
+  if (r.ok()) utf8::repair_strings(r.value());
+  else if (!utf8::valid(r.err().message)) r = error{r.err().code, utf8::repaired(r.err().message)};
   auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
   // Written straight to msgpack: one per task, and a JSON envelope would
   // first copy the result into it.

@@ -2,6 +2,10 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace keel::utf8 {
 
@@ -102,6 +106,32 @@ std::string_view prefix(std::string_view s, std::size_t max_bytes) {
   // splits (at most three: a longer run is not UTF-8 anyway).
   for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++k) --cut;
   return s.substr(0, cut);
+}
+
+bool repair_strings(nlohmann::json& j) {
+  bool changed = false;
+  if (j.is_string()) {
+    auto& s = j.get_ref<std::string&>();
+    if (!valid(s)) {
+      s = repaired(s);
+      changed = true;
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) changed |= repair_strings(v);
+  } else if (j.is_object()) {
+    std::vector<std::string> bad_keys;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      changed |= repair_strings(it.value());
+      if (!valid(it.key())) bad_keys.push_back(it.key());
+    }
+    for (const auto& k : bad_keys) {
+      auto v = std::move(j[k]);
+      j.erase(k);
+      j[repaired(k)] = std::move(v);  // two keys that repair alike: the later one wins
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 }  // namespace keel::utf8

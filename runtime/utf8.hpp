@@ -4,12 +4,14 @@
 // checked or repaired where it enters Keel, never deep inside.
 //
 // "Valid" is RFC 3629: no overlong forms, no surrogates, nothing above
-// U+10FFFF. Pure functions; none throws.
+// U+10FFFF. Pure functions; none throws (but for std::bad_alloc).
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
 
 namespace keel::utf8 {
 
@@ -30,5 +32,11 @@ std::string from_windows_1252(std::string_view s);
 // The longest prefix of `s` of at most `max_bytes` that does not end in the
 // middle of a sequence: a cut that keeps valid text valid.
 std::string_view prefix(std::string_view s, std::size_t max_bytes);
+
+// Repairs, in place, every string and object key in `j` that is not UTF-8
+// (as repaired() does). For values built from outside bytes (a program's
+// output, a response header) just before they go on the wire, which
+// refuses them. Returns whether anything changed.
+bool repair_strings(nlohmann::json& j);
 
 }  // namespace keel::utf8

@@ -1,13 +1,43 @@
 #include "adapters/actions/http_request.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "adapters/http/http_fetch.hpp"
+#include "runtime/control/crypto.hpp"
 #include "runtime/json_fields.hpp"
+#include "runtime/utf8.hpp"
 
 namespace keel {
 
 namespace {
+
+// The value of a response header, matched without regard to case; "" if absent.
+std::string header_value(const http::header_list& headers, const std::string& lower_name) {
+  for (const auto& [k, v] : headers) {
+    std::string lk = k;
+    std::transform(lk.begin(), lk.end(), lk.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (lk == lower_name) return v;
+  }
+  return {};
+}
+
+// A body that is not JSON: text as "body", anything else as "body_base64" (http_request.hpp).
+void set_body(nlohmann::json& out, const std::string& body, const std::string& content_type) {
+  if (utf8::valid(body)) {
+    out["body"] = body;
+    return;
+  }
+  std::string ct = content_type;
+  std::transform(ct.begin(), ct.end(), ct.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* latin : {"charset=iso-8859-1", "charset=latin1", "charset=windows-1252", "charset=\"iso-8859-1\"",
+                            "charset=\"windows-1252\""})
+    if (ct.find(latin) != std::string::npos) {
+      out["body"] = utf8::from_windows_1252(body);
+      return;
+    }
+  out["body_base64"] = control::to_base64(body);  // an image, a PDF, or text in an encoding not declared
+}
 
 class http_request_action final : public action {
  public:
@@ -74,7 +104,7 @@ class http_request_action final : public action {
     nlohmann::json out = {{"status", res->status}, {"headers", headers}};
     auto j = nlohmann::json::parse(res->body, nullptr, false);
     if (!res->body.empty() && !j.is_discarded()) out["json"] = j;
-    else out["body"] = res->body;
+    else set_body(out, res->body, header_value(res->headers, "content-type"));
     if (res->status >= 500 || res->status == 429)
       return error{errc::action_failed, "http.request: " + req.method + " " + u->host + u->target.substr(0, u->target.find('?')) +
                                             " answered " + std::to_string(res->status)};

@@ -2,7 +2,11 @@
 //   args: {"url": "https://api.example.com/v1/accounts", "method": "POST",
 //          "headers": {"X-Trace": "..."}, "json": {...} | "body": "text",
 //          "account": "crm", "timeout_ms": 5000, "max_response_bytes": 65536}
-//   result: {"status": 201, "headers": {...}, "json": {...} | "body": "..."}
+//   result: {"status": 201, "headers": {...}, "json": {...} | "body": "..." | "body_base64": "..."}
+//
+// - A body that is JSON comes back as "json"; text as "body" (UTF-8, or
+//   converted from a declared latin1 / windows-1252 charset); anything else
+//   (an image, a PDF, text in an undeclared encoding) as "body_base64".
 //
 // - A url that starts with "/" is relative to the account's base URL
 //   (executor config http.base_urls), so a workflow names the account and

@@ -43,6 +43,12 @@ struct echo_server {
     server.Get("/down", [](const httplib::Request&, httplib::Response& res) { res.status = 503; });
     server.Get("/missing", [](const httplib::Request&, httplib::Response& res) { res.status = 404; res.set_content("no", "text/plain"); });
     server.Get("/redirect", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("http://example.com/"); });
+    server.Get("/latin1", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("Se\xF1or Garc\xED" "a \x96 ok", "text/plain; charset=ISO-8859-1");
+    });
+    server.Get("/png", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string("\x89PNG\r\n\x1a\n\0\xff", 10), "image/png");
+    });
     port = server.bind_to_any_port("127.0.0.1");
     thread = std::thread([this] { server.listen_after_bind(); });
     BOOST_REQUIRE(keel::test::wait_until([this] { return server.is_running(); }, 5s));
@@ -142,6 +148,19 @@ BOOST_AUTO_TEST_CASE(timeout_cap_and_statuses) {
   BOOST_TEST(redirect.value()["status"] == 302);  // not followed: it could leave the allow-list
   BOOST_TEST(a->run({{"url", srv.url("/x")}, {"headers", {{"X-Bad", "a\r\nInjected: 1"}}}}, action_ctx("k")).err().code ==
              errc::bad_request);
+}
+
+BOOST_AUTO_TEST_CASE(bodies_that_are_not_utf8_come_back_as_text_or_base64) {
+  // The result goes over the wire, which carries UTF-8 only.
+  echo_server srv;
+  auto a = make(srv.port);
+  auto latin = a->run({{"url", srv.url("/latin1")}}, action_ctx("k"));
+  BOOST_REQUIRE(latin.ok());
+  BOOST_TEST(latin.value()["body"] == "Se\xC3\xB1or Garc\xC3\xAD" "a \xE2\x80\x93 ok");  // declared: converted
+  auto png = a->run({{"url", srv.url("/png")}}, action_ctx("k"));
+  BOOST_REQUIRE(png.ok());
+  BOOST_TEST(!png.value().contains("body"));
+  BOOST_TEST(png.value()["body_base64"] == "iVBORw0KGgoA/w==");  // the exact bytes, recoverable
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,8 @@
 // forbids and on text from Windows-1252 files and mail.
 #include <boost/test/unit_test.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/utf8.hpp"
 
 using namespace keel;
@@ -45,6 +47,18 @@ BOOST_AUTO_TEST_CASE(prefix_never_splits_a_character) {
   BOOST_TEST(utf8::prefix(s, 5) == "ab\xC3\xA9");
   BOOST_TEST(utf8::prefix(s, 6) == "ab\xC3\xA9");
   BOOST_TEST(utf8::prefix(s, 7) == s);
+}
+
+BOOST_AUTO_TEST_CASE(json_values_and_keys_are_repaired_in_place) {
+  nlohmann::json j = {{"stdout", "caf\xE9"}, {"ok", "fine"}, {"list", {"a", "\xFF"}}, {"k\xE9y", 1}};
+  BOOST_TEST(utf8::repair_strings(j));
+  BOOST_TEST(j["stdout"] == "caf\xEF\xBF\xBD");
+  BOOST_TEST(j["ok"] == "fine");
+  BOOST_TEST(j["list"][1] == "\xEF\xBF\xBD");
+  BOOST_TEST(j["k\xEF\xBF\xBDy"] == 1);
+  BOOST_TEST(j.dump().size() > 0u);  // dump() throws on anything that is not UTF-8
+  nlohmann::json clean = {{"a", {1, "b"}}};
+  BOOST_TEST(!utf8::repair_strings(clean));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
