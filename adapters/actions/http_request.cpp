@@ -6,6 +6,7 @@
 #include "adapters/http/http_fetch.hpp"
 #include "runtime/control/crypto.hpp"
 #include "runtime/json_fields.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/utf8.hpp"
 
 namespace keel {
@@ -102,7 +103,7 @@ class http_request_action final : public action {
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& [k, v] : res->headers) headers[k] = v;
     nlohmann::json out = {{"status", res->status}, {"headers", headers}};
-    auto j = nlohmann::json::parse(res->body, nullptr, false);
+    auto j = parse_json_text(res->body);  // nested past the wire's limit: returned as text
     if (!res->body.empty() && !j.is_discarded()) out["json"] = j;
     else set_body(out, res->body, header_value(res->headers, "content-type"));
     if (res->status >= 500 || res->status == 429)

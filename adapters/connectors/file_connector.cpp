@@ -11,6 +11,7 @@
 #include "storage/memory/schema.hpp"
 #include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/utf8.hpp"
 
 namespace keel::connectors {
@@ -123,18 +124,21 @@ class file_connector final : public connector {
       std::size_t end = last ? text.size() : nl + 1;
       if (!body.empty() && body.back() == '\r') body.remove_suffix(1);
       if (body.find_first_not_of(" \t") != std::string_view::npos) {
-        auto raw = nlohmann::json::parse(body, nullptr, false);
+        std::string why;
+        auto raw = parse_json_text(body, &why);
         // A last line without its newline that does not parse is still
         // being written: leave it for the next sync.
         if (last && raw.is_discarded()) break;
         std::string shape_error;
         if (raw.is_discarded() || !raw.is_object()) {
           auto bad = utf8::first_invalid(body);
-          shape_error = src_.name + ": line " + std::to_string(line) +
-                        (bad == std::string_view::npos
-                             ? std::string(" is not a JSON object")
-                             : " is not UTF-8 text (byte " + hex_byte(body[bad]) + " at position " +
-                                   std::to_string(bad + 1) + "); " + not_utf8_hint);
+          std::string what = " is not a JSON object";
+          if (bad != std::string_view::npos)
+            what = " is not UTF-8 text (byte " + hex_byte(body[bad]) + " at position " + std::to_string(bad + 1) +
+                   "); " + not_utf8_hint;
+          else if (why.rfind("nested", 0) == 0)
+            what = " is " + why;
+          shape_error = src_.name + ": line " + std::to_string(line) + what;
           raw = nlohmann::json{{"line", utf8::repaired(utf8::prefix(body, 4096))}};
         }
         if (auto s = take(raw, shape_error, end); !s) return s;

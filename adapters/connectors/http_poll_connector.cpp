@@ -6,6 +6,7 @@
 #include "adapters/connectors/file_connector.hpp"
 #include "storage/memory/content_hash.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 
 namespace keel::connectors {
 
@@ -73,8 +74,10 @@ class http_poll_connector final : public connector {
         return error{errc::action_failed, src_.name + ": HTTP " + std::to_string(res->status) + " from " +
                                               src_.url + "; check the URL and credentials"};
       if (problem.empty()) {
-        auto j = nlohmann::json::parse(res->body, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) return error{errc::bad_request, src_.name + ": the response is not a JSON object"};
+        std::string why;
+        auto j = parse_json_text(res->body, &why);
+        if (j.is_discarded()) return error{errc::bad_request, src_.name + ": the response is " + why};
+        if (!j.is_object()) return error{errc::bad_request, src_.name + ": the response is not a JSON object"};
         return j;
       }
       ++state_.errors;

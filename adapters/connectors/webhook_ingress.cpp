@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/utf8.hpp"
 
 namespace keel::connectors {
@@ -87,8 +88,10 @@ webhook_response webhook_ingress::handle(const std::string& source, const header
     case signature_verdict::malformed: return reject(source, 400, "malformed signature: " + sig.reason);
     default: return reject(source, 401, sig.reason);
   }
-  auto raw = nlohmann::json::parse(body, nullptr, false);
-  if (raw.is_discarded() || !raw.is_object()) return reject(source, 400, "the body is not a JSON object");
+  std::string why;
+  auto raw = parse_json_text(body, &why);
+  if (raw.is_discarded()) return reject(source, 400, "the body is " + why);
+  if (!raw.is_object()) return reject(source, 400, "the body is not a JSON object");
   auto mapped = map_record(src->mapping, source, raw, now_s * 1000);
   const auto* id = value_at_path(raw, src->mapping.id.path);
   if (id == nullptr || !(id->is_string() || id->is_number_integer()) || (id->is_string() && id->get<std::string>().empty()))

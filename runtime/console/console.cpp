@@ -25,6 +25,7 @@
 #include "runtime/control/crypto.hpp"
 #include "runtime/control/metrics_server.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 
 namespace keel::console {
 
@@ -468,7 +469,7 @@ struct operator_console::impl {
     json args = {{"id", id}, {"by", opts.operator_name}, {"comment", form_value(f, "comment")}};
     auto edited = form_value(f, "args");
     if (edited.find_first_not_of(" \t\r\n") != std::string::npos) {
-      auto parsed = json::parse(edited, nullptr, false);
+      auto parsed = parse_json_text(edited);
       if (parsed.is_discarded() || !parsed.is_object())
         return refuse_on_inbox(res, sid, s, {errc::bad_request, "the edited arguments of " + id +
                                                                     " are not a JSON object; nothing was approved"});

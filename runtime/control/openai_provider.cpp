@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include "runtime/json_text.hpp"
+
 namespace keel::control {
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
@@ -58,8 +60,9 @@ bool openai_provider::parse_response(const std::string& body, const model_call& 
     out.error = "the provider's answer is not a chat completion: " + why;
     return false;
   };
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded()) return fail("not JSON");
+  std::string why;
+  auto j = parse_json_text(body, &why, 64);  // the provider's envelope adds a few levels
+  if (j.is_discarded()) return fail(why);
   if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
     return fail("no choices");
   const auto& msg = j["choices"][0].value("message", nlohmann::json());
@@ -75,7 +78,7 @@ bool openai_provider::parse_response(const std::string& body, const model_call& 
     return fail("choices[0].message.content is missing");
   }
   if (!call.json_schema.is_null()) {
-    out.json = nlohmann::json::parse(out.text, nullptr, false);
+    out.json = parse_json_text(out.text);
     if (out.json.is_discarded() || !out.json.is_object()) return fail("the output is not the JSON object asked for");
   }
   const auto& usage = j.value("usage", nlohmann::json::object());

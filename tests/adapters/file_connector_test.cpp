@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(jsonl_lines_that_are_not_utf8_are_dead_lettered_whole_chara
   std::string long_line = "{\"id\": ";
   while (long_line.size() < 5000) long_line += "\xC3\xA9";
   env.write_file("events.jsonl", long_line + "\n{\"id\": \"Jos\xE9\"}\n{\"Customer ID\": \"C9\", \"Email\": \"z@x\", "
-                                 "\"Full Name\": \"Z\"}\n");
+                                 "\"Full Name\": \"Z\"}\n{\"a\": " + std::string(5000, '[') + std::string(5000, ']') + "}\n");
   file_source s;
   s.name = "events";
   s.path = env.dir / "events.jsonl";
@@ -199,10 +199,11 @@ BOOST_AUTO_TEST_CASE(jsonl_lines_that_are_not_utf8_are_dead_lettered_whole_chara
   auto r = c->sync(false);
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r->events_out == 1u);
-  BOOST_TEST(r->dead_lettered == 2u);
+  BOOST_TEST(r->dead_lettered == 3u);
   auto dl = env.dlq->list(10);
   BOOST_REQUIRE(dl.ok());
-  BOOST_REQUIRE(dl->size() == 2u);
+  BOOST_REQUIRE(dl->size() == 3u);
+  BOOST_TEST(dl->at(2).reason.find("line 4 is nested deeper than 32 levels") != std::string::npos, dl->at(2).reason);
   BOOST_TEST(dl->at(0).reason.find("line 1 is not a JSON object") != std::string::npos, dl->at(0).reason);
   auto kept = dl->at(0).event["data"]["line"].get<std::string>();
   BOOST_TEST(kept.size() <= 4096u);

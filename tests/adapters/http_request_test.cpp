@@ -46,6 +46,9 @@ struct echo_server {
     server.Get("/latin1", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("Se\xF1or Garc\xED" "a \x96 ok", "text/plain; charset=ISO-8859-1");
     });
+    server.Get("/deep", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(100, '[') + std::string(100, ']'), "application/json");
+    });
     server.Get("/png", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(std::string("\x89PNG\r\n\x1a\n\0\xff", 10), "image/png");
     });
@@ -161,6 +164,11 @@ BOOST_AUTO_TEST_CASE(bodies_that_are_not_utf8_come_back_as_text_or_base64) {
   BOOST_REQUIRE(png.ok());
   BOOST_TEST(!png.value().contains("body"));
   BOOST_TEST(png.value()["body_base64"] == "iVBORw0KGgoA/w==");  // the exact bytes, recoverable
+  // JSON nested deeper than the wire carries comes back as its text.
+  auto deep = a->run({{"url", srv.url("/deep")}}, action_ctx("k"));
+  BOOST_REQUIRE(deep.ok());
+  BOOST_TEST(!deep.value().contains("json"));
+  BOOST_TEST(deep.value()["body"].get<std::string>().size() == 200u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -150,6 +150,9 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
   // 30 s beyond the 300 s tolerance: the server reads its own clock later,
   // and a timestamp one second out would pass once a second has ticked.
   const std::int64_t outside = 330;
+  // Signed by the sender, and still refused: copying or dumping it would
+  // recurse once per level on the node's stack.
+  const std::string deep = R"({"id": "evt_deep", "type": "x", "data": )" + std::string(2000, '[') + std::string(2000, ']') + "}";
   auto before = s.footprint();
   struct attempt {
     const char* what;
@@ -169,6 +172,7 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
       {"no id", "/hooks/billing", R"({"type":"x","data":{}})", signed_with("whsec_current", now, R"({"type":"x","data":{}})"), 400},
       {"unknown source", "/hooks/nobody", body, signed_with("whsec_current", now, body), 404},
       {"source name not UTF-8", "/hooks/%E9x", body, signed_with("whsec_current", now, body), 404},
+      {"nested too deeply", "/hooks/billing", deep, signed_with("whsec_current", now, deep), 400},
   };
   for (const auto& a : attempts) {
     auto res = s.post(a.path, a.body, a.headers);
@@ -180,6 +184,8 @@ BOOST_AUTO_TEST_CASE(bad_requests_get_their_4xx_and_change_nothing) {
   }
   BOOST_TEST(s.footprint() == before);
   BOOST_TEST(s.ingress->states()[0].errors == attempts.size() - 2);  // the two unknown sources have no state
+  BOOST_TEST(s.ingress->states()[0].last_error.find("nested deeper than 32 levels") != std::string::npos,
+             s.ingress->states()[0].last_error);
   // A GET is not an endpoint.
   httplib::Client cli("127.0.0.1", s.port);
   BOOST_TEST(cli.Get("/hooks/billing")->status == 404);

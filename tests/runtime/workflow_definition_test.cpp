@@ -14,7 +14,7 @@ using namespace keel;
 using namespace keel::wf;
 
 namespace {
-std::string error_of(const std::string& yaml) {
+std::string definition_error_of(const std::string& yaml) {
   auto r = parse_workflow(yaml, "w.yaml", builtin_action_names());
   BOOST_REQUIRE_MESSAGE(!r.ok(), "expected an error for:\n" << yaml);
   return r.err().message;
@@ -45,27 +45,27 @@ steps:
 }
 
 BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
-  BOOST_TEST(has(error_of("name: x\nversion: 1\nsteps:\n  - {id: a, action: echo, needs: [b]}\n  - {id: b, action: echo, needs: [a]}\n"),
+  BOOST_TEST(has(definition_error_of("name: x\nversion: 1\nsteps:\n  - {id: a, action: echo, needs: [b]}\n  - {id: b, action: echo, needs: [a]}\n"),
                  "the needs form a cycle: a -> b -> a"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: teleport}\n"), "w.yaml:3: steps[0].action: unknown action 'teleport'"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, needs: [ghost]}\n"), "unknown step 'ghost'"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ steps.b.result }}\"}}\n  - {id: b, action: echo}\n"),
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: teleport}\n"), "w.yaml:3: steps[0].action: unknown action 'teleport'"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, needs: [ghost]}\n"), "unknown step 'ghost'"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ steps.b.result }}\"}}\n  - {id: b, action: echo}\n"),
                  "refers to steps.b but does not need it"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ input.x \"}}\n"), "bad template"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, gate: {when: \"input.x >\"}}\n"), "expression ends too early"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep:, wait_until: or ask:"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: guess}\n"), "must be fail or default"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: default}\n"), "needs default:"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", on_timeout: fail}\n"), "needs timeout:"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, default: pro}\n"), "only with on_timeout: default"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, on_timeout: fail}\n"), "only an ask: step"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, ask: \"{{ steps.b.result }}\"}\n  - {id: b, action: echo}\n"), "ask"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo}\n  - {id: a, action: echo}\n"), "used twice"));
-  BOOST_TEST(has(error_of("name: Bad Name\nsteps:\n  - {id: a, action: echo}\n"), "needs a name"));
-  BOOST_TEST(has(error_of("name: x\nsteps: []\n"), "needs a list of steps"));
-  BOOST_TEST(has(error_of("name: x\nsteps:\n  - {id: a, action: echo, compensate: {action: nope}}\n"), "unknown compensation action"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ input.x \"}}\n"), "bad template"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, gate: {when: \"input.x >\"}}\n"), "expression ends too early"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep:, wait_until: or ask:"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: guess}\n"), "must be fail or default"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: default}\n"), "needs default:"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", on_timeout: fail}\n"), "needs timeout:"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, default: pro}\n"), "only with on_timeout: default"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, on_timeout: fail}\n"), "only an ask: step"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"{{ steps.b.result }}\"}\n  - {id: b, action: echo}\n"), "ask"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo}\n  - {id: a, action: echo}\n"), "used twice"));
+  BOOST_TEST(has(definition_error_of("name: Bad Name\nsteps:\n  - {id: a, action: echo}\n"), "needs a name"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps: []\n"), "needs a list of steps"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, compensate: {action: nope}}\n"), "unknown compensation action"));
 }
 
 BOOST_AUTO_TEST_CASE(catalog_keeps_the_good_files_and_reports_the_bad) {

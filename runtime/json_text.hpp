@@ -1,0 +1,31 @@
+// Parsing JSON text that comes from outside (webhook bodies, API and model
+// responses, JSONL files, the console's editor) with a nesting limit.
+// nlohmann parses any depth without recursion, but copying, dumping,
+// comparing and destroying a value recurse once per level: a 1 MiB body of
+// 500,000 nested brackets parses fine and then overflows the stack of
+// whatever thread touches it next. The limit is checked on the text, before
+// anything is built. Never throws (but for std::bad_alloc).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace keel {
+
+// The wire's own limit (proto::limits::max_depth): a value nested deeper
+// could not be sent to keelctl or an executor anyway.
+inline constexpr std::size_t max_json_depth = 32;
+
+// The deepest nesting of arrays and objects in `text` (brackets inside
+// strings do not count), or `limit` + 1 as soon as it passes `limit`.
+std::size_t json_depth(std::string_view text, std::size_t limit = max_json_depth);
+
+// The parsed value, or a discarded one with `why` set ("not valid JSON:
+// ..." or "nested deeper than 32 levels").
+nlohmann::json parse_json_text(std::string_view text, std::string* why = nullptr,
+                               std::size_t max_depth = max_json_depth);
+
+}  // namespace keel
