@@ -9,6 +9,7 @@
 
 #include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 #include "runtime/node_config.hpp"
 #include "runtime/utf8.hpp"
 #include "tools/keelctl/table.hpp"
@@ -216,14 +217,11 @@ int cmd_executors(const globals& g) {
 }
 
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json) {
-  json message;
-  try {
-    message = json::parse(message_json);
-  } catch (const json::parse_error& ex) {
-    return report(g, {errc::bad_request, "the message is not valid JSON (" + std::string(ex.what()) +
-                                             "); quote it, e.g. keelctl send planner '{\"ping\": true}'"}) ,
+  std::string why;
+  json message = parse_json_text(message_json, &why);
+  if (message.is_discarded())
+    return report(g, {errc::bad_request, "the message is " + why + "; quote it, e.g. keelctl send planner '{\"ping\": true}'"}),
            exit_usage;
-  }
   auto r = call(g, "send", {{"agent", agent}, {"message", message}}, g.timeout);
   if (!r) return report(g, r.err());
   print_json(*r);
@@ -235,11 +233,10 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
             std::chrono::milliseconds wait_for_executor, const std::string& idempotency_key) {
   json args = json::object();
   if (!args_json.empty()) {
-    try {
-      args = json::parse(args_json);
-    } catch (const json::parse_error& ex) {
-      report(g, {errc::bad_request, "--args is not valid JSON (" + std::string(ex.what()) +
-                                        "); example: --args '{\"text\": \"hi\"}'"});
+    std::string why;
+    args = parse_json_text(args_json, &why);
+    if (args.is_discarded()) {
+      report(g, {errc::bad_request, "--args is " + why + "; example: --args '{\"text\": \"hi\"}'"});
       return exit_usage;
     }
   }

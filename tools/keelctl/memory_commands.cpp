@@ -8,6 +8,7 @@
 #include <set>
 
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 #include "tools/keelctl/memory_reembed.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -318,7 +319,7 @@ memory_cli::memory_cli(CLI::App& app) {
 
 std::optional<int> memory_cli::run(const globals& g) const {
   if (*rec_put_) {
-    auto fields = json::parse(fields_, nullptr, false);
+    auto fields = parse_json_text(fields_);
     if (fields.is_discarded() || !fields.is_object())
       return usage(g, "FIELDS must be a JSON object; quote it in single quotes, e.g. keelctl records put " + type_ + " " +
                           id_ + " '{\"plan\": \"pro\"}'");

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "runtime/duration.hpp"
+#include "runtime/json_text.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -63,11 +64,10 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
                      const std::string& idempotency_key, bool wait) {
   json input = json::object();
   if (!input_json.empty()) {
-    try {
-      input = json::parse(input_json);
-    } catch (const json::parse_error& ex) {
-      report(g, {errc::bad_request, "--input is not valid JSON (" + std::string(ex.what()) +
-                                        "); example: --input '{\"customer_id\": \"c_42\"}'"});
+    std::string why;
+    input = parse_json_text(input_json, &why);
+    if (input.is_discarded()) {
+      report(g, {errc::bad_request, "--input is " + why + "; example: --input '{\"customer_id\": \"c_42\"}'"});
       return exit_usage;
     }
   }
@@ -250,7 +250,7 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
                const std::string& corrected_args) {
   json args = {{"id", id}, {"by", operator_name()}, {"comment", comment}};
   if (!corrected_args.empty()) {
-    auto a = json::parse(corrected_args, nullptr, false);
+    auto a = parse_json_text(corrected_args);
     if (a.is_discarded() || !a.is_object()) {
       report(g, {errc::bad_request, "--args must be a JSON object (the step's arguments as they should run), e.g. "
                                     "--args '{\"amount\": 200}'"});
