@@ -7,7 +7,6 @@
 #include "storage/memory/vector_index.hpp"
 
 #include <hnswlib/hnswlib.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -138,13 +137,6 @@ std::string check_header(const std::string& path, const vector_index_options& o)
   return "";
 }
 
-void advise_huge_pages(void* p, std::size_t bytes) {
-  constexpr std::uintptr_t huge = 2u << 20;
-  auto begin = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
-  auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
-  if (end > begin) (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-}
-
 // Reads a file saveIndex wrote (header already checked by check_header)
 // into `h`, a HierarchicalNSW from the space-only constructor. This is
 // 0.6.2's loadIndex without its "is the file ok" pre-pass, which tellg()s
@@ -194,9 +186,6 @@ std::string read_index(const std::string& path, hnsw_t& h, hnswlib::SpaceInterfa
   h.data_level0_memory_ = static_cast<char*>(std::malloc(std::max<std::size_t>(1, capacity * h.size_data_per_element_)));
   h.linkLists_ = static_cast<char**>(std::malloc(sizeof(void*) * std::max<std::size_t>(1, capacity)));
   if (h.data_level0_memory_ == nullptr || h.linkLists_ == nullptr) return "there is not enough memory to load it";
-  // Filling a gigabyte of fresh 4 KiB pages is mostly page faults: ask for
-  // huge pages (a hint; searches gain the fewer TLB misses too).
-  advise_huge_pages(h.data_level0_memory_, capacity * h.size_data_per_element_);
   h.element_levels_.assign(capacity, 0);
   std::vector<std::mutex>(capacity).swap(h.link_list_locks_);
   std::vector<std::mutex>(hnsw_t::max_update_element_locks).swap(h.link_list_update_locks_);
