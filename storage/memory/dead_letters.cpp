@@ -1,6 +1,8 @@
 // Dead letters are few and read by people, so list() simply scans.
 #include "storage/memory/dead_letters.hpp"
 
+#include <algorithm>
+
 #include "storage/memory/record_store.hpp"
 
 namespace keel::memory {
@@ -30,6 +32,13 @@ std::string encode(const dead_letter& d) {
 dead_letters::dead_letters(store& db) : db_(db) {
   auto v = db_.get(seq_key);
   if (v.ok() && v->has_value()) seq_ = std::strtoull((*v)->c_str(), nullptr, 10);
+  // Writers on different threads (a connector's rejects, the canonicalizer,
+  // the inbox pump) stage ids in order but may commit out of order, leaving
+  // the stored counter below an id that exists: start past the last entry.
+  (void)db_.scan(item_prefix, [&](const std::string& k, const std::string&) {
+    seq_ = std::max<std::uint64_t>(seq_, std::strtoull(k.c_str() + item_prefix.size(), nullptr, 10));
+    return false;  // the last key is the largest id (zero-padded)
+  }, true);
 }
 
 std::string dead_letters::key(std::uint64_t id) { return item_prefix + key_number(id); }
