@@ -99,13 +99,12 @@ std::string from_windows_1252(std::string_view s) {
   return out;
 }
 
-std::string_view prefix(std::string_view s, std::size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  std::size_t cut = max_bytes;
-  // Back up over continuation bytes to the start of the sequence the cut
-  // splits (at most three: a longer run is not UTF-8 anyway).
-  for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++k) --cut;
-  return s.substr(0, cut);
+std::string describe_invalid(std::string_view s) {
+  auto bad = first_invalid(s);
+  if (bad == std::string_view::npos) return {};
+  static const char* hex = "0123456789abcdef";
+  auto b = static_cast<unsigned char>(s[bad]);
+  return std::string("byte 0x") + hex[b >> 4] + hex[b & 15] + " at position " + std::to_string(bad + 1);
 }
 
 bool repair_strings(nlohmann::json& j) {

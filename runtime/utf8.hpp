@@ -29,9 +29,22 @@ std::string repaired(std::string_view s);
 // here too). The five bytes 1252 leaves undefined map to U+0080..U+009F.
 std::string from_windows_1252(std::string_view s);
 
+// "byte 0xe9 at position 4" for the first byte of `s` that is not valid
+// UTF-8 (positions count from 1), or "" when `s` is valid: the words every
+// "is not UTF-8 text" message uses.
+std::string describe_invalid(std::string_view s);
+
 // The longest prefix of `s` of at most `max_bytes` that does not end in the
-// middle of a sequence: a cut that keeps valid text valid.
-std::string_view prefix(std::string_view s, std::size_t max_bytes);
+// middle of a sequence: a cut that keeps valid text valid. Inline, so code
+// that only cuts text (storage/) needs no link to the runtime.
+inline std::string_view prefix(std::string_view s, std::size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  std::size_t cut = max_bytes;
+  // Back up over continuation bytes to the start of the sequence the cut
+  // splits (at most three: a longer run is not UTF-8 anyway).
+  for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80; ++k) --cut;
+  return s.substr(0, cut);
+}
 
 // Repairs, in place, every string and object key in `j` that is not UTF-8
 // (as repaired() does). For values built from outside bytes (a program's

@@ -13,16 +13,6 @@ namespace keel {
 
 namespace {
 
-// The value of a response header, matched without regard to case; "" if absent.
-std::string header_value(const http::header_list& headers, const std::string& lower_name) {
-  for (const auto& [k, v] : headers) {
-    std::string lk = k;
-    std::transform(lk.begin(), lk.end(), lk.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (lk == lower_name) return v;
-  }
-  return {};
-}
-
 // A body that is not JSON: text as "body", anything else as "body_base64" (http_request.hpp).
 void set_body(nlohmann::json& out, const std::string& body, const std::string& content_type) {
   if (utf8::valid(body)) {
@@ -105,7 +95,7 @@ class http_request_action final : public action {
     nlohmann::json out = {{"status", res->status}, {"headers", headers}};
     auto j = parse_json_text(res->body);  // nested past the wire's limit: returned as text
     if (!res->body.empty() && !j.is_discarded()) out["json"] = j;
-    else set_body(out, res->body, header_value(res->headers, "content-type"));
+    else set_body(out, res->body, res->header("Content-Type"));
     if (res->status >= 500 || res->status == 429)
       return error{errc::action_failed, "http.request: " + req.method + " " + u->host + u->target.substr(0, u->target.find('?')) +
                                             " answered " + std::to_string(res->status)};

@@ -9,7 +9,6 @@
 #include "adapters/connectors/csv_reader.hpp"
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/schema.hpp"
-#include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/utf8.hpp"
@@ -21,8 +20,6 @@ namespace {
 constexpr const char* not_utf8_hint =
     "save the file as UTF-8 (Excel: \"CSV UTF-8\"), or set `encoding: windows-1252` on the connector for a "
     "Windows/latin1 export; then `keelctl connectors sync NAME --full`";
-
-std::string hex_byte(char c) { return "0x" + control::to_hex(std::string_view(&c, 1)); }
 
 std::optional<double> as_number(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -96,11 +93,10 @@ class file_connector final : public connector {
         // Every string in an event is dumped (hashed, stored, shown): bytes
         // that are not UTF-8 are refused here, and kept repaired for the
         // dead-letter entry.
-        if (auto bad = utf8::first_invalid(row.fields[i]); bad != std::string::npos) {
+        if (auto bad = utf8::describe_invalid(row.fields[i]); !bad.empty()) {
           if (shape_error.empty())
             shape_error = src_.name + ": line " + std::to_string(row.line) + ", column '" + columns[i] +
-                          "' is not UTF-8 text (byte " + hex_byte(row.fields[i][bad]) + " at position " +
-                          std::to_string(bad + 1) + " of the value); " + not_utf8_hint;
+                          "' is not UTF-8 text (" + bad + " of the value); " + not_utf8_hint;
           raw[columns[i]] = utf8::repaired(row.fields[i]);
         } else {
           raw[columns[i]] = row.fields[i];
@@ -131,11 +127,9 @@ class file_connector final : public connector {
         if (last && raw.is_discarded()) break;
         std::string shape_error;
         if (raw.is_discarded() || !raw.is_object()) {
-          auto bad = utf8::first_invalid(body);
           std::string what = " is not a JSON object";
-          if (bad != std::string_view::npos)
-            what = " is not UTF-8 text (byte " + hex_byte(body[bad]) + " at position " + std::to_string(bad + 1) +
-                   "); " + not_utf8_hint;
+          if (auto bad = utf8::describe_invalid(body); !bad.empty())
+            what = " is not UTF-8 text (" + bad + "); " + not_utf8_hint;
           else if (why.rfind("nested", 0) == 0)
             what = " is " + why;
           shape_error = src_.name + ": line " + std::to_string(line) + what;

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "runtime/utf8.hpp"
+
 namespace keel::memory {
 
 namespace {
@@ -54,10 +56,7 @@ std::string trimmed(std::string s) {
 std::string json_for_message(const nlohmann::json& v, std::size_t max_bytes) {
   auto text = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (text.size() <= max_bytes) return text;
-  std::size_t cut = max_bytes;
-  // Not inside a UTF-8 sequence: back up to its first byte.
-  for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++k) --cut;
-  return text.substr(0, cut) + "...";
+  return std::string(utf8::prefix(text, max_bytes)) + "...";
 }
 
 const nlohmann::json* value_at(const nlohmann::json& root, const std::string& path) {

@@ -106,6 +106,13 @@ struct saved_header {
 
 template <typename T> bool read_pod(std::istream& in, T& v) { return static_cast<bool>(in.read(reinterpret_cast<char*>(&v), sizeof v)); }
 
+bool read_header(std::istream& in, saved_header& h) {
+  return read_pod(in, h.offset_level0) && read_pod(in, h.max_elements) && read_pod(in, h.count) &&
+         read_pod(in, h.size_data_per_element) && read_pod(in, h.label_offset) && read_pod(in, h.offset_data) &&
+         read_pod(in, h.max_level) && read_pod(in, h.entry_point) && read_pod(in, h.max_m) && read_pod(in, h.max_m0) &&
+         read_pod(in, h.m) && read_pod(in, h.mult) && read_pod(in, h.ef_construction);
+}
+
 // Checks the header of a saved index against the parameters Keel built it
 // with and against the file's size, before hnswlib reads a count from it:
 // hnswlib's loader seeks by count x element size and allocates
@@ -117,11 +124,7 @@ std::string check_header(const std::string& path, const vector_index_options& o)
   if (ec) return "cannot stat " + path + ": " + ec.message();
   std::ifstream in(path, std::ios::binary);
   saved_header h{};
-  bool read = read_pod(in, h.offset_level0) && read_pod(in, h.max_elements) && read_pod(in, h.count) &&
-              read_pod(in, h.size_data_per_element) && read_pod(in, h.label_offset) && read_pod(in, h.offset_data) &&
-              read_pod(in, h.max_level) && read_pod(in, h.entry_point) && read_pod(in, h.max_m) && read_pod(in, h.max_m0) &&
-              read_pod(in, h.m) && read_pod(in, h.mult) && read_pod(in, h.ef_construction);
-  if (!read) return "its header is cut short (" + std::to_string(file_size) + " bytes)";
+  if (!read_header(in, h)) return "its header is cut short (" + std::to_string(file_size) + " bytes)";
   const std::size_t header_bytes = static_cast<std::size_t>(in.tellg());
   const std::size_t links0 = 2 * o.M * sizeof(tableint) + sizeof(hnswlib::linklistsizeint);
   const std::size_t element = links0 + o.dim * sizeof(float) + sizeof(hnswlib::labeltype);
@@ -157,11 +160,7 @@ std::string read_index(const std::string& path, hnsw_t& h, hnswlib::SpaceInterfa
   std::ifstream in(path, std::ios::binary);
   if (!in) return "cannot open it";
   saved_header hd{};
-  if (!(read_pod(in, hd.offset_level0) && read_pod(in, hd.max_elements) && read_pod(in, hd.count) &&
-        read_pod(in, hd.size_data_per_element) && read_pod(in, hd.label_offset) && read_pod(in, hd.offset_data) &&
-        read_pod(in, hd.max_level) && read_pod(in, hd.entry_point) && read_pod(in, hd.max_m) && read_pod(in, hd.max_m0) &&
-        read_pod(in, hd.m) && read_pod(in, hd.mult) && read_pod(in, hd.ef_construction)))
-    return "its header is cut short";
+  if (!read_header(in, hd)) return "its header is cut short";
   h.offsetLevel0_ = hd.offset_level0;
   h.max_elements_ = hd.max_elements;
   h.size_data_per_element_ = hd.size_data_per_element;

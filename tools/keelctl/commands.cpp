@@ -7,7 +7,6 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/control/crypto.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/json_text.hpp"
 #include "runtime/node_config.hpp"
@@ -107,10 +106,9 @@ result<std::optional<curve_client_keys>> keys_from_data_dir(const std::string& d
 // terminal in a latin1 locale passes such bytes straight through argv.
 std::optional<std::string> first_non_utf8(const json& j, const std::string& path) {
   auto describe = [&](const std::string& at, const std::string& s) -> std::optional<std::string> {
-    auto bad = utf8::first_invalid(s);
-    if (bad == std::string::npos) return std::nullopt;
-    return "'" + (at.empty() ? std::string("the argument") : at) + "' is not UTF-8 text (byte 0x" +
-           control::to_hex(std::string_view(&s[bad], 1)) + " at position " + std::to_string(bad + 1) + ")";
+    auto bad = utf8::describe_invalid(s);
+    if (bad.empty()) return std::nullopt;
+    return "'" + (at.empty() ? std::string("the argument") : at) + "' is not UTF-8 text (" + bad + ")";
   };
   if (j.is_string()) return describe(path, j.get_ref<const std::string&>());
   if (j.is_object()) {
