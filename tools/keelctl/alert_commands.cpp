@@ -15,9 +15,9 @@ using nlohmann::json;
 std::string field(const json& j, const char* k) { return j.is_object() ? j.value(k, std::string()) : std::string(); }
 
 void print_alert(const json& a, std::int64_t now) {
-  std::printf("  %-8s %s  %s, opened %s\n", field(a, "severity").c_str(), ui::bold(field(a, "key")).c_str(),
-              field(a, "kind").c_str(), format_ago(a.value("opened_ms", std::int64_t{0}), now).c_str());
-  std::printf("           %s\n", field(a, "message").c_str());
+  ui::print(stdout, "  %-8s %s  %s, opened %s\n", field(a, "severity"), ui::bold(field(a, "key")), field(a, "kind"),
+            format_ago(a.value("opened_ms", std::int64_t{0}), now));
+  ui::print(stdout, "           %s\n", field(a, "message"));
 }
 
 }  // namespace
@@ -36,14 +36,13 @@ std::optional<int> alerts_cli::run(const globals& g) const {
   if (g.json) return print_json(*r), exit_ok;
   auto now = unix_now_ms();
   const auto& open = (*r)["open"];
-  std::printf("%s (%zu)\n", ui::bold("open alerts").c_str(), open.size());
+  ui::print(stdout, "%s (%zu)\n", ui::bold("open alerts"), open.size());
   for (const auto& a : open) print_alert(a, now);
   if (history_) {
-    std::printf("\n%s\n", ui::bold("history").c_str());
+    ui::print(stdout, "\n%s\n", ui::bold("history"));
     for (const auto& e : r->value("history", json::array()))
-      std::printf("  %s  %-15s %s%s\n", format_ago(e.value("at_ms", std::int64_t{0}), now).c_str(),
-                  field(e, "type").c_str(), field(e, "key").c_str(),
-                  field(e, "why").empty() ? "" : ("  (" + field(e, "why") + ")").c_str());
+      ui::print(stdout, "  %s  %-15s %s%s\n", format_ago(e.value("at_ms", std::int64_t{0}), now), field(e, "type"), field(e, "key"),
+                field(e, "why").empty() ? "" : "  (" + field(e, "why") + ")");
   }
   return exit_ok;
 }
@@ -56,7 +55,7 @@ void print_status_alerts(const globals& g) {
     std::printf("\nalerts: none open\n");
     return;
   }
-  std::printf("\n%s (%zu; `keelctl alerts`)\n", ui::bold("open alerts").c_str(), open.size());
+  ui::print(stdout, "\n%s (%zu; `keelctl alerts`)\n", ui::bold("open alerts"), open.size());
   auto now = unix_now_ms();
   for (const auto& a : open) print_alert(a, now);
 }

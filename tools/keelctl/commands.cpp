@@ -53,7 +53,7 @@ void print_agents(const json& agents, std::int64_t now) {
 
 void print_executors(const json& executors, std::int64_t now) {
   if (executors.empty()) {
-    std::printf("  %s\n", ui::dim("none connected; start one with `keel executor --connect ENDPOINT`").c_str());
+    ui::print(stdout, "  %s\n", ui::dim("none connected; start one with `keel executor --connect ENDPOINT`"));
     return;
   }
   ui::table t({"NAME", "STATE", "CAPS", "LABELS", "LOAD", "DONE", "FAILED", "LAST SEEN", "PID", "HOST"});
@@ -160,11 +160,16 @@ std::string cell_text(const json& j, const char* key, const std::string& dflt) {
 
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
+void print_reply(const globals& g, const json& j) {
+  if (g.json) print_json(j);
+  else std::printf("%s\n", ui::json_text(j, 2).c_str());
+}
+
 int report(const globals& g, const error& e) {
   if (g.json) {
     std::printf("%s\n", json({{"ok", false}, {"error", {{"code", e.code}, {"message", e.message}}}}).dump(2).c_str());
   } else {
-    std::fprintf(stderr, "keelctl: %s\n", e.message.c_str());
+    ui::print(stderr, "keelctl: %s\n", e.message);
   }
   return code_for(e);
 }
@@ -175,24 +180,24 @@ int cmd_status(const globals& g) {
   if (g.json) return print_json(*r), exit_ok;
   const auto& n = (*r)["node"];
   auto now = n.value("now_ms", unix_now_ms());
-  std::printf("%s %s  %s  up %s  %s  pid %lld  v%s\n", ui::bold("node").c_str(),
-              n.value("node_id", std::string()).c_str(), ui::state(n.value("state", std::string())).c_str(),
-              format_duration(std::chrono::milliseconds(n.value("uptime_ms", std::int64_t{0}))).c_str(),
-              n.value("listen", std::string()).c_str(), static_cast<long long>(n.value("pid", std::int64_t{0})),
-              n.value("version", std::string()).c_str());
-  std::printf("  data dir %s\n", n.value("data_dir", std::string()).c_str());
+  ui::print(stdout, "%s %s  %s  up %s  %s  pid %lld  v%s\n", ui::bold("node"), n.value("node_id", std::string()),
+            ui::state(n.value("state", std::string())),
+            format_duration(std::chrono::milliseconds(n.value("uptime_ms", std::int64_t{0}))),
+            n.value("listen", std::string()), static_cast<long long>(n.value("pid", std::int64_t{0})),
+            n.value("version", std::string()));
+  ui::print(stdout, "  data dir %s\n", n.value("data_dir", std::string()));
   if (n.value("state", std::string()) == "degraded")
-    std::printf("  %s %s\n", ui::red("degraded:").c_str(), n.value("degraded_reason", std::string()).c_str());
-  std::printf("\n%s\n", ui::bold("agents").c_str());
+    ui::print(stdout, "  %s %s\n", ui::red("degraded:"), n.value("degraded_reason", std::string()));
+  ui::print(stdout, "\n%s\n", ui::bold("agents"));
   print_agents((*r)["agents"], now);
-  std::printf("\n%s (%zu)\n", ui::bold("executors").c_str(), (*r)["executors"].size());
+  ui::print(stdout, "\n%s (%zu)\n", ui::bold("executors"), (*r)["executors"].size());
   print_executors((*r)["executors"], now);
   const auto& t = (*r)["tasks"];
   const auto& f = n["frames"];
-  std::printf("\n%s %d queued, %d in flight\n", ui::bold("tasks").c_str(), t.value("queued", 0), t.value("in_flight", 0));
-  std::printf("%s %llu in, %llu out, %llu rejected (%llu bad version), %llu dropped\n", ui::bold("frames").c_str(),
-              f.value("in", 0ULL), f.value("out", 0ULL), f.value("bad", 0ULL), f.value("bad_version", 0ULL),
-              f.value("dropped", 0ULL));
+  ui::print(stdout, "\n%s %d queued, %d in flight\n", ui::bold("tasks"), t.value("queued", 0), t.value("in_flight", 0));
+  ui::print(stdout, "%s %llu in, %llu out, %llu rejected (%llu bad version), %llu dropped\n", ui::bold("frames"),
+            f.value("in", 0ULL), f.value("out", 0ULL), f.value("bad", 0ULL), f.value("bad_version", 0ULL),
+            f.value("dropped", 0ULL));
   return exit_ok;
 }
 
@@ -210,7 +215,7 @@ int cmd_executors(const globals& g) {
   if (g.json) return print_json(*r), exit_ok;
   print_executors((*r)["executors"], r->value("now_ms", unix_now_ms()));
   const auto& t = (*r)["tasks"];
-  std::printf("\n  %s %d queued, %d in flight\n", ui::dim("tasks").c_str(), t.value("queued", 0), t.value("in_flight", 0));
+  ui::print(stdout, "\n  %s %d queued, %d in flight\n", ui::dim("tasks"), t.value("queued", 0), t.value("in_flight", 0));
   return exit_ok;
 }
 
@@ -222,7 +227,7 @@ int cmd_send(const globals& g, const std::string& agent, const std::string& mess
            exit_usage;
   auto r = call(g, "send", {{"agent", agent}, {"message", message}}, g.timeout);
   if (!r) return report(g, r.err());
-  print_json(*r);
+  print_reply(g, *r);
   return exit_ok;
 }
 
@@ -254,13 +259,12 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
   auto r = call(g, "run", request, task_timeout + std::chrono::seconds(2));
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  print_json((*r)["result"]);
+  print_reply(g, (*r)["result"]);
   std::fflush(stdout);  // keep the result above the footer when both go to one terminal
-  std::fprintf(stderr, "%s\n",
-               ui::dim("ran " + action + " on " + r->value("executor", std::string("?")) + " in " +
-                       format_duration(std::chrono::milliseconds(static_cast<long>(r->value("duration_ms", 0.0)))) +
-                       " (attempt " + std::to_string(r->value("attempts", 1)) + ")")
-                   .c_str());
+  ui::print(stderr, "%s\n",
+            ui::dim("ran " + action + " on " + r->value("executor", std::string("?")) + " in " +
+                    format_duration(std::chrono::milliseconds(static_cast<long>(r->value("duration_ms", 0.0)))) +
+                    " (attempt " + std::to_string(r->value("attempts", 1)) + ")"));
   return exit_ok;
 }
 
@@ -269,13 +273,13 @@ int cmd_executor_admin(const globals& g, const std::string& op, const json& args
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   if (op == "executors.authorize")
-    std::printf("authorized %s key '%s'\n", r->value("role", std::string()).c_str(), r->value("authorized", std::string()).c_str());
+    ui::print(stdout, "authorized %s key '%s'\n", r->value("role", std::string()), r->value("authorized", std::string()));
   else if (op == "executors.revoke")
-    std::printf("revoked '%s'; %zu connection(s) cut off, their tasks re-dispatched\n", r->value("revoked", std::string()).c_str(),
-                r->value("disconnected", std::size_t{0}));
+    ui::print(stdout, "revoked '%s'; %zu connection(s) cut off, their tasks re-dispatched\n", r->value("revoked", std::string()),
+              r->value("disconnected", std::size_t{0}));
   else if (op == "executors.drain")
-    std::printf("draining %s: no new tasks; %d in flight will finish, then it may be stopped\n",
-                r->value("executor", std::string()).c_str(), r->value("in_flight", 0));
+    ui::print(stdout, "draining %s: no new tasks; %d in flight will finish, then it may be stopped\n",
+              r->value("executor", std::string()), r->value("in_flight", 0));
   return exit_ok;
 }
 
@@ -307,7 +311,7 @@ int cmd_queue(const globals& g) {
            w.value("workflow", std::string()).empty() ? "-" : w["workflow"].get<std::string>(),
            format_duration(std::chrono::milliseconds(w.value("waited_ms", std::int64_t{0}))), w.value("reason", std::string())});
   t.print(stdout);
-  std::printf("%s\n", ui::dim(std::to_string(r->value("total", 0)) + " queued in all").c_str());
+  ui::print(stdout, "%s\n", ui::dim(std::to_string(r->value("total", 0)) + " queued in all"));
   return exit_ok;
 }
 
@@ -320,7 +324,7 @@ int cmd_ping(const globals& g) {
     (*r)["rtt_ms"] = rtt;
     return print_json(*r), exit_ok;
   }
-  std::printf("pong from node %s at %s in %.2fms\n", r->value("node_id", std::string()).c_str(), g.endpoint.c_str(), rtt);
+  ui::print(stdout, "pong from node %s at %s in %.2fms\n", r->value("node_id", std::string()), g.endpoint, rtt);
   return exit_ok;
 }
 
@@ -328,7 +332,7 @@ int cmd_crash(const globals& g, const std::string& agent) {
   auto r = call(g, "fault.crash", {{"agent", agent}}, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("told %s to crash; watch it restart with `keelctl agents`\n", agent.c_str());
+  ui::print(stdout, "told %s to crash; watch it restart with `keelctl agents`\n", agent);
   return exit_ok;
 }
 

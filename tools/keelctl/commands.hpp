@@ -77,6 +77,10 @@ int report(const globals& g, const error& e);
 // One request to the node (connect + call).
 result<nlohmann::json> call(const globals& g, const std::string& op, const nlohmann::json& args,
                             std::chrono::milliseconds timeout);
+// --json output: the node's answer exactly as it came (JSON escapes only).
 void print_json(const nlohmann::json& j);
+// A reply that is the command's result (send, run): print_json with --json,
+// else the same JSON made safe for a terminal (ui::json_text), whole.
+void print_reply(const globals& g, const nlohmann::json& j);
 
 }  // namespace keel::ctl

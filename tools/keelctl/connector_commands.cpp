@@ -21,8 +21,7 @@ std::string cursor_text(const json& c) {
   std::string cur = c.value("cursor", "");
   auto off = c.value("offset", std::uint64_t{0});
   if (cur.empty() && off > 0) cur = "offset " + std::to_string(off);
-  if (cur.empty()) return "-";
-  return cur.size() > 24 ? cur.substr(0, 21) + "..." : cur;
+  return cur.empty() ? "-" : cur;
 }
 
 std::string rate_text(const json& c) {
@@ -45,6 +44,7 @@ int list(const globals& g) {
     return exit_ok;
   }
   ui::table t({"NAME", "KIND", "STATE", "LAST SYNC", "CURSOR", "IN", "OUT", "DUP", "DLQ", "ERRORS", "RATE LIMIT"});
+  t.width(4, 24);
   for (const auto& c : all) {
     auto last = c.value("last_sync_ms", std::int64_t{0});
     std::string state = c.value("status", "idle");
@@ -56,7 +56,7 @@ int list(const globals& g) {
   t.print(stdout);
   for (const auto& c : all)
     if (!c.value("last_error", "").empty())
-      std::printf("%s %s\n", ui::red(c.value("name", "?") + ":").c_str(), c.value("last_error", "").c_str());
+      ui::print(stdout, "%s %s\n", ui::red(c.value("name", "?") + ":"), c.value("last_error", ""));
   return exit_ok;
 }
 
@@ -65,9 +65,8 @@ int sync(const globals& g, const std::string& name, bool full) {
   auto r = call(g, "connectors.sync", {{"name", name}, {"full", full}}, std::max(g.timeout, std::chrono::milliseconds(60000)));
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s: %s records in, %s events out, %s duplicates, %s dead-lettered (%s commits)\n", name.c_str(),
-              num(*r, "records_in").c_str(), num(*r, "events_out").c_str(), num(*r, "duplicates").c_str(),
-              num(*r, "dead_lettered").c_str(), num(*r, "commits").c_str());
+  ui::print(stdout, "%s: %s records in, %s events out, %s duplicates, %s dead-lettered (%s commits)\n", name,
+            num(*r, "records_in"), num(*r, "events_out"), num(*r, "duplicates"), num(*r, "dead_lettered"), num(*r, "commits"));
   if (r->value("dead_lettered", 0) > 0) std::printf("see why: keelctl dlq list\n");
   return exit_ok;
 }

@@ -44,7 +44,7 @@ std::string join(const json& arr) {
 result<std::string> read_secret_value(const std::string& name) {
   std::string value;
   if (::isatty(0)) {
-    std::fprintf(stderr, "value for %s (not shown): ", name.c_str());
+    ui::print(stderr, "value for %s (not shown): ", name);
     termios old{};
     bool restore = ::tcgetattr(0, &old) == 0;
     if (restore) {
@@ -77,8 +77,8 @@ int cmd_secrets_set(const globals& g, const std::string& name) {
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   const auto& s = (*r)["secret"];
-  std::printf("secret %s stored (version %s); refer to it as secret://%s\n", cell_text(s, "name").c_str(),
-              cell_text(s, "version").c_str(), cell_text(s, "name").c_str());
+  ui::print(stdout, "secret %s stored (version %s); refer to it as secret://%s\n", cell_text(s, "name"), cell_text(s, "version"),
+            cell_text(s, "name"));
   return exit_ok;
 }
 
@@ -88,7 +88,7 @@ int cmd_secrets_list(const globals& g) {
   if (g.json) return print_json(*r), exit_ok;
   const auto& list = (*r)["secrets"];
   if (list.empty()) {
-    std::printf("%s\n", ui::dim("no secrets; add one with `keelctl secrets set NAME` (value from stdin or a prompt)").c_str());
+    ui::print(stdout, "%s\n", ui::dim("no secrets; add one with `keelctl secrets set NAME` (value from stdin or a prompt)"));
     return exit_ok;
   }
   ui::table t({"NAME", "VERSION", "CREATED", "ROTATED"});
@@ -103,7 +103,7 @@ int cmd_secrets_remove(const globals& g, const std::string& name) {
   auto r = call(g, "secrets.remove", {{"name", name}}, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("secret %s removed\n", name.c_str());
+  ui::print(stdout, "secret %s removed\n", name);
   return exit_ok;
 }
 
@@ -112,16 +112,18 @@ int cmd_accounts(const globals& g) {
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   const auto& op = (*r)["operator"];
-  std::printf("%s %s <%s>\n\n", ui::bold("operator").c_str(), cell_text(op, "name", "(unnamed)").c_str(), cell_text(op, "email").c_str());
+  ui::print(stdout, "%s %s <%s>\n\n", ui::bold("operator"), cell_text(op, "name", "(unnamed)"), cell_text(op, "email"));
   const auto& list = (*r)["accounts"];
   if (list.empty()) {
-    std::printf("%s\n", ui::dim("no accounts; declare them under `accounts:` in the node config (see config/node.yaml)").c_str());
+    ui::print(stdout, "%s\n", ui::dim("no accounts; declare them under `accounts:` in the node config (see config/node.yaml)"));
     return exit_ok;
   }
   ui::table t({"ACCOUNT", "KIND", "CAPABILITIES", "SECRET", "ENDPOINT"});
   for (const auto& a : list) {
-    auto secret = cell_text(a, "secret");
-    if (secret != "-") secret += a.value("secret_set", false) ? " (set)" : " " + ui::red("(missing: keelctl secrets set " + secret + ")");
+    auto name = cell_text(a, "secret");
+    ui::styled secret{{}, name};
+    if (name != "-" && a.value("secret_set", false)) secret.text += " (set)";
+    else if (name != "-") secret = ui::red(name + " (missing: keelctl secrets set " + name + ")");
     t.add({cell_text(a, "name"), cell_text(a, "kind"), join(a["capabilities"]), secret, cell_text(a, "endpoint")});
   }
   t.print(stdout);
@@ -132,27 +134,28 @@ int cmd_policy_show(const globals& g) {
   auto r = call(g, "policy.show", json::object(), g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s %s   default: %s\n", ui::bold("policy").c_str(), cell_text(*r, "file").c_str(), cell_text(*r, "default").c_str());
-  std::printf("\n%s\n", ui::bold("rules").c_str());
+  ui::print(stdout, "%s %s   default: %s\n", ui::bold("policy"), cell_text(*r, "file"), cell_text(*r, "default"));
+  ui::print(stdout, "\n%s\n", ui::bold("rules"));
   ui::table rules({"RULE", "EFFECT", "MATCH", "WHEN", "LINE", "REASON"});
   for (const auto& x : (*r)["rules"])
-    rules.add({cell_text(x, "name"), ui::state(cell_text(x, "effect") == "allow" ? "ok" : cell_text(x, "effect")), x["match"].dump(),
-               cell_text(x, "when"), cell_text(x, "line"), cell_text(x, "reason")});
-  if (rules.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+    rules.add({cell_text(x, "name"), ui::state(cell_text(x, "effect") == "allow" ? "ok" : cell_text(x, "effect")),
+               ui::json_text(x["match"]), cell_text(x, "when"), cell_text(x, "line"), cell_text(x, "reason")});
+  if (rules.empty()) ui::print(stdout, "  %s\n", ui::dim("none"));
   else rules.print(stdout, "  ");
-  std::printf("\n%s\n", ui::bold("budgets").c_str());
+  ui::print(stdout, "\n%s\n", ui::bold("budgets"));
   ui::table budgets({"BUDGET", "SCOPE", "SOFT", "HARD", "ON HARD", "MATCH", "LINE"});
   for (const auto& b : (*r)["budgets"])
     budgets.add({cell_text(b, "name"), cell_text(b, "scope"), b.contains("soft") ? usd(b["soft"].get<double>()) : "-",
-                 b.contains("hard") ? usd(b["hard"].get<double>()) : "-", cell_text(b, "on_hard"), b["match"].dump(),
+                 b.contains("hard") ? usd(b["hard"].get<double>()) : "-", cell_text(b, "on_hard"), ui::json_text(b["match"]),
                  cell_text(b, "line")});
-  if (budgets.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+  if (budgets.empty()) ui::print(stdout, "  %s\n", ui::dim("none"));
   else budgets.print(stdout, "  ");
-  std::printf("\n%s\n", ui::bold("routes").c_str());
+  ui::print(stdout, "\n%s\n", ui::bold("routes"));
   ui::table routes({"ROUTE", "TASK KIND", "POOL", "EXECUTOR", "TIER", "LINE"});
   for (const auto& x : (*r)["routes"])
-    routes.add({cell_text(x, "name"), cell_text(x, "task_kind"), cell_text(x, "pool"), x["executor"].dump(), cell_text(x, "tier"), cell_text(x, "line")});
-  if (routes.empty()) std::printf("  %s\n", ui::dim("none").c_str());
+    routes.add({cell_text(x, "name"), cell_text(x, "task_kind"), cell_text(x, "pool"), ui::json_text(x["executor"]), cell_text(x, "tier"),
+                cell_text(x, "line")});
+  if (routes.empty()) ui::print(stdout, "  %s\n", ui::dim("none"));
   else routes.print(stdout, "  ");
   return exit_ok;
 }
@@ -164,12 +167,11 @@ int cmd_policy_check(const globals& g, const std::string& file) {
     return problems.empty() ? exit_ok : exit_failed;
   }
   if (problems.empty()) {
-    std::printf("%s: ok\n", file.c_str());
+    ui::print(stdout, "%s: ok\n", file);
     return exit_ok;
   }
-  for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.c_str());
-  std::fprintf(stderr, "keelctl: %zu problem(s) in %s; fix them and run `keelctl policy check %s` again\n",
-               problems.size(), file.c_str(), file.c_str());
+  for (const auto& p : problems) ui::print(stderr, "%s\n", p);
+  ui::print(stderr, "keelctl: %zu problem(s) in %s; fix them and run `keelctl policy check %s` again\n", problems.size(), file, file);
   return exit_failed;
 }
 
@@ -186,15 +188,15 @@ int cmd_models(const globals& g) {
   ui::table t({"TIER", "PROVIDER", "MODEL"});
   for (auto it = (*r)["tiers"].begin(); it != (*r)["tiers"].end(); ++it)
     t.add({it.key(), cell_text(it.value(), "provider"), cell_text(it.value(), "model")});
-  if (t.empty()) std::printf("%s\n", ui::dim("no tiers: every model call is answered by the template provider").c_str());
+  if (t.empty()) ui::print(stdout, "%s\n", ui::dim("no tiers: every model call is answered by the template provider"));
   else t.print(stdout);
   const auto& s = (*r)["spend"];
   auto limit = [&](const char* k) { return s.contains(k) ? " of " + usd(s[k].get<double>()) : std::string(); };
   auto chain = join((*r)["chain"]);
-  std::printf("\nchain %s%s\n", chain == "-" ? "" : (chain + " -> ").c_str(), "template -> human");
-  std::printf("spend today %s%s, this month %s%s\n", usd(s.value("day_usd", 0.0)).c_str(), limit("day_limit_usd").c_str(),
-              usd(s.value("month_usd", 0.0)).c_str(), limit("month_limit_usd").c_str());
-  std::printf("metrics %s\n", cell_text(*r, "metrics").c_str());
+  ui::print(stdout, "\nchain %s%s\n", chain == "-" ? "" : chain + " -> ", "template -> human");
+  ui::print(stdout, "spend today %s%s, this month %s%s\n", usd(s.value("day_usd", 0.0)), limit("day_limit_usd"),
+            usd(s.value("month_usd", 0.0)), limit("month_limit_usd"));
+  ui::print(stdout, "metrics %s\n", cell_text(*r, "metrics"));
   return exit_ok;
 }
 
@@ -209,9 +211,9 @@ int cmd_cost(const globals& g, const std::string& by, const std::string& since) 
   ui::table t({head, "CALLS", "INPUT TOKENS", "OUTPUT TOKENS", "COST"});
   for (const auto& x : (*r)["rows"])
     t.add({cell_text(x, "name"), cell_text(x, "calls"), cell_text(x, "input_tokens"), cell_text(x, "output_tokens"), usd(x.value("usd", 0.0))});
-  if (t.empty()) std::printf("%s\n", ui::dim("no model spend in the last " + since).c_str());
+  if (t.empty()) ui::print(stdout, "%s\n", ui::dim("no model spend in the last " + since));
   else t.print(stdout);
-  std::printf("total %s over the last %s\n", usd(r->value("total_usd", 0.0)).c_str(), since.c_str());
+  ui::print(stdout, "total %s over the last %s\n", usd(r->value("total_usd", 0.0)), since);
   return exit_ok;
 }
 
@@ -226,17 +228,19 @@ int cmd_trace(const globals& g, const std::string& id, bool otlp) {
   if (!r) return report(g, r.err());
   if (otlp) return print_json((*r)["otlp"]), exit_ok;
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("%s %s (%zu spans)\n%s", ui::bold("trace").c_str(), trace_id.c_str(), (*r)["spans"].size(),
-              cell_text(*r, "tree", "").c_str());
+  ui::print(stdout, "%s %s (%zu spans)\n", ui::bold("trace"), trace_id, (*r)["spans"].size());
+  auto tree = cell_text(*r, "tree", "");
+  if (!tree.empty() && tree.back() == '\n') tree.pop_back();
+  if (!tree.empty()) ui::print_lines(stdout, tree);
   return exit_ok;
 }
 
 namespace {
 void print_audit(const json& entries) {
   ui::table t({"SEQ", "WHEN", "KIND", "ACTOR", "SUBJECT", "DETAIL"});
+  t.width(5, 100);
   for (const auto& e : entries) {
-    auto d = e.value("detail", json::object()).dump();
-    if (d.size() > 100) d = d.substr(0, 97) + "...";
+    auto d = ui::json_text(e.value("detail", json::object()));
     t.add({cell_text(e, "seq"), format_ago(e.value("ts_ms", std::int64_t{0}), unix_now_ms()), cell_text(e, "kind"), cell_text(e, "actor"),
            cell_text(e, "subject"), d});
   }
@@ -273,14 +277,14 @@ int cmd_audit_verify(const globals& g) {
   bool ok = r->value("ok", false);
   if (g.json) return print_json(*r), ok ? exit_ok : exit_failed;
   if (ok) {
-    std::printf("audit trail ok: %s entries, every link verified\n", cell_text(*r, "entries_checked").c_str());
+    ui::print(stdout, "audit trail ok: %s entries, every link verified\n", cell_text(*r, "entries_checked"));
     return exit_ok;
   }
-  std::fprintf(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", cell_text(*r, "first_bad_seq").c_str(),
-               cell_text(*r, "problem").c_str());
-  std::fprintf(stderr, "  %s entries before it verified; restore the data dir from a backup and compare, "
-                       "or investigate who had access to it\n",
-               cell_text(*r, "entries_checked").c_str());
+  ui::print(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", cell_text(*r, "first_bad_seq"), cell_text(*r, "problem"));
+  ui::print(stderr,
+            "  %s entries before it verified; restore the data dir from a backup and compare, "
+            "or investigate who had access to it\n",
+            cell_text(*r, "entries_checked"));
   return exit_failed;
 }
 

@@ -18,16 +18,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string value_text(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string value_text(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : ui::json_text(v); }
 
 std::string ago(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
-
-std::string clip(const std::string& s, std::size_t n) {
-  std::string one = s;
-  for (auto& c : one)
-    if (c == '\n' || c == '\t') c = ' ';
-  return one.size() <= n ? one : one.substr(0, n - 3) + "...";
-}
 
 // Sends one op and prints the answer with `human` unless --json.
 template <class F>
@@ -45,13 +38,13 @@ int usage(const globals& g, const std::string& why) { return report(g, {errc::ba
 
 void print_record(const json& r) {
   const auto& rec = r["record"];
-  std::printf("%s %s  version %s  %s\n", ui::bold(cell_text(rec, "type")).c_str(), ui::bold(cell_text(rec, "id")).c_str(),
-              cell_text(rec, "version").c_str(), ui::dim("hash " + cell_text(rec, "hash").substr(0, 12)).c_str());
-  std::printf("valid from %s (%s)%s, written by %s%s\n", cell_text(rec, "valid_from").c_str(),
-              ago(rec.value("valid_from_ms", std::int64_t{0})).c_str(),
-              rec.contains("valid_to") ? (" to " + cell_text(rec, "valid_to")).c_str() : "", cell_text(rec, "source").c_str(),
-              cell_text(rec, "event_id", "").empty() ? "" : (", event " + cell_text(rec, "event_id")).c_str());
+  ui::print(stdout, "%s %s  version %s  %s\n", ui::bold(cell_text(rec, "type")), ui::bold(cell_text(rec, "id")),
+            cell_text(rec, "version"), ui::dim("hash " + cell_text(rec, "hash").substr(0, 12)));
+  ui::print(stdout, "valid from %s (%s)%s, written by %s%s\n", cell_text(rec, "valid_from"), ago(rec.value("valid_from_ms", std::int64_t{0})),
+            rec.contains("valid_to") ? " to " + cell_text(rec, "valid_to") : "", cell_text(rec, "source"),
+            cell_text(rec, "event_id", "").empty() ? "" : ", event " + cell_text(rec, "event_id"));
   ui::table t({"FIELD", "VALUE", "SET BY"});
+  t.width(1, 200);  // the record's detail view: values may be long
   auto fields = rec.value("fields", json::object());
   auto sources = rec.value("field_sources", json::object());
   for (auto it = fields.begin(); it != fields.end(); ++it)
@@ -74,6 +67,7 @@ std::string changes_text(const json& changes) {
 // One row per record: its id, version, the sources that set its fields, and the fields.
 void print_record_list(const json& r) {
   ui::table t({"ID", "VERSION", "SOURCES", "FIELDS"});
+  t.width(3, 140);
   for (const auto& rec : r["records"]) {
     std::set<std::string> sources;
     const auto field_sources = rec.value("field_sources", json::object());  // items() must not outlive it
@@ -82,37 +76,39 @@ void print_record_list(const json& r) {
     std::string from, fields;
     for (const auto& s : sources) from += (from.empty() ? "" : ",") + s;
     for (const auto& [f, v] : values.items()) fields += (fields.empty() ? "" : "  ") + f + "=" + value_text(v);
-    t.add({cell_text(rec, "id"), cell_text(rec, "version"), from, clip(fields, 140)});
+    t.add({cell_text(rec, "id"), cell_text(rec, "version"), from, fields});
   }
-  if (t.empty()) std::printf("%s\n", ui::dim("no " + cell_text(r, "type") + " records").c_str());
+  if (t.empty()) ui::print(stdout, "%s\n", ui::dim("no " + cell_text(r, "type") + " records"));
   else t.print(stdout);
-  if (r.value("more", false)) std::printf("%s\n", ui::dim("(more: raise --limit)").c_str());
+  if (r.value("more", false)) ui::print(stdout, "%s\n", ui::dim("(more: raise --limit)"));
 }
 
 // Search hits: like a listing, with the type first (a search may span types).
 void print_search(const json& r) {
   ui::table t({"TYPE", "ID", "VERSION", "SOURCE", "FIELDS"});
+  t.width(4, 120);
   for (const auto& rec : r["records"]) {
     std::string fields;
     const auto values = rec.value("fields", json::object());
     for (const auto& [f, v] : values.items()) fields += (fields.empty() ? "" : "  ") + f + "=" + value_text(v);
-    t.add({cell_text(rec, "type"), cell_text(rec, "id"), cell_text(rec, "version"), cell_text(rec, "source"), clip(fields, 120)});
+    t.add({cell_text(rec, "type"), cell_text(rec, "id"), cell_text(rec, "version"), cell_text(rec, "source"), fields});
   }
-  if (t.empty()) std::printf("%s\n", ui::dim("no record matches (" + cell_text(r, "scanned") + " searched)").c_str());
+  if (t.empty()) ui::print(stdout, "%s\n", ui::dim("no record matches (" + cell_text(r, "scanned") + " searched)"));
   else t.print(stdout);
-  if (r.value("more", false)) std::printf("%s\n", ui::dim("(more: raise --limit or narrow the search)").c_str());
+  if (r.value("more", false)) ui::print(stdout, "%s\n", ui::dim("(more: raise --limit or narrow the search)"));
 }
 
 void print_history(const json& r) {
   ui::table t({"VERSION", "VALID FROM", "WHEN", "SOURCE", "EVENT", "CHANGES"});
+  t.width(5, 100);
   for (const auto& v : r["versions"])
     t.add({cell_text(v, "version"), cell_text(v, "valid_from"), ago(v.value("valid_from_ms", std::int64_t{0})), cell_text(v, "source"),
-           cell_text(v, "event_id"), v.value("invalidated", false) ? ui::red("forgotten") : clip(changes_text(v["changes"]), 100)});
+           cell_text(v, "event_id"), v.value("invalidated", false) ? ui::red("forgotten") : ui::styled{{}, changes_text(v["changes"])}});
   t.print(stdout);
 }
 
 // "label       value": the aligned lines of a forget or purge report.
-void field_line(const char* label, const std::string& value) { std::printf("%-12s %s\n", label, value.c_str()); }
+void field_line(const char* label, const std::string& value) { ui::print(stdout, "%-12s %s\n", label, value); }
 
 void print_forgotten(const json& r) {
   const auto type = cell_text(r, "type"), id = cell_text(r, "id");
@@ -154,7 +150,7 @@ void print_purged(const json& r) {
   field_line("versions", cell_text(r, "versions_removed") + " erased");
   field_line("summary", r.value("summary_removed", false) ? "removed from memory" : "none in memory");
   field_line("audit", "recorded as record_purge, without field values (keelctl audit tail)");
-  if (auto w = cell_text(r, "warning", ""); !w.empty()) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w).c_str());
+  if (auto w = cell_text(r, "warning", ""); !w.empty()) ui::print(stderr, "%s\n", ui::yellow("warning: " + w));
 }
 
 // --- memory ---
@@ -168,20 +164,21 @@ std::string provenance_text(const json& h) {
 
 void print_hits(const json& r, bool explain) {
   const auto& hits = r["hits"];
-  for (const auto& w : r["warnings"]) std::fprintf(stderr, "%s\n", ui::yellow("warning: " + w.get<std::string>()).c_str());
+  for (const auto& w : r["warnings"]) ui::print(stderr, "%s\n", ui::yellow("warning: " + value_text(w)));
   if (hits.empty()) {
-    std::printf("%s\n", ui::dim("no matches among " + cell_text(r, "total_items") +
-                                " item(s); loosen the filters (--about, --kind, --since) or add memories with "
-                                "`keelctl memory add TEXT`").c_str());
+    ui::print(stdout, "%s\n", ui::dim("no matches among " + cell_text(r, "total_items") +
+                                       " item(s); loosen the filters (--about, --kind, --since) or add memories with "
+                                       "`keelctl memory add TEXT`"));
     return;
   }
   std::vector<std::string> head{"ID", "SCORE", "KIND", "ABOUT", "AGE", "SOURCE", "TEXT"};
   if (explain) head.insert(head.end() - 1, {"KEYWORD", "VECTOR", "RECENCY"});
   ui::table t(head);
+  t.width(head.size() - 1, 70);
   char buf[64];
   for (const auto& h : hits) {
     std::snprintf(buf, sizeof buf, "%.4f", h.value("score", 0.0));
-    std::vector<std::string> row{cell_text(h, "id"), buf, cell_text(h, "kind"), cell_text(h, "about"),
+    std::vector<ui::cell> row{cell_text(h, "id"), buf, cell_text(h, "kind"), cell_text(h, "about"),
                                  ago(h.value("created_ms", std::int64_t{0})), provenance_text(h)};
     if (explain) {
       const auto& e = h["explain"];
@@ -194,7 +191,7 @@ void print_hits(const json& r, bool explain) {
       row.push_back(rank("vector_rank", "similarity", "#%d %.3f"));
       row.push_back(e.value("recency_rank", 0) ? "#" + std::to_string(e.value("recency_rank", 0)) : "-");
     }
-    row.push_back(clip(cell_text(h, "text"), 70));
+    row.push_back(cell_text(h, "text"));
     t.add(row);
   }
   t.print(stdout);
@@ -208,8 +205,8 @@ void print_prune(const json& r) {
     std::printf("nothing to prune: no item is past its ttl or over its kind's max_items, no record over keep_versions\n");
     return;
   }
-  std::printf("%s %zu memory item(s) and %zu old record version(s)%s\n", dry ? "would remove" : "removed",
-              r["items"].size(), versions, dry ? ui::dim(" (dry run: nothing removed)").c_str() : "");
+  ui::print(stdout, "%s %zu memory item(s) and %zu old record version(s)%s\n", dry ? "would remove" : "removed", r["items"].size(),
+            versions, dry ? ui::dim(" (dry run: nothing removed)") : ui::styled{});
   if (!r["items"].empty()) {
     ui::table t({"ID", "KIND", "WHY"});
     for (const auto& i : r["items"]) t.add({cell_text(i, "id"), cell_text(i, "kind"), cell_text(i, "why")});
@@ -227,12 +224,11 @@ void print_prune(const json& r) {
 void print_outcome(const json& o) {
   auto what = cell_text(o, "outcome");
   if (what == "dead_lettered") {
-    std::printf("%s (dead letter %s): %s\n", ui::red("still failing").c_str(), cell_text(o, "dead_letter_id").c_str(),
-                cell_text(o, "reason").c_str());
+    ui::print(stdout, "%s (dead letter %s): %s\n", ui::red("still failing"), cell_text(o, "dead_letter_id"), cell_text(o, "reason"));
     return;
   }
-  std::printf("%s: %s %s version %s\n", ui::green(what).c_str(), cell_text(o, "entity_type").c_str(),
-              cell_text(o, "entity_id").c_str(), cell_text(o, "version").c_str());
+  ui::print(stdout, "%s: %s %s version %s\n", ui::green(what), cell_text(o, "entity_type"), cell_text(o, "entity_id"),
+            cell_text(o, "version"));
 }
 
 }  // namespace
@@ -328,10 +324,9 @@ std::optional<int> memory_cli::run(const globals& g) const {
     if (expect_version_ >= 0) args["expected_version"] = expect_version_;
     return ask(g, "records.put", args, [&](const json& r) {
       if (r.value("changed", false))
-        std::printf("%s %s is now at version %s\n", type_.c_str(), id_.c_str(), cell_text(r, "version").c_str());
+        ui::print(stdout, "%s %s is now at version %s\n", type_, id_, cell_text(r, "version"));
       else
-        std::printf("%s %s unchanged at version %s: it already has these values\n", type_.c_str(), id_.c_str(),
-                    cell_text(r, "version").c_str());
+        ui::print(stdout, "%s %s unchanged at version %s: it already has these values\n", type_, id_, cell_text(r, "version"));
     });
   }
   if (*rec_get_) {
@@ -375,11 +370,9 @@ std::optional<int> memory_cli::run(const globals& g) const {
     return ask(g, "memory.add", args, [](const json& r) {
       const auto& it = r["item"];
       std::string about = cell_text(it, "about", "");
-      std::printf("remembered #%s (%s%s)%s\n", cell_text(it, "id").c_str(), cell_text(it, "kind").c_str(),
-                  about.empty() ? "" : (" about " + about).c_str(),
-                  it.contains("expires_ms")
-                      ? (", forgotten after " + format_duration(std::chrono::milliseconds(it.value("ttl_ms", std::int64_t{0})))).c_str()
-                      : "");
+      ui::print(stdout, "remembered #%s (%s%s)%s\n", cell_text(it, "id"), cell_text(it, "kind"), about.empty() ? "" : " about " + about,
+                it.contains("expires_ms") ? ", forgotten after " + format_duration(std::chrono::milliseconds(it.value("ttl_ms", std::int64_t{0})))
+                                          : "");
     });
   }
   if (*mem_search_) {
@@ -402,58 +395,60 @@ std::optional<int> memory_cli::run(const globals& g) const {
   if (*mem_status_)
     return ask(g, "memory.status", json::object(), [](const json& r) {
       const auto& o = r["opened"];
-      std::printf("items         %s (index holds %s)\n", cell_text(r, "items").c_str(), cell_text(r, "index_items").c_str());
-      std::printf("embedder      %s\n", cell_text(r, "embedder").c_str());
-      std::printf("dead letters  %s\n", cell_text(r, "dead_letters").c_str());
+      ui::print(stdout, "items         %s (index holds %s)\n", cell_text(r, "items"), cell_text(r, "index_items"));
+      ui::print(stdout, "embedder      %s\n", cell_text(r, "embedder"));
+      ui::print(stdout, "dead letters  %s\n", cell_text(r, "dead_letters"));
       std::string types;
       for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
-      std::printf("entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types.c_str(),
-                  cell_text(r, "mappings").c_str());
+      ui::print(stdout, "entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types,
+                cell_text(r, "mappings"));
       std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + cell_text(o, "why")
                         : o.value("index_loaded", false) ? "loaded, " + cell_text(o, "replayed") + " op(s) caught up"
                                                          : "new";
-      std::printf("index at open %s\n", how.c_str());
-      std::printf("checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})).c_str(),
-                  ago(r.value("last_prune_ms", std::int64_t{0})).c_str());
+      ui::print(stdout, "index at open %s\n", how);
+      ui::print(stdout, "checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})),
+                ago(r.value("last_prune_ms", std::int64_t{0})));
       const auto& re = r.value("reembed", json::object());
       if (re.value("state", "idle") != "idle")
-        std::printf("re-embed      %s, %s/%s item(s)%s\n", cell_text(re, "state").c_str(), cell_text(re, "done").c_str(),
-                    cell_text(re, "total").c_str(), cell_text(re, "error", "").empty() ? "" : (": " + cell_text(re, "error")).c_str());
+        ui::print(stdout, "re-embed      %s, %s/%s item(s)%s\n", cell_text(re, "state"), cell_text(re, "done"), cell_text(re, "total"),
+                  cell_text(re, "error", "").empty() ? "" : ": " + cell_text(re, "error"));
     });
 
   if (*dlq_list_)
     return ask(g, "dlq.list", {{"limit", limit_}}, [](const json& r) {
       const auto& list = r["dead_letters"];
       if (list.empty()) {
-        std::printf("%s\n", ui::dim("no dead letters: every event was mapped").c_str());
+        ui::print(stdout, "%s\n", ui::dim("no dead letters: every event was mapped"));
         return;
       }
       ui::table t({"ID", "SOURCE", "TYPE", "EVENT", "ATTEMPTS", "LAST FAILED", "REASON"});
+      t.width(6, 90);
       for (const auto& d : list)
         t.add({cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"), cell_text(d, "event_id"), cell_text(d, "attempts"),
-               ago(d.value("last_ms", std::int64_t{0})), clip(cell_text(d, "reason"), 90)});
+               ago(d.value("last_ms", std::int64_t{0})), cell_text(d, "reason")});
       t.print(stdout);
       if (r.value("total", std::size_t{0}) > list.size())
-        std::printf("%s\n", ui::dim("(" + cell_text(r, "total") + " in all; raise --limit to see more)").c_str());
-      std::printf("%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`").c_str());
+        ui::print(stdout, "%s\n", ui::dim("(" + cell_text(r, "total") + " in all; raise --limit to see more)"));
+      ui::print(stdout, "%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`"));
     });
   if (*dlq_show_)
     return ask(g, "dlq.show", {{"id", number_}}, [](const json& r) {
       const auto& d = r["dead_letter"];
-      std::printf("%s %s  %s/%s event %s\n", ui::bold("dead letter").c_str(), cell_text(d, "id").c_str(), cell_text(d, "source").c_str(),
-                  cell_text(d, "type").c_str(), cell_text(d, "event_id").c_str());
-      std::printf("reason    %s\n", cell_text(d, "reason").c_str());
-      std::printf("attempts  %s (first %s, last %s)\n", cell_text(d, "attempts").c_str(), ago(d.value("first_ms", std::int64_t{0})).c_str(),
-                  ago(d.value("last_ms", std::int64_t{0})).c_str());
-      std::printf("event\n%s\n", d["event"].dump(2).c_str());
+      ui::print(stdout, "%s %s  %s/%s event %s\n", ui::bold("dead letter"), cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"),
+                cell_text(d, "event_id"));
+      ui::print(stdout, "reason    %s\n", cell_text(d, "reason"));
+      ui::print(stdout, "attempts  %s (first %s, last %s)\n", cell_text(d, "attempts"), ago(d.value("first_ms", std::int64_t{0})),
+                ago(d.value("last_ms", std::int64_t{0})));
+      std::printf("event\n");
+      ui::print_lines(stdout, ui::json_text(d["event"], 2));
     });
   if (*dlq_replay_) {
     if (all_ == (number_ != 0)) return usage(g, "name one dead letter (keelctl dlq replay ID) or pass --all");
     json args = all_ ? json{{"all", true}} : json{{"id", number_}};
     return ask(g, "dlq.replay", args, [&](const json& r) {
       if (all_) {
-        std::printf("replayed: %s applied, %s still failing%s\n", cell_text(r, "applied").c_str(), cell_text(r, "still_failing").c_str(),
-                    r.value("still_failing", 0) ? " (see `keelctl dlq list` for the reasons)" : "");
+        ui::print(stdout, "replayed: %s applied, %s still failing%s\n", cell_text(r, "applied"), cell_text(r, "still_failing"),
+                  r.value("still_failing", 0) ? " (see `keelctl dlq list` for the reasons)" : "");
         return;
       }
       print_outcome(r["outcome"]);

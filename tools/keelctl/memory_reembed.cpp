@@ -58,7 +58,7 @@ int cmd_memory_reembed(const globals& g, bool wait) {
       return report(g, {errc::io, "re-embed failed: " + st.value("error", std::string("?")) +
                                       "; fix the cause (see the node log) and run `keelctl memory reembed` again"});
     if (g.json) return print_json(json{{"reembed", st}}), exit_ok;
-    std::printf("re-embedded %zu item(s) with %s; the index was rebuilt\n", done, status->value("embedder", std::string("?")).c_str());
+    ui::print(stdout, "re-embedded %zu item(s) with %s; the index was rebuilt\n", done, status->value("embedder", std::string("?")));
     return exit_ok;
   }
 }

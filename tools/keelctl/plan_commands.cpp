@@ -32,24 +32,23 @@ std::optional<int> plan_cli::run(const globals& g) const {
     if (!f) return report(g, error{errc::io, "cannot write " + out_});
   }
   if (g.json) return print_json(*r), outcome == "accepted" ? exit_ok : exit_failed;
-  std::printf("%s: %s (%d model call(s), answered by %s%s)\n", ui::bold("plan " + r->value("name", std::string())).c_str(),
-              outcome.c_str(), r->value("model_calls", 0), r->value("tier", std::string()).c_str(),
-              r->value("repaired", false) ? ", repaired once" : "");
+  ui::print(stdout, "%s: %s (%d model call(s), answered by %s%s)\n", ui::bold("plan " + r->value("name", std::string())), outcome,
+            r->value("model_calls", 0), r->value("tier", std::string()), r->value("repaired", false) ? ", repaired once" : "");
   if (outcome == "accepted") {
     for (const auto& s : (*r)["plan"]["steps"]) {
       std::string needs;
       for (const auto& n : s.value("needs", json::array())) needs += (needs.empty() ? "" : ",") + n.get<std::string>();
-      std::printf("  %-16s %-14s %s%s\n", s.value("id", std::string()).c_str(), s.value("action", std::string()).c_str(),
-                  s.value("args", json::object()).dump().c_str(), needs.empty() ? "" : ("  after " + needs).c_str());
+      ui::print(stdout, "  %-16s %-14s %s%s\n", s.value("id", std::string()), s.value("action", std::string()),
+                ui::json_text(s.value("args", json::object())), needs.empty() ? "" : "  after " + needs);
     }
     for (const auto& e : r->value("escalations", json::array()))
-      std::printf("  step %s will wait for approval: policy rule %s\n", e.value("step", std::string()).c_str(),
-                  e.value("rule", std::string()).c_str());
-    if (!out_.empty()) std::printf("written to %s (review it, then put it in the node's workflows.dir)\n", out_.c_str());
+      ui::print(stdout, "  step %s will wait for approval: policy rule %s\n", e.value("step", std::string()),
+                e.value("rule", std::string()));
+    if (!out_.empty()) ui::print(stdout, "written to %s (review it, then put it in the node's workflows.dir)\n", out_);
     return exit_ok;
   }
-  if (!r->value("reason", std::string()).empty()) std::printf("  %s\n", (*r)["reason"].get<std::string>().c_str());
-  for (const auto& p : r->value("problems", json::array())) std::printf("  - %s\n", p.get<std::string>().c_str());
+  if (!r->value("reason", std::string()).empty()) ui::print(stdout, "  %s\n", (*r)["reason"].get<std::string>());
+  for (const auto& p : r->value("problems", json::array())) ui::print(stdout, "  - %s\n", p.get<std::string>());
   return exit_failed;
 }
 

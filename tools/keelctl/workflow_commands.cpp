@@ -28,18 +28,19 @@ std::string ago(const json& j, const char* key, std::int64_t now) {
   return v ? format_ago(v, now) : "-";
 }
 
-std::string state_word(const std::string& s) {
+ui::styled state_word(const std::string& s) {
   if (s == "completed") return ui::green(s);
   if (s == "running" || s == "compensating") return ui::yellow(s);
   if (s == "awaiting_approval" || s == "paused") return ui::bold(ui::yellow(s));
   return ui::red(s);
 }
 
-int simple(const globals& g, const std::string& op, const json& args, const char* human_fmt) {
+// human_fmt: "...%s...%s..." for the instance and its state.
+int simple(const globals& g, const std::string& op, const json& args, ui::format human_fmt) {
   auto r = call(g, op, args, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf(human_fmt, r->value("instance", std::string()).c_str(), r->value("state", std::string()).c_str());
+  ui::print(stdout, human_fmt, r->value("instance", std::string()), r->value("state", std::string()));
   return exit_ok;
 }
 
@@ -55,8 +56,7 @@ int cmd_workflows(const globals& g) {
            w.value("trigger", std::string()).empty() ? "-" : w["trigger"].get<std::string>(), w.value("file", std::string())});
   if (t.empty()) std::printf("no workflow definitions loaded; add YAML files to the node's workflows.dir\n");
   else t.print(stdout);
-  for (const auto& e : (*r)["errors"])
-    std::printf("%s %s\n", ui::red("not loaded:").c_str(), e.value("error", std::string()).c_str());
+  for (const auto& e : (*r)["errors"]) ui::print(stdout, "%s %s\n", ui::red("not loaded:"), e.value("error", std::string()));
   return exit_ok;
 }
 
@@ -78,14 +78,14 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
   if (g.json) return print_json(*r), exit_ok;
   auto id = r->value("instance", r->value("id", std::string()));
   if (wait) {
-    std::printf("%s %s ended %s\n", name.c_str(), id.c_str(), state_word(r->value("state", std::string())).c_str());
-    if (!r->value("failure", std::string()).empty()) std::printf("  %s\n", (*r)["failure"].get<std::string>().c_str());
+    ui::print(stdout, "%s %s ended %s\n", name, id, state_word(r->value("state", std::string())));
+    if (!r->value("failure", std::string()).empty()) ui::print(stdout, "  %s\n", (*r)["failure"].get<std::string>());
     return r->value("state", std::string()) == "completed" ? exit_ok : exit_failed;
   }
-  std::printf("%s %s %s%s\n", r->value("existing", false) ? "existing instance" : "started", id.c_str(),
-              state_word(r->value("state", std::string())).c_str(),
-              r->value("existing", false) ? " (same idempotency key and input)" : "");
-  std::printf("%s\n", ui::dim("follow it with: keelctl task " + id).c_str());
+  ui::print(stdout, "%s %s %s%s\n", r->value("existing", false) ? "existing instance" : "started", id,
+            state_word(r->value("state", std::string())),
+            r->value("existing", false) ? " (same idempotency key and input)" : "");
+  ui::print(stdout, "%s\n", ui::dim("follow it with: keelctl task " + id));
   return exit_ok;
 }
 
@@ -97,16 +97,16 @@ int cmd_tasks(const globals& g, const std::string& state, int limit) {
   if (g.json) return print_json(*r), exit_ok;
   auto now = r->value("now_ms", unix_now_ms());
   ui::table t({"INSTANCE", "WORKFLOW", "STATE", "STEPS", "WAITING FOR / FAILURE", "STARTED", "UPDATED"});
+  t.width(4, 60);
   for (const auto& i : (*r)["instances"]) {
     auto why = i.value("waiting_for", std::string());
     if (why.empty()) why = i.value("failure", std::string());
-    if (why.size() > 60) why = why.substr(0, 57) + "...";
     t.add({i.value("id", std::string()), i.value("workflow", std::string()) + " v" + std::to_string(i.value("version", 0)),
            state_word(i.value("state", std::string())),
            std::to_string(i.value("steps_done", 0)) + "/" + std::to_string(i.value("steps_total", 0)),
            why.empty() ? "-" : why, ago(i, "created_ms", now), ago(i, "updated_ms", now)});
   }
-  if (t.empty()) std::printf("no workflow instances%s\n", state.empty() ? "" : (" in state " + state).c_str());
+  if (t.empty()) ui::print(stdout, "no workflow instances%s\n", state.empty() ? "" : " in state " + state);
   else t.print(stdout);
   return exit_ok;
 }
@@ -116,18 +116,19 @@ int cmd_task(const globals& g, const std::string& id) {
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   auto now = unix_now_ms();
-  std::printf("%s %s  %s v%d  %s\n", ui::bold("instance").c_str(), id.c_str(), r->value("workflow", std::string()).c_str(),
-              r->value("version", 0), state_word(r->value("state", std::string())).c_str());
-  std::printf("  started %s, updated %s%s\n", ago(*r, "created_ms", now).c_str(), ago(*r, "updated_ms", now).c_str(),
-              r->value("start_key", std::string()).empty() ? "" : (", idempotency key " + (*r)["start_key"].get<std::string>()).c_str());
-  if (!r->value("failure", std::string()).empty()) std::printf("  %s %s\n", ui::red("why:").c_str(), (*r)["failure"].get<std::string>().c_str());
-  std::printf("  input %s\n\n", (*r)["input"].dump().c_str());
+  ui::print(stdout, "%s %s  %s v%d  %s\n", ui::bold("instance"), id, r->value("workflow", std::string()), r->value("version", 0),
+            state_word(r->value("state", std::string())));
+  ui::print(stdout, "  started %s, updated %s%s\n", ago(*r, "created_ms", now), ago(*r, "updated_ms", now),
+            r->value("start_key", std::string()).empty() ? "" : ", idempotency key " + (*r)["start_key"].get<std::string>());
+  if (!r->value("failure", std::string()).empty()) ui::print(stdout, "  %s %s\n", ui::red("why:"), (*r)["failure"].get<std::string>());
+  ui::print(stdout, "  input %s\n\n", ui::json_text((*r)["input"]));
   ui::table t({"STEP", "ACTION", "STATE", "ATTEMPT", "TOOK", "IDEMPOTENCY KEY", "RESULT / LAST ERROR"});
+  t.width(6, 70);
   for (const auto& s : (*r)["steps"]) {
     std::string took = "-";
     if (s.value("started_ms", std::int64_t{0}) && s.value("ended_ms", std::int64_t{0}))
       took = format_duration(std::chrono::milliseconds(s["ended_ms"].get<std::int64_t>() - s["started_ms"].get<std::int64_t>()));
-    std::string detail = s.contains("result") ? s["result"].dump() : "";
+    std::string detail = s.contains("result") ? ui::json_text(s["result"]) : "";
     if (!s["errors"].empty()) {
       const auto& e = s["errors"].back();
       auto err = e.value("code", std::string()) + ": " + e.value("message", std::string());
@@ -137,7 +138,6 @@ int cmd_task(const globals& g, const std::string& id) {
       detail += (detail.empty() ? "" : "; ") + std::string("gate ") + s["gate"]["decision"].get<std::string>() + " by " +
                 s["gate"].value("by", std::string());
     if (s.value("cached", false)) detail += " (recorded result reused)";
-    if (detail.size() > 70) detail = detail.substr(0, 67) + "...";
     auto attempt = std::to_string(s.value("attempt", 0)) + "/" + std::to_string(s.value("max_attempts", 0));
     t.add({s.value("id", std::string()), s.value("action", std::string()), state_word(s.value("state", std::string())),
            attempt, took, s.value("idempotency_key", std::string()).empty() ? "-" : s["idempotency_key"].get<std::string>(),
@@ -145,10 +145,10 @@ int cmd_task(const globals& g, const std::string& id) {
     if (s.contains("compensation") && s["compensation"].value("state", std::string()) != "")
       t.add({"  undo " + s.value("id", std::string()), s["compensation"].value("action", std::string()),
              state_word(s["compensation"].value("state", std::string())), std::to_string(s["compensation"].value("attempt", 0)), "-", "-",
-             s["compensation"].contains("result") ? s["compensation"]["result"].dump() : "-"});
+             s["compensation"].contains("result") ? ui::json_text(s["compensation"]["result"]) : "-"});
   }
   t.print(stdout, "  ");
-  std::printf("\n%s\n", ui::dim("every event: keelctl history " + id).c_str());
+  ui::print(stdout, "\n%s\n", ui::dim("every event: keelctl history " + id));
   return exit_ok;
 }
 
@@ -159,11 +159,11 @@ int cmd_history(const globals& g, const std::string& id) {
   const auto& events = (*r)["events"];
   std::int64_t t0 = events.empty() ? 0 : events[0].value("at_ms", std::int64_t{0});
   ui::table t({"SEQ", "+TIME", "EVENT", "STEP", "DETAILS"});
+  t.width(4, 90);
   for (const auto& e : events) {
     json details = e;
     for (const char* k : {"seq", "at_ms", "type", "step", "instance"}) details.erase(k);
-    auto d = details.dump();
-    if (d.size() > 90) d = d.substr(0, 87) + "...";
+    auto d = ui::json_text(details);
     t.add({std::to_string(e.value("seq", 0)),
            "+" + format_duration(std::chrono::milliseconds(e.value("at_ms", std::int64_t{0}) - t0)),
            e.value("type", std::string()), e.value("step", std::string("-")), d});
@@ -176,28 +176,29 @@ int cmd_history(const globals& g, const std::string& id) {
 // the event that started the instance, the record it is about, and what its
 // steps retrieved, each with where it came from.
 void print_decision_facts(const json& f) {
-  auto txt = [](const json& j, const char* k) { return j.is_object() && j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : j[k].dump()) : std::string(); };
+  auto txt = [](const json& j, const char* k) {
+    return j.is_object() && j.contains(k) ? (j[k].is_string() ? j[k].get<std::string>() : ui::json_text(j[k])) : std::string();
+  };
   if (f.contains("trigger") && f["trigger"].is_object()) {
     const auto& t = f["trigger"];
-    std::printf("    triggered by event %s %s from %s\n", txt(t, "type").c_str(), txt(t, "id").c_str(),
-                txt(t, "source").empty() ? "?" : txt(t, "source").c_str());
+    ui::print(stdout, "    triggered by event %s %s from %s\n", txt(t, "type"), txt(t, "id"),
+              txt(t, "source").empty() ? "?" : txt(t, "source"));
   }
   if (f.contains("record") && f["record"].is_object()) {
     const auto& rec = f["record"];
-    std::printf("    about record %s %s version %s%s\n", txt(rec, "type").c_str(), txt(rec, "id").c_str(), txt(rec, "version").c_str(),
-                txt(rec, "source").empty() ? "" : (" (source " + txt(rec, "source") + ")").c_str());
+    ui::print(stdout, "    about record %s %s version %s%s\n", txt(rec, "type"), txt(rec, "id"), txt(rec, "version"),
+              txt(rec, "source").empty() ? "" : " (source " + txt(rec, "source") + ")");
   }
   for (const auto& step : f.value("retrieval", json::array())) {
     if (step.contains("record"))
-      std::printf("    step %s read %s %s version %s\n", txt(step, "step").c_str(), txt(step["record"], "type").c_str(),
-                  txt(step["record"], "id").c_str(), txt(step["record"], "version").c_str());
+      ui::print(stdout, "    step %s read %s %s version %s\n", txt(step, "step"), txt(step["record"], "type"),
+                txt(step["record"], "id"), txt(step["record"], "version"));
     else
-      std::printf("    step %s searched memory for \"%s\": %zu hit(s)\n", txt(step, "step").c_str(), txt(step, "query").c_str(),
-                  step.value("hits", json::array()).size());
+      ui::print(stdout, "    step %s searched memory for \"%s\": %zu hit(s)\n", txt(step, "step"), txt(step, "query"),
+                step.value("hits", json::array()).size());
     for (const auto& h : step.value("hits", json::array()))
-      std::printf("      #%s score %.3f from %s%s: %s\n", txt(h, "id").c_str(), h.value("score", 0.0),
-                  txt(h, "source").c_str(), txt(h, "source_event").empty() ? "" : (" event " + txt(h, "source_event")).c_str(),
-                  txt(h, "text").substr(0, 80).c_str());
+      ui::print(stdout, "      #%s score %.3f from %s%s: %s\n", txt(h, "id"), h.value("score", 0.0), txt(h, "source"),
+                txt(h, "source_event").empty() ? "" : " event " + txt(h, "source_event"), ui::one_line(txt(h, "text"), 80));
   }
 }
 
@@ -207,41 +208,42 @@ int cmd_approvals(const globals& g) {
   if (g.json) return print_json(*r), exit_ok;
   auto now = unix_now_ms();
   const auto& gates = (*r)["approvals"];
-  std::printf("%s (%zu)\n", ui::bold("waiting for approval").c_str(), gates.size());
+  ui::print(stdout, "%s (%zu)\n", ui::bold("waiting for approval"), gates.size());
   for (const auto& a : gates) {
     const auto& f = a["facts"];
-    std::printf("  %s  %s, step %s, opened %s%s\n", ui::bold(a.value("id", std::string())).c_str(),
-                a.value("workflow", std::string()).c_str(), a.value("step", std::string()).c_str(), ago(a, "opened_ms", now).c_str(),
-                a.value("deadline_ms", std::int64_t{0}) ? (", " + f.value("on_timeout", std::string("reject")) + " " + ago(a, "deadline_ms", now)).c_str() : "");
-    std::printf("    wants to run %s %s\n", f.value("action", std::string()).c_str(), f["args"].dump().c_str());
-    if (!f.value("condition", std::string()).empty()) std::printf("    because %s\n", f["condition"].get<std::string>().c_str());
+    ui::print(stdout, "  %s  %s, step %s, opened %s%s\n", ui::bold(a.value("id", std::string())), a.value("workflow", std::string()),
+              a.value("step", std::string()), ago(a, "opened_ms", now),
+              a.value("deadline_ms", std::int64_t{0}) ? ", " + f.value("on_timeout", std::string("reject")) + " " + ago(a, "deadline_ms", now)
+                                                      : std::string());
+    ui::print(stdout, "    wants to run %s %s\n", f.value("action", std::string()), ui::json_text(f["args"]));
+    if (!f.value("condition", std::string()).empty()) ui::print(stdout, "    because %s\n", f["condition"].get<std::string>());
     if (!f.value("rule", std::string()).empty())
-      std::printf("    because policy rule %s%s\n", f["rule"].get<std::string>().c_str(),
-                  f.value("reason", std::string()).empty() ? "" : (": " + f["reason"].get<std::string>()).c_str());
+      ui::print(stdout, "    because policy rule %s%s\n", f["rule"].get<std::string>(),
+                f.value("reason", std::string()).empty() ? "" : ": " + f["reason"].get<std::string>());
     print_decision_facts(f);
-    if (f.contains("input")) std::printf("    input %s\n", f["input"].dump().c_str());
-    std::printf("    %s\n", ui::dim("keelctl approve " + a.value("id", std::string()) + "   |   keelctl reject " + a.value("id", std::string())).c_str());
+    if (f.contains("input")) ui::print(stdout, "    input %s\n", ui::json_text(f["input"]));
+    ui::print(stdout, "    %s\n", ui::dim("keelctl approve " + a.value("id", std::string()) + "   |   keelctl reject " + a.value("id", std::string())));
   }
   const auto& questions = r->value("clarifications", json::array());
   if (!questions.empty()) {
-    std::printf("\n%s (%zu)\n", ui::bold("questions for the operator").c_str(), questions.size());
+    ui::print(stdout, "\n%s (%zu)\n", ui::bold("questions for the operator"), questions.size());
     for (const auto& q : questions) {
-      std::printf("  %s  %s, step %s, asked %s\n", ui::bold(q.value("id", std::string())).c_str(),
-                  q.value("workflow", std::string()).c_str(), q.value("step", std::string()).c_str(), ago(q, "opened_ms", now).c_str());
-      std::printf("    %s\n", q.value("question", std::string()).c_str());
+      ui::print(stdout, "  %s  %s, step %s, asked %s\n", ui::bold(q.value("id", std::string())), q.value("workflow", std::string()),
+                q.value("step", std::string()), ago(q, "opened_ms", now));
+      ui::print(stdout, "    %s\n", q.value("question", std::string()));
       if (q.value("deadline_ms", std::int64_t{0}))
-        std::printf("    unanswered, it %s %s\n", q.value("on_timeout", std::string("fail")) == "default" ? "takes the default answer" : "fails",
-                    ago(q, "deadline_ms", now).c_str());
+        ui::print(stdout, "    unanswered, it %s %s\n",
+                  q.value("on_timeout", std::string("fail")) == "default" ? "takes the default answer" : "fails", ago(q, "deadline_ms", now));
       if (q.contains("facts")) print_decision_facts(q["facts"]);
-      std::printf("    %s\n", ui::dim("keelctl answer " + q.value("id", std::string()) + " 'TEXT'").c_str());
+      ui::print(stdout, "    %s\n", ui::dim("keelctl answer " + q.value("id", std::string()) + " 'TEXT'"));
     }
   }
   const auto& att = (*r)["attention"];
   if (!att.empty()) {
-    std::printf("\n%s (%zu)\n", ui::bold("needs attention").c_str(), att.size());
+    ui::print(stdout, "\n%s (%zu)\n", ui::bold("needs attention"), att.size());
     for (const auto& a : att)
-      std::printf("  %s  %s %s %s: %s\n", a.value("instance", std::string()).c_str(), a.value("workflow", std::string()).c_str(),
-                  state_word(a.value("state", std::string())).c_str(), ago(a, "since_ms", now).c_str(), a.value("reason", std::string()).c_str());
+      ui::print(stdout, "  %s  %s %s %s: %s\n", a.value("instance", std::string()), a.value("workflow", std::string()),
+                state_word(a.value("state", std::string())), ago(a, "since_ms", now), a.value("reason", std::string()));
   }
   return exit_ok;
 }
@@ -264,10 +266,10 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
   // A policy gate's reply names the rule instead of the instance's state.
   auto state = r->value("state", std::string());
   auto rule = r->value("rule", std::string());
-  std::printf("%s step %s of %s%s%s\n", approve ? "approved" : "rejected", r->value("step", std::string()).c_str(),
-              r->value("instance", std::string()).c_str(), r->value("corrected", false) ? " with corrected arguments" : "",
-              !state.empty() ? ("; instance is " + state_word(state)).c_str()
-                             : !rule.empty() ? ("; held by policy rule " + rule).c_str() : "");
+  ui::print(stdout, "%s step %s of %s%s%s%s\n", approve ? "approved" : "rejected", r->value("step", std::string()),
+            r->value("instance", std::string()), r->value("corrected", false) ? " with corrected arguments" : "",
+            !state.empty() ? "; instance is " : !rule.empty() ? "; held by policy rule " + rule : "",
+            !state.empty() ? state_word(state) : ui::styled{});
   return exit_ok;
 }
 
@@ -275,8 +277,8 @@ int cmd_answer(const globals& g, const std::string& id, const std::string& text)
   auto r = call(g, "answer", {{"id", id}, {"answer", text}, {"by", operator_name()}}, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("answered step %s of %s; instance is %s\n", r->value("step", std::string()).c_str(),
-              r->value("instance", std::string()).c_str(), state_word(r->value("state", std::string())).c_str());
+  ui::print(stdout, "answered step %s of %s; instance is %s\n", r->value("step", std::string()), r->value("instance", std::string()),
+            state_word(r->value("state", std::string())));
   return exit_ok;
 }
 
@@ -284,10 +286,9 @@ int cmd_console_token(const globals& g) {
   auto r = call(g, "console.token", {{"by", operator_name()}}, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
-  std::printf("new console login token: %s\n%s\n", r->value("token", std::string()).c_str(),
-              ui::dim("also in " + r->value("file", std::string()) + "; every console session was signed out; log in at " +
-                      r->value("url", std::string()))
-                  .c_str());
+  ui::print(stdout, "new console login token: %s\n%s\n", r->value("token", std::string()),
+            ui::dim("also in " + r->value("file", std::string()) + "; every console session was signed out; log in at " +
+                    r->value("url", std::string())));
   return exit_ok;
 }
 
