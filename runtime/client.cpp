@@ -1,18 +1,80 @@
 #include "runtime/client.hpp"
 
+#include <algorithm>
+
 #include <zmq.hpp>
 
 #include "runtime/duration.hpp"
+#include "runtime/handshake_watch.hpp"
 #include "runtime/protocol.hpp"
 #include "runtime/zmq_poll.hpp"
 
 namespace keel {
 
+namespace {
+
+// How long the pipelined send() waits for room to queue a request.
+constexpr std::chrono::milliseconds send_wait{2000};
+
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
 struct client::impl {
   std::string endpoint;
   zmq::context_t ctx{1};
   zmq::socket_t sock{ctx, zmq::socket_type::dealer};
+  std::unique_ptr<handshake_watch> watch;  // after sock: stops its monitor before sock closes
   std::uint64_t next_cid = 1;
+  std::size_t last_request_bytes = 0;
+
+  error no_answer(std::chrono::milliseconds waited) const {
+    std::string why = "is it running? (start it with `keel node` or `keel cluster up`; point elsewhere with "
+                      "--endpoint or KEEL_ENDPOINT; raise --timeout for slow work)";
+    // A node drops the connection of a peer whose frame is over its limit.
+    if (last_request_bytes > proto::limits{}.max_body_bytes)
+      why = "the request was " + std::to_string(last_request_bytes) +
+            " bytes, and a node drops a request larger than its gateway.max_frame_bytes (1 MiB unless configured); "
+            "or " + why;
+    return error{errc::timeout, "no answer from the node at " + endpoint + " within " + format_duration(waited) + "; " + why};
+  }
+
+  // Queues one frame, waiting up to `wait` for room: the queue is full under
+  // a pipelined load, and gone once the node refused the handshake. A
+  // refusal is final (ZeroMQ does not reconnect after one), so the cached
+  // one is enough here and a send costs no read of the monitor.
+  status send_frame(const std::string& frame, std::chrono::milliseconds wait) {
+    if (auto* refused = watch->refusal()) return *refused;
+    if (sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      zmq::pollitem_t items[2] = {{sock.handle(), 0, ZMQ_POLLOUT, 0}, watch->poll_item()};
+      poll_items(items, 2, left_until(deadline));
+      if (auto* refused = watch->check()) return *refused;
+      if ((items[0].revents & ZMQ_POLLOUT) && sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+      if (std::chrono::steady_clock::now() >= deadline) return no_answer(wait);
+    }
+  }
+
+  result<std::uint64_t> send_request(const std::string& op, const nlohmann::json& args, const std::string& trace,
+                                     std::chrono::milliseconds wait) {
+    auto cid = next_cid++;
+    // Written straight to msgpack (keys in the order a JSON map keeps them):
+    // a pipelined caller sends thousands of these a second.
+    proto::body_writer w(proto::msg_type::request, 2, cid, trace.empty() ? proto::new_trace_id() : trace,
+                         proto::new_span_id());
+    auto frame = w.field("args", args).field("op", op).finish();
+    last_request_bytes = frame.size();
+    try {
+      if (auto s = send_frame(frame, wait); !s) return s.err();
+    } catch (const zmq::error_t& ex) {
+      return error{errc::io, std::string("cannot send to ") + endpoint + ": " + ex.what()};
+    }
+    return cid;
+  }
 };
 
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -32,6 +94,16 @@ result<std::unique_ptr<client>> client::connect(const std::string& endpoint, con
     p->sock.set(zmq::sockopt::linger, 0);
     p->sock.set(zmq::sockopt::sndhwm, 100000);
     p->sock.set(zmq::sockopt::rcvhwm, 100000);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::bad_request, std::string("cannot use these CURVE keys: ") + ex.what() +
+                                        "; a key is 40 characters of Z85 (keel keygen makes them)"};
+  }
+  try {
+    p->watch = std::make_unique<handshake_watch>(p->ctx, p->sock, endpoint, keys);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::internal, std::string("cannot watch the connection's handshake: ") + ex.what()};
+  }
+  try {
     p->sock.connect(endpoint);
   } catch (const zmq::error_t& ex) {
     return error{errc::bad_request, "cannot use endpoint '" + endpoint + "': " + ex.what() +
@@ -45,31 +117,7 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
 }
 
 result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args, const std::string& trace) {
-  auto cid = impl_->next_cid++;
-  // Written straight to msgpack (keys in the order a JSON map keeps them):
-  // a pipelined caller sends thousands of these a second.
-  proto::body_writer w(proto::msg_type::request, 2, cid, trace.empty() ? proto::new_trace_id() : trace,
-                       proto::new_span_id());
-  auto frame = w.field("args", args).field("op", op).finish();
-  try {
-    // A DEALER with no live connection blocks on send, forever: that is what
-    // happens once a node has refused this client's CURVE handshake. Wait a
-    // bounded time for the connection instead, then say what to check.
-    if (!impl_->sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
-      zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLOUT, 0};
-      poll_items(&item, 1, std::chrono::milliseconds(2000));
-      if (!(item.revents & ZMQ_POLLOUT) ||
-          !impl_->sock.send(zmq::buffer(frame), zmq::send_flags::dontwait))
-        return error{errc::unavailable,
-                     "no connection to the node at " + impl_->endpoint +
-                         ": it is not running, or it refused this client (a node runs with CURVE unless "
-                         "started with --insecure: on its machine pass --data-dir DIR or `source "
-                         "DIR/keys/keelctl.env`; elsewhere --server-key and an authorized --key)"};
-    }
-  } catch (const zmq::error_t& ex) {
-    return error{errc::io, std::string("cannot send to ") + impl_->endpoint + ": " + ex.what()};
-  }
-  return cid;
+  return impl_->send_request(op, args, trace, send_wait);
 }
 
 result<reply> client::receive(std::chrono::milliseconds timeout) {
@@ -80,18 +128,15 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
     std::vector<zmq::message_t> parts;
     zmq::message_t first;
     if (!impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() < 0) left = std::chrono::milliseconds(0);
-      zmq::pollitem_t item{impl_->sock.handle(), 0, ZMQ_POLLIN, 0};
-      poll_items(&item, 1, left);
-      if (!(item.revents & ZMQ_POLLIN) || !impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+      if (auto* refused = impl_->watch->refusal()) return *refused;
+      zmq::pollitem_t items[2] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}, impl_->watch->poll_item()};
+      poll_items(items, 2, left_until(deadline));
+      if (items[1].revents & ZMQ_POLLIN) {
+        if (auto* refused = impl_->watch->check()) return *refused;
+      }
+      if (!(items[0].revents & ZMQ_POLLIN) || !impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
         if (std::chrono::steady_clock::now() < deadline) continue;
-        return error{errc::timeout,
-                     "no answer from the node at " + impl_->endpoint + " within " +
-                         format_duration(timeout) +
-                         "; is it running? (start it with `keel node` or `keel cluster up`; "
-                         "point elsewhere with --endpoint or KEEL_ENDPOINT)"};
+        return impl_->no_answer(timeout);
       }
     }
     bool more = first.more();
@@ -132,21 +177,13 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
 
 result<nlohmann::json> client::call(const std::string& op, const nlohmann::json& args,
                                     std::chrono::milliseconds timeout) {
-  auto cid = send(op, args);
-  if (!cid) return cid.err();
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto cid = impl_->send_request(op, args, {}, timeout);
+  if (!cid) return cid.err();
   while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    auto r = receive(std::max(left, std::chrono::milliseconds(0)));
+    auto r = receive(left_until(deadline));
     if (!r) {
-      if (r.err().code == errc::timeout)
-        return error{errc::timeout, "no answer from the node at " + impl_->endpoint + " within " +
-                                        format_duration(timeout) +
-                                        "; is it running? (start it with `keel node` or `keel "
-                                        "cluster up`; point elsewhere with --endpoint or "
-                                        "KEEL_ENDPOINT; a node started with --key also needs "
-                                        "--server-key and --key; raise --timeout for slow work)"};
+      if (r.err().code == errc::timeout) return impl_->no_answer(timeout);
       return r.err();
     }
     if (r->cid != *cid && r->cid != 0) continue;  // a late reply to an earlier call
