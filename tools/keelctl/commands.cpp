@@ -255,8 +255,9 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
     request["on"] = *l;
   }
   // Wait a little longer than the task may take, so the node's own timeout
-  // error (which says more) arrives before ours.
-  auto r = call(g, "run", request, task_timeout + std::chrono::seconds(2));
+  // error (which says more) arrives before ours; but never longer than the
+  // user's --timeout.
+  auto r = call(g, "run", request, wait_for(g, task_timeout + std::chrono::seconds(2)));
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   print_reply(g, (*r)["result"]);

@@ -18,8 +18,16 @@ struct globals {
   std::string server_key;  // CURVE: the node's public key
   std::string data_dir;    // CURVE from DIR/keys when no key is given (a node on this machine)
   std::chrono::milliseconds timeout{5000};
+  bool timeout_given = false;  // --timeout was on the command line: no command waits longer
   bool json = false;
 };
+
+// How long a command waits for the node: the user's --timeout when given,
+// else the command's own default (longer than 5 s for work that takes
+// longer: a sync, a verify, a workflow run to its end; its --help says so).
+inline std::chrono::milliseconds wait_for(const globals& g, std::chrono::milliseconds command_default) {
+  return g.timeout_given ? g.timeout : command_default;
+}
 
 // Exit codes: 0 success, 1 the node or the action reported an error,
 // 2 bad usage, 3 the node could not be reached in time.
@@ -33,6 +41,8 @@ int cmd_status(const globals& g);
 int cmd_agents(const globals& g);
 int cmd_executors(const globals& g);
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json);
+// Waits for the reply up to wait_for(g, task_timeout + 2 s): the node's own
+// timeout error, which says more, arrives before keelctl gives up.
 int cmd_run(const globals& g, const std::string& action, const std::string& args_json,
             const std::string& selector, std::chrono::milliseconds task_timeout,
             std::chrono::milliseconds wait_for_executor,

@@ -61,8 +61,8 @@ int list(const globals& g) {
 }
 
 int sync(const globals& g, const std::string& name, bool full) {
-  // A sync can take a while (pages, rate limits): wait at least a minute.
-  auto r = call(g, "connectors.sync", {{"name", name}, {"full", full}}, std::max(g.timeout, std::chrono::milliseconds(60000)));
+  // A sync can take a while (pages, rate limits): a minute unless --timeout says otherwise.
+  auto r = call(g, "connectors.sync", {{"name", name}, {"full", full}}, wait_for(g, std::chrono::seconds(60)));
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   ui::print(stdout, "%s: %s records in, %s events out, %s duplicates, %s dead-lettered (%s commits)\n", name,
@@ -75,7 +75,8 @@ int sync(const globals& g, const std::string& name, bool full) {
 
 connector_cli::connector_cli(CLI::App& app) {
   list_ = app.add_subcommand("connectors", "Connectors: state, last sync, cursor, records in/out, errors, rate limits");
-  sync_ = list_->add_subcommand("sync", "Run one sync of a pull connector now and print what it did");
+  sync_ = list_->add_subcommand("sync", "Run one sync of a pull connector now and print what it did. Waits up to 60s, or "
+                                       "keelctl's --timeout when given (the sync goes on in the node if keelctl stops waiting)");
   sync_->add_option("name", name_, "Connector name (keelctl connectors)")->required();
   sync_->add_flag("--full", full_, "Forget the cursor and read everything again (stored events still deduplicate)");
   list_->fallthrough();

@@ -26,7 +26,9 @@ int main(int argc, char** argv) {
   std::string timeout_text = "5s";
   bool no_color = false;
   app.add_option("--endpoint", g.endpoint, "Node endpoint")->envname("KEEL_ENDPOINT");
-  app.add_option("--timeout", timeout_text, "How long to wait for the node (e.g. 500ms, 5s)");
+  auto* timeout_opt = app.add_option("--timeout", timeout_text,
+                                     "How long to wait for the node's answer, e.g. 500ms, 5s (default 5s; the commands that "
+                                     "wait longer by default say so in their --help). When given, no command waits longer");
   app.add_option("--key", g.key_file, "CURVE key file of this admin (for nodes started with --key)")->envname("KEEL_KEY");
   app.add_option("--server-key", g.server_key, "The node's CURVE public key")->envname("KEEL_SERVER_KEY");
   app.add_option("--data-dir", g.data_dir,
@@ -64,7 +66,10 @@ int main(int argc, char** argv) {
   run->add_option("--args", args_json, "Arguments as JSON, e.g. '{\"text\": \"hi\"}'");
   run->add_option("--on", selector, "Only executors with these labels, e.g. site=local");
   // --timeout after `run` is the task's deadline.
-  run->add_option("--timeout", task_timeout_text, "Task deadline (default 30s)");
+  auto* task_timeout_opt = run->add_option(
+      "--timeout", task_timeout_text,
+      "Task deadline (default: keelctl's --timeout when given before `run`, else 30s). keelctl waits 2s longer for the "
+      "node's answer, but never longer than its own --timeout");
   std::string wait_for_executor_text;
   run->add_option("--wait-for-executor", wait_for_executor_text,
                   "Wait up to this long for a matching executor instead of failing at once (e.g. 30s)");
@@ -85,7 +90,7 @@ int main(int argc, char** argv) {
   run_wf->add_option("workflow", wf_name, "Workflow name (see keelctl workflows)")->required();
   run_wf->add_option("--input", wf_input, "Input as a JSON object");
   run_wf->add_option("--idempotency-key", wf_key, "Starting twice with this key returns the first instance");
-  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends (raise --timeout for long ones)");
+  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends: up to 10 minutes, or keelctl's --timeout when given");
   auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
   std::string task_state;
   int task_limit = 50;
@@ -150,10 +155,11 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   int audit_n = 20;
   bool audit_follow = false;
-  auto* audit_tail = audit->add_subcommand("tail", "The latest audit entries (-f: keep printing new ones)");
+  auto* audit_tail = audit->add_subcommand("tail", "The latest audit entries (-f: keep printing new ones; --timeout bounds each poll)");
   audit_tail->add_option("-n", audit_n, "How many (default 20)")->check(CLI::Range(1, 10000));
   audit_tail->add_flag("-f,--follow", audit_follow, "Keep printing new entries until interrupted");
-  auto* audit_verify = audit->add_subcommand("verify", "Re-check every link of the chain; reports the first broken entry");
+  auto* audit_verify = audit->add_subcommand(
+      "verify", "Re-check every link of the chain; reports the first broken entry. Waits up to 60s, or keelctl's --timeout when given");
   ctl::alerts_cli alerts_cmd(app);  // alerts [--history]
   ctl::plan_cli plan_cmd(app);      // plan GOAL [--out FILE]
 
@@ -178,6 +184,7 @@ int main(int argc, char** argv) {
   auto t = parse_duration(timeout_text);
   if (!t) return ctl::report(g, t.err()), ctl::exit_usage;
   g.timeout = *t;
+  g.timeout_given = timeout_opt->count() > 0;
 
   if (auto rc = alerts_cmd.run(g)) return *rc;
   if (auto rc = plan_cmd.run(g)) return *rc;
@@ -219,6 +226,7 @@ int main(int argc, char** argv) {
   if (*run) {
     auto tt = parse_duration(task_timeout_text);
     if (!tt) return ctl::report(g, tt.err()), ctl::exit_usage;
+    if (task_timeout_opt->count() == 0 && g.timeout_given) tt = g.timeout;
     std::chrono::milliseconds wait{0};
     if (!wait_for_executor_text.empty()) {
       auto w = parse_duration(wait_for_executor_text);
@@ -229,10 +237,7 @@ int main(int argc, char** argv) {
   }
   if (*crash) return ctl::cmd_crash(g, agent);
   if (*workflows) return ctl::cmd_workflows(g);
-  if (*run_wf) {
-    if (wf_wait && timeout_text == "5s") g.timeout = std::chrono::minutes(10);  // --wait means wait
-    return ctl::cmd_run_workflow(g, wf_name, wf_input, wf_key, wf_wait);
-  }
+  if (*run_wf) return ctl::cmd_run_workflow(g, wf_name, wf_input, wf_key, wf_wait);
   if (*tasks) return ctl::cmd_tasks(g, task_state, task_limit);
   if (*task) return ctl::cmd_task(g, instance_id);
   if (*history) return ctl::cmd_history(g, instance_id);

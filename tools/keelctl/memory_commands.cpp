@@ -296,7 +296,9 @@ memory_cli::memory_cli(CLI::App& app) {
   mem_prune_->add_flag("--dry-run", dry_run_, "Only report what would be removed");
   mem_status_ = memory->add_subcommand("status", "Items, index size, embedder, dead letters, how the index was opened");
   mem_reembed_ = memory->add_subcommand("reembed", "Re-embed every item with the node's embedder and rebuild the index, showing progress");
-  mem_reembed_->add_flag("--no-wait", no_wait_, "Only start it; follow it with `keelctl memory status`");
+  mem_reembed_->add_flag("--no-wait", no_wait_,
+                         "Only start it; follow it with `keelctl memory status` (without it, keelctl waits until the re-embed "
+                         "ends, or for keelctl's --timeout when given)");
 
   auto* dlq = app.add_subcommand("dlq", "Dead letters: connector events the canonicalizer could not map");
   dlq->require_subcommand(1);

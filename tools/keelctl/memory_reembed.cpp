@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "runtime/duration.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
@@ -28,6 +29,8 @@ int percent(std::size_t done, std::size_t total) { return total ? static_cast<in
 }  // namespace
 
 int cmd_memory_reembed(const globals& g, bool wait) {
+  // Waits until the re-embed ends, or for as long as the user's --timeout says.
+  const auto give_up = std::chrono::steady_clock::now() + g.timeout;
   auto started = call(g, "memory.reembed", json::object(), g.timeout);
   if (!started) return report(g, started.err());
   if (!wait) {
@@ -39,6 +42,12 @@ int cmd_memory_reembed(const globals& g, bool wait) {
   const bool tty = !g.json && ::isatty(1);
   int last_tenth = -1;
   for (json st = (*started)["reembed"];; std::this_thread::sleep_for(std::chrono::milliseconds(250))) {
+    if (g.timeout_given && std::chrono::steady_clock::now() >= give_up) {
+      if (tty) std::printf("\n");
+      return report(g, {errc::timeout, "no answer from the node at " + g.endpoint + " within " + format_duration(g.timeout) +
+                                           " saying the re-embed ended; it goes on in the node: follow it with "
+                                           "`keelctl memory status`"});
+    }
     auto status = call(g, "memory.status", json::object(), g.timeout);
     if (!status) return report(g, status.err());
     st = (*status)["reembed"];

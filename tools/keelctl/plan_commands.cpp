@@ -1,6 +1,7 @@
 // keelctl plan: ask the planner for a plan and show what it decided.
 #include "tools/keelctl/plan_commands.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -15,7 +16,8 @@ plan_cli::plan_cli(CLI::App& app) {
   plan_ = app.add_subcommand("plan", "Plan a free-form goal into steps over registered actions (needs a model; nothing runs)");
   plan_->add_option("goal", goal_, "What to achieve, in words")->required();
   plan_->add_option("--out", out_, "Write an accepted plan as a workflow definition (JSON, valid YAML) to FILE");
-  plan_->add_option("--wait", wait_, "How long to wait for the model (default 120s)");
+  wait_opt_ = plan_->add_option("--wait", wait_,
+                                "How long to wait for the model (default 120s, or keelctl's --timeout when given; with both, the shorter)");
   plan_->fallthrough();
 }
 
@@ -23,7 +25,8 @@ std::optional<int> plan_cli::run(const globals& g) const {
   if (!*plan_) return std::nullopt;
   auto wait = parse_duration(wait_);
   if (!wait) return report(g, wait.err()), exit_usage;
-  auto r = call(g, "plan", {{"goal", goal_}}, *wait);
+  auto waited = wait_opt_->count() == 0 ? wait_for(g, *wait) : g.timeout_given ? std::min(*wait, g.timeout) : *wait;
+  auto r = call(g, "plan", {{"goal", goal_}}, waited);
   if (!r) return report(g, r.err());
   auto outcome = r->value("outcome", std::string());
   if (outcome == "accepted" && !out_.empty()) {

@@ -23,6 +23,7 @@ class plan_cli {
 
  private:
   CLI::App* plan_;
+  CLI::Option* wait_opt_;
   std::string goal_, out_, wait_ = "120s";
 };
 

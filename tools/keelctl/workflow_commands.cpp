@@ -73,7 +73,8 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
   }
   json args = {{"workflow", name}, {"input", input}, {"by", operator_name()}, {"wait", wait}};
   if (!idempotency_key.empty()) args["idempotency_key"] = idempotency_key;
-  auto r = call(g, "run-workflow", args, g.timeout);
+  // --wait: until the instance ends (10 minutes unless --timeout says otherwise).
+  auto r = call(g, "run-workflow", args, wait ? wait_for(g, std::chrono::minutes(10)) : g.timeout);
   if (!r) return report(g, r.err());
   if (g.json) return print_json(*r), exit_ok;
   auto id = r->value("instance", r->value("id", std::string()));
