@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
 #include "runtime/node_config.hpp"
 #include "runtime/utf8.hpp"
+#include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
@@ -220,12 +220,9 @@ int cmd_executors(const globals& g) {
 }
 
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json) {
-  std::string why;
-  json message = parse_json_text(message_json, &why);
-  if (message.is_discarded())
-    return report(g, {errc::bad_request, "the message is " + why + "; quote it, e.g. keelctl send planner '{\"ping\": true}'"}),
-           exit_usage;
-  auto r = call(g, "send", {{"agent", agent}, {"message", message}}, g.timeout);
+  auto message = parse_json_argument(message_json, {"the message", "keelctl send planner '{\"ping\": true}'"});
+  if (!message) return report(g, message.err()), exit_usage;
+  auto r = call(g, "send", {{"agent", agent}, {"message", std::move(*message)}}, g.timeout);
   if (!r) return report(g, r.err());
   print_reply(g, *r);
   return exit_ok;
@@ -236,14 +233,11 @@ int cmd_run(const globals& g, const std::string& action, const std::string& args
             std::chrono::milliseconds wait_for_executor, const std::string& idempotency_key) {
   json args = json::object();
   if (!args_json.empty()) {
-    std::string why;
-    args = parse_json_text(args_json, &why);
-    if (args.is_discarded()) {
-      report(g, {errc::bad_request, "--args is " + why + "; example: --args '{\"text\": \"hi\"}'"});
-      return exit_usage;
-    }
+    auto parsed = parse_json_argument(args_json, {"--args", "--args '{\"text\": \"hi\"}'"});
+    if (!parsed) return report(g, parsed.err()), exit_usage;
+    args = std::move(*parsed);
   }
-  json request = {{"action", action}, {"args", args}, {"timeout_ms", task_timeout.count()}};
+  json request = {{"action", action}, {"args", std::move(args)}, {"timeout_ms", task_timeout.count()}};
   if (wait_for_executor.count() > 0) request["schedule_to_start_ms"] = wait_for_executor.count();
   if (!idempotency_key.empty()) request["idempotency_key"] = idempotency_key;
   if (!selector.empty()) {

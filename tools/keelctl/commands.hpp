@@ -40,6 +40,8 @@ std::string cell_text(const nlohmann::json& j, const char* key, const std::strin
 int cmd_status(const globals& g);
 int cmd_agents(const globals& g);
 int cmd_executors(const globals& g);
+// JSON arguments (message_json, args_json, input_json, corrected_args) are
+// inline JSON, @FILE or - for stdin (json_argument.hpp).
 int cmd_send(const globals& g, const std::string& agent, const std::string& message_json);
 // Waits for the reply up to wait_for(g, task_timeout + 2 s): the node's own
 // timeout error, which says more, arrives before keelctl gives up.

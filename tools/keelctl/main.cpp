@@ -58,12 +58,14 @@ int main(int argc, char** argv) {
   auto* send = app.add_subcommand("send", "Send a JSON message to an agent and print its reply");
   std::string agent, message;
   send->add_option("agent", agent, "planner, retriever, canonicalizer, executor or monitor")->required();
-  send->add_option("message", message, "JSON, e.g. '{\"ping\": true}'")->required();
+  send->add_option("message", message, "JSON, e.g. '{\"ping\": true}'; @FILE reads it from a file, - from stdin")->required();
 
   auto* run = app.add_subcommand("run", "Run an action on an executor that offers it and print the result");
   std::string action, args_json, selector, task_timeout_text = "30s";
   run->add_option("action", action, "Action name, e.g. echo, sleep, shell")->required();
-  run->add_option("--args", args_json, "Arguments as JSON, e.g. '{\"text\": \"hi\"}'");
+  run->add_option("--args", args_json,
+                  "Arguments as JSON, e.g. '{\"text\": \"hi\"}'; @FILE reads them from a file, - from stdin (for more than "
+                  "the 128 KiB a command-line argument may hold)");
   run->add_option("--on", selector, "Only executors with these labels, e.g. site=local");
   // --timeout after `run` is the task's deadline.
   auto* task_timeout_opt = run->add_option(
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
   std::string wf_name, wf_input, wf_key;
   bool wf_wait = false;
   run_wf->add_option("workflow", wf_name, "Workflow name (see keelctl workflows)")->required();
-  run_wf->add_option("--input", wf_input, "Input as a JSON object");
+  run_wf->add_option("--input", wf_input, "Input as a JSON object; @FILE reads it from a file, - from stdin");
   run_wf->add_option("--idempotency-key", wf_key, "Starting twice with this key returns the first instance");
   run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends: up to 10 minutes, or keelctl's --timeout when given");
   auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
@@ -107,7 +109,8 @@ int main(int argc, char** argv) {
   approve->add_option("--comment", comment, "Recorded with the decision");
   std::string corrected_args;
   approve->add_option("--args", corrected_args,
-                      "Approve with corrected arguments (a JSON object replacing the proposed ones; recorded as a correction)");
+                      "Approve with corrected arguments (a JSON object replacing the proposed ones; recorded as a correction); "
+                      "@FILE reads it from a file, - from stdin");
   auto* reject = app.add_subcommand("reject", "Reject a gate: the instance compensates and fails");
   reject->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
   reject->add_option("--comment", comment, "Recorded with the decision");

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
+#include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/memory_reembed.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -239,7 +239,9 @@ memory_cli::memory_cli(CLI::App& app) {
   rec_put_ = records->add_subcommand("put", "Write fields of a record; a new version when anything changed");
   rec_put_->add_option("type", type_, "Entity type, e.g. customer")->required();
   rec_put_->add_option("id", id_, "Record id, e.g. c_42")->required();
-  rec_put_->add_option("fields", fields_, "Fields as a JSON object, e.g. '{\"plan\": \"pro\"}' (null removes a field)")->required();
+  rec_put_->add_option("fields", fields_,
+                       "Fields as a JSON object, e.g. '{\"plan\": \"pro\"}' (null removes a field); @FILE reads it from a file, - from stdin")
+      ->required();
   rec_put_->add_option("--source", source_, "Who says so (default keelctl), e.g. crm");
   rec_put_->add_option("--expect-version", expect_version_, "Fail with a conflict unless the record is at this version (0: must not exist)");
   rec_put_->add_flag("--replace", replace_, "Replace all fields instead of patching the given ones");
@@ -317,11 +319,9 @@ memory_cli::memory_cli(CLI::App& app) {
 
 std::optional<int> memory_cli::run(const globals& g) const {
   if (*rec_put_) {
-    auto fields = parse_json_text(fields_);
-    if (fields.is_discarded() || !fields.is_object())
-      return usage(g, "FIELDS must be a JSON object; quote it in single quotes, e.g. keelctl records put " + type_ + " " +
-                          id_ + " '{\"plan\": \"pro\"}'");
-    json args = {{"type", type_}, {"id", id_}, {"fields", fields}, {"replace", replace_}};
+    auto fields = parse_json_argument(fields_, {"FIELDS", "keelctl records put " + type_ + " " + id_ + " '{\"plan\": \"pro\"}'", true});
+    if (!fields) return report(g, fields.err()), exit_usage;
+    json args = {{"type", type_}, {"id", id_}, {"fields", std::move(*fields)}, {"replace", replace_}};
     if (!source_.empty()) args["source"] = source_;
     if (expect_version_ >= 0) args["expected_version"] = expect_version_;
     return ask(g, "records.put", args, [&](const json& r) {

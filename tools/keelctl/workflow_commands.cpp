@@ -6,8 +6,8 @@
 #include <cstdlib>
 
 #include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
 #include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
@@ -64,14 +64,11 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
                      const std::string& idempotency_key, bool wait) {
   json input = json::object();
   if (!input_json.empty()) {
-    std::string why;
-    input = parse_json_text(input_json, &why);
-    if (input.is_discarded()) {
-      report(g, {errc::bad_request, "--input is " + why + "; example: --input '{\"customer_id\": \"c_42\"}'"});
-      return exit_usage;
-    }
+    auto parsed = parse_json_argument(input_json, {"--input", "--input '{\"customer_id\": \"c_42\"}'"});
+    if (!parsed) return report(g, parsed.err()), exit_usage;
+    input = std::move(*parsed);
   }
-  json args = {{"workflow", name}, {"input", input}, {"by", operator_name()}, {"wait", wait}};
+  json args = {{"workflow", name}, {"input", std::move(input)}, {"by", operator_name()}, {"wait", wait}};
   if (!idempotency_key.empty()) args["idempotency_key"] = idempotency_key;
   // --wait: until the instance ends (10 minutes unless --timeout says otherwise).
   auto r = call(g, "run-workflow", args, wait ? wait_for(g, std::chrono::minutes(10)) : g.timeout);
@@ -253,13 +250,9 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
                const std::string& corrected_args) {
   json args = {{"id", id}, {"by", operator_name()}, {"comment", comment}};
   if (!corrected_args.empty()) {
-    auto a = parse_json_text(corrected_args);
-    if (a.is_discarded() || !a.is_object()) {
-      report(g, {errc::bad_request, "--args must be a JSON object (the step's arguments as they should run), e.g. "
-                                    "--args '{\"amount\": 200}'"});
-      return exit_usage;
-    }
-    args["args"] = std::move(a);
+    auto a = parse_json_argument(corrected_args, {"--args", "--args '{\"amount\": 200}' (the step's arguments as they should run)", true});
+    if (!a) return report(g, a.err()), exit_usage;
+    args["args"] = std::move(*a);
   }
   auto r = call(g, approve ? "approve" : "reject", args, g.timeout);
   if (!r) return report(g, r.err());
