@@ -9,6 +9,8 @@
 // know, CURVE on one side only, the wrong server key) never answers; the
 // client watches its handshakes (runtime/handshake_watch.hpp) and reports
 // that as an error of its own (forbidden) at once, instead of a timeout.
+// A refused client stays refused (ZeroMQ does not reconnect it): connect a
+// new one once the key is authorized.
 #pragma once
 
 #include <chrono>

@@ -39,10 +39,12 @@ result<nlohmann::json> parse_json_argument(const std::string& given, const json_
   const bool from_stdin = given == "-";
   const bool from_file = !from_stdin && given.size() > 1 && given[0] == '@';
   std::string why;
+  // "FIELDS must be a JSON object; it is not valid JSON: ..." where only an object will do.
+  const std::string is = spec.object_only ? " must be a JSON object; it is " : " is ";
   if (!from_stdin && !from_file) {
     auto v = parse_json_text(given, &why);
     if (v.is_discarded())
-      return error{errc::bad_request, spec.name + " is " + why + "; quote it in single quotes, e.g. " + spec.example +
+      return error{errc::bad_request, spec.name + is + why + "; quote it in single quotes, e.g. " + spec.example +
                                           " (or give @FILE, or - to read standard input)"};
     if (spec.object_only && !v.is_object())
       return error{errc::bad_request, spec.name + " must be a JSON object, e.g. " + spec.example};
@@ -62,8 +64,8 @@ result<nlohmann::json> parse_json_argument(const std::string& given, const json_
   auto v = parse_json_text(*text, &why);
   if (v.is_discarded()) {
     if (json_depth(*text) > max_json_depth)
-      return error{errc::bad_request, where + " is " + why + ", more than Keel accepts anywhere: flatten it"};
-    return error{errc::bad_request, where + " is " + why + "; check it with `jq . " +
+      return error{errc::bad_request, where + is + why + ", more than Keel accepts anywhere: flatten it"};
+    return error{errc::bad_request, where + is + why + "; check it with `jq . " +
                                         (from_file ? path : std::string("FILE")) + "`"};
   }
   if (spec.object_only && !v.is_object())

@@ -43,6 +43,8 @@ BOOST_AUTO_TEST_CASE(inline_text_is_parsed_as_before) {
   BOOST_TEST(has(json_arg_error("{text"), "@FILE"));
   BOOST_TEST(has(json_arg_error(std::string(40, '[') + std::string(40, ']')), "nested deeper than 32 levels"));
   BOOST_TEST(has(json_arg_error("[1]", {"FIELDS", "'{\"plan\": \"pro\"}'", true}), "FIELDS must be a JSON object"));
+  BOOST_TEST(has(json_arg_error("{plan: pro}", {"FIELDS", "'{\"plan\": \"pro\"}'", true}),
+                 "FIELDS must be a JSON object; it is not valid JSON"));
 }
 
 BOOST_AUTO_TEST_CASE(a_file_is_read_whole_and_checked_like_inline_text) {
