@@ -94,7 +94,8 @@ void handshake_watch::on_event(unsigned event, unsigned value) {
       refused_ = error{errc::forbidden, node +
                                             " does not use CURVE (it was started with --insecure) but this client "
                                             "offered a key: leave out --key, --server-key and --data-dir (and unset "
-                                            "KEEL_KEY, KEEL_SERVER_KEY and KEEL_DATA_DIR)"};
+                                            "KEEL_KEY, KEEL_SERVER_KEY and KEEL_DATA_DIR; for a node on this machine "
+                                            "keelctl also takes the keys in ./keel-data by itself: run it elsewhere)"};
     else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
       refused_ = error{errc::forbidden, node + " requires CURVE keys and this client has none: " + use_known_keys};
     else
