@@ -17,6 +17,7 @@
 
 #include "runtime/duration.hpp"
 #include "runtime/protocol.hpp"
+#include "runtime/secret_ref.hpp"
 #include "runtime/workflow/engine.hpp"
 #include "runtime/workflow/engine_state.hpp"
 #include "runtime/workflow/expression.hpp"
@@ -389,12 +390,14 @@ struct engine::impl : engine_state {
       t.action = s.action;
       t.args = r.args;
       t.key = r.key;
+      t.secret_args = secret_ref_pointers(s.args);
       t.on = s.on;
     } else {
       t.attempt = r.comp_attempt;
       t.action = s.compensate->action;
       t.key = r.key + "/compensate";
       t.on = s.compensate->on;
+      t.secret_args = secret_ref_pointers(s.compensate->args);
       auto ctx = inst.context(s.id);
       ctx["steps"][s.id] = {{"result", r.result}};
       auto args = render(s.compensate->args, ctx);
