@@ -32,6 +32,7 @@
 #include "runtime/console/console.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
+#include "storage/private_dir.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
@@ -125,6 +126,14 @@ int run_node(const node_config& cfg) {
     node_keys = *k;
   }
 
+  if (auto changed = make_private(cfg.data_dir); !changed) {
+    std::fprintf(stderr, "keel node: %s\n", changed.err().message.c_str());
+    return 1;
+  } else if (!changed->empty()) {
+    spdlog::warn("{} was readable by other users: took group and other permissions off {} path(s) under it (first: {}); "
+                 "it holds customer data",
+                 cfg.data_dir, changed->size(), changed->front());
+  }
   auto db = store::open(cfg.data_dir);
   if (!db) {
     std::fprintf(stderr, "keel node: %s\n", db.err().message.c_str());

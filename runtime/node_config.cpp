@@ -2,6 +2,7 @@
 // yaml_reader, so typos fail loudly with a line number instead of silently
 // falling back to defaults.
 #include "runtime/node_config.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <fstream>
 #include <set>
@@ -45,12 +46,7 @@ void read_backoff(yaml_reader& r, backoff_spec& b) {
 }
 
 result<YAML::Node> parse_yaml(const std::string& text, const std::string& origin) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& ex) {
-    return error{errc::config, origin + ":" + std::to_string(ex.mark.line + 1) +
-                                   ": not valid YAML: " + ex.msg};
-  }
+  return parse_yaml_text(text, origin);
 }
 
 result<std::string> read_file(const std::string& path, const char* what) {
@@ -143,6 +139,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   if (root.has("metrics")) {
     auto r = root.child("metrics");
     r.get("port", cfg.control.metrics_port, 0, 65535);
+    cfg.control.metrics_port_given = r.has("port");
     r.finish();
     root.absorb(r);
   }

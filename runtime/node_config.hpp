@@ -55,6 +55,7 @@ struct control_config {
   std::string secrets_passphrase_env;  // non-empty: read the vault passphrase from this env var instead
   std::string policy_file;             // empty: no rules, everything allowed
   int metrics_port = 7402;             // 127.0.0.1 only; 0 = off
+  bool metrics_port_given = false;     // a config file said metrics.port (else it follows --listen: its port + 1)
   bool console_enabled = true;         // the operator console on the metrics port (runtime/console)
   millis console_session_idle{12L * 3600 * 1000};  // a console session ends after this long unused
   std::size_t audit_checkpoint_every = 1000;

@@ -64,6 +64,18 @@ BOOST_AUTO_TEST_CASE(mistakes_name_the_line_and_key) {
   BOOST_TEST(has(error_of("supervision:\n  backoff: {min: 2s, max: 1s}\n"), "must not be smaller than min"));
 }
 
+// yaml-cpp keeps both entries of a repeated key and a loader would read
+// one: the operator's other value would be ignored without a word.
+BOOST_AUTO_TEST_CASE(a_key_written_twice_is_an_error_naming_both_lines) {
+  BOOST_TEST(has(error_of("gateway:\n  heartbeat: 1s\n  heartbeat: 5s\n"),
+                 "test.yaml:3: key 'heartbeat' appears twice in the same map (first at line 2): keep one"));
+  BOOST_TEST(has(error_of("metrics: {port: 1}\nmetrics: {port: 2}\n"), "test.yaml:2: key 'metrics' appears twice"));
+  // Sections other loaders read come through the same parser.
+  BOOST_TEST(has(error_of("memory:\n  dimension: 64\n  dimension: 128\n"), "key 'dimension' appears twice"));
+  // The same key in two different maps is fine.
+  BOOST_TEST(parse_node_config("gateway: {heartbeat: 1s}\nworkflows: {retention: 1h}\n", "t.yaml").ok());
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_says_what_to_do) {
   auto r = load_node_config_file("/nonexistent/node.yaml");
   BOOST_REQUIRE(!r.ok());
