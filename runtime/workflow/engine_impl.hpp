@@ -56,6 +56,7 @@ struct engine::impl : engine_state {
   engine_effects effects;
   std::set<std::string> summary_dirty;
   std::vector<std::string> ended_now;
+  std::vector<std::string> paused_now;  // `--wait` callers hear of a pause: it needs the operator
   // Idempotency results written or deleted in the pending batch: lookups must
   // see them before the store does (nullopt = deleted, e.g. by retry --from).
   std::unordered_map<std::string, std::optional<nlohmann::json>> pending_idem;
@@ -213,6 +214,7 @@ struct engine::impl : engine_state {
 
   void answer_existing(std::uint64_t token, const std::string& id, bool wait) {
     if (auto* inst = find(id)) {
+      if (wait && inst->state == instance_state::paused) return reply(token, detail_json(*inst));
       if (wait) return waiters[id].push_back(token);
       auto s = summary_json(*inst);
       s["instance"] = id;
@@ -250,6 +252,7 @@ struct engine::impl : engine_state {
       emit(inst, {{"type", "escalated"}, {"reason", why + "; fix the cause, then `keelctl retry " + inst.id +
                                                         "` or `keelctl cancel " + inst.id + "`"}});
       spdlog::warn("workflow {} paused: {}", inst.id, why);
+      paused_now.push_back(inst.id);
     } else {
       begin_compensation(inst, why);
     }
@@ -667,6 +670,15 @@ struct engine::impl : engine_state {
     if (batch_events.count("step_completed")) maybe_crash("after_result");
     if (batch_events.count("gate_opened")) maybe_crash("awaiting_approval");
     if (batch_events.count("compensation_completed")) maybe_crash("during_compensation");
+    for (const auto& id : paused_now) {
+      auto* inst = find(id);
+      if (!inst || inst->state != instance_state::paused) continue;
+      if (auto w = waiters.find(id); w != waiters.end()) {
+        auto d = detail_json(*inst);
+        for (auto token : w->second) reply(token, d);
+        waiters.erase(w);
+      }
+    }
     for (const auto& id : ended_now) {
       auto* inst = find(id);
       if (!inst) continue;
@@ -683,6 +695,7 @@ struct engine::impl : engine_state {
     batch_events.clear();
     summary_dirty.clear();
     ended_now.clear();
+    paused_now.clear();
     pending_idem.clear();
     engine_effects out = std::move(effects);
     effects = {};

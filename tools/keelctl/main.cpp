@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   run_wf->add_option("workflow", wf_name, "Workflow name (see keelctl workflows)")->required();
   run_wf->add_option("--input", wf_input, "Input as a JSON object");
   run_wf->add_option("--idempotency-key", wf_key, "Starting twice with this key returns the first instance");
-  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends (raise --timeout for long ones)");
+  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends or pauses for the operator (raise --timeout for long ones)");
   auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
   std::string task_state;
   int task_limit = 50;

@@ -75,12 +75,15 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
   if (!idempotency_key.empty()) args["idempotency_key"] = idempotency_key;
   auto r = call(g, "run-workflow", args, g.timeout);
   if (!r) return report(g, r.err());
-  if (g.json) return print_json(*r), exit_ok;
+  // With --wait the exit code says how it ended, for scripts too.
+  const int code = !wait || r->value("state", std::string()) == "completed" ? exit_ok : exit_failed;
+  if (g.json) return print_json(*r), code;
   auto id = r->value("instance", r->value("id", std::string()));
   if (wait) {
-    std::printf("%s %s ended %s\n", name.c_str(), id.c_str(), state_word(r->value("state", std::string())).c_str());
+    auto state = r->value("state", std::string());
+    std::printf("%s %s %s %s\n", name.c_str(), id.c_str(), state == "paused" ? "is" : "ended", state_word(state).c_str());
     if (!r->value("failure", std::string()).empty()) std::printf("  %s\n", (*r)["failure"].get<std::string>().c_str());
-    return r->value("state", std::string()) == "completed" ? exit_ok : exit_failed;
+    return code;
   }
   std::printf("%s %s %s%s\n", r->value("existing", false) ? "existing instance" : "started", id.c_str(),
               state_word(r->value("state", std::string())).c_str(),
