@@ -46,7 +46,7 @@ struct supervision_spec {
   std::vector<child_spec> children;  // start order; rest_for_one uses it
 };
 
-// The control plane's node-side settings (issue 6; docs/control-plane.md).
+// The control plane's node-side settings (docs/control-plane.md).
 // The `operator:`, `accounts:` and `models:` sections are parsed by
 // keel_control when the node starts (from node_config::source_text), so
 // their errors carry the same origin:line as the rest of the file.

@@ -1,4 +1,4 @@
-// The node's control-plane services (issue 6), opened once by run_node()
+// The node's control-plane services, opened once by run_node()
 // before any actor starts and closed after the last one stops: the secrets
 // vault, identity and accounts, policy, audit trail, spans, metrics and the
 // model gateway. Actors reach them through node_context::control and call
