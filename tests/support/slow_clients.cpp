@@ -19,6 +19,11 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
+// A closed connection is opened again this much later: a hostile client
+// still, but not a busy loop that would measure this machine's CPU instead
+// of the server.
+constexpr auto reopen_delay = std::chrono::milliseconds(100);
+
 // A non-blocking socket connecting to 127.0.0.1:port (the connect may still
 // be in progress), or -1.
 int start_connect(int port) {
@@ -56,6 +61,7 @@ void slow_clients::run() {
     int fd = -1;
     bool connected = false;
     clock_type::time_point next_line;
+    clock_type::time_point reopen_at;
     int lines = 0;
   };
   std::vector<conn> conns(count_);
@@ -64,12 +70,14 @@ void slow_clients::run() {
     if (c.connected) --open_;
     if (by_server) ++closed_;
     c = conn{};
+    c.reopen_at = clock_type::now() + reopen_delay;
   };
   std::vector<pollfd> fds;
   while (!stop_) {
     auto now = clock_type::now();
     for (auto& c : conns) {
       if (c.fd < 0) {
+        if (now < c.reopen_at) continue;
         c.fd = start_connect(port_);
         c.next_line = now;
       } else if (c.connected && now >= c.next_line) {

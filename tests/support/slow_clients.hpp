@@ -5,8 +5,8 @@
 // slow_clients keeps `count` connections to 127.0.0.1:port. Each sends a
 // request line and one header, then one more header line every `every`,
 // and never the blank line that ends the head. A connection the server
-// closes is opened again at once, so the pressure lasts until the object
-// is destroyed, as a real attacker's would. One thread drives all of them
+// closes is opened again 100 ms later, so the pressure lasts until the
+// object is destroyed, as a real attacker's would. One thread drives all of them
 // with poll(); nothing here blocks the test's own thread.
 #pragma once
 
