@@ -19,6 +19,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <deque>
+#include <limits>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -254,9 +255,10 @@ class connection : public std::enable_shared_from_this<connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(srv_.opts.max_head_bytes, UINT32_MAX)));
     // The route's limit is applied once the head says where the request
-    // goes; without this Beast would check Content-Length against its own
-    // default while parsing the head.
-    parser_->body_limit(boost::none);
+    // goes; until then Beast must not check Content-Length against its own
+    // default. (Not boost::none: Beast 1.74 compares the length with the
+    // optional itself, and every length is greater than none.)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     bhttp::async_read_header(stream_, buffer_, *parser_,
                              [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
   }
@@ -367,8 +369,10 @@ class connection : public std::enable_shared_from_this<connection> {
   void dispatch(std::shared_ptr<request> req) {
     phase_ = phase::handling;
     stream_.expires_never();
-    ++srv_.count.requests;
-    if (srv_.lanes[lane_]->offer({shared_from_this(), req})) return;
+    if (srv_.lanes[lane_]->offer({shared_from_this(), req})) {
+      ++srv_.count.requests;
+      return;
+    }
     ++srv_.count.busy;
     response res;
     res.status = 503;
