@@ -128,11 +128,13 @@ class lane {
   }
   ~lane() { stop(); }
 
-  // False when the queue is full or the lane is stopping.
+  // False when the queue is full or the lane is stopping. Jobs that an idle
+  // worker is about to take do not count against the queue: a burst on a
+  // lane with free workers is not refused.
   bool offer(job j) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_ || queue_.size() >= opts_.queue) return false;
+      if (stopping_ || queue_.size() >= idle_ + opts_.queue) return false;
       queue_.push_back(std::move(j));
     }
     cv_.notify_one();
@@ -160,7 +162,9 @@ class lane {
       job j;
       {
         std::unique_lock lock(mu_);
+        ++idle_;
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        --idle_;
         if (stopping_) return;
         j = std::move(queue_.front());
         queue_.pop_front();
@@ -174,6 +178,7 @@ class lane {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<job> queue_;
+  std::size_t idle_ = 0;  // workers waiting for a job
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
