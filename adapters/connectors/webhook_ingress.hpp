@@ -1,6 +1,7 @@
 // Webhook ingress: POST /hooks/<source> on the node's loopback HTTP server.
 // For each request, in this order, and nothing is written unless all pass:
-//   404 unknown source; 413 body over max_body_bytes (checked while reading);
+//   404 unknown source; 413 body over max_body_bytes (the server reads no
+//   further: body_limit());
 //   401 unsigned or a signature that matches no secret, or a stale
 //   timestamp (outside the tolerance); 400 a malformed signature header, a
 //   body that is not a JSON object, or no event id;
