@@ -165,7 +165,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   if (!audited) return error{audited.err().code, "audit trail: " + audited.err().message};
 
   if (cc.metrics_port > 0) {
-    auto http = control::metrics_server::start(svc->metrics, cc.metrics_port);
+    auto http = control::metrics_server::start(svc->metrics, cc.metrics_port, cc.http);
     if (http) {
       svc->metrics_http = std::move(http.value());
     } else {
