@@ -17,7 +17,7 @@ namespace keel {
 struct agent_contract {
   const char* role;        // one line: what the agent is for
   const char* accepts;     // what `ask` understands today
-  const char* implemented; // "yes", or which issue brings the behaviour
+  const char* implemented; // "yes", or what `ask` does not do yet
 };
 
 nlohmann::json describe_json(const agent_env& env, const agent_contract& c);

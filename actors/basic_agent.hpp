@@ -1,7 +1,7 @@
-// The behaviour shared by agents whose real work arrives in later issues
-// (planner, retriever, canonicalizer, monitor): they answer describe, status
-// and ask with their contract, and crash on request. Each agent's own file
-// supplies its contract and its `ask` handler.
+// A stand-in behaviour for an agent whose real work is not built: it
+// answers describe and status with its contract, answers `ask` only to
+// {"ping": true}, and crashes on request. Every agent the node spawns today
+// has its own behaviour, so nothing calls spawn_basic_agent.
 #pragma once
 
 #include <caf/stateful_actor.hpp>
@@ -19,7 +19,7 @@ struct basic_agent_state {
 
 // `ask` answers {"ping": true} with {"pong": true, ...} and anything else
 // with a not_implemented error that quotes contract.implemented (which says
-// the issue that brings the behaviour).
+// what is missing).
 agent_actor spawn_basic_agent(caf::actor_system& sys, const agent_env& env, const agent_contract& contract);
 
 }  // namespace keel

@@ -32,6 +32,7 @@
 #include "runtime/console/console.hpp"
 #include "runtime/duration.hpp"
 #include "runtime/curve_keys.hpp"
+#include "storage/private_dir.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
@@ -42,19 +43,19 @@ class node_system_config : public caf::actor_system_config {
  public:
   explicit node_system_config(const node_config& cfg) {
     // The gateway thread and ZeroMQ's I/O thread each keep a core busy
-    // under load, so CAF gets the rest: cores - 1, at least one. Measured
-    // on 2 cores with keel_echo_bench: 1 worker gave 20-31k tasks/s against
-    // 15-22k with 2, alternating runs. A bounded throughput keeps one busy
-    // actor from monopolising a worker (see CAF-0.17-NOTES).
+    // under load, so CAF gets the rest: cores - 1, at least one. A worker
+    // beyond that only competes with those two threads for the CPU. A
+    // bounded throughput (messages an actor handles before it yields)
+    // keeps one busy actor from monopolising a worker.
     auto cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     auto threads = cfg.scheduler_threads > 0 ? cfg.scheduler_threads : std::max(1, cores - 1);
     set("scheduler.max-threads", threads);
     set("scheduler.max-throughput", cfg.max_throughput);
     // CAF's idle workers otherwise poll in 50 us sleeps for 25 ms before
     // they block: on a node that gets a message every few hundred
-    // microseconds that is a wake-up storm (17% of the node's CPU in a
-    // profile of the echo bench). Spin briefly, then block on the
-    // condition variable; whoever enqueues work wakes the worker.
+    // microseconds that is a wake-up storm that costs a large share of the
+    // node's CPU. Spin briefly, then block on the condition variable;
+    // whoever enqueues work wakes the worker.
     set("work-stealing.moderate-poll-attempts", static_cast<size_t>(0));
   }
 };
@@ -125,6 +126,14 @@ int run_node(const node_config& cfg) {
     node_keys = *k;
   }
 
+  if (auto changed = make_private(cfg.data_dir); !changed) {
+    std::fprintf(stderr, "keel node: %s\n", changed.err().message.c_str());
+    return 1;
+  } else if (!changed->empty()) {
+    spdlog::warn("{} was readable by other users: took group and other permissions off {} path(s) under it (first: {}); "
+                 "it holds customer data",
+                 cfg.data_dir, changed->size(), changed->front());
+  }
   auto db = store::open(cfg.data_dir);
   if (!db) {
     std::fprintf(stderr, "keel node: %s\n", db.err().message.c_str());

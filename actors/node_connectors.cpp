@@ -62,8 +62,11 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
                    "POST /hooks/<source> is not served");
     } else {
       auto* h = hub->get();
-      control.metrics_http->route_post("/hooks/", [h](const httplib::Request& req, httplib::Response& res,
-                                                      const httplib::ContentReader& reader) { h->serve_hook(req, res, reader); });
+      // Webhooks get workers of their own: a flood of them leaves the
+      // console and /metrics theirs.
+      control.metrics_http->route_post(
+          "/hooks/", {control::http_lane::hooks, [h](const httpd::request& head) { return h->hook_body_limit(head.path); },
+                      [h](const httpd::request& req, httpd::response& res) { h->serve_hook(req, res); }});
       spdlog::info("connectors: webhooks at http://127.0.0.1:{}/hooks/<source>", control.metrics_http->port());
     }
   }
@@ -71,7 +74,7 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
 }
 
 void stop_connectors(std::unique_ptr<connectors::connector_hub>& hub, control_services& control) {
-  if (control.metrics_http) control.metrics_http->route_post("/hooks/", nullptr);
+  if (control.metrics_http) control.metrics_http->route_post("/hooks/", {});
   hub.reset();
 }
 

@@ -16,7 +16,7 @@
 //        email.send) costs.
 // Rounds alternate off, on, off, on, ... so drift in the machine's load
 // hits both; the report takes the median per side. Overhead = 1 - on/off.
-// Target (issue 6): under 15%. Every reply is checked (echo_runs); that the
+// Target: under 15%. Every reply is checked (echo_runs); that the
 // "on" node really writes the entries is checked by the integration tests
 // (control_node_run_test), not here.
 //

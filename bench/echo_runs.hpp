@@ -5,7 +5,7 @@
 // CPU per task and memory. With `curve` set, both run authenticated and
 // encrypted (CurveZMQ) the way a production fabric would.
 //
-// keel_echo_bench (issue 2) and keel_fabric_bench (issue 4) are reports
+// keel_echo_bench (plaintext) and keel_fabric_bench (CURVE) are reports
 // over these runs.
 #pragma once
 

@@ -1,5 +1,5 @@
-// keel_fabric_bench: no-op tasks through the authenticated executor fabric
-// (issue 4). Every Keel connection is CURVE: the node has a key, the bench
+// keel_fabric_bench: no-op tasks through the authenticated executor fabric.
+// Every Keel connection is CURVE: the node has a key, the bench
 // client an admin key, each executor its own key authorized through the
 // admin connection. The limit is a raw ZeroMQ broker carrying the same
 // traffic, with CURVE (like for like) and without (the plain ceiling), in

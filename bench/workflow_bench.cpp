@@ -390,7 +390,7 @@ const engine_run* find_run(const std::vector<engine_run>& runs, const std::strin
 }
 
 // Sync targets are judged on the flush() duration (what a step waits for
-// its completion to be durable once decided, as the issue asks), with the
+// its completion to be durable once decided: the latency a caller sees), with the
 // per-step ready->durable figure shown beside it.
 std::vector<verdict> verdicts(const std::vector<engine_run>& runs) {
   std::vector<verdict> v;

@@ -62,4 +62,16 @@ bool is_loopback_endpoint(const std::string& ep) {
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
 }
 
+int endpoint_port(const std::string& ep) {
+  if (ep.rfind("tcp://", 0) != 0) return 0;
+  auto colon = ep.rfind(':');
+  if (colon == std::string::npos || colon < 6 || colon + 1 >= ep.size() || ep.size() - colon > 6) return 0;
+  int port = 0;
+  for (auto c : ep.substr(colon + 1)) {
+    if (c < '0' || c > '9') return 0;
+    port = port * 10 + (c - '0');
+  }
+  return port <= 65535 ? port : 0;
+}
+
 }  // namespace keel

@@ -24,6 +24,8 @@ bool valid_z85_key(const std::string& key);
 
 // tcp://127.x.x.x:P, tcp://localhost:P, tcp://[::1]:P, ipc://, inproc://.
 bool is_loopback_endpoint(const std::string& endpoint);
+// P of tcp://HOST:P; 0 for other transports or no valid port.
+int endpoint_port(const std::string& endpoint);
 
 // What a peer needs to talk CURVE to a node (client side).
 struct curve_client_keys {

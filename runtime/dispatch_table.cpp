@@ -62,23 +62,42 @@ void dispatch_table::requeue_front(task_record& t) {
   ++queued_count_;
 }
 
+void dispatch_table::lose_lease(const executor_record& e, std::uint64_t lease, std::uint64_t task_id,
+                                std::vector<task_record>& failed) {
+  auto t = tasks_.find(task_id);
+  if (t == tasks_.end() || t->second.lease != lease) return;  // already expired: only the slot was held
+  t->second.lost_on.push_back(e.name);
+  if (t->second.attempts >= max_attempts_) {
+    failed.push_back(std::move(t->second));
+    tasks_.erase(t);
+  } else {
+    requeue_front(t->second);
+  }
+}
+
 std::vector<task_record> dispatch_table::remove_executor(const std::string& id) {
   std::vector<task_record> failed;
   auto it = executors_.find(id);
   if (it == executors_.end()) return failed;
-  for (const auto& [lease, task_id] : it->second.leases) {
-    auto t = tasks_.find(task_id);
-    if (t == tasks_.end() || t->second.lease != lease) continue;  // already expired
-    t->second.lost_on.push_back(it->second.name);
-    if (t->second.attempts >= max_attempts_) {
-      failed.push_back(std::move(t->second));
-      tasks_.erase(t);
-    } else {
-      requeue_front(t->second);
-    }
-  }
+  for (const auto& [lease, task_id] : it->second.leases) lose_lease(it->second, lease, task_id, failed);
   by_peer_.erase(it->second.peer);
   executors_.erase(it);
+  return failed;
+}
+
+std::vector<task_record> dispatch_table::release_unheld(const std::string& id, const std::set<std::uint64_t>& held) {
+  std::vector<task_record> failed;
+  auto it = executors_.find(id);
+  if (it == executors_.end()) return failed;
+  auto& leases = it->second.leases;
+  for (auto l = leases.begin(); l != leases.end();) {
+    if (held.count(l->first)) {
+      ++l;
+      continue;
+    }
+    lose_lease(it->second, l->first, l->second, failed);
+    l = leases.erase(l);
+  }
   return failed;
 }
 

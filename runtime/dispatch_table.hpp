@@ -108,6 +108,14 @@ class dispatch_table {
   // Registers (or re-registers after a reconnect) an executor. A known id
   // keeps its counters and leases; the peer and advertised fields update.
   void upsert_executor(executor_record rec);
+  // After an executor registered again on a new connection: `held` are the
+  // leases it still runs or still has a result for. Any other lease it had
+  // was lost with the old connection (the task frame, or its result, never
+  // arrived), so its slot is freed: a task whose current lease it was goes
+  // back to the front of the queue, or is returned when out of attempts
+  // (the caller answers it), as when an executor is lost; a lease of a
+  // task that already ended only frees the slot.
+  std::vector<task_record> release_unheld(const std::string& id, const std::set<std::uint64_t>& held);
   // Marks activity; returns false when the peer is unknown (it should
   // register again).
   bool touch(const std::string& peer, steady_clock::time_point now, std::int64_t now_ms);
@@ -158,6 +166,9 @@ class dispatch_table {
  private:
   bool matches(const executor_record& e, const task_record& t) const;
   void requeue_front(task_record& t);
+  // The lease `lease` of task `task_id` on `e` is lost: the task goes back
+  // to the front of the queue, or into `failed` when out of attempts.
+  void lose_lease(const executor_record& e, std::uint64_t lease, std::uint64_t task_id, std::vector<task_record>& failed);
 
   int max_attempts_;
   std::size_t max_queued_;

@@ -26,6 +26,7 @@ inline constexpr const char* io = "io";                        // file system / 
 inline constexpr const char* config = "config";                // invalid configuration
 inline constexpr const char* conflict = "conflict";            // idempotency key reused with other input
 inline constexpr const char* payload_too_large = "payload_too_large";
+inline constexpr const char* result_too_large = "result_too_large";  // an action's result would not fit in a frame
 inline constexpr const char* internal = "internal";            // a bug: please report it
 }  // namespace errc
 

@@ -36,9 +36,17 @@ constexpr auto drain_grace = std::chrono::seconds(10);
 // goodbye (an older node never does) before it trusts that no task is on
 // its way.
 constexpr auto drain_ack_wait = std::chrono::seconds(2);
-// Finished tasks' encoded task_result bodies, from the workers to the loop.
-// Shared: a worker still busy when the loop gives up on it may post late.
-using result_queue = std::shared_ptr<wake_queue<std::string>>;
+// A finished task's encoded task_result frame and the lease it answers.
+struct finished_task {
+  std::uint64_t lease = 0;
+  std::string frame;
+};
+// Finished tasks, from the workers to the loop. Shared: a worker still busy
+// when the loop gives up on it may post late.
+using result_queue = std::shared_ptr<wake_queue<finished_task>>;
+// The largest frame the node reads (its welcome says; 1 MiB until then).
+// Workers read it, the loop thread sets it.
+using frame_limit = std::atomic<std::size_t>;
 constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 
 struct job {
@@ -86,9 +94,20 @@ class beat_board {
   std::set<std::uint64_t> leases_;
 };
 
-// Runs one job's action and encodes its task_result body. Used by pool
+std::string encode_failure(const job& j, double ms, const error& e) {
+  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
+  w.field("duration_ms", ms);
+  w.map("error", 2).field("code", e.code).field("message", e.message);
+  w.field("lease", j.lease).field("ok", false);
+  return w.field("task_id", j.task_id).finish();
+}
+
+// Runs one job's action and encodes its task_result frame. Used by pool
 // workers and, for actions that never block, by the loop thread itself.
-std::string run_job(const action_registry& actions, beat_board& beats, const job& j) {
+// A result the node would refuse to read (over its frame limit, nested too
+// deep) is never sent: the caller would wait for an answer that was
+// dropped. It becomes a result_too_large failure that says why.
+std::string run_job(const action_registry& actions, beat_board& beats, const job& j, std::size_t max_frame) {
   auto started = clock_t_::now();
   result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
   if (const auto* a = actions.find(j.action)) {
@@ -106,23 +125,30 @@ std::string run_job(const action_registry& actions, beat_board& beats, const job
   if (r.ok()) utf8::repair_strings(r.value());
   else if (!utf8::valid(r.err().message)) r = error{r.err().code, utf8::repaired(r.err().message)};
   auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
+  if (!r.ok()) return encode_failure(j, ms, r.err());
+  if (auto fits = proto::check_value_limits(r.value(), 1); !fits)
+    return encode_failure(j, ms, {errc::result_too_large, "the result of " + j.action + " " + fits.err().message +
+                                                              ", which the node would refuse to read: return a flatter value"});
   // Written straight to msgpack: one per task, and a JSON envelope would
   // first copy the result into it.
   proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
   w.field("duration_ms", ms);
-  if (r.ok()) {
-    w.field("lease", j.lease).field("ok", true).field("result", r.value());
-  } else {
-    w.map("error", 2).field("code", r.err().code).field("message", r.err().message);
-    w.field("lease", j.lease).field("ok", false);
-  }
-  return w.field("task_id", j.task_id).finish();
+  w.field("lease", j.lease).field("ok", true).field("result", r.value());
+  auto frame = w.field("task_id", j.task_id).finish();
+  if (frame.size() <= max_frame) return frame;
+  return encode_failure(
+      j, ms,
+      {errc::result_too_large, "the result of " + j.action + " is " + std::to_string(frame.size()) +
+                                   " bytes on the wire, over the node's frame limit of " + std::to_string(max_frame) +
+                                   " bytes: ask for less (for http.request a smaller max_response_bytes, or a Range "
+                                   "header) or raise max_frame_bytes in the node config"});
 }
 
 class worker_pool {
  public:
-  worker_pool(result_queue results, const action_registry& actions, int threads, beat_board& beats)
-      : results_(std::move(results)), actions_(actions), beats_(beats) {
+  worker_pool(result_queue results, const action_registry& actions, int threads, beat_board& beats,
+              const frame_limit& max_frame)
+      : results_(std::move(results)), actions_(actions), beats_(beats), max_frame_(max_frame) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
   }
   ~worker_pool() {
@@ -167,7 +193,7 @@ class worker_pool {
         j = std::move(jobs_.front());
         jobs_.pop_front();
       }
-      results->push(run_job(actions_, beats_, j));
+      results->push(finished_task{j.lease, run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed))});
     }
     exited_++;
   }
@@ -175,6 +201,7 @@ class worker_pool {
   result_queue results_;
   const action_registry& actions_;
   beat_board& beats_;
+  const frame_limit& max_frame_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<job> jobs_;
@@ -198,8 +225,8 @@ class executor_loop {
   executor_loop(const executor_config& cfg, const action_registry& actions,
                 const std::atomic<bool>& stop, std::optional<curve_client_keys> keys)
       : cfg_(cfg), actions_(actions), stop_(stop), keys_(std::move(keys)), ctx_(new zmq::context_t(1)),
-        results_(std::make_shared<wake_queue<std::string>>()) {
-    pool_ = std::make_unique<worker_pool>(results_, actions_, cfg_.concurrency, beats_);
+        results_(std::make_shared<wake_queue<finished_task>>()) {
+    pool_ = std::make_unique<worker_pool>(results_, actions_, cfg_.concurrency, beats_, max_frame_);
     id_ = make_executor_id();
     name_ = cfg_.name.empty() ? host_name() + "-" + std::to_string(::getpid()) : cfg_.name;
     backoff_ = cfg_.reconnect_min;
@@ -224,9 +251,10 @@ class executor_loop {
   std::optional<curve_client_keys> keys_;
   zmq::context_t* ctx_;
   result_queue results_;
-  std::vector<std::string> finished_;  // the batch taken from results_, owned by the loop thread
+  std::vector<finished_task> finished_;  // the batch taken from results_, owned by the loop thread
   std::unique_ptr<zmq::socket_t> sock_;
   beat_board beats_;  // before pool_: workers hold a reference to it
+  frame_limit max_frame_{1 << 20};  // before pool_ too
   std::unique_ptr<worker_pool> pool_;
   std::string id_, name_;
   bool welcomed_ = false;
@@ -237,7 +265,10 @@ class executor_loop {
   bool draining_ = false;
   bool drain_acked_ = false;  // the node answered our drain goodbye
   int in_flight_ = 0;
-  std::deque<std::string> pending_;  // encoded task_result bodies waiting for a connection
+  std::deque<finished_task> pending_;  // results waiting for a connection
+  // Leases running on the pool or with a result not yet sent: a hello on a
+  // new connection names them, and the node frees the others.
+  std::set<std::uint64_t> held_;
   clock_t_::time_point last_heard_{}, next_heartbeat_{}, drain_deadline_{}, drain_ack_deadline_{}, next_beat_report_{};
   std::chrono::milliseconds backoff_;
   std::chrono::milliseconds heartbeat_;
@@ -276,6 +307,7 @@ void executor_loop::say_hello() {
                                 {"labels", labels},
                                 {"concurrency", cfg_.concurrency},
                                 {"in_flight", in_flight_},
+                                {"held", held_},
                                 {"pid", static_cast<std::int64_t>(::getpid())},
                                 {"host", host_name()},
                                 {"version", KEEL_VERSION},
@@ -297,13 +329,17 @@ void executor_loop::send_raw_result(const std::string& frame) {
 // Sends (or, while disconnected, keeps) every result the workers finished.
 void executor_loop::on_results() {
   results_->take(finished_);
-  for (auto& body : finished_) {
+  for (auto& done : finished_) {
     --in_flight_;
     if (welcomed_ && sock_) {
-      send_raw_result(body);
+      send_raw_result(done.frame);
+      held_.erase(done.lease);
     } else {
-      if (pending_.size() >= max_pending_results) pending_.pop_front();
-      pending_.push_back(std::move(body));
+      if (pending_.size() >= max_pending_results) {
+        held_.erase(pending_.front().lease);
+        pending_.pop_front();
+      }
+      pending_.push_back(std::move(done));
     }
   }
   finished_.clear();
@@ -352,8 +388,10 @@ bool executor_loop::on_node_message() {
         heartbeat_ = std::chrono::milliseconds(hb);
         next_heartbeat_ = std::min(next_heartbeat_, clock_t_::now() + heartbeat_);
       }
+      if (auto limit = uint_field(f, "max_frame_bytes"); limit >= 1024) max_frame_.store(limit, std::memory_order_relaxed);
       while (!pending_.empty()) {
-        send_raw_result(pending_.front());
+        send_raw_result(pending_.front().frame);
+        held_.erase(pending_.front().lease);
         pending_.pop_front();
       }
       break;
@@ -389,10 +427,11 @@ bool executor_loop::on_node_message() {
       j.deadline = clock_t_::now() + std::chrono::milliseconds(int_field(f, "deadline_ms", 30000, 1, 7LL * 86'400'000));
       const auto* a = actions_.find(j.action);
       if (a && !a->may_block()) {
-        send_raw_result(run_job(actions_, beats_, j));
+        send_raw_result(run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed)));
         break;
       }
       ++in_flight_;
+      held_.insert(j.lease);
       pool_->submit(std::move(j));
       break;
     }

@@ -107,6 +107,16 @@ std::vector<std::uint64_t> parse_beats(const json& f, std::size_t max) {
   return out;
 }
 
+std::optional<std::set<std::uint64_t>> parse_held_leases(const json& f) {
+  if (!f.is_object()) return std::nullopt;
+  auto held = f.find("held");
+  if (held == f.end() || !held->is_array()) return std::nullopt;
+  std::set<std::uint64_t> out;
+  for (const auto& l : *held)
+    if (l.is_number_unsigned() && out.size() < 4096) out.insert(l.get<std::uint64_t>());
+  return out;
+}
+
 result<run_request> parse_run_request(json& args) {
   if (!args.is_object()) return bad("run needs args {\"action\": NAME, \"args\": {...}}");
   if (!nonempty_string(args, "action")) return bad("run needs \"action\" as a non-empty string");

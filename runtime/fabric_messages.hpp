@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,12 @@ result<task_result> parse_task_result(nlohmann::json& fields);
 // heartbeat: the leases whose actions reported progress. Bounded: at most
 // `max` leases; anything that is not an unsigned integer is ignored.
 std::vector<std::uint64_t> parse_beats(const nlohmann::json& fields, std::size_t max = 4096);
+
+// hello: "held", the leases an executor still runs or still has a result
+// for (it says hello again after its connection was replaced). nullopt
+// when the field is absent: an executor that does not report them keeps
+// its leases. At most 4096 (an executor's largest concurrency) are read.
+std::optional<std::set<std::uint64_t>> parse_held_leases(const nlohmann::json& fields);
 
 // `run` request args. `args` is consumed (the action's args are moved out).
 struct run_request {

@@ -231,13 +231,33 @@ bool gateway::impl::on_router_readable() {
   proto::limits lim;
   lim.max_body_bytes = opts.max_frame_bytes;
   auto env = proto::decode_frame(sv(parts[1]), lim);
-  if (!env) return reject(env.err(), env.err().code == errc::bad_version);
   std::string principal;
   if (zap_on) {
     try {
       if (const char* uid = parts[1].gets("User-Id")) principal = uid;
     } catch (const zmq::error_t&) {
     }
+  }
+  if (!env) {
+    reject(env.err(), env.err().code == errc::bad_version);
+    // A refused result still names its task and lease: the sink hears of it
+    // as a failed result, so the caller gets an answer and the executor's
+    // slot is freed instead of both waiting for a frame that was dropped.
+    auto frame = sv(parts[1]);
+    if (frame.size() > 2 && static_cast<std::uint8_t>(frame[1]) == static_cast<std::uint8_t>(proto::msg_type::task_result))
+      if (auto ids = proto::peek_task_ids(frame)) {
+        proto::envelope failed;
+        failed.type = proto::msg_type::task_result;
+        failed.cid = ids->task_id;
+        failed.trace = proto::new_trace_id();
+        failed.fields = {{"task_id", ids->task_id},
+                         {"lease", ids->lease},
+                         {"ok", false},
+                         {"error", {{"code", errc::bad_frame},
+                                    {"message", "the node refused the executor's result frame: " + env.err().message}}}};
+        sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(failed)});
+      }
+    return true;
   }
   sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(env.value())});
   return true;

@@ -2,6 +2,7 @@
 // yaml_reader, so typos fail loudly with a line number instead of silently
 // falling back to defaults.
 #include "runtime/node_config.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <fstream>
 #include <set>
@@ -45,12 +46,7 @@ void read_backoff(yaml_reader& r, backoff_spec& b) {
 }
 
 result<YAML::Node> parse_yaml(const std::string& text, const std::string& origin) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& ex) {
-    return error{errc::config, origin + ":" + std::to_string(ex.mark.line + 1) +
-                                   ": not valid YAML: " + ex.msg};
-  }
+  return parse_yaml_text(text, origin);
 }
 
 result<std::string> read_file(const std::string& path, const char* what) {
@@ -143,7 +139,28 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   if (root.has("metrics")) {
     auto r = root.child("metrics");
     r.get("port", cfg.control.metrics_port, 0, 65535);
+    cfg.control.metrics_port_given = r.has("port");
     r.finish();
+    root.absorb(r);
+  }
+  if (root.has("http")) {
+    auto r = root.child("http");
+    auto& h = cfg.control.http;
+    r.get_ms("head_timeout", h.head_timeout, 100, 600'000);
+    r.get_ms("body_timeout", h.body_timeout, 100, 3'600'000);
+    r.get_ms("idle_timeout", h.idle_timeout, 100, 3'600'000);
+    r.get("max_header_bytes", h.max_header_bytes, 1024, 1 << 20);
+    r.get("max_connections", h.max_connections, 1, 100'000);
+    r.get("max_connections_per_client", h.max_connections_per_client, 1, 100'000);
+    r.get("console_workers", h.console_workers, 1, 256);
+    r.get("console_queue", h.console_queue, 1, 100'000);
+    r.get("hooks_workers", h.hooks_workers, 1, 256);
+    r.get("hooks_queue", h.hooks_queue, 1, 100'000);
+    r.finish();
+    if (r.ok() && h.max_connections_per_client > h.max_connections)
+      r.fail(r.has("max_connections_per_client") ? r.node()["max_connections_per_client"] : r.node(),
+             "max_connections_per_client",
+             "must not exceed max_connections (" + std::to_string(h.max_connections) + ")");
     root.absorb(r);
   }
   if (root.has("console")) {
@@ -238,7 +255,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
-  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "console",
+  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "http", "console",
                         "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
     root.mark(section);
   root.finish();

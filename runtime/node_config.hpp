@@ -46,7 +46,24 @@ struct supervision_spec {
   std::vector<child_spec> children;  // start order; rest_for_one uses it
 };
 
-// The control plane's node-side settings (issue 6; docs/control-plane.md).
+// The node's loopback HTTP server (metrics, console, webhooks; the `http:`
+// section): deadlines per request, connection caps, and the workers of its
+// two lanes, so a flood or slow handlers on webhooks never starve the console
+// and /metrics, nor the other way round (runtime/http_server.hpp).
+struct http_limits {
+  millis head_timeout{10'000};    // a request's head must be complete this long after its first byte
+  millis body_timeout{30'000};    // its body this long after the head (also the time a response may take to be read)
+  millis idle_timeout{30'000};    // a kept-alive connection waits this long for its next request
+  std::size_t max_header_bytes = 16 * 1024;
+  int max_connections = 256;
+  int max_connections_per_client = 64;
+  int console_workers = 4;        // the console and /metrics
+  std::size_t console_queue = 64;
+  int hooks_workers = 4;          // POST /hooks/...
+  std::size_t hooks_queue = 128;
+};
+
+// The control plane's node-side settings (docs/control-plane.md).
 // The `operator:`, `accounts:` and `models:` sections are parsed by
 // keel_control when the node starts (from node_config::source_text), so
 // their errors carry the same origin:line as the rest of the file.
@@ -55,7 +72,9 @@ struct control_config {
   std::string secrets_passphrase_env;  // non-empty: read the vault passphrase from this env var instead
   std::string policy_file;             // empty: no rules, everything allowed
   int metrics_port = 7402;             // 127.0.0.1 only; 0 = off
+  bool metrics_port_given = false;     // a config file said metrics.port (else it follows --listen: its port + 1)
   bool console_enabled = true;         // the operator console on the metrics port (runtime/console)
+  http_limits http;                    // the server on the metrics port
   millis console_session_idle{12L * 3600 * 1000};  // a console session ends after this long unused
   std::size_t audit_checkpoint_every = 1000;
   bool audit_tasks = true;   // audit every ad-hoc task's outcome (side_effect); off only for measurements

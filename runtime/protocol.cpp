@@ -130,6 +130,82 @@ result<envelope> decode_frame(std::string_view frame, const limits& lim) {
 
 namespace {
 
+// Depth as the unpacker counts it: each container is one level.
+bool within(const nlohmann::json& v, std::size_t depth, const limits& lim, std::string& why) {
+  if (!v.is_structured()) return true;
+  if (depth + 1 > lim.max_depth) {
+    why = "nests deeper than " + std::to_string(lim.max_depth) + " levels";
+    return false;
+  }
+  if (v.size() > lim.max_container) {
+    why = "has a list or map of " + std::to_string(v.size()) + " entries (the limit is " +
+          std::to_string(lim.max_container) + ")";
+    return false;
+  }
+  for (const auto& child : v)
+    if (!within(child, depth + 1, lim, why)) return false;
+  return true;
+}
+
+// Reads the two ids at the body's top level, skipping everything else.
+struct task_id_visitor : msgpack::null_visitor {
+  static constexpr std::size_t max_depth = 4096;  // deeper: give up (the frame is hostile)
+  std::size_t depth = 0;
+  bool in_key = false;
+  std::string key;
+  std::optional<std::uint64_t> task_id, lease;
+
+  bool visit_str(const char* v, std::uint32_t size) {
+    if (depth == 1 && in_key) key.assign(v, size);
+    return true;
+  }
+  bool visit_positive_integer(std::uint64_t v) {
+    if (depth == 1 && !in_key) {
+      if (key == "task_id") task_id = v;
+      else if (key == "lease") lease = v;
+    }
+    return true;
+  }
+  bool start_array(std::uint32_t) { return ++depth <= max_depth; }
+  bool end_array() { return --depth, true; }
+  bool start_map(std::uint32_t) { return ++depth <= max_depth; }
+  bool end_map() { return --depth, true; }
+  bool start_map_key() {
+    if (depth == 1) {
+      in_key = true;
+      key.clear();
+    }
+    return true;
+  }
+  bool end_map_key() {
+    if (depth == 1) in_key = false;
+    return true;
+  }
+};
+
+}  // namespace
+
+status check_value_limits(const nlohmann::json& v, std::size_t depth, const limits& lim) {
+  std::string why;
+  if (within(v, depth, lim, why)) return ok_v;
+  return error{errc::payload_too_large, "the value " + why};
+}
+
+std::optional<task_ids> peek_task_ids(std::string_view frame) {
+  if (frame.size() < 3) return std::nullopt;
+  task_id_visitor v;
+  try {
+    std::size_t off = 0;
+    (void)msgpack::parse(frame.data() + 2, frame.size() - 2, off, v);
+  } catch (const std::exception&) {
+    // What was read before the bad byte still counts.
+  }
+  if (!v.task_id || !v.lease) return std::nullopt;
+  return task_ids{*v.task_id, *v.lease};
+}
+
+namespace {
+
 void pack_envelope(msgpack::packer<msgpack::sbuffer>& pk, const envelope& env) {
   std::uint32_t n = static_cast<std::uint32_t>(env.fields.size()) + 2 + (env.span.empty() ? 0 : 1);
   pk.pack_map(n);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,22 @@ struct envelope {
 // Decodes one frame (identity frames already stripped). Never throws.
 // Errors: bad_version (first byte is not `version`), bad_frame (anything else).
 result<envelope> decode_frame(std::string_view frame, const limits& lim = {});
+
+// Whether `v` passes decode_frame()'s nesting and container limits when it
+// sits `depth` containers deep in a body (a task result's value: 1, under
+// the body map). Lets a sender refuse to send what the receiver would
+// refuse to read. Errors: payload_too_large naming the limit.
+status check_value_limits(const nlohmann::json& v, std::size_t depth, const limits& lim = {});
+
+// The top-level "task_id" and "lease" of a task_result frame that
+// decode_frame() refused (too deep, not UTF-8, ...), read by a visitor
+// over the bytes without building a value, so the node can still free
+// that lease and answer its caller. nullopt when either is missing.
+struct task_ids {
+  std::uint64_t task_id = 0;
+  std::uint64_t lease = 0;
+};
+std::optional<task_ids> peek_task_ids(std::string_view frame);
 
 // Encodes `env` as one frame: header bytes, then the body map (cid, trace,
 // span, then fields). Precondition: env.fields is a JSON object.

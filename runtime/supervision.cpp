@@ -5,22 +5,32 @@
 
 namespace keel {
 
-supervisor_policy::supervisor_policy(supervision_spec spec, std::uint64_t seed)
-    : spec_(std::move(spec)), state_(spec_.children.size()), rng_(seed) {}
-
-void supervisor_policy::on_started(std::size_t child, clock::time_point now) {
-  state_[child].started = now;
-}
-
-millis supervisor_policy::next_backoff(std::size_t child) {
-  const auto& b = spec_.children[child].backoff;
-  auto n = std::min(state_[child].consecutive, 30);
-  double base = std::min<double>(static_cast<double>(b.min.count()) * std::pow(2.0, n),
-                                 static_cast<double>(b.max.count()));
-  std::uniform_real_distribution<double> u(-b.jitter, b.jitter);
-  double d = std::clamp(base * (1.0 + u(rng_)), 0.0, static_cast<double>(b.max.count()));
+millis restart_backoff::peek(std::mt19937_64& rng) const {
+  auto n = std::min(consecutive_, 30);
+  double base = std::min<double>(static_cast<double>(spec_.min.count()) * std::pow(2.0, n),
+                                 static_cast<double>(spec_.max.count()));
+  std::uniform_real_distribution<double> u(-spec_.jitter, spec_.jitter);
+  double d = std::clamp(base * (1.0 + u(rng)), 0.0, static_cast<double>(spec_.max.count()));
   return millis(static_cast<std::int64_t>(d));
 }
+
+millis restart_backoff::on_exit(clock::time_point now, std::mt19937_64& rng) {
+  if (now - started_ >= spec_.reset_after) consecutive_ = 0;
+  auto delay = peek(rng);
+  ++consecutive_;
+  return delay;
+}
+
+supervisor_policy::supervisor_policy(supervision_spec spec, std::uint64_t seed)
+    : spec_(std::move(spec)), state_(spec_.children.size()), rng_(seed) {
+  for (std::size_t i = 0; i < state_.size(); ++i) state_[i].backoff = restart_backoff(spec_.children[i].backoff);
+}
+
+void supervisor_policy::on_started(std::size_t child, clock::time_point now) {
+  state_[child].backoff.on_started(now);
+}
+
+millis supervisor_policy::next_backoff(std::size_t child) { return state_[child].backoff.peek(rng_); }
 
 supervisor_policy::decision supervisor_policy::on_exit(std::size_t child, bool abnormal,
                                                        const std::string& why,
@@ -50,9 +60,7 @@ supervisor_policy::decision supervisor_policy::on_exit(std::size_t child, bool a
   }
 
   auto& st = state_[child];
-  if (now - st.started >= spec.backoff.reset_after) st.consecutive = 0;
-  d.delay = next_backoff(child);
-  ++st.consecutive;
+  d.delay = st.backoff.on_exit(now, rng_);
   ++st.restarts;
   d.what = decision::kind::restart;
 

@@ -24,6 +24,31 @@
 
 namespace keel {
 
+// The delay before restarting something that died: min * 2^n capped at max,
+// +-jitter, where n counts the restarts since it last stayed up for
+// reset_after (so a crash a week after the last one waits min again, not
+// max). One per restarted thing: the node's supervisor keeps one per agent,
+// the cluster keeper one per process.
+class restart_backoff {
+ public:
+  using clock = std::chrono::steady_clock;
+  explicit restart_backoff(backoff_spec spec = {}) : spec_(spec) {}
+
+  // It was (re)started at `now`.
+  void on_started(clock::time_point now) { started_ = now; }
+  // It exited at `now`: the delay before starting it again. Counts the
+  // restart; the count resets first when it had stayed up long enough.
+  millis on_exit(clock::time_point now, std::mt19937_64& rng);
+  // The delay on_exit would give now, without counting (for tests).
+  millis peek(std::mt19937_64& rng) const;
+  int consecutive() const { return consecutive_; }
+
+ private:
+  backoff_spec spec_;
+  int consecutive_ = 0;
+  clock::time_point started_{};
+};
+
 class supervisor_policy {
  public:
   using clock = std::chrono::steady_clock;
@@ -59,9 +84,8 @@ class supervisor_policy {
 
  private:
   struct child_state {
-    int restarts = 0;       // lifetime total, for status
-    int consecutive = 0;    // the backoff exponent
-    clock::time_point started{};
+    int restarts = 0;  // lifetime total, for status
+    restart_backoff backoff;
   };
 
   supervision_spec spec_;

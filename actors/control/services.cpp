@@ -18,23 +18,26 @@ control_services::~control_services() {
 
 namespace {
 
+status resolve_one(const control::secret_vault& vault, const control::identity_config& ids, const std::string& action,
+                   nlohmann::json& j, std::vector<std::string>& used) {
+  if (!j.is_string()) return ok_v;
+  auto name = secret_ref_name(j.get_ref<const std::string&>());
+  if (name.empty()) return ok_v;
+  if (auto allowed = ids.may_use_secret(name, action); !allowed) return allowed;
+  auto v = vault.get(name);
+  if (!v) {
+    if (v.err().code == errc::not_found)
+      return error{errc::not_found, "the secret '" + name + "' is not set; set it with `keelctl secrets set " + name + "`"};
+    return v.err();
+  }
+  used.push_back(name);
+  j = std::move(v.value());
+  return ok_v;
+}
+
 status resolve_in(const control::secret_vault& vault, const control::identity_config& ids, const std::string& action,
                   nlohmann::json& j, std::vector<std::string>& used) {
-  if (j.is_string()) {
-    const auto& s = j.get_ref<const std::string&>();
-    auto name = control::secret_ref_name(s);
-    if (name.empty()) return ok_v;
-    if (auto allowed = ids.may_use_secret(name, action); !allowed) return allowed;
-    auto v = vault.get(name);
-    if (!v) {
-      if (v.err().code == errc::not_found)
-        return error{errc::not_found, "the secret '" + name + "' is not set; set it with `keelctl secrets set " + name + "`"};
-      return v.err();
-    }
-    used.push_back(name);
-    j = std::move(v.value());
-    return ok_v;
-  }
+  if (j.is_string()) return resolve_one(vault, ids, action, j, used);
   if (j.is_object() || j.is_array())
     for (auto& child : j)
       if (auto s = resolve_in(vault, ids, action, child, used); !s) return s;
@@ -42,7 +45,7 @@ status resolve_in(const control::secret_vault& vault, const control::identity_co
 }
 
 bool mentions_secret(const nlohmann::json& j) {
-  if (j.is_string()) return j.get_ref<const std::string&>().rfind("secret://", 0) == 0;
+  if (j.is_string()) return !secret_ref_name(j.get_ref<const std::string&>()).empty();
   if (j.is_object() || j.is_array())
     for (const auto& child : j)
       if (mentions_secret(child)) return true;
@@ -51,8 +54,18 @@ bool mentions_secret(const nlohmann::json& j) {
 
 }  // namespace
 
-result<std::vector<std::string>> control_services::resolve_secrets(nlohmann::json& args, const std::string& action) const {
+result<std::vector<std::string>> control_services::resolve_secrets(nlohmann::json& args, const std::string& action,
+                                                                   const std::vector<std::string>* only_at) const {
   std::vector<std::string> used;
+  if (only_at) {
+    for (const auto& at : *only_at) {
+      // A correction at a gate may have removed or changed the value there.
+      nlohmann::json::json_pointer ptr(at);
+      if (!args.contains(ptr)) continue;
+      if (auto s = resolve_one(*vault, ids, action, args[ptr], used); !s) return s.err();
+    }
+    return used;
+  }
   if (!mentions_secret(args)) return used;  // the common case: no copy, no vault lookup
   if (auto s = resolve_in(*vault, ids, action, args, used); !s) return s.err();
   return used;
@@ -152,7 +165,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   if (!audited) return error{audited.err().code, "audit trail: " + audited.err().message};
 
   if (cc.metrics_port > 0) {
-    auto http = control::metrics_server::start(svc->metrics, cc.metrics_port);
+    auto http = control::metrics_server::start(svc->metrics, cc.metrics_port, cc.http);
     if (http) {
       svc->metrics_http = std::move(http.value());
     } else {

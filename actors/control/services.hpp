@@ -1,4 +1,4 @@
-// The node's control-plane services (issue 6), opened once by run_node()
+// The node's control-plane services, opened once by run_node()
 // before any actor starts and closed after the last one stops: the secrets
 // vault, identity and accounts, policy, audit trail, spans, metrics and the
 // model gateway. Actors reach them through node_context::control and call
@@ -87,13 +87,18 @@ struct control_services {
   void audit_event(const std::string& kind, const std::string& actor, const std::string& subject,
                    nlohmann::json detail, const std::string& trace_id = {});
 
-  // Replaces every "secret://NAME" string in `args` (recursively) by the
-  // secret's value and returns the names used, for a task running `action`:
-  // each secret must be scoped to that action (secret_scopes / accounts,
-  // identity_config::may_use_secret). Errors: not_found naming the secret
-  // and `keelctl secrets set NAME`; forbidden saying which scope to add.
-  // On error `args` may be partly resolved: drop it.
-  result<std::vector<std::string>> resolve_secrets(nlohmann::json& args, const std::string& action) const;
+  // Replaces "secret://NAME" strings in `args` by the secret's value and
+  // returns the names used, for a task running `action`. `only_at`: the
+  // JSON pointers where the operator wrote a reference (a workflow step's
+  // step_task::secret_args); a reference anywhere else came from data and
+  // is left as text. nullptr: every whole-string reference in `args`, for
+  // args the operator typed (`keelctl run`). Each secret must be scoped to
+  // the action (secret_scopes / accounts, identity_config::may_use_secret).
+  // Errors: not_found naming the secret and `keelctl secrets set NAME`;
+  // forbidden saying which scope to add. On error `args` may be partly
+  // resolved: drop it.
+  result<std::vector<std::string>> resolve_secrets(nlohmann::json& args, const std::string& action,
+                                                   const std::vector<std::string>* only_at = nullptr) const;
 };
 
 // Opens every service for `cfg` over `db`. Errors say which part failed and

@@ -86,7 +86,7 @@ void start_timing(executor_self self, const wf::step_task& t, const std::string&
 // Resolves secret:// arguments: the executor gets only what this step names.
 bool resolve_secrets(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  auto used = c.resolve_secrets(t.args, t.action);
+  auto used = c.resolve_secrets(t.args, t.action, &t.secret_args);
   if (!used) {
     fail_attempt(self, t, used.err());
     return false;

@@ -82,15 +82,32 @@ static void on_hello(executor_self self, const inbound& in) {
   rec.registered_ms = unix_now_ms();
   rec.last_seen_ms = rec.registered_ms;
   rec.last_seen = steady_clock::now();
-  bool known = st.table->executors().count(rec.id) > 0;
+  auto prior = st.table->executors().find(rec.id);
+  bool known = prior != st.table->executors().end();
+  // The same executor on a new connection: whatever was on the old one
+  // (a task frame, a result) is gone.
+  bool reconnected = known && prior->second.peer != in.peer;
   if (!known)
     spdlog::info("executor {} ({}) registered: caps {}, {} slot(s), pid {} on {}", rec.name, rec.id,
                  nlohmann::json(rec.caps).dump(), rec.capacity, rec.pid, rec.host);
+  auto id = rec.id;
+  auto name = rec.name;
   st.table->upsert_executor(std::move(rec));
   send_frame(self, in.peer, msg_type::welcome,
              {{"node_id", st.env.ctx->db->identity().node_id},
-              {"heartbeat_ms", st.cfg().heartbeat.count()}},
+              {"heartbeat_ms", st.cfg().heartbeat.count()},
+              {"max_frame_bytes", st.cfg().max_frame_bytes}},
              in.env.cid, in.env.trace);
+  if (reconnected)
+    if (auto held = fabric::parse_held_leases(in.env.fields)) {
+      auto before = st.table->executors().at(id).in_flight();
+      auto lost = st.table->release_unheld(id, *held);
+      if (auto freed = before - st.table->executors().at(id).in_flight(); freed > 0)
+        spdlog::warn("executor {} ({}) reconnected without {} of its lease(s), lost with the old connection: their "
+                     "slots are free again, live tasks go back to the queue ({} out of attempts)",
+                     name, id, freed, lost.size());
+      fail_lost(self, std::move(lost));
+    }
   dispatch(self);
 }
 

@@ -1,4 +1,5 @@
 #include "adapters/connectors/connector_config.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <cctype>
 
@@ -199,12 +200,9 @@ status parse_poll(entry_reader& r, http_poll_source& p) {
 
 result<connectors_config> parse_connectors(const std::string& yaml_text, const std::string& origin) {
   connectors_config cfg;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    return error{errc::config, origin + ": " + e.what()};
-  }
+  auto parsed = parse_yaml_text(yaml_text, origin);
+  if (!parsed) return parsed.err();
+  YAML::Node root = std::move(parsed.value());
   if (!root.IsMap() || !root["connectors"]) return cfg;
   auto list = root["connectors"];
   if (list.IsNull()) return cfg;

@@ -61,11 +61,9 @@ connector_hub::~connector_hub() {
   pump_.reset();
 }
 
-void connector_hub::register_routes(httplib::Server& server) { ingress_->register_routes(server); }
+std::size_t connector_hub::hook_body_limit(const std::string& path) const { return ingress_->body_limit(path); }
 
-void connector_hub::serve_hook(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-  ingress_->serve(req, res, reader);
-}
+void connector_hub::serve_hook(const httpd::request& req, httpd::response& res) { ingress_->serve(req, res); }
 
 bool connector_hub::has_webhooks() const { return !ingress_->states().empty(); }
 

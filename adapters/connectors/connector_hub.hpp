@@ -20,7 +20,7 @@
 
 #include "adapters/connectors/connector_config.hpp"
 #include "adapters/connectors/inbox_pump.hpp"
-#include "runtime/httplib_fwd.hpp"
+#include "runtime/http_server.hpp"
 
 namespace keel::connectors {
 
@@ -34,10 +34,11 @@ class connector_hub {
   connector_hub(const connector_hub&) = delete;
   connector_hub& operator=(const connector_hub&) = delete;
 
-  // Adds POST /hooks/<source> for the webhook sources (before it listens),
-  // or serves one such request from a server that routes it here.
-  void register_routes(httplib::Server& server);
-  void serve_hook(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  // POST /hooks/<source> for a server that routes it here: the body cap of
+  // the source a path names (0: none), and the request itself
+  // (webhook_ingress::serve).
+  std::size_t hook_body_limit(const std::string& path) const;
+  void serve_hook(const httpd::request& req, httpd::response& res);
   bool has_webhooks() const;
 
   // Every connector: its stored state plus {every_ms, next_sync_ms,

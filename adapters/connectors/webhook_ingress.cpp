@@ -1,9 +1,6 @@
 #include "adapters/connectors/webhook_ingress.hpp"
 
 #include <chrono>
-#include <cstdlib>
-
-#include <httplib.h>
 
 #include "runtime/duration.hpp"
 #include "runtime/json_text.hpp"
@@ -12,6 +9,12 @@
 namespace keel::connectors {
 
 namespace {
+
+// The source a /hooks/<source> path names (empty for any other path).
+std::string source_of(const std::string& path) {
+  static const std::string prefix = "/hooks/";
+  return path.rfind(prefix, 0) == 0 ? path.substr(prefix.size()) : std::string();
+}
 
 nlohmann::json answer(bool ok, const std::string& what) {
   return ok ? nlohmann::json{{"received", true}, {"id", what}} : nlohmann::json{{"error", what}};
@@ -128,38 +131,23 @@ webhook_response webhook_ingress::handle(const std::string& source, const header
   return {200, answer(true, event_id).dump()};
 }
 
-void webhook_ingress::register_routes(httplib::Server& server) {
-  // Any name, as the node's metrics server routes every /hooks/ path here:
-  // serve() answers 404 for names it does not know.
-  server.Post(R"(/hooks/(.+))",
-              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-                serve(req, res, reader);
-              });
+std::size_t webhook_ingress::body_limit(const std::string& path) const {
+  const auto* src = find(source_of(path));
+  return src != nullptr ? src->max_body_bytes : 0;
 }
 
-void webhook_ingress::serve(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-  static const std::string prefix = "/hooks/";
-  std::string source = req.path.rfind(prefix, 0) == 0 ? req.path.substr(prefix.size()) : std::string();
-  const auto* src = find(source);
-  std::size_t cap = src != nullptr ? src->max_body_bytes : 0;
+void webhook_ingress::serve(const httpd::request& req, httpd::response& res) {
+  auto source = source_of(req.path);
   webhook_response out;
-  auto declared = std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10);
-  if (src != nullptr && declared > cap) {
+  if (req.body_too_large) {
+    // Over the cap: refused before anything is checked (a source that does
+    // not exist is still 404), and nothing is stored.
+    const auto* src = find(source);
+    std::size_t cap = src != nullptr ? src->max_body_bytes : 0;
     out = handle(source, [](const std::string&) { return std::string(); }, std::string(cap + 1, ' '), 0);
   } else {
-    std::string body;
-    bool too_big = false;
-    reader([&](const char* data, std::size_t len) {
-      if (body.size() + len > cap + 1) {
-        too_big = true;
-        return false;
-      }
-      body.append(data, len);
-      return true;
-    });
-    if (too_big) body.assign(cap + 1, ' ');
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-    out = handle(source, [&req](const std::string& h) { return req.get_header_value(h); }, body, now);
+    out = handle(source, [&req](const std::string& h) { return req.header(h); }, req.body, now);
   }
   res.status = out.status;
   res.set_content(out.body, "application/json");

@@ -1,6 +1,7 @@
-// Webhook ingress: POST /hooks/<source> on a loopback cpp-httplib server.
+// Webhook ingress: POST /hooks/<source> on the node's loopback HTTP server.
 // For each request, in this order, and nothing is written unless all pass:
-//   404 unknown source; 413 body over max_body_bytes (checked while reading);
+//   404 unknown source; 413 body over max_body_bytes (the server reads no
+//   further: body_limit());
 //   401 unsigned or a signature that matches no secret, or a stale
 //   timestamp (outside the tolerance); 400 a malformed signature header, a
 //   body that is not a JSON object, or no event id;
@@ -24,9 +25,9 @@
 #include <vector>
 
 #include "adapters/connectors/event_inbox.hpp"
-#include "runtime/httplib_fwd.hpp"
 #include "adapters/connectors/record_mapping.hpp"
 #include "adapters/connectors/webhook_signature.hpp"
+#include "runtime/http_server.hpp"
 
 namespace keel::connectors {
 
@@ -61,12 +62,13 @@ class webhook_ingress {
   webhook_response handle(const std::string& source, const header_lookup& header, const std::string& body,
                           std::int64_t now_s);
 
-  // Adds POST /hooks/<source> to `server` (call before it listens).
-  void register_routes(httplib::Server& server);
-  // One POST /hooks/<source>: reads the body through `reader`, refusing it
-  // at the source's cap (413 without reading on when Content-Length says
-  // so), then answers with handle().
-  void serve(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  // The largest body POST `path` may carry: its source's max_body_bytes,
+  // 0 for a path that names no source. The server reads no more than this.
+  std::size_t body_limit(const std::string& path) const;
+  // One POST /hooks/<source>, its body read by the server up to
+  // body_limit(): a larger one (request::body_too_large) is refused 413
+  // unread, then the answer is handle()'s.
+  void serve(const httpd::request& req, httpd::response& res);
 
   std::vector<connector_state> states() const;
   const webhook_source* find(const std::string& name) const;

@@ -17,7 +17,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include "runtime/client.hpp"
@@ -25,6 +24,7 @@
 #include "runtime/control/crypto.hpp"
 #include "runtime/control/metrics_server.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/http_text.hpp"
 #include "runtime/json_text.hpp"
 
 namespace keel::console {
@@ -38,35 +38,12 @@ using nlohmann::json;
 using form = std::unordered_map<std::string, std::string>;
 
 constexpr std::size_t max_form_bytes = 256 * 1024;  // a corrected-arguments form stays far below
-constexpr std::size_t max_drain_bytes = 16 << 20;   // past this the connection is given up
 constexpr const char* cookie_name = "keel_console";
 
-std::string url_decode(const std::string& s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') out += ' ';
-    else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-             std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else out += s[i];
-  }
-  return out;
-}
-
+// A form body (application/x-www-form-urlencoded); a repeated name keeps its last value.
 form parse_form(const std::string& body) {
   form f;
-  std::size_t start = 0;
-  while (start <= body.size()) {
-    auto amp = body.find('&', start);
-    auto part = body.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    if (!part.empty()) {
-      auto eq = part.find('=');
-      f[url_decode(part.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(part.substr(eq + 1));
-    }
-    if (amp == std::string::npos) break;
-    start = amp + 1;
-  }
+  for (auto& [k, v] : httpd::parse_query(body)) f[k] = std::move(v);
   return f;
 }
 
@@ -94,24 +71,11 @@ int http_status(const error& e) {
   return 500;
 }
 
-std::string cookie_value(const httplib::Request& req) {
-  auto header = req.get_header_value("Cookie");
-  std::string key = std::string(cookie_name) + "=";
-  std::size_t pos = 0;
-  while (pos < header.size()) {
-    while (pos < header.size() && (header[pos] == ' ' || header[pos] == ';')) ++pos;
-    auto end = header.find(';', pos);
-    auto part = header.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    if (part.rfind(key, 0) == 0) return part.substr(key.size());
-    if (end == std::string::npos) break;
-    pos = end + 1;
-  }
-  return {};
-}
+std::string cookie_value(const httpd::request& req) { return httpd::cookie_value(req.header("Cookie"), cookie_name); }
 
 // Every console response: no framing, no sniffing, no caching of data,
 // scripts and styles from this origin only.
-void harden(httplib::Response& res) {
+void harden(httpd::response& res) {
   res.set_header("Content-Security-Policy",
                  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
                  "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
@@ -123,16 +87,15 @@ void harden(httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
 }
 
-void html(httplib::Response& res, int status, const std::string& body) {
+void html(httpd::response& res, int status, const std::string& body) {
   harden(res);
   res.status = status;
   res.set_content(body, "text/html; charset=utf-8");
 }
 
-void redirect(httplib::Response& res, const std::string& to) {
+void redirect(httpd::response& res, const std::string& to) {
   harden(res);
-  res.status = 303;
-  res.set_header("Location", to);
+  res.set_redirect(to, 303);
 }
 
 result<std::string> read_token_file(const std::string& path) {
@@ -213,7 +176,7 @@ struct operator_console::impl {
   // --- sessions ---
 
   // The session of this request (refreshing its idle timer), or null.
-  std::optional<session> session_of(const httplib::Request& req, std::string* sid_out = nullptr) {
+  std::optional<session> session_of(const httpd::request& req, std::string* sid_out = nullptr) {
     auto sid = cookie_value(req);
     if (sid.empty()) return std::nullopt;
     std::lock_guard lock(mu);
@@ -260,12 +223,12 @@ struct operator_console::impl {
 
   // --- GET ---
 
-  void on_get(const httplib::Request& req, httplib::Response& res) {
+  void on_get(const httpd::request& req, httpd::response& res) {
     const auto& path = req.path;
     if (path == "/static/console.css" || path == "/static/console.js") {
       bool css = path == "/static/console.css";
       harden(res);
-      res.set_header("Cache-Control", "no-cache");
+      res.add_header("Cache-Control", "no-cache");
       return res.set_content(css ? asset_css() : asset_js(), css ? "text/css; charset=utf-8" : "text/javascript; charset=utf-8");
     }
     if (path == "/favicon.ico") {
@@ -283,7 +246,7 @@ struct operator_console::impl {
       return html(res, 200, inbox_items(frame(sid, *s, "Inbox", "inbox"), *r));
     }
     if (path == "/work" || path == "/work/items") {
-      auto state = req.get_param_value("state");
+      auto state = req.param("state");
       json args = {{"limit", 200}};
       if (!state.empty()) args["state"] = state;
       auto r = call("tasks", args);
@@ -340,13 +303,13 @@ struct operator_console::impl {
     return r;
   }
 
-  void inbox(httplib::Response& res, page_frame f, int status) {
+  void inbox(httpd::response& res, page_frame f, int status) {
     auto r = approvals_with_records();
     html(res, status, render_page(f, inbox_body(f, r)));
   }
 
-  void memory(const httplib::Request& req, httplib::Response& res, const page_frame& f) {
-    memory_query q{req.get_param_value("type"), req.get_param_value("id"), req.get_param_value("q")};
+  void memory(const httpd::request& req, httpd::response& res, const page_frame& f) {
+    memory_query q{req.param("type"), req.param("id"), req.param("q")};
     std::optional<result<json>> record, versions, search;
     if (!q.type.empty() && !q.id.empty()) {
       record = call("records.get", {{"type", q.type}, {"id", q.id}});
@@ -363,7 +326,7 @@ struct operator_console::impl {
                                                  search ? &*search : nullptr, found ? &*found : nullptr)));
   }
 
-  void system(httplib::Response& res, const page_frame& f) {
+  void system(httpd::response& res, const page_frame& f) {
     system_data d;
     d.status = call("status", json::object());
     d.connectors = call("connectors.list", json::object());
@@ -377,25 +340,11 @@ struct operator_console::impl {
 
   // --- POST ---
 
-  void on_post(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-    // An oversized body is read to its end and dropped: stopping early would
-    // leave the rest on a keep-alive connection, read as the next request.
-    std::string body;
-    bool too_big = false;
-    std::size_t seen = 0;
-    reader([&](const char* data, std::size_t n) {
-      seen += n;
-      if (body.size() + n > max_form_bytes) {
-        too_big = true;
-        body.clear();
-      }
-      if (!too_big) body.append(data, n);
-      return seen <= max_drain_bytes;
-    });
-    if (too_big)
+  void on_post(const httpd::request& req, httpd::response& res) {
+    if (req.body_too_large)
       return html(res, 413, message_page("Too large", "The form is larger than " + std::to_string(max_form_bytes / 1024) +
                                                           " KiB; nothing was changed."));
-    auto f = parse_form(body);
+    auto f = parse_form(req.body);
     if (req.path == "/login") return login(req, res, f);
 
     std::string sid;
@@ -403,8 +352,8 @@ struct operator_console::impl {
     if (!s) return html(res, 401, login_page("Your session has ended; sign in again. Nothing was changed."));
     // Defence in depth beside SameSite=Strict: a browser names the page a
     // form came from; it must be this console.
-    auto origin = req.get_header_value("Origin");
-    if (!origin.empty() && origin != "http://" + req.get_header_value("Host"))
+    auto origin = req.header("Origin");
+    if (!origin.empty() && origin != "http://" + req.header("Host"))
       return html(res, 403, message_page("Refused", "This form came from another site (" + origin + "); nothing was changed."));
     if (!same_secret(form_value(f, "csrf"), s->csrf))
       return html(res, 403, message_page("Refused", "The form's security token is missing or stale; reload the page and try "
@@ -424,7 +373,7 @@ struct operator_console::impl {
     html(res, 404, message_page("Not found", "No form posts to " + req.path + "; nothing was changed."));
   }
 
-  void login(const httplib::Request& req, httplib::Response& res, const form& f) {
+  void login(const httpd::request& req, httpd::response& res, const form& f) {
     std::string current;
     {
       std::lock_guard lock(mu);
@@ -454,14 +403,14 @@ struct operator_console::impl {
 
   // Shows the inbox again with the error, at the error's status: the
   // operator sees why, and nothing changed.
-  void refuse_on_inbox(httplib::Response& res, const std::string& sid, const session& s, const error& e) {
+  void refuse_on_inbox(httpd::response& res, const std::string& sid, const session& s, const error& e) {
     auto f = frame(sid, s, "Inbox", "inbox");
     f.notice = e.message;
     f.notice_is_error = true;
     inbox(res, f, http_status(e));
   }
 
-  void decide(httplib::Response& res, const std::string& sid, const session& s, const form& f) {
+  void decide(httpd::response& res, const std::string& sid, const session& s, const form& f) {
     auto id = form_value(f, "id");
     auto decision = form_value(f, "decision");
     if (id.empty() || (decision != "approve" && decision != "reject"))
@@ -482,7 +431,7 @@ struct operator_console::impl {
     redirect(res, "/inbox");
   }
 
-  void answer(httplib::Response& res, const std::string& sid, const session& s, const form& f) {
+  void answer(httpd::response& res, const std::string& sid, const session& s, const form& f) {
     auto id = form_value(f, "id");
     auto r = call("answer", {{"id", id}, {"answer", form_value(f, "answer")}, {"by", opts.operator_name}});
     if (!r) return refuse_on_inbox(res, sid, s, r.err());
@@ -490,7 +439,7 @@ struct operator_console::impl {
     redirect(res, "/inbox");
   }
 
-  void work_action(bool retry, httplib::Response& res, const std::string& sid, const session& s, const form& f) {
+  void work_action(bool retry, httpd::response& res, const std::string& sid, const session& s, const form& f) {
     auto id = form_value(f, "id");
     json args = {{"id", id}, {"by", opts.operator_name}};
     if (retry && !form_value(f, "from").empty()) args["from"] = form_value(f, "from");
@@ -526,10 +475,11 @@ result<std::unique_ptr<operator_console>> operator_console::start(control::metri
   }
   p->opts = std::move(opts);
   auto* raw = p.get();
-  http.route_get("/", [raw](const httplib::Request& req, httplib::Response& res) { raw->on_get(req, res); });
-  http.route_post("/", [raw](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-    raw->on_post(req, res, reader);
-  });
+  // The console and /metrics share a lane; webhooks have their own.
+  http.route_get("/", {control::http_lane::console, nullptr,
+                       [raw](const httpd::request& req, httpd::response& res) { raw->on_get(req, res); }});
+  http.route_post("/", {control::http_lane::console, [](const httpd::request&) { return max_form_bytes; },
+                        [raw](const httpd::request& req, httpd::response& res) { raw->on_post(req, res); }});
   return std::unique_ptr<operator_console>(new operator_console(std::move(p)));
 }
 
@@ -539,8 +489,8 @@ operator_console::~operator_console() { close(); }
 
 void operator_console::close() {
   if (!impl_->http) return;
-  impl_->http->route_get("/", nullptr);
-  impl_->http->route_post("/", nullptr);
+  impl_->http->route_get("/", {});
+  impl_->http->route_post("/", {});
   impl_->port = impl_->http->port();
   impl_->http = nullptr;
 }

@@ -55,9 +55,9 @@ status identity_config::may_use_secret(const std::string& name, const std::strin
     return error{errc::forbidden, "the secret '" + name + "' belongs to an account that does not grant '" + action +
                                       "': add the capability to that account (see `keelctl accounts`) or scope the "
                                       "secret with `secret_scopes: {" + name + ": [" + action + "]}`"};
-  if (!scopes_declared) return ok_v;
-  return error{errc::forbidden, "the secret '" + name + "' has no scope: add `" + name + ": [" + action +
-                                    "]` under secret_scopes in the node config to let '" + action + "' use it"};
+  return error{errc::forbidden, "the secret '" + name + "' has no scope, so no action may use it: add `secret_scopes: {" +
+                                    name + ": [" + action + "]}` to the node config (or name it as the secret of an account "
+                                    "whose capabilities include '" + action + "'), then restart the node"};
 }
 
 result<identity_config> parse_identity(const std::string& yaml_text, const std::string& origin) {
@@ -106,7 +106,6 @@ result<identity_config> parse_identity(const std::string& yaml_text, const std::
     }
   }
   if (top.has("secret_scopes")) {
-    out.scopes_declared = true;
     auto node = top.node()["secret_scopes"];
     if (!node.IsMap() && !node.IsNull()) top.fail(node, "secret_scopes", "expected a map: SECRET_NAME: [action, ...]");
     for (auto it = node.begin(); node.IsMap() && it != node.end() && top.ok(); ++it) {

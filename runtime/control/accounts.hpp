@@ -17,8 +17,9 @@
 // Secret scoping (may_use_secret): a task or step running action A gets
 // secret S only if S's scope lists a pattern matching A, or, when S has no
 // scope of its own, an account naming S grants A. A secret neither scoped
-// nor named by an account is usable by any action only while no
-// `secret_scopes:` section exists at all; once one does, it is refused.
+// nor named by an account is usable by no action: the grant is always
+// written down, so a new secret cannot leak through an action nobody
+// meant to hand it to.
 //
 // Parsing is strict like the node config: unknown keys, duplicates and bad
 // values are reported with origin:line and the key path.
@@ -50,7 +51,6 @@ struct identity_config {
   operator_identity op;
   std::vector<external_account> accounts;
   std::map<std::string, std::vector<std::string>> secret_scopes;  // secret name -> action patterns
-  bool scopes_declared = false;  // a `secret_scopes:` section exists (even empty)
 
   const external_account* find(const std::string& name) const;
   // Accounts granting `capability`, in declaration order.

@@ -1,4 +1,5 @@
 #include "runtime/control/config_text.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -14,11 +15,7 @@ result<std::string> read_config_text(const std::string& path, const std::string&
 }
 
 result<YAML::Node> load_config_yaml(const std::string& text, const std::string& origin) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return error{errc::config, origin + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML (" + e.msg + ")"};
-  }
+  return parse_yaml_text(text, origin);
 }
 
 }  // namespace keel::control

@@ -100,15 +100,8 @@ status derive_key(const std::string& passphrase, const std::string& salt, unsign
 
 }  // namespace
 
-std::string secret_ref_name(const std::string& ref) {
-  static const std::string scheme = "secret://";
-  return ref.rfind(scheme, 0) == 0 ? ref.substr(scheme.size()) : std::string();
-}
-
 status check_secret_name(const std::string& name) {
-  bool ok = !name.empty() && name.size() <= 128;
-  for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-  if (!ok)
+  if (!valid_secret_name(name))
     return error{errc::bad_request, "'" + name.substr(0, 64) +
                                         "' is not a secret name: use 1..128 letters, digits, '_', '.' or '-'"};
   return ok_v;

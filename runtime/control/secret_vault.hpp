@@ -27,6 +27,7 @@
 
 #include "runtime/control/redactor.hpp"
 #include "runtime/error.hpp"
+#include "runtime/secret_ref.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {
@@ -43,8 +44,7 @@ struct secret_info {
   std::uint32_t version = 1;    // 1 + number of rotations
 };
 
-// "secret://NAME" -> NAME; empty when `ref` is not a secret reference.
-std::string secret_ref_name(const std::string& ref);
+using keel::secret_ref_name;
 // Names are 1..128 of [A-Za-z0-9_.-]; the error says so.
 status check_secret_name(const std::string& name);
 

@@ -2,6 +2,7 @@
 // (unknown keys, types, DAG shape, actions, template references), and the
 // JSON form instances keep.
 #include "runtime/workflow/definition.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -111,12 +112,9 @@ const step_spec* workflow_definition::step(const std::string& id) const {
 
 result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
                                            const std::set<std::string>& actions) {
-  YAML::Node doc;
-  try {
-    doc = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& ex) {
-    return error{errc::config, origin + ":" + std::to_string(ex.mark.line + 1) + ": not valid YAML: " + ex.msg};
-  }
+  auto loaded = parse_yaml_text(yaml_text, origin);
+  if (!loaded) return loaded.err();
+  YAML::Node doc = std::move(loaded.value());
   if (!doc.IsMap()) return error{errc::config, origin + ": a workflow must be a map with name, version and steps"};
   workflow_definition def;
   def.file = origin;

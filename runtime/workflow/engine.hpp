@@ -53,6 +53,10 @@ struct step_task {
   std::string action;
   nlohmann::json args;
   std::string key;  // idempotency key, sent with the action
+  // JSON pointers into `args` where the definition itself wrote a
+  // "secret://NAME": the only places a secret may be resolved. Anything
+  // else that reads like a reference came from data and stays text.
+  std::vector<std::string> secret_args;
   std::map<std::string, std::string> on;
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds heartbeat_timeout{0};

@@ -17,6 +17,7 @@
 
 #include "runtime/duration.hpp"
 #include "runtime/protocol.hpp"
+#include "runtime/secret_ref.hpp"
 #include "runtime/workflow/engine.hpp"
 #include "runtime/workflow/engine_state.hpp"
 #include "runtime/workflow/expression.hpp"
@@ -55,6 +56,7 @@ struct engine::impl : engine_state {
   engine_effects effects;
   std::set<std::string> summary_dirty;
   std::vector<std::string> ended_now;
+  std::vector<std::string> paused_now;  // `--wait` callers hear of a pause: it needs the operator
   // Idempotency results written or deleted in the pending batch: lookups must
   // see them before the store does (nullopt = deleted, e.g. by retry --from).
   std::unordered_map<std::string, std::optional<nlohmann::json>> pending_idem;
@@ -212,6 +214,7 @@ struct engine::impl : engine_state {
 
   void answer_existing(std::uint64_t token, const std::string& id, bool wait) {
     if (auto* inst = find(id)) {
+      if (wait && inst->state == instance_state::paused) return reply(token, detail_json(*inst));
       if (wait) return waiters[id].push_back(token);
       auto s = summary_json(*inst);
       s["instance"] = id;
@@ -249,6 +252,7 @@ struct engine::impl : engine_state {
       emit(inst, {{"type", "escalated"}, {"reason", why + "; fix the cause, then `keelctl retry " + inst.id +
                                                         "` or `keelctl cancel " + inst.id + "`"}});
       spdlog::warn("workflow {} paused: {}", inst.id, why);
+      paused_now.push_back(inst.id);
     } else {
       begin_compensation(inst, why);
     }
@@ -389,12 +393,14 @@ struct engine::impl : engine_state {
       t.action = s.action;
       t.args = r.args;
       t.key = r.key;
+      t.secret_args = secret_ref_pointers(s.args);
       t.on = s.on;
     } else {
       t.attempt = r.comp_attempt;
       t.action = s.compensate->action;
       t.key = r.key + "/compensate";
       t.on = s.compensate->on;
+      t.secret_args = secret_ref_pointers(s.compensate->args);
       auto ctx = inst.context(s.id);
       ctx["steps"][s.id] = {{"result", r.result}};
       auto args = render(s.compensate->args, ctx);
@@ -664,6 +670,15 @@ struct engine::impl : engine_state {
     if (batch_events.count("step_completed")) maybe_crash("after_result");
     if (batch_events.count("gate_opened")) maybe_crash("awaiting_approval");
     if (batch_events.count("compensation_completed")) maybe_crash("during_compensation");
+    for (const auto& id : paused_now) {
+      auto* inst = find(id);
+      if (!inst || inst->state != instance_state::paused) continue;
+      if (auto w = waiters.find(id); w != waiters.end()) {
+        auto d = detail_json(*inst);
+        for (auto token : w->second) reply(token, d);
+        waiters.erase(w);
+      }
+    }
     for (const auto& id : ended_now) {
       auto* inst = find(id);
       if (!inst) continue;
@@ -680,6 +695,7 @@ struct engine::impl : engine_state {
     batch_events.clear();
     summary_dirty.clear();
     ended_now.clear();
+    paused_now.clear();
     pending_idem.clear();
     engine_effects out = std::move(effects);
     effects = {};

@@ -1,6 +1,8 @@
 // Embedders turn text into unit-length vectors for the vector index. The
-// default is the hashing embedder (no network, no model files); an
-// OpenAI-compatible HTTP embedder plugs in behind the same interface.
+// one implementation is the hashing embedder (hashing_embedder.hpp: no
+// network, no model files). The interface leaves room for a remote model:
+// embed() may fail with `unavailable`, and embed_batch() may be overridden
+// to send texts in batches; no such embedder exists yet.
 //
 // An embedder's identity (name, dimension, version) is stored with the
 // memory: vectors from two embedders are not comparable, so opening memory
@@ -19,7 +21,7 @@
 namespace keel::memory {
 
 struct embedder_identity {
-  std::string name;     // "hashing", "openai:text-embedding-3-small", ...
+  std::string name;     // "hashing"; a remote embedder would name its provider and model
   std::size_t dim = 0;
   std::string version;  // bump when the same name+dim would give other vectors
   std::string text() const { return name + "/" + std::to_string(dim) + "/v" + version; }
@@ -38,7 +40,7 @@ class embedder {
   virtual status embed(std::string_view text, std::span<float> out) const = 0;
 
   // Embeds many texts into `out` (texts.size() * dim floats). The default
-  // calls embed() per text; remote providers override it to batch requests.
+  // calls embed() per text; a remote embedder would override it to batch.
   virtual status embed_batch(const std::vector<std::string>& texts, std::vector<float>& out) const {
     auto dim = identity().dim;
     out.assign(texts.size() * dim, 0.0f);

@@ -2,6 +2,7 @@
 // not used because storage/ sits below runtime/; this one only needs maps,
 // scalars and sequences, and reports the first error with its line.
 #include "storage/memory/memory_config.hpp"
+#include "runtime/yaml_text.hpp"
 
 #include <fstream>
 #include <set>
@@ -330,8 +331,10 @@ result<memory_config> parse_with(const std::string& yaml_text, const std::string
   walker w{origin, {}};
   memory_config cfg;
   auto types = std::make_shared<schema>();
+  auto parsed = parse_yaml_text(yaml_text, origin);
+  if (!parsed) return parsed.err();
   try {
-    YAML::Node root = YAML::Load(yaml_text);
+    YAML::Node root = std::move(parsed.value());
     if (auto e = read(w, root, cfg, *types)) return *e;
   } catch (const YAML::Exception& e) {
     return error{errc::config, origin + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg};

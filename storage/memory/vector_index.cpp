@@ -143,8 +143,8 @@ std::string check_header(const std::string& path, const vector_index_options& o)
 // Reads a file saveIndex wrote (header already checked by check_header)
 // into `h`, a HierarchicalNSW from the space-only constructor. This is
 // 0.6.2's loadIndex without its "is the file ok" pre-pass, which tellg()s
-// and seekg()s around every element: two lseek calls each, 10 of the 11 s
-// a 1,000,000-item index took to load. The same checks happen here as the
+// and seekg()s around every element: two lseek calls each, most of the
+// time a large index took to load. The same checks happen here as the
 // file is read once, front to back: every size must be a whole number of
 // upper-layer link blocks within the element's possible levels, and the
 // file must end exactly where the last element's links do.

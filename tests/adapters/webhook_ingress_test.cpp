@@ -1,4 +1,4 @@
-// Webhook ingress over real HTTP (cpp-httplib on 127.0.0.1, a free port):
+// Webhook ingress over real HTTP (Keel's server on 127.0.0.1, a free port):
 // the event is in the store before the 2xx; unsigned, forged, stale,
 // replayed, oversized and malformed requests get their 4xx and change
 // nothing; a retry with a new signature is a duplicate; a renamed field is
@@ -27,24 +27,25 @@ std::int64_t unix_now() { return std::time(nullptr); }
 struct ingress_server {
   connector_env env;
   std::unique_ptr<webhook_ingress> ingress;
-  httplib::Server server;
-  std::thread thread;
+  std::unique_ptr<httpd::server> server;
   int port = 0;
 
   explicit ingress_server(std::vector<webhook_source> sources) {
     auto w = webhook_ingress::create(*env.inbox, *env.db, std::move(sources));
     BOOST_REQUIRE(w.ok());
     ingress = std::move(w.value());
-    ingress->register_routes(server);
-    port = server.bind_to_any_port("127.0.0.1");
-    BOOST_REQUIRE(port > 0);
-    thread = std::thread([this] { server.listen_after_bind(); });
-    BOOST_REQUIRE(keel::test::wait_until([this] { return server.is_running(); }, 5s));
+    auto* in = ingress.get();
+    auto s = httpd::server::start(
+        {}, [in](const httpd::request& head) { return httpd::route_choice{0, in->body_limit(head.path)}; },
+        [in](const httpd::request& req, httpd::response& res) {
+          if (req.method == "POST") return in->serve(req, res);
+          res.status = 404;
+        });
+    BOOST_REQUIRE(s.ok());
+    server = std::move(s.value());
+    port = server->port();
   }
-  ~ingress_server() {
-    server.stop();
-    thread.join();
-  }
+  ~ingress_server() { server->stop(); }
   httplib::Result post(const std::string& path, const std::string& body, httplib::Headers h = {}) {
     httplib::Client cli("127.0.0.1", port);
     return cli.Post(path.c_str(), h, body, "application/json");

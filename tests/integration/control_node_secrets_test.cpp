@@ -2,7 +2,9 @@
 // used by a workflow step as secret://NAME (the executor gets the value),
 // and then absent from every file under the test dir (data dir and logs),
 // every key and value of the store, and every keelctl output, plain and
-// --json. A wrong vault key stops start-up with a clear message and
+// --json. A reference that arrives in data (the instance's input, an
+// earlier step's result) stays text; a secret nothing grants is usable by
+// no action. A wrong vault key stops start-up with a clear message and
 // changes nothing in the data dir.
 #include "tests/integration/control_fixture.hpp"
 
@@ -24,7 +26,7 @@ steps:
 )");
   write_file(dir / "input/value.txt", plaintext + "\n");
   workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(""));
+  start_node_and_executor(w, control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
 
   std::vector<command_result> outputs;
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
@@ -61,6 +63,80 @@ steps:
   w.executors.clear();
   BOOST_TEST(w.node->terminate() == 0);
   expect_plaintext_nowhere(plaintext, outputs, dir.path(), dir / "data");
+}
+
+// The operator's definition names one secret; the instance's input and an
+// earlier step's result carry the same text. Only the definition's own
+// reference is resolved: the rest reaches the action as the literal text.
+BOOST_AUTO_TEST_CASE(a_reference_that_arrives_in_data_stays_text) {
+  temp_dir dir("keel-secrets-data");
+  write_file(dir / "workflows/leak.yaml", R"(
+name: leak
+steps:
+  - {id: first, action: echo, args: {relay: "{{ input.name }}"}}
+  - id: second
+    needs: [first]
+    action: echo
+    args:
+      token: "secret://stripe_api_key"
+      name: "{{ input.name }}"
+      nested: {list: ["{{ input.plan }}", "secret://stripe_api_key is the header"]}
+      echoed: "{{ steps.first.result.relay }}"
+)");
+  write_file(dir / "input/value.txt", plaintext + "\n");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
+  auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
+  BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
+
+  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "leak", "--input",
+                                  R"({"name": "secret://stripe_api_key", "plan": "secret://stripe_api_key"})", "--wait"});
+  BOOST_REQUIRE_MESSAGE(run.code == 0, run.out + run.err);
+  auto id = nlohmann::json::parse(run.out)["id"].get<std::string>();
+  auto task = nlohmann::json::parse(keelctl(w.endpoint, {"--json", "task", id}).out);
+  nlohmann::json second;
+  for (const auto& s : task["steps"])
+    if (s["id"] == "second") second = s;
+  BOOST_REQUIRE_MESSAGE(second.is_object(), task.dump());
+  const auto& result = second["result"];
+  BOOST_TEST(result["token"] == "[redacted:stripe_api_key]", result.dump());  // the definition's own: resolved
+  BOOST_TEST(result["name"] == "secret://stripe_api_key", result.dump());     // from the input: text
+  BOOST_TEST(result["nested"]["list"][0] == "secret://stripe_api_key", result.dump());
+  BOOST_TEST(result["echoed"] == "secret://stripe_api_key", result.dump());   // from a step's result: text
+  // One use, by the definition's reference, is what the trail records.
+  auto audit = nlohmann::json::parse(keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out);
+  int uses = 0;
+  for (const auto& e : audit["entries"]) uses += e["kind"] == "secret_use";
+  BOOST_TEST(uses == 1, audit.dump());
+  w.executors.clear();
+  BOOST_TEST(w.node->terminate() == 0);
+}
+
+// No scope and no account: no action may use the secret, and the refusal
+// says what to add to the config.
+BOOST_AUTO_TEST_CASE(a_secret_nothing_grants_is_usable_by_no_action) {
+  temp_dir dir("keel-secrets-unscoped");
+  write_file(dir / "workflows/charge.yaml", R"(
+name: charge
+steps:
+  - {id: call_api, action: echo, args: {token: "secret://stripe_api_key"}, retry: {max_attempts: 1, on_exhausted: fail}}
+)");
+  write_file(dir / "input/value.txt", plaintext + "\n");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(""));
+  auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
+  BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
+  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "charge", "--wait"});
+  BOOST_TEST(run.code != 0, run.out + run.err);
+  auto adhoc = keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://stripe_api_key"})"});
+  BOOST_TEST(adhoc.code != 0, adhoc.out + adhoc.err);
+  for (const auto& out : {run.out + run.err, adhoc.out + adhoc.err}) {
+    BOOST_TEST(contains(out, "has no scope, so no action may use it"), out);
+    BOOST_TEST(contains(out, "secret_scopes: {stripe_api_key: [echo]}"), out);
+    BOOST_TEST(!contains(out, plaintext), out);
+  }
+  w.executors.clear();
+  BOOST_TEST(w.node->terminate() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {

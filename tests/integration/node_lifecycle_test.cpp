@@ -2,7 +2,13 @@
 // executors that reconnect and re-register when the node comes back.
 #include "tests/integration/fixture.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -44,6 +50,92 @@ BOOST_AUTO_TEST_CASE(bad_config_is_refused_before_anything_starts) {
   BOOST_TEST(node.wait_exit(10s) == 2);
   BOOST_TEST(node.log_contains("bad.yaml:4: gateway.hartbeat: unknown key"), node.log());
   BOOST_TEST(!std::filesystem::exists(dir / "data"));  // nothing was created
+}
+
+// Sections parsed only by the part that uses them (memory, the control
+// plane, connectors) are checked before the keys, the vault and the
+// database are made: a bad value leaves no data dir behind.
+BOOST_AUTO_TEST_CASE(every_section_is_checked_before_the_data_dir_is_touched) {
+  temp_dir dir;
+  write_file(dir / "dim0.yaml", "memory:\n  dimension: 0\n");
+  process dim0({KEEL_BIN, "node", "--config", dir / "dim0.yaml", "--data-dir", dir / "data", "--listen",
+                endpoint_for(free_port())},
+               dir / "dim0.log");
+  BOOST_TEST(dim0.wait_exit(10s) != 0);
+  BOOST_TEST(dim0.log_contains("dim0.yaml:2: memory.dimension"), dim0.log());
+  BOOST_TEST(!std::filesystem::exists(dir / "data"), "keys or a database were created before the check");
+
+  write_file(dir / "crash.yaml", "workflows:\n  crash_at: after_dispatch\n");
+  process crash({KEEL_BIN, "node", "--config", dir / "crash.yaml", "--data-dir", dir / "data", "--listen",
+                 endpoint_for(free_port())},
+                dir / "crash.log");
+  BOOST_TEST(crash.wait_exit(10s) != 0);
+  BOOST_TEST(crash.log_contains("workflows.crash_at is set but fault injection is off"), crash.log());
+  BOOST_TEST(!std::filesystem::exists(dir / "data"));
+}
+
+// The data dir holds customer data: 0700, files 0600; a dir left open by
+// an older version or a restore is tightened at start, with a warning.
+BOOST_AUTO_TEST_CASE(the_data_dir_is_private_and_an_open_one_is_tightened) {
+  temp_dir dir;
+  namespace fs = std::filesystem;
+  fs::create_directories(dir / "data/logs");
+  write_file(dir / "data/logs/old.log", "ada@lovelace.example\n");
+  fs::permissions(dir / "data", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                    fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir / "data/logs/old.log", fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                                 fs::perms::others_read);
+  auto node = start_node({dir / "data", dir / "node.log", {"--log-level", "info"}, ""});
+  BOOST_TEST(node.proc->log_contains("was readable by other users"), node.proc->log());
+  auto r = client::connect(node.endpoint);
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE((*r)->call("ping", nlohmann::json::object(), 5s).ok());
+  BOOST_TEST(node.proc->terminate(10s) == 0);
+  const auto open_bits = fs::perms::group_all | fs::perms::others_all;
+  std::size_t files = 0;
+  BOOST_TEST(((fs::status(dir / "data").permissions() & open_bits) == fs::perms::none));
+  for (const auto& e : fs::recursive_directory_iterator(dir / "data")) {
+    if (e.is_symlink()) continue;
+    ++files;
+    BOOST_TEST(((e.status().permissions() & open_bits) == fs::perms::none), e.path().string() << " is open to others");
+  }
+  BOOST_TEST(files > 5u);  // the database's own files were checked, not just ours
+}
+
+// Without a config naming metrics.port, the HTTP port follows --listen
+// (its port + 1), so two nodes on one machine do not collide.
+BOOST_AUTO_TEST_CASE(the_http_port_follows_the_listen_port_without_a_config) {
+  temp_dir dir;
+  // Below the ephemeral range: a port picked from it may have its next port
+  // taken by any outgoing connection on the machine, the node's own included.
+  auto port_free = [](int port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+  };
+  auto pair_below_ephemeral = [&](int from) {
+    for (int p = from; p < 32000; p += 2)
+      if (port_free(p) && port_free(p + 1)) return p;
+    return 0;
+  };
+  int a = pair_below_ephemeral(20000 + (::getpid() % 2000) * 2);
+  int b = pair_below_ephemeral(a + 2);
+  BOOST_REQUIRE(a > 0 && b > 0);
+  auto first = start_node({dir / "a", dir / "a.log", {}, ""}, a);
+  auto second = start_node({dir / "b", dir / "b.log", {}, ""}, b);
+  for (int port : {a + 1, b + 1}) {
+    httplib::Client http("127.0.0.1", port);
+    auto res = http.Get("/metrics");
+    BOOST_REQUIRE_MESSAGE(res, "nothing serves /metrics on " << port);
+    BOOST_TEST(res->status == 200);
+  }
+  BOOST_TEST(!first.proc->log_contains("cannot serve /metrics"), first.proc->log());
+  BOOST_TEST(!second.proc->log_contains("cannot serve /metrics"), second.proc->log());
 }
 
 BOOST_AUTO_TEST_CASE(executor_reregisters_after_the_node_restarts) {

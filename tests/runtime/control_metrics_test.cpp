@@ -3,8 +3,11 @@
 // `prometheus`; tools/setup.sh --with-test-tools installs it).
 #include <boost/test/unit_test.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include <httplib.h>
 
@@ -88,27 +91,77 @@ BOOST_AUTO_TEST_CASE(routes_go_to_the_longest_matching_prefix_and_can_be_removed
   auto& srv = **server;
   httplib::Client cli("127.0.0.1", srv.port());
   BOOST_TEST(cli.Get("/")->body.find("/metrics") != std::string::npos);  // no route at / yet
-  srv.route_get("/", [](const httplib::Request& req, httplib::Response& res) { res.set_content("root " + req.path, "text/plain"); });
-  srv.route_get("/a/", [](const httplib::Request&, httplib::Response& res) { res.set_content("a", "text/plain"); });
-  auto body = [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& read) {
-    std::string b;
-    read([&](const char* d, std::size_t n) { b.append(d, n); return true; });
-    res.set_content("got " + b, "text/plain");
+  auto text = [](std::string body) {
+    return [body](const httpd::request&, httpd::response& res) { res.set_content(body, "text/plain"); };
   };
-  srv.route_post("/", body);
-  srv.route_post("/hooks/", [](const httplib::Request&, httplib::Response& res, const httplib::ContentReader&) {
-    res.set_content("hook", "text/plain");
-  });
+  srv.route_get("/", {http_lane::console, nullptr,
+                      [](const httpd::request& req, httpd::response& res) { res.set_content("root " + req.path, "text/plain"); }});
+  srv.route_get("/a/", {http_lane::console, nullptr, text("a")});
+  srv.route_post("/", {http_lane::console, [](const httpd::request&) { return std::size_t(8); },
+                       [](const httpd::request& req, httpd::response& res) {
+                         if (req.body_too_large) res.status = 413;
+                         res.set_content("got " + req.body, "text/plain");
+                       }});
+  srv.route_post("/hooks/", {http_lane::hooks, nullptr, text("hook")});
   BOOST_TEST(cli.Get("/x")->body == "root /x");
   BOOST_TEST(cli.Get("/a/b")->body == "a");  // longer prefix wins, whatever the order of registration
   BOOST_TEST(cli.Get("/metrics")->body != "root /metrics");  // built in, always wins
   BOOST_TEST(cli.Post("/hooks/x", "z", "text/plain")->body == "hook");
   BOOST_TEST(cli.Post("/form", "z", "text/plain")->body == "got z");
-  srv.route_get("/", nullptr);
-  srv.route_post("/", nullptr);
+  BOOST_TEST(cli.Post("/form", "123456789", "text/plain")->status == 413);  // over the route's body limit
+  BOOST_TEST(cli.Head("/a/b")->status == 200);
+  srv.route_get("/", {});
+  srv.route_post("/", {});
   BOOST_TEST(cli.Get("/x")->status == 404);
+  BOOST_TEST(cli.Get("/x")->body == "no route for GET /x\n");
   BOOST_TEST(cli.Post("/form", "z", "text/plain")->status == 404);
   BOOST_TEST(cli.Get("/a/b")->body == "a");
+}
+
+BOOST_AUTO_TEST_CASE(removing_a_route_waits_for_its_calls_in_progress) {
+  metrics_registry reg;
+  auto server = metrics_server::start(reg, 0);
+  BOOST_REQUIRE(server.ok());
+  auto& srv = **server;
+  std::atomic<bool> inside{false}, removed{false};
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  srv.route_get("/slow", {http_lane::console, nullptr, [&](const httpd::request&, httpd::response& res) {
+                            inside = true;
+                            released.wait();
+                            res.set_content("done", "text/plain");
+                          }});
+  std::thread caller([&] { httplib::Client("127.0.0.1", srv.port()).Get("/slow"); });
+  BOOST_REQUIRE(test::wait_until([&] { return inside.load(); }, std::chrono::seconds(5)));
+  std::thread remover([&] {
+    srv.route_get("/slow", {});
+    removed = true;
+  });
+  BOOST_TEST(!test::wait_until([&] { return removed.load(); }, std::chrono::milliseconds(200)));
+  release.set_value();
+  BOOST_TEST(test::wait_until([&] { return removed.load(); }, std::chrono::seconds(5)));
+  remover.join();
+  caller.join();
+}
+
+BOOST_AUTO_TEST_CASE(the_http_limits_reach_the_server) {
+  metrics_registry reg;
+  http_limits limits;
+  limits.max_header_bytes = 2048;
+  auto server = metrics_server::start(reg, 0, limits);
+  BOOST_REQUIRE(server.ok());
+  httplib::Client cli("127.0.0.1", (*server)->port());
+  httplib::Headers big{{"X-Big", std::string(4096, 'a')}};
+  auto res = cli.Get("/metrics", big);
+  BOOST_REQUIRE(res);
+  BOOST_TEST(res->status == 431);
+  auto scrape = cli.Get("/metrics");
+  BOOST_REQUIRE(scrape);
+  BOOST_TEST(scrape->status == 200);
+  // The server's own counters are in the scrape.
+  BOOST_TEST(has(scrape->body, "keel_http_requests_total{outcome=\"bad\"} 1\n"), scrape->body);
+  BOOST_TEST(has(scrape->body, "keel_http_connections_total{event=\"accepted\"} "));
+  BOOST_TEST(has(scrape->body, "keel_http_connections_open "));
 }
 
 BOOST_AUTO_TEST_CASE(promtool_has_teeth) {

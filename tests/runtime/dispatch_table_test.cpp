@@ -127,6 +127,41 @@ BOOST_AUTO_TEST_CASE(expired_leases_keep_credit_until_the_executor_answers) {
   BOOST_TEST(d.assign(now0).size() == 1u);  // but its slot is free again
 }
 
+// An executor back on a new connection says which leases it still holds:
+// every other one was lost with the old connection and frees its slot.
+BOOST_AUTO_TEST_CASE(leases_an_executor_no_longer_holds_are_released) {
+  dispatch_table d(2, 100);
+  d.upsert_executor(exec("a", {"echo"}, 3));
+  BOOST_REQUIRE(d.submit(task(1, "echo", {}, std::chrono::milliseconds(100))).ok());  // will expire
+  BOOST_REQUIRE(d.submit(task(2, "echo")).ok());                                     // still held
+  BOOST_REQUIRE(d.submit(task(3, "echo")).ok());                                     // lost in transit
+  auto leased = d.assign(now0);
+  BOOST_REQUIRE(leased.size() == 3u);
+  BOOST_REQUIRE(d.expire(now0 + std::chrono::milliseconds(200)).size() == 1u);
+  BOOST_TEST(d.executors().at("a").in_flight() == 3);  // expiry alone keeps the slot
+
+  std::uint64_t held = 0;
+  for (const auto& a : leased)
+    if (a.task_id == 2) held = a.lease;
+  auto reconnected = exec("a", {"echo"}, 3);
+  reconnected.peer = "peer-a-2";
+  d.upsert_executor(reconnected);
+  auto failed = d.release_unheld("a", {held});
+  BOOST_TEST(failed.empty());
+  BOOST_TEST(d.executors().at("a").in_flight() == 1);  // only task 2
+  BOOST_TEST(d.queued() == 1u);                        // task 3 is back in the queue
+  auto again = d.assign(now0);
+  BOOST_REQUIRE(again.size() == 1u);
+  BOOST_TEST(again[0].task_id == 3u);
+  BOOST_TEST(again[0].peer == "peer-a-2");
+  BOOST_TEST(d.find_task(3)->lost_on == (std::vector<std::string>{"a"}), boost::test_tools::per_element());
+  // Lost twice: out of attempts, returned for its caller to be answered.
+  auto out = d.release_unheld("a", {held});
+  BOOST_REQUIRE(out.size() == 1u);
+  BOOST_TEST(out[0].id == 3u);
+  BOOST_TEST(d.release_unheld("nobody", {}).empty());
+}
+
 BOOST_AUTO_TEST_CASE(queue_limit_refuses_with_unavailable) {
   dispatch_table d(3, 2);
   d.upsert_executor(exec("a", {"echo"}, 1));

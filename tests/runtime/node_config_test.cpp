@@ -64,6 +64,45 @@ BOOST_AUTO_TEST_CASE(mistakes_name_the_line_and_key) {
   BOOST_TEST(has(error_of("supervision:\n  backoff: {min: 2s, max: 1s}\n"), "must not be smaller than min"));
 }
 
+// yaml-cpp keeps both entries of a repeated key and a loader would read
+// one: the operator's other value would be ignored without a word.
+BOOST_AUTO_TEST_CASE(a_key_written_twice_is_an_error_naming_both_lines) {
+  BOOST_TEST(has(error_of("gateway:\n  heartbeat: 1s\n  heartbeat: 5s\n"),
+                 "test.yaml:3: key 'heartbeat' appears twice in the same map (first at line 2): keep one"));
+  BOOST_TEST(has(error_of("metrics: {port: 1}\nmetrics: {port: 2}\n"), "test.yaml:2: key 'metrics' appears twice"));
+  // Sections other loaders read come through the same parser.
+  BOOST_TEST(has(error_of("memory:\n  dimension: 64\n  dimension: 128\n"), "key 'dimension' appears twice"));
+  // The same key in two different maps is fine.
+  BOOST_TEST(parse_node_config("gateway: {heartbeat: 1s}\nworkflows: {retention: 1h}\n", "t.yaml").ok());
+}
+
+BOOST_AUTO_TEST_CASE(the_http_section_sets_the_servers_limits) {
+  auto d = parse_node_config(embedded_node_config(), "embedded");
+  BOOST_REQUIRE(d.ok());
+  BOOST_TEST(d->control.http.head_timeout.count() == 10000);
+  BOOST_TEST(d->control.http.max_connections_per_client == 64);
+  auto r = parse_node_config("http:\n  head_timeout: 2s\n  body_timeout: 1m\n  idle_timeout: 5s\n  max_header_bytes: 8192\n"
+                             "  max_connections: 100\n  max_connections_per_client: 10\n  console_workers: 2\n"
+                             "  console_queue: 8\n  hooks_workers: 3\n  hooks_queue: 16\n", "t.yaml");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  const auto& h = r->control.http;
+  BOOST_TEST(h.head_timeout.count() == 2000);
+  BOOST_TEST(h.body_timeout.count() == 60000);
+  BOOST_TEST(h.idle_timeout.count() == 5000);
+  BOOST_TEST(h.max_header_bytes == 8192u);
+  BOOST_TEST(h.max_connections == 100);
+  BOOST_TEST(h.max_connections_per_client == 10);
+  BOOST_TEST(h.console_workers == 2);
+  BOOST_TEST(h.console_queue == 8u);
+  BOOST_TEST(h.hooks_workers == 3);
+  BOOST_TEST(h.hooks_queue == 16u);
+  BOOST_TEST(has(error_of("http:\n  head_timout: 2s\n"), "test.yaml:2: http.head_timout: unknown key"));
+  BOOST_TEST(has(error_of("http:\n  hooks_workers: 0\n"), "test.yaml:2: http.hooks_workers"));
+  BOOST_TEST(has(error_of("http:\n  max_header_bytes: 10\n"), "must be between 1024 and"));
+  BOOST_TEST(has(error_of("http:\n  max_connections: 10\n  max_connections_per_client: 20\n"),
+                 "test.yaml:3: http.max_connections_per_client: must not exceed max_connections (10)"));
+}
+
 BOOST_AUTO_TEST_CASE(missing_file_says_what_to_do) {
   auto r = load_node_config_file("/nonexistent/node.yaml");
   BOOST_REQUIRE(!r.ok());

@@ -197,4 +197,44 @@ BOOST_AUTO_TEST_CASE(body_writer_refuses_counts_that_do_not_match) {
   BOOST_CHECK_NO_THROW(exact.finish());
 }
 
+// --- what a sender checks, what a refused frame still tells ---
+
+BOOST_AUTO_TEST_CASE(value_limits_match_what_the_decoder_refuses) {
+  nlohmann::json v = nullptr;
+  for (int i = 0; i < 31; ++i) v = nlohmann::json::array({v});
+  BOOST_TEST(proto::check_value_limits(v, 1).ok());  // 31 arrays under the body map: 32 levels
+  auto frame = proto::encode_frame(proto::make_envelope(proto::msg_type::task_result, {{"result", v}}, 1));
+  BOOST_TEST(proto::decode_frame(frame).ok());
+  v = nlohmann::json::array({v});
+  auto deep = proto::check_value_limits(v, 1);
+  BOOST_REQUIRE(!deep.ok());
+  BOOST_TEST(deep.err().message == "the value nests deeper than 32 levels");
+  frame = proto::encode_frame(proto::make_envelope(proto::msg_type::task_result, {{"result", v}}, 1));
+  BOOST_TEST(!proto::decode_frame(frame).ok());
+  auto wide = proto::check_value_limits(nlohmann::json(std::vector<int>(70000, 1)), 1);
+  BOOST_REQUIRE(!wide.ok());
+  BOOST_TEST(wide.err().message.find("70000 entries") != std::string::npos, wide.err().message);
+  BOOST_TEST(proto::check_value_limits(nlohmann::json("scalar"), 40).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_result_still_names_its_task_and_lease) {
+  nlohmann::json deep = nullptr;
+  for (int i = 0; i < 100; ++i) deep = nlohmann::json::array({deep});
+  auto frame = proto::encode_frame(proto::make_envelope(
+      proto::msg_type::task_result, {{"result", deep}, {"lease", 77}, {"task_id", 12}, {"ok", true}}, 12));
+  BOOST_REQUIRE(!proto::decode_frame(frame).ok());
+  auto ids = proto::peek_task_ids(frame);
+  BOOST_REQUIRE(ids.has_value());
+  BOOST_TEST(ids->task_id == 12u);
+  BOOST_TEST(ids->lease == 77u);
+  // Ids inside nested maps are not the frame's.
+  auto nested = proto::encode_frame(proto::make_envelope(
+      proto::msg_type::task_result, {{"result", {{"task_id", 5}, {"lease", 6}}}}, 1));
+  BOOST_TEST(!proto::peek_task_ids(nested).has_value());
+  // Cut before task_id (the last key): no ids, rather than a guess.
+  BOOST_TEST(!proto::peek_task_ids(frame.substr(0, frame.size() - 3)).has_value());
+  BOOST_TEST(!proto::peek_task_ids("").has_value());
+  BOOST_TEST(!proto::peek_task_ids(std::string("\x02\x0e\xc1", 3)).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

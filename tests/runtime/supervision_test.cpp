@@ -64,6 +64,26 @@ BOOST_AUTO_TEST_CASE(backoff_doubles_up_to_max_and_resets_after_stable_uptime) {
   BOOST_TEST(p.on_exit(0, true, "boom", t).delay.count() == 100);
 }
 
+// The cluster keeper's schedule: five crashes a few minutes apart each
+// wait the minimum again, not the cap; a crash loop still backs off.
+BOOST_AUTO_TEST_CASE(restart_backoff_resets_after_healthy_running) {
+  restart_backoff b(backoff_spec{millis(1000), millis(30000), millis(60000), 0.0});
+  std::mt19937_64 rng(1);
+  auto t = clk::now();
+  for (int crash = 0; crash < 5; ++crash) {
+    b.on_started(t);
+    t += std::chrono::minutes(3);
+    BOOST_TEST(b.on_exit(t, rng).count() == 1000, "crash " << crash);
+  }
+  std::vector<long> loop;
+  for (int crash = 0; crash < 7; ++crash) {
+    b.on_started(t);
+    t += std::chrono::milliseconds(50);
+    loop.push_back(b.on_exit(t, rng).count());
+  }
+  BOOST_TEST(loop == (std::vector<long>{2000, 4000, 8000, 16000, 30000, 30000, 30000}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(jitter_stays_within_bounds) {
   auto spec = spec_of(restart_strategy::one_for_one, {P}, 1000);
   spec.children[0].backoff.jitter = 0.5;

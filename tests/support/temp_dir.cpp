@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace keel::test {
@@ -17,6 +18,11 @@ temp_dir::~temp_dir() {
   if (keep_ || std::getenv("KEEL_KEEP_TEST_DIRS")) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path) << text;
 }
 
 }  // namespace keel::test

@@ -22,4 +22,7 @@ class temp_dir {
   bool keep_ = false;
 };
 
+// Writes `text` to `path`, making its parent directories.
+void write_file(const std::string& path, const std::string& text);
+
 }  // namespace keel::test

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@
 
 #include "runtime/client.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/supervision.hpp"
 
 namespace keel {
 
@@ -60,7 +62,7 @@ void write_state(const std::string& dir, const nlohmann::json& j) {
 pid_t spawn(const std::vector<std::string>& argv, const fs::path& log) {
   pid_t pid = ::fork();
   if (pid != 0) return pid;
-  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (fd >= 0) {
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -109,13 +111,18 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
   ::sigaction(SIGINT, &sa, nullptr);
   auto logs = log_dir(opts.data_dir);
 
+  // 1 s doubling to 30 s, so a child that cannot start does not spin; back
+  // to 1 s once it has run for a minute, so crashes far apart each wait 1 s.
+  const backoff_spec keeper_backoff{1000ms, 30000ms, 60000ms, 0.1};
   struct child {
     std::string name;
     std::vector<std::string> argv;
+    restart_backoff backoff;
     pid_t pid = 0;
     int restarts = 0;
     std::chrono::steady_clock::time_point restart_at{};
   };
+  std::mt19937_64 rng(static_cast<std::uint64_t>(::getpid()));
   std::vector<child> children;
   auto keys = ensure_cluster_keys(opts.data_dir, opts.executors);
   if (!keys) {
@@ -128,7 +135,7 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
     node_argv.push_back("--config");
     node_argv.push_back(opts.node_config);
   }
-  children.push_back({"node", node_argv});
+  children.push_back({"node", node_argv, restart_backoff(keeper_backoff)});
   for (int i = 1; i <= opts.executors; ++i) {
     std::vector<std::string> argv{self_exe, "executor", "--connect", opts.listen, "--name",
                                   "local-" + std::to_string(i), "--labels", "site=local",
@@ -138,7 +145,7 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
       argv.push_back("--config");
       argv.push_back(opts.executor_config);
     }
-    children.push_back({"local-" + std::to_string(i), argv});
+    children.push_back({"local-" + std::to_string(i), argv, restart_backoff(keeper_backoff)});
   }
   auto save = [&] {
     nlohmann::json j{{"keeper_pid", ::getpid()}, {"pgid", ::getpgrp()}, {"endpoint", opts.listen},
@@ -150,6 +157,7 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
   };
   for (auto& c : children) {
     c.pid = spawn(c.argv, logs / (c.name + ".log"));
+    c.backoff.on_started(std::chrono::steady_clock::now());
     if (c.name == "node") std::this_thread::sleep_for(100ms);  // executors retry anyway; this just spares a reconnect
   }
   save();
@@ -163,11 +171,10 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
       for (auto& c : children) {
         if (c.pid != pid) continue;
         c.pid = 0;
-        // Backoff 1 s doubling to 30 s, so a child that cannot start does not spin.
-        auto delay = std::min(30'000, 1000 << std::min(c.restarts, 5));
-        c.restart_at = now + std::chrono::milliseconds(delay);
-        std::fprintf(stderr, "keeper: %s (pid %d) exited with status %d; restarting in %dms\n", c.name.c_str(),
-                     pid, status, delay);
+        auto delay = c.backoff.on_exit(now, rng);
+        c.restart_at = now + delay;
+        std::fprintf(stderr, "keeper: %s (pid %d) exited with status %d; restarting in %lldms\n", c.name.c_str(),
+                     pid, status, static_cast<long long>(delay.count()));
       }
       save();
       continue;
@@ -176,6 +183,7 @@ int cluster_keep(const cluster_options& opts, const std::string& self_exe) {
     for (auto& c : children) {
       if (c.pid == 0 && now >= c.restart_at) {
         c.pid = spawn(c.argv, logs / (c.name + ".log"));
+        c.backoff.on_started(now);
         ++c.restarts;
         changed = true;
       }

@@ -2,6 +2,7 @@
 // binary. Subcommands: node, executor, cluster up|down (and the keeper's
 // internal `cluster run`).
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/config_check.hpp"
 #include "actors/node.hpp"
 #include "adapters/actions/builtin_actions.hpp"
 #include "runtime/curve_keys.hpp"
@@ -119,6 +121,10 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  // What a node or a cluster writes (its database, index files, logs with
+  // customer data, keys) is for its own user only.
+  if (*node || *up || *run) ::umask(077);
+
   if (*node) {
     auto cfg = node_config_path.empty() ? keel::parse_node_config(keel::embedded_node_config(), "<embedded config/node.yaml>")
                                         : keel::load_node_config_file(node_config_path);
@@ -130,6 +136,11 @@ int main(int argc, char** argv) {
     if (!node_key.empty()) cfg->key_file = node_key;
     cfg->admin_keys.insert(cfg->admin_keys.end(), admin_keys.begin(), admin_keys.end());
     if (insecure) cfg->insecure = true;
+    // Two nodes on one machine must not collide on the HTTP port: unless a
+    // config file names it, it follows the ZeroMQ port.
+    if (!listen.empty() && (node_config_path.empty() || !cfg->control.metrics_port_given))
+      if (int port = keel::endpoint_port(listen); port > 0 && port < 65535) cfg->control.metrics_port = port + 1;
+    if (auto s = keel::check_node_config(*cfg); !s) return fail("node", s.err());
     if (auto s = keel::setup_logging(cfg->log_level, "node"); !s) return fail("node", s.err());
     if (cfg->key_file.empty() && !cfg->insecure) {
       // Secure by default: a node started by hand gets the same keys as

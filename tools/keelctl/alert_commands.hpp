@@ -1,4 +1,4 @@
-// keelctl's monitor commands (issue 6, docs/control-plane.md "Monitor"):
+// keelctl's monitor commands (docs/control-plane.md "Monitor"):
 //   alerts [--history [-n N]]   open alerts (each raised once per condition), and what was raised/resolved
 // and the alert lines under `keelctl status` (print_status_alerts).
 // alerts_cli adds the command before parsing; run() executes it (nullopt

@@ -1,5 +1,5 @@
 // keelctl's control-plane commands: secrets, accounts, policy, models, cost,
-// traces and the audit trail (issue 6, docs/control-plane.md). All but
+// traces and the audit trail (docs/control-plane.md). All but
 // `policy check` ask the node; the node redacts every answer, so no secret
 // value reaches this process's output. `secrets set` reads the value from a
 // terminal without echo, or from stdin, and never from the command line

@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   run_wf->add_option("workflow", wf_name, "Workflow name (see keelctl workflows)")->required();
   run_wf->add_option("--input", wf_input, "Input as a JSON object; @FILE reads it from a file, - from stdin");
   run_wf->add_option("--idempotency-key", wf_key, "Starting twice with this key returns the first instance");
-  run_wf->add_flag("--wait", wf_wait, "Wait until the instance ends: up to 10 minutes, or keelctl's --timeout when given");
+  run_wf->add_flag("--wait", wf_wait,
+                   "Wait until the instance ends or pauses for the operator: up to 10 minutes, or keelctl's --timeout when given");
   auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
   std::string task_state;
   int task_limit = 50;

@@ -1,4 +1,4 @@
-// keelctl's canonical-memory commands (issue 5, docs/memory.md):
+// keelctl's canonical-memory commands (docs/memory.md):
 //   records put|get|list|search|history|forget|purge,
 //   memory add|search|forget|prune|status|reembed,
 //   dlq list|show|replay.

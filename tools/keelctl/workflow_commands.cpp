@@ -73,12 +73,15 @@ int cmd_run_workflow(const globals& g, const std::string& name, const std::strin
   // --wait: until the instance ends (10 minutes unless --timeout says otherwise).
   auto r = call(g, "run-workflow", args, wait ? wait_for(g, std::chrono::minutes(10)) : g.timeout);
   if (!r) return report(g, r.err());
-  if (g.json) return print_json(*r), exit_ok;
+  // With --wait the exit code says how it ended, for scripts too.
+  const int code = !wait || r->value("state", std::string()) == "completed" ? exit_ok : exit_failed;
+  if (g.json) return print_json(*r), code;
   auto id = r->value("instance", r->value("id", std::string()));
   if (wait) {
-    ui::print(stdout, "%s %s ended %s\n", name, id, state_word(r->value("state", std::string())));
+    auto state = r->value("state", std::string());
+    ui::print(stdout, "%s %s %s %s\n", name, id, state == "paused" ? "is" : "ended", state_word(state));
     if (!r->value("failure", std::string()).empty()) ui::print(stdout, "  %s\n", (*r)["failure"].get<std::string>());
-    return r->value("state", std::string()) == "completed" ? exit_ok : exit_failed;
+    return code;
   }
   ui::print(stdout, "%s %s %s%s\n", r->value("existing", false) ? "existing instance" : "started", id,
             state_word(r->value("state", std::string())),
