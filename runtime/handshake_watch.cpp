@@ -109,9 +109,10 @@ void handshake_watch::on_event(unsigned event, unsigned value) {
     if (curve_)
       refused_ = error{errc::forbidden,
                        node + " hung up during the CURVE handshake " + std::to_string(hangups_) +
-                           " times in a row: the server key this client uses (" + server_public_ +
-                           ") is probably not that node's public key (DATA_DIR/node.pub on its machine): " +
-                           use_known_keys};
+                           " times in a row (ZeroMQ gives no reason): either the server key this client uses (" +
+                           server_public_ + ") is not that node's public key (DATA_DIR/node.pub on its machine), or the "
+                           "node runs without CURVE (--insecure: then leave out --key, --server-key and --data-dir). "
+                           "To use keys the node knows: " + use_known_keys};
     else
       refused_ = error{errc::forbidden, node + " hung up during the handshake " + std::to_string(hangups_) +
                                             " times in a row: it probably requires CURVE keys, and this client has "

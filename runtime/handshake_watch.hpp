@@ -8,8 +8,8 @@
 //
 // What ZeroMQ 4.3 reports (measured against a ROUTER with a ZAP handler):
 //   key not authorized (ZAP 400)   HANDSHAKE_FAILED_AUTH once; no reconnect
-//   CURVE client, plain node       HANDSHAKE_FAILED_PROTOCOL (mechanism mismatch); no reconnect
-//   plain client, CURVE node       NO_DETAIL (EPIPE) per attempt, or the mismatch
+//   CURVE client, plain node       the mismatch (HANDSHAKE_FAILED_PROTOCOL; no reconnect), or
+//   plain client, CURVE node       NO_DETAIL (EPIPE) per attempt when the node's hang-up wins the race
 //   wrong server public key        NO_DETAIL (EPIPE) at every reconnect, ~200 ms apart
 //   nothing listening              no handshake event at all (a timeout, as before)
 // AUTH and PROTOCOL are final. NO_DETAIL only says the node hung up during

@@ -178,7 +178,7 @@ BOOST_AUTO_TEST_CASE(a_refused_key_is_told_so_at_once_not_that_the_node_is_down)
   BOOST_TEST(wrong_server.code == 1);
   BOOST_TEST((wrong_server.elapsed < 4s), wrong_server.elapsed.count() << " ms");
   BOOST_TEST(wrong_server.err.find("hung up during the CURVE handshake 3 times in a row") != std::string::npos, wrong_server.err);
-  BOOST_TEST(wrong_server.err.find(elsewhere_pub + ") is probably not that node's public key") != std::string::npos, wrong_server.err);
+  BOOST_TEST(wrong_server.err.find(elsewhere_pub + ") is not that node's public key") != std::string::npos, wrong_server.err);
 
   // A client without keys: the node wants CURVE.
   auto plain = client::connect(node.endpoint).value();
@@ -206,8 +206,13 @@ BOOST_AUTO_TEST_CASE(a_key_offered_to_a_node_without_curve_is_told_so) {
   auto r = run_command({KEELCTL_BIN, "--endpoint", node.endpoint, "--timeout", "10s", "--server-key", node_pub, "--key",
                         dir / "admin.key", "ping"}, 30s);
   BOOST_TEST(r.code == 1);
-  BOOST_TEST((r.elapsed < 3s), r.elapsed.count() << " ms");
-  BOOST_TEST(r.err.find("does not use CURVE (it was started with --insecure) but this client offered a key") != std::string::npos,
+  BOOST_TEST((r.elapsed < 4s), r.elapsed.count() << " ms");
+  // Which of the two ZeroMQ reports is a race: the node's greeting (the
+  // mechanism mismatch) or its hang-up (EPIPE). Either way keelctl names
+  // --insecure and what to leave out.
+  BOOST_TEST((r.err.find("does not use CURVE (it was started with --insecure) but this client offered a key") != std::string::npos ||
+              r.err.find("or the node runs without CURVE (--insecure: then leave out --key, --server-key and --data-dir)") !=
+                  std::string::npos),
              r.err);
 }
 
