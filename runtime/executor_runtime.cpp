@@ -19,6 +19,7 @@
 
 #include "runtime/curve_keys.hpp"
 #include "runtime/duration.hpp"
+#include "runtime/handshake_watch.hpp"
 #include "runtime/json_fields.hpp"
 #include "runtime/protocol.hpp"
 #include "runtime/utf8.hpp"
@@ -48,6 +49,10 @@ using result_queue = std::shared_ptr<wake_queue<finished_task>>;
 // Workers read it, the loop thread sets it.
 using frame_limit = std::atomic<std::size_t>;
 constexpr auto beat_report_interval = std::chrono::milliseconds(200);
+// Refusals of this executor's handshake in a row (no welcome between) after
+// which it stops: a revoked or unknown key does not become valid by
+// retrying, and a process that retries forever hides the problem.
+constexpr int refusals_to_stop = 5;
 
 struct job {
   std::uint64_t task_id = 0;
@@ -244,6 +249,7 @@ class executor_loop {
   bool on_node_message();
   void on_results();
   void say_hello();
+  bool on_refused(const error& why);
 
   const executor_config& cfg_;
   const action_registry& actions_;
@@ -253,6 +259,8 @@ class executor_loop {
   result_queue results_;
   std::vector<finished_task> finished_;  // the batch taken from results_, owned by the loop thread
   std::unique_ptr<zmq::socket_t> sock_;
+  std::unique_ptr<handshake_watch> watch_;  // after sock_: stops its monitor before sock_ closes
+  int refusals_ = 0;                        // handshakes refused since the last welcome
   beat_board beats_;  // before pool_: workers hold a reference to it
   frame_limit max_frame_{1 << 20};  // before pool_ too
   std::unique_ptr<worker_pool> pool_;
@@ -264,6 +272,7 @@ class executor_loop {
   bool ever_welcomed_ = false;  // for the hint when a node never answers
   bool draining_ = false;
   bool drain_acked_ = false;  // the node answered our drain goodbye
+  bool stopped_refused_ = false;  // gave up: the node kept refusing the key
   int in_flight_ = 0;
   std::deque<finished_task> pending_;  // results waiting for a connection
   // Leases running on the pool or with a result not yet sent: a hello on a
@@ -284,6 +293,9 @@ void executor_loop::open_socket() {
     sock_->set(zmq::sockopt::curve_publickey, keys_->own.public_key);
     sock_->set(zmq::sockopt::curve_secretkey, keys_->own.secret_key);
   }
+  // Before connect: the monitor must see the first handshake.
+  watch_ = std::make_unique<handshake_watch>(*ctx_, *sock_, cfg_.connect, keys_ ? &*keys_ : nullptr,
+                                             handshake_watch::role::executor);
   sock_->connect(cfg_.connect);
   welcomed_ = false;
   hello_sent_ = false;
@@ -293,6 +305,7 @@ void executor_loop::open_socket() {
 }
 
 void executor_loop::close_socket() {
+  watch_.reset();
   sock_.reset();
   welcomed_ = false;
   hello_sent_ = false;
@@ -382,6 +395,7 @@ bool executor_loop::on_node_message() {
                      text_field(f, "node_id", "?"), cfg_.connect, nlohmann::json(cfg_.caps).dump());
       welcomed_ = true;
       ever_welcomed_ = true;
+      refusals_ = 0;
       backoff_ = cfg_.reconnect_min;
       // The node sets the pace: both sides must agree on what "silent" means.
       if (auto hb = int_field(f, "heartbeat_ms", 0, 0, 60'000); hb >= 10) {
@@ -447,6 +461,24 @@ bool executor_loop::on_node_message() {
   return true;
 }
 
+// The node refused the handshake: ZeroMQ will not retry this socket. Back
+// off and try a fresh one (the key may be authorized meanwhile), and stop
+// after refusals_to_stop in a row. Returns false to stop.
+bool executor_loop::on_refused(const error& why) {
+  ++refusals_;
+  close_socket();
+  if (refusals_ >= refusals_to_stop || draining_) {
+    spdlog::error("executor: {}; refused {} time(s) in a row, stopping", why.message, refusals_);
+    stopped_refused_ = refusals_ >= refusals_to_stop;
+    return false;
+  }
+  spdlog::error("executor: {}; trying again in {} ({} of {})", why.message, format_duration(backoff_), refusals_,
+                refusals_to_stop);
+  next_heartbeat_ = clock_t_::now() + backoff_;  // the reconnect time while disconnected
+  backoff_ = std::min(backoff_ * 2, cfg_.reconnect_max);
+  return true;
+}
+
 int executor_loop::run() {
   open_socket();
   spdlog::info("executor {} connecting to {} (concurrency {})", name_, cfg_.connect, cfg_.concurrency);
@@ -484,8 +516,14 @@ int executor_loop::run() {
 
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_heartbeat_ - now);
     wait = std::clamp(wait, std::chrono::milliseconds(0), std::chrono::milliseconds(100));
-    zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, results_->fd(), ZMQ_POLLIN, 0}};
-    poll_items(items, 2, wait);
+    zmq::pollitem_t items[] = {{sock_->handle(), 0, ZMQ_POLLIN, 0}, {nullptr, results_->fd(), ZMQ_POLLIN, 0},
+                               watch_->poll_item()};
+    poll_items(items, 3, wait);
+    if (items[2].revents & ZMQ_POLLIN)
+      if (const auto* refused = watch_->check()) {
+        if (!on_refused(*refused)) break;
+        continue;
+      }
     // Read the DEALER until it is empty, in bounded bursts so results are
     // not starved; poll reports what is left next time.
     if (items[0].revents & ZMQ_POLLIN)
@@ -526,13 +564,14 @@ int executor_loop::run() {
     // Give the goodbye a moment to leave before the socket closes.
     sock_->set(zmq::sockopt::linger, 500);
   }
+  watch_.reset();
   sock_.reset();
   // A worker still busy after the grace is detached; it holds no socket and
   // posts its late result into results_, which it co-owns.
   (void)pool_->stop(std::chrono::milliseconds(200));
   delete ctx_;
   spdlog::info("executor {} stopped", name_);
-  return 0;
+  return stopped_refused_ ? 3 : 0;
 }
 
 }  // namespace

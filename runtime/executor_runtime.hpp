@@ -20,7 +20,11 @@
 
 namespace keel {
 
-// Runs until `stop` becomes true. Returns the process exit code.
+// Runs until `stop` becomes true. Returns the process exit code: 0 after a
+// clean stop, 2 for a bad endpoint or key file, 3 when the node refused
+// this executor's key five times in a row (unknown or revoked; each refusal
+// is logged with what to run, and retries back off from reconnect.min to
+// reconnect.max).
 int run_executor(const executor_config& cfg, const action_registry& actions,
                  const std::atomic<bool>& stop);
 

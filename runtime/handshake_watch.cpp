@@ -2,6 +2,7 @@
 
 #include <zmq.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -10,9 +11,12 @@ namespace keel {
 
 namespace {
 
-// The monitor's PAIR address: inproc names are per context, and each
-// watched socket has a context of its own.
-constexpr const char* monitor_address = "inproc://keel-handshake-watch";
+// The monitor's PAIR address, one per watch: an executor watches each new
+// socket it opens in the same context.
+std::string next_monitor_address() {
+  static std::atomic<std::uint64_t> n{0};
+  return "inproc://keel-handshake-watch-" + std::to_string(++n);
+}
 
 constexpr int watched_events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
@@ -35,15 +39,17 @@ std::string hex(unsigned v) {
 }  // namespace
 
 handshake_watch::handshake_watch(zmq::context_t& ctx, zmq::socket_t& sock, std::string endpoint,
-                                 const curve_client_keys* keys)
-    : sock_(sock), events_(ctx, zmq::socket_type::pair), endpoint_(std::move(endpoint)), curve_(keys != nullptr) {
+                                 const curve_client_keys* keys, role as)
+    : sock_(sock), events_(ctx, zmq::socket_type::pair), endpoint_(std::move(endpoint)), role_(as),
+      curve_(keys != nullptr) {
   if (keys) {
     own_public_ = keys->own.public_key;
     server_public_ = keys->server_public;
   }
-  if (zmq_socket_monitor(sock_.handle(), monitor_address, watched_events) != 0) throw zmq::error_t();
+  auto address = next_monitor_address();
+  if (zmq_socket_monitor(sock_.handle(), address.c_str(), watched_events) != 0) throw zmq::error_t();
   events_.set(zmq::sockopt::linger, 0);
-  events_.connect(monitor_address);
+  events_.connect(address);
 }
 
 handshake_watch::~handshake_watch() { zmq_socket_monitor(sock_.handle(), nullptr, 0); }
@@ -77,7 +83,13 @@ void handshake_watch::on_event(unsigned event, unsigned value) {
     hangups_ = 0;
     refused_.reset();
   } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    if (value == 400) {
+    if (value == 400 && role_ == role::executor) {
+      refused_ = error{errc::forbidden,
+                       node + " refused this executor's CURVE key " + own_public_ +
+                           " (public half): the key is not authorized there (unknown or revoked). Authorize it on "
+                           "the node's machine: `keelctl executors authorize " + own_public_ +
+                           " --name NAME` (add --caps/--labels to narrow it), then start the executor again"};
+    } else if (value == 400) {
       refused_ = error{errc::forbidden,
                        node + " refused this client's CURVE key " + own_public_ +
                            " (public half): the key is not authorized there (unknown or revoked). Authorize it with "

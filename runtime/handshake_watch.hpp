@@ -32,11 +32,16 @@ namespace keel {
 
 class handshake_watch {
  public:
+  // Which kind of key the socket offers, for the refusal's advice: an admin
+  // client's key is authorized with --role admin, an executor's without.
+  enum class role { admin, executor };
+
   // Monitors `sock`, which must not have connected yet, in `ctx` (the
-  // context `sock` belongs to; one watch per context). `keys`: what the
-  // socket offers the node, nullptr for no CURVE; used for the messages.
-  // Throws zmq::error_t when the monitor cannot be set up.
-  handshake_watch(zmq::context_t& ctx, zmq::socket_t& sock, std::string endpoint, const curve_client_keys* keys);
+  // context `sock` belongs to). `keys`: what the socket offers the node,
+  // nullptr for no CURVE; used for the messages. Throws zmq::error_t when
+  // the monitor cannot be set up.
+  handshake_watch(zmq::context_t& ctx, zmq::socket_t& sock, std::string endpoint, const curve_client_keys* keys,
+                  role as = role::admin);
   ~handshake_watch();  // stops the monitor; call before `sock` is closed
 
   handshake_watch(const handshake_watch&) = delete;
@@ -60,6 +65,7 @@ class handshake_watch {
   zmq::socket_t& sock_;
   zmq::socket_t events_;
   std::string endpoint_;
+  role role_;
   bool curve_ = false;
   std::string own_public_, server_public_;  // never the secret half
   int hangups_ = 0;  // NO_DETAIL failures since the last success

@@ -84,6 +84,29 @@ BOOST_AUTO_TEST_CASE(only_authorized_keys_get_in_and_roles_are_enforced) {
   BOOST_TEST(!node.proc->log_contains(read_key_file(dir / "db1.key")->secret_key));  // no secret in the log
 }
 
+// An executor whose key the node refuses says so with what to run, backs
+// off between tries, and stops after five refusals in a row (exit 3)
+// instead of retrying every second for ever.
+BOOST_AUTO_TEST_CASE(a_refused_executor_backs_off_and_stops_with_a_clear_message) {
+  temp_dir dir("keel-auth-refused");
+  auto node_pub = keygen(dir / "node.key");
+  auto admin_pub = keygen(dir / "admin.key");
+  auto exec_pub = keygen(dir / "x.key");
+  auto node = start_node({dir / "data", dir / "node.log", {"--key", dir / "node.key", "--admin-key", admin_pub}, ""});
+  std::ofstream(dir / "executor.yaml") << "executor:\n  reconnect: {min: 100ms, max: 400ms}\n";
+  auto exec = start_executor(node.endpoint, "x", dir / "x.log",
+                             {"--config", dir / "executor.yaml", "--server-key", node_pub, "--key", dir / "x.key"});
+  int code = exec->wait_exit(20s);
+  BOOST_TEST(code == 3, exec->log());
+  auto log = exec->log();
+  BOOST_TEST(log.find("refused this executor's CURVE key " + exec_pub) != std::string::npos, log);
+  BOOST_TEST(log.find("keelctl executors authorize " + exec_pub + " --name NAME") != std::string::npos, log);
+  BOOST_TEST(log.find("trying again in 100ms (1 of 5)") != std::string::npos, log);
+  BOOST_TEST(log.find("trying again in 400ms (4 of 5)") != std::string::npos, log);
+  BOOST_TEST(log.find("refused 5 time(s) in a row, stopping") != std::string::npos, log);
+  BOOST_TEST(node.proc->running());
+}
+
 BOOST_AUTO_TEST_CASE(a_node_started_without_keys_makes_its_own_and_keelctl_finds_them) {
   temp_dir dir("keel-auth2");
   auto endpoint = endpoint_for(free_port());
