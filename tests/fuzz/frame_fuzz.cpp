@@ -13,6 +13,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto r = fuzz::checked_decode(f, proto::limits{});
   if (r.ok()) fuzz::check_round_trip(r.value(), proto::limits{});
 
+  // What the gateway reads from a result frame it refused: never more than
+  // the decoder itself would have read from an accepted one.
+  auto ids = proto::peek_task_ids(f);
+  if (ids && r.ok() && r->fields.is_object()) {
+    const auto& fields = r->fields;
+    if (fields.contains("task_id") && fields["task_id"].is_number_unsigned() && fields.contains("lease") &&
+        fields["lease"].is_number_unsigned())
+      KEEL_FUZZ_CHECK(fields["task_id"].get<std::uint64_t>() == ids->task_id &&
+                          fields["lease"].get<std::uint64_t>() == ids->lease,
+                      "peek_task_ids read other ids than the decoder");
+  }
+
   // Tight limits: every refusal path is reachable with short inputs, and
   // whatever passes tight limits must pass the default ones unchanged.
   auto small = fuzz::checked_decode(f, fuzz::small_limits());

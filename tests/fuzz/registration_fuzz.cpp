@@ -9,6 +9,8 @@ using namespace keel;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   auto env = fuzz::decode_as(proto::msg_type::hello, data, size);
   if (!env) return 0;
+  auto held = fabric::parse_held_leases(env->fields);
+  KEEL_FUZZ_CHECK(!held || held->size() <= 4096, "read more held leases than an executor can have");
   auto r = fuzz::guarded("parse_hello", [&] { return fabric::parse_hello(env->fields); });
   if (!r.ok()) return 0;
   const auto& rec = r.value();
