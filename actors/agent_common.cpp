@@ -3,7 +3,7 @@
 #include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel {
 

@@ -1,11 +1,11 @@
 #include "actors/basic_agent.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/json_fields.hpp"
 
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel {
 

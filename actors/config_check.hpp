@@ -6,8 +6,8 @@
 // CAF-free: `keel node` calls it first.
 #pragma once
 
-#include "runtime/error.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/base/error.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel {
 

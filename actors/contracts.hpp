@@ -24,7 +24,7 @@
 #include <caf/typed_actor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "runtime/gateway.hpp"
+#include "runtime/fabric/gateway.hpp"
 
 namespace keel {
 

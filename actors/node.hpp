@@ -3,7 +3,7 @@
 // until SIGINT or SIGTERM. CAF-free header: `keel node` calls this.
 #pragma once
 
-#include "runtime/node_config.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel {
 

@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control/services.hpp"
-#include "actors/memory/memory_ops.hpp"
-#include "actors/memory/memory_service.hpp"
+#include "runtime/memory/memory_ops.hpp"
+#include "runtime/memory/memory_service.hpp"
 
 namespace keel {
 

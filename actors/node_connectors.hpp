@@ -12,8 +12,8 @@
 #include <mutex>
 
 #include "adapters/connectors/connector_hub.hpp"
-#include "runtime/error.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/base/error.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel {
 

@@ -6,17 +6,17 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/auth_registry.hpp"
-#include "runtime/gateway.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/fabric/auth_registry.hpp"
+#include "runtime/fabric/gateway.hpp"
+#include "runtime/node/node_config.hpp"
 #include "runtime/workflow/definition.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
 
 struct control_services;  // actors/control/services.hpp
-class memory_service;     // actors/memory/memory_service.hpp
-class inline_lane;        // runtime/inline_lane.hpp
+class memory_service;     // runtime/memory/memory_service.hpp
+class inline_lane;        // runtime/fabric/inline_lane.hpp
 
 struct node_context {
   node_config config;

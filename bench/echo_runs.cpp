@@ -16,8 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/raw_zmq.hpp"
-#include "runtime/client.hpp"
-#include "runtime/curve_keys.hpp"
+#include "runtime/fabric/client.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 
 #ifndef KEEL_BENCH_KEEL_BIN
 #define KEEL_BENCH_KEEL_BIN "keel"

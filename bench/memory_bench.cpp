@@ -2,7 +2,7 @@
 // it is built on, in the same run and on the same data.
 //
 //   (a) vectors: N clustered unit vectors (default 100,000 x 384), M=16,
-//       ef_construction=200. Build time of raw hnswlib vs memory_store
+//       ef_construction=200. Build time of raw hnswlib vs item_store
 //       (LevelDB item + vector + op log, then the index), then recall@10 and
 //       single-thread QPS at several ef: raw HierarchicalNSW::searchKnn vs
 //       Keel's retriever vector path (retriever::nearest), unfiltered and
@@ -60,7 +60,7 @@
 #include "bench/bench_support.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "storage/memory/record_store.hpp"
-#include "storage/memory/retriever.hpp"
+#include "storage/memory/hybrid_search.hpp"
 #include "storage/memory/schema.hpp"
 
 using namespace keel;
@@ -151,7 +151,7 @@ void vectors_bench(const options& o) {
   hashing_embedder emb(o.dim);  // only its identity is used: vectors are given
   memory_options mo;
   mo.index.initial_capacity = 1024;  // let it grow by itself, as in production
-  auto mem = std::move(memory_store::open(*db, emb, mo).value());
+  auto mem = std::move(item_store::open(*db, emb, mo).value());
   t0 = clk::now();
   for (std::size_t i = 0; i < o.vectors; ++i) {
     memory_item it;
@@ -163,7 +163,7 @@ void vectors_bench(const options& o) {
     }
   }
   double keel_build = seconds_since(t0);
-  std::printf("| build | raw hnswlib | Keel memory_store (LevelDB + index) |\n|---|---|---|\n");
+  std::printf("| build | raw hnswlib | Keel item_store (LevelDB + index) |\n|---|---|---|\n");
   std::printf("| seconds | %.1f | %.1f |\n\n", raw_build, keel_build);
 
   auto all = [](std::uint64_t) { return true; };
@@ -173,7 +173,7 @@ void vectors_bench(const options& o) {
     truth.push_back(exact_top10(data, o.dim, &queries[q * o.dim], all));
     truth_f.push_back(exact_top10(data, o.dim, &queries[q * o.dim], notes));
   }
-  retriever r(*mem);
+  hybrid_search r(*mem);
   memory_query graph;  // always walk the graph: exact scoring of small memories would hide it
   graph.exact_memory_below = 0;
   memory_filter none, only_notes;
@@ -321,7 +321,7 @@ void hybrid_bench(const options& o) {
   auto t_open = clk::now();
   auto db = std::move(store::open(path).value());
   hashing_embedder emb(256);
-  auto mem = std::move(memory_store::open(*db, emb).value());
+  auto mem = std::move(item_store::open(*db, emb).value());
   const std::size_t have = mem->size();
   if (have > 0)
     std::printf("reopened %s: %zu items in %.1f s (catalog %s in %.1f s%s; index %s in %.1f s%s)\n\n", path.c_str(), have,
@@ -362,7 +362,7 @@ void hybrid_bench(const options& o) {
   double build = seconds_since(t0);
   if (!o.hybrid_dir.empty()) (void)mem->checkpoint();
   rng.seed(4);  // the same queries whether the memory was built or reopened
-  retriever r(*mem);
+  hybrid_search r(*mem);
   auto make_query = [&](int variant) {
     memory_query mq;
     mq.text = sentence(3);

@@ -1,6 +1,6 @@
 #include "bench/raw_zmq.hpp"
 
-#include "runtime/curve_keys.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 
 #include <cerrno>
 #include <cstdio>

@@ -5,7 +5,7 @@
 // dlq.* requests. The work runs on the memory worker (memory_agent.hpp).
 #include "actors/agents.hpp"
 #include "actors/memory/memory_agent.hpp"
-#include "actors/memory/memory_ops.hpp"
+#include "runtime/memory/memory_ops.hpp"
 
 namespace keel {
 

@@ -13,8 +13,8 @@
 #include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 

@@ -4,8 +4,8 @@
 // apart from trimming the failure windows and forgetting what refused tasks left behind.
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 

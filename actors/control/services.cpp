@@ -139,7 +139,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   svc->pure_task_spans = control::rate_sampler(cc.pure_task_spans_per_second);
 
   control::register_keel_metrics(svc->metrics);
-  auto gw = control::model_gateway::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,
+  auto gw = control::model_router::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,
                                                           svc->audit.get()});
   if (!gw) return error{gw.err().code, "models: " + gw.err().message};
   svc->models = std::move(gw.value());

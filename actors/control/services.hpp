@@ -21,14 +21,14 @@
 #include "runtime/control/audit_log.hpp"
 #include "runtime/control/metrics.hpp"
 #include "runtime/control/metrics_server.hpp"
-#include "runtime/control/model_gateway.hpp"
+#include "runtime/control/model_router.hpp"
 #include "runtime/control/monitor_rules.hpp"
 #include "runtime/control/policy.hpp"
 #include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/control/span_store.hpp"
-#include "runtime/error.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/base/error.hpp"
+#include "runtime/node/node_config.hpp"
 #include "storage/store.hpp"
 
 namespace keel {
@@ -60,7 +60,7 @@ struct control_services {
   std::unique_ptr<control::span_store> spans;
   control::metrics_registry metrics;
   node_gauges gauges;
-  std::unique_ptr<control::model_gateway> models;
+  std::unique_ptr<control::model_router> models;
   std::unique_ptr<control::metrics_server> metrics_http;  // null when off or the port was taken
   std::string metrics_note;                               // why metrics are off, if they are
   // Audit entries and spans of the hot path (ad-hoc tasks), written in

@@ -10,7 +10,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/agent_common.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel {
 

@@ -21,8 +21,8 @@
 
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
-#include "runtime/json_fields.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/json_fields.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel {
 

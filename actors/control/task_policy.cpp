@@ -28,7 +28,7 @@
 
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 

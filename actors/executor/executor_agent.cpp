@@ -7,10 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/agents.hpp"
-#include "runtime/inline_lane.hpp"
+#include "runtime/fabric/inline_lane.hpp"
 #include "actors/executor/state.hpp"
-#include "runtime/json_fields.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/json_fields.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel {
 

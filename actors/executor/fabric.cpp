@@ -5,9 +5,9 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/executor/state.hpp"
-#include "runtime/fabric_messages.hpp"
-#include "runtime/json_fields.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/fabric/fabric_messages.hpp"
+#include "runtime/base/json_fields.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel {
 

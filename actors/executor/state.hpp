@@ -16,7 +16,7 @@
 
 #include "actors/agent_common.hpp"
 #include "runtime/control/policy.hpp"
-#include "runtime/dispatch_table.hpp"
+#include "runtime/fabric/dispatch_table.hpp"
 #include "runtime/workflow/engine.hpp"
 
 namespace keel {

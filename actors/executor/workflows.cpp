@@ -9,9 +9,9 @@
 #include <caf/send.hpp>
 
 #include "actors/executor/state.hpp"
-#include "actors/memory/memory_ops.hpp"
-#include "runtime/json_fields.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/memory/memory_ops.hpp"
+#include "runtime/base/json_fields.hpp"
+#include "runtime/base/duration.hpp"
 #include "runtime/workflow/facts.hpp"
 
 namespace keel {

@@ -12,10 +12,10 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/memory/memory_ops.hpp"
-#include "actors/memory/memory_service.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/memory/memory_ops.hpp"
+#include "runtime/memory/memory_service.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 

@@ -27,8 +27,8 @@
 #include "actors/control/services.hpp"
 #include "actors/control/start_workflow.hpp"
 #include "runtime/workflow/facts.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 

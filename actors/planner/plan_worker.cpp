@@ -9,7 +9,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/control/services.hpp"
 #include "runtime/control/planning.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/json_fields.hpp"
 #include "runtime/workflow/definition.hpp"
 
 namespace keel {

@@ -21,10 +21,10 @@
 #include "actors/agent_common.hpp"
 #include "actors/control/start_workflow.hpp"
 #include "actors/planner/plan_worker.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/base/json_fields.hpp"
 #include "actors/agents.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/workflow/expression.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/expression.hpp"
 #include "runtime/workflow/facts.hpp"
 
 namespace keel {

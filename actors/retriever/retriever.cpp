@@ -5,7 +5,7 @@
 // (memory_agent.hpp).
 #include "actors/agents.hpp"
 #include "actors/memory/memory_agent.hpp"
-#include "actors/memory/memory_ops.hpp"
+#include "runtime/memory/memory_ops.hpp"
 
 namespace keel {
 

@@ -10,8 +10,8 @@
 //          and a cap on captured output.
 #pragma once
 
-#include "runtime/action.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/fabric/action.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel {
 

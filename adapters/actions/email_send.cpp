@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel {
 

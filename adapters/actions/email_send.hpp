@@ -19,8 +19,8 @@
 #include <string>
 
 #include "adapters/actions/smtp_client.hpp"
-#include "runtime/action.hpp"
-#include "runtime/error.hpp"
+#include "runtime/fabric/action.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel {
 

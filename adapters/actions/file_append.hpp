@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "runtime/action.hpp"
+#include "runtime/fabric/action.hpp"
 
 namespace keel {
 

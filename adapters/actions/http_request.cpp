@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cctype>
 
-#include "adapters/http/http_fetch.hpp"
-#include "runtime/control/crypto.hpp"
-#include "runtime/json_fields.hpp"
-#include "runtime/json_text.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/http/http_fetch.hpp"
+#include "runtime/base/crypto.hpp"
+#include "runtime/base/json_fields.hpp"
+#include "runtime/base/json_text.hpp"
+#include "runtime/base/utf8.hpp"
 
 namespace keel {
 

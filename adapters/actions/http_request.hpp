@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/action.hpp"
+#include "runtime/fabric/action.hpp"
 
 namespace keel {
 

@@ -5,8 +5,8 @@
 
 #include <memory>
 
-#include "runtime/action.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/fabric/action.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel {
 

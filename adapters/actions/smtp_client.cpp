@@ -14,7 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel::smtp {
 

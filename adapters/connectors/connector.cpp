@@ -1,6 +1,6 @@
 #include "adapters/connectors/connector.hpp"
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::connectors {
 

@@ -11,7 +11,7 @@
 
 #include "adapters/connectors/connector_state.hpp"
 #include "adapters/connectors/event_inbox.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/store.hpp"
 
 namespace keel::connectors {

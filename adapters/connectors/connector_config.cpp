@@ -1,5 +1,5 @@
 #include "adapters/connectors/connector_config.hpp"
-#include "runtime/yaml_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 
 #include <cctype>
 
@@ -7,7 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::connectors {
 

@@ -18,7 +18,7 @@
 #include "adapters/connectors/http_poll_connector.hpp"
 #include "adapters/connectors/maildir_connector.hpp"
 #include "adapters/connectors/webhook_ingress.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::connectors {
 

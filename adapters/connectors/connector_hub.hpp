@@ -20,7 +20,7 @@
 
 #include "adapters/connectors/connector_config.hpp"
 #include "adapters/connectors/inbox_pump.hpp"
-#include "runtime/http_server.hpp"
+#include "runtime/http/http_server.hpp"
 
 namespace keel::connectors {
 

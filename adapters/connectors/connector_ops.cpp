@@ -1,6 +1,6 @@
 #include "adapters/connectors/connector_ops.hpp"
 
-#include "runtime/json_fields.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel::connectors {
 

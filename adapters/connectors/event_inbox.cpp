@@ -4,7 +4,7 @@
 
 #include "adapters/connectors/record_mapping.hpp"
 #include "storage/memory/batch.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::connectors {
 

@@ -31,7 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/connectors/connector_state.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/memory/dead_letters.hpp"
 #include "storage/store.hpp"
 

@@ -9,9 +9,9 @@
 #include "adapters/connectors/csv_reader.hpp"
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/schema.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_text.hpp"
+#include "runtime/base/utf8.hpp"
 
 namespace keel::connectors {
 

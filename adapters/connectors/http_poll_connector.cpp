@@ -5,8 +5,8 @@
 
 #include "adapters/connectors/file_connector.hpp"
 #include "storage/memory/content_hash.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::connectors {
 

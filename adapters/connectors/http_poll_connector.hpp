@@ -34,7 +34,7 @@
 #include "adapters/connectors/event_inbox.hpp"
 #include "adapters/connectors/record_mapping.hpp"
 #include "adapters/connectors/token_bucket.hpp"
-#include "adapters/http/http_fetch.hpp"
+#include "runtime/http/http_fetch.hpp"
 
 namespace keel::connectors {
 

@@ -4,8 +4,8 @@
 #include <map>
 #include <vector>
 
-#include "runtime/control/crypto.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/base/crypto.hpp"
+#include "runtime/base/utf8.hpp"
 #include "storage/memory/schema.hpp"
 
 namespace keel::connectors {

@@ -8,7 +8,7 @@
 
 #include "adapters/connectors/mail_message.hpp"
 #include "storage/memory/content_hash.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::connectors {
 

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "runtime/duration.hpp"
-#include "runtime/json_text.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/json_text.hpp"
+#include "runtime/base/utf8.hpp"
 
 namespace keel::connectors {
 

@@ -27,7 +27,7 @@
 #include "adapters/connectors/event_inbox.hpp"
 #include "adapters/connectors/record_mapping.hpp"
 #include "adapters/connectors/webhook_signature.hpp"
-#include "runtime/http_server.hpp"
+#include "runtime/http/http_server.hpp"
 
 namespace keel::connectors {
 

@@ -6,7 +6,7 @@
 #include <optional>
 
 #include "adapters/connectors/signature_text.hpp"
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel::connectors {
 

@@ -19,13 +19,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "runtime/client.hpp"
+#include "runtime/fabric/client.hpp"
 #include "runtime/console/pages.hpp"
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 #include "runtime/control/metrics_server.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/http_text.hpp"
-#include "runtime/json_text.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/http/http_text.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::console {
 

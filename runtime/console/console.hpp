@@ -32,8 +32,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/curve_keys.hpp"
-#include "runtime/error.hpp"
+#include "runtime/fabric/curve_keys.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::control {
 class metrics_server;

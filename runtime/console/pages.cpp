@@ -4,7 +4,7 @@
 #include <functional>
 #include <vector>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::console {
 

@@ -2,10 +2,10 @@
 
 #include <set>
 
-#include "runtime/control/config_text.hpp"
+#include "runtime/base/config_text.hpp"
 #include "runtime/control/policy.hpp"
-#include "runtime/control/secret_vault.hpp"
-#include "runtime/yaml_reader.hpp"
+#include "runtime/base/secret_ref.hpp"
+#include "runtime/base/yaml_reader.hpp"
 
 namespace keel::control {
 
@@ -94,7 +94,7 @@ result<identity_config> parse_identity(const std::string& yaml_text, const std::
         r.fail(list[i]["kind"], "kind", "must be one of email, billing, crm, llm, other (got '" + a.kind + "')");
       if (r.ok() && !a.secret.empty()) {
         auto name = secret_ref_name(a.secret);
-        if (name.empty() || !check_secret_name(name))
+        if (name.empty() || !valid_secret_name(name))
           r.fail(list[i]["secret"], "secret",
                  "must be a reference such as secret://stripe_api_key (never the secret itself)");
       }
@@ -110,7 +110,7 @@ result<identity_config> parse_identity(const std::string& yaml_text, const std::
     if (!node.IsMap() && !node.IsNull()) top.fail(node, "secret_scopes", "expected a map: SECRET_NAME: [action, ...]");
     for (auto it = node.begin(); node.IsMap() && it != node.end() && top.ok(); ++it) {
       auto name = it->first.as<std::string>();
-      if (!check_secret_name(name)) {
+      if (!valid_secret_name(name)) {
         top.fail(it->first, "secret_scopes", "'" + name + "' is not a secret name (letters, digits, _ - .)");
         break;
       }

@@ -5,7 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::control {
 namespace {

@@ -28,7 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/control/audit_log.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {

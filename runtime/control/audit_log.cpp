@@ -3,8 +3,8 @@
 #include <cinttypes>
 #include <map>
 
-#include "runtime/control/crypto.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/crypto.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::control {
 namespace {

@@ -30,7 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/control/redactor.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::control {
 namespace {

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "runtime/control/policy.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {

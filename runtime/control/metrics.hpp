@@ -1,7 +1,7 @@
 // A Prometheus registry: counter, gauge and histogram families with labels,
 // rendered in the text exposition format 0.0.4 (# HELP / # TYPE, label
 // values escaped, histogram buckets cumulative with +Inf, _sum and _count).
-// `promtool check metrics` accepts what it renders (tests/runtime/control_metrics_test.cpp).
+// `promtool check metrics` accepts what it renders (tests/runtime/control/metrics_test.cpp).
 //
 // Families are declared once; updates name a family and give label values in
 // declaration order. An update to an unknown family or with the wrong number
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::control {
 

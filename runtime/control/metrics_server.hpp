@@ -7,7 +7,7 @@
 // (GET and POST under /). A request goes to the route with the longest
 // matching path prefix for its method; /metrics is built in and always wins;
 // HEAD is served as GET without the body. Each route names its lane on the
-// underlying httpd::server (runtime/http_server.hpp): webhooks have workers
+// underlying httpd::server (runtime/http/http_server.hpp): webhooks have workers
 // of their own, and the console and /metrics share the other lane, so a
 // flood or slow handlers on one never starve the other. Handlers run on
 // those workers, several at once: they must be thread-safe. Each scrape
@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "runtime/control/metrics.hpp"
-#include "runtime/error.hpp"
-#include "runtime/http_server.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/base/error.hpp"
+#include "runtime/http/http_server.hpp"
+#include "runtime/node/node_config.hpp"
 
 namespace keel::control {
 

@@ -2,9 +2,9 @@
 
 #include <set>
 
-#include "runtime/control/config_text.hpp"
+#include "runtime/base/config_text.hpp"
 #include "runtime/control/secret_vault.hpp"
-#include "runtime/yaml_reader.hpp"
+#include "runtime/base/yaml_reader.hpp"
 
 namespace keel::control {
 namespace {

@@ -1,6 +1,6 @@
 // Model providers behind one interface. A provider makes exactly one attempt
 // per complete() call; retries, budgets, caching, circuit breaking and
-// fallback belong to the model gateway (model_gateway.hpp), so a provider
+// fallback belong to the model gateway (model_router.hpp), so a provider
 // only has to say precisely how an attempt failed.
 //
 // Implementations: the embedded template provider (template_provider.hpp)

@@ -24,7 +24,7 @@
 
 #include "runtime/control/alerts.hpp"
 #include "runtime/control/policy.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::control {
 

@@ -4,7 +4,7 @@
 
 #include <httplib.h>
 
-#include "runtime/json_text.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::control {
 

@@ -2,7 +2,7 @@
 
 #include <regex>
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 #include "runtime/workflow/definition.hpp"
 
 namespace keel::control {
@@ -117,7 +117,7 @@ json planning_result::to_json() const {
   return j;
 }
 
-result<planning_result> plan_goal(model_gateway& gw, const planning_request& req) {
+result<planning_result> plan_goal(model_router& gw, const planning_request& req) {
   if (req.goal.empty()) return error{errc::bad_request, "a plan needs a goal: {\"goal\": \"what to achieve\"}"};
   planning_result out;
   out.name = "plan-" + sha256_hex(req.goal).substr(0, 12);

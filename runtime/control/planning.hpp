@@ -29,9 +29,9 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/control/accounts.hpp"
-#include "runtime/control/model_gateway.hpp"
+#include "runtime/control/model_router.hpp"
 #include "runtime/control/policy.hpp"
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::control {
 
@@ -73,6 +73,6 @@ nlohmann::json plan_schema(const std::set<std::string>& actions);
 
 // Errors: bad_request for an empty goal; forbidden when policy denies the
 // model call itself. A bad plan is a result (rejected), not an error.
-result<planning_result> plan_goal(model_gateway& gw, const planning_request& req);
+result<planning_result> plan_goal(model_router& gw, const planning_request& req);
 
 }  // namespace keel::control

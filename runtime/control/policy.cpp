@@ -6,9 +6,9 @@
 
 #include <set>
 
-#include "runtime/control/config_text.hpp"
-#include "runtime/workflow/expression.hpp"
-#include "runtime/yaml_reader.hpp"
+#include "runtime/base/config_text.hpp"
+#include "runtime/base/expression.hpp"
+#include "runtime/base/yaml_reader.hpp"
 
 namespace keel::control {
 

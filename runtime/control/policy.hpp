@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::control {
 
@@ -48,7 +48,7 @@ struct policy_rule {
   std::string name;
   verdict effect = verdict::deny;
   rule_match match;
-  std::string when;    // condition over the request (runtime/workflow/expression.hpp syntax)
+  std::string when;    // condition over the request (runtime/base/expression.hpp syntax)
   std::vector<std::string> when_paths;  // the fields `when` reads (filled by parse)
   std::string reason;  // shown to the operator
   int line = 0;

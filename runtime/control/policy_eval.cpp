@@ -5,7 +5,7 @@
 
 #include "runtime/control/accounts.hpp"
 #include "runtime/control/policy.hpp"
-#include "runtime/workflow/expression.hpp"
+#include "runtime/base/expression.hpp"
 
 namespace keel::control {
 namespace {

@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel::control {
 

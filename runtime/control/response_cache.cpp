@@ -1,6 +1,6 @@
 #include "runtime/control/response_cache.hpp"
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel::control {
 

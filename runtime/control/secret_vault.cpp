@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/control/crypto.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/crypto.hpp"
+#include "runtime/base/duration.hpp"
 
 namespace keel::control {
 namespace {

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "runtime/control/redactor.hpp"
-#include "runtime/error.hpp"
-#include "runtime/secret_ref.hpp"
+#include "runtime/base/error.hpp"
+#include "runtime/base/secret_ref.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {

@@ -5,7 +5,7 @@
 #include <functional>
 #include <map>
 
-#include "runtime/control/crypto.hpp"
+#include "runtime/base/crypto.hpp"
 
 namespace keel::control {
 namespace {

@@ -1,6 +1,6 @@
 #include "runtime/control/template_provider.hpp"
 
-#include "runtime/workflow/expression.hpp"
+#include "runtime/base/expression.hpp"
 
 namespace keel::control {
 

@@ -1,7 +1,7 @@
 // The embedded `template` provider: deterministic drafts from named
 // templates and the canonical state passed as the call's context, so every
 // workflow runs with no model at all (DESIGN invariant 7). Templates use the
-// workflow syntax ("Hello {{ customer.name }}", runtime/workflow/expression.hpp);
+// workflow syntax ("Hello {{ customer.name }}", runtime/base/expression.hpp);
 // a template may be a JSON value, rendered recursively, for schema output.
 // A call naming no known template fails with `unavailable`, which the
 // gateway turns into "needs a human".

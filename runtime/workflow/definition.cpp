@@ -2,16 +2,16 @@
 // (unknown keys, types, DAG shape, actions, template references), and the
 // JSON form instances keep.
 #include "runtime/workflow/definition.hpp"
-#include "runtime/yaml_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
 
-#include "runtime/duration.hpp"
-#include "runtime/workflow/expression.hpp"
-#include "runtime/yaml_reader.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/expression.hpp"
+#include "runtime/base/yaml_reader.hpp"
 
 namespace keel::wf {
 

@@ -27,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "runtime/workflow/definition.hpp"
 #include "runtime/workflow/instance.hpp"
 #include "storage/workflow_store.hpp"

@@ -15,12 +15,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "runtime/duration.hpp"
-#include "runtime/protocol.hpp"
-#include "runtime/secret_ref.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/fabric/protocol.hpp"
+#include "runtime/base/secret_ref.hpp"
 #include "runtime/workflow/engine.hpp"
 #include "runtime/workflow/engine_state.hpp"
-#include "runtime/workflow/expression.hpp"
+#include "runtime/base/expression.hpp"
 #include "runtime/workflow/facts.hpp"
 
 namespace keel::wf {

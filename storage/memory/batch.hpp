@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/store.hpp"
 
 namespace keel::memory {

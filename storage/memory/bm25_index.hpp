@@ -46,7 +46,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::memory {
 

@@ -23,7 +23,7 @@
 #include "storage/memory/batch.hpp"
 #include "storage/memory/binary_io.hpp"
 #include "storage/memory/hashed_file.hpp"
-#include "storage/memory/memory_store.hpp"
+#include "storage/memory/item_store.hpp"
 
 namespace keel::memory {
 namespace {
@@ -35,7 +35,7 @@ std::uint64_t number_in(const std::string& key, std::size_t prefix_len) { return
 
 }  // namespace
 
-void memory_store::clear_catalog() {
+void item_store::clear_catalog() {
   catalog_.clear();
   names_.clear();
   by_about_.clear();
@@ -43,7 +43,7 @@ void memory_store::clear_catalog() {
   bm25_ = bm25_index();
 }
 
-status memory_store::open_catalog() {
+status item_store::open_catalog() {
   auto why = load_snapshot();
   if (!why) return why.err();
   if (why->empty()) {
@@ -55,7 +55,7 @@ status memory_store::open_catalog() {
   return load_catalog();
 }
 
-status memory_store::save_snapshot() const {
+status item_store::save_snapshot() const {
   using binary::put;
   std::shared_lock lk(mu_);
   const std::string tmp = opts_.catalog_path + ".tmp";
@@ -81,7 +81,7 @@ status memory_store::save_snapshot() const {
   return commit_hashed_file(opts_.catalog_path, {{"checkpoint_seq", seq_}, {"format", catalog_format}, {"items", live_}});
 }
 
-result<std::string> memory_store::load_snapshot() {
+result<std::string> item_store::load_snapshot() {
   const std::string& path = opts_.catalog_path;
   auto meta = read_hashed_meta(path, "memory catalog");
   if (!meta) return meta.err().message;

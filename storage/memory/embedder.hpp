@@ -7,7 +7,7 @@
 // An embedder's identity (name, dimension, version) is stored with the
 // memory: vectors from two embedders are not comparable, so opening memory
 // with a different identity marks it as needing a re-embed
-// (memory_store::reembed) instead of mixing them.
+// (item_store::reembed) instead of mixing them.
 #pragma once
 
 #include <cstddef>
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::memory {
 

@@ -2,7 +2,7 @@
 // not used because storage/ sits below runtime/; this one only needs maps,
 // scalars and sequences, and reports the first error with its line.
 #include "storage/memory/memory_config.hpp"
-#include "runtime/yaml_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 
 #include <fstream>
 #include <set>

@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/memory/schema.hpp"
 
 namespace keel::memory {

@@ -1,7 +1,7 @@
 // msgpack written by hand into a std::string, for the values every record
 // write stores (versions and change-feed entries). nlohmann's to_msgpack
 // builds an output adapter per call and grows the output a byte at a time,
-// a few percent of a write in bench (b); runtime/msgpack_json.hpp packs
+// a few percent of a write in bench (b); runtime/base/msgpack_json.hpp packs
 // through msgpack-c for the wire, which storage does not link.
 //
 // The output is what a record's content hash is computed over (value format

@@ -1,5 +1,5 @@
 // One pass over the items (they are few enough to hold their metadata), then
-// the removals through memory_store::forget so the op log and index stay right.
+// the removals through item_store::forget so the op log and index stay right.
 #include "storage/memory/pruning.hpp"
 
 #include <algorithm>
@@ -7,7 +7,7 @@
 
 namespace keel::memory {
 
-result<prune_report> prune(memory_store& memory, record_store& records, const prune_policies& policies, bool dry_run) {
+result<prune_report> prune(item_store& memory, record_store& records, const prune_policies& policies, bool dry_run) {
   prune_report rep;
   rep.dry_run = dry_run;
   std::int64_t now = memory.now_ms();

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/memory/memory_config.hpp"
-#include "storage/memory/memory_store.hpp"
+#include "storage/memory/item_store.hpp"
 #include "storage/memory/record_store.hpp"
 
 namespace keel::memory {
@@ -33,6 +33,6 @@ struct prune_report {
 
 // Errors: io. A partial run (an io error half-way) has removed what it
 // removed; running again continues.
-result<prune_report> prune(memory_store& memory, record_store& records, const prune_policies& policies, bool dry_run);
+result<prune_report> prune(item_store& memory, record_store& records, const prune_policies& policies, bool dry_run);
 
 }  // namespace keel::memory

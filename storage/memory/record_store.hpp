@@ -42,7 +42,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 #include "storage/memory/schema.hpp"
 #include "storage/store.hpp"
 

@@ -28,7 +28,7 @@ std::string memory_source(const std::string& s) {
 
 }  // namespace
 
-record_summaries::record_summaries(store& db, const record_store& records, memory_store& memory)
+record_summaries::record_summaries(store& db, const record_store& records, item_store& memory)
     : db_(db), records_(records), memory_(memory) {}
 
 memory_item record_summaries::summary_item(const record& r) {

@@ -26,8 +26,8 @@
 #include <optional>
 #include <string>
 
-#include "runtime/error.hpp"
-#include "storage/memory/memory_store.hpp"
+#include "runtime/base/error.hpp"
+#include "storage/memory/item_store.hpp"
 #include "storage/memory/record_store.hpp"
 #include "storage/store.hpp"
 
@@ -35,7 +35,7 @@ namespace keel::memory {
 
 class record_summaries {
  public:
-  record_summaries(store& db, const record_store& records, memory_store& memory);
+  record_summaries(store& db, const record_store& records, item_store& memory);
   record_summaries(const record_summaries&) = delete;
   record_summaries& operator=(const record_summaries&) = delete;
 
@@ -60,7 +60,7 @@ class record_summaries {
 
   store& db_;
   const record_store& records_;
-  memory_store& memory_;
+  item_store& memory_;
   std::optional<std::uint64_t> cursor_;  // loaded on first use
 };
 

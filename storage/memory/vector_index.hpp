@@ -33,7 +33,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace hnswlib {
 template <typename dist_t> class HierarchicalNSW;

@@ -1,8 +1,8 @@
 // libFuzzer target for the fabric's admin requests: decode_frame, then the
 // parser for the request's op (run, executors.authorize, executors.drain,
 // executors.revoke), exactly as the node handles them.
-#include "runtime/fabric_messages.hpp"
-#include "runtime/json_fields.hpp"
+#include "runtime/fabric/fabric_messages.hpp"
+#include "runtime/base/json_fields.hpp"
 #include "tests/fuzz/fabric_fuzz.hpp"
 #include "tests/fuzz/json_mutator.hpp"
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/utf8.hpp"
+#include "runtime/base/utf8.hpp"
 #include "storage/memory/event_values.cpp"
 #include "storage/memory/msgpack_writer.cpp"
 #include "storage/memory/schema.cpp"

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/protocol.hpp"
+#include "runtime/fabric/protocol.hpp"
 
 namespace keel::fuzz {
 

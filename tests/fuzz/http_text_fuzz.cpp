@@ -1,5 +1,5 @@
 // libFuzzer target for what Keel decodes in an HTTP request itself
-// (runtime/http_text.hpp; Boost.Beast parses the request line and fields):
+// (runtime/http/http_text.hpp; Boost.Beast parses the request line and fields):
 // percent-decoding, the request target's path and query, form bodies and
 // the Cookie header. Any bytes must give a value, never a crash, and every
 // output must be consistent with its input: never longer, decoded exactly
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "runtime/http_text.cpp"
+#include "runtime/http/http_text.cpp"
 
 namespace {
 

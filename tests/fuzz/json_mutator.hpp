@@ -23,7 +23,7 @@
 
 #include <msgpack.hpp>
 
-#include "runtime/msgpack_json.hpp"
+#include "runtime/base/msgpack_json.hpp"
 
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "adapters/connectors/mail_message.cpp"
-#include "runtime/control/crypto.cpp"
+#include "runtime/base/crypto.cpp"
 #include "storage/memory/event_values.cpp"
 #include "storage/memory/schema.cpp"
 

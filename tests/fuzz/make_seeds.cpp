@@ -3,7 +3,7 @@
 // fuzz_common.hpp ([version][type][body] concatenated). The generated files are
 // committed; rerun after a protocol change:
 //     tools/run_fuzzers.sh --seeds
-// (or build this file with runtime/protocol.cpp and runtime/msgpack_json.cpp
+// (or build this file with runtime/fabric/protocol.cpp and runtime/base/msgpack_json.cpp
 // and run it with the corpus directory as its argument).
 #include <cstdio>
 #include <filesystem>
@@ -14,8 +14,8 @@
 
 #include <msgpack.hpp>
 
-#include "runtime/msgpack_json.hpp"
-#include "runtime/protocol.hpp"
+#include "runtime/base/msgpack_json.hpp"
+#include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
 using proto::msg_type;

@@ -1,6 +1,6 @@
 // libFuzzer target for executor registration: decode_frame, then
 // fabric::parse_hello, exactly as the node handles a hello frame.
-#include "runtime/fabric_messages.hpp"
+#include "runtime/fabric/fabric_messages.hpp"
 #include "tests/fuzz/fabric_fuzz.hpp"
 #include "tests/fuzz/json_mutator.hpp"
 

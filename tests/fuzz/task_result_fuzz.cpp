@@ -1,6 +1,6 @@
 // libFuzzer target for task results: decode_frame, then
 // fabric::parse_task_result, exactly as the node handles a result frame.
-#include "runtime/fabric_messages.hpp"
+#include "runtime/fabric/fabric_messages.hpp"
 #include "tests/fuzz/fabric_fuzz.hpp"
 #include "tests/fuzz/json_mutator.hpp"
 

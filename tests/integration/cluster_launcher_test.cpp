@@ -5,7 +5,7 @@
 
 #include <sys/stat.h>
 
-#include "runtime/curve_keys.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 
 #include <signal.h>
 

@@ -9,7 +9,7 @@
 
 #include <zmq.hpp>
 
-#include "runtime/protocol.hpp"
+#include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
 using namespace keel::test;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/client.hpp"
+#include "runtime/fabric/client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 

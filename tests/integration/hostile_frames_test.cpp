@@ -8,7 +8,7 @@
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
-#include "runtime/protocol.hpp"
+#include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
 using namespace keel::test;

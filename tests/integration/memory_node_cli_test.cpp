@@ -4,7 +4,7 @@
 // and the dead-letter store, each in human and --json form.
 #include "tests/integration/memory_node_fixture.hpp"
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 using namespace keel::test;
 using nlohmann::json;

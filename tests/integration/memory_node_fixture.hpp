@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/client.hpp"
+#include "runtime/fabric/client.hpp"
 #include "tests/integration/fixture.hpp"
 #include "tests/support/json_print.hpp"
 

@@ -5,7 +5,7 @@
 // audit trail records both actions without the field values.
 #include "tests/integration/memory_node_fixture.hpp"
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 
 using namespace keel::test;
 using nlohmann::json;

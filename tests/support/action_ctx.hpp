@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "runtime/action.hpp"
+#include "runtime/fabric/action.hpp"
 
 namespace keel::test {
 

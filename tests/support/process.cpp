@@ -18,7 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "runtime/client.hpp"
+#include "runtime/fabric/client.hpp"
 
 namespace keel::test {
 

@@ -16,9 +16,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/client.hpp"
-#include "runtime/duration.hpp"
-#include "runtime/supervision.hpp"
+#include "runtime/fabric/client.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/node/supervision.hpp"
 
 namespace keel {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "runtime/auth_registry.hpp"
+#include "runtime/fabric/auth_registry.hpp"
 
 namespace keel {
 

@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "runtime/curve_keys.hpp"
-#include "runtime/error.hpp"
+#include "runtime/fabric/curve_keys.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel {
 

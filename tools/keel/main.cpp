@@ -15,11 +15,11 @@
 #include "actors/config_check.hpp"
 #include "actors/node.hpp"
 #include "adapters/actions/builtin_actions.hpp"
-#include "runtime/curve_keys.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 #include "tools/keel/cluster_keys.hpp"
-#include "runtime/executor_runtime.hpp"
-#include "runtime/log.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/fabric/executor_runtime.hpp"
+#include "runtime/base/log.hpp"
+#include "runtime/node/node_config.hpp"
 #include "tools/keel/cluster.hpp"
 
 // jemalloc tuning, read once at start: few arenas and small thread caches,

@@ -7,9 +7,9 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/duration.hpp"
-#include "runtime/node_config.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/node/node_config.hpp"
+#include "runtime/base/utf8.hpp"
 #include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"
 

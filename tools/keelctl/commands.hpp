@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/client.hpp"
+#include "runtime/fabric/client.hpp"
 
 namespace keel::ctl {
 

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {

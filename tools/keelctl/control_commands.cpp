@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "runtime/control/policy.hpp"
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/table.hpp"
 

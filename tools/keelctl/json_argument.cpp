@@ -9,8 +9,8 @@
 #include <iterator>
 #include <sstream>
 
-#include "runtime/json_text.hpp"
-#include "runtime/utf8.hpp"
+#include "runtime/base/json_text.hpp"
+#include "runtime/base/utf8.hpp"
 
 namespace keel::ctl {
 

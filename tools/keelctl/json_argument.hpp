@@ -3,7 +3,7 @@
 // @FILE for the contents of a file, or - for standard input. A value larger
 // than the OS lets one argument be (MAX_ARG_STRLEN, 128 KiB on Linux) can
 // only come from a file or a pipe. Text from a file or stdin is held to the
-// checks inline text gets: UTF-8, the nesting limit (runtime/json_text.hpp)
+// checks inline text gets: UTF-8, the nesting limit (runtime/base/json_text.hpp)
 // and valid JSON, and each error names the file and says what to do.
 #pragma once
 
@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/error.hpp"
+#include "runtime/base/error.hpp"
 
 namespace keel::ctl {
 

@@ -5,8 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "runtime/duration.hpp"
-#include "runtime/node_config.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/node/node_config.hpp"
 #include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/connector_commands.hpp"

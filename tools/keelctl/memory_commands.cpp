@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <set>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/memory_reembed.hpp"
 #include "tools/keelctl/table.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/duration.hpp"
+#include "runtime/base/duration.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"

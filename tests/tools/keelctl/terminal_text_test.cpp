@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/utf8.hpp"
+#include "runtime/base/utf8.hpp"
 #include "tests/support/raw_controls.hpp"
 #include "tools/keelctl/terminal_text.hpp"
 

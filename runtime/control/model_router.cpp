@@ -1,0 +1,343 @@
+// The model gateway's walk down the fallback chain; see model_router.hpp
+// for the semantics. The per-tier work (cache, reserve, retry, settle) is
+// try_tier(); complete() decides the chain, asks the policy, and records
+// the span, metrics and audit entries once per call.
+#include "runtime/control/model_router.hpp"
+
+#include <thread>
+
+#include "runtime/control/openai_provider.hpp"
+
+namespace keel::control {
+
+const char* to_string(attempt_failure f) {
+  switch (f) {
+    case attempt_failure::none: return "ok";
+    case attempt_failure::rate_limited: return "rate_limited";
+    case attempt_failure::server: return "server_error";
+    case attempt_failure::timeout: return "timeout";
+    case attempt_failure::unreachable: return "unreachable";
+    case attempt_failure::malformed: return "malformed";
+    case attempt_failure::rejected: return "rejected";
+    case attempt_failure::unavailable: return "unavailable";
+  }
+  return "?";
+}
+
+bool is_provider_fault(attempt_failure f) {
+  return f == attempt_failure::server || f == attempt_failure::timeout || f == attempt_failure::unreachable ||
+         f == attempt_failure::malformed;
+}
+
+nlohmann::json gateway_result::to_json() const {
+  auto fb = nlohmann::json::array();
+  for (const auto& f : fallbacks) fb.push_back({{"from", f.from}, {"to", f.to}, {"reason", f.reason}});
+  nlohmann::json j = {{"outcome", outcome},       {"tier", tier},     {"provider", provider},
+                      {"model", model},           {"text", text},     {"input_tokens", input_tokens},
+                      {"output_tokens", output_tokens}, {"cost_usd", cost_usd}, {"cached", cached},
+                      {"attempts", attempts},     {"fallbacks", fb},  {"policy", policy_decision.to_json()}};
+  if (!json.is_null()) j["json"] = json;
+  return j;
+}
+
+model_router::model_router(const model_config& cfg)
+    : cfg_(cfg), cache_(cfg.cache_ttl, cfg.cache_max_entries) {}
+
+model_router::~model_router() = default;
+
+result<std::unique_ptr<model_router>> model_router::create(const model_config& cfg, store& db,
+                                                             gateway_hooks hooks) {
+  std::unique_ptr<model_router> g(new model_router(cfg));
+  g->hooks_ = hooks;
+  g->templates_ = std::make_unique<template_provider>(cfg.templates);
+  for (const auto& p : cfg.providers) {
+    openai_options o;
+    o.name = p.name;
+    o.base_url = p.base_url;
+    o.connect_timeout = p.connect_timeout;
+    if (!p.api_key.empty()) {
+      if (!hooks.vault)
+        return error{errc::config, "provider '" + p.name + "' needs " + p.api_key + " but no secrets vault is open"};
+      auto key = hooks.vault->resolve(p.api_key);
+      if (!key)
+        return error{errc::config, "provider '" + p.name + "': " + key.err().message};
+      o.api_key = std::move(*key);
+    }
+    provider_slot slot{std::make_unique<openai_provider>(std::move(o)),
+                       std::make_unique<circuit_breaker>(p.breaker_failures, p.breaker_cooldown), p};
+    g->providers_[p.name] = std::move(slot);
+  }
+  auto ledger = budget_ledger::open(db);
+  if (!ledger) return ledger.err();
+  g->ledger_ = std::move(*ledger);
+  if (hooks.metrics) register_keel_metrics(*hooks.metrics);
+  return g;
+}
+
+void model_router::set_provider(std::unique_ptr<model_provider> p, int breaker_failures,
+                                 std::chrono::milliseconds breaker_cooldown) {
+  auto name = p->name();
+  auto& slot = providers_[name];
+  slot.impl = std::move(p);
+  slot.breaker = std::make_unique<circuit_breaker>(breaker_failures, breaker_cooldown);
+  bool configured = false;
+  for (const auto& c : cfg_.providers)
+    if (c.name == name) slot.cfg = c, configured = true;
+  if (!configured) slot.cfg.name = name;
+}
+
+double model_router::cost_usd(const std::string& model, int in, int out) const {
+  auto it = cfg_.prices.find(model);
+  if (it == cfg_.prices.end()) return 0;
+  return (in * it->second.input_per_mtok + out * it->second.output_per_mtok) / 1e6;
+}
+
+double model_router::estimate_usd(const std::string& model, const model_call& call) const {
+  // Chat templates add tokens around every message and the conversation:
+  // 16 per message and 64 in all bound what common servers add.
+  std::size_t in = 64;
+  for (const auto& m : call.messages) in += m.content.size() + m.role.size() + 16;
+  if (!call.json_schema.is_null()) in += call.json_schema.dump().size();
+  return cost_usd(model, static_cast<int>(in), call.max_tokens);
+}
+
+circuit_breaker::state model_router::breaker_state(const std::string& provider) const {
+  auto it = providers_.find(provider);
+  return it == providers_.end() ? circuit_breaker::state::closed : it->second.breaker->current();
+}
+
+bool model_router::try_tier(const std::string& tier, const gateway_request& req, const model_call& base,
+                             gateway_result& out, std::string& why) {
+  const auto& tc = cfg_.tiers.at(tier);
+  auto pit = providers_.find(tc.provider);
+  if (pit == providers_.end()) {
+    why = "provider '" + tc.provider + "' is not configured";
+    return false;
+  }
+  auto& slot = pit->second;
+  model_call call = base;
+  call.model = tc.model;
+  call.timeout = slot.cfg.timeout;
+
+  auto cache_key = response_cache::key_for(tc.provider, call);
+  if (req.use_cache)
+    if (auto hit = cache_.get(cache_key)) {
+      out.text = hit->text, out.json = hit->json, out.model = hit->model;
+      out.input_tokens = hit->input_tokens, out.output_tokens = hit->output_tokens;
+      out.cached = true, out.cost_usd = 0, out.provider = tc.provider;
+      if (hooks_.metrics) hooks_.metrics->inc("keel_model_cache_hits_total", {tier});
+      return true;
+    }
+  policy_request preq{request_kind::model_call, req.agent, req.workflow, "", "", req.task_kind, req.attributes, 0};
+  hard_limits limits = hooks_.rules ? hooks_.rules->limits_for(preq) : hard_limits{};
+  auto held = ledger_->reserve(estimate_usd(tc.model, call), req.run, limits);
+  if (!held) {
+    why = held.err().message;
+    return false;
+  }
+  if (!slot.breaker->allow()) {
+    ledger_->release(*held);
+    why = "circuit breaker of '" + tc.provider + "' is open (next probe in " +
+          std::to_string(slot.breaker->retry_in().count()) + "ms)";
+    return false;
+  }
+
+  auto backoff = slot.cfg.retry_backoff;
+  for (int attempt = 0; attempt <= slot.cfg.retries; ++attempt) {
+    if (attempt > 0 && !slot.breaker->allow()) {
+      why += "; circuit breaker opened";
+      break;
+    }
+    ++out.attempts;
+    auto r = slot.impl->complete(call);
+    if (r.ok()) {
+      slot.breaker->record_success();
+      out.text = r.text, out.json = r.json, out.model = r.model.empty() ? tc.model : r.model;
+      out.input_tokens = r.input_tokens, out.output_tokens = r.output_tokens;
+      out.cost_usd = cost_usd(tc.model, r.input_tokens, r.output_tokens);
+      out.provider = tc.provider;
+      auto s = ledger_->settle(*held, {tc.model, req.agent, req.workflow, req.run, out.cost_usd, r.input_tokens,
+                                       r.output_tokens});
+      (void)s;  // a failed spend write is still counted in memory; the next settle rewrites the row
+      if (req.use_cache) cache_.put(cache_key, r);
+      return true;
+    }
+    why = r.error;
+    if (r.failure == attempt_failure::rate_limited) {
+      slot.breaker->record_success();  // up, just busy
+      auto wait = r.retry_after.count() >= 0 ? r.retry_after : backoff;
+      if (wait > slot.cfg.max_retry_wait) {
+        why += "; Retry-After " + std::to_string(wait.count()) + "ms is beyond max_retry_wait";
+        break;
+      }
+      if (attempt < slot.cfg.retries) std::this_thread::sleep_for(wait);
+      continue;
+    }
+    if (is_provider_fault(r.failure)) slot.breaker->record_failure();
+    else slot.breaker->record_success();
+    if (r.failure == attempt_failure::rejected) break;  // the same request will be rejected again
+    if (attempt < slot.cfg.retries) std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
+  ledger_->release(*held);
+  return false;
+}
+
+result<gateway_result> model_router::complete(const gateway_request& req) {
+  auto start_us = unix_now_us();
+  gateway_result out;
+  auto span_id = new_span_id();
+  out.span_id = hooks_.spans ? span_id : "";
+
+  std::string tier = req.tier;
+  if (tier.empty() && hooks_.rules && !req.task_kind.empty())
+    if (auto r = hooks_.rules->route_for(req.task_kind); r && !r->tier.empty()) tier = r->tier;
+  if (tier.empty()) tier = cfg_.default_tier;
+  if (!cfg_.tiers.empty() && !cfg_.tiers.count(tier) && tier != "template")
+    return error{errc::bad_request, "no model tier named '" + tier + "'; configured tiers are under models.tiers"};
+
+  if (hooks_.rules) {
+    policy_request preq{request_kind::model_call, req.agent, req.workflow, "", "", req.task_kind, req.attributes, 0};
+    if (cfg_.tiers.count(tier)) {
+      model_call probe;
+      probe.messages = req.messages, probe.max_tokens = req.max_tokens, probe.json_schema = req.json_schema;
+      preq.cost_usd = estimate_usd(cfg_.tiers.at(tier).model, probe);
+    }
+    auto totals = ledger_->totals(req.run);
+    out.policy_decision = hooks_.rules->evaluate(preq, totals);
+    const auto& d = out.policy_decision;
+    bool budget_rule = false;
+    for (const auto& b : hooks_.rules->budgets()) budget_rule = budget_rule || b.name == d.rule;
+    if (hooks_.metrics) hooks_.metrics->inc("keel_policy_decisions_total", {to_string(d.v), d.rule});
+    if (d.v != verdict::allow && hooks_.audit)
+      (void)hooks_.audit->append("policy_decision", req.agent.empty() ? "model_router" : req.agent, d.rule,
+                                 {{"request", "model_call"}, {"decision", d.to_json()}, {"workflow", req.workflow}},
+                                 req.trace_id);
+    if (d.v == verdict::deny && !budget_rule)  // budget denials fall back to cheaper tiers instead
+      return error{errc::forbidden, "model call denied by policy rule '" + d.rule + "': " + d.reason};
+    if (d.v == verdict::escalate) {
+      out.outcome = "needs_human";
+      out.tier = "human";
+      out.fallbacks.push_back({tier, "human", "policy rule '" + d.rule + "' escalates: " + d.reason});
+      record_span(req, out, start_us, span_id, "");
+      return out;
+    }
+  }
+
+  model_call call;
+  call.template_name = req.template_name;
+  call.messages = req.messages;
+  call.context = req.context;
+  call.json_schema = req.json_schema;
+  call.use_tools = req.use_tools;
+  call.max_tokens = req.max_tokens;
+
+  // The chain from the requested tier on, then template, then human.
+  std::vector<std::string> chain;
+  auto pos = std::find(cfg_.chain.begin(), cfg_.chain.end(), tier);
+  if (pos == cfg_.chain.end() && cfg_.tiers.count(tier)) chain.push_back(tier);
+  for (; pos != cfg_.chain.end(); ++pos)
+    if (cfg_.tiers.count(*pos)) chain.push_back(*pos);
+
+  auto next_of = [&](std::size_t i) { return i + 1 < chain.size() ? chain[i + 1] : std::string("template"); };
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    std::string why;
+    if (try_tier(chain[i], req, call, out, why)) {
+      out.outcome = "completed";
+      out.tier = chain[i];
+      record_span(req, out, start_us, span_id, "");
+      return out;
+    }
+    out.fallbacks.push_back({chain[i], next_of(i), why});
+  }
+  auto t = templates_->complete(call);
+  if (t.ok()) {
+    out.outcome = "completed";
+    out.tier = out.provider = "template";
+    out.model = t.model;
+    out.text = t.text;
+    out.json = t.json;
+    out.output_tokens = t.output_tokens;
+  } else {
+    out.outcome = "needs_human";
+    out.tier = "human";
+    out.fallbacks.push_back({"template", "human", t.error});
+  }
+  record_span(req, out, start_us, span_id, "");
+  return out;
+}
+
+void model_router::record_span(const gateway_request& req, const gateway_result& r, std::int64_t start_us,
+                                const std::string& span_id, const std::string& error) {
+  auto end_us = unix_now_us();
+  if (hooks_.metrics) {
+    auto& m = *hooks_.metrics;
+    m.inc("keel_model_calls_total", {r.provider.empty() ? "none" : r.provider, r.model, r.tier, r.outcome});
+    if (!r.cached && r.outcome == "completed") {
+      m.inc("keel_model_tokens_total", {r.model, "input"}, r.input_tokens);
+      m.inc("keel_model_tokens_total", {r.model, "output"}, r.output_tokens);
+      m.inc("keel_model_cost_usd_total", {r.model}, r.cost_usd);
+    }
+    for (const auto& f : r.fallbacks) m.inc("keel_model_fallbacks_total", {f.from, f.to});
+    m.observe("keel_model_call_duration_seconds", {r.tier}, static_cast<double>(end_us - start_us) / 1e6);
+    for (const auto& [name, slot] : providers_)
+      m.set("keel_model_breaker_open", {name}, slot.breaker->current() == circuit_breaker::state::closed ? 0 : 1);
+  }
+  if (hooks_.audit && !r.fallbacks.empty()) {
+    auto fb = r.to_json()["fallbacks"];
+    (void)hooks_.audit->append("model_fallback", req.agent.empty() ? "model_router" : req.agent, r.tier,
+                               {{"fallbacks", fb}, {"workflow", req.workflow}, {"outcome", r.outcome}},
+                               req.trace_id);
+  }
+  if (!hooks_.spans || req.trace_id.empty()) return;
+  span s;
+  s.trace_id = req.trace_id;
+  s.span_id = span_id;
+  s.parent_span_id = req.parent_span_id;
+  s.name = req.operation + " " + (r.model.empty() ? r.tier : r.model);
+  s.start_us = start_us;
+  s.end_us = end_us;
+  s.attributes = {{genai::operation_name, req.operation},
+                  {genai::system, r.provider.empty() ? "none" : r.provider},
+                  {genai::request_model, r.model},
+                  {genai::request_max_tokens, req.max_tokens},
+                  {genai::input_tokens, r.input_tokens},
+                  {genai::output_tokens, r.output_tokens},
+                  {"keel.tier", r.tier},
+                  {"keel.outcome", r.outcome},
+                  {"keel.cached", r.cached},
+                  {"keel.cost_usd", r.cost_usd},
+                  {"keel.fallbacks", static_cast<int>(r.fallbacks.size())}};
+  if (!req.agent.empty()) s.attributes["keel.agent"] = req.agent;
+  s.error = !error.empty();
+  s.status_message = error;
+  (void)hooks_.spans->record(std::move(s));
+}
+
+nlohmann::json model_router::describe() const {
+  nlohmann::json providers = nlohmann::json::array();
+  providers.push_back({{"name", "template"}, {"kind", "template"}, {"breaker", "closed"}});
+  for (const auto& [name, slot] : providers_)
+    providers.push_back({{"name", name},
+                         {"kind", "openai"},
+                         {"base_url", slot.cfg.base_url},
+                         {"breaker", to_string(slot.breaker->current())},
+                         {"consecutive_failures", slot.breaker->consecutive_failures()}});
+  nlohmann::json tiers = nlohmann::json::object();
+  for (const auto& [name, t] : cfg_.tiers) tiers[name] = {{"provider", t.provider}, {"model", t.model}};
+  auto totals = ledger_->totals();
+  nlohmann::json j = {{"providers", providers},
+                      {"tiers", tiers},
+                      {"chain", cfg_.chain},
+                      {"default_tier", cfg_.default_tier},
+                      {"spend", {{"day_usd", totals.day_usd}, {"month_usd", totals.month_usd}}},
+                      {"cache_entries", cache_.size()}};
+  if (hooks_.rules) {
+    auto l = hooks_.rules->limits_for({request_kind::model_call, "", "", "", "", "", nlohmann::json::object(), 0});
+    if (l.day_usd) j["spend"]["day_limit_usd"] = *l.day_usd;
+    if (l.month_usd) j["spend"]["month_limit_usd"] = *l.month_usd;
+  }
+  return j;
+}
+
+}  // namespace keel::control

@@ -1,0 +1,195 @@
+#include "runtime/fabric/client.hpp"
+
+#include <algorithm>
+
+#include <zmq.hpp>
+
+#include "runtime/base/duration.hpp"
+#include "runtime/fabric/handshake_watch.hpp"
+#include "runtime/fabric/protocol.hpp"
+#include "runtime/fabric/zmq_poll.hpp"
+
+namespace keel {
+
+namespace {
+
+// How long the pipelined send() waits for room to queue a request.
+constexpr std::chrono::milliseconds send_wait{2000};
+
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
+struct client::impl {
+  std::string endpoint;
+  zmq::context_t ctx{1};
+  zmq::socket_t sock{ctx, zmq::socket_type::dealer};
+  std::unique_ptr<handshake_watch> watch;  // after sock: stops its monitor before sock closes
+  std::uint64_t next_cid = 1;
+  std::size_t last_request_bytes = 0;
+
+  error no_answer(std::chrono::milliseconds waited) const {
+    std::string why = "is it running? (start it with `keel node` or `keel cluster up`; point elsewhere with "
+                      "--endpoint or KEEL_ENDPOINT; raise --timeout for slow work)";
+    // A node drops the connection of a peer whose frame is over its limit.
+    if (last_request_bytes > proto::limits{}.max_body_bytes)
+      why = "the request was " + std::to_string(last_request_bytes) +
+            " bytes, and a node drops a request larger than its gateway.max_frame_bytes (1 MiB unless configured); "
+            "or " + why;
+    return error{errc::timeout, "no answer from the node at " + endpoint + " within " + format_duration(waited) + "; " + why};
+  }
+
+  // Queues one frame, waiting up to `wait` for room: the queue is full under
+  // a pipelined load, and gone once the node refused the handshake. A
+  // refusal is final (ZeroMQ does not reconnect after one), so the cached
+  // one is enough here and a send costs no read of the monitor.
+  status send_frame(const std::string& frame, std::chrono::milliseconds wait) {
+    if (auto* refused = watch->refusal()) return *refused;
+    if (sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (true) {
+      zmq::pollitem_t items[2] = {{sock.handle(), 0, ZMQ_POLLOUT, 0}, watch->poll_item()};
+      poll_items(items, 2, left_until(deadline));
+      if (auto* refused = watch->check()) return *refused;
+      if ((items[0].revents & ZMQ_POLLOUT) && sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+      if (std::chrono::steady_clock::now() >= deadline) return no_answer(wait);
+    }
+  }
+
+  result<std::uint64_t> send_request(const std::string& op, const nlohmann::json& args, const std::string& trace,
+                                     std::chrono::milliseconds wait) {
+    auto cid = next_cid++;
+    // Written straight to msgpack (keys in the order a JSON map keeps them):
+    // a pipelined caller sends thousands of these a second.
+    proto::body_writer w(proto::msg_type::request, 2, cid, trace.empty() ? proto::new_trace_id() : trace,
+                         proto::new_span_id());
+    auto frame = w.field("args", args).field("op", op).finish();
+    last_request_bytes = frame.size();
+    try {
+      if (auto s = send_frame(frame, wait); !s) return s.err();
+    } catch (const zmq::error_t& ex) {
+      return error{errc::io, std::string("cannot send to ") + endpoint + ": " + ex.what()};
+    }
+    return cid;
+  }
+};
+
+client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+client::~client() = default;
+
+const std::string& client::endpoint() const { return impl_->endpoint; }
+
+result<std::unique_ptr<client>> client::connect(const std::string& endpoint, const curve_client_keys* keys) {
+  auto p = std::make_unique<impl>();
+  p->endpoint = endpoint;
+  try {
+    if (keys) {
+      p->sock.set(zmq::sockopt::curve_serverkey, keys->server_public);
+      p->sock.set(zmq::sockopt::curve_publickey, keys->own.public_key);
+      p->sock.set(zmq::sockopt::curve_secretkey, keys->own.secret_key);
+    }
+    p->sock.set(zmq::sockopt::linger, 0);
+    p->sock.set(zmq::sockopt::sndhwm, 100000);
+    p->sock.set(zmq::sockopt::rcvhwm, 100000);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::bad_request, std::string("cannot use these CURVE keys: ") + ex.what() +
+                                        "; a key is 40 characters of Z85 (keel keygen makes them)"};
+  }
+  try {
+    p->watch = std::make_unique<handshake_watch>(p->ctx, p->sock, endpoint, keys);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::internal, std::string("cannot watch the connection's handshake: ") + ex.what()};
+  }
+  try {
+    p->sock.connect(endpoint);
+  } catch (const zmq::error_t& ex) {
+    return error{errc::bad_request, "cannot use endpoint '" + endpoint + "': " + ex.what() +
+                                        "; expected e.g. tcp://127.0.0.1:7401"};
+  }
+  return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args, const std::string& trace) {
+  return send(op, static_cast<const nlohmann::json&>(args), trace);
+}
+
+result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args, const std::string& trace) {
+  return impl_->send_request(op, args, trace, send_wait);
+}
+
+result<reply> client::receive(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // Read what is already queued before polling: under a pipelined load
+    // replies arrive in bursts, and a poll per reply costs syscalls.
+    std::vector<zmq::message_t> parts;
+    zmq::message_t first;
+    if (!impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+      if (auto* refused = impl_->watch->refusal()) return *refused;
+      zmq::pollitem_t items[2] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}, impl_->watch->poll_item()};
+      poll_items(items, 2, left_until(deadline));
+      if (items[1].revents & ZMQ_POLLIN) {
+        if (auto* refused = impl_->watch->check()) return *refused;
+      }
+      if (!(items[0].revents & ZMQ_POLLIN) || !impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+        if (std::chrono::steady_clock::now() < deadline) continue;
+        return impl_->no_answer(timeout);
+      }
+    }
+    bool more = first.more();
+    parts.push_back(std::move(first));
+    while (more) {
+      zmq::message_t m;
+      (void)impl_->sock.recv(m);
+      more = m.more();
+      if (parts.size() < 4) parts.push_back(std::move(m));
+    }
+    if (parts.size() == 3 && parts[0].size() == 1)  // a version-1 node answers in three frames
+      return error{errc::bad_version,
+                   "the node at " + impl_->endpoint + " speaks protocol version " +
+                       std::to_string(static_cast<std::uint8_t>(*parts[0].data<char>())) +
+                       "; this client speaks version " + std::to_string(proto::version) +
+                       ": use the keelctl that came with that node's keel"};
+    if (parts.size() != 1) continue;  // not a protocol message: ignore it
+    proto::limits lim;
+    lim.max_body_bytes = 64 << 20;
+    auto env = proto::decode_frame(std::string_view(parts[0].data<char>(), parts[0].size()), lim);
+    if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
+    reply r;
+    r.cid = env->cid;
+    r.trace = env->trace;
+    auto& f = env->fields;
+    r.ok = f.value("ok", false);
+    if (r.ok) {
+      r.body = f.contains("body") ? std::move(f["body"]) : nlohmann::json();
+    } else if (f.contains("error") && f["error"].is_object()) {
+      r.err = error{f["error"].value("code", std::string(errc::internal)),
+                    f["error"].value("message", std::string("the node reported an error without a message"))};
+    } else {
+      r.err = error{errc::internal, "the node sent a malformed reply"};
+    }
+    return r;
+  }
+}
+
+result<nlohmann::json> client::call(const std::string& op, const nlohmann::json& args,
+                                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto cid = impl_->send_request(op, args, {}, timeout);
+  if (!cid) return cid.err();
+  while (true) {
+    auto r = receive(left_until(deadline));
+    if (!r) {
+      if (r.err().code == errc::timeout) return impl_->no_answer(timeout);
+      return r.err();
+    }
+    if (r->cid != *cid && r->cid != 0) continue;  // a late reply to an earlier call
+    if (!r->ok) return r->err;
+    return std::move(r->body);
+  }
+}
+
+}  // namespace keel

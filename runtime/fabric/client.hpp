@@ -1,0 +1,83 @@
+// The Keel client: how keelctl, tests and benchmarks talk to a node. A
+// client owns one DEALER socket and is used from one thread at a time.
+//
+// call() is the simple form: one request, wait for its reply. send() and
+// receive() pipeline many requests over the same connection (replies may
+// arrive in any order; match them by correlation id).
+//
+// A node that refuses this client's handshake (a CURVE key it does not
+// know, CURVE on one side only, the wrong server key) never answers; the
+// client watches its handshakes (runtime/fabric/handshake_watch.hpp) and reports
+// that as an error of its own (forbidden) at once, instead of a timeout.
+// A refused client stays refused (ZeroMQ does not reconnect it): connect a
+// new one once the key is authorized.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/fabric/curve_keys.hpp"
+#include "runtime/base/error.hpp"
+
+namespace keel {
+
+inline constexpr const char* default_endpoint = "tcp://127.0.0.1:7401";
+// Where a node keeps its data (and its keys, in keys/) unless told otherwise.
+inline constexpr const char* default_data_dir = "./keel-data";
+
+struct reply {
+  std::uint64_t cid = 0;
+  std::string trace;
+  bool ok = false;
+  nlohmann::json body;  // when ok
+  error err;            // when !ok
+};
+
+class client {
+ public:
+  // Never fails for an unreachable node (ZeroMQ connects lazily): that shows
+  // up as a timeout on the first call. Errors: bad endpoint syntax.
+  // With `keys`, the connection is CURVE-encrypted and authenticated; a node
+  // that does not know the key refuses the handshake, which the first call
+  // (or receive) reports as `forbidden` with the key's public half and what
+  // to do.
+  static result<std::unique_ptr<client>> connect(const std::string& endpoint,
+                                                 const curve_client_keys* keys = nullptr);
+  ~client();
+
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  // Sends `op` with `args` and waits up to `timeout` in all for the reply.
+  // A reply with ok=false becomes the returned error. Errors: timeout (with
+  // what to check next), forbidden (the node refused the handshake), and
+  // whatever the node answered.
+  result<nlohmann::json> call(const std::string& op, const nlohmann::json& args,
+                              std::chrono::milliseconds timeout);
+
+  // Pipelined form: returns the correlation id of the queued request.
+  // Waits up to 2 s for room in the queue. Errors: forbidden (refused
+  // handshake), timeout (no room: the node reads nothing), io.
+  result<std::uint64_t> send(const std::string& op, const nlohmann::json& args,
+                             const std::string& trace = {});
+  // The same for a temporary `args` (kept so callers that move still compile;
+  // neither form copies `args`).
+  result<std::uint64_t> send(const std::string& op, nlohmann::json&& args, const std::string& trace = {});
+  // Waits up to `timeout` for the next reply to any request. Errors:
+  // timeout, forbidden (refused handshake), a reply that cannot be read.
+  result<reply> receive(std::chrono::milliseconds timeout);
+
+  const std::string& endpoint() const;
+
+  struct impl;
+
+ private:
+  explicit client(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace keel

@@ -1,0 +1,298 @@
+#include "runtime/fabric/dispatch_table.hpp"
+
+#include <algorithm>
+
+namespace keel {
+
+namespace {
+constexpr std::size_t max_scan = 4096;  // queue entries examined per assign()
+
+std::string describe_labels(const std::map<std::string, std::string>& labels) {
+  std::string out;
+  for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
+  return out.empty() ? "no labels" : out;
+}
+}  // namespace
+
+dispatch_table::dispatch_table(int max_attempts, std::size_t max_queued)
+    : max_attempts_(max_attempts), max_queued_(max_queued) {}
+
+void dispatch_table::upsert_executor(executor_record rec) {
+  auto it = executors_.find(rec.id);
+  if (it != executors_.end()) {
+    by_peer_.erase(it->second.peer);
+    rec.done = it->second.done;
+    rec.failed = it->second.failed;
+    rec.leases = std::move(it->second.leases);
+    rec.registered_ms = it->second.registered_ms;
+    it->second = std::move(rec);
+  } else {
+    it = executors_.emplace(rec.id, std::move(rec)).first;
+  }
+  by_peer_[it->second.peer] = it->first;
+}
+
+bool dispatch_table::touch(const std::string& peer, steady_clock::time_point now,
+                           std::int64_t now_ms) {
+  auto p = by_peer_.find(peer);
+  if (p == by_peer_.end()) return false;
+  auto& e = executors_.at(p->second);
+  e.last_seen = now;
+  e.last_seen_ms = now_ms;
+  return true;
+}
+
+const executor_record* dispatch_table::executor_by_peer(const std::string& peer) const {
+  auto p = by_peer_.find(peer);
+  return p == by_peer_.end() ? nullptr : &executors_.at(p->second);
+}
+
+std::vector<std::string> dispatch_table::silent_executors(steady_clock::time_point now,
+                                                          std::chrono::milliseconds silence) const {
+  std::vector<std::string> out;
+  for (const auto& [id, e] : executors_)
+    if (now - e.last_seen > silence) out.push_back(id);
+  return out;
+}
+
+void dispatch_table::requeue_front(task_record& t) {
+  t.lease = 0;
+  t.executor.clear();
+  queue_.push_front(t.id);
+  ++queued_count_;
+}
+
+void dispatch_table::lose_lease(const executor_record& e, std::uint64_t lease, std::uint64_t task_id,
+                                std::vector<task_record>& failed) {
+  auto t = tasks_.find(task_id);
+  if (t == tasks_.end() || t->second.lease != lease) return;  // already expired: only the slot was held
+  t->second.lost_on.push_back(e.name);
+  if (t->second.attempts >= max_attempts_) {
+    failed.push_back(std::move(t->second));
+    tasks_.erase(t);
+  } else {
+    requeue_front(t->second);
+  }
+}
+
+std::vector<task_record> dispatch_table::remove_executor(const std::string& id) {
+  std::vector<task_record> failed;
+  auto it = executors_.find(id);
+  if (it == executors_.end()) return failed;
+  for (const auto& [lease, task_id] : it->second.leases) lose_lease(it->second, lease, task_id, failed);
+  by_peer_.erase(it->second.peer);
+  executors_.erase(it);
+  return failed;
+}
+
+std::vector<task_record> dispatch_table::release_unheld(const std::string& id, const std::set<std::uint64_t>& held) {
+  std::vector<task_record> failed;
+  auto it = executors_.find(id);
+  if (it == executors_.end()) return failed;
+  auto& leases = it->second.leases;
+  for (auto l = leases.begin(); l != leases.end();) {
+    if (held.count(l->first)) {
+      ++l;
+      continue;
+    }
+    lose_lease(it->second, l->first, l->second, failed);
+    l = leases.erase(l);
+  }
+  return failed;
+}
+
+void dispatch_table::set_draining(const std::string& id, bool draining) {
+  auto it = executors_.find(id);
+  if (it != executors_.end()) it->second.draining = draining;
+}
+
+bool dispatch_table::matches(const executor_record& e, const task_record& t) const {
+  if (!e.caps.count(t.action)) return false;
+  for (const auto& [k, v] : t.selector) {
+    auto l = e.labels.find(k);
+    if (l == e.labels.end() || l->second != v) return false;
+  }
+  return true;
+}
+
+status dispatch_table::submit(task_record t) {
+  bool any_action = false, any_match = false;
+  std::set<std::string> offered;
+  for (const auto& [id, e] : executors_) {
+    if (e.draining) continue;
+    offered.insert(e.caps.begin(), e.caps.end());
+    if (e.caps.count(t.action)) {
+      any_action = true;
+      if (matches(e, t)) any_match = true;
+    }
+  }
+  if (!any_match && !t.wait_for_executor) {
+    if (executors_.empty())
+      return error{errc::unavailable,
+                   "no executor is connected; start one with `keel executor --connect ENDPOINT`"};
+    if (!any_action) {
+      std::string list;
+      for (const auto& c : offered) list += (list.empty() ? "" : ", ") + c;
+      return error{errc::not_found, "no connected executor offers action '" + t.action +
+                                        "' (offered: " + (list.empty() ? "nothing" : list) + ")"};
+    }
+    return error{errc::not_found, "no executor offering '" + t.action + "' has the labels " +
+                                      describe_labels(t.selector) +
+                                      "; check --on, or `keelctl executors` for their labels"};
+  }
+  if (queued_count_ >= max_queued_)
+    return error{errc::unavailable, "the task queue is full (" + std::to_string(queued_count_) +
+                                        " tasks waiting); retry later or add executors"};
+  auto id = t.id;
+  deadlines_.emplace(t.deadline, id);
+  if (t.start_deadline != steady_clock::time_point{}) deadlines_.emplace(t.start_deadline, id);
+  if (t.heartbeat_timeout.count() > 0) watched_.insert(id);
+  auto& slot = tasks_[id];
+  slot = std::move(t);
+  slot.lease = 0;
+  queue_.push_back(id);
+  ++queued_count_;
+  return ok_v;
+}
+
+std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
+  std::vector<assignment> out;
+  int free_total = 0;
+  for (const auto& [id, e] : executors_)
+    if (!e.draining) free_total += std::max(0, e.capacity - e.in_flight());
+  std::size_t scanned = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && free_total > 0 && scanned < max_scan;) {
+    auto t = tasks_.find(*it);
+    if (t == tasks_.end() || t->second.lease != 0) {  // finished or expired: drop the entry
+      it = queue_.erase(it);
+      continue;
+    }
+    ++scanned;
+    executor_record* best = nullptr;
+    for (auto& [id, e] : executors_) {
+      if (e.draining || e.in_flight() >= e.capacity || !matches(e, t->second)) continue;
+      // least load = lowest fraction of capacity in use
+      if (!best || static_cast<long>(e.in_flight()) * best->capacity <
+                       static_cast<long>(best->in_flight()) * e.capacity)
+        best = &e;
+    }
+    if (!best) {
+      ++it;
+      continue;
+    }
+    auto& task = t->second;
+    task.lease = next_lease_++;
+    task.executor = best->id;
+    task.dispatched = now;
+    task.last_beat = now;
+    ++task.attempts;
+    best->leases.emplace(task.lease, task.id);
+    --free_total;
+    --queued_count_;
+    out.push_back({task.id, task.lease, best->id, best->peer});
+    it = queue_.erase(it);
+  }
+  return out;
+}
+
+const task_record* dispatch_table::find_task(std::uint64_t id) const {
+  auto t = tasks_.find(id);
+  return t == tasks_.end() ? nullptr : &t->second;
+}
+
+std::optional<task_record> dispatch_table::complete(const std::string& peer, std::uint64_t task_id,
+                                                    std::uint64_t lease, bool success) {
+  executor_record* exec = nullptr;
+  if (auto p = by_peer_.find(peer); p != by_peer_.end()) {
+    exec = &executors_.at(p->second);
+    exec->leases.erase(lease);  // the credit comes back even for a stale answer
+  }
+  auto t = tasks_.find(task_id);
+  if (t == tasks_.end() || t->second.lease != lease || lease == 0) return std::nullopt;
+  if (!exec || exec->id != t->second.executor) return std::nullopt;
+  success ? ++exec->done : ++exec->failed;
+  task_record done = std::move(t->second);
+  tasks_.erase(t);
+  return done;
+}
+
+std::vector<task_record> dispatch_table::expire(steady_clock::time_point now) {
+  std::vector<task_record> out;
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    auto id = deadlines_.begin()->second;
+    deadlines_.erase(deadlines_.begin());
+    auto t = tasks_.find(id);
+    if (t == tasks_.end()) continue;
+    bool start_missed = t->second.lease == 0 && t->second.start_deadline != steady_clock::time_point{} &&
+                        t->second.start_deadline <= now;
+    if (t->second.deadline > now && !start_missed) continue;
+    if (t->second.lease == 0) --queued_count_;
+    out.push_back(std::move(t->second));
+    tasks_.erase(t);
+  }
+  return out;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+void dispatch_table::beat(const std::string& peer, const std::vector<std::uint64_t>& leases,
+                          steady_clock::time_point now) {
+  auto p = by_peer_.find(peer);
+  if (p == by_peer_.end()) return;
+  const auto& e = executors_.at(p->second);
+  for (auto lease : leases) {
+    auto l = e.leases.find(lease);
+    if (l == e.leases.end()) continue;
+    auto t = tasks_.find(l->second);
+    if (t != tasks_.end() && t->second.lease == lease) t->second.last_beat = now;
+  }
+}
+
+std::vector<task_record> dispatch_table::silent_tasks(steady_clock::time_point now) {
+  std::vector<task_record> out;
+  for (auto w = watched_.begin(); w != watched_.end();) {
+    auto it = tasks_.find(*w);
+    if (it == tasks_.end()) {
+      w = watched_.erase(w);
+      continue;
+    }
+    const auto& t = it->second;
+    if (t.lease != 0 && now - t.last_beat > t.heartbeat_timeout) {
+      out.push_back(std::move(it->second));
+      tasks_.erase(it);
+      w = watched_.erase(w);
+    } else {
+      ++w;
+    }
+  }
+  return out;
+}
+
+}  // namespace keel
+
+namespace keel {
+
+std::vector<dispatch_table::waiting> dispatch_table::waiting_tasks(std::size_t limit) const {
+  std::vector<waiting> out;
+  for (auto id : queue_) {
+    if (out.size() >= limit) break;
+    auto t = tasks_.find(id);
+    if (t == tasks_.end() || t->second.lease != 0) continue;
+    bool offered = false, free = false;
+    for (const auto& [eid, e] : executors_) {
+      if (!matches(e, t->second)) continue;
+      offered = true;
+      free |= !e.draining && e.in_flight() < e.capacity;
+    }
+    std::string reason = !offered ? "no live executor offers '" + t->second.action + "' with " +
+                                        describe_labels(t->second.selector)
+                         : free ? "next in line"
+                                : "every executor offering it is at capacity or draining";
+    out.push_back({&t->second, std::move(reason)});
+  }
+  return out;
+}
+
+}  // namespace keel

@@ -1,0 +1,181 @@
+#include "runtime/fabric/fabric_messages.hpp"
+
+#include "runtime/base/json_fields.hpp"
+#include "runtime/fabric/protocol.hpp"
+
+namespace keel::fabric {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr std::int64_t max_duration_ms = 7LL * 86'400'000;  // 7 days
+
+error bad(std::string what) { return {errc::bad_request, std::move(what)}; }
+
+bool nonempty_string(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() && !it->get_ref<const std::string&>().empty();
+}
+
+// A map of label -> value, both strings. `what` names it in errors.
+result<std::map<std::string, std::string>> string_map(const json& j, const std::string& what) {
+  if (!j.is_object()) return bad("\"" + what + "\" must be a map of label to value");
+  std::map<std::string, std::string> out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_string()) return bad(what + " '" + it.key() + "' must be a string");
+    out[it.key()] = it.value().get<std::string>();
+  }
+  return out;
+}
+
+// An optional positive duration of at most 7 days, in milliseconds.
+result<std::optional<std::chrono::milliseconds>> duration_ms(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return std::optional<std::chrono::milliseconds>();
+  bool ok = it->is_number_integer() && it->get<std::int64_t>() > 0 && it->get<std::int64_t>() <= max_duration_ms;
+  if (!ok) return bad(std::string("\"") + key + "\" must be a positive integer of at most 7 days (604800000)");
+  return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(it->get<std::int64_t>()));
+}
+
+}  // namespace
+
+result<executor_record> parse_hello(const json& f) {
+  if (!f.is_object()) return bad("hello refused: the body must be a map");
+  auto protocol = int_field(f, "protocol", 0, 0, 255);
+  if (protocol != proto::version)
+    return error{errc::bad_version, "hello refused: executor speaks protocol " + std::to_string(protocol) +
+                                        ", node speaks " + std::to_string(proto::version) + "; run matching versions"};
+  executor_record rec;
+  if (!nonempty_string(f, "executor_id")) return bad("hello refused: \"executor_id\" must be a non-empty string");
+  rec.id = f["executor_id"].get<std::string>();
+  rec.name = text_field(f, "name", rec.id);
+  auto caps = f.find("caps");
+  if (caps == f.end() || !caps->is_array()) return bad("hello refused: \"caps\" must be a list of action names");
+  for (const auto& c : *caps) {
+    if (!c.is_string()) return bad("hello refused: \"caps\" must be a list of action names");
+    rec.caps.insert(c.get<std::string>());
+  }
+  if (auto labels = f.find("labels"); labels != f.end()) {
+    auto m = string_map(*labels, "labels");
+    if (!m) return bad("hello refused: " + m.err().message);
+    rec.labels = std::move(*m);
+  }
+  auto conc = int_field(f, "concurrency", 0, 0, 1 << 20);
+  if (conc < 1 || conc > 4096) return bad("hello refused: \"concurrency\" must be between 1 and 4096");
+  rec.capacity = static_cast<int>(conc);
+  rec.principal = text_field(f, "principal");
+  rec.pid = int_field(f, "pid", 0, 0, INT64_MAX);
+  rec.host = text_field(f, "host");
+  rec.version = text_field(f, "version");
+  return rec;
+}
+
+result<task_result> parse_task_result(json& f) {
+  if (!f.is_object()) return bad("task_result: the body must be a map");
+  auto id = f.find("task_id");
+  auto lease = f.find("lease");
+  if (id == f.end() || !id->is_number_unsigned() || lease == f.end() || !lease->is_number_unsigned())
+    return bad("task_result needs \"task_id\" and \"lease\" as unsigned integers");
+  task_result r;
+  r.task_id = id->get<std::uint64_t>();
+  r.lease = lease->get<std::uint64_t>();
+  r.ok = bool_field(f, "ok");
+  r.duration_ms = number_field(f, "duration_ms");
+  if (r.ok) {
+    if (auto v = f.find("result"); v != f.end()) r.value = std::move(*v);
+  } else {
+    auto e = f.find("error");
+    const json none = json::object();
+    const json& err = e != f.end() && e->is_object() ? *e : none;
+    // An empty code or message would reach the caller as an error that says
+    // nothing; the fuzzer found executors could send that.
+    r.failure = error{text_field(err, "code"), text_field(err, "message")};
+    if (r.failure.code.empty()) r.failure.code = errc::action_failed;
+    if (r.failure.message.empty()) r.failure.message = "no message";
+  }
+  return r;
+}
+
+std::vector<std::uint64_t> parse_beats(const json& f, std::size_t max) {
+  std::vector<std::uint64_t> out;
+  if (!f.is_object()) return out;
+  auto beats = f.find("beats");
+  if (beats == f.end() || !beats->is_array()) return out;
+  for (const auto& b : *beats)
+    if (b.is_number_unsigned() && out.size() < max) out.push_back(b.get<std::uint64_t>());
+  return out;
+}
+
+std::optional<std::set<std::uint64_t>> parse_held_leases(const json& f) {
+  if (!f.is_object()) return std::nullopt;
+  auto held = f.find("held");
+  if (held == f.end() || !held->is_array()) return std::nullopt;
+  std::set<std::uint64_t> out;
+  for (const auto& l : *held)
+    if (l.is_number_unsigned() && out.size() < 4096) out.insert(l.get<std::uint64_t>());
+  return out;
+}
+
+result<run_request> parse_run_request(json& args) {
+  if (!args.is_object()) return bad("run needs args {\"action\": NAME, \"args\": {...}}");
+  if (!nonempty_string(args, "action")) return bad("run needs \"action\" as a non-empty string");
+  run_request r;
+  r.action = args["action"].get<std::string>();
+  if (auto a = args.find("args"); a != args.end() && !a->is_null()) {
+    if (!a->is_object()) return bad("run: \"args\" must be a map of the action's arguments");
+    r.args = std::move(*a);
+  } else {
+    r.args = json::object();
+  }
+  if (auto on = args.find("on"); on != args.end()) {
+    auto m = string_map(*on, "on");
+    if (!m) return m.err();
+    r.selector = std::move(*m);
+  }
+  auto timeout = duration_ms(args, "timeout_ms");
+  if (!timeout) return timeout.err();
+  r.timeout = *timeout;
+  auto start = duration_ms(args, "schedule_to_start_ms");
+  if (!start) return start.err();
+  r.schedule_to_start = *start;
+  if (auto k = args.find("idempotency_key"); k != args.end()) {
+    if (!k->is_string() || k->get_ref<const std::string&>().empty() || k->get_ref<const std::string&>().size() > 200)
+      return bad("\"idempotency_key\" must be a non-empty string of at most 200 characters");
+    r.idempotency_key = k->get<std::string>();
+  }
+  return r;
+}
+
+result<authorize_request> parse_authorize_request(const json& args) {
+  if (!args.is_object()) return bad("executors.authorize needs args {\"name\": ..., \"public_key\": ...}");
+  authorize_request r;
+  if (!nonempty_string(args, "name")) return bad("executors.authorize needs \"name\" as a non-empty string");
+  if (!nonempty_string(args, "public_key"))
+    return bad("executors.authorize needs \"public_key\": the 40-character key `keel keygen` printed");
+  r.name = args["name"].get<std::string>();
+  r.public_key = args["public_key"].get<std::string>();
+  r.role = text_field(args, "role", "executor");
+  if (r.role != "executor" && r.role != "admin") return bad("\"role\" must be executor or admin, not '" + r.role + "'");
+  if (auto caps = args.find("caps"); caps != args.end()) {
+    if (!caps->is_array()) return bad("\"caps\" must be a list of action names");
+    for (const auto& c : *caps) {
+      if (!c.is_string()) return bad("\"caps\" must be a list of action names");
+      r.caps.push_back(c.get<std::string>());
+    }
+  }
+  if (auto labels = args.find("labels"); labels != args.end()) {
+    auto m = string_map(*labels, "labels");
+    if (!m) return m.err();
+    r.labels = std::move(*m);
+  }
+  return r;
+}
+
+result<std::string> parse_name_request(const json& args, const char* op) {
+  if (!args.is_object() || !nonempty_string(args, "name"))
+    return bad(std::string(op) + " needs \"name\": an executor or key name (see `keelctl executors`)");
+  return args["name"].get<std::string>();
+}
+
+}  // namespace keel::fabric

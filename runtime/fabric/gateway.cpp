@@ -1,0 +1,298 @@
+// Gateway thread. It owns the ROUTER (peers) and polls it together with the
+// outbox's eventfd. Replies from other threads go into the outbox, a
+// wake_queue (ZeroMQ sockets must not be used by two threads at once): the
+// first reply of a burst wakes the gateway thread, which then takes the
+// whole batch with one swap.
+#include "runtime/fabric/gateway.hpp"
+
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <zmq.hpp>
+
+#include "runtime/fabric/auth_registry.hpp"
+#include "runtime/base/wake_queue.hpp"
+#include "runtime/fabric/zmq_poll.hpp"
+
+namespace keel {
+
+struct gateway::impl {
+  gateway_options opts;
+  gateway_sink* sink = nullptr;
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  struct outgoing {
+    std::string peer;
+    std::string frame;  // [version][type][body]
+  };
+  wake_queue<outgoing> outbox;
+  std::vector<outgoing> sending;  // the batch being written, owned by the gateway thread
+  // Frames the sink sent from the gateway thread itself: written after the
+  // burst without a trip through the outbox (no eventfd write and read).
+  std::vector<outgoing> local;
+  std::atomic<std::thread::id> loop_thread{};
+  std::string bound;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+
+  std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, bad_versions{0},
+      dropped_out{0}, auth_denied{0};
+  // ZAP (RFC 27): libzmq asks this socket whether a CURVE client may connect.
+  zmq::socket_t zap{ctx, zmq::socket_type::rep};
+  bool zap_on = false;
+
+  void on_zap_request();
+
+  void run();
+  bool on_router_readable();  // false when the ROUTER had nothing to read
+  void forward_outbound();
+  void flush_local();
+  void write_all(std::vector<outgoing>& batch);
+  void reply_now(const zmq::message_t& peer, const std::vector<std::string>& frames);
+};
+
+result<std::unique_ptr<gateway>> gateway::start(const gateway_options& opts, gateway_sink& sink) {
+  auto p = std::make_unique<impl>();
+  p->opts = opts;
+  p->sink = &sink;
+  try {
+    p->router.set(zmq::sockopt::router_mandatory, 1);
+    p->router.set(zmq::sockopt::linger, 0);
+    p->router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(opts.max_frame_bytes));
+    p->router.set(zmq::sockopt::sndhwm, opts.send_hwm);
+    p->router.set(zmq::sockopt::rcvhwm, opts.recv_hwm);
+    if (!opts.curve_secret_key.empty()) {
+      // The ZAP handler must be bound before the first client handshakes.
+      p->zap.set(zmq::sockopt::linger, 0);
+      p->zap.bind("inproc://zeromq.zap.01");
+      p->zap_on = true;
+      p->router.set(zmq::sockopt::curve_server, 1);
+      p->router.set(zmq::sockopt::curve_secretkey, opts.curve_secret_key);
+      p->router.set(zmq::sockopt::zap_domain, "keel");
+    }
+    p->router.bind(opts.listen);
+    p->bound = p->router.get(zmq::sockopt::last_endpoint);
+  } catch (const zmq::error_t& ex) {
+    std::string hint = ex.num() == EADDRINUSE
+                           ? "; is another node running? stop it or pick another --listen"
+                           : "; check the endpoint, e.g. tcp://127.0.0.1:7401";
+    return error{errc::io, "cannot listen on " + opts.listen + ": " + ex.what() + hint};
+  }
+  auto* raw = p.get();
+  p->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<gateway>(new gateway(std::move(p)));
+}
+
+gateway::gateway(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+gateway::~gateway() {
+  impl_->stopping = true;
+  impl_->outbox.poke();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+const std::string& gateway::endpoint() const { return impl_->bound; }
+
+gateway_counters gateway::counters() const {
+  return {impl_->frames_in.load(), impl_->frames_out.load(), impl_->bad_frames.load(),
+          impl_->bad_versions.load(), impl_->dropped_out.load(), impl_->auth_denied.load()};
+}
+
+void gateway::send(const std::string& peer, const proto::envelope& env) {
+  send_frame(peer, proto::encode_frame(env));
+}
+
+void gateway::send_frame(const std::string& peer, std::string frame) {
+  impl::outgoing out{peer, std::move(frame)};
+  if (std::this_thread::get_id() == impl_->loop_thread.load(std::memory_order_relaxed)) {
+    impl_->local.push_back(std::move(out));
+    return;
+  }
+  impl_->outbox.push(std::move(out));
+}
+
+void gateway::flush_local_sends() { impl_->flush_local(); }
+
+void gateway::impl::run() {
+  loop_thread.store(std::this_thread::get_id());
+  zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, outbox.fd(), ZMQ_POLLIN, 0},
+                             {zap.handle(), 0, ZMQ_POLLIN, 0}};
+  while (!stopping) {
+    try {
+      poll_items(items, zap_on ? 3 : 2, std::chrono::milliseconds(500));
+      if (zap_on && (items[2].revents & ZMQ_POLLIN)) on_zap_request();
+      // Read until empty, in bounded bursts so neither direction starves
+      // the other; poll reports what is left on the next turn. (Asking a
+      // socket for its events after each message costs a syscall.)
+      if (items[0].revents & ZMQ_POLLIN) {
+        for (int i = 0; i < 1024 && on_router_readable(); ++i) {
+        }
+        sink->on_burst_end();
+      }
+      if (items[1].revents & ZMQ_POLLIN) forward_outbound();
+      flush_local();
+    } catch (const zmq::error_t& ex) {
+      if (ex.num() == ETERM) break;
+      spdlog::error("gateway: socket error: {}", ex.what());
+    } catch (const std::exception& ex) {
+      // A sink must not throw; if one does, the gateway keeps serving.
+      spdlog::error("gateway: unexpected error: {}", ex.what());
+    }
+  }
+}
+
+void gateway::impl::on_zap_request() {
+  std::vector<zmq::message_t> req;
+  do {
+    zmq::message_t m;
+    if (!zap.recv(m, zmq::recv_flags::dontwait)) break;
+    req.push_back(std::move(m));
+  } while (req.back().more() && req.size() < 16);
+  // [version, request id, domain, address, identity, mechanism, credentials...]
+  std::string status = "400", text = "not authorized", user;
+  if (req.size() >= 7 && req[5].to_string() == "CURVE" && req[6].size() == 32) {
+    char z85[41];
+    zmq_z85_encode(z85, req[6].data<std::uint8_t>(), 32);
+    auto who = opts.auth ? opts.auth->by_key(z85) : std::nullopt;
+    if (who && !who->revoked) {
+      status = "200";
+      text = "OK";
+      user = who->name;
+    } else {
+      text = who ? "key revoked" : "unknown key";
+    }
+  }
+  if (status != "200") {
+    ++auth_denied;
+    spdlog::warn("gateway: refused a CURVE client: {}", text);  // never log the key itself in full
+  }
+  auto send = [&](const std::string& s, bool more) {
+    zap.send(zmq::buffer(s), more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  };
+  send("1.0", true);
+  send(req.size() > 1 ? req[1].to_string() : std::string(), true);  // the request id, echoed
+  send(status, true);
+  send(text, true);
+  send(user, true);
+  send("", false);
+}
+
+void gateway::impl::reply_now(const zmq::message_t& peer, const std::vector<std::string>& frames) {
+  try {
+    if (!router.send(zmq::buffer(peer.data(), peer.size()),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      ++dropped_out;
+      return;
+    }
+    for (std::size_t i = 0; i < frames.size(); ++i)
+      router.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    ++frames_out;
+  } catch (const zmq::error_t&) {
+    ++dropped_out;
+  }
+}
+
+bool gateway::impl::on_router_readable() {
+  std::vector<zmq::message_t> parts;
+  while (true) {
+    zmq::message_t m;
+    if (!router.recv(m, zmq::recv_flags::dontwait)) break;
+    bool more = m.more();
+    if (parts.size() < 8) parts.push_back(std::move(m));  // never buffer unbounded part counts
+    if (!more) break;
+  }
+  if (parts.empty()) return false;
+  ++frames_in;
+  // parts[0] is the routing id the ROUTER prepended.
+  auto reject = [&](const error& e, bool version_problem) {
+    (version_problem ? bad_versions : bad_frames)++;
+    spdlog::debug("gateway: rejected a frame: {}", e.message);
+    reply_now(parts[0], {proto::encode_frame(proto::make_error_reply(proto::msg_type::error, 0, {}, e))});
+    return true;
+  };
+  // A version-1 peer sends [1][type][body] as three frames. It is told, in
+  // its own framing so it can read the answer, which versions differ.
+  if (parts.size() == 4 && parts[1].size() == 1 && static_cast<std::uint8_t>(*parts[1].data<char>()) < proto::version) {
+    bad_versions++;
+    error e{errc::bad_version, "peer speaks protocol version " +
+                                   std::to_string(static_cast<std::uint8_t>(*parts[1].data<char>())) +
+                                   " (three frames); this node speaks version " + std::to_string(proto::version) +
+                                   " (one frame): run matching versions of keel and keelctl"};
+    spdlog::debug("gateway: rejected a frame: {}", e.message);
+    reply_now(parts[0], proto::legacy_v1_frames(proto::make_error_reply(proto::msg_type::error, 0, {}, e)));
+    return true;
+  }
+  if (parts.size() != 2)
+    return reject({errc::bad_frame, "expected one frame [version][type][msgpack body], got " +
+                                        std::to_string(parts.size() - 1)},
+                  false);
+  auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
+  proto::limits lim;
+  lim.max_body_bytes = opts.max_frame_bytes;
+  auto env = proto::decode_frame(sv(parts[1]), lim);
+  std::string principal;
+  if (zap_on) {
+    try {
+      if (const char* uid = parts[1].gets("User-Id")) principal = uid;
+    } catch (const zmq::error_t&) {
+    }
+  }
+  if (!env) {
+    reject(env.err(), env.err().code == errc::bad_version);
+    // A refused result still names its task and lease: the sink hears of it
+    // as a failed result, so the caller gets an answer and the executor's
+    // slot is freed instead of both waiting for a frame that was dropped.
+    auto frame = sv(parts[1]);
+    if (frame.size() > 2 && static_cast<std::uint8_t>(frame[1]) == static_cast<std::uint8_t>(proto::msg_type::task_result))
+      if (auto ids = proto::peek_task_ids(frame)) {
+        proto::envelope failed;
+        failed.type = proto::msg_type::task_result;
+        failed.cid = ids->task_id;
+        failed.trace = proto::new_trace_id();
+        failed.fields = {{"task_id", ids->task_id},
+                         {"lease", ids->lease},
+                         {"ok", false},
+                         {"error", {{"code", errc::bad_frame},
+                                    {"message", "the node refused the executor's result frame: " + env.err().message}}}};
+        sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(failed)});
+      }
+    return true;
+  }
+  sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(env.value())});
+  return true;
+}
+
+void gateway::impl::forward_outbound() {
+  outbox.take(sending);
+  write_all(sending);
+}
+
+void gateway::impl::flush_local() {
+  if (local.empty()) return;
+  // What other threads queued first: a frame the sink answers on this
+  // thread may follow one an actor queued earlier to the same peer (a
+  // task after the executor's welcome). Their eventfd stays set; the next
+  // poll then finds an empty outbox, which is harmless.
+  outbox.take_queued(sending);
+  write_all(sending);
+  write_all(local);
+}
+
+void gateway::impl::write_all(std::vector<outgoing>& batch) {
+  for (auto& out : batch) {
+    try {
+      if (!router.send(zmq::buffer(out.peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        ++dropped_out;  // peer saturated (its queue hit the high-water mark)
+        continue;
+      }
+      router.send(zmq::buffer(out.frame), zmq::send_flags::none);
+      ++frames_out;
+    } catch (const zmq::error_t&) {
+      ++dropped_out;  // EHOSTUNREACH (peer gone) or EAGAIN (peer saturated)
+    }
+  }
+  batch.clear();
+}
+
+}  // namespace keel

@@ -1,0 +1,378 @@
+// Loaders for node and executor YAML. Each section is read by a strict
+// yaml_reader, so typos fail loudly with a line number instead of silently
+// falling back to defaults.
+#include "runtime/node/node_config.hpp"
+#include "runtime/base/yaml_text.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "runtime/base/yaml_reader.hpp"
+
+namespace keel {
+
+using detail::yaml_reader;
+
+const char* to_string(restart_type t) {
+  switch (t) {
+    case restart_type::permanent: return "permanent";
+    case restart_type::transient: return "transient";
+    case restart_type::temporary: return "temporary";
+  }
+  return "?";
+}
+
+const char* to_string(restart_strategy s) {
+  switch (s) {
+    case restart_strategy::one_for_one: return "one_for_one";
+    case restart_strategy::one_for_all: return "one_for_all";
+    case restart_strategy::rest_for_one: return "rest_for_one";
+  }
+  return "?";
+}
+
+namespace {
+
+const char* agent_kinds[] = {"planner", "retriever", "canonicalizer", "executor", "monitor"};
+
+void read_backoff(yaml_reader& r, backoff_spec& b) {
+  r.get_ms("min", b.min, 1, 3'600'000);
+  r.get_ms("max", b.max, 1, 3'600'000);
+  r.get_ms("reset_after", b.reset_after, 1, 86'400'000);
+  r.get("jitter", b.jitter, 0.0, 1.0);
+  r.finish();
+  if (r.ok() && b.max < b.min) r.fail(r.node(), "max", "must not be smaller than min");
+}
+
+result<YAML::Node> parse_yaml(const std::string& text, const std::string& origin) {
+  return parse_yaml_text(text, origin);
+}
+
+result<std::string> read_file(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in)
+    return error{errc::config, std::string("cannot read ") + what + " file '" + path +
+                                   "': check the path (or omit --config to use the defaults)"};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin) {
+  auto doc = parse_yaml(yaml_text, origin);
+  if (!doc) return doc.err();
+  node_config cfg;
+  yaml_reader root(*doc, origin, "");
+  if (!doc->IsNull() && !doc->IsMap())
+    return error{errc::config, origin + ": the top level must be a map of sections"};
+
+  if (root.has("node")) {
+    auto r = root.child("node");
+    r.get("listen", cfg.listen);
+    r.get("data_dir", cfg.data_dir);
+    r.get("log_level", cfg.log_level);
+    r.get("scheduler_threads", cfg.scheduler_threads, 0, 256);
+    r.get("max_throughput", cfg.max_throughput, 1, 1'000'000);
+    r.get("fault_injection", cfg.fault_injection);
+    r.get("key_file", cfg.key_file);
+    r.get("admin_keys", cfg.admin_keys);
+    r.get("insecure", cfg.insecure);
+    r.finish();
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+    if (!levels.count(cfg.log_level))
+      r.fail(r.node()["log_level"], "log_level", "must be one of trace, debug, info, warn, error, off");
+    if (cfg.listen.rfind("tcp://", 0) != 0 && cfg.listen.rfind("ipc://", 0) != 0)
+      r.fail(r.node()["listen"], "listen", "must be a ZeroMQ endpoint such as tcp://127.0.0.1:7401");
+    root.absorb(r);
+  }
+  if (root.has("gateway")) {
+    auto r = root.child("gateway");
+    r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
+    r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
+    r.get("max_frame_bytes", cfg.max_frame_bytes, 1024, 64 << 20);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("dispatch")) {
+    auto r = root.child("dispatch");
+    r.get("max_attempts", cfg.max_attempts, 1, 100);
+    r.get_ms("default_timeout", cfg.default_task_timeout, 1, 86'400'000);
+    r.get("max_queued_tasks", cfg.max_queued_tasks, 1, 100'000'000);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("workflows")) {
+    auto r = root.child("workflows");
+    r.get("dir", cfg.workflows_dir);
+    r.get_ms("retention", cfg.workflow_retention, 1, 3650L * 86'400'000L);
+    r.get("max_payload_bytes", cfg.max_payload_bytes, 1024, 64 << 20);
+    r.get("sync", cfg.sync_commits);
+    r.get_ms("prune_interval", cfg.prune_interval, 10, 86'400'000);
+    r.get("crash_at", cfg.crash_at);
+    r.get("actions", cfg.extra_actions);
+    r.finish();
+    static const std::set<std::string> points{"after_create", "after_dispatch", "after_result", "awaiting_approval",
+                                              "during_compensation"};
+    if (!cfg.crash_at.empty() && !points.count(cfg.crash_at.substr(0, cfg.crash_at.find(':'))))
+      r.fail(r.node()["crash_at"], "crash_at",
+             "must be after_create, after_dispatch, after_result, awaiting_approval or during_compensation[:n]");
+    root.absorb(r);
+  }
+  if (root.has("secrets")) {
+    auto r = root.child("secrets");
+    r.get("key_file", cfg.control.secrets_key_file);
+    r.get("passphrase_env", cfg.control.secrets_passphrase_env);
+    r.finish();
+    if (!cfg.control.secrets_key_file.empty() && !cfg.control.secrets_passphrase_env.empty())
+      r.fail(r.node()["passphrase_env"], "passphrase_env", "set either key_file or passphrase_env, not both");
+    root.absorb(r);
+  }
+  if (root.has("policy")) {
+    auto r = root.child("policy");
+    r.get("file", cfg.control.policy_file);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("metrics")) {
+    auto r = root.child("metrics");
+    r.get("port", cfg.control.metrics_port, 0, 65535);
+    cfg.control.metrics_port_given = r.has("port");
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("http")) {
+    auto r = root.child("http");
+    auto& h = cfg.control.http;
+    r.get_ms("head_timeout", h.head_timeout, 100, 600'000);
+    r.get_ms("body_timeout", h.body_timeout, 100, 3'600'000);
+    r.get_ms("idle_timeout", h.idle_timeout, 100, 3'600'000);
+    r.get("max_header_bytes", h.max_header_bytes, 1024, 1 << 20);
+    r.get("max_connections", h.max_connections, 1, 100'000);
+    r.get("max_connections_per_client", h.max_connections_per_client, 1, 100'000);
+    r.get("console_workers", h.console_workers, 1, 256);
+    r.get("console_queue", h.console_queue, 1, 100'000);
+    r.get("hooks_workers", h.hooks_workers, 1, 256);
+    r.get("hooks_queue", h.hooks_queue, 1, 100'000);
+    r.finish();
+    if (r.ok() && h.max_connections_per_client > h.max_connections)
+      r.fail(r.has("max_connections_per_client") ? r.node()["max_connections_per_client"] : r.node(),
+             "max_connections_per_client",
+             "must not exceed max_connections (" + std::to_string(h.max_connections) + ")");
+    root.absorb(r);
+  }
+  if (root.has("console")) {
+    auto r = root.child("console");
+    r.get("enabled", cfg.control.console_enabled);
+    r.get_ms("session_idle", cfg.control.console_session_idle, 60'000, 30L * 86'400'000);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("audit")) {
+    auto r = root.child("audit");
+    r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
+    r.get("tasks", cfg.control.audit_tasks);
+    r.get("pure_actions", cfg.control.pure_actions);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("tracing")) {
+    auto r = root.child("tracing");
+    r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
+    r.get("tasks", cfg.control.trace_tasks);
+    r.get("pure_task_spans_per_second", cfg.control.pure_task_spans_per_second, 0, 10'000'000);
+    r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
+    r.finish();
+    root.absorb(r);
+  }
+  backoff_spec default_backoff;
+  if (root.has("supervision")) {
+    auto r = root.child("supervision");
+    std::string strategy = "one_for_one";
+    r.get("strategy", strategy);
+    if (strategy == "one_for_one") cfg.supervision.strategy = restart_strategy::one_for_one;
+    else if (strategy == "one_for_all") cfg.supervision.strategy = restart_strategy::one_for_all;
+    else if (strategy == "rest_for_one") cfg.supervision.strategy = restart_strategy::rest_for_one;
+    else r.fail(r.node()["strategy"], "strategy", "must be one_for_one, one_for_all or rest_for_one");
+    r.get("intensity", cfg.supervision.intensity, 0, 1000);
+    r.get_ms("period", cfg.supervision.period, 1, 86'400'000);
+    r.mark("backoff");
+    if (r.has("backoff")) {
+      auto b = r.child("backoff");
+      read_backoff(b, default_backoff);
+      r.absorb(b);
+    }
+    r.finish();
+    root.absorb(r);
+  }
+  {
+    if (root.has("agents")) {
+      auto list = (*doc)["agents"];
+      if (!list.IsSequence()) {
+        root.fail(list, "agents", "expected a list of {name: ...} entries");
+      } else {
+        std::set<std::string> seen;
+        for (std::size_t i = 0; i < list.size(); ++i) {
+          yaml_reader r(list[i], origin, "agents[" + std::to_string(i) + "]");
+          child_spec c;
+          c.backoff = default_backoff;
+          std::string restart = "permanent";
+          r.get("name", c.name);
+          r.get("restart", restart);
+          if (r.has("backoff")) {
+            auto b = r.child("backoff");
+            read_backoff(b, c.backoff);
+            r.absorb(b);
+          }
+          r.mark("backoff");
+          r.finish();
+          bool known = false;
+          for (auto* k : agent_kinds) known = known || c.name == k;
+          if (!known)
+            r.fail(list[i], "name",
+                   "unknown agent '" + c.name +
+                       "'; agents are planner, retriever, canonicalizer, executor, monitor");
+          else if (!seen.insert(c.name).second)
+            r.fail(list[i], "name", "agent '" + c.name + "' is listed twice");
+          if (restart == "permanent") c.restart = restart_type::permanent;
+          else if (restart == "transient") c.restart = restart_type::transient;
+          else if (restart == "temporary") c.restart = restart_type::temporary;
+          else r.fail(list[i], "restart", "must be permanent, transient or temporary");
+          root.absorb(r);
+          cfg.supervision.children.push_back(c);
+        }
+        if (root.ok() && !seen.count("executor"))
+          root.fail(list, "agents", "the executor agent is required (it dispatches every task)");
+      }
+    } else {
+      for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff});
+    }
+    root.mark("agents");
+  }
+  // operator, accounts, secret_scopes, models and monitor are validated by
+  // keel_control at start-up.
+  root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
+  root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
+  for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "http", "console",
+                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
+    root.mark(section);
+  root.finish();
+  if (!root.ok()) return error{errc::config, root.first_error()};
+  cfg.source_text = yaml_text;
+  cfg.source_origin = origin;
+  return cfg;
+}
+
+result<node_config> load_node_config_file(const std::string& path) {
+  auto text = read_file(path, "node config");
+  if (!text) return text.err();
+  return parse_node_config(*text, path);
+}
+
+result<executor_config> parse_executor_config(const std::string& yaml_text,
+                                              const std::string& origin) {
+  auto doc = parse_yaml(yaml_text, origin);
+  if (!doc) return doc.err();
+  executor_config cfg;
+  yaml_reader root(*doc, origin, "");
+  if (root.has("executor")) {
+    auto r = root.child("executor");
+    r.get("connect", cfg.connect);
+    r.get("name", cfg.name);
+    r.get("caps", cfg.caps);
+    r.get("labels", cfg.labels);
+    r.get("concurrency", cfg.concurrency, 1, 4096);
+    r.get("files_dir", cfg.files_dir);
+    r.get("server_key", cfg.server_key);
+    r.get("key_file", cfg.key_file);
+    r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
+    r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
+    r.mark("reconnect");
+    if (r.has("reconnect")) {
+      auto rc = r.child("reconnect");
+      rc.get_ms("min", cfg.reconnect_min, 1, 3'600'000);
+      rc.get_ms("max", cfg.reconnect_max, 1, 3'600'000);
+      rc.finish();
+      r.absorb(rc);
+    }
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("shell")) {
+    auto r = root.child("shell");
+    r.get("allow", cfg.shell.allow);
+    r.get_ms("timeout", cfg.shell.timeout, 1, 86'400'000);
+    r.get("max_output_bytes", cfg.shell.max_output_bytes, 1, 64 << 20);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("email")) {
+    auto r = root.child("email");
+    r.get("host", cfg.email.host);
+    r.get("port", cfg.email.port, 1, 65535);
+    r.get("starttls", cfg.email.starttls);
+    if (cfg.email.starttls != "off" && cfg.email.starttls != "required")
+      r.fail(r.node()["starttls"], "starttls", "must be off or required");
+    r.get("ca_file", cfg.email.ca_file);
+    r.get("username", cfg.email.username);
+    r.get("password_env", cfg.email.password_env);
+    r.get("from", cfg.email.from);
+    r.get("helo", cfg.email.helo);
+    r.finish();
+    root.absorb(r);
+  }
+  if (root.has("http")) {
+    auto r = root.child("http");
+    std::map<std::string, std::string> hosts;  // account: "host[:port], *.domain, ..."
+    r.get("allowed_hosts", hosts);
+    for (const auto& [account, list] : hosts) cfg.http.allowed_hosts[account] = split_list(list);
+    r.get("base_urls", cfg.http.base_urls);
+    r.get("max_response_bytes", cfg.http.max_response_bytes, 1, 256 << 20);
+    r.finish();
+    root.absorb(r);
+  }
+  root.mark("executor");
+  root.mark("shell");
+  root.mark("email");
+  root.mark("http");
+  root.finish();
+  if (!root.ok()) return error{errc::config, root.first_error()};
+  return cfg;
+}
+
+result<executor_config> load_executor_config_file(const std::string& path) {
+  auto text = read_file(path, "executor config");
+  if (!text) return text.err();
+  return parse_executor_config(*text, path);
+}
+
+result<std::map<std::string, std::string>> parse_labels(const std::string& text) {
+  std::map<std::string, std::string> out;
+  for (const auto& item : split_list(text)) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return error{errc::bad_request,
+                   "label '" + item + "' is not key=value (example: --labels site=db1,gpu=true)"};
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : text) {
+    if (c == sep) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+}  // namespace keel

@@ -1,0 +1,88 @@
+// Hybrid retrieval over vector memory: BM25 keyword ranks, vector
+// similarity ranks and recency ranks, fused with reciprocal rank fusion:
+//
+//   score(item) = w_keyword / (rrf_k + r_keyword) + w_vector / (rrf_k + r_vector)
+//               + w_recency / (rrf_k + r_recency)
+//
+// where each r is the item's 1-based rank in that list (a list the item is
+// not in adds nothing). Filters (kind, about, time range, source, expiry)
+// are applied before any ranking: the keyword scorer skips filtered items,
+// the vector search walks the graph with the filter (or scores exactly when
+// the memory, or the about-entity's items, are few), and recency is ranked among
+// the surviving candidates only. So a filter never lets another entity's
+// item in, and k hits come back whenever k items match.
+//
+// Determinism: every list is ordered by (score, id) and fusion by (fused
+// score desc, id asc), so the same query on the same state gives the same
+// answer. Each hit carries its provenance (memory id, source, source event,
+// record version) and, on request, its component scores.
+//
+// Thread-safety: a retriever is stateless; search() may run on any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "runtime/base/error.hpp"
+#include "storage/memory/item_store.hpp"
+
+namespace keel::memory {
+
+struct memory_query {
+  std::string text;
+  memory_filter filter;
+  std::size_t k = 5;               // 1..1000
+  double min_score = 0;            // on the fused score (max is w_keyword+w_vector+w_recency over rrf_k+1)
+  bool explain = false;
+  std::size_t candidates = 100;    // taken from each component list
+  std::size_t ef = 128;            // hnswlib search breadth (>= candidates is used)
+  double w_keyword = 1.0, w_vector = 1.0, w_recency = 0.2;
+  double rrf_k = 60;
+  std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
+  std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)
+};
+
+struct component_scores {
+  std::size_t keyword_rank = 0;   // 0: not in the keyword list
+  double keyword_score = 0;       // BM25
+  std::size_t vector_rank = 0;    // 0: not in the vector list
+  double similarity = 0;          // cosine
+  std::size_t recency_rank = 0;
+  std::int64_t age_ms = 0;
+};
+
+struct memory_hit {
+  memory_item item;  // provenance: id, source, source_event, record_ref, about, created_ms
+  double score = 0;
+  std::optional<component_scores> explain;
+};
+
+struct search_result {
+  std::vector<memory_hit> hits;       // best first, ties by id
+  std::vector<std::string> warnings;  // e.g. vectors unavailable until a re-embed
+};
+
+class hybrid_search {
+ public:
+  explicit hybrid_search(const item_store& memory) : m_(memory) {}
+
+  // Errors: bad_request (empty text, k out of range), unavailable (the
+  // embedder failed), io.
+  result<search_result> search(const memory_query& q) const;
+
+  // Vector side only: the k nearest items passing the filter, closest first
+  // (what search() fuses; the benchmark compares it with raw hnswlib).
+  std::vector<vector_hit> nearest(std::span<const float> q, std::size_t k, std::size_t ef, const memory_filter& f,
+                                  const memory_query& limits = {}) const;
+
+ private:
+  std::vector<vector_hit> nearest_in(const item_store::view& v, const item_store::view::filter_fn& fn,
+                                     std::span<const float> q, std::size_t k, std::size_t ef, const memory_filter& f,
+                                     const memory_query& limits) const;
+  const item_store& m_;
+};
+
+}  // namespace keel::memory

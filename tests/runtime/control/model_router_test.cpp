@@ -1,0 +1,414 @@
+// The model gateway against tests/support/openai_test_server.py, a real
+// process speaking the OpenAI chat-completions protocol on 127.0.0.1:
+// success and accounting, 429 + Retry-After, 500s opening the circuit,
+// timeouts, malformed answers, the budget under 20 concurrent calls,
+// fallback to templates and to a human, the cache, and policy verdicts.
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "runtime/control/model_router.hpp"
+#include "runtime/control/openai_provider.hpp"
+#include "runtime/base/duration.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/text_match.hpp"
+
+using namespace keel;
+using namespace keel::control;
+using namespace std::chrono_literals;
+
+namespace {
+
+using keel::test::has;
+
+const std::string api_key = "sk-test-GATEWAY-KEY-31337";
+
+struct fake_openai {
+  test::temp_dir dir{"gateway"};
+  std::unique_ptr<test::process> proc;
+  int port = 0;
+
+  fake_openai() {
+    auto port_file = dir / "port";
+    proc = std::make_unique<test::process>(
+        std::vector<std::string>{"/usr/bin/python3", KEEL_SOURCE_DIR "/tests/support/openai_test_server.py",
+                                 "--port-file", port_file},
+        dir / "server.log");
+    BOOST_REQUIRE_MESSAGE(test::wait_until([&] { return std::filesystem::exists(port_file); }, 10s),
+                          "the test server did not start: " + proc->log());
+    std::ifstream(port_file) >> port;
+  }
+  nlohmann::json call(const std::string& path, const nlohmann::json& body = nlohmann::json::object()) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = path == "/_requests" ? c.Get(path.c_str()) : c.Post(path.c_str(), body.dump(), "application/json");
+    BOOST_REQUIRE(r);
+    return nlohmann::json::parse(r->body);
+  }
+  void script(const nlohmann::json& responses) { call("/_script", {{"responses", responses}}); }
+  void fallback_default(const nlohmann::json& resp) { call("/_default", resp); }
+  nlohmann::json requests() { return call("/_requests")["requests"]; }
+};
+
+struct gateway_kit {
+  fake_openai server;
+  std::unique_ptr<store> db;
+  std::unique_ptr<secret_vault> vault;
+  std::unique_ptr<span_store> spans;
+  std::unique_ptr<audit_log> audit;
+  metrics_registry metrics;
+  std::optional<policy> rules;
+  std::unique_ptr<model_router> gw;
+
+  explicit gateway_kit(const std::string& policy_yaml = "", const std::string& extra = "") {
+    db = std::move(store::open(server.dir / "data").value());
+    vault = std::move(secret_vault::open(*db, {server.dir / "vault.key", ""}).value());
+    BOOST_REQUIRE(vault->set("llm_key", api_key).ok());
+    spans = std::move(span_store::open(*db, {}, vault->redactions()).value());
+    audit = std::move(audit_log::open(*db, vault->redactions()).value());
+    if (!policy_yaml.empty()) rules = policy::parse(policy_yaml, "policy.yaml").value();
+    auto cfg = parse_model_config(R"(models:
+  default_tier: quality
+  chain: [quality, fast]
+  providers:
+    - name: local
+      kind: openai
+      base_url: "http://127.0.0.1:)" + std::to_string(server.port) + R"("
+      api_key: secret://llm_key
+      timeout: 700ms
+      retries: 2
+      max_retry_wait: 5s
+      retry_backoff: 10ms
+      breaker: {failures: 3, cooldown: 300ms}
+  tiers:
+    quality: {provider: local, model: big-model}
+    fast: {provider: local, model: small-model}
+  prices:
+    big-model: {input: 10, output: 30}
+    small-model: {input: 1, output: 2}
+  cache: {ttl: 10m, max_entries: 100}
+  templates:
+    draft_reply: "Hello {{ customer.name }}, we received your message."
+)" + extra, "models.yaml");
+    BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.err().message));
+    gateway_hooks hooks{rules ? &*rules : nullptr, vault.get(), spans.get(), &metrics, audit.get()};
+    auto g = model_router::create(*cfg, *db, hooks);
+    BOOST_REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.err().message));
+    gw = std::move(*g);
+  }
+};
+
+gateway_request ask(const std::string& text, const std::string& tier = "quality") {
+  gateway_request r;
+  r.tier = tier;
+  r.template_name = "draft_reply";
+  r.context = {{"customer", {{"name", "Grace"}}}};
+  r.messages = {{"user", text}};
+  r.max_tokens = 100;
+  r.agent = "planner";
+  r.workflow = "support";
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  r.use_cache = false;
+  return r;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(model_router_test)
+
+BOOST_AUTO_TEST_CASE(success_is_accounted_traced_and_persisted) {
+  gateway_kit k;
+  auto r = k.gw->complete(ask("draft a reply"));
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->outcome == "completed");
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(r->model == "big-model");
+  BOOST_TEST(r->text == "echo: draft a reply");
+  BOOST_TEST(r->input_tokens == 10);
+  BOOST_TEST(r->output_tokens == 5);
+  BOOST_TEST(r->cost_usd == (10 * 10 + 5 * 30) / 1e6, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(r->fallbacks.empty());
+
+  auto seen = k.server.requests();
+  BOOST_REQUIRE(seen.size() == 1u);
+  BOOST_TEST(seen[0]["authorization"] == "Bearer " + api_key);
+  BOOST_TEST(seen[0]["body"]["model"] == "big-model");
+  BOOST_TEST(seen[0]["body"]["max_tokens"] == 100);
+
+  auto by_model = k.gw->ledger().report("model", unix_now_ms() - 7 * 86400000LL).value();
+  BOOST_TEST(by_model["big-model"].calls == 1u);
+  BOOST_TEST(by_model["big-model"].usd == r->cost_usd, boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(k.gw->ledger().report("agent", 0).value()["planner"].output_tokens == 5u);
+  BOOST_TEST(!k.gw->ledger().report("colour", 0).ok());
+
+  auto spans = k.spans->trace("4bf92f3577b34da6a3ce929d0e0e4736").value();
+  BOOST_REQUIRE(spans.size() == 1u);
+  BOOST_TEST(spans[0].attributes[genai::operation_name] == "chat");
+  BOOST_TEST(spans[0].attributes[genai::request_model] == "big-model");
+  BOOST_TEST(spans[0].attributes[genai::input_tokens] == 10);
+  BOOST_TEST(spans[0].attributes[genai::output_tokens] == 5);
+  BOOST_TEST(k.metrics.value("keel_model_calls_total", {"local", "big-model", "quality", "completed"}) == 1);
+  BOOST_TEST(!has(k.metrics.render() + spans[0].to_json().dump(), api_key));
+}
+
+BOOST_AUTO_TEST_CASE(structured_output_by_schema_and_by_tool_call) {
+  gateway_kit k;
+  auto req = ask("classify");
+  req.json_schema = {{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}};
+  auto r = k.gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->json["ok"] == true);
+  req.use_tools = true;
+  r = k.gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->json["model"] == "big-model");
+  auto seen = k.server.requests();
+  BOOST_TEST(seen[0]["body"]["response_format"]["type"] == "json_schema");
+  BOOST_TEST(seen[1]["body"]["tool_choice"]["function"]["name"] == "result");
+}
+
+BOOST_AUTO_TEST_CASE(rate_limits_wait_for_retry_after) {
+  gateway_kit k;
+  k.server.script({{{"status", 429}, {"retry_after", "1"}}});
+  auto r = k.gw->complete(ask("busy?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->outcome == "completed");
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(r->attempts == 2);
+  auto seen = k.server.requests();
+  BOOST_REQUIRE(seen.size() == 2u);
+  double gap = seen[1]["t"].get<double>() - seen[0]["t"].get<double>();
+  BOOST_TEST(gap >= 0.95);
+  BOOST_TEST(gap < 3.0);
+  BOOST_TEST(to_string(k.gw->breaker_state("local")) == std::string("closed"));
+
+  // A Retry-After beyond max_retry_wait is not waited for: the next tier answers.
+  k.server.script({{{"status", 429}, {"retry_after", "60"}}});
+  r = k.gw->complete(ask("very busy?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->tier == "fast");
+  BOOST_REQUIRE(r->fallbacks.size() == 1u);
+  BOOST_TEST(has(r->fallbacks[0].reason, "beyond max_retry_wait"));
+}
+
+BOOST_AUTO_TEST_CASE(server_errors_open_the_circuit_then_a_probe_closes_it) {
+  gateway_kit k;
+  k.server.fallback_default({{"status", 500}});
+  auto r = k.gw->complete(ask("anyone there?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->attempts == 3);
+  BOOST_TEST(r->tier == "template");
+  BOOST_TEST(r->text == "Hello Grace, we received your message.");
+  BOOST_REQUIRE(r->fallbacks.size() == 2u);
+  BOOST_TEST(r->fallbacks[0].from == "quality");
+  BOOST_TEST(has(r->fallbacks[0].reason, "HTTP 500"));
+  BOOST_TEST(has(r->fallbacks[1].reason, "circuit breaker of 'local' is open"));
+  BOOST_TEST(to_string(k.gw->breaker_state("local")) == std::string("open"));
+  BOOST_TEST(k.server.requests().size() == 3u);
+
+  // Open: nothing reaches the provider.
+  r = k.gw->complete(ask("still there?"));
+  BOOST_TEST(r->tier == "template");
+  BOOST_TEST(k.server.requests().size() == 3u);
+  BOOST_TEST(k.metrics.value("keel_model_fallbacks_total", {"quality", "fast"}) == 2);
+
+  // After the cooldown one probe goes through; its success closes the circuit.
+  k.server.fallback_default({});
+  BOOST_REQUIRE(test::wait_until([&] { return k.gw->breaker_state("local") == circuit_breaker::state::half_open; }, 5s));
+  r = k.gw->complete(ask("back?"));
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(to_string(k.gw->breaker_state("local")) == std::string("closed"));
+  auto trail = k.audit->tail(10).value();
+  BOOST_TEST(trail.size() == 2u);  // the two fallback calls
+  BOOST_TEST(trail[0].kind == "model_fallback");
+}
+
+BOOST_AUTO_TEST_CASE(timeouts_are_retried_then_fall_back) {
+  gateway_kit k;
+  k.server.script({{{"delay_ms", 1500}}});
+  auto r = k.gw->complete(ask("slow?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(r->attempts == 2);
+
+  k.server.fallback_default({{"delay_ms", 1500}});
+  r = k.gw->complete(ask("slower?"));
+  BOOST_TEST(r->tier == "template");
+  BOOST_TEST(has(r->fallbacks[0].reason, "no answer from"));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
+  gateway_kit k;
+  k.server.script({{{"raw", "{not json"}}});
+  auto r = k.gw->complete(ask("garbled once?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(r->attempts == 2);
+
+  // Three in a row: the tier gives up, and (3 faults) the breaker opens, so
+  // the fast tier on the same provider is skipped too.
+  k.server.script({{{"raw", "{not json"}}, {{"raw", "{\"choices\": []}"}}, {{"raw", "[1,2"}}});
+  r = k.gw->complete(ask("garbled?"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->tier == "template");
+  BOOST_REQUIRE(r->fallbacks.size() == 2u);
+  BOOST_TEST(has(r->fallbacks[0].reason, "not a chat completion"));
+  BOOST_TEST(has(r->fallbacks[1].reason, "circuit breaker"));
+
+  attempt_result out;
+  model_call call;
+  call.json_schema = {{"type", "object"}};
+  BOOST_TEST(!openai_provider::parse_response(R"({"choices":[{"message":{"content":"not an object"}}]})", call, out));
+  BOOST_TEST(has(out.error, "not the JSON object asked for"));
+}
+
+BOOST_AUTO_TEST_CASE(twenty_concurrent_calls_never_pass_the_hard_limit) {
+  gateway_kit k("budgets:\n  - {name: daily-cap, scope: day, hard: 0.01}\n");
+  // Every answer costs about what was reserved, and slowly, so calls overlap.
+  k.server.fallback_default({{"delay_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
+  std::vector<std::thread> threads;
+  std::vector<result<gateway_result>> results(20, error{errc::internal, "not run"});
+  for (int i = 0; i < 20; ++i)
+    threads.emplace_back([&, i] { results[i] = k.gw->complete(ask("request " + std::to_string(i))); });
+  for (auto& t : threads) t.join();
+  double spent = 0;
+  int fell_back_for_budget = 0;
+  for (const auto& r : results) {
+    BOOST_REQUIRE(r.ok());
+    BOOST_TEST(r->outcome == "completed");
+    spent += r->cost_usd;
+    for (const auto& f : r->fallbacks) fell_back_for_budget += has(f.reason, "over the day budget");
+  }
+  BOOST_TEST_MESSAGE("spent " << spent << " of 0.01; budget fallbacks " << fell_back_for_budget);
+  BOOST_TEST(spent <= 0.01 + 1e-12);
+  BOOST_TEST(spent > 0.005);  // the budget was used, not refused wholesale
+  BOOST_TEST(fell_back_for_budget > 0);
+  BOOST_TEST(k.gw->ledger().totals().day_usd <= 0.01 + 1e-12);
+  auto persisted = k.gw->ledger().report("total", unix_now_ms()).value();
+  BOOST_TEST(persisted["all"].usd == spent, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(templates_only_and_then_a_human) {
+  test::temp_dir dir("gateway");
+  auto db = store::open(dir / "data").value();
+  auto cfg = parse_model_config("models:\n  templates:\n    greet: {subject: \"Hi {{ name }}\", n: \"{{ n }}\"}\n",
+                                "m.yaml")
+                 .value();
+  auto gw = model_router::create(cfg, *db, {}).value();
+  gateway_request req;
+  req.template_name = "greet";
+  req.context = {{"name", "Ada"}, {"n", 3}};
+  auto r = gw->complete(req);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST(r->outcome == "completed");
+  BOOST_TEST(r->tier == "template");
+  BOOST_TEST(r->json["subject"] == "Hi Ada");
+  BOOST_TEST(r->json["n"] == 3);
+
+  req.template_name = "unknown";
+  r = gw->complete(req);
+  BOOST_TEST(r->outcome == "needs_human");
+  BOOST_REQUIRE(r->fallbacks.size() == 1u);
+  BOOST_TEST(r->fallbacks[0].to == "human");
+  BOOST_TEST(has(r->fallbacks[0].reason, "no template named 'unknown'"));
+}
+
+BOOST_AUTO_TEST_CASE(identical_calls_hit_the_cache_until_it_expires) {
+  gateway_kit k;
+  auto req = ask("same question");
+  req.use_cache = true;
+  auto a = k.gw->complete(req);
+  auto b = k.gw->complete(req);
+  BOOST_REQUIRE(a.ok() && b.ok());
+  BOOST_TEST(!a->cached);
+  BOOST_TEST(b->cached);
+  BOOST_TEST(b->text == a->text);
+  BOOST_TEST(b->cost_usd == 0);
+  BOOST_TEST(k.server.requests().size() == 1u);
+  BOOST_TEST(k.metrics.value("keel_model_cache_hits_total", {"quality"}) == 1);
+  req.messages[0].content = "another question";
+  BOOST_TEST(!k.gw->complete(req)->cached);
+
+  response_cache cache(50ms, 2);
+  attempt_result v;
+  v.text = "x";
+  cache.put("k1", v);
+  BOOST_TEST(cache.get("k1").has_value());
+  cache.put("k2", v);
+  cache.put("k3", v);
+  BOOST_TEST(cache.size() == 2u);  // the oldest was evicted
+  BOOST_TEST(!cache.get("k1").has_value());
+  BOOST_TEST(test::wait_until([&] { return !cache.get("k3").has_value(); }, 2s));
+}
+
+BOOST_AUTO_TEST_CASE(policy_denies_escalates_and_routes_model_calls) {
+  gateway_kit k(R"(rules:
+  - {name: no-models-for-monitor, effect: deny, match: {kind: model_call, agent: monitor}}
+  - {name: vip-drafts-need-a-human, effect: escalate, match: {kind: model_call, tag: vip}}
+routes:
+  - {name: quick-drafts, task_kind: draft_*, tier: fast}
+)");
+  auto req = ask("hello");
+  req.agent = "monitor";
+  auto denied = k.gw->complete(req);
+  BOOST_REQUIRE(!denied.ok());
+  BOOST_TEST(denied.err().code == errc::forbidden);
+  BOOST_TEST(has(denied.err().message, "no-models-for-monitor"));
+
+  req = ask("hello");
+  req.attributes = {{"tags", {"vip"}}};
+  auto esc = k.gw->complete(req);
+  BOOST_REQUIRE(esc.ok());
+  BOOST_TEST(esc->outcome == "needs_human");
+  BOOST_TEST(esc->policy_decision.rule == "vip-drafts-need-a-human");
+
+  req = ask("hello", "");
+  req.task_kind = "draft_reply";
+  auto routed = k.gw->complete(req);
+  BOOST_TEST(routed->tier == "fast");
+  BOOST_TEST(k.server.requests().size() == 1u);
+  auto trail = k.audit->tail(10).value();
+  BOOST_REQUIRE(trail.size() == 3u);  // the denial, the escalation, and its hand-over to a human
+  BOOST_TEST(trail[0].subject == "no-models-for-monitor");
+  BOOST_TEST(trail[1].kind == "policy_decision");
+  BOOST_TEST(trail[2].kind == "model_fallback");
+  BOOST_TEST(k.audit->verify().value().ok);
+  auto d = k.gw->describe();
+  BOOST_TEST(d["providers"].size() == 2u);
+  BOOST_TEST(d["tiers"]["fast"]["model"] == "small-model");
+}
+
+BOOST_AUTO_TEST_CASE(config_mistakes_and_unknown_secrets) {
+  auto bad = parse_model_config("models:\n  providers:\n    - {name: x, kind: openai, base_url: ftp://x}\n", "m.yaml");
+  BOOST_TEST(has(bad.err().message, "m.yaml:3: models.providers[0].base_url: must be an http"));
+  auto key = parse_model_config(
+      "models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h\", api_key: sk-live-1}\n", "m.yaml");
+  BOOST_TEST(has(key.err().message, "never the key itself"));
+  auto tier = parse_model_config("models:\n  tiers:\n    fast: {provider: nope, model: m}\n", "m.yaml");
+  BOOST_TEST(has(tier.err().message, "m.yaml:3: models.tiers.fast.provider: no provider named 'nope'"));
+
+  test::temp_dir dir("gateway");
+  auto db = store::open(dir / "data").value();
+  auto vault = secret_vault::open(*db, {dir / "vault.key", ""}).value();
+  auto cfg = parse_model_config(
+                 "models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h\", api_key: secret://gone}\n",
+                 "m.yaml")
+                 .value();
+  auto gw = model_router::create(cfg, *db, {nullptr, vault.get(), nullptr, nullptr, nullptr});
+  BOOST_REQUIRE(!gw.ok());
+  BOOST_TEST(has(gw.err().message, "provider 'x': no secret named 'gone'"));
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_forms) {
+  auto now = std::chrono::system_clock::from_time_t(1700000000);
+  BOOST_TEST(parse_retry_after("2", now)->count() == 2000);
+  BOOST_TEST(parse_retry_after("0.5", now)->count() == 500);
+  BOOST_TEST(parse_retry_after("Tue, 14 Nov 2023 22:13:30 GMT", now)->count() == 10000);
+  BOOST_TEST(!parse_retry_after("soon", now).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
