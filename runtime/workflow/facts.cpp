@@ -7,27 +7,31 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/base/json_fields.hpp"
+
 namespace keel::wf {
 
 namespace {
 
 using nlohmann::json;
 
-std::string text(const json& j, const char* key) {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
-}
-
 json record_ref(const json& rec) {
-  return {{"type", text(rec, "type")}, {"id", text(rec, "id")}, {"version", rec.value("version", json(0))},
-          {"source", text(rec, "source")}, {"event_id", text(rec, "event_id")}};
+  return {{"type", text_field(rec, "type")}, {"id", text_field(rec, "id")}, {"version", rec.value("version", json(0))},
+          {"source", text_field(rec, "source")}, {"event_id", text_field(rec, "event_id")}};
 }
 
 json hit_ref(const json& hit) {
-  auto t = text(hit, "text");
-  if (t.size() > 240) t = t.substr(0, 237) + "...";
-  return {{"id", hit.value("id", json())},           {"score", hit.value("score", json())},
-          {"text", t},                               {"source", text(hit, "source")},
-          {"source_event", text(hit, "source_event")}, {"record_ref", text(hit, "record_ref")}};
+  auto t = text_field(hit, "text");
+  if (t.size() > 240) {
+    t.resize(237);
+    t += "...";
+  }
+  return {{"id", hit.value("id", json())},
+          {"score", hit.value("score", json())},
+          {"text", t},
+          {"source", text_field(hit, "source")},
+          {"source_event", text_field(hit, "source_event")},
+          {"record_ref", text_field(hit, "record_ref")}};
 }
 
 }  // namespace
@@ -36,10 +40,10 @@ bool is_node_read(const std::string& action) { return action == "records.get" ||
 
 json trigger_of(const json& event) {
   if (!event.is_object()) return nullptr;
-  json t = {{"type", text(event, "type")}, {"id", text(event, "id")}, {"source", text(event, "source")}};
+  json t = {{"type", text_field(event, "type")}, {"id", text_field(event, "id")}, {"source", text_field(event, "source")}};
   if (event.contains("canonical") && event["canonical"].is_object()) {
     const auto& c = event["canonical"];
-    if (!text(c, "type").empty()) t["record"] = {{"type", text(c, "type")}, {"id", text(c, "id")}, {"version", c.value("version", json(0))}};
+    if (!text_field(c, "type").empty()) t["record"] = {{"type", text_field(c, "type")}, {"id", text_field(c, "id")}, {"version", c.value("version", json(0))}};
   }
   return t;
 }
@@ -68,13 +72,13 @@ json decision_facts(const instance& inst) {
       json hits = json::array();
       if (r.result.is_object() && r.result.contains("hits") && r.result["hits"].is_array())
         for (const auto& h : r.result["hits"]) hits.push_back(hit_ref(h));
-      out["retrieval"].push_back({{"step", s->id}, {"action", s->action}, {"query", text(r.args, "query")}, {"hits", hits}});
+      out["retrieval"].push_back({{"step", s->id}, {"action", s->action}, {"query", text_field(r.args, "query")}, {"hits", hits}});
     }
   }
   if (record.is_null() && inst.trigger.is_object() && inst.trigger.contains("record")) {
     record = inst.trigger["record"];
-    record["source"] = text(inst.trigger, "source");
-    record["event_id"] = text(inst.trigger, "id");
+    record["source"] = text_field(inst.trigger, "source");
+    record["event_id"] = text_field(inst.trigger, "id");
   }
   if (!record.is_null()) out["record"] = record;
   return out;
