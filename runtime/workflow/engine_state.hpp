@@ -1,5 +1,5 @@
 // Internal to the engine: the state its read-only views (engine_views.cpp)
-// share with its decision logic (engine.cpp, where engine::impl extends it).
+// share with its decision logic (engine::impl in engine_impl.hpp extends it).
 #pragma once
 
 #include <memory>
