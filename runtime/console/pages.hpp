@@ -1,6 +1,8 @@
 // The console's HTML, as pure functions from the admin replies (the same
 // JSON keelctl --json prints) to markup. Internal to runtime/console; the
-// HTTP side (console.cpp) fetches the data and picks the page.
+// HTTP side (page_routes.cpp, form_routes.cpp) fetches the data and picks
+// the page. One file per page (inbox_page.cpp, work_page.cpp, ...), the
+// frame in layout.cpp, the shared pieces in page_parts.hpp.
 //
 // The pages are plain server-rendered HTML: forms post and redirect, so
 // every action works with a keyboard and without script; console.js only
