@@ -110,7 +110,8 @@ wait_all() {
   [[ $bad -eq 0 ]] || die "compiling the fuzz targets failed (see the compiler output above)"
 }
 objs=()
-for src in runtime/fabric/protocol.cpp runtime/base/msgpack_json.cpp runtime/fabric/fabric_messages.cpp runtime/base/utf8.cpp; do
+for src in runtime/fabric/protocol.cpp runtime/base/msgpack_json.cpp runtime/fabric/fabric_messages.cpp runtime/base/utf8.cpp \
+           runtime/base/duration.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
   throttle
   "$cxx" "${objflags[@]}" -c "$root/$src" -o "$obj" & pids+=($!)

@@ -8,7 +8,6 @@
 
 #include "adapters/connectors/csv_reader.hpp"
 #include "storage/memory/content_hash.hpp"
-#include "storage/memory/schema.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_text.hpp"
 #include "runtime/base/utf8.hpp"
@@ -213,7 +212,7 @@ class file_connector final : public connector {
 int compare_cursor(const std::string& a, const std::string& b) {
   auto na = as_number(a), nb = as_number(b);
   if (na && nb) return *na < *nb ? -1 : *na > *nb ? 1 : 0;
-  auto ta = memory::parse_timestamp(a), tb = memory::parse_timestamp(b);
+  auto ta = parse_timestamp(a), tb = parse_timestamp(b);
   if (ta && tb) return *ta < *tb ? -1 : *ta > *tb ? 1 : 0;
   return a.compare(b) < 0 ? -1 : a.compare(b) > 0 ? 1 : 0;
 }

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "runtime/base/crypto.hpp"
+#include "runtime/base/duration.hpp"
 #include "runtime/base/utf8.hpp"
-#include "storage/memory/schema.hpp"
 
 namespace keel::connectors {
 
@@ -178,7 +178,7 @@ std::string rfc3339(const std::string& date) {
     if (strptime(date.c_str(), f, &tm) != nullptr) {
       long off = tm.tm_gmtoff;
       auto t = timegm(&tm) - off;
-      return memory::format_timestamp(static_cast<std::int64_t>(t) * 1000);
+      return format_timestamp(static_cast<std::int64_t>(t) * 1000);
     }
   }
   return {};

@@ -1,7 +1,7 @@
 #include "adapters/connectors/record_mapping.hpp"
 
+#include "runtime/base/duration.hpp"
 #include "storage/memory/event_values.hpp"
-#include "storage/memory/schema.hpp"
 
 namespace keel::connectors {
 
@@ -97,7 +97,7 @@ mapped_record map_record(const record_mapping& m, const std::string& source, con
       if (v != nullptr) data[key] = *v;
     }
   }
-  std::string occurred = memory::format_timestamp(now_ms);
+  std::string occurred = format_timestamp(now_ms);
   if (!m.occurred_at.path.empty()) {
     const auto* t = need(m.occurred_at);
     if (t != nullptr && !t->is_null() && !(t->is_string() && t->get<std::string>().empty())) {
@@ -108,9 +108,9 @@ mapped_record map_record(const record_mapping& m, const std::string& source, con
       } else if (t->is_number_integer()) {
         auto sec = t->get<std::int64_t>();
         if (sec > -max_unix_seconds && sec < max_unix_seconds) ms = sec * 1000;
-      } else if (t->is_string()) ms = memory::parse_timestamp(t->get<std::string>());
+      } else if (t->is_string()) ms = parse_timestamp(t->get<std::string>());
       if (!ms) missing.push_back(m.occurred_at.path + " (not a timestamp: " + memory::json_for_message(*t) + ")");
-      else occurred = memory::format_timestamp(*ms);
+      else occurred = format_timestamp(*ms);
     }
   }
   if (!id.empty()) out.raw_event["id"] = id;

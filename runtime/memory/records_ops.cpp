@@ -5,6 +5,7 @@
 // Forget and purge are recorded in the audit trail under the caller's name.
 #include <algorithm>
 
+#include "runtime/base/duration.hpp"
 #include "runtime/memory/op_args.hpp"
 #include "runtime/memory/op_handlers.hpp"
 
@@ -21,14 +22,14 @@ json record_json(const mem::record& r) {
             {"fields", r.fields},
             {"field_sources", r.field_sources},
             {"valid_from_ms", r.valid_from_ms},
-            {"valid_from", mem::format_timestamp(r.valid_from_ms)},
+            {"valid_from", format_timestamp(r.valid_from_ms)},
             {"source", r.source},
             {"event_id", r.event_id},
             {"hash", r.hash},
             {"invalidated", r.invalidated}};
   if (r.valid_to_ms) {
     j["valid_to_ms"] = *r.valid_to_ms;
-    j["valid_to"] = mem::format_timestamp(*r.valid_to_ms);
+    j["valid_to"] = format_timestamp(*r.valid_to_ms);
   }
   return j;
 }
@@ -109,7 +110,7 @@ result<json> records_get(memory_service& m, const json& args) {
   std::optional<std::int64_t> at;
   if (auto a = args.find("at"); a != args.end() && !a->is_null()) {
     if (a->is_number_integer()) at = a->get<std::int64_t>();
-    else if (a->is_string()) at = mem::parse_timestamp(a->get<std::string>());
+    else if (a->is_string()) at = parse_timestamp(a->get<std::string>());
     if (!at) return bad("\"at\" must be an RFC 3339 time such as 2026-11-01T00:00:00Z (or milliseconds since 1970)");
   }
   auto r = m.records().get(type, id, at);
@@ -121,15 +122,15 @@ result<json> records_get(memory_service& m, const json& args) {
     if (!head) return head.err();
     if (*head && (*head)->invalidated) {
       const auto& t = **head;
-      return error{errc::not_found, type + " " + id + " was forgotten at " + mem::format_timestamp(t.valid_from_ms) +
+      return error{errc::not_found, type + " " + id + " was forgotten at " + format_timestamp(t.valid_from_ms) +
                                         " (version " + std::to_string(t.version) + ", by " + t.source +
                                         "); as it was before: `keelctl records get " + type + " " + id + " --at " +
-                                        mem::format_timestamp(t.valid_from_ms - 1) + "`; every version: `keelctl records history " +
+                                        format_timestamp(t.valid_from_ms - 1) + "`; every version: `keelctl records history " +
                                         type + " " + id + "`"};
     }
   }
   if (!*r)
-    return error{errc::not_found, "no " + type + " " + id + (at ? " as of " + mem::format_timestamp(*at) : std::string()) +
+    return error{errc::not_found, "no " + type + " " + id + (at ? " as of " + format_timestamp(*at) : std::string()) +
                                       "; `keelctl records history " + type + " " + id + "` shows every version"};
   return json{{"record", record_json(**r)}};
 }
@@ -265,8 +266,8 @@ result<json> records_forget(memory_service& m, const json& args, const std::stri
               {"id", ref->id},
               {"version", out->version},
               {"forgotten_ms", at},
-              {"forgotten_at", mem::format_timestamp(at)},
-              {"before", mem::format_timestamp(at - 1)}};  // a time `records get --at` shows it as it was
+              {"forgotten_at", format_timestamp(at)},
+              {"before", format_timestamp(at - 1)}};  // a time `records get --at` shows it as it was
 }
 
 // {type, id}: erases every version, the identity entries and the record's

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "runtime/base/duration.hpp"
 #include "runtime/base/utf8.hpp"
 
 namespace keel::memory {

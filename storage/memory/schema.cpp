@@ -1,12 +1,12 @@
 // Schema checks run on every record write, so they avoid allocation where
-// they can; the timestamp parser is a strict hand-written RFC 3339 reader
-// (std::get_time accepts too much and ignores offsets).
+// they can (the timestamp reader, runtime/base/duration.hpp, allocates
+// nothing either).
 #include "storage/memory/schema.hpp"
 
-#include "storage/memory/event_values.hpp"
-
 #include <cctype>
-#include <ctime>
+
+#include "runtime/base/duration.hpp"
+#include "storage/memory/event_values.hpp"
 
 namespace keel::memory {
 
@@ -160,78 +160,6 @@ result<std::vector<schema::normalised_value>> schema::check(const entity_type& t
                                           ", got " + json_kind(value) + ": " + json_for_message(value)};
   }
   return changed;
-}
-
-namespace {
-
-bool digits(const std::string& s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-}  // namespace
-
-std::optional<std::int64_t> parse_timestamp(const std::string& s) {
-  int y, mo, d, h = 0, mi = 0, sec = 0;
-  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' || !digits(s, 8, 2, d))
-    return std::nullopt;
-  std::size_t pos = 10;
-  int frac_ms = 0;
-  std::int64_t offset_s = 0;
-  if (pos < s.size()) {
-    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return std::nullopt;
-    if (!digits(s, pos + 1, 2, h) || s.size() < pos + 9 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, mi) ||
-        s[pos + 6] != ':' || !digits(s, pos + 7, 2, sec))
-      return std::nullopt;
-    pos += 9;
-    if (pos < s.size() && s[pos] == '.') {
-      std::size_t start = ++pos;
-      int scale = 100;
-      while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
-        frac_ms += (s[pos] - '0') * scale;
-        scale /= 10;
-        ++pos;
-      }
-      if (pos == start) return std::nullopt;
-    }
-    if (pos >= s.size()) return std::nullopt;  // a time needs a zone: no silent local time
-    if (s[pos] == 'Z' || s[pos] == 'z') {
-      ++pos;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-      int oh, om;
-      if (!digits(s, pos + 1, 2, oh) || s.size() < pos + 6 || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om)) return std::nullopt;
-      offset_s = (s[pos] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-      pos += 6;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (pos != s.size() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  std::time_t t = timegm(&tm);
-  return (static_cast<std::int64_t>(t) - offset_s) * 1000 + frac_ms;
-}
-
-std::string format_timestamp(std::int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  int rem = static_cast<int>(ms - static_cast<std::int64_t>(t) * 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
-  return buf;
 }
 
 }  // namespace keel::memory

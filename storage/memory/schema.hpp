@@ -52,7 +52,8 @@ class schema {
   std::vector<std::string> type_names() const;
 
   // Checks `fields` (a JSON object) against the type and returns it with
-  // timestamps normalised to RFC 3339 UTC. null is allowed for any field
+  // timestamps (parse_timestamp's grammar, runtime/base/duration.hpp)
+  // normalised to format_timestamp's RFC 3339 UTC. null is allowed for any field
   // (it clears the field in a patch). Errors (bad_request) name the field,
   // the expected type and what was given.
   result<nlohmann::json> validate(const entity_type& t, const nlohmann::json& fields) const;
@@ -74,10 +75,5 @@ class schema {
 // Names of types, fields and ids: what may appear inside a LevelDB key.
 bool valid_type_name(const std::string& s);  // [a-z][a-z0-9_]{0,63}
 bool valid_record_id(const std::string& s);  // [A-Za-z0-9_.:@+-]{1,200}
-
-// RFC 3339 / ISO 8601 timestamps ("2026-11-01T00:00:00Z", offsets, fractional
-// seconds) <-> milliseconds since the epoch. nullopt when not a timestamp.
-std::optional<std::int64_t> parse_timestamp(const std::string& s);
-std::string format_timestamp(std::int64_t ms);  // "2026-11-01T00:00:00.000Z"
 
 }  // namespace keel::memory

@@ -65,7 +65,7 @@ void check_conversion(conversion c, const json& in) {
     case conversion::cents: fits = v.is_number() && std::isfinite(v.get<double>()); break;
     case conversion::boolean: fits = v.is_boolean(); break;
     case conversion::timestamp:
-      fits = v.is_string() && keel::memory::parse_timestamp(v.get<std::string>()).has_value();
+      fits = v.is_string() && keel::parse_timestamp(v.get<std::string>()).has_value();
       break;
     case conversion::string:
     case conversion::lower:

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();
     }
   }
-  if (!m.date.empty() && !keel::memory::parse_timestamp(m.date)) {
+  if (!m.date.empty() && !keel::parse_timestamp(m.date)) {
     std::fprintf(stderr, "date is not RFC 3339: %s\n", m.date.c_str());
     std::abort();
   }

@@ -201,15 +201,6 @@ BOOST_FIXTURE_TEST_CASE(timestamps_are_normalised_and_trim_keeps_the_newest, rec
   BOOST_TEST(records->get("customer", "c_1").value()->fields["seats"] == 4);
 }
 
-BOOST_AUTO_TEST_CASE(rfc3339_parsing) {
-  BOOST_TEST(*parse_timestamp("1970-01-01T00:00:00Z") == 0);
-  BOOST_TEST(*parse_timestamp("2026-11-01T00:00:00.250Z") == 1793491200250LL);
-  BOOST_TEST(*parse_timestamp("2026-11-01") == 1793491200000LL);
-  BOOST_TEST(!parse_timestamp("2026-11-01T00:00:00").has_value());  // no zone: refused
-  BOOST_TEST(!parse_timestamp("2026-13-01T00:00:00Z").has_value());
-  BOOST_TEST(format_timestamp(1793491200250LL) == "2026-11-01T00:00:00.250Z");
-}
-
 // Databases written before value format 2 hold msgpack maps (type, id and
 // version inside, the hash as 64 hex digits, rec/cur holding the version
 // number, feed entries as maps). These are those bytes, written directly;
