@@ -21,7 +21,7 @@ json record_reply() {
             {"field_sources", {{"email", "stripe"}}}}}};
 }
 
-json history_reply() {
+json record_versions_reply() {
   return {{"versions",
            {{{"version", 1}, {"source", "crm"}, {"event_id", "e_1"}, {"valid_from_ms", memory_now - 120'000},
              {"changes", {{{"field", "name"}, {"before", nullptr}, {"after", "Ana"}}}}},
@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_SUITE(memory_page_test)
 
 BOOST_AUTO_TEST_CASE(a_record_shows_its_fields_who_set_them_and_its_versions) {
   console::memory_query q{"customer", "c_1", ""};
-  result<json> record = record_reply(), versions = history_reply();
+  result<json> record = record_reply(), versions = record_versions_reply();
   auto html = console::memory_body(test_frame("memory"), q, &record, &versions, nullptr, nullptr);
   BOOST_TEST(has(html, "<h1>Customers &amp; memory</h1>"));
   BOOST_TEST(has(html, "<h2 id=\"h-record\">customer c_1</h2>"));
