@@ -7,14 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/base/hex.hpp"
+
 namespace keel::connectors::signature_text {
 
-inline bool is_hex64(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
-  return true;
-}
+inline bool is_hex64(std::string_view s) { return s.size() == 64 && is_hex(s); }
 
 inline std::string lower(std::string_view s) {
   std::string out(s);

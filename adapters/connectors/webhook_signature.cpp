@@ -7,6 +7,7 @@
 
 #include "adapters/connectors/signature_text.hpp"
 #include "runtime/base/crypto.hpp"
+#include "runtime/base/hex.hpp"
 
 namespace keel::connectors {
 
@@ -45,7 +46,7 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  return control::to_hex(hmac_sha256(key, data));
+  return to_hex(hmac_sha256(key, data));
 }
 
 std::string stripe_signature_header(std::string_view secret, std::int64_t t, std::string_view body) {
@@ -85,7 +86,7 @@ signature_check verify_hmac(const hmac_scheme& scheme, std::string_view header, 
     header.remove_prefix(scheme.prefix.size());
   }
   std::optional<std::string> given =
-      scheme.base64 ? control::from_base64(header) : control::from_hex(header);
+      scheme.base64 ? control::from_base64(header) : from_hex(header);
   if (!given || given->size() != crypto_auth_hmacsha256_BYTES)
     return fail(signature_verdict::malformed, std::string("the signature is not a ") +
                                                   (scheme.base64 ? "base64" : "hex") + " HMAC-SHA256 digest");
@@ -106,7 +107,7 @@ signature_check verify_hmac(const hmac_scheme& scheme, std::string_view header, 
       return fail(signature_verdict::stale, "timestamp is " + std::to_string(skew) + " s from now; the tolerance is " +
                                                 std::to_string(scheme.tolerance_s) + " s");
   }
-  return {signature_verdict::ok, {}, control::to_hex(*given)};
+  return {signature_verdict::ok, {}, to_hex(*given)};
 }
 
 }  // namespace keel::connectors

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "runtime/base/hex.hpp"
+
 namespace keel::control {
 
 bool crypto_ready() {
@@ -16,31 +18,14 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(std::string_view(reinterpret_cast<const char*>(h), sizeof h));
 }
 
-std::string random_hex(std::size_t bytes) {
+std::string random_bytes(std::size_t n) {
   crypto_ready();
-  std::string raw(bytes, '\0');
+  std::string raw(n, '\0');
   randombytes_buf(raw.data(), raw.size());
-  return to_hex(raw);
+  return raw;
 }
 
-std::string to_hex(std::string_view bytes) {
-  std::string out(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
-  out.pop_back();
-  return out;
-}
-
-std::optional<std::string> from_hex(std::string_view hex) {
-  if (hex.size() % 2) return std::nullopt;
-  std::string out(hex.size() / 2, '\0');
-  std::size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_hex2bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), hex.data(), hex.size(), nullptr,
-                     &len, &end) != 0 ||
-      len != out.size() || end != hex.data() + hex.size())
-    return std::nullopt;
-  return out;
-}
+std::string random_hex(std::size_t bytes) { return to_hex(random_bytes(bytes)); }
 
 std::string to_base64(std::string_view bytes) {
   constexpr int variant = sodium_base64_VARIANT_ORIGINAL;

@@ -1,6 +1,7 @@
 // Thin, exception-free wrappers over the few libsodium primitives the control
-// plane uses: SHA-256 for the audit chain and cache keys, random ids, hex and
-// base64. Keeping sodium.h out of the public headers keeps them light.
+// plane uses: SHA-256 for the audit chain and cache keys, random bytes and
+// ids, base64. Hex text is runtime/base/hex.hpp's. Keeping sodium.h out of
+// the public headers keeps them light.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,8 @@ namespace keel::control {
 bool crypto_ready();
 
 std::string sha256_hex(std::string_view data);   // 64 lower-case hex characters
+std::string random_bytes(std::size_t n);          // n bytes from the system's CSPRNG
 std::string random_hex(std::size_t bytes);        // 2*bytes hex characters
-std::string to_hex(std::string_view bytes);
-std::optional<std::string> from_hex(std::string_view hex);
 std::string to_base64(std::string_view bytes);
 std::optional<std::string> from_base64(std::string_view text);
 

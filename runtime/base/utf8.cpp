@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/base/hex.hpp"
+
 namespace keel::utf8 {
 
 namespace {
@@ -102,9 +104,7 @@ std::string from_windows_1252(std::string_view s) {
 std::string describe_invalid(std::string_view s) {
   auto bad = first_invalid(s);
   if (bad == std::string_view::npos) return {};
-  static const char* hex = "0123456789abcdef";
-  auto b = static_cast<unsigned char>(s[bad]);
-  return std::string("byte 0x") + hex[b >> 4] + hex[b & 15] + " at position " + std::to_string(bad + 1);
+  return "byte 0x" + to_hex(s.substr(bad, 1)) + " at position " + std::to_string(bad + 1);
 }
 
 bool repair_strings(nlohmann::json& j) {

@@ -3,10 +3,12 @@
 // unbounded memory or recurse deeply; every failure becomes an error value.
 #include "runtime/fabric/protocol.hpp"
 
-#include <array>
+#include <algorithm>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
+#include "runtime/base/hex.hpp"
 #include "runtime/base/msgpack_json.hpp"
 
 namespace keel::proto {
@@ -33,21 +35,7 @@ bool known_type(std::uint8_t t) {
 
 namespace {
 
-// A table, not two range checks per character: every frame carries 48 hex
-// digits (trace and span), and this showed in the node's profile.
-constexpr auto hex_table = [] {
-  std::array<bool, 256> t{};
-  for (char c = '0'; c <= '9'; ++c) t[static_cast<unsigned char>(c)] = true;
-  for (char c = 'a'; c <= 'f'; ++c) t[static_cast<unsigned char>(c)] = true;
-  return t;
-}();
-
-bool is_hex_id(std::string_view s, std::size_t len) {
-  if (s.size() != len) return false;
-  bool ok = true;
-  for (char c : s) ok &= hex_table[static_cast<unsigned char>(c)];
-  return ok;
-}
+bool is_hex_id(std::string_view s, std::size_t len) { return s.size() == len && is_lower_hex(s); }
 
 error bad(std::string what) { return {errc::bad_frame, std::move(what)}; }
 
@@ -330,16 +318,15 @@ std::string body_writer::finish() {
 }
 
 namespace {
+// Ids need to be unique, not secret: a per-thread generator, no syscall.
 std::string random_hex(std::size_t bytes) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  while (out.size() < bytes * 2) {
+  std::string raw(bytes, '\0');
+  for (std::size_t i = 0; i < bytes; i += 8) {
     auto r = rng();
-    for (int i = 0; i < 16 && out.size() < bytes * 2; ++i, r >>= 4) out.push_back(digits[r & 15]);
+    std::memcpy(&raw[i], &r, std::min<std::size_t>(8, bytes - i));
   }
-  return out;
+  return to_hex(raw);
 }
 }  // namespace
 

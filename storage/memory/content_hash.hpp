@@ -12,12 +12,9 @@ namespace keel::memory {
 // first use; if that fails the process cannot hash at all, so it aborts).
 std::string content_hash(std::string_view bytes);
 
-// The 32 raw bytes of the same hash (what record versions store), and the
-// conversions between the raw and the hex form. hash_from_hex returns ""
-// unless given exactly 64 hex digits.
+// The 32 raw bytes of the same hash (what record versions store); its hex
+// form is to_hex's (runtime/base/hex.hpp).
 std::string content_hash_raw(std::string_view bytes);
-std::string hash_to_hex(std::string_view raw);
-std::string hash_from_hex(std::string_view hex);
 
 // The same, over a file's bytes; empty string when the file cannot be read.
 std::string file_hash(const std::string& path);

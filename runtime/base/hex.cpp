@@ -1,0 +1,70 @@
+// See hex.hpp. Two tables built at compile time: the digit pair of every
+// byte value, and the value of every character (-1: not a digit, with a
+// flag for upper-case letters so is_lower_hex reads the same table).
+#include "runtime/base/hex.hpp"
+
+#include <array>
+#include <cstring>
+
+namespace keel {
+namespace {
+
+constexpr auto digit_pairs = [] {
+  std::array<char, 512> t{};
+  const char* digits = "0123456789abcdef";
+  for (int b = 0; b < 256; ++b) t[2 * b] = digits[b >> 4], t[2 * b + 1] = digits[b & 15];
+  return t;
+}();
+
+constexpr int upper_flag = 16;
+constexpr auto digit_values = [] {
+  std::array<signed char, 256> t{};
+  for (auto& v : t) v = -1;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<signed char>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<signed char>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<signed char>((c - 'A' + 10) | upper_flag);
+  return t;
+}();
+
+int entry(char c) { return digit_values[static_cast<unsigned char>(c)]; }
+
+}  // namespace
+
+std::string to_hex(std::string_view bytes) {
+  std::string out(bytes.size() * 2, '0');
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    std::memcpy(&out[2 * i], &digit_pairs[2 * static_cast<unsigned char>(bytes[i])], 2);
+  return out;
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  std::string out(hex.size() / 2, '\0');
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[i] = static_cast<char>(hi << 4 | lo);
+  }
+  return out;
+}
+
+int hex_digit_value(char c) {
+  int v = entry(c);
+  return v < 0 ? -1 : v & 15;
+}
+
+bool is_hex(std::string_view s) {
+  bool ok = true;
+  for (char c : s) ok &= entry(c) >= 0;
+  return ok;
+}
+
+// A table, not range checks: the wire checks 48 digits a frame (trace and
+// span), and that showed in the node's profile.
+bool is_lower_hex(std::string_view s) {
+  bool ok = true;
+  for (char c : s) ok &= static_cast<unsigned>(entry(c)) < upper_flag;
+  return ok;
+}
+
+}  // namespace keel
