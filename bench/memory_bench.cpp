@@ -240,8 +240,11 @@ void records_bench(const options& o) {
   bench::temp_dir raw_dir("keel-memory-bench-raw");
   auto raw = std::move(store::open(raw_dir.path()).value());
   phase raw_p = measure([&] {
-    for (std::size_t i = 0; i < o.records; ++i)
-      (void)raw->write({{"raw/customer/c_" + std::to_string(i % ids) + "/" + std::to_string(i / ids), fields(i).dump()}});
+    for (std::size_t i = 0; i < o.records; ++i) {
+      write_batch b;
+      b.put("raw/customer/c_" + std::to_string(i % ids) + "/" + std::to_string(i / ids), fields(i).dump());
+      (void)raw->write(b);
+    }
   });
   raw.reset();
 
@@ -288,8 +291,11 @@ void records_bench(const options& o) {
       bool with_cur = !cur_value.empty() || vers[i].first.ends_with("/0000000001");
       bytes += vers[i].first.size() + vers[i].second.size() + logs[i].first.size() + logs[i].second.size() +
                (with_cur ? cur_key.size() + cur_value.size() : 0);
-      if (with_cur) (void)replay->write({vers[i], {cur_key, cur_value}, logs[i]});
-      else (void)replay->write({vers[i], logs[i]});
+      write_batch b;
+      b.put(vers[i].first, vers[i].second);
+      if (with_cur) b.put(cur_key, cur_value);
+      b.put(logs[i].first, logs[i].second);
+      (void)replay->write(b);
     }
   });
   std::size_t raw_bytes = 0;

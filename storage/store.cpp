@@ -116,29 +116,15 @@ status store::put(const std::string& key, const std::string& value, bool sync) {
   return ok_v;
 }
 
-status store::write(const std::vector<std::pair<std::string, std::string>>& puts, bool sync) {
-  leveldb::WriteBatch batch;
-  for (const auto& [k, v] : puts) batch.Put(k, v);
-  leveldb::WriteOptions wo;
-  wo.sync = sync;
-  auto st = db_->Write(wo, &batch);
-  if (!st.ok()) return error{errc::io, "batch write failed: " + st.ToString()};
-  return ok_v;
-}
-
-}  // namespace keel
-
-namespace keel {
-
-status store::apply(const std::vector<write_op>& ops, bool sync) {
-  leveldb::WriteBatch batch;
-  for (const auto& op : ops) {
-    if (op.is_delete) batch.Delete(*op.key);
-    else batch.Put(*op.key, *op.value);
+status store::write(const write_batch& batch, bool sync) {
+  leveldb::WriteBatch b;
+  for (const auto& op : batch.ops()) {
+    if (op.is_delete) b.Delete(op.key);
+    else b.Put(op.key, op.value);
   }
   leveldb::WriteOptions wo;
   wo.sync = sync;
-  auto st = db_->Write(wo, &batch);
+  auto st = db_->Write(wo, &b);
   if (!st.ok()) return error{errc::io, "batch write failed: " + st.ToString() + "; check disk space and permissions"};
   return ok_v;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "runtime/base/error.hpp"
+#include "storage/write_batch.hpp"
 
 namespace leveldb {
 class DB;
@@ -48,16 +49,11 @@ class store {
   result<std::optional<std::string>> get(const std::string& key) const;
   status put(const std::string& key, const std::string& value, bool sync = false);
 
-  // Writes every (key, value) pair atomically (one LevelDB WriteBatch).
-  status write(const std::vector<std::pair<std::string, std::string>>& puts, bool sync = false);
-
-  // One atomic batch of puts and deletes (deletes have is_delete set).
-  struct write_op {
-    const std::string* key;
-    const std::string* value;
-    bool is_delete;
-  };
-  status apply(const std::vector<write_op>& ops, bool sync);
+  // Applies every operation of `batch` atomically (one LevelDB WriteBatch),
+  // in order; sync=true is durable across a machine crash on return (an
+  // empty batch with sync=true still syncs what was written before it).
+  // Errors: io, naming LevelDB's reason.
+  status write(const write_batch& batch, bool sync = false);
 
   // Calls fn(key, value) for every key starting with `prefix`, in key order,
   // until fn returns false. `reverse` walks from the last key down.

@@ -1,46 +1,41 @@
 #include "storage/workflow_store.hpp"
 
-#include <cstdio>
+#include <algorithm>
+
+#include "runtime/base/msgpack_json.hpp"
+#include "storage/key_number.hpp"
 
 namespace keel {
 
 namespace wfkey {
 std::string hist(const std::string& id, std::uint64_t seq) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%012llu", static_cast<unsigned long long>(seq));
-  return "wf/hist/" + id + "/" + buf;
+  std::string key = "wf/hist/" + id + "/";
+  append_key_number(key, seq, 12);
+  return key;
 }
 std::string hist_prefix(const std::string& id) { return "wf/hist/" + id + "/"; }
 std::string inst(const std::string& id) { return "wf/inst/" + id; }
 std::string active(const std::string& id) { return "wf/active/" + id; }
+// A time before 1970 (never written: ended_ms is the node's clock) sorts
+// first, as it would be pruned first.
 std::string ended(std::int64_t ended_ms, const std::string& id) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%015lld", static_cast<long long>(ended_ms));
-  return std::string("wf/ended/") + buf + "/" + id;
+  std::string key = "wf/ended/";
+  append_key_number(key, static_cast<unsigned long long>(std::max<std::int64_t>(ended_ms, 0)), 15);
+  return key + "/" + id;
 }
 std::string idem(const std::string& key) { return "wf/idem/" + key; }
 std::string start(const std::string& key) { return "wf/start/" + key; }
 }  // namespace wfkey
 
-std::string encode_event(const nlohmann::json& event) {
-  auto bytes = nlohmann::json::to_msgpack(event);
-  return std::string(bytes.begin(), bytes.end());
-}
+std::string encode_event(const nlohmann::json& event) { return json_to_msgpack(event); }
 
 result<nlohmann::json> decode_event(const std::string& bytes) {
-  try {
-    return nlohmann::json::from_msgpack(bytes);
-  } catch (const std::exception& ex) {
-    return error{errc::io, std::string("a stored workflow event is corrupt: ") + ex.what()};
-  }
+  auto event = json_from_msgpack(bytes);
+  if (!event) return error{errc::io, "a stored workflow event is corrupt: " + event.err().message};
+  return event;
 }
 
-status workflow_store::commit(const wf_batch& batch, bool sync) {
-  std::vector<store::write_op> ops;
-  ops.reserve(batch.size());
-  for (const auto& op : batch.ops()) ops.push_back({&op.key, &op.value, op.is_delete});
-  return db_.apply(ops, sync);
-}
+status workflow_store::commit(const write_batch& batch, bool sync) { return db_.write(batch, sync); }
 
 result<std::optional<nlohmann::json>> workflow_store::get_json(const std::string& key) const {
   auto v = db_.get(key);

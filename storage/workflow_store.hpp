@@ -7,9 +7,9 @@
 //   wf/idem/<idempotency key>       a step's recorded result (JSON)
 //   wf/start/<idempotency key>      a run-workflow key -> {instance, input_hash}
 //
-// Writers collect puts and deletes in a wf_batch and commit it atomically
-// (one LevelDB WriteBatch): the event and the state it changes always land
-// together. Readers may run on any thread.
+// Writers collect puts and deletes in a write_batch and commit it
+// atomically (one LevelDB WriteBatch): the event and the state it changes
+// always land together. Readers may run on any thread.
 #pragma once
 
 #include <cstdint>
@@ -24,25 +24,6 @@
 #include "storage/store.hpp"
 
 namespace keel {
-
-class wf_batch {
- public:
-  void put(std::string key, std::string value) { ops_.push_back({std::move(key), std::move(value), false}); }
-  void del(std::string key) { ops_.push_back({std::move(key), {}, true}); }
-  bool empty() const { return ops_.empty(); }
-  std::size_t size() const { return ops_.size(); }
-  void clear() { ops_.clear(); }
-
-  struct op {
-    std::string key;
-    std::string value;
-    bool is_delete;
-  };
-  const std::vector<op>& ops() const { return ops_; }
-
- private:
-  std::vector<op> ops_;
-};
 
 namespace wfkey {
 std::string hist(const std::string& id, std::uint64_t seq);
@@ -63,7 +44,7 @@ class workflow_store {
   explicit workflow_store(store& db) : db_(db) {}
 
   // Atomic; with sync=true durable across a machine crash on return.
-  status commit(const wf_batch& batch, bool sync);
+  status commit(const write_batch& batch, bool sync);
 
   result<std::optional<nlohmann::json>> get_json(const std::string& key) const;
   // Ids of instances that have not ended.

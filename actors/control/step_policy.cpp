@@ -337,10 +337,10 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
       return true;
     });
     if (!scanned) spdlog::error("policy gates of {} not read for the retry: {}", id, scanned.err().message);
-    std::vector<store::write_op> ops;
-    for (const auto& k : stale) ops.push_back({&k, nullptr, true});
+    write_batch ops;
+    for (const auto& k : stale) ops.del(k);
     if (!ops.empty())
-      if (auto s = db(self).apply(ops, true); !s) spdlog::error("policy gates of {} not reset: {}", id, s.err().message);
+      if (auto s = db(self).write(ops, true); !s) spdlog::error("policy gates of {} not reset: {}", id, s.err().message);
     return false;
   }
   return false;

@@ -3,8 +3,9 @@
 #include <set>
 
 #include "adapters/connectors/record_mapping.hpp"
-#include "storage/memory/batch.hpp"
 #include "runtime/base/duration.hpp"
+#include "storage/key_number.hpp"
+#include "storage/write_batch.hpp"
 
 namespace keel::connectors {
 
@@ -33,7 +34,7 @@ result<commit_counts> event_inbox::commit(const inbox_batch& b, connector_state*
   for (const auto& e : b.events)
     if (auto s = check_event(e); !s) return s.err();
   std::unique_lock lock(mu_);
-  memory::batch w;
+  write_batch w;
   commit_counts n;
   std::set<std::string> in_batch;
   std::uint64_t seq = seq_;
@@ -47,7 +48,7 @@ result<commit_counts> event_inbox::commit(const inbox_batch& b, connector_state*
       continue;
     }
     w.put(key, i < b.tags.size() ? b.tags[i] : std::string());
-    w.put(inbox_prefix + memory::key_number(++seq), e.dump());
+    w.put(inbox_prefix + key_number(++seq), e.dump());
     ++n.accepted;
   }
   auto t = unix_now_ms();
@@ -65,7 +66,7 @@ result<commit_counts> event_inbox::commit(const inbox_batch& b, connector_state*
     w.put(state_key(next.name), next.to_json().dump());
   }
   if (!w.empty()) {
-    if (auto s = w.commit(db_, sync); !s) return s.err();
+    if (auto s = db_.write(w, sync); !s) return s.err();
   }
   seq_ = seq;
   if (state != nullptr) *state = std::move(next);
@@ -92,18 +93,18 @@ result<std::vector<std::pair<std::uint64_t, nlohmann::json>>> event_inbox::peek(
 }
 
 status event_inbox::ack(std::uint64_t seq) {
-  std::string key = inbox_prefix + memory::key_number(seq);
-  memory::batch w;
+  std::string key = inbox_prefix + key_number(seq);
+  write_batch w;
   w.del(key);
-  return w.commit(db_, false);
+  return db_.write(w, false);
 }
 
 result<std::uint64_t> event_inbox::dead_letter(std::uint64_t seq, const nlohmann::json& event,
                                                const std::string& reason) {
-  memory::batch w;
-  w.del(inbox_prefix + memory::key_number(seq));
+  write_batch w;
+  w.del(inbox_prefix + key_number(seq));
   auto id = dlq_.stage_add(w, event, reason, unix_now_ms());
-  if (auto s = w.commit(db_, false); !s) return s.err();
+  if (auto s = db_.write(w, false); !s) return s.err();
   return id;
 }
 

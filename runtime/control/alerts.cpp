@@ -34,10 +34,13 @@ status alert_book::log_locked(nlohmann::json ev, const std::string& open_key, co
   auto log_key = log_prefix + suffix;
   auto log_value = ev.dump();
   auto k = open_prefix + open_key;
-  std::vector<store::write_op> ops{{&log_key, &log_value, false}, {&k, open_value, open_value == nullptr}};
+  write_batch ops;
+  ops.put(std::move(log_key), std::move(log_value));
+  if (open_value != nullptr) ops.put(std::move(k), *open_value);
+  else ops.del(std::move(k));
   // Synced: a raise that is acted on (audited, workflows triggered) must
   // not be forgotten by a crash and raised a second time.
-  return db_.apply(ops, true);
+  return db_.write(ops, true);
 }
 
 result<bool> alert_book::raise(const condition& c) {

@@ -5,6 +5,7 @@
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/duration.hpp"
+#include "storage/key_number.hpp"
 
 namespace keel::control {
 namespace {
@@ -14,11 +15,7 @@ const std::string checkpoint_prefix = "ctl/audit/cp/";
 const std::string head_key = "ctl/audit/head";
 const std::string genesis(64, '0');
 
-std::string seq_text(std::uint64_t seq) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016" PRIu64, seq);
-  return buf;
-}
+std::string seq_text(std::uint64_t seq) { return key_number(seq, 16); }
 
 std::optional<std::uint64_t> seq_of_key(const std::string& key, const std::string& prefix) {
   if (key.size() != prefix.size() + 16) return std::nullopt;
@@ -113,7 +110,7 @@ result<std::vector<audit_entry>> audit_log::append_many(std::vector<audit_reques
   }
   if (out.empty()) return out;
   std::lock_guard g(mu_);
-  std::vector<std::pair<std::string, std::string>> puts;
+  write_batch puts;
   puts.reserve(out.size() + 2);
   auto seq = last_seq_;
   auto hash = last_hash_;
@@ -127,12 +124,12 @@ result<std::vector<audit_entry>> audit_log::append_many(std::vector<audit_reques
     e.hash = sha256_hex("keel-audit-v1\n" + e.prev_hash + "\n" + j.dump());
     hash = e.hash;
     j["hash"] = e.hash;
-    puts.emplace_back(entry_key(e.seq), j.dump());
+    puts.put(entry_key(e.seq), j.dump());
     if (e.seq % every_ == 0)
-      puts.emplace_back(checkpoint_prefix + seq_text(e.seq),
-                        nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());
+      puts.put(checkpoint_prefix + seq_text(e.seq),
+               nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());
   }
-  puts.emplace_back(head_key, nlohmann::json{{"seq", seq}, {"hash", hash}}.dump());
+  puts.put(head_key, nlohmann::json{{"seq", seq}, {"hash", hash}}.dump());
   if (auto s = db_.write(puts, sync); !s) return s.err();
   last_seq_ = seq;
   last_hash_ = hash;

@@ -121,7 +121,7 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
   day_settled_ += a.usd;
   month_settled_ += a.usd;
 
-  std::vector<std::pair<std::string, std::string>> puts;
+  write_batch puts;
   auto add = [&](const std::string& dim, const std::string& name) {
     if (name.empty()) return;
     auto key = day_key(day_, dim, name);
@@ -131,7 +131,7 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
     row.calls += 1;
     row.input_tokens += static_cast<std::uint64_t>(a.input_tokens);
     row.output_tokens += static_cast<std::uint64_t>(a.output_tokens);
-    puts.emplace_back(key, dump(row));
+    puts.put(key, dump(row));
   };
   add("total", "all");
   add("model", a.model);
@@ -140,7 +140,7 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
   if (!r.run.empty()) {
     double usd = run_spent_locked(r.run) + a.usd;
     run_settled_[r.run] = usd;
-    puts.emplace_back(run_prefix + r.run, nlohmann::json{{"usd", usd}}.dump());
+    puts.put(run_prefix + r.run, nlohmann::json{{"usd", usd}}.dump());
   }
   return db_.write(puts);
 }

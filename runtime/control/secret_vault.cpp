@@ -12,6 +12,7 @@
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/base/hex.hpp"
 
 namespace keel::control {
 namespace {
@@ -262,7 +263,9 @@ status secret_vault::remove(const std::string& name) {
   if (auto s = check_secret_name(name); !s) return s;
   std::lock_guard g(mu_);
   const std::string key = secret_prefix + name;
-  if (auto s = db_.apply({{&key, nullptr, true}}, true); !s) return s;
+  write_batch b;
+  b.del(key);
+  if (auto s = db_.write(b, true); !s) return s;
   redactor_->forget(name);
   return ok_v;
 }

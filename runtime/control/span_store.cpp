@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstring>
 #include <functional>
 #include <map>
 
 #include "runtime/base/crypto.hpp"
+#include "runtime/base/hex.hpp"
+#include "storage/key_number.hpp"
 
 namespace keel::control {
 namespace {
@@ -14,9 +17,9 @@ const std::string trace_prefix = "ctl/span/t/";
 const std::string age_prefix = "ctl/span/age/";
 
 std::string age_key(const span& s) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%020" PRId64, s.start_us < 0 ? 0 : s.start_us);
-  return age_prefix + buf + "/" + s.trace_id + "/" + s.span_id;
+  std::string key = age_prefix;
+  append_key_number(key, static_cast<unsigned long long>(s.start_us < 0 ? 0 : s.start_us), 20);
+  return key + "/" + s.trace_id + "/" + s.span_id;
 }
 
 bool safe_id(const std::string& id) {
@@ -34,8 +37,8 @@ bool safe_id(const std::string& id) {
 std::string new_span_id() {
   thread_local std::uint64_t state = [] {
     std::uint64_t seed = 0;
-    auto hex = random_hex(8);
-    for (char c : hex) seed = seed * 16 + static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+    auto raw = random_bytes(sizeof seed);
+    std::memcpy(&seed, raw.data(), sizeof seed);
     return seed;
   }();
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
@@ -43,10 +46,9 @@ std::string new_span_id() {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   z ^= z >> 31;
   if (z == 0) z = 1;  // an all-zero span id is invalid in OTLP
-  static const char digits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, z >>= 4) out[static_cast<std::size_t>(i)] = digits[z & 15];
-  return out;
+  char bytes[8];
+  for (int i = 7; i >= 0; --i, z >>= 8) bytes[i] = static_cast<char>(z & 0xff);
+  return to_hex(std::string_view(bytes, sizeof bytes));
 }
 
 std::int64_t unix_now_us() {
@@ -89,7 +91,7 @@ status span_store::record(span s) {
 }
 
 status span_store::record_many(std::vector<span> spans) {
-  std::vector<std::pair<std::string, std::string>> puts;
+  write_batch puts;
   puts.reserve(spans.size() * 2);
   std::size_t bad = 0;
   bool redacting = redact_ && redact_->size() > 0;
@@ -103,8 +105,8 @@ status span_store::record_many(std::vector<span> spans) {
       s.attributes = redact_->redact_json(s.attributes);
       s.status_message = redact_->redact(s.status_message);
     }
-    puts.emplace_back(trace_prefix + s.trace_id + "/" + s.span_id, s.to_json().dump());
-    puts.emplace_back(age_key(s), "");
+    puts.put(trace_prefix + s.trace_id + "/" + s.span_id, s.to_json().dump());
+    puts.put(age_key(s), "");
   }
   if (!puts.empty()) {
     std::lock_guard g(mu_);
@@ -132,9 +134,9 @@ status span_store::drop_oldest_locked(std::size_t n, std::int64_t older_than_us,
     return true;
   });
   if (!s) return s;
-  std::vector<store::write_op> ops;
-  for (const auto& k : keys) ops.push_back({&k, nullptr, true});
-  if (auto w = db_.apply(ops, false); !w) return w;
+  write_batch ops;
+  for (const auto& k : keys) ops.del(k);
+  if (auto w = db_.write(ops, false); !w) return w;
   removed = keys.size() / 2;
   count_ -= std::min(count_, removed);
   return ok_v;
@@ -215,13 +217,11 @@ std::string render_tree(const std::vector<span_node>& roots) {
 
 namespace {
 
-bool is_hex(const std::string& s, std::size_t len) {
-  return s.size() == len && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
-}
+bool is_hex_id(const std::string& s, std::size_t len) { return s.size() == len && is_hex(s); }
 
 std::string otlp_id(const std::string& id, std::size_t hex_len) {
   if (id.empty()) return "";
-  return is_hex(id, hex_len) ? id : sha256_hex(id).substr(0, hex_len);
+  return is_hex_id(id, hex_len) ? id : sha256_hex(id).substr(0, hex_len);
 }
 
 nlohmann::json otlp_value(const nlohmann::json& v) {
@@ -245,8 +245,8 @@ nlohmann::json to_otlp_json(const std::vector<span>& spans, const std::string& s
     auto attrs = nlohmann::json::array();
     for (auto it = s.attributes.begin(); it != s.attributes.end(); ++it)
       attrs.push_back({{"key", it.key()}, {"value", otlp_value(it.value())}});
-    if (!is_hex(s.trace_id, 32)) attrs.push_back({{"key", "keel.trace_id"}, {"value", {{"stringValue", s.trace_id}}}});
-    if (!is_hex(s.span_id, 16)) attrs.push_back({{"key", "keel.span_id"}, {"value", {{"stringValue", s.span_id}}}});
+    if (!is_hex_id(s.trace_id, 32)) attrs.push_back({{"key", "keel.trace_id"}, {"value", {{"stringValue", s.trace_id}}}});
+    if (!is_hex_id(s.span_id, 16)) attrs.push_back({{"key", "keel.span_id"}, {"value", {{"stringValue", s.span_id}}}});
     nlohmann::json o = {{"traceId", otlp_id(s.trace_id, 32)},
                         {"spanId", otlp_id(s.span_id, 16)},
                         {"name", s.name},

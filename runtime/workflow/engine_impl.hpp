@@ -54,7 +54,7 @@ struct engine::impl : engine_state {
   std::unordered_map<std::string, std::vector<std::uint64_t>> waiters;  // instance -> tokens (--wait)
 
   // Pending group commit.
-  wf_batch batch;
+  write_batch batch;
   engine_effects effects;
   std::set<std::string> summary_dirty;
   std::vector<std::string> ended_now;

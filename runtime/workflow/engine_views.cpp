@@ -19,7 +19,7 @@ std::size_t engine::active_count() const { return state_->active.size(); }
 result<std::size_t> engine::prune(std::int64_t now_ms) {
   auto ids = state_->ws.ended_before(now_ms - state_->opts.retention.count(), 1000);
   if (!ids) return ids.err();
-  wf_batch b;
+  write_batch b;
   for (const auto& id : *ids) {
     auto summary = state_->ws.get_json(wfkey::inst(id));
     if (!summary) return summary.err();

@@ -20,7 +20,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "storage/memory/batch.hpp"
 #include "storage/memory/binary_io.hpp"
 #include "storage/memory/hashed_file.hpp"
 #include "storage/memory/item_store.hpp"

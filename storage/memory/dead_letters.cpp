@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "storage/key_number.hpp"
 #include "storage/memory/record_store.hpp"
 
 namespace keel::memory {
@@ -43,7 +44,7 @@ dead_letters::dead_letters(store& db) : db_(db) {
 
 std::string dead_letters::key(std::uint64_t id) { return item_prefix + key_number(id); }
 
-std::uint64_t dead_letters::stage_add(batch& b, const nlohmann::json& event, const std::string& reason, std::int64_t now_ms) {
+std::uint64_t dead_letters::stage_add(write_batch& b, const nlohmann::json& event, const std::string& reason, std::int64_t now_ms) {
   std::lock_guard lk(mu_);
   dead_letter d;
   d.id = ++seq_;
@@ -55,7 +56,7 @@ std::uint64_t dead_letters::stage_add(batch& b, const nlohmann::json& event, con
   return d.id;
 }
 
-void dead_letters::stage_retry(batch& b, const dead_letter& d, const std::string& reason, std::int64_t now_ms) {
+void dead_letters::stage_retry(write_batch& b, const dead_letter& d, const std::string& reason, std::int64_t now_ms) {
   dead_letter next = d;
   next.reason = reason;
   next.last_ms = now_ms;

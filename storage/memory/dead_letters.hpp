@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/error.hpp"
-#include "storage/memory/batch.hpp"
 #include "storage/store.hpp"
+#include "storage/write_batch.hpp"
 
 namespace keel::memory {
 
@@ -42,9 +42,9 @@ class dead_letters {
 
   // Adds a new entry to `b` and returns its id (ids only grow; one that
   // belonged to an uncommitted batch is simply never seen).
-  std::uint64_t stage_add(batch& b, const nlohmann::json& event, const std::string& reason, std::int64_t now_ms);
+  std::uint64_t stage_add(write_batch& b, const nlohmann::json& event, const std::string& reason, std::int64_t now_ms);
   // Records another failed attempt of an existing entry into `b`.
-  void stage_retry(batch& b, const dead_letter& d, const std::string& reason, std::int64_t now_ms);
+  void stage_retry(write_batch& b, const dead_letter& d, const std::string& reason, std::int64_t now_ms);
   static std::string key(std::uint64_t id);
 
   // Oldest first, ids greater than `after`, at most `limit`.

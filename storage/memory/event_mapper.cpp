@@ -8,6 +8,7 @@
 
 #include "storage/memory/content_hash.hpp"
 #include "storage/memory/event_values.hpp"
+#include "storage/write_batch.hpp"
 
 namespace keel::memory {
 
@@ -161,7 +162,7 @@ result<ingest_outcome> event_mapper::run(const nlohmann::json& event, const dead
   }
 
   auto dead_letter = [&](const std::string& reason) -> result<ingest_outcome> {
-    batch b;
+    write_batch b;
     std::int64_t now = records_.now_ms();
     std::uint64_t id;
     if (replaying) {
@@ -173,7 +174,7 @@ result<ingest_outcome> event_mapper::run(const nlohmann::json& event, const dead
       if (!seen_key.empty()) b.put(seen_key, marker);
       b.put(hash_key, marker);
     }
-    if (auto st = b.commit(db_, false); !st) return st.err();
+    if (auto st = db_.write(b, false); !st) return st.err();
     out.what = ingest_outcome::kind::dead_lettered;
     out.dead_letter_id = id;
     out.reason = reason;

@@ -10,8 +10,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "storage/memory/batch.hpp"
+#include "storage/key_number.hpp"
 #include "storage/memory/text_tokens.hpp"
+#include "storage/write_batch.hpp"
 
 namespace keel::memory {
 namespace {
@@ -248,14 +249,14 @@ status item_store::checkpoint() {
   if (!st) return st;
   if (auto snap = save_snapshot(); !snap) return snap;  // the log stays until both files cover it
   saved_seq_ = seq_;
-  batch b;
+  write_batch b;
   auto scanned = db_.scan(log_prefix, [&](const std::string& k, const std::string&) {
     b.del(k);
     return true;
   });
   if (!scanned) return scanned;
   b.put(floor_key, std::to_string(seq_));
-  if (auto c = b.commit(db_, opts_.sync); !c) return c;
+  if (auto c = db_.write(b, opts_.sync); !c) return c;
   log_floor_ = seq_;
   return ok_v;
 }
@@ -273,7 +274,7 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
   std::vector<std::uint64_t> ids;
   {
     std::lock_guard wl(write_mu_);
-    batch b;
+    write_batch b;
     std::int64_t now = clock_();
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto& it = items[i];
@@ -287,7 +288,7 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
     b.put(seq_key, std::to_string(seq_ + items.size()));
     b.put(next_id_key, std::to_string(next_id_ + items.size()));
     for (const auto& [k, v] : also_put) b.put(k, v);
-    if (auto st = b.commit(db_, opts_.sync); !st) return st.err();
+    if (auto st = db_.write(b, opts_.sync); !st) return st.err();
     seq_ += items.size();
     next_id_ += items.size();
     for (std::size_t i = 0; i < items.size(); ++i)
@@ -361,13 +362,13 @@ status item_store::replace(std::uint64_t id, memory_item next, const std::vector
   if (auto st = emb_.embed(next.text, vec); !st) return st;
   {
     std::lock_guard wl(write_mu_);
-    batch b;
+    write_batch b;
     b.put(item_key(id), encode_item(next));
     b.put(vec_key(id), encode_vec(vec));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
     for (const auto& [k, v] : also_put) b.put(k, v);
-    if (auto st = b.commit(db_, opts_.sync); !st) return st;
+    if (auto st = db_.write(b, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->upsert(id, vec); !st) return st;
     std::unique_lock lk(mu_);
@@ -384,13 +385,13 @@ status item_store::forget(std::uint64_t id, const std::vector<std::pair<std::str
       if (id >= catalog_.size() || !catalog_[id].live)
         return error{errc::not_found, "no memory item " + std::to_string(id) + " (already forgotten?); see `keelctl memory search`"};
     }
-    batch b;
+    write_batch b;
     b.del(item_key(id));
     b.del(vec_key(id));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
     for (const auto& [k, v] : also_put) b.put(k, v);
-    if (auto st = b.commit(db_, opts_.sync); !st) return st;
+    if (auto st = db_.write(b, opts_.sync); !st) return st;
     ++seq_;
     if (auto st = index_->remove(id); !st) return st;
     std::unique_lock lk(mu_);
@@ -429,10 +430,10 @@ result<std::size_t> item_store::reembed(const std::function<void(std::size_t, st
     if (stop && stop()) return error{errc::unavailable, "re-embed interrupted after " + std::to_string(done) + " of " + std::to_string(total) + " items; it starts over when run again"};
     std::vector<float> vecs;
     if (auto st = emb_.embed_batch(texts, vecs); !st) return st;
-    batch b;
+    write_batch b;
     for (std::size_t i = 0; i < ids.size(); ++i)
       b.put(vec_key(ids[i]), encode_vec(std::span<const float>(vecs.data() + i * opts_.index.dim, opts_.index.dim)));
-    if (auto st = b.commit(db_, opts_.sync); !st) return st;
+    if (auto st = db_.write(b, opts_.sync); !st) return st;
     done += ids.size();
     if (progress) progress(done, total);
     ids.clear();

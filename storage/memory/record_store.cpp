@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <chrono>
 
-#include "storage/memory/batch.hpp"
+#include "runtime/base/hex.hpp"
+#include "runtime/base/msgpack_json.hpp"
+#include "storage/key_number.hpp"
+#include "storage/write_batch.hpp"
 #include "storage/memory/content_hash.hpp"
-#include "storage/memory/msgpack_writer.hpp"
 
 namespace keel::memory {
 
@@ -16,15 +18,13 @@ std::int64_t system_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string encode_value(const nlohmann::json& j) {
-  auto bytes = nlohmann::json::to_msgpack(j);
-  return std::string(bytes.begin(), bytes.end());
-}
+std::string encode_value(const nlohmann::json& j) { return json_to_msgpack(j); }
 
 result<nlohmann::json> decode_value(const std::string& bytes, const std::string& key) {
-  auto j = nlohmann::json::from_msgpack(bytes, true, false);
-  if (j.is_discarded())
-    return error{errc::io, "stored value under '" + key + "' is not valid msgpack: the database is damaged; restore from a backup"};
+  auto j = json_from_msgpack(bytes);
+  if (!j)
+    return error{errc::io, "stored value under '" + key + "' is not valid msgpack (" + j.err().message +
+                               "): the database is damaged; restore from a backup"};
   return j;
 }
 
@@ -80,7 +80,7 @@ namespace {
 //     from ~230 to ~130 bytes (bench (b): LevelDB's cost grows with the
 //     bytes a write stores);
 //   3: the same array starting with 3, whose hash is BLAKE2b-256 of the
-//     fields' msgpack exactly as stored (msgpack_writer.hpp: canonical)
+//     fields' msgpack exactly as stored (runtime/base/msgpack_json.hpp: canonical)
 //     instead of their JSON text: the write hashes bytes it writes anyway,
 //     where dumping the fields to JSON was a tenth of a write's work.
 // A write compares the new fields' hash with the head's to find exact
@@ -166,7 +166,7 @@ result<record> decode_version(const std::string& type, const std::string& id, co
     r.source = text_or_empty(j[4]);
     r.event_id = text_or_empty(j[5]);
     const auto& bin = j[6].get_binary();
-    r.hash = hash_to_hex(std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
+    r.hash = to_hex(std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
     r.invalidated = j.size() > 7 && j[7].is_boolean() && j[7].get<bool>();
   } else if (j.is_object()) {
     r.format = 1;
@@ -425,9 +425,9 @@ result<write_outcome> record_store::put(const record_write& w) {
   stored.reserve(160 + w.source.size() + w.event_id.size());
   const std::size_t fields_start = begin_version(stored, next.fields, /*invalidated=*/false);
   const std::string raw_hash = fields_hash(stored, fields_start);
-  next.hash = hash_to_hex(raw_hash);
+  next.hash = to_hex(raw_hash);
 
-  batch b;
+  write_batch b;
   b.reserve(w.also_put.size() + w.also_delete.size() + 2 * identity.size() + 3);
   for (const auto& [k, v] : w.also_put) b.put(k, v);
   for (const auto& k : w.also_delete) b.del(k);
@@ -438,7 +438,7 @@ result<write_outcome> record_store::put(const record_write& w) {
       prev->field_sources = std::move(next.field_sources);
     }
     if (!b.empty())
-      if (auto st = b.commit(db_, w.sync); !st) return st.err();
+      if (auto st = db_.write(b, w.sync); !st) return st.err();
     return write_outcome{have, false, prev->hash};
   }
 
@@ -468,7 +468,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   b.put(reckey::ver(w.type, w.id, next.version), std::move(stored));
   if (!prev) b.put(reckey::cur(w.type, w.id), std::string());  // the record now exists
   b.put(next_feed_key(), encode_feed(w.type, w.id, next.version, "put", next.valid_from_ms));
-  if (auto st = b.commit(db_, w.sync); !st) return drop_prev(), st.err();
+  if (auto st = db_.write(b, w.sync); !st) return drop_prev(), st.err();
   ++seq_;
   write_outcome out{next.version, true, next.hash};
   if (cached != recent_.end()) cached->second = std::move(next);
@@ -559,14 +559,14 @@ result<write_outcome> record_store::invalidate(const std::string& type, const st
   next.invalidated = true;
   std::string value;
   const std::string raw_hash = fields_hash(value, begin_version(value, next.fields, /*invalidated=*/true));
-  next.hash = hash_to_hex(raw_hash);
+  next.hash = to_hex(raw_hash);
   finish_version(value, next, raw_hash);
-  batch b;
+  write_batch b;
   for (const auto& key : (*t)->identity)
     if (prev.fields.contains(key)) b.del(reckey::idx(type, key, identity_text(prev.fields[key])));
   b.put(reckey::ver(type, id, next.version), std::move(value));
   b.put(next_feed_key(), encode_feed(type, id, next.version, "invalidate", next.valid_from_ms));
-  if (auto st = b.commit(db_, false); !st) return st.err();
+  if (auto st = db_.write(b, false); !st) return st.err();
   ++seq_;
   write_outcome out{next.version, true, next.hash};
   remember(cache_key(type, id), std::move(next));
@@ -581,7 +581,7 @@ result<std::size_t> record_store::purge(const std::string& type, const std::stri
   std::lock_guard lk(write_mu_);
   auto cur = current(type, id);
   if (!cur) return cur.err();
-  batch b;
+  write_batch b;
   std::size_t n = 0;
   auto st = db_.scan(reckey::ver_prefix(type, id), [&](const std::string& k, const std::string&) {
     b.del(k);
@@ -597,7 +597,7 @@ result<std::size_t> record_store::purge(const std::string& type, const std::stri
   // The feed entry names the record (a follower must drop its summary)
   // but carries no field values.
   b.put(next_feed_key(), encode_feed(type, id, 0, "purge", clock_(), n));
-  if (auto s = b.commit(db_, false); !s) return s.err();
+  if (auto s = db_.write(b, false); !s) return s.err();
   ++seq_;
   recent_.erase(cache_key(type, id));  // a colliding entry goes too: it is only a cache
   return n;
@@ -616,9 +616,9 @@ result<std::size_t> record_store::trim_versions(const std::string& type, const s
   if (keys.size() <= keep) return std::size_t{0};
   std::size_t n = keys.size() - keep;
   if (dry_run) return n;
-  batch b;
+  write_batch b;
   for (std::size_t i = 0; i < n; ++i) b.del(keys[i]);
-  if (auto s = b.commit(db_, false); !s) return s.err();
+  if (auto s = db_.write(b, false); !s) return s.err();
   return n;
 }
 

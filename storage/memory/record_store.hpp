@@ -48,7 +48,6 @@
 
 namespace keel::memory {
 
-class batch;
 using clock_fn = std::function<std::int64_t()>;  // ms since the epoch
 std::int64_t system_clock_ms();
 

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "storage/memory/batch.hpp"
+#include "storage/key_number.hpp"
 
 namespace keel::memory {
 namespace {

@@ -1,6 +1,7 @@
 // libFuzzer target for what the canonicalizer does with a connector event's
 // values (storage/memory/event_values.hpp) and for the canonical msgpack
-// writer that record hashes are computed over. The input's first line is a
+// writer that record hashes are computed over (runtime/base/msgpack_json.hpp,
+// linked in like the other fuzz targets' shared pieces). The input's first line is a
 // path / {{ template }}; the rest is the event, as JSON text or (first byte
 // '\x01') as msgpack, which may carry NaN and strings that are not UTF-8.
 // Checked: nothing throws; messages are UTF-8 and short; a conversion that
@@ -13,9 +14,9 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/base/msgpack_json.hpp"
 #include "runtime/base/utf8.hpp"
 #include "storage/memory/event_values.cpp"
-#include "storage/memory/msgpack_writer.cpp"
 #include "storage/memory/schema.cpp"
 
 namespace {
@@ -103,11 +104,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Canonical: what the writer wrote reads back, and writes the same bytes again.
   std::string once;
-  keel::memory::msgpack_out::json(once, doc);
+  keel::msgpack_out::json(once, doc);
   json back = json::from_msgpack(once, true, false);
   if (back.is_discarded()) fail("the writer's msgpack does not decode", std::to_string(once.size()) + " bytes");
   std::string twice;
-  keel::memory::msgpack_out::json(twice, back);
+  keel::msgpack_out::json(twice, back);
   if (once != twice) fail("the writer is not canonical", "a round trip changed the bytes");
   return 0;
 }

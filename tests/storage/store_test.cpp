@@ -43,9 +43,22 @@ BOOST_AUTO_TEST_CASE(batches_and_point_reads) {
   test::temp_dir dir;
   auto s = store::open(dir.path());
   BOOST_REQUIRE(s.ok());
-  BOOST_TEST((*s)->write({{"a", "1"}, {"b", "2"}}, true).ok());
+  write_batch b;
+  b.put("a", "1");
+  b.put("b", "2");
+  b.put("gone", "x");
+  b.del("gone");  // applied in order: the later delete wins
+  BOOST_TEST((*s)->write(b, true).ok());
   BOOST_TEST(*(*s)->get("a").value() == "1");
+  BOOST_TEST(*(*s)->get("b").value() == "2");
+  BOOST_TEST(!(*s)->get("gone").value().has_value());
   BOOST_TEST(!(*s)->get("missing").value().has_value());
+  write_batch again;
+  again.del("a");
+  again.put("b", "3");
+  BOOST_TEST((*s)->write(again).ok());
+  BOOST_TEST(!(*s)->get("a").value().has_value());
+  BOOST_TEST(*(*s)->get("b").value() == "3");
 }
 
 BOOST_AUTO_TEST_CASE(unwritable_dir_is_a_clear_error) {

@@ -1,9 +1,14 @@
-// msgpack <-> JSON: pack_json writes the compact msgpack forms, msgpack_to_json
-// reads them back unchanged, and anything outside the JSON subset is refused
-// with the path of the offending value.
+// msgpack <-> JSON: the writer is canonical and writes the compact forms
+// (frames through pack_json and stored values through json_to_msgpack get
+// the same bytes, msgpack-c's own where both write a form), msgpack_to_json
+// reads them back unchanged, anything outside the JSON subset is refused
+// with the path of the offending value, and json_from_msgpack reads stored
+// values back.
 #include <cmath>
 
 #include "tests/runtime/fabric/protocol_test_support.hpp"
+
+#include "runtime/base/hex.hpp"
 
 namespace {
 
@@ -28,19 +33,9 @@ json round_trip(const json& j) {
   return r.value();
 }
 
-std::string hex(const std::string& s) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : s) {
-    out.push_back(d[c >> 4]);
-    out.push_back(d[c & 15]);
-  }
-  return out;
-}
-
 void check_refused(const std::string& bytes, const std::string& path, const std::string& what) {
   auto r = to_json(bytes);
-  BOOST_TEST_CONTEXT("msgpack " << hex(bytes)) {
+  BOOST_TEST_CONTEXT("msgpack " << to_hex(bytes)) {
     BOOST_TEST(!r.ok());
     if (r.ok()) return;
     BOOST_TEST(r.err().code == errc::bad_frame);
@@ -123,7 +118,7 @@ BOOST_AUTO_TEST_CASE(integral_valued_floats_stay_floats) {
       // Regression (fixed in 8bfc1ac): pack_json used packer::pack(double), which in
       // msgpack-c 4 writes integral doubles as integers: 2.0 came back as unsigned 2,
       // -0.0 as 0 (sign lost), 1e19 as 10000000000000000000.
-      BOOST_TEST(back.is_number_float(), v << " came back as " << back.dump() << ", wire " << hex(pack(json(v))));
+      BOOST_TEST(back.is_number_float(), v << " came back as " << back.dump() << ", wire " << to_hex(pack(json(v))));
       if (back.is_number_float()) BOOST_TEST(std::signbit(back.get<double>()) == std::signbit(v));
     }
   }
@@ -212,23 +207,23 @@ BOOST_AUTO_TEST_CASE(arrays_and_objects_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(pack_json_writes_the_compact_forms) {
-  BOOST_TEST(hex(pack(nullptr)) == "c0");
-  BOOST_TEST(hex(pack(true)) == "c3");
-  BOOST_TEST(hex(pack(false)) == "c2");
-  BOOST_TEST(hex(pack(json(5))) == "05");
-  BOOST_TEST(hex(pack(json(-1))) == "ff");
-  BOOST_TEST(hex(pack(json(200u))) == "ccc8");
-  BOOST_TEST(hex(pack(json(-200))) == "d1ff38");
-  BOOST_TEST(hex(pack(json(std::numeric_limits<std::uint64_t>::max()))) == "cfffffffffffffffff");
-  BOOST_TEST(hex(pack(json(0.5))) == "cb3fe0000000000000");
-  BOOST_TEST(hex(pack(json(2.0))) == "cb4000000000000000");  // a float stays float64 even when whole
-  BOOST_TEST(hex(pack(json(-0.0))) == "cb8000000000000000");
-  BOOST_TEST(hex(pack(json("ab"))) == "a26162");
-  BOOST_TEST(hex(pack(json::array())) == "90");
-  BOOST_TEST(hex(pack(json::object())) == "80");
-  BOOST_TEST(hex(pack(json{{"a", json::array({1})}})) == "81a1619101");
+  BOOST_TEST(to_hex(pack(nullptr)) == "c0");
+  BOOST_TEST(to_hex(pack(true)) == "c3");
+  BOOST_TEST(to_hex(pack(false)) == "c2");
+  BOOST_TEST(to_hex(pack(json(5))) == "05");
+  BOOST_TEST(to_hex(pack(json(-1))) == "ff");
+  BOOST_TEST(to_hex(pack(json(200u))) == "ccc8");
+  BOOST_TEST(to_hex(pack(json(-200))) == "d1ff38");
+  BOOST_TEST(to_hex(pack(json(std::numeric_limits<std::uint64_t>::max()))) == "cfffffffffffffffff");
+  BOOST_TEST(to_hex(pack(json(0.5))) == "cb3fe0000000000000");
+  BOOST_TEST(to_hex(pack(json(2.0))) == "cb4000000000000000");  // a float stays float64 even when whole
+  BOOST_TEST(to_hex(pack(json(-0.0))) == "cb8000000000000000");
+  BOOST_TEST(to_hex(pack(json("ab"))) == "a26162");
+  BOOST_TEST(to_hex(pack(json::array())) == "90");
+  BOOST_TEST(to_hex(pack(json::object())) == "80");
+  BOOST_TEST(to_hex(pack(json{{"a", json::array({1})}})) == "81a1619101");
   // Strings are always str, never bin (msgpack-c's str8 form).
-  BOOST_TEST(hex(pack(json(std::string(40, 'x')))).substr(0, 4) == "d928");
+  BOOST_TEST(to_hex(pack(json(std::string(40, 'x')))).substr(0, 4) == "d928");
 }
 
 BOOST_AUTO_TEST_CASE(a_repeated_key_keeps_its_last_value_and_unsorted_keys_are_sorted) {
@@ -315,6 +310,107 @@ BOOST_AUTO_TEST_CASE(first_error_wins_and_later_values_are_not_needed) {
   }));
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.err().message.find("body[0]") == 0u, r.err().message);
+}
+
+// The writer's canonical form: what it writes decodes with nlohmann's reader to
+// the same JSON, and writing the decoded value again gives the same bytes
+// (record content hashes are computed over them).
+BOOST_AUTO_TEST_CASE(every_json_value_round_trips_to_the_same_bytes) {
+  const std::string long_text(70000, 'x');
+  const json values = json::array({
+      nullptr, true, false, 0, 1, 127, 128, 255, 256, 65535, 65536, 4294967295ULL, 4294967296ULL,
+      std::numeric_limits<std::uint64_t>::max(), -1, -32, -33, -128, -129, -32768, -32769, -2147483648LL, -2147483649LL,
+      std::numeric_limits<std::int64_t>::min(), 0.5, -0.0, 1.0, 1e300, "", "ana", std::string(31, 'a'), std::string(32, 'a'),
+      std::string(255, 'b'), std::string(256, 'b'), long_text, "héllo ✓", json::array(), json::object(),
+      json{{"email", "ana@example.com"}, {"seats", 4}, {"tags", {"a", "b"}}, {"nested", {{"k", nullptr}}}},
+  });
+  for (const auto& v : values) {
+    auto bytes = json_to_msgpack(v);
+    auto back = json_from_msgpack(bytes);
+    BOOST_REQUIRE(back.ok());
+    BOOST_TEST(*back == v, v.dump().substr(0, 60));
+    BOOST_TEST(json_to_msgpack(*back) == bytes, v.dump().substr(0, 60));  // canonical: stable across a round trip
+  }
+  auto all = json_to_msgpack(values);
+  BOOST_TEST(*json_from_msgpack(all) == values);
+  // Sizes that cross every header width: arrays and maps of 15/16 and 65535/65536 entries.
+  for (std::size_t n : {15u, 16u, 65535u, 65536u}) {
+    json a = json::array();
+    json m = json::object();
+    for (std::size_t i = 0; i < n; ++i) {
+      a.push_back(i);
+      m["k" + std::to_string(i)] = i;
+    }
+    BOOST_TEST(*json_from_msgpack(json_to_msgpack(a)) == a);
+    BOOST_TEST(*json_from_msgpack(json_to_msgpack(m)) == m);
+  }
+  // Binary, as record values hold their hash.
+  std::string raw(32, '\x7f');
+  std::string o;
+  msgpack_out::bin(o, raw);
+  auto b = json_from_msgpack(o);
+  BOOST_REQUIRE(b.ok());
+  BOOST_REQUIRE(b->is_binary());
+  BOOST_TEST(std::string(b->get_binary().begin(), b->get_binary().end()) == raw);
+}
+
+BOOST_AUTO_TEST_CASE(signed_and_unsigned_integers_of_one_value_encode_alike) {
+  for (std::int64_t v : {0LL, 5LL, 200LL, 70000LL, 5000000000LL}) {
+    json as_signed = json(static_cast<std::int64_t>(v));
+    json as_unsigned = json(static_cast<std::uint64_t>(v));
+    BOOST_REQUIRE(as_signed.is_number_integer() && !as_signed.is_number_unsigned());
+    BOOST_REQUIRE(as_unsigned.is_number_unsigned());
+    BOOST_TEST(json_to_msgpack(as_signed) == json_to_msgpack(as_unsigned));
+    // The smallest form, as nlohmann writes it too.
+    auto theirs = json::to_msgpack(as_signed);
+    BOOST_TEST(json_to_msgpack(as_signed) == std::string(theirs.begin(), theirs.end()));
+  }
+  // Strings, maps and arrays also match nlohmann's own encoding byte for byte.
+  json doc{{"email", "ana@example.com"}, {"name", std::string(40, 'n')}, {"list", {1, -1, "x"}}};
+  auto theirs = json::to_msgpack(doc);
+  BOOST_TEST(json_to_msgpack(doc) == std::string(theirs.begin(), theirs.end()));
+}
+
+// Frames and stored values are written by one writer: the same bytes
+// whichever way they go, and msgpack-c's own bytes for every integer,
+// string and container header (the wire was written by msgpack-c's packer).
+BOOST_AUTO_TEST_CASE(frames_and_stored_values_get_the_same_bytes_and_msgpack_c_agrees) {
+  const json values = json::array({nullptr, true, 0, 127, 128, 255, 256, 65535, 65536, 4294967295ULL, 4294967296ULL,
+                                   std::numeric_limits<std::uint64_t>::max(), -1, -32, -33, -128, -129, -32768, -32769,
+                                   -2147483648LL, -2147483649LL, std::numeric_limits<std::int64_t>::min(), 2.0, "",
+                                   std::string(31, 's'), std::string(32, 's'), std::string(255, 's'), std::string(256, 's'),
+                                   std::string(65536, 's'), json::array({1, 2}), json{{"k", "v"}}});
+  for (const auto& v : values) BOOST_TEST(pack(v) == json_to_msgpack(v), v.dump().substr(0, 60));
+  for (const auto& v : values) {
+    if (v.is_number_float()) continue;  // msgpack-c would narrow 2.0 to an integer
+    msgpack::sbuffer buf;
+    packer pk(buf);
+    if (v.is_null()) pk.pack_nil();
+    else if (v.is_boolean()) v.get<bool>() ? pk.pack_true() : pk.pack_false();
+    else if (v.is_number_unsigned()) pk.pack(v.get<std::uint64_t>());
+    else if (v.is_number_integer()) pk.pack(v.get<std::int64_t>());
+    else if (v.is_string()) pk.pack(v.get<std::string>());
+    else continue;
+    BOOST_TEST(std::string(buf.data(), buf.size()) == json_to_msgpack(v), v.dump().substr(0, 60));
+  }
+  for (std::size_t n : {15u, 16u, 65535u, 65536u}) {
+    msgpack::sbuffer buf;
+    packer pk(buf);
+    pk.pack_array(static_cast<std::uint32_t>(n));
+    pk.pack_map(static_cast<std::uint32_t>(n));
+    std::string ours;
+    msgpack_out::array_header(ours, n);
+    msgpack_out::map_header(ours, n);
+    BOOST_TEST(std::string(buf.data(), buf.size()) == ours, n);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_stored_value_that_is_not_one_msgpack_value_is_an_io_error) {
+  for (std::string bad : {std::string(), std::string("\xc1"), std::string("\x92\x01"), std::string("\x01\x02")}) {
+    auto r = json_from_msgpack(bad);
+    BOOST_TEST(!r.ok(), to_hex(bad));
+    if (!r.ok()) BOOST_TEST(r.err().code == errc::io);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

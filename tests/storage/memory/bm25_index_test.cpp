@@ -389,8 +389,9 @@ BOOST_FIXTURE_TEST_CASE(a_damaged_old_or_disagreeing_catalog_is_rebuilt, keyword
   {
     auto s = store::open(dir.path());
     BOOST_REQUIRE(s.ok());
-    std::string key = "mem/item/00000000000000000007";
-    BOOST_REQUIRE((*s)->apply({{&key, nullptr, true}}, false).ok());
+    write_batch b;
+    b.del("mem/item/00000000000000000007");
+    BOOST_REQUIRE((*s)->write(b, false).ok());
   }
   open();
   BOOST_TEST(!mem->opened().catalog_loaded);

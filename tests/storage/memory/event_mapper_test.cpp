@@ -193,17 +193,17 @@ BOOST_FIXTURE_TEST_CASE(dead_letter_ids_never_repeat_after_out_of_order_commits,
   // Two threads stage ids 1 and 2; the batch with 2 commits first, then the
   // one with 1 writes the counter back to 1. A reopened store must still
   // hand out 3, not overwrite entry 2.
-  batch first, second;
+  write_batch first, second;
   auto a = dlq.stage_add(first, {{"source", "a"}}, "first", now);
   auto b = dlq.stage_add(second, {{"source", "b"}}, "second", now);
-  BOOST_REQUIRE(second.commit(*db, false).ok());
-  BOOST_REQUIRE(first.commit(*db, false).ok());
+  BOOST_REQUIRE(db->write(second, false).ok());
+  BOOST_REQUIRE(db->write(first, false).ok());
   BOOST_TEST(a == 1u);
   BOOST_TEST(b == 2u);
   dead_letters reopened{*db};
-  batch third;
+  write_batch third;
   BOOST_TEST(reopened.stage_add(third, {{"source", "c"}}, "third", now) == 3u);
-  BOOST_REQUIRE(third.commit(*db, false).ok());
+  BOOST_REQUIRE(db->write(third, false).ok());
   auto kept = reopened.show(2);
   BOOST_REQUIRE(kept.ok());
   BOOST_TEST(kept->reason == "second");

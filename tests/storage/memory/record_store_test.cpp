@@ -16,6 +16,13 @@ using nlohmann::json;
 
 namespace {
 
+// A batch of puts written as a list, for bytes laid out by hand.
+write_batch puts(std::initializer_list<std::pair<std::string, std::string>> kv) {
+  write_batch b;
+  for (const auto& [k, v] : kv) b.put(k, v);
+  return b;
+}
+
 const char* config_yaml = R"(
 entities:
   customer:
@@ -218,7 +225,7 @@ BOOST_AUTO_TEST_CASE(values_written_before_format_2_still_decode) {
   const json v2_fields{{"email", "ana@example.com"}, {"plan", "pro"}};
   // Version 1 in the oldest layout (every field's source), version 2 with
   // only the sources that differ from the version's own.
-  BOOST_REQUIRE(db->write({
+  BOOST_REQUIRE(db->write(puts({
       {"rec/cur/customer/c_old", "2"},
       {"rec/ver/customer/c_old/0000000001",
        old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 1}, {"fields", v1_fields},
@@ -231,7 +238,7 @@ BOOST_AUTO_TEST_CASE(values_written_before_format_2_still_decode) {
       {"rec/idx/customer/email/ana@example.com", "c_old"},
       {"rec/log/00000000000000000001", old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 1}, {"op", "put"}, {"at", 1000}})},
       {"rec/log/00000000000000000002", old_bytes({{"type", "customer"}, {"id", "c_old"}, {"version", 2}, {"op", "put"}, {"at", 2000}})},
-  }).ok());
+  })).ok());
 
   std::int64_t now = 3000;
   record_store records(*db, cfg->entities, store_options{[&] { return now; }});
@@ -308,7 +315,7 @@ BOOST_AUTO_TEST_CASE(values_written_in_format_2_still_decode_and_compare) {
   const json ana_1{{"email", "ana@example.com"}, {"plan", "free"}, {"seats", 3}};
   const json ana_2{{"email", "ana@example.com"}, {"plan", "pro"}, {"seats", 3}};
   const json bo_1{{"email", "bo@example.com"}, {"mrr", 12.5}, {"signed_up", "2026-11-01T00:00:00.000Z"}};
-  BOOST_REQUIRE(db->write({
+  BOOST_REQUIRE(db->write(puts({
       {"rec/cur/customer/c_ana", ""},
       {"rec/ver/customer/c_ana/0000000001", format_2(ana_1, json::object(), 1000, "crm", "ev_1", false)},
       {"rec/ver/customer/c_ana/0000000002", format_2(ana_2, {{"email", "crm"}}, 2000, "stripe", "", false)},
@@ -324,7 +331,7 @@ BOOST_AUTO_TEST_CASE(values_written_in_format_2_still_decode_and_compare) {
       {"rec/log/00000000000000000003", feed("c_bo", 1, "put", 1000)},
       {"rec/log/00000000000000000004", feed("c_gone", 1, "put", 1000)},
       {"rec/log/00000000000000000005", feed("c_gone", 2, "invalidate", 1500)},
-  }).ok());
+  })).ok());
 
   std::int64_t now = 3000;
   record_store records(*db, cfg->entities, store_options{[&] { return now; }});
@@ -398,7 +405,7 @@ BOOST_AUTO_TEST_CASE(values_written_in_format_2_still_decode_and_compare) {
 // A version or feed entry that is neither layout is a damaged database:
 // an io error naming the key, not a record of empty fields.
 BOOST_FIXTURE_TEST_CASE(a_damaged_value_is_an_error_naming_its_key, records_fixture) {
-  BOOST_REQUIRE(db->write({{"rec/cur/customer/c_bad", ""}, {"rec/ver/customer/c_bad/0000000001", std::string("\x93\x07\x01\x02", 4)}}).ok());
+  BOOST_REQUIRE(db->write(puts({{"rec/cur/customer/c_bad", ""}, {"rec/ver/customer/c_bad/0000000001", std::string("\x93\x07\x01\x02", 4)}})).ok());
   auto r = records->get("customer", "c_bad");
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(r.err().code == errc::io);
