@@ -63,11 +63,11 @@ status correction_log::record(const correction& c) {
   if (!scanned) return scanned;
   auto key = prefix + inverted(c.at_ms) + "/" + c.instance;
   auto value = c.to_json().dump();
-  std::vector<store::write_op> ops;
+  write_batch ops;
   for (const auto& k : stale)
-    if (k != key) ops.push_back({&k, nullptr, true});
-  ops.push_back({&key, &value, false});
-  return db_.apply(ops, true);
+    if (k != key) ops.del(k);
+  ops.put(std::move(key), std::move(value));
+  return db_.write(ops, true);
 }
 
 result<std::vector<correction>> correction_log::recent(const std::string& workflow, const std::string& step,
