@@ -1,13 +1,13 @@
 #include "adapters/connectors/connector_config.hpp"
-#include "runtime/base/yaml_text.hpp"
 
 #include <cctype>
-
 #include <set>
 
 #include <yaml-cpp/yaml.h>
 
 #include "runtime/base/duration.hpp"
+#include "runtime/base/yaml_reader.hpp"
+#include "runtime/base/yaml_text.hpp"
 
 namespace keel::connectors {
 
@@ -41,23 +41,25 @@ nlohmann::json to_json(const YAML::Node& n) {
   }
 }
 
+// One connector entry, read through the one config reader (yaml_reader.hpp,
+// the same errors and duration grammar as every other section); the calls
+// return a status because each parse below stops at its first error.
 class entry_reader {
  public:
-  entry_reader(const YAML::Node& node, std::string where) : node_(node), where_(std::move(where)) {}
+  entry_reader(const YAML::Node& node, std::string origin, std::string path)
+      : r_(node, origin, path), origin_(std::move(origin)) {}
 
   const YAML::Node* find(const std::string& key) {
-    seen_.insert(key);
-    for (const auto& kv : node_)
-      if (kv.first.as<std::string>() == key) {
-        found_ = kv.second;
-        return &found_;
-      }
-    return nullptr;
+    auto v = r_.find(key);
+    if (!v) return nullptr;
+    found_ = *v;
+    return &found_;
   }
-  error fail(const std::string& key, const std::string& what, const YAML::Node* at = nullptr) const {
-    int line = (at != nullptr ? at->Mark().line : node_.Mark().line) + 1;
-    return error{errc::config, where_ + ":" + std::to_string(line) + ": " + key + ": " + what};
+  error fail(const std::string& key, const std::string& what, const YAML::Node* at = nullptr) {
+    r_.fail(at != nullptr ? *at : r_.node(), key, what);
+    return error{errc::config, r_.first_error()};
   }
+  // Present keys must not be blank (a connector's names, paths and secrets).
   status text(const std::string& key, std::string& out, bool required = false) {
     const auto* v = find(key);
     if (v == nullptr) return required ? status(fail(key, "is required")) : status(ok_v);
@@ -66,54 +68,47 @@ class entry_reader {
     return ok_v;
   }
   status number(const std::string& key, double& out, double lo, double hi) {
-    const auto* v = find(key);
-    if (v == nullptr) return ok_v;
-    double d;
-    if (!v->IsScalar() || !YAML::convert<double>::decode(*v, d) || d < lo || d > hi)
-      return fail(key, "must be a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", v);
-    out = d;
-    return ok_v;
+    r_.get(key, out, lo, hi);
+    return checked();
   }
   template <class Int>
   status integer(const std::string& key, Int& out, long long lo, long long hi) {
-    const auto* v = find(key);
-    if (v == nullptr) return ok_v;
-    long long i;
-    if (!v->IsScalar() || !YAML::convert<long long>::decode(*v, i) || i < lo || i > hi)
-      return fail(key, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", v);
-    out = static_cast<Int>(i);
-    return ok_v;
+    long long v = static_cast<long long>(out);
+    r_.get(key, v, lo, hi);
+    if (r_.ok()) out = static_cast<Int>(v);
+    return checked();
   }
   status duration(const std::string& key, std::chrono::milliseconds& out) {
     std::string s;
     if (auto t = text(key, s); !t) return t;
     if (s.empty()) return ok_v;
-    auto d = parse_duration(s);
-    if (!d) return fail(key, d.err().message, find(key));
+    auto d = r_.duration(found_, r_.path().empty() ? key : r_.path() + "." + key);
+    if (!d) return checked();
     out = *d;
     return ok_v;
   }
   status mapping(record_mapping& out, bool required) {
     const auto* v = find("mapping");
     if (v == nullptr) return required ? status(fail("mapping", "is required (type, id, fields)")) : status(ok_v);
-    auto m = parse_mapping(to_json(*v), where_ + ":" + std::to_string(v->Mark().line + 1) + ": mapping");
+    auto m = parse_mapping(to_json(*v), origin_ + ":" + std::to_string(v->Mark().line + 1) + ": mapping");
     if (!m) return m.err();
     out = std::move(m.value());
     return ok_v;
   }
+  entry_reader nested(const std::string& key, const YAML::Node& n) const {
+    return entry_reader(n, origin_, r_.path().empty() ? key : r_.path() + "." + key);
+  }
   status finish() {
-    for (const auto& kv : node_) {
-      auto k = kv.first.as<std::string>();
-      if (!seen_.count(k)) return fail(k, "unknown key for this kind of connector", &kv.first);
-    }
-    return ok_v;
+    r_.finish();
+    return checked();
   }
 
  private:
-  YAML::Node node_;
+  status checked() const { return r_.ok() ? status(ok_v) : status(error{errc::config, r_.first_error()}); }
+
+  detail::yaml_reader r_;
+  std::string origin_;
   YAML::Node found_;
-  std::string where_;
-  std::set<std::string> seen_;
 };
 
 status parse_webhook(entry_reader& r, webhook_source& w) {
@@ -183,7 +178,7 @@ status parse_poll(entry_reader& r, http_poll_source& p) {
   if (auto s = r.duration("timeout", p.timeout); !s) return s;
   if (auto s = r.duration("max_retry_wait", p.max_retry_wait); !s) return s;
   if (const auto* rate = r.find("rate")) {
-    entry_reader rr(*rate, "rate");
+    auto rr = r.nested("rate", *rate);
     if (!rate->IsMap()) return r.fail("rate", "must be {per_second: N, burst: M}", rate);
     if (auto s = rr.number("per_second", p.per_second, 0.001, 100000); !s) return s;
     if (auto s = rr.number("burst", p.burst, 1, 100000); !s) return s;
@@ -212,10 +207,9 @@ result<connectors_config> parse_connectors(const std::string& yaml_text, const s
   std::size_t i = 0;
   try {
     for (const auto& entry : list) {
-      auto where = origin;
       if (!entry.IsMap())
         return error{errc::config, origin + ":" + std::to_string(entry.Mark().line + 1) + ": connectors[" + std::to_string(i) + "]: must be a map"};
-      entry_reader r(entry, where);
+      entry_reader r(entry, origin, "");
       std::string name, kind;
       if (auto s = r.text("name", name, true); !s) return s.err();
       if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos || name.size() > 64)

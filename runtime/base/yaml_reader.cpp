@@ -12,6 +12,25 @@ std::string yaml_reader::where(const YAML::Node& at, const std::string& key) con
   return loc + ": " + p;
 }
 
+std::string yaml_reader::at_path(const YAML::Node& at, const std::string& path) const {
+  std::string loc = origin_;
+  auto mark = at.Mark();
+  if (mark.line >= 0) loc += ":" + std::to_string(mark.line + 1);
+  return loc + ": " + (path.empty() ? "(top level)" : path);
+}
+
+void yaml_reader::fail_at(const YAML::Node& at, const std::string& path, const std::string& what) {
+  if (first_error_.empty()) first_error_ = at_path(at, path) + ": " + what;
+}
+
+void yaml_reader::unknown_key(const YAML::Node& at, const std::string& path, const std::string& key,
+                              const std::set<std::string>& known) {
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  fail_at(at, path.empty() ? key : path + "." + key,
+          "unknown key (check the spelling; known here: " + (list.empty() ? std::string("none") : list) + ")");
+}
+
 void yaml_reader::fail(const YAML::Node& at, const std::string& key, const std::string& what) {
   if (first_error_.empty()) first_error_ = where(at, key) + ": " + what;
 }
@@ -58,6 +77,18 @@ void yaml_reader::get(const std::string& key, int& out, long lo, long hi) {
   out = static_cast<int>(v);
 }
 
+void yaml_reader::get(const std::string& key, long long& out, long long lo, long long hi) {
+  read_.insert(key);
+  if (!has(key)) return;
+  auto n = node_[key];
+  long long v;
+  if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
+    return fail(n, key, "expected an integer, got '" + (n.IsScalar() ? n.Scalar() : "?") + "'");
+  if (v < lo || v > hi)
+    return fail(n, key, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  out = v;
+}
+
 void yaml_reader::get(const std::string& key, std::size_t& out, long lo, long hi) {
   int v = static_cast<int>(out);
   get(key, v, lo, hi);
@@ -81,9 +112,8 @@ void yaml_reader::get_ms(const std::string& key, std::chrono::milliseconds& out,
   read_.insert(key);
   if (!has(key)) return;
   auto n = node_[key];
-  if (!n.IsScalar()) return fail(n, key, "expected a duration such as 500ms or 5s");
-  auto d = parse_duration(n.Scalar());
-  if (!d) return fail(n, key, d.err().message);
+  auto d = duration(n, path_.empty() ? key : path_ + "." + key);
+  if (!d) return;
   if (d->count() < lo || d->count() > hi)
     return fail(n, key, "must be between " + format_duration(std::chrono::milliseconds(lo)) +
                             " and " + format_duration(std::chrono::milliseconds(hi)));
@@ -121,8 +151,64 @@ void yaml_reader::finish() {
   if (!node_.IsMap()) return fail(node_, "", "expected a map of keys");
   for (const auto& kv : node_) {
     auto k = kv.first.Scalar();
-    if (!read_.count(k)) fail(kv.first, k, "unknown key (check the spelling; see config/node.yaml)");
+    if (!read_.count(k)) unknown_key(kv.first, path_, k, read_);
   }
+}
+
+std::optional<YAML::Node> yaml_reader::find(const std::string& key) {
+  read_.insert(key);
+  if (!node_.IsMap()) return std::nullopt;
+  for (const auto& kv : node_)
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+  return std::nullopt;
+}
+
+bool yaml_reader::expect_map(const YAML::Node& n, const std::string& path) {
+  if (n.IsMap()) return true;
+  fail_at(n, path, "must be a mapping (key: value)");
+  return false;
+}
+
+bool yaml_reader::only_keys(const YAML::Node& n, const std::string& path, const std::set<std::string>& known) {
+  for (const auto& kv : n) {
+    auto k = kv.first.Scalar();
+    if (!known.count(k)) {
+      unknown_key(kv.first, path, k, known);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> yaml_reader::scalar(const YAML::Node& n, const std::string& path) {
+  if (n.IsScalar()) return n.Scalar();
+  fail_at(n, path, "must be a single value");
+  return std::nullopt;
+}
+
+std::vector<std::string> yaml_reader::scalars(const YAML::Node& n, const std::string& path) {
+  if (n.IsScalar()) return {n.Scalar()};
+  std::vector<std::string> out;
+  if (!n.IsSequence()) {
+    fail_at(n, path, "must be a value or a list of values");
+    return out;
+  }
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (auto s = scalar(n[i], path + "[" + std::to_string(i) + "]")) out.push_back(*s);
+  return out;
+}
+
+std::optional<std::chrono::milliseconds> yaml_reader::duration(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) {
+    fail_at(n, path, "expected a duration such as 500ms or 5s");
+    return std::nullopt;
+  }
+  auto d = parse_duration(n.Scalar());
+  if (!d) {
+    fail_at(n, path, d.err().message);
+    return std::nullopt;
+  }
+  return *d;
 }
 
 }  // namespace keel::detail

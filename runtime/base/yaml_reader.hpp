@@ -1,11 +1,15 @@
-// A strict reader over yaml-cpp nodes: every key it is not asked for is an
-// error ("unknown key"), and every error names origin:line and the key path.
-// Internal to the config loaders.
+// The one strict reader of config YAML, over the nodes parse_yaml_text
+// (yaml_text.hpp) returns: every key it is not asked for is an error
+// ("unknown key"), durations are parse_duration's grammar (duration.hpp),
+// and every error reads "origin:line: key.path: what". Every config section
+// (node, executor, workflows, policy, accounts, models, monitor, memory,
+// connectors) reads through it. Internal to the config loaders.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <vector>
 #include <set>
 #include <string>
@@ -30,6 +34,7 @@ class yaml_reader {
   void get(const std::string& key, std::string& out);
   void get(const std::string& key, bool& out);
   void get(const std::string& key, int& out, long lo, long hi);
+  void get(const std::string& key, long long& out, long long lo, long long hi);
   void get(const std::string& key, std::size_t& out, long lo, long hi);
   void get(const std::string& key, double& out, double lo, double hi);
   void get_ms(const std::string& key, std::chrono::milliseconds& out, long lo_ms, long hi_ms);
@@ -38,6 +43,23 @@ class yaml_reader {
 
   // Marks a key as handled by the caller (e.g. a nested section).
   void mark(const std::string& key) { read_.insert(key); }
+  // Marks `key` and returns its value when the key is present, null values
+  // included (has() counts `key:` with nothing after it as absent).
+  std::optional<YAML::Node> find(const std::string& key);
+
+  // Reads of nodes whose shape is the content's (a map of entity names, a
+  // list of mappings), for walkers that go below get(). `path` is the full
+  // key path of `n` ("" for the document); each records the first error
+  // like get() and returns false / nullopt / {} on one.
+  bool expect_map(const YAML::Node& n, const std::string& path);
+  // Every key of the map `n` is one of `known`.
+  bool only_keys(const YAML::Node& n, const std::string& path, const std::set<std::string>& known);
+  std::optional<std::string> scalar(const YAML::Node& n, const std::string& path);
+  // A value or a list of values.
+  std::vector<std::string> scalars(const YAML::Node& n, const std::string& path);
+  std::optional<std::chrono::milliseconds> duration(const YAML::Node& n, const std::string& path);
+  // Records "origin:line: path: what" (line of `at`) unless an error is recorded.
+  void fail_at(const YAML::Node& at, const std::string& path, const std::string& what);
 
   // Call last: reports keys present but never read.
   void finish();
@@ -50,6 +72,9 @@ class yaml_reader {
 
  private:
   std::string where(const YAML::Node& at, const std::string& key) const;
+  std::string at_path(const YAML::Node& at, const std::string& path) const;
+  void unknown_key(const YAML::Node& at, const std::string& path, const std::string& key,
+                   const std::set<std::string>& known);
 
   YAML::Node node_;
   std::string origin_;

@@ -1,6 +1,8 @@
 #include "runtime/base/yaml_text.hpp"
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace keel {
 
@@ -45,6 +47,14 @@ result<YAML::Node> parse_yaml_text(const std::string& text, const std::string& o
   }
   if (auto s = check_duplicates(root, origin, 0); !s) return s.err();
   return root;
+}
+
+result<std::string> read_config_file(const std::string& path, const std::string& what, const std::string& hint) {
+  std::ifstream in(path);
+  if (!in) return error{errc::config, "cannot read " + what + " '" + path + "'; " + hint};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace keel

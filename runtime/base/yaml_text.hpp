@@ -3,6 +3,7 @@
 // origin:line, and a key written twice in one map is an error naming both
 // lines. yaml-cpp keeps both entries and a loader reads only one of them,
 // so the operator's other value would be ignored without a word.
+// Reading what was parsed is yaml_reader.hpp's.
 #pragma once
 
 #include <string>
@@ -16,5 +17,11 @@ namespace keel {
 // Errors: config, "origin:line: not valid YAML: ..." or "origin:line: key
 // 'k' appears twice in the same map (first at line N): keep one".
 result<YAML::Node> parse_yaml_text(const std::string& text, const std::string& origin);
+
+// The text of the config file at `path`. Errors: config, "cannot read WHAT
+// 'PATH'; HINT" (`what` names the file's role, "policy file"; `hint` says
+// what to do, "check the path").
+result<std::string> read_config_file(const std::string& path, const std::string& what,
+                                     const std::string& hint = "check the path");
 
 }  // namespace keel

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "runtime/base/config_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 #include "runtime/control/policy.hpp"
 #include "runtime/base/secret_ref.hpp"
 #include "runtime/base/yaml_reader.hpp"
@@ -61,7 +61,7 @@ status identity_config::may_use_secret(const std::string& name, const std::strin
 }
 
 result<identity_config> parse_identity(const std::string& yaml_text, const std::string& origin) {
-  auto loaded = load_config_yaml(yaml_text, origin);
+  auto loaded = parse_yaml_text(yaml_text, origin);
   if (!loaded) return loaded.err();
   const YAML::Node& root = *loaded;
   identity_config out;
@@ -130,7 +130,7 @@ result<identity_config> parse_identity(const std::string& yaml_text, const std::
 }
 
 result<identity_config> load_identity_file(const std::string& path) {
-  auto text = read_config_text(path, "accounts file");
+  auto text = read_config_file(path, "accounts file");
   if (!text) return text.err();
   return parse_identity(*text, path);
 }

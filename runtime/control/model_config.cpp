@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "runtime/base/config_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 #include "runtime/control/secret_vault.hpp"
 #include "runtime/base/yaml_reader.hpp"
 
@@ -62,7 +62,7 @@ void read_provider(const YAML::Node& n, std::size_t i, const std::string& origin
 }  // namespace
 
 result<model_config> parse_model_config(const std::string& yaml_text, const std::string& origin) {
-  auto loaded = load_config_yaml(yaml_text, origin);
+  auto loaded = parse_yaml_text(yaml_text, origin);
   if (!loaded) return loaded.err();
   const YAML::Node& root = *loaded;
   model_config out;

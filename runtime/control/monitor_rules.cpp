@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "runtime/base/config_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/expression.hpp"
 #include "runtime/base/yaml_reader.hpp"
@@ -12,7 +12,7 @@ namespace keel::control {
 const char* const monitor_kinds[4] = {"executor_lost", "overdue", "repeated_failures", "budget"};
 
 result<monitor_config> parse_monitor_config(const std::string& yaml_text, const std::string& origin) {
-  auto loaded = load_config_yaml(yaml_text, origin);
+  auto loaded = parse_yaml_text(yaml_text, origin);
   if (!loaded) return loaded.err();
   monitor_config cfg;
   detail::yaml_reader top(*loaded, origin, "");

@@ -6,7 +6,7 @@
 
 #include <set>
 
-#include "runtime/base/config_text.hpp"
+#include "runtime/base/yaml_text.hpp"
 #include "runtime/base/expression.hpp"
 #include "runtime/base/yaml_reader.hpp"
 
@@ -179,7 +179,7 @@ struct policy_parser {
   }
 
   void parse(const std::string& text) {
-    auto loaded = load_config_yaml(text, origin);
+    auto loaded = parse_yaml_text(text, origin);
     if (!loaded) return problems.push_back(loaded.err().message);
     const YAML::Node& root = *loaded;
     detail::yaml_reader top(root, origin, "");
@@ -218,13 +218,13 @@ result<policy> policy::parse(const std::string& yaml_text, const std::string& or
 }
 
 result<policy> policy::load_file(const std::string& path) {
-  auto text = read_config_text(path, "policy file");
+  auto text = read_config_file(path, "policy file");
   if (!text) return text.err();
   return parse(*text, path);
 }
 
 std::vector<std::string> check_policy_file(const std::string& path) {
-  auto text = read_config_text(path, "policy file");
+  auto text = read_config_file(path, "policy file");
   if (!text) return {text.err().message};
   return check_policy_text(*text, path);
 }

@@ -45,24 +45,14 @@ void read_backoff(yaml_reader& r, backoff_spec& b) {
   if (r.ok() && b.max < b.min) r.fail(r.node(), "max", "must not be smaller than min");
 }
 
-result<YAML::Node> parse_yaml(const std::string& text, const std::string& origin) {
-  return parse_yaml_text(text, origin);
-}
-
 result<std::string> read_file(const std::string& path, const char* what) {
-  std::ifstream in(path);
-  if (!in)
-    return error{errc::config, std::string("cannot read ") + what + " file '" + path +
-                                   "': check the path (or omit --config to use the defaults)"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_config_file(path, std::string(what) + " file", "check the path (or omit --config to use the defaults)");
 }
 
 }  // namespace
 
 result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin) {
-  auto doc = parse_yaml(yaml_text, origin);
+  auto doc = parse_yaml_text(yaml_text, origin);
   if (!doc) return doc.err();
   node_config cfg;
   yaml_reader root(*doc, origin, "");
@@ -273,7 +263,7 @@ result<node_config> load_node_config_file(const std::string& path) {
 
 result<executor_config> parse_executor_config(const std::string& yaml_text,
                                               const std::string& origin) {
-  auto doc = parse_yaml(yaml_text, origin);
+  auto doc = parse_yaml_text(yaml_text, origin);
   if (!doc) return doc.err();
   executor_config cfg;
   yaml_reader root(*doc, origin, "");

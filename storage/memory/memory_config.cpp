@@ -1,14 +1,15 @@
-// A small strict YAML walker for the memory config. runtime/yaml_reader is
-// not used because storage/ sits below runtime/; this one only needs maps,
-// scalars and sequences, and reports the first error with its line.
+// The memory config, read through the one strict config reader
+// (runtime/base/yaml_reader.hpp): its node-level reads fit a document whose
+// keys are the operator's names (entity types, fields, sources). The first
+// error wins; later checks are skipped once one is recorded.
 #include "storage/memory/memory_config.hpp"
-#include "runtime/base/yaml_text.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
+
+#include "runtime/base/yaml_reader.hpp"
+#include "runtime/base/yaml_text.hpp"
 
 namespace keel::memory {
 
@@ -37,21 +38,6 @@ const char* to_string(conversion c) {
   return "?";
 }
 
-std::optional<std::int64_t> parse_duration_ms(const std::string& s) {
-  std::size_t i = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
-  if (i == 0 || i > 12) return std::nullopt;
-  std::int64_t n = std::stoll(s.substr(0, i));
-  auto unit = s.substr(i);
-  if (unit == "ms") return n;
-  if (unit == "s") return n * 1000;
-  if (unit == "m") return n * 60'000;
-  if (unit == "h") return n * 3'600'000;
-  if (unit == "d") return n * 86'400'000;
-  if (unit == "w") return n * 7 * 86'400'000;
-  return std::nullopt;
-}
-
 const mapping* memory_config::find(const std::string& source, const std::string& event_type) const {
   const mapping* wildcard = nullptr;
   for (const auto& m : mappings) {
@@ -66,59 +52,15 @@ const mapping* memory_config::find(const std::string& source, const std::string&
 
 namespace {
 
-// The first error wins; later checks are skipped once one is recorded.
-struct walker {
-  std::string origin;
-  std::string first;
-
-  bool ok() const { return first.empty(); }
-  bool fail(const YAML::Node& at, const std::string& path, const std::string& what) {
-    if (first.empty()) {
-      auto line = at.IsDefined() ? at.Mark().line + 1 : 0;
-      first = origin + ":" + std::to_string(line) + ": " + path + ": " + what;
-    }
-    return false;
-  }
-  bool map(const YAML::Node& n, const std::string& path) { return n.IsMap() || fail(n, path, "must be a mapping (key: value)"); }
-  bool keys(const YAML::Node& n, const std::string& path, const std::set<std::string>& allowed) {
-    for (const auto& kv : n) {
-      auto k = kv.first.as<std::string>();
-      if (!allowed.count(k)) {
-        std::string list;
-        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-        return fail(kv.first, path, "unknown key '" + k + "'; allowed: " + list);
-      }
-    }
-    return true;
-  }
-  std::optional<std::string> scalar(const YAML::Node& n, const std::string& path) {
-    if (!n.IsScalar()) {
-      fail(n, path, "must be a single value");
-      return std::nullopt;
-    }
-    return n.as<std::string>();
-  }
-  // A scalar or a sequence of scalars.
-  std::vector<std::string> list(const YAML::Node& n, const std::string& path) {
-    std::vector<std::string> out;
-    if (n.IsScalar()) return {n.as<std::string>()};
-    if (!n.IsSequence()) {
-      fail(n, path, "must be a value or a list of values");
-      return out;
-    }
-    for (std::size_t i = 0; i < n.size(); ++i)
-      if (auto s = scalar(n[i], path + "[" + std::to_string(i) + "]")) out.push_back(*s);
-    return out;
-  }
-};
+using walker = detail::yaml_reader;
 
 void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema& out) {
   std::string path = "entities." + name;
-  if (!w.map(n, path) || !w.keys(n, path, {"fields", "identity", "merge"})) return;
+  if (!w.expect_map(n, path) || !w.only_keys(n, path, {"fields", "identity", "merge"})) return;
   entity_type t;
   t.name = name;
   if (!n["fields"] || !n["fields"].IsMap() || n["fields"].size() == 0) {
-    w.fail(n, path + ".fields", "declare at least one field as name: type (string, int, number, bool, timestamp, json)");
+    w.fail_at(n, path + ".fields", "declare at least one field as name: type (string, int, number, bool, timestamp, json)");
     return;
   }
   for (const auto& kv : n["fields"]) {
@@ -127,14 +69,14 @@ void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema
     if (!type) return;
     auto ft = parse_field_type(*type);
     if (!ft) {
-      w.fail(kv.second, path + ".fields." + field, "unknown type '" + *type + "'; use string, int, number, bool, timestamp or json");
+      w.fail_at(kv.second, path + ".fields." + field, "unknown type '" + *type + "'; use string, int, number, bool, timestamp or json");
       return;
     }
     t.fields[field] = *ft;
   }
-  if (n["identity"]) t.identity = w.list(n["identity"], path + ".identity");
+  if (n["identity"]) t.identity = w.scalars(n["identity"], path + ".identity");
   if (const auto& merge = n["merge"]) {
-    if (!w.map(merge, path + ".merge")) return;
+    if (!w.expect_map(merge, path + ".merge")) return;
     for (const auto& kv : merge) {
       auto field = kv.first.as<std::string>();
       std::string fpath = path + ".merge." + field;
@@ -142,9 +84,9 @@ void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema
       std::string kind;
       if (kv.second.IsScalar()) {
         kind = kv.second.as<std::string>();
-      } else if (w.map(kv.second, fpath) && w.keys(kv.second, fpath, {"rule", "priority"})) {
+      } else if (w.expect_map(kv.second, fpath) && w.only_keys(kv.second, fpath, {"rule", "priority"})) {
         if (kv.second["rule"]) kind = w.scalar(kv.second["rule"], fpath + ".rule").value_or("");
-        if (kv.second["priority"]) rule.priority = w.list(kv.second["priority"], fpath + ".priority");
+        if (kv.second["priority"]) rule.priority = w.scalars(kv.second["priority"], fpath + ".priority");
       }
       if (!w.ok()) return;
       if (kind == "latest_wins") {
@@ -152,32 +94,32 @@ void read_entity(walker& w, const std::string& name, const YAML::Node& n, schema
       } else if (kind == "source_priority") {
         rule.rule = merge_rule::kind::source_priority;
         if (rule.priority.empty()) {
-          w.fail(kv.second, fpath, "source_priority needs priority: [most trusted source, ...]");
+          w.fail_at(kv.second, fpath, "source_priority needs priority: [most trusted source, ...]");
           return;
         }
       } else {
-        w.fail(kv.second, fpath, "unknown merge rule '" + kind + "'; use latest_wins or source_priority");
+        w.fail_at(kv.second, fpath, "unknown merge rule '" + kind + "'; use latest_wins or source_priority");
         return;
       }
       t.merge[field] = rule;
     }
   }
   if (!w.ok()) return;
-  if (auto st = out.add(std::move(t)); !st) w.fail(n, path, st.err().message);
+  if (auto st = out.add(std::move(t)); !st) w.fail_at(n, path, st.err().message);
 }
 
 void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& types, std::vector<mapping>& out) {
   std::string path = "mappings[" + std::to_string(i) + "]";
-  if (!w.map(n, path) || !w.keys(n, path, {"source", "event", "entity", "fields", "note"})) return;
+  if (!w.expect_map(n, path) || !w.only_keys(n, path, {"source", "event", "entity", "fields", "note"})) return;
   mapping m;
   m.line = n.Mark().line + 1;
   for (const char* k : {"source", "event", "entity", "fields"})
     if (!n[k]) {
-      w.fail(n, path, std::string("missing '") + k + "'");
+      w.fail_at(n, path, std::string("missing '") + k + "'");
       return;
     }
   m.source = w.scalar(n["source"], path + ".source").value_or("");
-  m.events = w.list(n["event"], path + ".event");
+  m.events = w.scalars(n["event"], path + ".event");
   m.entity = w.scalar(n["entity"], path + ".entity").value_or("");
   if (n["note"]) m.note = w.scalar(n["note"], path + ".note").value_or("");
   if (!w.ok()) return;
@@ -186,24 +128,24 @@ void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& t
     auto names = types.type_names();
     std::string list;
     for (const auto& s : names) list += (list.empty() ? "" : ", ") + s;
-    w.fail(n["entity"], path + ".entity", "unknown entity type '" + m.entity + "'; declared under entities: " + list);
+    w.fail_at(n["entity"], path + ".entity", "unknown entity type '" + m.entity + "'; declared under entities: " + list);
     return;
   }
-  if (!w.map(n["fields"], path + ".fields")) return;
+  if (!w.expect_map(n["fields"], path + ".fields")) return;
   for (const auto& kv : n["fields"]) {
     field_map f;
     f.canonical = kv.first.as<std::string>();
     f.line = kv.first.Mark().line + 1;
     std::string fpath = path + ".fields." + f.canonical;
     if (!t->fields.count(f.canonical)) {
-      w.fail(kv.first, fpath, "entity type '" + m.entity + "' has no field '" + f.canonical + "'; declare it under entities." + m.entity + ".fields");
+      w.fail_at(kv.first, fpath, "entity type '" + m.entity + "' has no field '" + f.canonical + "'; declare it under entities." + m.entity + ".fields");
       return;
     }
     if (kv.second.IsScalar()) {
       f.from = kv.second.as<std::string>();
-    } else if (w.map(kv.second, fpath) && w.keys(kv.second, fpath, {"from", "convert"})) {
+    } else if (w.expect_map(kv.second, fpath) && w.only_keys(kv.second, fpath, {"from", "convert"})) {
       if (!kv.second["from"]) {
-        w.fail(kv.second, fpath, "missing 'from' (a dotted path into the event, e.g. data.email)");
+        w.fail_at(kv.second, fpath, "missing 'from' (a dotted path into the event, e.g. data.email)");
         return;
       }
       f.from = w.scalar(kv.second["from"], fpath + ".from").value_or("");
@@ -211,7 +153,7 @@ void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& t
         auto c = w.scalar(kv.second["convert"], fpath + ".convert").value_or("");
         auto conv = parse_conversion(c);
         if (!conv) {
-          w.fail(kv.second["convert"], fpath + ".convert",
+          w.fail_at(kv.second["convert"], fpath + ".convert",
                  "unknown conversion '" + c + "'; use one of none, string, int, number, bool, timestamp, lower, trim, cents");
           return;
         }
@@ -220,7 +162,7 @@ void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& t
     }
     if (!w.ok()) return;
     if (f.from.empty()) {
-      w.fail(kv.second, fpath, "empty source path");
+      w.fail_at(kv.second, fpath, "empty source path");
       return;
     }
     m.fields.push_back(std::move(f));
@@ -229,32 +171,29 @@ void read_mapping(walker& w, std::size_t i, const YAML::Node& n, const schema& t
   for (const auto& f : m.fields)
     for (const auto& k : t->identity) has_identity = has_identity || f.canonical == k;
   if (!has_identity) {
-    w.fail(n, path, "maps no identity key of '" + m.entity + "'; map at least one of its identity fields");
+    w.fail_at(n, path, "maps no identity key of '" + m.entity + "'; map at least one of its identity fields");
     return;
   }
   out.push_back(std::move(m));
 }
 
 void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
-  if (!w.map(n, "pruning") || !w.keys(n, "pruning", {"memory", "records"})) return;
-  if (const auto& mem = n["memory"]; mem && w.map(mem, "pruning.memory")) {
+  if (!w.expect_map(n, "pruning") || !w.only_keys(n, "pruning", {"memory", "records"})) return;
+  if (const auto& mem = n["memory"]; mem && w.expect_map(mem, "pruning.memory")) {
     for (const auto& kv : mem) {
       auto kind = kv.first.as<std::string>();
       std::string path = "pruning.memory." + kind;
-      if (!w.map(kv.second, path) || !w.keys(kv.second, path, {"ttl", "max_items"})) return;
+      if (!w.expect_map(kv.second, path) || !w.only_keys(kv.second, path, {"ttl", "max_items"})) return;
       kind_policy p;
       if (kv.second["ttl"]) {
-        auto s = w.scalar(kv.second["ttl"], path + ".ttl").value_or("");
-        p.ttl_ms = parse_duration_ms(s);
-        if (!p.ttl_ms) {
-          w.fail(kv.second["ttl"], path + ".ttl", "'" + s + "' is not a duration; write e.g. 90d, 12h, 30m");
-          return;
-        }
+        auto ttl = w.duration(kv.second["ttl"], path + ".ttl");
+        if (!ttl) return;
+        p.ttl_ms = ttl->count();
       }
       if (kv.second["max_items"]) {
         auto s = w.scalar(kv.second["max_items"], path + ".max_items").value_or("");
         if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
-          w.fail(kv.second["max_items"], path + ".max_items", "must be a whole number");
+          w.fail_at(kv.second["max_items"], path + ".max_items", "must be a whole number");
           return;
         }
         p.max_items = std::stoull(s);
@@ -262,17 +201,17 @@ void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
       out.memory[kind] = p;
     }
   }
-  if (const auto& rec = n["records"]; rec && w.map(rec, "pruning.records")) {
+  if (const auto& rec = n["records"]; rec && w.expect_map(rec, "pruning.records")) {
     for (const auto& kv : rec) {
       auto type = kv.first.as<std::string>();
       std::string path = "pruning.records." + type;
-      if (!w.map(kv.second, path) || !w.keys(kv.second, path, {"keep_versions"}) || !kv.second["keep_versions"]) {
-        w.fail(kv.second, path, "write keep_versions: N");
+      if (!w.expect_map(kv.second, path) || !w.only_keys(kv.second, path, {"keep_versions"}) || !kv.second["keep_versions"]) {
+        w.fail_at(kv.second, path, "write keep_versions: N");
         return;
       }
       auto s = w.scalar(kv.second["keep_versions"], path + ".keep_versions").value_or("");
       if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s == "0") {
-        w.fail(kv.second["keep_versions"], path + ".keep_versions", "must be a whole number of at least 1");
+        w.fail_at(kv.second["keep_versions"], path + ".keep_versions", "must be a whole number of at least 1");
         return;
       }
       out.keep_versions[type] = std::stoull(s);
@@ -283,23 +222,23 @@ void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
 void read_service(walker& w, const YAML::Node& root, memory_service_settings& out) {
   auto duration = [&](const char* key, std::int64_t& ms) {
     if (!root[key]) return;
-    auto s = w.scalar(root[key], std::string("memory.") + key).value_or("");
-    auto v = parse_duration_ms(s);
-    if (!v || *v < 1000) w.fail(root[key], std::string("memory.") + key, "'" + s + "' is not a duration of at least 1s; write e.g. 30s, 1m, 1h");
-    else ms = *v;
+    auto v = w.duration(root[key], std::string("memory.") + key);
+    if (!v) return;
+    if (v->count() < 1000) w.fail_at(root[key], std::string("memory.") + key, "must be at least 1s; write e.g. 30s, 1m, 1h");
+    else ms = v->count();
   };
   if (root["dimension"]) {
     auto s = w.scalar(root["dimension"], "memory.dimension").value_or("");
     if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos || s.size() > 4 || std::stoul(s) < 32 ||
         std::stoul(s) > 4096)
-      w.fail(root["dimension"], "memory.dimension", "must be a whole number from 32 to 4096 (256 is a good choice)");
+      w.fail_at(root["dimension"], "memory.dimension", "must be a whole number from 32 to 4096 (256 is a good choice)");
     else out.dimension = std::stoul(s);
   }
   duration("checkpoint_every", out.checkpoint_every_ms);
   duration("prune_every", out.prune_every_ms);
   if (root["sync"]) {
     auto s = w.scalar(root["sync"], "memory.sync").value_or("");
-    if (s != "true" && s != "false") w.fail(root["sync"], "memory.sync", "must be true or false");
+    if (s != "true" && s != "false") w.fail_at(root["sync"], "memory.sync", "must be true or false");
     out.sync = s == "true";
   }
 }
@@ -309,15 +248,15 @@ void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& ty
   static const std::set<std::string> plain{"entities", "mappings", "pruning"};
   static const std::set<std::string> in_node{"entities", "mappings", "pruning", "dimension", "checkpoint_every",
                                              "prune_every", "sync"};
-  const std::string where = section ? "memory" : "(top level)";
-  if (!w.map(root, where) || !w.keys(root, where, section ? in_node : plain)) return;
-  if (const auto& ents = root["entities"]; ents && w.map(ents, "entities"))
+  const std::string where = section ? "memory" : "";
+  if (!w.expect_map(root, where) || !w.only_keys(root, where, section ? in_node : plain)) return;
+  if (const auto& ents = root["entities"]; ents && w.expect_map(ents, "entities"))
     for (const auto& kv : ents) {
       read_entity(w, kv.first.as<std::string>(), kv.second, types);
       if (!w.ok()) break;
     }
   if (const auto& maps = root["mappings"]; w.ok() && maps) {
-    if (!maps.IsSequence()) w.fail(maps, "mappings", "must be a list of mappings (- source: ...)");
+    if (!maps.IsSequence()) w.fail_at(maps, "mappings", "must be a list of mappings (- source: ...)");
     for (std::size_t i = 0; w.ok() && i < maps.size(); ++i) read_mapping(w, i, maps[i], types, cfg.mappings);
   }
   if (const auto& pr = root["pruning"]; w.ok() && pr) read_pruning(w, pr, cfg.pruning);
@@ -328,7 +267,7 @@ void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& ty
 // config error.
 template <class Read>
 result<memory_config> parse_with(const std::string& yaml_text, const std::string& origin, Read read) {
-  walker w{origin, {}};
+  walker w(YAML::Node(), origin, "");
   memory_config cfg;
   auto types = std::make_shared<schema>();
   auto parsed = parse_yaml_text(yaml_text, origin);
@@ -339,7 +278,7 @@ result<memory_config> parse_with(const std::string& yaml_text, const std::string
   } catch (const YAML::Exception& e) {
     return error{errc::config, origin + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg};
   }
-  if (!w.ok()) return error{errc::config, w.first};
+  if (!w.ok()) return error{errc::config, w.first_error()};
   cfg.entities = std::move(types);
   return cfg;
 }
@@ -362,11 +301,9 @@ result<memory_config> parse_memory_section(const std::string& node_yaml_text, co
 }
 
 result<memory_config> load_memory_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return error{errc::config, "cannot read memory config '" + path + "': check the path and permissions"};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_memory_config(ss.str(), path);
+  auto text = read_config_file(path, "memory config", "check the path and permissions");
+  if (!text) return text.err();
+  return parse_memory_config(*text, path);
 }
 
 }  // namespace keel::memory

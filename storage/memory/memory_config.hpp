@@ -20,7 +20,9 @@
 //     records: {customer: {keep_versions: 20}}
 //
 // Parsing is strict: unknown keys, unknown types or conversions, a mapping
-// to an undeclared entity or field are errors naming origin:line.
+// to an undeclared entity or field are errors naming origin:line. It reads
+// through the one config reader (runtime/base/yaml_reader.hpp): durations
+// (ttl, checkpoint_every, prune_every) are parse_duration's grammar.
 #pragma once
 
 #include <cstdint>
@@ -96,8 +98,5 @@ result<memory_config> load_memory_config(const std::string& path);
 // config without the section gives an empty memory config (no entities).
 // Line numbers in errors are the node config's.
 result<memory_config> parse_memory_section(const std::string& node_yaml_text, const std::string& origin);
-
-// "90d", "12h", "30m", "45s", "500ms" -> milliseconds; nullopt when malformed.
-std::optional<std::int64_t> parse_duration_ms(const std::string& s);
 
 }  // namespace keel::memory

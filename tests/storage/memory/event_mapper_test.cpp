@@ -237,8 +237,11 @@ BOOST_AUTO_TEST_CASE(config_errors_name_the_line) {
   expect("entities:\n  customer:\n    fields: {email: text}\n", "memory.yaml:3: entities.customer.fields.email: unknown type 'text'");
   expect("entities:\n  customer:\n    fields: {email: string}\n    identity: [mail]\n", "identity key 'mail' of entity type 'customer' is not one of its fields");
   expect("entities: [\n", "memory.yaml:2: not valid YAML");
-  expect("entitys: {}\n", "memory.yaml:1: (top level): unknown key 'entitys'");
-  expect(entities + "pruning:\n  memory:\n    note: {ttl: 90days}\n", "pruning.memory.note.ttl: '90days' is not a duration");
+  expect("entitys: {}\n", "memory.yaml:1: entitys: unknown key (check the spelling; known here: entities, mappings, pruning)");
+  expect("[]\n", "memory.yaml:1: (top level): must be a mapping");
+  // Durations are the one grammar (runtime/base/duration.hpp), with its message.
+  expect(entities + "pruning:\n  memory:\n    note: {ttl: 90days}\n",
+         "pruning.memory.note.ttl: cannot read '90days' as a duration: use a number and a unit");
 }
 
 BOOST_AUTO_TEST_CASE(node_config_memory_section) {
@@ -264,7 +267,18 @@ BOOST_AUTO_TEST_CASE(node_config_memory_section) {
              bad.err().message);
   auto typo = parse_memory_section("memory:\n  checkpoint: 1m\n", "node.yaml");
   BOOST_REQUIRE(!typo.ok());
-  BOOST_TEST(typo.err().message.find("node.yaml:2: memory: unknown key 'checkpoint'") != std::string::npos, typo.err().message);
+  BOOST_TEST(typo.err().message.find("node.yaml:2: memory.checkpoint: unknown key") != std::string::npos, typo.err().message);
+  auto short_interval = parse_memory_section("memory:\n  prune_every: 500ms\n", "node.yaml");
+  BOOST_REQUIRE(!short_interval.ok());
+  BOOST_TEST(short_interval.err().message.find("node.yaml:2: memory.prune_every: must be at least 1s") != std::string::npos,
+             short_interval.err().message);
+  // The one duration grammar: fractions, weeks and bare milliseconds too.
+  auto grammar = parse_memory_section(
+      "memory:\n  checkpoint_every: 1.5m\n  prune_every: 2000\n  pruning:\n    memory: {note: {ttl: 2w}}\n", "node.yaml");
+  BOOST_REQUIRE_MESSAGE(grammar.ok(), (grammar.ok() ? std::string() : grammar.err().message));
+  BOOST_TEST(grammar->service.checkpoint_every_ms == 90'000);
+  BOOST_TEST(grammar->service.prune_every_ms == 2'000);
+  BOOST_TEST(*grammar->pruning.memory.at("note").ttl_ms == 14 * 86'400'000LL);
   // A plain memory config does not take the node-only keys.
   BOOST_TEST(!parse_memory_config("dimension: 256\n", "memory.yaml").ok());
 }
