@@ -151,9 +151,9 @@ std::chrono::milliseconds parse_retry_after(const std::string& value, std::int64
   if (value.empty()) return std::chrono::milliseconds(0);
   if (value.find_first_not_of("0123456789") == std::string::npos && value.size() <= 9)
     return std::chrono::seconds(std::stol(value));
-  std::tm tm{};
-  if (strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm) == nullptr) return std::chrono::milliseconds(0);
-  auto at = timegm(&tm);
+  auto at_ms = parse_http_date(value);
+  if (!at_ms) return std::chrono::milliseconds(0);
+  auto at = *at_ms / 1000;
   return at > now_s ? std::chrono::milliseconds((at - now_s) * 1000) : std::chrono::milliseconds(0);
 }
 

@@ -6,6 +6,7 @@
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/base/hex.hpp"
 #include "runtime/base/utf8.hpp"
 
 namespace keel::connectors {
@@ -59,9 +60,8 @@ std::string decode_qp(const std::string& s, bool header) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (header && c == '_') out += ' ';
-    else if (c == '=' && i + 2 < s.size() && isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-             isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+    else if (c == '=' && i + 2 < s.size() && hex_digit_value(s[i + 1]) >= 0 && hex_digit_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_digit_value(s[i + 1]) << 4 | hex_digit_value(s[i + 2]));
       i += 2;
     } else if (c == '=' && i + 1 < s.size() && (s[i + 1] == '\n' || s[i + 1] == '\r')) {  // soft line break
       i += s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n' ? 2 : 1;

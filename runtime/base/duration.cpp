@@ -158,6 +158,14 @@ result<std::int64_t> parse_instant(std::string_view text) {
                                       "' as a time: use RFC 3339 like 2026-11-24T10:00:00Z (UTC when no zone is given)"};
 }
 
+std::optional<std::int64_t> parse_http_date(std::string_view text) {
+  std::string s(text);
+  std::tm tm{};
+  const char* rest = strptime(s.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (rest == nullptr || *rest != '\0') return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000;
+}
+
 std::string format_timestamp(std::int64_t ms) {
   std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
   int rem = static_cast<int>(ms - static_cast<std::int64_t>(t) * 1000);

@@ -43,4 +43,9 @@ std::string format_timestamp(std::int64_t unix_ms);
 // 2026-11-24T10:00:00Z".
 result<std::int64_t> parse_instant(std::string_view text);
 
+// An HTTP date as servers send it in Retry-After ("Sun, 06 Nov 1994
+// 08:49:37 GMT", IMF-fixdate: the whole text, GMT only) -> milliseconds
+// since 1970; nullopt for anything else.
+std::optional<std::int64_t> parse_http_date(std::string_view text);
+
 }  // namespace keel

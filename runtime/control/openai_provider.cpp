@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include "runtime/base/duration.hpp"
 #include "runtime/base/json_text.hpp"
 
 namespace keel::control {
@@ -15,10 +16,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& va
   double secs = std::strtod(value.c_str(), &end);
   if (end && *end == '\0' && secs >= 0)
     return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
-  std::tm tm{};
-  const char* rest = ::strptime(value.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (!rest || *rest) return std::nullopt;
-  auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  auto at_ms = parse_http_date(value);
+  if (!at_ms) return std::nullopt;
+  auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*at_ms));
   auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
   return delta.count() < 0 ? std::chrono::milliseconds(0) : delta;
 }

@@ -90,4 +90,12 @@ BOOST_AUTO_TEST_CASE(instants_read_a_time_without_zone_as_utc) {
              bad.err().message);
 }
 
+// Retry-After's date form, for the model gateway and the HTTP poll connector.
+BOOST_AUTO_TEST_CASE(http_dates) {
+  BOOST_TEST(*parse_http_date("Thu, 01 Jan 1970 00:00:30 GMT") == 30'000);
+  BOOST_TEST(*parse_http_date("Tue, 14 Nov 2023 22:13:30 GMT") == 1700000010000LL);
+  for (const char* bad : {"", "soon", "7", "Tue, 14 Nov 2023 22:13:30", "Tue, 14 Nov 2023 22:13:30 GMT trailing"})
+    BOOST_TEST(!parse_http_date(bad).has_value(), bad);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
