@@ -4,9 +4,7 @@
 #include "runtime/node/node_config.hpp"
 #include "runtime/base/yaml_text.hpp"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "runtime/base/yaml_reader.hpp"
 
