@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -22,6 +23,19 @@ result<std::unique_ptr<alert_book>> alert_book::open(store& db, audit_log* audit
     if (j.is_object()) book->open_[k.substr(open_prefix.size())] = std::move(j);
     return true;
   });
+  if (!s) return s.err();
+  // The log's sequence carries on from the newest entry: a book reopened
+  // within the millisecond of the last entry would otherwise write its
+  // first key again over it.
+  s = db.scan(
+      log_prefix,
+      [&](const std::string& k, const std::string&) {
+        auto dash = k.rfind('-');
+        if (dash != std::string::npos && dash > log_prefix.size())
+          book->seq_ = std::strtoull(k.c_str() + dash + 1, nullptr, 10);
+        return false;
+      },
+      true);
   if (!s) return s.err();
   return book;
 }
