@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "runtime/base/duration.hpp"
 #include "runtime/base/yaml_reader.hpp"
 
 namespace keel {
@@ -30,6 +31,19 @@ const char* to_string(restart_strategy s) {
   return "?";
 }
 
+std::string to_string(const shutdown_spec& s) {
+  switch (s.mode) {
+    case shutdown_spec::how::brutal_kill: return "brutal_kill";
+    case shutdown_spec::how::infinity: return "infinity";
+    case shutdown_spec::how::timeout: break;
+  }
+  // As the config would say it (5s, 1500ms, 2m), so it can be copied back.
+  auto ms = s.timeout.count();
+  if (ms % 60'000 == 0 && ms > 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0 && ms > 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
 namespace {
 
 const char* agent_kinds[] = {"planner", "retriever", "canonicalizer", "executor", "monitor"};
@@ -41,6 +55,25 @@ void read_backoff(yaml_reader& r, backoff_spec& b) {
   r.get("jitter", b.jitter, 0.0, 1.0);
   r.finish();
   if (r.ok() && b.max < b.min) r.fail(r.node(), "max", "must not be smaller than min");
+}
+
+// `shutdown:` of a child: a duration (asked to exit, killed after it),
+// brutal_kill or infinity.
+void read_shutdown(yaml_reader& r, const YAML::Node& node, shutdown_spec& s) {
+  std::string text;
+  if (node.IsScalar()) text = node.Scalar();
+  if (text == "brutal_kill") {
+    s.mode = shutdown_spec::how::brutal_kill;
+  } else if (text == "infinity") {
+    s.mode = shutdown_spec::how::infinity;
+  } else if (parse_duration(text)) {
+    s.mode = shutdown_spec::how::timeout;
+    r.get_ms("shutdown", s.timeout, 1, 3'600'000);
+    return;
+  } else {
+    r.fail(node, "shutdown", "must be a duration such as 5s, brutal_kill or infinity");
+  }
+  r.mark("shutdown");
 }
 
 result<std::string> read_file(const std::string& path, const char* what) {
@@ -195,6 +228,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     r.finish();
     root.absorb(r);
   }
+  cfg.supervision.backoff = default_backoff;
   {
     if (root.has("agents")) {
       auto list = (*doc)["agents"];
@@ -209,6 +243,7 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
           std::string restart = "permanent";
           r.get("name", c.name);
           r.get("restart", restart);
+          if (r.has("shutdown")) read_shutdown(r, list[i]["shutdown"], c.shutdown);
           if (r.has("backoff")) {
             auto b = r.child("backoff");
             read_backoff(b, c.backoff);

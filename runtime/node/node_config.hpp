@@ -31,10 +31,24 @@ struct backoff_spec {
   double jitter = 0.2;  // fraction of the delay, 0..1
 };
 
+// How a supervisor stops a child (OTP shutdown): it asks the child to exit
+// and kills it when it has not within `timeout`; brutal_kill kills at once;
+// infinity waits as long as it takes (a supervisor child, which stops its
+// own children first).
+struct shutdown_spec {
+  enum class how { timeout, brutal_kill, infinity };
+  how mode = how::timeout;
+  millis timeout{5000};
+};
+std::string to_string(const shutdown_spec& s);  // "5s", "brutal_kill", "infinity"
+
+// One child of a supervisor (an OTP child spec without its start function,
+// which actors/ pairs with it).
 struct child_spec {
-  std::string name;  // one of the five agent kinds
+  std::string name;  // the agents' section: one of the five agent kinds
   restart_type restart = restart_type::permanent;
   backoff_spec backoff;
+  shutdown_spec shutdown;
 };
 
 // OTP supervisor flags: at most `intensity` restarts within `period`,
@@ -43,6 +57,7 @@ struct supervision_spec {
   restart_strategy strategy = restart_strategy::one_for_one;
   int intensity = 3;
   millis period{5000};
+  backoff_spec backoff;              // the `supervision: backoff:` every child starts from
   std::vector<child_spec> children;  // start order; rest_for_one uses it
 };
 

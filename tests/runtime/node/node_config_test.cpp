@@ -49,6 +49,23 @@ agents:
   BOOST_TEST(r->supervision.children[1].backoff.min.count() == 1000);
 }
 
+BOOST_AUTO_TEST_CASE(an_agent_shutdown_is_a_duration_brutal_kill_or_infinity) {
+  auto r = parse_node_config("agents:\n  - name: executor\n    shutdown: 2s\n  - name: planner\n    shutdown: brutal_kill\n"
+                             "  - name: monitor\n    shutdown: infinity\n  - name: retriever\n",
+                             "t.yaml");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  const auto& c = r->supervision.children;
+  BOOST_TEST((c[0].shutdown.mode == shutdown_spec::how::timeout));
+  BOOST_TEST(c[0].shutdown.timeout.count() == 2000);
+  BOOST_TEST((c[1].shutdown.mode == shutdown_spec::how::brutal_kill));
+  BOOST_TEST((c[2].shutdown.mode == shutdown_spec::how::infinity));
+  BOOST_TEST(c[3].shutdown.timeout.count() == 5000);  // the default
+  BOOST_TEST(to_string(c[0].shutdown) == "2s");
+  BOOST_TEST(to_string(c[1].shutdown) == "brutal_kill");
+  BOOST_TEST(has(error_of("agents:\n  - name: executor\n    shutdown: soon\n"), "agents[0].shutdown"));
+  BOOST_TEST(has(error_of("agents:\n  - name: executor\n    shutdown: soon\n"), "brutal_kill or infinity"));
+}
+
 BOOST_AUTO_TEST_CASE(mistakes_name_the_line_and_key) {
   BOOST_TEST(has(error_of("node:\n  listn: tcp://127.0.0.1:1\n"), "test.yaml:2: node.listn: unknown key"));
   BOOST_TEST(has(error_of("gateway:\n  heartbeat: soon\n"), "gateway.heartbeat"));
