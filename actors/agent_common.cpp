@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 
 namespace keel {
 
@@ -25,6 +26,34 @@ nlohmann::json status_json(const agent_env& env, std::size_t mailbox, std::int64
 
 nlohmann::json error_json(const std::string& code, const std::string& message) {
   return {{"error", {{"code", code}, {"message", message}}}};
+}
+
+nlohmann::json pong_json(const agent_env& env) {
+  return {{"pong", true}, {"agent", env.name}, {"restarts", env.restarts}};
+}
+
+nlohmann::json reply_json(result<nlohmann::json> r) {
+  return r ? std::move(r.value()) : error_json(r.err().code, r.err().message);
+}
+
+result<nlohmann::json> from_reply_json(nlohmann::json j) {
+  if (j.is_object() && j.contains("error") && j["error"].is_object())
+    return error{text_field(j["error"], "code", errc::internal), text_field(j["error"], "message")};
+  return j;
+}
+
+trigger_start trigger_started(const std::string& workflow, const result<nlohmann::json>& r) {
+  if (!r) return {workflow, "", false, r.err().code, r.err().message};
+  return {workflow, text_field(r.value(), "instance"), bool_field(r.value(), "existing"), "", ""};
+}
+
+nlohmann::json to_json(const trigger_report& r) {
+  nlohmann::json started = nlohmann::json::array();
+  for (const auto& s : r.started) {
+    if (s.error_code.empty()) started.push_back({{"workflow", s.workflow}, {"instance", s.instance}, {"existing", s.existing}});
+    else started.push_back({{"workflow", s.workflow}, {"error", s.error_message}, {"code", s.error_code}});
+  }
+  return {{"event", r.event_type}, {"started", started}};
 }
 
 void install_crash_semantics(caf::scheduled_actor* self, const std::string& name) {

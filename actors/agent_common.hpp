@@ -23,6 +23,16 @@ struct agent_contract {
 nlohmann::json describe_json(const agent_env& env, const agent_contract& c);
 nlohmann::json status_json(const agent_env& env, std::size_t mailbox, std::int64_t started_ms);
 nlohmann::json error_json(const std::string& code, const std::string& message);
+// The answer to ask {"ping": true}.
+nlohmann::json pong_json(const agent_env& env);
+// A reply's error as {"error": {code, message}}, its value as it is: what
+// `ask` answers.
+nlohmann::json reply_json(result<nlohmann::json> r);
+// An answer from another agent: {"error": {...}} becomes the error.
+result<nlohmann::json> from_reply_json(nlohmann::json j);
+
+// One entry of a trigger_report: what starting `workflow` answered.
+trigger_start trigger_started(const std::string& workflow, const result<nlohmann::json>& r);
 
 // Installs the exception handler every agent uses.
 void install_crash_semantics(caf::scheduled_actor* self, const std::string& name);

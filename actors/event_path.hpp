@@ -1,14 +1,18 @@
-// Connector events start workflows: an event the canonicalizer took is
-// shown to the planner (definitions whose `trigger:` names its type) and
-// to the monitor (`monitor.triggers` of the node config). Both key the
-// instances they start by the event id (event:<id>:<workflow>), so an event
-// delivered twice (the inbox is at-least-once) starts nothing twice, and
-// one workflow named by both starts once.
+// A connector event's way through the agents, for the connectors' pump
+// thread (adapters/connectors/inbox_pump.hpp): the canonicalizer first (its
+// canonical record, on the memory worker), then the agents that start
+// workflows on events: the planner (definitions' `trigger:`) and the
+// monitor (`monitor.triggers`). Both key the instances they start by the
+// event id (event:<id>:<workflow>), so an event delivered twice (the inbox
+// is at-least-once) starts nothing twice, and one workflow named by both
+// starts once; the canonicalizer takes a redelivered event as a duplicate.
 //
-// Runs on the connectors' pump thread, never on a scheduler thread: it
-// blocks until both agents answered, which they do once the instances are
-// durably created. Only then is the event removed from the inbox, so a
-// kill -9 in between re-delivers it.
+// Runs on the pump thread, never on a scheduler thread: it waits for each
+// agent's answer, which comes once the record and the instances are
+// durable. Only then is the event removed from the inbox, so a kill -9 in
+// between re-delivers it. An agent that is down or restarting, or stops
+// with the event in hand, makes this an `unavailable` error: the pump
+// retries the event with backoff, and it goes through the new incarnation.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -21,11 +25,13 @@ class actor_system;
 
 namespace keel {
 
-// Errors: unavailable when an agent is not registered (restarting, or not
-// started yet), did not answer within 30 s, or could not reach the
-// executor agent to start a workflow: the caller retries. A workflow that
-// could not be started for another reason (unknown name, bad input) is
-// logged by the agent and is not an error here: retrying would not fix it.
-status fire_event_triggers(caf::actor_system& sys, const nlohmann::json& event);
+// Errors: unavailable (an agent is not running, did not answer within
+// 30 s, stopped with the event, or could not reach the executor agent to
+// start a workflow): the caller retries. bad_request (a malformed event)
+// and internal (the canonicalizer failed on it) from the canonicalizer:
+// retrying would not fix it. A workflow that could not be started for
+// another reason (unknown name, bad input) is logged by the agent and is
+// not an error here.
+status deliver_event(caf::actor_system& sys, const nlohmann::json& event);
 
 }  // namespace keel

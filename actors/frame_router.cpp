@@ -3,16 +3,12 @@
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
+#include "actors/admin_ops.hpp"
 #include "actors/agent_common.hpp"
-#include "actors/agents.hpp"
 #include "actors/contracts.hpp"
 #include "runtime/fabric/inline_lane.hpp"
-#include "adapters/connectors/connector_ops.hpp"
-#include "runtime/memory/memory_ops.hpp"
-#include "runtime/console/console.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace keel {
 
@@ -59,7 +55,6 @@ bool gateway_bridge::admit(inbound& msg) {
 
 void gateway_bridge::on_message(inbound&& msg) {
   if (!admit(msg)) return;
-  bool to_executor_agent = false;
   bool inline_ok = false;  // the lane may take it (inline_lane.hpp)
   switch (msg.env.type) {
     case msg_type::task_result:
@@ -68,66 +63,29 @@ void gateway_bridge::on_message(inbound&& msg) {
     case msg_type::hello:
     case msg_type::heartbeat:
     case msg_type::goodbye:
-      to_executor_agent = true;
       break;
     case msg_type::request: {
       const auto& op = msg.env.fields.find("op");
       if (op == msg.env.fields.end() || !op->is_string())
         return refuse(msg, errc::bad_request, "a request needs \"op\" as a string");
-      const auto& name = op->get<std::string>();
-      if (name == "run-workflow" || name == "plan")
-        return route(msg, registry_key("planner"), "the planner is restarting; retry in a moment");
-      if (is_memory_op(name))
-        return route(msg, registry_key(memory_op_agent(name)), "the memory agents are restarting; retry in a moment");
-      if (connectors::is_connector_op(name)) {
-        if (!connectors_) return refuse(msg, errc::unavailable, "connectors are not running in this node");
-        auto peer = msg.peer;
-        auto cid = msg.env.cid;
-        auto trace = msg.env.trace;
-        // list answers at once; sync answers from the runner thread when it ran.
-        const auto& f = msg.env.fields;
-        auto args = f.contains("args") ? f["args"] : nlohmann::json::object();
-        return connectors::run_connector_op(*connectors_, name, args, [gw = gw_, peer, cid, trace](result<nlohmann::json> r) {
-          if (!gw) return;
-          gw->send(peer, r ? proto::make_ok_reply(cid, trace, *r)
-                           : proto::make_error_reply(msg_type::response, cid, trace, r.err()));
-        });
-      }
-      if (name == "console.token") {
-        if (!console_)
-          return refuse(msg, errc::unavailable, "the console is off in this node (console.enabled, or metrics.port is 0)");
-        const auto& f = msg.env.fields;
-        auto by = f.contains("args") && f["args"].is_object() ? f["args"].value("by", std::string()) : std::string();
-        auto t = console_->rotate_token(by);  // a small file write: fine on this thread
-        if (!t) return refuse(msg, t.err().code.c_str(), t.err().message);
-        if (gw_)
-          gw_->send(msg.peer, proto::make_ok_reply(msg.env.cid, msg.env.trace,
-                                                   {{"token", *t}, {"file", console_->token_file()}, {"url", console_->url()}}));
-        return;
-      }
-      if (is_control_service_op(name))
-        return route(msg, caf::atom("ctlops"), "the control service is restarting; retry in a moment");
-      static const std::set<std::string> executor_ops{"run",     "workflows", "tasks", "task",   "history", "approvals",
-                                                      "approve", "reject",    "retry", "cancel", "queue",   "answer"};
-      to_executor_agent = executor_ops.count(name) > 0 || name.rfind("executors.", 0) == 0;
-      inline_ok = name == "run";
+      const auto& name = op->get_ref<const std::string&>();
+      const auto* served = find_admin_op(name);
+      if (!served) return refuse(msg, errc::bad_request, unknown_op_message(name));
+      if (std::string_view(served->served_by) != "executor") return route(msg, served->served_by);
+      inline_ok = served->inline_ok;
       break;
     }
     default:
       return refuse(msg, errc::bad_request,
                     std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
   }
-  if (to_executor_agent) {
-    // Only while nothing of this burst waits for the mailbox: frames are
-    // handled in arrival order.
-    if (inline_ok && lane_ && to_executor_agent_.empty() && lane_->try_handle(msg)) return;
-    to_executor_agent_.push_back(std::move(msg));
-    // Bounded: a long burst is handed over in slices, so the agent starts
-    // early and a batch never holds much memory.
-    if (to_executor_agent_.size() >= 256) on_burst_end();
-    return;
-  }
-  route(msg, caf::atom("ctlplane"), "the node is starting or stopping; retry in a moment");
+  // For the executor agent. Only while nothing of this burst waits for the
+  // mailbox: frames are handled in arrival order.
+  if (inline_ok && lane_ && to_executor_agent_.empty() && lane_->try_handle(msg)) return;
+  to_executor_agent_.push_back(std::move(msg));
+  // Bounded: a long burst is handed over in slices, so the agent starts
+  // early and a batch never holds much memory.
+  if (to_executor_agent_.size() >= 256) on_burst_end();
 }
 
 void gateway_bridge::on_burst_end() {
@@ -152,12 +110,9 @@ void gateway_bridge::on_burst_end() {
   caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, std::move(batch));
 }
 
-void gateway_bridge::route(inbound& msg, caf::atom_value key, const char* unavailable) {
-  auto target = sys_.registry().get(key);
-  if (!target) {
-    if (msg.env.type == msg_type::request) refuse(msg, errc::unavailable, unavailable);
-    return;  // executor frames: the executor retries on its next heartbeat
-  }
+void gateway_bridge::route(inbound& msg, const std::string& child) {
+  auto target = sys_.registry().get(registry_key(child));
+  if (!target) return refuse(msg, errc::unavailable, not_running_hint(child));
   caf::anon_send(caf::actor_cast<caf::actor>(target), peer_atom::value, peer_msg{std::move(msg)});
 }
 

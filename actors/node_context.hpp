@@ -1,12 +1,16 @@
 // What every actor of a node may reach: the config, the store, and the
 // gateway (to answer peers). Owned by run_node(), which outlives the actor
-// system, so actors hold plain pointers. CAF-free.
+// system, so actors hold plain pointers. The parts the supervision tree
+// starts (actors/node_tree.cpp) fill in `gw`, `listen`, `memory` and
+// `console_url` as they start; whatever uses one of them is started after
+// it and stopped before it goes. CAF-free.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "runtime/fabric/auth_registry.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 #include "runtime/fabric/gateway.hpp"
 #include "runtime/node/node_config.hpp"
 #include "runtime/workflow/definition.hpp"
@@ -29,6 +33,8 @@ struct node_context {
   control_services* control = nullptr;  // secrets, policy, audit, spans, metrics, models; never null in a node
   memory_service* memory = nullptr;     // records, dead letters, vector memory and its worker; never null in a node
   inline_lane* lane = nullptr;          // the gateway thread's way into the executor agent; null: mailbox only
+  const curve_keypair* node_keys = nullptr;  // the node's CURVE keys; null: the node runs without CURVE
+  std::string console_url;              // the operator console, when it runs
 };
 
 // What the control plane hands each agent it spawns.

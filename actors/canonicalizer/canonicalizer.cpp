@@ -1,11 +1,11 @@
 // The canonicalizer agent: maps raw connector events onto canonical,
 // versioned records (identity resolution, merge rules, dead letters) with
-// the mappings of the node config's memory section. `keelctl send
-// canonicalizer EVENT` and connectors ask it; it also serves records.* and
-// dlq.* requests. The work runs on the memory worker (memory_agent.hpp).
+// the mappings of the node config's memory section. Every connector event
+// passes through it (actors/event_path.hpp), and `keelctl send
+// canonicalizer EVENT` asks it; it also serves records.* and dlq.*
+// requests. The work runs on the memory worker (memory_agent.hpp).
 #include "actors/agents.hpp"
 #include "actors/memory/memory_agent.hpp"
-#include "runtime/memory/memory_ops.hpp"
 
 namespace keel {
 
@@ -15,9 +15,7 @@ agent_actor spawn_canonicalizer(caf::actor_system& sys, const agent_env& env) {
       "{\"source\": S, \"type\": T, \"id\": EVENT_ID, \"data\": {...}} -> {outcome: applied|unchanged|duplicate|"
       "dead_lettered, entity_type, entity_id, version, reason}; {\"ping\": true}",
       "yes"};
-  return spawn_memory_agent(sys, env, contract, [](memory_service& m, const nlohmann::json& event) {
-    return canonicalize(m, event);
-  });
+  return caf::actor_cast<agent_actor>(spawn_memory_agent(sys, env, contract, true));
 }
 
 }  // namespace keel

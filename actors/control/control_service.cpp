@@ -1,10 +1,11 @@
 // The control service: answers keelctl's control-plane requests (secrets,
 // accounts, policy, models, cost, trace, audit, alerts) from the services in
-// node_context::control. It is spawned detached by the control plane (its
+// node_context::control. A child of the supervision tree, detached (its
 // LevelDB scans and audit verification may take a while and must not hold
-// a scheduler thread) and respawned if it dies; it keeps no state.
+// a scheduler thread); it keeps no state, so a restart is a respawn.
 // Every answer passes through the redactor: no secret value leaves here.
 #include <set>
+#include <stdexcept>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -174,24 +175,31 @@ void on_request(node_context* ctx, const inbound& in) {
   r.fail({errc::bad_request, "unknown control operation '" + op + "'; upgrade keelctl and the node together"});
 }
 
-control_service_actor::behavior_type control_service(control_service_actor::pointer self, node_context* ctx) {
-  install_crash_semantics(self, "control-service");
+const agent_contract contract{
+    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit and alerts requests; no secret value "
+    "leaves it",
+    "{\"ping\": true}; its requests arrive from the gateway (actors/admin_ops.cpp)", "yes"};
+
+peer_agent_actor::behavior_type control_service(peer_agent_actor::pointer self, agent_env env) {
+  install_crash_semantics(self, env.name);
+  auto started_ms = unix_now_ms();
+  node_context* ctx = env.ctx;
   return {
+      [=](describe_atom) { return json_msg{describe_json(env, contract)}; },
+      [=](status_atom) { return json_msg{status_json(env, self->mailbox().size(), started_ms)}; },
+      [=](ask_atom, const json_msg& m) {
+        if (bool_field(m.value, "ping")) return json_msg{pong_json(env)};
+        return json_msg{error_json(errc::bad_request, std::string("the control service answers ") + contract.accepts)};
+      },
+      [=](crash_atom) -> void { throw std::runtime_error("fault injection: " + env.name + " was told to crash"); },
       [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, ctx->gw, [&] { on_request(ctx, m.in); }); },
   };
 }
 
 }  // namespace
 
-bool is_control_service_op(const std::string& op) {
-  static const std::set<std::string> ops{"secrets.set", "secrets.list", "secrets.remove", "accounts", "policy.show",
-                                         "models",      "cost",         "trace",          "audit.tail", "audit.verify",
-                                         "alerts"};
-  return ops.count(op) > 0;
-}
-
-control_service_actor spawn_control_service(caf::actor_system& sys, node_context* ctx) {
-  return sys.spawn<caf::detached>(control_service, ctx);
+peer_agent_actor spawn_control_service(caf::actor_system& sys, const agent_env& env) {
+  return sys.spawn<caf::detached>(control_service, env);
 }
 
 }  // namespace keel

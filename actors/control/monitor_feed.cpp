@@ -1,6 +1,6 @@
 // The executor agent's side of the monitor: one look at what it holds
 // (connected executors, queued tasks, step attempts in flight, policy
-// gates, recent failures), answered to the monitor agent's ask. Read-only
+// gates, recent failures), answered to the monitor agent's snapshot request. Read-only
 // apart from trimming the failure windows and forgetting what refused tasks left behind.
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
@@ -15,57 +15,60 @@ void control_count_failure(executor_self self, const std::string& action) {
   if (q.size() > 1000) q.pop_front();  // a window, not a log
 }
 
-nlohmann::json control_monitor_snapshot(executor_self self, const nlohmann::json& ask) {
+control::monitor_snapshot control_monitor_snapshot(executor_self self, const monitor_query& ask) {
   auto& st = self->state;
   auto now_ms = unix_now_ms();
   auto now = steady_clock::now();
-  std::int64_t overdue_ms = ask.value("overdue_after_ms", std::int64_t{600000});
-  std::int64_t window_ms = ask.value("failure_window_ms", std::int64_t{600000});
-  nlohmann::json executors = nlohmann::json::array();
-  for (const auto& [id, e] : st.table->executors()) executors.push_back(e.name);
-  nlohmann::json overdue = nlohmann::json::array();
+  control::monitor_snapshot snap;
+  for (const auto& [id, e] : st.table->executors()) snap.executors.insert(e.name);
   for (const auto& w : st.table->waiting_tasks(1000)) {
     auto age = std::chrono::duration_cast<std::chrono::milliseconds>(now - w.task->submitted).count();
-    if (age < overdue_ms) continue;
+    if (age < ask.overdue_after_ms) continue;
     auto id = w.task->workflow ? "step:" + w.task->workflow->instance + "/" + w.task->workflow->step
                                : "task:" + std::to_string(w.task->id);
-    overdue.push_back(nlohmann::json{{"id", id}, {"age_ms", age},
-                       {"what", (w.task->workflow ? "step " + w.task->workflow->instance + "/" + w.task->workflow->step
-                                                  : "task " + std::to_string(w.task->id)) +
-                                    " (" + w.task->action + ") has waited for an executor: " + w.reason}});
+    snap.overdue.push_back({id,
+                            (w.task->workflow ? "step " + w.task->workflow->instance + "/" + w.task->workflow->step
+                                              : "task " + std::to_string(w.task->id)) +
+                                " (" + w.task->action + ") has waited for an executor: " + w.reason,
+                            age});
   }
   auto now_us = control::unix_now_us();
   for (const auto& [key, tm] : st.timings) {
     auto age = (now_us - tm.start_us) / 1000;
-    if (age < overdue_ms) continue;
+    if (age < ask.overdue_after_ms) continue;
     // key: instance/step/attempt[/c]
     auto id = key.substr(0, key.find('/', key.find('/') + 1));
     std::string what = "step " + id + " (" + tm.action + ") has been running; check `keelctl task " +
                        id.substr(0, id.find('/')) + "`";
-    overdue.push_back(nlohmann::json{{"id", "step:" + id}, {"age_ms", age}, {"what", what}});
+    snap.overdue.push_back({"step:" + id, what, age});
   }
   for (const auto& [id, h] : st.held) {
     auto age = now_ms - h.opened_ms;
-    if (age < overdue_ms) continue;
+    if (age < ask.overdue_after_ms) continue;
     std::string what = "step " + id + " waits for approval (policy rule " + h.why.rule + "); `keelctl approvals`";
-    overdue.push_back(nlohmann::json{{"id", "gate:" + id}, {"age_ms", age}, {"what", what}});
+    snap.overdue.push_back({"gate:" + id, what, age});
   }
   // Entries of tasks that never reached the table (refused at submit) are
   // forgotten here rather than on the hot path.
   for (auto it = st.task_controls.begin(); it != st.task_controls.end();)
     it = st.table->find_task(it->first) ? std::next(it) : st.task_controls.erase(it);
-  nlohmann::json failures = nlohmann::json::object();
   for (auto it = st.failures.begin(); it != st.failures.end();) {
     auto& q = it->second;
-    while (!q.empty() && q.front() < now_ms - window_ms) q.pop_front();
+    while (!q.empty() && q.front() < now_ms - ask.failure_window_ms) q.pop_front();
     if (q.empty()) {
       it = st.failures.erase(it);
       continue;
     }
-    failures[it->first] = q.size();
+    snap.failures[it->first] = static_cast<int>(q.size());
     ++it;
   }
-  return {{"executors", executors}, {"overdue", overdue}, {"failures", failures}};
+  return snap;
+}
+
+nlohmann::json snapshot_json(const control::monitor_snapshot& snap) {
+  nlohmann::json overdue = nlohmann::json::array();
+  for (const auto& o : snap.overdue) overdue.push_back({{"id", o.id}, {"age_ms", o.age_ms}, {"what", o.what}});
+  return {{"executors", snap.executors}, {"overdue", overdue}, {"failures", snap.failures}};
 }
 
 }  // namespace keel

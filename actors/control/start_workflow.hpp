@@ -14,24 +14,18 @@
 
 namespace keel {
 
-// `request`: {workflow | definition, input, idempotency_key, trace, by, wait}
-// (see executor_agent_actor's start). `done` runs on `self`'s thread.
+// `done` runs on `self`'s thread with the executor agent's answer
+// ({instance, existing, ...}), or unavailable when it could not be asked.
 template <class Self>
-void start_workflow(Self* self, nlohmann::json request, std::function<void(result<nlohmann::json>)> done) {
+void start_workflow(Self* self, wf::start_request request, std::function<void(result<nlohmann::json>)> done) {
   auto exec = caf::actor_cast<executor_agent_actor>(self->system().registry().get(registry_key("executor")));
   if (!exec) return done(error{errc::unavailable, "the executor agent is restarting; retry in a moment"});
-  self->request(exec, caf::infinite, start_atom::value, json_msg{std::move(request)})
-      .then(
-          [done](json_msg& m) {
-            if (m.value.is_object() && m.value.contains("error") && m.value["error"].is_object())
-              return done(error{m.value["error"].value("code", std::string(errc::internal)),
-                                m.value["error"].value("message", std::string())});
-            done(std::move(m.value));
-          },
-          [done, self](caf::error& e) {
-            done(error{errc::unavailable, "the executor agent did not answer: " + self->system().render(e) +
-                                              "; the instance may or may not exist: check `keelctl tasks`"});
-          });
+  self->request(exec, caf::infinite, start_atom::value, std::move(request))
+      .then([done](json_reply& r) { done(std::move(r.value)); },
+            [done, self](caf::error& e) {
+              done(error{errc::unavailable, "the executor agent did not answer: " + self->system().render(e) +
+                                                "; the instance may or may not exist: check `keelctl tasks`"});
+            });
 }
 
 }  // namespace keel

@@ -44,11 +44,15 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         return json_msg{std::move(j)};
       },
       [=](ask_atom, const json_msg& m) {
-        if (bool_field(m.value, "ping"))
-          return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
+        if (bool_field(m.value, "ping")) return json_msg{pong_json(self->state.env)};
         if (bool_field(m.value, "executors")) return json_msg{executors_json(self)};
-        if (m.value.is_object() && m.value.contains("monitor") && m.value["monitor"].is_object())
-          return json_msg{control_monitor_snapshot(self, m.value["monitor"])};
+        if (m.value.is_object() && m.value.contains("monitor") && m.value["monitor"].is_object()) {
+          const auto& q = m.value["monitor"];
+          monitor_query query;
+          query.overdue_after_ms = int_field(q, "overdue_after_ms", query.overdue_after_ms, 0, INT64_MAX);
+          query.failure_window_ms = int_field(q, "failure_window_ms", query.failure_window_ms, 0, INT64_MAX);
+          return json_msg{snapshot_json(control_monitor_snapshot(self, query))};
+        }
         return json_msg{error_json(errc::bad_request,
                                    "the executor agent understands {\"ping\": true} and {\"executors\": true}; "
                                    "run actions with `keelctl run ACTION`")};
@@ -65,20 +69,19 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
         b.lane_token.reset();  // our copy; the lane opens once the message itself is gone
       },
       [=](executors_atom) { return json_msg{executors_json(self)}; },
-      [=](start_atom, const json_msg& req) -> caf::result<json_msg> {
-        auto rp = self->make_response_promise<json_msg>();
-        workflows_start(self, req.value, [rp](result<nlohmann::json> r) mutable {
-          rp.deliver(json_msg{r ? r.value() : error_json(r.err().code, r.err().message)});
-        });
+      [=](start_atom, const wf::start_request& req) -> caf::result<json_reply> {
+        auto rp = self->make_response_promise<json_reply>();
+        workflows_start(self, req, [rp](result<nlohmann::json> r) mutable { rp.deliver(json_reply{std::move(r)}); });
         return rp;
       },
+      [=](snapshot_atom, const monitor_query& q) { return control_monitor_snapshot(self, q); },
       [=](tick_atom) {
         fabric_tick(self);
         workflows_tick(self);
         self->delayed_send(self, tick_interval, tick_atom::value);
       },
       [=](flush_atom) { workflows_flush(self); },
-      [=](read_atom, const json_msg& m) { workflows_on_node_read(self, m.value); },
+      [=](read_atom, wf::step_task& t, int tries) { workflows_read(self, std::move(t), tries); },
   };
 }
 
@@ -104,6 +107,13 @@ class executor_agent_impl final : public caf::stateful_actor<executor_agent_stat
 };
 
 }  // namespace
+
+executor_agent_state::~executor_agent_state() {
+  if (replies.empty()) return;
+  error gone{errc::unavailable, "the executor agent stopped before answering (a crash or a restart): what was asked "
+                                "may or may not have happened; check `keelctl tasks` and retry"};
+  for (auto& [token, reply] : replies) reply(gone);
+}
 
 executor_agent_state::lane_link::~lane_link() {
   if (lane) lane->detach();

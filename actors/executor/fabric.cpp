@@ -294,9 +294,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
         return st.gw().send(in.peer, proto::make_ok_reply(in.env.cid, in.env.trace,
                                                           {{"queued", list}, {"total", st.table->queued()}}));
       }
-      if (is_workflow_op(op)) return workflows_on_request(self, in, op);
-      return answer_error(self, {in.peer, in.env.cid, in.env.trace, in.env.span},
-                          {errc::bad_request, "the executor agent does not handle '" + op + "'"});
+      return workflows_on_request(self, in, op);
     }
     default: return;
   }

@@ -72,6 +72,13 @@ struct executor_agent_state {
   } lane;
   static inline const char* name = "keel-executor-agent";
 
+  executor_agent_state() = default;
+  executor_agent_state(const executor_agent_state&) = delete;
+  executor_agent_state& operator=(const executor_agent_state&) = delete;
+  // Answers what still waits for the engine (starts, gate decisions) with
+  // `unavailable`: this incarnation will not answer it.
+  ~executor_agent_state();
+
   gateway& gw() { return *env.ctx->gw; }
   const node_config& cfg() { return env.ctx->config; }
 };
@@ -94,18 +101,24 @@ void finish_task(executor_self self, const task_record& t, const result<nlohmann
 
 // workflows.cpp
 void workflows_init(executor_self self);
-bool is_workflow_op(const std::string& op);
+// The workflow requests (workflows, tasks, task, history, approvals,
+// approve, reject, answer, retry, cancel: actors/admin_ops.cpp); anything
+// else is refused as unknown.
 void workflows_on_request(executor_self self, const inbound& in, const std::string& op);
-void workflows_start(executor_self self, const nlohmann::json& request, std::function<void(result<nlohmann::json>)> done);
+void workflows_start(executor_self self, const wf::start_request& request, std::function<void(result<nlohmann::json>)> done);
 void workflows_on_task_done(executor_self self, const workflow_ref& ref, const result<nlohmann::json>& outcome);
 void workflows_tick(executor_self self);
 void workflows_flush(executor_self self);
 void schedule_flush(executor_self self);
 void submit_step(executor_self self, wf::step_task&& t);
-// The answer of a node-local read (records.get, memory.search) that
-// submit_step handed to the memory worker: {instance, step, attempt,
-// result | error: {code, message}}.
-void workflows_on_node_read(executor_self self, const nlohmann::json& answer);
+// A node-local read step (records.get, memory.search: runtime/workflow/
+// facts.hpp) goes to the retriever agent, which runs it on the memory
+// worker. While the retriever is down or restarting (or stops with the
+// read in hand) the read is sent again with backoff; after `tries` it
+// fails the attempt with `unavailable`, and the step's retry policy (or
+// the operator's `keelctl retry`) takes it from there. Every attempt ends
+// exactly once: its answer or that failure reaches the engine.
+void workflows_read(executor_self self, wf::step_task&& t, int tries);
 
 // actors/control/step_policy.cpp: policy, secrets, audit, spans and metrics
 // around workflow steps.
@@ -142,10 +155,12 @@ status control_before_task(executor_self self, task_record& t, const std::string
 void control_after_task(executor_self self, const task_record& t, nlohmann::json* value, error* failure,
                         const std::string& executor);
 // actors/control/monitor_feed.cpp: what the monitor agent asks for with
-// {"monitor": {"overdue_after_ms", "failure_window_ms"}}: connected
+// a snapshot request (or ask {"monitor": {"overdue_after_ms",
+// "failure_window_ms"}}): connected
 // executors, overdue queued tasks / step attempts / policy gates, and
 // failures per action in the window.
-nlohmann::json control_monitor_snapshot(executor_self self, const nlohmann::json& ask);
+control::monitor_snapshot control_monitor_snapshot(executor_self self, const monitor_query& ask);
+nlohmann::json snapshot_json(const control::monitor_snapshot& snap);  // what `keelctl send executor` shows
 void control_count_failure(executor_self self, const std::string& action);
 
 }  // namespace keel

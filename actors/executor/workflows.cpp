@@ -6,10 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 
 #include "actors/executor/state.hpp"
-#include "runtime/memory/memory_ops.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/workflow/facts.hpp"
@@ -19,9 +19,6 @@ namespace keel {
 using proto::msg_type;
 
 namespace {
-
-const std::set<std::string> workflow_ops{"workflows", "tasks", "task",  "history", "approvals",
-                                         "approve",   "reject", "retry", "cancel",  "answer"};
 
 std::uint64_t remember(executor_self self, std::function<void(result<nlohmann::json>)> fn) {
   auto token = self->state.next_token++;
@@ -44,10 +41,6 @@ void answer_now(executor_self self, const inbound& in, result<nlohmann::json> r)
   else self->state.gw().send(in.peer, proto::make_error_reply(msg_type::response, in.env.cid, in.env.trace, r.err()));
 }
 
-std::string text_arg(const nlohmann::json& args, const char* key) {
-  return args.is_object() && args.contains(key) && args[key].is_string() ? args[key].get<std::string>() : std::string();
-}
-
 }  // namespace
 
 void workflows_init(executor_self self) {
@@ -64,8 +57,6 @@ void workflows_init(executor_self self) {
   st.next_prune_ms = unix_now_ms() + cfg.prune_interval.count();
   schedule_flush(self);
 }
-
-bool is_workflow_op(const std::string& op) { return workflow_ops.count(op) > 0; }
 
 void schedule_flush(executor_self self) {
   auto& st = self->state;
@@ -96,34 +87,58 @@ void workflows_flush(executor_self self) {
 
 namespace {
 
-// Reads of the node's own memory run on the memory worker, not on an
-// executor (executors hold no data): the result, with the provenance the
-// stores keep, is the step's result and feeds later gates' facts. A read
-// lost to an agent restart is re-run by recovery (the step is dispatched).
-void run_node_read(executor_self self, wf::step_task&& t) {
-  auto* mem = self->state.env.ctx->memory;
-  auto me = caf::actor_cast<executor_agent_actor>(self);
-  nlohmann::json ref = {{"instance", t.instance}, {"step", t.step}, {"attempt", t.attempt}};
-  mem->post([mem, me, ref = std::move(ref), action = t.action, args = std::move(t.args)]() mutable {
-    auto r = run_memory_op(*mem, action, args);
-    if (r) ref["result"] = std::move(r.value());
-    else ref["error"] = {{"code", r.err().code}, {"message", action + ": " + r.err().message}};
-    caf::anon_send(me, read_atom::value, json_msg{std::move(ref)});
-  });
+// How often, and how far apart, a read is sent again while the retriever
+// is not there to take it: 100 ms doubling, about 3 s in all, which covers
+// the supervisor's first restarts (backoff 100 ms doubling).
+constexpr int read_tries = 6;
+constexpr auto read_first_delay = std::chrono::milliseconds(100);
+
+void read_done(executor_self self, const wf::step_task& t, const result<nlohmann::json>& r) {
+  workflow_ref ref{t.instance, t.step, t.attempt, false};
+  if (r) return workflows_on_task_done(self, ref, r.value());
+  workflows_on_task_done(self, ref, error{r.err().code, t.action + ": " + r.err().message});
+}
+
+// The retriever is not there (down, restarting, or stopped with the read):
+// try again later, or give the attempt up.
+void read_again(executor_self self, wf::step_task&& t, int tries, const std::string& why) {
+  if (tries >= read_tries)
+    return read_done(self, t, error{errc::unavailable, "the retriever did not answer after " + std::to_string(tries) +
+                                                           " tries (" + why + "); see `keelctl agents`"});
+  auto delay = read_first_delay * (1 << (tries - 1));
+  spdlog::warn("workflow {}/{}: {} waits for the retriever ({}); trying again in {} ms", t.instance, t.step, t.action,
+               why, delay.count());
+  self->delayed_send(self, delay, read_atom::value, std::move(t), tries);
 }
 
 }  // namespace
 
-void workflows_on_node_read(executor_self self, const nlohmann::json& a) {
-  workflow_ref ref{text_arg(a, "instance"), text_arg(a, "step"), static_cast<int>(a.value("attempt", 1)), false};
-  if (a.contains("error") && a["error"].is_object())
-    return workflows_on_task_done(self, ref, error{a["error"].value("code", std::string(errc::internal)),
-                                                   a["error"].value("message", std::string())});
-  workflows_on_task_done(self, ref, a.value("result", nlohmann::json::object()));
+// Reads of the node's own memory run on the memory worker through the
+// retriever, not on an executor (executors hold no data): the result, with
+// the provenance the stores keep, is the step's result and feeds later
+// gates' facts. A read lost to an executor-agent restart is re-run by
+// recovery (the step is dispatched again).
+void workflows_read(executor_self self, wf::step_task&& t, int tries) {
+  auto retriever = caf::actor_cast<memory_agent_actor>(self->system().registry().get(registry_key("retriever")));
+  if (!retriever) return read_again(self, std::move(t), tries + 1, "it is not running");
+  memory_op op{t.action, t.args, "workflow"};
+  auto timeout = t.timeout;
+  self->request(retriever, timeout, memory_atom::value, std::move(op))
+      .then(
+          [self, t, tries](json_reply& r) mutable {
+            if (!r.value && r.value.err().code == errc::unavailable)
+              return read_again(self, std::move(t), tries + 1, r.value.err().message);
+            read_done(self, t, r.value);
+          },
+          [self, t, tries](caf::error& e) mutable {
+            if (e == caf::sec::request_timeout)
+              return read_done(self, t, error{errc::timeout, "the retriever did not answer within the step's timeout"});
+            read_again(self, std::move(t), tries + 1, self->system().render(e));
+          });
 }
 
 void submit_step(executor_self self, wf::step_task&& t) {
-  if (!t.compensation && wf::is_node_read(t.action)) return run_node_read(self, std::move(t));
+  if (!t.compensation && wf::is_node_read(t.action)) return workflows_read(self, std::move(t), 0);
   auto& st = self->state;
   auto now = steady_clock::now();
   task_record rec;
@@ -168,16 +183,8 @@ void workflows_tick(executor_self self) {
   schedule_flush(self);
 }
 
-void workflows_start(executor_self self, const nlohmann::json& request, std::function<void(result<nlohmann::json>)> done) {
-  wf::start_request req;
-  req.workflow = text_arg(request, "workflow");
-  req.input = request.contains("input") ? request["input"] : nlohmann::json::object();
-  req.idempotency_key = text_arg(request, "idempotency_key");
-  req.trace = text_arg(request, "trace");
-  req.by = text_arg(request, "by");
-  req.wait = bool_field(request, "wait");
-  if (request.contains("trigger") && request["trigger"].is_object()) req.trigger = request["trigger"];
-  self->state.engine->start(remember(self, std::move(done)), req);
+void workflows_start(executor_self self, const wf::start_request& request, std::function<void(result<nlohmann::json>)> done) {
+  self->state.engine->start(remember(self, std::move(done)), request);
   schedule_flush(self);
 }
 
@@ -186,13 +193,13 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
   auto& eng = *self->state.engine;
   const auto& f = in.env.fields;
   auto args = f.contains("args") ? f["args"] : nlohmann::json::object();
-  auto id = text_arg(args, "id");
-  auto by = text_arg(args, "by");
+  auto id = text_field(args, "id");
+  auto by = text_field(args, "by");
   if (by.empty()) by = "operator";
   if (op == "workflows") return answer_now(self, in, eng.workflows());
   if (op == "tasks") {
     auto limit = static_cast<int>(int_field(args, "limit", 100, 1, 10000));
-    return answer_now(self, in, nlohmann::json{{"instances", eng.list(text_arg(args, "state"), static_cast<std::size_t>(std::clamp(limit, 1, 10000)))},
+    return answer_now(self, in, nlohmann::json{{"instances", eng.list(text_field(args, "state"), static_cast<std::size_t>(std::clamp(limit, 1, 10000)))},
                                                {"now_ms", unix_now_ms()}});
   }
   if (id.empty() && op != "approvals")
@@ -208,14 +215,14 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
   if (op == "approve" || op == "reject") {
     // The decision goes to the audit trail once the engine has made it durable.
     auto& slot = self->state.replies[token];
-    slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_arg(args, "comment"),
+    slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_field(args, "comment"),
             via = in.principal](result<nlohmann::json> r) mutable {
       if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate", via, r->value("correction", nlohmann::json()));
       inner(std::move(r));
     };
     // "args": the operator's corrected arguments (approve only; the engine checks them).
     auto corrected = args.is_object() && args.contains("args") ? args["args"] : nlohmann::json();
-    eng.decide_gate(token, id, op == "approve", by, text_arg(args, "comment"), corrected);
+    eng.decide_gate(token, id, op == "approve", by, text_field(args, "comment"), corrected);
   } else if (op == "answer") {
     auto text = args.is_object() && args.contains("answer") && args["answer"].is_string() ? args["answer"].get<std::string>() : std::string();
     auto& slot = self->state.replies[token];
@@ -225,8 +232,12 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
     };
     eng.answer(token, id, text, by);
   }
-  else if (op == "retry") eng.retry(token, id, text_arg(args, "from"), by);
-  else if (op == "cancel") eng.cancel(token, id, by, text_arg(args, "comment"));
+  else if (op == "retry") eng.retry(token, id, text_field(args, "from"), by);
+  else if (op == "cancel") eng.cancel(token, id, by, text_field(args, "comment"));
+  else {
+    self->state.replies.erase(token);
+    return answer_now(self, in, error{errc::bad_request, "the executor agent does not handle '" + op + "'"});
+  }
   schedule_flush(self);
 }
 

@@ -36,8 +36,6 @@ namespace {
 
 using nlohmann::json;
 
-using monitor_actor = agent_actor::extend<caf::reacts_to<tick_atom>>;
-
 struct monitor_state {
   agent_env env;
   std::int64_t started_ms = 0;
@@ -60,54 +58,39 @@ const agent_contract contract{
 control_services& services(self_ptr self) { return *self->state.env.ctx->control; }
 
 // Starts the workflows `event` triggers; calls done with what was started.
-void fire_triggers(self_ptr self, const json& event, std::function<void(json)> done) {
+void fire_triggers(self_ptr self, const json& event, std::function<void(trigger_report)> done) {
   auto& c = services(self);
   auto matches = control::triggered_by(c.monitor, event);
-  auto type = event.value("type", std::string());
+  trigger_report report;
+  report.event_type = text_field(event, "type");
+  if (matches.empty()) return done(std::move(report));
   struct pending {
-    json started = json::array();
+    trigger_report report;
     std::size_t left = 0;
-    std::function<void(json)> done;
+    std::function<void(trigger_report)> done;
   };
-  auto p = std::make_shared<pending>();
-  p->left = matches.size();
-  p->done = std::move(done);
-  if (matches.empty()) return p->done(json{{"event", type}, {"started", p->started}});
+  auto p = std::make_shared<pending>(pending{std::move(report), matches.size(), std::move(done)});
   auto id = text_field(event, "id");
   for (const auto* t : matches) {
-    json request = {{"workflow", t->workflow},
-                    {"input", event.contains("data") ? event["data"] : json::object()},
-                    {"idempotency_key", id.empty() ? std::string() : "event:" + id + ":" + t->workflow},
-                    {"trace", text_field(event, "trace")},
-                    {"by", "monitor:" + type},
-                    {"trigger", wf::trigger_of(event)}};
-    start_workflow(self, std::move(request), [p, name = t->workflow, type](result<json> r) {
-      if (!r) spdlog::error("monitor: event {} did not start workflow {}: {}", type, name, r.err().message);
-      p->started.push_back(r ? json{{"workflow", name}, {"instance", r->value("instance", std::string())},
-                                    {"existing", r->value("existing", false)}}
-                             : json{{"workflow", name}, {"error", r.err().message}, {"code", r.err().code}});
-      if (--p->left == 0) p->done(json{{"event", type}, {"started", p->started}});
+    wf::start_request request;
+    request.workflow = t->workflow;
+    request.input = event.contains("data") ? event["data"] : json::object();
+    request.idempotency_key = id.empty() ? std::string() : "event:" + id + ":" + t->workflow;
+    request.trace = text_field(event, "trace");
+    request.by = "monitor:" + p->report.event_type;
+    request.trigger = wf::trigger_of(event);
+    start_workflow(self, std::move(request), [p, name = t->workflow](result<json> r) {
+      if (!r) spdlog::error("monitor: event {} did not start workflow {}: {}", p->report.event_type, name, r.err().message);
+      p->report.started.push_back(trigger_started(name, r));
+      if (--p->left == 0) p->done(std::move(p->report));
     });
   }
 }
 
-control::monitor_snapshot read_snapshot(const json& j) {
-  control::monitor_snapshot s;
-  for (const auto& e : j.value("executors", json::array()))
-    if (e.is_string()) s.executors.insert(e.get<std::string>());
-  for (const auto& o : j.value("overdue", json::array()))
-    s.overdue.push_back({o.value("id", std::string()), o.value("what", std::string()), o.value("age_ms", std::int64_t{0})});
-  auto failures = j.value("failures", json::object());  // items() must not outlive it
-  for (const auto& [action, n] : failures.items())
-    if (n.is_number_integer()) s.failures[action] = n.get<int>();
-  return s;
-}
-
 // One look: conditions raised (new ones become alert events), the rest resolved.
-json evaluate(self_ptr self, const json& snapshot_json) {
+json evaluate(self_ptr self, const control::monitor_snapshot& snap) {
   auto& st = self->state;
   auto& c = services(self);
-  auto snap = read_snapshot(snapshot_json);
   std::set<std::string> expected;
   for (const auto& name : st.seen_executors) {
     if (snap.executors.count(name)) continue;
@@ -149,7 +132,7 @@ json evaluate(self_ptr self, const json& snapshot_json) {
                   {"id", cond.key + "@" + std::to_string(unix_now_ms())},
                   {"data", {{"key", cond.key}, {"kind", cond.kind}, {"severity", cond.severity},
                             {"subject", cond.subject}, {"message", cond.message}, {"details", cond.details}}}};
-    fire_triggers(self, event, [](json) {});
+    fire_triggers(self, event, [](trigger_report) {});
   }
   for (const auto& [kind, keys] : holding) {
     auto closed = c.alerts->resolve_others(kind, keys, "the condition no longer holds");
@@ -169,9 +152,8 @@ void check(self_ptr self, std::function<void(json)> done) {
   auto exec = caf::actor_cast<executor_agent_actor>(self->system().registry().get(registry_key("executor")));
   if (!exec) return done(error_json(errc::unavailable, "the executor agent is restarting; the next check will see it"));
   const auto& m = services(self).monitor;
-  json ask = {{"monitor", {{"overdue_after_ms", m.overdue_after.count()}, {"failure_window_ms", m.failure_window.count()}}}};
-  self->request(exec, std::chrono::seconds(5), ask_atom::value, json_msg{std::move(ask)})
-      .then([self, done](json_msg& snap) { done(evaluate(self, snap.value)); },
+  self->request(exec, std::chrono::seconds(5), snapshot_atom::value, monitor_query{m.overdue_after.count(), m.failure_window.count()})
+      .then([self, done](control::monitor_snapshot& snap) { done(evaluate(self, snap)); },
             [self, done](caf::error& e) {
               self->state.last_error = "the executor agent did not answer: " + self->system().render(e);
               done(error_json(errc::unavailable, self->state.last_error));
@@ -180,7 +162,7 @@ void check(self_ptr self, std::function<void(json)> done) {
 
 caf::result<json_msg> on_ask(self_ptr self, const json& m) {
   auto& st = self->state;
-  if (bool_field(m, "ping")) return json_msg{{{"pong", true}, {"agent", st.env.name}, {"restarts", st.env.restarts}}};
+  if (bool_field(m, "ping")) return json_msg{pong_json(st.env)};
   if (bool_field(m, "alerts")) return json_msg{{{"alerts", services(self).alerts->open_alerts()}}};
   auto rp = self->make_response_promise<json_msg>();
   if (bool_field(m, "check")) {
@@ -191,7 +173,7 @@ caf::result<json_msg> on_ask(self_ptr self, const json& m) {
     const auto& ev = m["event"];
     if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string())
       return json_msg{error_json(errc::bad_request, "an event needs {\"type\": T, \"id\": ID, \"data\": {...}}")};
-    fire_triggers(self, ev, [rp](json r) mutable { rp.deliver(json_msg{std::move(r)}); });
+    fire_triggers(self, ev, [rp](trigger_report r) mutable { rp.deliver(json_msg{to_json(r)}); });
     return rp;
   }
   return json_msg{error_json(errc::bad_request, std::string("the monitor understands ") + contract.accepts)};
@@ -221,6 +203,17 @@ monitor_actor::behavior_type monitor(self_ptr self, agent_env env) {
       },
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
+      },
+      [=](trigger_atom, const node_event& e) -> caf::result<trigger_report> {
+        auto rp = self->make_response_promise<trigger_report>();
+        try {
+          fire_triggers(self, e.event, [rp](trigger_report r) mutable { rp.deliver(std::move(r)); });
+        } catch (const std::exception& ex) {  // an event of a shape nothing checked: refused, never a crash
+          trigger_report r;
+          r.started.push_back({"", "", false, errc::bad_request, std::string("malformed event: ") + ex.what()});
+          rp.deliver(std::move(r));
+        }
+        return rp;
       },
       [=](tick_atom) {
         check(self, [](json) {});

@@ -19,19 +19,19 @@ namespace {
 plan_worker_actor::behavior_type plan_worker(plan_worker_actor::pointer self, node_context* ctx) {
   install_crash_semantics(self, "plan-worker");
   return {
-      [=](ask_atom, const json_msg& m) -> json_msg {
+      [=](plan_atom, const plan_request& m) -> json_reply {
         self->quit();  // one goal per worker
         auto& c = *ctx->control;
         control::planning_request req;
-        req.goal = text_field(m.value, "goal");
-        req.trace_id = text_field(m.value, "trace");
+        req.goal = m.goal;
+        req.trace_id = m.trace;
         req.actions = wf::builtin_action_names();
         req.actions.insert(ctx->config.extra_actions.begin(), ctx->config.extra_actions.end());
         req.rules = &c.rules;
         req.ids = &c.ids;
-        if (m.value.contains("context") && m.value["context"].is_object()) req.context = m.value["context"];
+        if (m.context.is_object()) req.context = m.context;
         auto r = control::plan_goal(*c.models, req);
-        if (!r) return json_msg{error_json(r.err().code, c.redact(r.err().message))};
+        if (!r) return json_reply{error{r.err().code, c.redact(r.err().message)}};
         auto out = r->to_json();
         out["goal"] = req.goal;
         c.audit_event("plan", "planner", r->name,
@@ -39,7 +39,7 @@ plan_worker_actor::behavior_type plan_worker(plan_worker_actor::pointer self, no
                        {"repaired", r->repaired}, {"tier", r->tier}, {"problems", r->problems}},
                       req.trace_id);
         spdlog::info("planner: goal planned as {}: {} after {} model call(s)", r->name, r->outcome, r->model_calls);
-        return json_msg{c.redact(out)};
+        return json_reply{c.redact(out)};
       },
   };
 }

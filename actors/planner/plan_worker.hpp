@@ -4,18 +4,14 @@
 #pragma once
 
 #include <caf/fwd.hpp>
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
 
 #include "actors/contracts.hpp"
 #include "actors/node_context.hpp"
 
 namespace keel {
 
-// ask({"goal": TEXT, "trace": ID}) -> the planning result (control::planning_result::to_json)
-// or {"error": {...}}.
-using plan_worker_actor = caf::typed_actor<caf::replies_to<ask_atom, json_msg>::with<json_msg>>;
-
+// plan_worker_actor (contracts.hpp): a plan_request -> the planning result
+// (control::planning_result::to_json), or the error.
 plan_worker_actor spawn_plan_worker(caf::actor_system& sys, node_context* ctx);
 
 }  // namespace keel

@@ -47,88 +47,85 @@ const agent_contract contract{
     "yes"};
 
 // Plans `goal` on a fresh worker; `done` gets the answer on the planner's thread.
-void plan(self_ptr self, nlohmann::json ask, std::function<void(nlohmann::json)> done) {
+void plan(self_ptr self, plan_request req, std::function<void(result<nlohmann::json>)> done) {
   auto worker = spawn_plan_worker(self->system(), self->state.env.ctx);
-  self->request(worker, caf::infinite, ask_atom::value, json_msg{std::move(ask)})
-      .then([done](json_msg& m) { done(std::move(m.value)); },
+  self->request(worker, caf::infinite, plan_atom::value, std::move(req))
+      .then([done](json_reply& r) { done(std::move(r.value)); },
             [done, self](caf::error& e) {
-              done(error_json(errc::internal, "the plan worker failed: " + self->system().render(e)));
+              done(error{errc::internal, "the plan worker failed: " + self->system().render(e)});
             });
 }
 
-void start_instance(self_ptr self, nlohmann::json request, std::function<void(result<nlohmann::json>)> done) {
-  start_workflow(self, std::move(request), std::move(done));
+plan_request plan_request_of(const nlohmann::json& args, const std::string& trace) {
+  plan_request req{text_field(args, "goal"), trace.empty() ? text_field(args, "trace") : trace, nullptr};
+  if (args.is_object() && args.contains("context") && args["context"].is_object()) req.context = args["context"];
+  return req;
 }
 
 void on_run_workflow(self_ptr self, const inbound& in) {
   const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
   auto reply = [self, peer = in.peer, cid = in.env.cid, trace = in.env.trace](result<nlohmann::json> r) {
     auto* gw = self->state.env.ctx->gw;
+    if (!gw) return;
     if (r) gw->send(peer, proto::make_ok_reply(cid, trace, std::move(r.value())));
     else gw->send(peer, proto::make_error_reply(msg_type::response, cid, trace, r.err()));
   };
   if (text_field(in.env.fields, "op") == "plan") {
     if (!args.is_object() || text_field(args, "goal").empty())
       return reply(error{errc::bad_request, "plan needs {\"goal\": \"what to achieve\"}"});
-    auto ask = args;
-    ask["trace"] = in.env.trace;
-    return plan(self, std::move(ask), [reply](nlohmann::json r) {
-      if (r.is_object() && r.contains("error") && r["error"].is_object())
-        return reply(error{r["error"].value("code", std::string(errc::internal)), r["error"].value("message", std::string())});
-      reply(std::move(r));
-    });
+    return plan(self, plan_request_of(args, in.env.trace), reply);
   }
   if (!args.is_object() || !args.contains("workflow") || !args["workflow"].is_string())
     return reply(error{errc::bad_request, "run-workflow needs {\"workflow\": NAME, \"input\": {...}}"});
-  nlohmann::json request = {{"workflow", args["workflow"]},
-                            {"input", args.contains("input") ? args["input"] : nlohmann::json::object()},
-                            {"idempotency_key", text_field(args, "idempotency_key")},
-                            {"trace", in.env.trace},
-                            {"by", text_field(args, "by", "operator")},
-                            {"wait", bool_field(args, "wait")}};
-  start_instance(self, std::move(request), reply);
+  wf::start_request request;
+  request.workflow = args["workflow"].get<std::string>();
+  request.input = args.contains("input") ? args["input"] : nlohmann::json::object();
+  request.idempotency_key = text_field(args, "idempotency_key");
+  request.trace = in.env.trace;
+  request.by = text_field(args, "by", "operator");
+  request.wait = bool_field(args, "wait");
+  start_workflow(self, std::move(request), reply);
 }
 
-// ask {"event": {...}}: start every workflow the event triggers.
-caf::result<json_msg> on_event(self_ptr self, const nlohmann::json& event) {
-  if (!event.is_object() || !event.contains("type") || !event["type"].is_string())
-    return json_msg{error_json(errc::bad_request, "an event needs {\"type\": T, \"id\": ID, \"data\": {...}}")};
-  auto type = event["type"].get<std::string>();
+// Starts every workflow the event triggers; `done` gets what was started.
+void on_event(self_ptr self, const nlohmann::json& event, std::function<void(trigger_report)> done) {
+  trigger_report report;
+  report.event_type = text_field(event, "type");
   auto id = text_field(event, "id");
-  auto data = event.contains("data") ? event["data"] : nlohmann::json::object();
+  auto data = event.is_object() && event.contains("data") ? event["data"] : nlohmann::json::object();
   std::vector<const wf::workflow_definition*> matches;
-  for (const auto& [name, def] : self->state.env.ctx->workflows.all()) {
-    if (def.trigger_event != type) continue;
-    if (!def.trigger_condition.empty()) {
-      auto ok = wf::evaluate(def.trigger_condition, {{"input", data}, {"event", event}});
-      if (!ok || !*ok) continue;
+  try {
+    for (const auto& [name, def] : self->state.env.ctx->workflows.all()) {
+      if (def.trigger_event != report.event_type) continue;
+      if (!def.trigger_condition.empty()) {
+        auto ok = wf::evaluate(def.trigger_condition, {{"input", data}, {"event", event}});
+        if (!ok || !*ok) continue;
+      }
+      matches.push_back(&def);
     }
-    matches.push_back(&def);
+  } catch (const std::exception& ex) {  // an event of a shape nothing checked: refused, never a crash
+    report.started.push_back({"", "", false, errc::bad_request, std::string("malformed event: ") + ex.what()});
+    return done(std::move(report));
   }
-  auto rp = self->make_response_promise<json_msg>();
+  if (matches.empty()) return done(std::move(report));
   struct pending {
-    nlohmann::json started = nlohmann::json::array();
+    trigger_report report;
     std::size_t left;
+    std::function<void(trigger_report)> done;
   };
-  auto p = std::make_shared<pending>();
-  p->left = matches.size();
-  if (matches.empty()) {
-    rp.deliver(json_msg{{{"event", type}, {"started", p->started}}});
-    return rp;
-  }
+  auto p = std::make_shared<pending>(pending{std::move(report), matches.size(), std::move(done)});
   for (const auto* def : matches) {
-    nlohmann::json request = {{"workflow", def->name}, {"input", data},
-                              {"idempotency_key", id.empty() ? std::string() : "event:" + id + ":" + def->name},
-                              {"by", "trigger:" + type},
-                              {"trigger", wf::trigger_of(event)}};
-    start_instance(self, std::move(request), [p, rp, type, name = def->name](result<nlohmann::json> r) mutable {
-      p->started.push_back(r ? nlohmann::json{{"workflow", name}, {"instance", r->value("instance", std::string())},
-                                              {"existing", r->value("existing", false)}}
-                             : nlohmann::json{{"workflow", name}, {"error", r.err().message}, {"code", r.err().code}});
-      if (--p->left == 0) rp.deliver(json_msg{{{"event", type}, {"started", p->started}}});
+    wf::start_request request;
+    request.workflow = def->name;
+    request.input = data;
+    request.idempotency_key = id.empty() ? std::string() : "event:" + id + ":" + def->name;
+    request.by = "trigger:" + p->report.event_type;
+    request.trigger = wf::trigger_of(event);
+    start_workflow(self, std::move(request), [p, name = def->name](result<nlohmann::json> r) {
+      p->report.started.push_back(trigger_started(name, r));
+      if (--p->left == 0) p->done(std::move(p->report));
     });
   }
-  return rp;
 }
 
 planner_actor::behavior_type planner(self_ptr self, agent_env env) {
@@ -141,23 +138,29 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
         return json_msg{status_json(self->state.env, self->mailbox().size(), self->state.started_ms)};
       },
       [=](ask_atom, const json_msg& m) -> caf::result<json_msg> {
-        if (bool_field(m.value, "ping"))
-          return json_msg{{{"pong", true}, {"agent", self->state.env.name}, {"restarts", self->state.env.restarts}}};
+        if (bool_field(m.value, "ping")) return json_msg{pong_json(self->state.env)};
         if (m.value.is_object() && m.value.contains("event")) {
-          try {
-            return on_event(self, m.value["event"]);
-          } catch (const std::exception& ex) {
-            return json_msg{error_json(errc::bad_request, std::string("malformed event: ") + ex.what())};
-          }
+          if (text_field(m.value["event"], "type").empty())
+            return json_msg{error_json(errc::bad_request, "an event needs {\"type\": T, \"id\": ID, \"data\": {...}}")};
+          auto rp = self->make_response_promise<json_msg>();
+          on_event(self, m.value["event"], [rp](trigger_report r) mutable { rp.deliver(json_msg{to_json(r)}); });
+          return rp;
         }
         if (m.value.is_object() && m.value.contains("goal")) {
           if (!m.value["goal"].is_string() || m.value["goal"].get<std::string>().empty())
             return json_msg{error_json(errc::bad_request, "a goal is a non-empty string: {\"goal\": \"...\"}")};
           auto rp = self->make_response_promise<json_msg>();
-          plan(self, m.value, [rp](nlohmann::json r) mutable { rp.deliver(json_msg{std::move(r)}); });
+          plan(self, plan_request_of(m.value, ""), [rp](result<nlohmann::json> r) mutable {
+            rp.deliver(json_msg{reply_json(std::move(r))});
+          });
           return rp;
         }
         return json_msg{error_json(errc::bad_request, std::string("the planner understands ") + contract.accepts)};
+      },
+      [=](trigger_atom, const node_event& e) -> caf::result<trigger_report> {
+        auto rp = self->make_response_promise<trigger_report>();
+        on_event(self, e.event, [rp](trigger_report r) mutable { rp.deliver(std::move(r)); });
+        return rp;
       },
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");
