@@ -117,10 +117,15 @@ void gather(supervisor_self self, std::function<void(nlohmann::json)> done) {
   });
 }
 
+// The agents first (what `send` is mostly for, and what keelctl has always
+// listed here), then the rest of the tree.
 std::string child_names(const tree_report& tree) {
-  std::string out;
-  for (const auto& r : tree.rows) out += (out.empty() ? "" : ", ") + r.name;
-  return out;
+  std::string agents, others;
+  for (const auto& r : tree.rows) {
+    auto& out = r.parent == "agents" ? agents : others;
+    out += (out.empty() ? "" : ", ") + r.name;
+  }
+  return others.empty() ? agents : agents + " (and the tree's " + others + ")";
 }
 
 // Finds the child `name` in the tree and calls `found` with its row, or
