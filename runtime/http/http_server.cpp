@@ -128,13 +128,16 @@ class lane {
   }
   ~lane() { stop(); }
 
-  // False when the queue is full or the lane is stopping. Jobs that an idle
+  // False when the queue is full or the lane is stopping. Jobs that a free
   // worker is about to take do not count against the queue: a burst on a
-  // lane with free workers is not refused.
+  // lane with free workers is not refused. Free means not running a job, so
+  // a worker thread that has not yet reached its first wait (a busy machine,
+  // a server just started) counts as free too.
   bool offer(job j) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_ || queue_.size() >= idle_ + opts_.queue) return false;
+      auto free = static_cast<std::size_t>(opts_.threads) - running_;
+      if (stopping_ || queue_.size() >= free + opts_.queue) return false;
       queue_.push_back(std::move(j));
     }
     cv_.notify_one();
@@ -162,14 +165,15 @@ class lane {
       job j;
       {
         std::unique_lock lock(mu_);
-        ++idle_;
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-        --idle_;
         if (stopping_) return;
         j = std::move(queue_.front());
         queue_.pop_front();
+        ++running_;
       }
       run_(std::move(j));
+      std::lock_guard lock(mu_);
+      --running_;
     }
   }
 
@@ -178,7 +182,7 @@ class lane {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<job> queue_;
-  std::size_t idle_ = 0;  // workers waiting for a job
+  std::size_t running_ = 0;  // workers running a job
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
