@@ -1,7 +1,7 @@
 // The node's control-plane services, opened once by run_node()
 // before any actor starts and closed after the last one stops: the secrets
 // vault, identity and accounts, policy, audit trail, spans, metrics and the
-// model gateway. Actors reach them through node_context::control and call
+// model router. Actors reach them through node_context::control and call
 // them directly: every service here is thread-safe (see its header).
 // CAF-free: the wiring is plain C++ over keel_control.
 #pragma once

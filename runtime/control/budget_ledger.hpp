@@ -5,7 +5,7 @@
 // reserve() checks settled + reserved + the new amount against every hard
 // limit under one mutex, so concurrent calls together can never pass a
 // limit: a call that would is refused before it starts. settle() replaces
-// the reservation by the actual cost (the gateway reserves an upper bound,
+// the reservation by the actual cost (the router reserves an upper bound,
 // so actual <= reserved unless a provider over-reports; that overrun is
 // still recorded, never hidden). release() returns a reservation unused.
 //

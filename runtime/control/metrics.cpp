@@ -214,13 +214,13 @@ void register_keel_metrics(metrics_registry& m) {
   (void)m.add_gauge("keel_executors", "Executors attached to the node.");
   (void)m.add_gauge("keel_queue_depth", "Tasks waiting for an executor.");
   (void)m.add_counter("keel_agent_restarts_total", "Agent restarts by the supervisor.", {"agent"});
-  (void)m.add_counter("keel_model_calls_total", "Model gateway calls by provider, model, tier and outcome.",
+  (void)m.add_counter("keel_model_calls_total", "Model router calls by provider, model, tier and outcome.",
                       {"provider", "model", "tier", "outcome"});
   (void)m.add_counter("keel_model_tokens_total", "Tokens used by model calls.", {"model", "direction"});
   (void)m.add_counter("keel_model_cost_usd_total", "Settled model spend in US dollars.", {"model"});
   (void)m.add_counter("keel_model_cache_hits_total", "Model calls answered from the response cache.", {"tier"});
   (void)m.add_counter("keel_model_fallbacks_total", "Fallbacks from one tier to the next.", {"from", "to"});
-  (void)m.add_histogram("keel_model_call_duration_seconds", "Model gateway call latency.", {"tier"}, latency);
+  (void)m.add_histogram("keel_model_call_duration_seconds", "Model router call latency.", {"tier"}, latency);
   (void)m.add_gauge("keel_model_breaker_open", "1 while a provider's circuit breaker is open.", {"provider"});
   (void)m.add_counter("keel_policy_decisions_total", "Policy decisions by verdict and rule.", {"decision", "rule"});
   (void)m.add_gauge("keel_audit_entries", "Entries in the audit chain.");

@@ -73,7 +73,7 @@ class metrics_registry {
 };
 
 // Declares Keel's standard families (names in docs/control-plane.md) so the
-// node, the gateway and the tests agree on them. Idempotent.
+// node, the model router and the tests agree on them. Idempotent.
 void register_keel_metrics(metrics_registry& m);
 
 // Text-format helpers (exposed for tests).

@@ -1,4 +1,4 @@
-// The model gateway's configuration, read from the `models:` section of a
+// The model router's configuration, read from the `models:` section of a
 // YAML document (the node config or a file of its own):
 //
 //   models:
@@ -16,7 +16,7 @@
 //     templates:
 //       draft_reply: "Hello {{ customer.name }}, thanks for writing."
 //
-// With no `models:` section the gateway runs on templates alone.
+// With no `models:` section the router runs on templates alone.
 #pragma once
 
 #include <chrono>
@@ -34,7 +34,7 @@ struct provider_config {
   std::string name;
   std::string kind = "openai";  // openai (template is built in)
   std::string base_url;
-  std::string api_key;  // "secret://NAME" (resolved by the gateway) or empty
+  std::string api_key;  // "secret://NAME" (resolved by the router) or empty
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds connect_timeout{5000};
   int retries = 2;  // further attempts after the first

@@ -1,6 +1,6 @@
 // Model providers behind one interface. A provider makes exactly one attempt
 // per complete() call; retries, budgets, caching, circuit breaking and
-// fallback belong to the model gateway (model_router.hpp), so a provider
+// fallback belong to the model router (model_router.hpp), so a provider
 // only has to say precisely how an attempt failed.
 //
 // Implementations: the embedded template provider (template_provider.hpp)
@@ -21,7 +21,7 @@ struct chat_message {
   std::string content;
 };
 
-// One call as the gateway hands it to a provider.
+// One call as the router hands it to a provider.
 struct model_call {
   std::string model;                  // provider's model name (from the tier)
   std::string template_name;          // the template provider's input

@@ -1,4 +1,4 @@
-// The model gateway's walk down the fallback chain; see model_router.hpp
+// The model router's walk down the fallback chain; see model_router.hpp
 // for the semantics. The per-tier work (cache, reserve, retry, settle) is
 // try_tier(); complete() decides the chain, asks the policy, and records
 // the span, metrics and audit entries once per call.
@@ -29,7 +29,7 @@ bool is_provider_fault(attempt_failure f) {
          f == attempt_failure::malformed;
 }
 
-nlohmann::json gateway_result::to_json() const {
+nlohmann::json model_result::to_json() const {
   auto fb = nlohmann::json::array();
   for (const auto& f : fallbacks) fb.push_back({{"from", f.from}, {"to", f.to}, {"reason", f.reason}});
   nlohmann::json j = {{"outcome", outcome},       {"tier", tier},     {"provider", provider},
@@ -46,7 +46,7 @@ model_router::model_router(const model_config& cfg)
 model_router::~model_router() = default;
 
 result<std::unique_ptr<model_router>> model_router::create(const model_config& cfg, store& db,
-                                                             gateway_hooks hooks) {
+                                                             model_hooks hooks) {
   std::unique_ptr<model_router> g(new model_router(cfg));
   g->hooks_ = hooks;
   g->templates_ = std::make_unique<template_provider>(cfg.templates);
@@ -106,8 +106,8 @@ circuit_breaker::state model_router::breaker_state(const std::string& provider) 
   return it == providers_.end() ? circuit_breaker::state::closed : it->second.breaker->current();
 }
 
-bool model_router::try_tier(const std::string& tier, const gateway_request& req, const model_call& base,
-                             gateway_result& out, std::string& why) {
+bool model_router::try_tier(const std::string& tier, const model_request& req, const model_call& base,
+                             model_result& out, std::string& why) {
   const auto& tc = cfg_.tiers.at(tier);
   auto pit = providers_.find(tc.provider);
   if (pit == providers_.end()) {
@@ -183,9 +183,9 @@ bool model_router::try_tier(const std::string& tier, const gateway_request& req,
   return false;
 }
 
-result<gateway_result> model_router::complete(const gateway_request& req) {
+result<model_result> model_router::complete(const model_request& req) {
   auto start_us = unix_now_us();
-  gateway_result out;
+  model_result out;
   auto span_id = new_span_id();
   out.span_id = hooks_.spans ? span_id : "";
 
@@ -267,7 +267,7 @@ result<gateway_result> model_router::complete(const gateway_request& req) {
   return out;
 }
 
-void model_router::record_span(const gateway_request& req, const gateway_result& r, std::int64_t start_us,
+void model_router::record_span(const model_request& req, const model_result& r, std::int64_t start_us,
                                 const std::string& span_id, const std::string& error) {
   auto end_us = unix_now_us();
   if (hooks_.metrics) {

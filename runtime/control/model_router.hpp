@@ -1,4 +1,4 @@
-// The model gateway: one entry point for every model call an agent makes.
+// The model router: one entry point for every model call an agent makes.
 //
 // complete() walks the fallback chain: the requested tier (or the routing
 // policy's tier for the task kind, or default_tier), the tiers after it in
@@ -46,7 +46,7 @@
 
 namespace keel::control {
 
-struct gateway_request {
+struct model_request {
   std::string operation = "chat";  // gen_ai.operation.name
   std::string tier;                // empty: routed by task_kind, else default_tier
   std::string task_kind;
@@ -67,7 +67,7 @@ struct fallback_step {
   std::string from, to, reason;
 };
 
-struct gateway_result {
+struct model_result {
   std::string outcome;  // completed | needs_human
   std::string tier;     // the tier that answered ("template" / "human" at the end of the chain)
   std::string provider, model;
@@ -79,12 +79,12 @@ struct gateway_result {
   int attempts = 0;  // provider attempts over all tiers
   std::vector<fallback_step> fallbacks;
   decision policy_decision;
-  std::string span_id;  // the gateway's span, when spans are recorded
+  std::string span_id;  // the router's span, when spans are recorded
   nlohmann::json to_json() const;
 };
 
 // Optional collaborators; any may be null.
-struct gateway_hooks {
+struct model_hooks {
   const policy* rules = nullptr;
   const secret_vault* vault = nullptr;  // resolves providers' api_key
   span_store* spans = nullptr;
@@ -97,7 +97,7 @@ class model_router {
   // Builds the providers of `cfg` (resolving secret:// api keys through
   // hooks.vault) and opens the spend ledger in `db`. Errors: config when a
   // key cannot be resolved, io.
-  static result<std::unique_ptr<model_router>> create(const model_config& cfg, store& db, gateway_hooks hooks);
+  static result<std::unique_ptr<model_router>> create(const model_config& cfg, store& db, model_hooks hooks);
 
   model_router(const model_router&) = delete;
   model_router& operator=(const model_router&) = delete;
@@ -105,7 +105,7 @@ class model_router {
 
   // Errors: forbidden when a policy rule denies the call; bad_request for
   // an unknown tier. Provider trouble is not an error: it is a fallback.
-  result<gateway_result> complete(const gateway_request& req);
+  result<model_result> complete(const model_request& req);
 
   // Replaces (or adds) a provider by name, for tests and custom adapters.
   // Not thread-safe: call it before the first complete().
@@ -133,13 +133,13 @@ class model_router {
   explicit model_router(const model_config& cfg);
   // One tier: cache, reserve, attempts with retries, settle. Returns true
   // with `out` filled on success, false with `why` on a reason to fall back.
-  bool try_tier(const std::string& tier, const gateway_request& req, const model_call& call, gateway_result& out,
+  bool try_tier(const std::string& tier, const model_request& req, const model_call& call, model_result& out,
                 std::string& why);
-  void record_span(const gateway_request& req, const gateway_result& r, std::int64_t start_us,
+  void record_span(const model_request& req, const model_result& r, std::int64_t start_us,
                    const std::string& span_id, const std::string& error);
 
   model_config cfg_;
-  gateway_hooks hooks_;
+  model_hooks hooks_;
   std::map<std::string, provider_slot> providers_;
   std::unique_ptr<template_provider> templates_;
   std::unique_ptr<budget_ledger> ledger_;

@@ -2,7 +2,7 @@
 // as served by OpenAI, vLLM, llama.cpp's server and Ollama. Structured output
 // is asked for with response_format {type: json_schema} or, with use_tools,
 // one forced function call; usage.prompt_tokens / completion_tokens are read
-// back for accounting. One HTTP request per complete(): the gateway retries.
+// back for accounting. One HTTP request per complete(): the router retries.
 // Uses cpp-httplib (a fresh connection per call, so calls run in parallel).
 #pragma once
 

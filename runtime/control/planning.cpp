@@ -121,7 +121,7 @@ result<planning_result> plan_goal(model_router& gw, const planning_request& req)
   if (req.goal.empty()) return error{errc::bad_request, "a plan needs a goal: {\"goal\": \"what to achieve\"}"};
   planning_result out;
   out.name = "plan-" + sha256_hex(req.goal).substr(0, 12);
-  gateway_request g;
+  model_request g;
   g.operation = "chat";
   g.task_kind = "plan";
   g.template_name = "plan";

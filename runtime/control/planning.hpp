@@ -1,7 +1,7 @@
 // Planning a free-form goal into steps over registered actions, with the
-// model gateway, and checking the plan before anyone can run it.
+// model router, and checking the plan before anyone can run it.
 //
-// plan_goal() asks the gateway (task_kind "plan", template "plan" when the
+// plan_goal() asks the model router (task_kind "plan", template "plan" when the
 // chain reaches the template provider) for JSON:
 //   {"steps": [{"id": "lookup", "action": "echo", "args": {...}, "needs": []}, ...]}
 // and checks it (check_plan):
@@ -19,7 +19,7 @@
 // definition), rejected (with every problem), or needs_human (no model and
 // no "plan" template, or the model could not answer).
 //
-// plan_goal() blocks (it calls the gateway): call it from a worker thread.
+// plan_goal() blocks (it calls the model router): call it from a worker thread.
 #pragma once
 
 #include <set>

@@ -109,7 +109,7 @@ struct route {
 };
 
 // The hard limits a spending component must enforce itself (the model
-// gateway's ledger reserves against them); nullopt = no limit.
+// router's ledger reserves against them); nullopt = no limit.
 struct hard_limits {
   std::optional<double> call_usd, workflow_usd, day_usd, month_usd;
 };

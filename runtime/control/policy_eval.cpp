@@ -1,6 +1,6 @@
 // Evaluating a parsed policy: rule matching, `when` conditions over the
-// request, budget thresholds, routes and the limits handed to the model
-// gateway. Pure functions of (policy, request, spend): no I/O, no locks.
+// request, budget thresholds, routes and the limits handed to the
+// model router. Pure functions of (policy, request, spend): no I/O, no locks.
 #include <cmath>
 
 #include "runtime/control/accounts.hpp"

@@ -1,4 +1,4 @@
-// The model gateway's exact-match response cache: the key is a SHA-256 of
+// The model router's exact-match response cache: the key is a SHA-256 of
 // everything that shapes an answer (provider, model, messages, template,
 // context, schema, max_tokens), so two calls share an entry only when they
 // would send the same request. Entries expire after `ttl`; beyond

@@ -4,7 +4,7 @@
 // workflow syntax ("Hello {{ customer.name }}", runtime/base/expression.hpp);
 // a template may be a JSON value, rendered recursively, for schema output.
 // A call naming no known template fails with `unavailable`, which the
-// gateway turns into "needs a human".
+// router turns into "needs a human".
 #pragma once
 
 #include <map>

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A scriptable server speaking the OpenAI chat-completions HTTP protocol on
-127.0.0.1, for the model gateway tests (tests/runtime/control/model_router_test.cpp).
+127.0.0.1, for the model router tests (tests/runtime/control/model_router_test.cpp).
 
     openai_test_server.py --port-file FILE     # binds a free port, writes it to FILE
 

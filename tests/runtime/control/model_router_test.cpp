@@ -1,4 +1,4 @@
-// The model gateway against tests/support/openai_test_server.py, a real
+// The model router against tests/support/openai_test_server.py, a real
 // process speaking the OpenAI chat-completions protocol on 127.0.0.1:
 // success and accounting, 429 + Retry-After, 500s opening the circuit,
 // timeouts, malformed answers, the budget under 20 concurrent calls,
@@ -29,7 +29,7 @@ using keel::test::has;
 const std::string api_key = "sk-test-GATEWAY-KEY-31337";
 
 struct fake_openai {
-  test::temp_dir dir{"gateway"};
+  test::temp_dir dir{"model_router"};
   std::unique_ptr<test::process> proc;
   int port = 0;
 
@@ -54,7 +54,7 @@ struct fake_openai {
   nlohmann::json requests() { return call("/_requests")["requests"]; }
 };
 
-struct gateway_kit {
+struct router_kit {
   fake_openai server;
   std::unique_ptr<store> db;
   std::unique_ptr<secret_vault> vault;
@@ -64,7 +64,7 @@ struct gateway_kit {
   std::optional<policy> rules;
   std::unique_ptr<model_router> gw;
 
-  explicit gateway_kit(const std::string& policy_yaml = "", const std::string& extra = "") {
+  explicit router_kit(const std::string& policy_yaml = "", const std::string& extra = "") {
     db = std::move(store::open(server.dir / "data").value());
     vault = std::move(secret_vault::open(*db, {server.dir / "vault.key", ""}).value());
     BOOST_REQUIRE(vault->set("llm_key", api_key).ok());
@@ -95,15 +95,15 @@ struct gateway_kit {
     draft_reply: "Hello {{ customer.name }}, we received your message."
 )" + extra, "models.yaml");
     BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.err().message));
-    gateway_hooks hooks{rules ? &*rules : nullptr, vault.get(), spans.get(), &metrics, audit.get()};
+    model_hooks hooks{rules ? &*rules : nullptr, vault.get(), spans.get(), &metrics, audit.get()};
     auto g = model_router::create(*cfg, *db, hooks);
     BOOST_REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.err().message));
     gw = std::move(*g);
   }
 };
 
-gateway_request ask(const std::string& text, const std::string& tier = "quality") {
-  gateway_request r;
+model_request ask(const std::string& text, const std::string& tier = "quality") {
+  model_request r;
   r.tier = tier;
   r.template_name = "draft_reply";
   r.context = {{"customer", {{"name", "Grace"}}}};
@@ -121,7 +121,7 @@ gateway_request ask(const std::string& text, const std::string& tier = "quality"
 BOOST_AUTO_TEST_SUITE(model_router_test)
 
 BOOST_AUTO_TEST_CASE(success_is_accounted_traced_and_persisted) {
-  gateway_kit k;
+  router_kit k;
   auto r = k.gw->complete(ask("draft a reply"));
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST(r->outcome == "completed");
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(success_is_accounted_traced_and_persisted) {
 }
 
 BOOST_AUTO_TEST_CASE(structured_output_by_schema_and_by_tool_call) {
-  gateway_kit k;
+  router_kit k;
   auto req = ask("classify");
   req.json_schema = {{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}}};
   auto r = k.gw->complete(req);
@@ -172,7 +172,7 @@ BOOST_AUTO_TEST_CASE(structured_output_by_schema_and_by_tool_call) {
 }
 
 BOOST_AUTO_TEST_CASE(rate_limits_wait_for_retry_after) {
-  gateway_kit k;
+  router_kit k;
   k.server.script({{{"status", 429}, {"retry_after", "1"}}});
   auto r = k.gw->complete(ask("busy?"));
   BOOST_REQUIRE(r.ok());
@@ -196,7 +196,7 @@ BOOST_AUTO_TEST_CASE(rate_limits_wait_for_retry_after) {
 }
 
 BOOST_AUTO_TEST_CASE(server_errors_open_the_circuit_then_a_probe_closes_it) {
-  gateway_kit k;
+  router_kit k;
   k.server.fallback_default({{"status", 500}});
   auto r = k.gw->complete(ask("anyone there?"));
   BOOST_REQUIRE(r.ok());
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(server_errors_open_the_circuit_then_a_probe_closes_it) {
 }
 
 BOOST_AUTO_TEST_CASE(timeouts_are_retried_then_fall_back) {
-  gateway_kit k;
+  router_kit k;
   k.server.script({{{"delay_ms", 1500}}});
   auto r = k.gw->complete(ask("slow?"));
   BOOST_REQUIRE(r.ok());
@@ -242,7 +242,7 @@ BOOST_AUTO_TEST_CASE(timeouts_are_retried_then_fall_back) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
-  gateway_kit k;
+  router_kit k;
   k.server.script({{{"raw", "{not json"}}});
   auto r = k.gw->complete(ask("garbled once?"));
   BOOST_REQUIRE(r.ok());
@@ -267,11 +267,11 @@ BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
 }
 
 BOOST_AUTO_TEST_CASE(twenty_concurrent_calls_never_pass_the_hard_limit) {
-  gateway_kit k("budgets:\n  - {name: daily-cap, scope: day, hard: 0.01}\n");
+  router_kit k("budgets:\n  - {name: daily-cap, scope: day, hard: 0.01}\n");
   // Every answer costs about what was reserved, and slowly, so calls overlap.
   k.server.fallback_default({{"delay_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
   std::vector<std::thread> threads;
-  std::vector<result<gateway_result>> results(20, error{errc::internal, "not run"});
+  std::vector<result<model_result>> results(20, error{errc::internal, "not run"});
   for (int i = 0; i < 20; ++i)
     threads.emplace_back([&, i] { results[i] = k.gw->complete(ask("request " + std::to_string(i))); });
   for (auto& t : threads) t.join();
@@ -293,13 +293,13 @@ BOOST_AUTO_TEST_CASE(twenty_concurrent_calls_never_pass_the_hard_limit) {
 }
 
 BOOST_AUTO_TEST_CASE(templates_only_and_then_a_human) {
-  test::temp_dir dir("gateway");
+  test::temp_dir dir("model_router");
   auto db = store::open(dir / "data").value();
   auto cfg = parse_model_config("models:\n  templates:\n    greet: {subject: \"Hi {{ name }}\", n: \"{{ n }}\"}\n",
                                 "m.yaml")
                  .value();
   auto gw = model_router::create(cfg, *db, {}).value();
-  gateway_request req;
+  model_request req;
   req.template_name = "greet";
   req.context = {{"name", "Ada"}, {"n", 3}};
   auto r = gw->complete(req);
@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(templates_only_and_then_a_human) {
 }
 
 BOOST_AUTO_TEST_CASE(identical_calls_hit_the_cache_until_it_expires) {
-  gateway_kit k;
+  router_kit k;
   auto req = ask("same question");
   req.use_cache = true;
   auto a = k.gw->complete(req);
@@ -346,7 +346,7 @@ BOOST_AUTO_TEST_CASE(identical_calls_hit_the_cache_until_it_expires) {
 }
 
 BOOST_AUTO_TEST_CASE(policy_denies_escalates_and_routes_model_calls) {
-  gateway_kit k(R"(rules:
+  router_kit k(R"(rules:
   - {name: no-models-for-monitor, effect: deny, match: {kind: model_call, agent: monitor}}
   - {name: vip-drafts-need-a-human, effect: escalate, match: {kind: model_call, tag: vip}}
 routes:
@@ -391,7 +391,7 @@ BOOST_AUTO_TEST_CASE(config_mistakes_and_unknown_secrets) {
   auto tier = parse_model_config("models:\n  tiers:\n    fast: {provider: nope, model: m}\n", "m.yaml");
   BOOST_TEST(has(tier.err().message, "m.yaml:3: models.tiers.fast.provider: no provider named 'nope'"));
 
-  test::temp_dir dir("gateway");
+  test::temp_dir dir("model_router");
   auto db = store::open(dir / "data").value();
   auto vault = secret_vault::open(*db, {dir / "vault.key", ""}).value();
   auto cfg = parse_model_config(
