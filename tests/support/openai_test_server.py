@@ -7,12 +7,29 @@
 POST /v1/chat/completions answers with the next scripted response, or with
 the default one when the script is empty. A response is a JSON object:
     {"status": 200, "content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5},
-     "delay_ms": 0, "retry_after": "1", "raw": "<body sent verbatim>"}
+     "hold_ms": 0, "retry_after": "1", "raw": "<body sent verbatim>",
+     "tool_calls": [{"id": "call_1", "name": "lookup", "arguments": {"q": "x"}}]}
+"hold_ms" (or its older name "delay_ms") holds the answer that long; the
+request counts as in flight until its answer is written. "tool_calls" makes
+the answer an assistant message calling those tools (arguments sent as the
+JSON text of the object, or verbatim when a string), finish_reason
+"tool_calls". Without content the answer echoes the last user message, or,
+for structured output (response_format, or a forced function tool), is a
+small JSON object.
+
+The default may instead be a rule, so a long agent loop needs no script:
+    {"tools_until": 2, "tool": "echo", "arguments": {...}, "content": "..."}
+answers with a call of `tool` while the conversation holds fewer than
+`tools_until` tool messages, then with a final answer (`content`, else
+"done after N tool results"). Its other keys (usage, hold_ms) apply to
+every answer.
+
 Control endpoints (JSON bodies):
     POST /_script   {"responses": [...]}   appended to the script
-    POST /_default  {...}                  the response used when the script is empty
+    POST /_default  {...}                  the response (or rule) used when the script is empty
     POST /_reset                            clears the script, the default and the log
-    GET  /_requests                         every completion request seen, with its arrival time
+    GET  /_requests                         {"requests": [every completion request with its arrival
+                                            time "t" and "in_flight" on arrival], "peak_in_flight": N}
 Python 3 standard library only.
 """
 import argparse
@@ -27,12 +44,40 @@ LOCK = threading.Lock()
 SCRIPT = []
 DEFAULT = {}
 REQUESTS = []
+IN_FLIGHT = 0
+PEAK_IN_FLIGHT = 0
+
+
+def forced_function(req):
+    """The structured-output trick: one tool the model must call."""
+    choice = req.get("tool_choice")
+    return isinstance(choice, dict) and "tools" in req
+
+
+def apply_rule(req, resp):
+    """A default with tools_until becomes this turn's response."""
+    if "tools_until" not in resp:
+        return resp
+    turn = {k: v for k, v in resp.items() if k not in ("tools_until", "tool", "arguments", "content")}
+    results = sum(1 for m in req.get("messages", []) if m.get("role") == "tool")
+    if results < int(resp["tools_until"]):
+        turn["tool_calls"] = [{"id": "call_%d" % (results + 1), "name": resp.get("tool", "echo"),
+                               "arguments": resp.get("arguments", {})}]
+    else:
+        turn["content"] = resp.get("content", "done after %d tool results" % results)
+    return turn
+
+
+def tool_call_json(call):
+    args = call.get("arguments", {})
+    return {"id": call.get("id"), "type": "function",
+            "function": {"name": call.get("name"), "arguments": args if isinstance(args, str) else json.dumps(args)}}
 
 
 def completion_body(req, resp):
-    wants_json = "response_format" in req or "tools" in req
+    wants_json = "response_format" in req or forced_function(req)
     content = resp.get("content")
-    if content is None:
+    if content is None and "tool_calls" not in resp:
         if wants_json:
             content = json.dumps({"ok": True, "model": req.get("model")})
         else:
@@ -40,7 +85,11 @@ def completion_body(req, resp):
             content = "echo: " + last
     usage = resp.get("usage", {"prompt_tokens": 10, "completion_tokens": 5})
     message = {"role": "assistant", "content": content}
-    if "tools" in req:
+    finish = "stop"
+    if "tool_calls" in resp:
+        message["tool_calls"] = [tool_call_json(c) for c in resp["tool_calls"]]
+        finish = "tool_calls"
+    elif forced_function(req):
         name = req["tools"][0]["function"]["name"]
         message = {"role": "assistant", "content": None,
                    "tool_calls": [{"id": "call_1", "type": "function",
@@ -49,7 +98,7 @@ def completion_body(req, resp):
     usage["total_tokens"] = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
     return {"id": "chatcmpl-test", "object": "chat.completion", "created": int(time.time()),
             "model": req.get("model", "unknown"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": resp.get("finish_reason", finish)}],
             "usage": usage}
 
 
@@ -83,11 +132,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_requests":
             with LOCK:
-                return self.send(200, json.dumps({"requests": REQUESTS}))
+                return self.send(200, json.dumps({"requests": REQUESTS, "peak_in_flight": PEAK_IN_FLIGHT}))
         self.send(404, '{"error": "not found"}')
 
     def do_POST(self):
-        global DEFAULT
+        global DEFAULT, IN_FLIGHT, PEAK_IN_FLIGHT
         body = self.read_json()
         if self.path == "/_script":
             with LOCK:
@@ -102,17 +151,28 @@ class Handler(BaseHTTPRequestHandler):
                 SCRIPT.clear()
                 REQUESTS.clear()
                 DEFAULT = {}
+                PEAK_IN_FLIGHT = IN_FLIGHT
             return self.send(200, "{}")
         if self.path != "/v1/chat/completions":
             return self.send(404, '{"error": "not found"}')
         if body is None:
             return self.send(400, '{"error": {"message": "body is not JSON"}}')
         with LOCK:
-            resp = SCRIPT.pop(0) if SCRIPT else dict(DEFAULT)
-            REQUESTS.append({"t": time.monotonic(), "model": body.get("model"), "body": body,
+            IN_FLIGHT += 1
+            PEAK_IN_FLIGHT = max(PEAK_IN_FLIGHT, IN_FLIGHT)
+            resp = SCRIPT.pop(0) if SCRIPT else apply_rule(body, dict(DEFAULT))
+            REQUESTS.append({"t": time.monotonic(), "in_flight": IN_FLIGHT, "model": body.get("model"), "body": body,
                              "authorization": self.headers.get("Authorization", "")})
-        if resp.get("delay_ms"):
-            time.sleep(resp["delay_ms"] / 1000.0)
+        try:
+            self.answer(body, resp)
+        finally:
+            with LOCK:
+                IN_FLIGHT -= 1
+
+    def answer(self, body, resp):
+        hold_ms = resp.get("hold_ms", resp.get("delay_ms", 0))
+        if hold_ms:
+            time.sleep(hold_ms / 1000.0)  # this handler's own thread: other requests go on
         status = resp.get("status", 200)
         headers = {}
         if "retry_after" in resp:
