@@ -35,8 +35,14 @@ nlohmann::json model_result::to_json() const {
   nlohmann::json j = {{"outcome", outcome},       {"tier", tier},     {"provider", provider},
                       {"model", model},           {"text", text},     {"input_tokens", input_tokens},
                       {"output_tokens", output_tokens}, {"cost_usd", cost_usd}, {"cached", cached},
-                      {"attempts", attempts},     {"fallbacks", fb},  {"policy", policy_decision.to_json()}};
+                      {"attempts", attempts},     {"fallbacks", fb},  {"policy", policy_decision.to_json()},
+                      {"finish_reason", finish_reason}};
   if (!json.is_null()) j["json"] = json;
+  if (!tool_calls.empty()) {
+    auto calls = nlohmann::json::array();
+    for (const auto& c : tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+    j["tool_calls"] = std::move(calls);
+  }
   return j;
 }
 
@@ -96,8 +102,12 @@ double model_router::estimate_usd(const std::string& model, const model_call& ca
   // Chat templates add tokens around every message and the conversation:
   // 16 per message and 64 in all bound what common servers add.
   std::size_t in = 64;
-  for (const auto& m : call.messages) in += m.content.size() + m.role.size() + 16;
+  for (const auto& m : call.messages) {
+    in += m.content.size() + m.role.size() + m.tool_call_id.size() + 16;
+    for (const auto& c : m.tool_calls) in += c.id.size() + c.name.size() + c.arguments.size() + 16;
+  }
   if (!call.json_schema.is_null()) in += call.json_schema.dump().size();
+  for (const auto& t : call.tools) in += t.name.size() + t.description.size() + t.parameters.dump().size() + 16;
   return cost_usd(model, static_cast<int>(in), call.max_tokens);
 }
 
@@ -123,6 +133,7 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, c
   if (req.use_cache)
     if (auto hit = cache_.get(cache_key)) {
       out.text = hit->text, out.json = hit->json, out.model = hit->model;
+      out.tool_calls = hit->tool_calls, out.finish_reason = hit->finish_reason;
       out.input_tokens = hit->input_tokens, out.output_tokens = hit->output_tokens;
       out.cached = true, out.cost_usd = 0, out.provider = tc.provider;
       if (hooks_.metrics) hooks_.metrics->inc("keel_model_cache_hits_total", {tier});
@@ -153,6 +164,7 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, c
     if (r.ok()) {
       slot.breaker->record_success();
       out.text = r.text, out.json = r.json, out.model = r.model.empty() ? tc.model : r.model;
+      out.tool_calls = r.tool_calls, out.finish_reason = r.finish_reason;
       out.input_tokens = r.input_tokens, out.output_tokens = r.output_tokens;
       out.cost_usd = cost_usd(tc.model, r.input_tokens, r.output_tokens);
       out.provider = tc.provider;
@@ -196,13 +208,18 @@ result<model_result> model_router::complete(const model_request& req) {
   if (!cfg_.tiers.empty() && !cfg_.tiers.count(tier) && tier != "template")
     return error{errc::bad_request, "no model tier named '" + tier + "'; configured tiers are under models.tiers"};
 
+  model_call call;
+  call.template_name = req.template_name;
+  call.messages = req.messages;
+  call.context = req.context;
+  call.json_schema = req.json_schema;
+  call.use_tools = req.use_tools;
+  call.tools = req.tools;
+  call.max_tokens = req.max_tokens;
+
   if (hooks_.rules) {
     policy_request preq{request_kind::model_call, req.agent, req.workflow, "", "", req.task_kind, req.attributes, 0};
-    if (cfg_.tiers.count(tier)) {
-      model_call probe;
-      probe.messages = req.messages, probe.max_tokens = req.max_tokens, probe.json_schema = req.json_schema;
-      preq.cost_usd = estimate_usd(cfg_.tiers.at(tier).model, probe);
-    }
+    if (cfg_.tiers.count(tier)) preq.cost_usd = estimate_usd(cfg_.tiers.at(tier).model, call);
     auto totals = ledger_->totals(req.run);
     out.policy_decision = hooks_.rules->evaluate(preq, totals);
     const auto& d = out.policy_decision;
@@ -223,14 +240,6 @@ result<model_result> model_router::complete(const model_request& req) {
       return out;
     }
   }
-
-  model_call call;
-  call.template_name = req.template_name;
-  call.messages = req.messages;
-  call.context = req.context;
-  call.json_schema = req.json_schema;
-  call.use_tools = req.use_tools;
-  call.max_tokens = req.max_tokens;
 
   // The chain from the requested tier on, then template, then human.
   std::vector<std::string> chain;
@@ -257,6 +266,7 @@ result<model_result> model_router::complete(const model_request& req) {
     out.model = t.model;
     out.text = t.text;
     out.json = t.json;
+    out.finish_reason = t.finish_reason;
     out.output_tokens = t.output_tokens;
   } else {
     out.outcome = "needs_human";

@@ -11,6 +11,16 @@
 // backoff; settles the actual cost from the reported usage. Every step down
 // the chain is recorded in the result's `fallbacks` with its reason.
 //
+// Agent tools: a request with `tools` is one turn of a tool-using
+// conversation (the OpenAI tools protocol, model_provider.hpp). Its result
+// either calls tools (tool_calls, finish_reason "tool_calls") or is the
+// final answer (text, no tool calls). The router never runs a tool: the
+// caller runs them and calls again with the conversation extended by the
+// assistant's turn and one `tool` message per call. The template provider
+// cannot call tools; at the end of the chain it answers its template's
+// text as the final answer, and without a template the outcome is
+// needs_human.
+//
 // Policy: a model call is evaluated as request_kind::model_call; a deny by a
 // rule fails the call (forbidden, naming the rule), an escalation returns
 // outcome "needs_human" with the decision. Budget thresholds act through the
@@ -54,7 +64,8 @@ struct model_request {
   std::vector<chat_message> messages;
   nlohmann::json context = nlohmann::json::object();
   nlohmann::json json_schema;      // non-null: structured output
-  bool use_tools = false;
+  bool use_tools = false;          // structured output through a forced function call
+  std::vector<tool_spec> tools;    // agent tools the model may call (see model_provider.hpp)
   int max_tokens = 512;
   bool use_cache = true;
   // Accounting and tracing.
@@ -72,7 +83,11 @@ struct model_result {
   std::string tier;     // the tier that answered ("template" / "human" at the end of the chain)
   std::string provider, model;
   std::string text;
-  nlohmann::json json;  // structured output, when asked for
+  nlohmann::json json;  // structured output, when asked for (final answers only)
+  // Non-empty: the model calls these tools; run them and call again with
+  // this turn and a `tool` message per call. Empty: `text` is the final answer.
+  std::vector<tool_call> tool_calls;
+  std::string finish_reason;  // the provider's (template: "stop"; empty when no model answered)
   int input_tokens = 0, output_tokens = 0;
   double cost_usd = 0;
   bool cached = false;

@@ -3,6 +3,13 @@
 // is asked for with response_format {type: json_schema} or, with use_tools,
 // one forced function call; usage.prompt_tokens / completion_tokens are read
 // back for accounting. One HTTP request per complete(): the router retries.
+//
+// Agent tools go out as `tools` (function tools) with tool_choice "auto";
+// assistant turns carry their `tool_calls` ({id, type: function, function:
+// {name, arguments}}, content null when empty) and tool results go back as
+// {role: tool, tool_call_id, content}, as the chat-completions API defines
+// them. Every tool call of an answer is read back; one without an id, a
+// function name, or string arguments makes the answer `malformed`.
 // Uses cpp-httplib (a fresh connection per call, so calls run in parallel).
 #pragma once
 
@@ -30,8 +37,9 @@ class openai_provider final : public model_provider {
 
   // The chat-completions request body for `call` (exposed for tests/docs).
   static nlohmann::json request_body(const model_call& call);
-  // Parses a 200 response body into `out` (text, json, usage); false and
-  // out.error set when it is not a usable completion.
+  // Parses a 200 response body into `out` (text, json, tool calls,
+  // finish_reason, usage); false with out.failure = malformed and out.error
+  // set when it is not a usable completion.
   static bool parse_response(const std::string& body, const model_call& call, attempt_result& out);
 
  private:

@@ -6,10 +6,16 @@ namespace keel::control {
 
 std::string response_cache::key_for(const std::string& provider, const model_call& call) {
   nlohmann::json msgs = nlohmann::json::array();
-  for (const auto& m : call.messages) msgs.push_back({m.role, m.content});
+  for (const auto& m : call.messages) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& c : m.tool_calls) calls.push_back({c.id, c.name, c.arguments});
+    msgs.push_back({m.role, m.content, calls, m.tool_call_id});
+  }
+  nlohmann::json tools = nlohmann::json::array();
+  for (const auto& t : call.tools) tools.push_back({t.name, t.description, t.parameters});
   nlohmann::json k = {provider,          call.model,       call.template_name, msgs,
                       call.context,      call.json_schema, call.schema_name,   call.use_tools,
-                      call.max_tokens};
+                      call.max_tokens,   tools};
   return sha256_hex(k.dump());
 }
 

@@ -1,9 +1,10 @@
 // The model router's exact-match response cache: the key is a SHA-256 of
-// everything that shapes an answer (provider, model, messages, template,
-// context, schema, max_tokens), so two calls share an entry only when they
-// would send the same request. Entries expire after `ttl`; beyond
-// `max_entries` the oldest entry is evicted. In memory only: a restart
-// starts cold, which is safe (the cache never changes what is decided).
+// everything that shapes an answer (provider, model, messages with their
+// tool calls, template, context, schema, tools, max_tokens), so two calls
+// share an entry only when they would send the same request. Entries
+// expire after `ttl`; beyond `max_entries` the oldest entry is evicted. In
+// memory only: a restart starts cold, which is safe (the cache never
+// changes what is decided).
 //
 // Thread-safety: safe for concurrent use.
 #pragma once

@@ -12,6 +12,7 @@ attempt_result template_provider::complete(const model_call& call) {
     r.failure = attempt_failure::unavailable;
     r.error = call.template_name.empty() ? "the request names no template"
                                          : "no template named '" + call.template_name + "'";
+    if (!call.tools.empty()) r.error += " (the template provider cannot call tools; it can only answer a template's text)";
     return r;
   }
   auto out = wf::render(it->second, call.context);
@@ -27,6 +28,7 @@ attempt_result template_provider::complete(const model_call& call) {
     r.text = out->dump();
   }
   r.output_tokens = static_cast<int>(r.text.size() / 4);
+  r.finish_reason = "stop";
   return r;
 }
 

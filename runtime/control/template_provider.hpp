@@ -5,6 +5,11 @@
 // a template may be a JSON value, rendered recursively, for schema output.
 // A call naming no known template fails with `unavailable`, which the
 // router turns into "needs a human".
+//
+// A template cannot call tools. Offered agent tools, it answers the final
+// text of its template (no tool calls, finish_reason "stop"): an agent step
+// that falls back this far ends with the template's draft. Without a
+// template it is `unavailable`, and says that tools were asked for.
 #pragma once
 
 #include <map>

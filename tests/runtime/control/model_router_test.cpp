@@ -171,6 +171,169 @@ BOOST_AUTO_TEST_CASE(structured_output_by_schema_and_by_tool_call) {
   BOOST_TEST(seen[1]["body"]["tool_choice"]["function"]["name"] == "result");
 }
 
+tool_spec lookup_tool() {
+  return {"lookup", "Find an order by number",
+          {{"type", "object"}, {"properties", {{"order", {{"type", "integer"}}}}}, {"required", {"order"}}}};
+}
+
+BOOST_AUTO_TEST_CASE(agent_tools_round_trip_in_the_openai_wire_format) {
+  router_kit k;
+  k.server.fallback_default({{"tools_until", 2}, {"tool", "lookup"}, {"arguments", {{"order", 42}}}});
+  auto req = ask("where is my order?");
+  req.tools = {lookup_tool()};
+
+  std::vector<model_result> turns;
+  for (int turn = 0; turn < 3; ++turn) {
+    auto r = k.gw->complete(req);
+    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+    BOOST_REQUIRE(r->outcome == "completed");
+    turns.push_back(*r);
+    if (r->tool_calls.empty()) break;
+    chat_message assistant{"assistant", r->text};
+    assistant.tool_calls = r->tool_calls;
+    req.messages.push_back(assistant);
+    for (const auto& c : r->tool_calls) {
+      chat_message result{"tool", "{\"status\": \"shipped\"}"};
+      result.tool_call_id = c.id;
+      req.messages.push_back(result);
+    }
+  }
+  BOOST_REQUIRE(turns.size() == 3u);
+  BOOST_REQUIRE(turns[0].tool_calls.size() == 1u);
+  BOOST_TEST(turns[0].tool_calls[0].id == "call_1");
+  BOOST_TEST(turns[0].tool_calls[0].name == "lookup");
+  BOOST_TEST(nlohmann::json::parse(turns[0].tool_calls[0].arguments) == nlohmann::json({{"order", 42}}));
+  BOOST_TEST(turns[0].finish_reason == "tool_calls");
+  BOOST_TEST(turns[0].text.empty());
+  BOOST_TEST(turns[0].to_json()["tool_calls"][0]["name"] == "lookup");
+  BOOST_TEST(turns[1].tool_calls[0].id == "call_2");
+  BOOST_TEST(turns[2].tool_calls.empty());
+  BOOST_TEST(turns[2].text == "done after 2 tool results");
+  BOOST_TEST(turns[2].finish_reason == "stop");
+
+  // What went over the wire is the chat-completions tools protocol.
+  auto seen = k.server.requests();
+  BOOST_REQUIRE(seen.size() == 3u);
+  const auto& first = seen[0]["body"];
+  BOOST_TEST(first["tool_choice"] == "auto");
+  BOOST_TEST(!first.contains("response_format"));
+  BOOST_TEST(first["tools"] == nlohmann::json::parse(R"([{"type": "function", "function": {
+      "name": "lookup", "description": "Find an order by number",
+      "parameters": {"type": "object", "properties": {"order": {"type": "integer"}}, "required": ["order"]}}}])"));
+  const auto& third = seen[2]["body"]["messages"];
+  BOOST_REQUIRE(third.size() == 5u);
+  BOOST_TEST(third[1] == nlohmann::json::parse(R"({"role": "assistant", "content": null, "tool_calls": [
+      {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{\"order\": 42}"}}]})"));
+  BOOST_TEST(third[2] == nlohmann::json::parse(
+                             R"({"role": "tool", "tool_call_id": "call_1", "content": "{\"status\": \"shipped\"}"})"));
+  BOOST_TEST(third[3]["tool_calls"][0]["id"] == "call_2");
+  BOOST_TEST(third[4]["tool_call_id"] == "call_2");
+}
+
+BOOST_AUTO_TEST_CASE(every_tool_call_of_an_answer_is_read_and_structured_output_still_works_beside_tools) {
+  router_kit k;
+  k.server.script({{{"content", "checking both"},
+                    {"tool_calls",
+                     {{{"id", "a1"}, {"name", "lookup"}, {"arguments", {{"order", 1}}}},
+                      {{"id", "b2"}, {"name", "refund"}, {"arguments", "{\"not json"}}}}}});
+  auto req = ask("two things");
+  req.tools = {lookup_tool(), {"refund", "", nullptr}};
+  auto r = k.gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_REQUIRE(r->tool_calls.size() == 2u);
+  BOOST_TEST(r->tool_calls[0].id == "a1");
+  BOOST_TEST(r->tool_calls[1].name == "refund");
+  BOOST_TEST(r->tool_calls[1].arguments == "{\"not json");  // as sent: the agent tells the model
+  BOOST_TEST(r->text == "checking both");
+  auto sent = k.server.requests()[0]["body"]["tools"][1]["function"];
+  BOOST_TEST(!sent.contains("description"));
+  BOOST_TEST(sent["parameters"]["type"] == "object");  // servers refuse a tool without a schema
+
+  // Tools and a schema: the schema goes as response_format, never as a
+  // forced call (that would keep the model from the agent's tools).
+  req = ask("final as JSON");
+  req.tools = {lookup_tool()};
+  req.json_schema = {{"type", "object"}};
+  req.use_tools = true;
+  r = k.gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->json["ok"] == true);
+  auto body = k.server.requests()[1]["body"];
+  BOOST_TEST(body["tool_choice"] == "auto");
+  BOOST_TEST(body["response_format"]["type"] == "json_schema");
+  BOOST_TEST(body["tools"].size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_tool_calls_are_malformed_answers) {
+  model_call call;
+  call.tools = {lookup_tool()};
+  auto parse = [&](const std::string& calls) {
+    attempt_result out;
+    bool ok = openai_provider::parse_response(
+        R"({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": )" + calls +
+            R"(}, "finish_reason": "tool_calls"}]})",
+        call, out);
+    BOOST_TEST(!ok);
+    BOOST_TEST((out.failure == attempt_failure::malformed));
+    return out.error;
+  };
+  BOOST_TEST(has(parse(R"([{"type": "function", "function": {"name": "lookup", "arguments": "{}"}}])"),
+                 "tool_calls[0] has no id"));
+  BOOST_TEST(has(parse(R"([{"id": "c1", "type": "function", "function": {"arguments": "{}"}}])"),
+                 "tool_calls[0] has no function name"));
+  BOOST_TEST(has(parse(R"([{"id": "c1", "function": {"name": "lookup", "arguments": "{}"}},
+                           {"id": "c2", "function": {"name": "lookup", "arguments": {"order": 1}}}])"),
+                 "tool_calls[1].function.arguments is not a string"));
+  BOOST_TEST(has(parse(R"("lookup")"), "tool_calls is not a list"));
+
+  attempt_result out;
+  BOOST_TEST(!openai_provider::parse_response(R"({"choices": [{"message": {"content": null}}]})", call, out));
+  BOOST_TEST(has(out.error, "content is missing"));
+  out = {};
+  BOOST_TEST(openai_provider::parse_response(
+      R"({"choices": [{"message": {"content": "all done"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": "many"}})",
+      call, out));
+  BOOST_TEST(out.text == "all done");
+  BOOST_TEST(out.tool_calls.empty());
+  BOOST_TEST(out.input_tokens == 0);  // a mistyped field reads as absent, never throws
+
+  // Through the router: a malformed answer is a provider fault, retried.
+  router_kit k;
+  k.server.script({{{"tool_calls", {{{"name", "lookup"}, {"arguments", {}}}}}}});
+  auto req = ask("once more");
+  req.tools = {lookup_tool()};
+  auto r = k.gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->attempts == 2);
+  BOOST_TEST(r->tier == "quality");
+  BOOST_TEST(r->text == "echo: once more");
+}
+
+BOOST_AUTO_TEST_CASE(the_template_provider_answers_its_text_and_calls_no_tool) {
+  test::temp_dir dir("model_router");
+  auto db = store::open(dir / "data").value();
+  auto cfg = parse_model_config("models:\n  templates:\n    sorry: \"We could not look up {{ order }}.\"\n", "m.yaml")
+                 .value();
+  auto gw = model_router::create(cfg, *db, {}).value();
+  model_request req;
+  req.template_name = "sorry";
+  req.context = {{"order", 42}};
+  req.messages = {{"user", "where is 42?"}};
+  req.tools = {lookup_tool()};
+  auto r = gw->complete(req);
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->outcome == "completed");
+  BOOST_TEST(r->tier == "template");
+  BOOST_TEST(r->text == "We could not look up 42.");
+  BOOST_TEST(r->tool_calls.empty());
+  BOOST_TEST(r->finish_reason == "stop");
+
+  req.template_name = "";
+  r = gw->complete(req);
+  BOOST_TEST(r->outcome == "needs_human");
+  BOOST_TEST(has(r->fallbacks.back().reason, "cannot call tools"));
+}
+
 BOOST_AUTO_TEST_CASE(rate_limits_wait_for_retry_after) {
   router_kit k;
   k.server.script({{{"status", 429}, {"retry_after", "1"}}});
