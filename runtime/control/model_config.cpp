@@ -37,6 +37,7 @@ void read_provider(const YAML::Node& n, std::size_t i, const std::string& origin
   r.get("retries", p.retries, 0, 10);
   r.get_ms("max_retry_wait", p.max_retry_wait, 0, 3600000);
   r.get_ms("retry_backoff", p.retry_backoff, 0, 600000);
+  r.get("max_concurrency", p.max_concurrency, 1, 1024);
   r.mark("breaker");
   if (r.has("breaker")) {
     auto b = r.child("breaker");

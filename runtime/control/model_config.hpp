@@ -6,7 +6,8 @@
 //     chain: [quality, fast]           # fallback order; template, then human, always follow
 //     providers:
 //       - {name: local, kind: openai, base_url: "http://127.0.0.1:8080", api_key: "secret://llm_key",
-//          timeout: 30s, retries: 2, max_retry_wait: 30s, breaker: {failures: 5, cooldown: 30s}}
+//          timeout: 30s, retries: 2, max_retry_wait: 30s, breaker: {failures: 5, cooldown: 30s},
+//          max_concurrency: 4}
 //     tiers:
 //       quality: {provider: local, model: qwen2.5-14b}
 //       fast: {provider: local, model: qwen2.5-3b}
@@ -42,6 +43,10 @@ struct provider_config {
   std::chrono::milliseconds retry_backoff{200};     // after a 5xx/timeout, doubled per attempt
   int breaker_failures = 5;
   std::chrono::milliseconds breaker_cooldown{30000};
+  // Requests in flight to this provider at most; further calls wait for a
+  // slot (the wait counts against nothing but latency). A local server runs
+  // a few sequences in parallel; more only queue inside it.
+  int max_concurrency = 4;
 };
 
 struct tier_config {

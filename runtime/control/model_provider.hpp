@@ -49,6 +49,9 @@ struct model_call {
   std::string template_name;          // the template provider's input
   std::vector<chat_message> messages;
   nlohmann::json context = nlohmann::json::object();  // canonical state for templates
+  // Non-null: the template provider answers this (already rendered) instead
+  // of looking up template_name: a model step's own `template:`.
+  nlohmann::json template_text;
   nlohmann::json json_schema;         // non-null: ask for JSON matching it
   std::string schema_name = "result";
   // Structured output through one forced function call instead of

@@ -70,7 +70,8 @@ result<std::unique_ptr<model_router>> model_router::create(const model_config& c
       o.api_key = std::move(*key);
     }
     provider_slot slot{std::make_unique<openai_provider>(std::move(o)),
-                       std::make_unique<circuit_breaker>(p.breaker_failures, p.breaker_cooldown), p};
+                       std::make_unique<circuit_breaker>(p.breaker_failures, p.breaker_cooldown),
+                       std::make_unique<std::counting_semaphore<1024>>(p.max_concurrency), p};
     g->providers_[p.name] = std::move(slot);
   }
   auto ledger = budget_ledger::open(db);
@@ -90,6 +91,7 @@ void model_router::set_provider(std::unique_ptr<model_provider> p, int breaker_f
   for (const auto& c : cfg_.providers)
     if (c.name == name) slot.cfg = c, configured = true;
   if (!configured) slot.cfg.name = name;
+  slot.in_flight = std::make_unique<std::counting_semaphore<1024>>(slot.cfg.max_concurrency);
 }
 
 double model_router::cost_usd(const std::string& model, int in, int out) const {
@@ -109,6 +111,14 @@ double model_router::estimate_usd(const std::string& model, const model_call& ca
   if (!call.json_schema.is_null()) in += call.json_schema.dump().size();
   for (const auto& t : call.tools) in += t.name.size() + t.description.size() + t.parameters.dump().size() + 16;
   return cost_usd(model, static_cast<int>(in), call.max_tokens);
+}
+
+std::string model_router::tier_after(const std::string& tier) const {
+  auto pos = std::find(cfg_.chain.begin(), cfg_.chain.end(), tier);
+  if (pos == cfg_.chain.end()) return "template";
+  for (++pos; pos != cfg_.chain.end(); ++pos)
+    if (cfg_.tiers.count(*pos)) return *pos;
+  return "template";
 }
 
 circuit_breaker::state model_router::breaker_state(const std::string& provider) const {
@@ -153,6 +163,12 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, c
     return false;
   }
 
+  // Held over the retries too: a rate-limited provider is not sent more.
+  slot.in_flight->acquire();
+  struct permit {
+    std::counting_semaphore<1024>& s;
+    ~permit() { s.release(); }
+  } held_slot{*slot.in_flight};
   auto backoff = slot.cfg.retry_backoff;
   for (int attempt = 0; attempt <= slot.cfg.retries; ++attempt) {
     if (attempt > 0 && !slot.breaker->allow()) {
@@ -210,6 +226,7 @@ result<model_result> model_router::complete(const model_request& req) {
 
   model_call call;
   call.template_name = req.template_name;
+  call.template_text = req.template_text;
   call.messages = req.messages;
   call.context = req.context;
   call.json_schema = req.json_schema;

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <semaphore>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,7 @@ struct model_request {
   std::string tier;                // empty: routed by task_kind, else default_tier
   std::string task_kind;
   std::string template_name;       // used when the chain reaches the template provider
+  nlohmann::json template_text;    // non-null: answered instead of a named template (rendered already)
   std::vector<chat_message> messages;
   nlohmann::json context = nlohmann::json::object();
   nlohmann::json json_schema;      // non-null: structured output
@@ -127,6 +129,10 @@ class model_router {
   void set_provider(std::unique_ptr<model_provider> p, int breaker_failures = 5,
                     std::chrono::milliseconds breaker_cooldown = std::chrono::seconds(30));
 
+  // The tier a call falls to after `tier`: the next configured one in the
+  // chain, else "template".
+  std::string tier_after(const std::string& tier) const;
+
   // Providers with breaker state, tiers, and spend against limits (`keelctl models`).
   nlohmann::json describe() const;
   budget_ledger& ledger() { return *ledger_; }
@@ -143,6 +149,7 @@ class model_router {
   struct provider_slot {
     std::unique_ptr<model_provider> impl;
     std::unique_ptr<circuit_breaker> breaker;
+    std::unique_ptr<std::counting_semaphore<1024>> in_flight;  // cfg.max_concurrency permits
     provider_config cfg;
   };
   explicit model_router(const model_config& cfg);

@@ -6,6 +6,14 @@ namespace keel::control {
 
 attempt_result template_provider::complete(const model_call& call) {
   attempt_result r;
+  if (!call.template_text.is_null()) {
+    r.model = "template:inline";
+    r.json = call.template_text.is_string() ? nlohmann::json() : call.template_text;
+    r.text = call.template_text.is_string() ? call.template_text.get<std::string>() : call.template_text.dump();
+    r.output_tokens = static_cast<int>(r.text.size() / 4);
+    r.finish_reason = "stop";
+    return r;
+  }
   r.model = "template:" + call.template_name;
   auto it = templates_.find(call.template_name);
   if (it == templates_.end()) {

@@ -1,0 +1,99 @@
+// A scripted OpenAI-compatible server (tests/support/openai_test_server.py,
+// a real process on 127.0.0.1) and a model router configured against it,
+// with a real store, vault, spans, audit and optional policy: what the
+// model router and model step tests share.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include <boost/test/unit_test.hpp>
+#include <httplib.h>
+
+#include "runtime/control/model_router.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace keel::test {
+
+using namespace std::chrono_literals;
+using namespace keel::control;
+
+inline const std::string api_key = "sk-test-GATEWAY-KEY-31337";
+
+struct fake_openai {
+  test::temp_dir dir{"model_router"};
+  std::unique_ptr<test::process> proc;
+  int port = 0;
+
+  fake_openai() {
+    auto port_file = dir / "port";
+    proc = std::make_unique<test::process>(
+        std::vector<std::string>{"/usr/bin/python3", KEEL_SOURCE_DIR "/tests/support/openai_test_server.py",
+                                 "--port-file", port_file},
+        dir / "server.log");
+    BOOST_REQUIRE_MESSAGE(test::wait_until([&] { return std::filesystem::exists(port_file); }, 10s),
+                          "the test server did not start: " + proc->log());
+    std::ifstream(port_file) >> port;
+  }
+  nlohmann::json call(const std::string& path, const nlohmann::json& body = nlohmann::json::object()) {
+    httplib::Client c("127.0.0.1", port);
+    auto r = path == "/_requests" ? c.Get(path.c_str()) : c.Post(path.c_str(), body.dump(), "application/json");
+    BOOST_REQUIRE(r);
+    return nlohmann::json::parse(r->body);
+  }
+  void script(const nlohmann::json& responses) { call("/_script", {{"responses", responses}}); }
+  void fallback_default(const nlohmann::json& resp) { call("/_default", resp); }
+  nlohmann::json requests() { return call("/_requests")["requests"]; }
+};
+
+struct router_kit {
+  fake_openai server;
+  std::unique_ptr<store> db;
+  std::unique_ptr<secret_vault> vault;
+  std::unique_ptr<span_store> spans;
+  std::unique_ptr<audit_log> audit;
+  metrics_registry metrics;
+  std::optional<policy> rules;
+  std::unique_ptr<model_router> gw;
+
+  explicit router_kit(const std::string& policy_yaml = "", const std::string& extra = "") {
+    db = std::move(store::open(server.dir / "data").value());
+    vault = std::move(secret_vault::open(*db, {server.dir / "vault.key", ""}).value());
+    BOOST_REQUIRE(vault->set("llm_key", api_key).ok());
+    spans = std::move(span_store::open(*db, {}, vault->redactions()).value());
+    audit = std::move(audit_log::open(*db, vault->redactions()).value());
+    if (!policy_yaml.empty()) rules = policy::parse(policy_yaml, "policy.yaml").value();
+    auto cfg = parse_model_config(R"(models:
+  default_tier: quality
+  chain: [quality, fast]
+  providers:
+    - name: local
+      kind: openai
+      base_url: "http://127.0.0.1:)" + std::to_string(server.port) + R"("
+      api_key: secret://llm_key
+      timeout: 700ms
+      retries: 2
+      max_retry_wait: 5s
+      retry_backoff: 10ms
+      breaker: {failures: 3, cooldown: 300ms}
+  tiers:
+    quality: {provider: local, model: big-model}
+    fast: {provider: local, model: small-model}
+  prices:
+    big-model: {input: 10, output: 30}
+    small-model: {input: 1, output: 2}
+  cache: {ttl: 10m, max_entries: 100}
+  templates:
+    draft_reply: "Hello {{ customer.name }}, we received your message."
+)" + extra, "models.yaml");
+    BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.err().message));
+    model_hooks hooks{rules ? &*rules : nullptr, vault.get(), spans.get(), &metrics, audit.get()};
+    auto g = model_router::create(*cfg, *db, hooks);
+    BOOST_REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.err().message));
+    gw = std::move(*g);
+  }
+};
+
+}  // namespace keel::test
