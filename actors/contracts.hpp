@@ -49,6 +49,7 @@ using executors_atom = caf::atom_constant<caf::atom("executors")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
+using model_atom = caf::atom_constant<caf::atom("model")>;
 using memory_atom = caf::atom_constant<caf::atom("memory")>;
 using canon_atom = caf::atom_constant<caf::atom("canon")>;
 using memdone_atom = caf::atom_constant<caf::atom("memdone")>;
@@ -173,7 +174,8 @@ using executor_agent_actor = agent_actor::extend<
     caf::replies_to<snapshot_atom, monitor_query>::with<control::monitor_snapshot>,
     caf::reacts_to<tick_atom>,
     caf::reacts_to<flush_atom>,
-    caf::reacts_to<read_atom, wf::step_task, int>>;  // a node-local read step to (re)send to the retriever; int: tries so far
+    caf::reacts_to<read_atom, wf::step_task, int>,  // a node-local read step to (re)send to the retriever; int: tries so far
+    caf::reacts_to<model_atom, wf::step_task, json_reply>>;  // a model step's answer from the model pool
 
 // Starting workflows on events: the planner (definitions' `trigger:`) and
 // the monitor (`monitor.triggers`) both answer it.

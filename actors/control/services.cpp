@@ -143,6 +143,10 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
                                                           svc->audit.get()});
   if (!gw) return error{gw.err().code, "models: " + gw.err().message};
   svc->models = std::move(gw.value());
+  std::size_t slots = 2;  // the template path needs no provider slot, but a thread all the same
+  for (const auto& p : models->providers) slots += static_cast<std::size_t>(p.max_concurrency);
+  svc->model_jobs = std::make_unique<job_pool>("keel-model", std::min<std::size_t>(slots, 256), 10'000);
+  svc->corrections = std::make_unique<control::correction_log>(db);
 
   auto* raw = svc.get();
   svc->metrics.add_collector([raw](control::metrics_registry& m) {

@@ -21,7 +21,9 @@
 #include "runtime/control/audit_log.hpp"
 #include "runtime/control/metrics.hpp"
 #include "runtime/control/metrics_server.hpp"
+#include "runtime/control/corrections.hpp"
 #include "runtime/control/model_router.hpp"
+#include "runtime/base/job_pool.hpp"
 #include "runtime/control/monitor_rules.hpp"
 #include "runtime/control/policy.hpp"
 #include "runtime/control/rate_sampler.hpp"
@@ -61,6 +63,13 @@ struct control_services {
   control::metrics_registry metrics;
   node_gauges gauges;
   std::unique_ptr<control::model_router> models;
+  // Model steps run here, off the actors' threads (HTTP calls block); as
+  // many threads as the providers may have calls in flight, so a slot is
+  // never idle while a step waits. Declared after `models`: it stops (and
+  // its running calls return) before the router closes.
+  std::unique_ptr<job_pool> model_jobs;
+  // The operator's edits of reviewed drafts, shown to later drafts.
+  std::unique_ptr<control::correction_log> corrections;
   std::unique_ptr<control::metrics_server> metrics_http;  // null when off or the port was taken
   std::string metrics_note;                               // why metrics are off, if they are
   // Audit entries and spans of the hot path (ad-hoc tasks), written in

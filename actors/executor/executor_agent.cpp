@@ -82,6 +82,9 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
       },
       [=](flush_atom) { workflows_flush(self); },
       [=](read_atom, wf::step_task& t, int tries) { workflows_read(self, std::move(t), tries); },
+      [=](model_atom, wf::step_task& t, json_reply& r) {
+        workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false}, r.value);
+      },
   };
 }
 

@@ -120,6 +120,16 @@ void submit_step(executor_self self, wf::step_task&& t);
 // exactly once: its answer or that failure reaches the engine.
 void workflows_read(executor_self self, wf::step_task&& t, int tries);
 
+// model_steps.cpp: a model step runs on the model job pool; its answer
+// comes back to the agent as (model_atom, the attempt, its answer).
+void run_model_step(executor_self self, wf::step_task&& t);
+// The engine's check of an operator's text for a model step (engine_options::model_answer).
+result<nlohmann::json> model_step_answer(const nlohmann::json& args, const std::string& text);
+// After an approved review with an edit: the correction log, the audit
+// trail and a `correction` memory item about the step's entity.
+void record_model_correction(executor_self self, const nlohmann::json& review, const std::string& instance,
+                             const std::string& by);
+
 // actors/control/step_policy.cpp: policy, secrets, audit, spans and metrics
 // around workflow steps.
 // Before dispatch: evaluates policy, resolves secret:// arguments. Returns

@@ -51,6 +51,7 @@ void workflows_init(executor_self self) {
   opts.max_payload_bytes = cfg.max_payload_bytes;
   opts.sync = cfg.sync_commits;
   if (cfg.fault_injection) opts.crash_at = cfg.crash_at;
+  opts.model_answer = model_step_answer;
   st.engine = std::make_unique<wf::engine>(*st.env.ctx->db, st.env.ctx->workflows, opts);
   if (auto s = st.engine->recover(); !s)
     throw std::runtime_error("workflow recovery failed: " + s.err().message);  // the supervisor decides
@@ -139,6 +140,7 @@ void workflows_read(executor_self self, wf::step_task&& t, int tries) {
 
 void submit_step(executor_self self, wf::step_task&& t) {
   if (!t.compensation && wf::is_node_read(t.action)) return workflows_read(self, std::move(t), 0);
+  if (!t.compensation && wf::is_model_action(t.action)) return run_model_step(self, std::move(t));
   auto& st = self->state;
   auto now = steady_clock::now();
   task_record rec;
@@ -218,6 +220,7 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
     slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_field(args, "comment"),
             via = in.principal](result<nlohmann::json> r) mutable {
       if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate", via, r->value("correction", nlohmann::json()));
+      if (r && r->contains("review")) record_model_correction(self, (*r)["review"], r->value("instance", id), by);
       inner(std::move(r));
     };
     // "args": the operator's corrected arguments (approve only; the engine checks them).

@@ -11,6 +11,7 @@
 
 #include "runtime/base/duration.hpp"
 #include "runtime/base/expression.hpp"
+#include "runtime/base/json_schema.hpp"
 #include "runtime/base/yaml_reader.hpp"
 
 namespace keel::wf {
@@ -97,7 +98,63 @@ std::string check_paths(const std::set<std::string>& paths, const std::set<std::
   return {};
 }
 
+// `model:` and its keys: the step becomes action "model.<kind>" with the
+// keys as its args, checked here so a bad step never loads.
+void read_model_step(yaml_reader& r, const YAML::Node& n, step_spec& s) {
+  r.get("model", s.model);
+  r.get("review", s.review);
+  if (s.model.empty()) {
+    for (const char* k : model_step_keys)
+      if (r.has(k)) r.fail(n[k], k, "only a model: step takes this");
+    if (s.review) r.fail(n["review"], "review", "only a model: step's output can be reviewed (a gate: asks before an action)");
+    return;
+  }
+  if (s.model != "generate" && s.model != "extract" && s.model != "classify")
+    r.fail(n["model"], "model", "must be generate, extract or classify");
+  s.action = "model." + s.model;
+  s.args = nlohmann::json::object();
+  s.args["kind"] = s.model;
+  for (const char* k : model_step_keys) {
+    r.mark(k);
+    if (r.has(k)) s.args[k] = yaml_to_json(n[k]);
+  }
+  auto prompt = s.args.find("prompt");
+  if (prompt == s.args.end() || !prompt->is_string() || prompt->get<std::string>().empty())
+    r.fail(n, "prompt", "a model step needs prompt: the text (a template) to send");
+  for (const char* k : {"system", "tier", "about"})
+    if (s.args.contains(k) && !s.args[k].is_string()) r.fail(n[k], k, "must be text");
+  if (s.model == "classify") {
+    const auto& l = s.args.value("labels", nlohmann::json());
+    bool ok = l.is_array() && l.size() >= 2;
+    std::set<std::string> seen;
+    for (const auto& e : l) ok = ok && e.is_string() && !e.get<std::string>().empty() && seen.insert(e.get<std::string>()).second;
+    if (!ok) r.fail(r.has("labels") ? n["labels"] : n, "labels", "classify needs labels: a list of two or more distinct names");
+  } else if (r.has("labels")) {
+    r.fail(n["labels"], "labels", "only model: classify takes labels");
+  }
+  if (s.model == "extract") {
+    if (!r.has("schema")) r.fail(n, "schema", "extract needs schema: a JSON Schema for the answer");
+    else if (auto c = json_schema::compile(s.args["schema"]); !c) r.fail(n["schema"], "schema", c.err().message);
+  } else if (r.has("schema")) {
+    r.fail(n["schema"], "schema", "only model: extract takes a schema");
+  }
+  if (s.args.contains("max_tokens")) {
+    const auto& m = s.args["max_tokens"];
+    if (!m.is_number_integer() || m.get<long>() < 1 || m.get<long>() > 100000)
+      r.fail(n["max_tokens"], "max_tokens", "must be a whole number from 1 to 100000");
+  }
+  if (s.args.contains("examples")) {
+    const auto& e = s.args["examples"];
+    if (!e.is_number_integer() || e.get<long>() < 0 || e.get<long>() > 20)
+      r.fail(n["examples"], "examples", "must be a whole number from 0 to 20 (recent corrections shown to the model)");
+  }
+  for (const char* k : {"action", "args", "on", "compensate"})
+    if (r.has(k)) r.fail(n[k], k, "a model: step runs on the node; it takes no " + std::string(k) + ":");
+}
+
 }  // namespace
+
+bool is_model_action(const std::string& action) { return action.rfind("model.", 0) == 0; }
 
 std::set<std::string> builtin_action_names() {
   return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send",
@@ -155,8 +212,11 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     r.get("sleep", sleep_text);
     r.get("wait_until", s.wait_until);
     r.get("ask", s.ask);
-    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty();
-    if (kinds != 1) r.fail(steps[i], "action", "a step needs exactly one of action:, sleep:, wait_until: or ask:");
+    bool model = r.has("model");
+    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty() + model;
+    if (kinds != 1)
+      r.fail(steps[i], "action", "a step needs exactly one of action:, model:, sleep:, wait_until: or ask:");
+    read_model_step(r, steps[i], s);
     if (!s.ask.empty()) {
       s.what = step_spec::kind::ask;
       if (r.has("compensate")) r.fail(steps[i]["compensate"], "compensate", "an ask: step has nothing to undo");
@@ -168,12 +228,12 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
       else s.sleep = *d;
     }
     if (!s.wait_until.empty()) s.what = step_spec::kind::wait_until;
-    if (!s.action.empty() && !actions.count(s.action)) {
+    if (!s.action.empty() && s.model.empty() && !actions.count(s.action)) {
       std::string list;
       for (const auto& a : actions) list += (list.empty() ? "" : ", ") + a;
       r.fail(steps[i]["action"], "action", "unknown action '" + s.action + "' (known: " + list + ")");
     }
-    if (r.has("args")) s.args = yaml_to_json(steps[i]["args"]);
+    if (r.has("args") && s.model.empty()) s.args = yaml_to_json(steps[i]["args"]);
     r.mark("args");
     r.get("on", s.on);
     r.get("needs", s.needs);
@@ -378,6 +438,8 @@ nlohmann::json workflow_definition::to_json() const {
                         {"ask_timeout_ms", ms(s.ask_timeout)},
                         {"ask_on_timeout", s.ask_on_timeout},
                         {"ask_default", s.ask_default},
+                        {"model", s.model},
+                        {"review", s.review},
                         {"retry", {{"max_attempts", s.retry.max_attempts},
                                    {"initial_interval_ms", ms(s.retry.initial_interval)},
                                    {"backoff_coefficient", s.retry.backoff_coefficient},
@@ -423,6 +485,8 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
       s.ask_timeout = to_ms(sj, "ask_timeout_ms", millis(0));
       s.ask_on_timeout = sj.value("ask_on_timeout", std::string("fail"));
       s.ask_default = sj.value("ask_default", std::string());
+      s.model = sj.value("model", std::string());
+      s.review = sj.value("review", false);
       const auto& r = sj.at("retry");
       s.retry.max_attempts = r.at("max_attempts").get<int>();
       s.retry.initial_interval = to_ms(r, "initial_interval_ms", s.retry.initial_interval);

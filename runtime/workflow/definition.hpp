@@ -72,7 +72,21 @@ struct step_spec {
   millis ask_timeout{0};
   std::string ask_on_timeout = "fail";
   std::string ask_default;
+  // A model step (`model: generate | extract | classify`) is an action step
+  // whose action is "model.<kind>" and whose args are its model keys
+  // (prompt, system, tier, labels, schema, max_tokens, template, examples,
+  // about), rendered like any args; the node runs it through the model
+  // router instead of an executor. review: its output waits for the
+  // operator, who approves or edits it, before the instance goes on.
+  std::string model;
+  bool review = false;
 };
+
+// The model keys a step may carry beside `model:`.
+inline constexpr const char* model_step_keys[] = {"prompt", "system", "tier", "labels", "schema",
+                                                  "max_tokens", "template", "examples", "about"};
+// True for the action of a model step ("model.generate", ...).
+bool is_model_action(const std::string& action);
 
 struct workflow_definition {
   std::string name;

@@ -42,11 +42,17 @@ struct engine_options {
   // with SIGKILL the n-th time the point is reached. Points: after_create,
   // after_dispatch, after_result, awaiting_approval, during_compensation.
   std::string crash_at;
+  // Checks an operator's text for a model step (its rendered args) and
+  // returns the step's output for it: the answer to a model step that
+  // needed a human, or the edit of a reviewed draft. Unset: only text
+  // output (generate) is accepted, as {"text": ...}.
+  std::function<result<nlohmann::json>(const nlohmann::json& args, const std::string& text)> model_answer;
 };
 
 // A step attempt (or a compensation) to run on an executor.
 struct step_task {
   std::string instance;
+  std::string workflow;  // the definition's name
   std::string step;
   int attempt = 1;
   bool compensation = false;
@@ -105,12 +111,22 @@ class engine {
   // conflict (decided already, or nothing waits), bad_request (args with a
   // rejection, args not an object, a step that runs no action),
   // payload_too_large. An error changes nothing.
+  // Corrected args are a JSON merge patch (RFC 7386) on the rendered args:
+  // keys it names change, a null removes one, the rest stay.
+  // A reviewed model step's gate (review: true) opens after the model
+  // answered, with the draft in its facts: approval completes the step with
+  // the draft, or with the operator's edit ({"text": ...}, checked by
+  // options.model_answer); the reply then carries "review": {workflow,
+  // step, draft, final, about, edited}.
   void decide_gate(std::uint64_t token, const std::string& id, bool approve, const std::string& by,
                    const std::string& comment, const nlohmann::json& corrected_args = nullptr);
   // Answers the clarification an `ask:` step raised: the step completes
-  // with {"answer", "by"} as its result and the instance goes on. Errors:
-  // not_found, conflict (answered already, or nothing asks), bad_request
-  // (an empty answer), payload_too_large.
+  // with {"answer", "by"} as its result and the instance goes on. A model
+  // step that needed a human (its result was {"needs_human": ...}) asks the
+  // same way; its answer is checked by options.model_answer and becomes the
+  // step's output. Errors: not_found, conflict (answered already, or
+  // nothing asks), bad_request (an empty answer, or one the model step's
+  // check refuses), payload_too_large.
   void answer(std::uint64_t token, const std::string& id, const std::string& text, const std::string& by);
   void retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by);
   void cancel(std::uint64_t token, const std::string& id, const std::string& by, const std::string& comment);

@@ -70,6 +70,36 @@ bool engine::impl::ask_question(instance& inst, const step_spec& s, step_run& r,
   return true;
 }
 
+void engine::impl::model_output(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& out) {
+  if (out.contains("needs_human")) {
+    // No model (nor template) gave a usable answer: the operator's answer,
+    // checked like a model's, becomes the output.
+    const auto& why = out["needs_human"];
+    emit(inst, {{"type", "clarification_requested"},
+                {"step", s.id},
+                {"question", why.value("question", std::string("A model step needs your answer"))},
+                {"deadline_ms", 0},
+                {"facts", with_decision_facts(inst, {{"input", inst.input}, {"model", why}, {"args", r.args}})}});
+    spdlog::info("workflow {}: model step {} needs a human: {}", inst.id, s.id, why.value("reason", std::string()));
+    return;
+  }
+  if (s.review) {
+    emit(inst, {{"type", "gate_opened"},
+                {"step", s.id},
+                {"deadline_ms", 0},
+                {"facts", with_decision_facts(inst, {{"review", true}, {"draft", out}, {"action", s.action}, {"args", r.args}, {"input", inst.input}})}});
+    return;
+  }
+  record_result(inst, s, r, out);
+}
+
+result<nlohmann::json> engine::impl::checked_model_text(const step_run& r, const std::string& text) const {
+  if (opts.model_answer) return opts.model_answer(r.args, text);
+  if (r.args.value("kind", std::string()) != "generate")
+    return error{errc::bad_request, "this node cannot check an answer for a model " + r.args.value("kind", std::string()) + " step"};
+  return nlohmann::json{{"text", text}};
+}
+
 void engine::impl::gate_decision(instance& inst, const step_spec& s, step_run& r, bool approve, const std::string& by,
                                  const std::string& comment, const nlohmann::json& corrected_args) {
   nlohmann::json ev = {{"type", "gate_decided"}, {"step", s.id}, {"decision", approve ? "approved" : "rejected"},
@@ -77,7 +107,11 @@ void engine::impl::gate_decision(instance& inst, const step_spec& s, step_run& r
   if (approve && !corrected_args.is_null()) {
     nlohmann::json before = nlohmann::json::object();
     if (r.gate.is_object() && r.gate.contains("facts")) before = r.gate["facts"].value("args", nlohmann::json::object());
-    ev["correction"] = {{"before", std::move(before)}, {"after", corrected_args}};
+    // A patch, not a replacement: what the operator did not touch (the
+    // url, the account, the method) stays as the step rendered it.
+    auto after = before;
+    after.merge_patch(corrected_args);
+    ev["correction"] = {{"before", std::move(before)}, {"after", std::move(after)}, {"patch", corrected_args}};
   }
   emit(inst, std::move(ev));
   if (!approve) {
@@ -140,6 +174,9 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
     return impl_->reply(token, error{errc::conflict, "instance " + id + " has no step waiting for approval" + decided});
   }
   const bool correcting = !corrected_args.is_null();
+  auto& tr = inst->steps.at(target->id);
+  if (tr.gate.is_object() && tr.gate.value("facts", nlohmann::json::object()).value("review", false))
+    return impl_->decide_review(token, *inst, *target, tr, approve, by, comment, corrected_args);
   if (correcting) {
     if (!approve)
       return impl_->reply(token, error{errc::bad_request, "corrected arguments go with an approval, not a rejection"});
@@ -161,6 +198,55 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
                      {"by", by}, {"state", to_string(inst->state)}, {"corrected", correcting}};
   if (correcting) out["correction"] = inst->steps.at(target->id).gate.value("correction", nlohmann::json());
   impl_->reply(token, std::move(out));
+}
+
+// A reviewed draft: approval completes the step with the draft or the
+// operator's edit (checked like a model's answer); rejection fails it.
+void engine::impl::decide_review(std::uint64_t token, instance& inst, const step_spec& s, step_run& r, bool approve,
+                                 const std::string& by, const std::string& comment, const nlohmann::json& edit) {
+  auto draft = r.gate["facts"].value("draft", nlohmann::json::object());
+  nlohmann::json final_out = draft;
+  bool edited = false;
+  if (!edit.is_null()) {
+    if (!approve) return reply(token, error{errc::bad_request, "an edit goes with an approval, not a rejection"});
+    std::string text;
+    if (edit.is_string()) text = edit.get<std::string>();
+    else if (edit.is_object() && edit.contains("json")) text = edit["json"].dump();
+    else if (edit.is_object() && edit.contains("label") && edit["label"].is_string()) text = edit["label"].get<std::string>();
+    else if (edit.is_object() && edit.contains("text") && edit["text"].is_string()) text = edit["text"].get<std::string>();
+    else
+      return reply(token, error{errc::bad_request, "an edit of a draft is {\"text\": \"...\"} (or {\"json\": {...}} for "
+                                                   "extract, {\"label\": \"...\"} for classify)"});
+    if (text.size() > opts.max_payload_bytes)
+      return reply(token, error{errc::payload_too_large, "the edit is " + std::to_string(text.size()) + " bytes; the limit is " +
+                                                             std::to_string(opts.max_payload_bytes)});
+    auto checked = checked_model_text(r, text);
+    if (!checked) return reply(token, error{checked.err().code, "the edit of step " + s.id + ": " + checked.err().message});
+    for (auto& [k, v] : checked->items())
+      if (k == "text" || k == "json" || k == "label") final_out[k] = v;
+    edited = final_out.value("text", std::string()) != draft.value("text", std::string());
+  }
+  if (approve) final_out["reviewed"] = {{"by", by}, {"edited", edited}};
+  safely(inst, [&] {
+    nlohmann::json ev = {{"type", "gate_decided"}, {"step", s.id}, {"decision", approve ? "approved" : "rejected"},
+                         {"by", by}, {"comment", comment}};
+    if (edited)
+      ev["correction"] = {{"before", draft.value("text", std::string())}, {"after", final_out.value("text", std::string())}};
+    emit(inst, std::move(ev));
+    if (approve) {
+      record_result(inst, s, r, final_out);
+    } else if (inst.state == instance_state::running) {
+      begin_compensation(inst, "the draft of step " + s.id + " was rejected by " + by + (comment.empty() ? "" : ": " + comment));
+    }
+    advance(inst);
+  });
+  nlohmann::json out{{"instance", inst.id}, {"step", s.id}, {"decision", approve ? "approved" : "rejected"},
+                     {"by", by}, {"state", to_string(inst.state)}, {"corrected", edited}};
+  if (approve)
+    out["review"] = {{"workflow", inst.def.name}, {"step", s.id}, {"draft", draft.value("text", std::string())},
+                     {"final", final_out.value("text", std::string())}, {"about", r.args.value("about", std::string())},
+                     {"edited", edited}};
+  reply(token, std::move(out));
 }
 
 void engine::answer(std::uint64_t token, const std::string& ref, const std::string& text, const std::string& by) {
@@ -190,6 +276,19 @@ void engine::answer(std::uint64_t token, const std::string& ref, const std::stri
   if (text.size() > impl_->opts.max_payload_bytes)
     return impl_->reply(token, error{errc::payload_too_large, "the answer is " + std::to_string(text.size()) +
                                                                   " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});
+  if (is_model_action(target->action)) {
+    auto& r = inst->steps.at(target->id);
+    auto out = impl_->checked_model_text(r, text);
+    if (!out) return impl_->reply(token, error{out.err().code, "step " + target->id + ": " + out.err().message});
+    (*out)["answered_by"] = by;
+    impl_->safely(*inst, [&] {
+      impl_->emit(*inst, {{"type", "clarification_answered"}, {"step", target->id}, {"answer", text}, {"by", by}});
+      impl_->record_result(*inst, *target, r, *out);
+      impl_->advance(*inst);
+    });
+    return impl_->reply(token, nlohmann::json{{"instance", id}, {"step", target->id}, {"answered", true}, {"by", by},
+                                              {"state", to_string(inst->state)}});
+  }
   impl_->safely(*inst, [&] {
     impl_->emit(*inst, {{"type", "clarification_answered"}, {"step", target->id}, {"answer", text}, {"by", by}});
     impl_->emit(*inst, {{"type", "step_completed"}, {"step", target->id}, {"attempt", 0},

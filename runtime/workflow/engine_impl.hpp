@@ -110,6 +110,13 @@ struct engine::impl : engine_state {
   bool dispatch_step(instance& inst, const step_spec& s, step_run& r, step_context& ctx);
   step_task task_for(const instance& inst, const step_spec& s, const step_run& r, bool compensation);
   void record_result(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& result);
+  // A model step's output: recorded, or held for the operator (a question
+  // when no model could answer; a review gate for review: true).
+  void model_output(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& out);
+  // The step's output for an operator's text (options.model_answer).
+  result<nlohmann::json> checked_model_text(const step_run& r, const std::string& text) const;
+  void decide_review(std::uint64_t token, instance& inst, const step_spec& s, step_run& r, bool approve,
+                     const std::string& by, const std::string& comment, const nlohmann::json& edit);
   result<std::optional<nlohmann::json>> idem_result(const std::string& key);
   void forget_idem(const std::string& key);
 

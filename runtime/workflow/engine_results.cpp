@@ -30,6 +30,8 @@ void engine::impl::on_result_of(instance& inst_ref, const step_task& t, const re
       if (size > opts.max_payload_bytes)
         fail_step(*inst, *s, r, errc::payload_too_large, "the result is " + std::to_string(size) +
                                                              " bytes; the limit is " + std::to_string(opts.max_payload_bytes), false);
+      else if (is_model_action(s->action))
+        model_output(*inst, *s, r, outcome.value());
       else
         record_result(*inst, *s, r, outcome.value());
     } else {

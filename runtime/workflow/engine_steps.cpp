@@ -77,6 +77,7 @@ bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r
 step_task engine::impl::task_for(const instance& inst, const step_spec& s, const step_run& r, bool compensation) {
   step_task t;
   t.instance = inst.id;
+  t.workflow = inst.def.name;
   t.step = s.id;
   t.compensation = compensation;
   t.trace = inst.trace;

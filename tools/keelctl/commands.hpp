@@ -64,6 +64,8 @@ int cmd_task(const globals& g, const std::string& id);
 int cmd_history(const globals& g, const std::string& id);
 int cmd_approvals(const globals& g);
 // corrected_args: empty, or a JSON object replacing the step's args (approve only).
+// approve --edit: the draft of a reviewed model step in $EDITOR, approved as saved.
+int cmd_edit_draft(const globals& g, const std::string& id, const std::string& comment);
 int cmd_decide(const globals& g, const std::string& id, bool approve, const std::string& comment,
                const std::string& corrected_args = {});
 int cmd_answer(const globals& g, const std::string& id, const std::string& text);

@@ -110,8 +110,13 @@ int main(int argc, char** argv) {
   approve->add_option("--comment", comment, "Recorded with the decision");
   std::string corrected_args;
   approve->add_option("--args", corrected_args,
-                      "Approve with corrected arguments (a JSON object replacing the proposed ones; recorded as a correction); "
-                      "@FILE reads it from a file, - from stdin");
+                      "Approve with corrected arguments (a JSON merge patch on the proposed ones: the keys it names "
+                      "change, null removes one; recorded as a correction); @FILE reads it from a file, - from stdin");
+  bool edit_draft = false;
+  auto* edit_flag = approve->add_flag("--edit", edit_draft,
+                    "A reviewed model draft: open it in $EDITOR (else vi) and approve what you save; the edit is "
+                    "recorded as a correction the step's later drafts learn from");
+  edit_flag->excludes("--args");
   auto* reject = app.add_subcommand("reject", "Reject a gate: the instance compensates and fails");
   reject->add_option("id", instance_id, "Approval id from keelctl approvals")->required();
   reject->add_option("--comment", comment, "Recorded with the decision");
@@ -246,6 +251,7 @@ int main(int argc, char** argv) {
   if (*task) return ctl::cmd_task(g, instance_id);
   if (*history) return ctl::cmd_history(g, instance_id);
   if (*approvals) return ctl::cmd_approvals(g);
+  if (*approve && edit_draft) return ctl::cmd_edit_draft(g, instance_id, comment);
   if (*approve) return ctl::cmd_decide(g, instance_id, true, comment, corrected_args);
   if (*answer) return ctl::cmd_answer(g, instance_id, answer_text);
   if (*console_token) return ctl::cmd_console_token(g);

@@ -270,6 +270,62 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
   return exit_ok;
 }
 
+int cmd_edit_draft(const globals& g, const std::string& id, const std::string& comment) {
+  auto list = call(g, "approvals", json::object(), g.timeout);
+  if (!list) return report(g, list.err());
+  const auto approvals = list->value("approvals", json::array());
+  const json* gate = nullptr;
+  for (const auto& a : approvals) {
+    auto ref = a.value("instance", std::string()) + "/" + a.value("step", std::string());
+    if (ref == id || (a.value("instance", std::string()) == id && !gate)) gate = &a;
+  }
+  if (!gate || !gate->contains("facts") || !(*gate)["facts"].value("review", false))
+    return report(g, error{errc::not_found, "no model draft waits for review at " + id +
+                                                 "; `keelctl approvals` lists them (review: true steps), and "
+                                                 "`keelctl approve " + id + " --args` corrects other gates"});
+  auto draft = (*gate)["facts"].value("draft", json::object()).value("text", std::string());
+  char path[] = "/tmp/keel-draft-XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return report(g, error{errc::io, "cannot create a file for the draft in /tmp"});
+  if (::write(fd, draft.data(), draft.size()) != static_cast<ssize_t>(draft.size())) {
+    ::close(fd);
+    ::unlink(path);
+    return report(g, error{errc::io, "cannot write the draft to " + std::string(path)});
+  }
+  ::close(fd);
+  const char* editor = std::getenv("VISUAL");
+  if (!editor || !*editor) editor = std::getenv("EDITOR");
+  if (!editor || !*editor) editor = "vi";
+  // The editor may be a command with arguments ("code --wait"), as git allows.
+  std::string cmd = std::string(editor) + " '" + path + "'";
+  int rc = std::system(cmd.c_str());
+  std::string edited;
+  if (FILE* f = std::fopen(path, "rb")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) edited.append(buf, n);
+    std::fclose(f);
+  }
+  ::unlink(path);
+  if (rc != 0)
+    return report(g, error{errc::unavailable, std::string("the editor (") + editor + ") exited with status " +
+                                                  std::to_string(rc) + "; nothing was approved"});
+  // Editors add a final newline; the draft's own ending is what counts.
+  while (!edited.empty() && edited.back() == '\n' && (draft.empty() || draft.back() != '\n')) edited.pop_back();
+  if (edited.find_first_not_of(" \t\r\n") == std::string::npos)
+    return report(g, error{errc::bad_request, "the saved draft is empty; nothing was approved (use `keelctl reject " + id +
+                                                  "` to turn it down)"});
+  auto ref = (*gate).value("instance", std::string()) + "/" + (*gate).value("step", std::string());
+  json args = {{"id", ref}, {"by", operator_name()}, {"comment", comment}};
+  if (edited != draft) args["args"] = {{"text", edited}};
+  auto r = call(g, "approve", args, g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  ui::print(stdout, "approved the draft of %s%s; instance is %s\n", ref,
+            edited != draft ? " with your edit (kept as a correction)" : " as written", state_word(r->value("state", std::string())));
+  return exit_ok;
+}
+
 int cmd_answer(const globals& g, const std::string& id, const std::string& text) {
   auto r = call(g, "answer", {{"id", id}, {"answer", text}, {"by", operator_name()}}, g.timeout);
   if (!r) return report(g, r.err());

@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ input.x \"}}\n"), "bad template"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, gate: {when: \"input.x >\"}}\n"), "expression ends too early"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
-  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, sleep:, wait_until: or ask:"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, model:, sleep:, wait_until: or ask:"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: guess}\n"), "must be fail or default"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: default}\n"), "needs default:"));
@@ -66,6 +66,63 @@ BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
   BOOST_TEST(has(definition_error_of("name: Bad Name\nsteps:\n  - {id: a, action: echo}\n"), "needs a name"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps: []\n"), "needs a list of steps"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, compensate: {action: nope}}\n"), "unknown compensation action"));
+}
+
+BOOST_AUTO_TEST_CASE(model_steps_load_as_node_actions_with_their_keys_as_args) {
+  auto r = parse_workflow(R"(
+name: support_reply
+steps:
+  - id: triage
+    model: classify
+    labels: [billing, refund, other]
+    tier: fast
+    prompt: "Classify: {{ input.subject }}"
+  - id: order
+    model: extract
+    needs: [triage]
+    schema: {type: object, required: [order_id], properties: {order_id: {type: string}}}
+    prompt: "Which order? {{ input.text }}"
+  - id: draft
+    model: generate
+    needs: [order]
+    review: true
+    examples: 2
+    about: "customer:{{ input.from }}"
+    template: "Thanks, we are looking at order {{ steps.order.result.json.order_id }}."
+    prompt: "Reply about {{ steps.triage.result.label }}"
+)", "w.yaml", builtin_action_names());
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  const auto* triage = r->step("triage");
+  BOOST_TEST(triage->action == "model.classify");
+  BOOST_TEST(is_model_action(triage->action));
+  BOOST_TEST(triage->args["kind"] == "classify");
+  BOOST_TEST(triage->args["labels"].size() == 3u);
+  BOOST_TEST(triage->args["tier"] == "fast");
+  BOOST_TEST(!triage->review);
+  const auto* draft = r->step("draft");
+  BOOST_TEST(draft->review);
+  BOOST_TEST(draft->args["examples"] == 2);
+  auto back = workflow_definition::from_json(r->to_json());
+  BOOST_REQUIRE(back.ok());
+  BOOST_TEST(back->to_json() == r->to_json());
+  BOOST_TEST(back->step("draft")->review);
+}
+
+BOOST_AUTO_TEST_CASE(bad_model_steps_say_where_and_what) {
+  auto step = [](const std::string& body) { return definition_error_of("name: x\nsteps:\n  - {id: a, " + body + "}\n"); };
+  BOOST_TEST(has(step("model: summarise, prompt: p"), "w.yaml:3: steps[0].model: must be generate, extract or classify"));
+  BOOST_TEST(has(step("model: generate"), "needs prompt:"));
+  BOOST_TEST(has(step("model: classify, prompt: p, labels: [one]"), "two or more distinct"));
+  BOOST_TEST(has(step("model: classify, prompt: p, labels: [a, a]"), "two or more distinct"));
+  BOOST_TEST(has(step("model: extract, prompt: p"), "extract needs schema:"));
+  BOOST_TEST(has(step("model: extract, prompt: p, schema: {type: objekt}"), "steps[0].schema"));
+  BOOST_TEST(has(step("model: generate, prompt: p, labels: [a, b]"), "only model: classify takes labels"));
+  BOOST_TEST(has(step("model: generate, prompt: p, max_tokens: 0"), "max_tokens: must be a whole number"));
+  BOOST_TEST(has(step("model: generate, prompt: p, action: echo"), "exactly one of action:, model:"));
+  BOOST_TEST(has(step("model: generate, prompt: p, on: {zone: eu}"), "takes no on:"));
+  BOOST_TEST(has(step("action: echo, prompt: p"), "only a model: step takes this"));
+  BOOST_TEST(has(step("action: echo, review: true"), "only a model: step's output can be reviewed"));
+  BOOST_TEST(has(step("model: generate, prompt: \"{{ steps.b.result }}\""), "refers to steps.b"));
 }
 
 BOOST_AUTO_TEST_CASE(catalog_keeps_the_good_files_and_reports_the_bad) {

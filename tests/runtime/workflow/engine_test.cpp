@@ -18,6 +18,29 @@ using nlohmann::json;
 
 namespace {
 
+const char* patching = R"(
+name: patching
+steps:
+  - id: pay
+    action: echo
+    args: {url: /refunds, account: billing, amount: "{{ input.amount }}", note: first}
+    gate: true
+)";
+
+const char* reviewed = R"(
+name: reviewed
+steps:
+  - id: draft
+    model: generate
+    review: true
+    about: "customer:{{ input.c }}"
+    prompt: "Reply to {{ input.c }}"
+  - id: send
+    needs: [draft]
+    action: echo
+    args: {text: "{{ steps.draft.result.text }}"}
+)";
+
 const char* five_steps = R"(
 name: five
 version: 3
@@ -125,7 +148,7 @@ struct harness {
     auto s = store::open(dir / "db");
     BOOST_REQUIRE(s.ok());
     db = std::move(s.value());
-    for (const char* text : {five_steps, pausing, redo, noops, asking, asking_late, asking_strict, grounded}) {
+    for (const char* text : {patching, reviewed, five_steps, pausing, redo, noops, asking, asking_late, asking_strict, grounded}) {
       auto d = parse_workflow(text, "test", builtin_action_names());
       BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
       catalog.add(std::move(d.value()));
@@ -307,6 +330,69 @@ BOOST_AUTO_TEST_CASE(an_approval_with_corrected_arguments_runs_them_and_records_
   BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
   BOOST_TEST(h.pending[0].args == json({{"approved_n", 7}}));
   BOOST_TEST(h.eng->describe(id).value()["steps"][1]["gate"]["correction"]["after"] == json({{"approved_n", 7}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_correction_is_a_merge_patch_on_the_proposed_arguments) {
+  harness h;
+  auto id = h.start("patching", {{"amount", 5000}});
+  BOOST_REQUIRE(h.pending.empty());
+  h.eng->decide_gate(300, id + "/pay", true, "ana", "", json{{"amount", 200}, {"note", nullptr}});
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(300).ok());
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  // The url, the account and the method stay; the amount changes; null removes the note.
+  BOOST_TEST(h.pending[0].args == json({{"url", "/refunds"}, {"account", "billing"}, {"amount", 200}}));
+  BOOST_TEST(h.replies.at(300).value()["correction"]["patch"] == json({{"amount", 200}, {"note", nullptr}}));
+}
+
+BOOST_AUTO_TEST_CASE(a_reviewed_model_draft_waits_and_the_edit_becomes_the_output) {
+  harness h;
+  auto id = h.start("reviewed", {{"c", "c_1"}});
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].action == "model.generate");
+  BOOST_TEST(h.pending[0].workflow == "reviewed");
+  BOOST_TEST(h.pending[0].args["prompt"] == "Reply to c_1");
+  h.answer("draft", json{{"text", "hi"}, {"model", "m"}, {"tier", "fast"}});
+  BOOST_REQUIRE(h.pending.empty());  // the draft waits for the operator
+  auto gates = h.eng->approvals()["approvals"];
+  BOOST_REQUIRE_EQUAL(gates.size(), 1u);
+  BOOST_TEST(gates[0]["facts"]["review"] == true);
+  BOOST_TEST(gates[0]["facts"]["draft"]["text"] == "hi");
+  // A bad edit changes nothing.
+  h.eng->decide_gate(400, id + "/draft", true, "ana", "", json{{"words", 1}});
+  h.flush();
+  BOOST_TEST(h.replies.at(400).err().code == errc::bad_request);
+  h.eng->decide_gate(401, id + "/draft", true, "ana", "", json{{"text", "Hello Ada"}});
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(401).ok());
+  auto review = h.replies.at(401).value()["review"];
+  BOOST_TEST(review["draft"] == "hi");
+  BOOST_TEST(review["final"] == "Hello Ada");
+  BOOST_TEST(review["about"] == "customer:c_1");
+  BOOST_TEST(review["edited"] == true);
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].args["text"] == "Hello Ada");
+  // The approved output is the step's recorded result: a restart keeps it.
+  h.pending.clear();
+  h.restart();
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].step == "send");
+  BOOST_TEST(h.pending[0].args["text"] == "Hello Ada");
+}
+
+BOOST_AUTO_TEST_CASE(a_model_step_that_needs_a_human_asks_and_the_answer_is_the_output) {
+  harness h;
+  auto id = h.start("reviewed", {{"c", "c_2"}});
+  h.answer("draft", json{{"needs_human", {{"question", "No model answered: Reply to c_2"}, {"reason", "down"}}}});
+  auto qs = h.eng->approvals()["clarifications"];
+  BOOST_REQUIRE_EQUAL(qs.size(), 1u);
+  BOOST_TEST(qs[0]["question"] == "No model answered: Reply to c_2");
+  h.eng->answer(500, id + "/draft", "Dear c_2", "ana");
+  h.flush();
+  BOOST_REQUIRE(h.replies.at(500).ok());
+  // The operator wrote it: it is not held for review again.
+  BOOST_REQUIRE_EQUAL(h.pending.size(), 1u);
+  BOOST_TEST(h.pending[0].args["text"] == "Dear c_2");
 }
 
 BOOST_AUTO_TEST_CASE(an_ask_step_waits_for_the_operator_and_goes_on_with_the_answer) {

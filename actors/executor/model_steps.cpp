@@ -1,0 +1,91 @@
+// Model steps in the executor agent: a step whose action is "model.<kind>"
+// runs on the node, not on an executor. Its call goes to the model job
+// pool (HTTP to the model must never block this actor or the gateway
+// thread) and its answer comes back as a node-local result, so the engine
+// records it under the step's idempotency key like any step's: a replay
+// after a crash never calls the model again.
+//
+// When a reviewed draft is approved with an edit, the correction is kept
+// three ways: in the correction log (later drafts of the step see it as an
+// example), in the audit trail, and as a `correction` memory item about the
+// entity the step names (`about:`), so retrieval finds it too.
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/control/services.hpp"
+#include "actors/executor/state.hpp"
+#include "runtime/base/duration.hpp"
+#include "runtime/base/text_diff.hpp"
+#include "runtime/control/model_step.hpp"
+#include "runtime/memory/memory_ops.hpp"
+#include "runtime/memory/memory_service.hpp"
+
+namespace keel {
+
+result<nlohmann::json> model_step_answer(const nlohmann::json& args, const std::string& text) {
+  auto spec = control::model_step_spec::from_args(args);
+  if (!spec) return spec.err();
+  return control::human_model_output(*spec, text);
+}
+
+void run_model_step(executor_self self, wf::step_task&& t) {
+  auto* c = self->state.env.ctx->control;
+  auto spec = control::model_step_spec::from_args(t.args);
+  if (!spec) {
+    workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false},
+                           error{spec.err().code, t.action + ": " + spec.err().message});
+    return;
+  }
+  control::model_step_site site{t.workflow, t.step, t.instance, t.trace};
+  auto me = caf::actor_cast<executor_agent_actor>(self);
+  wf::step_task ref;  // what the answer is for: the attempt, nothing else
+  ref.instance = t.instance;
+  ref.step = t.step;
+  ref.attempt = t.attempt;
+  bool queued = c->model_jobs->post([c, me, ref, spec = std::move(*spec), site = std::move(site), action = t.action]() mutable {
+    auto r = control::run_model_step(*c->models, c->corrections.get(), spec, site);
+    json_reply out;
+    if (r) out.value = c->redact(std::move(r.value()));
+    else out.value = error{r.err().code, action + ": " + c->redact(r.err().message)};
+    caf::anon_send(me, model_atom::value, std::move(ref), std::move(out));
+  });
+  if (!queued)
+    workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false},
+                           error{errc::unavailable, "the model queue is full (10000 steps wait); the step is retried"});
+}
+
+void record_model_correction(executor_self self, const nlohmann::json& review, const std::string& instance,
+                             const std::string& by) {
+  if (!review.value("edited", false)) return;
+  auto* c = self->state.env.ctx->control;
+  control::correction k;
+  k.workflow = review.value("workflow", std::string());
+  k.step = review.value("step", std::string());
+  k.instance = instance;
+  k.draft = review.value("draft", std::string());
+  k.final_text = review.value("final", std::string());
+  k.diff = diff_words(k.draft, k.final_text).diff;
+  k.by = by;
+  k.about = review.value("about", std::string());
+  k.at_ms = unix_now_ms();
+  if (auto s = c->corrections->record(k); !s)
+    spdlog::error("workflow {}: the correction of step {} was not kept: {}", instance, k.step, s.err().message);
+  c->audit_event("correction", by, instance + "/" + k.step,
+                 {{"workflow", k.workflow}, {"draft", k.draft}, {"final", k.final_text}, {"diff", k.diff}, {"about", k.about}},
+                 "");
+  // Memory: what the operator wrote, about the entity the draft concerned,
+  // with the draft it replaced, on the memory worker (it touches LevelDB).
+  auto* mem = self->state.env.ctx->memory;
+  nlohmann::json item = {{"text", "Operator correction of " + k.workflow + "/" + k.step + ": " + k.final_text +
+                                      "\n(was: " + k.draft + ")"},
+                         {"kind", "correction"},
+                         {"source", (instance + ":" + k.step).substr(0, 64)}};
+  if (!k.about.empty()) item["about"] = k.about;
+  mem->post([mem, item = std::move(item), instance, step = k.step]() {
+    if (auto r = run_memory_op(*mem, "memory.add", item, "workflow"); !r)
+      spdlog::error("workflow {}: the correction of step {} did not reach memory: {}", instance, step, r.err().message);
+  });
+}
+
+}  // namespace keel

@@ -1,0 +1,209 @@
+// Model steps in a real node against the scripted OpenAI-compatible server
+// (tests/support/openai_test_server.py over HTTP on 127.0.0.1): a classify
+// step's label drives the run; a reviewed draft is edited in $EDITOR through
+// `keelctl approve --edit`, and the next draft of that step is shown the
+// correction (asserted in the request the server received); with the model
+// failing, the step asks a human whose answer is checked against the
+// labels; a node killed with SIGKILL right after a model answer was
+// recorded never asks the model again.
+#include "tests/integration/control_fixture.hpp"
+
+using namespace keel;
+using namespace keel::test;
+
+namespace {
+
+std::string models_yaml(int port) {
+  return R"(models:
+  default_tier: quality
+  chain: [quality, fast]
+  providers:
+    - {name: local, kind: openai, base_url: "http://127.0.0.1:)" +
+         std::to_string(port) + R"(", timeout: 5s, retries: 0, breaker: {failures: 100, cooldown: 1s}}
+  tiers:
+    quality: {provider: local, model: big-model}
+    fast: {provider: local, model: small-model}
+)";
+}
+
+const char* support_yaml = R"(name: support
+steps:
+  - id: triage
+    model: classify
+    labels: [billing, bug, refund, other]
+    tier: fast
+    prompt: "Classify this support mail: {{ input.subject }}"
+  - id: draft
+    model: generate
+    needs: [triage]
+    review: true
+    about: "customer:{{ input.customer }}"
+    prompt: "Reply to a {{ steps.triage.result.label }} mail: {{ input.subject }}"
+  - id: send
+    needs: [draft]
+    action: file.append
+    args: {file: replies.txt, line: "{{ steps.draft.result.text }}"}
+)";
+
+std::string start(workflow_node& w, const nlohmann::json& input) {
+  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "support", "--input", input.dump()});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  return nlohmann::json::parse(r.out)["instance"];
+}
+
+nlohmann::json step_of(workflow_node& w, const std::string& id, const std::string& step) {
+  for (const auto& s : w.task(id).value("steps", nlohmann::json::array()))
+    if (s.value("id", std::string()) == step) return s;
+  return nullptr;
+}
+
+std::vector<nlohmann::json> requests_for(openai_server& m, const std::string& model) {
+  std::vector<nlohmann::json> out;
+  for (const auto& r : m.requests())
+    if (r.value("model", std::string()) == model) out.push_back(r);
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(model_steps_test)
+
+BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_it) {
+  temp_dir dir("keel-model-steps");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/support.yaml", support_yaml);
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+
+  model.script({"Refund.", "Hi, refund coming."});
+  auto id = start(w, {{"subject", "I want my money back"}, {"customer", "c_42"}});
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !pending_for(w.endpoint, id).is_null(); }, 20s),
+                        w.task(id).dump() + "\n" + w.node->log());
+  auto triage = step_of(w, id, "triage")["result"];
+  BOOST_TEST(triage["label"] == "refund", triage.dump());
+  BOOST_TEST(triage["tier"] == "fast");
+  BOOST_TEST(triage["model"] == "small-model");
+  BOOST_TEST(triage["tokens"]["input"] == 10);
+  auto gate = pending_for(w.endpoint, id);
+  BOOST_TEST(gate["facts"]["review"] == true, gate.dump());
+  BOOST_TEST(gate["facts"]["draft"]["text"] == "Hi, refund coming.");
+  // The draft prompt was rendered from the triage label.
+  auto drafts = requests_for(model, "big-model");
+  BOOST_REQUIRE(drafts.size() == 1u);
+  BOOST_TEST(drafts[0]["body"].dump().find("Reply to a refund mail: I want my money back") != std::string::npos);
+
+  // The operator edits the draft in their editor: here a sed script, as EDITOR runs any command.
+  auto editor = dir / "editor.sh";
+  write_file(editor, "#!/bin/sh\nsed -i 's/Hi, refund coming./Dear customer, your refund is on its way./' \"$1\"\n");
+  std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
+  auto r = keelctl(w.endpoint, {"approve", id + "/draft", "--edit"}, {"EDITOR=" + editor, "KEEL_OPERATOR=ana"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  BOOST_TEST(r.out.find("with your edit") != std::string::npos, r.out);
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
+  BOOST_TEST(read_all(dir / "files/replies.txt").find("Dear customer, your refund is on its way.") != std::string::npos);
+  auto draft = step_of(w, id, "draft")["result"];
+  BOOST_TEST(draft["text"] == "Dear customer, your refund is on its way.");
+  BOOST_TEST(draft["reviewed"]["by"] == "ana");
+  BOOST_TEST(draft["reviewed"]["edited"] == true);
+
+  // The correction is in the audit trail and in memory, about the customer.
+  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
+  BOOST_TEST(audit.out.find("your refund is on its way") != std::string::npos, audit.out + audit.err);
+  command_result mem;
+  BOOST_TEST(wait_until([&] {
+               mem = keelctl(w.endpoint, {"--json", "memory", "search", "refund on its way", "--about", "customer:c_42"});
+               return mem.out.find("\"correction\"") != std::string::npos;
+             }, 10s),
+             mem.out + mem.err + w.node->log());
+
+  // The next draft of the same step is shown the correction as an example.
+  model.script({"refund", "Hello again."});
+  auto second = start(w, {{"subject", "Refund please"}, {"customer", "c_7"}});
+  BOOST_REQUIRE(wait_until([&] { return !pending_for(w.endpoint, second).is_null(); }, 20s));
+  drafts = requests_for(model, "big-model");
+  BOOST_REQUIRE(drafts.size() == 2u);
+  const auto& sys = drafts[1]["body"]["messages"][0];
+  BOOST_TEST(sys["role"] == "system");
+  BOOST_TEST(sys["content"].get<std::string>().find("Dear customer, your refund is on its way.") != std::string::npos, sys.dump());
+  auto examples = pending_for(w.endpoint, second)["facts"]["draft"]["examples"];
+  BOOST_REQUIRE(examples.size() == 1u);
+  BOOST_TEST(examples[0]["instance"] == id);
+  // Approved as written: no new correction.
+  r = keelctl(w.endpoint, {"approve", second + "/draft"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  BOOST_REQUIRE(w.wait_state(second, "completed", 20s));
+  BOOST_TEST(step_of(w, second, "draft")["result"]["reviewed"]["edited"] == false);
+}
+
+BOOST_AUTO_TEST_CASE(with_no_model_answering_the_step_asks_a_human_and_checks_the_answer) {
+  temp_dir dir("keel-model-human");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/triage.yaml", R"(name: triage
+steps:
+  - id: triage
+    model: classify
+    labels: [billing, refund]
+    prompt: "Classify: {{ input.subject }}"
+  - id: log
+    needs: [triage]
+    action: file.append
+    args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
+)");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  model.post("/_default", {{"status", 500}});
+  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "card declined"})"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  std::string id = nlohmann::json::parse(r.out)["instance"];
+  nlohmann::json q;
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(q = pending_for(w.endpoint, id, "clarifications")).is_null(); }, 20s),
+                        w.task(id).dump());
+  BOOST_TEST(q["question"].get<std::string>().find("Classify: card declined") != std::string::npos, q.dump());
+  BOOST_TEST(q["question"].get<std::string>().find("billing, refund") != std::string::npos, q.dump());
+  BOOST_TEST(q["facts"]["model"]["path"].size() == 3u, q.dump());  // quality -> fast -> template -> human
+  // An answer that is not a label is refused and changes nothing.
+  auto bad = keelctl(w.endpoint, {"answer", id + "/triage", "money"});
+  BOOST_TEST(bad.code != 0);
+  BOOST_TEST((bad.out + bad.err).find("billing, refund") != std::string::npos, bad.out + bad.err);
+  BOOST_TEST(!pending_for(w.endpoint, id, "clarifications").is_null());
+  auto good = keelctl(w.endpoint, {"answer", id + "/triage", "billing"});
+  BOOST_REQUIRE_MESSAGE(good.code == 0, good.out + good.err);
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
+  auto out = step_of(w, id, "triage")["result"];
+  BOOST_TEST(out["label"] == "billing");
+  BOOST_TEST(out["tier"] == "human");
+  BOOST_TEST(read_all(dir / "files/labels.txt").find("billing") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_recorded_model_answer_is_never_asked_again_after_a_kill) {
+  temp_dir dir("keel-model-kill");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/triage.yaml", R"(name: triage
+steps:
+  - id: triage
+    model: classify
+    labels: [billing, refund]
+    prompt: "Classify: {{ input.subject }}"
+  - id: log
+    needs: [triage]
+    action: file.append
+    args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
+)");
+  workflow_node w(dir, free_port());
+  // SIGKILL right after the first group commit that records a step result:
+  // the model's answer is durable, nothing after it has run.
+  w.start_node("after_result:1", control_yaml("") + models_yaml(model.port));
+  w.add_executor("x1");
+  model.script({"refund"});
+  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "money back"})"});
+  BOOST_REQUIRE(wait_until([&] { return !w.node->running(); }, 20s));
+  w.start_node("", control_yaml("") + models_yaml(model.port));
+  std::string id;
+  BOOST_REQUIRE(wait_until([&] { return !(id = w.find_instance("triage")).empty(); }, 20s));
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  BOOST_TEST(model.requests().size() == 1u);  // the recorded answer was not asked for again
+  BOOST_TEST(step_of(w, id, "triage")["result"]["label"] == "refund");
+  BOOST_TEST(read_all(dir / "files/labels.txt").find("refund") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
