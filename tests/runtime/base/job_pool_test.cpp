@@ -6,7 +6,7 @@
 #include <future>
 #include <mutex>
 
-BOOST_AUTO_TEST_SUITE(job_pool)
+BOOST_AUTO_TEST_SUITE(job_pool_test)
 
 BOOST_AUTO_TEST_CASE(jobs_run_in_parallel_up_to_the_thread_count_and_the_queue_is_bounded) {
   std::mutex mu;

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-BOOST_AUTO_TEST_SUITE(json_schema)
+BOOST_AUTO_TEST_SUITE(json_schema_test)
 
 using keel::json_schema;
 using nlohmann::json;

@@ -29,7 +29,7 @@ std::string user_text(const nlohmann::json& request, int from_end = 1) {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(model_step)
+BOOST_AUTO_TEST_SUITE(model_step_test)
 
 BOOST_AUTO_TEST_CASE(generate_answers_text_with_its_accounting) {
   router_kit k;
