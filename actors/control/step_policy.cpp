@@ -119,24 +119,51 @@ void answer(executor_self self, const inbound& in, result<json> r) {
 }
 
 // approve / reject of a policy gate: durable first, then the step moves.
+// With `patch` (an approval's corrected arguments, a JSON merge patch on
+// the held step's), the step runs with the patched arguments; the policy
+// is asked again about them first, and a deny refuses the correction
+// without deciding anything. The gate record keeps the correction, so a
+// step dispatched again after a restart runs corrected too.
 void decide_hold(executor_self self, const inbound& in, const std::string& id, bool approve, const std::string& by,
-                 const std::string& comment) {
+                 const std::string& comment, const json& patch = nullptr) {
   auto& st = self->state;
+  auto& c = services(self);
+  json correction;
+  if (!patch.is_null()) {
+    auto& held = st.held.at(id);
+    auto after = held.task.args;
+    after.merge_patch(patch);
+    wf::step_task probe = held.task;
+    probe.args = after;
+    auto d = c.rules.evaluate(step_request(probe, held.workflow), {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    if (d.v == control::verdict::deny)
+      return answer(self, in, error{errc::forbidden, "the corrected arguments of step " + id + " are denied by policy rule '" +
+                                                         d.rule + "'" + (d.reason.empty() ? "" : ": " + d.reason) +
+                                                         "; nothing was decided (approve as proposed, correct differently, or reject)"});
+    correction = {{"before", held.task.args}, {"after", std::move(after)}, {"patch", patch}};
+  }
   auto node = st.held.extract(id);
   auto& h = node.mapped();
   auto now = unix_now_ms();
   json rec = {{"state", approve ? "approved" : "rejected"}, {"rule", h.why.rule}, {"reason", h.why.reason},
               {"by", by}, {"comment", comment}, {"at_ms", now}, {"opened_ms", h.opened_ms}};
+  if (!correction.is_null()) rec["correction"] = correction;
   if (auto s = db(self).put(gate_key(h.task.instance, h.task.step), rec.dump(), true); !s) {
     st.held.insert(std::move(node));
     return answer(self, in, s.err());
   }
-  record_history(self, h.task.instance,
-                 {{"type", "policy_gate_decided"}, {"step", h.task.step}, {"decision", rec["state"]}, {"rule", h.why.rule},
-                  {"by", by}, {"comment", comment}});
-  control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule, in.principal);
-  answer(self, in, json{{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by},
-                        {"instance", h.task.instance}, {"step", h.task.step}});
+  json decided = {{"type", "policy_gate_decided"}, {"step", h.task.step}, {"decision", rec["state"]}, {"rule", h.why.rule},
+                  {"by", by}, {"comment", comment}};
+  if (!correction.is_null()) decided["correction"] = correction;
+  record_history(self, h.task.instance, decided);
+  control_audit_gate(self, id, approve, by, comment, "policy rule " + h.why.rule, in.principal, correction);
+  json reply = {{"id", id}, {"decision", rec["state"]}, {"rule", h.why.rule}, {"by", by},
+                {"instance", h.task.instance}, {"step", h.task.step}, {"corrected", !correction.is_null()}};
+  if (!correction.is_null()) {
+    reply["correction"] = correction;
+    h.task.args = correction["after"];
+  }
+  answer(self, in, reply);
   if (approve) {
     if (resolve_secrets(self, h.task)) {
       start_timing(self, h.task, h.workflow);
@@ -200,6 +227,10 @@ bool control_before_dispatch(executor_self self, wf::step_task& t) {
                                                     " at the policy gate of rule '" + d.rule + "'"});
         return false;
       }
+      // An approval with corrected arguments: this dispatch (after a
+      // restart, or a retry) runs them, as the operator decided.
+      if (state == "approved" && prior.contains("correction") && prior["correction"].contains("after"))
+        t.args = prior["correction"]["after"];
       if (state != "approved") {
         std::int64_t opened = prior.is_object() ? prior.value("opened_ms", unix_now_ms()) : unix_now_ms();
         if (state.empty()) {
@@ -307,15 +338,17 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
       if (mine.size() == 1 && !engine_has) target = mine.front();
     }
     if (!st.held.count(target)) return false;  // an engine gate
-    if (op == "approve" && args.contains("args") && !args["args"].is_null()) {
-      // The held task's args are already in the engine's history as
-      // dispatched: a correction here would disagree with it on recovery.
-      answer(self, in, error{errc::bad_request, "step " + target + " waits at a policy gate (rule '" + st.held.at(target).why.rule +
-                                                    "'): approve it as it is or reject it; arguments can be corrected at workflow gates only"});
-      return true;
+    json patch;
+    if (args.contains("args") && !args["args"].is_null()) {
+      patch = args["args"];
+      if (op != "approve")
+        return answer(self, in, error{errc::bad_request, "corrected arguments go with an approval, not a rejection"}), true;
+      if (!patch.is_object())
+        return answer(self, in, error{errc::bad_request, "corrected arguments must be a JSON object (a merge patch on the step's args); got " +
+                                                             std::string(patch.type_name())}), true;
     }
     auto by = text_field(args, "by", "operator");
-    decide_hold(self, in, target, op == "approve", by.empty() ? "operator" : by, text_field(args, "comment"));
+    decide_hold(self, in, target, op == "approve", by.empty() ? "operator" : by, text_field(args, "comment"), patch);
     return true;
   }
   if (op == "cancel" && !id.empty()) {

@@ -99,6 +99,36 @@ steps:
   BOOST_TEST(verify->value("ok", false));
 }
 
+BOOST_AUTO_TEST_CASE(a_policy_gate_takes_a_correction_as_a_merge_patch) {
+  temp_dir dir("keel-policy-fix");
+  write_file(dir / "workflows/payout.yaml", R"(
+name: payout
+steps:
+  - {id: pay, action: echo, args: {amount: "{{ input.amount }}", to: "{{ input.to }}", memo: "{{ input.memo }}"}}
+)");
+  write_file(dir / "policy.yaml", policy_text);
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(dir / "policy.yaml"));
+  auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", R"({"amount": 500, "to": "eve", "memo": "x"})"});
+  BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
+  auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
+  BOOST_REQUIRE(wait_until([&] { return contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
+  auto bad = ctl(w.endpoint, {"approve", id + "/pay", "--args", "[1]"});
+  BOOST_TEST(bad.code != 0);
+  BOOST_TEST(contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"));  // nothing decided
+  // The README's form: change the amount, keep the rest; null drops the memo.
+  auto ok = ctl(w.endpoint, {"--json", "approve", id + "/pay", "--args", R"({"amount": 90, "memo": null})"});
+  BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
+  auto reply = nlohmann::json::parse(ok.out);
+  BOOST_TEST(reply["corrected"] == true);
+  BOOST_TEST(reply["correction"]["after"] == nlohmann::json({{"amount", 90}, {"to", "eve"}}), reply.dump());
+  BOOST_REQUIRE(w.wait_state(id, "completed", 10s));
+  auto steps = w.task(id)["steps"];
+  BOOST_TEST(steps[0]["result"]["amount"] == 90, steps.dump());
+  BOOST_TEST(steps[0]["result"]["to"] == "eve", steps.dump());
+  BOOST_TEST(!steps[0]["result"].contains("memo"), steps.dump());
+}
+
 BOOST_AUTO_TEST_CASE(policy_check_explains_errors_by_line_without_a_node) {
   temp_dir dir("keel-policy-check");
   write_file(dir / "good.yaml", policy_text);
