@@ -45,6 +45,19 @@ steps:
     args: {file: replies.txt, line: "{{ steps.draft.result.text }}"}
 )";
 
+// A classify step whose label a later step writes to a file (the external witness).
+const char* triage_yaml = R"(name: triage
+steps:
+  - id: triage
+    model: classify
+    labels: [billing, refund]
+    prompt: "Classify: {{ input.subject }}"
+  - id: log
+    needs: [triage]
+    action: file.append
+    args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
+)";
+
 std::string start(workflow_node& w, const nlohmann::json& input) {
   auto r = keelctl(w.endpoint, {"--json", "run-workflow", "support", "--input", input.dump()});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
@@ -138,17 +151,7 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
 BOOST_AUTO_TEST_CASE(with_no_model_answering_the_step_asks_a_human_and_checks_the_answer) {
   temp_dir dir("keel-model-human");
   openai_server model(dir.path());
-  write_file(dir / "workflows/triage.yaml", R"(name: triage
-steps:
-  - id: triage
-    model: classify
-    labels: [billing, refund]
-    prompt: "Classify: {{ input.subject }}"
-  - id: log
-    needs: [triage]
-    action: file.append
-    args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
-)");
+  write_file(dir / "workflows/triage.yaml", triage_yaml);
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
   model.post("/_default", {{"status", 500}});
@@ -178,17 +181,7 @@ steps:
 BOOST_AUTO_TEST_CASE(a_recorded_model_answer_is_never_asked_again_after_a_kill) {
   temp_dir dir("keel-model-kill");
   openai_server model(dir.path());
-  write_file(dir / "workflows/triage.yaml", R"(name: triage
-steps:
-  - id: triage
-    model: classify
-    labels: [billing, refund]
-    prompt: "Classify: {{ input.subject }}"
-  - id: log
-    needs: [triage]
-    action: file.append
-    args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
-)");
+  write_file(dir / "workflows/triage.yaml", triage_yaml);
   workflow_node w(dir, free_port());
   // SIGKILL right after the first group commit that records a step result:
   // the model's answer is durable, nothing after it has run.
