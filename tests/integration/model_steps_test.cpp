@@ -199,4 +199,31 @@ BOOST_AUTO_TEST_CASE(a_recorded_model_answer_is_never_asked_again_after_a_kill) 
   BOOST_TEST(read_all(dir / "files/labels.txt").find("refund") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_secret_reference_in_a_model_answer_stays_text) {
+  temp_dir dir("keel-model-secret");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/note.yaml", R"(name: note
+steps:
+  - id: draft
+    model: generate
+    prompt: "Write a note"
+  - id: log
+    needs: [draft]
+    action: file.append
+    args: {file: notes.txt, line: "{{ steps.draft.result.text }}"}
+)");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  write_file(dir / "input/key.txt", "sk-live-MODEL-MUST-NOT-LEAK");
+  auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "billing_key"}, dir / "input/key.txt");
+  BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
+  // A model (or a prompt injection through it) names a secret: it is data, never resolved.
+  model.script({"Use secret://billing_key for this"});
+  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{}", "--wait"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  auto written = read_all(dir / "files/notes.txt");
+  BOOST_TEST(written.find("Use secret://billing_key for this") != std::string::npos, written);
+  BOOST_TEST(written.find("MODEL-MUST-NOT-LEAK") == std::string::npos, written);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
