@@ -83,6 +83,12 @@ void operator_console::impl::decide(httpd::response& res, const std::string& sid
                                                                   " are not a JSON object; nothing was approved"});
     args["args"] = std::move(parsed);
   }
+  // A reviewed model draft, edited as text: approved as the operator's edit.
+  if (auto draft = form_value(f, "draft"); decision == "approve" && f.count("draft")) {
+    if (draft.find_first_not_of(" \t\r\n") == std::string::npos)
+      return refuse_on_inbox(res, sid, s, {errc::bad_request, "the edited draft of " + id + " is empty; nothing was approved"});
+    args["args"] = {{"text", draft}};
+  }
   auto r = call(decision, args);
   if (!r) return refuse_on_inbox(res, sid, s, r.err());
   set_notice(sid, std::string(decision == "approve" ? "Approved " : "Rejected ") + id +

@@ -112,8 +112,21 @@ std::string approval_card(const page_frame& f, const json& a) {
          "<input id=\"" + anchor + "-c\" name=\"comment\" type=\"text\" maxlength=\"2000\">"
          "<div class=\"buttons\"><button type=\"submit\" name=\"decision\" value=\"approve\" class=\"approve\">Approve</button>"
          "<button type=\"submit\" name=\"decision\" value=\"reject\" class=\"reject\">Reject</button></div></form>";
-  // Correct the arguments, then approve (workflow gates only: a policy hold runs as proposed).
-  if (text_of(a, "kind") != "policy") {
+  // A reviewed model draft: the text itself in an edit box.
+  if (facts.value("review", false)) {
+    auto draft = facts.value("draft", json::object());
+    out += "<details class=\"correct\" open><summary>Edit the draft, then approve</summary>"
+           "<form method=\"post\" action=\"/inbox/decide\">" + csrf_field(f) +
+           "<input type=\"hidden\" name=\"id\" value=\"" + escape(id) + "\">"
+           "<input type=\"hidden\" name=\"decision\" value=\"approve\">"
+           "<label for=\"" + anchor + "-draft\">Draft by " + escape(text_of(draft, "model", "?")) +
+           " (your edit is kept as a correction the next drafts learn from)</label>"
+           "<textarea id=\"" + anchor + "-draft\" name=\"draft\" rows=\"10\">" + escape(text_of(draft, "text")) +
+           "</textarea><button type=\"submit\" class=\"approve\">Approve this text</button></form></details>";
+    return out + "</article>";
+  }
+  // Correct the arguments, then approve.
+  {
     out += "<details class=\"correct\"><summary>Edit the arguments, then approve</summary>"
            "<form method=\"post\" action=\"/inbox/decide\">" + csrf_field(f) +
            "<input type=\"hidden\" name=\"id\" value=\"" + escape(id) + "\">"

@@ -71,7 +71,7 @@ BOOST_AUTO_TEST_CASE(a_gate_shows_its_facts_and_its_forms) {
   BOOST_TEST(has(html, "&quot;amount&quot;: 120"));
 }
 
-BOOST_AUTO_TEST_CASE(a_policy_hold_cannot_be_corrected) {
+BOOST_AUTO_TEST_CASE(a_policy_hold_can_be_corrected_like_a_workflow_gate) {
   auto reply = approvals_reply();
   reply["approvals"][0]["kind"] = "policy";
   reply["approvals"][0]["facts"]["rule"] = "big_refunds";
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(a_policy_hold_cannot_be_corrected) {
   auto html = console::inbox_items(test_frame(), reply);
   BOOST_TEST(has(html, "policy rule <code>big_refunds</code>: over 100"));
   BOOST_TEST(has(html, "action=\"/inbox/decide\" class=\"decide\""));
-  BOOST_TEST(!has(html, "Approve with these arguments"));
+  BOOST_TEST(has(html, "Approve with these arguments"));  // the node asks the policy again about the correction
 }
 
 BOOST_AUTO_TEST_CASE(a_question_and_what_needs_attention) {
@@ -118,6 +118,17 @@ BOOST_AUTO_TEST_CASE(an_error_from_the_node_is_shown_instead) {
   shows_error(html, "no answer from " + hostile_escaped);
   BOOST_TEST(!has(html, "data-live"));
   shows_hostile_escaped(html);
+}
+
+BOOST_AUTO_TEST_CASE(a_reviewed_model_draft_is_shown_in_an_edit_box_with_its_text_escaped) {
+  json facts = {{"review", true}, {"action", "model.generate"}, {"args", {{"prompt", "p"}}},
+                {"draft", {{"text", hostile}, {"model", "big-model"}}}};
+  auto html = console::inbox_body(test_frame(), json{{"approvals", {gate("wf_9/draft", facts)}}});
+  BOOST_TEST(has(html, "Edit the draft, then approve"));
+  BOOST_TEST(has(html, "name=\"draft\""));
+  BOOST_TEST(has(html, "Draft by big-model"));
+  BOOST_TEST(!has(html, "<script>"));
+  BOOST_TEST(!has(html, "Edit the arguments"));  // the draft is what gets corrected here
 }
 
 BOOST_AUTO_TEST_SUITE_END()
