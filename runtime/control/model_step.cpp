@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "runtime/base/json_fields.hpp"
 #include "runtime/base/json_schema.hpp"
 #include "runtime/base/json_text.hpp"
 
@@ -11,11 +12,6 @@ namespace keel::control {
 namespace {
 
 const char* const kinds[] = {"generate", "extract", "classify"};
-
-std::string text_of(const nlohmann::json& args, const char* key) {
-  auto it = args.find(key);
-  return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::string trim(std::string s) {
   auto b = s.find_first_not_of(" \t\r\n\"'`.");
@@ -88,15 +84,15 @@ nlohmann::json path_json(const std::vector<fallback_step>& path) {
 result<model_step_spec> model_step_spec::from_args(const nlohmann::json& args) {
   if (!args.is_object()) return error{errc::bad_request, "a model step's arguments must be an object"};
   model_step_spec s;
-  s.kind = text_of(args, "kind");
+  s.kind = text_field(args, "kind");
   if (std::find(std::begin(kinds), std::end(kinds), s.kind) == std::end(kinds))
     return error{errc::bad_request, "model: must be generate, extract or classify, not '" + s.kind + "'"};
-  s.prompt = text_of(args, "prompt");
+  s.prompt = text_field(args, "prompt");
   if (s.prompt.find_first_not_of(" \t\r\n") == std::string::npos)
     return error{errc::bad_request, "prompt: a model step needs a prompt (it rendered empty)"};
-  s.system = text_of(args, "system");
-  s.tier = text_of(args, "tier");
-  s.about = text_of(args, "about");
+  s.system = text_field(args, "system");
+  s.tier = text_field(args, "tier");
+  s.about = text_field(args, "about");
   if (auto it = args.find("template"); it != args.end()) s.template_value = *it;
   if (auto it = args.find("labels"); it != args.end()) {
     if (!it->is_array()) return error{errc::bad_request, "labels: must be a list of strings"};
@@ -189,17 +185,16 @@ result<nlohmann::json> run_model_step(model_router& router, const correction_log
                              {"examples", examples}}}};
   };
 
-  // Tiers tried in order: the router walks the chain itself; a checked
-  // answer that misses twice moves the next call below the tier that gave it.
-  for (int round = 0; round < 8; ++round) {
+  // The router walks the chain itself. An answer that fails its check is
+  // asked for once more on the same tier, with the error; a second miss
+  // moves the next call below that tier. A template gets no second chance.
+  bool second_chance = false;
+  for (int calls = 0; calls < 16; ++calls) {
     auto r = router.complete(req);
     if (!r) return r.err();
     attempts += r->attempts;
     path.insert(path.end(), r->fallbacks.begin(), r->fallbacks.end());
-    if (r->outcome != "completed") {
-      auto reason = path.empty() ? std::string("no model answered") : path.back().reason;
-      return needs_human(reason);
-    }
+    if (r->outcome != "completed") return needs_human(path.empty() ? "no model answered" : path.back().reason);
     nlohmann::json out = nlohmann::json::object();
     auto checked = check_answer(spec, schema ? &*schema : nullptr, r->text, r->json, out);
     if (checked) return finish(*r, std::move(out));
@@ -207,24 +202,18 @@ result<nlohmann::json> run_model_step(model_router& router, const correction_log
       path.push_back({"template", "human", "the template's answer: " + checked.err().message});
       return needs_human("the template's answer did not pass the step's check");
     }
-    // Once more on the same tier with the error, then down the chain.
+    if (second_chance) {
+      req.messages.resize(req.messages.size() - 2);
+      req.tier = router.tier_after(r->tier);
+      path.push_back({r->tier, req.tier, "answered twice without passing the check: " + checked.err().message});
+      second_chance = false;
+      continue;
+    }
     req.tier = r->tier;
     req.use_cache = false;
     req.messages.push_back({"assistant", r->text});
     req.messages.push_back({"user", checked.err().message + ". Answer again, following the instructions exactly."});
-    auto again = router.complete(req);
-    if (!again) return again.err();
-    attempts += again->attempts;
-    path.insert(path.end(), again->fallbacks.begin(), again->fallbacks.end());
-    if (again->outcome != "completed") return needs_human(path.empty() ? "no model answered" : path.back().reason);
-    out = nlohmann::json::object();
-    auto second = check_answer(spec, schema ? &*schema : nullptr, again->text, again->json, out);
-    if (second) return finish(*again, std::move(out));
-    auto below = router.tier_after(again->tier);
-    path.push_back({again->tier, below, "answered twice without passing the check: " + second.err().message});
-    if (again->tier == "template") return needs_human("the template's answer did not pass the step's check");
-    req.messages.resize(req.messages.size() - 2);
-    req.tier = below;
+    second_chance = true;
   }
   return needs_human("no tier gave an answer that passes the step's check");
 }
