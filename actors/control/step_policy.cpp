@@ -16,7 +16,10 @@
 // trail (policy_decision, with the rule) and to the instance's history as
 // ctl/policy/h/<instance>/... entries merged into `keelctl history`.
 // The workflow engine itself is unchanged: to it a held step is an attempt
-// still with an executor.
+// still with an executor. An agent step's tool calls ("STEP/TURN/CALL")
+// go through here like steps, each with its own gate and audit entry.
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "actors/control/services.hpp"
@@ -198,7 +201,14 @@ result<json> history_with_policy(executor_self self, const std::string& id) {
 
 bool control_before_dispatch(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  auto workflow = (c.policy_active || c.spans) ? workflow_of(self, t.instance) : std::string();
+  // An agent's tool call ("STEP/TURN/CALL"): the model chose it, so each
+  // one is in the audit trail, whatever the policy then says.
+  const bool tool_call = std::count(t.step.begin(), t.step.end(), '/') == 2;
+  auto workflow = (c.policy_active || c.spans || tool_call) ? workflow_of(self, t.instance) : std::string();
+  if (tool_call && !t.compensation)
+    c.audit_event("tool_call", "agent", t.instance + "/" + t.step,
+                  {{"workflow", workflow}, {"action", t.action}, {"args", t.args}, {"key", t.key}, {"attempt", t.attempt}},
+                  t.trace);
   // Compensations undo what was done: policy never blocks them.
   if (c.policy_active && !t.compensation) {
     auto req = step_request(t, workflow);

@@ -1,5 +1,6 @@
 // Model steps in the executor agent: a step whose action is "model.<kind>"
-// runs on the node, not on an executor. Its call goes to the model job
+// (and an agent step's turn, "agent.turn") runs on the node, not on an
+// executor. Its call goes to the model job
 // pool (HTTP to the model must never block this actor or the gateway
 // thread) and its answer comes back as a node-local result, so the engine
 // records it under the step's idempotency key like any step's: a replay
@@ -17,7 +18,9 @@
 #include "actors/executor/state.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/text_diff.hpp"
+#include "runtime/control/agent_turn.hpp"
 #include "runtime/control/model_step.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/memory/memory_ops.hpp"
 #include "runtime/memory/memory_service.hpp"
 
@@ -29,22 +32,20 @@ result<nlohmann::json> model_step_answer(const nlohmann::json& args, const std::
   return control::human_model_output(*spec, text);
 }
 
-void run_model_step(executor_self self, wf::step_task&& t) {
+namespace {
+
+// Runs `call` on the model job pool and sends its answer back to this
+// agent as the outcome of `t`'s attempt, redacted like any step result.
+template <class Call>
+void post_model_job(executor_self self, const wf::step_task& t, Call call) {
   auto* c = self->state.env.ctx->control;
-  auto spec = control::model_step_spec::from_args(t.args);
-  if (!spec) {
-    workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false},
-                           error{spec.err().code, t.action + ": " + spec.err().message});
-    return;
-  }
-  control::model_step_site site{t.workflow, t.step, t.instance, t.trace};
   auto me = caf::actor_cast<executor_agent_actor>(self);
   wf::step_task ref;  // what the answer is for: the attempt, nothing else
   ref.instance = t.instance;
   ref.step = t.step;
   ref.attempt = t.attempt;
-  bool queued = c->model_jobs->post([c, me, ref, spec = std::move(*spec), site = std::move(site), action = t.action]() mutable {
-    auto r = control::run_model_step(*c->models, c->corrections.get(), spec, site);
+  bool queued = c->model_jobs->post([c, me, ref, call = std::move(call), action = t.action]() mutable {
+    result<nlohmann::json> r = call(*c);
     json_reply out;
     if (r) out.value = c->redact(std::move(r.value()));
     else out.value = error{r.err().code, action + ": " + c->redact(r.err().message)};
@@ -53,6 +54,27 @@ void run_model_step(executor_self self, wf::step_task&& t) {
   if (!queued)
     workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false},
                            error{errc::unavailable, "the model queue is full (10000 steps wait); the step is retried"});
+}
+
+}  // namespace
+
+void run_model_step(executor_self self, wf::step_task&& t) {
+  control::model_step_site site{t.workflow, t.step, t.instance, t.trace};
+  if (t.action == wf::agent_turn_action) {
+    post_model_job(self, t, [site = std::move(site), args = std::move(t.args)](control_services& c) {
+      return control::run_agent_turn(*c.models, args, site);
+    });
+    return;
+  }
+  auto spec = control::model_step_spec::from_args(t.args);
+  if (!spec) {
+    workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, false},
+                           error{spec.err().code, t.action + ": " + spec.err().message});
+    return;
+  }
+  post_model_job(self, t, [site = std::move(site), spec = std::move(*spec)](control_services& c) {
+    return control::run_model_step(*c.models, c.corrections.get(), spec, site);
+  });
 }
 
 void record_model_correction(executor_self self, const nlohmann::json& review, const std::string& instance,

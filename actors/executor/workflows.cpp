@@ -12,6 +12,7 @@
 #include "actors/executor/state.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/facts.hpp"
 
 namespace keel {
@@ -140,7 +141,8 @@ void workflows_read(executor_self self, wf::step_task&& t, int tries) {
 
 void submit_step(executor_self self, wf::step_task&& t) {
   if (!t.compensation && wf::is_node_read(t.action)) return workflows_read(self, std::move(t), 0);
-  if (!t.compensation && wf::is_model_action(t.action)) return run_model_step(self, std::move(t));
+  if (!t.compensation && (wf::is_model_action(t.action) || t.action == wf::agent_turn_action))
+    return run_model_step(self, std::move(t));
   auto& st = self->state;
   auto now = steady_clock::now();
   task_record rec;
@@ -235,7 +237,7 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
     };
     eng.answer(token, id, text, by);
   }
-  else if (op == "retry") eng.retry(token, id, text_field(args, "from"), by);
+  else if (op == "retry") eng.retry(token, id, text_field(args, "from"), by, args.value("limits", nlohmann::json()));
   else if (op == "cancel") eng.cancel(token, id, by, text_field(args, "comment"));
   else {
     self->state.replies.erase(token);

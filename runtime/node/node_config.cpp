@@ -135,11 +135,12 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
     r.get("crash_at", cfg.crash_at);
     r.get("actions", cfg.extra_actions);
     r.finish();
-    static const std::set<std::string> points{"after_create", "after_dispatch", "after_result", "awaiting_approval",
-                                              "during_compensation"};
+    static const std::set<std::string> points{"after_create",        "after_dispatch", "after_result",  "awaiting_approval",
+                                              "during_compensation", "agent_answered", "tool_answered"};
     if (!cfg.crash_at.empty() && !points.count(cfg.crash_at.substr(0, cfg.crash_at.find(':'))))
       r.fail(r.node()["crash_at"], "crash_at",
-             "must be after_create, after_dispatch, after_result, awaiting_approval or during_compensation[:n]");
+             "must be after_create, after_dispatch, after_result, awaiting_approval, during_compensation, "
+             "agent_answered or tool_answered[:n]");
     root.absorb(r);
   }
   if (root.has("secrets")) {

@@ -2,6 +2,8 @@
 // (unknown keys, types, DAG shape, actions, template references), and the
 // JSON form instances keep.
 #include "runtime/workflow/definition.hpp"
+
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/base/yaml_text.hpp"
 
 #include <filesystem>
@@ -152,6 +154,35 @@ void read_model_step(yaml_reader& r, const YAML::Node& n, step_spec& s) {
     if (r.has(k)) r.fail(n[k], k, "a model: step runs on the node; it takes no " + std::string(k) + ":");
 }
 
+// `agent:` and its map: the step becomes action "agent.run" with the map
+// as its args, checked here (agent_spec.hpp) so a bad step never loads.
+void read_agent_step(yaml_reader& r, const YAML::Node& n, step_spec& s, const std::set<std::string>& actions) {
+  if (!r.has("agent")) return;
+  auto a = n["agent"];
+  if (!a.IsMap()) {
+    r.fail(a, "agent", "must be a map: {goal, tools, max_turns, max_cost, tier, system, max_tokens, template}");
+    return;
+  }
+  s.action = agent_action;
+  s.args = yaml_to_json(a);
+  auto c = r.child("agent");
+  for (const char* k : agent_step_keys) c.mark(k);
+  c.finish();
+  r.absorb(c);
+  if (auto spec = agent_spec::from_args(s.args); !spec) {
+    const auto& msg = spec.err().message;
+    auto key = msg.substr(0, msg.find_first_of(":["));
+    r.fail(a[key] ? a[key] : a, "agent", msg);
+  } else {
+    for (std::size_t i = 0; i < spec->tools.size(); ++i)
+      if (!actions.count(spec->tools[i].action))
+        r.fail(a["tools"][i], "agent.tools[" + std::to_string(i) + "]",
+               "unknown action '" + spec->tools[i].action + "' (a tool is a registered action, records.get or memory.search)");
+  }
+  for (const char* k : {"action", "args", "review", "compensate"})
+    if (r.has(k)) r.fail(n[k], k, "an agent: step runs its tools itself; it takes no " + std::string(k) + ":");
+}
+
 }  // namespace
 
 bool is_model_action(const std::string& action) { return action.rfind("model.", 0) == 0; }
@@ -212,11 +243,13 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     r.get("sleep", sleep_text);
     r.get("wait_until", s.wait_until);
     r.get("ask", s.ask);
-    bool model = r.has("model");
-    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty() + model;
+    bool model = r.has("model"), agent = r.has("agent");
+    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty() + model + agent;
     if (kinds != 1)
-      r.fail(steps[i], "action", "a step needs exactly one of action:, model:, sleep:, wait_until: or ask:");
+      r.fail(steps[i], "action", "a step needs exactly one of action:, model:, agent:, sleep:, wait_until: or ask:");
     read_model_step(r, steps[i], s);
+    if (agent && kinds == 1) read_agent_step(r, steps[i], s, actions);
+    r.mark("agent");
     if (!s.ask.empty()) {
       s.what = step_spec::kind::ask;
       if (r.has("compensate")) r.fail(steps[i]["compensate"], "compensate", "an ask: step has nothing to undo");
@@ -228,12 +261,12 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
       else s.sleep = *d;
     }
     if (!s.wait_until.empty()) s.what = step_spec::kind::wait_until;
-    if (!s.action.empty() && s.model.empty() && !actions.count(s.action)) {
+    if (!s.action.empty() && s.model.empty() && !agent && !actions.count(s.action)) {
       std::string list;
       for (const auto& a : actions) list += (list.empty() ? "" : ", ") + a;
       r.fail(steps[i]["action"], "action", "unknown action '" + s.action + "' (known: " + list + ")");
     }
-    if (r.has("args") && s.model.empty()) s.args = yaml_to_json(steps[i]["args"]);
+    if (r.has("args") && s.model.empty() && !agent) s.args = yaml_to_json(steps[i]["args"]);
     r.mark("args");
     r.get("on", s.on);
     r.get("needs", s.needs);

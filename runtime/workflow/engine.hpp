@@ -40,7 +40,9 @@ struct engine_options {
   bool sync = false;                                      // fsync every group commit
   // Fault injection (tests only): "point" or "point:n" kills the process
   // with SIGKILL the n-th time the point is reached. Points: after_create,
-  // after_dispatch, after_result, awaiting_approval, during_compensation.
+  // after_dispatch, after_result, awaiting_approval, during_compensation,
+  // agent_answered (a model turn's answer arrived, not yet recorded),
+  // tool_answered (an agent's tool call result arrived, not yet recorded).
   std::string crash_at;
   // Checks an operator's text for a model step (its rendered args) and
   // returns the step's output for it: the answer to a model step that
@@ -128,7 +130,14 @@ class engine {
   // nothing asks), bad_request (an empty answer, or one the model step's
   // check refuses), payload_too_large.
   void answer(std::uint64_t token, const std::string& id, const std::string& text, const std::string& by);
-  void retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by);
+  // Resumes a paused instance: its failed steps (or `from_step` and every
+  // step after it) run again. A failed agent step goes on with its loop
+  // where it stopped (not with --from: then it starts over); `limits`
+  // ({max_turns?, max_cost?}; null: none) raise its limits for that.
+  // Errors: not_found, conflict (not paused), bad_request (bad limits, or
+  // limits with no agent step to continue).
+  void retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by,
+             const nlohmann::json& limits = nullptr);
   void cancel(std::uint64_t token, const std::string& id, const std::string& by, const std::string& comment);
   void tick(std::int64_t now_ms);
 

@@ -6,6 +6,7 @@
 // The operator's side: decide_gate (approve, reject, approve with corrected
 // arguments) and answer, each checked before anything is recorded.
 #include "runtime/base/expression.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 #include "runtime/workflow/facts.hpp"
 
@@ -94,6 +95,11 @@ void engine::impl::model_output(instance& inst, const step_spec& s, step_run& r,
 }
 
 result<nlohmann::json> engine::impl::checked_model_text(const step_run& r, const std::string& text) const {
+  if (r.agent.is_object()) {  // an agent step that needed a person: the answer is its final text
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) return error{errc::bad_request, "the answer is empty"};
+    return nlohmann::json{{"text", text}, {"model", "human"}, {"tier", "human"}, {"provider", "human"},
+                          {"turns", r.agent["turns"].size()}, {"cost_usd", r.agent.value("cost_usd", 0.0)}};
+  }
   if (opts.model_answer) return opts.model_answer(r.args, text);
   if (r.args.value("kind", std::string()) != "generate")
     return error{errc::bad_request, "this node cannot check an answer for a model " + r.args.value("kind", std::string()) + " step"};
@@ -276,7 +282,7 @@ void engine::answer(std::uint64_t token, const std::string& ref, const std::stri
   if (text.size() > impl_->opts.max_payload_bytes)
     return impl_->reply(token, error{errc::payload_too_large, "the answer is " + std::to_string(text.size()) +
                                                                   " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});
-  if (is_model_action(target->action)) {
+  if (is_model_action(target->action) || target->action == agent_action) {
     auto& r = inst->steps.at(target->id);
     auto out = impl_->checked_model_text(r, text);
     if (!out) return impl_->reply(token, error{out.err().code, "step " + target->id + ": " + out.err().message});

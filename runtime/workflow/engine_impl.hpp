@@ -120,6 +120,14 @@ struct engine::impl : engine_state {
   result<std::optional<nlohmann::json>> idem_result(const std::string& key);
   void forget_idem(const std::string& key);
 
+  // --- agent steps (engine_agent.cpp) ---
+  // The loop's next move: ask the next turn, dispatch the calls of the last
+  // one, or record the final answer. `resend`: also send again what is in
+  // flight (recovery, a retried attempt).
+  void agent_step(instance& inst, const step_spec& s, step_run& r, bool resend);
+  // The outcome of a child task "STEP/T" (a turn) or "STEP/T/C" (a tool call).
+  void agent_result(instance& inst, const step_task& t, const result<nlohmann::json>& outcome);
+
   // --- results, failures and retries (engine_results.cpp) ---
   void on_result(const step_task& t, const result<nlohmann::json>& outcome);
   void on_result_of(instance& inst, const step_task& t, const result<nlohmann::json>& outcome);

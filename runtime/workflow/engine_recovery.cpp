@@ -4,6 +4,7 @@
 // original keys (an effectively-once action does nothing twice), timers are
 // rebuilt from the recorded due times, and each instance is advanced. An
 // instance whose history cannot be replayed is logged and left as it is.
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -28,6 +29,9 @@ status engine::impl::recover() {
       if (r.state == step_state::dispatched) {
         if (s.action == "noop") {
           record_result(ref, s, r, nlohmann::json::object());
+        } else if (s.action == agent_action) {
+          safely(ref, [&] { agent_step(ref, s, r, true); });  // the turn or calls in flight, under their keys
+          ++redispatched;
         } else {
           effects.dispatch.push_back(task_for(ref, s, r, false));  // same key: an effectively-once action does nothing twice
           ++redispatched;

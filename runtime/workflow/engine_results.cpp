@@ -7,6 +7,7 @@
 // steps it resets, so they run for real.
 #include <cmath>
 
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -14,6 +15,13 @@ namespace keel::wf {
 void engine::impl::on_result(const step_task& t, const result<nlohmann::json>& outcome) {
   auto* inst = find(t.instance);
   if (!inst) return;
+  if (t.step.find('/') != std::string::npos) {  // a turn or tool call of an agent step
+    safely(*inst, [&] {
+      agent_result(*inst, t, outcome);
+      advance(*inst);
+    });
+    return;
+  }
   safely(*inst, [&] { on_result_of(*inst, t, outcome); });
 }
 
@@ -85,7 +93,8 @@ std::chrono::milliseconds engine::impl::backoff(const retry_policy& p, int attem
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(1.0, base * (1 + u(rng)))));
 }
 
-void engine::retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by) {
+void engine::retry(std::uint64_t token, const std::string& id, const std::string& from_step, const std::string& by,
+                   const nlohmann::json& limits) {
   auto* inst = impl_->find(id);
   if (!inst) return impl_->reply(token, error{errc::not_found, "no unfinished workflow instance '" + id + "'; only paused instances can be retried (see `keelctl tasks --state paused`)"});
   if (inst->state != instance_state::paused)
@@ -104,12 +113,26 @@ void engine::retry(std::uint64_t token, const std::string& id, const std::string
         if (marked.count(n)) marked.insert(s.id);
     reset.assign(marked.begin(), marked.end());
   }
+  // An agent step retried as it failed goes on with its loop; from an
+  // earlier step, its inputs may change, so it starts over.
+  std::vector<std::string> agents;
+  for (const auto& sid : reset)
+    if (inst->def.step(sid)->action == agent_action && from_step.empty()) agents.push_back(sid);
+  if (!limits.is_null()) {
+    if (auto bad = check_agent_limits(limits); !bad.empty()) return impl_->reply(token, error{errc::bad_request, bad});
+    if (agents.empty())
+      return impl_->reply(token, error{errc::bad_request, "instance " + id + " has no failed agent step to raise limits for"
+                                                              " (limits apply when retrying a stopped agent step, without --from)"});
+  }
   // Re-running a step means running it for real: forget its recorded result.
   for (const auto& sid : reset) {
     const auto& r = inst->steps.at(sid);
     if (!r.key.empty()) impl_->forget_idem(r.key);
   }
-  impl_->emit(*inst, {{"type", "instance_resumed"}, {"by", by}, {"from", from_step}, {"reset", reset}});
+  nlohmann::json ev = {{"type", "instance_resumed"}, {"by", by}, {"from", from_step}, {"reset", reset}};
+  if (!agents.empty()) ev["continue"] = agents;
+  if (!limits.is_null()) ev["limits"] = limits;
+  impl_->emit(*inst, std::move(ev));
   impl_->safely(*inst, [&] { impl_->advance(*inst); });
   impl_->reply(token, nlohmann::json{{"instance", id}, {"reset", reset}, {"state", to_string(inst->state)}});
 }

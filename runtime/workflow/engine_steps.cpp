@@ -8,6 +8,7 @@
 // in their own files.
 #include "runtime/base/expression.hpp"
 #include "runtime/base/secret_ref.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -66,6 +67,10 @@ bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r
   }
   int attempt = r.attempt + 1;
   emit(inst, {{"type", "step_dispatched"}, {"step", s.id}, {"attempt", attempt}, {"key", key_text}, {"args", *args}});
+  if (s.action == agent_action) {  // its turns and tool calls are child tasks
+    agent_step(inst, s, r, true);
+    return true;
+  }
   if (s.action == "noop") {  // no side effect: completes in the node
     record_result(inst, s, r, nlohmann::json::object());
     return true;

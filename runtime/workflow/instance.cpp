@@ -1,5 +1,7 @@
 #include "runtime/workflow/instance.hpp"
 
+#include <algorithm>
+
 namespace keel::wf {
 
 const char* to_string(step_state s) {
@@ -74,6 +76,43 @@ namespace {
 error misfit(const nlohmann::json& ev, const std::string& why) {
   return error{errc::internal, "history event " + ev.value("type", std::string("?")) + " #" +
                                    std::to_string(ev.value("seq", 0)) + " does not fit: " + why};
+}
+
+// The agent loop's events (engine_agent.cpp writes them).
+status apply_agent(step_run& r, const std::string& type, const nlohmann::json& ev) {
+  if (!r.agent.is_object())
+    r.agent = {{"turns", nlohmann::json::array()}, {"calls", nlohmann::json::object()}, {"in_flight", 0},
+               {"cost_usd", 0.0}, {"tokens", {{"input", 0}, {"output", 0}}}};
+  auto& a = r.agent;
+  const int turn = ev.value("turn", 0);
+  if (turn < 1) return error{errc::internal, "no turn number"};
+  if (type == "agent_turn_dispatched") {
+    a["in_flight"] = turn;
+  } else if (type == "agent_turn_completed") {
+    const auto& answer = ev.value("answer", nlohmann::json::object());
+    a["turns"].push_back({{"turn", turn}, {"answer", answer}});
+    a["in_flight"] = 0;
+    a["cost_usd"] = a.value("cost_usd", 0.0) + answer.value("cost_usd", 0.0);
+    const auto& t = answer.value("tokens", nlohmann::json::object());
+    a["tokens"]["input"] = a["tokens"].value("input", 0) + t.value("input", 0);
+    a["tokens"]["output"] = a["tokens"].value("output", 0) + t.value("output", 0);
+  } else if (type == "agent_call_dispatched" || type == "agent_call_completed") {
+    auto id = std::to_string(turn) + "/" + std::to_string(ev.value("call", 0));
+    auto& c = a["calls"][id];
+    if (type == "agent_call_dispatched") {
+      c = {{"turn", turn}, {"call", ev.value("call", 0)}, {"state", "running"}};
+      for (const char* k : {"id", "name", "action", "args", "key"})
+        if (ev.contains(k)) c[k] = ev[k];
+    } else {
+      if (!c.is_object()) c = {{"turn", turn}, {"call", ev.value("call", 0)}};
+      for (const char* k : {"id", "name", "result", "error"})
+        if (ev.contains(k)) c[k] = ev[k];
+      c["state"] = "done";
+    }
+  } else {
+    return error{errc::internal, "unknown agent event"};
+  }
+  return ok_v;
 }
 
 }  // namespace
@@ -167,18 +206,27 @@ status apply(instance& inst, const nlohmann::json& ev) {
     run->state = step_state::sleeping;
     run->due_ms = ev.value("due_ms", std::int64_t{0});
     run->started_ms = at;
+  } else if (type.rfind("agent_", 0) == 0) {
+    if (auto s = apply_agent(*run, type, ev); !s) return misfit(ev, s.err().message);
   } else if (type == "instance_paused") {
     inst.state = instance_state::paused;
     inst.failure = ev.value("reason", std::string());
   } else if (type == "instance_resumed") {
     inst.state = instance_state::running;
     inst.failure.clear();
+    const auto keep = ev.value("continue", std::vector<std::string>());
     for (const auto& id : ev.value("reset", std::vector<std::string>())) {
       auto it = inst.steps.find(id);
       if (it == inst.steps.end()) return misfit(ev, "unknown step '" + id + "' in reset");
       auto errors = it->second.errors;
+      auto agent = std::move(it->second.agent);
       it->second = step_run{};
       it->second.errors = std::move(errors);  // keep the record of earlier attempts
+      // An agent's loop goes on where it stopped, with the raised limits.
+      if (std::find(keep.begin(), keep.end(), id) != keep.end() && agent.is_object()) {
+        if (ev.contains("limits") && ev["limits"].is_object()) agent["limits"].update(ev["limits"]);
+        it->second.agent = std::move(agent);
+      }
     }
   } else if (type == "cancel_requested") {
     inst.cancel_requested = true;
@@ -288,6 +336,7 @@ nlohmann::json detail_json(const instance& inst) {
                          {"cached", r.cached}};
     if (r.state == step_state::completed) sj["result"] = r.result;
     if (!r.gate.is_null()) sj["gate"] = r.gate;
+    if (!r.agent.is_null()) sj["agent"] = r.agent;
     if (s.compensate) {
       sj["compensation"] = {{"action", s.compensate->action}, {"state", to_string(r.comp)},
                             {"attempt", r.comp_attempt}, {"errors", r.comp_errors}};

@@ -49,6 +49,12 @@ struct step_run {
   bool cached = false;         // result came from the idempotency store
   nlohmann::json gate;         // {opened_ms, facts, decision, by, comment, at_ms, correction?}
                                // or, for an ask: step, {question, opened_ms, answer, by, at_ms}
+  // An agent step's loop (engine_agent.cpp), null for other steps:
+  //   {turns: [{turn, answer}], calls: {"T/C": {turn, call, id, name, action,
+  //    args, key, state: running|done, result? error?}}, in_flight: turn
+  //    asked and not yet answered (0: none), cost_usd, tokens: {input, output},
+  //    limits: {max_turns?, max_cost?} (an operator's retry raised them)}
+  nlohmann::json agent;
   comp_state comp = comp_state::none;
   int comp_attempt = 0;
   nlohmann::json comp_result;

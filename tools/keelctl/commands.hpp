@@ -70,7 +70,8 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
                const std::string& corrected_args = {});
 int cmd_answer(const globals& g, const std::string& id, const std::string& text);
 int cmd_console_token(const globals& g);
-int cmd_retry(const globals& g, const std::string& id, const std::string& from);
+// limits: an agent step's raised {max_turns?, max_cost?} (null: none).
+int cmd_retry(const globals& g, const std::string& id, const std::string& from, const nlohmann::json& limits = nullptr);
 int cmd_cancel(const globals& g, const std::string& id, const std::string& comment);
 
 // Control plane (control_commands.cpp).

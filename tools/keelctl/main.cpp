@@ -130,6 +130,10 @@ int main(int argc, char** argv) {
   auto* retry = app.add_subcommand("retry", "Resume a paused instance: re-run its failed steps");
   retry->add_option("id", instance_id, "Instance id")->required();
   retry->add_option("--from", from_step, "Re-run this step and everything after it (their recorded results are dropped)");
+  int retry_max_turns = 0;
+  double retry_max_cost = -1;
+  retry->add_option("--max-turns", retry_max_turns, "A stopped agent step goes on with this many turns in all")->check(CLI::Range(1, 100));
+  retry->add_option("--max-cost", retry_max_cost, "A stopped agent step goes on with this cost limit in USD")->check(CLI::NonNegativeNumber);
   auto* cancel = app.add_subcommand("cancel", "Cancel an instance: completed steps are compensated in reverse order");
   cancel->add_option("id", instance_id, "Instance id")->required();
   cancel->add_option("--comment", comment, "Recorded with the cancellation");
@@ -256,7 +260,12 @@ int main(int argc, char** argv) {
   if (*answer) return ctl::cmd_answer(g, instance_id, answer_text);
   if (*console_token) return ctl::cmd_console_token(g);
   if (*reject) return ctl::cmd_decide(g, instance_id, false, comment);
-  if (*retry) return ctl::cmd_retry(g, instance_id, from_step);
+  if (*retry) {
+    nlohmann::json limits;
+    if (retry_max_turns > 0) limits["max_turns"] = retry_max_turns;
+    if (retry_max_cost >= 0) limits["max_cost"] = retry_max_cost;
+    return ctl::cmd_retry(g, instance_id, from_step, limits);
+  }
   if (*cancel) return ctl::cmd_cancel(g, instance_id, comment);
   return ctl::exit_usage;
 }

@@ -345,9 +345,10 @@ int cmd_console_token(const globals& g) {
   return exit_ok;
 }
 
-int cmd_retry(const globals& g, const std::string& id, const std::string& from) {
+int cmd_retry(const globals& g, const std::string& id, const std::string& from, const json& limits) {
   json args = {{"id", id}, {"by", operator_name()}};
   if (!from.empty()) args["from"] = from;
+  if (!limits.is_null()) args["limits"] = limits;
   return simple(g, "retry", args, "retrying %s: now %s\n");
 }
 

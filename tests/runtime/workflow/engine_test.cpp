@@ -11,6 +11,7 @@
 #include "tests/support/json_print.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/runtime/workflow/engine_harness.hpp"
 
 using namespace keel;
 using namespace keel::wf;
@@ -135,87 +136,11 @@ steps:
   - {id: refund, needs: [notes], action: echo, gate: true, args: {amount: 5}}
 )";
 
-struct harness {
-  test::temp_dir dir;
-  std::unique_ptr<store> db;
-  workflow_catalog catalog;
-  std::unique_ptr<engine> eng;
-  std::map<std::uint64_t, result<json>> replies;
-  std::vector<step_task> pending;  // dispatched, not yet answered
-  std::uint64_t next_token = 1;
-
-  explicit harness(engine_options opts = {}) {
-    auto s = store::open(dir / "db");
-    BOOST_REQUIRE(s.ok());
-    db = std::move(s.value());
-    for (const char* text : {patching, reviewed, five_steps, pausing, redo, noops, asking, asking_late, asking_strict, grounded}) {
-      auto d = parse_workflow(text, "test", builtin_action_names());
-      BOOST_REQUIRE_MESSAGE(d.ok(), (d.ok() ? std::string() : d.err().message));
-      catalog.add(std::move(d.value()));
-    }
-    eng = std::make_unique<engine>(*db, catalog, opts);
-    BOOST_REQUIRE(eng->recover().ok());
-  }
-
-  void flush() {
-    auto fx = eng->flush();
-    BOOST_REQUIRE_MESSAGE(fx.ok(), (fx.ok() ? std::string() : fx.err().message));
-    for (auto& t : fx->dispatch) pending.push_back(t);
-    for (auto& r : fx->replies) replies.emplace(r.token, r.body);
-  }
-
-  std::string start(const std::string& wf, json input, const std::string& key = {}) {
-    auto token = next_token++;
-    start_request req;
-    req.workflow = wf;
-    req.input = std::move(input);
-    req.idempotency_key = key;
-    req.by = "test";
-    eng->start(token, req);
-    flush();
-    auto& r = replies.at(token);
-    BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
-    return r.value()["instance"].get<std::string>();
-  }
-
-  // Answers the oldest pending task for `step`.
-  step_task answer(const std::string& step, result<json> outcome) {
-    for (auto it = pending.begin(); it != pending.end(); ++it) {
-      if (it->step != step) continue;
-      auto t = *it;
-      pending.erase(it);
-      eng->on_result(t, outcome);
-      flush();
-      return t;
-    }
-    BOOST_FAIL("no pending task for step " << step);
-    return {};
-  }
-
-  // A node restart: a new engine on the same store recovers from it.
-  void restart() {
-    eng = std::make_unique<engine>(*db, catalog, engine_options{});
-    BOOST_REQUIRE(eng->recover().ok());
-    flush();
-  }
-
-  // Runs the engine's timers until `done` holds (or 5 s pass).
-  template <class Pred>
-  bool tick_until(Pred done) {
-    return test::wait_until([&] {
-      eng->tick(unix_now_ms());
-      flush();
-      return done();
-    }, std::chrono::seconds(5));
-  }
-
-  std::vector<std::string> event_types(const std::string& id) {
-    auto h = eng->history(id);
-    BOOST_REQUIRE(h.ok());
-    std::vector<std::string> out;
-    for (const auto& e : h.value()) out.push_back(e["type"].get<std::string>() + (e.contains("step") ? ":" + e["step"].get<std::string>() : ""));
-    return out;
-  }
+// The catalog every case here runs on.
+struct harness : test::engine_harness {
+  explicit harness(engine_options opts = {})
+      : engine_harness({patching, reviewed, five_steps, pausing, redo, noops, asking, asking_late, asking_strict, grounded},
+                       std::move(opts)) {}
 };
 
 }  // namespace

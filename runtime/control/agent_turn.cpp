@@ -1,0 +1,101 @@
+#include "runtime/control/agent_turn.hpp"
+
+#include <chrono>
+
+#include "runtime/base/json_fields.hpp"
+#include "runtime/workflow/agent_spec.hpp"
+
+namespace keel::control {
+
+namespace {
+
+using nlohmann::json;
+
+// Said before the step's own system text: how the loop works.
+constexpr const char* loop_rules =
+    "You work toward the goal the operator gives you. Call the tools when you need facts or need to act; each "
+    "call's result (or its error) comes back to you. When the goal is done, or cannot be done with these tools, "
+    "answer with the final text for the operator and call no tool.";
+
+result<std::vector<chat_message>> messages_of(const json& msgs) {
+  if (!msgs.is_array() || msgs.empty()) return error{errc::bad_request, "messages: the turn has no conversation"};
+  std::vector<chat_message> out;
+  for (const auto& m : msgs) {
+    if (!m.is_object()) return error{errc::bad_request, "messages: each is an object"};
+    chat_message c{text_field(m, "role"), text_field(m, "content")};
+    c.tool_call_id = text_field(m, "tool_call_id");
+    for (const auto& t : m.value("tool_calls", json::array()))
+      c.tool_calls.push_back({text_field(t, "id"), text_field(t, "name"), text_field(t, "arguments")});
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+json path_json(const std::vector<fallback_step>& path) {
+  json out = json::array();
+  for (const auto& f : path) out.push_back({{"from", f.from}, {"to", f.to}, {"reason", f.reason}});
+  return out;
+}
+
+bool all_budget(const std::vector<fallback_step>& path) {
+  bool any = false;
+  for (const auto& f : path) {
+    if (f.from == "template") continue;
+    if (f.reason.find("budget") == std::string::npos) return false;
+    any = true;
+  }
+  return any;
+}
+
+}  // namespace
+
+result<json> run_agent_turn(model_router& router, const json& turn_args, const model_step_site& site) {
+  auto start = std::chrono::steady_clock::now();
+  auto spec = wf::agent_spec::from_args(turn_args.value("spec", json()));
+  if (!spec) return spec.err();
+  auto msgs = messages_of(turn_args.value("messages", json()));
+  if (!msgs) return msgs.err();
+  const int turn = turn_args.value("turn", 0);
+
+  model_request req;
+  req.tier = spec->tier;
+  req.task_kind = "agent.turn";
+  req.template_text = spec->template_value;
+  req.max_tokens = spec->max_tokens;
+  req.agent = "agent-step";
+  req.workflow = site.workflow;
+  req.run = site.instance;
+  req.trace_id = site.trace_id;
+  req.attributes = {{"step", site.step}, {"turn", turn}};
+  for (const auto& t : spec->tools) req.tools.push_back({t.name, t.description, t.parameters});
+  std::string system = loop_rules;
+  if (!spec->system.empty()) system += "\n\n" + spec->system;
+  req.messages.push_back({"system", system});
+  req.messages.insert(req.messages.end(), msgs->begin(), msgs->end());
+
+  auto r = router.complete(req);
+  if (!r) return r.err();
+  if (r->outcome != "completed") {
+    auto reason = r->fallbacks.empty() ? std::string("no model answered") : r->fallbacks.back().reason;
+    std::string q = "An agent step needs you at turn " + std::to_string(turn) + ": " + reason +
+                    ".\n\nGoal: " + spec->goal + "\n\nYour answer becomes the step's final answer.";
+    return json{{"needs_human", {{"question", q}, {"reason", reason}, {"path", path_json(r->fallbacks)},
+                                 {"budget", all_budget(r->fallbacks)}, {"attempts", r->attempts}}}};
+  }
+  json calls = json::array();
+  for (const auto& c : r->tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
+  return json{{"content", r->text},
+              {"tool_calls", std::move(calls)},
+              {"finish_reason", r->finish_reason},
+              {"model", r->model},
+              {"tier", r->tier},
+              {"provider", r->provider},
+              {"path", path_json(r->fallbacks)},
+              {"tokens", {{"input", r->input_tokens}, {"output", r->output_tokens}}},
+              {"cost_usd", r->cost_usd},
+              {"cached", r->cached},
+              {"attempts", r->attempts},
+              {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()}};
+}
+
+}  // namespace keel::control
