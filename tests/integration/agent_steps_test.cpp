@@ -126,6 +126,18 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   BOOST_TEST(step["result"]["turns"] == 2);
   BOOST_TEST(step["result"]["tool_calls"] == 2);
   BOOST_TEST(step["result"]["model"] == "agent-model");
+  // keelctl shows each turn and call, and what each call got.
+  auto view = keelctl(w.endpoint, {"runs", "agent", id});
+  BOOST_TEST(view.code == 0, view.err);
+  BOOST_TEST(contains(view.out, "2 turn(s), 2 tool call(s)"), view.out);
+  BOOST_TEST(contains(view.out, "do not match its parameters"), view.out);
+  BOOST_TEST(contains(view.out, "answered: I noted that Ada called."), view.out);
+  auto view_json = keelctl(w.endpoint, {"--json", "runs", "agent", id});
+  BOOST_REQUIRE_MESSAGE(view_json.code == 0, view_json.err);
+  BOOST_TEST(nlohmann::json::parse(view_json.out)["agents"][0]["agent"]["turns"].size() == 2u);
+  auto none = keelctl(w.endpoint, {"runs", "agent", id, "--step", "done"});
+  BOOST_TEST(none.code != 0);
+  BOOST_TEST(contains(none.err, "no agent step named 'done'"), none.err);
   // The call that ran is in the audit trail with its arguments.
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"tool_call\"") != std::string::npos, audit.out);

@@ -158,6 +158,12 @@ std::string cell_text(const json& j, const char* key, const std::string& dflt) {
   return v.dump();
 }
 
+std::string usd(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 1 ? "$%.4f" : "$%.2f", v);
+  return buf;
+}
+
 void print_json(const json& j) { std::printf("%s\n", j.dump(2).c_str()); }
 
 void print_reply(const globals& g, const json& j) {

@@ -36,6 +36,8 @@ inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreacha
 // A field of a reply as table text: strings as they are, other values as
 // JSON, and `dflt` when the field is missing, null or an empty string.
 std::string cell_text(const nlohmann::json& j, const char* key, const std::string& dflt = "-");
+// An amount of USD as a table shows it: four decimals under $1, else two.
+std::string usd(double v);
 
 int cmd_status(const globals& g);
 int cmd_agents(const globals& g);
@@ -86,6 +88,10 @@ int cmd_cost(const globals& g, const std::string& by, const std::string& since);
 int cmd_trace(const globals& g, const std::string& id, bool otlp);
 int cmd_audit_tail(const globals& g, int n, bool follow);
 int cmd_audit_verify(const globals& g);
+
+// Agent steps (agent_commands.cpp): each model turn and tool call of an
+// instance's agent steps, with tokens, cost and the fallback taken.
+int cmd_runs_agent(const globals& g, const std::string& id, const std::string& step);
 
 // Prints an error the same way every command does (JSON with --json).
 int report(const globals& g, const error& e);

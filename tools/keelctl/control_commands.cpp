@@ -26,12 +26,6 @@ using nlohmann::json;
 
 std::string when(std::int64_t ms) { return ms ? format_ago(ms, unix_now_ms()) : "-"; }
 
-std::string usd(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, v < 1 ? "$%.4f" : "$%.2f", v);
-  return buf;
-}
-
 std::string join(const json& arr) {
   std::string out;
   if (arr.is_array())

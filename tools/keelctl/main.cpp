@@ -134,6 +134,12 @@ int main(int argc, char** argv) {
   double retry_max_cost = -1;
   retry->add_option("--max-turns", retry_max_turns, "A stopped agent step goes on with this many turns in all")->check(CLI::Range(1, 100));
   retry->add_option("--max-cost", retry_max_cost, "A stopped agent step goes on with this cost limit in USD")->check(CLI::NonNegativeNumber);
+  auto* runs = app.add_subcommand("runs", "What the steps of an instance did, in detail");
+  runs->require_subcommand(1);
+  std::string runs_step;
+  auto* runs_agent = runs->add_subcommand("agent", "Each model turn and tool call of an instance's agent steps: model, tier, tokens, cost, fallback, what each call got");
+  runs_agent->add_option("id", instance_id, "Instance id")->required();
+  runs_agent->add_option("--step", runs_step, "Only this agent step (default: every agent step of the instance)");
   auto* cancel = app.add_subcommand("cancel", "Cancel an instance: completed steps are compensated in reverse order");
   cancel->add_option("id", instance_id, "Instance id")->required();
   cancel->add_option("--comment", comment, "Recorded with the cancellation");
@@ -266,6 +272,7 @@ int main(int argc, char** argv) {
     if (retry_max_cost >= 0) limits["max_cost"] = retry_max_cost;
     return ctl::cmd_retry(g, instance_id, from_step, limits);
   }
+  if (*runs_agent) return ctl::cmd_runs_agent(g, instance_id, runs_step);
   if (*cancel) return ctl::cmd_cancel(g, instance_id, comment);
   return ctl::exit_usage;
 }
