@@ -82,12 +82,20 @@ std::string decision_facts(const page_frame& f, const json& facts) {
   return out;
 }
 
+// "step pay", or for an agent's tool call ("act/2/1") "agent step act · turn 2, tool call 1".
+std::string step_title(const std::string& step) {
+  auto a = step.find('/'), b = step.rfind('/');
+  if (a == std::string::npos || a == b) return "step " + escape(step);
+  return "agent step " + escape(step.substr(0, a)) + " · turn " + escape(step.substr(a + 1, b - a - 1)) + ", tool call " +
+         escape(step.substr(b + 1));
+}
+
 std::string approval_card(const page_frame& f, const json& a) {
   auto id = text_of(a, "id");
   auto anchor = "a-" + std::to_string(std::hash<std::string>{}(id) % 1000000000);
   const auto& facts = a.contains("facts") && a["facts"].is_object() ? a["facts"] : json::object();
   std::string out = "<article class=\"card item\" data-id=\"" + escape(id) + "\" aria-labelledby=\"" + anchor + "-h\">";
-  out += "<h3 id=\"" + anchor + "-h\">" + escape(text_of(a, "workflow", "?")) + " · step " + escape(text_of(a, "step", "?")) +
+  out += "<h3 id=\"" + anchor + "-h\">" + escape(text_of(a, "workflow", "?")) + " · " + step_title(text_of(a, "step", "?")) +
          "</h3>";
   out += "<p class=\"meta\"><code>" + escape(id) + "</code> · opened " + when(ms_of(a, "opened_ms"), f.now_ms);
   if (ms_of(a, "deadline_ms") > 0)

@@ -148,12 +148,59 @@ steps:
     action: echo
     args: {plan: "{{ steps.plan.result.answer }}"}
 `);
+// An agent whose tool calls the policy holds for the operator, and a model draft the operator reviews.
+fs.writeFileSync(path.join(dir, 'workflows/assist.yaml'), `
+name: assist
+version: 1
+steps:
+  - id: act
+    agent:
+      goal: "Tell {{ input.customer_id }} their refund is on its way"
+      tools: [echo]
+`);
+fs.writeFileSync(path.join(dir, 'workflows/reply.yaml'), `
+name: reply
+version: 1
+steps:
+  - id: draft
+    model: generate
+    review: true
+    prompt: "Write a short reply to {{ input.customer_id }} about their refund"
+  - id: send
+    needs: [draft]
+    action: echo
+    args: {text: "{{ steps.draft.result.text }}"}
+`);
+fs.writeFileSync(path.join(dir, 'policy.yaml'), `version: 1
+default: allow
+rules:
+  - name: agent-echo
+    effect: escalate
+    match: {workflow: assist, action: echo}
+    reason: the operator sees what the agent sends
+`);
+// The scripted OpenAI-compatible server (tests/support/openai_test_server.py) stands in for the model.
+const modelPortFile = path.join(dir, 'model.port');
+start('model', ['/usr/bin/python3', path.join(root, 'tests/support/openai_test_server.py'), '--port-file', modelPortFile]);
+await waitFor('the model server', () => fs.existsSync(modelPortFile) && fs.readFileSync(modelPortFile, 'utf8').trim());
+const modelPort = fs.readFileSync(modelPortFile, 'utf8').trim();
+async function scriptModel(body) {
+  const text = JSON.stringify(body);
+  const r = await rawRequest(`http://127.0.0.1:${modelPort}/_default`,
+                             { method: 'POST', body: text, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } });
+  assert.equal(r.status, 200, 'the model server took the script');
+}
 // The shipped config (its memory section declares customers), on test ports.
 const config = path.join(dir, 'node.yaml');
 const shipped = fs.readFileSync(path.join(root, 'config/node.yaml'), 'utf8');
 fs.writeFileSync(config, shipped.replace(/^  port: 7402 /m, `  port: ${httpPort} `)
-                                .replace(/^  dir: config\/workflows /m, `  dir: ${path.join(dir, 'workflows')} `) +
-                 '\noperator: {name: ana, email: ana@example.com}\n');
+                                .replace(/^  dir: config\/workflows /m, `  dir: ${path.join(dir, 'workflows')} `)
+                                .replace(/^  file: "" /m, `  file: ${path.join(dir, 'policy.yaml')} `) +
+                 '\noperator: {name: ana, email: ana@example.com}\n' +
+                 `models:\n  default_tier: quality\n  chain: [quality]\n  providers:\n` +
+                 `    - {name: local, kind: openai, base_url: "http://127.0.0.1:${modelPort}", timeout: 5s, retries: 0}\n` +
+                 `  tiers:\n    quality: {provider: local, model: test-model}\n`);
+assert.ok(fs.readFileSync(config, 'utf8').includes('policy.yaml'), 'the test config has the test policy');
 assert.ok(fs.readFileSync(config, 'utf8').includes(`port: ${httpPort}`), 'the test config has the test port');
 
 let browser;
@@ -325,6 +372,38 @@ try {
   await waitFor('onboarding to complete', () => keelctl('task', onboarding).state === 'completed');
   assert.equal(keelctl('task', onboarding).steps.find((s) => s.id === 'welcome').result.plan, 'pro, billed yearly');
 
+  // --- an agent's tool call held by the policy, approved here; the loop goes on ---
+  await scriptModel({ tools_until: 1, tool: 'echo', arguments: { message: 'your refund is on its way' }, content: 'Told c_42.' });
+  const assist = keelctl('run-workflow', 'assist', '--input', '{"customer_id": "c_42"}').instance;
+  const callId = `${assist}/act/1/1`;
+  const held = page.locator(`article[data-id="${callId}"]`);
+  await held.waitFor({ timeout: 15000 });
+  const heldText = await held.innerText();
+  for (const want of ['echo', 'agent-echo', 'your refund is on its way'])
+    assert.ok(heldText.includes(want), `the held tool call shows ${want}: ${heldText}`);
+  await shot(page, 'inbox-tool-call-desktop');
+  await held.getByRole('button', { name: 'Approve', exact: true }).click();
+  await page.waitForURL(base + 'inbox');
+  await waitFor('the agent to finish', () => keelctl('task', assist).state === 'completed');
+  const agentRun = keelctl('runs', 'agent', assist).agents[0];
+  assert.equal(agentRun.result.text, 'Told c_42.');
+  assert.equal(agentRun.agent.calls['1/1'].result.message, 'your refund is on its way', 'the approved call ran and its result reached the model');
+
+  // --- a model draft edited in its box and approved ---
+  await scriptModel({ content: 'Hi, your refund is coming.' });
+  const reply = keelctl('run-workflow', 'reply', '--input', '{"customer_id": "c_42"}').instance;
+  const draftCard = page.locator(`article[data-id="${reply}/draft"]`);
+  await draftCard.waitFor({ timeout: 15000 });
+  const draftBox = draftCard.locator('textarea[name=draft]');
+  assert.equal(await draftBox.inputValue(), 'Hi, your refund is coming.', 'the draft is in an edit box');
+  await draftBox.fill('Dear Ana, your refund of 200.00 is on its way.');
+  await shot(page, 'inbox-draft-desktop');
+  await draftCard.getByRole('button', { name: 'Approve this text' }).click();
+  await page.waitForURL(base + 'inbox');
+  await waitFor('the reply to be sent', () => keelctl('task', reply).state === 'completed');
+  const sent = keelctl('task', reply).steps.find((s) => s.id === 'send').result;
+  assert.equal(sent.text, 'Dear Ana, your refund of 200.00 is on its way.', 'the edited text went out');
+
   // --- the audit trail: the console's decisions, with who and how ---
   await page.goto(base + 'system');
   await page.locator('#audit-verify', { hasText: 'verified' }).waitFor();
@@ -409,7 +488,7 @@ try {
     console.error(`page at failure: ${current.url()} (screenshot: ${path.join(shots, 'failure.png')})\n` +
                   (await current.locator('main').innerText().catch(() => '')).slice(0, 2000));
   }
-  for (const name of ['node', 'executor']) {
+  for (const name of ['node', 'executor', 'model']) {
     const f = path.join(dir, name + '.log');
     if (fs.existsSync(f)) console.error(`--- ${name}.log (last 4000 bytes) ---\n` + fs.readFileSync(f, 'utf8').slice(-4000));
   }

@@ -82,6 +82,16 @@ BOOST_AUTO_TEST_CASE(a_policy_hold_can_be_corrected_like_a_workflow_gate) {
   BOOST_TEST(has(html, "Approve with these arguments"));  // the node asks the policy again about the correction
 }
 
+BOOST_AUTO_TEST_CASE(an_agents_held_tool_call_is_titled_by_its_turn_and_call) {
+  auto reply = approvals_reply();
+  reply["approvals"][0]["kind"] = "policy";
+  reply["approvals"][0]["step"] = "act/2/1";
+  reply["approvals"][0]["id"] = "wf_1/act/2/1";
+  auto html = console::inbox_items(test_frame(), reply);
+  BOOST_TEST(has(html, "agent step act · turn 2, tool call 1</h3>"), html);
+  BOOST_TEST(has(html, "data-id=\"wf_1/act/2/1\""));
+}
+
 BOOST_AUTO_TEST_CASE(a_question_and_what_needs_attention) {
   auto html = console::inbox_items(test_frame(), approvals_reply());
   BOOST_TEST(has(html, "Questions for you <span class=\"count\" data-part=\"n-questions\">1</span>"));
