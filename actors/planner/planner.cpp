@@ -9,16 +9,20 @@
 //  - free-form goals: ask {"goal": TEXT} or the `plan` request: a plan
 //    worker (plan_worker.hpp) asks the model gateway for steps over the
 //    registered actions and checks them (runtime/control/planning.hpp);
-//    the answer is the accepted plan, or why it was rejected. A plan is
-//    never run from here: an invalid one cannot be, a valid one is a
-//    workflow definition the operator can review and save.
+//    the answer is the accepted plan, or why it was rejected. An accepted
+//    plan may be saved (`save`: the next version of a named definition,
+//    loaded at once) or run (`run`: behind an approval gate that shows the
+//    whole plan; runtime/workflow/plan_run.hpp). A rejected one never runs.
 // The executor agent creates and drives the instance; the planner keeps no
 // state of its own.
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "actors/agent_common.hpp"
+#include "actors/control/services.hpp"
 #include "actors/control/start_workflow.hpp"
 #include "actors/planner/plan_worker.hpp"
 #include "runtime/base/json_fields.hpp"
@@ -26,6 +30,7 @@
 #include "runtime/base/duration.hpp"
 #include "runtime/base/expression.hpp"
 #include "runtime/workflow/facts.hpp"
+#include "runtime/workflow/plan_run.hpp"
 
 namespace keel {
 
@@ -62,6 +67,44 @@ plan_request plan_request_of(const nlohmann::json& args, const std::string& trac
   return req;
 }
 
+std::set<std::string> node_actions(const node_context& ctx) {
+  auto actions = wf::builtin_action_names();
+  actions.insert(ctx.config.extra_actions.begin(), ctx.config.extra_actions.end());
+  return actions;
+}
+
+// An accepted plan kept as the next version of `name` in the workflows dir,
+// loaded for new instances at once.
+void save_accepted(self_ptr self, nlohmann::json answer, const std::string& name, const std::string& by,
+                   const std::function<void(result<nlohmann::json>)>& reply) {
+  auto* ctx = self->state.env.ctx;
+  auto saved = wf::save_plan(ctx->config.workflows_dir, name, answer["plan"], ctx->workflows, node_actions(*ctx));
+  if (!saved) return reply(saved.err());
+  ctx->control->audit_event("plan_saved", by, name,
+                            {{"goal", answer.value("goal", std::string())}, {"version", (*saved)["version"]}, {"file", (*saved)["file"]}});
+  spdlog::info("planner: plan saved as {} v{} ({})", name, (*saved)["version"].get<int>(), (*saved)["file"].get<std::string>());
+  answer["saved"] = std::move(*saved);
+  reply(std::move(answer));
+}
+
+// An accepted plan started behind its approval gate (plan_run.hpp).
+void run_accepted(self_ptr self, nlohmann::json answer, const std::string& by, const std::string& trace,
+                  const std::function<void(result<nlohmann::json>)>& reply) {
+  auto def = wf::gated_plan(answer["plan"], answer.value("escalations", nlohmann::json::array()), node_actions(*self->state.env.ctx));
+  if (!def) return reply(def.err());
+  wf::start_request request;
+  request.workflow = def->name;
+  request.definition = def->to_json();
+  request.trace = trace;
+  request.by = by;
+  start_workflow(self, std::move(request), [answer = std::move(answer), reply](result<nlohmann::json> r) mutable {
+    if (!r) return reply(r.err());
+    auto id = r->value("instance", std::string());
+    answer["started"] = {{"instance", id}, {"approval", id + "/" + wf::plan_approval_step}};
+    reply(std::move(answer));
+  });
+}
+
 void on_run_workflow(self_ptr self, const inbound& in) {
   const auto& args = in.env.fields.contains("args") ? in.env.fields["args"] : nlohmann::json();
   auto reply = [self, peer = in.peer, cid = in.env.cid, trace = in.env.trace](result<nlohmann::json> r) {
@@ -73,7 +116,16 @@ void on_run_workflow(self_ptr self, const inbound& in) {
   if (text_field(in.env.fields, "op") == "plan") {
     if (!args.is_object() || text_field(args, "goal").empty())
       return reply(error{errc::bad_request, "plan needs {\"goal\": \"what to achieve\"}"});
-    return plan(self, plan_request_of(args, in.env.trace), reply);
+    auto save = text_field(args, "save");
+    bool run = bool_field(args, "run");
+    if (!save.empty() && run) return reply(error{errc::bad_request, "plan takes --save NAME or --run, not both"});
+    if (save.empty() && !run) return plan(self, plan_request_of(args, in.env.trace), reply);
+    return plan(self, plan_request_of(args, in.env.trace),
+                [self, reply, save, by = text_field(args, "by", "operator"), trace = in.env.trace](result<nlohmann::json> r) {
+                  if (!r || r->value("outcome", std::string()) != "accepted") return reply(std::move(r));
+                  if (!save.empty()) return save_accepted(self, std::move(*r), save, by, reply);
+                  run_accepted(self, std::move(*r), by, trace, reply);
+                });
   }
   if (!args.is_object() || !args.contains("workflow") || !args["workflow"].is_string())
     return reply(error{errc::bad_request, "run-workflow needs {\"workflow\": NAME, \"input\": {...}}"});
@@ -93,15 +145,15 @@ void on_event(self_ptr self, const nlohmann::json& event, std::function<void(tri
   report.event_type = text_field(event, "type");
   auto id = text_field(event, "id");
   auto data = event.is_object() && event.contains("data") ? event["data"] : nlohmann::json::object();
-  std::vector<const wf::workflow_definition*> matches;
+  std::vector<wf::workflow_catalog::def_ptr> matches;
   try {
     for (const auto& [name, def] : self->state.env.ctx->workflows.all()) {
-      if (def.trigger_event != report.event_type) continue;
-      if (!def.trigger_condition.empty()) {
-        auto ok = wf::evaluate(def.trigger_condition, {{"input", data}, {"event", event}});
+      if (def->trigger_event != report.event_type) continue;
+      if (!def->trigger_condition.empty()) {
+        auto ok = wf::evaluate(def->trigger_condition, {{"input", data}, {"event", event}});
         if (!ok || !*ok) continue;
       }
-      matches.push_back(&def);
+      matches.push_back(def);
     }
   } catch (const std::exception& ex) {  // an event of a shape nothing checked: refused, never a crash
     report.started.push_back({"", "", false, errc::bad_request, std::string("malformed event: ") + ex.what()});
@@ -114,7 +166,7 @@ void on_event(self_ptr self, const nlohmann::json& event, std::function<void(tri
     std::function<void(trigger_report)> done;
   };
   auto p = std::make_shared<pending>(pending{std::move(report), matches.size(), std::move(done)});
-  for (const auto* def : matches) {
+  for (const auto& def : matches) {
     wf::start_request request;
     request.workflow = def->name;
     request.input = data;

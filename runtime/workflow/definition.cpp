@@ -4,11 +4,13 @@
 #include "runtime/workflow/definition.hpp"
 
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/workflow/plan_run.hpp"
 #include "runtime/base/yaml_text.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <sstream>
 
 #include "runtime/base/duration.hpp"
@@ -384,7 +386,8 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     const auto& s = parsed[i];
     auto where = origin + ":" + std::to_string(nodes[i].Mark().line + 1) + ": steps[" + std::to_string(i) + "] (" + s.id + ")";
     std::vector<std::pair<const char*, result<std::set<std::string>>>> refs;
-    refs.emplace_back("args", template_paths(s.args));
+    // A plan's approval step holds the plan's arguments as written: shown, never rendered.
+    if (s.action != plan_approve_action) refs.emplace_back("args", template_paths(s.args));
     refs.emplace_back("idempotency_key", template_paths(s.idempotency_key));
     refs.emplace_back("wait_until", template_paths(s.wait_until));
     refs.emplace_back("ask", template_paths(s.ask));
@@ -422,17 +425,50 @@ workflow_catalog workflow_catalog::load_dir(const std::string& dir, const std::s
       continue;
     }
     if (auto prev = cat.defs_.find(def->name); prev != cat.defs_.end()) {
-      cat.errors_[f.string()] = f.string() + ": workflow '" + def->name + "' is already defined in " + prev->second.file;
+      cat.errors_[f.string()] = f.string() + ": workflow '" + def->name + "' is already defined in " + prev->second->file;
       continue;
     }
-    cat.defs_[def->name] = std::move(def.value());
+    auto name = def->name;  // before the move below: an assignment's right side is evaluated first
+    cat.defs_[name] = std::make_shared<const workflow_definition>(std::move(def.value()));
   }
   return cat;
 }
 
-const workflow_definition* workflow_catalog::find(const std::string& name) const {
+workflow_catalog::workflow_catalog(workflow_catalog&& o) noexcept {
+  std::unique_lock g(o.mu_);
+  defs_ = std::move(o.defs_);
+  errors_ = std::move(o.errors_);
+}
+
+workflow_catalog& workflow_catalog::operator=(workflow_catalog&& o) noexcept {
+  if (this == &o) return *this;
+  std::scoped_lock g(mu_, o.mu_);
+  defs_ = std::move(o.defs_);
+  errors_ = std::move(o.errors_);
+  return *this;
+}
+
+workflow_catalog::def_ptr workflow_catalog::find(const std::string& name) const {
+  std::shared_lock g(mu_);
   auto it = defs_.find(name);
-  return it == defs_.end() ? nullptr : &it->second;
+  return it == defs_.end() ? nullptr : it->second;
+}
+
+std::map<std::string, workflow_catalog::def_ptr> workflow_catalog::all() const {
+  std::shared_lock g(mu_);
+  return defs_;
+}
+
+std::map<std::string, std::string> workflow_catalog::errors() const {
+  std::shared_lock g(mu_);
+  return errors_;
+}
+
+void workflow_catalog::add(workflow_definition d) {
+  auto name = d.name;
+  auto ptr = std::make_shared<const workflow_definition>(std::move(d));
+  std::unique_lock g(mu_);
+  defs_[name] = std::move(ptr);
 }
 
 // --- JSON form, kept by instances ---

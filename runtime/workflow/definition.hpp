@@ -12,6 +12,8 @@
 
 #include <chrono>
 #include <map>
+#include <memory>
+#include <shared_mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -107,19 +109,30 @@ struct workflow_definition {
 result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
                                            const std::set<std::string>& actions);
 
+// Thread-safe: the executor agent starts instances from it while the
+// planner reads triggers and adds saved plans. Definitions are immutable
+// once in; an add() replaces a name for new instances only (an instance
+// keeps the definition it started with).
 class workflow_catalog {
  public:
+  using def_ptr = std::shared_ptr<const workflow_definition>;
+
+  workflow_catalog() = default;
+  workflow_catalog(workflow_catalog&& o) noexcept;
+  workflow_catalog& operator=(workflow_catalog&& o) noexcept;
+
   // Loads every *.yaml / *.yml in `dir` (not an error if dir is missing).
   static workflow_catalog load_dir(const std::string& dir, const std::set<std::string>& actions);
 
-  const workflow_definition* find(const std::string& name) const;
-  const std::map<std::string, workflow_definition>& all() const { return defs_; }
+  def_ptr find(const std::string& name) const;
+  std::map<std::string, def_ptr> all() const;  // a snapshot
   // file -> why it did not load
-  const std::map<std::string, std::string>& errors() const { return errors_; }
-  void add(workflow_definition d) { defs_[d.name] = std::move(d); }
+  std::map<std::string, std::string> errors() const;
+  void add(workflow_definition d);
 
  private:
-  std::map<std::string, workflow_definition> defs_;
+  mutable std::shared_mutex mu_;
+  std::map<std::string, def_ptr> defs_;
   std::map<std::string, std::string> errors_;
 };
 

@@ -89,6 +89,9 @@ struct start_request {
   std::string by;               // who asked: operator name or "trigger:<event>"
   nlohmann::json trigger;       // the event that started it (facts.hpp trigger_of); null: none
   bool wait = false;            // reply when the instance ends, not when it starts
+  // Non-null: run this definition (workflow_definition::to_json form) instead
+  // of the catalog's `workflow`: a plan the operator runs without saving it.
+  nlohmann::json definition;
 };
 
 class engine {

@@ -7,6 +7,7 @@
 // arguments) and answer, each checked before anything is recorded.
 #include "runtime/base/expression.hpp"
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/workflow/plan_run.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 #include "runtime/workflow/facts.hpp"
 
@@ -39,7 +40,9 @@ bool engine::impl::open_gate(instance& inst, const step_spec& s, step_run& r, st
     }
     if (!*v) return false;
   }
-  auto args = s.what == step_spec::kind::action ? render(s.args, ctx.get()) : result<nlohmann::json>(nlohmann::json());
+  auto args = s.what != step_spec::kind::action  ? result<nlohmann::json>(nlohmann::json())
+              : s.action == plan_approve_action ? result<nlohmann::json>(s.args)
+                                                : render(s.args, ctx.get());
   std::int64_t deadline = s.gate->timeout.count() > 0 ? now() + s.gate->timeout.count() : 0;
   emit(inst, {{"type", "gate_opened"},
               {"step", s.id},

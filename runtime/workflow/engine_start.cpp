@@ -21,7 +21,13 @@ std::string new_instance_id() { return "wf_" + proto::new_span_id(); }
 }  // namespace
 
 void engine::impl::start(std::uint64_t token, const start_request& req) {
-  const auto* def = catalog.find(req.workflow);
+  // A plan the operator runs brings its own definition; every other start names one in the catalog.
+  auto def = catalog.find(req.workflow);
+  if (!req.definition.is_null()) {
+    auto own = workflow_definition::from_json(req.definition);
+    if (!own) return reply(token, error{errc::bad_request, "the definition to run: " + own.err().message});
+    def = std::make_shared<const workflow_definition>(std::move(own.value()));
+  }
   if (!def) {
     std::string names;
     for (const auto& [n, d] : catalog.all()) names += (names.empty() ? "" : ", ") + n;

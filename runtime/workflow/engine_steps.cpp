@@ -9,6 +9,7 @@
 #include "runtime/base/expression.hpp"
 #include "runtime/base/secret_ref.hpp"
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/workflow/plan_run.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -44,9 +45,9 @@ bool engine::impl::start_step(instance& inst, const step_spec& s, step_run& r) {
 bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r, step_context& ctx) {
   // An approval with corrected arguments replaces the rendered ones.
   const bool corrected = r.gate.is_object() && r.gate.contains("correction");
-  auto args = corrected                ? result<nlohmann::json>(r.gate["correction"].value("after", nlohmann::json::object()))
-              : has_templates(s.args) ? render(s.args, ctx.get())
-                                      : result<nlohmann::json>(s.args);
+  auto args = corrected ? result<nlohmann::json>(r.gate["correction"].value("after", nlohmann::json::object()))
+              : has_templates(s.args) && s.action != plan_approve_action ? render(s.args, ctx.get())
+                                                                         : result<nlohmann::json>(s.args);
   auto key = s.idempotency_key.empty()       ? result<nlohmann::json>(nlohmann::json(inst.id + "/" + s.id))
              : has_templates(nlohmann::json(s.idempotency_key)) ? render(nlohmann::json(s.idempotency_key), ctx.get())
                                              : result<nlohmann::json>(nlohmann::json(s.idempotency_key));
@@ -69,6 +70,10 @@ bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r
   emit(inst, {{"type", "step_dispatched"}, {"step", s.id}, {"attempt", attempt}, {"key", key_text}, {"args", *args}});
   if (s.action == agent_action) {  // its turns and tool calls are child tasks
     agent_step(inst, s, r, true);
+    return true;
+  }
+  if (s.action == plan_approve_action) {  // the approved plan: its arguments are what the steps run
+    record_result(inst, s, r, *args);
     return true;
   }
   if (s.action == "noop") {  // no side effect: completes in the node

@@ -4,7 +4,10 @@
 // registered actions; a plan naming an unknown action is sent back once
 // and accepted when the repair is valid, rejected when it is not (a policy
 // deny is a problem too); malformed JSON from the model ends with a human;
-// with no model configured the planner says so. Nothing is ever run.
+// with no model configured the planner says so. Nothing runs unless the
+// operator says so: --save keeps an accepted plan as a versioned workflow
+// that runs without a restart; --run starts it behind an approval of the
+// whole plan, whose corrections change what the steps run.
 #include "tests/integration/control_fixture.hpp"
 
 using namespace keel;
@@ -92,6 +95,54 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
   BOOST_TEST(contains(audit.out, "\"kind\": \"plan\""), audit.out);
   BOOST_TEST(contains(audit.out, "\"outcome\": \"rejected\""), audit.out);
+}
+
+BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_for_approval) {
+  temp_dir dir("keel-planner-run");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/.keep.txt", "");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  const std::string notes = R"({"steps": [{"id": "greet", "action": "echo", "args": {"text": "hello"}, "needs": []},
+      {"id": "note", "action": "file.append", "args": {"file": "log.txt", "line": "greeted"}, "needs": ["greet"]}]})";
+
+  // --save: the next version of a named workflow, loaded at once.
+  model.script({notes, notes});
+  auto saved = ctl(w.endpoint, {"plan", "greet and note it", "--save", "greeting"});
+  BOOST_REQUIRE_MESSAGE(saved.code == 0, saved.out + saved.err);
+  BOOST_TEST(contains(saved.out, "saved as workflow greeting v1"), saved.out);
+  auto again = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--save", "greeting"});
+  BOOST_REQUIRE_MESSAGE(again.code == 0, again.out + again.err);
+  BOOST_TEST(nlohmann::json::parse(again.out)["saved"]["version"] == 2);
+  BOOST_TEST(std::filesystem::exists(dir / "workflows/.versions/greeting.v1.yaml"));
+  auto listed = keelctl(w.endpoint, {"workflows"});
+  BOOST_TEST(contains(listed.out, "greeting"), listed.out);
+  auto ran = keelctl(w.endpoint, {"--json", "run-workflow", "greeting", "--input", "{}", "--wait"});
+  BOOST_REQUIRE_MESSAGE(ran.code == 0, ran.out + ran.err);
+  BOOST_TEST(nlohmann::json::parse(ran.out)["version"] == 2, ran.out);
+  BOOST_TEST(read_lines(dir / "files/log.txt").size() == 1u);
+  auto bad = ctl(w.endpoint, {"plan", "x", "--save", "Bad Name"});
+  BOOST_TEST(bad.code != 0);
+
+  // --run: the whole plan waits at one approval; a correction changes what runs.
+  model.script({notes});
+  auto started = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--run"});
+  BOOST_REQUIRE_MESSAGE(started.code == 0, started.out + started.err);
+  auto run = nlohmann::json::parse(started.out)["started"];
+  std::string id = run["instance"];
+  BOOST_TEST(run["approval"] == id + "/approve_plan");
+  auto gate = pending_for(w.endpoint, id);
+  BOOST_REQUIRE_MESSAGE(!gate.is_null(), w.task(id).dump());
+  BOOST_TEST(gate["facts"]["args"]["note"]["action"] == "file.append", gate.dump());
+  BOOST_TEST(gate["facts"]["args"]["note"]["policy"]["decision"] == "allow");
+  BOOST_TEST(!std::filesystem::exists(dir / "files/log2.txt"));
+  BOOST_TEST(read_lines(dir / "files/log.txt").size() == 1u);  // nothing ran yet
+  auto ok = ctl(w.endpoint, {"approve", id + "/approve_plan", "--args", R"({"note": {"args": {"file": "log2.txt"}}})"});
+  BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
+  auto lines = read_lines(dir / "files/log2.txt");
+  BOOST_REQUIRE_EQUAL(lines.size(), 1u);
+  BOOST_TEST(contains(lines[0], "greeted"));
 }
 
 BOOST_AUTO_TEST_CASE(without_a_model_the_planner_needs_a_human) {

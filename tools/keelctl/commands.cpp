@@ -158,6 +158,12 @@ std::string cell_text(const json& j, const char* key, const std::string& dflt) {
   return v.dump();
 }
 
+std::string operator_name() {
+  const char* u = std::getenv("KEEL_OPERATOR");
+  if (!u || !*u) u = std::getenv("USER");
+  return u && *u ? u : "operator";
+}
+
 std::string usd(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, v < 1 ? "$%.4f" : "$%.2f", v);

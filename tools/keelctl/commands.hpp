@@ -36,6 +36,9 @@ inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreacha
 // A field of a reply as table text: strings as they are, other values as
 // JSON, and `dflt` when the field is missing, null or an empty string.
 std::string cell_text(const nlohmann::json& j, const char* key, const std::string& dflt = "-");
+// Who decides, as approvals, retries and saved plans record it:
+// $KEEL_OPERATOR, else $USER, else "operator".
+std::string operator_name();
 // An amount of USD as a table shows it: four decimals under $1, else two.
 std::string usd(double v);
 

@@ -16,6 +16,8 @@ plan_cli::plan_cli(CLI::App& app) {
   plan_ = app.add_subcommand("plan", "Plan a free-form goal into steps over registered actions (needs a model; nothing runs)");
   plan_->add_option("goal", goal_, "What to achieve, in words")->required();
   plan_->add_option("--out", out_, "Write an accepted plan as a workflow definition (JSON, valid YAML) to FILE");
+  auto* save = plan_->add_option("--save", save_, "Keep an accepted plan as workflow NAME in the node's workflows dir (the next version; loaded at once)");
+  plan_->add_flag("--run", run_, "Start an accepted plan behind an approval that shows every step; approve (or correct) it to run")->excludes(save);
   wait_opt_ = plan_->add_option("--wait", wait_,
                                 "How long to wait for the model (default 120s, or keelctl's --timeout when given; with both, the shorter)");
   plan_->fallthrough();
@@ -26,7 +28,10 @@ std::optional<int> plan_cli::run(const globals& g) const {
   auto wait = parse_duration(wait_);
   if (!wait) return report(g, wait.err()), exit_usage;
   auto waited = wait_opt_->count() == 0 ? wait_for(g, *wait) : g.timeout_given ? std::min(*wait, g.timeout) : *wait;
-  auto r = call(g, "plan", {{"goal", goal_}}, waited);
+  json args = {{"goal", goal_}, {"by", operator_name()}};
+  if (!save_.empty()) args["save"] = save_;
+  if (run_) args["run"] = true;
+  auto r = call(g, "plan", args, waited);
   if (!r) return report(g, r.err());
   auto outcome = r->value("outcome", std::string());
   if (outcome == "accepted" && !out_.empty()) {
@@ -48,6 +53,14 @@ std::optional<int> plan_cli::run(const globals& g) const {
       ui::print(stdout, "  step %s will wait for approval: policy rule %s\n", e.value("step", std::string()),
                 e.value("rule", std::string()));
     if (!out_.empty()) ui::print(stdout, "written to %s (review it, then put it in the node's workflows.dir)\n", out_);
+    if (r->contains("saved"))
+      ui::print(stdout, "saved as workflow %s v%d in %s; start it with `keelctl run-workflow %s`\n", (*r)["saved"].value("name", std::string()),
+                (*r)["saved"].value("version", 0), (*r)["saved"].value("file", std::string()), (*r)["saved"].value("name", std::string()));
+    if (r->contains("started")) {
+      auto approval = (*r)["started"].value("approval", std::string());
+      ui::print(stdout, "started as %s; it waits for your approval of the whole plan:\n  keelctl approve %s   (--args '{\"STEP\": {\"args\": {...}}}' corrects a step first)\n  keelctl reject %s\n",
+                (*r)["started"].value("instance", std::string()), approval, approval);
+    }
     return exit_ok;
   }
   if (!r->value("reason", std::string()).empty()) ui::print(stdout, "  %s\n", (*r)["reason"].get<std::string>());

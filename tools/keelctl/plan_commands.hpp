@@ -1,9 +1,12 @@
-// keelctl plan GOAL [--out FILE]: the planner turns a free-form goal into
-// steps over the node's registered actions with the configured model, and
-// checks them against the action registry and the policy
-// (runtime/control/planning.hpp). Nothing runs: an accepted plan is printed
-// (or written with --out as a workflow definition to review and put in
-// workflows.dir); a rejected one is printed with every problem.
+// keelctl plan GOAL [--out FILE] [--save NAME | --run]: the planner turns a
+// free-form goal into steps over the node's registered actions with the
+// configured model, and checks them against the action registry and the
+// policy (runtime/control/planning.hpp). An accepted plan is printed; with
+// --out it is written as a workflow definition to review; with --save NAME
+// the node keeps it as the next version of workflow NAME (loaded at once);
+// with --run it starts behind an approval of the whole plan
+// (runtime/workflow/plan_run.hpp). A rejected one is printed with every
+// problem and never runs.
 // Exit codes: 0 accepted, 1 rejected / needs a human / error.
 #pragma once
 
@@ -24,7 +27,8 @@ class plan_cli {
  private:
   CLI::App* plan_;
   CLI::Option* wait_opt_;
-  std::string goal_, out_, wait_ = "120s";
+  std::string goal_, out_, save_, wait_ = "120s";
+  bool run_ = false;
 };
 
 }  // namespace keel::ctl

@@ -16,13 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-// Who decides: recorded with approvals and retries.
-std::string operator_name() {
-  const char* u = std::getenv("KEEL_OPERATOR");
-  if (!u || !*u) u = std::getenv("USER");
-  return u && *u ? u : "operator";
-}
-
 std::string ago(const json& j, const char* key, std::int64_t now) {
   auto v = j.value(key, std::int64_t{0});
   return v ? format_ago(v, now) : "-";
