@@ -26,6 +26,7 @@
 #include "actors/executor/state.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 
 namespace keel {
 
@@ -281,6 +282,18 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
                        {"keel.workflow", tm.workflow}, {"keel.attempt", ref.attempt}};
       sp.error = !outcome;
       if (!outcome) sp.status_message = outcome.err().message;
+      // A model step or an agent's turn: what the model did, under the GenAI names.
+      if (outcome && outcome.value().is_object() && outcome.value().contains("tokens") &&
+          (wf::is_model_action(tm.action) || tm.action == wf::agent_turn_action)) {
+        const auto& o = outcome.value();
+        sp.attributes[control::genai::operation_name] = "chat";
+        sp.attributes[control::genai::request_model] = o.value("model", std::string());
+        sp.attributes[control::genai::input_tokens] = o["tokens"].value("input", 0);
+        sp.attributes[control::genai::output_tokens] = o["tokens"].value("output", 0);
+        sp.attributes["keel.tier"] = o.value("tier", std::string());
+        sp.attributes["keel.cost_usd"] = o.value("cost_usd", 0.0);
+        sp.attributes["keel.fallbacks"] = o.value("path", json::array()).size();
+      }
       c.recorder->post_span(std::move(sp));  // batched off this thread
     }
     if (!outcome) control_count_failure(self, tm.action);

@@ -124,6 +124,8 @@ void workflows_read(executor_self self, wf::step_task&& t, int tries) {
   auto retriever = caf::actor_cast<memory_agent_actor>(self->system().registry().get(registry_key("retriever")));
   if (!retriever) return read_again(self, std::move(t), tries + 1, "it is not running");
   memory_op op{t.action, t.args, "workflow"};
+  // A note is added once per step key, however often the step is sent.
+  if (t.action == "memory.add" && op.args.is_object()) op.args["once"] = t.key;
   auto timeout = t.timeout;
   self->request(retriever, timeout, memory_atom::value, std::move(op))
       .then(
@@ -140,7 +142,7 @@ void workflows_read(executor_self self, wf::step_task&& t, int tries) {
 }
 
 void submit_step(executor_self self, wf::step_task&& t) {
-  if (!t.compensation && wf::is_node_read(t.action)) return workflows_read(self, std::move(t), 0);
+  if (!t.compensation && wf::is_node_memory_op(t.action)) return workflows_read(self, std::move(t), 0);
   if (!t.compensation && (wf::is_model_action(t.action) || t.action == wf::agent_turn_action))
     return run_model_step(self, std::move(t));
   auto& st = self->state;

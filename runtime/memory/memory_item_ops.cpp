@@ -5,6 +5,7 @@
 
 #include "runtime/memory/op_args.hpp"
 #include "runtime/memory/op_handlers.hpp"
+#include "storage/memory/content_hash.hpp"
 #include "storage/memory/pruning.hpp"
 
 namespace keel::memory_op {
@@ -46,7 +47,21 @@ result<json> memory_add(memory_service& m, const json& args) {
   if (!kind->empty()) it.kind = *kind;
   if (!source->empty()) it.source = *source;
   it.ttl_ms = ttl->value_or(0);
-  auto added = m.memory().add(std::move(it));
+  // `once`: a key under which the item is added at most once (a workflow
+  // step's idempotency key): the marker commits with the item, so a step
+  // run again after a crash finds the item it added instead of adding two.
+  auto once = opt_text(args, "once");
+  if (!once) return once.err();
+  if (once->empty()) {
+    auto added = m.memory().add(std::move(it));
+    if (!added) return added.err();
+    return json{{"item", item_json(*added)}};
+  }
+  auto marker = "mem/once/" + mem::content_hash(*once);
+  auto seen = m.db().get(marker);
+  if (!seen) return seen.err();
+  if (seen->has_value()) return json{{"item", nullptr}, {"existing", true}};
+  auto added = m.memory().add(std::move(it), {{marker, "1"}});
   if (!added) return added.err();
   return json{{"item", item_json(*added)}};
 }

@@ -32,12 +32,20 @@ json builtin_parameters(const std::string& action) {
               {"about", {{"type", "string"}, {"description", "only items about this entity, e.g. customer:c_1"}}},
               {"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 50}, {"description", "how many hits"}}}}},
             {"required", {"query"}}};
+  if (action == "memory.add")
+    return {{"type", "object"},
+            {"properties",
+             {{"text", {{"type", "string"}, {"description", "what to remember"}}},
+              {"about", {{"type", "string"}, {"description", "the entity it is about, e.g. customer:c_1"}}},
+              {"kind", {{"type", "string"}, {"description", "note (default), fact, ..."}}}}},
+            {"required", {"text"}}};
   return {{"type", "object"}};
 }
 
 std::string builtin_description(const std::string& action) {
   if (action == "records.get") return "Reads one canonical record (the current version) by id or by an identity field.";
   if (action == "memory.search") return "Searches long-term memory (notes, events, corrections) and returns the best hits with provenance.";
+  if (action == "memory.add") return "Remembers a note in long-term memory, about an entity when given.";
   return "Runs the action " + action + " with the given arguments.";
 }
 

@@ -191,7 +191,7 @@ bool is_model_action(const std::string& action) { return action.rfind("model.", 
 
 std::set<std::string> builtin_action_names() {
   return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send",
-          "records.get", "memory.search"};  // the last two: node-local reads (facts.hpp)
+          "records.get", "memory.search", "memory.add"};  // the last three: run by the node on its memory (facts.hpp)
 }
 
 const step_spec* workflow_definition::step(const std::string& id) const {

@@ -37,6 +37,7 @@ json hit_ref(const json& hit) {
 }  // namespace
 
 bool is_node_read(const std::string& action) { return action == "records.get" || action == "memory.search"; }
+bool is_node_memory_op(const std::string& action) { return is_node_read(action) || action == "memory.add"; }
 
 json trigger_of(const json& event) {
   if (!event.is_object()) return nullptr;

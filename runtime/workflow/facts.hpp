@@ -18,8 +18,12 @@
 
 namespace keel::wf {
 
-// True for the actions the node runs itself against its memory.
+// The node's own reads of its memory (records.get, memory.search): their
+// results are the facts later gates show.
 bool is_node_read(const std::string& action);
+// Everything the node runs itself against its memory: the reads and
+// memory.add (a note, added once per step key).
+bool is_node_memory_op(const std::string& action);
 
 // A connector event {type, id, source, canonical?: {type, id, version}} ->
 // the instance's trigger {type, id, source, record?}. Null for a non-object.

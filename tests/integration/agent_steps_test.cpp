@@ -138,6 +138,18 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   auto none = keelctl(w.endpoint, {"runs", "agent", id, "--step", "done"});
   BOOST_TEST(none.code != 0);
   BOOST_TEST(contains(none.err, "no agent step named 'done'"), none.err);
+  // Each turn's step span carries what the model did, under the GenAI attribute names.
+  nlohmann::json turn_span;
+  BOOST_TEST(wait_until([&] {
+               auto t = keelctl(w.endpoint, {"--json", "trace", id});
+               if (t.code != 0) return false;
+               const auto trace = nlohmann::json::parse(t.out);
+               for (const auto& sp : trace["spans"])
+                 if (sp.value("name", std::string()) == "step act/1") turn_span = sp;
+               return turn_span.is_object();
+             }, 10s));
+  BOOST_TEST(turn_span["attributes"]["gen_ai.request.model"] == "agent-model", turn_span.dump());
+  BOOST_TEST(turn_span["attributes"].contains("gen_ai.usage.input_tokens"), turn_span.dump());
   // The call that ran is in the audit trail with its arguments.
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"tool_call\"") != std::string::npos, audit.out);

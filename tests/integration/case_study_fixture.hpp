@@ -35,7 +35,7 @@ inline std::string header(const std::string& message, const std::string& name) {
 }
 
 struct sent_mail {
-  std::string to, subject, message_id;
+  std::string to, subject, message_id, in_reply_to;
 };
 
 struct case_study {
@@ -107,7 +107,7 @@ struct case_study {
       if (e.path().extension() != ".json") continue;  // written after its .eml: the message is complete
       auto eml = e.path();
       auto text = read_all(eml.replace_extension(".eml").string());
-      out.push_back({header(text, "To"), header(text, "Subject"), header(text, "Message-ID")});
+      out.push_back({header(text, "To"), header(text, "Subject"), header(text, "Message-ID"), header(text, "In-Reply-To")});
     }
     return out;
   }

@@ -7,7 +7,9 @@
 // then an executor are killed with SIGKILL and replaced. The final state
 // must be the one a calm run reaches: three onboardings, one dunning, one
 // refund held by the policy until approved; each account, tag and refund
-// made once at the app; each email sent under one Message-ID (SMTP is
+// made once at the app; two support mails answered after the operator
+// reviewed the drafted replies (one edited), threaded to the originals and
+// noted in memory; each email sent under one Message-ID (SMTP is
 // at-least-once across a crash: a re-sent message keeps its Message-ID, so
 // the sink counts DISTINCT ids); customers merged across CRM and billing;
 // the failed payment found by a memory search; the refund's gate shows
@@ -112,19 +114,58 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   BOOST_TEST(cs.count("onboarding", "") == 3);  // one instance per event, whatever was re-delivered
   BOOST_TEST(cs.count("dunning", "") == 1);
 
-  // Email: five messages, each under one Message-ID, to the right people.
-  BOOST_REQUIRE(wait_until([&] { return cs.distinct_ids().size() >= 5; }, 30s));
+  // Support mail: each of the two mails waits with a drafted reply (no model
+  // here: the templates answered, and the step says so). Grace's draft is
+  // edited, Ada's approved as written; both replies go out threaded.
+  std::map<std::string, std::string> drafts;  // customer email -> instance
+  BOOST_REQUIRE_MESSAGE(wait_until([&] {
+                          const auto listed = cs.ctl_json({"approvals"});
+                          for (const auto& a : listed["approvals"])
+                            if (a["workflow"] == "support_reply") drafts[a["facts"]["input"]["from"]] = a["instance"];
+                          return drafts.size() == 2;
+                        }, 60s),
+                        cs.ctl({"tasks"}).out + cs.ctl({"approvals"}).out);
+  auto grace_task = cs.ctl_json({"task", drafts["grace@hopper.example"]});
+  for (const auto& step : grace_task["steps"])
+    if (step["id"] == "triage") BOOST_TEST(step["result"]["tier"] == "template", step.dump());
+  auto pending_draft = cs.ctl_json({"approvals"});
+  for (const auto& a : pending_draft["approvals"])
+    if (a["instance"] == drafts["grace@hopper.example"])
+      BOOST_TEST(contains(a["facts"]["draft"]["text"].get<std::string>(), "Hi Grace Hopper"), a.dump());
+  auto edit = cs.ctl({"approve", drafts["grace@hopper.example"] + "/draft", "--args",
+                      R"({"text": "Hi Grace, we retried the payment with your new card: all settled."})"});
+  BOOST_REQUIRE_MESSAGE(edit.code == 0, edit.out + edit.err);
+  auto as_is = cs.ctl({"approve", drafts["ada@lovelace.example"] + "/draft"});
+  BOOST_REQUIRE_MESSAGE(as_is.code == 0, as_is.out + as_is.err);
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("support_reply", "completed") == 2; }, 60s), cs.ctl({"tasks"}).out);
+
+  // Email: seven messages, each under one Message-ID, to the right people.
+  BOOST_REQUIRE(wait_until([&] { return cs.distinct_ids().size() >= 7; }, 30s));
   auto sent = cs.mail();
   std::map<std::string, std::string> by_id;  // Message-ID -> "to|subject"
   for (const auto& m : sent) {
     auto [it, fresh] = by_id.emplace(m.message_id, m.to + "|" + m.subject);
     BOOST_TEST(it->second == m.to + "|" + m.subject, "one Message-ID, two different messages: " << m.message_id);
   }
-  BOOST_TEST(by_id.size() == 5u);
+  BOOST_TEST(by_id.size() == 7u);
   std::multiset<std::string> recipients;
   for (const auto& [id, what] : by_id) recipients.insert(what.substr(0, what.find('|')));
-  BOOST_TEST((recipients == std::multiset<std::string>{"ada@lovelace.example", "ada@lovelace.example", "grace@hopper.example",
-                                                       "grace@hopper.example", "margaret@hamilton.example"}));
+  BOOST_TEST((recipients == std::multiset<std::string>{"ada@lovelace.example", "ada@lovelace.example", "ada@lovelace.example",
+                                                       "grace@hopper.example", "grace@hopper.example", "grace@hopper.example",
+                                                       "margaret@hamilton.example"}));
+  std::set<std::string> threaded;
+  for (const auto& m : sent)
+    if (!m.in_reply_to.empty()) threaded.insert(m.in_reply_to);
+  BOOST_TEST((threaded == std::set<std::string>{"<demo-mail-1@hopper.example>", "<demo-mail-2@lovelace.example>"}));
+  // The edit is a correction, kept about Grace; the replies are notes in memory.
+  auto corrected = cs.ctl_json({"memory", "search", "retried the payment with your new card", "-k", "5"});
+  bool correction = false, note = false;
+  for (const auto& h : corrected["hits"]) {
+    correction = correction || h["kind"] == "correction";
+    note = note || (h["kind"] == "note" && h["source"] == "support_reply");
+  }
+  BOOST_TEST(correction, corrected.dump());
+  BOOST_TEST(note, corrected.dump());
   BOOST_TEST_MESSAGE(sent.size() << " messages delivered for " << by_id.size() << " Message-IDs");
 
   // The app: each change made once, whatever was retried.

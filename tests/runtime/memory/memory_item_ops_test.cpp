@@ -44,6 +44,18 @@ BOOST_AUTO_TEST_CASE(add_returns_the_item_with_defaults_and_expiry) {
   BOOST_TEST(scratch["id"] != item["id"]);
 }
 
+BOOST_AUTO_TEST_CASE(add_once_adds_one_item_per_key_however_often_it_is_sent) {
+  auto first = ok("memory.add", {{"text", "Replied to Ana"}, {"once", "wf_1/remember"}});
+  BOOST_TEST(!first.contains("existing"));
+  auto again = ok("memory.add", {{"text", "Replied to Ana"}, {"once", "wf_1/remember"}});
+  BOOST_TEST(again["existing"] == true);
+  auto other = ok("memory.add", {{"text", "Replied to Ana"}, {"once", "wf_2/remember"}});
+  BOOST_TEST(!other.contains("existing"));
+  auto hits = ok("memory.search", {{"query", "Replied to Ana"}, {"k", 10}})["hits"];
+  BOOST_TEST(hits.size() == 2u, hits.dump());
+  refuses("memory.add", {{"text", "x"}, {"once", 7}}, "\"once\" must be a string");
+}
+
 BOOST_AUTO_TEST_CASE(add_names_the_bad_argument) {
   refuses("memory.add", json::object(), "missing \"text\": what to remember");
   refuses("memory.add", {{"text", ""}}, "\"text\" must be a non-empty string");
