@@ -141,7 +141,29 @@ void workflows_read(executor_self self, wf::step_task&& t, int tries) {
           });
 }
 
+// workflow.start: another workflow, started by this node under the step's
+// key, so a step sent again finds the instance it started.
+void start_from_step(executor_self self, wf::step_task&& t) {
+  workflow_ref ref{t.instance, t.step, t.attempt, false};
+  auto name = text_field(t.args, "workflow");
+  auto input = t.args.is_object() && t.args.contains("input") ? t.args["input"] : nlohmann::json::object();
+  if (name.empty() || !input.is_object())
+    return workflows_on_task_done(self, ref, error{errc::bad_request, "workflow.start needs {\"workflow\": NAME, \"input\": {...}}"});
+  wf::start_request req;
+  req.workflow = name;
+  req.input = std::move(input);
+  req.idempotency_key = t.key;
+  req.trace = t.trace;
+  req.by = "workflow:" + t.instance + "/" + t.step;
+  workflows_start(self, req, [self, ref, name](result<nlohmann::json> r) {
+    if (!r) return workflows_on_task_done(self, ref, error{r.err().code, "workflow.start " + name + ": " + r.err().message});
+    workflows_on_task_done(self, ref, nlohmann::json{{"instance", r->value("instance", std::string())}, {"workflow", name},
+                                                     {"existing", r->value("existing", false)}});
+  });
+}
+
 void submit_step(executor_self self, wf::step_task&& t) {
+  if (!t.compensation && t.action == "workflow.start") return start_from_step(self, std::move(t));
   if (!t.compensation && wf::is_node_memory_op(t.action)) return workflows_read(self, std::move(t), 0);
   if (!t.compensation && (wf::is_model_action(t.action) || t.action == wf::agent_turn_action))
     return run_model_step(self, std::move(t));

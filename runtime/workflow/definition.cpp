@@ -191,7 +191,8 @@ bool is_model_action(const std::string& action) { return action.rfind("model.", 
 
 std::set<std::string> builtin_action_names() {
   return {"echo", "sleep", "fail", "shell", "file.append", "noop", "http.request", "email.send",
-          "records.get", "memory.search", "memory.add"};  // the last three: run by the node on its memory (facts.hpp)
+          "records.get", "memory.search", "memory.add",  // run by the node on its memory (facts.hpp)
+          "workflow.start"};                             // run by the node: another workflow, once per step key
 }
 
 const step_spec* workflow_definition::step(const std::string& id) const {
@@ -272,6 +273,9 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     r.mark("args");
     r.get("on", s.on);
     r.get("needs", s.needs);
+    r.get("when", s.when);
+    if (!s.when.empty())
+      if (auto p = condition_paths(s.when); !p) r.fail(steps[i]["when"], "when", p.err().message);
     r.get("idempotency_key", s.idempotency_key);
     if (r.has("retry")) {
       auto rr = r.child("retry");
@@ -393,6 +397,7 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
     refs.emplace_back("ask", template_paths(s.ask));
     if (s.compensate) refs.emplace_back("compensate.args", template_paths(s.compensate->args));
     if (s.gate && !s.gate->when.empty()) refs.emplace_back("gate.when", condition_paths(s.gate->when));
+    if (!s.when.empty()) refs.emplace_back("when", condition_paths(s.when));
     for (auto& [what, paths] : refs) {
       if (!paths) return error{errc::config, where + "." + what + ": bad template: " + paths.err().message};
       auto ancestors_of = ancestors[s.id];
@@ -509,6 +514,7 @@ nlohmann::json workflow_definition::to_json() const {
                         {"ask_default", s.ask_default},
                         {"model", s.model},
                         {"review", s.review},
+                        {"when", s.when},
                         {"retry", {{"max_attempts", s.retry.max_attempts},
                                    {"initial_interval_ms", ms(s.retry.initial_interval)},
                                    {"backoff_coefficient", s.retry.backoff_coefficient},
@@ -556,6 +562,7 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
       s.ask_default = sj.value("ask_default", std::string());
       s.model = sj.value("model", std::string());
       s.review = sj.value("review", false);
+      s.when = sj.value("when", std::string());
       const auto& r = sj.at("retry");
       s.retry.max_attempts = r.at("max_attempts").get<int>();
       s.retry.initial_interval = to_ms(r, "initial_interval_ms", s.retry.initial_interval);

@@ -82,6 +82,10 @@ struct step_spec {
   // operator, who approves or edits it, before the instance goes on.
   std::string model;
   bool review = false;
+  // A condition over earlier results (expression.hpp): false when the
+  // step's needs are done skips it (it completes with {"skipped": true},
+  // runs nothing, and the steps after it go on). Empty: always runs.
+  std::string when;
 };
 
 // The model keys a step may carry beside `model:`.

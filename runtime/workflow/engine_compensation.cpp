@@ -35,7 +35,9 @@ void engine::impl::compensate_next(instance& inst) {
   for (const auto& s : inst.def.steps) {
     const auto& r = inst.steps.at(s.id);
     any_compensated |= r.comp == comp_state::done;
-    if (s.compensate && r.state == step_state::completed && r.comp == comp_state::none && r.completed_order > best) {
+    // A step whose `when:` did not hold ran nothing: nothing to undo.
+    const bool skipped = r.result.is_object() && r.result.value("skipped", false) && r.result.contains("when");
+    if (s.compensate && r.state == step_state::completed && !skipped && r.comp == comp_state::none && r.completed_order > best) {
       best = r.completed_order;
       next = &s;
     }

@@ -36,6 +36,17 @@ void engine::impl::advance(instance& inst) {
 
 bool engine::impl::start_step(instance& inst, const step_spec& s, step_run& r) {
   step_context ctx(inst, s.id);
+  if (!s.when.empty()) {  // a conditional step: skipped (completed, nothing run) when it does not hold
+    auto v = evaluate(s.when, ctx.get());
+    if (!v) {
+      fail_step(inst, s, r, errc::bad_request, "when: " + v.err().message, false);
+      return true;
+    }
+    if (!*v) {
+      emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", 0}, {"result", {{"skipped", true}, {"when", s.when}}}});
+      return true;
+    }
+  }
   if (s.gate && !(r.gate.is_object() && r.gate.value("passed", false)) && open_gate(inst, s, r, ctx)) return true;
   if (s.what == step_spec::kind::ask) return ask_question(inst, s, r, ctx);
   if (s.what == step_spec::kind::sleep || s.what == step_spec::kind::wait_until) return start_timer(inst, s, r, ctx);

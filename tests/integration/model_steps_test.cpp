@@ -226,4 +226,55 @@ steps:
   BOOST_TEST(written.find("MODEL-MUST-NOT-LEAK") == std::string::npos, written);
 }
 
+BOOST_AUTO_TEST_CASE(a_label_decides_which_steps_run_and_a_step_starts_another_workflow_once) {
+  temp_dir dir("keel-model-when");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/sort.yaml", R"(name: sort
+steps:
+  - id: triage
+    model: classify
+    labels: [refund, other]
+    prompt: "Sort: {{ input.subject }}"
+  - id: start_refund
+    needs: [triage]
+    when: "steps.triage.result.label == 'refund'"
+    action: workflow.start
+    args: {workflow: payout, input: {who: "{{ input.who }}"}}
+  - id: log
+    needs: [start_refund]
+    action: file.append
+    args: {file: sorted.txt, line: "{{ steps.triage.result.label }}"}
+)");
+  write_file(dir / "workflows/payout.yaml", R"(name: payout
+steps:
+  - {id: pay, action: file.append, args: {file: payouts.txt, line: "{{ input.who }}"}}
+)");
+  workflow_node w(dir, free_port());
+  // SIGKILL when the first step result arrives after the child started: the
+  // start step is sent again, and finds the instance it started.
+  w.start_node("after_dispatch:2", control_yaml("") + models_yaml(model.port));
+  w.add_executor("x1");
+  model.script({"refund"});
+  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "money back", "who": "ada"})"});
+  BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+  std::string id = nlohmann::json::parse(r.out)["instance"];
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.node->running(); }, 20s), w.node->log());
+  w.start_node("", control_yaml("") + models_yaml(model.port));
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  auto started = step_of(w, id, "start_refund")["result"];
+  std::string child = started.value("instance", std::string());
+  BOOST_REQUIRE_MESSAGE(!child.empty(), started.dump());
+  BOOST_REQUIRE(w.wait_state(child, "completed", 30s));
+  BOOST_TEST(read_lines(dir / "files/payouts.txt").size() == 1u);  // one payout, whatever was sent twice
+
+  // Another label: the conditional step is skipped, the rest runs.
+  model.script({"other"});
+  auto second = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "hello", "who": "bob"})", "--wait"});
+  BOOST_REQUIRE_MESSAGE(second.code == 0, second.out + second.err);
+  std::string id2 = nlohmann::json::parse(second.out)["id"];  // --wait answers with the ended instance
+  BOOST_TEST(step_of(w, id2, "start_refund")["result"]["skipped"] == true);
+  BOOST_TEST(read_lines(dir / "files/payouts.txt").size() == 1u);
+  BOOST_TEST(read_lines(dir / "files/sorted.txt").size() == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

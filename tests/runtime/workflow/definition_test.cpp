@@ -54,6 +54,9 @@ BOOST_AUTO_TEST_CASE(bad_definitions_say_where_and_what) {
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, args: {v: \"{{ input.x \"}}\n"), "bad template"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, gate: {when: \"input.x >\"}}\n"), "expression ends too early"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, retry: {max_attemps: 3}}\n"), "retry.max_attemps: unknown key"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, when: \"input.x >\"}\n"), "expression ends too early"));
+  BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, when: \"steps.b.result.ok\"}\n  - {id: b, action: echo}\n"),
+                 "when: refers to steps.b but does not need it"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, action: echo, sleep: 1s}\n"), "exactly one of action:, model:, agent:, sleep:, wait_until: or ask:"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", compensate: {action: echo}}\n"), "an ask: step has nothing to undo"));
   BOOST_TEST(has(definition_error_of("name: x\nsteps:\n  - {id: a, ask: \"why?\", timeout: 1h, on_timeout: guess}\n"), "must be fail or default"));
