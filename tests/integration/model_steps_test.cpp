@@ -277,4 +277,49 @@ steps:
   BOOST_TEST(read_lines(dir / "files/sorted.txt").size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_model_steps_never_spend_past_a_hard_budget) {
+  temp_dir dir("keel-model-budget");
+  openai_server model(dir.path());
+  write_file(dir / "workflows/note.yaml", R"yaml(name: note
+steps:
+  - id: draft
+    model: generate
+    prompt: "Write note {{ input.n }}"
+    max_tokens: 100
+    template: "note {{ input.n }} from the template"
+)yaml");
+  write_file(dir / "policy.yaml", "version: 1\nbudgets:\n  - {name: daily-cap, scope: day, hard: 0.02}\n");
+  // Priced, slow answers on two tiers, four requests in flight per provider:
+  // steps overlap at the budget, each reserving before its call.
+  auto priced = models_yaml(model.port) + "  prices:\n    big-model: {input: 10, output: 30}\n    small-model: {input: 10, output: 30}\n";
+  priced.replace(priced.find("breaker:"), 0, "max_concurrency: 4, ");
+  workflow_node w(dir, free_port());
+  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + priced);
+  model.post("/_default", {{"hold_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 16; ++i) {
+    auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{\"n\": " + std::to_string(i) + "}"});
+    BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
+    ids.push_back(nlohmann::json::parse(r.out)["instance"]);
+  }
+  for (const auto& id : ids) BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 60s), w.task(id).dump());
+  double spent = 0;
+  int templates = 0;
+  for (const auto& id : ids) {
+    auto out = step_of(w, id, "draft")["result"];
+    spent += out.value("cost_usd", 0.0);
+    templates += out["tier"] == "template";
+  }
+  BOOST_TEST_MESSAGE("16 steps spent $" << spent << " of the $0.02 cap; " << templates << " took the template");
+  BOOST_TEST(spent <= 0.02 + 1e-12);
+  BOOST_TEST(spent > 0.01);     // the budget was used, not refused wholesale
+  BOOST_TEST(templates > 0);    // the rest fell down the chain instead of overspending
+  auto cost = keelctl(w.endpoint, {"--json", "cost", "--since", "1d"});
+  BOOST_REQUIRE_MESSAGE(cost.code == 0, cost.err);
+  const auto ledger = nlohmann::json::parse(cost.out);
+  BOOST_REQUIRE_MESSAGE(ledger.contains("total_usd"), cost.out);
+  BOOST_TEST(ledger["total_usd"].get<double>() <= 0.02 + 1e-12, cost.out);
+  BOOST_TEST(std::abs(ledger["total_usd"].get<double>() - spent) < 1e-9, cost.out);  // the ledger and the steps agree
+}
+
 BOOST_AUTO_TEST_SUITE_END()
