@@ -90,6 +90,25 @@ std::string step_title(const std::string& step) {
          escape(step.substr(b + 1));
 }
 
+// A plan waiting for approval (action plan.approve, runtime/workflow/plan_run.hpp):
+// each step as a row, with what the policy will do with it.
+std::string plan_rows(const json& steps) {
+  std::string out = "<table class=\"plan\"><thead><tr><th scope=\"col\">Step</th><th scope=\"col\">Action</th>"
+                    "<th scope=\"col\">Arguments</th><th scope=\"col\">After</th><th scope=\"col\">Policy</th></tr></thead><tbody>";
+  for (const auto& [id, st] : steps.items()) {
+    if (!st.is_object()) continue;
+    const auto& pol = st.value("policy", json::object());
+    auto decision = text_of(pol, "decision", "allow");
+    auto policy = decision == "escalate" ? "waits for you: rule <code>" + escape(text_of(pol, "rule")) + "</code>" : escape(decision);
+    std::string after;
+    for (const auto& n : st.value("needs", json::array())) after += (after.empty() ? "" : ", ") + escape(n.is_string() ? n.get<std::string>() : n.dump());
+    out += "<tr><td><code>" + escape(id) + "</code></td><td><code>" + escape(text_of(st, "action")) + "</code></td><td>" +
+           pre_json(st.value("args", json::object())) + (st.value("editable", true) ? "" : "<small>reads earlier results; not editable</small>") +
+           "</td><td>" + (after.empty() ? "-" : after) + "</td><td>" + policy + "</td></tr>";
+  }
+  return out + "</tbody></table>";
+}
+
 std::string approval_card(const page_frame& f, const json& a) {
   auto id = text_of(a, "id");
   auto anchor = "a-" + std::to_string(std::hash<std::string>{}(id) % 1000000000);
@@ -101,8 +120,13 @@ std::string approval_card(const page_frame& f, const json& a) {
   if (ms_of(a, "deadline_ms") > 0)
     out += " · " + escape(text_of(facts, "on_timeout", "reject")) + "s itself " + when(ms_of(a, "deadline_ms"), f.now_ms);
   out += "</p><dl class=\"facts\">";
-  out += "<dt>Proposed action</dt><dd><code>" + escape(text_of(facts, "action", "-")) + "</code></dd>";
-  out += "<dt>Arguments</dt><dd>" + pre_json(facts.value("args", json::object())) + "</dd>";
+  if (text_of(facts, "action") == "plan.approve") {
+    out += "<dt>The plan</dt><dd>" + plan_rows(facts.value("args", json::object())) +
+           "<small>Approve runs it as shown; edit the arguments below to correct a step first.</small></dd>";
+  } else {
+    out += "<dt>Proposed action</dt><dd><code>" + escape(text_of(facts, "action", "-")) + "</code></dd>";
+    out += "<dt>Arguments</dt><dd>" + pre_json(facts.value("args", json::object())) + "</dd>";
+  }
   if (!text_of(facts, "condition").empty())
     out += "<dt>Why it waits</dt><dd>gate condition <code>" + escape(text_of(facts, "condition")) + "</code> held</dd>";
   if (!text_of(facts, "rule").empty())

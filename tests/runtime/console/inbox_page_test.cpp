@@ -92,6 +92,22 @@ BOOST_AUTO_TEST_CASE(an_agents_held_tool_call_is_titled_by_its_turn_and_call) {
   BOOST_TEST(has(html, "data-id=\"wf_1/act/2/1\""));
 }
 
+BOOST_AUTO_TEST_CASE(a_plan_waiting_for_approval_lists_its_steps_and_their_policy) {
+  auto reply = approvals_reply();
+  reply["approvals"][0]["step"] = "approve_plan";
+  reply["approvals"][0]["facts"]["action"] = "plan.approve";
+  reply["approvals"][0]["facts"]["args"] = json::parse(R"({
+    "pay": {"action": "http.request", "args": {"amount": 250}, "needs": [], "policy": {"decision": "escalate", "rule": "big<refunds>"}, "editable": true},
+    "tell": {"action": "email.send", "args": {"text": "{{ steps.pay.result }}"}, "needs": ["pay"], "policy": {"decision": "allow"}, "editable": false}})");
+  auto html = console::inbox_items(test_frame(), reply);
+  BOOST_TEST(has(html, "<dt>The plan</dt>"), html);
+  BOOST_TEST(has(html, "<code>http.request</code>"));
+  BOOST_TEST(has(html, "waits for you: rule <code>big&lt;refunds&gt;</code>"), html);
+  BOOST_TEST(has(html, "reads earlier results; not editable"));
+  BOOST_TEST(has(html, "Approve with these arguments"));  // corrections go through the argument editor
+  BOOST_TEST(!has(html, "Proposed action"));
+}
+
 BOOST_AUTO_TEST_CASE(a_question_and_what_needs_attention) {
   auto html = console::inbox_items(test_frame(), approvals_reply());
   BOOST_TEST(has(html, "Questions for you <span class=\"count\" data-part=\"n-questions\">1</span>"));
