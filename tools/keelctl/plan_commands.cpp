@@ -13,10 +13,10 @@ namespace keel::ctl {
 using nlohmann::json;
 
 plan_cli::plan_cli(CLI::App& app) {
-  plan_ = app.add_subcommand("plan", "Plan a free-form goal into steps over registered actions (needs a model; nothing runs)");
+  plan_ = app.add_subcommand("plan", "Plan a free-form goal into steps over registered actions (needs a model): print it, keep it (--save) or run it behind your approval (--run)");
   plan_->add_option("goal", goal_, "What to achieve, in words")->required();
   plan_->add_option("--out", out_, "Write an accepted plan as a workflow definition (JSON, valid YAML) to FILE");
-  auto* save = plan_->add_option("--save", save_, "Keep an accepted plan as workflow NAME in the node's workflows dir (the next version; loaded at once)");
+  auto* save = plan_->add_option("--save", save_, "Keep an accepted plan as workflow NAME in the node's workflows dir (the next version; loaded at once)")->type_name("NAME");
   plan_->add_flag("--run", run_, "Start an accepted plan behind an approval that shows every step; approve (or correct) it to run")->excludes(save);
   wait_opt_ = plan_->add_option("--wait", wait_,
                                 "How long to wait for the model (default 120s, or keelctl's --timeout when given; with both, the shorter)");
