@@ -44,9 +44,9 @@ steps:
 
 // Every turn calls file_append until `calls` tool results are in the conversation, then answers.
 void tools_until(openai_server& m, int calls) {
-  m.post("/_default", {{"tools_until", calls}, {"tool", "file_append"},
-                       {"arguments", {{"file", "notes.txt"}, {"line", "ada called"}}},
-                       {"content", "Noted."}});
+  m.fallback_default({{"tools_until", calls}, {"tool", "file_append"},
+                      {"arguments", {{"file", "notes.txt"}, {"line", "ada called"}}},
+                      {"content", "Noted."}});
 }
 
 std::string start_helper(workflow_node& w) {
@@ -99,10 +99,9 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   start_node_and_executor(w, control_yaml("") + agent_models_yaml(model.port));
   // Turn 1 calls a tool with arguments that do not match and one that runs;
   // turn 2 answers.
-  model.post("/_script", {{"responses",
-                           {{{"tool_calls", {{{"id", "c1"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}}}},
-                                              {{"id", "c2"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}, {"line", "ada called"}}}}}}},
-                            {{"content", "I noted that Ada called."}}}}});
+  model.script({{{"tool_calls", {{{"id", "c1"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}}}},
+                                 {{"id", "c2"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}, {"line", "ada called"}}}}}}},
+                {{"content", "I noted that Ada called."}}});
   auto id = start_helper(w);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
 

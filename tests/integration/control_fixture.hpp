@@ -8,10 +8,9 @@
 #include <map>
 #include <sstream>
 
-#include <httplib.h>
-
 #include "storage/store.hpp"
 #include "tests/integration/workflow_fixture.hpp"
+#include "tests/support/openai_server.hpp"
 
 namespace keel::test {
 
@@ -101,41 +100,5 @@ inline nlohmann::json pending_for(const std::string& endpoint, const std::string
     if (item.value("instance", std::string()) == instance) return item;
   return nullptr;
 }
-
-// tests/support/openai_test_server.py as a real process on 127.0.0.1: the
-// only test double (it speaks the OpenAI chat-completions protocol).
-struct openai_server {
-  std::unique_ptr<process> proc;
-  int port = 0;
-
-  explicit openai_server(const std::string& dir) {
-    auto port_file = dir + "/openai.port";
-    proc = std::make_unique<process>(std::vector<std::string>{"/usr/bin/python3",
-                                                              KEEL_SOURCE_DIR "/tests/support/openai_test_server.py",
-                                                              "--port-file", port_file},
-                                     dir + "/openai.log");
-    BOOST_REQUIRE_MESSAGE(wait_until([&] { return std::filesystem::exists(port_file) &&
-                                                  std::filesystem::file_size(port_file) > 0; }, 10s),
-                          "the test server did not start: " + proc->log());
-    std::ifstream(port_file) >> port;
-  }
-  void post(const std::string& path, const nlohmann::json& body) {
-    httplib::Client c("127.0.0.1", port);
-    auto r = c.Post(path.c_str(), body.dump(), "application/json");
-    BOOST_REQUIRE(r);
-  }
-  // Each answer is the content of one completion, in order.
-  void script(const std::vector<std::string>& contents) {
-    nlohmann::json rs = nlohmann::json::array();
-    for (const auto& c : contents) rs.push_back({{"content", c}});
-    post("/_script", {{"responses", rs}});
-  }
-  nlohmann::json requests() {
-    httplib::Client c("127.0.0.1", port);
-    auto r = c.Get("/_requests");
-    BOOST_REQUIRE(r);
-    return nlohmann::json::parse(r->body)["requests"];
-  }
-};
 
 }  // namespace keel::test

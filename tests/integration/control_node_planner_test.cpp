@@ -53,7 +53,7 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml(dir / "policy.yaml") + models_yaml(model.port));
 
-  model.script({valid_plan});
+  model.script_contents({valid_plan});
   auto ok = plan(w, "greet the customer and note it", 0);
   BOOST_TEST(ok["outcome"] == "accepted", ok.dump());
   BOOST_TEST(ok["plan"]["steps"].size() == 2u);
@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   BOOST_TEST(sent.dump().find("\"file.append\"") != std::string::npos, sent.dump());
   BOOST_TEST(sent.dump().find("send_fax") == std::string::npos);
 
-  model.script({unknown_action, valid_plan});
+  model.script_contents({unknown_action, valid_plan});
   auto repaired = plan(w, "fax the customer", 0);
   BOOST_TEST(repaired["outcome"] == "accepted", repaired.dump());
   BOOST_TEST(repaired["repaired"] == true);
@@ -72,18 +72,18 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   // The repair request told the model what was wrong.
   BOOST_TEST(model.requests().back()["body"].dump().find("unknown action 'send_fax'") != std::string::npos);
 
-  model.script({unknown_action, denied_action});
+  model.script_contents({unknown_action, denied_action});
   auto rejected = plan(w, "fax them, or else wipe the disk", 1);
   BOOST_TEST(rejected["outcome"] == "rejected", rejected.dump());
   BOOST_TEST(rejected.dump().find("policy rule 'planner-no-shell' denies shell") != std::string::npos, rejected.dump());
   BOOST_TEST(!rejected.contains("plan"));
 
-  model.script({"{\"steps\": [ this is not json"});
+  model.script_contents({"{\"steps\": [ this is not json"});
   auto malformed = plan(w, "anything", 1);
   BOOST_TEST(malformed["outcome"] == "needs_human", malformed.dump());
 
   // The same through `keelctl send planner` (the agent's ask).
-  model.script({valid_plan});
+  model.script_contents({valid_plan});
   auto sent_goal = keelctl(w.endpoint, {"--json", "send", "planner", R"({"goal": "greet them"})"});
   BOOST_TEST(sent_goal.code == 0, sent_goal.out + sent_goal.err);
   BOOST_TEST(contains(sent_goal.out, "\"accepted\""), sent_goal.out);
@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
       {"id": "note", "action": "file.append", "args": {"file": "log.txt", "line": "greeted"}, "needs": ["greet"]}]})";
 
   // --save: the next version of a named workflow, loaded at once.
-  model.script({notes, notes});
+  model.script_contents({notes, notes});
   auto saved = ctl(w.endpoint, {"plan", "greet and note it", "--save", "greeting"});
   BOOST_REQUIRE_MESSAGE(saved.code == 0, saved.out + saved.err);
   BOOST_TEST(contains(saved.out, "saved as workflow greeting v1"), saved.out);
@@ -125,7 +125,7 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
   BOOST_TEST(bad.code != 0);
 
   // --run: the whole plan waits at one approval; a correction changes what runs.
-  model.script({notes});
+  model.script_contents({notes});
   auto started = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--run"});
   BOOST_REQUIRE_MESSAGE(started.code == 0, started.out + started.err);
   auto run = nlohmann::json::parse(started.out)["started"];

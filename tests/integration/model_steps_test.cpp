@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
 
-  model.script({"Refund.", "Hi, refund coming."});
+  model.script_contents({"Refund.", "Hi, refund coming."});
   auto id = start(w, {{"subject", "I want my money back"}, {"customer", "c_42"}});
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return !pending_for(w.endpoint, id).is_null(); }, 20s),
                         w.task(id).dump() + "\n" + w.node->log());
@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
              mem.out + mem.err + w.node->log());
 
   // The next draft of the same step is shown the correction as an example.
-  model.script({"refund", "Hello again."});
+  model.script_contents({"refund", "Hello again."});
   auto second = start(w, {{"subject", "Refund please"}, {"customer", "c_7"}});
   BOOST_REQUIRE(wait_until([&] { return !pending_for(w.endpoint, second).is_null(); }, 20s));
   drafts = requests_for(model, "big-model");
@@ -154,7 +154,7 @@ BOOST_AUTO_TEST_CASE(with_no_model_answering_the_step_asks_a_human_and_checks_th
   write_file(dir / "workflows/triage.yaml", triage_yaml);
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
-  model.post("/_default", {{"status", 500}});
+  model.fallback_default({{"status", 500}});
   auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "card declined"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   std::string id = nlohmann::json::parse(r.out)["instance"];
@@ -187,7 +187,7 @@ BOOST_AUTO_TEST_CASE(a_recorded_model_answer_is_never_asked_again_after_a_kill) 
   // the model's answer is durable, nothing after it has run.
   w.start_node("after_result:1", control_yaml("") + models_yaml(model.port));
   w.add_executor("x1");
-  model.script({"refund"});
+  model.script_contents({"refund"});
   auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "money back"})"});
   BOOST_REQUIRE(wait_until([&] { return !w.node->running(); }, 20s));
   w.start_node("", control_yaml("") + models_yaml(model.port));
@@ -218,7 +218,7 @@ steps:
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "billing_key"}, dir / "input/key.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
   // A model (or a prompt injection through it) names a secret: it is data, never resolved.
-  model.script({"Use secret://billing_key for this"});
+  model.script_contents({"Use secret://billing_key for this"});
   auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{}", "--wait"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   auto written = read_all(dir / "files/notes.txt");
@@ -254,7 +254,7 @@ steps:
   // start step is sent again, and finds the instance it started.
   w.start_node("after_dispatch:2", control_yaml("") + models_yaml(model.port));
   w.add_executor("x1");
-  model.script({"refund"});
+  model.script_contents({"refund"});
   auto r = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "money back", "who": "ada"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   std::string id = nlohmann::json::parse(r.out)["instance"];
@@ -268,7 +268,7 @@ steps:
   BOOST_TEST(read_lines(dir / "files/payouts.txt").size() == 1u);  // one payout, whatever was sent twice
 
   // Another label: the conditional step is skipped, the rest runs.
-  model.script({"other"});
+  model.script_contents({"other"});
   auto second = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "hello", "who": "bob"})", "--wait"});
   BOOST_REQUIRE_MESSAGE(second.code == 0, second.out + second.err);
   std::string id2 = nlohmann::json::parse(second.out)["id"];  // --wait answers with the ended instance
@@ -295,7 +295,7 @@ steps:
   priced.replace(priced.find("breaker:"), 0, "max_concurrency: 4, ");
   workflow_node w(dir, free_port());
   start_node_and_executor(w, control_yaml(dir / "policy.yaml") + priced);
-  model.post("/_default", {{"hold_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
+  model.fallback_default({{"hold_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
   std::vector<std::string> ids;
   for (int i = 0; i < 16; ++i) {
     auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{\"n\": " + std::to_string(i) + "}"});

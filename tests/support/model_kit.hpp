@@ -1,18 +1,14 @@
-// A scripted OpenAI-compatible server (tests/support/openai_test_server.py,
-// a real process on 127.0.0.1) and a model router configured against it,
-// with a real store, vault, spans, audit and optional policy: what the
-// model router and model step tests share.
+// A model router configured against the scripted OpenAI-compatible server
+// (tests/support/openai_server.hpp), with a real store, vault, spans, audit
+// and optional policy: what the model router and model step tests share.
 #pragma once
 
-#include <filesystem>
-#include <fstream>
 #include <optional>
 
 #include <boost/test/unit_test.hpp>
-#include <httplib.h>
 
 #include "runtime/control/model_router.hpp"
-#include "tests/support/process.hpp"
+#include "tests/support/openai_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace keel::test {
@@ -22,34 +18,9 @@ using namespace keel::control;
 
 inline const std::string api_key = "sk-test-GATEWAY-KEY-31337";
 
-struct fake_openai {
-  test::temp_dir dir{"model_router"};
-  std::unique_ptr<test::process> proc;
-  int port = 0;
-
-  fake_openai() {
-    auto port_file = dir / "port";
-    proc = std::make_unique<test::process>(
-        std::vector<std::string>{"/usr/bin/python3", KEEL_SOURCE_DIR "/tests/support/openai_test_server.py",
-                                 "--port-file", port_file},
-        dir / "server.log");
-    BOOST_REQUIRE_MESSAGE(test::wait_until([&] { return std::filesystem::exists(port_file); }, 10s),
-                          "the test server did not start: " + proc->log());
-    std::ifstream(port_file) >> port;
-  }
-  nlohmann::json call(const std::string& path, const nlohmann::json& body = nlohmann::json::object()) {
-    httplib::Client c("127.0.0.1", port);
-    auto r = path == "/_requests" ? c.Get(path.c_str()) : c.Post(path.c_str(), body.dump(), "application/json");
-    BOOST_REQUIRE(r);
-    return nlohmann::json::parse(r->body);
-  }
-  void script(const nlohmann::json& responses) { call("/_script", {{"responses", responses}}); }
-  void fallback_default(const nlohmann::json& resp) { call("/_default", resp); }
-  nlohmann::json requests() { return call("/_requests")["requests"]; }
-};
-
 struct router_kit {
-  fake_openai server;
+  test::temp_dir dir{"model_router"};
+  openai_server server{dir.path()};
   std::unique_ptr<store> db;
   std::unique_ptr<secret_vault> vault;
   std::unique_ptr<span_store> spans;
@@ -59,8 +30,8 @@ struct router_kit {
   std::unique_ptr<model_router> gw;
 
   explicit router_kit(const std::string& policy_yaml = "", const std::string& extra = "") {
-    db = std::move(store::open(server.dir / "data").value());
-    vault = std::move(secret_vault::open(*db, {server.dir / "vault.key", ""}).value());
+    db = std::move(store::open(dir / "data").value());
+    vault = std::move(secret_vault::open(*db, {dir / "vault.key", ""}).value());
     BOOST_REQUIRE(vault->set("llm_key", api_key).ok());
     spans = std::move(span_store::open(*db, {}, vault->redactions()).value());
     audit = std::move(audit_log::open(*db, vault->redactions()).value());

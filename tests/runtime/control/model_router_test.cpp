@@ -27,7 +27,6 @@ namespace {
 
 using keel::test::has;
 using keel::test::api_key;
-using keel::test::fake_openai;
 using keel::test::router_kit;
 
 model_request ask(const std::string& text, const std::string& tier = "quality") {
