@@ -5,6 +5,7 @@
 // FILE.invocations). The server's `tools_until` rule answers each turn by
 // the tool results it was sent, so a turn asked twice gets the same answer.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -128,15 +129,15 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   // keelctl shows each turn and call, and what each call got.
   auto view = keelctl(w.endpoint, {"runs", "agent", id});
   BOOST_TEST(view.code == 0, view.err);
-  BOOST_TEST(contains(view.out, "2 turn(s), 2 tool call(s)"), view.out);
-  BOOST_TEST(contains(view.out, "do not match its parameters"), view.out);
-  BOOST_TEST(contains(view.out, "answered: I noted that Ada called."), view.out);
+  BOOST_TEST(has(view.out, "2 turn(s), 2 tool call(s)"), view.out);
+  BOOST_TEST(has(view.out, "do not match its parameters"), view.out);
+  BOOST_TEST(has(view.out, "answered: I noted that Ada called."), view.out);
   auto view_json = keelctl(w.endpoint, {"--json", "runs", "agent", id});
   BOOST_REQUIRE_MESSAGE(view_json.code == 0, view_json.err);
   BOOST_TEST(nlohmann::json::parse(view_json.out)["agents"][0]["agent"]["turns"].size() == 2u);
   auto none = keelctl(w.endpoint, {"runs", "agent", id, "--step", "done"});
   BOOST_TEST(none.code != 0);
-  BOOST_TEST(contains(none.err, "no agent step named 'done'"), none.err);
+  BOOST_TEST(has(none.err, "no agent step named 'done'"), none.err);
   // Each turn's step span carries what the model did, under the GenAI attribute names.
   nlohmann::json turn_span;
   BOOST_TEST(wait_until([&] {
@@ -209,7 +210,7 @@ rules:
   tools_until(model, 1);
   auto id = start_helper(w);
   auto gate_id = id + "/act/1/1";
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return contains(ctl(w.endpoint, {"approvals"}).out, gate_id); }, 20s),
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, gate_id); }, 20s),
                         w.task(id).dump() + w.node->log());
   BOOST_TEST(!std::filesystem::exists(dir / "files/notes.txt"));
   auto held = pending_for(w.endpoint, id);
@@ -233,7 +234,7 @@ BOOST_AUTO_TEST_CASE(a_loop_stopped_by_its_turn_limit_goes_on_after_a_retry_with
   auto id = start_helper(w);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "paused", 30s), w.task(id).dump());
   auto task = keelctl(w.endpoint, {"task", id});
-  BOOST_TEST(contains(task.out, "--max-turns 4"), task.out);
+  BOOST_TEST(has(task.out, "--max-turns 4"), task.out);
   BOOST_TEST(read_lines(dir / "files/notes.txt").size() == 2u);  // what was done stays done
   auto bad = ctl(w.endpoint, {"retry", id, "--max-turns", "0"});
   BOOST_TEST(bad.code != 0);

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "tests/integration/case_study_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -56,16 +57,16 @@ void check_refund_facts(case_study& cs, const std::string& refund) {
   BOOST_REQUIRE_MESSAGE(!hits.empty(), chain.dump());
   bool refund_note = false;
   for (const auto& h : hits) {
-    BOOST_TEST(contains(h["text"].get<std::string>(), "ada@lovelace.example"), h.dump());  // her history, nobody else's
+    BOOST_TEST(has(h["text"].get<std::string>(), "ada@lovelace.example"), h.dump());  // her history, nobody else's
     BOOST_TEST(!h["source"].get<std::string>().empty(), h.dump());
     BOOST_TEST(!h["source_event"].get<std::string>().empty(), h.dump());
     BOOST_TEST(h["score"].get<double>() > 0);
-    refund_note = refund_note || (h["source_event"] == "evt_demo_007" && contains(h["record_ref"].get<std::string>(), "refund/"));
+    refund_note = refund_note || (h["source_event"] == "evt_demo_007" && has(h["record_ref"].get<std::string>(), "refund/"));
   }
   BOOST_TEST(refund_note, "the refund request's own note, with its record version: " << hits.dump());
   auto human = cs.ctl({"approvals"}).out;
-  BOOST_TEST(contains(human, "about record customer " + rec["id"].get<std::string>()), human);
-  BOOST_TEST(contains(human, "step history searched memory for"), human);
+  BOOST_TEST(has(human, "about record customer " + rec["id"].get<std::string>()), human);
+  BOOST_TEST(has(human, "step history searched memory for"), human);
 }
 
 }  // namespace
@@ -80,7 +81,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
 
   auto hooks = cs.send_webhooks();
   BOOST_REQUIRE_MESSAGE(hooks.code == 0, hooks.out + hooks.err);
-  BOOST_TEST(contains(hooks.out, "\"received\":true"), hooks.out);
+  BOOST_TEST(has(hooks.out, "\"received\":true"), hooks.out);
 
   // kill -9 of the node once the events start workflows (every event was
   // stored before its 2xx; the inbox re-delivers what the pump had not
@@ -100,8 +101,8 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
                                    90s),
                         cs.ctl({"tasks"}).out);
   // The refund of 250.00 waits at the policy gate; approving it finishes it.
-  BOOST_REQUIRE(wait_until([&] { return contains(cs.ctl({"approvals"}).out, "/refund"); }, 30s));
-  BOOST_TEST(contains(cs.ctl({"approvals"}).out, "big-refunds"));
+  BOOST_REQUIRE(wait_until([&] { return has(cs.ctl({"approvals"}).out, "/refund"); }, 30s));
+  BOOST_TEST(has(cs.ctl({"approvals"}).out, "big-refunds"));
   std::string refund;
   for (const auto& i : cs.instances())
     if (i["workflow"] == "refund") refund = i["id"];
@@ -131,7 +132,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   auto pending_draft = cs.ctl_json({"approvals"});
   for (const auto& a : pending_draft["approvals"])
     if (a["instance"] == drafts["grace@hopper.example"])
-      BOOST_TEST(contains(a["facts"]["draft"]["text"].get<std::string>(), "Hi Grace Hopper"), a.dump());
+      BOOST_TEST(has(a["facts"]["draft"]["text"].get<std::string>(), "Hi Grace Hopper"), a.dump());
   auto edit = cs.ctl({"approve", drafts["grace@hopper.example"] + "/draft", "--args",
                       R"({"text": "Hi Grace, we retried the payment with your new card: all settled."})"});
   BOOST_REQUIRE_MESSAGE(edit.code == 0, edit.out + edit.err);
@@ -191,7 +192,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   BOOST_TEST(ada_merged, customers.dump());
   auto search = cs.ctl_json({"memory", "search", "who had payment problems?", "-k", "2"});
   BOOST_REQUIRE(!search["hits"].empty());
-  BOOST_TEST(contains(search["hits"][0]["text"].get<std::string>(), "grace@hopper.example"), search.dump());
+  BOOST_TEST(has(search["hits"][0]["text"].get<std::string>(), "grace@hopper.example"), search.dump());
 
   // A sender's retry of every webhook changes nothing.
   auto again = cs.send_webhooks();
@@ -202,7 +203,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   BOOST_TEST(duplicates == 7u, again.out);
 
   // Costs are zero on the template provider; the audit chain holds.
-  BOOST_TEST(contains(cs.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
+  BOOST_TEST(has(cs.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
   BOOST_TEST(cs.ctl({"audit", "verify"}).code == 0);
 }
 

@@ -11,10 +11,9 @@
 #include "storage/store.hpp"
 #include "tests/integration/workflow_fixture.hpp"
 #include "tests/support/openai_server.hpp"
+#include "tests/support/text_match.hpp"
 
 namespace keel::test {
-
-inline bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 // keelctl with its stdin read from `stdin_file` (as `keelctl ... < FILE`).
 inline command_result keelctl_with_stdin(const std::string& endpoint, const std::vector<std::string>& args,
@@ -36,7 +35,7 @@ inline std::string read_all(const std::string& path) {
 inline std::vector<std::string> files_containing(const std::string& root, const std::string& needle) {
   std::vector<std::string> hits;
   for (const auto& e : std::filesystem::recursive_directory_iterator(root))
-    if (e.is_regular_file() && contains(read_all(e.path()), needle)) hits.push_back(e.path().string());
+    if (e.is_regular_file() && has(read_all(e.path()), needle)) hits.push_back(e.path().string());
   return hits;
 }
 
@@ -60,13 +59,13 @@ inline std::map<std::string, std::string> dump_store(const std::string& data_dir
 inline void expect_plaintext_nowhere(const std::string& secret, const std::vector<command_result>& outputs,
                                      const std::string& root, const std::string& data_dir) {
   for (const auto& o : outputs) {
-    BOOST_TEST(!contains(o.out, secret), o.out);
-    BOOST_TEST(!contains(o.err, secret), o.err);
+    BOOST_TEST(!has(o.out, secret), o.out);
+    BOOST_TEST(!has(o.err, secret), o.err);
   }
-  for (const auto& f : files_containing(root, secret)) BOOST_TEST(contains(f, "/input/"), "the plaintext is in " << f);
+  for (const auto& f : files_containing(root, secret)) BOOST_TEST(has(f, "/input/"), "the plaintext is in " << f);
   for (const auto& [k, v] : dump_store(data_dir)) {
-    BOOST_TEST(!contains(k, secret), "store key " << k);
-    BOOST_TEST(!contains(v, secret), "store value of " << k);
+    BOOST_TEST(!has(k, secret), "store key " << k);
+    BOOST_TEST(!has(v, secret), "store value of " << k);
   }
 }
 

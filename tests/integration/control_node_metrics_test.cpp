@@ -3,6 +3,7 @@
 // Prometheus parser (`promtool check metrics`, Debian package prometheus),
 // and carrying the node's gauges.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 #include <httplib.h>
 
@@ -30,12 +31,12 @@ BOOST_AUTO_TEST_CASE(scrape_passes_promtool) {
     auto res = http.Get("/metrics");
     if (!res || res->status != 200) return false;
     body = res->body;
-    return contains(body, "keel_executors 1");  // published on the agent's next tick
+    return has(body, "keel_executors 1");  // published on the agent's next tick
   }, 5s));
-  BOOST_TEST(contains(body, "# TYPE keel_tasks gauge"));
-  BOOST_TEST(contains(body, "keel_step_duration_seconds_count{action=\"echo\"} 1"), body);
-  BOOST_TEST(contains(body, "keel_policy_decisions_total{decision=\"allow\",rule=\"echo-ok\"} 1"), body);
-  BOOST_TEST(contains(body, "keel_audit_entries"), body);
+  BOOST_TEST(has(body, "# TYPE keel_tasks gauge"));
+  BOOST_TEST(has(body, "keel_step_duration_seconds_count{action=\"echo\"} 1"), body);
+  BOOST_TEST(has(body, "keel_policy_decisions_total{decision=\"allow\",rule=\"echo-ok\"} 1"), body);
+  BOOST_TEST(has(body, "keel_audit_entries"), body);
 
   write_file(dir / "scrape.txt", body);
   auto check = run_command({"/bin/sh", "-c", "promtool check metrics < '" + dir / "scrape.txt" + "'"}, 30s);

@@ -9,6 +9,7 @@
 // that runs without a restart; --run starts it behind an approval of the
 // whole plan, whose corrections change what the steps run.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -86,15 +87,15 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   model.script_contents({valid_plan});
   auto sent_goal = keelctl(w.endpoint, {"--json", "send", "planner", R"({"goal": "greet them"})"});
   BOOST_TEST(sent_goal.code == 0, sent_goal.out + sent_goal.err);
-  BOOST_TEST(contains(sent_goal.out, "\"accepted\""), sent_goal.out);
+  BOOST_TEST(has(sent_goal.out, "\"accepted\""), sent_goal.out);
 
   // Nothing ran: no workflow instance, no task beyond none, and the audit has the plans.
   auto tasks = w.call("tasks", {{"limit", 10}});
   BOOST_TEST(tasks->at("instances").empty(), tasks->dump());
   BOOST_TEST(!std::filesystem::exists(dir / "files/log.txt"));
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
-  BOOST_TEST(contains(audit.out, "\"kind\": \"plan\""), audit.out);
-  BOOST_TEST(contains(audit.out, "\"outcome\": \"rejected\""), audit.out);
+  BOOST_TEST(has(audit.out, "\"kind\": \"plan\""), audit.out);
+  BOOST_TEST(has(audit.out, "\"outcome\": \"rejected\""), audit.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_for_approval) {
@@ -110,13 +111,13 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
   model.script_contents({notes, notes});
   auto saved = ctl(w.endpoint, {"plan", "greet and note it", "--save", "greeting"});
   BOOST_REQUIRE_MESSAGE(saved.code == 0, saved.out + saved.err);
-  BOOST_TEST(contains(saved.out, "saved as workflow greeting v1"), saved.out);
+  BOOST_TEST(has(saved.out, "saved as workflow greeting v1"), saved.out);
   auto again = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--save", "greeting"});
   BOOST_REQUIRE_MESSAGE(again.code == 0, again.out + again.err);
   BOOST_TEST(nlohmann::json::parse(again.out)["saved"]["version"] == 2);
   BOOST_TEST(std::filesystem::exists(dir / "workflows/.versions/greeting.v1.yaml"));
   auto listed = keelctl(w.endpoint, {"workflows"});
-  BOOST_TEST(contains(listed.out, "greeting"), listed.out);
+  BOOST_TEST(has(listed.out, "greeting"), listed.out);
   auto ran = keelctl(w.endpoint, {"--json", "run-workflow", "greeting", "--input", "{}", "--wait"});
   BOOST_REQUIRE_MESSAGE(ran.code == 0, ran.out + ran.err);
   BOOST_TEST(nlohmann::json::parse(ran.out)["version"] == 2, ran.out);
@@ -142,7 +143,7 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
   auto lines = read_lines(dir / "files/log2.txt");
   BOOST_REQUIRE_EQUAL(lines.size(), 1u);
-  BOOST_TEST(contains(lines[0], "greeted"));
+  BOOST_TEST(has(lines[0], "greeted"));
 }
 
 BOOST_AUTO_TEST_CASE(without_a_model_the_planner_needs_a_human) {

@@ -4,6 +4,7 @@
 // instance's history record the decision with the rule. A deny rule fails
 // the step naming the rule. `keelctl policy check` explains errors by line.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -46,19 +47,19 @@ steps:
 
   auto show = ctl(w.endpoint, {"policy", "show"});
   BOOST_TEST(show.code == 0, show.err);
-  BOOST_TEST(contains(show.out, "big-payouts"));
-  BOOST_TEST(contains(show.out, "amount > 100"));
+  BOOST_TEST(has(show.out, "big-payouts"));
+  BOOST_TEST(has(show.out, "amount > 100"));
 
   // Small payouts pass (no rule applies); big ones wait for the operator.
   auto small = ctl(w.endpoint, {"run-workflow", "payout", "--input", "{\"amount\": 20, \"to\": \"bob\"}", "--wait"});
   BOOST_TEST(small.code == 0, small.out + small.err);
-  BOOST_TEST(contains(small.out, "completed"));
+  BOOST_TEST(has(small.out, "completed"));
   auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", "{\"amount\": 500, \"to\": \"eve\"}"});
   BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
   auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
-  BOOST_REQUIRE(wait_until([&] { return contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
+  BOOST_REQUIRE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
   auto approvals = ctl(w.endpoint, {"approvals"});
-  BOOST_TEST(contains(approvals.out, "because policy rule big-payouts: payouts over 100 need the operator"), approvals.out);
+  BOOST_TEST(has(approvals.out, "because policy rule big-payouts: payouts over 100 need the operator"), approvals.out);
   BOOST_TEST(w.task(id)["state"] == "running");  // the engine waits for the held attempt
 
   auto ok = ctl(w.endpoint, {"approve", id, "--comment", "known customer"});
@@ -82,7 +83,7 @@ steps:
                               e["detail"]["decision"] == "escalate" && e["subject"] == id + "/pay");
     approved = approved || (e["kind"] == "approval" && e["actor"] == "ana" && e["subject"] == id + "/pay" &&
                             e["detail"]["decision"] == "approved" &&
-                            contains(e["detail"]["gate"].get<std::string>(), "big-payouts"));
+                            has(e["detail"]["gate"].get<std::string>(), "big-payouts"));
   }
   BOOST_TEST(escalated, audit.dump(2));
   BOOST_TEST(approved, audit.dump(2));
@@ -92,7 +93,7 @@ steps:
   auto denied_id = nlohmann::json::parse(denied.out).value("instance", std::string());
   BOOST_REQUIRE(!denied_id.empty());
   BOOST_TEST(w.wait_state(denied_id, "failed", 10s), w.task(denied_id).dump(2));
-  BOOST_TEST(contains(w.task(denied_id).dump(), "policy rule 'no-shell' denies shell"), w.task(denied_id).dump(2));
+  BOOST_TEST(has(w.task(denied_id).dump(), "policy rule 'no-shell' denies shell"), w.task(denied_id).dump(2));
 
   auto verify = w.call("audit.verify", nlohmann::json::object());
   BOOST_TEST(verify.ok());
@@ -112,10 +113,10 @@ steps:
   auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", R"({"amount": 500, "to": "eve", "memo": "x"})"});
   BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
   auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
-  BOOST_REQUIRE(wait_until([&] { return contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
+  BOOST_REQUIRE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
   auto bad = ctl(w.endpoint, {"approve", id + "/pay", "--args", "[1]"});
   BOOST_TEST(bad.code != 0);
-  BOOST_TEST(contains(ctl(w.endpoint, {"approvals"}).out, id + "/pay"));  // nothing decided
+  BOOST_TEST(has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"));  // nothing decided
   // The README's form: change the amount, keep the rest; null drops the memo.
   auto ok = ctl(w.endpoint, {"--json", "approve", id + "/pay", "--args", R"({"amount": 90, "memo": null})"});
   BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
@@ -135,11 +136,11 @@ BOOST_AUTO_TEST_CASE(policy_check_explains_errors_by_line_without_a_node) {
   write_file(dir / "bad.yaml", "version: 1\nrules:\n  - name: r1\n    effect: maybe\n    match: {action: shell}\n");
   auto good = keelctl("tcp://127.0.0.1:1", {"policy", "check", dir / "good.yaml"});
   BOOST_TEST(good.code == 0, good.out + good.err);
-  BOOST_TEST(contains(good.out, "ok"));
+  BOOST_TEST(has(good.out, "ok"));
   auto bad = keelctl("tcp://127.0.0.1:1", {"policy", "check", dir / "bad.yaml"});
   BOOST_TEST(bad.code == 1);
-  BOOST_TEST(contains(bad.err, "bad.yaml:4:"), bad.err);
-  BOOST_TEST(contains(bad.err, "effect"), bad.err);
+  BOOST_TEST(has(bad.err, "bad.yaml:4:"), bad.err);
+  BOOST_TEST(has(bad.err, "effect"), bad.err);
   auto bad_json = keelctl("tcp://127.0.0.1:1", {"--json", "policy", "check", dir / "bad.yaml"});
   BOOST_TEST(bad_json.code == 1);
   BOOST_TEST(nlohmann::json::parse(bad_json.out)["ok"] == false);

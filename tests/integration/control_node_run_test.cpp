@@ -7,6 +7,7 @@
 // dir (data dir and logs), any key or value of the store, or any keelctl
 // output; the audit trail holds the decisions, secret uses and side effects.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -43,35 +44,35 @@ rules:
   // (echo returns it) and the caller sees it redacted.
   auto ok = keep(keelctl(w.endpoint, {"--json", "run", "echo", "--args", R"({"token": "secret://echo_token", "amount": 5})"}));
   BOOST_TEST(ok.code == 0, ok.out + ok.err);
-  BOOST_TEST(contains(ok.out, "[redacted:echo_token]"), ok.out);
+  BOOST_TEST(has(ok.out, "[redacted:echo_token]"), ok.out);
 
   // A secret scoped to another action is refused before anything runs.
   auto scoped = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://sleep_token", "amount": 5})"}));
   BOOST_TEST(scoped.code != 0);
-  BOOST_TEST(contains(scoped.out + scoped.err, "not scoped to action 'echo'"), scoped.out + scoped.err);
+  BOOST_TEST(has(scoped.out + scoped.err, "not scoped to action 'echo'"), scoped.out + scoped.err);
 
   // Deny names the rule and its reason.
   auto denied = keep(keelctl(w.endpoint, {"run", "shell", "--args", R"({"argv": ["true"]})"}));
   BOOST_TEST(denied.code != 0);
-  BOOST_TEST(contains(denied.out + denied.err, "policy rule 'no-shell' denies shell: no shell from the CLI"),
+  BOOST_TEST(has(denied.out + denied.err, "policy rule 'no-shell' denies shell: no shell from the CLI"),
              denied.out + denied.err);
 
   // Escalate cannot wait on an ad-hoc task: refused, naming the rule and what to do.
   auto big = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"amount": 500})"}));
   BOOST_TEST(big.code != 0);
-  BOOST_TEST(contains(big.out + big.err, "policy rule 'big-echo' requires an operator's approval"), big.out + big.err);
-  BOOST_TEST(contains(big.out + big.err, "keelctl run-workflow"), big.out + big.err);
+  BOOST_TEST(has(big.out + big.err, "policy rule 'big-echo' requires an operator's approval"), big.out + big.err);
+  BOOST_TEST(has(big.out + big.err, "keelctl run-workflow"), big.out + big.err);
 
   // Fail closed on a missing field, and the message says which one.
   auto missing = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"text": "hi"})"}));
   BOOST_TEST(missing.code != 0);
-  BOOST_TEST(contains(missing.out + missing.err, "no field 'amount'"), missing.out + missing.err);
+  BOOST_TEST(has(missing.out + missing.err, "no field 'amount'"), missing.out + missing.err);
 
   // The trail: decisions with their rules, the secret use by name, the side effect.
   BOOST_TEST(wait_until([&] {
                auto a = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"});
-               return contains(a.out, "\"side_effect\"") && contains(a.out, "\"rule\": \"no-shell\"") &&
-                      contains(a.out, "\"rule\": \"big-echo\"") && contains(a.out, "\"secret_use\"");
+               return has(a.out, "\"side_effect\"") && has(a.out, "\"rule\": \"no-shell\"") &&
+                      has(a.out, "\"rule\": \"big-echo\"") && has(a.out, "\"secret_use\"");
              }, 10s),
              keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}).out);
   keep(keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}));
@@ -122,7 +123,7 @@ rules:
     return r.ok() ? r->at("spans").size() : std::size_t{0};
   };
   auto trail = [&] { return keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out; };
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return spans_of(trace_of(101)) == 1 && contains(trail(), "\"action\": \"fail\""); }, 10s),
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return spans_of(trace_of(101)) == 1 && has(trail(), "\"action\": \"fail\""); }, 10s),
                         trail());
   auto entries = nlohmann::json::parse(trail());
   int effect = 0, failed = 0, echo = 0;

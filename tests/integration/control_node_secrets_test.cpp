@@ -7,6 +7,7 @@
 // no action. A wrong vault key stops start-up with a clear message and
 // changes nothing in the data dir.
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -31,7 +32,7 @@ steps:
   std::vector<command_result> outputs;
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
   BOOST_TEST(set.code == 0, set.out + set.err);
-  BOOST_TEST(contains(set.out, "secret://stripe_api_key"));
+  BOOST_TEST(has(set.out, "secret://stripe_api_key"));
   outputs.push_back(set);
   auto set_json = keelctl_with_stdin(w.endpoint, {"--json", "secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
   BOOST_TEST(set_json.code == 0, set_json.out + set_json.err);
@@ -44,7 +45,7 @@ steps:
   auto id = nlohmann::json::parse(run.out)["id"].get<std::string>();
   // The executor received the value: echo returned it, and the node redacted it before recording.
   auto task = keelctl(w.endpoint, {"--json", "task", id});
-  BOOST_TEST(contains(task.out, "[redacted:stripe_api_key]"), task.out);
+  BOOST_TEST(has(task.out, "[redacted:stripe_api_key]"), task.out);
   outputs.push_back(task);
 
   for (const auto& args : std::vector<std::vector<std::string>>{
@@ -56,9 +57,9 @@ steps:
     outputs.push_back(keelctl(w.endpoint, json_args));
   }
   auto list = keelctl(w.endpoint, {"secrets", "list"});
-  BOOST_TEST(contains(list.out, "stripe_api_key"));
+  BOOST_TEST(has(list.out, "stripe_api_key"));
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
-  BOOST_TEST(contains(audit.out, "\"secret_use\""), audit.out);  // by name only
+  BOOST_TEST(has(audit.out, "\"secret_use\""), audit.out);  // by name only
 
   w.executors.clear();
   BOOST_TEST(w.node->terminate() == 0);
@@ -131,9 +132,9 @@ steps:
   auto adhoc = keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://stripe_api_key"})"});
   BOOST_TEST(adhoc.code != 0, adhoc.out + adhoc.err);
   for (const auto& out : {run.out + run.err, adhoc.out + adhoc.err}) {
-    BOOST_TEST(contains(out, "has no scope, so no action may use it"), out);
-    BOOST_TEST(contains(out, "secret_scopes: {stripe_api_key: [echo]}"), out);
-    BOOST_TEST(!contains(out, plaintext), out);
+    BOOST_TEST(has(out, "has no scope, so no action may use it"), out);
+    BOOST_TEST(has(out, "secret_scopes: {stripe_api_key: [echo]}"), out);
+    BOOST_TEST(!has(out, plaintext), out);
   }
   w.executors.clear();
   BOOST_TEST(w.node->terminate() == 0);
@@ -162,8 +163,8 @@ BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {
   int code = node.wait_exit(20s);
   BOOST_TEST(code != 0);
   auto log = node.log();
-  BOOST_TEST(contains(log, "secrets:"), log);
-  BOOST_TEST(!contains(log, "keel node ready"), log);
+  BOOST_TEST(has(log, "secrets:"), log);
+  BOOST_TEST(!has(log, "keel node ready"), log);
   BOOST_TEST(read_all(key_file) == key_before);  // never re-generated
   auto after = dump_store(dir / "data");
   // The store's own start counter is the only record a start attempt writes.

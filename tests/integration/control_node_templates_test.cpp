@@ -4,6 +4,7 @@
 // on (vault, audit, spans, metrics). (The case study's real workflows, over
 // http.request and email.send, are case_study_test's.)
 #include "tests/integration/control_fixture.hpp"
+#include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -23,35 +24,35 @@ BOOST_AUTO_TEST_CASE(demo_flow_runs_without_a_model) {
 
   auto models = keelctl(w.endpoint, {"models"});
   BOOST_TEST(models.code == 0, models.err);
-  BOOST_TEST(contains(models.out, "template"));
-  BOOST_TEST(contains(models.out, "every model call is answered by the template provider"), models.out);
+  BOOST_TEST(has(models.out, "template"));
+  BOOST_TEST(has(models.out, "every model call is answered by the template provider"), models.out);
   auto mj = nlohmann::json::parse(keelctl(w.endpoint, {"--json", "models"}).out);
   BOOST_TEST(mj["tiers"].empty());
   BOOST_TEST(mj["providers"][0]["name"] == "template");
   auto cost = keelctl(w.endpoint, {"cost", "--by", "workflow", "--since", "1d"});
   BOOST_TEST(cost.code == 0, cost.err);
-  BOOST_TEST(contains(cost.out, "total $0.0000"), cost.out);
+  BOOST_TEST(has(cost.out, "total $0.0000"), cost.out);
 
   auto onboarding = keelctl(w.endpoint, {"run-workflow", "onboarding", "--input",
                                          "{\"customer_id\": \"c_42\", \"plan\": \"pro\", \"email\": \"ana@example.com\"}", "--wait"});
   BOOST_TEST(onboarding.code == 0, onboarding.out + onboarding.err);
-  BOOST_TEST(contains(onboarding.out, "completed"), onboarding.out);
+  BOOST_TEST(has(onboarding.out, "completed"), onboarding.out);
   auto refund = keelctl(w.endpoint, {"--json", "run-workflow", "refund", "--input",
                                      "{\"customer_id\": \"c_42\", \"charge_id\": \"ch_1\", \"amount\": 250}"});
   BOOST_REQUIRE_MESSAGE(refund.code == 0, refund.err);
   auto id = nlohmann::json::parse(refund.out)["instance"].get<std::string>();
-  BOOST_REQUIRE(wait_until([&] { return contains(keelctl(w.endpoint, {"approvals"}).out, id + "/refund"); }, 10s));
+  BOOST_REQUIRE(wait_until([&] { return has(keelctl(w.endpoint, {"approvals"}).out, id + "/refund"); }, 10s));
   auto approve = keelctl(w.endpoint, {"approve", id + "/refund", "--comment", "checked"});
   BOOST_TEST(approve.code == 0, approve.out + approve.err);
   BOOST_TEST(w.wait_state(id, "completed", 10s));
 
   // The engine's gate decision is in the audit trail; the steps are traced.
   auto audit = keelctl(w.endpoint, {"--json", "audit", "tail"});
-  BOOST_TEST(contains(audit.out, "\"approval\""), audit.out);
-  BOOST_TEST(contains(audit.out, id + "/refund"), audit.out);
+  BOOST_TEST(has(audit.out, "\"approval\""), audit.out);
+  BOOST_TEST(has(audit.out, id + "/refund"), audit.out);
   auto trace = keelctl(w.endpoint, {"trace", id});
   BOOST_TEST(trace.code == 0, trace.out + trace.err);
-  BOOST_TEST(contains(trace.out, "step refund"), trace.out);
+  BOOST_TEST(has(trace.out, "step refund"), trace.out);
   BOOST_TEST(keelctl(w.endpoint, {"audit", "verify"}).code == 0);
 }
 
