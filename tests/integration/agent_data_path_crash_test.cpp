@@ -11,8 +11,7 @@
 // console) restart on a crash too, and the node serves again.
 #include <fstream>
 
-#include "tests/integration/control_fixture.hpp"
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -26,7 +25,7 @@ namespace {
 // down, and with the default cap (5 s) the sixth restart would outlast them.
 const std::string tolerant = "supervision: {intensity: 100, period: 5s, backoff: {min: 100ms, max: 800ms}}\n";
 
-nlohmann::json tree_row(workflow_node& w, const std::string& name) {
+nlohmann::json tree_row(test_node& w, const std::string& name) {
   auto r = w.call("agents", nlohmann::json::object());
   if (!r.ok()) return nullptr;
   for (const auto& a : r->at("agents"))
@@ -34,13 +33,13 @@ nlohmann::json tree_row(workflow_node& w, const std::string& name) {
   return nullptr;
 }
 
-bool running(workflow_node& w, const std::string& name) {
+bool running(test_node& w, const std::string& name) {
   auto row = tree_row(w, name);
   return !row.is_null() && row["state"] == "running";
 }
 
 // Crashes `name` and waits until its next incarnation runs.
-void crash(workflow_node& w, const std::string& name) {
+void crash(test_node& w, const std::string& name) {
   auto before = tree_row(w, name);
   BOOST_REQUIRE_MESSAGE(!before.is_null(), name << " is not in the tree");
   auto r = w.call("fault.crash", {{"agent", name}});
@@ -49,11 +48,11 @@ void crash(workflow_node& w, const std::string& name) {
                           auto row = tree_row(w, name);
                           return !row.is_null() && row["state"] == "running" && row["restarts"] > before["restarts"];
                         }, 20s),
-                        name << " did not come back; node log:\n" << w.node->log());
+                        name << " did not come back; node log:\n" << w.log());
 }
 
 // Every instance of `workflow` the node lists.
-std::vector<nlohmann::json> instances_of(workflow_node& w, const std::string& workflow) {
+std::vector<nlohmann::json> instances_of(test_node& w, const std::string& workflow) {
   std::vector<nlohmann::json> out;
   auto r = w.call("tasks", {{"limit", 10000}});
   if (!r.ok()) return out;
@@ -63,7 +62,7 @@ std::vector<nlohmann::json> instances_of(workflow_node& w, const std::string& wo
 }
 
 // How many events of `type` an instance's history holds, by step.
-std::map<std::string, int> steps_with(workflow_node& w, const std::string& id, const std::string& type) {
+std::map<std::string, int> steps_with(test_node& w, const std::string& id, const std::string& type) {
   std::map<std::string, int> out;
   auto h = w.call("history", {{"id", id}});
   BOOST_REQUIRE_MESSAGE(h.ok(), "history " << id);
@@ -85,9 +84,9 @@ steps:
   - {id: second, needs: [first], action: memory.search, args: {query: "refund {{ input.n }}", k: 5}}
   - {id: third, needs: [second], action: memory.search, args: {query: "support {{ input.n }}", k: 5}}
 )");
-  workflow_node w(dir, free_port());
-  w.start_node({}, "metrics: {port: 0}\n" + tolerant);
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return running(w, "retriever"); }, 20s), w.node->log());
+  test_node w(dir, {.workflows = true});
+  w.start("metrics: {port: 0}\n" + tolerant);
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return running(w, "retriever"); }, 20s), w.log());
   // Something to search: the reads then take the memory worker a moment.
   for (int i = 0; i < 200; ++i)
     BOOST_REQUIRE(w.call("memory.add", {{"text", "invoice " + std::to_string(i) + " refund support mail note"}}).ok());
@@ -117,7 +116,7 @@ steps:
                             auto row = tree_row(w, "retriever");
                             return !row.is_null() && row["state"] == "running" && row["restarts"] > before;
                           }, 20s),
-                          "the retriever did not come back; node log:\n" << w.node->log());
+                          "the retriever did not come back; node log:\n" << w.log());
   }
 
   // Every instance completes, and each of its reads completed exactly once.
@@ -128,7 +127,7 @@ steps:
                                    return i["state"] == "completed";
                                  });
                         }, 60s),
-                        "not every instance completed; node log:\n" << w.node->log());
+                        "not every instance completed; node log:\n" << w.log());
   for (const auto& i : instances_of(w, "lookup")) {
     auto done = steps_with(w, i["id"], "step_completed");
     BOOST_TEST(done.size() == 3u, i.dump());
@@ -136,7 +135,7 @@ steps:
     BOOST_TEST(steps_with(w, i["id"], "step_failed").empty(), i.dump());
   }
   // The crashes hit reads in flight, and those were sent again, not lost.
-  BOOST_TEST(w.node->log_contains("waits for the retriever"), w.node->log());
+  BOOST_TEST(w.proc().log_contains("waits for the retriever"), w.log());
   BOOST_TEST(tree_row(w, "retriever")["restarts"] == rounds);
 }
 
@@ -156,13 +155,13 @@ trigger: {event: contact.updated}
 steps:
   - {id: customer, action: records.get, args: {type: customer, field: email, value: "{{ input.email }}"}}
 )");
-  workflow_node w(dir, free_port());
-  w.start_node({}, "metrics: {port: 0}\n" + default_memory_section() + tolerant +
-                       "connectors:\n  - name: crm\n    kind: files\n    path: " + (dir / "crm.csv") +
-                       "\n    batch: 20\n    mapping:\n      type: contact.updated\n      id: Customer ID\n"
-                       "      fields: {id: Customer ID, email: Email, name: Full Name}\n");
+  test_node w(dir, {.workflows = true});
+  w.start("metrics: {port: 0}\n" + default_memory_section() + tolerant +
+              "connectors:\n  - name: crm\n    kind: files\n    path: " + (dir / "crm.csv") +
+              "\n    batch: 20\n    mapping:\n      type: contact.updated\n      id: Customer ID\n"
+              "      fields: {id: Customer ID, email: Email, name: Full Name}\n");
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return running(w, "canonicalizer") && running(w, "connectors"); }, 20s),
-                        w.node->log());
+                        w.log());
 
   // The import runs while the canonicalizer (and once the retriever) is
   // crashed under it, until the log shows an event the crash caught in
@@ -172,10 +171,10 @@ steps:
   int crashes = 0;
   for (; crashes < 12; ++crashes) {
     crash(w, crashes == 2 ? "retriever" : "canonicalizer");
-    if (crashes >= 3 && w.node->log_contains("delivering event crm/")) break;
+    if (crashes >= 3 && w.proc().log_contains("delivering event crm/")) break;
   }
-  BOOST_TEST(w.node->log_contains("delivering event crm/"), "no event was in flight at any crash; node log:\n"
-                                                                << w.node->log());
+  BOOST_TEST(w.proc().log_contains("delivering event crm/"), "no event was in flight at any crash; node log:\n"
+                                                                << w.log());
 
   // Every event: one record, one version; one instance, completed.
   BOOST_REQUIRE_MESSAGE(wait_until([&] {
@@ -184,7 +183,7 @@ steps:
                                  std::all_of(all.begin(), all.end(), [](const auto& i) { return i["state"] == "completed"; });
                         }, 120s),
                         "not every event's instance completed (" << instances_of(w, "welcome").size() << " of " << rows
-                                                                 << "); node log:\n" << w.node->log());
+                                                                 << "); node log:\n" << w.log());
   auto records = w.call("records.list", {{"type", "customer"}, {"limit", 10000}});
   BOOST_REQUIRE(records.ok());
   BOOST_TEST(records->at("records").size() == static_cast<std::size_t>(rows));
@@ -203,8 +202,9 @@ steps:
 
 BOOST_AUTO_TEST_CASE(every_part_of_the_tree_restarts_and_the_node_serves_again) {
   temp_dir dir("keel-crash-parts");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, "metrics: {port: " + std::to_string(free_port()) + "}\n" + tolerant);
+  test_node w(dir, {.workflows = true});
+  w.start("metrics: {port: " + std::to_string(free_port()) + "}\n" + tolerant);
+  w.add_executors(1);
   auto rows = w.call("agents", nlohmann::json::object());
   BOOST_REQUIRE(rows.ok());
   std::vector<std::string> names;
@@ -223,11 +223,7 @@ BOOST_AUTO_TEST_CASE(every_part_of_the_tree_restarts_and_the_node_serves_again) 
       crash(w, part);
       // The executor says hello again to a restarted executor agent (a
       // gateway or memory restart restarts everything after it).
-      BOOST_REQUIRE_MESSAGE(wait_until([&] {
-                              auto r = w.call("executors", nlohmann::json::object());
-                              return r.ok() && r->at("executors").size() == 1;
-                            }, 20s),
-                            w.node->log());
+      BOOST_REQUIRE_MESSAGE(w.wait_for_executors(1, 20s), w.log());
       auto echo = w.call("run", {{"action", "echo"}, {"args", {{"after", part}}}}, 10s);
       BOOST_REQUIRE_MESSAGE(echo.ok(), (echo.ok() ? std::string() : echo.err().message));
       BOOST_TEST(echo->at("result")["after"] == part);
@@ -238,10 +234,10 @@ BOOST_AUTO_TEST_CASE(every_part_of_the_tree_restarts_and_the_node_serves_again) 
   }
   auto gw = tree_row(w, "gateway");
   BOOST_TEST(gw["restarts"] == 2);  // its own crash, and memory's (rest_for_one)
-  BOOST_TEST(w.node->log_contains("supervisor: gateway exited"));
+  BOOST_TEST(w.proc().log_contains("supervisor: gateway exited"));
   BOOST_TEST(w.call("status", nlohmann::json::object())->at("node")["state"] == "ok");
   // A clean stop after all that.
-  BOOST_TEST(w.node->terminate() == 0, w.node->log());
+  BOOST_TEST(w.proc().terminate() == 0, w.log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -4,7 +4,9 @@
 // witness (one line per idempotency key; every delivery is logged in
 // FILE.invocations). The server's `tools_until` rule answers each turn by
 // the tool results it was sent, so a turn asked twice gets the same answer.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
+#include "tests/support/openai_server.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -50,13 +52,13 @@ void tools_until(openai_server& m, int calls) {
                       {"content", "Noted."}});
 }
 
-std::string start_helper(workflow_node& w) {
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "helper", "--input", R"({"who": "ada"})"});
+std::string start_helper(test_node& w) {
+  auto r = w.ctl({"--json", "run-workflow", "helper", "--input", R"({"who": "ada"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   return nlohmann::json::parse(r.out)["instance"];
 }
 
-nlohmann::json agent_of(workflow_node& w, const std::string& id) {
+nlohmann::json agent_of(test_node& w, const std::string& id) {
   for (const auto& s : w.task(id).value("steps", nlohmann::json::array()))
     if (s.value("id", std::string()) == "act") return s;
   return nullptr;
@@ -75,16 +77,16 @@ int asked_with(openai_server& m, std::size_t tool_results) {
 
 // Runs the helper (two tool calls, then an answer) on a node that kills
 // itself at `crash_at`, restarts it, and waits until the instance completes.
-std::string run_through_kill(workflow_node& w, openai_server& model, const std::string& crash_at) {
-  w.start_node(crash_at, control_yaml("") + agent_models_yaml(model.port));
+std::string run_through_kill(test_node& w, openai_server& model, const std::string& crash_at) {
+  w.start_crashing_at(crash_at, control_yaml("") + agent_models_yaml(model.port));
   w.add_executor("x1");
   tools_until(model, 2);
   start_helper(w);
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.node->running(); }, 20s), w.node->log());
-  w.start_node("", control_yaml("") + agent_models_yaml(model.port));
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.proc().running(); }, 20s), w.log());
+  w.start();
   std::string id;
   BOOST_REQUIRE(wait_until([&] { return !(id = w.find_instance("helper")).empty(); }, 20s));
-  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.log());
   return id;
 }
 
@@ -96,15 +98,16 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   temp_dir dir("keel-agent");
   openai_server model(dir.path());
   write_file(dir / "workflows/helper.yaml", agent_yaml(6));
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + agent_models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + agent_models_yaml(model.port));
+  w.add_executors(1);
   // Turn 1 calls a tool with arguments that do not match and one that runs;
   // turn 2 answers.
   model.script({{{"tool_calls", {{{"id", "c1"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}}}},
                                  {{"id", "c2"}, {"name", "file_append"}, {"arguments", {{"file", "notes.txt"}, {"line", "ada called"}}}}}}},
                 {{"content", "I noted that Ada called."}}});
   auto id = start_helper(w);
-  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.log());
 
   auto reqs = model.requests();
   BOOST_REQUIRE_EQUAL(reqs.size(), 2u);
@@ -127,21 +130,21 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   BOOST_TEST(step["result"]["tool_calls"] == 2);
   BOOST_TEST(step["result"]["model"] == "agent-model");
   // keelctl shows each turn and call, and what each call got.
-  auto view = keelctl(w.endpoint, {"runs", "agent", id});
+  auto view = w.ctl({"runs", "agent", id});
   BOOST_TEST(view.code == 0, view.err);
   BOOST_TEST(has(view.out, "2 turn(s), 2 tool call(s)"), view.out);
   BOOST_TEST(has(view.out, "do not match its parameters"), view.out);
   BOOST_TEST(has(view.out, "answered: I noted that Ada called."), view.out);
-  auto view_json = keelctl(w.endpoint, {"--json", "runs", "agent", id});
+  auto view_json = w.ctl({"--json", "runs", "agent", id});
   BOOST_REQUIRE_MESSAGE(view_json.code == 0, view_json.err);
   BOOST_TEST(nlohmann::json::parse(view_json.out)["agents"][0]["agent"]["turns"].size() == 2u);
-  auto none = keelctl(w.endpoint, {"runs", "agent", id, "--step", "done"});
+  auto none = w.ctl({"runs", "agent", id, "--step", "done"});
   BOOST_TEST(none.code != 0);
   BOOST_TEST(has(none.err, "no agent step named 'done'"), none.err);
   // Each turn's step span carries what the model did, under the GenAI attribute names.
   nlohmann::json turn_span;
   BOOST_TEST(wait_until([&] {
-               auto t = keelctl(w.endpoint, {"--json", "trace", id});
+               auto t = w.ctl({"--json", "trace", id});
                if (t.code != 0) return false;
                const auto trace = nlohmann::json::parse(t.out);
                for (const auto& sp : trace["spans"])
@@ -151,7 +154,7 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   BOOST_TEST(turn_span["attributes"]["gen_ai.request.model"] == "agent-model", turn_span.dump());
   BOOST_TEST(turn_span["attributes"].contains("gen_ai.usage.input_tokens"), turn_span.dump());
   // The call that ran is in the audit trail with its arguments.
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"tool_call\"") != std::string::npos, audit.out);
   BOOST_TEST(audit.out.find(id + "/act/1/2") != std::string::npos, audit.out);
 }
@@ -160,7 +163,7 @@ BOOST_AUTO_TEST_CASE(a_kill_between_a_tool_call_and_its_result_does_the_call_onc
   temp_dir dir("keel-agent-kill-tool");
   openai_server model(dir.path());
   write_file(dir / "workflows/helper.yaml", agent_yaml(6));
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // SIGKILL when the first tool result reaches the node: the executor has
   // appended the line, the node has not recorded it.
   auto id = run_through_kill(w, model, "tool_answered:1");
@@ -180,7 +183,7 @@ BOOST_AUTO_TEST_CASE(a_kill_between_a_model_answer_and_its_record_asks_that_turn
   temp_dir dir("keel-agent-kill-turn");
   openai_server model(dir.path());
   write_file(dir / "workflows/helper.yaml", agent_yaml(6));
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // SIGKILL when turn 2's answer reaches the node, before it is recorded.
   auto id = run_through_kill(w, model, "agent_answered:2");
   BOOST_TEST(asked_with(model, 0) == 1);  // turn 1: recorded, never asked again
@@ -205,22 +208,23 @@ rules:
     when: file == "notes.txt"
     reason: an agent's writes need the operator
 )");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + agent_models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(dir / "policy.yaml") + agent_models_yaml(model.port));
+  w.add_executors(1);
   tools_until(model, 1);
   auto id = start_helper(w);
   auto gate_id = id + "/act/1/1";
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, gate_id); }, 20s),
-                        w.task(id).dump() + w.node->log());
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return has(w.ctl({"approvals"}).out, gate_id); }, 20s),
+                        w.task(id).dump() + w.log());
   BOOST_TEST(!std::filesystem::exists(dir / "files/notes.txt"));
-  auto held = pending_for(w.endpoint, id);
+  auto held = w.pending_for(id);
   BOOST_TEST(held["facts"]["action"] == "file.append", held.dump());
   BOOST_TEST(held["facts"]["rule"] == "agent-writes");
-  auto ok = ctl(w.endpoint, {"approve", gate_id, "--comment", "fine"});
+  auto ok = w.ctl({"approve", gate_id, "--comment", "fine"}, {"KEEL_OPERATOR=ana"});
   BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump());
   BOOST_TEST(read_lines(dir / "files/notes.txt").size() == 1u);
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"approval\"") != std::string::npos, audit.out);
 }
 
@@ -228,17 +232,18 @@ BOOST_AUTO_TEST_CASE(a_loop_stopped_by_its_turn_limit_goes_on_after_a_retry_with
   temp_dir dir("keel-agent-limit");
   openai_server model(dir.path());
   write_file(dir / "workflows/helper.yaml", agent_yaml(2));
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + agent_models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + agent_models_yaml(model.port));
+  w.add_executors(1);
   tools_until(model, 3);
   auto id = start_helper(w);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "paused", 30s), w.task(id).dump());
-  auto task = keelctl(w.endpoint, {"task", id});
+  auto task = w.ctl({"task", id});
   BOOST_TEST(has(task.out, "--max-turns 4"), task.out);
   BOOST_TEST(read_lines(dir / "files/notes.txt").size() == 2u);  // what was done stays done
-  auto bad = ctl(w.endpoint, {"retry", id, "--max-turns", "0"});
+  auto bad = w.ctl({"retry", id, "--max-turns", "0"}, {"KEEL_OPERATOR=ana"});
   BOOST_TEST(bad.code != 0);
-  auto r = ctl(w.endpoint, {"retry", id, "--max-turns", "4"});
+  auto r = w.ctl({"retry", id, "--max-turns", "4"}, {"KEEL_OPERATOR=ana"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump());
   BOOST_TEST(read_lines(dir / "files/notes.txt").size() == 3u);

@@ -3,7 +3,7 @@
 // narrows caps and labels; a revoked key is cut off and its tasks move on;
 // a node started without keys makes its own, and keelctl on the same
 // machine finds them.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <sys/stat.h>
 

@@ -1,7 +1,8 @@
 // The case study's processes (config/demo/): the founder's app
 // (keel-demo-app), an SMTP sink (tests/adapters/smtp_sink.py on Debian's
-// aiosmtpd), a node configured by config/demo/make_config.sh and executors
-// with http.request and email.send, with what tests read from each.
+// aiosmtpd), and a test_node configured by config/demo/make_config.sh with
+// executors that have http.request and email.send, with what tests read
+// from each.
 #pragma once
 
 #include <boost/test/unit_test.hpp>
@@ -15,7 +16,8 @@
 #include <sstream>
 
 #include "adapters/connectors/webhook_signature.hpp"
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 namespace keel::test {
 
@@ -40,12 +42,10 @@ struct sent_mail {
 
 struct case_study {
   temp_dir dir{"keel-case"};
-  int node_port = free_port(), http_port = free_port(), app_port = free_port(), smtp_port = free_port();
+  int http_port = free_port(), app_port = free_port(), smtp_port = free_port();
   std::string cfg = dir / "cfg";
-  std::string endpoint = endpoint_for(node_port);
-  std::unique_ptr<process> app, sink, node;
-  std::vector<std::unique_ptr<process>> executors;
-  int node_starts = 0;
+  std::unique_ptr<process> app, sink;
+  test_node node{dir};
 
   case_study() {
     auto made = run_command({KEEL_SOURCE_DIR "/config/demo/make_config.sh", cfg, std::to_string(http_port),
@@ -63,31 +63,15 @@ struct case_study {
   // First start without the connectors, to put the webhook secret in the
   // vault (the connectors need it), then the demo's full config.
   void start_with_webhook_secret() {
-    start_node("node-base.yaml");
+    node.start(read_all(cfg + "/node-base.yaml"));
     std::ofstream(dir / "whsec.txt") << "whsec_demo_secret";
-    auto set = keelctl_with_stdin(endpoint, {"secrets", "set", "billing_whsec"}, dir / "whsec.txt");
+    auto set = keelctl_with_stdin(node.endpoint, {"secrets", "set", "billing_whsec"}, dir / "whsec.txt");
     BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
-    BOOST_REQUIRE_EQUAL(node->terminate(), 0);
-    start_node("node.yaml");
+    node.restart(read_all(cfg + "/node.yaml"));
   }
-  void start_node(const std::string& config) {
-    node.reset();
-    auto started = keel::test::start_node({dir / "data", dir / ("node-" + std::to_string(node_starts++) + ".log"), {}, cfg + "/" + config},
-                                          node_port);
-    node = std::move(started.proc);
-  }
-  void add_executor(const std::string& name) {
-    executors.push_back(start_executor(endpoint, name, dir / (name + ".log"), {"--config", cfg + "/executor.yaml"}));
-  }
-  command_result ctl(std::vector<std::string> args) { return keelctl(endpoint, std::move(args)); }
-  nlohmann::json ctl_json(std::vector<std::string> args) {
-    args.insert(args.begin(), "--json");
-    auto r = ctl(args);
-    BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
-    return nlohmann::json::parse(r.out);
-  }
+  void add_executor(const std::string& name) { node.add_executor(name, {"--config", cfg + "/executor.yaml"}); }
   nlohmann::json instances() {
-    auto r = ctl({"--json", "tasks", "--limit", "100"});
+    auto r = node.ctl({"--json", "tasks", "--limit", "100"});
     return r.code == 0 ? nlohmann::json::parse(r.out)["instances"] : nlohmann::json::array();
   }
   int count(const std::string& workflow, const std::string& state) {

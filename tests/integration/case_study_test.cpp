@@ -30,7 +30,7 @@ namespace {
 // came from, all about her; `keelctl approvals` prints the same.
 void check_refund_facts(case_study& cs, const std::string& refund) {
   nlohmann::json gate;
-  const auto listed = cs.ctl_json({"approvals"});  // kept alive: the loop reads into it
+  const auto listed = cs.node.ctl_json({"approvals"});  // kept alive: the loop reads into it
   for (const auto& a : listed["approvals"])
     if (a["instance"] == refund) gate = a;
   BOOST_REQUIRE_MESSAGE(gate.is_object(), "no approval for " << refund << ": " << listed.dump());
@@ -45,7 +45,7 @@ void check_refund_facts(case_study& cs, const std::string& refund) {
   BOOST_TEST(rec["version"].get<int>() >= 1);
   BOOST_TEST((rec["source"] == "stripe" || rec["source"] == "crm"), rec.dump());
   BOOST_TEST(rec["step"] == "customer");
-  auto ada = cs.ctl_json({"records", "get", "customer", rec["id"].get<std::string>()})["record"];
+  auto ada = cs.node.ctl_json({"records", "get", "customer", rec["id"].get<std::string>()})["record"];
   BOOST_TEST(ada["fields"]["email"] == "ada@lovelace.example", ada.dump());
   const auto& chain = f["retrieval"];
   BOOST_REQUIRE_EQUAL(chain.size(), 2u);
@@ -64,7 +64,7 @@ void check_refund_facts(case_study& cs, const std::string& refund) {
     refund_note = refund_note || (h["source_event"] == "evt_demo_007" && has(h["record_ref"].get<std::string>(), "refund/"));
   }
   BOOST_TEST(refund_note, "the refund request's own note, with its record version: " << hits.dump());
-  auto human = cs.ctl({"approvals"}).out;
+  auto human = cs.node.ctl({"approvals"}).out;
   BOOST_TEST(has(human, "about record customer " + rec["id"].get<std::string>()), human);
   BOOST_TEST(has(human, "step history searched memory for"), human);
 }
@@ -87,29 +87,29 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   // stored before its 2xx; the inbox re-delivers what the pump had not
   // finished, and the triggers are keyed by event id).
   BOOST_REQUIRE(wait_until([&] { return cs.count("onboarding", "") > 0; }, 30s));
-  cs.node->kill9();
-  cs.start_node("node.yaml");
-  BOOST_TEST(cs.ctl({"connectors", "sync", "crm"}).code == 0);
-  BOOST_TEST(cs.ctl({"connectors", "sync", "support_mail"}).code == 0);
+  cs.node.proc().kill9();
+  cs.node.start();
+  BOOST_TEST(cs.node.ctl({"connectors", "sync", "crm"}).code == 0);
+  BOOST_TEST(cs.node.ctl({"connectors", "sync", "support_mail"}).code == 0);
 
   // kill -9 of an executor once mail is going out; a fresh one takes its place.
   BOOST_REQUIRE(wait_until([&] { return !cs.mail().empty(); }, 60s));
-  cs.executors.front()->kill9();
+  cs.node.executors.front()->kill9();
   cs.add_executor("x3");
 
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("onboarding", "completed") == 3 && cs.count("dunning", "completed") == 1; },
                                    90s),
-                        cs.ctl({"tasks"}).out);
+                        cs.node.ctl({"tasks"}).out);
   // The refund of 250.00 waits at the policy gate; approving it finishes it.
-  BOOST_REQUIRE(wait_until([&] { return has(cs.ctl({"approvals"}).out, "/refund"); }, 30s));
-  BOOST_TEST(has(cs.ctl({"approvals"}).out, "big-refunds"));
+  BOOST_REQUIRE(wait_until([&] { return has(cs.node.ctl({"approvals"}).out, "/refund"); }, 30s));
+  BOOST_TEST(has(cs.node.ctl({"approvals"}).out, "big-refunds"));
   std::string refund;
   for (const auto& i : cs.instances())
     if (i["workflow"] == "refund") refund = i["id"];
   BOOST_REQUIRE(!refund.empty());
   BOOST_TEST(cs.count("refund", "") == 1);
   check_refund_facts(cs, refund);
-  auto approve = cs.ctl({"approve", refund + "/refund", "--comment", "checked"});
+  auto approve = cs.node.ctl({"approve", refund + "/refund", "--comment", "checked"});
   BOOST_REQUIRE_MESSAGE(approve.code == 0, approve.out + approve.err);
   BOOST_REQUIRE(wait_until([&] { return cs.count("refund", "completed") == 1; }, 60s));
   BOOST_TEST(cs.count("onboarding", "") == 3);  // one instance per event, whatever was re-delivered
@@ -120,25 +120,25 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   // edited, Ada's approved as written; both replies go out threaded.
   std::map<std::string, std::string> drafts;  // customer email -> instance
   BOOST_REQUIRE_MESSAGE(wait_until([&] {
-                          const auto listed = cs.ctl_json({"approvals"});
+                          const auto listed = cs.node.ctl_json({"approvals"});
                           for (const auto& a : listed["approvals"])
                             if (a["workflow"] == "support_reply") drafts[a["facts"]["input"]["from"]] = a["instance"];
                           return drafts.size() == 2;
                         }, 60s),
-                        cs.ctl({"tasks"}).out + cs.ctl({"approvals"}).out);
-  auto grace_task = cs.ctl_json({"task", drafts["grace@hopper.example"]});
+                        cs.node.ctl({"tasks"}).out + cs.node.ctl({"approvals"}).out);
+  auto grace_task = cs.node.ctl_json({"task", drafts["grace@hopper.example"]});
   for (const auto& step : grace_task["steps"])
     if (step["id"] == "triage") BOOST_TEST(step["result"]["tier"] == "template", step.dump());
-  auto pending_draft = cs.ctl_json({"approvals"});
+  auto pending_draft = cs.node.ctl_json({"approvals"});
   for (const auto& a : pending_draft["approvals"])
     if (a["instance"] == drafts["grace@hopper.example"])
       BOOST_TEST(has(a["facts"]["draft"]["text"].get<std::string>(), "Hi Grace Hopper"), a.dump());
-  auto edit = cs.ctl({"approve", drafts["grace@hopper.example"] + "/draft", "--args",
-                      R"({"text": "Hi Grace, we retried the payment with your new card: all settled."})"});
+  auto edit = cs.node.ctl({"approve", drafts["grace@hopper.example"] + "/draft", "--args",
+                           R"({"text": "Hi Grace, we retried the payment with your new card: all settled."})"});
   BOOST_REQUIRE_MESSAGE(edit.code == 0, edit.out + edit.err);
-  auto as_is = cs.ctl({"approve", drafts["ada@lovelace.example"] + "/draft"});
+  auto as_is = cs.node.ctl({"approve", drafts["ada@lovelace.example"] + "/draft"});
   BOOST_REQUIRE_MESSAGE(as_is.code == 0, as_is.out + as_is.err);
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("support_reply", "completed") == 2; }, 60s), cs.ctl({"tasks"}).out);
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("support_reply", "completed") == 2; }, 60s), cs.node.ctl({"tasks"}).out);
 
   // Email: seven messages, each under one Message-ID, to the right people.
   BOOST_REQUIRE(wait_until([&] { return cs.distinct_ids().size() >= 7; }, 30s));
@@ -159,7 +159,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
     if (!m.in_reply_to.empty()) threaded.insert(m.in_reply_to);
   BOOST_TEST((threaded == std::set<std::string>{"<demo-mail-1@hopper.example>", "<demo-mail-2@lovelace.example>"}));
   // The edit is a correction, kept about Grace; the replies are notes in memory.
-  auto corrected = cs.ctl_json({"memory", "search", "retried the payment with your new card", "-k", "5"});
+  auto corrected = cs.node.ctl_json({"memory", "search", "retried the payment with your new card", "-k", "5"});
   bool correction = false, note = false;
   for (const auto& h : corrected["hits"]) {
     correction = correction || h["kind"] == "correction";
@@ -180,9 +180,9 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   BOOST_TEST(st["refunds"]["rf_ch_ada_1"]["amount"] == 25000);
 
   // Canonical memory: every event mapped, customers merged across sources.
-  auto dlq = cs.ctl_json({"dlq", "list"});
+  auto dlq = cs.node.ctl_json({"dlq", "list"});
   BOOST_TEST(dlq["total"] == 0, dlq.dump());
-  auto customers = cs.ctl_json({"records", "list", "customer"})["records"];
+  auto customers = cs.node.ctl_json({"records", "list", "customer"})["records"];
   BOOST_TEST(customers.size() == 7u);  // six in the CRM, Margaret only in billing
   bool ada_merged = false;
   for (const auto& c : customers)
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
       ada_merged = c["fields"].value("crm_id", "") == "crm_001" && c["fields"].value("stripe_id", "") == "cus_ada" &&
                    c["fields"].value("subscription", "") == "active";
   BOOST_TEST(ada_merged, customers.dump());
-  auto search = cs.ctl_json({"memory", "search", "who had payment problems?", "-k", "2"});
+  auto search = cs.node.ctl_json({"memory", "search", "who had payment problems?", "-k", "2"});
   BOOST_REQUIRE(!search["hits"].empty());
   BOOST_TEST(has(search["hits"][0]["text"].get<std::string>(), "grace@hopper.example"), search.dump());
 
@@ -203,8 +203,8 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   BOOST_TEST(duplicates == 7u, again.out);
 
   // Costs are zero on the template provider; the audit chain holds.
-  BOOST_TEST(has(cs.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
-  BOOST_TEST(cs.ctl({"audit", "verify"}).code == 0);
+  BOOST_TEST(has(cs.node.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
+  BOOST_TEST(cs.node.ctl({"audit", "verify"}).code == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

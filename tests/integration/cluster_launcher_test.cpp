@@ -1,7 +1,7 @@
 // `keel cluster up` / `down`: runs with CURVE keys of its own, returns once executors are registered, restarts
 // an executor that dies, and `down` leaves no process behind, even after the
 // keeper itself was killed with SIGKILL.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <sys/stat.h>
 

@@ -11,8 +11,8 @@
 
 #include "adapters/connectors/webhook_signature.hpp"
 #include "storage/memory/content_hash.hpp"
-#include "tests/integration/control_fixture.hpp"
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -53,7 +53,7 @@ std::string customer_id(const std::string& source, const std::string& email) {
   return "customer_" + memory::content_hash(source + "\nemail=" + email).substr(0, 16);
 }
 
-nlohmann::json connector(memory_node& n, const std::string& name) {
+nlohmann::json connector(test_node& n, const std::string& name) {
   auto all = n.ctl_json({"connectors"});
   for (const auto& c : all["connectors"])
     if (c["name"] == name) return c;
@@ -74,16 +74,17 @@ BOOST_AUTO_TEST_CASE(csv_import_reaches_canonical_records_and_survives_kill9) {
     for (int i = 0; i < rows; ++i) csv << "C" << i << ",User" << i << "@Example.com,User " << i << ",pro\n";
     std::ofstream(dir / "crm_v2.csv") << "Customer ID,E-mail,Full Name\nC9001,x@example.com,X\nC9002,y@example.com,Y\n";
   }
-  memory_node n(node_yaml(0, crm_connectors(dir)));
+  test_node n;
+  n.start(node_yaml(0, crm_connectors(dir)));
   auto before = connector(n, "crm");
   BOOST_TEST(before["kind"] == "files");
   BOOST_TEST(before["records_in"] == 0);
 
   // Start an import and kill the node while (or right after) it runs.
-  auto sync = std::make_unique<process>(std::vector<std::string>{KEELCTL_BIN, "--endpoint", n.node.endpoint, "connectors", "sync", "crm"},
+  auto sync = std::make_unique<process>(std::vector<std::string>{KEELCTL_BIN, "--endpoint", n.endpoint, "connectors", "sync", "crm"},
                                         dir / "sync1.log");
   BOOST_REQUIRE(wait_until([&] { return connector(n, "crm")["records_in"].get<int>() > 0; }, 30s));
-  n.node.proc->kill9();
+  n.proc().kill9();
   sync.reset();  // its request died with the node
   n.start();
 
@@ -126,9 +127,10 @@ BOOST_AUTO_TEST_CASE(csv_import_reaches_canonical_records_and_survives_kill9) {
 BOOST_AUTO_TEST_CASE(signed_webhook_on_the_loopback_port_becomes_a_record) {
   temp_dir dir{"keel-conn-hook"};
   int port = free_port();
-  memory_node n(node_yaml(port, ""));
+  test_node n;
+  n.start(node_yaml(port, ""));
   std::ofstream(dir / "secret.txt") << "whsec_test_secret_1";
-  auto set = keelctl_with_stdin(n.node.endpoint, {"secrets", "set", "stripe_whsec"}, dir / "secret.txt");
+  auto set = keelctl_with_stdin(n.endpoint, {"secrets", "set", "stripe_whsec"}, dir / "secret.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
   n.restart(node_yaml(port, "connectors:\n  - name: stripe\n    kind: webhook\n    secret: secret://stripe_whsec\n"));
 

@@ -2,7 +2,7 @@
 // while an executor is attached and a workflow has run, checked by the real
 // Prometheus parser (`promtool check metrics`, Debian package prometheus),
 // and carrying the node's gauges.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 #include <httplib.h>
@@ -17,12 +17,12 @@ BOOST_AUTO_TEST_CASE(scrape_passes_promtool) {
   write_file(dir / "workflows/hello.yaml", "name: hello\nsteps:\n  - {id: a, action: echo, args: {hi: 1}}\n");
   write_file(dir / "policy.yaml", "version: 1\nrules:\n  - {name: echo-ok, effect: allow, match: {action: echo}}\n");
   int port = free_port();
-  workflow_node w(dir, free_port());
-  w.start_node({}, control_yaml(dir / "policy.yaml", port));
-  BOOST_TEST(w.node->log_contains("metrics=http://127.0.0.1:" + std::to_string(port) + "/metrics"));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(dir / "policy.yaml", port));
+  BOOST_TEST(w.proc().log_contains("metrics=http://127.0.0.1:" + std::to_string(port) + "/metrics"));
   w.add_executor("x1");
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 1; }, 10s));
-  auto run = keelctl(w.endpoint, {"run-workflow", "hello", "--wait"});
+  BOOST_REQUIRE(w.wait_for_executors(1, 10s));
+  auto run = w.ctl({"run-workflow", "hello", "--wait"});
   BOOST_REQUIRE_MESSAGE(run.code == 0, run.out + run.err);
 
   httplib::Client http("127.0.0.1", port);

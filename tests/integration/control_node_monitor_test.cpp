@@ -4,7 +4,7 @@
 // `keelctl approvals`, audited, and resolved when the condition ends; an
 // alert and an event start the workflows `monitor.triggers` names, once
 // per event id. Checks are forced with {"check": true}: no sleeps.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -21,7 +21,7 @@ const std::string monitor_yaml = R"(monitor:
     - {event: alert.executor_lost, workflow: page}
 )";
 
-nlohmann::json check(workflow_node& w) {
+nlohmann::json check(test_node& w) {
   auto r = w.call("send", {{"agent", "monitor"}, {"message", {{"check", true}}}});
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   return r.value();
@@ -41,34 +41,35 @@ BOOST_AUTO_TEST_CASE(alerts_are_raised_once_shown_audited_and_resolved) {
   temp_dir dir("keel-monitor");
   write_file(dir / "workflows/dunning.yaml", "name: dunning\nsteps:\n  - {id: remind, action: echo, args: {invoice: \"{{ input.invoice }}\"}}\n");
   write_file(dir / "workflows/page.yaml", "name: page\nsteps:\n  - {id: page, action: echo, args: {alert: \"{{ input.key }}\"}}\n");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + monitor_yaml);
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + monitor_yaml);
+  w.add_executors(1);
   w.add_executor("x2");
-  BOOST_REQUIRE(wait_until([&] { return w.call("executors", nlohmann::json::object())->at("executors").size() == 2; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(2, 10s));
   BOOST_TEST(check(w)["raised"].empty());
 
   // Repeated failures: two failures of `fail` within the window.
-  for (int i = 0; i < 2; ++i) BOOST_TEST(keelctl(w.endpoint, {"run", "fail"}).code != 0);
+  for (int i = 0; i < 2; ++i) BOOST_TEST(w.ctl({"run", "fail"}).code != 0);
   auto first = check(w);
   BOOST_TEST(has_key(first["raised"], "repeated_failures:fail"), first.dump());
-  BOOST_TEST(keelctl(w.endpoint, {"run", "fail"}).code != 0);
+  BOOST_TEST(w.ctl({"run", "fail"}).code != 0);
   auto again = check(w);
   BOOST_TEST(!has_key(again["raised"], "repeated_failures:fail"), again.dump());  // never twice
   BOOST_TEST(has_key(again["open"], "repeated_failures:fail"), again.dump());
 
   // Shown where the operator looks.
-  auto alerts = keelctl(w.endpoint, {"alerts"});
+  auto alerts = w.ctl({"alerts"});
   BOOST_TEST(has(alerts.out, "repeated_failures:fail"), alerts.out);
-  auto status = keelctl(w.endpoint, {"status"});
+  auto status = w.ctl({"status"});
   BOOST_TEST(has(status.out, "repeated_failures:fail"), status.out);
-  auto approvals = keelctl(w.endpoint, {"approvals"});
+  auto approvals = w.ctl({"approvals"});
   BOOST_TEST(has(approvals.out, "needs attention"), approvals.out);
   BOOST_TEST(has(approvals.out, "repeated_failures:fail"), approvals.out);
 
   // An executor is lost: raised once, and the alert starts `page`.
   w.executors[1]->kill9();
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return has_key(check(w)["open"], "executor_lost:x2"); }, 20s),
-                        keelctl(w.endpoint, {"--json", "alerts"}).out);
+                        w.ctl({"--json", "alerts"}).out);
   BOOST_TEST(wait_until([&] { return !w.find_instance("page").empty(); }, 10s));
   BOOST_TEST(!has_key(check(w)["raised"], "executor_lost:x2"));
 
@@ -85,8 +86,9 @@ BOOST_AUTO_TEST_CASE(alerts_are_raised_once_shown_audited_and_resolved) {
 
   // A restart keeps the open alerts and does not raise them again.
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
-  start_node_and_executor(w, control_yaml("") + monitor_yaml);
+  BOOST_TEST(w.proc().terminate() == 0);
+  w.start(control_yaml("") + monitor_yaml);
+  w.add_executors(1);
   auto after = check(w);
   BOOST_TEST(has_key(after["open"], "executor_lost:x2"), after.dump());
   BOOST_TEST(!has_key(after["raised"], "executor_lost:x2"), after.dump());
@@ -95,10 +97,10 @@ BOOST_AUTO_TEST_CASE(alerts_are_raised_once_shown_audited_and_resolved) {
   w.add_executor("x2");
   BOOST_TEST(wait_until([&] { return !has_key(check(w)["open"], "executor_lost:x2"); }, 20s));
 
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "500"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "500"});
   BOOST_TEST(has(audit.out, "\"subject\": \"executor_lost:x2\""), audit.out);
   BOOST_TEST(has(audit.out, "\"event\": \"resolved\""), audit.out);
-  auto history = keelctl(w.endpoint, {"--json", "alerts", "--history"});
+  auto history = w.ctl({"--json", "alerts", "--history"});
   int raised_x2 = 0;
   auto events = nlohmann::json::parse(history.out)["history"];
   for (const auto& e : events)

@@ -8,7 +8,9 @@
 // operator says so: --save keeps an accepted plan as a versioned workflow
 // that runs without a restart; --run starts it behind an approval of the
 // whole plan, whose corrections change what the steps run.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
+#include "tests/support/openai_server.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -35,8 +37,8 @@ const std::string unknown_action =
 const std::string denied_action =
     R"({"steps": [{"id": "run", "action": "shell", "args": {"argv": ["rm", "-rf", "/"]}, "needs": []}]})";
 
-nlohmann::json plan(workflow_node& w, const std::string& goal, int expect_code) {
-  auto r = keelctl(w.endpoint, {"--json", "plan", goal});
+nlohmann::json plan(test_node& w, const std::string& goal, int expect_code) {
+  auto r = w.ctl({"--json", "plan", goal});
   BOOST_TEST(r.code == expect_code, r.out + r.err);
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   BOOST_REQUIRE_MESSAGE(j.is_object(), r.out + r.err);
@@ -51,8 +53,9 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   temp_dir dir("keel-planner");
   openai_server model(dir.path());
   write_file(dir / "policy.yaml", "version: 1\nrules:\n  - {name: planner-no-shell, effect: deny, match: {agent: planner, action: shell}}\n");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(dir / "policy.yaml") + models_yaml(model.port));
+  w.add_executors(1);
 
   model.script_contents({valid_plan});
   auto ok = plan(w, "greet the customer and note it", 0);
@@ -85,7 +88,7 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
 
   // The same through `keelctl send planner` (the agent's ask).
   model.script_contents({valid_plan});
-  auto sent_goal = keelctl(w.endpoint, {"--json", "send", "planner", R"({"goal": "greet them"})"});
+  auto sent_goal = w.ctl({"--json", "send", "planner", R"({"goal": "greet them"})"});
   BOOST_TEST(sent_goal.code == 0, sent_goal.out + sent_goal.err);
   BOOST_TEST(has(sent_goal.out, "\"accepted\""), sent_goal.out);
 
@@ -93,7 +96,7 @@ BOOST_AUTO_TEST_CASE(plans_are_checked_repaired_or_rejected_and_never_run) {
   auto tasks = w.call("tasks", {{"limit", 10}});
   BOOST_TEST(tasks->at("instances").empty(), tasks->dump());
   BOOST_TEST(!std::filesystem::exists(dir / "files/log.txt"));
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "100"});
   BOOST_TEST(has(audit.out, "\"kind\": \"plan\""), audit.out);
   BOOST_TEST(has(audit.out, "\"outcome\": \"rejected\""), audit.out);
 }
@@ -102,17 +105,18 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
   temp_dir dir("keel-planner-run");
   openai_server model(dir.path());
   write_file(dir / "workflows/.keep.txt", "");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(control_yaml("") + models_yaml(model.port));
+  w.add_executors(1);
   const std::string notes = R"({"steps": [{"id": "greet", "action": "echo", "args": {"text": "hello"}, "needs": []},
       {"id": "note", "action": "file.append", "args": {"file": "log.txt", "line": "greeted"}, "needs": ["greet"]}]})";
 
   // --save: the next version of a named workflow, loaded at once.
   model.script_contents({notes, notes});
-  auto saved = ctl(w.endpoint, {"plan", "greet and note it", "--save", "greeting"});
+  auto saved = w.ctl({"plan", "greet and note it", "--save", "greeting"});
   BOOST_REQUIRE_MESSAGE(saved.code == 0, saved.out + saved.err);
   BOOST_TEST(has(saved.out, "saved as workflow greeting v1"), saved.out);
-  auto again = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--save", "greeting"});
+  auto again = w.ctl({"--json", "plan", "greet and note it", "--save", "greeting"});
   BOOST_REQUIRE_MESSAGE(again.code == 0, again.out + again.err);
   BOOST_TEST(nlohmann::json::parse(again.out)["saved"]["version"] == 2);
   BOOST_TEST(std::filesystem::exists(dir / "workflows/.versions/greeting.v1.yaml"));
@@ -122,23 +126,23 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
   BOOST_REQUIRE_MESSAGE(ran.code == 0, ran.out + ran.err);
   BOOST_TEST(nlohmann::json::parse(ran.out)["version"] == 2, ran.out);
   BOOST_TEST(read_lines(dir / "files/log.txt").size() == 1u);
-  auto bad = ctl(w.endpoint, {"plan", "x", "--save", "Bad Name"});
+  auto bad = w.ctl({"plan", "x", "--save", "Bad Name"});
   BOOST_TEST(bad.code != 0);
 
   // --run: the whole plan waits at one approval; a correction changes what runs.
   model.script_contents({notes});
-  auto started = ctl(w.endpoint, {"--json", "plan", "greet and note it", "--run"});
+  auto started = w.ctl({"--json", "plan", "greet and note it", "--run"});
   BOOST_REQUIRE_MESSAGE(started.code == 0, started.out + started.err);
   auto run = nlohmann::json::parse(started.out)["started"];
   std::string id = run["instance"];
   BOOST_TEST(run["approval"] == id + "/approve_plan");
-  auto gate = pending_for(w.endpoint, id);
+  auto gate = w.pending_for(id);
   BOOST_REQUIRE_MESSAGE(!gate.is_null(), w.task(id).dump());
   BOOST_TEST(gate["facts"]["args"]["note"]["action"] == "file.append", gate.dump());
   BOOST_TEST(gate["facts"]["args"]["note"]["policy"]["decision"] == "allow");
   BOOST_TEST(!std::filesystem::exists(dir / "files/log2.txt"));
   BOOST_TEST(read_lines(dir / "files/log.txt").size() == 1u);  // nothing ran yet
-  auto ok = ctl(w.endpoint, {"approve", id + "/approve_plan", "--args", R"({"note": {"args": {"file": "log2.txt"}}})"});
+  auto ok = w.ctl({"approve", id + "/approve_plan", "--args", R"({"note": {"args": {"file": "log2.txt"}}})"});
   BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
   auto lines = read_lines(dir / "files/log2.txt");
@@ -148,8 +152,9 @@ BOOST_AUTO_TEST_CASE(a_saved_plan_is_a_versioned_workflow_and_a_run_plan_waits_f
 
 BOOST_AUTO_TEST_CASE(without_a_model_the_planner_needs_a_human) {
   temp_dir dir("keel-planner-none");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(""));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(""));
+  w.add_executors(1);
   auto r = plan(w, "do something clever", 1);
   BOOST_TEST(r["outcome"] == "needs_human", r.dump());
   BOOST_TEST(r["tier"] == "human");

@@ -3,7 +3,7 @@
 // the operator's decision lets it run, and the audit trail and the
 // instance's history record the decision with the rule. A deny rule fails
 // the step naming the rule. `keelctl policy check` explains errors by line.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -42,31 +42,32 @@ steps:
   - {id: wipe, action: shell, args: {cmd: "true"}, retry: {on_exhausted: fail}}
 )");
   write_file(dir / "policy.yaml", policy_text);
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml"));
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(control_yaml(dir / "policy.yaml"));
+  w.add_executors(1);
 
-  auto show = ctl(w.endpoint, {"policy", "show"});
+  auto show = w.ctl({"policy", "show"});
   BOOST_TEST(show.code == 0, show.err);
   BOOST_TEST(has(show.out, "big-payouts"));
   BOOST_TEST(has(show.out, "amount > 100"));
 
   // Small payouts pass (no rule applies); big ones wait for the operator.
-  auto small = ctl(w.endpoint, {"run-workflow", "payout", "--input", "{\"amount\": 20, \"to\": \"bob\"}", "--wait"});
+  auto small = w.ctl({"run-workflow", "payout", "--input", "{\"amount\": 20, \"to\": \"bob\"}", "--wait"});
   BOOST_TEST(small.code == 0, small.out + small.err);
   BOOST_TEST(has(small.out, "completed"));
-  auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", "{\"amount\": 500, \"to\": \"eve\"}"});
+  auto big = w.ctl({"--json", "run-workflow", "payout", "--input", "{\"amount\": 500, \"to\": \"eve\"}"});
   BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
   auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
-  BOOST_REQUIRE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
-  auto approvals = ctl(w.endpoint, {"approvals"});
+  BOOST_REQUIRE(wait_until([&] { return has(w.ctl({"approvals"}).out, id + "/pay"); }, 10s));
+  auto approvals = w.ctl({"approvals"});
   BOOST_TEST(has(approvals.out, "because policy rule big-payouts: payouts over 100 need the operator"), approvals.out);
   BOOST_TEST(w.task(id)["state"] == "running");  // the engine waits for the held attempt
 
-  auto ok = ctl(w.endpoint, {"approve", id, "--comment", "known customer"});
+  auto ok = w.ctl({"approve", id, "--comment", "known customer"});
   BOOST_TEST(ok.code == 0, ok.out + ok.err);
   BOOST_TEST(w.wait_state(id, "completed", 10s));
 
-  auto history = ctl(w.endpoint, {"--json", "history", id});
+  auto history = w.ctl({"--json", "history", id});
   auto events = nlohmann::json::parse(history.out)["events"];
   bool opened = false, decided = false;
   for (const auto& e : events) {
@@ -76,7 +77,7 @@ steps:
   BOOST_TEST(opened, history.out);
   BOOST_TEST(decided, history.out);
 
-  auto audit = nlohmann::json::parse(ctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out)["entries"];
+  auto audit = nlohmann::json::parse(w.ctl({"--json", "audit", "tail", "-n", "100"}).out)["entries"];
   bool escalated = false, approved = false;
   for (const auto& e : audit) {
     escalated = escalated || (e["kind"] == "policy_decision" && e["detail"]["rule"] == "big-payouts" &&
@@ -89,7 +90,7 @@ steps:
   BOOST_TEST(approved, audit.dump(2));
 
   // Deny: the step fails naming the rule, and nothing runs.
-  auto denied = ctl(w.endpoint, {"--json", "run-workflow", "cleanup"});
+  auto denied = w.ctl({"--json", "run-workflow", "cleanup"});
   auto denied_id = nlohmann::json::parse(denied.out).value("instance", std::string());
   BOOST_REQUIRE(!denied_id.empty());
   BOOST_TEST(w.wait_state(denied_id, "failed", 10s), w.task(denied_id).dump(2));
@@ -108,17 +109,18 @@ steps:
   - {id: pay, action: echo, args: {amount: "{{ input.amount }}", to: "{{ input.to }}", memo: "{{ input.memo }}"}}
 )");
   write_file(dir / "policy.yaml", policy_text);
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml"));
-  auto big = ctl(w.endpoint, {"--json", "run-workflow", "payout", "--input", R"({"amount": 500, "to": "eve", "memo": "x"})"});
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(control_yaml(dir / "policy.yaml"));
+  w.add_executors(1);
+  auto big = w.ctl({"--json", "run-workflow", "payout", "--input", R"({"amount": 500, "to": "eve", "memo": "x"})"});
   BOOST_REQUIRE_MESSAGE(big.code == 0, big.err);
   auto id = nlohmann::json::parse(big.out)["instance"].get<std::string>();
-  BOOST_REQUIRE(wait_until([&] { return has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"); }, 10s));
-  auto bad = ctl(w.endpoint, {"approve", id + "/pay", "--args", "[1]"});
+  BOOST_REQUIRE(wait_until([&] { return has(w.ctl({"approvals"}).out, id + "/pay"); }, 10s));
+  auto bad = w.ctl({"approve", id + "/pay", "--args", "[1]"});
   BOOST_TEST(bad.code != 0);
-  BOOST_TEST(has(ctl(w.endpoint, {"approvals"}).out, id + "/pay"));  // nothing decided
+  BOOST_TEST(has(w.ctl({"approvals"}).out, id + "/pay"));  // nothing decided
   // The README's form: change the amount, keep the rest; null drops the memo.
-  auto ok = ctl(w.endpoint, {"--json", "approve", id + "/pay", "--args", R"({"amount": 90, "memo": null})"});
+  auto ok = w.ctl({"--json", "approve", id + "/pay", "--args", R"({"amount": 90, "memo": null})"});
   BOOST_REQUIRE_MESSAGE(ok.code == 0, ok.out + ok.err);
   auto reply = nlohmann::json::parse(ok.out);
   BOOST_TEST(reply["corrected"] == true);

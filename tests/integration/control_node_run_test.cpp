@@ -6,7 +6,8 @@
 // otherwise. Afterwards neither plaintext is in any file under the test
 // dir (data dir and logs), any key or value of the store, or any keelctl
 // output; the audit trail holds the decisions, secret uses and side effects.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
+#include "tests/integration/store_checks.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -29,9 +30,10 @@ rules:
 )");
   write_file(dir / "input/echo.txt", echo_secret);
   write_file(dir / "input/sleep.txt", sleep_secret);
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml") +
-                                 "secret_scopes:\n  echo_token: [echo]\n  sleep_token: [sleep]\n");
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(dir / "policy.yaml") +
+              "secret_scopes:\n  echo_token: [echo]\n  sleep_token: [sleep]\n");
+  w.add_executors(1);
   std::vector<command_result> outputs;
   auto keep = [&](command_result r) {
     outputs.push_back(r);
@@ -42,45 +44,45 @@ rules:
 
   // Allowed, with the secret it is scoped to: the executor got the value
   // (echo returns it) and the caller sees it redacted.
-  auto ok = keep(keelctl(w.endpoint, {"--json", "run", "echo", "--args", R"({"token": "secret://echo_token", "amount": 5})"}));
+  auto ok = keep(w.ctl({"--json", "run", "echo", "--args", R"({"token": "secret://echo_token", "amount": 5})"}));
   BOOST_TEST(ok.code == 0, ok.out + ok.err);
   BOOST_TEST(has(ok.out, "[redacted:echo_token]"), ok.out);
 
   // A secret scoped to another action is refused before anything runs.
-  auto scoped = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://sleep_token", "amount": 5})"}));
+  auto scoped = keep(w.ctl({"run", "echo", "--args", R"({"token": "secret://sleep_token", "amount": 5})"}));
   BOOST_TEST(scoped.code != 0);
   BOOST_TEST(has(scoped.out + scoped.err, "not scoped to action 'echo'"), scoped.out + scoped.err);
 
   // Deny names the rule and its reason.
-  auto denied = keep(keelctl(w.endpoint, {"run", "shell", "--args", R"({"argv": ["true"]})"}));
+  auto denied = keep(w.ctl({"run", "shell", "--args", R"({"argv": ["true"]})"}));
   BOOST_TEST(denied.code != 0);
   BOOST_TEST(has(denied.out + denied.err, "policy rule 'no-shell' denies shell: no shell from the CLI"),
              denied.out + denied.err);
 
   // Escalate cannot wait on an ad-hoc task: refused, naming the rule and what to do.
-  auto big = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"amount": 500})"}));
+  auto big = keep(w.ctl({"run", "echo", "--args", R"({"amount": 500})"}));
   BOOST_TEST(big.code != 0);
   BOOST_TEST(has(big.out + big.err, "policy rule 'big-echo' requires an operator's approval"), big.out + big.err);
   BOOST_TEST(has(big.out + big.err, "keelctl run-workflow"), big.out + big.err);
 
   // Fail closed on a missing field, and the message says which one.
-  auto missing = keep(keelctl(w.endpoint, {"run", "echo", "--args", R"({"text": "hi"})"}));
+  auto missing = keep(w.ctl({"run", "echo", "--args", R"({"text": "hi"})"}));
   BOOST_TEST(missing.code != 0);
   BOOST_TEST(has(missing.out + missing.err, "no field 'amount'"), missing.out + missing.err);
 
   // The trail: decisions with their rules, the secret use by name, the side effect.
   BOOST_TEST(wait_until([&] {
-               auto a = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"});
+               auto a = w.ctl({"--json", "audit", "tail", "-n", "200"});
                return has(a.out, "\"side_effect\"") && has(a.out, "\"rule\": \"no-shell\"") &&
                       has(a.out, "\"rule\": \"big-echo\"") && has(a.out, "\"secret_use\"");
              }, 10s),
-             keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}).out);
-  keep(keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "200"}));
-  keep(keelctl(w.endpoint, {"audit", "tail", "-n", "200"}));
-  BOOST_TEST(keep(keelctl(w.endpoint, {"audit", "verify"})).code == 0);
+             w.ctl({"--json", "audit", "tail", "-n", "200"}).out);
+  keep(w.ctl({"--json", "audit", "tail", "-n", "200"}));
+  keep(w.ctl({"audit", "tail", "-n", "200"}));
+  BOOST_TEST(keep(w.ctl({"audit", "verify"})).code == 0);
 
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
+  BOOST_TEST(w.proc().terminate() == 0);
   for (const auto& secret : {echo_secret, sleep_secret}) expect_plaintext_nowhere(secret, outputs, dir.path(), dir / "data");
 }
 
@@ -90,13 +92,14 @@ rules:
 // task's entry and span are visible, every earlier one that was written is.
 BOOST_AUTO_TEST_CASE(pure_successes_skip_the_audit_and_their_spans_are_sampled) {
   temp_dir dir("keel-run-routine");
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   write_file(dir / "policy.yaml", R"(version: 1
 default: allow
 rules:
   - {name: echo-is-fine, effect: allow, match: {kind: task, action: echo}}
 )");
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + "tracing:\n  pure_task_spans_per_second: 3\n");
+  w.start(control_yaml(dir / "policy.yaml") + "tracing:\n  pure_task_spans_per_second: 3\n");
+  w.add_executors(1);
 
   auto run = [&](const std::string& action, const nlohmann::json& args, const std::string& trace) {
     auto id = w.cli->send("run", {{"action", action}, {"args", args}, {"timeout_ms", 5000}}, trace);
@@ -122,7 +125,7 @@ rules:
     auto r = w.call("trace", {{"id", trace}});
     return r.ok() ? r->at("spans").size() : std::size_t{0};
   };
-  auto trail = [&] { return keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out; };
+  auto trail = [&] { return w.ctl({"--json", "audit", "tail", "-n", "100"}).out; };
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return spans_of(trace_of(101)) == 1 && has(trail(), "\"action\": \"fail\""); }, 10s),
                         trail());
   auto entries = nlohmann::json::parse(trail());
@@ -148,8 +151,8 @@ rules:
   // The rule that allowed the echoes is recorded once, as a summary: at the
   // end of its 10 s window, or (here) when the node stops cleanly.
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
-  w.start_node({}, control_yaml(dir / "policy.yaml"));
+  BOOST_TEST(w.proc().terminate() == 0);
+  w.start(control_yaml(dir / "policy.yaml"));
   int summaries = 0;
   auto after_restart = nlohmann::json::parse(trail());  // named: a range-for over a temporary's member dangles
   for (const auto& e : after_restart.at("entries")) {
@@ -160,7 +163,7 @@ rules:
     BOOST_TEST(e.at("detail").value("summarised", false));
   }
   BOOST_TEST(summaries == 1);
-  BOOST_TEST(keelctl(w.endpoint, {"audit", "verify"}).code == 0);
+  BOOST_TEST(w.ctl({"audit", "verify"}).code == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

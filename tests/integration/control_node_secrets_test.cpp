@@ -6,7 +6,8 @@
 // earlier step's result) stays text; a secret nothing grants is usable by
 // no action. A wrong vault key stops start-up with a clear message and
 // changes nothing in the data dir.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
+#include "tests/integration/store_checks.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -26,8 +27,9 @@ steps:
   - {id: call_api, action: echo, args: {token: "secret://stripe_api_key", amount: "{{ input.amount }}"}}
 )");
   write_file(dir / "input/value.txt", plaintext + "\n");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
+  w.add_executors(1);
 
   std::vector<command_result> outputs;
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
@@ -39,30 +41,30 @@ steps:
   BOOST_TEST(nlohmann::json::parse(set_json.out)["secret"]["version"] == 2);  // a rotation
   outputs.push_back(set_json);
 
-  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "charge", "--input", "{\"amount\": 12}", "--wait"});
+  auto run = w.ctl({"--json", "run-workflow", "charge", "--input", "{\"amount\": 12}", "--wait"});
   BOOST_REQUIRE_MESSAGE(run.code == 0, run.out + run.err);
   outputs.push_back(run);
   auto id = nlohmann::json::parse(run.out)["id"].get<std::string>();
   // The executor received the value: echo returned it, and the node redacted it before recording.
-  auto task = keelctl(w.endpoint, {"--json", "task", id});
+  auto task = w.ctl({"--json", "task", id});
   BOOST_TEST(has(task.out, "[redacted:stripe_api_key]"), task.out);
   outputs.push_back(task);
 
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"secrets", "list"}, {"task", id}, {"history", id}, {"audit", "tail", "-n", "100"}, {"accounts"},
            {"trace", id}, {"models"}, {"status"}}) {
-    outputs.push_back(keelctl(w.endpoint, args));
+    outputs.push_back(w.ctl(args));
     auto json_args = args;
     json_args.insert(json_args.begin(), "--json");
-    outputs.push_back(keelctl(w.endpoint, json_args));
+    outputs.push_back(w.ctl(json_args));
   }
-  auto list = keelctl(w.endpoint, {"secrets", "list"});
+  auto list = w.ctl({"secrets", "list"});
   BOOST_TEST(has(list.out, "stripe_api_key"));
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "100"});
   BOOST_TEST(has(audit.out, "\"secret_use\""), audit.out);  // by name only
 
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
+  BOOST_TEST(w.proc().terminate() == 0);
   expect_plaintext_nowhere(plaintext, outputs, dir.path(), dir / "data");
 }
 
@@ -85,16 +87,17 @@ steps:
       echoed: "{{ steps.first.result.relay }}"
 )");
   write_file(dir / "input/value.txt", plaintext + "\n");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + "secret_scopes:\n  stripe_api_key: [echo]\n");
+  w.add_executors(1);
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
 
-  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "leak", "--input",
-                                  R"({"name": "secret://stripe_api_key", "plan": "secret://stripe_api_key"})", "--wait"});
+  auto run = w.ctl({"--json", "run-workflow", "leak", "--input",
+                    R"({"name": "secret://stripe_api_key", "plan": "secret://stripe_api_key"})", "--wait"});
   BOOST_REQUIRE_MESSAGE(run.code == 0, run.out + run.err);
   auto id = nlohmann::json::parse(run.out)["id"].get<std::string>();
-  auto task = nlohmann::json::parse(keelctl(w.endpoint, {"--json", "task", id}).out);
+  auto task = nlohmann::json::parse(w.ctl({"--json", "task", id}).out);
   nlohmann::json second;
   for (const auto& s : task["steps"])
     if (s["id"] == "second") second = s;
@@ -105,12 +108,12 @@ steps:
   BOOST_TEST(result["nested"]["list"][0] == "secret://stripe_api_key", result.dump());
   BOOST_TEST(result["echoed"] == "secret://stripe_api_key", result.dump());   // from a step's result: text
   // One use, by the definition's reference, is what the trail records.
-  auto audit = nlohmann::json::parse(keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "100"}).out);
+  auto audit = nlohmann::json::parse(w.ctl({"--json", "audit", "tail", "-n", "100"}).out);
   int uses = 0;
   for (const auto& e : audit["entries"]) uses += e["kind"] == "secret_use";
   BOOST_TEST(uses == 1, audit.dump());
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
+  BOOST_TEST(w.proc().terminate() == 0);
 }
 
 // No scope and no account: no action may use the secret, and the refusal
@@ -123,13 +126,14 @@ steps:
   - {id: call_api, action: echo, args: {token: "secret://stripe_api_key"}, retry: {max_attempts: 1, on_exhausted: fail}}
 )");
   write_file(dir / "input/value.txt", plaintext + "\n");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(""));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(""));
+  w.add_executors(1);
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "stripe_api_key"}, dir / "input/value.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
-  auto run = keelctl(w.endpoint, {"--json", "run-workflow", "charge", "--wait"});
+  auto run = w.ctl({"--json", "run-workflow", "charge", "--wait"});
   BOOST_TEST(run.code != 0, run.out + run.err);
-  auto adhoc = keelctl(w.endpoint, {"run", "echo", "--args", R"({"token": "secret://stripe_api_key"})"});
+  auto adhoc = w.ctl({"run", "echo", "--args", R"({"token": "secret://stripe_api_key"})"});
   BOOST_TEST(adhoc.code != 0, adhoc.out + adhoc.err);
   for (const auto& out : {run.out + run.err, adhoc.out + adhoc.err}) {
     BOOST_TEST(has(out, "has no scope, so no action may use it"), out);
@@ -137,17 +141,17 @@ steps:
     BOOST_TEST(!has(out, plaintext), out);
   }
   w.executors.clear();
-  BOOST_TEST(w.node->terminate() == 0);
+  BOOST_TEST(w.proc().terminate() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {
   temp_dir dir("keel-secrets-key");
-  workflow_node w(dir, free_port());
-  w.start_node({}, control_yaml(""));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(""));
   write_file(dir / "input/value.txt", plaintext);
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "db_password"}, dir / "input/value.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
-  BOOST_TEST(w.node->terminate() == 0);
+  BOOST_TEST(w.proc().terminate() == 0);
 
   auto key_file = dir / "data/vault.key";
   BOOST_REQUIRE(std::filesystem::exists(key_file));
@@ -158,7 +162,7 @@ BOOST_AUTO_TEST_CASE(a_wrong_key_fails_start_up_and_changes_nothing) {
   auto before = dump_store(dir / "data");
   auto key_before = read_all(key_file);
 
-  process node({KEEL_BIN, "node", "--listen", w.endpoint, "--data-dir", dir / "data", "--config", dir / "node-0.yaml", "--insecure"},
+  process node({KEEL_BIN, "node", "--listen", w.endpoint, "--data-dir", dir / "data", "--config", w.config_path(), "--insecure"},
                dir / "wrong-key.log");
   int code = node.wait_exit(20s);
   BOOST_TEST(code != 0);

@@ -1,6 +1,6 @@
 // A node and two executors: 1,000 echo tasks through the client library,
 // pipelined, all answered with their own payloads, spread over both.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <map>
 
@@ -10,7 +10,9 @@ using namespace keel::test;
 BOOST_AUTO_TEST_SUITE(echo_cluster_test)
 
 BOOST_AUTO_TEST_CASE(thousand_echo_tasks_return_their_payloads) {
-  cluster c(2);
+  test_node c;
+  c.start();
+  c.add_executors(2);
   constexpr int total = 1000, window = 100;
   std::map<std::uint64_t, std::string> outstanding;
   int sent = 0, received = 0, wrong = 0;
@@ -38,14 +40,16 @@ BOOST_AUTO_TEST_CASE(thousand_echo_tasks_return_their_payloads) {
   BOOST_TEST(wrong == 0);
   BOOST_TEST(outstanding.empty());
   BOOST_TEST(per_executor.size() == 2u);  // least-load placement used both executors
-  auto ex = c.call("executors")["executors"];
+  auto ex = c.require("executors")["executors"];
   std::uint64_t done = 0;
   for (const auto& e : ex) done += e.value("done", std::uint64_t{0});
   BOOST_TEST(done == static_cast<std::uint64_t>(total));
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
-  cluster c(1);
+  test_node c;
+  c.start();
+  c.add_executors(1);
   auto unknown = c.cli->call("run", {{"action", "teleport"}}, 5s);
   BOOST_REQUIRE(!unknown.ok());
   BOOST_TEST(unknown.err().code == "not_found");
@@ -64,7 +68,7 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   // Each agent answers ping; a message an agent does not understand gets
   // an error that says what it does understand.
   for (const char* a : {"planner", "retriever", "canonicalizer", "executor", "monitor"})
-    BOOST_TEST(c.call("send", {{"agent", a}, {"message", {{"ping", true}}}})["pong"] == true);
+    BOOST_TEST(c.require("send", {{"agent", a}, {"message", {{"ping", true}}}})["pong"] == true);
   auto odd = c.cli->call("send", {{"agent", "planner"}, {"message", {{"plan", "x"}}}}, 5s);
   BOOST_TEST(odd.err().code == "bad_request");
   BOOST_TEST(odd.err().message.find("goal") != std::string::npos, odd.err().message);
@@ -74,31 +78,33 @@ BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
 }
 
 BOOST_AUTO_TEST_CASE(selector_routes_to_matching_labels_only) {
-  cluster c(0);
+  test_node c;
+  c.start();
   c.add_executor("near", {"--labels", "site=db1"});
   c.add_executor("far", {"--labels", "site=local"});
   BOOST_REQUIRE(c.wait_for_executors(2, 15s));
   for (int i = 0; i < 50; ++i) {
-    auto r = c.call("run", {{"action", "echo"}, {"on", {{"site", "db1"}}}, {"args", {{"i", i}}}});
+    auto r = c.require("run", {{"action", "echo"}, {"on", {{"site", "db1"}}}, {"args", {{"i", i}}}});
     BOOST_TEST(r["executor"] == "near");
   }
 }
 
 BOOST_AUTO_TEST_CASE(tasks_can_wait_for_a_matching_executor_with_the_reason_shown) {
-  cluster c(0);
+  test_node c;
+  c.start();
   // Nobody offers the action yet: with a schedule-to-start wait the task queues.
   auto cid = c.cli->send("run", {{"action", "echo"}, {"on", {{"site", "db1"}}}, {"args", {{"late", true}}},
                                  {"schedule_to_start_ms", 20000}});
   BOOST_REQUIRE(cid.ok());
   nlohmann::json queued;
   BOOST_REQUIRE(wait_until([&] {
-    auto q = client::connect(c.node.endpoint).value()->call("queue", nlohmann::json::object(), 2s);
+    auto q = client::connect(c.endpoint).value()->call("queue", nlohmann::json::object(), 2s);
     if (!q.ok() || q->at("queued").empty()) return false;
     queued = q->at("queued")[0];
     return true;
   }, 5s));
   BOOST_TEST(queued["reason"].get<std::string>().find("no live executor offers 'echo' with site=db1") != std::string::npos);
-  auto ctl = keelctl(c.node.endpoint, {"queue"});
+  auto ctl = c.ctl({"queue"});
   BOOST_TEST(ctl.out.find("no live executor offers 'echo'") != std::string::npos);
   c.add_executor("db1", {"--labels", "site=db1"});
   auto r = c.cli->receive(15s);

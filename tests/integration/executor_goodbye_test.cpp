@@ -3,7 +3,7 @@
 // task, so the executor must say goodbye and wait for the answer instead of
 // assuming nobody knows it. The test plays the node with a raw ROUTER, which
 // fixes the order of frames that a real node only produces by chance.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <signal.h>
 

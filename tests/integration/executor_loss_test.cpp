@@ -1,7 +1,7 @@
 // kill -9 an executor while 200 sleep tasks are in flight: every task still
 // completes exactly once as the caller sees it, and the dead executor leaves
 // the executor list within 5 s.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <set>
 
@@ -11,7 +11,9 @@ using namespace keel::test;
 BOOST_AUTO_TEST_SUITE(executor_loss_test)
 
 BOOST_AUTO_TEST_CASE(sigkill_mid_flight_loses_nothing_and_answers_once) {
-  cluster c(2, {}, {"--concurrency", "150"});
+  test_node c;
+  c.start();
+  c.add_executors(2, {"--concurrency", "150"});
   constexpr int total = 200;
   std::set<std::uint64_t> outstanding;
   for (int i = 0; i < total; ++i) {
@@ -20,7 +22,7 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_flight_loses_nothing_and_answers_once) {
     outstanding.insert(*cid);
   }
   // A second client watches, so the first one's replies stay untouched.
-  auto watcher = client::connect(c.node.endpoint).value();
+  auto watcher = client::connect(c.endpoint).value();
   std::string victim;
   BOOST_REQUIRE(wait_until(
       [&] {
@@ -59,13 +61,15 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_flight_loses_nothing_and_answers_once) {
 }
 
 BOOST_AUTO_TEST_CASE(tasks_of_the_only_executor_wait_for_a_new_one) {
-  cluster c(1, {}, {"--concurrency", "20"});
+  test_node c;
+  c.start();
+  c.add_executors(1, {"--concurrency", "20"});
   for (int i = 0; i < 10; ++i)
     BOOST_REQUIRE(c.cli->send("run", {{"action", "sleep"}, {"args", {{"ms", 1000}}}, {"timeout_ms", 30000}}).ok());
-  BOOST_REQUIRE(wait_until([&] { return c.call("executors")["tasks"].value("in_flight", 0) == 10; }, 10s));
+  BOOST_REQUIRE(wait_until([&] { return c.require("executors")["tasks"].value("in_flight", 0) == 10; }, 10s));
   c.executors[0]->kill9();
   BOOST_REQUIRE(wait_until([&] { return c.executor_count() == 0; }, 6s));
-  BOOST_TEST(c.call("executors")["tasks"].value("queued", 0) == 10);  // re-queued, not failed
+  BOOST_TEST(c.require("executors")["tasks"].value("queued", 0) == 10);  // re-queued, not failed
   c.add_executor("fresh", {"--concurrency", "20"});
   for (int i = 0; i < 10; ++i) {
     auto r = c.cli->receive(20s);

@@ -1,6 +1,6 @@
 // Draining an executor with keelctl: the tasks it holds finish and answer,
 // and no new task goes to it while another executor can take it.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <map>
 #include <set>
@@ -11,7 +11,9 @@ using namespace keel::test;
 BOOST_AUTO_TEST_SUITE(fabric_drain_test)
 
 BOOST_AUTO_TEST_CASE(drain_finishes_in_flight_work_and_takes_no_new_work) {
-  cluster c(2, {}, {"--concurrency", "8"});
+  test_node c;
+  c.start();
+  c.add_executors(2, {"--concurrency", "8"});
 
   // Eight 1.5 s tasks: least-load placement spreads them over both executors.
   std::map<std::uint64_t, int> slow;
@@ -21,20 +23,20 @@ BOOST_AUTO_TEST_CASE(drain_finishes_in_flight_work_and_takes_no_new_work) {
     slow[*cid] = i;
   }
   auto held_by = [&](const std::string& name) {
-    auto all = c.call("executors");  // keep it alive: the loop reads into it
+    auto all = c.require("executors");  // keep it alive: the loop reads into it
     for (const auto& e : all["executors"])
       if (e["name"] == name) return e["in_flight"].get<int>();
     return -1;
   };
   BOOST_REQUIRE_MESSAGE(wait_until([&] { return held_by("x1") > 0 && held_by("x2") > 0; }, 5s),
-                        "tasks did not spread: " << c.call("executors").dump());
+                        "tasks did not spread: " << c.require("executors").dump());
 
-  auto drain = keelctl(c.node.endpoint, {"--json", "executors", "drain", "x1"});
+  auto drain = c.ctl({"--json", "executors", "drain", "x1"});
   BOOST_REQUIRE_MESSAGE(drain.code == 0, drain.err);
   auto d = nlohmann::json::parse(drain.out);
   BOOST_TEST(d["draining"] == true);
   BOOST_TEST(d["in_flight"].get<int>() > 0);
-  auto table = keelctl(c.node.endpoint, {"executors"});
+  auto table = c.ctl({"executors"});
   BOOST_TEST(table.out.find("draining") != std::string::npos, table.out);
 
   // New work while x1 still holds its slow tasks: all of it goes to x2.

@@ -2,7 +2,8 @@
 // executors SIGKILLed on a clock while thousands of tasks run, and a
 // producer far faster than the executors. Both check the external witness
 // or the replies themselves, not the node's own bookkeeping.
-#include "tests/integration/workflow_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <map>
 #include <set>
@@ -29,12 +30,12 @@ BOOST_AUTO_TEST_SUITE(fabric_soak_test)
 
 BOOST_AUTO_TEST_CASE(ten_thousand_tasks_survive_an_executor_kill_every_two_seconds) {
   temp_dir dir("keel-soak");
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // Fast liveness so a killed executor's leases move on within ~600 ms; a
   // task may be caught by several kills, so it gets many attempts.
-  w.start_node({}, "gateway:\n  heartbeat: 200ms\n  heartbeat_misses: 3\ndispatch:\n  max_attempts: 50\n");
+  w.start("gateway:\n  heartbeat: 200ms\n  heartbeat_misses: 3\ndispatch:\n  max_attempts: 50\n");
   for (int i = 0; i < 3; ++i) w.add_executor("x" + std::to_string(i), {"--concurrency", "32"});
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 3; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(3, 10s));
 
   constexpr int total = 10000;
   constexpr int files = 100;  // file.append reads its file to find the key: keep each file short
@@ -60,10 +61,7 @@ BOOST_AUTO_TEST_CASE(ten_thousand_tasks_survive_an_executor_kill_every_two_secon
     }
     if (now >= next_kill) {
       auto victim = static_cast<std::size_t>(kills) % w.executors.size();
-      w.executors[victim]->kill9();
-      w.executors[victim] = start_executor(w.endpoint, "x" + std::to_string(victim) + "-" + std::to_string(kills),
-                                           dir / ("x-" + std::to_string(kills) + ".log"),
-                                           {"--files-dir", dir / "files", "--concurrency", "32"});
+      w.replace_executor(victim, "x" + std::to_string(victim) + "-" + std::to_string(kills));
       ++kills;
       next_kill += 2s;
     }
@@ -114,12 +112,12 @@ BOOST_AUTO_TEST_CASE(ten_thousand_tasks_survive_an_executor_kill_every_two_secon
 
 BOOST_AUTO_TEST_CASE(a_flooding_producer_keeps_node_memory_bounded_and_loses_nothing) {
   temp_dir dir("keel-flood");
-  workflow_node w(dir, free_port());
-  w.start_node({}, "dispatch:\n  max_queued_tasks: 20000\n");
+  test_node w(dir, {.workflows = true});
+  w.start("dispatch:\n  max_queued_tasks: 20000\n");
   // 4 slots of a 2 ms action: about 2,000 tasks/s, far below the producer.
   w.add_executor("slow", {"--concurrency", "4"});
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 1; }, 10s));
-  auto node_pid = w.node->pid();
+  BOOST_REQUIRE(w.wait_for_executors(1, 10s));
+  auto node_pid = w.proc().pid();
 
   // Each round sends a burst much larger than the queue, then collects
   // every reply. Round 2 repeats round 1: if memory were leaking or growing

@@ -1,7 +1,7 @@
 // Garbage on the ROUTER: random bytes, truncated msgpack, an unknown version,
 // deep nesting, a huge frame. The node answers what it can with an error,
 // counts the rest, stays up, and serves the next valid request.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <random>
 
@@ -69,14 +69,16 @@ std::string nested(int depth) {
 BOOST_AUTO_TEST_SUITE(hostile_frames_test)
 
 BOOST_AUTO_TEST_CASE(garbage_is_refused_and_the_node_keeps_serving) {
-  cluster c(1);
+  test_node c;
+  c.start();
+  c.add_executors(1);
   auto ok_after = [&](const char* what) {
     auto r = c.cli->call("ping", nlohmann::json::object(), 5s);
     BOOST_TEST(r.ok(), "node did not answer after " << what);
-    BOOST_TEST(c.node.proc->running(), "node died after " << what);
+    BOOST_TEST(c.proc().running(), "node died after " << what);
   };
   {
-    raw_peer junk_peer(c.node.endpoint);
+    raw_peer junk_peer(c.endpoint);
     std::mt19937 rng(7);
     for (int i = 0; i < 200; ++i) {
       std::string junk(static_cast<std::size_t>(rng() % 300), '\0');
@@ -87,7 +89,7 @@ BOOST_AUTO_TEST_CASE(garbage_is_refused_and_the_node_keeps_serving) {
     for (int i = 0; i < 200; ++i) BOOST_REQUIRE_MESSAGE(junk_peer.reply(5s).has_value(), "no error reply " << i);
     ok_after("random single frames");
   }
-  raw_peer peer(c.node.endpoint);  // a fresh peer: its replies are only the ones below
+  raw_peer peer(c.endpoint);  // a fresh peer: its replies are only the ones below
 
   peer.send({std::string(1, '\x07') + type(proto::msg_type::request) + "\x80"});
   auto ver = peer.reply(5s);
@@ -139,22 +141,23 @@ BOOST_AUTO_TEST_CASE(garbage_is_refused_and_the_node_keeps_serving) {
 
   // Larger than max_frame_bytes: ZeroMQ drops the connection of that peer.
   {
-    raw_peer big(c.node.endpoint);
+    raw_peer big(c.endpoint);
     big.send({frame(proto::msg_type::request, std::string(3 << 20, 'x'))});
     ok_after("a 3 MiB frame");
   }
 
-  auto st = c.call("status")["node"]["frames"];
+  auto st = c.require("status")["node"]["frames"];
   // The random frames count as bad or, when their first byte is not 2, as of another version.
   BOOST_TEST(st["bad"].get<std::uint64_t>() + st["bad_version"].get<std::uint64_t>() >= 200u + 2u);
   BOOST_TEST(st["bad_version"].get<std::uint64_t>() >= 2u);
   // And real work still runs.
-  BOOST_TEST(c.call("run", {{"action", "echo"}, {"args", {{"still", "here"}}}})["result"]["still"] == "here");
+  BOOST_TEST(c.require("run", {{"action", "echo"}, {"args", {{"still", "here"}}}})["result"]["still"] == "here");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_executor_hello_is_refused_without_registering) {
-  cluster c(0);
-  raw_peer peer(c.node.endpoint);
+  test_node c;
+  c.start();
+  raw_peer peer(c.endpoint);
   proto::envelope env;
   env.type = proto::msg_type::hello;
   env.cid = 1;

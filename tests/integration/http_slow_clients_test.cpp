@@ -9,8 +9,7 @@
 #include <fstream>
 
 #include "adapters/connectors/webhook_signature.hpp"
-#include "tests/integration/control_fixture.hpp"
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/slow_clients.hpp"
 
 using namespace keel;
@@ -37,9 +36,10 @@ BOOST_AUTO_TEST_SUITE(http_slow_clients_test)
 BOOST_AUTO_TEST_CASE(metrics_console_and_webhooks_answer_during_a_slowloris_attack) {
   temp_dir dir{"keel-slowloris"};
   int port = free_port();
-  memory_node n(attacked_node_yaml(port, ""));
+  test_node n;
+  n.start(attacked_node_yaml(port, ""));
   std::ofstream(dir / "secret.txt") << "whsec_attack_test";
-  auto set = keelctl_with_stdin(n.node.endpoint, {"secrets", "set", "stripe_whsec"}, dir / "secret.txt");
+  auto set = keelctl_with_stdin(n.endpoint, {"secrets", "set", "stripe_whsec"}, dir / "secret.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
   n.restart(attacked_node_yaml(port, "connectors:\n  - name: stripe\n    kind: webhook\n    secret: secret://stripe_whsec\n"));
   BOOST_REQUIRE(wait_until([&] { return probe_get(port, "/metrics", 2s).status == 200; }, 10s));
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(metrics_console_and_webhooks_answer_during_a_slowloris_atta
   // deadline, or evicted for newer ones) and it kept opening them again.
   BOOST_TEST(attack.closed_by_server() >= 100);
   BOOST_TEST(attack.open() >= 50);
-  BOOST_TEST(n.node.proc->running());
+  BOOST_TEST(n.proc().running());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

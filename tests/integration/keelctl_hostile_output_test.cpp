@@ -4,7 +4,7 @@
 // letters, records, a workflow instance waiting at a gate, memory). No
 // view lets a raw control byte reach the terminal or runs a line away, and
 // --json gives back the exact bytes.
-#include "tests/integration/workflow_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/raw_controls.hpp"
 #include "tests/support/text_match.hpp"
 
@@ -55,8 +55,8 @@ name: gated
 steps:
   - {id: pay, action: echo, args: {note: "{{ input.note }}"}, gate: {when: "true"}}
 )");
-  workflow_node w(dir, free_port());
-  w.start_node({}, hostile_memory_yaml);
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(hostile_memory_yaml);
 
   // Dead letters whose event ids are hostile (the mapping cannot convert the total).
   for (const auto& id : {hostile_event_id, huge_event_id}) {
@@ -65,18 +65,18 @@ steps:
     BOOST_REQUIRE_MESSAGE(sent.ok(), (sent.ok() ? "" : sent.err().message));
     BOOST_REQUIRE_MESSAGE(sent->value("outcome", "") == "dead_lettered", sent->dump());
   }
-  auto dlq = ctl(w.endpoint, {"dlq", "list"});
+  auto dlq = w.ctl({"dlq", "list"});
   check_hostile_view(dlq, "dlq list");
   BOOST_TEST(has(dlq.out, "evt_\\x1b[31mRED\\x1b[2J\\rOVER\\0NUL\\x7f\\u009b1m\\u202egnp"), dlq.out);
   BOOST_TEST(has(dlq.out, "LLL\xE2\x80\xA6"));  // the 200 KB id, cut with an ellipsis
-  auto dlq_json = json::parse(ctl(w.endpoint, {"--json", "dlq", "list"}).out);
+  auto dlq_json = json::parse(w.ctl({"--json", "dlq", "list"}).out);
   std::vector<std::string> event_ids;
   for (const auto& d : dlq_json["dead_letters"]) event_ids.push_back(d["event_id"]);
   BOOST_TEST((event_ids == std::vector<std::string>{hostile_event_id, huge_event_id}));
   for (const auto& d : dlq_json["dead_letters"]) {
     auto id = std::to_string(d["id"].get<std::uint64_t>());
-    check_hostile_view(ctl(w.endpoint, {"dlq", "show", id}), "dlq show " + id);
-    BOOST_TEST(json::parse(ctl(w.endpoint, {"--json", "dlq", "show", id}).out)["dead_letter"]["event"]["id"] == d["event_id"]);
+    check_hostile_view(w.ctl({"dlq", "show", id}), "dlq show " + id);
+    BOOST_TEST(json::parse(w.ctl({"--json", "dlq", "show", id}).out)["dead_letter"]["event"]["id"] == d["event_id"]);
   }
 
   // Record ids are checked by the node, field values are not: a record with
@@ -84,40 +84,40 @@ steps:
   auto put = w.call("records.put", {{"type", "order"}, {"id", "o_1"}, {"fields", {{"shop_id", "s_1"}, {"note", hostile_event_id}}}});
   BOOST_REQUIRE_MESSAGE(put.ok(), (put.ok() ? "" : put.err().message));
   const std::string argv_note = "\x1b[31mRED\x1b[2J\rOVER\x7f\xC2\x9B" "1m\xE2\x80\xAEgnp";
-  auto put_argv = ctl(w.endpoint, {"records", "put", "order", "o_2", json{{"shop_id", "s_2"}, {"note", argv_note}}.dump()});
+  auto put_argv = w.ctl({"records", "put", "order", "o_2", json{{"shop_id", "s_2"}, {"note", argv_note}}.dump()});
   check_hostile_view(put_argv, "records put");
   BOOST_TEST(w.call("records.get", {{"type", "order"}, {"id", "o_2"}})->at("record")["fields"]["note"] == argv_note);
-  check_hostile_view(ctl(w.endpoint, {"records", "list", "order"}), "records list");
-  check_hostile_view(ctl(w.endpoint, {"records", "search", "RED"}), "records search");
-  check_hostile_view(ctl(w.endpoint, {"records", "get", "order", "o_1"}), "records get");
-  check_hostile_view(ctl(w.endpoint, {"records", "history", "order", "o_2"}), "records history");
+  check_hostile_view(w.ctl({"records", "list", "order"}), "records list");
+  check_hostile_view(w.ctl({"records", "search", "RED"}), "records search");
+  check_hostile_view(w.ctl({"records", "get", "order", "o_1"}), "records get");
+  check_hostile_view(w.ctl({"records", "history", "order", "o_2"}), "records history");
   // The node's own error quotes the hostile id it refuses.
-  auto refused = ctl(w.endpoint, {"records", "get", "order", "o_" + argv_note});
+  auto refused = w.ctl({"records", "get", "order", "o_" + argv_note});
   BOOST_TEST(refused.code == 1);
   BOOST_TEST(first_raw_control(refused.err) == std::string::npos, refused.err);
   BOOST_TEST(has(refused.err, "o_\\x1b[31mRED"), refused.err);
   BOOST_TEST(w.call("memory.add", {{"text", "customer said " + hostile_event_id + " twice"}}).ok());
-  check_hostile_view(ctl(w.endpoint, {"memory", "search", "customer said"}), "memory search");
+  check_hostile_view(w.ctl({"memory", "search", "customer said"}), "memory search");
 
   // A workflow instance started with a hostile idempotency key and input, held at its gate.
   auto started = w.call("run-workflow", {{"workflow", "gated"}, {"input", {{"note", hostile_event_id}}}, {"idempotency_key", hostile_event_id}});
   BOOST_REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
   auto instance = started->value("instance", "");
   BOOST_REQUIRE(wait_until([&] { return w.task(instance).value("waiting_for", "") == "approval of step pay"; }, 10s));
-  auto task = ctl(w.endpoint, {"task", instance});
+  auto task = w.ctl({"task", instance});
   check_hostile_view(task, "task");
   BOOST_TEST(has(task.out, "idempotency key evt_\\x1b[31mRED"), task.out);
-  BOOST_TEST(json::parse(ctl(w.endpoint, {"--json", "task", instance}).out)["start_key"] == hostile_event_id);
-  check_hostile_view(ctl(w.endpoint, {"tasks"}), "tasks");
-  check_hostile_view(ctl(w.endpoint, {"history", instance}), "history");
-  check_hostile_view(ctl(w.endpoint, {"approvals"}), "approvals");
-  check_hostile_view(ctl(w.endpoint, {"audit", "tail"}), "audit tail");
+  BOOST_TEST(json::parse(w.ctl({"--json", "task", instance}).out)["start_key"] == hostile_event_id);
+  check_hostile_view(w.ctl({"tasks"}), "tasks");
+  check_hostile_view(w.ctl({"history", instance}), "history");
+  check_hostile_view(w.ctl({"approvals"}), "approvals");
+  check_hostile_view(w.ctl({"audit", "tail"}), "audit tail");
 
   // The same instance with a 200 KB key: its detail view is bounded too.
   auto big = w.call("run-workflow", {{"workflow", "gated"}, {"input", {{"note", huge_event_id}}}, {"idempotency_key", huge_event_id}});
   BOOST_REQUIRE_MESSAGE(big.ok(), (big.ok() ? "" : big.err().message));
-  check_hostile_view(ctl(w.endpoint, {"task", big->value("instance", "")}), "task with a 200 KB key");
-  check_hostile_view(ctl(w.endpoint, {"approvals"}), "approvals with a 200 KB input");
+  check_hostile_view(w.ctl({"task", big->value("instance", "")}), "task with a 200 KB key");
+  check_hostile_view(w.ctl({"approvals"}), "approvals with a 200 KB input");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

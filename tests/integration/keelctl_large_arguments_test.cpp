@@ -3,7 +3,7 @@
 // real node and an executor's echo action whole. A file that is missing,
 // not UTF-8, not JSON or nested too deep is refused before anything is
 // sent, with the file's name and what to do.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -25,31 +25,33 @@ json big_echo_arguments() {
 BOOST_AUTO_TEST_SUITE(keelctl_large_arguments_test)
 
 BOOST_AUTO_TEST_CASE(a_megabyte_of_json_reaches_echo_from_a_file_and_from_stdin) {
-  cluster c(1);
+  test_node c;
+  c.start();
+  c.add_executors(1);
   const auto big = big_echo_arguments();
   const auto path = c.dir / "big.json";
   std::ofstream(path) << big.dump();
   BOOST_TEST_MESSAGE("arguments: " << big.dump().size() << " bytes");
   BOOST_REQUIRE(big.dump().size() > 800u * 1024);
 
-  auto from_file = keelctl(c.node.endpoint, {"--json", "run", "echo", "--args", "@" + path});
+  auto from_file = c.ctl({"--json", "run", "echo", "--args", "@" + path});
   BOOST_REQUIRE_MESSAGE(from_file.code == 0, from_file.err);
   BOOST_TEST(json::parse(from_file.out)["result"] == big);
 
-  auto from_stdin = keelctl_with_stdin(c.node.endpoint, {"--json", "run", "echo", "--args", "-"}, path);
+  auto from_stdin = keelctl_with_stdin(c.endpoint, {"--json", "run", "echo", "--args", "-"}, path);
   BOOST_REQUIRE_MESSAGE(from_stdin.code == 0, from_stdin.err);
   BOOST_TEST(json::parse(from_stdin.out)["result"] == big);
 
   // Inline, it cannot even be started: execve refuses an argument this long.
-  auto inline_arg = keelctl(c.node.endpoint, {"run", "echo", "--args", big.dump()});
+  auto inline_arg = c.ctl({"run", "echo", "--args", big.dump()});
   BOOST_TEST(inline_arg.code == 127);
 
   // The other JSON arguments take files and stdin too.
   std::ofstream(c.dir / "fields.json") << R"({"email": "ana@example.com", "plan": "pro"})";
-  BOOST_TEST(keelctl(c.node.endpoint, {"records", "put", "customer", "c_1", "@" + (c.dir / "fields.json")}).code == 0);
-  BOOST_TEST(c.call("records.get", {{"type", "customer"}, {"id", "c_1"}})["record"]["fields"]["plan"] == "pro");
+  BOOST_TEST(c.ctl({"records", "put", "customer", "c_1", "@" + (c.dir / "fields.json")}).code == 0);
+  BOOST_TEST(c.require("records.get", {{"type", "customer"}, {"id", "c_1"}})["record"]["fields"]["plan"] == "pro");
   std::ofstream(c.dir / "ping.json") << R"({"ping": true})";
-  auto sent = keelctl_with_stdin(c.node.endpoint, {"send", "planner", "-"}, c.dir / "ping.json");
+  auto sent = keelctl_with_stdin(c.endpoint, {"send", "planner", "-"}, c.dir / "ping.json");
   BOOST_TEST(sent.code == 0, sent.err);
 }
 

@@ -1,21 +1,22 @@
 // keelctl as a user runs it: human tables, --json that parses, clear
 // one-line errors with the documented exit codes, --help everywhere.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
 
 namespace {
-command_result plain_ctl(const std::string& endpoint, std::vector<std::string> args) { return keelctl(endpoint, std::move(args)); }
 using keel::test::has;
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(keelctl_test)
 
 BOOST_AUTO_TEST_CASE(commands_print_tables_and_json) {
-  cluster c(1, {"--fault-injection"});
-  auto status = plain_ctl(c.node.endpoint, {"status"});
+  test_node c({.node_args = {"--fault-injection"}});
+  c.start();
+  c.add_executors(1);
+  auto status = c.ctl({"status"});
   BOOST_TEST(status.code == 0, status.err);
   for (const char* word : {"agents", "executor", "planner", "retriever", "canonicalizer", "monitor", "x1", "tasks"})
     BOOST_TEST(has(status.out, word), word);
@@ -24,47 +25,49 @@ BOOST_AUTO_TEST_CASE(commands_print_tables_and_json) {
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"status", "--json"}, {"agents", "--json"}, {"executors", "--json"}, {"ping", "--json"},
            {"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"}, {"send", "planner", "{\"ping\": true}"}}) {
-    auto r = plain_ctl(c.node.endpoint, cmd);
+    auto r = c.ctl(cmd);
     BOOST_TEST(r.code == 0, cmd[0] << ": " << r.err);
     BOOST_TEST(nlohmann::json::accept(r.out), cmd[0] << " did not print JSON");
   }
-  auto run = plain_ctl(c.node.endpoint, {"run", "echo", "--args", "{\"text\": \"hi\"}", "--on", "site=local"});
+  auto run = c.ctl({"run", "echo", "--args", "{\"text\": \"hi\"}", "--on", "site=local"});
   BOOST_TEST(run.code == 1);  // the executor was started without labels
   BOOST_TEST(has(run.err, "has the labels site=local"));
-  auto echo = plain_ctl(c.node.endpoint, {"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"});
+  auto echo = c.ctl({"--json", "run", "echo", "--args", "{\"text\": \"hi\"}"});
   BOOST_TEST(nlohmann::json::parse(echo.out)["result"]["text"] == "hi");
-  auto executors = plain_ctl(c.node.endpoint, {"executors"});
+  auto executors = c.ctl({"executors"});
   BOOST_TEST(has(executors.out, "NAME"));
   BOOST_TEST(has(executors.out, "echo,fail,shell,sleep"));
-  auto crash = plain_ctl(c.node.endpoint, {"fault", "crash", "monitor"});
+  auto crash = c.ctl({"fault", "crash", "monitor"});
   BOOST_TEST(crash.code == 0, crash.err);
 }
 
 BOOST_AUTO_TEST_CASE(errors_are_one_clear_line_with_exit_codes) {
-  cluster c(1);
-  auto bad_json = plain_ctl(c.node.endpoint, {"send", "planner", "{ping"});
+  test_node c;
+  c.start();
+  c.add_executors(1);
+  auto bad_json = c.ctl({"send", "planner", "{ping"});
   BOOST_TEST(bad_json.code == 2);
   BOOST_TEST(has(bad_json.err, "not valid JSON"));
-  auto unknown_agent = plain_ctl(c.node.endpoint, {"send", "oracle", "{}"});
+  auto unknown_agent = c.ctl({"send", "oracle", "{}"});
   BOOST_TEST(unknown_agent.code == 1);
   BOOST_TEST(has(unknown_agent.err, "unknown agent 'oracle'; agents are executor, planner"));
-  auto unknown_action = plain_ctl(c.node.endpoint, {"run", "teleport"});
+  auto unknown_action = c.ctl({"run", "teleport"});
   BOOST_TEST(unknown_action.code == 1);
   BOOST_TEST(has(unknown_action.err, "no connected executor offers action 'teleport'"));
-  auto json_err = plain_ctl(c.node.endpoint, {"--json", "run", "teleport"});
+  auto json_err = c.ctl({"--json", "run", "teleport"});
   auto j = nlohmann::json::parse(json_err.out);
   BOOST_TEST(j["ok"] == false);
   BOOST_TEST(j["error"]["code"] == "not_found");
-  auto bad_timeout = plain_ctl(c.node.endpoint, {"--timeout", "soon", "status"});
+  auto bad_timeout = c.ctl({"--timeout", "soon", "status"});
   BOOST_TEST(bad_timeout.code == 2);
   BOOST_TEST(has(bad_timeout.err, "cannot read 'soon' as a duration"));
-  auto no_cmd = plain_ctl(c.node.endpoint, {});
+  auto no_cmd = c.ctl({});
   BOOST_TEST(no_cmd.code == 2);
 }
 
 BOOST_AUTO_TEST_CASE(dead_endpoint_fails_within_the_timeout) {
   auto dead = endpoint_for(free_port());
-  auto r = plain_ctl(dead, {"--timeout", "1s", "status"});
+  auto r = keelctl(dead, {"--timeout", "1s", "status"});
   BOOST_TEST(r.code == 3);
   BOOST_TEST(has(r.err, "no answer from the node at " + dead + " within 1.0s"));
   BOOST_TEST(has(r.err, "is it running?"));

@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -51,8 +51,9 @@ void check_gave_up_at_timeout(const command_result& r, std::chrono::milliseconds
 BOOST_AUTO_TEST_SUITE(keelctl_timeout_test)
 
 BOOST_AUTO_TEST_CASE(every_command_gives_up_at_the_users_timeout) {
-  memory_node n;
-  BOOST_REQUIRE(::kill(n.node.proc->pid(), SIGSTOP) == 0);  // accepts TCP (the backlog), answers nothing
+  test_node n;
+  n.start(memory_node_config());
+  BOOST_REQUIRE(::kill(n.proc().pid(), SIGSTOP) == 0);  // accepts TCP (the backlog), answers nothing
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"status"},
            {"audit", "verify"},                       // its default wait is 60 s
@@ -69,20 +70,21 @@ BOOST_AUTO_TEST_CASE(every_command_gives_up_at_the_users_timeout) {
     for (const auto& word : cmd) what += word + " ";
     check_gave_up_at_timeout(n.ctl(args), 1s, what);
   }
-  ::kill(n.node.proc->pid(), SIGCONT);
+  ::kill(n.proc().pid(), SIGCONT);
   BOOST_TEST(n.ctl({"ping"}).code == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_sync_against_a_server_that_never_answers_stops_at_the_timeout) {
   silent_tcp_server server;
-  memory_node n(memory_node_config(default_memory_section()) +
-                "connectors:\n"
-                "  - name: silent\n"
-                "    kind: http_poll\n"
-                "    url: http://127.0.0.1:" + std::to_string(server.port) + "/v1/items\n"
-                "    retries: 0\n"
-                "    timeout: 30s\n"
-                "    mapping: {type: thing.updated, id: id, fields: {id: id}}\n");
+  test_node n;
+  n.start(memory_node_config() +
+          "connectors:\n"
+          "  - name: silent\n"
+          "    kind: http_poll\n"
+          "    url: http://127.0.0.1:" + std::to_string(server.port) + "/v1/items\n"
+          "    retries: 0\n"
+          "    timeout: 30s\n"
+          "    mapping: {type: thing.updated, id: id, fields: {id: id}}\n");
   auto r = n.ctl({"--timeout", "2s", "connectors", "sync", "silent"});
   check_gave_up_at_timeout(r, 2s, "connectors sync");
   BOOST_TEST(has(r.err, "within 2.0s"), r.err);

@@ -1,7 +1,7 @@
 // Bad input from keelctl or a raw client: malformed JSON, an unknown entity
 // type, wrong field types, wrong argument types. Each gets a clear error
 // naming what is wrong, and nothing is written (checked through the node).
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel::test;
 using nlohmann::json;
@@ -9,7 +9,8 @@ using nlohmann::json;
 BOOST_AUTO_TEST_SUITE(memory_node_bad_input_test)
 
 BOOST_AUTO_TEST_CASE(keelctl_refuses_bad_input_and_writes_nothing) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto malformed = n.ctl({"records", "put", "customer", "c_1", "{email: ana}"});
   BOOST_TEST(malformed.code == 2);
   BOOST_TEST(malformed.err.find("JSON object") != std::string::npos, malformed.err);
@@ -60,8 +61,8 @@ BOOST_AUTO_TEST_CASE(keelctl_refuses_bad_input_and_writes_nothing) {
 }
 
 BOOST_AUTO_TEST_CASE(raw_requests_with_wrong_argument_types) {
-  memory_node n;
-  auto c = n.connect();
+  test_node n;
+  n.start(memory_node_config());
   struct bad_call {
     const char* op;
     json args;
@@ -84,25 +85,25 @@ BOOST_AUTO_TEST_CASE(raw_requests_with_wrong_argument_types) {
       {"memory.add", json::array({"x"}), "JSON object"},
   };
   for (const auto& bc : calls) {
-    auto r = c->call(bc.op, bc.args, 5s);
+    auto r = n.call(bc.op, bc.args, 5s);
     BOOST_REQUIRE_MESSAGE(!r.ok(), bc.op << " " << bc.args.dump() << " was accepted");
     BOOST_TEST(r.err().code == "bad_request", bc.op << ": " << r.err().code);
     BOOST_TEST(r.err().message.find(bc.mentions) != std::string::npos, bc.op << ": " << r.err().message);
   }
   // A canonicalizer event whose field has the wrong type is not written: it
   // becomes a dead letter naming the field.
-  auto sent = c->call("send", {{"agent", "canonicalizer"},
-                               {"message", {{"source", "stripe"}, {"type", "customer.created"}, {"id", "evt_x"},
-                                            {"data", {{"object", {{"id", "cus_9"}, {"email", "x@y.z"}, {"mrr_cents", "many"}}}}}}}}, 5s);
+  auto sent = n.call("send", {{"agent", "canonicalizer"},
+                              {"message", {{"source", "stripe"}, {"type", "customer.created"}, {"id", "evt_x"},
+                                           {"data", {{"object", {{"id", "cus_9"}, {"email", "x@y.z"}, {"mrr_cents", "many"}}}}}}}}, 5s);
   BOOST_REQUIRE(sent.ok());
   BOOST_TEST(sent.value()["outcome"] == "dead_lettered");
   BOOST_TEST(sent.value()["reason"].get<std::string>().find("mrr") != std::string::npos, sent.value().dump());
-  auto status = c->call("memory.status", json::object(), 5s);
+  auto status = n.call("memory.status", json::object(), 5s);
   BOOST_REQUIRE(status.ok());
   BOOST_TEST(status.value()["items"] == 0);
   BOOST_TEST(status.value()["dead_letters"] == 1);
   // The node is still fine.
-  BOOST_TEST(c->call("ping", json::object(), 5s).ok());
+  BOOST_TEST(n.call("ping", json::object(), 5s).ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,7 +2,7 @@
 // default config: versions and as-of reads, history, memory add/search
 // (filters, explain, determinism), forget, prune, the canonicalizer agent
 // and the dead-letter store, each in human and --json form.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include "runtime/base/duration.hpp"
 
@@ -12,7 +12,8 @@ using nlohmann::json;
 BOOST_AUTO_TEST_SUITE(memory_node_cli_test)
 
 BOOST_AUTO_TEST_CASE(records_put_get_at_and_history) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto put = n.ctl({"records", "put", "customer", "c_42", R"({"email": "ana@example.com", "plan": "pro"})", "--source", "crm"});
   BOOST_REQUIRE_MESSAGE(put.code == 0, put.err);
   BOOST_TEST(put.out.find("version 1") != std::string::npos, put.out);
@@ -57,7 +58,8 @@ BOOST_AUTO_TEST_CASE(records_put_get_at_and_history) {
 }
 
 BOOST_AUTO_TEST_CASE(memory_add_search_forget_prune) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto add = n.ctl({"memory", "add", "Ana asked for an annual invoice", "--about", "customer:c_42", "--kind", "note", "--ttl", "90d"});
   BOOST_REQUIRE_MESSAGE(add.code == 0, add.err);
   BOOST_TEST(add.out.find("remembered #") != std::string::npos, add.out);
@@ -117,7 +119,8 @@ BOOST_AUTO_TEST_CASE(memory_add_search_forget_prune) {
 }
 
 BOOST_AUTO_TEST_CASE(canonicalizer_agent_and_dead_letters) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto sent = n.ctl({"send", "canonicalizer",
                      R"({"source": "stripe", "type": "customer.updated", "id": "evt_1", "data": {"object": {"id": "cus_1", "email": "Ana@Example.com", "plan": "pro", "mrr_cents": 4900}}})"});
   BOOST_REQUIRE_MESSAGE(sent.code == 0, sent.err);
@@ -158,7 +161,8 @@ BOOST_AUTO_TEST_CASE(canonicalizer_agent_and_dead_letters) {
 }
 
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   for (std::vector<std::string> cmd : {std::vector<std::string>{"records", "put"}, {"records", "get"}, {"records", "history"},
                                        {"memory", "add"}, {"memory", "search"}, {"memory", "forget"}, {"memory", "prune"},
                                        {"dlq", "list"}, {"dlq", "show"}, {"dlq", "replay"}}) {

@@ -3,7 +3,7 @@
 // holds exactly the items LevelDB holds. The index is checkpointed every
 // second, so the restart exercises the catch-up from the op log (or, if the
 // kill tore a checkpoint, the rebuild); both must end in agreement.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <atomic>
 #include <mutex>
@@ -31,12 +31,13 @@ std::string marker_for(int i) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
-  memory_node n(memory_node_config("memory:\n  checkpoint_every: 1s\n"));
+  test_node n;
+  n.start(memory_node_config("memory:\n  checkpoint_every: 1s\n"));
   std::mutex mu;
   std::vector<acked> acks;
   std::atomic<bool> stop{false};
   std::thread writer([&] {
-    auto c = keel::client::connect(n.node.endpoint);
+    auto c = keel::client::connect(n.endpoint);
     if (!c) return;
     for (int i = 0; !stop; ++i) {
       auto marker = marker_for(i);
@@ -57,14 +58,13 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   // kill comes: the restart loads a checkpoint and catches up from the log.
   auto started = std::chrono::steady_clock::now();
   bool enough = wait_until([&] { return count() >= 400 && std::chrono::steady_clock::now() - started > 2500ms; }, 60s);
-  n.node.proc->kill9();
+  n.proc().kill9();
   stop = true;
   writer.join();
   BOOST_REQUIRE_MESSAGE(enough, "only " << count() << " writes acknowledged in 60 s; node log:\n" << n.log());
 
   n.start();
-  auto c = n.connect();
-  auto status = c->call("memory.status", json::object(), 10s);
+  auto status = n.call("memory.status", json::object(), 10s);
   BOOST_REQUIRE_MESSAGE(status.ok(), (status.ok() ? "" : status.err().message) << "\nnode log:\n" << n.log());
   BOOST_TEST_MESSAGE("after kill -9 at " << acks.size() << " acknowledged writes: " << status.value().dump());
   BOOST_TEST(status.value()["items"].get<std::size_t>() >= acks.size());
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
 
   std::size_t missing = 0;
   for (const auto& a : acks) {
-    auto r = c->call("memory.search", {{"query", a.marker}, {"k", 1}}, 5s);
+    auto r = n.call("memory.search", {{"query", a.marker}, {"k", 1}}, 5s);
     BOOST_REQUIRE(r.ok());
     const auto& hits = r.value()["hits"];
     if (hits.empty() || hits[0]["id"] != a.id) {
@@ -82,7 +82,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   BOOST_TEST(missing == 0u);
 
   // And it keeps working: a new write after the restart gets a fresh id.
-  auto next = c->call("memory.add", {{"text", "after the crash"}}, 5s);
+  auto next = n.call("memory.add", {{"text", "after the crash"}}, 5s);
   BOOST_REQUIRE(next.ok());
   BOOST_TEST(next.value()["item"]["id"].get<std::uint64_t>() > acks.back().id);
 }

@@ -3,7 +3,7 @@
 // replay` applies it and the dead letter is gone. The dead letters and
 // records survive the restart (LevelDB), and a replay that still fails
 // keeps the entry with attempts + 1.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel::test;
 using nlohmann::json;
@@ -43,7 +43,8 @@ const std::string fixed = memory_node_config(entities + R"(  mappings:
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(replay_after_the_mapping_is_fixed) {
-  memory_node n(broken);
+  test_node n;
+  n.start(broken);
   const std::string event = R"({"source": "shop", "type": "order.paid", "id": "ord_evt_1",
                                 "data": {"id": "o_1", "customer": "Ana@Example.com", "total_cents": 1250, "paid": "yes"}})";
   auto sent = n.ctl({"send", "canonicalizer", event});

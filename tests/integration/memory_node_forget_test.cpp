@@ -3,7 +3,7 @@
 // memory summary goes); purge refuses without --yes and changes nothing,
 // then erases every version, the identity entries and the summary, and the
 // audit trail records both actions without the field values.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include "runtime/base/duration.hpp"
 
@@ -13,12 +13,12 @@ using nlohmann::json;
 namespace {
 
 // The memory items about one record that are its summary (kind "record").
-std::size_t record_summaries_about(memory_node& n, const std::string& about) {
+std::size_t record_summaries_about(test_node& n, const std::string& about) {
   return n.ctl_json({"memory", "search", "customer plan", "--about", about, "--kind", "record"})["hits"].size();
 }
 
 // The audit entries of `kind`, newest last.
-std::vector<json> audit_entries(memory_node& n, const std::string& kind) {
+std::vector<json> audit_entries(test_node& n, const std::string& kind) {
   std::vector<json> out;
   auto tail = n.ctl_json({"audit", "tail", "-n", "200"});
   for (const auto& e : tail["entries"])
@@ -32,7 +32,8 @@ std::vector<json> audit_entries(memory_node& n, const std::string& kind) {
 BOOST_AUTO_TEST_SUITE(memory_node_forget_test)
 
 BOOST_AUTO_TEST_CASE(forget_keeps_the_history_and_says_when) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   BOOST_REQUIRE_EQUAL(n.ctl({"records", "put", "customer", "c_42", R"({"email": "ana@example.com", "plan": "pro"})", "--source", "crm"}).code, 0);
   auto v1 = n.ctl_json({"records", "get", "customer", "c_42"})["record"];
   BOOST_TEST(record_summaries_about(n, "customer:c_42") == 1u);
@@ -84,7 +85,8 @@ BOOST_AUTO_TEST_CASE(forget_keeps_the_history_and_says_when) {
 }
 
 BOOST_AUTO_TEST_CASE(purge_needs_yes_then_erases_all_but_the_audit_entry) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   BOOST_REQUIRE_EQUAL(n.ctl({"records", "put", "customer", "c_7", R"({"email": "bruno@example.com", "plan": "basic"})"}).code, 0);
   BOOST_REQUIRE_EQUAL(n.ctl({"records", "put", "customer", "c_7", R"({"plan": "secret-plan-name"})"}).code, 0);
   BOOST_TEST(record_summaries_about(n, "customer:c_7") == 1u);

@@ -2,7 +2,7 @@
 // default config's identity rules (email, then stripe_id, then crm_id) and
 // merge rules (plan: stripe first; name: crm first); the history names both
 // sources and their events; duplicates by id or by content are no-ops.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel::test;
 using nlohmann::json;
@@ -11,7 +11,7 @@ BOOST_AUTO_TEST_SUITE(memory_node_merge_test)
 
 namespace {
 
-json send(memory_node& n, const json& event) {
+json send(test_node& n, const json& event) {
   auto r = n.ctl({"send", "canonicalizer", event.dump()});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
   return json::parse(r.out);
@@ -20,7 +20,8 @@ json send(memory_node& n, const json& event) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(stripe_and_crm_become_one_customer) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto a = send(n, {{"source", "stripe"}, {"type", "customer.created"}, {"id", "evt_s1"},
                     {"data", {{"object", {{"id", "cus_1"}, {"email", "Ana@Example.com"}, {"name", "ana"},
                                           {"plan", "pro"}, {"mrr_cents", 4900}}}}}});

@@ -3,20 +3,20 @@
 // provenance; `keelctl memory reembed` shows progress and leaves search
 // working; a changed embedder dimension re-embeds at start, visible in
 // `keelctl memory status`.
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel::test;
 using nlohmann::json;
 
 namespace {
 
-json top_hit(memory_node& n, const std::string& query) {
+json top_hit(test_node& n, const std::string& query) {
   auto r = n.ctl_json({"memory", "search", query});
   BOOST_REQUIRE_MESSAGE(!r["hits"].empty(), "no hits for '" << query << "': " << r.dump());
   return r["hits"][0];
 }
 
-void add_notes(memory_node& n, int count) {
+void add_notes(test_node& n, int count) {
   for (int i = 0; i < count; ++i) {
     auto r = n.ctl({"memory", "add", "note " + std::to_string(i) + " about the warehouse move", "--about", "customer:c_" + std::to_string(i)});
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
@@ -28,7 +28,8 @@ void add_notes(memory_node& n, int count) {
 BOOST_AUTO_TEST_SUITE(memory_node_summaries_test)
 
 BOOST_AUTO_TEST_CASE(a_record_is_found_by_memory_search_with_its_version) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   auto put = n.ctl({"records", "put", "customer", "c_42", R"({"email": "ana@example.com", "plan": "pro"})", "--source", "crm"});
   BOOST_REQUIRE_MESSAGE(put.code == 0, put.err);
   add_notes(n, 5);
@@ -49,7 +50,8 @@ BOOST_AUTO_TEST_CASE(a_record_is_found_by_memory_search_with_its_version) {
 }
 
 BOOST_AUTO_TEST_CASE(reembed_shows_progress_and_search_still_works) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   BOOST_REQUIRE_EQUAL(n.ctl({"records", "put", "customer", "c_42", R"({"email": "ana@example.com", "plan": "pro"})"}).code, 0);
   add_notes(n, 20);
 
@@ -70,7 +72,8 @@ BOOST_AUTO_TEST_CASE(reembed_shows_progress_and_search_still_works) {
 }
 
 BOOST_AUTO_TEST_CASE(a_changed_dimension_reembeds_at_start_and_status_shows_it) {
-  memory_node n;
+  test_node n;
+  n.start(memory_node_config());
   BOOST_REQUIRE_EQUAL(n.ctl({"records", "put", "customer", "c_42", R"({"email": "ana@example.com", "plan": "pro"})"}).code, 0);
   add_notes(n, 10);
   auto section = default_memory_section();

@@ -4,7 +4,8 @@
 // agent's mailbox. Under a mixed load on the same executors every ad-hoc
 // caller gets exactly one right answer, every instance completes, and the
 // witness shows every workflow effect exactly once.
-#include "tests/integration/workflow_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <set>
 
@@ -22,11 +23,11 @@ steps:
   - {id: a, action: file.append, args: {file: effects.txt, line: "a {{ input.n }}"}}
   - {id: b, action: file.append, needs: [a], args: {file: effects.txt, line: "b {{ input.n }}"}}
 )");
-  workflow_node w(dir, free_port());
-  w.start_node();
+  test_node w(dir, {.workflows = true});
+  w.start();
   w.add_executor("m1");
   w.add_executor("m2");
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 2; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(2, 10s));
 
   // The workflows first, then a stream of ad-hoc tasks while their steps
   // run: both kinds of frame arrive at the gateway interleaved.

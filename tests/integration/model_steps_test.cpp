@@ -6,7 +6,9 @@
 // failing, the step asks a human whose answer is checked against the
 // labels; a node killed with SIGKILL right after a model answer was
 // recorded never asks the model again.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
+#include "tests/support/openai_server.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -58,13 +60,13 @@ steps:
     args: {file: labels.txt, line: "{{ steps.triage.result.label }}"}
 )";
 
-std::string start(workflow_node& w, const nlohmann::json& input) {
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "support", "--input", input.dump()});
+std::string start(test_node& w, const nlohmann::json& input) {
+  auto r = w.ctl({"--json", "run-workflow", "support", "--input", input.dump()});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   return nlohmann::json::parse(r.out)["instance"];
 }
 
-nlohmann::json step_of(workflow_node& w, const std::string& id, const std::string& step) {
+nlohmann::json step_of(test_node& w, const std::string& id, const std::string& step) {
   for (const auto& s : w.task(id).value("steps", nlohmann::json::array()))
     if (s.value("id", std::string()) == step) return s;
   return nullptr;
@@ -85,19 +87,20 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
   temp_dir dir("keel-model-steps");
   openai_server model(dir.path());
   write_file(dir / "workflows/support.yaml", support_yaml);
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + models_yaml(model.port));
+  w.add_executors(1);
 
   model.script_contents({"Refund.", "Hi, refund coming."});
   auto id = start(w, {{"subject", "I want my money back"}, {"customer", "c_42"}});
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !pending_for(w.endpoint, id).is_null(); }, 20s),
-                        w.task(id).dump() + "\n" + w.node->log());
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.pending_for(id).is_null(); }, 20s),
+                        w.task(id).dump() + "\n" + w.log());
   auto triage = step_of(w, id, "triage")["result"];
   BOOST_TEST(triage["label"] == "refund", triage.dump());
   BOOST_TEST(triage["tier"] == "fast");
   BOOST_TEST(triage["model"] == "small-model");
   BOOST_TEST(triage["tokens"]["input"] == 10);
-  auto gate = pending_for(w.endpoint, id);
+  auto gate = w.pending_for(id);
   BOOST_TEST(gate["facts"]["review"] == true, gate.dump());
   BOOST_TEST(gate["facts"]["draft"]["text"] == "Hi, refund coming.");
   // The draft prompt was rendered from the triage label.
@@ -109,7 +112,7 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
   auto editor = dir / "editor.sh";
   write_file(editor, "#!/bin/sh\nsed -i 's/Hi, refund coming./Dear customer, your refund is on its way./' \"$1\"\n");
   std::filesystem::permissions(editor, std::filesystem::perms::owner_all);
-  auto r = keelctl(w.endpoint, {"approve", id + "/draft", "--edit"}, {"EDITOR=" + editor, "KEEL_OPERATOR=ana"});
+  auto r = w.ctl({"approve", id + "/draft", "--edit"}, {"EDITOR=" + editor, "KEEL_OPERATOR=ana"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   BOOST_TEST(r.out.find("with your edit") != std::string::npos, r.out);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
@@ -120,29 +123,29 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
   BOOST_TEST(draft["reviewed"]["edited"] == true);
 
   // The correction is in the audit trail and in memory, about the customer.
-  auto audit = keelctl(w.endpoint, {"--json", "audit", "tail", "-n", "50"});
+  auto audit = w.ctl({"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("your refund is on its way") != std::string::npos, audit.out + audit.err);
   command_result mem;
   BOOST_TEST(wait_until([&] {
-               mem = keelctl(w.endpoint, {"--json", "memory", "search", "refund on its way", "--about", "customer:c_42"});
+               mem = w.ctl({"--json", "memory", "search", "refund on its way", "--about", "customer:c_42"});
                return mem.out.find("\"correction\"") != std::string::npos;
              }, 10s),
-             mem.out + mem.err + w.node->log());
+             mem.out + mem.err + w.log());
 
   // The next draft of the same step is shown the correction as an example.
   model.script_contents({"refund", "Hello again."});
   auto second = start(w, {{"subject", "Refund please"}, {"customer", "c_7"}});
-  BOOST_REQUIRE(wait_until([&] { return !pending_for(w.endpoint, second).is_null(); }, 20s));
+  BOOST_REQUIRE(wait_until([&] { return !w.pending_for(second).is_null(); }, 20s));
   drafts = requests_for(model, "big-model");
   BOOST_REQUIRE(drafts.size() == 2u);
   const auto& sys = drafts[1]["body"]["messages"][0];
   BOOST_TEST(sys["role"] == "system");
   BOOST_TEST(sys["content"].get<std::string>().find("Dear customer, your refund is on its way.") != std::string::npos, sys.dump());
-  auto examples = pending_for(w.endpoint, second)["facts"]["draft"]["examples"];
+  auto examples = w.pending_for(second)["facts"]["draft"]["examples"];
   BOOST_REQUIRE(examples.size() == 1u);
   BOOST_TEST(examples[0]["instance"] == id);
   // Approved as written: no new correction.
-  r = keelctl(w.endpoint, {"approve", second + "/draft"});
+  r = w.ctl({"approve", second + "/draft"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   BOOST_REQUIRE(w.wait_state(second, "completed", 20s));
   BOOST_TEST(step_of(w, second, "draft")["result"]["reviewed"]["edited"] == false);
@@ -152,24 +155,25 @@ BOOST_AUTO_TEST_CASE(with_no_model_answering_the_step_asks_a_human_and_checks_th
   temp_dir dir("keel-model-human");
   openai_server model(dir.path());
   write_file(dir / "workflows/triage.yaml", triage_yaml);
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + models_yaml(model.port));
+  w.add_executors(1);
   model.fallback_default({{"status", 500}});
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "card declined"})"});
+  auto r = w.ctl({"--json", "run-workflow", "triage", "--input", R"({"subject": "card declined"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   std::string id = nlohmann::json::parse(r.out)["instance"];
   nlohmann::json q;
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(q = pending_for(w.endpoint, id, "clarifications")).is_null(); }, 20s),
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(q = w.pending_for(id, "clarifications")).is_null(); }, 20s),
                         w.task(id).dump());
   BOOST_TEST(q["question"].get<std::string>().find("Classify: card declined") != std::string::npos, q.dump());
   BOOST_TEST(q["question"].get<std::string>().find("billing, refund") != std::string::npos, q.dump());
   BOOST_TEST(q["facts"]["model"]["path"].size() == 3u, q.dump());  // quality -> fast -> template -> human
   // An answer that is not a label is refused and changes nothing.
-  auto bad = keelctl(w.endpoint, {"answer", id + "/triage", "money"});
+  auto bad = w.ctl({"answer", id + "/triage", "money"});
   BOOST_TEST(bad.code != 0);
   BOOST_TEST((bad.out + bad.err).find("billing, refund") != std::string::npos, bad.out + bad.err);
-  BOOST_TEST(!pending_for(w.endpoint, id, "clarifications").is_null());
-  auto good = keelctl(w.endpoint, {"answer", id + "/triage", "billing"});
+  BOOST_TEST(!w.pending_for(id, "clarifications").is_null());
+  auto good = w.ctl({"answer", id + "/triage", "billing"});
   BOOST_REQUIRE_MESSAGE(good.code == 0, good.out + good.err);
   BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 20s), w.task(id).dump());
   auto out = step_of(w, id, "triage")["result"];
@@ -182,18 +186,18 @@ BOOST_AUTO_TEST_CASE(a_recorded_model_answer_is_never_asked_again_after_a_kill) 
   temp_dir dir("keel-model-kill");
   openai_server model(dir.path());
   write_file(dir / "workflows/triage.yaml", triage_yaml);
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // SIGKILL right after the first group commit that records a step result:
   // the model's answer is durable, nothing after it has run.
-  w.start_node("after_result:1", control_yaml("") + models_yaml(model.port));
+  w.start_crashing_at("after_result:1", control_yaml("") + models_yaml(model.port));
   w.add_executor("x1");
   model.script_contents({"refund"});
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "triage", "--input", R"({"subject": "money back"})"});
-  BOOST_REQUIRE(wait_until([&] { return !w.node->running(); }, 20s));
-  w.start_node("", control_yaml("") + models_yaml(model.port));
+  auto r = w.ctl({"--json", "run-workflow", "triage", "--input", R"({"subject": "money back"})"});
+  BOOST_REQUIRE(wait_until([&] { return !w.proc().running(); }, 20s));
+  w.start();
   std::string id;
   BOOST_REQUIRE(wait_until([&] { return !(id = w.find_instance("triage")).empty(); }, 20s));
-  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.log());
   BOOST_TEST(model.requests().size() == 1u);  // the recorded answer was not asked for again
   BOOST_TEST(step_of(w, id, "triage")["result"]["label"] == "refund");
   BOOST_TEST(read_all(dir / "files/labels.txt").find("refund") != std::string::npos);
@@ -212,14 +216,15 @@ steps:
     action: file.append
     args: {file: notes.txt, line: "{{ steps.draft.result.text }}"}
 )");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml("") + models_yaml(model.port));
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml("") + models_yaml(model.port));
+  w.add_executors(1);
   write_file(dir / "input/key.txt", "sk-live-MODEL-MUST-NOT-LEAK");
   auto set = keelctl_with_stdin(w.endpoint, {"secrets", "set", "billing_key"}, dir / "input/key.txt");
   BOOST_REQUIRE_MESSAGE(set.code == 0, set.out + set.err);
   // A model (or a prompt injection through it) names a secret: it is data, never resolved.
   model.script_contents({"Use secret://billing_key for this"});
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{}", "--wait"});
+  auto r = w.ctl({"--json", "run-workflow", "note", "--input", "{}", "--wait"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   auto written = read_all(dir / "files/notes.txt");
   BOOST_TEST(written.find("Use secret://billing_key for this") != std::string::npos, written);
@@ -249,18 +254,18 @@ steps:
 steps:
   - {id: pay, action: file.append, args: {file: payouts.txt, line: "{{ input.who }}"}}
 )");
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // SIGKILL when the first step result arrives after the child started: the
   // start step is sent again, and finds the instance it started.
-  w.start_node("after_dispatch:2", control_yaml("") + models_yaml(model.port));
+  w.start_crashing_at("after_dispatch:2", control_yaml("") + models_yaml(model.port));
   w.add_executor("x1");
   model.script_contents({"refund"});
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "money back", "who": "ada"})"});
+  auto r = w.ctl({"--json", "run-workflow", "sort", "--input", R"({"subject": "money back", "who": "ada"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   std::string id = nlohmann::json::parse(r.out)["instance"];
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.node->running(); }, 20s), w.node->log());
-  w.start_node("", control_yaml("") + models_yaml(model.port));
-  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.node->log());
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !w.proc().running(); }, 20s), w.log());
+  w.start();
+  BOOST_REQUIRE_MESSAGE(w.wait_state(id, "completed", 30s), w.task(id).dump() + w.log());
   auto started = step_of(w, id, "start_refund")["result"];
   std::string child = started.value("instance", std::string());
   BOOST_REQUIRE_MESSAGE(!child.empty(), started.dump());
@@ -269,7 +274,7 @@ steps:
 
   // Another label: the conditional step is skipped, the rest runs.
   model.script_contents({"other"});
-  auto second = keelctl(w.endpoint, {"--json", "run-workflow", "sort", "--input", R"({"subject": "hello", "who": "bob"})", "--wait"});
+  auto second = w.ctl({"--json", "run-workflow", "sort", "--input", R"({"subject": "hello", "who": "bob"})", "--wait"});
   BOOST_REQUIRE_MESSAGE(second.code == 0, second.out + second.err);
   std::string id2 = nlohmann::json::parse(second.out)["id"];  // --wait answers with the ended instance
   BOOST_TEST(step_of(w, id2, "start_refund")["result"]["skipped"] == true);
@@ -293,12 +298,13 @@ steps:
   // steps overlap at the budget, each reserving before its call.
   auto priced = models_yaml(model.port) + "  prices:\n    big-model: {input: 10, output: 30}\n    small-model: {input: 10, output: 30}\n";
   priced.replace(priced.find("breaker:"), 0, "max_concurrency: 4, ");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, control_yaml(dir / "policy.yaml") + priced);
+  test_node w(dir, {.workflows = true});
+  w.start(control_yaml(dir / "policy.yaml") + priced);
+  w.add_executors(1);
   model.fallback_default({{"hold_ms", 150}, {"usage", {{"prompt_tokens", 30}, {"completion_tokens", 100}}}});
   std::vector<std::string> ids;
   for (int i = 0; i < 16; ++i) {
-    auto r = keelctl(w.endpoint, {"--json", "run-workflow", "note", "--input", "{\"n\": " + std::to_string(i) + "}"});
+    auto r = w.ctl({"--json", "run-workflow", "note", "--input", "{\"n\": " + std::to_string(i) + "}"});
     BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
     ids.push_back(nlohmann::json::parse(r.out)["instance"]);
   }
@@ -314,7 +320,7 @@ steps:
   BOOST_TEST(spent <= 0.02 + 1e-12);
   BOOST_TEST(spent > 0.01);     // the budget was used, not refused wholesale
   BOOST_TEST(templates > 0);    // the rest fell down the chain instead of overspending
-  auto cost = keelctl(w.endpoint, {"--json", "cost", "--since", "1d"});
+  auto cost = w.ctl({"--json", "cost", "--since", "1d"});
   BOOST_REQUIRE_MESSAGE(cost.code == 0, cost.err);
   const auto ledger = nlohmann::json::parse(cost.out);
   BOOST_REQUIRE_MESSAGE(ledger.contains("total_usd"), cost.out);

@@ -1,6 +1,6 @@
 // The node as a process: one per data dir, clean SIGTERM shutdown, and
 // executors that reconnect and re-register when the node comes back.
-#include "tests/integration/fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -171,14 +171,16 @@ BOOST_AUTO_TEST_CASE(executor_reregisters_after_the_node_restarts) {
 }
 
 BOOST_AUTO_TEST_CASE(executor_sigterm_finishes_in_flight_work) {
-  cluster c(1, {}, {"--concurrency", "4"});
+  test_node c;
+  c.start();
+  c.add_executors(1, {"--concurrency", "4"});
   auto cid = c.cli->send("run", {{"action", "sleep"}, {"args", {{"ms", 800}}}});
   BOOST_REQUIRE(cid.ok());
-  BOOST_REQUIRE(wait_until([&] { return c.call("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
+  BOOST_REQUIRE(wait_until([&] { return c.require("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
   ::kill(c.executors[0]->pid(), SIGTERM);
   auto r = c.cli->receive(10s);
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message) << "\nexecutor log:\n"
-                                    << c.executors[0]->log() << "\nnode log:\n" << c.node.proc->log());
+                                    << c.executors[0]->log() << "\nnode log:\n" << c.proc().log());
   BOOST_TEST(r->ok);
   BOOST_TEST(c.executors[0]->wait_exit(10s) == 0);
   BOOST_TEST(wait_until([&] { return c.executor_count() == 0; }, 5s));  // said goodbye: gone at once
@@ -192,7 +194,8 @@ BOOST_AUTO_TEST_CASE(executor_sigterm_runs_a_task_already_on_its_way) {
   // node's answer to its goodbye, which comes after that frame: it runs the
   // task instead of leaving it behind. Several executors in turn, since
   // each resume is one draw of that order.
-  cluster c(0, {}, {});
+  test_node c;
+  c.start();
   for (int round = 0; round < 4; ++round) {
     auto& ex = c.add_executor("t" + std::to_string(round), {"--concurrency", "4"});
     BOOST_REQUIRE(c.wait_for_executors(1, 10s));
@@ -200,7 +203,7 @@ BOOST_AUTO_TEST_CASE(executor_sigterm_runs_a_task_already_on_its_way) {
     ::kill(ex.pid(), SIGTERM);
     auto cid = c.cli->send("run", {{"action", "sleep"}, {"args", {{"ms", 100}}}});
     BOOST_REQUIRE(cid.ok());
-    BOOST_REQUIRE(wait_until([&] { return c.call("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
+    BOOST_REQUIRE(wait_until([&] { return c.require("executors")["tasks"].value("in_flight", 0) == 1; }, 5s));
     ::kill(ex.pid(), SIGCONT);
     auto r = c.cli->receive(10s);
     BOOST_REQUIRE_MESSAGE(r.ok(), "round " << round << ": " << (r.ok() ? "" : r.err().message) << "\nexecutor log:\n" << ex.log());

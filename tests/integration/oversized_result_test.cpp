@@ -5,7 +5,7 @@
 // executor answers result_too_large instead of sending it; the node frees
 // the lease of any result frame it refuses, and of any lease an executor
 // no longer holds when it says hello on a new connection.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 #include <httplib.h>
@@ -44,9 +44,9 @@ struct file_server {
   }
 };
 
-int total_in_flight(cluster& c) {
+int total_in_flight(test_node& c) {
   int n = 0;
-  const auto listed = c.call("executors");  // kept alive: the loop reads into it
+  const auto listed = c.require("executors");  // kept alive: the loop reads into it
   for (const auto& e : listed["executors"]) n += e["in_flight"].get<int>();
   return n;
 }
@@ -123,7 +123,9 @@ BOOST_AUTO_TEST_CASE(sixteen_oversized_answers_then_a_hundred_echoes_all_succeed
   temp_dir cfg_dir("keel-oversized-cfg");
   write_file(cfg_dir / "executor.yaml", "executor:\n  caps: [echo, http.request]\n  concurrency: 8\nhttp:\n  base_urls: {files: http://127.0.0.1:" +
                                             std::to_string(files.port) + "}\n");
-  cluster c(2, {}, {"--config", cfg_dir / "executor.yaml"});
+  test_node c;
+  c.start();
+  c.add_executors(2, {"--config", cfg_dir / "executor.yaml"});
 
   // Sent all at once, as a busy workflow would: every slot of both executors.
   std::vector<std::uint64_t> cids;
@@ -152,8 +154,9 @@ BOOST_AUTO_TEST_CASE(sixteen_oversized_answers_then_a_hundred_echoes_all_succeed
 }
 
 BOOST_AUTO_TEST_CASE(a_result_frame_the_node_refuses_still_answers_its_caller_and_frees_the_slot) {
-  cluster c(0);
-  raw_executor x(c.node.endpoint);
+  test_node c;
+  c.start();
+  raw_executor x(c.endpoint);
   x.hello(nlohmann::json::array());
   BOOST_REQUIRE(x.next(proto::msg_type::welcome, 5s));
   auto cid = c.cli->send("run", {{"action", "echo"}, {"args", {{"text", "hi"}}}, {"timeout_ms", 30000}});
@@ -174,8 +177,9 @@ BOOST_AUTO_TEST_CASE(a_result_frame_the_node_refuses_still_answers_its_caller_an
 }
 
 BOOST_AUTO_TEST_CASE(an_executor_back_on_a_new_connection_gets_the_slots_it_lost) {
-  cluster c(0);
-  raw_executor x(c.node.endpoint);
+  test_node c;
+  c.start();
+  raw_executor x(c.endpoint);
   x.hello(nlohmann::json::array());
   BOOST_REQUIRE(x.next(proto::msg_type::welcome, 5s));
   // A task whose caller gives up: its lease stays with the executor.
@@ -205,7 +209,7 @@ BOOST_AUTO_TEST_CASE(an_executor_back_on_a_new_connection_gets_the_slots_it_lost
   BOOST_REQUIRE_MESSAGE(r->ok, r->err.message);
   BOOST_TEST(r->body.at("result").at("n") == 2);
   BOOST_TEST(total_in_flight(c) == 0);
-  BOOST_TEST(c.node.proc->log_contains("reconnected without 1 of its lease(s)"), c.node.proc->log());
+  BOOST_TEST(c.proc().log_contains("reconnected without 1 of its lease(s)"), c.proc().log());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,7 +25,7 @@ BOOST_AUTO_TEST_CASE(a_webhook_naming_a_secret_sends_the_text_not_the_secret) {
   BOOST_REQUIRE(res);
   BOOST_REQUIRE_MESSAGE(res->status == 200, res->status << " " << res->body);
 
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("onboarding", "completed") == 1; }, 60s), cs.ctl({"tasks"}).out);
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return cs.count("onboarding", "completed") == 1; }, 60s), cs.node.ctl({"tasks"}).out);
   auto st = cs.app_state();
   auto account = st["accounts"]["cus_mallory"];
   BOOST_REQUIRE_MESSAGE(account.is_object(), st.dump());
@@ -33,7 +33,7 @@ BOOST_AUTO_TEST_CASE(a_webhook_naming_a_secret_sends_the_text_not_the_secret) {
   BOOST_TEST(account["plan"] == "secret://billing_whsec", account.dump());
   BOOST_TEST(!has(st.dump(), "whsec_demo_secret"), st.dump());
 
-  auto audit = cs.ctl({"--json", "audit", "tail", "-n", "500"});
+  auto audit = cs.node.ctl({"--json", "audit", "tail", "-n", "500"});
   BOOST_REQUIRE_EQUAL(audit.code, 0);
   BOOST_TEST(!has(audit.out, "\"secret_use\""), audit.out);
   BOOST_TEST(!has(audit.out, "whsec_demo_secret"));

@@ -1,7 +1,8 @@
 // 200 concurrent workflow instances while executors are killed with
 // SIGKILL and restarted at random: every instance completes, no step is
 // lost, and the witness shows every effect exactly once.
-#include "tests/integration/workflow_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 #include <random>
 #include <set>
@@ -22,11 +23,11 @@ steps:
   - {id: b, action: file.append, needs: [a], args: {file: effects.txt, line: "b {{ input.n }}"}, retry: {max_attempts: 20, initial_interval: 100ms, max_interval: 1s}}
   - {id: c, action: file.append, needs: [b], args: {file: effects.txt, line: "c {{ input.n }}"}, retry: {max_attempts: 20, initial_interval: 100ms, max_interval: 1s}}
 )");
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // Fast liveness so a killed executor's leases move on quickly.
-  w.start_node({}, "gateway:\n  heartbeat: 200ms\n  heartbeat_misses: 3\n");
+  w.start("gateway:\n  heartbeat: 200ms\n  heartbeat_misses: 3\n");
   for (int i = 0; i < 3; ++i) w.add_executor("x" + std::to_string(i), {"--concurrency", "16"});
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 3; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(3, 10s));
 
   constexpr int total = 200;
   std::set<std::uint64_t> cids;
@@ -55,10 +56,7 @@ steps:
   while (!done() && std::chrono::steady_clock::now() < deadline) {
     if (kills < 12) {
       auto victim = rng() % w.executors.size();
-      w.executors[victim]->kill9();
-      w.executors[victim] = start_executor(w.endpoint, "x" + std::to_string(victim) + "-" + std::to_string(kills),
-                                           dir / ("x-" + std::to_string(kills) + ".log"),
-                                           {"--files-dir", dir / "files", "--concurrency", "16"});
+      w.replace_executor(victim, "x" + std::to_string(victim) + "-" + std::to_string(kills), {"--concurrency", "16"});
       ++kills;
     }
     std::this_thread::sleep_for(300ms);  // the pace of the chaos, not a synchronisation

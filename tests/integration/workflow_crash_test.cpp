@@ -2,7 +2,10 @@
 // workflow (fault injection, enabled only by config), start it again, and
 // check the instance finishes with every side effect done exactly once,
 // counted by an external witness (a file the executors append to).
-#include "tests/integration/workflow_fixture.hpp"
+#include <signal.h>
+
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -61,18 +64,18 @@ void run_case(const crash_case& c) {
   temp_dir dir("keel-crash");
   write_file(dir / "workflows/witness.yaml", witness_yaml);
   write_file(dir / "workflows/failing.yaml", failing_yaml);
-  workflow_node w(dir, free_port());
-  w.start_node(c.point);
+  test_node w(dir, {.workflows = true});
+  w.start_crashing_at(c.point);
   w.add_executor("x1");
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 1; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(1, 10s));
 
   (void)w.cli->send("run-workflow", {{"workflow", c.workflow}, {"input", {{"n", 7}, {"gate", c.gate}}},
                                      {"idempotency_key", std::string("crash-") + c.point}});
   // The node kills itself at the point (SIGKILL: no cleanup, no flush).
-  BOOST_REQUIRE_MESSAGE(w.node->wait_exit(20s) == 128 + SIGKILL, "node did not die at " << c.point << ":\n" << w.node->log());
-  BOOST_TEST(w.node->log_contains("fault injection: killing the node at " + std::string(c.point)));
+  BOOST_REQUIRE_MESSAGE(w.proc().wait_exit(20s) == 128 + SIGKILL, "node did not die at " << c.point << ":\n" << w.log());
+  BOOST_TEST(w.proc().log_contains("fault injection: killing the node at " + std::string(c.point)));
 
-  w.start_node();  // no crash point this time
+  w.start();  // no crash point this time
   std::string id;
   BOOST_REQUIRE(wait_until([&] { return !(id = w.find_instance(c.workflow)).empty(); }, 10s));
   // Starting again with the same key finds the same instance.

@@ -4,8 +4,7 @@
 // policy gate (a rule escalating a step) shows the instance's facts: the
 // record a `records.get` step found by email and the hits of a
 // `memory.search` step filtered to that customer, with their provenance.
-#include "tests/integration/control_fixture.hpp"
-#include "tests/integration/memory_node_fixture.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -18,9 +17,9 @@ namespace {
 // no metrics port to share with parallel suites.
 std::string node_extras(const std::string& more = {}) { return "metrics: {port: 0}\n" + default_memory_section() + more; }
 
-std::string wait_for_instance(workflow_node& w, const std::string& workflow) {
+std::string wait_for_instance(test_node& w, const std::string& workflow) {
   std::string id;
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(id = w.find_instance(workflow)).empty(); }, 20s), w.node->log());
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(id = w.find_instance(workflow)).empty(); }, 20s), w.log());
   return id;
 }
 
@@ -37,16 +36,17 @@ trigger: {event: contact.updated}
 steps:
   - {id: greet, action: file.append, args: {file: greet.txt, line: "hello {{ input.email }}"}, gate: true}
 )");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, node_extras("connectors:\n  - name: crm\n    kind: files\n    path: " + (dir / "crm.csv") +
-                                         "\n    mapping:\n      type: contact.updated\n      id: Customer ID\n"
-                                         "      fields: {id: Customer ID, email: Email, name: Full Name}\n"));
-  auto sync = ctl(w.endpoint, {"connectors", "sync", "crm"});
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(node_extras("connectors:\n  - name: crm\n    kind: files\n    path: " + (dir / "crm.csv") +
+                      "\n    mapping:\n      type: contact.updated\n      id: Customer ID\n"
+                      "      fields: {id: Customer ID, email: Email, name: Full Name}\n"));
+  w.add_executors(1);
+  auto sync = w.ctl({"connectors", "sync", "crm"});
   BOOST_REQUIRE_MESSAGE(sync.code == 0, sync.out + sync.err);
 
   auto id = wait_for_instance(w, "welcome");
   nlohmann::json gate;
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(gate = pending_for(w.endpoint, id)).is_null(); }, 20s), w.task(id).dump(2));
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(gate = w.pending_for(id)).is_null(); }, 20s), w.task(id).dump(2));
   const auto& f = gate["facts"];
   BOOST_TEST(f["trigger"]["type"] == "contact.updated", f.dump());
   BOOST_TEST(f["trigger"]["source"] == "crm");
@@ -60,12 +60,12 @@ steps:
   BOOST_TEST(f["record"]["source"] == "crm");
   BOOST_TEST(f["record"]["event_id"] == event_id);
   BOOST_TEST(f["retrieval"].empty());
-  auto rec = nlohmann::json::parse(ctl(w.endpoint, {"--json", "records", "get", "customer", written["id"].get<std::string>()}).out);
+  auto rec = nlohmann::json::parse(w.ctl({"--json", "records", "get", "customer", written["id"].get<std::string>()}).out);
   BOOST_TEST(rec["record"]["fields"]["email"] == "ana@example.com", rec.dump());
-  auto human = ctl(w.endpoint, {"approvals"}).out;
+  auto human = w.ctl({"approvals"}).out;
   BOOST_TEST(has(human, "triggered by event contact.updated " + event_id), human);
 
-  auto ok = ctl(w.endpoint, {"approve", id + "/greet"});
+  auto ok = w.ctl({"approve", id + "/greet"});
   BOOST_TEST(ok.code == 0, ok.out + ok.err);
   BOOST_TEST(w.wait_state(id, "completed", 10s));
 }
@@ -91,20 +91,21 @@ steps:
     args: {query: "credit promised", mentions: "{{ input.email }}", kinds: [note], k: 3}
   - {id: pay, needs: [notes], action: echo, args: {amount: "{{ input.amount }}", to: "{{ steps.customer.result.record.id }}"}}
 )");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, node_extras("policy:\n  file: " + (dir / "policy.yaml") + "\n"));
-  auto put = ctl(w.endpoint, {"records", "put", "customer", "c_1", R"({"email": "ana@example.com"})", "--source", "crm"});
+  test_node w(dir, {.workflows = true, .operator_name = "ana"});
+  w.start(node_extras("policy:\n  file: " + (dir / "policy.yaml") + "\n"));
+  w.add_executors(1);
+  auto put = w.ctl({"records", "put", "customer", "c_1", R"({"email": "ana@example.com"})", "--source", "crm"});
   BOOST_REQUIRE_MESSAGE(put.code == 0, put.out + put.err);
   for (const char* note : {"Support promised ana@example.com a credit for the outage", "Support promised bob@example.com a credit too"}) {
-    auto added = ctl(w.endpoint, {"memory", "add", note, "--source", "support"});
+    auto added = w.ctl({"memory", "add", note, "--source", "support"});
     BOOST_REQUIRE_MESSAGE(added.code == 0, added.out + added.err);
   }
 
-  auto started = ctl(w.endpoint, {"--json", "run-workflow", "credit", "--input", R"({"email": "ANA@example.com", "amount": 500})"});
+  auto started = w.ctl({"--json", "run-workflow", "credit", "--input", R"({"email": "ANA@example.com", "amount": 500})"});
   BOOST_REQUIRE_MESSAGE(started.code == 0, started.out + started.err);
   auto id = nlohmann::json::parse(started.out)["instance"].get<std::string>();
   nlohmann::json gate;
-  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(gate = pending_for(w.endpoint, id)).is_null(); }, 20s), w.task(id).dump(2));
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return !(gate = w.pending_for(id)).is_null(); }, 20s), w.task(id).dump(2));
   BOOST_TEST(gate["kind"] == "policy", gate.dump());
   const auto& f = gate["facts"];
   BOOST_TEST(f["rule"] == "big-credits");
@@ -123,7 +124,7 @@ steps:
   BOOST_TEST(search["hits"][0]["source"] == "support");
   BOOST_TEST(search["hits"][0]["score"].get<double>() > 0);
 
-  auto ok = ctl(w.endpoint, {"approve", id + "/pay"});
+  auto ok = w.ctl({"approve", id + "/pay"});
   BOOST_TEST(ok.code == 0, ok.out + ok.err);
   BOOST_TEST(w.wait_state(id, "completed", 10s));
 }

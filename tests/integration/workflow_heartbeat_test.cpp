@@ -2,7 +2,9 @@
 // and completes; when its executor freezes (SIGSTOP), the attempt fails for
 // lack of heartbeats before the executor itself is declared dead, and the
 // retry completes on another executor.
-#include "tests/integration/workflow_fixture.hpp"
+#include <signal.h>
+
+#include "tests/integration/node_fixture.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -21,12 +23,12 @@ steps:
     heartbeat_timeout: 1s
     retry: {max_attempts: 3, initial_interval: 50ms}
 )");
-  workflow_node w(dir, free_port());
+  test_node w(dir, {.workflows = true});
   // Executors are declared dead only after 5 s of silence, so the 1 s
   // heartbeat timeout is what must catch the frozen one.
-  w.start_node({}, "gateway:\n  heartbeat: 1s\n  heartbeat_misses: 5\n");
+  w.start("gateway:\n  heartbeat: 1s\n  heartbeat_misses: 5\n");
   w.add_executor("a");
-  BOOST_REQUIRE(wait_until([&] { auto r = w.call("executors", nlohmann::json::object()); return r.ok() && r->at("executors").size() == 1; }, 10s));
+  BOOST_REQUIRE(w.wait_for_executors(1, 10s));
 
   // Healthy: a 2.5 s sleep with a 1 s heartbeat timeout completes.
   auto ok = w.call("run-workflow", {{"workflow", "long"}, {"input", nlohmann::json::object()}, {"wait", true}}, 20s);

@@ -4,7 +4,8 @@
 // and in the history (a late answer is refused); with
 // `on_timeout: fail` the step fails with code timeout, the instance fails
 // and the step after the question never runs.
-#include "tests/integration/control_fixture.hpp"
+#include "tests/integration/file_checks.hpp"
+#include "tests/integration/node_fixture.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -31,14 +32,14 @@ nlohmann::json step_of(const nlohmann::json& task, const std::string& id) {
   return nullptr;
 }
 
-nlohmann::json history_of(workflow_node& w, const std::string& id) {
-  auto h = keelctl(w.endpoint, {"--json", "history", id});
+nlohmann::json history_of(test_node& w, const std::string& id) {
+  auto h = w.ctl({"--json", "history", id});
   BOOST_REQUIRE_MESSAGE(h.code == 0, h.out + h.err);
   return nlohmann::json::parse(h.out)["events"];
 }
 
-std::string start(workflow_node& w, const std::string& workflow) {
-  auto r = keelctl(w.endpoint, {"--json", "run-workflow", workflow, "--input", R"({"customer": "c_1"})"});
+std::string start(test_node& w, const std::string& workflow) {
+  auto r = w.ctl({"--json", "run-workflow", workflow, "--input", R"({"customer": "c_1"})"});
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   return nlohmann::json::parse(r.out)["instance"].get<std::string>();
 }
@@ -51,8 +52,9 @@ BOOST_AUTO_TEST_CASE(an_unanswered_question_goes_on_with_its_default_or_fails_wi
   temp_dir dir("keel-wfask");
   write_workflow(dir, "plan_default", "    on_timeout: default\n    default: basic");
   write_workflow(dir, "plan_strict", "    on_timeout: fail");
-  workflow_node w(dir, free_port());
-  start_node_and_executor(w, "metrics: {port: 0}\n");
+  test_node w(dir, {.workflows = true});
+  w.start("metrics: {port: 0}\n");
+  w.add_executors(1);
 
   // on_timeout: default -> completes with the default, answered by "timeout".
   auto id = start(w, "plan_default");
@@ -72,7 +74,7 @@ BOOST_AUTO_TEST_CASE(an_unanswered_question_goes_on_with_its_default_or_fails_wi
   BOOST_TEST(asked);
   BOOST_TEST(answered, history_of(w, id).dump(1));
   // The operator's answer after the deadline is refused and changes nothing.
-  auto late = keelctl(w.endpoint, {"answer", id + "/which", "pro"}, {"KEEL_OPERATOR=ana"});
+  auto late = w.ctl({"answer", id + "/which", "pro"}, {"KEEL_OPERATOR=ana"});
   BOOST_TEST(late.code != 0);
   BOOST_TEST(has(late.err, "has ended (completed)"), late.out + late.err);
 
@@ -85,7 +87,7 @@ BOOST_AUTO_TEST_CASE(an_unanswered_question_goes_on_with_its_default_or_fails_wi
   BOOST_TEST(asked_strict["errors"].back()["code"] == "timeout", asked_strict.dump());
   BOOST_TEST(step_of(w.task(strict), "apply")["state"] == "pending");
   BOOST_TEST(read_lines(dir / "files/plans.txt").size() == 1u);  // still only the first instance's line
-  BOOST_TEST(pending_for(w.endpoint, strict, "clarifications").is_null());
+  BOOST_TEST(w.pending_for(strict, "clarifications").is_null());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

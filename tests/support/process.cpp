@@ -181,7 +181,7 @@ started_node start_node(const node_options& opts, int port) {
     if (!has("--key") && !has("--insecure")) argv.push_back("--insecure");
     auto proc = std::make_unique<process>(argv, opts.log_path);
     bool ready = wait_until([&] { return proc->log_contains("keel node ready") || !proc->running(); }, 15s);
-    if (ready && proc->running()) return {std::move(proc), endpoint_for(p)};
+    if (ready && proc->running()) return {std::move(proc), endpoint_for(p), p};
     if (port || !proc->log_contains("Address already in use")) {
       throw std::runtime_error("node did not start; its log:\n" + proc->log());
     }

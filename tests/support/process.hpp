@@ -84,6 +84,7 @@ struct node_options {
 struct started_node {
   std::unique_ptr<process> proc;
   std::string endpoint;
+  int port = 0;
 };
 started_node start_node(const node_options& opts, int port = 0);
 std::unique_ptr<process> start_executor(const std::string& endpoint, const std::string& name,
