@@ -80,6 +80,198 @@ result<std::string> read_file(const std::string& path, const char* what) {
   return read_config_file(path, std::string(what) + " file", "check the path (or omit --config to use the defaults)");
 }
 
+// One function per section of the node config, each reading a child
+// reader of the root (read_section adds its errors to the root's).
+
+void read_node(yaml_reader& r, node_config& cfg) {
+  r.get("listen", cfg.listen);
+  r.get("data_dir", cfg.data_dir);
+  r.get("log_level", cfg.log_level);
+  r.get("scheduler_threads", cfg.scheduler_threads, 0, 256);
+  r.get("max_throughput", cfg.max_throughput, 1, 1'000'000);
+  r.get("fault_injection", cfg.fault_injection);
+  r.get("key_file", cfg.key_file);
+  r.get("admin_keys", cfg.admin_keys);
+  r.get("insecure", cfg.insecure);
+  r.finish();
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (!levels.count(cfg.log_level))
+    r.fail(r.node()["log_level"], "log_level", "must be one of trace, debug, info, warn, error, off");
+  if (cfg.listen.rfind("tcp://", 0) != 0 && cfg.listen.rfind("ipc://", 0) != 0)
+    r.fail(r.node()["listen"], "listen", "must be a ZeroMQ endpoint such as tcp://127.0.0.1:7401");
+}
+
+void read_gateway(yaml_reader& r, node_config& cfg) {
+  r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
+  r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
+  r.get("max_frame_bytes", cfg.max_frame_bytes, 1024, 64 << 20);
+  r.finish();
+}
+
+void read_dispatch(yaml_reader& r, node_config& cfg) {
+  r.get("max_attempts", cfg.max_attempts, 1, 100);
+  r.get_ms("default_timeout", cfg.default_task_timeout, 1, 86'400'000);
+  r.get("max_queued_tasks", cfg.max_queued_tasks, 1, 100'000'000);
+  r.finish();
+}
+
+void read_workflows(yaml_reader& r, node_config& cfg) {
+  r.get("dir", cfg.workflows_dir);
+  r.get_ms("retention", cfg.workflow_retention, 1, 3650L * 86'400'000L);
+  r.get("max_payload_bytes", cfg.max_payload_bytes, 1024, 64 << 20);
+  r.get("sync", cfg.sync_commits);
+  r.get_ms("prune_interval", cfg.prune_interval, 10, 86'400'000);
+  r.get("crash_at", cfg.crash_at);
+  r.get("actions", cfg.extra_actions);
+  r.finish();
+  static const std::set<std::string> points{"after_create",        "after_dispatch", "after_result",  "awaiting_approval",
+                                            "during_compensation", "agent_answered", "tool_answered"};
+  if (!cfg.crash_at.empty() && !points.count(cfg.crash_at.substr(0, cfg.crash_at.find(':'))))
+    r.fail(r.node()["crash_at"], "crash_at",
+           "must be after_create, after_dispatch, after_result, awaiting_approval, during_compensation, "
+           "agent_answered or tool_answered[:n]");
+}
+
+void read_secrets(yaml_reader& r, node_config& cfg) {
+  r.get("key_file", cfg.control.secrets_key_file);
+  r.get("passphrase_env", cfg.control.secrets_passphrase_env);
+  r.finish();
+  if (!cfg.control.secrets_key_file.empty() && !cfg.control.secrets_passphrase_env.empty())
+    r.fail(r.node()["passphrase_env"], "passphrase_env", "set either key_file or passphrase_env, not both");
+}
+
+void read_policy(yaml_reader& r, node_config& cfg) {
+  r.get("file", cfg.control.policy_file);
+  r.finish();
+}
+
+void read_metrics(yaml_reader& r, node_config& cfg) {
+  r.get("port", cfg.control.metrics_port, 0, 65535);
+  cfg.control.metrics_port_given = r.has("port");
+  r.finish();
+}
+
+void read_http(yaml_reader& r, node_config& cfg) {
+  auto& h = cfg.control.http;
+  r.get_ms("head_timeout", h.head_timeout, 100, 600'000);
+  r.get_ms("body_timeout", h.body_timeout, 100, 3'600'000);
+  r.get_ms("idle_timeout", h.idle_timeout, 100, 3'600'000);
+  r.get("max_header_bytes", h.max_header_bytes, 1024, 1 << 20);
+  r.get("max_connections", h.max_connections, 1, 100'000);
+  r.get("max_connections_per_client", h.max_connections_per_client, 1, 100'000);
+  r.get("console_workers", h.console_workers, 1, 256);
+  r.get("console_queue", h.console_queue, 1, 100'000);
+  r.get("hooks_workers", h.hooks_workers, 1, 256);
+  r.get("hooks_queue", h.hooks_queue, 1, 100'000);
+  r.finish();
+  if (r.ok() && h.max_connections_per_client > h.max_connections)
+    r.fail(r.has("max_connections_per_client") ? r.node()["max_connections_per_client"] : r.node(),
+           "max_connections_per_client",
+           "must not exceed max_connections (" + std::to_string(h.max_connections) + ")");
+}
+
+void read_console(yaml_reader& r, node_config& cfg) {
+  r.get("enabled", cfg.control.console_enabled);
+  r.get_ms("session_idle", cfg.control.console_session_idle, 60'000, 30L * 86'400'000);
+  r.finish();
+}
+
+void read_audit(yaml_reader& r, node_config& cfg) {
+  r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
+  r.get("tasks", cfg.control.audit_tasks);
+  r.get("pure_actions", cfg.control.pure_actions);
+  r.finish();
+}
+
+void read_tracing(yaml_reader& r, node_config& cfg) {
+  r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
+  r.get("tasks", cfg.control.trace_tasks);
+  r.get("pure_task_spans_per_second", cfg.control.pure_task_spans_per_second, 0, 10'000'000);
+  r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
+  r.finish();
+}
+
+// `supervision:` sets the strategy and the backoff every agent starts from.
+void read_supervision(yaml_reader& r, node_config& cfg) {
+  std::string strategy = "one_for_one";
+  r.get("strategy", strategy);
+  if (strategy == "one_for_one") cfg.supervision.strategy = restart_strategy::one_for_one;
+  else if (strategy == "one_for_all") cfg.supervision.strategy = restart_strategy::one_for_all;
+  else if (strategy == "rest_for_one") cfg.supervision.strategy = restart_strategy::rest_for_one;
+  else r.fail(r.node()["strategy"], "strategy", "must be one_for_one, one_for_all or rest_for_one");
+  r.get("intensity", cfg.supervision.intensity, 0, 1000);
+  r.get_ms("period", cfg.supervision.period, 1, 86'400'000);
+  r.mark("backoff");
+  if (r.has("backoff")) {
+    auto b = r.child("backoff");
+    read_backoff(b, cfg.supervision.backoff);
+    r.absorb(b);
+  }
+  r.finish();
+}
+
+// Reads `key` with `read` when the root has it; its errors become the root's.
+void read_section(yaml_reader& root, const char* key, void (*read)(yaml_reader&, node_config&), node_config& cfg) {
+  if (!root.has(key)) return;
+  auto r = root.child(key);
+  read(r, cfg);
+  root.absorb(r);
+}
+
+// One entry of `agents:`, started from the supervision backoff.
+child_spec read_agent(yaml_reader& r, YAML::Node entry, const backoff_spec& default_backoff, std::set<std::string>& seen) {
+  child_spec c;
+  c.backoff = default_backoff;
+  std::string restart = "permanent";
+  r.get("name", c.name);
+  r.get("restart", restart);
+  if (r.has("shutdown")) read_shutdown(r, entry["shutdown"], c.shutdown);
+  if (r.has("backoff")) {
+    auto b = r.child("backoff");
+    read_backoff(b, c.backoff);
+    r.absorb(b);
+  }
+  r.mark("backoff");
+  r.finish();
+  bool known = false;
+  for (auto* k : agent_kinds) known = known || c.name == k;
+  if (!known)
+    r.fail(entry, "name",
+           "unknown agent '" + c.name +
+               "'; agents are planner, retriever, canonicalizer, executor, monitor");
+  else if (!seen.insert(c.name).second)
+    r.fail(entry, "name", "agent '" + c.name + "' is listed twice");
+  if (restart == "permanent") c.restart = restart_type::permanent;
+  else if (restart == "transient") c.restart = restart_type::transient;
+  else if (restart == "temporary") c.restart = restart_type::temporary;
+  else r.fail(entry, "restart", "must be permanent, transient or temporary");
+  return c;
+}
+
+// `agents:` lists the supervised agents; without it, every kind runs.
+void read_agents(yaml_reader& root, YAML::Node doc, const std::string& origin, node_config& cfg) {
+  const backoff_spec& default_backoff = cfg.supervision.backoff;
+  if (root.has("agents")) {
+    auto list = doc["agents"];
+    if (!list.IsSequence()) {
+      root.fail(list, "agents", "expected a list of {name: ...} entries");
+    } else {
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        yaml_reader r(list[i], origin, "agents[" + std::to_string(i) + "]");
+        auto c = read_agent(r, list[i], default_backoff, seen);
+        root.absorb(r);
+        cfg.supervision.children.push_back(c);
+      }
+      if (root.ok() && !seen.count("executor"))
+        root.fail(list, "agents", "the executor agent is required (it dispatches every task)");
+    }
+  } else {
+    for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff});
+  }
+  root.mark("agents");
+}
+
 }  // namespace
 
 result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin) {
@@ -90,191 +282,19 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   if (!doc->IsNull() && !doc->IsMap())
     return error{errc::config, origin + ": the top level must be a map of sections"};
 
-  if (root.has("node")) {
-    auto r = root.child("node");
-    r.get("listen", cfg.listen);
-    r.get("data_dir", cfg.data_dir);
-    r.get("log_level", cfg.log_level);
-    r.get("scheduler_threads", cfg.scheduler_threads, 0, 256);
-    r.get("max_throughput", cfg.max_throughput, 1, 1'000'000);
-    r.get("fault_injection", cfg.fault_injection);
-    r.get("key_file", cfg.key_file);
-    r.get("admin_keys", cfg.admin_keys);
-    r.get("insecure", cfg.insecure);
-    r.finish();
-    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
-    if (!levels.count(cfg.log_level))
-      r.fail(r.node()["log_level"], "log_level", "must be one of trace, debug, info, warn, error, off");
-    if (cfg.listen.rfind("tcp://", 0) != 0 && cfg.listen.rfind("ipc://", 0) != 0)
-      r.fail(r.node()["listen"], "listen", "must be a ZeroMQ endpoint such as tcp://127.0.0.1:7401");
-    root.absorb(r);
-  }
-  if (root.has("gateway")) {
-    auto r = root.child("gateway");
-    r.get_ms("heartbeat", cfg.heartbeat, 10, 60'000);
-    r.get("heartbeat_misses", cfg.heartbeat_misses, 1, 100);
-    r.get("max_frame_bytes", cfg.max_frame_bytes, 1024, 64 << 20);
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("dispatch")) {
-    auto r = root.child("dispatch");
-    r.get("max_attempts", cfg.max_attempts, 1, 100);
-    r.get_ms("default_timeout", cfg.default_task_timeout, 1, 86'400'000);
-    r.get("max_queued_tasks", cfg.max_queued_tasks, 1, 100'000'000);
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("workflows")) {
-    auto r = root.child("workflows");
-    r.get("dir", cfg.workflows_dir);
-    r.get_ms("retention", cfg.workflow_retention, 1, 3650L * 86'400'000L);
-    r.get("max_payload_bytes", cfg.max_payload_bytes, 1024, 64 << 20);
-    r.get("sync", cfg.sync_commits);
-    r.get_ms("prune_interval", cfg.prune_interval, 10, 86'400'000);
-    r.get("crash_at", cfg.crash_at);
-    r.get("actions", cfg.extra_actions);
-    r.finish();
-    static const std::set<std::string> points{"after_create",        "after_dispatch", "after_result",  "awaiting_approval",
-                                              "during_compensation", "agent_answered", "tool_answered"};
-    if (!cfg.crash_at.empty() && !points.count(cfg.crash_at.substr(0, cfg.crash_at.find(':'))))
-      r.fail(r.node()["crash_at"], "crash_at",
-             "must be after_create, after_dispatch, after_result, awaiting_approval, during_compensation, "
-             "agent_answered or tool_answered[:n]");
-    root.absorb(r);
-  }
-  if (root.has("secrets")) {
-    auto r = root.child("secrets");
-    r.get("key_file", cfg.control.secrets_key_file);
-    r.get("passphrase_env", cfg.control.secrets_passphrase_env);
-    r.finish();
-    if (!cfg.control.secrets_key_file.empty() && !cfg.control.secrets_passphrase_env.empty())
-      r.fail(r.node()["passphrase_env"], "passphrase_env", "set either key_file or passphrase_env, not both");
-    root.absorb(r);
-  }
-  if (root.has("policy")) {
-    auto r = root.child("policy");
-    r.get("file", cfg.control.policy_file);
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("metrics")) {
-    auto r = root.child("metrics");
-    r.get("port", cfg.control.metrics_port, 0, 65535);
-    cfg.control.metrics_port_given = r.has("port");
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("http")) {
-    auto r = root.child("http");
-    auto& h = cfg.control.http;
-    r.get_ms("head_timeout", h.head_timeout, 100, 600'000);
-    r.get_ms("body_timeout", h.body_timeout, 100, 3'600'000);
-    r.get_ms("idle_timeout", h.idle_timeout, 100, 3'600'000);
-    r.get("max_header_bytes", h.max_header_bytes, 1024, 1 << 20);
-    r.get("max_connections", h.max_connections, 1, 100'000);
-    r.get("max_connections_per_client", h.max_connections_per_client, 1, 100'000);
-    r.get("console_workers", h.console_workers, 1, 256);
-    r.get("console_queue", h.console_queue, 1, 100'000);
-    r.get("hooks_workers", h.hooks_workers, 1, 256);
-    r.get("hooks_queue", h.hooks_queue, 1, 100'000);
-    r.finish();
-    if (r.ok() && h.max_connections_per_client > h.max_connections)
-      r.fail(r.has("max_connections_per_client") ? r.node()["max_connections_per_client"] : r.node(),
-             "max_connections_per_client",
-             "must not exceed max_connections (" + std::to_string(h.max_connections) + ")");
-    root.absorb(r);
-  }
-  if (root.has("console")) {
-    auto r = root.child("console");
-    r.get("enabled", cfg.control.console_enabled);
-    r.get_ms("session_idle", cfg.control.console_session_idle, 60'000, 30L * 86'400'000);
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("audit")) {
-    auto r = root.child("audit");
-    r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
-    r.get("tasks", cfg.control.audit_tasks);
-    r.get("pure_actions", cfg.control.pure_actions);
-    r.finish();
-    root.absorb(r);
-  }
-  if (root.has("tracing")) {
-    auto r = root.child("tracing");
-    r.get("max_spans", cfg.control.max_spans, 100, 100'000'000);
-    r.get("tasks", cfg.control.trace_tasks);
-    r.get("pure_task_spans_per_second", cfg.control.pure_task_spans_per_second, 0, 10'000'000);
-    r.get_ms("max_age", cfg.control.span_max_age, 60'000, 3650L * 86'400'000L);
-    r.finish();
-    root.absorb(r);
-  }
-  backoff_spec default_backoff;
-  if (root.has("supervision")) {
-    auto r = root.child("supervision");
-    std::string strategy = "one_for_one";
-    r.get("strategy", strategy);
-    if (strategy == "one_for_one") cfg.supervision.strategy = restart_strategy::one_for_one;
-    else if (strategy == "one_for_all") cfg.supervision.strategy = restart_strategy::one_for_all;
-    else if (strategy == "rest_for_one") cfg.supervision.strategy = restart_strategy::rest_for_one;
-    else r.fail(r.node()["strategy"], "strategy", "must be one_for_one, one_for_all or rest_for_one");
-    r.get("intensity", cfg.supervision.intensity, 0, 1000);
-    r.get_ms("period", cfg.supervision.period, 1, 86'400'000);
-    r.mark("backoff");
-    if (r.has("backoff")) {
-      auto b = r.child("backoff");
-      read_backoff(b, default_backoff);
-      r.absorb(b);
-    }
-    r.finish();
-    root.absorb(r);
-  }
-  cfg.supervision.backoff = default_backoff;
-  {
-    if (root.has("agents")) {
-      auto list = (*doc)["agents"];
-      if (!list.IsSequence()) {
-        root.fail(list, "agents", "expected a list of {name: ...} entries");
-      } else {
-        std::set<std::string> seen;
-        for (std::size_t i = 0; i < list.size(); ++i) {
-          yaml_reader r(list[i], origin, "agents[" + std::to_string(i) + "]");
-          child_spec c;
-          c.backoff = default_backoff;
-          std::string restart = "permanent";
-          r.get("name", c.name);
-          r.get("restart", restart);
-          if (r.has("shutdown")) read_shutdown(r, list[i]["shutdown"], c.shutdown);
-          if (r.has("backoff")) {
-            auto b = r.child("backoff");
-            read_backoff(b, c.backoff);
-            r.absorb(b);
-          }
-          r.mark("backoff");
-          r.finish();
-          bool known = false;
-          for (auto* k : agent_kinds) known = known || c.name == k;
-          if (!known)
-            r.fail(list[i], "name",
-                   "unknown agent '" + c.name +
-                       "'; agents are planner, retriever, canonicalizer, executor, monitor");
-          else if (!seen.insert(c.name).second)
-            r.fail(list[i], "name", "agent '" + c.name + "' is listed twice");
-          if (restart == "permanent") c.restart = restart_type::permanent;
-          else if (restart == "transient") c.restart = restart_type::transient;
-          else if (restart == "temporary") c.restart = restart_type::temporary;
-          else r.fail(list[i], "restart", "must be permanent, transient or temporary");
-          root.absorb(r);
-          cfg.supervision.children.push_back(c);
-        }
-        if (root.ok() && !seen.count("executor"))
-          root.fail(list, "agents", "the executor agent is required (it dispatches every task)");
-      }
-    } else {
-      for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff});
-    }
-    root.mark("agents");
-  }
+  read_section(root, "node", read_node, cfg);
+  read_section(root, "gateway", read_gateway, cfg);
+  read_section(root, "dispatch", read_dispatch, cfg);
+  read_section(root, "workflows", read_workflows, cfg);
+  read_section(root, "secrets", read_secrets, cfg);
+  read_section(root, "policy", read_policy, cfg);
+  read_section(root, "metrics", read_metrics, cfg);
+  read_section(root, "http", read_http, cfg);
+  read_section(root, "console", read_console, cfg);
+  read_section(root, "audit", read_audit, cfg);
+  read_section(root, "tracing", read_tracing, cfg);
+  read_section(root, "supervision", read_supervision, cfg);
+  read_agents(root, *doc, origin, cfg);
   // operator, accounts, secret_scopes, models and monitor are validated by
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
