@@ -201,15 +201,10 @@ const step_spec* workflow_definition::step(const std::string& id) const {
   return nullptr;
 }
 
-result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
-                                           const std::set<std::string>& actions) {
-  auto loaded = parse_yaml_text(yaml_text, origin);
-  if (!loaded) return loaded.err();
-  YAML::Node doc = std::move(loaded.value());
-  if (!doc.IsMap()) return error{errc::config, origin + ": a workflow must be a map with name, version and steps"};
-  workflow_definition def;
-  def.file = origin;
-  yaml_reader root(doc, origin, "");
+namespace {
+
+// name, version, description and trigger: everything but the steps.
+void read_header(yaml_reader& root, YAML::Node doc, workflow_definition& def) {
   root.get("name", def.name);
   root.get("version", def.version, 1, 1'000'000);
   root.get("description", def.description);
@@ -227,127 +222,141 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
   root.mark("trigger");
   root.mark("steps");
   root.finish();
-  if (!root.ok()) return error{errc::config, root.first_error()};
+}
 
-  auto steps = doc["steps"];
-  if (!steps.IsSequence() || steps.size() == 0)
-    return error{errc::config, origin + ": steps: a workflow needs a list of steps"};
-  std::map<std::string, std::size_t> index;
-  std::vector<step_spec> parsed;
-  std::vector<YAML::Node> nodes;
-  for (std::size_t i = 0; i < steps.size(); ++i) {
-    yaml_reader r(steps[i], origin, "steps[" + std::to_string(i) + "]");
-    step_spec s;
-    r.get("id", s.id);
-    if (!valid_id(s.id)) r.fail(steps[i], "id", "needs an id of lower-case letters, digits, _ - .");
-    else if (index.count(s.id)) r.fail(steps[i], "id", "step id '" + s.id + "' is used twice");
-    r.get("action", s.action);
-    std::string sleep_text, wait_text;
-    r.get("sleep", sleep_text);
-    r.get("wait_until", s.wait_until);
-    r.get("ask", s.ask);
-    bool model = r.has("model"), agent = r.has("agent");
-    int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty() + model + agent;
-    if (kinds != 1)
-      r.fail(steps[i], "action", "a step needs exactly one of action:, model:, agent:, sleep:, wait_until: or ask:");
-    read_model_step(r, steps[i], s);
-    if (agent && kinds == 1) read_agent_step(r, steps[i], s, actions);
-    r.mark("agent");
-    if (!s.ask.empty()) {
-      s.what = step_spec::kind::ask;
-      if (r.has("compensate")) r.fail(steps[i]["compensate"], "compensate", "an ask: step has nothing to undo");
-    }
-    if (!sleep_text.empty()) {
-      s.what = step_spec::kind::sleep;
-      auto d = parse_duration(sleep_text);
-      if (!d) r.fail(steps[i]["sleep"], "sleep", d.err().message);
-      else s.sleep = *d;
-    }
-    if (!s.wait_until.empty()) s.what = step_spec::kind::wait_until;
-    if (!s.action.empty() && s.model.empty() && !agent && !actions.count(s.action)) {
-      std::string list;
-      for (const auto& a : actions) list += (list.empty() ? "" : ", ") + a;
-      r.fail(steps[i]["action"], "action", "unknown action '" + s.action + "' (known: " + list + ")");
-    }
-    if (r.has("args") && s.model.empty() && !agent) s.args = yaml_to_json(steps[i]["args"]);
-    r.mark("args");
-    r.get("on", s.on);
-    r.get("needs", s.needs);
-    r.get("when", s.when);
-    if (!s.when.empty())
-      if (auto p = condition_paths(s.when); !p) r.fail(steps[i]["when"], "when", p.err().message);
-    r.get("idempotency_key", s.idempotency_key);
-    if (r.has("retry")) {
-      auto rr = r.child("retry");
-      read_retry(rr, s.retry);
-      r.absorb(rr);
-    }
-    r.mark("retry");
-    if (s.what == step_spec::kind::ask) {
-      // An ask waits for a person: its timeout may be long, and says what happens then.
-      r.get_ms("timeout", s.ask_timeout, 1, 365L * 86'400'000L);
-      r.get("on_timeout", s.ask_on_timeout);
-      bool has_default = r.has("default");
-      r.get("default", s.ask_default);
-      if (s.ask_on_timeout != "fail" && s.ask_on_timeout != "default")
-        r.fail(steps[i]["on_timeout"], "on_timeout", "must be fail or default (with default: the answer to use)");
-      else if (s.ask_on_timeout == "default" && s.ask_default.find_first_not_of(" \t\r\n") == std::string::npos)
-        r.fail(steps[i], "default", "on_timeout: default needs default: the answer to go on with");
-      else if (has_default && s.ask_on_timeout != "default")
-        r.fail(steps[i]["default"], "default", "is used only with on_timeout: default");
-      if (r.has("on_timeout") && s.ask_timeout.count() == 0)
-        r.fail(steps[i]["on_timeout"], "on_timeout", "needs timeout: (e.g. timeout: 24h) to ever happen");
-    } else {
-      r.get_ms("timeout", s.timeout, 1, 7 * 86'400'000L);
-      for (const char* k : {"on_timeout", "default"})
-        if (r.has(k)) r.fail(steps[i][k], k, "only an ask: step takes this (a gate has its own gate.on_timeout)");
-      r.mark("on_timeout");
-      r.mark("default");
-    }
-    r.get_ms("heartbeat_timeout", s.heartbeat_timeout, 1, 86'400'000);
-    if (r.has("compensate")) {
-      auto c = r.child("compensate");
-      compensation_spec comp;
-      c.get("action", comp.action);
-      if (c.has("args")) comp.args = yaml_to_json(steps[i]["compensate"]["args"]);
-      c.mark("args");
-      c.get("on", comp.on);
-      c.finish();
-      if (!actions.count(comp.action))
-        c.fail(steps[i]["compensate"], "action", "unknown compensation action '" + comp.action + "'");
-      r.absorb(c);
-      s.compensate = comp;
-    }
-    r.mark("compensate");
-    if (r.has("gate")) {
-      gate_spec g;
-      auto gn = steps[i]["gate"];
-      if (gn.IsScalar()) {
-        bool on = false;
-        if (!YAML::convert<bool>::decode(gn, on) || !on) r.fail(gn, "gate", "use gate: true or a map {when, timeout, on_timeout}");
-      } else {
-        auto c = r.child("gate");
-        c.get("when", g.when);
-        c.get_ms("timeout", g.timeout, 1, 365L * 86'400'000L);
-        c.get("on_timeout", g.on_timeout);
-        c.finish();
-        if (g.on_timeout != "reject" && g.on_timeout != "approve")
-          c.fail(gn, "on_timeout", "must be reject or approve");
-        if (!g.when.empty())
-          if (auto p = condition_paths(g.when); !p) c.fail(gn, "when", p.err().message);
-        r.absorb(c);
-      }
-      s.gate = g;
-    }
-    r.mark("gate");
-    r.finish();
-    if (!r.ok()) return error{errc::config, r.first_error()};
-    index[s.id] = i;
-    parsed.push_back(std::move(s));
-    nodes.push_back(steps[i]);
+// What the step does: exactly one of action:, model:, agent:, sleep:,
+// wait_until: or ask:, and the args: of an action.
+void read_step_kind(yaml_reader& r, YAML::Node n, step_spec& s, const std::set<std::string>& actions) {
+  r.get("action", s.action);
+  std::string sleep_text, wait_text;
+  r.get("sleep", sleep_text);
+  r.get("wait_until", s.wait_until);
+  r.get("ask", s.ask);
+  bool model = r.has("model"), agent = r.has("agent");
+  int kinds = !s.action.empty() + !sleep_text.empty() + !s.wait_until.empty() + !s.ask.empty() + model + agent;
+  if (kinds != 1)
+    r.fail(n, "action", "a step needs exactly one of action:, model:, agent:, sleep:, wait_until: or ask:");
+  read_model_step(r, n, s);
+  if (agent && kinds == 1) read_agent_step(r, n, s, actions);
+  r.mark("agent");
+  if (!s.ask.empty()) {
+    s.what = step_spec::kind::ask;
+    if (r.has("compensate")) r.fail(n["compensate"], "compensate", "an ask: step has nothing to undo");
   }
+  if (!sleep_text.empty()) {
+    s.what = step_spec::kind::sleep;
+    auto d = parse_duration(sleep_text);
+    if (!d) r.fail(n["sleep"], "sleep", d.err().message);
+    else s.sleep = *d;
+  }
+  if (!s.wait_until.empty()) s.what = step_spec::kind::wait_until;
+  if (!s.action.empty() && s.model.empty() && !agent && !actions.count(s.action)) {
+    std::string list;
+    for (const auto& a : actions) list += (list.empty() ? "" : ", ") + a;
+    r.fail(n["action"], "action", "unknown action '" + s.action + "' (known: " + list + ")");
+  }
+  if (r.has("args") && s.model.empty() && !agent) s.args = yaml_to_json(n["args"]);
+  r.mark("args");
+}
 
-  // needs: known ids, no cycles; then a topological order (stable by file order).
+// timeout: (an ask's says what happens when it passes) and heartbeat_timeout:.
+void read_step_timeouts(yaml_reader& r, YAML::Node n, step_spec& s) {
+  if (s.what == step_spec::kind::ask) {
+    // An ask waits for a person: its timeout may be long, and says what happens then.
+    r.get_ms("timeout", s.ask_timeout, 1, 365L * 86'400'000L);
+    r.get("on_timeout", s.ask_on_timeout);
+    bool has_default = r.has("default");
+    r.get("default", s.ask_default);
+    if (s.ask_on_timeout != "fail" && s.ask_on_timeout != "default")
+      r.fail(n["on_timeout"], "on_timeout", "must be fail or default (with default: the answer to use)");
+    else if (s.ask_on_timeout == "default" && s.ask_default.find_first_not_of(" \t\r\n") == std::string::npos)
+      r.fail(n, "default", "on_timeout: default needs default: the answer to go on with");
+    else if (has_default && s.ask_on_timeout != "default")
+      r.fail(n["default"], "default", "is used only with on_timeout: default");
+    if (r.has("on_timeout") && s.ask_timeout.count() == 0)
+      r.fail(n["on_timeout"], "on_timeout", "needs timeout: (e.g. timeout: 24h) to ever happen");
+  } else {
+    r.get_ms("timeout", s.timeout, 1, 7 * 86'400'000L);
+    for (const char* k : {"on_timeout", "default"})
+      if (r.has(k)) r.fail(n[k], k, "only an ask: step takes this (a gate has its own gate.on_timeout)");
+    r.mark("on_timeout");
+    r.mark("default");
+  }
+  r.get_ms("heartbeat_timeout", s.heartbeat_timeout, 1, 86'400'000);
+}
+
+void read_compensation(yaml_reader& r, YAML::Node n, step_spec& s, const std::set<std::string>& actions) {
+  if (r.has("compensate")) {
+    auto c = r.child("compensate");
+    compensation_spec comp;
+    c.get("action", comp.action);
+    if (c.has("args")) comp.args = yaml_to_json(n["compensate"]["args"]);
+    c.mark("args");
+    c.get("on", comp.on);
+    c.finish();
+    if (!actions.count(comp.action))
+      c.fail(n["compensate"], "action", "unknown compensation action '" + comp.action + "'");
+    r.absorb(c);
+    s.compensate = comp;
+  }
+  r.mark("compensate");
+}
+
+// gate: true, or a map {when, timeout, on_timeout}.
+void read_gate(yaml_reader& r, YAML::Node n, step_spec& s) {
+  if (r.has("gate")) {
+    gate_spec g;
+    auto gn = n["gate"];
+    if (gn.IsScalar()) {
+      bool on = false;
+      if (!YAML::convert<bool>::decode(gn, on) || !on) r.fail(gn, "gate", "use gate: true or a map {when, timeout, on_timeout}");
+    } else {
+      auto c = r.child("gate");
+      c.get("when", g.when);
+      c.get_ms("timeout", g.timeout, 1, 365L * 86'400'000L);
+      c.get("on_timeout", g.on_timeout);
+      c.finish();
+      if (g.on_timeout != "reject" && g.on_timeout != "approve")
+        c.fail(gn, "on_timeout", "must be reject or approve");
+      if (!g.when.empty())
+        if (auto p = condition_paths(g.when); !p) c.fail(gn, "when", p.err().message);
+      r.absorb(c);
+    }
+    s.gate = g;
+  }
+  r.mark("gate");
+}
+
+// One entry of steps:, its errors in `r`; `index` holds the ids before it.
+step_spec read_step(yaml_reader& r, YAML::Node n, const std::map<std::string, std::size_t>& index,
+                    const std::set<std::string>& actions) {
+  step_spec s;
+  r.get("id", s.id);
+  if (!valid_id(s.id)) r.fail(n, "id", "needs an id of lower-case letters, digits, _ - .");
+  else if (index.count(s.id)) r.fail(n, "id", "step id '" + s.id + "' is used twice");
+  read_step_kind(r, n, s, actions);
+  r.get("on", s.on);
+  r.get("needs", s.needs);
+  r.get("when", s.when);
+  if (!s.when.empty())
+    if (auto p = condition_paths(s.when); !p) r.fail(n["when"], "when", p.err().message);
+  r.get("idempotency_key", s.idempotency_key);
+  if (r.has("retry")) {
+    auto rr = r.child("retry");
+    read_retry(rr, s.retry);
+    r.absorb(rr);
+  }
+  r.mark("retry");
+  read_step_timeouts(r, n, s);
+  read_compensation(r, n, s, actions);
+  read_gate(r, n, s);
+  r.finish();
+  return s;
+}
+
+// needs: known ids, no cycles; then a topological order (stable by file order).
+result<std::vector<std::size_t>> order_by_needs(const std::vector<step_spec>& parsed, std::map<std::string, std::size_t>& index,
+                                                std::vector<YAML::Node>& nodes, const std::string& origin) {
   for (std::size_t i = 0; i < parsed.size(); ++i)
     for (const auto& n : parsed[i].needs)
       if (!index.count(n))
@@ -376,8 +385,12 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
   };
   for (std::size_t i = 0; i < parsed.size(); ++i)
     if (!visit(i)) return error{errc::config, origin + ": steps: the needs form a cycle: " + cycle};
+  return order;
+}
 
-  // Template references: only to input, instance, the step itself, and ancestors.
+// Template references: only to input, instance, the step itself, and ancestors.
+status check_references(const std::vector<step_spec>& parsed, const std::vector<std::size_t>& order,
+                        const std::vector<YAML::Node>& nodes, const std::string& origin) {
   std::map<std::string, std::set<std::string>> ancestors;
   for (auto i : order) {
     auto& a = ancestors[parsed[i].id];
@@ -406,7 +419,41 @@ result<workflow_definition> parse_workflow(const std::string& yaml_text, const s
         return error{errc::config, where + "." + what + ": " + why};
     }
   }
-  for (auto i : order) def.steps.push_back(std::move(parsed[i]));
+  return ok_v;
+}
+
+}  // namespace
+
+result<workflow_definition> parse_workflow(const std::string& yaml_text, const std::string& origin,
+                                           const std::set<std::string>& actions) {
+  auto loaded = parse_yaml_text(yaml_text, origin);
+  if (!loaded) return loaded.err();
+  YAML::Node doc = std::move(loaded.value());
+  if (!doc.IsMap()) return error{errc::config, origin + ": a workflow must be a map with name, version and steps"};
+  workflow_definition def;
+  def.file = origin;
+  yaml_reader root(doc, origin, "");
+  read_header(root, doc, def);
+  if (!root.ok()) return error{errc::config, root.first_error()};
+
+  auto steps = doc["steps"];
+  if (!steps.IsSequence() || steps.size() == 0)
+    return error{errc::config, origin + ": steps: a workflow needs a list of steps"};
+  std::map<std::string, std::size_t> index;
+  std::vector<step_spec> parsed;
+  std::vector<YAML::Node> nodes;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    yaml_reader r(steps[i], origin, "steps[" + std::to_string(i) + "]");
+    step_spec s = read_step(r, steps[i], index, actions);
+    if (!r.ok()) return error{errc::config, r.first_error()};
+    index[s.id] = i;
+    parsed.push_back(std::move(s));
+    nodes.push_back(steps[i]);
+  }
+  auto order = order_by_needs(parsed, index, nodes, origin);
+  if (!order) return order.err();
+  if (auto s = check_references(parsed, *order, nodes, origin); !s) return s.err();
+  for (auto i : *order) def.steps.push_back(std::move(parsed[i]));
   return def;
 }
 
