@@ -1,6 +1,8 @@
 #include "runtime/workflow/instance.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string_view>
 
 namespace keel::wf {
 
@@ -115,6 +117,175 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
   return ok_v;
 }
 
+// Each apply_*_event handles one family of event types and returns false
+// (nullopt) for a type outside it, so apply() tries the next family. The
+// type is a view: each test is a length check, then a memcmp.
+
+// A step's run: dispatched to an executor, completed, failed, sleeping.
+bool apply_run_event(instance& inst, step_run& run, std::string_view type, const nlohmann::json& ev, std::int64_t at) {
+  if (type == "step_dispatched") {
+    run.state = step_state::dispatched;
+    run.attempt = ev.value("attempt", 1);
+    run.key = ev.value("key", std::string());
+    run.args = ev.value("args", nlohmann::json::object());
+    if (run.started_ms == 0) run.started_ms = at;
+  } else if (type == "step_completed") {
+    run.state = step_state::completed;
+    run.result = ev.value("result", nlohmann::json());
+    run.cached = ev.value("cached", false);
+    if (ev.contains("key")) run.key = ev["key"].get<std::string>();
+    if (run.started_ms == 0) run.started_ms = at;
+    run.ended_ms = at;
+    run.completed_order = ++inst.completions;
+  } else if (type == "attempt_failed") {
+    run.errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
+                          {"message", ev.value("message", std::string())}, {"at_ms", at}});
+    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
+    if (retry_at > 0) {
+      run.state = step_state::scheduled;
+      run.due_ms = retry_at;
+    } else {
+      run.state = step_state::failed;
+      run.ended_ms = at;
+    }
+  } else if (type == "timer_started") {
+    run.state = step_state::sleeping;
+    run.due_ms = ev.value("due_ms", std::int64_t{0});
+    run.started_ms = at;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A step that waits for a person: an approval gate or a clarification.
+bool apply_wait_event(step_run& run, std::string_view type, const nlohmann::json& ev, std::int64_t at) {
+  if (type == "gate_opened") {
+    run.state = step_state::awaiting_approval;
+    run.gate = {{"opened_ms", at}, {"facts", ev.value("facts", nlohmann::json::object())},
+                {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})}};
+    run.due_ms = ev.value("deadline_ms", std::int64_t{0});
+  } else if (type == "gate_decided") {
+    auto decision = ev.value("decision", std::string());
+    run.gate["decision"] = decision;
+    run.gate["by"] = ev.value("by", std::string());
+    run.gate["comment"] = ev.value("comment", std::string());
+    run.gate["at_ms"] = at;
+    if (ev.contains("correction")) run.gate["correction"] = ev["correction"];
+    if (decision == "approved") {
+      run.state = step_state::pending;  // the engine dispatches it next
+      run.gate["passed"] = true;
+    } else {
+      run.state = step_state::failed;
+      run.ended_ms = at;
+      run.errors.push_back({{"attempt", 0}, {"code", "rejected"},
+                            {"message", "approval " + decision + " by " + ev.value("by", std::string("?")) +
+                                            (ev.value("comment", std::string()).empty() ? "" : ": " + ev.value("comment", std::string()))},
+                            {"at_ms", at}});
+    }
+  } else if (type == "clarification_requested") {
+    run.state = step_state::awaiting_answer;
+    run.gate = {{"kind", "clarification"}, {"opened_ms", at}, {"question", ev.value("question", std::string())},
+                {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})},
+                {"facts", ev.value("facts", nlohmann::json::object())}};
+    run.due_ms = ev.value("deadline_ms", std::int64_t{0});
+    run.started_ms = at;
+  } else if (type == "clarification_answered") {
+    // step_completed follows in the same batch, with the answer as the result.
+    run.gate["answer"] = ev.value("answer", std::string());
+    run.gate["by"] = ev.value("by", std::string());
+    run.gate["at_ms"] = at;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A completed step's compensation (compensation_started is the instance's).
+bool apply_compensation_event(step_run& run, std::string_view type, const nlohmann::json& ev, std::int64_t at) {
+  if (type == "compensation_dispatched") {
+    run.comp = comp_state::dispatched;
+    run.comp_attempt = ev.value("attempt", 1);
+  } else if (type == "compensation_completed") {
+    run.comp = comp_state::done;
+    run.comp_result = ev.value("result", nlohmann::json());
+  } else if (type == "compensation_attempt_failed") {
+    run.comp_errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
+                               {"message", ev.value("message", std::string())}, {"at_ms", at}});
+    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
+    run.comp = retry_at > 0 ? comp_state::scheduled : comp_state::failed;
+    run.comp_due_ms = retry_at;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+status apply_created(instance& inst, const nlohmann::json& ev, std::int64_t at) {
+  auto def = workflow_definition::from_json(ev.at("definition"));
+  if (!def) return def.err();
+  inst.id = ev.value("instance", std::string());
+  inst.def = std::move(def.value());
+  inst.input = ev.value("input", nlohmann::json::object());
+  inst.start_key = ev.value("start_key", std::string());
+  inst.trace = ev.value("trace", std::string());
+  inst.trigger = ev.value("trigger", nlohmann::json());
+  inst.created_ms = at;
+  inst.steps.clear();
+  for (const auto& s : inst.def.steps) inst.steps[s.id] = step_run{};
+  return ok_v;
+}
+
+// instance_resumed: the steps in "reset" run again.
+status apply_resumed(instance& inst, const nlohmann::json& ev) {
+  inst.state = instance_state::running;
+  inst.failure.clear();
+  const auto keep = ev.value("continue", std::vector<std::string>());
+  for (const auto& id : ev.value("reset", std::vector<std::string>())) {
+    auto it = inst.steps.find(id);
+    if (it == inst.steps.end()) return misfit(ev, "unknown step '" + id + "' in reset");
+    auto errors = it->second.errors;
+    auto agent = std::move(it->second.agent);
+    it->second = step_run{};
+    it->second.errors = std::move(errors);  // keep the record of earlier attempts
+    // An agent's loop goes on where it stopped, with the raised limits.
+    if (std::find(keep.begin(), keep.end(), id) != keep.end() && agent.is_object()) {
+      if (ev.contains("limits") && ev["limits"].is_object()) agent["limits"].update(ev["limits"]);
+      it->second.agent = std::move(agent);
+    }
+  }
+  return ok_v;
+}
+
+// The instance as a whole: paused, resumed, cancelled, compensating, ended.
+std::optional<status> apply_instance_event(instance& inst, std::string_view type, const nlohmann::json& ev,
+                                           std::int64_t at) {
+  if (type == "instance_paused") {
+    inst.state = instance_state::paused;
+    inst.failure = ev.value("reason", std::string());
+  } else if (type == "instance_resumed") {
+    return apply_resumed(inst, ev);
+  } else if (type == "cancel_requested") {
+    inst.cancel_requested = true;
+  } else if (type == "compensation_started") {
+    inst.state = instance_state::compensating;
+    inst.failure = ev.value("reason", std::string());
+  } else if (type == "instance_completed" || type == "instance_failed" || type == "instance_compensated" ||
+             type == "instance_cancelled") {
+    inst.state = type == "instance_completed"     ? instance_state::completed
+                 : type == "instance_failed"      ? instance_state::failed
+                 : type == "instance_compensated" ? instance_state::compensated
+                                                  : instance_state::cancelled;
+    if (ev.contains("reason")) inst.failure = ev["reason"].get<std::string>();
+    inst.ended_ms = at;
+  } else if (type == "escalated") {
+    // an alert for the operator; no state change
+  } else {
+    return std::nullopt;
+  }
+  return ok_v;
+}
+
 }  // namespace
 
 status apply(instance& inst, const nlohmann::json& ev) {
@@ -127,134 +298,19 @@ status apply(instance& inst, const nlohmann::json& ev) {
     if (it == inst.steps.end()) return misfit(ev, "unknown step '" + step_id + "'");
     run = &it->second;
   }
-  if (type == "instance_created") {
-    auto def = workflow_definition::from_json(ev.at("definition"));
-    if (!def) return def.err();
-    inst.id = ev.value("instance", std::string());
-    inst.def = std::move(def.value());
-    inst.input = ev.value("input", nlohmann::json::object());
-    inst.start_key = ev.value("start_key", std::string());
-    inst.trace = ev.value("trace", std::string());
-    inst.trigger = ev.value("trigger", nlohmann::json());
-    inst.created_ms = at;
-    inst.steps.clear();
-    for (const auto& s : inst.def.steps) inst.steps[s.id] = step_run{};
+  // A step's own events are most of a history: they are tried first.
+  if (run && (apply_run_event(inst, *run, type, ev, at) || apply_wait_event(*run, type, ev, at) ||
+              apply_compensation_event(*run, type, ev, at))) {
+    // applied to the step
+  } else if (run && type.rfind("agent_", 0) == 0) {
+    if (auto s = apply_agent(*run, type, ev); !s) return misfit(ev, s.err().message);
+  } else if (type == "instance_created") {
+    if (auto s = apply_created(inst, ev, at); !s) return s;
   } else if (!run && type.rfind("instance_", 0) != 0 && type != "compensation_started" && type != "cancel_requested" &&
              type != "escalated") {
     return misfit(ev, "needs a step");
-  } else if (type == "step_dispatched") {
-    run->state = step_state::dispatched;
-    run->attempt = ev.value("attempt", 1);
-    run->key = ev.value("key", std::string());
-    run->args = ev.value("args", nlohmann::json::object());
-    if (run->started_ms == 0) run->started_ms = at;
-  } else if (type == "step_completed") {
-    run->state = step_state::completed;
-    run->result = ev.value("result", nlohmann::json());
-    run->cached = ev.value("cached", false);
-    if (ev.contains("key")) run->key = ev["key"].get<std::string>();
-    if (run->started_ms == 0) run->started_ms = at;
-    run->ended_ms = at;
-    run->completed_order = ++inst.completions;
-  } else if (type == "attempt_failed") {
-    run->errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
-                           {"message", ev.value("message", std::string())}, {"at_ms", at}});
-    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
-    if (retry_at > 0) {
-      run->state = step_state::scheduled;
-      run->due_ms = retry_at;
-    } else {
-      run->state = step_state::failed;
-      run->ended_ms = at;
-    }
-  } else if (type == "gate_opened") {
-    run->state = step_state::awaiting_approval;
-    run->gate = {{"opened_ms", at}, {"facts", ev.value("facts", nlohmann::json::object())},
-                 {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})}};
-    run->due_ms = ev.value("deadline_ms", std::int64_t{0});
-  } else if (type == "gate_decided") {
-    auto decision = ev.value("decision", std::string());
-    run->gate["decision"] = decision;
-    run->gate["by"] = ev.value("by", std::string());
-    run->gate["comment"] = ev.value("comment", std::string());
-    run->gate["at_ms"] = at;
-    if (ev.contains("correction")) run->gate["correction"] = ev["correction"];
-    if (decision == "approved") {
-      run->state = step_state::pending;  // the engine dispatches it next
-      run->gate["passed"] = true;
-    } else {
-      run->state = step_state::failed;
-      run->ended_ms = at;
-      run->errors.push_back({{"attempt", 0}, {"code", "rejected"},
-                             {"message", "approval " + decision + " by " + ev.value("by", std::string("?")) +
-                                             (ev.value("comment", std::string()).empty() ? "" : ": " + ev.value("comment", std::string()))},
-                             {"at_ms", at}});
-    }
-  } else if (type == "clarification_requested") {
-    run->state = step_state::awaiting_answer;
-    run->gate = {{"kind", "clarification"}, {"opened_ms", at}, {"question", ev.value("question", std::string())},
-                 {"deadline_ms", ev.value("deadline_ms", std::int64_t{0})},
-                 {"facts", ev.value("facts", nlohmann::json::object())}};
-    run->due_ms = ev.value("deadline_ms", std::int64_t{0});
-    run->started_ms = at;
-  } else if (type == "clarification_answered") {
-    // step_completed follows in the same batch, with the answer as the result.
-    run->gate["answer"] = ev.value("answer", std::string());
-    run->gate["by"] = ev.value("by", std::string());
-    run->gate["at_ms"] = at;
-  } else if (type == "timer_started") {
-    run->state = step_state::sleeping;
-    run->due_ms = ev.value("due_ms", std::int64_t{0});
-    run->started_ms = at;
-  } else if (type.rfind("agent_", 0) == 0) {
-    if (auto s = apply_agent(*run, type, ev); !s) return misfit(ev, s.err().message);
-  } else if (type == "instance_paused") {
-    inst.state = instance_state::paused;
-    inst.failure = ev.value("reason", std::string());
-  } else if (type == "instance_resumed") {
-    inst.state = instance_state::running;
-    inst.failure.clear();
-    const auto keep = ev.value("continue", std::vector<std::string>());
-    for (const auto& id : ev.value("reset", std::vector<std::string>())) {
-      auto it = inst.steps.find(id);
-      if (it == inst.steps.end()) return misfit(ev, "unknown step '" + id + "' in reset");
-      auto errors = it->second.errors;
-      auto agent = std::move(it->second.agent);
-      it->second = step_run{};
-      it->second.errors = std::move(errors);  // keep the record of earlier attempts
-      // An agent's loop goes on where it stopped, with the raised limits.
-      if (std::find(keep.begin(), keep.end(), id) != keep.end() && agent.is_object()) {
-        if (ev.contains("limits") && ev["limits"].is_object()) agent["limits"].update(ev["limits"]);
-        it->second.agent = std::move(agent);
-      }
-    }
-  } else if (type == "cancel_requested") {
-    inst.cancel_requested = true;
-  } else if (type == "compensation_started") {
-    inst.state = instance_state::compensating;
-    inst.failure = ev.value("reason", std::string());
-  } else if (type == "compensation_dispatched") {
-    run->comp = comp_state::dispatched;
-    run->comp_attempt = ev.value("attempt", 1);
-  } else if (type == "compensation_completed") {
-    run->comp = comp_state::done;
-    run->comp_result = ev.value("result", nlohmann::json());
-  } else if (type == "compensation_attempt_failed") {
-    run->comp_errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
-                                {"message", ev.value("message", std::string())}, {"at_ms", at}});
-    auto retry_at = ev.value("retry_at_ms", std::int64_t{0});
-    run->comp = retry_at > 0 ? comp_state::scheduled : comp_state::failed;
-    run->comp_due_ms = retry_at;
-  } else if (type == "instance_completed" || type == "instance_failed" || type == "instance_compensated" ||
-             type == "instance_cancelled") {
-    inst.state = type == "instance_completed"     ? instance_state::completed
-                 : type == "instance_failed"      ? instance_state::failed
-                 : type == "instance_compensated" ? instance_state::compensated
-                                                  : instance_state::cancelled;
-    if (ev.contains("reason")) inst.failure = ev["reason"].get<std::string>();
-    inst.ended_ms = at;
-  } else if (type == "escalated") {
-    // an alert for the operator; no state change
+  } else if (auto s = apply_instance_event(inst, type, ev, at)) {
+    if (!*s) return *s;
   } else {
     return misfit(ev, "unknown event type");
   }
