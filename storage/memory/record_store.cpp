@@ -223,6 +223,36 @@ std::string conflict_message(const std::string& type, const std::string& id, std
          std::to_string(expected) + ": re-read the record and retry";
 }
 
+// Merges the written fields (normalised where the schema changed them)
+// and their sources into `next`: null removes a field. find, then assign
+// or emplace: json's operator[] is std::map::emplace, which allocates a
+// node even when the key exists (a tenth of a write).
+void merge_fields(const record_write& w, const std::vector<schema::normalised_value>& normalised, record& next) {
+  if (!next.fields.is_object()) next.fields = nlohmann::json::object();
+  if (!next.field_sources.is_object()) next.field_sources = nlohmann::json::object();
+  auto& merged = next.fields.get_ref<nlohmann::json::object_t&>();
+  auto& merged_sources = next.field_sources.get_ref<nlohmann::json::object_t&>();
+  auto normal = normalised.begin();
+  std::size_t pos = 0;
+  for (auto f = w.fields.begin(); f != w.fields.end(); ++f, ++pos) {
+    const std::string& name = f.key();
+    const nlohmann::json& value = normal != normalised.end() && normal->position == pos ? (normal++)->value : *f;
+    if (value.is_null()) {
+      merged.erase(name);
+      merged_sources.erase(name);
+      continue;
+    }
+    if (auto m = merged.find(name); m == merged.end()) merged.emplace(name, value);
+    else if (m->second.is_string() && value.is_string())  // keeps the string's buffer (json's operator= would not)
+      m->second.get_ref<std::string&>() = value.get_ref<const std::string&>();
+    else m->second = value;
+    auto src = w.field_sources.find(name);
+    const std::string& want = src != w.field_sources.end() && src->is_string() ? src->get_ref<const std::string&>() : w.source;
+    if (auto m = merged_sources.find(name); m == merged_sources.end()) merged_sources.emplace(name, want);
+    else if (!m->second.is_string() || m->second.get_ref<const std::string&>() != want) m->second = want;
+  }
+}
+
 }  // namespace
 
 // The key of the next change-feed entry; it goes into the same batch as
@@ -396,31 +426,7 @@ result<write_outcome> record_store::put(const record_write& w) {
   auto drop_prev = [&] {
     if (took_prev && !loaded) recent_.erase(cached);
   };
-  // find, then assign or emplace: json's operator[] is std::map::emplace,
-  // which allocates a node even when the key exists (a tenth of a write).
-  if (!next.fields.is_object()) next.fields = nlohmann::json::object();
-  if (!next.field_sources.is_object()) next.field_sources = nlohmann::json::object();
-  auto& merged = next.fields.get_ref<nlohmann::json::object_t&>();
-  auto& merged_sources = next.field_sources.get_ref<nlohmann::json::object_t&>();
-  auto normal = normalised->begin();
-  std::size_t pos = 0;
-  for (auto f = w.fields.begin(); f != w.fields.end(); ++f, ++pos) {
-    const std::string& name = f.key();
-    const nlohmann::json& value = normal != normalised->end() && normal->position == pos ? (normal++)->value : *f;
-    if (value.is_null()) {
-      merged.erase(name);
-      merged_sources.erase(name);
-      continue;
-    }
-    if (auto m = merged.find(name); m == merged.end()) merged.emplace(name, value);
-    else if (m->second.is_string() && value.is_string())  // keeps the string's buffer (json's operator= would not)
-      m->second.get_ref<std::string&>() = value.get_ref<const std::string&>();
-    else m->second = value;
-    auto src = w.field_sources.find(name);
-    const std::string& want = src != w.field_sources.end() && src->is_string() ? src->get_ref<const std::string&>() : w.source;
-    if (auto m = merged_sources.find(name); m == merged_sources.end()) merged_sources.emplace(name, want);
-    else if (!m->second.is_string() || m->second.get_ref<const std::string&>() != want) m->second = want;
-  }
+  merge_fields(w, *normalised, next);
   std::string stored;  // the version's value
   stored.reserve(160 + w.source.size() + w.event_id.size());
   const std::size_t fields_start = begin_version(stored, next.fields, /*invalidated=*/false);
