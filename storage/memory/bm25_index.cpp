@@ -221,29 +221,88 @@ std::vector<bm25_index::query_term> bm25_index::prepare(const std::vector<std::s
   return out;
 }
 
-std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& query_terms, std::size_t k,
-                                            const std::function<bool(std::uint64_t)>* allowed,
-                                            const std::vector<std::uint32_t>* parts) const {
-  float avgdl = 1;
-  auto terms = prepare(query_terms, avgdl);
-  if (terms.empty() || k == 0) return {};
-  const std::size_t nt = terms.size();
+namespace {
+
+// The k best hits seen so far: a heap (by ranks_before) whose front is the
+// worst hit held, with the slot each came from.
+class top_k {
+ public:
+  top_k(std::size_t k, bool ascending) : k_(k), ascending_(ascending) { heap_.reserve(k + 1); }
+
+  // Whether a document of slot d whose score is at most ub cannot enter
+  // the heap: below the k-th score, or equal to it and, labels ascending
+  // with slots, after the k-th hit.
+  bool cannot_enter(float ub, std::uint32_t d) const {
+    if (heap_.size() < k_) return false;
+    const auto& f = heap_.front();
+    return ub < f.hit.score || (ub == f.hit.score && ascending_ && d > f.slot);
+  }
+  // Whether `hit` ranks among the k best so far.
+  bool takes(const keyword_hit& hit) const { return heap_.size() < k_ || ranks_before(hit, heap_.front().hit); }
+  void push(const keyword_hit& hit, std::uint32_t d) {
+    if (heap_.size() == k_) {
+      std::pop_heap(heap_.begin(), heap_.end(), worse{});
+      heap_.back() = {hit, d};
+    } else {
+      heap_.push_back({hit, d});
+    }
+    std::push_heap(heap_.begin(), heap_.end(), worse{});
+  }
+  // Best first.
+  std::vector<keyword_hit> sorted() const {
+    std::vector<keyword_hit> out;
+    out.reserve(heap_.size());
+    for (const auto& h : heap_) out.push_back(h.hit);
+    std::sort(out.begin(), out.end(), ranks_before);
+    return out;
+  }
+
+ private:
+  struct held {
+    keyword_hit hit;
+    std::uint32_t slot;
+  };
+  struct worse {
+    bool operator()(const held& x, const held& y) const { return ranks_before(x.hit, y.hit); }
+  };
+  std::vector<held> heap_;
+  std::size_t k_;
+  bool ascending_;
+};
+
+}  // namespace
+
+// One tier's postings as search() walks them.
+struct bm25_index::cursor {
+  const posting* begin;
+  const posting* at;
+  const posting* end;
+  float bound;
+  std::uint32_t term;
+
+  // Moves `at` to the first posting at or after `slot`.
+  void seek(std::uint32_t slot) {
+    if (at == end || at->slot >= slot) return;
+    const posting* lo = at;  // lo->slot < slot: gallop, then binary search
+    std::ptrdiff_t step = 1;
+    while (end - lo > step && lo[step].slot < slot) {
+      lo += step;
+      step <<= 1;
+    }
+    const posting* hi = end - lo > step ? lo + step + 1 : end;
+    at = std::lower_bound(lo + 1, hi, slot, [](const posting& p, std::uint32_t s) { return p.slot < s; });
+  }
+};
+
+std::vector<bm25_index::cursor> bm25_index::cursors(const std::vector<query_term>& terms,
+                                                    const std::vector<std::uint32_t>* parts, float avgdl) {
   std::vector<std::uint32_t> wanted;  // each partition once: a document must sit in one list per term
   if (parts) {
     wanted = *parts;
     std::sort(wanted.begin(), wanted.end());
     wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
   }
-
-  struct list {
-    const posting* begin;
-    const posting* at;
-    const posting* end;
-    float bound;
-    std::uint32_t term;
-  };
-  std::vector<list> lists;
-  std::size_t total = 0;
+  std::vector<cursor> lists;
   auto add_lists = [&](std::uint32_t j, const tiers_t& tiers) {
     for (std::uint32_t t = 0; t < tier_count; ++t) {
       const auto& tr = tiers[t];
@@ -256,17 +315,27 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
       if (t + 1 == tier_count) bound = std::nextafter(bound * (1 + 1e-5f), std::numeric_limits<float>::infinity());
       const posting* p = tr.postings.data();
       lists.push_back({p, p, p + tr.postings.size(), bound, j});
-      total += tr.postings.size();
     }
   };
-  for (std::uint32_t j = 0; j < nt; ++j) {
+  for (std::uint32_t j = 0; j < terms.size(); ++j) {
     if (!parts) add_lists(j, terms[j].postings->tiers);
     for (auto part : wanted)
       if (const auto* tiers = terms[j].postings->of_part(part)) add_lists(j, *tiers);
   }
+  // Weakest first: search() treats lists [0, first) as the non-essential ones.
+  std::stable_sort(lists.begin(), lists.end(), [](const cursor& x, const cursor& y) { return x.bound < y.bound; });
+  return lists;
+}
+
+std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& query_terms, std::size_t k,
+                                            const std::function<bool(std::uint64_t)>* allowed,
+                                            const std::vector<std::uint32_t>* parts) const {
+  float avgdl = 1;
+  auto terms = prepare(query_terms, avgdl);
+  if (terms.empty() || k == 0) return {};
+  const std::size_t nt = terms.size();
+  auto lists = cursors(terms, parts, avgdl);
   if (lists.empty()) return {};
-  // Weakest first: lists [0, first) are the non-essential ones.
-  std::stable_sort(lists.begin(), lists.end(), [](const list& x, const list& y) { return x.bound < y.bound; });
   const std::size_t n = lists.size();
   // upto[i * nt + j]: the largest bound of term j among lists 0..i (a
   // document sits in one tier per term); prefix[i]: their sum in term
@@ -285,6 +354,8 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
   // drive the first pass: lists [warm, n).
   std::size_t warm = n;
   {
+    std::size_t total = 0;
+    for (const auto& c : lists) total += static_cast<std::size_t>(c.end - c.begin);
     const std::size_t budget = std::max<std::size_t>(64 * k, total / 32);
     std::size_t taken = 0;
     while (warm > 0) {
@@ -295,35 +366,7 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
     }
   }
 
-  auto seek = [](list& c, std::uint32_t slot) {
-    if (c.at == c.end || c.at->slot >= slot) return;
-    const posting* lo = c.at;  // lo->slot < slot: gallop, then binary search
-    std::ptrdiff_t step = 1;
-    while (c.end - lo > step && lo[step].slot < slot) {
-      lo += step;
-      step <<= 1;
-    }
-    const posting* hi = c.end - lo > step ? lo + step + 1 : c.end;
-    c.at = std::lower_bound(lo + 1, hi, slot, [](const posting& p, std::uint32_t s) { return p.slot < s; });
-  };
-
-  // A heap (by ranks_before) whose front is the worst hit held.
-  struct held {
-    keyword_hit hit;
-    std::uint32_t slot;
-  };
-  auto worse = [](const held& x, const held& y) { return ranks_before(x.hit, y.hit); };
-  std::vector<held> heap;
-  heap.reserve(k + 1);
-  // Whether a document of slot d whose score is at most ub cannot enter
-  // the heap: below the k-th score, or equal to it and, labels ascending
-  // with slots, after the k-th hit.
-  auto cannot_enter = [&](float ub, std::uint32_t d) {
-    if (heap.size() < k) return false;
-    const auto& f = heap.front();
-    return ub < f.hit.score || (ub == f.hit.score && ascending_ && d > f.slot);
-  };
-
+  top_k best(k, ascending_);
   std::vector<std::int32_t> found(nt);  // per term, the list d was found in (-1: none yet)
   std::size_t first = 0;
   // One pass over the documents of lists [first, hi), first >= lo. The
@@ -334,7 +377,7 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
     for (auto& c : lists) c.at = c.begin;
     first = lo;
     auto advance = [&](std::uint32_t next_slot) {
-      while (first < hi && cannot_enter(prefix[first], next_slot)) ++first;
+      while (first < hi && best.cannot_enter(prefix[first], next_slot)) ++first;
     };
     advance(0);
     for (;;) {
@@ -352,24 +395,24 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
       float ub = 0;
       for (std::size_t j = 0; j < nt; ++j)
         ub += found[j] >= 0 ? lists[found[j]].bound : (first ? upto[(first - 1) * nt + j] : 0.0f);
-      bool keep = !cannot_enter(ub, d);
+      bool keep = !best.cannot_enter(ub, d);
       for (std::size_t i = first; keep && i-- > 0;) {
         auto& c = lists[i];
         if (found[c.term] >= 0) continue;  // found in another tier of the term
         ub = 0;
         for (std::size_t j = 0; j < nt; ++j) ub += found[j] >= 0 ? lists[found[j]].bound : upto[i * nt + j];
-        if (cannot_enter(ub, d)) {
+        if (best.cannot_enter(ub, d)) {
           keep = false;
           break;
         }
-        seek(c, d);
+        c.seek(d);
         if (c.at == c.end || c.at->slot != d) continue;
         found[c.term] = static_cast<std::int32_t>(i);
       }
       for (std::size_t i = warm; keep && skip_warm && i < n; ++i) {
         auto& c = lists[i];
         if (found[c.term] >= 0) continue;
-        seek(c, d);
+        c.seek(d);
         if (c.at != c.end && c.at->slot == d) keep = false;  // the first pass saw it
       }
       if (keep) {
@@ -379,15 +422,7 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
         for (std::size_t j = 0; j < nt; ++j)  // term order, as every path sums
           score += found[j] >= 0 ? contribution(terms[j].idf, lists[found[j]].at->tf, dc.length, avgdl) : 0.0f;
         keyword_hit hit{score, dc.label};
-        if (dc.live && (heap.size() < k || ranks_before(hit, heap.front().hit)) && (!allowed || (*allowed)(dc.label))) {
-          if (heap.size() == k) {
-            std::pop_heap(heap.begin(), heap.end(), worse);
-            heap.back() = {hit, d};
-          } else {
-            heap.push_back({hit, d});
-          }
-          std::push_heap(heap.begin(), heap.end(), worse);
-        }
+        if (dc.live && best.takes(hit) && (!allowed || (*allowed)(dc.label))) best.push(hit, d);
       }
       for (std::size_t i = first; i < hi; ++i)
         if (lists[i].at != lists[i].end && lists[i].at->slot == d) ++lists[i].at;
@@ -396,11 +431,7 @@ std::vector<keyword_hit> bm25_index::search(const std::vector<std::string>& quer
   };
   pass(warm, n, false);
   if (warm > 0) pass(0, warm, true);
-  std::vector<keyword_hit> out;
-  out.reserve(heap.size());
-  for (const auto& h : heap) out.push_back(h.hit);
-  std::sort(out.begin(), out.end(), ranks_before);
-  return out;
+  return best.sorted();
 }
 
 std::vector<keyword_hit> bm25_index::search_exhaustive(const std::vector<std::string>& query_terms, std::size_t k,

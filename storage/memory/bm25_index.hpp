@@ -138,6 +138,11 @@ class bm25_index {
     float idf;
   };
   std::vector<query_term> prepare(const std::vector<std::string>& query_terms, float& avgdl) const;
+  // search()'s walk: a cursor per tier list of the query terms (of `parts`
+  // only, when given), weakest bound first.
+  struct cursor;
+  static std::vector<cursor> cursors(const std::vector<query_term>& terms, const std::vector<std::uint32_t>* parts,
+                                     float avgdl);
 
   // Re-derives term ids, live df and the forward index from the postings
   // (after compact() and read(), so the file need not carry them).
