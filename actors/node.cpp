@@ -53,6 +53,52 @@ class node_system_config : public caf::actor_system_config {
   }
 };
 
+// Runs the supervision tree until SIGINT or SIGTERM, then stops it; 0 once
+// it has stopped, 1 when it could not start (the error printed).
+int run_tree(const node_config& cfg, node_context& ctx, const sigset_t& signals) {
+  node_system_config sys_cfg(cfg);
+  caf::actor_system sys(sys_cfg);
+  // The tree starts every part in order; a part that cannot start (the
+  // address in use, a bad memory or connectors section, a secret the
+  // vault lacks) stops the start-up with its error.
+  auto booted = std::make_shared<std::promise<status>>();
+  auto started = booted->get_future();
+  auto root = spawn_supervisor(sys, node_tree(cfg), &ctx, booted);
+  if (auto s = started.get(); !s) {
+    std::fprintf(stderr, "keel node: %s\n", s.err().message.c_str());
+    sys.await_all_actors_done();  // the tree stops itself
+    root = nullptr;  // a detached actor's thread ends once its last reference is gone
+    return 1;
+  }
+  // Admin requests about the tree reach it from here on (until then the
+  // frame router says the node is starting).
+  sys.registry().put(caf::atom("ctlplane"), caf::actor_cast<caf::strong_actor_ptr>(root));
+  auto* http = ctx.control->metrics_http.get();
+  spdlog::info("node {} listening on {} (data dir {}, pid {})", ctx.db->identity().node_id, ctx.listen,
+               ctx.db->dir(), ::getpid());
+  // A machine-readable line for launchers and tests that pick port 0.
+  if (ctx.node_keys) spdlog::info("CURVE on: node public key {} (also in {}/node.pub)", ctx.node_keys->public_key, ctx.db->dir());
+  if (http) spdlog::info("metrics at {}", http->url());
+  std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s metrics=%s console=%s\n", ctx.listen.c_str(),
+              ctx.db->dir().c_str(), ::getpid(), ctx.node_keys ? ctx.node_keys->public_key.c_str() : "off",
+              http ? http->url().c_str() : "off", ctx.console_url.empty() ? "off" : ctx.console_url.c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  // The tree stops in reverse start order: the console, the connectors
+  // (no new events), the agents, the control service, the gateway (what
+  // answers peers has stopped), the memory worker.
+  sys.registry().erase(caf::atom("ctlplane"));
+  caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
+  // Our reference is held until the tree has stopped: an actor nobody
+  // references is destroyed at once, its children killed unordered.
+  sys.await_all_actors_done();
+  root = nullptr;  // a detached actor's thread ends once its last reference is gone
+  return 0;
+}
+
 }  // namespace
 
 int run_node(const node_config& cfg) {
@@ -140,48 +186,7 @@ int run_node(const node_config& cfg) {
   spdlog::info("{} workflow definition(s) loaded from {}", ctx.workflows.all().size(), cfg.workflows_dir);
 
   ctx.node_keys = node_keys ? &*node_keys : nullptr;
-  {
-    node_system_config sys_cfg(cfg);
-    caf::actor_system sys(sys_cfg);
-    // The tree starts every part in order; a part that cannot start (the
-    // address in use, a bad memory or connectors section, a secret the
-    // vault lacks) stops the start-up with its error.
-    auto booted = std::make_shared<std::promise<status>>();
-    auto started = booted->get_future();
-    auto root = spawn_supervisor(sys, node_tree(cfg), &ctx, booted);
-    if (auto s = started.get(); !s) {
-      std::fprintf(stderr, "keel node: %s\n", s.err().message.c_str());
-      sys.await_all_actors_done();  // the tree stops itself
-      root = nullptr;  // a detached actor's thread ends once its last reference is gone
-      return 1;
-    }
-    // Admin requests about the tree reach it from here on (until then the
-    // frame router says the node is starting).
-    sys.registry().put(caf::atom("ctlplane"), caf::actor_cast<caf::strong_actor_ptr>(root));
-    auto* http = ctx.control->metrics_http.get();
-    spdlog::info("node {} listening on {} (data dir {}, pid {})", ctx.db->identity().node_id, ctx.listen,
-                 ctx.db->dir(), ::getpid());
-    // A machine-readable line for launchers and tests that pick port 0.
-    if (node_keys) spdlog::info("CURVE on: node public key {} (also in {}/node.pub)", node_keys->public_key, ctx.db->dir());
-    if (http) spdlog::info("metrics at {}", http->url());
-    std::printf("keel node ready: listen=%s data_dir=%s pid=%d curve=%s metrics=%s console=%s\n", ctx.listen.c_str(),
-                ctx.db->dir().c_str(), ::getpid(), node_keys ? node_keys->public_key.c_str() : "off",
-                http ? http->url().c_str() : "off", ctx.console_url.empty() ? "off" : ctx.console_url.c_str());
-    std::fflush(stdout);
-
-    int sig = 0;
-    sigwait(&signals, &sig);
-    spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    // The tree stops in reverse start order: the console, the connectors
-    // (no new events), the agents, the control service, the gateway (what
-    // answers peers has stopped), the memory worker.
-    sys.registry().erase(caf::atom("ctlplane"));
-    caf::anon_send_exit(root, caf::exit_reason::user_shutdown);
-    // Our reference is held until the tree has stopped: an actor nobody
-    // references is destroyed at once, its children killed unordered.
-    sys.await_all_actors_done();
-    root = nullptr;  // a detached actor's thread ends once its last reference is gone
-  }
+  if (int rc = run_tree(cfg, ctx, signals); rc != 0) return rc;
   spdlog::info("node stopped cleanly");
   return 0;
 }
