@@ -10,6 +10,7 @@
 #include "runtime/base/duration.hpp"
 #include "runtime/node/node_config.hpp"
 #include "runtime/base/utf8.hpp"
+#include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -341,6 +342,97 @@ int cmd_crash(const globals& g, const std::string& agent) {
   if (g.json) return print_json(*r), exit_ok;
   ui::print(stdout, "told %s to crash; watch it restart with `keelctl agents`\n", agent);
   return exit_ok;
+}
+
+command_group add_node_commands(CLI::App& app) {
+  struct options {
+    std::string exec_name, exec_key, exec_role = "executor", exec_caps, exec_labels;
+    std::string agent, message;
+    std::string action, args_json, selector, task_timeout_text = "30s", wait_for_executor_text, run_key;
+  };
+  auto o = std::make_shared<options>();
+  auto* status = app.add_subcommand("status", "Node uptime, agents, executors and tasks in flight");
+  auto* agents = app.add_subcommand("agents", "Agents with state, restarts and mailbox depth");
+  auto* executors = app.add_subcommand("executors", "Connected executors: caps, labels, load, liveness (and key management)");
+  auto* authorize = executors->add_subcommand("authorize", "Let a CURVE public key connect, as an executor (or admin)");
+  authorize->add_option("public_key", o->exec_key, "Public key printed by keel keygen")->required();
+  authorize->add_option("--name", o->exec_name, "Name for it (shown everywhere, used to revoke)")->required();
+  authorize->add_option("--role", o->exec_role, "executor (default) or admin")->check(CLI::IsMember({"executor", "admin"}));
+  authorize->add_option("--caps", o->exec_caps, "Only these actions may be offered with this key");
+  authorize->add_option("--labels", o->exec_labels, "Labels set on its registration, e.g. site=db1");
+  auto* revoke = executors->add_subcommand("revoke", "Refuse a key from now on and cut its connection");
+  revoke->add_option("name", o->exec_name, "Name given to authorize")->required();
+  auto* drain = executors->add_subcommand("drain", "Send no new tasks to an executor; in-flight ones finish");
+  drain->add_option("name", o->exec_name, "Executor name (keelctl executors)")->required();
+  auto* keys = executors->add_subcommand("keys", "Authorized keys with role and state");
+  auto* ping = app.add_subcommand("ping", "Check that the node answers, and how fast");
+
+  auto* send = app.add_subcommand("send", "Send a JSON message to an agent and print its reply");
+  send->add_option("agent", o->agent, "planner, retriever, canonicalizer, executor or monitor")->required();
+  send->add_option("message", o->message, "JSON, e.g. '{\"ping\": true}'; @FILE reads it from a file, - from stdin")->required();
+
+  auto* run = app.add_subcommand("run", "Run an action on an executor that offers it and print the result");
+  run->add_option("action", o->action, "Action name, e.g. echo, sleep, shell")->required();
+  run->add_option("--args", o->args_json,
+                  "Arguments as JSON, e.g. '{\"text\": \"hi\"}'; @FILE reads them from a file, - from stdin (for more than "
+                  "the 128 KiB a command-line argument may hold)");
+  run->add_option("--on", o->selector, "Only executors with these labels, e.g. site=local");
+  // --timeout after `run` is the task's deadline.
+  auto* task_timeout_opt = run->add_option(
+      "--timeout", o->task_timeout_text,
+      "Task deadline (default: keelctl's --timeout when given before `run`, else 30s). keelctl waits 2s longer for the "
+      "node's answer, but never longer than its own --timeout");
+  run->add_option("--wait-for-executor", o->wait_for_executor_text,
+                  "Wait up to this long for a matching executor instead of failing at once (e.g. 30s)");
+  run->add_option("--idempotency-key", o->run_key,
+                  "Passed to the action so a re-dispatch after executor loss has no second effect");
+  auto* queue = app.add_subcommand("queue", "Tasks waiting for an executor, and why");
+
+  auto* fault = app.add_subcommand("fault", "Fault injection (only on nodes with fault_injection enabled)");
+  fault->require_subcommand(1);
+  auto* crash = fault->add_subcommand("crash", "Make an agent crash, to watch supervision restart it");
+  crash->add_option("agent", o->agent, "Agent name")->required();
+  for (auto* sub : {status, agents, executors, ping, send, run, fault, crash, authorize, revoke, drain, keys, queue})
+    sub->fallthrough();
+
+  return [=](const globals& g) -> std::optional<int> {
+    if (*status) {
+      auto rc = cmd_status(g);
+      if (rc == exit_ok && !g.json) print_status_alerts(g);
+      return rc;
+    }
+    if (*agents) return cmd_agents(g);
+    if (*authorize) {
+      json args = {{"public_key", o->exec_key}, {"name", o->exec_name}, {"role", o->exec_role}, {"caps", split_list(o->exec_caps)}};
+      if (!o->exec_labels.empty()) {
+        auto l = parse_labels(o->exec_labels);
+        if (!l) return report(g, l.err()), exit_usage;
+        args["labels"] = *l;
+      }
+      return cmd_executor_admin(g, "executors.authorize", args);
+    }
+    if (*revoke) return cmd_executor_admin(g, "executors.revoke", {{"name", o->exec_name}});
+    if (*drain) return cmd_executor_admin(g, "executors.drain", {{"name", o->exec_name}});
+    if (*keys) return cmd_keys(g);
+    if (*executors) return cmd_executors(g);
+    if (*ping) return cmd_ping(g);
+    if (*queue) return cmd_queue(g);
+    if (*send) return cmd_send(g, o->agent, o->message);
+    if (*run) {
+      auto tt = parse_duration(o->task_timeout_text);
+      if (!tt) return report(g, tt.err()), exit_usage;
+      if (task_timeout_opt->count() == 0 && g.timeout_given) tt = g.timeout;
+      std::chrono::milliseconds wait{0};
+      if (!o->wait_for_executor_text.empty()) {
+        auto w = parse_duration(o->wait_for_executor_text);
+        if (!w) return report(g, w.err()), exit_usage;
+        wait = *w;
+      }
+      return cmd_run(g, o->action, o->args_json, o->selector, *tt, wait, o->run_key);
+    }
+    if (*crash) return cmd_crash(g, o->agent);
+    return std::nullopt;
+  };
 }
 
 }  // namespace keel::ctl

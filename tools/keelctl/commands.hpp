@@ -4,8 +4,11 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "runtime/fabric/client.hpp"
@@ -32,6 +35,19 @@ inline std::chrono::milliseconds wait_for(const globals& g, std::chrono::millise
 // Exit codes: 0 success, 1 the node or the action reported an error,
 // 2 bad usage, 3 the node could not be reached in time.
 inline constexpr int exit_ok = 0, exit_failed = 1, exit_usage = 2, exit_unreachable = 3;
+
+// A group of commands: add_*_commands adds them to the app before parsing
+// and returns what runs the one given after it (nullopt when the command
+// line named another group's command). Adding a command touches its group.
+using command_group = std::function<std::optional<int>(const globals&)>;
+// status, agents, executors [authorize|revoke|drain|keys], ping, send, run,
+// queue, fault crash (commands.cpp).
+command_group add_node_commands(CLI::App& app);
+// workflows, run-workflow, tasks, task, history, approvals, approve, reject,
+// answer, console token, retry, runs agent, cancel (workflow_commands.cpp).
+command_group add_workflow_commands(CLI::App& app);
+// secrets, accounts, policy, models, cost, trace, audit (control_commands.cpp).
+command_group add_control_commands(CLI::App& app);
 
 // A field of a reply as table text: strings as they are, other values as
 // JSON, and `dflt` when the field is missing, null or an empty string.

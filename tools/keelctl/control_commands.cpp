@@ -283,4 +283,59 @@ int cmd_audit_verify(const globals& g) {
   return exit_failed;
 }
 
+command_group add_control_commands(CLI::App& app) {
+  struct options {
+    std::string secret_name, policy_file, cost_by = "model", cost_since = "7d", trace_id;
+    bool otlp = false;
+    int audit_n = 20;
+    bool audit_follow = false;
+  };
+  auto o = std::make_shared<options>();
+  auto* secrets = app.add_subcommand("secrets", "Secrets encrypted at rest in the node: set, list, remove (values are never shown)");
+  secrets->require_subcommand(1);
+  auto* secrets_set = secrets->add_subcommand("set", "Create or rotate a secret; the value is read from the terminal without echo, or from stdin");
+  secrets_set->add_option("name", o->secret_name, "Secret name; config refers to it as secret://NAME")->required();
+  auto* secrets_list = secrets->add_subcommand("list", "Secret names with created/rotated times (never values)");
+  auto* secrets_remove = secrets->add_subcommand("remove", "Delete a secret (not an error if it does not exist)");
+  secrets_remove->add_option("name", o->secret_name, "Secret name")->required();
+  auto* accounts = app.add_subcommand("accounts", "The operator and the external accounts mapped to them, with capabilities");
+  auto* policy = app.add_subcommand("policy", "The node's policy: show it, or check a policy file locally");
+  policy->require_subcommand(1);
+  auto* policy_show = policy->add_subcommand("show", "Rules, budgets and routes the node enforces");
+  auto* policy_check = policy->add_subcommand("check", "Validate a policy file (no node needed); explains each problem by line");
+  policy_check->add_option("file", o->policy_file, "Policy YAML file")->required();
+  auto* models = app.add_subcommand("models", "Model providers and tiers, breaker state, spend against budgets");
+  auto* cost = app.add_subcommand("cost", "Model spend by model, agent or workflow");
+  cost->add_option("--by", o->cost_by, "model (default), agent or workflow")->check(CLI::IsMember({"model", "agent", "workflow"}));
+  cost->add_option("--since", o->cost_since, "How far back (default 7d), e.g. 24h, 30d");
+  auto* trace = app.add_subcommand("trace", "The causal tree of a trace (or of a workflow instance): spans with timings and costs");
+  trace->add_option("id", o->trace_id, "Trace id, or a workflow instance id (wf_...)")->required();
+  trace->add_flag("--otlp", o->otlp, "Print the spans as OTLP/JSON (ExportTraceServiceRequest)");
+  auto* audit = app.add_subcommand("audit", "The hash-chained audit trail");
+  audit->require_subcommand(1);
+  auto* audit_tail = audit->add_subcommand("tail", "The latest audit entries (-f: keep printing new ones; --timeout bounds each poll)");
+  audit_tail->add_option("-n", o->audit_n, "How many (default 20)")->check(CLI::Range(1, 10000));
+  audit_tail->add_flag("-f,--follow", o->audit_follow, "Keep printing new entries until interrupted");
+  auto* audit_verify = audit->add_subcommand(
+      "verify", "Re-check every link of the chain; reports the first broken entry. Waits up to 60s, or keelctl's --timeout when given");
+  for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
+                    models, cost, trace, audit, audit_tail, audit_verify})
+    sub->fallthrough();
+
+  return [=](const globals& g) -> std::optional<int> {
+    if (*secrets_set) return cmd_secrets_set(g, o->secret_name);
+    if (*secrets_list) return cmd_secrets_list(g);
+    if (*secrets_remove) return cmd_secrets_remove(g, o->secret_name);
+    if (*accounts) return cmd_accounts(g);
+    if (*policy_show) return cmd_policy_show(g);
+    if (*policy_check) return cmd_policy_check(g, o->policy_file);
+    if (*models) return cmd_models(g);
+    if (*cost) return cmd_cost(g, o->cost_by, o->cost_since);
+    if (*trace) return cmd_trace(g, o->trace_id, o->otlp);
+    if (*audit_tail) return cmd_audit_tail(g, o->audit_n, o->audit_follow);
+    if (*audit_verify) return cmd_audit_verify(g);
+    return std::nullopt;
+  };
+}
+
 }  // namespace keel::ctl

@@ -350,4 +350,90 @@ int cmd_cancel(const globals& g, const std::string& id, const std::string& comme
                 "cancelling %s: %s (completed steps are being compensated)\n");
 }
 
+command_group add_workflow_commands(CLI::App& app) {
+  struct options {
+    std::string wf_name, wf_input, wf_key;
+    bool wf_wait = false;
+    std::string task_state;
+    int task_limit = 50;
+    std::string instance_id, comment, from_step, corrected_args, answer_text, runs_step;
+    bool edit_draft = false;
+    int retry_max_turns = 0;
+    double retry_max_cost = -1;
+  };
+  auto o = std::make_shared<options>();
+  auto* workflows = app.add_subcommand("workflows", "Workflow definitions loaded from the node's workflows.dir");
+  auto* run_wf = app.add_subcommand("run-workflow", "Start a workflow instance");
+  run_wf->add_option("workflow", o->wf_name, "Workflow name (see keelctl workflows)")->required();
+  run_wf->add_option("--input", o->wf_input, "Input as a JSON object; @FILE reads it from a file, - from stdin");
+  run_wf->add_option("--idempotency-key", o->wf_key, "Starting twice with this key returns the first instance");
+  run_wf->add_flag("--wait", o->wf_wait,
+                   "Wait until the instance ends or pauses for the operator: up to 10 minutes, or keelctl's --timeout when given");
+  auto* tasks = app.add_subcommand("tasks", "Workflow instances, newest first");
+  tasks->add_option("--state", o->task_state, "running, awaiting_approval, paused, compensating, completed, failed, compensated, cancelled");
+  tasks->add_option("--limit", o->task_limit, "At most this many (default 50)")->check(CLI::Range(1, 10000));
+  auto* task = app.add_subcommand("task", "One instance: every step with state, attempts, errors, timings, result, key");
+  task->add_option("id", o->instance_id, "Instance id")->required();
+  auto* history = app.add_subcommand("history", "The event history of one instance, in order");
+  history->add_option("id", o->instance_id, "Instance id")->required();
+  auto* approvals = app.add_subcommand("approvals", "What waits for the operator, with the facts behind it");
+  auto* approve = app.add_subcommand("approve", "Approve a gate (INSTANCE or INSTANCE/STEP)");
+  approve->add_option("id", o->instance_id, "Approval id from keelctl approvals")->required();
+  approve->add_option("--comment", o->comment, "Recorded with the decision");
+  approve->add_option("--args", o->corrected_args,
+                      "Approve with corrected arguments (a JSON merge patch on the proposed ones: the keys it names "
+                      "change, null removes one; recorded as a correction); @FILE reads it from a file, - from stdin");
+  auto* edit_flag = approve->add_flag("--edit", o->edit_draft,
+                    "A reviewed model draft: open it in $EDITOR (else vi) and approve what you save; the edit is "
+                    "recorded as a correction the step's later drafts learn from");
+  edit_flag->excludes("--args");
+  auto* reject = app.add_subcommand("reject", "Reject a gate: the instance compensates and fails");
+  reject->add_option("id", o->instance_id, "Approval id from keelctl approvals")->required();
+  reject->add_option("--comment", o->comment, "Recorded with the decision");
+  auto* answer = app.add_subcommand("answer", "Answer a clarification a workflow step asked (see keelctl approvals)");
+  answer->add_option("id", o->instance_id, "Question id from keelctl approvals (INSTANCE or INSTANCE/STEP)")->required();
+  answer->add_option("text", o->answer_text, "The answer; the step goes on with it as its result")->required();
+  auto* console = app.add_subcommand("console", "The node's web console");
+  console->require_subcommand(1);
+  auto* console_token = console->add_subcommand("token", "Make a new console login token (signs every session out) and print it");
+  auto* retry = app.add_subcommand("retry", "Resume a paused instance: re-run its failed steps");
+  retry->add_option("id", o->instance_id, "Instance id")->required();
+  retry->add_option("--from", o->from_step, "Re-run this step and everything after it (their recorded results are dropped)");
+  retry->add_option("--max-turns", o->retry_max_turns, "A stopped agent step goes on with this many turns in all")->check(CLI::Range(1, 100));
+  retry->add_option("--max-cost", o->retry_max_cost, "A stopped agent step goes on with this cost limit in USD")->check(CLI::NonNegativeNumber);
+  auto* runs = app.add_subcommand("runs", "What the steps of an instance did, in detail");
+  runs->require_subcommand(1);
+  auto* runs_agent = runs->add_subcommand("agent", "Each model turn and tool call of an instance's agent steps: model, tier, tokens, cost, fallback, what each call got");
+  runs_agent->add_option("id", o->instance_id, "Instance id")->required();
+  runs_agent->add_option("--step", o->runs_step, "Only this agent step (default: every agent step of the instance)");
+  auto* cancel = app.add_subcommand("cancel", "Cancel an instance: completed steps are compensated in reverse order");
+  cancel->add_option("id", o->instance_id, "Instance id")->required();
+  cancel->add_option("--comment", o->comment, "Recorded with the cancellation");
+  for (auto* sub : {workflows, run_wf, tasks, task, history, approvals, approve, reject, answer, console, console_token, retry, cancel})
+    sub->fallthrough();
+
+  return [=](const globals& g) -> std::optional<int> {
+    if (*workflows) return cmd_workflows(g);
+    if (*run_wf) return cmd_run_workflow(g, o->wf_name, o->wf_input, o->wf_key, o->wf_wait);
+    if (*tasks) return cmd_tasks(g, o->task_state, o->task_limit);
+    if (*task) return cmd_task(g, o->instance_id);
+    if (*history) return cmd_history(g, o->instance_id);
+    if (*approvals) return cmd_approvals(g);
+    if (*approve && o->edit_draft) return cmd_edit_draft(g, o->instance_id, o->comment);
+    if (*approve) return cmd_decide(g, o->instance_id, true, o->comment, o->corrected_args);
+    if (*answer) return cmd_answer(g, o->instance_id, o->answer_text);
+    if (*console_token) return cmd_console_token(g);
+    if (*reject) return cmd_decide(g, o->instance_id, false, o->comment);
+    if (*retry) {
+      json limits;
+      if (o->retry_max_turns > 0) limits["max_turns"] = o->retry_max_turns;
+      if (o->retry_max_cost >= 0) limits["max_cost"] = o->retry_max_cost;
+      return cmd_retry(g, o->instance_id, o->from_step, limits);
+    }
+    if (*runs_agent) return cmd_runs_agent(g, o->instance_id, o->runs_step);
+    if (*cancel) return cmd_cancel(g, o->instance_id, o->comment);
+    return std::nullopt;
+  };
+}
+
 }  // namespace keel::ctl
