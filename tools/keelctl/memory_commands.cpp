@@ -219,6 +219,27 @@ void print_prune(const json& r) {
   }
 }
 
+void print_memory_status(const json& r) {
+  const auto& o = r["opened"];
+  ui::print(stdout, "items         %s (index holds %s)\n", cell_text(r, "items"), cell_text(r, "index_items"));
+  ui::print(stdout, "embedder      %s\n", cell_text(r, "embedder"));
+  ui::print(stdout, "dead letters  %s\n", cell_text(r, "dead_letters"));
+  std::string types;
+  for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
+  ui::print(stdout, "entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types,
+            cell_text(r, "mappings"));
+  std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + cell_text(o, "why")
+                    : o.value("index_loaded", false) ? "loaded, " + cell_text(o, "replayed") + " op(s) caught up"
+                                                     : "new";
+  ui::print(stdout, "index at open %s\n", how);
+  ui::print(stdout, "checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})),
+            ago(r.value("last_prune_ms", std::int64_t{0})));
+  const auto& re = r.value("reembed", json::object());
+  if (re.value("state", "idle") != "idle")
+    ui::print(stdout, "re-embed      %s, %s/%s item(s)%s\n", cell_text(re, "state"), cell_text(re, "done"), cell_text(re, "total"),
+              cell_text(re, "error", "").empty() ? "" : ": " + cell_text(re, "error"));
+}
+
 // --- dead letters ---
 
 void print_outcome(const json& o) {
@@ -229,6 +250,34 @@ void print_outcome(const json& o) {
   }
   ui::print(stdout, "%s: %s %s version %s\n", ui::green(what), cell_text(o, "entity_type"), cell_text(o, "entity_id"),
             cell_text(o, "version"));
+}
+
+void print_dead_letters(const json& r) {
+  const auto& list = r["dead_letters"];
+  if (list.empty()) {
+    ui::print(stdout, "%s\n", ui::dim("no dead letters: every event was mapped"));
+    return;
+  }
+  ui::table t({"ID", "SOURCE", "TYPE", "EVENT", "ATTEMPTS", "LAST FAILED", "REASON"});
+  t.width(6, 90);
+  for (const auto& d : list)
+    t.add({cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"), cell_text(d, "event_id"), cell_text(d, "attempts"),
+           ago(d.value("last_ms", std::int64_t{0})), cell_text(d, "reason")});
+  t.print(stdout);
+  if (r.value("total", std::size_t{0}) > list.size())
+    ui::print(stdout, "%s\n", ui::dim("(" + cell_text(r, "total") + " in all; raise --limit to see more)"));
+  ui::print(stdout, "%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`"));
+}
+
+void print_dead_letter(const json& r) {
+  const auto& d = r["dead_letter"];
+  ui::print(stdout, "%s %s  %s/%s event %s\n", ui::bold("dead letter"), cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"),
+            cell_text(d, "event_id"));
+  ui::print(stdout, "reason    %s\n", cell_text(d, "reason"));
+  ui::print(stdout, "attempts  %s (first %s, last %s)\n", cell_text(d, "attempts"), ago(d.value("first_ms", std::int64_t{0})),
+            ago(d.value("last_ms", std::int64_t{0})));
+  std::printf("event\n");
+  ui::print_lines(stdout, ui::json_text(d["event"], 2));
 }
 
 }  // namespace
@@ -394,56 +443,10 @@ std::optional<int> memory_cli::run(const globals& g) const {
     return ask(g, "memory.forget", {{"id", number_}}, [&](const json&) { std::printf("forgot #%llu\n", static_cast<unsigned long long>(number_)); });
   if (*mem_prune_) return ask(g, "memory.prune", {{"dry_run", dry_run_}}, print_prune);
   if (*mem_reembed_) return cmd_memory_reembed(g, !no_wait_);
-  if (*mem_status_)
-    return ask(g, "memory.status", json::object(), [](const json& r) {
-      const auto& o = r["opened"];
-      ui::print(stdout, "items         %s (index holds %s)\n", cell_text(r, "items"), cell_text(r, "index_items"));
-      ui::print(stdout, "embedder      %s\n", cell_text(r, "embedder"));
-      ui::print(stdout, "dead letters  %s\n", cell_text(r, "dead_letters"));
-      std::string types;
-      for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
-      ui::print(stdout, "entity types  %s; %s mapping(s)\n", types.empty() ? "none (declare them under memory.entities)" : types,
-                cell_text(r, "mappings"));
-      std::string how = o.value("rebuilt", false) ? "rebuilt from LevelDB: " + cell_text(o, "why")
-                        : o.value("index_loaded", false) ? "loaded, " + cell_text(o, "replayed") + " op(s) caught up"
-                                                         : "new";
-      ui::print(stdout, "index at open %s\n", how);
-      ui::print(stdout, "checkpoint    %s; pruned %s\n", ago(r.value("last_checkpoint_ms", std::int64_t{0})),
-                ago(r.value("last_prune_ms", std::int64_t{0})));
-      const auto& re = r.value("reembed", json::object());
-      if (re.value("state", "idle") != "idle")
-        ui::print(stdout, "re-embed      %s, %s/%s item(s)%s\n", cell_text(re, "state"), cell_text(re, "done"), cell_text(re, "total"),
-                  cell_text(re, "error", "").empty() ? "" : ": " + cell_text(re, "error"));
-    });
+  if (*mem_status_) return ask(g, "memory.status", json::object(), print_memory_status);
 
-  if (*dlq_list_)
-    return ask(g, "dlq.list", {{"limit", limit_}}, [](const json& r) {
-      const auto& list = r["dead_letters"];
-      if (list.empty()) {
-        ui::print(stdout, "%s\n", ui::dim("no dead letters: every event was mapped"));
-        return;
-      }
-      ui::table t({"ID", "SOURCE", "TYPE", "EVENT", "ATTEMPTS", "LAST FAILED", "REASON"});
-      t.width(6, 90);
-      for (const auto& d : list)
-        t.add({cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"), cell_text(d, "event_id"), cell_text(d, "attempts"),
-               ago(d.value("last_ms", std::int64_t{0})), cell_text(d, "reason")});
-      t.print(stdout);
-      if (r.value("total", std::size_t{0}) > list.size())
-        ui::print(stdout, "%s\n", ui::dim("(" + cell_text(r, "total") + " in all; raise --limit to see more)"));
-      ui::print(stdout, "%s\n", ui::dim("fix the mapping in the node config, restart the node, then `keelctl dlq replay --all`"));
-    });
-  if (*dlq_show_)
-    return ask(g, "dlq.show", {{"id", number_}}, [](const json& r) {
-      const auto& d = r["dead_letter"];
-      ui::print(stdout, "%s %s  %s/%s event %s\n", ui::bold("dead letter"), cell_text(d, "id"), cell_text(d, "source"), cell_text(d, "type"),
-                cell_text(d, "event_id"));
-      ui::print(stdout, "reason    %s\n", cell_text(d, "reason"));
-      ui::print(stdout, "attempts  %s (first %s, last %s)\n", cell_text(d, "attempts"), ago(d.value("first_ms", std::int64_t{0})),
-                ago(d.value("last_ms", std::int64_t{0})));
-      std::printf("event\n");
-      ui::print_lines(stdout, ui::json_text(d["event"], 2));
-    });
+  if (*dlq_list_) return ask(g, "dlq.list", {{"limit", limit_}}, print_dead_letters);
+  if (*dlq_show_) return ask(g, "dlq.show", {{"id", number_}}, print_dead_letter);
   if (*dlq_replay_) {
     if (all_ == (number_ != 0)) return usage(g, "name one dead letter (keelctl dlq replay ID) or pass --all");
     json args = all_ ? json{{"all", true}} : json{{"id", number_}};
