@@ -176,6 +176,43 @@ auto keeping_logs_on_failure(temp_dir& dir, F&& body) {
   }
 }
 
+// Waits until every executor in `names` shows in the node's list; throws
+// when one exits first or they take longer than start_timeout.
+void await_registration(client& c, const std::vector<std::unique_ptr<child_process>>& execs,
+                        const std::set<std::string>& names, const child_process& node) {
+  bool registered = wait_until(
+      [&] {
+        for (auto& e : execs)
+          if (!e->running()) throw startup_failure("executor exited before registering", *e);
+        auto res = c.call("executors", json::object(), std::chrono::seconds(2));
+        if (!res || !res->contains("executors") || !(*res)["executors"].is_array()) return false;
+        std::size_t seen = 0;
+        for (const auto& e : (*res)["executors"])
+          if (e.is_object() && names.count(e.value("name", std::string()))) ++seen;
+        return seen == names.size();
+      },
+      start_timeout, std::chrono::milliseconds(20));
+  if (!registered) throw startup_failure("executors did not register within 30 s", node);
+}
+
+// For a failed run: the processes' states, and what the node thinks is
+// going on (queued and leased tasks, executors, dropped frames).
+std::string keel_state(client& c, child_process& node, const std::vector<std::unique_ptr<child_process>>& execs) {
+  std::string state = "unavailable";
+  if (auto st = c.call("status", json::object(), std::chrono::seconds(5)); st) {
+    json brief = {{"tasks", st->value("tasks", json())}, {"frames", (*st)["node"].value("frames", json())},
+                  {"executors", json::array()}};
+    for (const auto& e : st->value("executors", json::array()))
+      brief["executors"].push_back({{"name", e.value("name", "")}, {"in_flight", e.value("in_flight", 0)},
+                                    {"done", e.value("done", 0)}, {"failed", e.value("failed", 0)}});
+    state = brief.dump();
+  }
+  std::string procs_state = "node " + node.state();
+  for (std::size_t i = 0; i < execs.size(); ++i)
+    procs_state += ", executor b" + std::to_string(i + 1) + " " + execs[i]->state();
+  return procs_state + "\n  node status: " + state;
+}
+
 }  // namespace
 
 static run_result run_keel_in(const options& o, int n, temp_dir& dir);
@@ -241,19 +278,7 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
     execs.push_back(std::make_unique<child_process>(argv, dir.file("executor-" + name + ".log")));
   }
 
-  bool registered = wait_until(
-      [&] {
-        for (auto& e : execs)
-          if (!e->running()) throw startup_failure("executor exited before registering", *e);
-        auto res = c.call("executors", json::object(), std::chrono::seconds(2));
-        if (!res || !res->contains("executors") || !(*res)["executors"].is_array()) return false;
-        std::size_t seen = 0;
-        for (const auto& e : (*res)["executors"])
-          if (e.is_object() && names.count(e.value("name", std::string()))) ++seen;
-        return seen == names.size();
-      },
-      start_timeout, std::chrono::milliseconds(20));
-  if (!registered) throw startup_failure("executors did not register within 30 s", *node);
+  await_registration(c, execs, names, *node);
 
   std::vector<std::unique_ptr<child_process>*> procs{&node};
   r.procs.push_back({"node", node->pid(), sample_process(node->pid()), {}, 0});
@@ -301,20 +326,7 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
   try {
     measure(o, r, procs, send, receive);
   } catch (const std::exception& ex) {
-    // Say what the node thinks is going on: queued and leased tasks, executors, dropped frames.
-    std::string state = "unavailable";
-    if (auto st = c.call("status", json::object(), std::chrono::seconds(5)); st) {
-      json brief = {{"tasks", st->value("tasks", json())}, {"frames", (*st)["node"].value("frames", json())},
-                    {"executors", json::array()}};
-      for (const auto& e : st->value("executors", json::array()))
-        brief["executors"].push_back({{"name", e.value("name", "")}, {"in_flight", e.value("in_flight", 0)},
-                                      {"done", e.value("done", 0)}, {"failed", e.value("failed", 0)}});
-      state = brief.dump();
-    }
-    std::string procs_state = "node " + node->state();
-    for (std::size_t i = 0; i < execs.size(); ++i)
-      procs_state += ", executor b" + std::to_string(i + 1) + " " + execs[i]->state();
-    throw std::runtime_error(std::string(ex.what()) + "\n  " + procs_state + "\n  node status: " + state);
+    throw std::runtime_error(std::string(ex.what()) + "\n  " + keel_state(c, *node, execs));
   }
 
   for (auto& e : execs) e->terminate();
