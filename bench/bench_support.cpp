@@ -20,6 +20,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "runtime/fabric/client.hpp"
+
 namespace keel::bench {
 
 std::string self_exe() {
@@ -28,9 +32,6 @@ std::string self_exe() {
   if (ec) throw std::runtime_error("cannot read /proc/self/exe: " + ec.message());
   return p.string();
 }
-
-
-// --- temp_dir ---
 
 latency_summary summarize(std::vector<std::int64_t>& ns) {
   latency_summary s;
@@ -76,6 +77,46 @@ std::string cpu_model() {
     }
   }
   return "unknown";
+}
+
+std::runtime_error startup_failure(const std::string& what, const child_process& p) {
+  return std::runtime_error(what + "; the last lines of " + p.log_path() + ":\n" + tail_of(p.log_path(), 15));
+}
+
+std::unique_ptr<child_process> start_listener(const std::function<std::vector<std::string>(int port)>& argv_for,
+                                              const temp_dir& dir, const std::string& log_name,
+                                              const std::string& ready, int& port_out) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    int port = free_port();
+    auto log = dir.file(log_name + "-" + std::to_string(attempt) + ".log");
+    auto p = std::make_unique<child_process>(argv_for(port), log);
+    bool settled = wait_until([&] { return p->log_contains(ready) || !p->running(); }, start_timeout);
+    if (settled && p->running()) {
+      port_out = port;
+      return p;
+    }
+    if (!settled) throw startup_failure(log_name + " did not report '" + ready + "' in time", *p);
+    if (!p->log_contains("in use")) throw startup_failure(log_name + " exited during start-up", *p);
+  }
+  throw std::runtime_error(log_name + ": no free loopback port in 5 attempts");
+}
+
+void await_registration(client& c, const std::vector<std::unique_ptr<child_process>>& execs,
+                        const std::set<std::string>& names, const child_process& node) {
+  bool registered = wait_until(
+      [&] {
+        for (auto& e : execs)
+          if (!e->running()) throw startup_failure("executor exited before registering", *e);
+        auto res = c.call("executors", nlohmann::json::object(), std::chrono::seconds(2));
+        if (!res || !res->contains("executors") || !(*res)["executors"].is_array()) return false;
+        std::size_t seen = 0;
+        for (const auto& e : (*res)["executors"])
+          if (e.is_object() && names.count(e.value("name", std::string()))) ++seen;
+        return seen == names.size();
+      },
+      start_timeout, std::chrono::milliseconds(20));
+  if (!registered)
+    throw startup_failure("executors did not register within " + std::to_string(start_timeout.count()) + " s", node);
 }
 
 }  // namespace keel::bench

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/raw_zmq.hpp"
+#include "bench/sliding_window.hpp"
 #include "runtime/fabric/client.hpp"
 #include "runtime/fabric/curve_keys.hpp"
 
@@ -26,11 +27,9 @@
 namespace keel::bench {
 namespace {
 
-using steady = std::chrono::steady_clock;
 using nlohmann::json;
 
 constexpr auto reply_timeout = std::chrono::seconds(30);  // also the tasks' timeout_ms
-constexpr auto start_timeout = std::chrono::seconds(30);
 constexpr std::uint64_t warmup_base = 1ull << 40;  // warm-up sequence numbers never collide with measured ones
 
 // The payload of task `seq`: exactly `size` printable bytes, different for
@@ -44,72 +43,11 @@ std::string make_payload(std::uint64_t seq, int size) {
   return s;
 }
 
-// --- the sliding window, shared by both systems ---
-
-struct completion {
-  std::uint64_t seq = 0;
-  bool matched = false;  // the reply carried exactly the payload sent
-  bool failed = false;   // the system answered with an error
-  std::string why;       // for failed
-};
-
-struct window_outcome {
-  std::uint64_t done = 0, mismatches = 0, errors = 0, unexpected = 0;
-  double seconds = 0;
-  std::vector<std::int64_t> latency_ns;
-  std::string first_error;
-};
-
-// Keeps `window` requests outstanding until `count` replies have arrived.
-// send(seq) queues one request; receive() returns the next completion or
-// nothing after reply_timeout.
-template <class Send, class Receive>
-window_outcome drive(std::uint64_t seq0, std::uint64_t count, int window, Send&& send, Receive&& receive) {
-  window_outcome out;
-  out.latency_ns.reserve(count);
-  std::vector<steady::time_point> sent_at(count);
-  std::vector<bool> answered(count, false);
-  std::uint64_t next = 0;
-  auto start = steady::now();
-  auto send_next = [&] {
-    sent_at[next] = steady::now();
-    send(seq0 + next);
-    ++next;
-  };
-  while (next < count && next < static_cast<std::uint64_t>(window)) send_next();
-  while (out.done < count) {
-    std::optional<completion> c = receive();
-    auto now = steady::now();
-    if (!c) {
-      throw std::runtime_error("no reply within " + std::to_string(reply_timeout.count()) + " s; " +
-                               std::to_string(out.done) + " of " + std::to_string(count) + " done");
-    }
-    if (c->seq < seq0 || c->seq >= seq0 + count || answered[c->seq - seq0]) {
-      ++out.unexpected;
-      continue;
-    }
-    auto i = c->seq - seq0;
-    answered[i] = true;
-    out.latency_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(now - sent_at[i]).count());
-    ++out.done;
-    if (c->failed) {
-      ++out.errors;
-      if (out.first_error.empty()) out.first_error = c->why;
-    } else if (!c->matched) {
-      ++out.mismatches;
-      if (out.first_error.empty()) out.first_error = "reply payload differs from the one sent (task " + std::to_string(c->seq) + ")";
-    }
-    if (next < count) send_next();
-  }
-  out.seconds = std::chrono::duration<double>(steady::now() - start).count();
-  return out;
-}
-
 // Runs warm-up and measurement, filling the throughput, latency and CPU parts of `r`.
 template <class Send, class Receive>
 void measure(const options& o, run_result& r, std::vector<std::unique_ptr<child_process>*> procs, Send&& send,
              Receive&& receive) {
-  auto warm = drive(warmup_base, o.warmup, o.window, send, receive);
+  auto warm = drive(warmup_base, o.warmup, o.window, reply_timeout, send, receive);
   if (warm.errors || warm.mismatches)
     throw std::runtime_error("warm-up failed: " + std::to_string(warm.errors) + " errors, " +
                              std::to_string(warm.mismatches) + " mismatches; first: " + warm.first_error);
@@ -117,7 +55,7 @@ void measure(const options& o, run_result& r, std::vector<std::unique_ptr<child_
   for (auto* p : procs) cpu_before.push_back(sample_process((*p)->pid()).cpu_s);
   double self_before = sample_process(::getpid()).cpu_s;
 
-  auto w = drive(0, o.tasks, o.window, send, receive);
+  auto w = drive(0, o.tasks, o.window, reply_timeout, send, receive);
 
   double self_after = sample_process(::getpid()).cpu_s;
   r.tasks = w.done;
@@ -135,64 +73,6 @@ void measure(const options& o, run_result& r, std::vector<std::unique_ptr<child_
     r.procs[i].cpu_us_per_task = per_task(s.cpu_s - cpu_before[i]);
     r.procs[i].after = s;
   }
-}
-
-std::runtime_error startup_failure(const std::string& what, const child_process& p) {
-  return std::runtime_error(what + "; the last lines of " + p.log_path() + ":\n" + tail_of(p.log_path(), 15));
-}
-
-// Starts a server process on a fresh loopback port, retrying when the port
-// was taken between picking and binding. `argv_for(port)` builds the
-// command line; `ready` is the text it prints once serving.
-std::unique_ptr<child_process> start_listener(
-    const std::function<std::vector<std::string>(int port)>& argv_for, const temp_dir& dir,
-    const std::string& log_name, const std::string& ready, int& port_out) {
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    int port = free_port();
-    auto log = dir.file(log_name + "-" + std::to_string(attempt) + ".log");
-    auto p = std::make_unique<child_process>(argv_for(port), log);
-    bool settled = wait_until([&] { return p->log_contains(ready) || !p->running(); }, start_timeout);
-    if (settled && p->running()) {
-      port_out = port;
-      return p;
-    }
-    if (!settled) throw startup_failure(log_name + " did not report '" + ready + "' in time", *p);
-    if (!p->log_contains("in use")) throw startup_failure(log_name + " exited during start-up", *p);
-  }
-  throw std::runtime_error(log_name + ": no free loopback port in 5 attempts");
-}
-
-// --- Keel ---
-
-
-// Runs `body`; if it throws, keeps `dir` (the logs) and names it in the error.
-template <class F>
-auto keeping_logs_on_failure(temp_dir& dir, F&& body) {
-  try {
-    return body();
-  } catch (const std::exception& ex) {
-    dir.keep();
-    throw std::runtime_error(std::string(ex.what()) + "\n  (logs kept in " + dir.path() + ")");
-  }
-}
-
-// Waits until every executor in `names` shows in the node's list; throws
-// when one exits first or they take longer than start_timeout.
-void await_registration(client& c, const std::vector<std::unique_ptr<child_process>>& execs,
-                        const std::set<std::string>& names, const child_process& node) {
-  bool registered = wait_until(
-      [&] {
-        for (auto& e : execs)
-          if (!e->running()) throw startup_failure("executor exited before registering", *e);
-        auto res = c.call("executors", json::object(), std::chrono::seconds(2));
-        if (!res || !res->contains("executors") || !(*res)["executors"].is_array()) return false;
-        std::size_t seen = 0;
-        for (const auto& e : (*res)["executors"])
-          if (e.is_object() && names.count(e.value("name", std::string()))) ++seen;
-        return seen == names.size();
-      },
-      start_timeout, std::chrono::milliseconds(20));
-  if (!registered) throw startup_failure("executors did not register within 30 s", node);
 }
 
 // For a failed run: the processes' states, and what the node thinks is

@@ -4,6 +4,8 @@
 #   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime, the test servers, and the browser
 #                                         # test's Chromium, Node.js and playwright-core (tests/browser)
 #   tools/setup.sh --with-demo-tools      # also what tools/demo.sh runs: the SMTP sink, curl, openssl
+#   tools/setup.sh --with-bench-tools     # also the LangGraph.js side of keel_agent_bench (W6): Node.js >= 20 and
+#                                         # bench/langgraph's npm packages (npm ci; better-sqlite3 builds from source)
 # Environment: KEEL_BUILD_DIR (default: build), KEEL_BUILD_TYPE (RelWithDebInfo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,9 @@ if [[ "${1:-}" == "--with-test-tools" ]]; then
   command -v node >/dev/null || packages+=(nodejs npm)
 elif [[ "${1:-}" == "--with-demo-tools" ]]; then
   packages+=(python3 python3-aiosmtpd openssl curl)
+elif [[ "${1:-}" == "--with-bench-tools" ]]; then
+  packages+=(python3 make g++)  # node-gyp builds better-sqlite3 with them
+  command -v node >/dev/null || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -37,6 +42,18 @@ fi
 if [[ "${1:-}" == "--with-test-tools" && ! -d tests/browser/node_modules ]]; then
   echo "setup: installing the browser test's playwright-core (npm ci in tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
+fi
+
+if [[ "${1:-}" == "--with-bench-tools" && ! -d bench/langgraph/node_modules ]]; then
+  node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+  if ((node_major < 20)); then
+    echo "setup: the LangGraph.js bench needs Node.js >= 20 (@langchain/core); this machine has $(node --version 2>/dev/null || echo none)" >&2
+    exit 1
+  fi
+  echo "setup: installing the LangGraph.js bench's packages (npm ci in bench/langgraph; building better-sqlite3 takes minutes)"
+  # node-gyp takes Node's headers from the system when they are there instead of downloading them.
+  [[ -f /usr/include/node/node.h ]] && export npm_config_nodedir=/usr
+  (cd bench/langgraph && nice -n 10 npm ci --no-audit --no-fund >/dev/null)
 fi
 
 build_dir=${KEEL_BUILD_DIR:-build}
