@@ -74,7 +74,8 @@ def main():
     biggest_file = (0, "")
     biggest_fn = (0, "")
     for root in ROOTS:
-        for dirpath, _, files in os.walk(os.path.join(repo, root)):
+        for dirpath, dirs, files in os.walk(os.path.join(repo, root)):
+            dirs[:] = [d for d in dirs if d != "node_modules"]  # npm packages (bench/langgraph): not ours
             for f in files:
                 if not f.endswith((".cpp", ".hpp")):
                     continue
