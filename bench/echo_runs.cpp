@@ -1,20 +1,21 @@
-// The runners behind echo_runs.hpp: the sliding window, the measurement,
-// process start-up, and the Keel and raw ZeroMQ set-ups.
+// The runners behind echo_runs.hpp: the measurement, process start-up, and
+// the Keel and raw ZeroMQ set-ups (the sliding window is sliding_window.hpp).
 #include "bench/echo_runs.hpp"
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "bench/client_calls.hpp"
 #include "bench/raw_zmq.hpp"
 #include "bench/sliding_window.hpp"
 #include "runtime/fabric/client.hpp"
@@ -170,39 +171,19 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
   note("keel%s, %d executor(s): registered; %llu warm-up + %llu measured tasks, %d in flight", o.curve ? " +curve" : "", n,
        static_cast<unsigned long long>(o.warmup), static_cast<unsigned long long>(o.tasks), o.window);
 
-  std::map<std::uint64_t, std::uint64_t> seq_of_cid;  // at most `window` entries
-  auto send = [&](std::uint64_t seq) {
-    json args = {{"action", "echo"}, {"args", {{"text", make_payload(seq, o.payload)}}}, {"timeout_ms", 30000}};
-    auto cid = c.send("run", std::move(args));
-    if (!cid) throw std::runtime_error("client send failed: " + cid.err().message);
-    seq_of_cid.emplace(*cid, seq);
+  auto request = [&](std::uint64_t seq) {
+    return std::pair{std::string("run"),
+                     json{{"action", "echo"}, {"args", {{"text", make_payload(seq, o.payload)}}}, {"timeout_ms", 30000}}};
   };
-  auto receive = [&]() -> std::optional<completion> {
-    auto rep = c.receive(reply_timeout);
-    if (!rep) {
-      if (rep.err().code == errc::timeout) return std::nullopt;
-      throw std::runtime_error("client receive failed: " + rep.err().message);
-    }
-    completion out;
-    auto it = seq_of_cid.find(rep->cid);
-    if (it == seq_of_cid.end()) {
-      out.seq = ~0ull;  // not ours: counted as unexpected
-      return out;
-    }
-    out.seq = it->second;
-    seq_of_cid.erase(it);
-    if (!rep->ok) {
-      out.failed = true;
-      out.why = rep->err.code + ": " + rep->err.message;
-      return out;
-    }
-    const auto& body = rep->body;
+  auto judge = [&](std::uint64_t seq, const json& body) -> std::string {
     auto res = body.is_object() ? body.find("result") : body.end();
-    out.matched = res != body.end() && res->is_object() && res->size() == 1 && res->contains("text") &&
-                  (*res)["text"].is_string() &&
-                  (*res)["text"].get_ref<const std::string&>() == make_payload(out.seq, o.payload);
-    return out;
+    bool same = res != body.end() && res->is_object() && res->size() == 1 && res->contains("text") &&
+                (*res)["text"].is_string() && (*res)["text"].get_ref<const std::string&>() == make_payload(seq, o.payload);
+    return same ? "" : "reply payload differs from the one sent (task " + std::to_string(seq) + ")";
   };
+  client_calls calls(c, reply_timeout, request, judge);
+  auto send = [&](std::uint64_t seq) { calls.send(seq); };
+  auto receive = [&] { return calls.receive(); };
   try {
     measure(o, r, procs, send, receive);
   } catch (const std::exception& ex) {

@@ -1,0 +1,70 @@
+// One keel::client connection as the two callbacks the sliding window
+// (sliding_window.hpp) takes: send(seq) pipelines request(seq), an op and
+// its args; receive() matches the next reply to its sequence number by cid.
+// A refused request is a failed completion ("request SEQ: CODE: message");
+// an answered one is judged by judge(seq, body): "" when it is right, else
+// what is wrong. A reply to no request in flight counts as unexpected.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/sliding_window.hpp"
+#include "runtime/fabric/client.hpp"
+
+namespace keel::bench {
+
+template <class Request, class Judge>
+class client_calls {
+ public:
+  client_calls(client& c, std::chrono::milliseconds reply_timeout, Request request, Judge judge)
+      : c_(c), reply_timeout_(reply_timeout), request_(std::move(request)), judge_(std::move(judge)) {}
+
+  void send(std::uint64_t seq) {
+    auto [op, args] = request_(seq);
+    auto cid = c_.send(op, std::move(args));
+    if (!cid) throw std::runtime_error("client send failed: " + cid.err().message);
+    seq_of_cid_.emplace(*cid, seq);
+  }
+
+  // Nothing once reply_timeout passed without a reply.
+  std::optional<completion> receive() {
+    auto rep = c_.receive(reply_timeout_);
+    if (!rep) {
+      if (rep.err().code == errc::timeout) return std::nullopt;
+      throw std::runtime_error("client receive failed: " + rep.err().message);
+    }
+    completion out;
+    auto it = seq_of_cid_.find(rep->cid);
+    if (it == seq_of_cid_.end()) {
+      out.seq = ~0ull;  // not ours: counted as unexpected
+      return out;
+    }
+    out.seq = it->second;
+    seq_of_cid_.erase(it);
+    if (!rep->ok) {
+      out.failed = true;
+      out.why = "request " + std::to_string(out.seq) + ": " + rep->err.code + ": " + rep->err.message;
+      return out;
+    }
+    out.why = judge_(out.seq, rep->body);
+    out.matched = out.why.empty();
+    return out;
+  }
+
+ private:
+  client& c_;
+  std::chrono::milliseconds reply_timeout_;
+  Request request_;
+  Judge judge_;
+  std::map<std::uint64_t, std::uint64_t> seq_of_cid_;  // at most `window` entries
+};
+
+}  // namespace keel::bench
