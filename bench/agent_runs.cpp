@@ -330,12 +330,18 @@ side_result run_keel_agents(const bench_options& o, model_stub& stub) {
                   {"router_call", mean_ms_between(metrics_before, metrics_after, "keel_model_call_duration_seconds")},
                   {"echo_step", mean_ms_between(metrics_before, metrics_after, "keel_step_duration_seconds", "\"echo\"")}};
     r.detail = {{"stub", s}, {"executor_tasks", tasks_before >= 0 ? json(r.tool_calls) : json()}, {"node_means_ms", means}};
-    // The node's CPU by thread name (caf.actor: the actors; keel-model: the
-    // model pool; keel: the main thread, detached actors, the recorder, LevelDB).
+    // The node's CPU by thread name: caf.* are CAF's scheduler (the actors;
+    // CAF 0.17 names one worker caf.multiplexer), keel-model the model pool,
+    // keel the main thread, detached actors and the recorder. LevelDB's
+    // compaction thread takes the name of the thread that first needed it.
     json by_thread = json::object();
     for (const auto& [name, secs] : node_threads)
       if (secs > 0) by_thread[name] = r.turns ? secs * 1e6 / static_cast<double>(r.turns) : 0.0;
     r.detail["node_cpu_us_per_turn_by_thread"] = by_thread;
+    if (!r.correct()) {
+      dir.keep();
+      r.first_error += " (logs kept in " + dir.path() + ")";
+    }
     note("keel: %.0f turns/s", r.turns_per_s);
     return r;
   });
@@ -421,6 +427,10 @@ side_result run_langgraph_agents(const bench_options& o, model_stub& stub) {
   auto all_turns = static_cast<double>(s.value("completions", std::uint64_t{0}));
   r.stub_cpu_us_per_turn = all_turns > 0 ? stub_cpu * 1e6 / all_turns : 0;
   r.detail = {{"harness", rep}, {"stub", s}};
+  if (!r.correct()) {
+    dir.keep();
+    r.first_error += " (its checkpoints kept in " + dir.path() + ")";
+  }
   note("langgraph.js: %.0f turns/s", r.turns_per_s);
   return r;
 }
