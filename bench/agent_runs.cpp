@@ -331,7 +331,7 @@ side_result run_keel_agents(const bench_options& o, model_stub& stub) {
                   {"echo_step", mean_ms_between(metrics_before, metrics_after, "keel_step_duration_seconds", "\"echo\"")}};
     r.detail = {{"stub", s}, {"executor_tasks", tasks_before >= 0 ? json(r.tool_calls) : json()}, {"node_means_ms", means}};
     // The node's CPU by thread name: caf.* are CAF's scheduler (the actors;
-    // CAF 0.17 names one worker caf.multiplexer), keel-model the model pool,
+    // one worker shows as caf.multiplexer here), keel-model the model pool,
     // keel the main thread, detached actors and the recorder. LevelDB's
     // compaction thread takes the name of the thread that first needed it.
     json by_thread = json::object();
