@@ -92,7 +92,7 @@ void operator_console::impl::decide(httpd::response& res, const std::string& sid
   auto r = call(decision, args);
   if (!r) return refuse_on_inbox(res, sid, s, r.err());
   set_notice(sid, std::string(decision == "approve" ? "Approved " : "Rejected ") + id +
-                      (r->value("corrected", false) ? " with corrected arguments" : "") + ".");
+                      (!r->value("corrected", false) ? "" : r->contains("review") ? " with your edit of the draft" : " with corrected arguments") + ".");
   redirect(res, "/inbox");
 }
 

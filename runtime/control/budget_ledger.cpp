@@ -63,6 +63,7 @@ void budget_ledger::roll_over_locked(std::int64_t now_ms) {
   if (day == day_) return;
   day_ = day;
   month_ = day.substr(0, 7);
+  today_rows_.clear();
   day_settled_ = month_settled_ = 0;
   (void)db_.scan(day_prefix + month_ + "-", [&](const std::string& k, const std::string& v) {
     if (k.size() < day_prefix.size() + 10 || k.compare(day_prefix.size() + 10, 11, "/total/all") != 0) return true;
@@ -125,8 +126,10 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
   auto add = [&](const std::string& dim, const std::string& name) {
     if (name.empty()) return;
     auto key = day_key(day_, dim, name);
-    auto old = db_.get(key);
-    spend_row row = (old.ok() && *old) ? row_of(**old) : spend_row{};
+    auto [at, fresh] = today_rows_.try_emplace(key);
+    auto& row = at->second;
+    if (fresh)
+      if (auto old = db_.get(key); old.ok() && *old) row = row_of(**old);
     row.usd += a.usd;
     row.calls += 1;
     row.input_tokens += static_cast<std::uint64_t>(a.input_tokens);

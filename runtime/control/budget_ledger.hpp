@@ -81,6 +81,9 @@ class budget_ledger {
   std::string day_, month_;
   double day_settled_ = 0, month_settled_ = 0, reserved_ = 0;
   mutable std::map<std::string, double> run_settled_;  // cache of ctl/spend/run/*
+  // Today's rows as written (the ledger is their only writer), so a settle
+  // reads each row from LevelDB once a day, not once a call.
+  std::map<std::string, spend_row> today_rows_;
   std::map<std::string, double> run_reserved_;
   std::uint64_t next_id_ = 1;
 };

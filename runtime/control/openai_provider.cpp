@@ -152,17 +152,52 @@ bool openai_provider::parse_response(const std::string& body, const model_call& 
   return true;
 }
 
+struct openai_provider::connection {
+  explicit connection(const std::string& host) : cli(host) {}
+  httplib::Client cli;
+};
+
+std::unique_ptr<openai_provider::connection> openai_provider::take_idle() {
+  std::lock_guard lock(idle_mu_);
+  if (idle_.empty()) return nullptr;
+  auto c = std::move(idle_.back());
+  idle_.pop_back();
+  return c;
+}
+
+std::unique_ptr<openai_provider::connection> openai_provider::open_connection() {
+  auto c = std::make_unique<connection>(host_);
+  c->cli.set_keep_alive(true);
+  c->cli.set_tcp_nodelay(true);  // a kept connection writes head and body apart: no Nagle wait between them
+  c->cli.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts_.connect_timeout));
+  return c;
+}
+
+void openai_provider::keep_idle(std::unique_ptr<connection> c) {
+  std::lock_guard lock(idle_mu_);
+  if (idle_.size() < opts_.max_idle) idle_.push_back(std::move(c));
+}
+
 attempt_result openai_provider::complete(const model_call& call) {
   attempt_result out;
   out.model = call.model;
-  httplib::Client cli(host_);
-  auto to_tv = [](std::chrono::milliseconds d) { return std::chrono::duration_cast<std::chrono::microseconds>(d); };
-  cli.set_connection_timeout(to_tv(opts_.connect_timeout));
-  cli.set_read_timeout(to_tv(call.timeout));
-  cli.set_write_timeout(to_tv(call.timeout));
   httplib::Headers headers;
   if (!opts_.api_key.empty()) headers.emplace("Authorization", "Bearer " + opts_.api_key);
-  auto res = cli.Post(path_, headers, request_body(call).dump(), "application/json");
+  auto body = request_body(call).dump();
+  auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(call.timeout);
+  auto conn = take_idle();
+  bool reused = conn != nullptr;
+  if (!conn) conn = open_connection();
+  conn->cli.set_read_timeout(timeout);
+  conn->cli.set_write_timeout(timeout);
+  auto res = conn->cli.Post(path_, headers, body, "application/json");
+  // Nothing reached the server on a connection it had closed: resend fresh.
+  if (!res && reused && (res.error() == httplib::Error::Write || res.error() == httplib::Error::Connection)) {
+    conn = open_connection();
+    conn->cli.set_read_timeout(timeout);
+    conn->cli.set_write_timeout(timeout);
+    res = conn->cli.Post(path_, headers, body, "application/json");
+  }
   if (!res) {
     auto e = res.error();
     bool timed_out = e == httplib::Error::Read || e == httplib::Error::ConnectionTimeout;
@@ -170,6 +205,7 @@ attempt_result openai_provider::complete(const model_call& call) {
     out.error = (timed_out ? "no answer from " : "cannot reach ") + host_ + path_ + " (" + httplib::to_string(e) + ")";
     return out;
   }
+  if (res->get_header_value("Connection") != "close") keep_idle(std::move(conn));
   out.http_status = res->status;
   if (res->status == 429) {
     out.failure = attempt_failure::rate_limited;

@@ -10,14 +10,25 @@
 // {role: tool, tool_call_id, content}, as the chat-completions API defines
 // them. Every tool call of an answer is read back; one without an id, a
 // function name, or string arguments makes the answer `malformed`.
-// Uses cpp-httplib (a fresh connection per call, so calls run in parallel).
+// Uses cpp-httplib. Connections are kept alive and reused: a call takes an
+// idle connection (or opens one), so calls run in parallel, one per
+// connection, and the next call skips the TCP handshake. A call that fails
+// to send on a reused connection (the server closed it while idle) is sent
+// once more on a fresh one; a connection that saw any error is dropped.
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/control/model_provider.hpp"
+
+namespace httplib {
+class Client;
+}
 
 namespace keel::control {
 
@@ -26,6 +37,7 @@ struct openai_options {
   std::string base_url;         // e.g. http://127.0.0.1:8080 or https://api.openai.com
   std::string api_key;          // the plaintext (resolve secret:// first); empty: no Authorization
   std::chrono::milliseconds connect_timeout{5000};
+  std::size_t max_idle = 64;  // idle connections kept for reuse; beyond it a finished call closes its own
 };
 
 class openai_provider final : public model_provider {
@@ -43,9 +55,16 @@ class openai_provider final : public model_provider {
   static bool parse_response(const std::string& body, const model_call& call, attempt_result& out);
 
  private:
+  struct connection;
+  std::unique_ptr<connection> take_idle();
+  std::unique_ptr<connection> open_connection();
+  void keep_idle(std::unique_ptr<connection> c);
+
   openai_options opts_;
   std::string host_;  // scheme://host[:port]
   std::string path_;  // .../v1/chat/completions
+  std::mutex idle_mu_;
+  std::vector<std::unique_ptr<connection>> idle_;
 };
 
 // Retry-After: delta-seconds ("2", "0.5") or an HTTP-date; nullopt if neither.

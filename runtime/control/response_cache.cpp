@@ -19,13 +19,18 @@ std::string response_cache::key_for(const std::string& provider, const model_cal
   return sha256_hex(k.dump());
 }
 
+void response_cache::erase(std::map<std::string, entry>::iterator it) {
+  oldest_first_.erase(it->second.age);
+  entries_.erase(it);
+}
+
 std::optional<attempt_result> response_cache::get(const std::string& key) {
   if (max_ == 0 || ttl_.count() <= 0) return std::nullopt;
   std::lock_guard g(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   if (clock::now() - it->second.stored >= ttl_) {
-    entries_.erase(it);
+    erase(it);
     return std::nullopt;
   }
   return it->second.value;
@@ -34,13 +39,10 @@ std::optional<attempt_result> response_cache::get(const std::string& key) {
 void response_cache::put(const std::string& key, const attempt_result& value) {
   if (max_ == 0 || ttl_.count() <= 0) return;
   std::lock_guard g(mu_);
-  entries_[key] = entry{value, clock::now()};
-  while (entries_.size() > max_) {
-    auto oldest = entries_.begin();
-    for (auto it = entries_.begin(); it != entries_.end(); ++it)
-      if (it->second.stored < oldest->second.stored) oldest = it;
-    entries_.erase(oldest);
-  }
+  if (auto it = entries_.find(key); it != entries_.end()) erase(it);
+  oldest_first_.push_back(key);
+  entries_.emplace(key, entry{value, clock::now(), std::prev(oldest_first_.end())});
+  while (entries_.size() > max_) erase(entries_.find(oldest_first_.front()));
 }
 
 std::size_t response_cache::size() const {

@@ -194,6 +194,11 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
     if (!corrected_args.is_object())
       return impl_->reply(token, error{errc::bad_request, "corrected arguments must be a JSON object, like the step's args; got " +
                                                               std::string(corrected_args.type_name())});
+    if (target->action == plan_approve_action) {
+      auto shown = tr.gate.value("facts", nlohmann::json::object()).value("args", nlohmann::json::object());
+      if (auto why = plan_patch_problem(shown, corrected_args); !why.empty())
+        return impl_->reply(token, error{errc::bad_request, why});
+    }
     auto size = corrected_args.dump().size();
     if (size > impl_->opts.max_payload_bytes)
       return impl_->reply(token, error{errc::payload_too_large, "the corrected arguments are " + std::to_string(size) +

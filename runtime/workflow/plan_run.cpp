@@ -52,6 +52,24 @@ result<workflow_definition> gated_plan(const json& plan, const json& escalations
   return parsed;
 }
 
+std::string plan_patch_problem(const json& shown, const json& patch) {
+  const auto what_next = "; approve with a patch of the editable steps' args, or reject the plan and plan again";
+  for (const auto& [id, change] : patch.items()) {
+    if (!shown.contains(id)) {
+      std::string ids;
+      for (const auto& [sid, _] : shown.items()) ids += (ids.empty() ? "" : ", ") + sid;
+      return "the plan has no step '" + id + "' (its steps: " + ids + ")" + what_next;
+    }
+    if (!shown[id].value("editable", true))
+      return "step " + id + " reads earlier results, so its arguments are not editable" + what_next;
+    if (!change.is_object()) return "the correction of step " + id + " is {\"args\": {...}}, not " + change.dump() + what_next;
+    for (const auto& [k, _] : change.items())
+      if (k != "args") return "only a step's args can be corrected, not its '" + k + "'" + what_next;
+    if (!change["args"].is_object()) return "the args of step " + id + " must be an object" + what_next;
+  }
+  return "";
+}
+
 result<json> save_plan(const std::string& dir, const std::string& name, json plan, workflow_catalog& catalog,
                        const std::set<std::string>& actions) {
   static const std::regex name_re("[a-z0-9][a-z0-9_-]{0,63}");

@@ -36,6 +36,11 @@ inline constexpr const char* plan_approve_action = "plan.approve";
 result<workflow_definition> gated_plan(const nlohmann::json& plan, const nlohmann::json& escalations,
                                        const std::set<std::string>& actions);
 
+// Why `patch` cannot correct the plan shown at the approval step (`shown`:
+// the gate's {STEP: {action, args, needs, policy, editable}}), or "" when it
+// can: only existing, editable steps, and only their `args`.
+std::string plan_patch_problem(const nlohmann::json& shown, const nlohmann::json& patch);
+
 // Writes `plan` as `dir`/NAME.yaml, version one more than the catalog's
 // NAME (the file it replaces moves to `dir`/.versions/NAME.vN.yaml), and
 // adds it to `catalog`. Returns {name, version, file}. Errors: bad_request

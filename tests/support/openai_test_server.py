@@ -9,7 +9,9 @@ the default one when the script is empty. A response is a JSON object:
     {"status": 200, "content": "...", "usage": {"prompt_tokens": 10, "completion_tokens": 5},
      "hold_ms": 0, "retry_after": "1", "raw": "<body sent verbatim>",
      "tool_calls": [{"id": "call_1", "name": "lookup", "arguments": {"q": "x"}}]}
-"hold_ms" (or its older name "delay_ms") holds the answer that long; the
+"close": true closes the connection after the answer without saying so
+(no Connection: close), as a server dropping an idle keep-alive connection
+does. "hold_ms" (or its older name "delay_ms") holds the answer that long; the
 request counts as in flight until its answer is written. "tool_calls" makes
 the answer an assistant message calling those tools (arguments sent as the
 JSON text of the object, or verbatim when a string), finish_reason
@@ -29,7 +31,8 @@ Control endpoints (JSON bodies):
     POST /_default  {...}                  the response (or rule) used when the script is empty
     POST /_reset                            clears the script, the default and the log
     GET  /_requests                         {"requests": [every completion request with its arrival
-                                            time "t" and "in_flight" on arrival], "peak_in_flight": N}
+                                            time "t", "in_flight" on arrival and the client's
+                                            "peer_port" (one per connection)], "peak_in_flight": N}
 Python 3 standard library only.
 """
 import argparse
@@ -162,7 +165,8 @@ class Handler(BaseHTTPRequestHandler):
             PEAK_IN_FLIGHT = max(PEAK_IN_FLIGHT, IN_FLIGHT)
             resp = SCRIPT.pop(0) if SCRIPT else apply_rule(body, dict(DEFAULT))
             REQUESTS.append({"t": time.monotonic(), "in_flight": IN_FLIGHT, "model": body.get("model"), "body": body,
-                             "authorization": self.headers.get("Authorization", "")})
+                             "authorization": self.headers.get("Authorization", ""),
+                             "peer_port": self.client_address[1]})
         try:
             self.answer(body, resp)
         finally:
@@ -182,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         if status != 200:
             return self.send(status, json.dumps({"error": {"message": "scripted %d" % status}}), headers)
         self.send(200, json.dumps(completion_body(body, resp)), headers)
+        if resp.get("close"):
+            self.close_connection = True
 
 
 def main():

@@ -257,7 +257,7 @@ int cmd_decide(const globals& g, const std::string& id, bool approve, const std:
   auto state = r->value("state", std::string());
   auto rule = r->value("rule", std::string());
   ui::print(stdout, "%s step %s of %s%s%s%s\n", approve ? "approved" : "rejected", r->value("step", std::string()),
-            r->value("instance", std::string()), r->value("corrected", false) ? " with corrected arguments" : "",
+            r->value("instance", std::string()), !r->value("corrected", false) ? "" : r->contains("review") ? " with your edit of the draft" : " with corrected arguments",
             !state.empty() ? "; instance is " : !rule.empty() ? "; held by policy rule " + rule : "",
             !state.empty() ? state_word(state) : ui::styled{});
   return exit_ok;

@@ -1,7 +1,7 @@
 // The model router against tests/support/openai_test_server.py, a real
 // process speaking the OpenAI chat-completions protocol on 127.0.0.1:
 // success and accounting, 429 + Retry-After, 500s opening the circuit,
-// timeouts, malformed answers, the budget under 20 concurrent calls,
+// kept-alive connections, timeouts, malformed answers, the budget under 20 concurrent calls,
 // fallback to templates and to a human, the cache, and policy verdicts.
 #include <boost/test/unit_test.hpp>
 
@@ -331,6 +331,30 @@ BOOST_AUTO_TEST_CASE(timeouts_are_retried_then_fall_back) {
   BOOST_TEST(has(r->fallbacks[0].reason, "no answer from"));
 }
 
+BOOST_AUTO_TEST_CASE(connections_are_kept_alive_and_a_dropped_one_is_replaced) {
+  router_kit k;
+  for (int i = 0; i < 3; ++i) BOOST_REQUIRE(k.gw->complete(ask("call " + std::to_string(i))).ok());
+  auto seen = k.server.requests();
+  BOOST_REQUIRE(seen.size() == 3u);
+  BOOST_TEST(seen[1]["peer_port"] == seen[0]["peer_port"]);
+  BOOST_TEST(seen[2]["peer_port"] == seen[0]["peer_port"]);
+
+  // The server drops the connection after this answer, silently: the next
+  // call must not fail on the dead socket, nor be sent twice.
+  k.server.script({{{"content", "last on this connection"}, {"close", true}}});
+  auto r = k.gw->complete(ask("then close"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->text == "last on this connection");
+  r = k.gw->complete(ask("after the close"));
+  BOOST_REQUIRE(r.ok());
+  BOOST_TEST(r->text == "echo: after the close");
+  BOOST_TEST(r->attempts == 1);
+  seen = k.server.requests();
+  BOOST_REQUIRE(seen.size() == 5u);
+  BOOST_TEST(seen[3]["peer_port"] == seen[0]["peer_port"]);
+  BOOST_TEST(seen[4]["peer_port"] != seen[0]["peer_port"]);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
   router_kit k;
   k.server.script({{{"raw", "{not json"}}});
@@ -432,7 +456,12 @@ BOOST_AUTO_TEST_CASE(identical_calls_hit_the_cache_until_it_expires) {
   cache.put("k3", v);
   BOOST_TEST(cache.size() == 2u);  // the oldest was evicted
   BOOST_TEST(!cache.get("k1").has_value());
-  BOOST_TEST(test::wait_until([&] { return !cache.get("k3").has_value(); }, 2s));
+  cache.put("k2", v);  // stored again: now the newest
+  cache.put("k4", v);
+  BOOST_TEST(cache.size() == 2u);
+  BOOST_TEST(cache.get("k2").has_value());
+  BOOST_TEST(!cache.get("k3").has_value());
+  BOOST_TEST(test::wait_until([&] { return !cache.get("k4").has_value(); }, 2s));
 }
 
 BOOST_AUTO_TEST_CASE(policy_denies_escalates_and_routes_model_calls) {

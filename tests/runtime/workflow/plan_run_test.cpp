@@ -44,6 +44,23 @@ BOOST_AUTO_TEST_CASE(a_run_plan_waits_for_one_approval_whose_correction_changes_
   BOOST_TEST(shown["pay"]["editable"] == true);
   BOOST_TEST(shown["tell"]["editable"] == false);  // it reads an earlier result
   BOOST_TEST(shown["tell"]["args"]["paid"] == "{{ steps.pay.result.amount }}");  // shown as written
+  // Refused, and nothing decided: a step the plan lacks, one that reads
+  // earlier results, and anything but a step's args.
+  int token = 10;
+  for (const auto* bad : {R"({"refund": {"args": {"amount": 1}}})", R"({"tell": {"args": {"paid": 1}}})",
+                          R"({"pay": {"action": "http.request"}})", R"({"pay": null})", R"({"pay": {"args": 5}})"}) {
+    h.eng->decide_gate(token, id + "/approve_plan", true, "ana", "", json::parse(bad));
+    h.flush();
+    BOOST_TEST_REQUIRE(!h.replies.at(token).ok(), bad);
+    BOOST_TEST(h.replies.at(token).err().code == errc::bad_request);
+    BOOST_TEST(h.replies.at(token).err().message.find("reject the plan and plan again") != std::string::npos);
+    ++token;
+  }
+  BOOST_TEST(h.replies.at(10).err().message.find("its steps: pay, tell") != std::string::npos);
+  BOOST_TEST(h.replies.at(11).err().message.find("not editable") != std::string::npos);
+  BOOST_TEST(h.eng->approvals()["approvals"].size() == 1u);
+  BOOST_TEST(h.pending.empty());
+
   h.eng->decide_gate(2, id + "/approve_plan", true, "ana", "", json::parse(R"({"pay": {"args": {"amount": 200}}})"));
   h.flush();
   BOOST_REQUIRE(h.replies.at(2).ok());
