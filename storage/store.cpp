@@ -53,6 +53,12 @@ result<std::unique_ptr<store>> store::open(const std::string& data_dir) {
   // written before it have no filter and are still read as before.
   s->filter_.reset(leveldb::NewBloomFilterPolicy(10));
   opts.filter_policy = s->filter_.get();
+  // A node writes histories, spans and ledger rows all the time: a 16 MB
+  // memtable (LevelDB's default is 4 MB) flushes a quarter as often, so
+  // fewer small level-0 tables are compacted again (measured in
+  // keel_agent_bench: about 8% less node CPU per agent turn). It costs up
+  // to twice that in memory while a full one is written out.
+  opts.write_buffer_size = 16 << 20;
   leveldb::DB* raw = nullptr;
   auto st = leveldb::DB::Open(opts, (fs::path(s->dir_) / "db").string(), &raw);
   if (!st.ok()) {
