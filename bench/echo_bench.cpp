@@ -158,7 +158,7 @@ void print_table(const options& o, const std::vector<pair_result>& runs, bool ha
 
   auto v = judge(runs, have_raw);
   auto met = [](bool b) { return b ? "met" : "MISSED"; };
-  std::printf("\nTargets (issue 2)\n");
+  std::printf("\nTargets\n");
   if (have_raw)
     std::printf("  keel throughput >= %.0f%% of raw ZeroMQ: %s (lowest %.1f%%)\n", target_ratio * 100,
                 met(v.throughput), v.worst_ratio * 100);

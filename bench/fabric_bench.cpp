@@ -100,7 +100,7 @@ void print(const options& o, const std::vector<config_result>& runs) {
     correct = correct && c.keel.correct() && c.raw_curve.correct() && c.raw_plain.correct();
   }
   auto met = [](bool b) { return b ? "met" : "MISSED"; };
-  std::printf("\nTargets (issue 4)\n");
+  std::printf("\nTargets\n");
   std::printf("  keel >= %.0f%% of raw ZeroMQ with CURVE: %s (lowest %.1f%%)\n", target_ratio * 100,
               met(worst >= target_ratio), worst * 100);
   if (worst_p99 > 0)
