@@ -115,9 +115,9 @@ result<json> memory_search(memory_service& m, const json& args) {
     j["score"] = h.score;
     if (h.explain) {
       const auto& c = *h.explain;
-      j["explain"] = {{"keyword_rank", c.keyword_rank}, {"keyword_score", c.keyword_score},
-                      {"vector_rank", c.vector_rank},   {"similarity", c.similarity},
-                      {"recency_rank", c.recency_rank}, {"age_ms", c.age_ms}};
+      j["explain"] = {{"keyword_rank", c.keyword_rank}, {"keyword_score", c.keyword_score}, {"keyword", c.keyword},
+                      {"vector_rank", c.vector_rank},   {"similarity", c.similarity},       {"vector", c.vector},
+                      {"recency_rank", c.recency_rank}, {"recency", c.recency},             {"age_ms", c.age_ms}};
     }
     hits.push_back(std::move(j));
   }

@@ -71,11 +71,13 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     double fused = 0;
   };
   std::vector<candidate> ranked;
+  double weight = 0;
   {
     auto view = m_.read();
     auto fn = view.compile(q.filter);
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
+    weight = view.keywords().query_weight(terms);
     auto keyword = few ? view.keywords().score(terms, *few, depth)
                        : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     std::vector<vector_hit> vec;
@@ -105,13 +107,23 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
   std::sort(by_age.begin(), by_age.end(), [&](std::size_t a, std::size_t b) {
     return ranked[a].c.age_ms != ranked[b].c.age_ms ? ranked[a].c.age_ms < ranked[b].c.age_ms : ranked[a].id < ranked[b].id;
   });
-  for (std::size_t r = 0; r < by_age.size(); ++r) ranked[by_age[r]].c.recency_rank = r + 1;
-  for (auto& c : ranked) {
-    if (c.c.keyword_rank) c.fused += q.w_keyword / (q.rrf_k + static_cast<double>(c.c.keyword_rank));
-    if (c.c.vector_rank) c.fused += q.w_vector / (q.rrf_k + static_cast<double>(c.c.vector_rank));
-    c.fused += q.w_recency / (q.rrf_k + static_cast<double>(c.c.recency_rank));
+  const double oldest = by_age.size() > 1 ? static_cast<double>(by_age.size() - 1) : 1.0;
+  for (std::size_t r = 0; r < by_age.size(); ++r) {
+    auto& c = ranked[by_age[r]].c;
+    c.recency_rank = r + 1;
+    c.recency = 1.0 - static_cast<double>(r) / oldest;
   }
-  std::sort(ranked.begin(), ranked.end(), [](const candidate& a, const candidate& b) {
+  const double floor = std::clamp(q.vector_floor, 0.0, 0.99);
+  for (auto& c : ranked) {
+    if (c.c.keyword_rank && weight > 0) c.c.keyword = std::min(1.0, c.c.keyword_score / weight);
+    if (c.c.vector_rank) c.c.vector = std::max(0.0, (c.c.similarity - floor) / (1.0 - floor));
+    c.fused = q.w_keyword * c.c.keyword + q.w_vector * c.c.vector + q.w_recency * c.c.recency;
+  }
+  // Recency alone never makes an item relevant: items without keyword or
+  // vector evidence come after every item with some, newest first.
+  auto evidence = [](const candidate& c) { return c.c.keyword > 0 || c.c.vector > 0; };
+  std::sort(ranked.begin(), ranked.end(), [&](const candidate& a, const candidate& b) {
+    if (evidence(a) != evidence(b)) return evidence(a);
     return a.fused != b.fused ? a.fused > b.fused : a.id < b.id;
   });
   for (const auto& c : ranked) {

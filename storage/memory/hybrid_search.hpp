@@ -1,23 +1,34 @@
-// Hybrid retrieval over vector memory: BM25 keyword ranks, vector
-// similarity ranks and recency ranks, fused with reciprocal rank fusion:
+// Hybrid retrieval over vector memory: BM25 keywords, vector similarity
+// and recency, each weighed by the strength of its evidence, not by its
+// rank alone:
 //
-//   score(item) = w_keyword / (rrf_k + r_keyword) + w_vector / (rrf_k + r_vector)
-//               + w_recency / (rrf_k + r_recency)
+//   keyword  = min(1, bm25 / query_weight)   the share of the query's
+//              evidence the item carries (rare words weigh more; see
+//              bm25_index::query_weight)
+//   vector   = max(0, (cosine - vector_floor) / (1 - vector_floor))
+//              similarity above the floor under which the embedder's
+//              matches are noise
+//   recency  = 1 for the newest candidate down to 0 for the oldest
+//   score    = w_keyword * keyword + w_vector * vector + w_recency * recency
 //
-// where each r is the item's 1-based rank in that list (a list the item is
-// not in adds nothing). Filters (kind, about, time range, source, expiry)
-// are applied before any ranking: the keyword scorer skips filtered items,
-// the vector search walks the graph with the filter (or scores exactly when
-// the memory, or the about-entity's items, are few), and recency is ranked among
-// the surviving candidates only. So a filter never lets another entity's
-// item in, and k hits come back whenever k items match.
+// An item with neither keyword nor vector evidence ranks after every item
+// with some (so a filtered search still returns what the entity holds),
+// and w_recency is small: recency orders items of near-equal evidence and
+// cannot lift an unrelated item over a related one.
+//
+// Filters (kind, about, time range, source, expiry) are applied before any
+// ranking: the keyword scorer skips filtered items, the vector search walks
+// the graph with the filter (or scores exactly when the memory, or the
+// about-entity's items, are few), and recency is ranked among the
+// surviving candidates only. So a filter never lets another entity's item
+// in, and k hits come back whenever k items match.
 //
 // Determinism: every list is ordered by (score, id) and fusion by (fused
 // score desc, id asc), so the same query on the same state gives the same
 // answer. Each hit carries its provenance (memory id, source, source event,
 // record version) and, on request, its component scores.
 //
-// Thread-safety: a retriever is stateless; search() may run on any thread.
+// Thread-safety: a hybrid_search is stateless; search() may run on any thread.
 #pragma once
 
 #include <cstdint>
@@ -35,12 +46,12 @@ struct memory_query {
   std::string text;
   memory_filter filter;
   std::size_t k = 5;               // 1..1000
-  double min_score = 0;            // on the fused score (max is w_keyword+w_vector+w_recency over rrf_k+1)
+  double min_score = 0;            // on the fused score (0 .. w_keyword + w_vector + w_recency)
   bool explain = false;
   std::size_t candidates = 100;    // taken from each component list
   std::size_t ef = 128;            // hnswlib search breadth (>= candidates is used)
-  double w_keyword = 1.0, w_vector = 1.0, w_recency = 0.2;
-  double rrf_k = 60;
+  double w_keyword = 1.0, w_vector = 0.5, w_recency = 0.02;
+  double vector_floor = 0.3;       // cosine at or below it is no evidence (the hashing embedder's noise level)
   std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
   std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)
 };
@@ -48,9 +59,12 @@ struct memory_query {
 struct component_scores {
   std::size_t keyword_rank = 0;   // 0: not in the keyword list
   double keyword_score = 0;       // BM25
+  double keyword = 0;             // its share of the query's weight, 0..1
   std::size_t vector_rank = 0;    // 0: not in the vector list
   double similarity = 0;          // cosine
+  double vector = 0;              // above the floor, 0..1
   std::size_t recency_rank = 0;
+  double recency = 0;             // 0..1, newest 1
   std::int64_t age_ms = 0;
 };
 

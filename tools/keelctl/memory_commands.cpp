@@ -182,14 +182,15 @@ void print_hits(const json& r, bool explain) {
                                  ago(h.value("created_ms", std::int64_t{0})), provenance_text(h)};
     if (explain) {
       const auto& e = h["explain"];
-      auto rank = [&](const char* r, const char* s, const char* fmt) {
+      // Rank, raw score, and (in brackets) what it adds before its weight.
+      auto rank = [&](const char* r, const char* s, const char* share, const char* fmt) {
         if (e.value(r, 0) == 0) return std::string("-");
-        std::snprintf(buf, sizeof buf, fmt, e.value(r, 0), e.value(s, 0.0));
+        std::snprintf(buf, sizeof buf, fmt, e.value(r, 0), e.value(s, 0.0), e.value(share, 0.0));
         return std::string(buf);
       };
-      row.push_back(rank("keyword_rank", "keyword_score", "#%d %.2f"));
-      row.push_back(rank("vector_rank", "similarity", "#%d %.3f"));
-      row.push_back(e.value("recency_rank", 0) ? "#" + std::to_string(e.value("recency_rank", 0)) : "-");
+      row.push_back(rank("keyword_rank", "keyword_score", "keyword", "#%d %.2f (%.2f)"));
+      row.push_back(rank("vector_rank", "similarity", "vector", "#%d %.3f (%.2f)"));
+      row.push_back(rank("recency_rank", "recency", "recency", "#%d (%.2f)"));
     }
     row.push_back(cell_text(h, "text"));
     t.add(row);

@@ -1,0 +1,260 @@
+#include "tests/support/memory_qa.hpp"
+
+#include <algorithm>
+#include <array>
+#include <set>
+#include <string_view>
+
+namespace keel::test {
+
+namespace {
+
+using memory::memory_item;
+
+// splitmix64: the corpus must not depend on the standard library's engines.
+struct rng {
+  std::uint64_t s;
+  std::uint64_t next() {
+    std::uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
+};
+
+// Fills {N} (full name), {F} (first name), {C} (city), {M} (month), {P} (plan), {K} (seats).
+std::string fill(std::string_view tpl, const std::map<char, std::string>& slots) {
+  std::string out;
+  for (std::size_t i = 0; i < tpl.size(); ++i) {
+    if (tpl[i] == '{' && i + 2 < tpl.size() && tpl[i + 2] == '}') {
+      out += slots.at(tpl[i + 1]);
+      i += 2;
+    } else {
+      out += tpl[i];
+    }
+  }
+  return out;
+}
+
+// A topic: the note many customers have (with their own city and month),
+// the keyword question (its rare words, some inflected, and the detail),
+// the entity question (asked within one customer), and three paraphrases
+// that share no content word with any of the topic's notes.
+struct topic {
+  std::string_view note, keyword, entity;
+  std::array<std::string_view, 3> paraphrases;
+};
+
+constexpr std::array<topic, 16> topics{{
+    {"{N}'s card was declined twice at the {P} renewal in {M}; the bank blocked it while they travelled in {C}.",
+     "Whose card got declined at renewal in {C}?", "card declines at renewal",
+     {"Who had a charge bounce?", "Which payment did not go through?", "Whose purchase was refused by their lender?"}},
+    {"{N} asked for a refund of the {M} charge after being billed twice for the {P} plan; they are based in {C}.",
+     "Who wants refunds for double billing from {C}?", "refunds after double billing",
+     {"Who wants their money back?", "Which client requested that we return a payment?",
+      "Who was overcharged and seeks reimbursement?"}},
+    {"{N} wants to switch the {P} plan to annual billing from {M} to save money; the office is in {C}.",
+     "Who is switching to annual billing, office in {C}?", "switching to annual billing",
+     {"Who prefers a yearly subscription?", "Which account would rather pay once per year?",
+      "Who is moving off monthly invoicing?"}},
+    {"{N} added seats for new hires on the sales team in {M}; the {P} plan now covers the {C} office.",
+     "Who is adding seats for sales hires in {C}?", "adding seats for hires",
+     {"Who grew their licence count for fresh staff?", "Which company bought extra user licences for recruits?",
+      "Who expanded headcount on their subscription?"}},
+    {"{N} could not log in after the password reset email expired in {M}; they work from {C}.",
+     "Who had password resets expiring, working from {C}?", "password reset emails expiring",
+     {"Who was locked out of their account?", "Which user lost access and needs new credentials?",
+      "Who is unable to sign on?"}},
+    {"{N}'s hardware order shipped late from the warehouse in {M}; the courier lost a box near {C}.",
+     "Whose hardware orders were shipping late near {C}?", "hardware orders shipping late",
+     {"Whose delivery was delayed?", "Which parcel arrived behind schedule?", "Who is waiting on a tardy package?"}},
+    {"{N} threatened to cancel the {P} plan because support replies were slow in {M}; they run a shop in {C}.",
+     "Who is threatening to cancel over slow support replies in {C}?", "threatening to cancel over slow replies",
+     {"Who might churn over sluggish help?", "Which client is considering leaving us?",
+      "Who is unhappy with our response speed and could quit?"}},
+    {"{N} requested a CSV export of all contacts before the {M} audit in {C}.",
+     "Who requested CSV exports of contacts before audits in {C}?", "CSV exports of contacts",
+     {"Who asked to download their address book as a spreadsheet?", "Which account wants its customer list in a file?",
+      "Who needs a dump of every person they know?"}},
+    {"{N}'s integration hit API rate limits during the nightly sync in {M}; their servers sit in {C}.",
+     "Whose integrations hit API rate limits in nightly syncs in {C}?", "API rate limits in nightly syncs",
+     {"Whose automation got throttled after dark?", "Which connector is being slowed by request quotas?",
+      "Who runs into caps on calls to our interface?"}},
+    {"{N} needs the VAT number printed on every invoice from {M}; the company is registered in {C}.",
+     "Who needs VAT numbers printed on invoices, registered in {C}?", "VAT numbers printed on invoices",
+     {"Who wants their tax id on the bills?", "Which firm wants its fiscal code shown on billing documents?",
+      "Who asked for sales-tax identification on statements?"}},
+    {"{N} prefers to pay by bank transfer instead of card from {M}; the treasurer sits in {C}.",
+     "Who prefers paying by bank transfers, treasurer in {C}?", "paying by bank transfer",
+     {"Who wants to settle by wire?", "Which customer would rather send money directly between accounts?",
+      "Who avoids plastic when settling invoices?"}},
+    {"{N} booked an onboarding call for the new admin in {M}; the team is in {C}.",
+     "Who booked onboarding calls for admins in {C}?", "booking an onboarding call",
+     {"Who scheduled a setup session?", "Which account wants a walkthrough for their administrator?",
+      "Who arranged a kickoff meeting to get started?"}},
+    {"{N} asked us to delete all personal data under GDPR in {M}; their lawyer is in {C}.",
+     "Who asked to delete personal data under GDPR, lawyer in {C}?", "deleting personal data",
+     {"Who wants to be erased from our records?", "Which person invoked their right to be forgotten?",
+      "Who requested removal of private information?"}},
+    {"{N} asked for a nonprofit discount on the {P} renewal in {M}; the charity is based in {C}.",
+     "Who asked for nonprofit discounts on renewals in {C}?", "nonprofit discounts",
+     {"Which organisation wanted a lower price?", "Who is looking for reduced pricing as a non-commercial group?",
+      "Who hopes to spend less because they do good works?"}},
+    {"{N} reported the dashboard was down for two hours in {M}; their staff in {C} could not work.",
+     "Who reported dashboards down for hours in {C}?", "dashboard down for hours",
+     {"Who saw the app offline?", "Which client experienced an interruption of service?",
+      "Whose screens were unavailable for a while?"}},
+    {"{N} requested single sign-on with Okta before renewing the {P} plan in {M}; IT is in {C}.",
+     "Who requested single sign-on with Okta, IT in {C}?", "single sign-on with Okta",
+     {"Who wants one login across their tools?", "Which company asked for identity-provider integration?",
+      "Who needs federated authentication?"}},
+}};
+
+constexpr std::array<std::string_view, 6> events{
+    "{N} downloaded the invoice PDF for {M}.",          "{N} opened the billing page and viewed the {P} plan.",
+    "{N} logged in from a new browser in {C}.",         "{N} updated the card on file in {M}.",
+    "{N} changed the plan from Starter to {P}.",        "{N} exported a report of {M} usage."};
+
+constexpr std::array<std::string_view, 3> mails{
+    "Subject: question about my account. Hi, this is {F} from {C}. Could you check the last charge on my card and "
+    "when the {P} plan renews?",
+    "Subject: thanks. {F} here. The sales team loves the new dashboard; we will talk about seats in {M}.",
+    "Subject: invoice copy. Hello, {N} needs a copy of the {M} invoice for the accountant in {C}."};
+
+constexpr std::string_view summary = "Customer {N}: {P} plan, {K} seats, city {C}, renews in {M}, card on file.";
+
+constexpr std::array<std::string_view, 24> first_names{
+    "Grace", "Ada",  "Alan",  "Linus", "Barbara", "Edsger", "Margaret", "Dennis", "Ken",   "Frances", "John",  "Radia",
+    "Tim",   "Anita", "Guido", "Bjarne", "Hedy",   "Katherine", "Donald", "Leslie", "Niklaus", "Shafi", "Sophie", "Jean"};
+constexpr std::array<std::string_view, 24> last_names{
+    "Hopper", "Lovelace", "Turing", "Torvalds", "Liskov", "Dijkstra", "Hamilton", "Ritchie",
+    "Thompson", "Allen",  "Backus", "Perlman", "Berners", "Borg",     "Rossum",  "Stroustrup",
+    "Lamarr",  "Johnson", "Knuth",  "Lamport", "Wirth",   "Goldwasser", "Wilson", "Bartik"};
+constexpr std::array<std::string_view, 20> cities{
+    "Lisbon", "Oslo",   "Dublin", "Vienna", "Prague", "Madrid", "Berlin", "Zurich", "Warsaw", "Athens",
+    "Porto",  "Bergen", "Tallinn", "Riga",  "Krakow", "Seville", "Munich", "Geneva", "Helsinki", "Ghent"};
+constexpr std::array<std::string_view, 12> months{"January", "February", "March",     "April",   "May",      "June",
+                                                  "July",    "August",   "September", "October", "November", "December"};
+constexpr std::array<std::string_view, 5> plans{"Starter", "Team", "Business", "Enterprise", "Pro"};
+
+}  // namespace
+
+qa_corpus make_qa_corpus(std::uint64_t seed, std::size_t customers) {
+  qa_corpus c;
+  rng r{seed};
+  const std::int64_t year_start = 1'767'225'600'000;  // 2026-01-01 UTC
+  auto at = [&] { return year_start + static_cast<std::int64_t>(r.below(330)) * 86'400'000 + static_cast<std::int64_t>(r.below(86'400'000)); };
+
+  struct note_ref {
+    std::size_t item, customer, topic;
+    std::string city, month;
+  };
+  std::vector<note_ref> notes;
+  std::vector<std::string> about_of(customers);
+  for (std::size_t i = 0; i < customers; ++i) {
+    const std::string first(first_names[i % 24]);
+    const std::string name = first + " " + std::string(last_names[(i / 24 + i) % 24]);
+    about_of[i] = "customer:c_" + std::to_string(1000 + i);
+    auto slots = [&] {
+      return std::map<char, std::string>{{'N', name},
+                                         {'F', first},
+                                         {'C', std::string(cities[r.below(cities.size())])},
+                                         {'M', std::string(months[r.below(months.size())])},
+                                         {'P', std::string(plans[r.below(plans.size())])},
+                                         {'K', std::to_string(2 + r.below(60))}};
+    };
+    auto add = [&](std::string text, const char* kind, const char* source) {
+      memory_item it;
+      it.text = std::move(text);
+      it.kind = kind;
+      it.about = about_of[i];
+      it.source = source;
+      it.created_ms = at();
+      c.items.push_back(std::move(it));
+      return c.items.size() - 1;
+    };
+    for (std::size_t j = 0; j < 4; ++j) {  // four different topics per customer
+      const std::size_t t = (i * 3 + j * 5) % topics.size();
+      auto s = slots();
+      auto idx = add(fill(topics[t].note, s), "note", "keelctl");
+      notes.push_back({idx, i, t, s['C'], s['M']});
+    }
+    for (std::size_t j = 0; j < 3; ++j) add(fill(events[(i + j * 2) % events.size()], slots()), "event", "connector:billing");
+    for (std::size_t j = 0; j < 2; ++j) add(fill(mails[(i + j) % mails.size()], slots()), "email", "email");
+    add(fill(summary, slots()), "record", "records");
+  }
+
+  // keyword, by topic: every note of the topic is an answer.
+  for (std::size_t t = 0; t < topics.size(); ++t) {
+    std::vector<std::size_t> all;
+    for (const auto& n : notes)
+      if (n.topic == t) all.push_back(n.item);
+    c.questions.push_back({std::string(topics[t].entity), "keyword", "", all});
+  }
+  // keyword, with a city: the topic's notes from that city, 3 cities per topic.
+  std::map<std::pair<std::size_t, std::string>, std::vector<std::size_t>> by_city;
+  for (const auto& n : notes) by_city[{n.topic, n.city}].push_back(n.item);
+  std::vector<int> asked(topics.size(), 0);
+  for (const auto& [key, items] : by_city) {
+    if (asked[key.first] == 3) continue;
+    ++asked[key.first];
+    c.questions.push_back({fill(topics[key.first].keyword, {{'C', key.second}}), "keyword", "", items});
+  }
+  // entity: one of a customer's notes, asked within that customer; every fourth customer.
+  for (const auto& n : notes)
+    if (n.customer % 4 == 0 && n.item == notes[n.customer * 4 + (n.customer / 4) % 4].item)
+      c.questions.push_back({std::string(topics[n.topic].entity), "entity", about_of[n.customer], {n.item}});
+  // paraphrase: every note of the topic is an answer.
+  for (std::size_t t = 0; t < topics.size(); ++t) {
+    std::vector<std::size_t> all;
+    for (const auto& n : notes)
+      if (n.topic == t) all.push_back(n.item);
+    for (auto p : topics[t].paraphrases) c.questions.push_back({std::string(p), "paraphrase", "", all});
+  }
+  return c;
+}
+
+result<std::map<std::string, qa_category_score>> score_qa(const memory::hybrid_search& search, const qa_corpus& corpus,
+                                                          const std::vector<std::uint64_t>& ids,
+                                                          const memory::memory_query& base) {
+  std::map<std::uint64_t, std::size_t> index_of;
+  for (std::size_t i = 0; i < ids.size(); ++i) index_of[ids[i]] = i;
+  std::map<std::string, qa_category_score> out;
+  for (std::size_t qi = 0; qi < corpus.questions.size(); ++qi) {
+    const auto& q = corpus.questions[qi];
+    memory::memory_query mq = base;
+    mq.text = q.text;
+    mq.k = 10;
+    mq.filter = {};
+    mq.filter.about = q.about;
+    auto r = search.search(mq);
+    if (!r) return error{r.err().code, "question " + std::to_string(qi) + " (" + q.text + "): " + r.err().message};
+    std::set<std::size_t> answers(q.answers.begin(), q.answers.end());
+    qa_miss seen{qi, {}};
+    double found = 0, rr = 0;
+    for (std::size_t rank = 0; rank < r->hits.size(); ++rank) {
+      auto it = index_of.find(r->hits[rank].item.id);
+      const std::size_t idx = it == index_of.end() ? corpus.items.size() : it->second;
+      const bool hit = answers.count(idx) > 0;
+      if (rank < 5) {
+        seen.got.push_back(idx);
+        found += hit ? 1 : 0;
+      }
+      if (hit && rr == 0) rr = 1.0 / static_cast<double>(rank + 1);
+    }
+    auto& s = out[q.category];
+    const double recall = found / static_cast<double>(std::min<std::size_t>(5, answers.size()));
+    ++s.questions;
+    s.recall_at_5 += recall;
+    s.mrr += rr;
+    if (recall < 1) s.misses.push_back(std::move(seen));
+  }
+  for (auto& [_, s] : out) {
+    s.recall_at_5 /= static_cast<double>(s.questions);
+    s.mrr /= static_cast<double>(s.questions);
+  }
+  return out;
+}
+
+}  // namespace keel::test
