@@ -15,8 +15,10 @@
 // each a string (interned ids 1..n in order) | catalog entries u64, each
 // kind u32, about u32, source u32, created i64, expires i64, live u8 | the
 // BM25 index (bm25_index::write), whose partitions are the entries' kinds.
-// Format 2 (bm25 format 2): the keyword index carries each document's
-// partition; a format 1 file fails the format check and is rebuilt.
+// The format number also covers what the terms are: format 3's are
+// Snowball stems (text_terms), so an older file (light stems, or format 1
+// without partitions) fails the format check and the keyword index is
+// rebuilt from the stored items: that is the migration.
 #include <filesystem>
 #include <fstream>
 
@@ -27,7 +29,7 @@
 namespace keel::memory {
 namespace {
 
-constexpr std::uint32_t catalog_format = 2;
+constexpr std::uint32_t catalog_format = 3;
 const std::string item_prefix = "mem/item/", log_prefix = "mem/log/";
 
 std::uint64_t number_in(const std::string& key, std::size_t prefix_len) { return std::strtoull(key.c_str() + prefix_len, nullptr, 10); }

@@ -30,7 +30,7 @@ status hashing_embedder::embed(std::string_view text, std::span<float> out) cons
     auto h = stable_hash(feature, seed);
     out[h % dim_] += (h >> 63) ? -w : w;
   };
-  auto terms = text_terms(text);
+  auto terms = light_terms(text);
   for (std::size_t i = 0; i < terms.size(); ++i) {
     add(terms[i], word_seed, word_weight);
     if (i + 1 < terms.size()) add(terms[i] + " " + terms[i + 1], bigram_seed, bigram_weight);

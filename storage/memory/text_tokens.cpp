@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <memory>
+
+#include <libstemmer.h>
 
 namespace keel::memory {
 namespace {
@@ -52,10 +55,28 @@ std::vector<std::string> text_words(std::string_view text) {
   return out;
 }
 
-std::vector<std::string> text_terms(std::string_view text) {
+std::vector<std::string> light_terms(std::string_view text) {
   std::vector<std::string> out;
   for (auto& w : text_words(text))
     if (!stop_word(w)) out.push_back(stem(std::move(w)));
+  return out;
+}
+
+std::vector<std::string> text_terms(std::string_view text) {
+  // A Snowball stemmer keeps state between calls: one per thread.
+  struct closer {
+    void operator()(sb_stemmer* s) const { sb_stemmer_delete(s); }
+  };
+  thread_local std::unique_ptr<sb_stemmer, closer> english(sb_stemmer_new("english", nullptr));
+  std::vector<std::string> out;
+  for (auto& w : text_words(text)) {
+    if (stop_word(w)) continue;
+    const sb_symbol* s = english ? sb_stemmer_stem(english.get(), reinterpret_cast<const sb_symbol*>(w.data()),
+                                                   static_cast<int>(w.size()))
+                                 : nullptr;
+    if (s) out.emplace_back(reinterpret_cast<const char*>(s), static_cast<std::size_t>(sb_stemmer_length(english.get())));
+    else out.push_back(std::move(w));  // out of memory in the stemmer: the word as it is still matches itself
+  }
   return out;
 }
 

@@ -1,8 +1,13 @@
-// The one tokenizer behind both keyword search (BM25) and the hashing
-// embedder, so a word means the same thing to both: lower-cased ASCII
-// letters and digits (UTF-8 bytes kept as letters), English stop words
-// dropped, and a light suffix stripper so "invoices", "invoiced" and
-// "invoice" meet. Deterministic and locale-independent.
+// The tokenizer behind keyword search (BM25) and the hashing embedder:
+// lower-cased ASCII letters and digits (UTF-8 bytes kept as letters) and
+// English stop words dropped, so a word means the same thing to both.
+// Deterministic and locale-independent.
+//
+// Their stems differ on purpose. Keyword terms are Snowball's English
+// stems ("invoicing", "invoiced", "invoices" all become "invoic"), which
+// may improve with the index rebuilt from the stored items. The hashing
+// embedder's features are pinned by its version (stored vectors depend on
+// them), so it keeps the light suffix stripper it was built with.
 #pragma once
 
 #include <string>
@@ -11,8 +16,13 @@
 
 namespace keel::memory {
 
-// Terms of `text` in order (stop words removed, suffixes stripped).
+// Keyword terms of `text` in order: stop words removed, Snowball English
+// stems. Thread-safe (a stemmer per thread).
 std::vector<std::string> text_terms(std::string_view text);
+
+// The hashing embedder (version 1)'s terms: stop words removed, one common
+// suffix stripped ("invoices", "invoiced" and "invoice" meet). Frozen.
+std::vector<std::string> light_terms(std::string_view text);
 
 // Lower-cased raw words in order (no stemming, stop words kept): the
 // embedder's character n-grams are taken from these.

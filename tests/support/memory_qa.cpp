@@ -42,71 +42,71 @@ std::string fill(std::string_view tpl, const std::map<char, std::string>& slots)
 // the entity question (asked within one customer), and three paraphrases
 // that share no content word with any of the topic's notes.
 struct topic {
-  std::string_view note, keyword, entity;
+  std::string_view note, keyword, entity, derived;
   std::array<std::string_view, 3> paraphrases;
 };
 
 constexpr std::array<topic, 16> topics{{
     {"{N}'s card was declined twice at the {P} renewal in {M}; the bank blocked it while they travelled in {C}.",
-     "Whose card got declined at renewal in {C}?", "card declines at renewal",
+     "Whose card got declined at renewal in {C}?", "card declines at renewal", "renewal declines for travelling cardholders",
      {"Who had a charge bounce?", "Which payment did not go through?", "Whose purchase was refused by their lender?"}},
     {"{N} asked for a refund of the {M} charge after being billed twice for the {P} plan; they are based in {C}.",
-     "Who wants refunds for double billing from {C}?", "refunds after double billing",
+     "Who wants refunds for double billing from {C}?", "refunds after double billing", "refunded double charges",
      {"Who wants their money back?", "Which client requested that we return a payment?",
       "Who was overcharged and seeks reimbursement?"}},
     {"{N} wants to switch the {P} plan to annual billing from {M} to save money; the office is in {C}.",
-     "Who is switching to annual billing, office in {C}?", "switching to annual billing",
+     "Who is switching to annual billing, office in {C}?", "switching to annual billing", "annually billed plans",
      {"Who prefers a yearly subscription?", "Which account would rather pay once per year?",
       "Who is moving off monthly invoicing?"}},
     {"{N} added seats for new hires on the sales team in {M}; the {P} plan now covers the {C} office.",
-     "Who is adding seats for sales hires in {C}?", "adding seats for hires",
+     "Who is adding seats for sales hires in {C}?", "adding seats for hires", "hiring for sales, more seats",
      {"Who grew their licence count for fresh staff?", "Which company bought extra user licences for recruits?",
       "Who expanded headcount on their subscription?"}},
     {"{N} could not log in after the password reset email expired in {M}; they work from {C}.",
-     "Who had password resets expiring, working from {C}?", "password reset emails expiring",
+     "Who had password resets expiring, working from {C}?", "password reset emails expiring", "expirations",
      {"Who was locked out of their account?", "Which user lost access and needs new credentials?",
       "Who is unable to sign on?"}},
     {"{N}'s hardware order shipped late from the warehouse in {M}; the courier lost a box near {C}.",
-     "Whose hardware orders were shipping late near {C}?", "hardware orders shipping late",
+     "Whose hardware orders were shipping late near {C}?", "hardware orders shipping late", "late shipments of hardware",
      {"Whose delivery was delayed?", "Which parcel arrived behind schedule?", "Who is waiting on a tardy package?"}},
     {"{N} threatened to cancel the {P} plan because support replies were slow in {M}; they run a shop in {C}.",
-     "Who is threatening to cancel over slow support replies in {C}?", "threatening to cancel over slow replies",
+     "Who is threatening to cancel over slow support replies in {C}?", "threatening to cancel over slow replies", "cancellations",
      {"Who might churn over sluggish help?", "Which client is considering leaving us?",
       "Who is unhappy with our response speed and could quit?"}},
     {"{N} requested a CSV export of all contacts before the {M} audit in {C}.",
-     "Who requested CSV exports of contacts before audits in {C}?", "CSV exports of contacts",
+     "Who requested CSV exports of contacts before audits in {C}?", "CSV exports of contacts", "exporting contacts as CSV",
      {"Who asked to download their address book as a spreadsheet?", "Which account wants its customer list in a file?",
       "Who needs a dump of every person they know?"}},
     {"{N}'s integration hit API rate limits during the nightly sync in {M}; their servers sit in {C}.",
-     "Whose integrations hit API rate limits in nightly syncs in {C}?", "API rate limits in nightly syncs",
+     "Whose integrations hit API rate limits in nightly syncs in {C}?", "API rate limits in nightly syncs", "rate limiting of the API integration",
      {"Whose automation got throttled after dark?", "Which connector is being slowed by request quotas?",
       "Who runs into caps on calls to our interface?"}},
     {"{N} needs the VAT number printed on every invoice from {M}; the company is registered in {C}.",
-     "Who needs VAT numbers printed on invoices, registered in {C}?", "VAT numbers printed on invoices",
+     "Who needs VAT numbers printed on invoices, registered in {C}?", "VAT numbers printed on invoices", "registration",
      {"Who wants their tax id on the bills?", "Which firm wants its fiscal code shown on billing documents?",
       "Who asked for sales-tax identification on statements?"}},
     {"{N} prefers to pay by bank transfer instead of card from {M}; the treasurer sits in {C}.",
-     "Who prefers paying by bank transfers, treasurer in {C}?", "paying by bank transfer",
+     "Who prefers paying by bank transfers, treasurer in {C}?", "paying by bank transfer", "bank transfers instead of cards",
      {"Who wants to settle by wire?", "Which customer would rather send money directly between accounts?",
       "Who avoids plastic when settling invoices?"}},
     {"{N} booked an onboarding call for the new admin in {M}; the team is in {C}.",
-     "Who booked onboarding calls for admins in {C}?", "booking an onboarding call",
+     "Who booked onboarding calls for admins in {C}?", "booking an onboarding call", "onboarding call bookings",
      {"Who scheduled a setup session?", "Which account wants a walkthrough for their administrator?",
       "Who arranged a kickoff meeting to get started?"}},
     {"{N} asked us to delete all personal data under GDPR in {M}; their lawyer is in {C}.",
-     "Who asked to delete personal data under GDPR, lawyer in {C}?", "deleting personal data",
-     {"Who wants to be erased from our records?", "Which person invoked their right to be forgotten?",
+     "Who asked to delete personal data under GDPR, lawyer in {C}?", "deleting personal data", "deletion requests",
+     {"Who wants to be erased from our records?", "Which individual invoked their right to be forgotten?",
       "Who requested removal of private information?"}},
     {"{N} asked for a nonprofit discount on the {P} renewal in {M}; the charity is based in {C}.",
-     "Who asked for nonprofit discounts on renewals in {C}?", "nonprofit discounts",
+     "Who asked for nonprofit discounts on renewals in {C}?", "nonprofit discounts", "discounts for nonprofits",
      {"Which organisation wanted a lower price?", "Who is looking for reduced pricing as a non-commercial group?",
       "Who hopes to spend less because they do good works?"}},
     {"{N} reported the dashboard was down for two hours in {M}; their staff in {C} could not work.",
-     "Who reported dashboards down for hours in {C}?", "dashboard down for hours",
+     "Who reported dashboards down for hours in {C}?", "dashboard down for hours", "dashboard downtime reports",
      {"Who saw the app offline?", "Which client experienced an interruption of service?",
       "Whose screens were unavailable for a while?"}},
     {"{N} requested single sign-on with Okta before renewing the {P} plan in {M}; IT is in {C}.",
-     "Who requested single sign-on with Okta, IT in {C}?", "single sign-on with Okta",
+     "Who requested single sign-on with Okta, IT in {C}?", "single sign-on with Okta", "requests for single sign-on",
      {"Who wants one login across their tools?", "Which company asked for identity-provider integration?",
       "Who needs federated authentication?"}},
 }};
@@ -191,6 +191,13 @@ qa_corpus make_qa_corpus(std::uint64_t seed, std::size_t customers) {
     for (const auto& n : notes)
       if (n.topic == t) all.push_back(n.item);
     c.questions.push_back({std::string(topics[t].entity), "keyword", "", all});
+  }
+  // keyword, in other forms of the same words (derivations, not just plurals).
+  for (std::size_t t = 0; t < topics.size(); ++t) {
+    std::vector<std::size_t> all;
+    for (const auto& n : notes)
+      if (n.topic == t) all.push_back(n.item);
+    c.questions.push_back({std::string(topics[t].derived), "keyword", "", all});
   }
   // keyword, with a city: the topic's notes from that city, 3 cities per topic.
   std::map<std::pair<std::size_t, std::string>, std::vector<std::size_t>> by_city;
