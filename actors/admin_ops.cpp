@@ -28,7 +28,7 @@ constexpr admin_op ops[] = {
     {"records.purge", "canonicalizer"},
     {"dlq.list", "canonicalizer"}, {"dlq.show", "canonicalizer"}, {"dlq.replay", "canonicalizer"},
     // memory items and retrieval
-    {"memory.add", "retriever"}, {"memory.search", "retriever"}, {"memory.forget", "retriever"},
+    {"memory.add", "retriever"}, {"memory.import", "retriever"}, {"memory.search", "retriever"}, {"memory.forget", "retriever"},
     {"memory.prune", "retriever"}, {"memory.status", "retriever"}, {"memory.reembed", "retriever"},
     // connectors
     {"connectors.list", "connectors"}, {"connectors.sync", "connectors"},

@@ -37,7 +37,7 @@ json outcome_json(const mem::ingest_outcome& o) {
 bool is_memory_op(const std::string& op) {
   static const std::set<std::string> ops{"records.put",   "records.get",   "records.list",  "records.history", "records.search",
                                          "records.forget", "records.purge",
-                                         "memory.add",    "memory.search", "memory.forget", "memory.prune",    "memory.status",
+                                         "memory.add",    "memory.import", "memory.search", "memory.forget", "memory.prune",    "memory.status",
                                          "memory.reembed",
                                          "dlq.list",      "dlq.show",      "dlq.replay"};
   return ops.count(op) > 0;
@@ -76,6 +76,7 @@ result<json> dispatch_op(memory_service& m, const std::string& op, const json& a
   if (op == "records.forget") return records_forget(m, args, actor);
   if (op == "records.purge") return records_purge(m, args, actor);
   if (op == "memory.add") return memory_add(m, args);
+  if (op == "memory.import") return memory_import(m, args);
   if (op == "memory.search") return memory_search(m, args);
   if (op == "memory.forget") return memory_forget(m, args);
   if (op == "memory.prune") return memory_prune(m, args);

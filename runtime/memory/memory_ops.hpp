@@ -15,6 +15,7 @@
 //                   (every version, identity entries and the memory summary; irreversible;
 //                   audit entry record_purge without field values)
 //   memory.add      {text, about?, kind?, ttl_ms?, source?}                 -> {item}
+//   memory.import   {items: [{text, about?, kind?, source?, ttl_ms?, created_ms?}] (1..1000)} -> {added, skipped, total_items}
 //   memory.search   {query, about?, mentions?, kinds?, sources?, since_ms?, until_ms?, k?, min_score?, explain?}
 //                                                                           -> {hits, warnings, total_items}
 //   memory.forget   {id}                                                    -> {forgotten}

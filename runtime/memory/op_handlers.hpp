@@ -27,6 +27,7 @@ result<json> records_forget(memory_service& m, const json& args, const std::stri
 result<json> records_purge(memory_service& m, const json& args, const std::string& actor);
 
 result<json> memory_add(memory_service& m, const json& args);
+result<json> memory_import(memory_service& m, const json& args);
 result<json> memory_search(memory_service& m, const json& args);
 result<json> memory_forget(memory_service& m, const json& args);
 result<json> memory_prune(memory_service& m, const json& args);

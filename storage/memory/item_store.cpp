@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "storage/key_number.hpp"
 #include "storage/memory/text_tokens.hpp"
@@ -291,10 +292,11 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
     if (auto st = db_.write(b, opts_.sync); !st) return st.err();
     seq_ += items.size();
     next_id_ += items.size();
-    for (std::size_t i = 0; i < items.size(); ++i)
-      if (auto st = index_->upsert(items[i].id, std::span<const float>(vecs.data() + i * dim, dim)); !st)
-        return error{errc::io, "item " + std::to_string(items[i].id) + " is stored but not indexed (" + st.err().message +
-                                   "); it will be indexed at the next open"};
+    // A batch is inserted on every core; one item alone on this thread.
+    const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    if (auto st = index_->upsert_many(ids, std::span<const float>(vecs.data(), items.size() * dim), items.size() > 1 ? cores : 1); !st)
+      return error{errc::io, "items " + std::to_string(ids.front()) + ".." + std::to_string(ids.back()) +
+                                 " are stored but not all indexed (" + st.err().message + "); they will be indexed at the next open"};
     // Still under the writer lock: a checkpoint must never see seq_ ahead
     // of the catalog it saves.
     std::unique_lock lk(mu_);
@@ -303,16 +305,17 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
   return ids;
 }
 
-result<std::vector<std::uint64_t>> item_store::add_batch(std::vector<memory_item> items) {
+result<std::vector<std::uint64_t>> item_store::add_batch(std::vector<memory_item> items,
+                                                          const std::vector<std::pair<std::string, std::string>>& also_put) {
   if (auto st = check_usable(); !st) return st.err();
   std::vector<std::string> texts;
-  for (const auto& it : items) {
-    if (auto st = check_item(it); !st) return st.err();
-    texts.push_back(it.text);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (auto st = check_item(items[i]); !st) return error{st.err().code, "item " + std::to_string(i) + ": " + st.err().message};
+    texts.push_back(items[i].text);
   }
   std::vector<float> vecs;
   if (auto st = emb_.embed_batch(texts, vecs); !st) return st.err();
-  return write_items(items, vecs);
+  return write_items(items, vecs, also_put);
 }
 
 result<memory_item> item_store::add(memory_item item) { return add(std::move(item), {}); }

@@ -116,8 +116,11 @@ class item_store {
   // The same, committing `also_put` (key, value) in the item's WriteBatch:
   // a marker that says the item exists, so a caller can add it exactly once.
   result<memory_item> add(memory_item item, const std::vector<std::pair<std::string, std::string>>& also_put);
-  // Many at once, in one WriteBatch; ids in input order.
-  result<std::vector<std::uint64_t>> add_batch(std::vector<memory_item> items);
+  // Many at once, in one WriteBatch with `also_put` (markers that commit
+  // with the items); ids in input order. Every item is checked first: one
+  // bad item adds nothing, and the error names its place ("item 3: ...").
+  result<std::vector<std::uint64_t>> add_batch(std::vector<memory_item> items,
+                                               const std::vector<std::pair<std::string, std::string>>& also_put = {});
   // With a vector computed elsewhere (size dim, unit length).
   result<memory_item> add_embedded(memory_item item, std::span<const float> vec);
   // New text for an existing item: re-embedded, same id (hnswlib updates the

@@ -15,6 +15,7 @@
 #include <limits>
 #include <mutex>
 #include <queue>
+#include <thread>
 
 #include "storage/memory/hashed_file.hpp"
 
@@ -291,6 +292,40 @@ status vector_index::upsert(std::uint64_t label, std::span<const float> v) {
   } catch (const std::exception& e) {
     return error{errc::io, "vector index insert of " + std::to_string(label) + " failed: " + e.what()};
   }
+  return ok_v;
+}
+
+status vector_index::upsert_many(const std::vector<std::uint64_t>& labels, std::span<const float> vecs,
+                                 std::size_t threads) {
+  if (vecs.size() != labels.size() * opts_.dim)
+    return error{errc::bad_request, std::to_string(vecs.size()) + " floats for " + std::to_string(labels.size()) +
+                                        " vectors of " + std::to_string(opts_.dim) + " dimensions"};
+  std::unique_lock lk(mu_);
+  try {
+    std::size_t need = hnsw_->cur_element_count;
+    for (auto l : labels) need += hnsw_->label_lookup_.count(l) ? 0 : 1;
+    if (need > hnsw_->max_elements_) hnsw_->resizeIndex(std::max<std::size_t>({need, hnsw_->max_elements_ * 2, 1024}));
+  } catch (const std::exception& e) {
+    return error{errc::io, "vector index resize to hold " + std::to_string(labels.size()) + " more failed: " + e.what()};
+  }
+  threads = std::clamp<std::size_t>(threads, 1, std::max<std::size_t>(1, labels.size() / 32));
+  std::vector<std::string> failed(threads);
+  auto insert = [&](std::size_t t) {
+    // Strided, so each thread takes every threads-th vector of the batch.
+    for (std::size_t i = t; i < labels.size(); i += threads) {
+      try {
+        hnsw_->addPoint(vecs.data() + i * opts_.dim, labels[i]);
+      } catch (const std::exception& e) {
+        if (failed[t].empty()) failed[t] = "vector index insert of " + std::to_string(labels[i]) + " failed: " + e.what();
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(insert, t);
+  insert(0);
+  for (auto& th : pool) th.join();
+  for (const auto& f : failed)
+    if (!f.empty()) return error{errc::io, f};
   return ok_v;
 }
 

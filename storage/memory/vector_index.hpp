@@ -82,6 +82,12 @@ class vector_index {
 
   // Adds or replaces the vector of `label` (size dim, unit length).
   status upsert(std::uint64_t label, std::span<const float> v);
+  // The same for many (`vecs` holds labels.size() vectors back to back),
+  // under one exclusive lock, inserting on up to `threads` threads at once
+  // (hnswlib's inserts lock per element): a bulk add costs its graph
+  // searches divided among the cores. The graph then depends on thread
+  // timing, as after a rebuild; answers on a given graph do not.
+  status upsert_many(const std::vector<std::uint64_t>& labels, std::span<const float> vecs, std::size_t threads);
   // It is not an error if the label is absent or already removed.
   status remove(std::uint64_t label);
 

@@ -4,6 +4,8 @@
 // and the dead-letter store, each in human and --json form.
 #include "tests/integration/node_fixture.hpp"
 
+#include <fstream>
+
 #include "runtime/base/duration.hpp"
 
 using namespace keel::test;
@@ -160,11 +162,49 @@ BOOST_AUTO_TEST_CASE(canonicalizer_agent_and_dead_letters) {
   BOOST_TEST(!missing.err.empty());
 }
 
+BOOST_AUTO_TEST_CASE(memory_import_from_a_jsonl_file_is_checked_first_and_safe_to_run_again) {
+  test_node n;
+  n.start(memory_node_config());
+  const auto file = n.dir.path() + "/notes.jsonl";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 2500; ++i)
+      out << json{{"text", "imported note " + std::to_string(i) + ": asked about yearly invoices"},
+                  {"about", "customer:c_" + std::to_string(i % 50)}}.dump()
+          << "\n";
+    out << "\n" << json("a bare string line is the text").dump() << "\n";
+  }
+  auto first = n.ctl_json({"memory", "import", file, "--kind", "fact"});
+  BOOST_TEST(first["added"] == 2501);
+  BOOST_TEST(first["skipped"] == 0);
+  BOOST_TEST(first["total_items"] == 2501);
+  auto again = n.ctl({"memory", "import", file, "--kind", "fact"});
+  BOOST_REQUIRE_MESSAGE(again.code == 0, again.err);
+  BOOST_TEST(again.out.find("imported 0 item(s) (2501 already there, skipped)") != std::string::npos, again.out);
+  BOOST_TEST(again.out.find("imported 2501/2501 (100%)") != std::string::npos, again.out);  // progress, not a TTY
+
+  auto hits = n.ctl_json({"memory", "search", "imported note 1234", "--about", "customer:c_34", "-k", "1"})["hits"];
+  BOOST_REQUIRE(hits.size() == 1u);
+  BOOST_TEST(hits[0]["kind"] == "fact");
+  BOOST_TEST(hits[0]["source"] == "import");
+
+  const auto bad = n.dir.path() + "/bad.jsonl";
+  std::ofstream(bad) << R"({"text": "fine"})" "\n" R"({"text": "also fine"})" "\n" R"({"txt": "typo"})" "\n";
+  auto refused = n.ctl({"memory", "import", bad});
+  BOOST_TEST(refused.code == 2);
+  BOOST_TEST(refused.err.find("bad.jsonl:3: unknown field \"txt\"") != std::string::npos, refused.err);
+  BOOST_TEST(refused.err.find("nothing was sent") != std::string::npos, refused.err);
+  auto missing = n.ctl({"memory", "import", n.dir.path() + "/none.jsonl"});
+  BOOST_TEST(missing.code == 2);
+  BOOST_TEST(missing.err.find("cannot read") != std::string::npos, missing.err);
+  BOOST_TEST(n.ctl_json({"memory", "status"})["items"] == 2501);
+}
+
 BOOST_AUTO_TEST_CASE(every_command_has_help) {
   test_node n;
   n.start(memory_node_config());
   for (std::vector<std::string> cmd : {std::vector<std::string>{"records", "put"}, {"records", "get"}, {"records", "history"},
-                                       {"memory", "add"}, {"memory", "search"}, {"memory", "forget"}, {"memory", "prune"},
+                                       {"memory", "add"}, {"memory", "import"}, {"memory", "search"}, {"memory", "forget"}, {"memory", "prune"},
                                        {"dlq", "list"}, {"dlq", "show"}, {"dlq", "replay"}}) {
     cmd.push_back("--help");
     auto r = n.ctl(cmd);

@@ -331,6 +331,14 @@ memory_cli::memory_cli(CLI::App& app) {
   mem_add_->add_option("--kind", kind_, "note (default), fact, ... (pruning policies are per kind)");
   mem_add_->add_option("--ttl", ttl_, "Forget it after this long, e.g. 90d, 12h");
   mem_add_->add_option("--source", source_, "Who says so (default keelctl)");
+  mem_import_ = memory->add_subcommand("import", "Add many items from a JSON Lines file, with progress (safe to run again)");
+  mem_import_->add_option("file", import_.file, "The file: one {\"text\": ..., \"about\"?, \"kind\"?, \"source\"?, "
+                                                "\"ttl_ms\"?, \"created_ms\"?} or JSON string per line; - for standard input")
+      ->required();
+  mem_import_->add_option("--about", import_.about, "The entity for lines without \"about\" (type:id)");
+  mem_import_->add_option("--kind", import_.kind, "The kind for lines without \"kind\" (default note)");
+  mem_import_->add_option("--source", import_.source, "The source for lines without \"source\" (default import)");
+  mem_import_->add_option("--batch", import_.batch, "Items per request to the node (default 500)")->check(CLI::Range(1, 1000));
   mem_search_ = memory->add_subcommand("search", "Hybrid search (keywords + vectors + recency); best first");
   mem_search_->add_option("query", text_, "What to look for")->required();
   mem_search_->add_option("--about", about_, "Only items about this entity (type:id)");
@@ -362,7 +370,7 @@ memory_cli::memory_cli(CLI::App& app) {
   dlq_replay_->add_option("id", number_, "Dead letter id (from dlq list)");
   dlq_replay_->add_flag("--all", all_, "Replay every dead letter");
 
-  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, rec_forget_, rec_purge_, memory, mem_add_, mem_search_,
+  for (auto* sub : {records, rec_put_, rec_get_, rec_list_, rec_history_, rec_search_, rec_forget_, rec_purge_, memory, mem_add_, mem_import_, mem_search_,
                     mem_forget_, mem_prune_, mem_status_, mem_reembed_, dlq, dlq_list_, dlq_show_, dlq_replay_})
     sub->fallthrough();
 }
@@ -427,6 +435,7 @@ std::optional<int> memory_cli::run(const globals& g) const {
                                           : "");
     });
   }
+  if (*mem_import_) return cmd_memory_import(g, import_);
   if (*mem_search_) {
     json args = {{"query", text_}, {"k", k_}, {"explain", explain_}};
     if (!about_.empty()) args["about"] = about_;

@@ -1,6 +1,6 @@
 // keelctl's canonical-memory commands (docs/memory.md):
 //   records put|get|list|search|history|forget|purge,
-//   memory add|search|forget|prune|status|reembed,
+//   memory add|import|search|forget|prune|status|reembed,
 //   dlq list|show|replay.
 // memory_cli adds them to the app before parsing; run() executes the one
 // that was given (nullopt when the command line named another command).
@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/memory_import.hpp"
 
 namespace keel::ctl {
 
@@ -24,7 +25,7 @@ class memory_cli {
 
  private:
   CLI::App *rec_put_, *rec_get_, *rec_list_, *rec_history_, *rec_search_, *rec_forget_, *rec_purge_;
-  CLI::App *mem_add_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
+  CLI::App *mem_add_, *mem_import_, *mem_search_, *mem_forget_, *mem_prune_, *mem_status_;
   CLI::App* mem_reembed_;
   CLI::App *dlq_list_, *dlq_show_, *dlq_replay_;
   std::string type_, id_, fields_, source_, at_, field_, value_;
@@ -37,6 +38,7 @@ class memory_cli {
   bool no_wait_ = false;
   double min_score_ = 0;
   std::uint64_t number_ = 0;
+  import_options import_;
   int limit_ = 50;
 };
 

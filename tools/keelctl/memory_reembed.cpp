@@ -11,22 +11,12 @@
 #include <thread>
 
 #include "runtime/base/duration.hpp"
+#include "tools/keelctl/progress.hpp"
 #include "tools/keelctl/table.hpp"
 
 namespace keel::ctl {
-namespace {
 
 using nlohmann::json;
-
-std::string bar(std::size_t done, std::size_t total) {
-  constexpr int width = 30;
-  int filled = total ? static_cast<int>(width * done / total) : width;
-  return "[" + std::string(filled, '#') + std::string(width - filled, '.') + "]";
-}
-
-int percent(std::size_t done, std::size_t total) { return total ? static_cast<int>(100 * done / total) : 100; }
-
-}  // namespace
 
 int cmd_memory_reembed(const globals& g, bool wait) {
   // Waits until the re-embed ends, or for as long as the user's --timeout says.

@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(every_op_name_is_known_and_routed_to_its_agent) {
     BOOST_TEST(is_memory_op(op), op);
     BOOST_TEST(std::string(memory_op_agent(op)) == "canonicalizer", op);
   }
-  for (const char* op : {"memory.add", "memory.search", "memory.forget", "memory.prune", "memory.status",
+  for (const char* op : {"memory.add", "memory.import", "memory.search", "memory.forget", "memory.prune", "memory.status",
                          "memory.reembed"}) {
     BOOST_TEST(is_memory_op(op), op);
     BOOST_TEST(std::string(memory_op_agent(op)) == "retriever", op);

@@ -356,4 +356,37 @@ BOOST_AUTO_TEST_CASE(filtered_graph_search_returns_k_with_good_recall) {
   BOOST_TEST(vi->deleted() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_inserted_on_four_threads_is_all_there_and_found) {
+  vector_index_options o;
+  o.dim = 32;
+  o.initial_capacity = 64;  // the batch forces one resize up front
+  auto vi = std::move(vector_index::create(o).value());
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g;
+  const std::size_t n = 4000;
+  std::vector<float> vecs(n * 32);
+  std::vector<std::uint64_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    labels[i] = 1000 + i;
+    float norm = 0;
+    for (std::size_t d = 0; d < 32; ++d) norm += (vecs[i * 32 + d] = g(rng)) * vecs[i * 32 + d];
+    for (std::size_t d = 0; d < 32; ++d) vecs[i * 32 + d] /= std::sqrt(norm);
+  }
+  BOOST_REQUIRE(vi->upsert_many(labels, vecs, 4).ok());
+  BOOST_TEST(vi->size() == n);
+  std::size_t self = 0;
+  for (std::size_t i = 0; i < n; i += 40) {
+    BOOST_TEST(vi->contains(labels[i]));
+    auto got = vi->search(std::span<const float>(vecs.data() + i * 32, 32), 1, 64, nullptr);
+    self += !got.empty() && got[0].label == labels[i];
+  }
+  BOOST_TEST(self >= 95u);  // each vector is its own nearest neighbour (100 probes)
+  // Replacing some and adding one more in the same call.
+  BOOST_REQUIRE(vi->upsert_many({1000, 99999}, std::span<const float>(vecs.data(), 64), 2).ok());
+  BOOST_TEST(vi->size() == n + 1);
+  auto bad = vi->upsert_many({1, 2}, std::span<const float>(vecs.data(), 32), 2);
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_TEST(bad.err().message.find("32 floats for 2 vectors") != std::string::npos, bad.err().message);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
