@@ -82,7 +82,7 @@ result<json> memory_import(memory_service& m, const json& args) {
   }
   if (!fresh.empty()) {
     // add_batch names a bad item by its place among the fresh ones.
-    auto added = m.memory().add_batch(fresh, markers);
+    auto added = m.memory().add_batch(fresh, markers, /*index_later=*/true);
     if (!added) {
       auto msg = added.err().message;
       if (msg.rfind("item ", 0) == 0) {

@@ -158,6 +158,7 @@ result<json> memory_status(memory_service& m) {
   if (!dead) return dead.err();
   return json{{"items", m.memory().size()},
               {"index_items", index_items},
+              {"vectors_pending", m.memory().vectors_pending()},
               {"embedder", m.memory().current_embedder().identity().text()},
               {"dead_letters", *dead},
               {"entity_types", m.records().types()->type_names()},

@@ -73,15 +73,33 @@ status check_item(const memory_item& it) {
 
 }  // namespace
 
+namespace {
+// Graph insertion of a batch is spread over every core.
+std::size_t insert_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+}  // namespace
+
 item_store::item_store(store& db, const embedder& emb, memory_options opts)
     : db_(db), emb_(emb), opts_(std::move(opts)), clock_(opts_.clock ? opts_.clock : clock_fn(system_clock_ms)) {
   if (opts_.catalog_path.empty())
     opts_.catalog_path = opts_.index_path.empty() ? db_.dir() + "/memory.catalog" : opts_.index_path + ".catalog";
   if (opts_.index_path.empty()) opts_.index_path = db_.dir() + "/memory.hnsw";
   opts_.index.dim = emb_.identity().dim;
+  // In chunks of 128, so a search waits for at most one chunk's insertion.
+  backlog_ = std::make_unique<index_backlog>([this](const std::vector<std::uint64_t>& ids, const std::vector<float>& vecs) {
+    const std::size_t dim = opts_.index.dim, chunk = 128;
+    for (std::size_t at = 0; at < ids.size(); at += chunk) {
+      const std::size_t n = std::min(chunk, ids.size() - at);
+      std::vector<std::uint64_t> part(ids.begin() + static_cast<std::ptrdiff_t>(at), ids.begin() + static_cast<std::ptrdiff_t>(at + n));
+      if (auto st = index_->upsert_many(part, std::span<const float>(vecs.data() + at * dim, n * dim), insert_threads()); !st) return st;
+    }
+    return status(ok_v);
+  });
 }
 
-item_store::~item_store() { (void)checkpoint(); }
+item_store::~item_store() {
+  backlog_->drain();
+  (void)checkpoint();
+}
 
 result<std::unique_ptr<item_store>> item_store::open(store& db, const embedder& emb, memory_options opts) {
   std::unique_ptr<item_store> m(new item_store(db, emb, std::move(opts)));
@@ -245,6 +263,7 @@ status item_store::rebuild_index() {
 status item_store::checkpoint() {
   std::lock_guard wl(write_mu_);
   if (!index_ || reembed_needed_) return ok_v;
+  if (backlog_->pending() > 0) return ok_v;  // the op log keeps covering them until a later checkpoint
   if (saved_seq_ == seq_) return ok_v;
   auto st = index_->save(opts_.index_path, {{"checkpoint_seq", seq_}, {"embedder", emb_.identity().text()}});
   if (!st) return st;
@@ -269,8 +288,9 @@ status item_store::check_usable() const {
   return ok_v;
 }
 
-result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_item>& items, const std::vector<float>& vecs,
-                                                             const std::vector<std::pair<std::string, std::string>>& also_put) {
+result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_item>& items, std::vector<float> vecs,
+                                                             const std::vector<std::pair<std::string, std::string>>& also_put,
+                                                             bool index_later) {
   const std::size_t dim = opts_.index.dim;
   std::vector<std::uint64_t> ids;
   {
@@ -292,21 +312,28 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
     if (auto st = db_.write(b, opts_.sync); !st) return st.err();
     seq_ += items.size();
     next_id_ += items.size();
-    // A batch is inserted on every core; one item alone on this thread.
-    const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-    if (auto st = index_->upsert_many(ids, std::span<const float>(vecs.data(), items.size() * dim), items.size() > 1 ? cores : 1); !st)
+    {
+      // Still under the writer lock: a checkpoint must never see seq_ ahead
+      // of the catalog it saves.
+      std::unique_lock lk(mu_);
+      for (const auto& it : items) catalog_put(it);
+    }
+    // Behind queued vectors, a batch waits its turn too: the graph takes
+    // vectors in op order.
+    if (index_later || backlog_->pending() > 0) {
+      backlog_->push(ids, std::move(vecs));
+      return ids;
+    }
+    if (auto st = index_->upsert_many(ids, std::span<const float>(vecs.data(), items.size() * dim), items.size() > 1 ? insert_threads() : 1); !st)
       return error{errc::io, "items " + std::to_string(ids.front()) + ".." + std::to_string(ids.back()) +
                                  " are stored but not all indexed (" + st.err().message + "); they will be indexed at the next open"};
-    // Still under the writer lock: a checkpoint must never see seq_ ahead
-    // of the catalog it saves.
-    std::unique_lock lk(mu_);
-    for (const auto& it : items) catalog_put(it);
   }
   return ids;
 }
 
 result<std::vector<std::uint64_t>> item_store::add_batch(std::vector<memory_item> items,
-                                                          const std::vector<std::pair<std::string, std::string>>& also_put) {
+                                                          const std::vector<std::pair<std::string, std::string>>& also_put,
+                                                          bool index_later) {
   if (auto st = check_usable(); !st) return st.err();
   std::vector<std::string> texts;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -315,7 +342,7 @@ result<std::vector<std::uint64_t>> item_store::add_batch(std::vector<memory_item
   }
   std::vector<float> vecs;
   if (auto st = emb_.embed_batch(texts, vecs); !st) return st.err();
-  return write_items(items, vecs, also_put);
+  return write_items(items, std::move(vecs), also_put, index_later);
 }
 
 result<memory_item> item_store::add(memory_item item) { return add(std::move(item), {}); }
@@ -365,6 +392,7 @@ status item_store::replace(std::uint64_t id, memory_item next, const std::vector
   if (auto st = emb_.embed(next.text, vec); !st) return st;
   {
     std::lock_guard wl(write_mu_);
+    backlog_->drain();  // an older vector of this item may still be queued
     write_batch b;
     b.put(item_key(id), encode_item(next));
     b.put(vec_key(id), encode_vec(vec));
@@ -383,6 +411,7 @@ status item_store::replace(std::uint64_t id, memory_item next, const std::vector
 status item_store::forget(std::uint64_t id, const std::vector<std::pair<std::string, std::string>>& also_put) {
   {
     std::lock_guard wl(write_mu_);
+    backlog_->drain();  // its vector may still be queued: removed after it went in, not before
     {
       std::shared_lock rl(mu_);
       if (id >= catalog_.size() || !catalog_[id].live)
@@ -418,6 +447,8 @@ std::size_t item_store::size() const {
   return live_;
 }
 
+std::size_t item_store::vectors_pending() const { return backlog_->pending(); }
+
 status item_store::each(const std::function<bool(const memory_item&)>& fn) const {
   return scan_decoded(db_, item_prefix, [&](const std::string& k, nlohmann::json& j) {
     return fn(decode_item(number_in(k, item_prefix.size()), j));
@@ -444,6 +475,7 @@ result<std::size_t> item_store::reembed(const std::function<void(std::size_t, st
     return ok_v;
   };
   std::lock_guard wl(write_mu_);
+  backlog_->drain();  // the index is rebuilt below: nothing may still be going into the old one
   std::optional<error> bad;
   auto st = each([&](const memory_item& it) {
     ids.push_back(it.id);

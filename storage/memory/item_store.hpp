@@ -47,6 +47,7 @@
 #include "storage/memory/bm25_index.hpp"
 #include "storage/memory/embedder.hpp"
 #include "storage/memory/record_store.hpp"
+#include "storage/memory/index_backlog.hpp"
 #include "storage/memory/vector_index.hpp"
 #include "storage/store.hpp"
 
@@ -119,8 +120,14 @@ class item_store {
   // Many at once, in one WriteBatch with `also_put` (markers that commit
   // with the items); ids in input order. Every item is checked first: one
   // bad item adds nothing, and the error names its place ("item 3: ...").
+  // With `index_later`, the items are stored, in the catalog and found by
+  // keywords when this returns, and their vectors enter the graph on the
+  // backlog's thread (index_backlog.hpp): a bulk import is not held up by
+  // graph insertion. Without it, the vectors are in the graph on return,
+  // unless vectors are queued already: they then go in after those.
   result<std::vector<std::uint64_t>> add_batch(std::vector<memory_item> items,
-                                               const std::vector<std::pair<std::string, std::string>>& also_put = {});
+                                               const std::vector<std::pair<std::string, std::string>>& also_put = {},
+                                               bool index_later = false);
   // With a vector computed elsewhere (size dim, unit length).
   result<memory_item> add_embedded(memory_item item, std::span<const float> vec);
   // New text for an existing item: re-embedded, same id (hnswlib updates the
@@ -134,10 +141,13 @@ class item_store {
   status forget(std::uint64_t id, const std::vector<std::pair<std::string, std::string>>& also_put = {});
   result<std::optional<memory_item>> get(std::uint64_t id) const;
   std::size_t size() const;
+  // Items stored whose vectors are not in the graph yet.
+  std::size_t vectors_pending() const;
 
   // Saves the index file and the catalog + BM25 snapshot with the current
   // op seq as checkpoint, then prunes the op log up to it. Cheap to call
-  // when nothing changed.
+  // when nothing changed. Skipped (ok) while vectors are pending: the op
+  // log then still covers them.
   status checkpoint();
 
   // Re-embeds every item with the current embedder (after a change of
@@ -174,8 +184,9 @@ class item_store {
   void clear_catalog();
   status sync_index();
   status rebuild_index();
-  result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, const std::vector<float>& vecs,
-                                                 const std::vector<std::pair<std::string, std::string>>& also_put = {});
+  result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, std::vector<float> vecs,
+                                                 const std::vector<std::pair<std::string, std::string>>& also_put = {},
+                                                 bool index_later = false);
   void catalog_put(const memory_item& item);
   void catalog_erase(std::uint64_t id);
   std::uint32_t intern(const std::string& s);
@@ -188,6 +199,7 @@ class item_store {
   clock_fn clock_;
   open_report report_;
   std::unique_ptr<vector_index> index_;
+  std::unique_ptr<index_backlog> backlog_;  // after index_: stopped before it goes
   std::uint64_t seq_ = 0, next_id_ = 0, log_floor_ = 0;
   std::uint64_t saved_seq_ = 0;    // both cache files hold this op seq
   std::uint64_t catalog_seq_ = 0;  // the loaded snapshot's checkpoint

@@ -222,7 +222,9 @@ void print_prune(const json& r) {
 
 void print_memory_status(const json& r) {
   const auto& o = r["opened"];
-  ui::print(stdout, "items         %s (index holds %s)\n", cell_text(r, "items"), cell_text(r, "index_items"));
+  const auto queued = r.value("vectors_pending", std::size_t{0});
+  ui::print(stdout, "items         %s (index holds %s%s)\n", cell_text(r, "items"), cell_text(r, "index_items"),
+            queued ? "; " + std::to_string(queued) + " vectors still going in" : std::string());
   ui::print(stdout, "embedder      %s\n", cell_text(r, "embedder"));
   ui::print(stdout, "dead letters  %s\n", cell_text(r, "dead_letters"));
   std::string types;
