@@ -5,12 +5,14 @@
 //
 //   keel_retrieval_bench [--seed 7] [--customers 220] [--misses N] [--json]
 //                        [--w-keyword W] [--w-vector W] [--w-recency W] [--vector-floor F]
+//                        [--w-synonym W] [--synonyms WORDNET_DIR | --synonyms '']
 //
 // --misses N prints up to N missed questions per category with what came
 // back instead (and each hit's component scores), which is how a ranking
 // change is judged before it is kept.
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -59,9 +61,12 @@ int main(int argc, char** argv) {
   app.add_option("--customers", customers, "Customers in the corpus (default 220; 10 items each)")->check(CLI::Range(20, 100000));
   app.add_option("--misses", misses, "Print up to N missed questions per category with their top 5");
   app.add_flag("--json", json_out, "Print one JSON object");
+  std::string wordnet = "/usr/share/wordnet";
+  app.add_option("--synonyms", wordnet, "WordNet's data directory for synonyms; '' for none (default /usr/share/wordnet)");
   app.add_option("--w-keyword", base.w_keyword, "Weight of the keyword evidence (default 1.0)");
   app.add_option("--w-vector", base.w_vector, "Weight of the vector evidence (default 0.5)");
   app.add_option("--w-recency", base.w_recency, "Weight of recency (default 0.02)");
+  app.add_option("--w-synonym", base.w_synonym, "Weight of a match through a synonym (default 0.5)");
   app.add_option("--vector-floor", base.vector_floor, "Cosine at or below which a vector match is no evidence (default 0.3)");
   CLI11_PARSE(app, argc, argv);
 
@@ -76,7 +81,16 @@ int main(int argc, char** argv) {
   auto ids = (*mem)->add_batch(corpus.items);
   if (!ids) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", ids.err().message.c_str()), 1;
   double add_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  hybrid_search search(**mem);
+  std::optional<synonym_table> syn;
+  if (!wordnet.empty()) {
+    auto t0s = std::chrono::steady_clock::now();
+    auto loaded = synonym_table::load_wordnet(wordnet);
+    if (!loaded) return std::fprintf(stderr, "keel_retrieval_bench: %s; pass --synonyms '' to run without\n", loaded.err().message.c_str()), 1;
+    syn = std::move(*loaded);
+    std::fprintf(stderr, "synonyms: %zu words in %.2f s\n", syn->size(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0s).count());
+  }
+  hybrid_search search(**mem, syn ? &*syn : nullptr);
   t0 = std::chrono::steady_clock::now();
   auto scores = test::score_qa(search, corpus, *ids, base);
   double query_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

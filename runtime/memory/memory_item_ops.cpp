@@ -115,7 +115,7 @@ result<json> memory_search(memory_service& m, const json& args) {
     j["score"] = h.score;
     if (h.explain) {
       const auto& c = *h.explain;
-      j["explain"] = {{"keyword_rank", c.keyword_rank}, {"keyword_score", c.keyword_score}, {"keyword", c.keyword},
+      j["explain"] = {{"keyword_rank", c.keyword_rank}, {"keyword_score", c.keyword_score}, {"keyword", c.keyword}, {"synonym_score", c.synonym_score},
                       {"vector_rank", c.vector_rank},   {"similarity", c.similarity},       {"vector", c.vector},
                       {"recency_rank", c.recency_rank}, {"recency", c.recency},             {"age_ms", c.age_ms}};
     }

@@ -28,7 +28,17 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   auto mem = memory::item_store::open(db, *svc->emb_, mo);
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
-  svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_);
+  if (!settings.synonyms.empty()) {
+    // Optional: without WordNet, words only meet themselves (and say so once).
+    if (auto syn = memory::synonym_table::load_wordnet(settings.synonyms); syn) {
+      svc->synonyms_ = std::move(*syn);
+      spdlog::info("memory: {} word(s) with synonyms from {}", svc->synonyms_->size(), settings.synonyms);
+    } else {
+      spdlog::warn("memory: keyword search without synonyms: {}; install wordnet-base or set memory.synonyms: off",
+                   syn.err().message);
+    }
+  }
+  svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_, svc->synonyms_ ? &*svc->synonyms_ : nullptr);
   svc->summaries_ = std::make_unique<memory::record_summaries>(db, *svc->records_, *svc->memory_);
 
   const auto& rep = svc->memory_->opened();

@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -107,6 +108,7 @@ class memory_service {
   std::unique_ptr<memory::dead_letters> dlq_;
   std::unique_ptr<memory::event_mapper> canon_;
   std::unique_ptr<memory::item_store> memory_;
+  std::optional<memory::synonym_table> synonyms_;  // before search_, which points at it
   std::unique_ptr<memory::hybrid_search> search_;
   std::unique_ptr<memory::record_summaries> summaries_;
   std::string last_summary_error_;  // worker only: logged once until it changes

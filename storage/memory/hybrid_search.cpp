@@ -62,6 +62,14 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     out.warnings.push_back("vector side skipped: " + st.err().message);
   }
   auto terms = text_terms(q.text);
+  // The query words' synonyms that are not query words themselves.
+  std::vector<std::string> syn_terms;
+  if (synonyms_)
+    for (const auto& t : terms)
+      for (const auto& s : synonyms_->of(t))
+        if (std::find(terms.begin(), terms.end(), s) == terms.end() &&
+            std::find(syn_terms.begin(), syn_terms.end(), s) == syn_terms.end())
+          syn_terms.push_back(s);
   std::size_t depth = std::max(q.candidates, q.k);
   std::int64_t now = m_.now_ms();
 
@@ -71,13 +79,18 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     double fused = 0;
   };
   std::vector<candidate> ranked;
-  double weight = 0;
+  double weight = 0, syn_weight = 0;
   {
     auto view = m_.read();
     auto fn = view.compile(q.filter);
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
     weight = view.keywords().query_weight(terms);
+    syn_weight = syn_terms.empty() ? 0 : view.keywords().query_weight(syn_terms);
+    std::vector<keyword_hit> through_synonyms;
+    if (syn_weight > 0)
+      through_synonyms = few ? view.keywords().score(syn_terms, *few, depth)
+                             : view.keywords().search(syn_terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     auto keyword = few ? view.keywords().score(terms, *few, depth)
                        : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     std::vector<vector_hit> vec;
@@ -95,6 +108,7 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
       c.c.keyword_rank = i + 1;
       c.c.keyword_score = keyword[i].score;
     }
+    for (const auto& h : through_synonyms) slot(h.label).c.synonym_score = h.score;
     for (std::size_t i = 0; i < vec.size(); ++i) {
       auto& c = slot(vec[i].label);
       c.c.vector_rank = i + 1;
@@ -116,6 +130,8 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
   const double floor = std::clamp(q.vector_floor, 0.0, 0.99);
   for (auto& c : ranked) {
     if (c.c.keyword_rank && weight > 0) c.c.keyword = std::min(1.0, c.c.keyword_score / weight);
+    if (c.c.synonym_score > 0 && syn_weight > 0)
+      c.c.keyword = std::max(c.c.keyword, q.w_synonym * std::min(1.0, c.c.synonym_score / syn_weight));
     if (c.c.vector_rank) c.c.vector = std::max(0.0, (c.c.similarity - floor) / (1.0 - floor));
     c.fused = q.w_keyword * c.c.keyword + q.w_vector * c.c.vector + q.w_recency * c.c.recency;
   }

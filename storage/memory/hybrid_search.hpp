@@ -4,7 +4,10 @@
 //
 //   keyword  = min(1, bm25 / query_weight)   the share of the query's
 //              evidence the item carries (rare words weigh more; see
-//              bm25_index::query_weight)
+//              bm25_index::query_weight); with a synonym table, at least
+//              w_synonym times the share it carries of the query words'
+//              synonyms, so a match through a synonym counts below one of
+//              the word itself
 //   vector   = max(0, (cosine - vector_floor) / (1 - vector_floor))
 //              similarity above the floor under which the embedder's
 //              matches are noise
@@ -39,6 +42,7 @@
 
 #include "runtime/base/error.hpp"
 #include "storage/memory/item_store.hpp"
+#include "storage/memory/synonyms.hpp"
 
 namespace keel::memory {
 
@@ -52,6 +56,7 @@ struct memory_query {
   std::size_t ef = 128;            // hnswlib search breadth (>= candidates is used)
   double w_keyword = 1.0, w_vector = 0.5, w_recency = 0.02;
   double vector_floor = 0.3;       // cosine at or below it is no evidence (the hashing embedder's noise level)
+  double w_synonym = 0.5;          // a synonym match's share counts this much of an exact one's
   std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
   std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)
 };
@@ -59,7 +64,8 @@ struct memory_query {
 struct component_scores {
   std::size_t keyword_rank = 0;   // 0: not in the keyword list
   double keyword_score = 0;       // BM25
-  double keyword = 0;             // its share of the query's weight, 0..1
+  double keyword = 0;             // its share of the query's weight (or through synonyms), 0..1
+  double synonym_score = 0;       // BM25 of the query words' synonyms
   std::size_t vector_rank = 0;    // 0: not in the vector list
   double similarity = 0;          // cosine
   double vector = 0;              // above the floor, 0..1
@@ -81,7 +87,9 @@ struct search_result {
 
 class hybrid_search {
  public:
-  explicit hybrid_search(const item_store& memory) : m_(memory) {}
+  // `synonyms` (may be null: words only meet themselves) must outlive this.
+  explicit hybrid_search(const item_store& memory, const synonym_table* synonyms = nullptr)
+      : m_(memory), synonyms_(synonyms) {}
 
   // Errors: bad_request (empty text, k out of range), unavailable (the
   // embedder failed), io.
@@ -97,6 +105,7 @@ class hybrid_search {
                                      std::span<const float> q, std::size_t k, std::size_t ef, const memory_filter& f,
                                      const memory_query& limits) const;
   const item_store& m_;
+  const synonym_table* synonyms_;
 };
 
 }  // namespace keel::memory

@@ -241,13 +241,18 @@ void read_service(walker& w, const YAML::Node& root, memory_service_settings& ou
     if (s != "true" && s != "false") w.fail_at(root["sync"], "memory.sync", "must be true or false");
     out.sync = s == "true";
   }
+  if (root["synonyms"]) {
+    auto s = w.scalar(root["synonyms"], "memory.synonyms").value_or("");
+    if (s.empty()) w.fail_at(root["synonyms"], "memory.synonyms", "must be WordNet's data directory (/usr/share/wordnet) or off");
+    out.synonyms = s == "off" ? "" : s;
+  }
 }
 
 // The memory document (or a node config's memory section) into cfg.
 void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& types, bool section) {
   static const std::set<std::string> plain{"entities", "mappings", "pruning"};
   static const std::set<std::string> in_node{"entities", "mappings", "pruning", "dimension", "checkpoint_every",
-                                             "prune_every", "sync"};
+                                             "prune_every", "sync", "synonyms"};
   const std::string where = section ? "memory" : "";
   if (!w.expect_map(root, where) || !w.only_keys(root, where, section ? in_node : plain)) return;
   if (const auto& ents = root["entities"]; ents && w.expect_map(ents, "entities"))

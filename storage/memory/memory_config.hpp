@@ -78,6 +78,7 @@ struct memory_service_settings {
   std::int64_t checkpoint_every_ms = 60'000; // index file checkpoint interval
   std::int64_t prune_every_ms = 3'600'000;   // the pruning job's interval
   bool sync = false;                         // fsync every memory write
+  std::string synonyms = "/usr/share/wordnet"; // WordNet's data dir for keyword synonyms; "" (off) for none
 };
 
 struct memory_config {

@@ -279,6 +279,14 @@ BOOST_AUTO_TEST_CASE(node_config_memory_section) {
   BOOST_TEST(grammar->service.checkpoint_every_ms == 90'000);
   BOOST_TEST(grammar->service.prune_every_ms == 2'000);
   BOOST_TEST(*grammar->pruning.memory.at("note").ttl_ms == 14 * 86'400'000LL);
+  // Synonyms: WordNet's default directory, another one, or off.
+  BOOST_TEST(c->service.synonyms == "/usr/share/wordnet");
+  BOOST_TEST(parse_memory_section("memory:\n  synonyms: off\n", "node.yaml")->service.synonyms.empty());
+  BOOST_TEST(parse_memory_section("memory:\n  synonyms: /opt/wn\n", "node.yaml")->service.synonyms == "/opt/wn");
+  auto no_dir = parse_memory_section("memory:\n  synonyms: ''\n", "node.yaml");
+  BOOST_REQUIRE(!no_dir.ok());
+  BOOST_TEST(no_dir.err().message.find("node.yaml:2: memory.synonyms: must be WordNet's data directory") != std::string::npos,
+             no_dir.err().message);
   // A plain memory config does not take the node-only keys.
   BOOST_TEST(!parse_memory_config("dimension: 256\n", "memory.yaml").ok());
 }
