@@ -16,7 +16,7 @@
 //
 // Usage: keel_memory_bench [--vectors N] [--dim D] [--queries Q] [--ef 16,32,...]
 //                          [--records W] [--hybrid-items H] [--hybrid-queries Q]
-//                          [--hybrid-dir DIR] [--hybrid-answers FILE] [--only a,b,c]
+//                          [--hybrid-dir DIR] [--hybrid-answers FILE] [--synonyms DIR] [--only a,b,c]
 //
 // --hybrid-dir keeps (c)'s memory in DIR: a later run with the same DIR
 // reopens it (loading the saved index), adds only the items still missing
@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <functional>
 #include <map>
@@ -76,6 +77,7 @@ struct options {
   std::vector<std::size_t> efs{16, 32, 64, 128, 256};
   std::size_t records = 100'000, hybrid_items = 100'000, hybrid_queries = 1000;
   std::string hybrid_dir;
+  std::string synonyms = "/usr/share/wordnet";
   std::string hybrid_answers;
   std::vector<std::string> only;
   bool wants(const std::string& s) const { return only.empty() || std::find(only.begin(), only.end(), s) != only.end(); }
@@ -368,7 +370,17 @@ void hybrid_bench(const options& o) {
   double build = seconds_since(t0);
   if (!o.hybrid_dir.empty()) (void)mem->checkpoint();
   rng.seed(4);  // the same queries whether the memory was built or reopened
-  hybrid_search r(*mem);
+  // As a node searches: with WordNet's synonyms when o.synonyms names them.
+  std::optional<synonym_table> syn;
+  if (!o.synonyms.empty()) {
+    auto loaded = synonym_table::load_wordnet(o.synonyms);
+    if (!loaded) {
+      std::fprintf(stderr, "keel_memory_bench: %s; pass --synonyms '' to run without\n", loaded.err().message.c_str());
+      std::exit(1);
+    }
+    syn = std::move(*loaded);
+  }
+  hybrid_search r(*mem, syn ? &*syn : nullptr);
   auto make_query = [&](int variant) {
     memory_query mq;
     mq.text = sentence(3);
@@ -428,6 +440,7 @@ int main(int argc, char** argv) {
   app.add_option("--records", o.records, "(b) record writes")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-items,--items", o.hybrid_items, "(c) memory items (1000000 for the issue's figure)")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-queries", o.hybrid_queries, "(c) queries per variant")->check(CLI::PositiveNumber);
+  app.add_option("--synonyms", o.synonyms, "(c) WordNet's data directory, as the node uses it; '' for none");
   app.add_option("--hybrid-dir", o.hybrid_dir, "(c) keep the memory in this directory; reopen it if it exists");
   app.add_option("--hybrid-answers", o.hybrid_answers, "(c) write each query's 200 best with component scores here");
   app.add_option("--only", o.only, "Run only these parts: a, b, c")->delimiter(',');
