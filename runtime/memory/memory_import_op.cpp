@@ -3,13 +3,16 @@
 //
 // Up to 1,000 items in one LevelDB batch (one embed_batch, one commit).
 // Every item is checked before anything is written: a bad one adds nothing
-// and the error names it ("items[3].kind: ..."). Importing is idempotent:
+// and the error names it ('items[3]: "kind" must be a string'; the fields
+// are checked by fabric::check_import_item, as keelctl checks each line).
+// Importing is idempotent:
 // each item leaves a marker keyed by a hash of what it says (text, about,
 // kind, source, created_ms) in the same batch, and an item whose marker is
 // there already, or that repeats an earlier item of the call, is skipped,
 // so an import cut short is finished by running it again.
 #include <set>
 
+#include "runtime/fabric/import_item.hpp"
 #include "runtime/memory/op_args.hpp"
 #include "runtime/memory/op_handlers.hpp"
 #include "storage/memory/content_hash.hpp"
@@ -22,20 +25,8 @@ namespace {
 
 constexpr std::size_t max_items = 1000;
 
-result<mem::memory_item> item_of(const json& j, const std::string& at) {
-  auto fail = [&](const std::string& why) { return error{errc::bad_request, at + why}; };
-  if (!j.is_object()) return fail(" must be an object with at least \"text\"");
+mem::memory_item item_of(const json& j) {  // checked by fabric::check_import_item
   mem::memory_item it;
-  for (const auto& [k, v] : j.items()) {
-    if (k == "text" || k == "about" || k == "kind" || k == "source") {
-      if (!v.is_string()) return fail("." + k + " must be a string");
-    } else if (k == "ttl_ms" || k == "created_ms") {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0) return fail("." + k + " must be a whole number of ms, 0 or more");
-    } else {
-      return fail(" has an unknown field \"" + k + "\" (known: text, about, kind, source, ttl_ms, created_ms)");
-    }
-  }
-  if (!j.contains("text")) return fail(" has no \"text\"");
   it.text = j["text"].get<std::string>();
   it.about = j.value("about", std::string());
   if (j.contains("kind")) it.kind = j["kind"].get<std::string>();
@@ -67,9 +58,10 @@ result<json> memory_import(memory_service& m, const json& args) {
   std::set<std::string> in_call;
   std::size_t skipped = 0;
   for (std::size_t i = 0; i < items.size(); ++i) {
-    auto it = item_of(items[i], "items[" + std::to_string(i) + "]");
-    if (!it) return it.err();
-    auto marker = marker_of(*it);
+    const auto at = "items[" + std::to_string(i) + "]: ";
+    if (auto ok = fabric::check_import_item(items[i]); !ok) return error{ok.err().code, at + ok.err().message};
+    auto it = item_of(items[i]);
+    auto marker = marker_of(it);
     auto seen = m.db().get(marker);
     if (!seen) return seen.err();
     if (seen->has_value() || !in_call.insert(marker).second) {
@@ -77,7 +69,7 @@ result<json> memory_import(memory_service& m, const json& args) {
       continue;
     }
     markers.emplace_back(std::move(marker), "1");
-    fresh.push_back(std::move(*it));
+    fresh.push_back(std::move(it));
     place.push_back(i);
   }
   if (!fresh.empty()) {

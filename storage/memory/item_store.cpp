@@ -71,11 +71,10 @@ status check_item(const memory_item& it) {
   return ok_v;
 }
 
-}  // namespace
-
-namespace {
-// Graph insertion of a batch is spread over every core.
+// Graph insertion of a batch is spread over every core (vector_index keeps
+// small batches on one thread).
 std::size_t insert_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
+
 }  // namespace
 
 item_store::item_store(store& db, const embedder& emb, memory_options opts)
@@ -324,7 +323,7 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
       backlog_->push(ids, std::move(vecs));
       return ids;
     }
-    if (auto st = index_->upsert_many(ids, std::span<const float>(vecs.data(), items.size() * dim), items.size() > 1 ? insert_threads() : 1); !st)
+    if (auto st = index_->upsert_many(ids, std::span<const float>(vecs.data(), items.size() * dim), insert_threads()); !st)
       return error{errc::io, "items " + std::to_string(ids.front()) + ".." + std::to_string(ids.back()) +
                                  " are stored but not all indexed (" + st.err().message + "); they will be indexed at the next open"};
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "runtime/base/json_text.hpp"
+#include "runtime/fabric/import_item.hpp"
 #include "tools/keelctl/progress.hpp"
 #include "tools/keelctl/table.hpp"
 
@@ -18,7 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::size_t max_text = 64 * 1024;           // the node's limit on one item
 constexpr std::size_t max_call_bytes = 512 * 1024;    // well under the node's 1 MiB frame
 
 // One line as the item memory.import takes, or why it cannot be one.
@@ -27,21 +27,7 @@ result<json> item_of(const std::string& line, const import_options& o) {
   auto j = parse_json_text(line, &why);
   if (j.is_discarded()) return error{errc::bad_request, why};
   if (j.is_string()) j = json{{"text", j}};
-  if (!j.is_object()) return error{errc::bad_request, "a line is an object {\"text\": ...} or a JSON string, not " + std::string(j.type_name())};
-  for (const auto& [k, v] : j.items()) {
-    if (k == "text" || k == "about" || k == "kind" || k == "source") {
-      if (!v.is_string()) return error{errc::bad_request, "\"" + k + "\" must be a string"};
-    } else if (k == "ttl_ms" || k == "created_ms") {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 0)
-        return error{errc::bad_request, "\"" + k + "\" must be a whole number of ms, 0 or more"};
-    } else {
-      return error{errc::bad_request, "unknown field \"" + k + "\" (known: text, about, kind, source, ttl_ms, created_ms)"};
-    }
-  }
-  const auto text = j.value("text", std::string());
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return error{errc::bad_request, "\"text\" is missing or empty"};
-  if (text.size() > max_text)
-    return error{errc::bad_request, "\"text\" is " + std::to_string(text.size()) + " bytes, over the 64 KiB limit; split it"};
+  if (auto ok = fabric::check_import_item(j); !ok) return ok.err();
   if (!j.contains("about") && !o.about.empty()) j["about"] = o.about;
   if (!j.contains("kind") && !o.kind.empty()) j["kind"] = o.kind;
   if (!j.contains("source") && !o.source.empty()) j["source"] = o.source;

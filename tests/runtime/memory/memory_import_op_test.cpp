@@ -37,14 +37,14 @@ BOOST_AUTO_TEST_CASE(a_batch_is_added_once_however_often_it_is_sent) {
 
 BOOST_AUTO_TEST_CASE(a_bad_item_is_named_and_nothing_is_added) {
   json good = {{"text", "fine"}};
-  refuses("memory.import", {{"items", json::array({good, {{"text", 5}}})}}, "items[1].text must be a string");
+  refuses("memory.import", {{"items", json::array({good, {{"text", 5}}})}}, "items[1]: \"text\" must be a string");
   refuses("memory.import", {{"items", json::array({good, {{"text", "x"}, {"colour", "red"}}})}},
-          "items[1] has an unknown field \"colour\"");
-  refuses("memory.import", {{"items", json::array({good, {{"about", "customer:c_1"}}})}}, "items[1] has no \"text\"");
+          "items[1]: unknown field \"colour\"");
+  refuses("memory.import", {{"items", json::array({good, {{"about", "customer:c_1"}}})}}, "items[1]: \"text\" is missing");
   refuses("memory.import", {{"items", json::array({good, good, {{"text", "y"}, {"kind", "Bad Kind!"}}})}},
           "items[2]: memory kind 'Bad Kind!'");
   refuses("memory.import", {{"items", json::array({good, {{"text", "z"}, {"created_ms", -4}}})}},
-          "items[1].created_ms must be a whole number of ms");
+          "items[1]: \"created_ms\" must be a whole number of ms");
   refuses("memory.import", json::object(), "memory.import needs \"items\"");
   refuses("memory.import", {{"items", json(std::vector<json>(1001, good))}}, "at most 1000 items per call");
   BOOST_TEST(ok("memory.status", json::object())["items"] == 0);
