@@ -140,7 +140,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
 
   control::register_keel_metrics(svc->metrics);
   auto gw = control::model_router::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,
-                                                          svc->audit.get()});
+                                                          svc->audit.get(), svc->recorder.get()});
   if (!gw) return error{gw.err().code, "models: " + gw.err().message};
   svc->models = std::move(gw.value());
   std::size_t slots = 2;  // the template path needs no provider slot, but a thread all the same

@@ -62,6 +62,11 @@ struct control_services {
   std::unique_ptr<control::span_store> spans;
   control::metrics_registry metrics;
   node_gauges gauges;
+  // Audit entries and spans of the hot path (ad-hoc tasks), written in
+  // batches off the actors' threads. Declared after audit and spans (it
+  // drains into them when the services close) and before the router and
+  // the model pool (their calls post spans here until the pool stops).
+  std::unique_ptr<control::async_recorder> recorder;
   std::unique_ptr<control::model_router> models;
   // Model steps run here, off the actors' threads (HTTP calls block); as
   // many threads as the providers may have calls in flight, so a slot is
@@ -72,10 +77,6 @@ struct control_services {
   std::unique_ptr<control::correction_log> corrections;
   std::unique_ptr<control::metrics_server> metrics_http;  // null when off or the port was taken
   std::string metrics_note;                               // why metrics are off, if they are
-  // Audit entries and spans of the hot path (ad-hoc tasks), written in
-  // batches off the actors' threads. Declared after audit and spans: it
-  // drains into them when the services close.
-  std::unique_ptr<control::async_recorder> recorder;
   bool audit_tasks = true, trace_tasks = true;  // node config audit.tasks / tracing.tasks
   std::set<std::string> pure_actions;           // audit.pure_actions: no side effect to record
   control::rate_sampler pure_task_spans;        // tracing.pure_task_spans_per_second

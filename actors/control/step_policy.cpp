@@ -198,18 +198,30 @@ result<json> history_with_policy(executor_self self, const std::string& id) {
   return json{{"instance", id}, {"events", std::move(events)}};
 }
 
+// An agent's tool call is a child step named "STEP/TURN/CALL".
+bool is_tool_call(const wf::step_task& t) { return std::count(t.step.begin(), t.step.end(), '/') == 2; }
+
 }  // namespace
+
+void control_audit_tool_calls(executor_self self, const std::vector<wf::step_task>& tasks) {
+  // The model chose these calls, so each is in the trail whatever the
+  // policy then says about it.
+  std::vector<control::audit_request> entries;
+  for (const auto& t : tasks)
+    if (is_tool_call(t) && !t.compensation)
+      entries.push_back({"tool_call", "agent", t.instance + "/" + t.step,
+                         {{"workflow", workflow_of(self, t.instance)}, {"action", t.action}, {"args", t.args},
+                          {"key", t.key}, {"attempt", t.attempt}},
+                         t.trace});
+  if (entries.empty()) return;
+  auto n = entries.size();
+  if (auto r = services(self).audit->append_many(std::move(entries)); !r)
+    spdlog::error("{} tool_call audit entries not written: {}", n, r.err().message);
+}
 
 bool control_before_dispatch(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  // An agent's tool call ("STEP/TURN/CALL"): the model chose it, so each
-  // one is in the audit trail, whatever the policy then says.
-  const bool tool_call = std::count(t.step.begin(), t.step.end(), '/') == 2;
-  auto workflow = (c.policy_active || c.spans || tool_call) ? workflow_of(self, t.instance) : std::string();
-  if (tool_call && !t.compensation)
-    c.audit_event("tool_call", "agent", t.instance + "/" + t.step,
-                  {{"workflow", workflow}, {"action", t.action}, {"args", t.args}, {"key", t.key}, {"attempt", t.attempt}},
-                  t.trace);
+  auto workflow = (c.policy_active || c.spans || is_tool_call(t)) ? workflow_of(self, t.instance) : std::string();
   // Compensations undo what was done: policy never blocks them.
   if (c.policy_active && !t.compensation) {
     auto req = step_request(t, workflow);

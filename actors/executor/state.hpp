@@ -136,6 +136,10 @@ void record_model_correction(executor_self self, const nlohmann::json& review, c
 // true when `t` should be submitted now; otherwise it was held for approval
 // or failed (the engine has been told).
 bool control_before_dispatch(executor_self self, wf::step_task& t);
+// Before any of `tasks` is dispatched: one `tool_call` audit entry per
+// agent tool call among them (not compensations), appended in one write, so
+// the trail holds what the model chose even if the node dies mid-call.
+void control_audit_tool_calls(executor_self self, const std::vector<wf::step_task>& tasks);
 // After an outcome: redacts it, records the step's span and latency.
 // Returns `outcome`, or `scratch` filled with a redacted copy when the
 // outcome contains a secret.

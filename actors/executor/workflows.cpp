@@ -75,6 +75,7 @@ void workflows_flush(executor_self self) {
     // The engine is ahead of the store; only a restart (recover) makes them agree again.
     throw std::runtime_error("workflow commit failed: " + effects.err().message);
   }
+  control_audit_tool_calls(self, effects->dispatch);
   for (auto& t : effects->dispatch)
     if (control_before_dispatch(self, t)) submit_step(self, std::move(t));
   for (auto& r : effects->replies) {

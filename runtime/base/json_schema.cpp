@@ -1,5 +1,8 @@
 #include "runtime/base/json_schema.hpp"
 
+#include <mutex>
+#include <unordered_set>
+
 // Errors in a schema throw instead of aborting the process.
 #define VALIJSON_USE_EXCEPTIONS 1
 #include <valijson/adapters/nlohmann_json_adapter.hpp>
@@ -33,6 +36,25 @@ result<json_schema> json_schema::compile(const nlohmann::json& schema) {
     return error{errc::bad_request, std::string("not a usable JSON Schema: ") + ex.what()};
   }
   return json_schema(std::move(p));
+}
+
+status json_schema::check(const nlohmann::json& schema) {
+  // Bounded: a node sees a handful of distinct schemas; the set is emptied
+  // rather than grown if something feeds it many.
+  constexpr std::size_t max_remembered = 1024;
+  static std::mutex mu;
+  static std::unordered_set<std::string> good;
+  auto text = schema.dump();
+  {
+    std::lock_guard g(mu);
+    if (good.count(text)) return ok_v;
+  }
+  auto c = compile(schema);
+  if (!c) return c.err();
+  std::lock_guard g(mu);
+  if (good.size() >= max_remembered) good.clear();
+  good.insert(std::move(text));
+  return ok_v;
 }
 
 namespace {

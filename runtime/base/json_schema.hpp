@@ -21,6 +21,10 @@ class json_schema {
   // Errors: bad_request naming what is wrong with `schema` (not an object,
   // an unknown type, a bad keyword value, a remote $ref).
   static result<json_schema> compile(const nlohmann::json& schema);
+  // Whether compile(schema) would succeed, with the same error if not.
+  // Schemas that compiled are remembered by their text (a bounded set), so
+  // a definition checked on every turn of an agent step is compiled once.
+  static status check(const nlohmann::json& schema);
 
   json_schema(json_schema&&) noexcept;
   json_schema& operator=(json_schema&&) noexcept;

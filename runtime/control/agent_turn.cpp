@@ -24,8 +24,10 @@ result<std::vector<chat_message>> messages_of(const json& msgs) {
     if (!m.is_object()) return error{errc::bad_request, "messages: each is an object"};
     chat_message c{text_field(m, "role"), text_field(m, "content")};
     c.tool_call_id = text_field(m, "tool_call_id");
-    for (const auto& t : m.value("tool_calls", json::array()))
-      c.tool_calls.push_back({text_field(t, "id"), text_field(t, "name"), text_field(t, "arguments")});
+    auto calls = m.find("tool_calls");
+    if (calls != m.end() && calls->is_array())
+      for (const auto& t : *calls)
+        c.tool_calls.push_back({text_field(t, "id"), text_field(t, "name"), text_field(t, "arguments")});
     out.push_back(std::move(c));
   }
   return out;
@@ -51,9 +53,14 @@ bool all_budget(const std::vector<fallback_step>& path) {
 
 result<json> run_agent_turn(model_router& router, const json& turn_args, const model_step_site& site) {
   auto start = std::chrono::steady_clock::now();
-  auto spec = wf::agent_spec::from_args(turn_args.value("spec", json()));
+  static const json none;
+  auto member = [&](const char* key) -> const json& {
+    auto it = turn_args.find(key);
+    return it == turn_args.end() ? none : *it;
+  };
+  auto spec = wf::agent_spec::from_args(member("spec"));
   if (!spec) return spec.err();
-  auto msgs = messages_of(turn_args.value("messages", json()));
+  auto msgs = messages_of(member("messages"));
   if (!msgs) return msgs.err();
   const int turn = turn_args.value("turn", 0);
 
@@ -67,13 +74,14 @@ result<json> run_agent_turn(model_router& router, const json& turn_args, const m
   req.run = site.instance;
   req.trace_id = site.trace_id;
   req.attributes = {{"step", site.step}, {"turn", turn}};
-  for (const auto& t : spec->tools) req.tools.push_back({t.name, t.description, t.parameters});
+  for (auto& t : spec->tools) req.tools.push_back({t.name, std::move(t.description), std::move(t.parameters)});
   std::string system = loop_rules;
   if (!spec->system.empty()) system += "\n\n" + spec->system;
   req.messages.push_back({"system", system});
-  req.messages.insert(req.messages.end(), msgs->begin(), msgs->end());
+  req.messages.insert(req.messages.end(), std::make_move_iterator(msgs->begin()),
+                      std::make_move_iterator(msgs->end()));
 
-  auto r = router.complete(req);
+  auto r = router.complete(std::move(req));
   if (!r) return r.err();
   if (r->outcome != "completed") {
     auto reason = r->fallbacks.empty() ? std::string("no model answered") : r->fallbacks.back().reason;

@@ -1,5 +1,6 @@
 #include "runtime/control/budget_ledger.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -27,10 +28,14 @@ spend_row row_of(const std::string& v) {
   return r;
 }
 
+// The row as JSON, written directly: settle() writes several per call.
 std::string dump(const spend_row& r) {
-  return nlohmann::json{{"usd", r.usd}, {"calls", r.calls}, {"input_tokens", r.input_tokens},
-                        {"output_tokens", r.output_tokens}}
-      .dump();
+  char buf[160];
+  int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g,"calls":%llu,"input_tokens":%llu,"output_tokens":%llu})",
+                        r.usd, static_cast<unsigned long long>(r.calls),
+                        static_cast<unsigned long long>(r.input_tokens),
+                        static_cast<unsigned long long>(r.output_tokens));
+  return std::string(buf, static_cast<std::size_t>(n));
 }
 
 std::string money(double usd) {
@@ -79,6 +84,7 @@ double budget_ledger::run_spent_locked(const std::string& run) const {
   if (it != run_settled_.end()) return it->second;
   auto v = db_.get(run_prefix + run);
   double usd = (v.ok() && *v) ? row_of(**v).usd : 0;
+  if (run_settled_.size() >= run_cache_max && writes_pending_.load() == 0) run_settled_.clear();
   run_settled_[run] = usd;
   return usd;
 }
@@ -113,7 +119,7 @@ void budget_ledger::release(const reservation& r) {
 }
 
 status budget_ledger::settle(const reservation& r, const spend_record& a) {
-  std::lock_guard g(mu_);
+  std::unique_lock g(mu_);
   reserved_ -= r.usd;
   if (reserved_ < 0) reserved_ = 0;
   if (!r.run.empty() && (run_reserved_[r.run] -= r.usd) <= 1e-12) run_reserved_.erase(r.run);
@@ -143,9 +149,16 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
   if (!r.run.empty()) {
     double usd = run_spent_locked(r.run) + a.usd;
     run_settled_[r.run] = usd;
-    puts.put(run_prefix + r.run, nlohmann::json{{"usd", usd}}.dump());
+    char buf[48];
+    int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g})", usd);
+    puts.put(run_prefix + r.run, std::string(buf, static_cast<std::size_t>(n)));
   }
-  return db_.write(puts);
+  ++writes_pending_;
+  std::lock_guard w(write_mu_);
+  g.unlock();
+  auto st = db_.write(puts);
+  --writes_pending_;
+  return st;
 }
 
 spend_totals budget_ledger::totals(const std::string& run) const {

@@ -16,6 +16,7 @@
 // Thread-safety: safe for concurrent use.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -78,9 +79,21 @@ class budget_ledger {
 
   store& db_;
   mutable std::mutex mu_;
+  // Orders settle()'s writes (rows hold running totals: a later total must
+  // not be overwritten by an earlier one) without holding mu_, so
+  // reserve() and totals() never wait for LevelDB. Taken while mu_ is
+  // held, never the other way round.
+  std::mutex write_mu_;
   std::string day_, month_;
   double day_settled_ = 0, month_settled_ = 0, reserved_ = 0;
-  mutable std::map<std::string, double> run_settled_;  // cache of ctl/spend/run/*
+  // Cache of ctl/spend/run/*, emptied when it passes run_cache_max runs so
+  // a node that runs for years does not keep every run it ever saw.
+  mutable std::map<std::string, double> run_settled_;
+  static constexpr std::size_t run_cache_max = 20'000;
+  // settle() writes queued or running: the run cache is only emptied when
+  // none is, so no run row is read back from LevelDB before its newest
+  // total has landed there.
+  std::atomic<int> writes_pending_{0};
   // Today's rows as written (the ledger is their only writer), so a settle
   // reads each row from LevelDB once a day, not once a call.
   std::map<std::string, spend_row> today_rows_;

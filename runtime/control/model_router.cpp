@@ -126,7 +126,9 @@ circuit_breaker::state model_router::breaker_state(const std::string& provider) 
   return it == providers_.end() ? circuit_breaker::state::closed : it->second.breaker->current();
 }
 
-bool model_router::try_tier(const std::string& tier, const model_request& req, const model_call& base,
+// `call` is the caller's, reused from tier to tier: only its model and
+// timeout change here.
+bool model_router::try_tier(const std::string& tier, const model_request& req, model_call& call,
                              model_result& out, std::string& why) {
   const auto& tc = cfg_.tiers.at(tier);
   auto pit = providers_.find(tc.provider);
@@ -135,7 +137,6 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, c
     return false;
   }
   auto& slot = pit->second;
-  model_call call = base;
   call.model = tc.model;
   call.timeout = slot.cfg.timeout;
 
@@ -212,10 +213,15 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, c
 }
 
 result<model_result> model_router::complete(const model_request& req) {
+  model_request copy = req;
+  return complete(std::move(copy));
+}
+
+result<model_result> model_router::complete(model_request&& req) {
   auto start_us = unix_now_us();
   model_result out;
   auto span_id = new_span_id();
-  out.span_id = hooks_.spans ? span_id : "";
+  out.span_id = (hooks_.spans || hooks_.recorder) ? span_id : "";
 
   std::string tier = req.tier;
   if (tier.empty() && hooks_.rules && !req.task_kind.empty())
@@ -227,11 +233,12 @@ result<model_result> model_router::complete(const model_request& req) {
   model_call call;
   call.template_name = req.template_name;
   call.template_text = req.template_text;
-  call.messages = req.messages;
-  call.context = req.context;
-  call.json_schema = req.json_schema;
+  // The request keeps what the span, policy and ledger read; the rest moves.
+  call.messages = std::move(req.messages);
+  call.context = std::move(req.context);
+  call.json_schema = std::move(req.json_schema);
   call.use_tools = req.use_tools;
-  call.tools = req.tools;
+  call.tools = std::move(req.tools);
   call.max_tokens = req.max_tokens;
 
   if (hooks_.rules) {
@@ -316,7 +323,7 @@ void model_router::record_span(const model_request& req, const model_result& r, 
                                {{"fallbacks", fb}, {"workflow", req.workflow}, {"outcome", r.outcome}},
                                req.trace_id);
   }
-  if (!hooks_.spans || req.trace_id.empty()) return;
+  if ((!hooks_.spans && !hooks_.recorder) || req.trace_id.empty()) return;
   span s;
   s.trace_id = req.trace_id;
   s.span_id = span_id;
@@ -338,7 +345,8 @@ void model_router::record_span(const model_request& req, const model_result& r, 
   if (!req.agent.empty()) s.attributes["keel.agent"] = req.agent;
   s.error = !error.empty();
   s.status_message = error;
-  (void)hooks_.spans->record(std::move(s));
+  if (hooks_.recorder) hooks_.recorder->post_span(std::move(s));
+  else (void)hooks_.spans->record(std::move(s));
 }
 
 nlohmann::json model_router::describe() const {

@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/control/accounts.hpp"
+#include "runtime/control/async_recorder.hpp"
 #include "runtime/control/audit_log.hpp"
 #include "runtime/control/budget_ledger.hpp"
 #include "runtime/control/circuit_breaker.hpp"
@@ -107,6 +108,10 @@ struct model_hooks {
   span_store* spans = nullptr;
   metrics_registry* metrics = nullptr;
   audit_log* audit = nullptr;  // denials, escalations and fallbacks
+  // When set, spans are queued here and written in batches off the
+  // caller's thread (a span lost to a kill is acceptable; a model call
+  // waiting for a LevelDB write is not). It must outlive every complete().
+  async_recorder* recorder = nullptr;
 };
 
 class model_router {
@@ -123,6 +128,8 @@ class model_router {
   // Errors: forbidden when a policy rule denies the call; bad_request for
   // an unknown tier. Provider trouble is not an error: it is a fallback.
   result<model_result> complete(const model_request& req);
+  // The same; the conversation, tools and schema are moved, not copied.
+  result<model_result> complete(model_request&& req);
 
   // Replaces (or adds) a provider by name, for tests and custom adapters.
   // Not thread-safe: call it before the first complete().
@@ -155,7 +162,7 @@ class model_router {
   explicit model_router(const model_config& cfg);
   // One tier: cache, reserve, attempts with retries, settle. Returns true
   // with `out` filled on success, false with `why` on a reason to fall back.
-  bool try_tier(const std::string& tier, const model_request& req, const model_call& call, model_result& out,
+  bool try_tier(const std::string& tier, const model_request& req, model_call& call, model_result& out,
                 std::string& why);
   void record_span(const model_request& req, const model_result& r, std::int64_t start_us,
                    const std::string& span_id, const std::string& error);

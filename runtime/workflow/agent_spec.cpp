@@ -70,7 +70,7 @@ result<agent_tool> read_tool(const json& t, std::size_t i) {
   if (tool.parameters.is_null()) tool.parameters = builtin_parameters(tool.action);
   if (!tool.parameters.is_object() || tool.parameters.value("type", std::string()) != "object")
     return error{errc::bad_request, where + ".parameters: must be a JSON Schema of type object"};
-  if (auto c = json_schema::compile(tool.parameters); !c)
+  if (auto c = json_schema::check(tool.parameters); !c)
     return error{errc::bad_request, where + ".parameters: " + c.err().message};
   if (tool.description.empty()) tool.description = builtin_description(tool.action);
   tool.name = tool_name_for(tool.action);
