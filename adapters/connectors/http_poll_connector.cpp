@@ -58,7 +58,7 @@ class http_poll_connector final : public connector {
       auto res = http::fetch(req);
       std::string problem;
       if (res && res->status == 429) {
-        auto wait = parse_retry_after(res->header("Retry-After"), unix_now_ms() / 1000);
+        auto wait = parse_retry_after(res->header("Retry-After"), unix_now_ms()).value_or(std::chrono::milliseconds(0));
         if (wait > src_.max_retry_wait)
           return error{errc::unavailable, src_.name + ": rate limited; Retry-After " + std::to_string(wait.count() / 1000) +
                                               " s exceeds max_retry_wait"};
@@ -146,16 +146,6 @@ class http_poll_connector final : public connector {
 };
 
 }  // namespace
-
-std::chrono::milliseconds parse_retry_after(const std::string& value, std::int64_t now_s) {
-  if (value.empty()) return std::chrono::milliseconds(0);
-  if (value.find_first_not_of("0123456789") == std::string::npos && value.size() <= 9)
-    return std::chrono::seconds(std::stol(value));
-  auto at_ms = parse_http_date(value);
-  if (!at_ms) return std::chrono::milliseconds(0);
-  auto at = *at_ms / 1000;
-  return at > now_s ? std::chrono::milliseconds((at - now_s) * 1000) : std::chrono::milliseconds(0);
-}
 
 std::unique_ptr<connector> make_http_poll_connector(http_poll_source src, event_inbox& inbox, store& db) {
   return std::make_unique<http_poll_connector>(std::move(src), inbox, db);

@@ -63,8 +63,4 @@ struct http_poll_source {
 
 std::unique_ptr<connector> make_http_poll_connector(http_poll_source src, event_inbox& inbox, store& db);
 
-// "120" or an IMF-fixdate -> how long to wait from `now_s` (0 when absent or
-// unparsable).
-std::chrono::milliseconds parse_retry_after(const std::string& value, std::int64_t now_s);
-
 }  // namespace keel::connectors

@@ -5,6 +5,7 @@
 #include "runtime/base/duration.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace keel {
@@ -175,6 +176,18 @@ std::string format_timestamp(std::int64_t ms) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
   return buf;
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::int64_t now_ms) {
+  if (value.empty()) return std::nullopt;
+  std::string text(value);
+  char* end = nullptr;
+  double secs = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && end != text.c_str() && secs >= 0 && secs < 1e9)
+    return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
+  auto at_ms = parse_http_date(value);
+  if (!at_ms) return std::nullopt;
+  return std::chrono::milliseconds(*at_ms > now_ms ? *at_ms - now_ms : 0);
 }
 
 }  // namespace keel

@@ -48,4 +48,8 @@ result<std::int64_t> parse_instant(std::string_view text);
 // since 1970; nullopt for anything else.
 std::optional<std::int64_t> parse_http_date(std::string_view text);
 
+// A Retry-After header: delta-seconds ("2", "0.5") or an HTTP date, as the
+// wait from now_ms (0 for a date passed); nullopt for anything else.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::int64_t now_ms);
+
 }  // namespace keel

@@ -10,20 +10,6 @@
 
 namespace keel::control {
 
-std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
-                                                           std::chrono::system_clock::time_point now) {
-  if (value.empty()) return std::nullopt;
-  char* end = nullptr;
-  double secs = std::strtod(value.c_str(), &end);
-  if (end && *end == '\0' && secs >= 0)
-    return std::chrono::milliseconds(static_cast<long long>(secs * 1000));
-  auto at_ms = parse_http_date(value);
-  if (!at_ms) return std::nullopt;
-  auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*at_ms));
-  auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
-  return delta.count() < 0 ? std::chrono::milliseconds(0) : delta;
-}
-
 openai_provider::openai_provider(openai_options opts) : opts_(std::move(opts)) {
   auto url = opts_.base_url;
   while (!url.empty() && url.back() == '/') url.pop_back();
@@ -210,7 +196,7 @@ attempt_result openai_provider::complete(const model_call& call) {
   if (res->status == 429) {
     out.failure = attempt_failure::rate_limited;
     out.error = "rate limited by " + opts_.name + " (HTTP 429)";
-    if (auto ra = parse_retry_after(res->get_header_value("Retry-After"), std::chrono::system_clock::now()))
+    if (auto ra = parse_retry_after(res->get_header_value("Retry-After"), unix_now_ms()))
       out.retry_after = *ra;
     return out;
   }

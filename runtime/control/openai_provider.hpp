@@ -67,8 +67,4 @@ class openai_provider final : public model_provider {
   std::vector<std::unique_ptr<connection>> idle_;
 };
 
-// Retry-After: delta-seconds ("2", "0.5") or an HTTP-date; nullopt if neither.
-std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
-                                                           std::chrono::system_clock::time_point now);
-
 }  // namespace keel::control

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "adapters/connectors/http_poll_connector.hpp"
+#include "runtime/base/duration.hpp"
 #include "tests/adapters/connectors/connector_fixture.hpp"
 #include "tests/support/process.hpp"
 
@@ -202,9 +203,10 @@ BOOST_AUTO_TEST_CASE(token_bucket_hands_out_no_token_early) {
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_parses_seconds_and_http_dates) {
-  BOOST_TEST(parse_retry_after("7", 0).count() == 7000);
-  BOOST_TEST(parse_retry_after("Thu, 01 Jan 1970 00:00:30 GMT", 10).count() == 20000);
-  BOOST_TEST(parse_retry_after("soon", 0).count() == 0);
+  BOOST_TEST(parse_retry_after("7", 0)->count() == 7000);
+  BOOST_TEST(parse_retry_after("Thu, 01 Jan 1970 00:00:30 GMT", 10'000)->count() == 20000);
+  BOOST_TEST(parse_retry_after("Thu, 01 Jan 1970 00:00:30 GMT", 40'000)->count() == 0);
+  BOOST_TEST(!parse_retry_after("soon", 0).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
