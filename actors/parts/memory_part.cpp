@@ -27,7 +27,13 @@ const agent_contract contract{"the memory worker: every memory read, write and s
 result<child_handle> start_memory_part(caf::actor_system& sys, const agent_env& env) {
   auto* ctx = env.ctx;
   const auto& cfg = ctx->config;
-  auto svc = memory_service::open(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin, *ctx->db);
+  // memory.embedder's api_key is a vault reference, like a provider's.
+  memory_service::secret_fn resolve = [services = ctx->control](const std::string& ref) -> result<std::string> {
+    if (!services || !services->vault) return error{errc::config, "no secrets vault is open to resolve " + ref};
+    return services->vault->resolve(ref);
+  };
+  auto svc = memory_service::open(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin, *ctx->db,
+                                  resolve);
   if (!svc) return svc.err();
   // A record forgotten or purged by an operator goes in the audit trail.
   (*svc)->set_audit([services = ctx->control](const std::string& kind, const std::string& actor,

@@ -104,6 +104,12 @@ result<json> memory_search(memory_service& m, const json& args) {
   const auto needle = lower(*mentions);
   if (!needle.empty()) q.k = std::min<std::size_t>(std::max<std::size_t>(200, 10 * want), 10000);
   q.explain = args.value("explain", false) == true;
+  // The cosine below which a vector match is no evidence: embedders differ
+  // in where unrelated texts land (docs/memory.md, "A real embedder").
+  if (auto f = args.find("vector_floor"); f != args.end()) {
+    if (!f->is_number() || *f < 0 || *f >= 1) return bad("vector_floor must be a number from 0 up to (not including) 1");
+    q.vector_floor = f->get<double>();
+  }
   auto r = m.search().search(q);
   if (!r) return r.err();
   auto now = m.memory().now_ms();
@@ -160,6 +166,7 @@ result<json> memory_status(memory_service& m) {
               {"index_items", index_items},
               {"vectors_pending", m.memory().vectors_pending()},
               {"embedder", m.memory().current_embedder().identity().text()},
+              {"embedding", m.embedder_status()},
               {"dead_letters", *dead},
               {"entity_types", m.records().types()->type_names()},
               {"mappings", m.config().mappings.size()},

@@ -13,18 +13,39 @@
 namespace keel {
 
 result<std::unique_ptr<memory_service>> memory_service::open(const std::string& node_yaml, const std::string& origin,
-                                                             store& db) {
+                                                             store& db, const secret_fn& resolve_secret) {
   auto parsed = memory::parse_memory_section(node_yaml, origin);
   if (!parsed) return parsed.err();
   std::unique_ptr<memory_service> svc(new memory_service(db));
   svc->cfg_ = std::make_shared<const memory::memory_config>(std::move(parsed.value()));
   const auto& settings = svc->cfg_->service;
-  svc->emb_ = std::make_unique<memory::hashing_embedder>(settings.dimension);
+  if (const auto& e = settings.embedder) {
+    openai_embedder_options o;
+    o.base_url = e->base_url;
+    o.model = e->model;
+    o.dim = e->dimensions;
+    o.batch = e->batch;
+    o.concurrency = e->concurrency;
+    o.retries = e->retries;
+    o.timeout = std::chrono::milliseconds(e->timeout_ms);
+    if (!e->api_key.empty()) {
+      if (!resolve_secret) return error{errc::config, "memory.embedder.api_key: no secrets vault is open to resolve " + e->api_key};
+      auto key = resolve_secret(e->api_key);
+      if (!key) return error{errc::config, "memory.embedder.api_key: " + key.err().message};
+      o.api_key = std::move(*key);
+    }
+    auto remote = std::make_unique<openai_embedder>(std::move(o));
+    svc->remote_ = remote.get();
+    svc->emb_ = std::move(remote);
+  } else {
+    svc->emb_ = std::make_unique<memory::hashing_embedder>(settings.dimension);
+  }
   svc->records_ = std::make_unique<memory::record_store>(db, svc->cfg_->entities);
   svc->dlq_ = std::make_unique<memory::dead_letters>(db);
   svc->canon_ = std::make_unique<memory::event_mapper>(db, *svc->records_, *svc->dlq_, svc->cfg_);
   memory::memory_options mo;
   mo.sync = settings.sync;
+  mo.embed_later = svc->remote_ != nullptr;  // a server that is down never holds up ingest
   auto mem = memory::item_store::open(db, *svc->emb_, mo);
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
@@ -65,6 +86,11 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   svc->next_checkpoint_ms_ = now + settings.checkpoint_every_ms;
   svc->next_prune_ms_ = now + settings.prune_every_ms;
   svc->worker_ = std::thread([raw = svc.get()] { raw->run(); });
+  if (svc->remote_) {
+    spdlog::info("memory: vectors from {} at {} ({} item(s) wait for theirs)", svc->emb_->identity().text(),
+                 settings.embedder->base_url, svc->memory_->unembedded_count());
+    svc->embed_later_ = std::thread([raw = svc.get()] { raw->embed_later_loop(); });
+  }
   return svc;
 }
 
@@ -128,7 +154,9 @@ void memory_service::stop() {
     stopping_ = true;
   }
   cv_.notify_one();
+  embed_cv_.notify_one();
   if (worker_.joinable()) worker_.join();
+  if (embed_later_.joinable()) embed_later_.join();
 }
 
 void memory_service::run() {

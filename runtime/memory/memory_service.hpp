@@ -26,6 +26,7 @@
 #include "runtime/base/error.hpp"
 #include "storage/memory/event_mapper.hpp"
 #include "storage/memory/dead_letters.hpp"
+#include "runtime/memory/openai_embedder.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "storage/memory/memory_config.hpp"
 #include "storage/memory/item_store.hpp"
@@ -42,8 +43,14 @@ class memory_service {
   // stores in `db` (the vector index file beside it, caught up or rebuilt;
   // see docs/memory.md). Errors: config with origin:line, io. The worker
   // starts at once.
+  // With memory.embedder set, vectors come from that server
+  // (openai_embedder.hpp) and `resolve_secret` turns its api_key
+  // (secret://NAME) into the key; items stored while the server is down
+  // are found by keywords at once and embedded by a thread of their own
+  // once it answers again.
+  using secret_fn = std::function<result<std::string>(const std::string& ref)>;
   static result<std::unique_ptr<memory_service>> open(const std::string& node_yaml, const std::string& origin,
-                                                      store& db);
+                                                      store& db, const secret_fn& resolve_secret = {});
   ~memory_service();  // stop(), then the memory store checkpoints as it closes
   memory_service(const memory_service&) = delete;
   memory_service& operator=(const memory_service&) = delete;
@@ -91,6 +98,10 @@ class memory_service {
     if (audit_) audit_(kind, actor, subject, std::move(detail));
   }
 
+  // The remote embedder's state for status pages: {"kind", "health",
+  // "unembedded", "requests"}; thread-safe.
+  nlohmann::json embedder_status() const;
+
   // What a job that keeps no counters of its own can report.
   std::int64_t last_checkpoint_ms() const { return last_checkpoint_ms_; }
   std::int64_t last_prune_ms() const { return last_prune_ms_; }
@@ -100,10 +111,14 @@ class memory_service {
   void run();
   void periodic(std::int64_t now_ms);
   void summarise();
+  void embed_later_loop();
+  // One round of the embed-later thread: how many items got their vectors.
+  result<std::size_t> embed_pending_batch();
 
   store& db_;
   std::shared_ptr<const memory::memory_config> cfg_;
-  std::unique_ptr<memory::hashing_embedder> emb_;
+  std::unique_ptr<memory::embedder> emb_;
+  openai_embedder* remote_ = nullptr;  // emb_, when memory.embedder is set
   std::unique_ptr<memory::record_store> records_;
   std::unique_ptr<memory::dead_letters> dlq_;
   std::unique_ptr<memory::event_mapper> canon_;
@@ -123,6 +138,8 @@ class memory_service {
   reembed_progress reembed_;
   std::thread reembed_thread_;
   std::atomic<bool> reembed_stop_{false};
+  std::thread embed_later_;          // with a remote embedder only
+  std::condition_variable embed_cv_;  // on mu_: wakes embed_later_ to stop (cv_ is the worker's)
   std::int64_t next_checkpoint_ms_ = 0, next_prune_ms_ = 0;  // worker only
   std::int64_t last_checkpoint_ms_ = 0, last_prune_ms_ = 0;  // worker only
 };

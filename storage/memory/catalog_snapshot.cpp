@@ -24,15 +24,14 @@
 
 #include "storage/memory/binary_io.hpp"
 #include "storage/memory/hashed_file.hpp"
+#include "storage/memory/item_keys.hpp"
 #include "storage/memory/item_store.hpp"
 
 namespace keel::memory {
 namespace {
 
 constexpr std::uint32_t catalog_format = 3;
-const std::string item_prefix = "mem/item/", log_prefix = "mem/log/";
-
-std::uint64_t number_in(const std::string& key, std::size_t prefix_len) { return std::strtoull(key.c_str() + prefix_len, nullptr, 10); }
+using namespace item_keys;
 
 }  // namespace
 

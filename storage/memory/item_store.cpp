@@ -12,43 +12,21 @@
 #include <thread>
 
 #include "storage/key_number.hpp"
+#include "storage/memory/item_keys.hpp"
 #include "storage/memory/text_tokens.hpp"
 #include "storage/write_batch.hpp"
 
 namespace keel::memory {
 namespace {
 
-const std::string seq_key = "mem/meta/seq", next_id_key = "mem/meta/next_id", floor_key = "mem/meta/log_floor",
-                  embedder_key = "mem/meta/embedder";
-const std::string item_prefix = "mem/item/", vec_prefix = "mem/vec/", log_prefix = "mem/log/";
-constexpr std::size_t max_text = 64 * 1024;
+using namespace item_keys;
 
-std::string item_key(std::uint64_t id) { return item_prefix + key_number(id); }
-std::string vec_key(std::uint64_t id) { return vec_prefix + key_number(id); }
-std::string log_key(std::uint64_t seq) { return log_prefix + key_number(seq); }
+constexpr std::size_t max_text = 64 * 1024;
 
 std::string encode_item(const memory_item& it) {
   return encode_value({{"text", it.text}, {"kind", it.kind}, {"about", it.about}, {"source", it.source},
                        {"event", it.source_event}, {"ref", it.record_ref}, {"created", it.created_ms}, {"ttl", it.ttl_ms}});
 }
-
-memory_item decode_item(std::uint64_t id, const nlohmann::json& j) {
-  memory_item it;
-  it.id = id;
-  it.text = j.value("text", "");
-  it.kind = j.value("kind", "");
-  it.about = j.value("about", "");
-  it.source = j.value("source", "");
-  it.source_event = j.value("event", "");
-  it.record_ref = j.value("ref", "");
-  it.created_ms = j.value("created", std::int64_t{0});
-  it.ttl_ms = j.value("ttl", std::int64_t{0});
-  return it;
-}
-
-std::string encode_vec(std::span<const float> v) { return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)); }
-
-std::uint64_t number_in(const std::string& key, std::size_t prefix_len) { return std::strtoull(key.c_str() + prefix_len, nullptr, 10); }
 
 bool name_chars(const std::string& s, std::size_t max, const char* extra) {
   if (s.size() > max) return false;
@@ -111,6 +89,7 @@ result<std::unique_ptr<item_store>> item_store::open(store& db, const embedder& 
   for (auto [key, out] : {std::pair{&seq_key, &m->seq_}, {&next_id_key, &m->next_id_}, {&floor_key, &m->log_floor_}})
     if (auto st = number(*key, *out); !st) return st.err();
   m->saved_seq_ = UINT64_MAX;  // unknown until the index is loaded or saved
+  if (auto st = m->load_unembedded(); !st) return st.err();
 
   auto stored = db.get(embedder_key);
   if (!stored) return stored.err();
@@ -289,7 +268,7 @@ status item_store::check_usable() const {
 
 result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_item>& items, std::vector<float> vecs,
                                                              const std::vector<std::pair<std::string, std::string>>& also_put,
-                                                             bool index_later) {
+                                                             bool index_later, bool deferred) {
   const std::size_t dim = opts_.index.dim;
   std::vector<std::uint64_t> ids;
   {
@@ -303,6 +282,7 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
       b.put(item_key(it.id), encode_item(it));
       b.put(vec_key(it.id), encode_vec(std::span<const float>(vecs.data() + i * dim, dim)));
       b.put(log_key(seq_ + 1 + i), std::to_string(it.id));
+      if (deferred) b.put(unembedded_key(it.id), "");
       ids.push_back(it.id);
     }
     b.put(seq_key, std::to_string(seq_ + items.size()));
@@ -311,6 +291,10 @@ result<std::vector<std::uint64_t>> item_store::write_items(std::vector<memory_it
     if (auto st = db_.write(b, opts_.sync); !st) return st.err();
     seq_ += items.size();
     next_id_ += items.size();
+    if (deferred) {
+      std::lock_guard ul(unembedded_mu_);
+      unembedded_.insert(ids.begin(), ids.end());
+    }
     {
       // Still under the writer lock: a checkpoint must never see seq_ ahead
       // of the catalog it saves.
@@ -340,8 +324,9 @@ result<std::vector<std::uint64_t>> item_store::add_batch(std::vector<memory_item
     texts.push_back(items[i].text);
   }
   std::vector<float> vecs;
-  if (auto st = emb_.embed_batch(texts, vecs); !st) return st.err();
-  return write_items(items, std::move(vecs), also_put, index_later);
+  bool deferred = false;
+  if (auto st = embed_or_defer(texts, vecs, deferred); !st) return st.err();
+  return write_items(items, std::move(vecs), also_put, index_later, deferred);
 }
 
 result<memory_item> item_store::add(memory_item item) { return add(std::move(item), {}); }
@@ -350,9 +335,10 @@ result<memory_item> item_store::add(memory_item item, const std::vector<std::pai
   std::vector<memory_item> one{std::move(item)};
   if (auto st = check_usable(); !st) return st.err();
   if (auto st = check_item(one[0]); !st) return st.err();
-  std::vector<float> vec(opts_.index.dim);
-  if (auto st = emb_.embed(one[0].text, vec); !st) return st.err();
-  auto ids = write_items(one, vec, also_put);
+  std::vector<float> vec;
+  bool deferred = false;
+  if (auto st = embed_or_defer({one[0].text}, vec, deferred); !st) return st.err();
+  auto ids = write_items(one, std::move(vec), also_put, false, deferred);
   if (!ids) return ids.err();
   return one[0];
 }
@@ -387,19 +373,27 @@ status item_store::replace(std::uint64_t id, memory_item next, const std::vector
     if (id >= catalog_.size() || !catalog_[id].live)
       return error{errc::not_found, "no memory item " + std::to_string(id) + "; see `keelctl memory search`"};
   }
-  std::vector<float> vec(opts_.index.dim);
-  if (auto st = emb_.embed(next.text, vec); !st) return st;
+  std::vector<float> vec;
+  bool deferred = false;
+  if (auto st = embed_or_defer({next.text}, vec, deferred); !st) return st;
   {
     std::lock_guard wl(write_mu_);
     backlog_->drain();  // an older vector of this item may still be queued
     write_batch b;
     b.put(item_key(id), encode_item(next));
     b.put(vec_key(id), encode_vec(vec));
+    if (deferred) b.put(unembedded_key(id), "");
+    else b.del(unembedded_key(id));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
     for (const auto& [k, v] : also_put) b.put(k, v);
     if (auto st = db_.write(b, opts_.sync); !st) return st;
     ++seq_;
+    {
+      std::lock_guard ul(unembedded_mu_);
+      if (deferred) unembedded_.insert(id);
+      else unembedded_.erase(id);
+    }
     if (auto st = index_->upsert(id, vec); !st) return st;
     std::unique_lock lk(mu_);
     catalog_put(next);
@@ -419,11 +413,16 @@ status item_store::forget(std::uint64_t id, const std::vector<std::pair<std::str
     write_batch b;
     b.del(item_key(id));
     b.del(vec_key(id));
+    b.del(unembedded_key(id));
     b.put(log_key(seq_ + 1), std::to_string(id));
     b.put(seq_key, std::to_string(seq_ + 1));
     for (const auto& [k, v] : also_put) b.put(k, v);
     if (auto st = db_.write(b, opts_.sync); !st) return st;
     ++seq_;
+    {
+      std::lock_guard ul(unembedded_mu_);
+      unembedded_.erase(id);
+    }
     if (auto st = index_->remove(id); !st) return st;
     std::unique_lock lk(mu_);
     catalog_erase(id);
@@ -452,49 +451,6 @@ status item_store::each(const std::function<bool(const memory_item&)>& fn) const
   return scan_decoded(db_, item_prefix, [&](const std::string& k, nlohmann::json& j) {
     return fn(decode_item(number_in(k, item_prefix.size()), j));
   });
-}
-
-result<std::size_t> item_store::reembed(const std::function<void(std::size_t, std::size_t)>& progress,
-                                          const std::function<bool()>& stop) {
-  std::size_t total = size(), done = 0;
-  std::vector<std::uint64_t> ids;
-  std::vector<std::string> texts;
-  auto flush = [&]() -> status {
-    if (stop && stop()) return error{errc::unavailable, "re-embed interrupted after " + std::to_string(done) + " of " + std::to_string(total) + " items; it starts over when run again"};
-    std::vector<float> vecs;
-    if (auto st = emb_.embed_batch(texts, vecs); !st) return st;
-    write_batch b;
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      b.put(vec_key(ids[i]), encode_vec(std::span<const float>(vecs.data() + i * opts_.index.dim, opts_.index.dim)));
-    if (auto st = db_.write(b, opts_.sync); !st) return st;
-    done += ids.size();
-    if (progress) progress(done, total);
-    ids.clear();
-    texts.clear();
-    return ok_v;
-  };
-  std::lock_guard wl(write_mu_);
-  backlog_->drain();  // the index is rebuilt below: nothing may still be going into the old one
-  std::optional<error> bad;
-  auto st = each([&](const memory_item& it) {
-    ids.push_back(it.id);
-    texts.push_back(it.text);
-    if (ids.size() == 256)
-      if (auto f = flush(); !f) bad = f.err();
-    return !bad;
-  });
-  if (!st) return st.err();
-  if (bad) return *bad;
-  if (!ids.empty())
-    if (auto f = flush(); !f) return f.err();
-  if (auto p = db_.put(embedder_key, emb_.identity().text(), opts_.sync); !p) return p.err();
-  if (auto r = rebuild_index(); !r) return r.err();
-  reembed_needed_ = false;
-  report_.reembed_needed = false;
-  report_.stored_embedder = emb_.identity().text();
-  auto save = index_->save(opts_.index_path, {{"checkpoint_seq", seq_}, {"embedder", emb_.identity().text()}});
-  if (save) saved_seq_ = seq_;
-  return done;
 }
 
 item_store::view item_store::read() const { return view(*this); }

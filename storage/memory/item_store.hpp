@@ -21,6 +21,7 @@
 //   mem/meta/seq           last op seq;   mem/meta/next_id  last id handed out
 //   mem/meta/log_floor     ops <= this are covered by a saved index and pruned
 //   mem/meta/embedder      identity of the embedder the vectors came from
+//   mem/unembedded/<id>    the item's vector is a placeholder (embed_later)
 // An op commits its item, vector and log entry in one WriteBatch before it
 // touches any cache, so an acknowledged write survives kill -9.
 //
@@ -37,6 +38,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -96,6 +98,11 @@ struct memory_options {
   vector_index_options index;   // dim comes from the embedder
   clock_fn clock;               // default: the system clock
   bool sync = false;            // fsync every write (LevelDB sync)
+  // When the embedder answers `unavailable` (a remote server is down),
+  // store the items anyway: found by keywords at once, with a zero vector
+  // (no vector evidence) until attach_vectors() gives them theirs. Without
+  // it such a write fails and writes nothing.
+  bool embed_later = false;
 };
 
 class item_store {
@@ -158,6 +165,19 @@ class item_store {
   result<std::size_t> reembed(const std::function<void(std::size_t, std::size_t)>& progress = {},
                               const std::function<bool()>& stop = {});
 
+  // Items stored with a placeholder vector (embed_later), lowest id first,
+  // at most `limit`.
+  result<std::vector<memory_item>> unembedded(std::size_t limit) const;
+  std::size_t unembedded_count() const;
+  // Gives items listed by unembedded() their vectors (items.size() * dim
+  // floats, embedded from those texts). An item forgotten, re-embedded or
+  // changed since it was listed is skipped (a changed one stays listed).
+  // Returns how many got theirs.
+  result<std::size_t> attach_vectors(const std::vector<memory_item>& items, const std::vector<float>& vecs);
+  // Gives up embedding one item (the embedder rejects its text): it stays
+  // found by keywords only and leaves the list.
+  status keep_unembedded(std::uint64_t id);
+
   // Calls fn for each live item in id order until it returns false.
   status each(const std::function<bool(const memory_item&)>& fn) const;
 
@@ -186,7 +206,11 @@ class item_store {
   status rebuild_index();
   result<std::vector<std::uint64_t>> write_items(std::vector<memory_item>& items, std::vector<float> vecs,
                                                  const std::vector<std::pair<std::string, std::string>>& also_put = {},
-                                                 bool index_later = false);
+                                                 bool index_later = false, bool deferred = false);
+  // emb_.embed_batch, or with embed_later and an unavailable embedder zero
+  // vectors and deferred = true.
+  status embed_or_defer(const std::vector<std::string>& texts, std::vector<float>& vecs, bool& deferred) const;
+  status load_unembedded();
   void catalog_put(const memory_item& item);
   void catalog_erase(std::uint64_t id);
   std::uint32_t intern(const std::string& s);
@@ -204,6 +228,8 @@ class item_store {
   std::uint64_t saved_seq_ = 0;    // both cache files hold this op seq
   std::uint64_t catalog_seq_ = 0;  // the loaded snapshot's checkpoint
   bool reembed_needed_ = false;
+  mutable std::mutex unembedded_mu_;
+  std::set<std::uint64_t> unembedded_;  // ids under mem/unembedded/
 
   mutable std::shared_mutex mu_;  // catalog + bm25; the vector index has its own lock
   std::mutex write_mu_;           // one writer at a time (ids, seq)

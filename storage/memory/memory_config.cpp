@@ -219,6 +219,55 @@ void read_pruning(walker& w, const YAML::Node& n, prune_policies& out) {
   }
 }
 
+// A whole number in [lo, hi] at `key` of `node`, or a failure naming the range.
+template <class Int>
+void read_count(walker& w, const YAML::Node& node, const char* key, Int lo, Int hi, Int& out) {
+  if (!node[key]) return;
+  auto path = std::string("memory.embedder.") + key;
+  auto s = w.scalar(node[key], path).value_or("");
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoll(s) < static_cast<long long>(lo) || std::stoll(s) > static_cast<long long>(hi))
+    w.fail_at(node[key], path, "must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  else
+    out = static_cast<Int>(std::stoll(s));
+}
+
+void read_embedder(walker& w, const YAML::Node& e, memory_service_settings& out) {
+  static const std::set<std::string> keys{"base_url", "model",   "dimensions", "api_key",
+                                          "batch",    "concurrency", "retries", "timeout"};
+  if (!w.expect_map(e, "memory.embedder") || !w.only_keys(e, "memory.embedder", keys)) return;
+  remote_embedder_settings r;
+  auto text = [&](const char* key, bool required) {
+    std::string path = std::string("memory.embedder.") + key;
+    if (!e[key]) {
+      if (required) w.fail_at(e, path, std::string("is required (the embedding server's ") + key + ")");
+      return std::string();
+    }
+    return w.scalar(e[key], path).value_or("");
+  };
+  r.base_url = text("base_url", true);
+  if (w.ok() && r.base_url.rfind("http://", 0) != 0 && r.base_url.rfind("https://", 0) != 0)
+    w.fail_at(e["base_url"], "memory.embedder.base_url", "must be an http:// or https:// URL, such as http://127.0.0.1:8080/v1");
+  r.model = text("model", true);
+  if (w.ok() && r.model.empty()) w.fail_at(e["model"], "memory.embedder.model", "must name the embedding model");
+  if (w.ok() && !e["dimensions"])
+    w.fail_at(e, "memory.embedder.dimensions", "is required: the length of the model's vectors (e.g. 768 for nomic-embed-text)");
+  read_count(w, e, "dimensions", std::size_t{8}, std::size_t{8192}, r.dimensions);
+  r.api_key = text("api_key", false);
+  if (w.ok() && !r.api_key.empty() && r.api_key.rfind("secret://", 0) != 0)
+    w.fail_at(e["api_key"], "memory.embedder.api_key",
+              "must be a vault reference (secret://NAME; store the key with `keelctl secrets set NAME`), never the key itself");
+  read_count(w, e, "batch", std::size_t{1}, std::size_t{2048}, r.batch);
+  read_count(w, e, "concurrency", 1, 64, r.concurrency);
+  read_count(w, e, "retries", 0, 10, r.retries);
+  if (e["timeout"])
+    if (auto v = w.duration(e["timeout"], "memory.embedder.timeout")) {
+      if (v->count() < 100) w.fail_at(e["timeout"], "memory.embedder.timeout", "must be at least 100ms; write e.g. 30s");
+      else r.timeout_ms = v->count();
+    }
+  if (w.ok()) out.embedder = std::move(r);
+}
+
 void read_service(walker& w, const YAML::Node& root, memory_service_settings& out) {
   auto duration = [&](const char* key, std::int64_t& ms) {
     if (!root[key]) return;
@@ -246,13 +295,14 @@ void read_service(walker& w, const YAML::Node& root, memory_service_settings& ou
     if (s.empty()) w.fail_at(root["synonyms"], "memory.synonyms", "must be WordNet's data directory (/usr/share/wordnet) or off");
     out.synonyms = s == "off" ? "" : s;
   }
+  if (root["embedder"] && w.ok()) read_embedder(w, root["embedder"], out);
 }
 
 // The memory document (or a node config's memory section) into cfg.
 void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& types, bool section) {
   static const std::set<std::string> plain{"entities", "mappings", "pruning"};
   static const std::set<std::string> in_node{"entities", "mappings", "pruning", "dimension", "checkpoint_every",
-                                             "prune_every", "sync", "synonyms"};
+                                             "prune_every", "sync", "synonyms", "embedder"};
   const std::string where = section ? "memory" : "";
   if (!w.expect_map(root, where) || !w.only_keys(root, where, section ? in_node : plain)) return;
   if (const auto& ents = root["entities"]; ents && w.expect_map(ents, "entities"))

@@ -72,6 +72,19 @@ struct prune_policies {
   std::map<std::string, std::size_t> keep_versions; // per entity type
 };
 
+// memory.embedder: vectors from an OpenAI-compatible /v1/embeddings server
+// instead of the hashing embedder.
+struct remote_embedder_settings {
+  std::string base_url;      // http(s)://host:port[/v1]
+  std::string model;
+  std::size_t dimensions = 0;  // what the model returns
+  std::string api_key;       // "secret://NAME" (the vault), or "" for none
+  std::size_t batch = 64;    // texts per request
+  int concurrency = 2;       // requests in flight
+  int retries = 2;
+  std::int64_t timeout_ms = 30'000;
+};
+
 // How a node runs its memory (only in the node config's `memory:` section).
 struct memory_service_settings {
   std::size_t dimension = 256;              // the hashing embedder's dimension
@@ -79,6 +92,7 @@ struct memory_service_settings {
   std::int64_t prune_every_ms = 3'600'000;   // the pruning job's interval
   bool sync = false;                         // fsync every memory write
   std::string synonyms = "/usr/share/wordnet"; // WordNet's data dir for keyword synonyms; "" (off) for none
+  std::optional<remote_embedder_settings> embedder;  // none: the hashing embedder
 };
 
 struct memory_config {

@@ -26,21 +26,34 @@ answers with a call of `tool` while the conversation holds fewer than
 "done after N tool results"). Its other keys (usage, hold_ms) apply to
 every answer.
 
+POST /v1/embeddings answers {"data": [{"index": i, "embedding": [...]}]} for
+its "input" (a string or a list): deterministic vectors of the configured
+dimension, a count per word (lower-cased, [a-z0-9]+) at crc32(word) % dim,
+after "aliases" map words onto others (so two phrasings can share a vector
+without sharing a word). Not normalised: the client must do that.
+    POST /_embed  {"dim": 16, "aliases": {"yearly": "annual"}, "fail": [503, 500], "status": 200}
+"fail" answers the next requests with those statuses, one each; "status"
+answers every request with it until set back to 200; "dim_override" sends
+vectors of another length.
+
 Control endpoints (JSON bodies):
     POST /_script   {"responses": [...]}   appended to the script
     POST /_default  {...}                  the response (or rule) used when the script is empty
     POST /_reset                            clears the script, the default and the log
     GET  /_requests                         {"requests": [every completion request with its arrival
                                             time "t", "in_flight" on arrival and the client's
-                                            "peer_port" (one per connection)], "peak_in_flight": N}
+                                            "peer_port" (one per connection)], "peak_in_flight": N,
+                                            "embeddings": [{"inputs": N, "status": S, "authorization": A}]}
 Python 3 standard library only.
 """
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
@@ -49,6 +62,16 @@ DEFAULT = {}
 REQUESTS = []
 IN_FLIGHT = 0
 PEAK_IN_FLIGHT = 0
+EMBED = {"dim": 16, "aliases": {}, "fail": [], "status": 200}
+EMBED_REQUESTS = []
+
+
+def embedding(text, dim, aliases):
+    v = [0.0] * dim
+    for w in re.findall(r"[a-z0-9]+", text.lower()):
+        w = aliases.get(w, w)
+        v[zlib.crc32(w.encode()) % dim] += 1.0
+    return v
 
 
 def forced_function(req):
@@ -135,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/_requests":
             with LOCK:
-                return self.send(200, json.dumps({"requests": REQUESTS, "peak_in_flight": PEAK_IN_FLIGHT}))
+                return self.send(200, json.dumps({"requests": REQUESTS, "peak_in_flight": PEAK_IN_FLIGHT,
+                                                  "embeddings": EMBED_REQUESTS}))
         self.send(404, '{"error": "not found"}')
 
     def do_POST(self):
@@ -149,6 +173,12 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 DEFAULT = body or {}
             return self.send(200, "{}")
+        if self.path == "/_embed":
+            with LOCK:
+                EMBED.update(body or {})
+            return self.send(200, "{}")
+        if self.path == "/v1/embeddings":
+            return self.embeddings(body)
         if self.path == "/_reset":
             with LOCK:
                 SCRIPT.clear()
@@ -172,6 +202,22 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             with LOCK:
                 IN_FLIGHT -= 1
+
+    def embeddings(self, body):
+        with LOCK:
+            status = EMBED["fail"].pop(0) if EMBED["fail"] else EMBED.get("status", 200)
+            inputs = (body or {}).get("input", [])
+            if isinstance(inputs, str):
+                inputs = [inputs]
+            EMBED_REQUESTS.append({"inputs": len(inputs), "status": status, "model": (body or {}).get("model"),
+                                   "authorization": self.headers.get("Authorization", "")})
+            dim = EMBED.get("dim_override", EMBED["dim"])
+            aliases = dict(EMBED["aliases"])
+        if status != 200:
+            return self.send(status, json.dumps({"error": {"message": "scripted %d" % status}}))
+        data = [{"object": "embedding", "index": i, "embedding": embedding(t, dim, aliases)} for i, t in enumerate(inputs)]
+        self.send(200, json.dumps({"object": "list", "data": data, "model": (body or {}).get("model"),
+                                   "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)}}))
 
     def answer(self, body, resp):
         hold_ms = resp.get("hold_ms", resp.get("delay_ms", 0))

@@ -225,7 +225,12 @@ void print_memory_status(const json& r) {
   const auto queued = r.value("vectors_pending", std::size_t{0});
   ui::print(stdout, "items         %s (index holds %s%s)\n", cell_text(r, "items"), cell_text(r, "index_items"),
             queued ? "; " + std::to_string(queued) + " vectors still going in" : std::string());
-  ui::print(stdout, "embedder      %s\n", cell_text(r, "embedder"));
+  const auto& e = r.value("embedding", json::object());
+  const auto waiting = e.value("unembedded", std::size_t{0});
+  const auto health = e.value("health", std::string("up"));
+  std::string state = health == "up" ? std::string() : "; " + health;
+  if (waiting) state += "; " + std::to_string(waiting) + " item(s) found by keywords only until the server embeds them";
+  ui::print(stdout, "embedder      %s%s\n", cell_text(r, "embedder"), state);
   ui::print(stdout, "dead letters  %s\n", cell_text(r, "dead_letters"));
   std::string types;
   for (const auto& t : r.value("entity_types", json::array())) types += (types.empty() ? "" : ", ") + value_text(t);
