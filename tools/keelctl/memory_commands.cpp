@@ -356,6 +356,10 @@ memory_cli::memory_cli(CLI::App& app) {
   mem_search_->add_option("--since", since_, "Only items newer than this: a duration (30d) or an RFC 3339 time");
   mem_search_->add_option("-k", k_, "How many hits (default 5)")->check(CLI::Range(1, 1000));
   mem_search_->add_option("--min-score", min_score_, "Drop hits with a lower fused score");
+  mem_search_->add_option("--vector-floor", vector_floor_,
+                          "Cosine at or below which a vector match counts for nothing (default 0.3, set for the hashing "
+                          "embedder; a real embedding model may want 0.5)")
+      ->check(CLI::Range(0.0, 0.999));
   mem_search_->add_flag("--explain", explain_, "Show each hit's keyword, vector and recency ranks and scores");
   mem_forget_ = memory->add_subcommand("forget", "Remove a memory item");
   mem_forget_->add_option("id", number_, "Memory id (from search)")->required();
@@ -449,6 +453,7 @@ std::optional<int> memory_cli::run(const globals& g) const {
     if (!kinds_.empty()) args["kinds"] = kinds_;
     if (!source_.empty()) args["sources"] = json::array({source_});
     if (min_score_ > 0) args["min_score"] = min_score_;
+    if (vector_floor_ >= 0) args["vector_floor"] = vector_floor_;
     if (!since_.empty()) {
       if (auto d = parse_duration(since_); d && d->count() > 0) args["since_ms"] = unix_now_ms() - d->count();
       else if (auto t = parse_instant(since_)) args["since_ms"] = *t;

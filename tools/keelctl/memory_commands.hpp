@@ -37,6 +37,7 @@ class memory_cli {
   bool explain_ = false, dry_run_ = false, all_ = false;
   bool no_wait_ = false;
   double min_score_ = 0;
+  double vector_floor_ = -1;  // unset: the node's default
   std::uint64_t number_ = 0;
   import_options import_;
   int limit_ = 50;
