@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <optional>
@@ -31,6 +32,24 @@
 namespace keel {
 
 namespace {
+
+// A workflows directory that is missing, or holds no definition that
+// loaded, is almost always a config or working-directory mistake: say so
+// with the absolute path looked at and what to do.
+std::optional<std::string> workflows_dir_warning(const node_config& cfg, const wf::workflow_catalog& loaded) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(cfg.workflows_dir, ec).lexically_normal().string();
+  const std::string fix = cfg.source_dir.empty()
+                              ? "start the node from the directory that holds it, or set workflows.dir in a node config (--config)"
+                              : "set workflows.dir in " + cfg.source_origin + " (relative paths start from that file's directory)";
+  if (!std::filesystem::is_directory(cfg.workflows_dir, ec))
+    return "workflows.dir " + abs + " does not exist: no workflow definitions are loaded; " + fix;
+  if (loaded.all().empty())
+    return "workflows.dir " + abs + " holds no workflow definition that loaded" +
+           (loaded.errors().empty() ? std::string(" (no *.yaml files)") : std::string(" (see the errors above)")) + "; " + fix;
+  return std::nullopt;
+}
+
 
 class node_system_config : public caf::actor_system_config {
  public:
@@ -184,6 +203,10 @@ int run_node(const node_config& cfg) {
   for (const auto& [file, why] : ctx.workflows.errors())
     spdlog::error("workflow definition not loaded: {}", why);
   spdlog::info("{} workflow definition(s) loaded from {}", ctx.workflows.all().size(), cfg.workflows_dir);
+  if (auto w = workflows_dir_warning(cfg, ctx.workflows)) {
+    spdlog::warn("{}", *w);
+    ctx.warnings.push_back(std::move(*w));
+  }
 
   ctx.node_keys = node_keys ? &*node_keys : nullptr;
   if (int rc = run_tree(cfg, ctx, signals); rc != 0) return rc;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/control/services.hpp"
+#include "runtime/base/yaml_text.hpp"
 #include "runtime/memory/memory_service.hpp"
 
 namespace keel {
@@ -13,6 +14,9 @@ result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_c
   auto parsed = connectors::parse_connectors(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin);
   if (!parsed) return parsed.err();
   auto conn_cfg = std::move(parsed.value());
+  // Directories the file names are relative to it, like every config path.
+  for (auto& f : conn_cfg.files) f.path = config_path(cfg.source_dir, f.path);
+  for (auto& m : conn_cfg.maildirs) m.path = config_path(cfg.source_dir, m.path);
   auto resolved = connectors::resolve_secrets(conn_cfg, [&](const std::string& name) { return control.vault->get(name); });
   if (!resolved) return error{resolved.err().code, resolved.err().message + " (keelctl secrets set NAME)"};
   bool webhooks = !conn_cfg.webhooks.empty();

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "runtime/fabric/auth_registry.hpp"
 #include "runtime/fabric/curve_keys.hpp"
@@ -27,6 +28,10 @@ struct node_context {
   store* db = nullptr;
   gateway* gw = nullptr;
   std::int64_t started_ms = 0;
+  // What the operator should fix in the config (a workflows directory that
+  // does not exist or holds no definitions): logged at start and shown by
+  // `keelctl status`.
+  std::vector<std::string> warnings;
   std::string listen;  // the endpoint actually bound
   wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
   auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys

@@ -51,6 +51,7 @@ nlohmann::json node_json(supervisor_self self, const std::string& degraded) {
           {"now_ms", now},
           {"state", degraded.empty() ? "ok" : "degraded"},
           {"degraded_reason", degraded},
+          {"warnings", ctx->warnings},
           {"fault_injection", ctx->config.fault_injection},
           {"frames", {{"in", c.frames_in}, {"out", c.frames_out}, {"bad", c.bad_frames},
                       {"bad_version", c.bad_versions}, {"dropped", c.dropped_out}}}};

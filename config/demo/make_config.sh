@@ -24,7 +24,7 @@ mkdir -p "$dir/support_mail/cur" "$dir/support_mail/tmp"
 
 trigger='[{event: invoice.payment_failed, workflow: dunning, when: "input.object.amount_due > 0"}]'
 sed -e "s|^  port: 7402 |  port: $http_port |" \
-    -e "s|^  dir: config/workflows |  dir: $repo/config/workflows |" \
+    -e "s|^  dir: workflows |  dir: $repo/config/workflows |" \
     -e "s|^  file: \"\" |  file: $repo/config/demo/policy.yaml |" \
     -e "s|^  triggers: \[\] |  triggers: $trigger |" \
     "$repo/config/node.yaml" >"$dir/node-base.yaml"

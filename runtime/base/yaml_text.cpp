@@ -1,5 +1,7 @@
 #include "runtime/base/yaml_text.hpp"
 
+#include <filesystem>
+
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -55,6 +57,20 @@ result<std::string> read_config_file(const std::string& path, const std::string&
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string config_path(const std::string& base_dir, const std::string& value) {
+  if (value.empty() || base_dir.empty()) return value;
+  std::filesystem::path p(value);
+  if (p.is_absolute()) return value;
+  return (std::filesystem::path(base_dir) / p).lexically_normal().string();
+}
+
+std::string config_dir_of(const std::string& file) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  if (ec) return std::filesystem::path(file).parent_path().string();
+  return abs.parent_path().lexically_normal().string();
 }
 
 }  // namespace keel

@@ -24,4 +24,12 @@ result<YAML::Node> parse_yaml_text(const std::string& text, const std::string& o
 result<std::string> read_config_file(const std::string& path, const std::string& what,
                                      const std::string& hint = "check the path");
 
+// A path written in a config file, as the process should open it: a
+// relative path is taken from the file's directory `base_dir`, not from
+// wherever the process was started. Absolute paths, and every path when
+// base_dir is empty (the embedded config), are kept as written.
+std::string config_path(const std::string& base_dir, const std::string& value);
+// The directory a config file's relative paths start from.
+std::string config_dir_of(const std::string& file);
+
 }  // namespace keel

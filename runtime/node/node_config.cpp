@@ -309,10 +309,45 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   return cfg;
 }
 
+namespace {
+
+// Paths a config names are relative to its file, so a node started from any
+// directory reads the same workflows, keys and policy. Defaults the file
+// leaves alone stay relative to the working directory.
+status resolve_node_paths(node_config& cfg, const std::string& text, const std::string& origin, const std::string& base) {
+  auto doc = parse_yaml_text(text, origin);
+  if (!doc) return doc.err();
+  const YAML::Node& d = *doc;
+  auto fix = [&](const char* section, const char* key, std::string& value) {
+    if (d[section] && d[section][key]) value = config_path(base, value);
+  };
+  fix("node", "data_dir", cfg.data_dir);
+  fix("node", "key_file", cfg.key_file);
+  fix("workflows", "dir", cfg.workflows_dir);
+  fix("secrets", "key_file", cfg.control.secrets_key_file);
+  fix("policy", "file", cfg.control.policy_file);
+  return ok_v;
+}
+
+}  // namespace
+
 result<node_config> load_node_config_file(const std::string& path) {
   auto text = read_file(path, "node config");
   if (!text) return text.err();
-  return parse_node_config(*text, path);
+  auto cfg = parse_node_config(*text, path);
+  if (!cfg) return cfg;
+  cfg->source_dir = config_dir_of(path);
+  if (auto st = resolve_node_paths(*cfg, *text, path, cfg->source_dir); !st) return st.err();
+  return cfg;
+}
+
+result<node_config> load_embedded_node_config() {
+  const std::string origin = "<embedded config/node.yaml>";
+  auto cfg = parse_node_config(embedded_node_config(), origin);
+  if (!cfg) return cfg;
+  // As if `--config config/node.yaml` were given in the working directory.
+  if (auto st = resolve_node_paths(*cfg, embedded_node_config(), origin, "config"); !st) return st.err();
+  return cfg;
 }
 
 result<executor_config> parse_executor_config(const std::string& yaml_text,
@@ -389,7 +424,20 @@ result<executor_config> parse_executor_config(const std::string& yaml_text,
 result<executor_config> load_executor_config_file(const std::string& path) {
   auto text = read_file(path, "executor config");
   if (!text) return text.err();
-  return parse_executor_config(*text, path);
+  auto cfg = parse_executor_config(*text, path);
+  if (!cfg) return cfg;
+  // As for the node: paths the file names are relative to the file.
+  auto doc = parse_yaml_text(*text, path);
+  if (!doc) return doc.err();
+  const auto base = config_dir_of(path);
+  const YAML::Node& d = *doc;
+  auto fix = [&](const char* section, const char* key, std::string& value) {
+    if (d[section] && d[section][key]) value = config_path(base, value);
+  };
+  fix("executor", "files_dir", cfg->files_dir);
+  fix("executor", "key_file", cfg->key_file);
+  fix("email", "ca_file", cfg->email.ca_file);
+  return cfg;
 }
 
 result<std::map<std::string, std::string>> parse_labels(const std::string& text) {

@@ -136,11 +136,20 @@ struct node_config {
   // "embedded"), for the sections keel_control parses itself.
   std::string source_text;
   std::string source_origin;
+  // The config file's directory, which its relative paths start from; ""
+  // for the embedded config (its paths are taken from the working directory).
+  std::string source_dir;
 };
 
 // Parses YAML text; `origin` names the source in error messages.
 result<node_config> parse_node_config(const std::string& yaml_text, const std::string& origin);
+// Relative paths the file names (node.data_dir, node.key_file,
+// workflows.dir, secrets.key_file, policy.file) are resolved from the
+// file's directory (source_dir).
 result<node_config> load_node_config_file(const std::string& path);
+// The config built in (config/node.yaml), its relative paths resolved as if
+// it were read from ./config/node.yaml; source_dir stays "".
+result<node_config> load_embedded_node_config();
 const std::string& embedded_node_config();
 
 struct shell_spec {

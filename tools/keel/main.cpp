@@ -68,7 +68,7 @@ CLI::App* add_node_command(CLI::App& app, node_options& o) {
 }
 
 int run_node_command(const node_options& o) {
-  auto cfg = o.config_path.empty() ? keel::parse_node_config(keel::embedded_node_config(), "<embedded config/node.yaml>")
+  auto cfg = o.config_path.empty() ? keel::load_embedded_node_config()
                                    : keel::load_node_config_file(o.config_path);
   if (!cfg) return fail("node", cfg.err());
   if (!o.listen.empty()) cfg->listen = o.listen;

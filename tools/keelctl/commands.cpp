@@ -201,6 +201,8 @@ int cmd_status(const globals& g) {
   ui::print(stdout, "  data dir %s\n", n.value("data_dir", std::string()));
   if (n.value("state", std::string()) == "degraded")
     ui::print(stdout, "  %s %s\n", ui::red("degraded:"), n.value("degraded_reason", std::string()));
+  for (const auto& w : n.value("warnings", nlohmann::json::array()))
+    ui::print(stdout, "  %s %s\n", ui::yellow("warning:"), w.is_string() ? w.get<std::string>() : w.dump());
   ui::print(stdout, "\n%s\n", ui::bold("agents"));
   print_agents((*r)["agents"], now);
   ui::print(stdout, "\n%s (%zu)\n", ui::bold("executors"), (*r)["executors"].size());

@@ -3,7 +3,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/node/node_config.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/text_match.hpp"
+
+#include <fstream>
 
 using namespace keel;
 
@@ -124,6 +127,35 @@ BOOST_AUTO_TEST_CASE(missing_file_says_what_to_do) {
   auto r = load_node_config_file("/nonexistent/node.yaml");
   BOOST_REQUIRE(!r.ok());
   BOOST_TEST(has(r.err().message, "cannot read node config file '/nonexistent/node.yaml'"));
+}
+
+BOOST_AUTO_TEST_CASE(relative_paths_start_from_the_config_file) {
+  keel::test::temp_dir dir{"keel-cfgpaths"};
+  std::filesystem::create_directories(dir / "etc");
+  std::ofstream(dir / "etc/node.yaml") << "node:\n  data_dir: ../state\n  key_file: keys/node.key\n"
+                                          "workflows:\n  dir: workflows\n"
+                                          "policy:\n  file: /abs/policy.yaml\n";
+  auto r = load_node_config_file(dir / "etc/node.yaml");
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? std::string() : r.err().message));
+  auto etc = std::filesystem::absolute(dir / "etc").lexically_normal().string();
+  BOOST_TEST(r->source_dir == etc);
+  BOOST_TEST(r->data_dir == std::filesystem::absolute(dir / "state").lexically_normal().string());
+  BOOST_TEST(r->key_file == etc + "/keys/node.key");
+  BOOST_TEST(r->workflows_dir == etc + "/workflows");
+  BOOST_TEST(r->control.policy_file == "/abs/policy.yaml");  // absolute: as written
+  BOOST_TEST(r->control.secrets_key_file.empty());            // not written: the default
+  // The embedded config has no file: its defaults stay relative to the working directory.
+  auto embedded = load_embedded_node_config();
+  BOOST_REQUIRE(embedded.ok());
+  BOOST_TEST(embedded->source_dir.empty());
+  BOOST_TEST(embedded->workflows_dir == "config/workflows");  // from the working directory, as ever
+  BOOST_TEST(embedded->data_dir == "keel-data");
+
+  std::ofstream(dir / "etc/executor.yaml") << "executor:\n  files_dir: out\n  key_file: /k/e.key\n";
+  auto e = load_executor_config_file(dir / "etc/executor.yaml");
+  BOOST_REQUIRE_MESSAGE(e.ok(), (e.ok() ? std::string() : e.err().message));
+  BOOST_TEST(e->files_dir == etc + "/out");
+  BOOST_TEST(e->key_file == "/k/e.key");
 }
 
 BOOST_AUTO_TEST_CASE(executor_config_and_labels) {
