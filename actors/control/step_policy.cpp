@@ -321,20 +321,27 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
   return scratch;
 }
 
+std::string decision_actor(const std::string& via, const std::string& by, json& detail) {
+  if (!via.empty()) detail["via"] = via;
+  std::string actor = via.empty() ? "unauthenticated" : via == "console" ? "console:" + (by.empty() ? "?" : by) : via;
+  if (!by.empty() && by != actor && via != "console") detail["claimed_by"] = by;
+  return actor;
+}
+
 void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
                         const std::string& comment, const std::string& source, const std::string& via,
                         const json& correction) {
   json detail = {{"decision", approve ? "approved" : "rejected"}, {"comment", comment}, {"gate", source}};
-  if (!via.empty()) detail["via"] = via;
   if (!correction.is_null()) detail["correction"] = correction;
-  services(self).audit_event("approval", by, id, std::move(detail));
+  auto actor = decision_actor(via, by, detail);
+  services(self).audit_event("approval", actor, id, std::move(detail));
 }
 
 void control_audit_answer(executor_self self, const std::string& id, const std::string& by, const std::string& answer,
                           const std::string& via) {
   json detail = {{"answer", answer}};
-  if (!via.empty()) detail["via"] = via;
-  services(self).audit_event("clarification", by, id, std::move(detail));
+  auto actor = decision_actor(via, by, detail);
+  services(self).audit_event("clarification", actor, id, std::move(detail));
 }
 
 bool control_on_request(executor_self self, const inbound& in, const std::string& op) {

@@ -78,7 +78,7 @@ void run_model_step(executor_self self, wf::step_task&& t) {
 }
 
 void record_model_correction(executor_self self, const nlohmann::json& review, const std::string& instance,
-                             const std::string& by) {
+                             const std::string& by, const std::string& via) {
   if (!review.value("edited", false)) return;
   auto* c = self->state.env.ctx->control;
   control::correction k;
@@ -93,9 +93,9 @@ void record_model_correction(executor_self self, const nlohmann::json& review, c
   k.at_ms = unix_now_ms();
   if (auto s = c->corrections->record(k); !s)
     spdlog::error("workflow {}: the correction of step {} was not kept: {}", instance, k.step, s.err().message);
-  c->audit_event("correction", by, instance + "/" + k.step,
-                 {{"workflow", k.workflow}, {"draft", k.draft}, {"final", k.final_text}, {"diff", k.diff}, {"about", k.about}},
-                 "");
+  nlohmann::json detail = {{"workflow", k.workflow}, {"draft", k.draft}, {"final", k.final_text}, {"diff", k.diff}, {"about", k.about}};
+  auto actor = decision_actor(via, by, detail);
+  c->audit_event("correction", actor, instance + "/" + k.step, std::move(detail), "");
   // Memory: what the operator wrote, about the entity the draft concerned,
   // with the draft it replaced, on the memory worker (it touches LevelDB).
   auto* mem = self->state.env.ctx->memory;

@@ -128,7 +128,7 @@ result<nlohmann::json> model_step_answer(const nlohmann::json& args, const std::
 // After an approved review with an edit: the correction log, the audit
 // trail and a `correction` memory item about the step's entity.
 void record_model_correction(executor_self self, const nlohmann::json& review, const std::string& instance,
-                             const std::string& by);
+                             const std::string& by, const std::string& via);
 
 // actors/control/step_policy.cpp: policy, secrets, audit, spans and metrics
 // around workflow steps.
@@ -149,7 +149,12 @@ const result<nlohmann::json>& control_after_result(executor_self self, const wor
 // Appends an operator's decision to the audit trail: kind "approval"
 // (detail: decision, comment, gate, and the correction if there was one) or
 // "clarification" (the answer). `via` is the admin key's name the request
-// came with (keelctl's key, "console"), empty without CURVE.
+// came with (keelctl's key, "console"), empty without CURVE. The entry's
+// actor is who authenticated, never the name the client sent (`by`): the
+// key's name; "console:<operator>" for the console's key, whose session
+// signed in; "unauthenticated" on a node without CURVE. A sent name that
+// differs is kept as detail.claimed_by (decision_actor).
+std::string decision_actor(const std::string& via, const std::string& by, nlohmann::json& detail);
 void control_audit_gate(executor_self self, const std::string& id, bool approve, const std::string& by,
                         const std::string& comment, const std::string& source, const std::string& via = {},
                         const nlohmann::json& correction = nullptr);

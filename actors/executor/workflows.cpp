@@ -247,7 +247,7 @@ void workflows_on_request(executor_self self, const inbound& in, const std::stri
     slot = [self, inner = std::move(slot), id, by, approve = op == "approve", comment = text_field(args, "comment"),
             via = in.principal](result<nlohmann::json> r) mutable {
       if (r) control_audit_gate(self, id, approve, by, comment, "workflow gate", via, r->value("correction", nlohmann::json()));
-      if (r && r->contains("review")) record_model_correction(self, (*r)["review"], r->value("instance", id), by);
+      if (r && r->contains("review")) record_model_correction(self, (*r)["review"], r->value("instance", id), by, via);
       inner(std::move(r));
     };
     // "args": the operator's corrected arguments (approve only; the engine checks them).

@@ -413,7 +413,7 @@ try {
   assert.ok(audit.includes('clarification'), 'the answer is in the audit trail');
   const tail = keelctl('audit', 'tail', '-n', '50').entries;
   const entry = tail.find((e) => e.kind === 'approval' && e.subject === gateId);
-  assert.equal(entry.actor, 'ana');
+  assert.equal(entry.actor, 'console:ana', 'the console session that decided, not a typed name');
   assert.deepEqual(entry.detail.correction.after.amount, 200);
   assert.equal(entry.detail.correction.before.amount, 250);
   assert.equal(keelctl('audit', 'verify').ok, true);

@@ -239,4 +239,34 @@ BOOST_AUTO_TEST_CASE(a_key_offered_to_a_node_without_curve_is_told_so) {
              r.err);
 }
 
+BOOST_AUTO_TEST_CASE(a_decision_is_audited_under_the_key_that_made_it_not_a_typed_name) {
+  temp_dir dir("keel-authdecide");
+  auto node_pub = keygen(dir / "node.key");
+  auto admin_pub = keygen(dir / "admin.key");
+  write_file(dir / "flows/pay.yaml", "name: pay\nsteps:\n  - {id: pay, action: echo, args: {n: 1}, gate: {when: \"true\"}}\n");
+  write_file(dir / "node.yaml", "workflows:\n  dir: flows\n");
+  auto node = start_node({dir / "data", dir / "node.log", {"--key", dir / "node.key", "--admin-key", admin_pub},
+                          dir / "node.yaml"});
+  curve_client_keys keys{node_pub, read_key_file(dir / "admin.key").value()};
+  auto admin = client::connect(node.endpoint, &keys).value();
+  auto started = admin->call("run-workflow", {{"workflow", "pay"}, {"input", nlohmann::json::object()}, {"by", "mallory"}}, 5s);
+  BOOST_REQUIRE_MESSAGE(started.ok(), (started.ok() ? std::string() : started.err().message));
+  auto id = started->value("instance", std::string());
+  BOOST_REQUIRE(wait_until([&] {
+    auto a = admin->call("approvals", nlohmann::json::object(), 5s);
+    return a.ok() && a->dump().find(id + "/pay") != std::string::npos;
+  }, 10s));
+  auto decided = admin->call("approve", {{"id", id + "/pay"}, {"by", "the-ceo"}, {"comment", "ok"}}, 5s);
+  BOOST_REQUIRE_MESSAGE(decided.ok(), (decided.ok() ? std::string() : decided.err().message));
+  auto tail = admin->call("audit.tail", {{"n", 50}}, 5s);
+  BOOST_REQUIRE(tail.ok());
+  nlohmann::json approval;
+  for (const auto& e : tail->at("entries"))
+    if (e["kind"] == "approval" && e["subject"] == id + "/pay") approval = e;
+  BOOST_REQUIRE_MESSAGE(approval.is_object(), tail->dump());
+  BOOST_TEST(approval["actor"].get<std::string>().rfind("admin-", 0) == 0, approval.dump());  // the key's name
+  BOOST_TEST(approval["detail"]["claimed_by"] == "the-ceo");
+  BOOST_TEST(approval["detail"]["via"] == approval["actor"]);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

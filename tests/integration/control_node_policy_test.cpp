@@ -82,7 +82,9 @@ steps:
   for (const auto& e : audit) {
     escalated = escalated || (e["kind"] == "policy_decision" && e["detail"]["rule"] == "big-payouts" &&
                               e["detail"]["decision"] == "escalate" && e["subject"] == id + "/pay");
-    approved = approved || (e["kind"] == "approval" && e["actor"] == "ana" && e["subject"] == id + "/pay" &&
+    // No CURVE on the test node: nobody authenticated; "ana" is only claimed.
+    approved = approved || (e["kind"] == "approval" && e["actor"] == "unauthenticated" &&
+                            e["detail"]["claimed_by"] == "ana" && e["subject"] == id + "/pay" &&
                             e["detail"]["decision"] == "approved" &&
                             has(e["detail"]["gate"].get<std::string>(), "big-payouts"));
   }
