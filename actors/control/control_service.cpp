@@ -122,16 +122,36 @@ void audit_op(control_services& c, const reply& r, const std::string& op, const 
     return r.ok({{"ok", rep->ok}, {"entries_checked", rep->entries_checked}, {"first_bad_seq", rep->first_bad_seq},
                  {"problem", rep->problem}, {"length", c.audit->size()}});
   }
-  // audit.tail: the last n entries, or (with after) those after a seq, for -f.
+  // audit.tail: the last n entries, or (with after) those after a seq, for -f;
+  // with kind, only entries of that kind.
   auto n = static_cast<std::size_t>(int_field(args, "n", 20, 1, 10000));
+  auto kind = text_field(args, "kind");
   json out = json::array();
   if (args.contains("after")) {
     auto after = uint_field(args, "after");
     auto s = c.audit->for_each(after + 1, [&](const control::audit_entry& e) {
-      out.push_back(e.to_json());
+      if (kind.empty() || e.kind == kind) out.push_back(e.to_json());
       return out.size() < n;
     });
     if (!s) return r.fail(s.err());
+  } else if (!kind.empty()) {
+    // Backwards in growing windows until n entries of the kind are found.
+    const std::uint64_t last = c.audit->size();
+    std::vector<json> found;
+    for (std::uint64_t window = 1024, upto = last; upto > 0 && found.size() < n; window *= 4) {
+      const std::uint64_t from = upto > window ? upto - window + 1 : 1;
+      std::vector<json> part;
+      auto s = c.audit->for_each(from, [&](const control::audit_entry& e) {
+        if (e.seq > upto) return false;
+        if (e.kind == kind) part.push_back(e.to_json());
+        return true;
+      });
+      if (!s) return r.fail(s.err());
+      found.insert(found.begin(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
+      upto = from - 1;
+    }
+    if (found.size() > n) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(n));
+    for (auto& e : found) out.push_back(std::move(e));
   } else {
     auto t = c.audit->tail(n);
     if (!t) return r.fail(t.err());

@@ -82,9 +82,9 @@ void fail_attempt(executor_self self, const wf::step_task& t, const error& e) {
   workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, t.compensation}, e);
 }
 
-void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow) {
+void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow, json effect) {
   auto key = t.instance + "/" + t.step + "/" + std::to_string(t.attempt) + (t.compensation ? "/c" : "");
-  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace};
+  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace, std::move(effect)};
 }
 
 // Resolves secret:// arguments: the executor gets only what this step names.
@@ -169,8 +169,9 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
   }
   answer(self, in, reply);
   if (approve) {
+    auto effect = control_effect_facts(self, h.task, h.workflow);  // the approved arguments, before their secrets
     if (resolve_secrets(self, h.task)) {
-      start_timing(self, h.task, h.workflow);
+      start_timing(self, h.task, h.workflow, std::move(effect));
       submit_step(self, std::move(h.task));
       dispatch(self);
     }
@@ -269,8 +270,9 @@ bool control_before_dispatch(executor_self self, wf::step_task& t) {
       }
     }
   }
+  auto effect = control_effect_facts(self, t, workflow);  // before the secrets are in the args
   if (!resolve_secrets(self, t)) return false;
-  start_timing(self, t, workflow);
+  start_timing(self, t, workflow, std::move(effect));
   return true;
 }
 
@@ -309,6 +311,7 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
       c.recorder->post_span(std::move(sp));  // batched off this thread
     }
     if (!outcome) control_count_failure(self, tm.action);
+    control_audit_effect(self, ref, tm, outcome, end);
     st.timings.erase(it);
   }
   if (c.vault->redactions()->size() == 0) return outcome;

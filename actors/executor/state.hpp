@@ -42,6 +42,7 @@ struct task_control {
 struct step_timing {
   std::int64_t start_us = 0;
   std::string action, workflow, trace;
+  nlohmann::json effect;  // control_effect_facts(), null when the action is no external effect
 };
 
 struct executor_agent_state {
@@ -136,6 +137,12 @@ void record_model_correction(executor_self self, const nlohmann::json& review, c
 // true when `t` should be submitted now; otherwise it was held for approval
 // or failed (the engine has been told).
 bool control_before_dispatch(executor_self self, wf::step_task& t);
+// actors/control/effect_audit.cpp: the facts of a step's external effect
+// (null when it is none), taken before its secrets are resolved; and the
+// `effect` audit entry with the outcome, written before the engine records it.
+nlohmann::json control_effect_facts(executor_self self, const wf::step_task& t, const std::string& workflow);
+void control_audit_effect(executor_self self, const workflow_ref& ref, const step_timing& tm,
+                          const result<nlohmann::json>& outcome, std::int64_t end_us);
 // Before any of `tasks` is dispatched: one `tool_call` audit entry per
 // agent tool call among them (not compensations), appended in one write, so
 // the trail holds what the model chose even if the node dies mid-call.

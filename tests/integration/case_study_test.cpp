@@ -205,6 +205,21 @@ BOOST_AUTO_TEST_CASE(the_case_study_reaches_one_final_state_through_kill9_of_nod
   // Costs are zero on the template provider; the audit chain holds.
   BOOST_TEST(has(cs.node.ctl({"cost", "--by", "workflow", "--since", "1d"}).out, "total $0.0000"));
   BOOST_TEST(cs.node.ctl({"audit", "verify"}).code == 0);
+  // Every refund and mail the workflows caused is an effect entry: action,
+  // account or recipients, idempotency key, outcome, a hash of the args.
+  const auto effects = nlohmann::json::parse(cs.node.ctl({"--json", "audit", "tail", "--kind", "effect", "-n", "1000"}).out);
+  std::size_t refunds = 0, mails = 0;
+  for (const auto& e : effects["entries"]) {
+    BOOST_TEST(e["kind"] == "effect");
+    const auto& d = e["detail"];
+    BOOST_TEST(d["args_sha256"].get<std::string>().size() == 64u);
+    BOOST_TEST(!d["idempotency_key"].get<std::string>().empty());
+    if (d["action"] == "http.request" && e["subject"].get<std::string>().find("/refund") != std::string::npos && d["ok"] == true)
+      refunds += d.contains("account") ? 1 : 0;
+    if (d["action"] == "email.send" && d["ok"] == true && d.contains("recipients")) ++mails;
+  }
+  BOOST_TEST(refunds >= 1u, effects.dump());
+  BOOST_TEST(mails >= 2u, effects.dump());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -243,8 +243,10 @@ void print_audit(const json& entries) {
 }
 }  // namespace
 
-int cmd_audit_tail(const globals& g, int n, bool follow) {
-  auto r = call(g, "audit.tail", {{"n", n}}, g.timeout);
+int cmd_audit_tail(const globals& g, int n, bool follow, const std::string& kind) {
+  json args = {{"n", n}};
+  if (!kind.empty()) args["kind"] = kind;
+  auto r = call(g, "audit.tail", args, g.timeout);
   if (!r) return report(g, r.err());
   if (g.json && !follow) return print_json(*r), exit_ok;
   auto emit = [&](const json& entries) {
@@ -258,9 +260,12 @@ int cmd_audit_tail(const globals& g, int n, bool follow) {
   std::uint64_t last = r->value("length", std::uint64_t{0});
   for (;;) {  // until interrupted
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    auto more = call(g, "audit.tail", {{"after", last}, {"n", 1000}}, g.timeout);
+    json after = {{"after", last}, {"n", 1000}};
+    if (!kind.empty()) after["kind"] = kind;
+    auto more = call(g, "audit.tail", after, g.timeout);
     if (!more) return report(g, more.err());
     for (const auto& e : (*more)["entries"]) last = std::max(last, e.value("seq", std::uint64_t{0}));
+    last = std::max(last, more->value("length", last));
     emit((*more)["entries"]);
   }
 }
@@ -289,6 +294,7 @@ command_group add_control_commands(CLI::App& app) {
     bool otlp = false;
     int audit_n = 20;
     bool audit_follow = false;
+    std::string audit_kind;
   };
   auto o = std::make_shared<options>();
   auto* secrets = app.add_subcommand("secrets", "Secrets encrypted at rest in the node: set, list, remove (values are never shown)");
@@ -316,6 +322,9 @@ command_group add_control_commands(CLI::App& app) {
   auto* audit_tail = audit->add_subcommand("tail", "The latest audit entries (-f: keep printing new ones; --timeout bounds each poll)");
   audit_tail->add_option("-n", o->audit_n, "How many (default 20)")->check(CLI::Range(1, 10000));
   audit_tail->add_flag("-f,--follow", o->audit_follow, "Keep printing new entries until interrupted");
+  audit_tail->add_option("--kind", o->audit_kind,
+                         "Only entries of this kind: effect, approval, clarification, correction, policy_decision, "
+                         "side_effect, secret_use, config_change, model_fallback, tool_call, alert, plan");
   auto* audit_verify = audit->add_subcommand(
       "verify", "Re-check every link of the chain; reports the first broken entry. Waits up to 60s, or keelctl's --timeout when given");
   for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
@@ -332,7 +341,7 @@ command_group add_control_commands(CLI::App& app) {
     if (*models) return cmd_models(g);
     if (*cost) return cmd_cost(g, o->cost_by, o->cost_since);
     if (*trace) return cmd_trace(g, o->trace_id, o->otlp);
-    if (*audit_tail) return cmd_audit_tail(g, o->audit_n, o->audit_follow);
+    if (*audit_tail) return cmd_audit_tail(g, o->audit_n, o->audit_follow, o->audit_kind);
     if (*audit_verify) return cmd_audit_verify(g);
     return std::nullopt;
   };
