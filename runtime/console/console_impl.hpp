@@ -69,7 +69,7 @@ struct operator_console::impl {
   result<nlohmann::json> approvals_with_records();
   void inbox(httpd::response& res, page_frame f, int status);
   void memory(const httpd::request& req, httpd::response& res, const page_frame& f);
-  void system(httpd::response& res, const page_frame& f);
+  void system(httpd::response& res, const page_frame& f, const std::string& audit_kind);
 
   // --- POST (form_routes.cpp) ---
   void on_post(const httpd::request& req, httpd::response& res);

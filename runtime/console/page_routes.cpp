@@ -2,6 +2,7 @@
 // session each page with the admin requests it needs (pages.hpp renders
 // them); the .../items and .../live paths answer the parts console.js
 // re-fetches. Without a session every page is the login form, at 401.
+#include <algorithm>
 #include <map>
 
 #include "runtime/base/duration.hpp"
@@ -53,9 +54,11 @@ void operator_console::impl::on_get(const httpd::request& req, httpd::response& 
     return html(res, t ? 200 : http_status(t.err()), render_page(f, instance_body(f, id, t, h)));
   }
   if (path == "/memory") return memory(req, res, frame(sid, *s, "Customers & memory", "memory"));
-  if (path == "/system") return system(res, frame(sid, *s, "System", "system"));
+  if (path == "/system") return system(res, frame(sid, *s, "System", "system"), req.param("kind"));
   if (path == "/system/audit") {
-    auto a = call("audit.tail", {{"n", 30}});
+    json args = {{"n", 30}};
+    if (!req.param("kind").empty()) args["kind"] = req.param("kind");
+    auto a = call("audit.tail", args);
     return a ? html(res, 200, audit_items(frame(sid, *s, "System", "system"), *a)) : html(res, http_status(a.err()), escape(a.err().message));
   }
   auto f = frame(sid, *s, "Not found", "");
@@ -114,14 +117,19 @@ void operator_console::impl::memory(const httpd::request& req, httpd::response& 
                                                search ? &*search : nullptr, found ? &*found : nullptr)));
 }
 
-void operator_console::impl::system(httpd::response& res, const page_frame& f) {
+void operator_console::impl::system(httpd::response& res, const page_frame& f, const std::string& audit_kind) {
   system_data d;
+  // Only a kind the page offers: anything else shows every kind.
+  const auto& kinds = audit_kinds();
+  if (std::find(kinds.begin(), kinds.end(), audit_kind) != kinds.end()) d.audit_kind = audit_kind;
   d.status = call("status", json::object());
   d.connectors = call("connectors.list", json::object());
   d.models = call("models", json::object());
   d.cost = call("cost", {{"by", "model"}, {"since_ms", unix_now_ms() - 7LL * 86'400'000}});
   d.alerts = call("alerts", json::object());
-  d.audit = call("audit.tail", {{"n", 30}});
+  json tail_args = {{"n", 30}};
+  if (!d.audit_kind.empty()) tail_args["kind"] = d.audit_kind;
+  d.audit = call("audit.tail", tail_args);
   d.verify = call("audit.verify", json::object());
   html(res, 200, render_page(f, system_body(f, d)));
 }

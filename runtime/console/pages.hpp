@@ -70,7 +70,10 @@ struct system_data {
   result<nlohmann::json> alerts = nlohmann::json();
   result<nlohmann::json> audit = nlohmann::json();
   result<nlohmann::json> verify = nlohmann::json();
+  std::string audit_kind;  // the audit trail shows only this kind ("" = every kind)
 };
+// The audit kinds the System page offers as a filter.
+const std::vector<std::string>& audit_kinds();
 std::string system_body(const page_frame& f, const system_data& d);
 std::string audit_items(const page_frame& f, const nlohmann::json& audit_tail);  // the live part
 

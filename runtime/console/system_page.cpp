@@ -11,6 +11,13 @@ namespace keel::console {
 
 using nlohmann::json;
 
+const std::vector<std::string>& audit_kinds() {
+  static const std::vector<std::string> kinds{"effect",     "approval", "clarification", "correction",    "tool_call",
+                                              "policy_decision", "side_effect", "secret_use", "config_change",
+                                              "model_fallback",  "alert",       "plan"};
+  return kinds;
+}
+
 std::string audit_items(const page_frame& f, const json& tail) {
   auto entries = tail.value("entries", json::array());
   json newest_first = json::array();
@@ -107,8 +114,13 @@ std::string system_body(const page_frame& f, const system_data& d) {
   else
     out += "<p id=\"audit-verify\" class=\"error\" role=\"alert\">" + badge("broken") + " first bad entry #" +
            escape(text_of(*d.verify, "first_bad_seq", "?")) + ": " + escape(text_of(*d.verify, "problem", "?")) + "</p>";
+  out += "<form method=\"get\" action=\"/system\" class=\"filter\"><label for=\"kind\">Kind</label>"
+         "<select id=\"kind\" name=\"kind\"><option value=\"\">any</option>";
+  for (const auto& k : audit_kinds()) out += std::string("<option") + (d.audit_kind == k ? " selected" : "") + ">" + k + "</option>";
+  out += "</select><button type=\"submit\">Show</button></form>";
+  const std::string live = "/system/audit" + std::string(d.audit_kind.empty() ? "" : "?kind=" + url_encode(d.audit_kind));
   if (!d.audit) out += error_note(d.audit.err());
-  else out += "<div data-live=\"/system/audit\" id=\"audit\">" + audit_items(f, *d.audit) + "</div>";
+  else out += "<div data-live=\"" + live + "\" id=\"audit\">" + audit_items(f, *d.audit) + "</div>";
   return out + "</section>";
 }
 

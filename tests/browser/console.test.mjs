@@ -417,6 +417,14 @@ try {
   assert.deepEqual(entry.detail.correction.after.amount, 200);
   assert.equal(entry.detail.correction.before.amount, 250);
   assert.equal(keelctl('audit', 'verify').ok, true);
+  // The trail filtered to one kind: the live part keeps the filter.
+  await page.goto(base + 'system?kind=approval');
+  await page.locator('#audit', { hasText: 'approval' }).waitFor();
+  const onlyApprovals = await page.locator('#audit').innerText();
+  assert.ok(onlyApprovals.includes(gateId) && !onlyApprovals.includes('clarification'), 'only approvals are shown');
+  assert.equal(await page.locator('#kind').inputValue(), 'approval');
+  assert.equal(await page.locator('#audit').getAttribute('data-live'), '/system/audit?kind=approval');
+  await page.goto(base + 'system');
   const system = await page.locator('main').innerText();
   for (const want of ['executor', 'planner', 'x1', 'Budgets and spend']) assert.ok(system.includes(want), `System shows ${want}`);
   await shot(page, 'system-desktop');
