@@ -120,7 +120,7 @@ void audit_op(control_services& c, const reply& r, const std::string& op, const 
     auto rep = c.audit->verify();
     if (!rep) return r.fail(rep.err());
     return r.ok({{"ok", rep->ok}, {"entries_checked", rep->entries_checked}, {"first_bad_seq", rep->first_bad_seq},
-                 {"problem", rep->problem}, {"length", c.audit->size()}});
+                 {"problem", rep->problem}, {"length", c.audit->size()}, {"pruned_through", rep->pruned_through}});
   }
   // audit.tail: the last n entries, or (with after) those after a seq, for -f;
   // with kind, only entries of that kind.
@@ -134,26 +134,8 @@ void audit_op(control_services& c, const reply& r, const std::string& op, const 
       return out.size() < n;
     });
     if (!s) return r.fail(s.err());
-  } else if (!kind.empty()) {
-    // Backwards in growing windows until n entries of the kind are found.
-    const std::uint64_t last = c.audit->size();
-    std::vector<json> found;
-    for (std::uint64_t window = 1024, upto = last; upto > 0 && found.size() < n; window *= 4) {
-      const std::uint64_t from = upto > window ? upto - window + 1 : 1;
-      std::vector<json> part;
-      auto s = c.audit->for_each(from, [&](const control::audit_entry& e) {
-        if (e.seq > upto) return false;
-        if (e.kind == kind) part.push_back(e.to_json());
-        return true;
-      });
-      if (!s) return r.fail(s.err());
-      found.insert(found.begin(), std::make_move_iterator(part.begin()), std::make_move_iterator(part.end()));
-      upto = from - 1;
-    }
-    if (found.size() > n) found.erase(found.begin(), found.end() - static_cast<std::ptrdiff_t>(n));
-    for (auto& e : found) out.push_back(std::move(e));
   } else {
-    auto t = c.audit->tail(n);
+    auto t = c.audit->tail(n, kind);
     if (!t) return r.fail(t.err());
     for (const auto& e : *t) out.push_back(e.to_json());
   }

@@ -438,4 +438,15 @@ void control_tick(executor_self self) {
       c.recorder->post_audit(std::move(summary));
 }
 
+void control_prune_audit(executor_self self, std::int64_t now_ms) {
+  auto keep = self->state.env.ctx->config.control.audit_retention.count();
+  if (keep <= 0) return;
+  auto& c = services(self);
+  c.recorder->flush();  // nothing queued may be older than what goes
+  auto n = c.audit->prune_before(now_ms - keep);
+  if (!n) spdlog::error("audit retention: {}", n.err().message);
+  else if (*n) spdlog::info("audit retention: removed {} entries older than {}; the chain now starts after entry {}", *n,
+                            format_duration(std::chrono::milliseconds(keep)), c.audit->pruned_through());
+}
+
 }  // namespace keel

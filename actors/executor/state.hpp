@@ -171,6 +171,9 @@ void control_audit_answer(executor_self self, const std::string& id, const std::
 // adjusts for policy gates. Returns true when it answered the request.
 bool control_on_request(executor_self self, const inbound& in, const std::string& op);
 void control_tick(executor_self self);
+// With audit.retention: removes the audit entries older than it (at most a
+// few checkpoint intervals a call; called with workflow pruning).
+void control_prune_audit(executor_self self, std::int64_t now_ms);
 
 // actors/control/task_policy.cpp: the same for ad-hoc `run` tasks.
 // Before submit: policy (deny and escalate refuse, naming the rule) and

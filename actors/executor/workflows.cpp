@@ -208,6 +208,7 @@ void workflows_tick(executor_self self) {
   if (now >= st.next_prune_ms) {
     st.next_prune_ms = now + st.cfg().prune_interval.count();
     if (auto r = st.engine->prune(now); !r) spdlog::error("workflow pruning failed: {}", r.err().message);
+    control_prune_audit(self, now);
   }
   schedule_flush(self);
 }

@@ -13,6 +13,7 @@ namespace {
 const std::string entry_prefix = "ctl/audit/e/";
 const std::string checkpoint_prefix = "ctl/audit/cp/";
 const std::string head_key = "ctl/audit/head";
+const std::string floor_key = "ctl/audit/floor";
 const std::string genesis(64, '0');
 
 std::string seq_text(std::uint64_t seq) { return key_number(seq, 16); }
@@ -76,6 +77,12 @@ result<std::unique_ptr<audit_log>> audit_log::open(store& db, std::shared_ptr<co
                                     "the data dir from a backup"};
     log->last_seq_ = j.value("seq", std::uint64_t{0});
     log->last_hash_ = j.value("hash", genesis);
+  }
+  auto floor = db.get(floor_key);
+  if (!floor) return floor.err();
+  if (*floor) {
+    auto j = nlohmann::json::parse(**floor, nullptr, false);
+    if (j.is_object()) log->floor_seq_ = j.value("seq", std::uint64_t{0});
   }
   return log;
 }
@@ -157,7 +164,7 @@ status audit_log::for_each(std::uint64_t from_seq, const std::function<bool(cons
   return bad;
 }
 
-result<std::vector<audit_entry>> audit_log::tail(std::size_t n) const {
+result<std::vector<audit_entry>> audit_log::tail(std::size_t n, const std::string& kind) const {
   std::vector<audit_entry> out;
   status bad = ok_v;
   auto s = db_.scan(
@@ -169,7 +176,7 @@ result<std::vector<audit_entry>> audit_log::tail(std::size_t n) const {
           bad = error{errc::io, "audit entry " + k.substr(entry_prefix.size()) + " is unreadable; run `keelctl audit verify`"};
           return false;
         }
-        out.push_back(std::move(*e));
+        if (kind.empty() || e->kind == kind) out.push_back(std::move(*e));
         return true;
       },
       true);
@@ -196,15 +203,26 @@ result<audit_verify_report> audit_log::verify() const {
     if (j.is_object()) head_seq = j.value("seq", std::uint64_t{0}), head_hash = j.value("hash", "");
   }
 
+  std::uint64_t floor_seq = 0;
+  std::string floor_hash = genesis;
+  auto floor = db_.get(floor_key);
+  if (!floor) return floor.err();
+  if (*floor) {
+    auto j = nlohmann::json::parse(**floor, nullptr, false);
+    if (!j.is_object()) return audit_verify_report{false, 0, 1, "the retention floor record is unreadable: its bytes were changed", 0};
+    floor_seq = j.value("seq", std::uint64_t{0}), floor_hash = j.value("hash", "");
+  }
+
   audit_verify_report rep;
+  rep.pruned_through = floor_seq;
   auto broken = [&](std::uint64_t seq, std::string what) {
     rep.ok = false;
     rep.first_bad_seq = seq;
     rep.problem = std::move(what);
     return false;
   };
-  std::uint64_t expected = 1;
-  std::string prev = genesis;
+  std::uint64_t expected = floor_seq + 1;
+  std::string prev = floor_hash;
   auto s = db_.scan(entry_prefix, [&](const std::string& k, const std::string& v) {
     auto n = std::to_string(expected);
     auto at = seq_of_key(k, entry_prefix);
@@ -219,8 +237,11 @@ result<audit_verify_report> audit_log::verify() const {
     if (compute_hash(*e) != e->hash)
       return broken(expected, "entry " + n + " was altered: its content no longer matches its hash");
     if (e->prev_hash != prev)
-      return broken(expected, "entry " + n + " does not link to entry " + std::to_string(expected - 1) +
-                                  ": an entry was replaced or the entries were reordered");
+      return broken(expected, expected == floor_seq + 1 && floor_seq
+                                  ? "entry " + n + " does not link to the retention floor (entry " +
+                                        std::to_string(floor_seq) + "): the floor or the entry was changed"
+                                  : "entry " + n + " does not link to entry " + std::to_string(expected - 1) +
+                                        ": an entry was replaced or the entries were reordered");
     if (auto cp = checkpoints.find(expected); cp != checkpoints.end() && cp->second != e->hash)
       return broken(expected, "entry " + n + " differs from the checkpoint taken at it: the chain was rewritten");
     prev = e->hash;
@@ -237,6 +258,42 @@ result<audit_verify_report> audit_log::verify() const {
   else if (rep.ok && head_seq && head_hash != prev)
     broken(head_seq, "entry " + std::to_string(head_seq) + " does not match the head record");
   return rep;
+}
+
+std::uint64_t audit_log::pruned_through() const {
+  std::lock_guard g(mu_);
+  return floor_seq_;
+}
+
+result<std::uint64_t> audit_log::prune_before(std::int64_t cutoff_ms, std::size_t max_intervals) {
+  std::lock_guard g(mu_);
+  // The checkpoints in order: each is a place the chain may start from.
+  std::vector<std::pair<std::uint64_t, std::string>> cps;
+  auto cs = db_.scan(checkpoint_prefix, [&](const std::string& k, const std::string& v) {
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    if (auto seq = seq_of_key(k, checkpoint_prefix); seq && j.is_object() && *seq > floor_seq_)
+      cps.emplace_back(*seq, j.value("hash", ""));
+    return true;
+  });
+  if (!cs) return cs.err();
+  std::uint64_t removed = 0;
+  std::size_t intervals = 0;
+  for (const auto& [seq, hash] : cps) {
+    if (seq >= last_seq_ || intervals++ >= max_intervals) break;  // the newest entry always stays: the head must have something to match
+    auto raw = db_.get(entry_key(seq));
+    if (!raw) return raw.err();
+    if (!*raw) break;
+    auto e = parse_entry(**raw);
+    if (!e || e->ts_ms >= cutoff_ms || e->hash != hash) break;  // young enough, or a damaged chain: verify says so
+    write_batch b;
+    for (auto s = floor_seq_ + 1; s <= seq; ++s) b.del(entry_key(s));
+    b.del(checkpoint_prefix + seq_text(seq));
+    b.put(floor_key, nlohmann::json{{"seq", seq}, {"hash", hash}, {"pruned_ms", unix_now_ms()}}.dump());
+    if (auto w = db_.write(b); !w) return w.err();
+    removed += seq - floor_seq_;
+    floor_seq_ = seq;
+  }
+  return removed;
 }
 
 }  // namespace keel::control

@@ -14,9 +14,15 @@
 // Everything appended passes through the redactor first: secrets never
 // enter the trail.
 //
+// Retention (prune_before) removes the oldest entries a checkpoint at a
+// time and keeps the last removed entry's (seq, hash) as the floor: the
+// chain then starts there, so verify() still checks every link that is
+// left and still names any change.
+//
 // Key layout:  ctl/audit/e/<seq %016llu>   entry JSON
 //              ctl/audit/cp/<seq %016llu>  {seq, hash, ts_ms}
 //              ctl/audit/head              {seq, hash}
+//              ctl/audit/floor             {seq, hash}: entries up to seq were removed by retention
 // Thread-safety: safe for concurrent use; appends are serialised.
 #pragma once
 
@@ -61,6 +67,7 @@ struct audit_verify_report {
   std::uint64_t entries_checked = 0;
   std::uint64_t first_bad_seq = 0;  // 0 when ok
   std::string problem;              // one line naming the position and what is wrong
+  std::uint64_t pruned_through = 0; // entries up to this seq were removed by retention (0: none)
 };
 
 class audit_log {
@@ -82,12 +89,20 @@ class audit_log {
   result<std::vector<audit_entry>> append_many(std::vector<audit_request> reqs, bool sync = false);
 
   std::uint64_t size() const;  // last seq
-  // The last `n` entries, oldest first.
-  result<std::vector<audit_entry>> tail(std::size_t n) const;
+  // The last `n` entries (of `kind`, when given), oldest first.
+  result<std::vector<audit_entry>> tail(std::size_t n, const std::string& kind = {}) const;
   // Calls fn for entries from `from_seq` on, in order, until it returns false.
   status for_each(std::uint64_t from_seq, const std::function<bool(const audit_entry&)>& fn) const;
 
-  // Re-walks the whole chain from entry 1 and checks every link, the
+  // Removes the entries older than `cutoff_ms`, up to the last checkpoint
+  // whose entry is older (whole checkpoint intervals, one batch each, so a
+  // crash leaves a consistent floor), at most `max_intervals` of them per
+  // call so a first prune of a long trail does not hold the caller. Returns
+  // how many entries were removed.
+  result<std::uint64_t> prune_before(std::int64_t cutoff_ms, std::size_t max_intervals = 50);
+  std::uint64_t pruned_through() const;
+
+  // Re-walks the whole chain from entry 1 (or the floor) and checks every link, the
   // checkpoints and the head. Errors only for storage failures; a broken
   // chain is a report with ok == false.
   result<audit_verify_report> verify() const;
@@ -105,6 +120,7 @@ class audit_log {
   mutable std::mutex mu_;
   std::uint64_t last_seq_ = 0;
   std::string last_hash_;
+  std::uint64_t floor_seq_ = 0;
 };
 
 }  // namespace keel::control

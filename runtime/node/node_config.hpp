@@ -92,6 +92,7 @@ struct control_config {
   http_limits http;                    // the server on the metrics port
   millis console_session_idle{12L * 3600 * 1000};  // a console session ends after this long unused
   std::size_t audit_checkpoint_every = 1000;
+  millis audit_retention{0};  // audit.retention: entries older than this are removed; 0 keeps them all
   bool audit_tasks = true;   // audit every ad-hoc task's outcome (side_effect); off only for measurements
   // Actions that change nothing outside the executor. A successful ad-hoc
   // run of one has no side effect to audit; anything not listed counts as

@@ -277,7 +277,10 @@ int cmd_audit_verify(const globals& g) {
   bool ok = r->value("ok", false);
   if (g.json) return print_json(*r), ok ? exit_ok : exit_failed;
   if (ok) {
-    ui::print(stdout, "audit trail ok: %s entries, every link verified\n", cell_text(*r, "entries_checked"));
+    auto pruned = r->value("pruned_through", std::uint64_t{0});
+    ui::print(stdout, "audit trail ok: %s entries, every link verified%s\n", cell_text(*r, "entries_checked"),
+              pruned ? " (entries 1-" + std::to_string(pruned) + " were removed by audit.retention; the chain starts after them)"
+                     : std::string());
     return exit_ok;
   }
   ui::print(stderr, "keelctl: audit trail BROKEN at entry %s: %s\n", cell_text(*r, "first_bad_seq"), cell_text(*r, "problem"));

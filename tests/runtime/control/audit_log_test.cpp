@@ -4,6 +4,7 @@
 // rewritten chain under a checkpoint) is found at exactly the right entry.
 #include <boost/test/unit_test.hpp>
 
+#include "runtime/base/duration.hpp"
 #include "runtime/control/audit_log.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/text_match.hpp"
@@ -143,6 +144,39 @@ BOOST_AUTO_TEST_CASE(a_rewritten_chain_is_caught_by_its_checkpoint) {
   BOOST_TEST(!rep.ok);
   BOOST_TEST(rep.first_bad_seq == 5u);
   BOOST_TEST(has(rep.problem, "differs from the checkpoint"));
+}
+
+BOOST_AUTO_TEST_CASE(retention_removes_whole_intervals_and_the_rest_still_verifies) {
+  trail t(25, 10);  // checkpoints at 10 and 20
+  auto log = audit_log::open(*t.db, nullptr, 10).value();
+  // Nothing is older than a cutoff in the past.
+  BOOST_TEST(log->prune_before(0).value() == 0u);
+  // Everything is older than a cutoff in the future: up to the last
+  // checkpoint before the newest entry goes, one interval per call at most.
+  BOOST_TEST(log->prune_before(unix_now_ms() + 60'000, 1).value() == 10u);
+  BOOST_TEST(log->pruned_through() == 10u);
+  BOOST_TEST(log->prune_before(unix_now_ms() + 60'000).value() == 10u);
+  BOOST_TEST(log->pruned_through() == 20u);
+  BOOST_TEST(!t.db->get(audit_log::entry_key(20)).value().has_value());
+  auto rep = t.verify();
+  BOOST_TEST(rep.ok, rep.problem);
+  BOOST_TEST(rep.entries_checked == 5u);
+  BOOST_TEST(rep.pruned_through == 20u);
+  BOOST_TEST(log->tail(100).value().size() == 5u);
+  BOOST_TEST(log->tail(100, "approval").value().size() == 2u);  // 22 and 24
+  // The log goes on, and reopened it still knows its floor.
+  BOOST_REQUIRE(log->append("approval", "keelctl", "x").ok());
+  BOOST_TEST(audit_log::open(*t.db).value()->pruned_through() == 20u);
+  BOOST_TEST(t.verify().ok);
+  // Tampering after a prune is still found: the first kept entry must link to the floor.
+  auto first = t.raw(21);
+  auto at = first.find("step-21");
+  BOOST_REQUIRE(at != std::string::npos);
+  first[at + 5] = '9';
+  t.put(21, first);
+  auto broken = t.verify();
+  BOOST_TEST(!broken.ok);
+  BOOST_TEST(broken.first_bad_seq == 21u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
