@@ -61,7 +61,8 @@ json control_effect_facts(executor_self self, const wf::step_task& t, const std:
     if (auto it = t.args.find(k); it != t.args.end())
       for (auto& a : addresses(*it)) to.push_back(std::move(a));
   if (!to.empty()) d["recipients"] = std::move(to);
-  if (auto p = text_field(t.args, "path"); !p.empty() && !d.contains("target")) d["target"] = p;
+  for (const char* k : {"file", "path"})
+    if (auto p = text_field(t.args, k); !p.empty() && !d.contains("target")) d["target"] = p;
   if (auto cmd = t.args.find("command"); cmd != t.args.end() && !d.contains("target")) {
     if (cmd->is_string()) d["target"] = cmd->get<std::string>().substr(0, cmd->get<std::string>().find(' '));
     else if (cmd->is_array() && !cmd->empty() && (*cmd)[0].is_string()) d["target"] = (*cmd)[0];

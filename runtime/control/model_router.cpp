@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "runtime/control/openai_provider.hpp"
+#include "runtime/http/http_fetch.hpp"
 
 namespace keel::control {
 
@@ -185,6 +186,7 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, m
       out.input_tokens = r.input_tokens, out.output_tokens = r.output_tokens;
       out.cost_usd = cost_usd(tc.model, r.input_tokens, r.output_tokens);
       out.provider = tc.provider;
+      out.request_sha256 = cache_key;
       auto s = ledger_->settle(*held, {tc.model, req.agent, req.workflow, req.run, out.cost_usd, r.input_tokens,
                                        r.output_tokens});
       (void)s;  // a failed spend write is still counted in memory; the next settle rewrites the row
@@ -322,6 +324,20 @@ void model_router::record_span(const model_request& req, const model_result& r, 
     (void)hooks_.audit->append("model_fallback", req.agent.empty() ? "model_router" : req.agent, r.tier,
                                {{"fallbacks", fb}, {"workflow", req.workflow}, {"outcome", r.outcome}},
                                req.trace_id);
+  }
+  // A model call is an external effect: one `effect` entry per answered call
+  // (queued: the answer is recorded with the step anyway; a failed chain is
+  // the model_fallback entry above).
+  if (hooks_.recorder && r.outcome == "completed" && !r.cached && r.tier != "template" && !r.provider.empty()) {
+    nlohmann::json d = {{"action", "model.call"}, {"provider", r.provider}, {"model", r.model}, {"tier", r.tier},
+                        {"input_tokens", r.input_tokens}, {"output_tokens", r.output_tokens}, {"cost_usd", r.cost_usd},
+                        {"ok", true}, {"args_sha256", r.request_sha256}, {"attempts", r.attempts},
+                        {"duration_ms", (end_us - start_us) / 1000}};
+    if (auto p = providers_.find(r.provider); p != providers_.end())
+      if (auto u = http::parse_url(p->second.cfg.base_url)) d["target"] = u->host;
+    if (!req.workflow.empty()) d["workflow"] = req.workflow;
+    hooks_.recorder->post_audit({"effect", req.agent.empty() ? "model_router" : req.agent,
+                                 req.run.empty() ? req.task_kind : req.run, std::move(d), req.trace_id});
   }
   if ((!hooks_.spans && !hooks_.recorder) || req.trace_id.empty()) return;
   span s;

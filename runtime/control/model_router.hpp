@@ -98,6 +98,7 @@ struct model_result {
   std::vector<fallback_step> fallbacks;
   decision policy_decision;
   std::string span_id;  // the router's span, when spans are recorded
+  std::string request_sha256;  // of the request the provider answered (the cache key): the effect entry's args hash
   nlohmann::json to_json() const;
 };
 

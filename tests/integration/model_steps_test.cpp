@@ -149,6 +149,22 @@ BOOST_AUTO_TEST_CASE(a_reviewed_draft_is_edited_and_the_next_draft_learns_from_i
   BOOST_REQUIRE_MESSAGE(r.code == 0, r.out + r.err);
   BOOST_REQUIRE(w.wait_state(second, "completed", 20s));
   BOOST_TEST(step_of(w, second, "draft")["result"]["reviewed"]["edited"] == false);
+
+  // Each answered model call is an effect in the audit trail: the provider's
+  // host, model, tokens and a hash of the request, never the prompt.
+  nlohmann::json calls;
+  BOOST_REQUIRE_MESSAGE(wait_until([&] {
+    calls = nlohmann::json::parse(w.ctl({"--json", "audit", "tail", "--kind", "effect", "-n", "100"}).out)["entries"];
+    std::size_t n = 0;
+    for (const auto& e : calls) n += e["detail"]["action"] == "model.call" ? 1 : 0;
+    return n >= 4;  // two classifications, two drafts
+  }, 10s), calls.dump() + w.ctl({"--json", "audit", "tail", "-n", "100"}).out);
+  for (const auto& e : calls) {
+    if (e["detail"]["action"] != "model.call") continue;
+    BOOST_TEST(e["detail"]["target"] == "127.0.0.1");
+    BOOST_TEST(e["detail"]["args_sha256"].get<std::string>().size() == 64u);
+    BOOST_TEST(e.dump().find("Refund please") == std::string::npos, e.dump());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(with_no_model_answering_the_step_asks_a_human_and_checks_the_answer) {
