@@ -3,8 +3,9 @@
 // actions) is an `effect` audit entry: the action, the account, the target
 // host, path or command, the recipients, the idempotency key, the outcome
 // and a SHA-256 of the arguments as the workflow wrote them (secret://
-// references, never their values). Pure actions (audit.pure_actions),
-// model calls and node-local reads are not effects.
+// references, never their values). Pure actions (audit.pure_actions) and
+// node-local reads are not effects; model calls are audited by the model
+// router itself.
 //
 // The facts are taken before the step's secrets are resolved; the entry is
 // written with the outcome, synchronously, before the engine records the
