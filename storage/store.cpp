@@ -1,5 +1,6 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -151,6 +152,15 @@ status store::scan(const std::string& prefix,
     for (; it->Valid() && it->key().starts_with(prefix); it->Prev())
       if (!fn(it->key().ToString(), it->value().ToString())) break;
   }
+  if (!it->status().ok()) return error{errc::io, "scan of '" + prefix + "' failed: " + it->status().ToString()};
+  return ok_v;
+}
+
+status store::scan_from(const std::string& prefix, const std::string& from,
+                        const std::function<bool(const std::string&, const std::string&)>& fn) const {
+  std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
+  for (it->Seek(std::max(prefix, from)); it->Valid() && it->key().starts_with(prefix); it->Next())
+    if (!fn(it->key().ToString(), it->value().ToString())) break;
   if (!it->status().ok()) return error{errc::io, "scan of '" + prefix + "' failed: " + it->status().ToString()};
   return ok_v;
 }

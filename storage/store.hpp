@@ -59,6 +59,11 @@ class store {
   // until fn returns false. `reverse` walks from the last key down.
   status scan(const std::string& prefix, const std::function<bool(const std::string&, const std::string&)>& fn,
               bool reverse = false) const;
+  // The same forwards, starting at the first key >= `from` (which should
+  // start with `prefix`): a read from the middle of a long range costs what
+  // it reads, not the range before it.
+  status scan_from(const std::string& prefix, const std::string& from,
+                   const std::function<bool(const std::string&, const std::string&)>& fn) const;
 
  private:
   store() = default;

@@ -149,10 +149,8 @@ std::uint64_t audit_log::size() const {
 }
 
 status audit_log::for_each(std::uint64_t from_seq, const std::function<bool(const audit_entry&)>& fn) const {
-  auto from = entry_key(from_seq);
   status bad = ok_v;
-  auto s = db_.scan(entry_prefix, [&](const std::string& k, const std::string& v) {
-    if (k < from) return true;
+  auto s = db_.scan_from(entry_prefix, entry_key(from_seq), [&](const std::string& k, const std::string& v) {
     auto e = parse_entry(v);
     if (!e) {
       bad = error{errc::io, "audit entry " + k.substr(entry_prefix.size()) + " is unreadable; run `keelctl audit verify`"};

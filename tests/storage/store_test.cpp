@@ -61,6 +61,27 @@ BOOST_AUTO_TEST_CASE(batches_and_point_reads) {
   BOOST_TEST(*(*s)->get("b").value() == "3");
 }
 
+BOOST_AUTO_TEST_CASE(scan_from_starts_inside_the_range_and_stays_in_it) {
+  test::temp_dir dir;
+  auto s = store::open(dir.path());
+  BOOST_REQUIRE(s.ok());
+  write_batch b;
+  for (const char* k : {"p/1", "p/2", "p/3", "q/1", "o/9"}) b.put(k, k);
+  BOOST_REQUIRE((*s)->write(b).ok());
+  auto keys = [&](const std::string& prefix, const std::string& from) {
+    std::vector<std::string> out;
+    BOOST_REQUIRE((*s)->scan_from(prefix, from, [&](const std::string& k, const std::string&) {
+      out.push_back(k);
+      return true;
+    }).ok());
+    return out;
+  };
+  BOOST_TEST((keys("p/", "p/2") == std::vector<std::string>{"p/2", "p/3"}));
+  BOOST_TEST((keys("p/", "p/25") == std::vector<std::string>{"p/3"}));
+  BOOST_TEST((keys("p/", "a") == std::vector<std::string>{"p/1", "p/2", "p/3"}));  // before the range: from its start
+  BOOST_TEST(keys("p/", "p/9").empty());
+}
+
 BOOST_AUTO_TEST_CASE(unwritable_dir_is_a_clear_error) {
   auto s = store::open("/proc/keel-cannot-create");
   BOOST_REQUIRE(!s.ok());
