@@ -214,6 +214,15 @@ void workflows_tick(executor_self self) {
 }
 
 void workflows_start(executor_self self, const wf::start_request& request, std::function<void(result<nlohmann::json>)> done) {
+  // An unknown workflow on a node whose workflows directory is missing or
+  // empty: say so, with the directory, rather than only "loaded: none".
+  const auto& warnings = self->state.env.ctx->warnings;
+  if (!warnings.empty())
+    done = [inner = std::move(done), hint = warnings.front()](result<nlohmann::json> r) mutable {
+      if (!r && r.err().code == errc::not_found && r.err().message.find("(loaded: none)") != std::string::npos)
+        r = error{r.err().code, r.err().message + "; " + hint};
+      inner(std::move(r));
+    };
   self->state.engine->start(remember(self, std::move(done)), request);
   schedule_flush(self);
 }

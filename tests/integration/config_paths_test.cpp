@@ -38,6 +38,11 @@ BOOST_AUTO_TEST_CASE(a_missing_workflows_dir_is_a_warning_naming_it) {
   auto text = keelctl(node.endpoint, {"status"});
   BOOST_TEST(has(text.out, "warning: workflows.dir " + abs), text.out);
   BOOST_TEST(node.proc->log_contains("workflows.dir " + abs + " does not exist"));
+  // Starting a workflow there names the directory, not only "loaded: none".
+  auto run = keelctl(node.endpoint, {"run-workflow", "hello"});
+  BOOST_TEST(run.code != 0);
+  BOOST_TEST(has(run.err, "no workflow named 'hello' (loaded: none)"), run.err);
+  BOOST_TEST(has(run.err, "workflows.dir " + abs + " does not exist"), run.err);
 
   // A directory that is there but holds no definition says that instead.
   node.proc->terminate();
