@@ -50,7 +50,6 @@ std::optional<std::string> workflows_dir_warning(const node_config& cfg, const w
   return std::nullopt;
 }
 
-
 class node_system_config : public caf::actor_system_config {
  public:
   explicit node_system_config(const node_config& cfg) {

@@ -53,6 +53,9 @@ void workflows_init(executor_self self) {
   opts.sync = cfg.sync_commits;
   if (cfg.fault_injection) opts.crash_at = cfg.crash_at;
   opts.model_answer = model_step_answer;
+  // The start-up warning about the workflows directory (node.cpp), for
+  // run-workflow's "no workflow named ..." on a node that loaded none.
+  if (!st.env.ctx->warnings.empty()) opts.empty_catalog_note = st.env.ctx->warnings.front();
   st.engine = std::make_unique<wf::engine>(*st.env.ctx->db, st.env.ctx->workflows, opts);
   if (auto s = st.engine->recover(); !s)
     throw std::runtime_error("workflow recovery failed: " + s.err().message);  // the supervisor decides
@@ -214,15 +217,6 @@ void workflows_tick(executor_self self) {
 }
 
 void workflows_start(executor_self self, const wf::start_request& request, std::function<void(result<nlohmann::json>)> done) {
-  // An unknown workflow on a node whose workflows directory is missing or
-  // empty: say so, with the directory, rather than only "loaded: none".
-  const auto& warnings = self->state.env.ctx->warnings;
-  if (!warnings.empty())
-    done = [inner = std::move(done), hint = warnings.front()](result<nlohmann::json> r) mutable {
-      if (!r && r.err().code == errc::not_found && r.err().message.find("(loaded: none)") != std::string::npos)
-        r = error{r.err().code, r.err().message + "; " + hint};
-      inner(std::move(r));
-    };
   self->state.engine->start(remember(self, std::move(done)), request);
   schedule_flush(self);
 }

@@ -312,22 +312,33 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
 
 namespace {
 
-// Paths a config names are relative to its file, so a node started from any
-// directory reads the same workflows, keys and policy. Defaults the file
-// leaves alone stay relative to the working directory.
-status resolve_node_paths(node_config& cfg, const std::string& text, const std::string& origin, const std::string& base) {
+// A config path and where it sits in the YAML: section.key.
+struct path_field {
+  const char* section;
+  const char* key;
+  std::string* value;
+};
+
+// Paths a config names are relative to its file, so a process started from
+// any directory reads the same files. Defaults the file leaves alone stay
+// relative to the working directory.
+status resolve_paths(const std::string& text, const std::string& origin, const std::string& base,
+                     std::initializer_list<path_field> fields) {
   auto doc = parse_yaml_text(text, origin);
   if (!doc) return doc.err();
   const YAML::Node& d = *doc;
-  auto fix = [&](const char* section, const char* key, std::string& value) {
-    if (d[section] && d[section][key]) value = config_path(base, value);
-  };
-  fix("node", "data_dir", cfg.data_dir);
-  fix("node", "key_file", cfg.key_file);
-  fix("workflows", "dir", cfg.workflows_dir);
-  fix("secrets", "key_file", cfg.control.secrets_key_file);
-  fix("policy", "file", cfg.control.policy_file);
+  for (const auto& f : fields)
+    if (d[f.section] && d[f.section][f.key]) *f.value = config_path(base, *f.value);
   return ok_v;
+}
+
+status resolve_node_paths(node_config& cfg, const std::string& text, const std::string& origin, const std::string& base) {
+  return resolve_paths(text, origin, base,
+                       {{"node", "data_dir", &cfg.data_dir},
+                        {"node", "key_file", &cfg.key_file},
+                        {"workflows", "dir", &cfg.workflows_dir},
+                        {"secrets", "key_file", &cfg.control.secrets_key_file},
+                        {"policy", "file", &cfg.control.policy_file}});
 }
 
 }  // namespace
@@ -427,17 +438,12 @@ result<executor_config> load_executor_config_file(const std::string& path) {
   if (!text) return text.err();
   auto cfg = parse_executor_config(*text, path);
   if (!cfg) return cfg;
-  // As for the node: paths the file names are relative to the file.
-  auto doc = parse_yaml_text(*text, path);
-  if (!doc) return doc.err();
-  const auto base = config_dir_of(path);
-  const YAML::Node& d = *doc;
-  auto fix = [&](const char* section, const char* key, std::string& value) {
-    if (d[section] && d[section][key]) value = config_path(base, value);
-  };
-  fix("executor", "files_dir", cfg->files_dir);
-  fix("executor", "key_file", cfg->key_file);
-  fix("email", "ca_file", cfg->email.ca_file);
+  if (auto st = resolve_paths(*text, path, config_dir_of(path),
+                              {{"executor", "files_dir", &cfg->files_dir},
+                               {"executor", "key_file", &cfg->key_file},
+                               {"email", "ca_file", &cfg->email.ca_file}});
+      !st)
+    return st.err();
   return cfg;
 }
 

@@ -49,6 +49,9 @@ struct engine_options {
   // needed a human, or the edit of a reviewed draft. Unset: only text
   // output (generate) is accepted, as {"text": ...}.
   std::function<result<nlohmann::json>(const nlohmann::json& args, const std::string& text)> model_answer;
+  // Why the catalog is empty (its directory is missing, say), added to the
+  // error for an unknown workflow when nothing is loaded; "" when it is not.
+  std::string empty_catalog_note;
 };
 
 // A step attempt (or a compensation) to run on an executor.

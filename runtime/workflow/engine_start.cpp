@@ -31,6 +31,9 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   if (!def) {
     std::string names;
     for (const auto& [n, d] : catalog.all()) names += (names.empty() ? "" : ", ") + n;
+    if (names.empty() && !opts.empty_catalog_note.empty())
+      return reply(token, error{errc::not_found, "no workflow named '" + req.workflow + "' (loaded: none); " +
+                                                     opts.empty_catalog_note});
     return reply(token, error{errc::not_found, "no workflow named '" + req.workflow + "' (loaded: " +
                                                    (names.empty() ? "none" : names) + "); see `keelctl workflows`"});
   }
