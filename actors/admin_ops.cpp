@@ -21,7 +21,7 @@ constexpr admin_op ops[] = {
     {"approvals", "executor"}, {"approve", "executor"}, {"reject", "executor"}, {"retry", "executor"},
     {"cancel", "executor"}, {"answer", "executor"},
     // starting instances and plans
-    {"run-workflow", "planner"}, {"plan", "planner"},
+    {"run-workflow", "planner"}, {"plan", "planner"}, {"schedules", "planner"},
     // canonical records and dead letters
     {"records.put", "canonicalizer"}, {"records.get", "canonicalizer"}, {"records.list", "canonicalizer"},
     {"records.history", "canonicalizer"}, {"records.search", "canonicalizer"}, {"records.forget", "canonicalizer"},
@@ -37,7 +37,7 @@ constexpr admin_op ops[] = {
     // secrets, accounts, policy, models, cost, traces, audit, alerts
     {"secrets.set", "ctlops"}, {"secrets.list", "ctlops"}, {"secrets.remove", "ctlops"}, {"accounts", "ctlops"},
     {"policy.show", "ctlops"}, {"models", "ctlops"}, {"cost", "ctlops"}, {"trace", "ctlops"},
-    {"audit.tail", "ctlops"}, {"audit.verify", "ctlops"}, {"alerts", "ctlops"},
+    {"audit.tail", "ctlops"}, {"audit.verify", "ctlops"}, {"alerts", "ctlops"}, {"backup", "ctlops"},
 };
 // clang-format on
 

@@ -181,9 +181,11 @@ using executor_agent_actor = agent_actor::extend<
 // the monitor (`monitor.triggers`) both answer it.
 using trigger_actor = caf::typed_actor<caf::replies_to<trigger_atom, node_event>::with<trigger_report>>;
 
-// The planner: `run-workflow` and `plan` requests from the gateway, events.
+// The planner: `run-workflow`, `plan` and `schedules` requests from the
+// gateway, events, and the schedules' timer.
 using planner_actor = agent_actor::extend<
     caf::reacts_to<peer_atom, peer_msg>,
+    caf::reacts_to<tick_atom>,  // the schedule timer
     caf::replies_to<trigger_atom, node_event>::with<trigger_report>>;
 
 // The monitor: its check timer, events.

@@ -101,6 +101,8 @@ int run_tree(const node_config& cfg, node_context& ctx, const sigset_t& signals)
               ctx.db->dir().c_str(), ::getpid(), ctx.node_keys ? ctx.node_keys->public_key.c_str() : "off",
               http ? http->url().c_str() : "off", ctx.console_url.empty() ? "off" : ctx.console_url.c_str());
   std::fflush(stdout);
+  // Where `keel backup --data-dir` finds this node while it holds the dir.
+  std::ofstream(ctx.db->dir() + "/node.endpoint", std::ios::trunc) << ctx.listen << "\n";
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -114,6 +116,8 @@ int run_tree(const node_config& cfg, node_context& ctx, const sigset_t& signals)
   // references is destroyed at once, its children killed unordered.
   sys.await_all_actors_done();
   root = nullptr;  // a detached actor's thread ends once its last reference is gone
+  std::error_code ec;
+  std::filesystem::remove(ctx.db->dir() + "/node.endpoint", ec);
   return 0;
 }
 

@@ -25,6 +25,7 @@ std::string ended(std::int64_t ended_ms, const std::string& id) {
 }
 std::string idem(const std::string& key) { return "wf/idem/" + key; }
 std::string start(const std::string& key) { return "wf/start/" + key; }
+std::string sched(const std::string& workflow) { return "wf/sched/" + workflow; }
 }  // namespace wfkey
 
 std::string encode_event(const nlohmann::json& event) { return json_to_msgpack(event); }

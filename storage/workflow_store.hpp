@@ -6,6 +6,7 @@
 //   wf/ended/<ended_ms %015d>/<id>  retention index of ended instances
 //   wf/idem/<idempotency key>       a step's recorded result (JSON)
 //   wf/start/<idempotency key>      a run-workflow key -> {instance, input_hash}
+//   wf/sched/<workflow>             a schedule's progress (JSON, runtime/workflow/schedule.hpp)
 //
 // Writers collect puts and deletes in a write_batch and commit it
 // atomically (one LevelDB WriteBatch): the event and the state it changes
@@ -33,6 +34,7 @@ std::string active(const std::string& id);
 std::string ended(std::int64_t ended_ms, const std::string& id);
 std::string idem(const std::string& key);
 std::string start(const std::string& key);
+std::string sched(const std::string& workflow);
 }  // namespace wfkey
 
 // Stored history events are msgpack-encoded JSON objects.

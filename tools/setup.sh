@@ -14,7 +14,7 @@ packages=(build-essential cmake ccache
           libcaf-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libleveldb-dev libsnappy-dev
           libboost-dev libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libjemalloc-dev pkg-config libsodium-dev libcpp-httplib-dev libhnswlib-dev libssl-dev libvalijson-dev
-          libstemmer-dev wordnet-base)
+          libstemmer-dev wordnet-base libcctz-dev tzdata)
 if [[ "${1:-}" == "--with-test-tools" ]]; then
   packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl curl chromium json-schema-test-suite)
   command -v node >/dev/null || packages+=(nodejs npm)

@@ -1,5 +1,5 @@
 // The control service: answers keelctl's control-plane requests (secrets,
-// accounts, policy, models, cost, trace, audit, alerts) from the services in
+// accounts, policy, models, cost, trace, audit, alerts, backup) from the services in
 // node_context::control. A child of the supervision tree, detached (its
 // LevelDB scans and audit verification may take a while and must not hold
 // a scheduler thread); it keeps no state, so a restart is a respawn.
@@ -16,6 +16,7 @@
 #include "actors/control/services.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_fields.hpp"
+#include "storage/backup.hpp"
 
 namespace keel {
 
@@ -142,6 +143,30 @@ void audit_op(control_services& c, const reply& r, const std::string& op, const 
   r.ok({{"entries", out}, {"length", c.audit->size()}});
 }
 
+// backup: a snapshot of the data dir written by the node to `out`, an
+// absolute path on the node's machine (storage/backup.hpp). Runs on this
+// actor's own thread; keelctl waits for it.
+void backup_op(node_context* ctx, const reply& r, const json& args) {
+  auto& c = *ctx->control;
+  auto out = text_field(args, "out");
+  if (out.empty() || out[0] != '/')
+    return r.fail({errc::bad_request, "backup needs {\"out\": an absolute path on the node's machine}"});
+  bool with_key = bool_field(args, "with_key");
+  if (with_key && c.vault_key_file.empty())
+    return r.fail({errc::bad_request, "the vault is unlocked by a passphrase (secrets.passphrase_env), not a key file: "
+                                      "back up without --with-key and keep the passphrase safe"});
+  backup_options o{out, with_key ? c.vault_key_file : std::string(), [&](std::uint64_t keys, std::uint64_t bytes) {
+                     spdlog::info("backup to {}: {} keys, {} MiB", out, keys, bytes >> 20);
+                   }};
+  spdlog::info("backup to {} started{}", out, with_key ? " (with the vault key)" : "");
+  auto rep = write_backup(*ctx->db, o);
+  if (!rep) return r.fail(rep.err());
+  json body = {{"out", out}, {"keys", rep->keys}, {"files", rep->files}, {"bytes", rep->bytes}, {"sha256", rep->sha256},
+               {"with_key", rep->with_key}};
+  c.audit_event("backup", r.in.principal.empty() ? "unauthenticated" : r.in.principal, out, body);
+  r.ok(std::move(body));
+}
+
 void on_request(node_context* ctx, const inbound& in) {
   auto& c = *ctx->control;
   reply r{ctx, in};
@@ -162,6 +187,7 @@ void on_request(node_context* ctx, const inbound& in) {
   // Readers of the trail and the spans see everything posted before their
   // request (the recorder writes in batches): this actor has its own thread.
   if (op == "trace" || op.rfind("audit.", 0) == 0) c.recorder->flush();
+  if (op == "backup") return backup_op(ctx, r, args);
   if (op == "cost") return cost_op(c, r, args);
   if (op == "trace") return trace_op(c, r, args);
   if (op == "audit.tail" || op == "audit.verify") return audit_op(c, r, op, args);
@@ -178,7 +204,7 @@ void on_request(node_context* ctx, const inbound& in) {
 }
 
 const agent_contract contract{
-    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit and alerts requests; no secret value "
+    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit, alerts and backup requests; no secret value "
     "leaves it",
     "{\"ping\": true}; its requests arrive from the gateway (actors/admin_ops.cpp)", "yes"};
 

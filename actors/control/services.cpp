@@ -118,6 +118,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   auto vault = control::secret_vault::open(db, key);
   if (!vault) return error{vault.err().code, "secrets: " + vault.err().message};
   svc->vault = std::move(vault.value());
+  svc->vault_key_file = key.key_file;
 
   auto audit = control::audit_log::open(db, svc->vault->redactions(), cc.audit_checkpoint_every);
   if (!audit) return error{audit.err().code, "audit trail: " + audit.err().message};

@@ -54,6 +54,7 @@ struct control_services {
   ~control_services();
 
   std::unique_ptr<control::secret_vault> vault;
+  std::string vault_key_file;  // the vault's key file; empty when a passphrase unlocks it (backups --with-key)
   control::identity_config ids;
   control::policy rules;
   bool policy_active = false;  // any rule or budget, or a default other than allow

@@ -6,6 +6,9 @@
 //    definition whose trigger names that event type, and whose `when`
 //    condition holds, is started with the event's data as input, keyed by
 //    the event id (so a redelivered event starts nothing twice).
+//  - schedules (`trigger: {schedule: CRON}`): a timer starts each fire once,
+//    keyed by its scheduled time (runtime/workflow/schedule.hpp);
+//    `keelctl schedules` lists the next fire times;
 //  - free-form goals: ask {"goal": TEXT} or the `plan` request: a plan
 //    worker (plan_worker.hpp) asks the model gateway for steps over the
 //    registered actions and checks them (runtime/control/planning.hpp);
@@ -13,8 +16,8 @@
 //    plan may be saved (`save`: the next version of a named definition,
 //    loaded at once) or run (`run`: behind an approval gate that shows the
 //    whole plan; runtime/workflow/plan_run.hpp). A rejected one never runs.
-// The executor agent creates and drives the instance; the planner keeps no
-// state of its own.
+// The executor agent creates and drives the instance; the planner keeps
+// only the schedules' progress, in the store.
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -31,6 +34,7 @@
 #include "runtime/base/expression.hpp"
 #include "runtime/workflow/facts.hpp"
 #include "runtime/workflow/plan_run.hpp"
+#include "runtime/workflow/schedule.hpp"
 
 namespace keel {
 
@@ -41,13 +45,14 @@ using proto::msg_type;
 struct planner_state {
   agent_env env;
   std::int64_t started_ms = 0;
+  std::unique_ptr<wf::schedule_book> schedules;  // definitions' `trigger: {schedule: ...}`
   static inline const char* name = "keel-planner";
 };
 
 using self_ptr = planner_actor::stateful_pointer<planner_state>;
 
 const agent_contract contract{
-    "turns run-workflow requests and trigger events into workflow instances of the matching definition",
+    "turns run-workflow requests, trigger events and schedules into workflow instances of the matching definition",
     "{\"ping\": true}, {\"event\": {\"type\": T, \"id\": ID, \"data\": {...}}}, {\"goal\": TEXT}",
     "yes"};
 
@@ -113,6 +118,7 @@ void on_run_workflow(self_ptr self, const inbound& in) {
     if (r) gw->send(peer, proto::make_ok_reply(cid, trace, std::move(r.value())));
     else gw->send(peer, proto::make_error_reply(msg_type::response, cid, trace, r.err()));
   };
+  if (text_field(in.env.fields, "op") == "schedules") return reply(nlohmann::json{{"schedules", self->state.schedules->list(unix_now_ms())}});
   if (text_field(in.env.fields, "op") == "plan") {
     if (!args.is_object() || text_field(args, "goal").empty())
       return reply(error{errc::bad_request, "plan needs {\"goal\": \"what to achieve\"}"});
@@ -184,6 +190,8 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
   self->state.env = env;
   self->state.started_ms = unix_now_ms();
   install_crash_semantics(self, env.name);
+  self->state.schedules = std::make_unique<wf::schedule_book>(env.ctx->workflows, *env.ctx->db);
+  self->send(self, tick_atom::value);
   return {
       [=](describe_atom) { return json_msg{describe_json(self->state.env, contract)}; },
       [=](status_atom) {
@@ -213,6 +221,12 @@ planner_actor::behavior_type planner(self_ptr self, agent_env env) {
         auto rp = self->make_response_promise<trigger_report>();
         on_event(self, e.event, [rp](trigger_report r) mutable { rp.deliver(std::move(r)); });
         return rp;
+      },
+      [=](tick_atom) {
+        auto wait = self->state.schedules->pass(unix_now_ms(), [self](wf::start_request r, wf::schedule_book::start_done done) {
+          start_workflow(self, std::move(r), std::move(done));
+        });
+        self->delayed_send(self, wait, tick_atom::value);
       },
       [=](crash_atom) -> void {
         throw std::runtime_error("fault injection: " + self->state.env.name + " was told to crash");

@@ -18,6 +18,26 @@ std::string sha256_hex(std::string_view data) {
   return to_hex(std::string_view(reinterpret_cast<const char*>(h), sizeof h));
 }
 
+static_assert(sizeof(crypto_hash_sha256_state) <= 128);
+
+sha256_stream::sha256_stream() {
+  crypto_ready();
+  crypto_hash_sha256_init(reinterpret_cast<crypto_hash_sha256_state*>(state_));
+}
+
+sha256_stream::~sha256_stream() { sodium_memzero(state_, sizeof state_); }
+
+void sha256_stream::update(std::string_view data) {
+  crypto_hash_sha256_update(reinterpret_cast<crypto_hash_sha256_state*>(state_),
+                            reinterpret_cast<const unsigned char*>(data.data()), data.size());
+}
+
+std::string sha256_stream::digest() {
+  std::string out(crypto_hash_sha256_BYTES, '\0');
+  crypto_hash_sha256_final(reinterpret_cast<crypto_hash_sha256_state*>(state_), reinterpret_cast<unsigned char*>(out.data()));
+  return out;
+}
+
 std::string random_bytes(std::size_t n) {
   crypto_ready();
   std::string raw(n, '\0');

@@ -15,6 +15,19 @@ namespace keel::control {
 bool crypto_ready();
 
 std::string sha256_hex(std::string_view data);   // 64 lower-case hex characters
+
+// SHA-256 over data given in pieces (a file streamed through it).
+class sha256_stream {
+ public:
+  sha256_stream();
+  ~sha256_stream();
+  sha256_stream(const sha256_stream&) = delete;
+  sha256_stream& operator=(const sha256_stream&) = delete;
+  void update(std::string_view data);
+  std::string digest();  // the 32 raw bytes; call once
+ private:
+  alignas(16) unsigned char state_[128];  // crypto_hash_sha256_state (104 bytes)
+};
 std::string random_bytes(std::size_t n);          // n bytes from the system's CSPRNG
 std::string random_hex(std::size_t bytes);        // 2*bytes hex characters
 std::string to_base64(std::string_view bytes);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -72,6 +73,26 @@ int endpoint_port(const std::string& ep) {
     port = port * 10 + (c - '0');
   }
   return port <= 65535 ? port : 0;
+}
+
+result<std::optional<curve_client_keys>> client_keys_from_data_dir(const std::string& dir, bool required) {
+  namespace fs = std::filesystem;
+  auto admin = fs::path(dir) / "keys" / "admin.key";
+  auto pub = fs::path(dir) / "node.pub";
+  std::error_code ec;
+  if (!fs::exists(admin, ec) || !fs::exists(pub, ec)) {
+    if (!required) return std::optional<curve_client_keys>();
+    return error{errc::not_found, "no node keys in " + (fs::path(dir) / "keys").string() +
+                                      "; give the data dir of a node started without --insecure, or pass --key and --server-key"};
+  }
+  std::ifstream in(pub);
+  std::string server;
+  std::getline(in, server);
+  if (!valid_z85_key(server))
+    return error{errc::bad_request, pub.string() + " does not hold a CURVE public key; restart the node to rewrite it"};
+  auto own = read_key_file(admin.string());
+  if (!own) return own.err();
+  return std::optional<curve_client_keys>(curve_client_keys{server, *own});
 }
 
 }  // namespace keel

@@ -4,6 +4,7 @@
 // existing file. The secret half never appears in logs or error messages.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "runtime/base/error.hpp"
@@ -32,5 +33,12 @@ struct curve_client_keys {
   std::string server_public;  // the node's public key
   curve_keypair own;          // this peer's pair
 };
+
+// The admin keys of a node on this machine, from its data dir:
+// DIR/keys/admin.key (made by `keel node` and `keel cluster up`) and
+// DIR/node.pub (written by the node at each start). nullopt when they are
+// not there and `required` is false; with `required`, an error saying what
+// to pass instead.
+result<std::optional<curve_client_keys>> client_keys_from_data_dir(const std::string& dir, bool required);
 
 }  // namespace keel

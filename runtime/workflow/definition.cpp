@@ -4,6 +4,7 @@
 #include "runtime/workflow/definition.hpp"
 
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/workflow/cron.hpp"
 #include "runtime/workflow/plan_run.hpp"
 #include "runtime/base/yaml_text.hpp"
 
@@ -213,8 +214,16 @@ void read_header(yaml_reader& root, YAML::Node doc, workflow_definition& def) {
     auto t = root.child("trigger");
     t.get("event", def.trigger_event);
     t.get("when", def.trigger_condition);
+    t.get("schedule", def.schedule.cron);
+    t.get("timezone", def.schedule.timezone);
+    t.get("catch_up", def.schedule.catch_up);
     t.finish();
-    if (def.trigger_event.empty()) t.fail(doc["trigger"], "event", "a trigger needs an event type");
+    if (def.trigger_event.empty() == def.schedule.cron.empty())
+      t.fail(doc["trigger"], "event", "a trigger needs an event type or a schedule (one of them)");
+    if (!def.schedule.cron.empty())
+      if (auto c = cron_schedule::parse(def.schedule.cron, def.schedule.timezone); !c) t.fail(doc["trigger"], "schedule", c.err().message);
+    if (def.schedule.catch_up != "one" && def.schedule.catch_up != "skip")
+      t.fail(doc["trigger"], "catch_up", "is one (start one run for the fires missed while down) or skip");
     if (!def.trigger_condition.empty())
       if (auto c = condition_paths(def.trigger_condition); !c) t.fail(doc["trigger"], "when", c.err().message);
     root.absorb(t);
@@ -574,7 +583,8 @@ nlohmann::json workflow_definition::to_json() const {
     steps_j.push_back(std::move(j));
   }
   return {{"name", name}, {"version", version}, {"description", description}, {"trigger_event", trigger_event},
-          {"trigger_condition", trigger_condition}, {"file", file}, {"steps", steps_j}};
+          {"trigger_condition", trigger_condition}, {"file", file}, {"steps", steps_j},
+          {"schedule", {{"cron", schedule.cron}, {"timezone", schedule.timezone}, {"catch_up", schedule.catch_up}}}};
 }
 
 result<workflow_definition> workflow_definition::from_json(const nlohmann::json& j) {
@@ -586,6 +596,8 @@ result<workflow_definition> workflow_definition::from_json(const nlohmann::json&
     d.trigger_event = j.value("trigger_event", std::string());
     d.trigger_condition = j.value("trigger_condition", std::string());
     d.file = j.value("file", std::string());
+    auto sched = j.value("schedule", nlohmann::json::object());
+    d.schedule = {sched.value("cron", std::string()), sched.value("timezone", std::string("UTC")), sched.value("catch_up", std::string("one"))};
     for (const auto& sj : j.at("steps")) {
       step_spec s;
       s.id = sj.at("id").get<std::string>();

@@ -100,6 +100,14 @@ struct workflow_definition {
   std::string description;
   std::string trigger_event;      // empty: started only by run-workflow
   std::string trigger_condition;  // empty: every such event
+  // `trigger: {schedule: CRON, timezone: ZONE, catch_up: one|skip}`
+  // (cron.hpp, schedule.hpp): empty cron: not scheduled. A trigger has an
+  // event or a schedule, not both.
+  struct schedule_spec {
+    std::string cron;
+    std::string timezone = "UTC";
+    std::string catch_up = "one";
+  } schedule;
   std::vector<step_spec> steps;   // in a topological order of `needs`
   std::string file;               // where it was loaded from
 

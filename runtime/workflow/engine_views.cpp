@@ -142,7 +142,8 @@ nlohmann::json engine::workflows() const {
   auto defs = nlohmann::json::array();
   for (const auto& [name, d] : state_->catalog.all())
     defs.push_back({{"name", name}, {"version", d->version}, {"steps", d->steps.size()}, {"description", d->description},
-                    {"trigger", d->trigger_event}, {"file", d->file}});
+                    {"trigger", d->schedule.cron.empty() ? d->trigger_event : "schedule " + d->schedule.cron + " (" + d->schedule.timezone + ")"},
+                    {"file", d->file}});
   auto errors = nlohmann::json::array();
   for (const auto& [file, why] : state_->catalog.errors()) errors.push_back({{"file", file}, {"error", why}});
   return {{"workflows", defs}, {"errors", errors}};

@@ -1,6 +1,6 @@
 // `keel`: the node, the executor and the local cluster launcher in one
-// binary. Subcommands: node, executor, cluster up|down (and the keeper's
-// internal `cluster run`).
+// binary. Subcommands: node, executor, keygen, backup, restore, cluster
+// up|down (and the keeper's internal `cluster run`).
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +20,7 @@
 #include "runtime/fabric/executor_runtime.hpp"
 #include "runtime/base/log.hpp"
 #include "runtime/node/node_config.hpp"
+#include "tools/keel/backup_command.hpp"
 #include "tools/keel/cluster.hpp"
 
 // jemalloc tuning, read once at start: few arenas and small thread caches,
@@ -206,6 +207,16 @@ int main(int argc, char** argv) {
   run->group("");
   add_cluster_opts(run);
 
+  // keel backup | restore
+  keel::backup_cli backup_opts;
+  auto* backup = app.add_subcommand("backup", "Write a consistent backup of a data dir, also while its node runs");
+  backup->add_option("--data-dir", backup_opts.data_dir, "The node's data dir (default ./keel-data)");
+  backup->add_option("--out", backup_opts.out, "The backup file to write (never overwritten)")->required();
+  backup->add_flag("--with-key", backup_opts.with_key, "Put the vault key in too (whoever has the file can read every secret)");
+  auto* restore = app.add_subcommand("restore", "Restore a backup into a new, empty data dir");
+  restore->add_option("file", backup_opts.file, "The backup file (from keel backup)")->required();
+  restore->add_option("--data-dir", backup_opts.data_dir, "The new data dir (must not exist or be empty)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -214,11 +225,13 @@ int main(int argc, char** argv) {
 
   // What a node or a cluster writes (its database, index files, logs with
   // customer data, keys) is for its own user only.
-  if (*node || *up || *run) ::umask(077);
+  if (*node || *up || *run || *backup || *restore) ::umask(077);
 
   if (*node) return run_node_command(node_opts);
   if (*exec) return run_executor_command(exec_opts);
   if (*keygen_cmd) return keygen(key_out);
+  if (*backup) return keel::keel_backup(backup_opts);
+  if (*restore) return keel::keel_restore(backup_opts);
   if (*up) return keel::cluster_up(copts, self_exe(argv[0]));
   if (*down) return keel::cluster_down(copts.data_dir);
   if (*run) return keel::cluster_keep(copts, self_exe(argv[0]));

@@ -76,32 +76,6 @@ void print_executors(const json& executors, std::int64_t now) {
 
 namespace {
 
-// The keys of a node on this machine, from its data dir: DIR/keys/admin.key
-// (made by `keel node` and `keel cluster up`) and DIR/node.pub (written by
-// the node at each start).
-// An explicit --data-dir that has no keys is an error; the implicit
-// default (./keel-data) is only used when its keys exist and the node is
-// on loopback.
-result<std::optional<curve_client_keys>> keys_from_data_dir(const std::string& dir, bool explicit_dir) {
-  namespace fs = std::filesystem;
-  auto admin = fs::path(dir) / "keys" / "admin.key";
-  auto pub = fs::path(dir) / "node.pub";
-  std::error_code ec;
-  if (!fs::exists(admin, ec) || !fs::exists(pub, ec)) {
-    if (!explicit_dir) return std::optional<curve_client_keys>();
-    return error{errc::not_found, "no node keys in " + (fs::path(dir) / "keys").string() +
-                                      "; give the data dir of a node started without --insecure, or pass --key and --server-key"};
-  }
-  std::ifstream in(pub);
-  std::string server;
-  std::getline(in, server);
-  if (!valid_z85_key(server))
-    return error{errc::bad_request, pub.string() + " does not hold a CURVE public key; restart the node to rewrite it"};
-  auto own = read_key_file(admin.string());
-  if (!own) return own.err();
-  return std::optional<curve_client_keys>(curve_client_keys{server, *own});
-}
-
 // The path of the first string (or key) in `j` that is not UTF-8, with the
 // offending byte and its position; nullopt when all of it is text. A
 // terminal in a latin1 locale passes such bytes straight through argv.
@@ -141,7 +115,7 @@ result<json> call(const globals& g, const std::string& op, const json& args, std
   } else {
     // The implicit ./keel-data only stands for a node on this machine.
     if (!g.data_dir.empty() || is_loopback_endpoint(g.endpoint)) {
-      auto found = keys_from_data_dir(g.data_dir.empty() ? std::string(default_data_dir) : g.data_dir, !g.data_dir.empty());
+      auto found = client_keys_from_data_dir(g.data_dir.empty() ? std::string(default_data_dir) : g.data_dir, !g.data_dir.empty());
       if (!found) return found.err();
       keys = std::move(*found);
     }

@@ -78,6 +78,7 @@ int cmd_keys(const globals& g);
 
 // Workflows (workflow_commands.cpp).
 int cmd_workflows(const globals& g);
+int cmd_schedules(const globals& g);
 int cmd_run_workflow(const globals& g, const std::string& name, const std::string& input_json,
                      const std::string& idempotency_key, bool wait);
 int cmd_tasks(const globals& g, const std::string& state, int limit);

@@ -53,6 +53,27 @@ int cmd_workflows(const globals& g) {
   return exit_ok;
 }
 
+int cmd_schedules(const globals& g) {
+  auto r = call(g, "schedules", json::object(), g.timeout);
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  auto now = unix_now_ms();
+  ui::table t({"WORKFLOW", "SCHEDULE", "TIMEZONE", "NEXT", "", "LAST", "INSTANCE"});
+  for (const auto& s : (*r)["schedules"]) {
+    auto next = s.contains("next_ms") && s["next_ms"].is_number() ? s["next_ms"].get<std::int64_t>() : std::int64_t{-1};
+    std::string when = next < 0 ? "never" : format_timestamp(next).substr(0, 19) + "Z";
+    std::string in = next < 0 ? "" : next <= now ? "due" : "in " + format_duration(std::chrono::milliseconds(next - now));
+    if (s.value("starting", false)) in = "starting";
+    auto last = s.value("last_instance", std::string());
+    if (!s.value("last_error", std::string()).empty()) last = "failed: " + s["last_error"].get<std::string>();
+    t.add({s.value("workflow", std::string()), s.value("schedule", std::string()), s.value("timezone", std::string()), when, in,
+           ago(s, "last_fire_ms", now), last.empty() ? "-" : last});
+  }
+  if (t.empty()) std::printf("no scheduled workflows; give a definition `trigger: {schedule: \"0 9 * * MON\", timezone: Europe/Berlin}`\n");
+  else t.print(stdout);
+  return exit_ok;
+}
+
 int cmd_run_workflow(const globals& g, const std::string& name, const std::string& input_json,
                      const std::string& idempotency_key, bool wait) {
   json input = json::object();
@@ -363,6 +384,7 @@ command_group add_workflow_commands(CLI::App& app) {
   };
   auto o = std::make_shared<options>();
   auto* workflows = app.add_subcommand("workflows", "Workflow definitions loaded from the node's workflows.dir");
+  auto* schedules = app.add_subcommand("schedules", "Scheduled workflows: their cron schedule, time zone, next and last fire");
   auto* run_wf = app.add_subcommand("run-workflow", "Start a workflow instance");
   run_wf->add_option("workflow", o->wf_name, "Workflow name (see keelctl workflows)")->required();
   run_wf->add_option("--input", o->wf_input, "Input as a JSON object; @FILE reads it from a file, - from stdin");
@@ -409,11 +431,12 @@ command_group add_workflow_commands(CLI::App& app) {
   auto* cancel = app.add_subcommand("cancel", "Cancel an instance: completed steps are compensated in reverse order");
   cancel->add_option("id", o->instance_id, "Instance id")->required();
   cancel->add_option("--comment", o->comment, "Recorded with the cancellation");
-  for (auto* sub : {workflows, run_wf, tasks, task, history, approvals, approve, reject, answer, console, console_token, retry, cancel})
+  for (auto* sub : {workflows, schedules, run_wf, tasks, task, history, approvals, approve, reject, answer, console, console_token, retry, cancel})
     sub->fallthrough();
 
   return [=](const globals& g) -> std::optional<int> {
     if (*workflows) return cmd_workflows(g);
+    if (*schedules) return cmd_schedules(g);
     if (*run_wf) return cmd_run_workflow(g, o->wf_name, o->wf_input, o->wf_key, o->wf_wait);
     if (*tasks) return cmd_tasks(g, o->task_state, o->task_limit);
     if (*task) return cmd_task(g, o->instance_id);
