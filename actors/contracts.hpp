@@ -160,6 +160,7 @@ using supervisor_actor = agent_actor::extend<
     caf::reacts_to<peer_atom, peer_msg>,
     caf::replies_to<which_atom>::with<tree_report>,
     caf::reacts_to<restart_atom, std::uint64_t>,                   // a restart's backoff has passed
+    caf::reacts_to<restart_atom, std::string>,                     // restart this child now (a config reload), not a failure
     caf::reacts_to<stopwait_atom, std::uint64_t, std::uint64_t>>;  // a child's shutdown time has passed
 
 // The executor agent: the executor fabric (frames from the gateway:

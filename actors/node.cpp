@@ -23,6 +23,7 @@
 
 #include "actors/control/services.hpp"
 #include "actors/node_tree.hpp"
+#include "actors/reload.hpp"
 #include "runtime/fabric/inline_lane.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/fabric/curve_keys.hpp"
@@ -71,7 +72,8 @@ class node_system_config : public caf::actor_system_config {
   }
 };
 
-// Runs the supervision tree until SIGINT or SIGTERM, then stops it; 0 once
+// Runs the supervision tree until SIGINT or SIGTERM (SIGHUP reloads the
+// config), then stops it; 0 once
 // it has stopped, 1 when it could not start (the error printed).
 int run_tree(const node_config& cfg, node_context& ctx, const sigset_t& signals) {
   node_system_config sys_cfg(cfg);
@@ -105,7 +107,10 @@ int run_tree(const node_config& cfg, node_context& ctx, const sigset_t& signals)
   std::ofstream(ctx.db->dir() + "/node.endpoint", std::ios::trunc) << ctx.listen << "\n";
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    spdlog::info("received SIGHUP; reloading the config");
+    (void)reload_node(sys, ctx, "signal");  // logs and audits either outcome
+  }
   spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   // The tree stops in reverse start order: the console, the connectors
   // (no new events), the agents, the control service, the gateway (what
@@ -128,6 +133,7 @@ int run_node(const node_config& cfg) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reload the config (actors/reload.hpp)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (cfg.key_file.empty() && !is_loopback_endpoint(cfg.listen) && !cfg.insecure) {
@@ -195,6 +201,7 @@ int run_node(const node_config& cfg) {
   inline_lane lane;  // before the actor system and the gateway: both use it
   node_context ctx;
   ctx.config = cfg;
+  ctx.config_text.set(cfg.source_text);
   ctx.lane = &lane;
   ctx.control = control->get();
   ctx.db = db->get();

@@ -8,10 +8,11 @@
 
 namespace keel {
 
-result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, control_services& control,
+result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, const std::string& config_text,
+                                                                    control_services& control,
                                                                     memory_service& memory, store& db,
                                                                     connectors::inbox_pump::deliver_fn deliver) {
-  auto parsed = connectors::parse_connectors(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin);
+  auto parsed = connectors::parse_connectors(config_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin);
   if (!parsed) return parsed.err();
   auto conn_cfg = std::move(parsed.value());
   // Directories the file names are relative to it, like every config path.

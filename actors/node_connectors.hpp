@@ -24,7 +24,8 @@ class memory_service;
 // An event is acknowledged (removed from the inbox) only once `deliver`
 // took it (connectors::inbox_pump: errors are retried, or dead-lettered
 // when retrying cannot help).
-result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, control_services& control,
+result<std::unique_ptr<connectors::connector_hub>> start_connectors(const node_config& cfg, const std::string& config_text,
+                                                                    control_services& control,
                                                                     memory_service& memory, store& db,
                                                                     connectors::inbox_pump::deliver_fn deliver);
 // Removes the webhook route, then stops the runner and the pump (a sync in

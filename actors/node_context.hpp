@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/base/live.hpp"
 #include "runtime/fabric/auth_registry.hpp"
 #include "runtime/fabric/curve_keys.hpp"
 #include "runtime/fabric/gateway.hpp"
@@ -25,6 +26,10 @@ class inline_lane;        // runtime/fabric/inline_lane.hpp
 
 struct node_context {
   node_config config;
+  // The config text as last loaded or reloaded (actors/reload.hpp): the
+  // parts that parse their own section (memory, connectors) read it when
+  // they start or restart, so a restart never goes back to an older text.
+  live<std::string> config_text;
   store* db = nullptr;
   gateway* gw = nullptr;
   std::int64_t started_ms = 0;
@@ -33,7 +38,7 @@ struct node_context {
   // `keelctl status`.
   std::vector<std::string> warnings;
   std::string listen;  // the endpoint actually bound
-  wf::workflow_catalog workflows;  // loaded once at start; read-only afterwards
+  wf::workflow_catalog workflows;  // loaded at start, replaced whole by a reload
   auth_registry* auth = nullptr;   // who may connect (CURVE); null when the node runs without keys
   control_services* control = nullptr;  // secrets, policy, audit, spans, metrics, models; never null in a node
   memory_service* memory = nullptr;     // records, dead letters, vector memory and its worker; never null in a node

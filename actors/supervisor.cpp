@@ -253,6 +253,26 @@ void on_exit_request(supervisor_self self, const caf::exit_msg& msg) {
   stop_next(self);
 }
 
+// A restart the operator asked for (a config reload): stopped as at
+// shutdown, started again at once, and not counted against the intensity.
+// Skipped while a failure's restart is under way (it starts the child
+// with the new config anyway).
+void planned_restart(supervisor_self self, const std::string& child) {
+  auto& st = self->state;
+  std::size_t i = 0;
+  while (i < st.slots.size() && name_of(self, i) != child) ++i;
+  if (i == st.slots.size() || st.shutting_down) return;
+  if (st.slots[i].state != phase::running || !st.to_start.empty()) {
+    spdlog::info("supervisor: {} is not running or already restarting; it starts with the new config", child);
+    return;
+  }
+  spdlog::info("supervisor: restarting {} for a config reload", child);
+  st.to_start.insert(i);
+  st.to_stop.push_back(i);
+  st.backoff_passed = true;
+  stop_next(self);
+}
+
 // At boot a failed start fails the tree: what started is stopped again,
 // and `booted` says why once it is down.
 void boot(supervisor_self self) {
@@ -358,6 +378,7 @@ supervisor_actor::behavior_type supervisor(supervisor_self self, tree_spec spec,
         s.backoff_passed = true;
         start_waiting(self);
       },
+      [=](restart_atom, const std::string& child) { planned_restart(self, child); },
       [=](stopwait_atom, std::uint64_t i, std::uint64_t generation) {
         auto& slot = self->state.slots[i];
         if (slot.state != phase::stopping || slot.generation != generation || !slot.actor) return;

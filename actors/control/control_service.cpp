@@ -1,5 +1,5 @@
 // The control service: answers keelctl's control-plane requests (secrets,
-// accounts, policy, models, cost, trace, audit, alerts, backup) from the services in
+// accounts, policy, models, cost, trace, audit, alerts, backup, reload) from the services in
 // node_context::control. A child of the supervision tree, detached (its
 // LevelDB scans and audit verification may take a while and must not hold
 // a scheduler thread); it keeps no state, so a restart is a respawn.
@@ -14,6 +14,7 @@
 #include "actors/agent_common.hpp"
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
+#include "actors/reload.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "storage/backup.hpp"
@@ -167,7 +168,7 @@ void backup_op(node_context* ctx, const reply& r, const json& args) {
   r.ok(std::move(body));
 }
 
-void on_request(node_context* ctx, const inbound& in) {
+void on_request(caf::actor_system& sys, node_context* ctx, const inbound& in) {
   auto& c = *ctx->control;
   reply r{ctx, in};
   auto op = text_field(in.env.fields, "op");
@@ -175,8 +176,9 @@ void on_request(node_context* ctx, const inbound& in) {
   if (op.rfind("secrets.", 0) == 0) return secrets_op(c, r, op, args);
   if (op == "accounts") return r.ok(accounts_json(c));
   if (op == "policy.show") {
-    auto d = c.rules.describe();
-    d["file"] = c.policy_origin;
+    auto p = c.rules.get();
+    auto d = p->rules.describe();
+    d["file"] = p->origin;
     return r.ok(std::move(d));
   }
   if (op == "models") {
@@ -188,6 +190,10 @@ void on_request(node_context* ctx, const inbound& in) {
   // request (the recorder writes in batches): this actor has its own thread.
   if (op == "trace" || op.rfind("audit.", 0) == 0) c.recorder->flush();
   if (op == "backup") return backup_op(ctx, r, args);
+  if (op == "reload") {
+    auto done = reload_node(sys, *ctx, in.principal.empty() ? "unauthenticated" : in.principal);
+    return done ? r.ok(std::move(*done)) : r.fail(done.err());
+  }
   if (op == "cost") return cost_op(c, r, args);
   if (op == "trace") return trace_op(c, r, args);
   if (op == "audit.tail" || op == "audit.verify") return audit_op(c, r, op, args);
@@ -204,7 +210,7 @@ void on_request(node_context* ctx, const inbound& in) {
 }
 
 const agent_contract contract{
-    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit, alerts and backup requests; no secret value "
+    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit, alerts, backup and reload requests; no secret value "
     "leaves it",
     "{\"ping\": true}; its requests arrive from the gateway (actors/admin_ops.cpp)", "yes"};
 
@@ -220,7 +226,7 @@ peer_agent_actor::behavior_type control_service(peer_agent_actor::pointer self, 
         return json_msg{error_json(errc::bad_request, std::string("the control service answers ") + contract.accepts)};
       },
       [=](crash_atom) -> void { throw std::runtime_error("fault injection: " + env.name + " was told to crash"); },
-      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, ctx->gw, [&] { on_request(ctx, m.in); }); },
+      [=](peer_atom, peer_msg& m) { guard_peer_input(m.in, ctx->gw, [&] { on_request(self->system(), ctx, m.in); }); },
   };
 }
 

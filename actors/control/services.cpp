@@ -77,6 +77,23 @@ void control_services::audit_event(const std::string& kind, const std::string& a
     spdlog::error("audit entry {} {} not written: {}", kind, redact(subject), e.err().message);
 }
 
+result<policy_in_force> load_policy(const control_config& cc) {
+  policy_in_force out;
+  if (!cc.policy_file.empty()) {
+    auto p = control::policy::load_file(cc.policy_file);
+    if (!p) return error{p.err().code, p.err().message + " (check it with `keelctl policy check " + cc.policy_file + "`)"};
+    out.rules = std::move(p.value());
+    out.origin = cc.policy_file;
+  } else {
+    auto p = control::policy::parse("version: 1\ndefault: allow\n", "(no policy file)");
+    if (!p) return p.err();
+    out.rules = std::move(p.value());
+    out.origin = "(none: policy.file is empty, everything is allowed)";
+  }
+  out.active = !out.rules.rules().empty() || !out.rules.budgets().empty() || out.rules.default_verdict() != control::verdict::allow;
+  return out;
+}
+
 result<std::unique_ptr<control_services>> open_control_services(const node_config& cfg, store& db) {
   auto svc = std::make_unique<control_services>();
   const auto& cc = cfg.control;
@@ -90,20 +107,11 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   if (!models) return models.err();
   auto monitor = control::parse_monitor_config(cfg.source_text, origin);
   if (!monitor) return monitor.err();
-  svc->monitor = std::move(monitor.value());
-  if (!cc.policy_file.empty()) {
-    auto p = control::policy::load_file(cc.policy_file);
-    if (!p) return error{p.err().code, p.err().message + " (check it with `keelctl policy check " + cc.policy_file + "`)"};
-    svc->rules = std::move(p.value());
-    svc->policy_origin = cc.policy_file;
-  } else {
-    auto p = control::policy::parse("version: 1\ndefault: allow\n", "(no policy file)");
-    if (!p) return p.err();
-    svc->rules = std::move(p.value());
-    svc->policy_origin = "(none: policy.file is empty, everything is allowed)";
-  }
-  svc->policy_active = !svc->rules.rules().empty() || !svc->rules.budgets().empty() ||
-                       svc->rules.default_verdict() != control::verdict::allow;
+  svc->monitor.set(std::move(monitor.value()));
+  auto policy = load_policy(cc);
+  if (!policy) return policy.err();
+  svc->policy_active = policy->active;
+  svc->rules.set(std::move(*policy));
 
   control::vault_key_source key;
   if (!cc.secrets_passphrase_env.empty()) {
@@ -140,7 +148,11 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   svc->pure_task_spans = control::rate_sampler(cc.pure_task_spans_per_second);
 
   control::register_keel_metrics(svc->metrics);
-  auto gw = control::model_router::create(*models, db, {&svc->rules, svc->vault.get(), svc->spans.get(), &svc->metrics,
+  auto gw = control::model_router::create(*models, db, {[raw = svc.get()]() -> std::shared_ptr<const control::policy> {
+                                                            auto p = raw->rules.get();
+                                                            return std::shared_ptr<const control::policy>(p, &p->rules);
+                                                          },
+                                                          svc->vault.get(), svc->spans.get(), &svc->metrics,
                                                           svc->audit.get(), svc->recorder.get()});
   if (!gw) return error{gw.err().code, "models: " + gw.err().message};
   svc->models = std::move(gw.value());
@@ -163,7 +175,7 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
 
   auto audited = svc->audit->append("config_change", "node", origin,
                                     {{"event", "config_loaded"},
-                                     {"policy", svc->policy_origin},
+                                     {"policy", svc->rules.get()->origin},
                                      {"accounts", svc->ids.accounts.size()},
                                      {"model_tiers", models->tiers.size()},
                                      {"secrets", svc->vault->list().size()}});

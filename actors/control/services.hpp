@@ -28,6 +28,7 @@
 #include "runtime/control/policy.hpp"
 #include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/secret_vault.hpp"
+#include "runtime/base/live.hpp"
 #include "runtime/control/span_store.hpp"
 #include "runtime/base/error.hpp"
 #include "runtime/node/node_config.hpp"
@@ -45,6 +46,15 @@ struct node_gauges {
 // entry is written (control::allow_tally).
 inline constexpr std::int64_t routine_allow_window_ms = 10'000;
 
+// A policy and where it came from, swapped together by a reload.
+struct policy_in_force {
+  control::policy rules;
+  std::string origin;   // the file, or "(none: ...)"
+  bool active = false;  // any rule or budget, or a default other than allow
+};
+// policy.file of `cc` (or allow-everything without one), checked.
+result<policy_in_force> load_policy(const control_config& cc);
+
 struct control_services {
   control_services() = default;
   control_services(const control_services&) = delete;
@@ -56,9 +66,11 @@ struct control_services {
   std::unique_ptr<control::secret_vault> vault;
   std::string vault_key_file;  // the vault's key file; empty when a passphrase unlocks it (backups --with-key)
   control::identity_config ids;
-  control::policy rules;
-  bool policy_active = false;  // any rule or budget, or a default other than allow
-  std::string policy_origin;   // the file, or "(none)"
+  // The policy in force; `keelctl reload` swaps it whole. Readers take a
+  // snapshot (rules.get()) and keep it for one decision.
+  live<policy_in_force> rules;
+  // rules.get()->active, read on every task without taking a snapshot.
+  std::atomic<bool> policy_active{false};
   std::unique_ptr<control::audit_log> audit;
   std::unique_ptr<control::span_store> spans;
   control::metrics_registry metrics;
@@ -85,7 +97,7 @@ struct control_services {
   // The monitor's config and the open alerts. Anything that watches a
   // condition of its own (connectors) reports it through `alerts`
   // (control::condition_reporter): raised once, cleared when it ends.
-  control::monitor_config monitor;
+  live<control::monitor_config> monitor;  // swapped by a reload
   std::unique_ptr<control::alert_book> alerts;
 
   // Everything a caller may print passes through here: secrets become

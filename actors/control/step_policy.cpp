@@ -139,7 +139,7 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
     after.merge_patch(patch);
     wf::step_task probe = held.task;
     probe.args = after;
-    auto d = c.rules.evaluate(step_request(probe, held.workflow), {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    auto d = c.rules.get()->rules.evaluate(step_request(probe, held.workflow), {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     if (d.v == control::verdict::deny)
       return answer(self, in, error{errc::forbidden, "the corrected arguments of step " + id + " are denied by policy rule '" +
                                                          d.rule + "'" + (d.reason.empty() ? "" : ": " + d.reason) +
@@ -226,7 +226,7 @@ bool control_before_dispatch(executor_self self, wf::step_task& t) {
   // Compensations undo what was done: policy never blocks them.
   if (c.policy_active && !t.compensation) {
     auto req = step_request(t, workflow);
-    auto d = c.rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    auto d = c.rules.get()->rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     c.metrics.inc("keel_policy_decisions_total", {control::to_string(d.v), d.rule});
     bool by_default = d.rule == "default" && d.v == control::verdict::allow;
     if (!by_default) {

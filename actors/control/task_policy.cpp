@@ -62,7 +62,7 @@ status control_before_task(executor_self self, task_record& t, const std::string
       req.account = text_field(t.args, "account");
       req.attributes = std::move(t.args);  // lent for the evaluation, no copy on the hot path
     }
-    auto d = c.rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    auto d = c.rules.get()->rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     if (lent) t.args = std::move(req.attributes);
     c.metrics.inc("keel_policy_decisions_total", {control::to_string(d.v), d.rule});
     if (d.v != control::verdict::allow) {

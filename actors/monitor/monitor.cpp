@@ -60,7 +60,7 @@ control_services& services(self_ptr self) { return *self->state.env.ctx->control
 // Starts the workflows `event` triggers; calls done with what was started.
 void fire_triggers(self_ptr self, const json& event, std::function<void(trigger_report)> done) {
   auto& c = services(self);
-  auto matches = control::triggered_by(c.monitor, event);
+  auto matches = control::triggered_by(*c.monitor.get(), event);
   trigger_report report;
   report.event_type = text_field(event, "type");
   if (matches.empty()) return done(std::move(report));
@@ -111,8 +111,8 @@ json evaluate(self_ptr self, const control::monitor_snapshot& snap) {
   st.missing_once = std::move(missing_now);
   st.seen_executors.insert(snap.executors.begin(), snap.executors.end());
 
-  auto conditions = control::check_snapshot(c.monitor, snap, expected);
-  auto budgets = control::check_budgets(c.rules, c.models->ledger().totals());
+  auto conditions = control::check_snapshot(*c.monitor.get(), snap, expected);
+  auto budgets = control::check_budgets(c.rules.get()->rules, c.models->ledger().totals());
   conditions.insert(conditions.end(), budgets.begin(), budgets.end());
 
   json raised = json::array(), resolved = json::array();
@@ -151,7 +151,8 @@ json evaluate(self_ptr self, const control::monitor_snapshot& snap) {
 void check(self_ptr self, std::function<void(json)> done) {
   auto exec = caf::actor_cast<executor_agent_actor>(self->system().registry().get(registry_key("executor")));
   if (!exec) return done(error_json(errc::unavailable, "the executor agent is restarting; the next check will see it"));
-  const auto& m = services(self).monitor;
+  auto snapshot = services(self).monitor.get();
+  const auto& m = *snapshot;
   self->request(exec, std::chrono::seconds(5), snapshot_atom::value, monitor_query{m.overdue_after.count(), m.failure_window.count()})
       .then([self, done](control::monitor_snapshot& snap) { done(evaluate(self, snap)); },
             [self, done](caf::error& e) {
@@ -217,7 +218,7 @@ monitor_actor::behavior_type monitor(self_ptr self, agent_env env) {
       },
       [=](tick_atom) {
         check(self, [](json) {});
-        self->delayed_send(self, services(self).monitor.interval, tick_atom::value);
+        self->delayed_send(self, services(self).monitor.get()->interval, tick_atom::value);
       },
   };
 }

@@ -29,7 +29,7 @@ const agent_contract contract{"the connectors: pull syncs on their runner thread
 
 result<child_handle> start_connectors_part(caf::actor_system& sys, const agent_env& env) {
   auto* ctx = env.ctx;
-  auto hub = start_connectors(ctx->config, *ctx->control, *ctx->memory, *ctx->db,
+  auto hub = start_connectors(ctx->config, *ctx->config_text.get(), *ctx->control, *ctx->memory, *ctx->db,
                               [&sys](const nlohmann::json& event) { return deliver_event(sys, event); });
   if (!hub) return hub.err();
   auto part = std::make_shared<connectors_part>();

@@ -32,7 +32,8 @@ result<child_handle> start_memory_part(caf::actor_system& sys, const agent_env& 
     if (!services || !services->vault) return error{errc::config, "no secrets vault is open to resolve " + ref};
     return services->vault->resolve(ref);
   };
-  auto svc = memory_service::open(cfg.source_text, cfg.source_origin.empty() ? "node config" : cfg.source_origin, *ctx->db,
+  auto text = ctx->config_text.get();
+  auto svc = memory_service::open(*text, cfg.source_origin.empty() ? "node config" : cfg.source_origin, *ctx->db,
                                   resolve);
   if (!svc) return svc.err();
   // A record forgotten or purged by an operator goes in the audit trail.

@@ -27,7 +27,8 @@ plan_worker_actor::behavior_type plan_worker(plan_worker_actor::pointer self, no
         req.trace_id = m.trace;
         req.actions = wf::builtin_action_names();
         req.actions.insert(ctx->config.extra_actions.begin(), ctx->config.extra_actions.end());
-        req.rules = &c.rules;
+        auto policy = c.rules.get();  // held for the whole plan
+        req.rules = &policy->rules;
         req.ids = &c.ids;
         if (m.context.is_object()) req.context = m.context;
         auto r = control::plan_goal(*c.models, req);

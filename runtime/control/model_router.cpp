@@ -152,7 +152,8 @@ bool model_router::try_tier(const std::string& tier, const model_request& req, m
       return true;
     }
   policy_request preq{request_kind::model_call, req.agent, req.workflow, "", "", req.task_kind, req.attributes, 0};
-  hard_limits limits = hooks_.rules ? hooks_.rules->limits_for(preq) : hard_limits{};
+  auto rules = hooks_.rules ? hooks_.rules() : nullptr;
+  hard_limits limits = rules ? rules->limits_for(preq) : hard_limits{};
   auto held = ledger_->reserve(estimate_usd(tc.model, call), req.run, limits);
   if (!held) {
     why = held.err().message;
@@ -226,8 +227,9 @@ result<model_result> model_router::complete(model_request&& req) {
   out.span_id = (hooks_.spans || hooks_.recorder) ? span_id : "";
 
   std::string tier = req.tier;
-  if (tier.empty() && hooks_.rules && !req.task_kind.empty())
-    if (auto r = hooks_.rules->route_for(req.task_kind); r && !r->tier.empty()) tier = r->tier;
+  auto rules = hooks_.rules ? hooks_.rules() : nullptr;  // one policy for the whole call
+  if (tier.empty() && rules && !req.task_kind.empty())
+    if (auto r = rules->route_for(req.task_kind); r && !r->tier.empty()) tier = r->tier;
   if (tier.empty()) tier = cfg_.default_tier;
   if (!cfg_.tiers.empty() && !cfg_.tiers.count(tier) && tier != "template")
     return error{errc::bad_request, "no model tier named '" + tier + "'; configured tiers are under models.tiers"};
@@ -243,14 +245,14 @@ result<model_result> model_router::complete(model_request&& req) {
   call.tools = std::move(req.tools);
   call.max_tokens = req.max_tokens;
 
-  if (hooks_.rules) {
+  if (rules) {
     policy_request preq{request_kind::model_call, req.agent, req.workflow, "", "", req.task_kind, req.attributes, 0};
     if (cfg_.tiers.count(tier)) preq.cost_usd = estimate_usd(cfg_.tiers.at(tier).model, call);
     auto totals = ledger_->totals(req.run);
-    out.policy_decision = hooks_.rules->evaluate(preq, totals);
+    out.policy_decision = rules->evaluate(preq, totals);
     const auto& d = out.policy_decision;
     bool budget_rule = false;
-    for (const auto& b : hooks_.rules->budgets()) budget_rule = budget_rule || b.name == d.rule;
+    for (const auto& b : rules->budgets()) budget_rule = budget_rule || b.name == d.rule;
     if (hooks_.metrics) hooks_.metrics->inc("keel_policy_decisions_total", {to_string(d.v), d.rule});
     if (d.v != verdict::allow && hooks_.audit)
       (void)hooks_.audit->append("policy_decision", req.agent.empty() ? "model_router" : req.agent, d.rule,
@@ -383,8 +385,8 @@ nlohmann::json model_router::describe() const {
                       {"default_tier", cfg_.default_tier},
                       {"spend", {{"day_usd", totals.day_usd}, {"month_usd", totals.month_usd}}},
                       {"cache_entries", cache_.size()}};
-  if (hooks_.rules) {
-    auto l = hooks_.rules->limits_for({request_kind::model_call, "", "", "", "", "", nlohmann::json::object(), 0});
+  if (auto rules = hooks_.rules ? hooks_.rules() : nullptr) {
+    auto l = rules->limits_for({request_kind::model_call, "", "", "", "", "", nlohmann::json::object(), 0});
     if (l.day_usd) j["spend"]["day_limit_usd"] = *l.day_usd;
     if (l.month_usd) j["spend"]["month_limit_usd"] = *l.month_usd;
   }

@@ -33,6 +33,7 @@
 
 #include <atomic>
 #include <map>
+#include <functional>
 #include <memory>
 #include <semaphore>
 #include <string>
@@ -104,7 +105,10 @@ struct model_result {
 
 // Optional collaborators; any may be null.
 struct model_hooks {
-  const policy* rules = nullptr;
+  // The policy in force at the time of each call (a reload may swap it);
+  // empty: no policy.
+  using policy_fn = std::function<std::shared_ptr<const policy>()>;
+  policy_fn rules;
   const secret_vault* vault = nullptr;  // resolves providers' api_key
   span_store* spans = nullptr;
   metrics_registry* metrics = nullptr;

@@ -60,7 +60,9 @@ struct router_kit {
     draft_reply: "Hello {{ customer.name }}, we received your message."
 )" + extra, "models.yaml");
     BOOST_REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.err().message));
-    model_hooks hooks{rules ? &*rules : nullptr, vault.get(), spans.get(), &metrics, audit.get()};
+    model_hooks::policy_fn in_force;
+    if (rules) in_force = [p = std::make_shared<const control::policy>(*rules)] { return p; };
+    model_hooks hooks{in_force, vault.get(), spans.get(), &metrics, audit.get()};
     auto g = model_router::create(*cfg, *db, hooks);
     BOOST_REQUIRE_MESSAGE(g.ok(), (g.ok() ? "" : g.err().message));
     gw = std::move(*g);

@@ -291,6 +291,33 @@ int cmd_audit_verify(const globals& g) {
   return exit_failed;
 }
 
+int cmd_reload(const globals& g) {
+  auto r = call(g, "reload", json::object(), wait_for(g, std::chrono::seconds(30)));
+  if (!r) return report(g, r.err());
+  if (g.json) return print_json(*r), exit_ok;
+  const auto& c = (*r)["changed"];
+  ui::print(stdout, "reloaded %s\n", r->value("file", std::string()));
+  std::string wf;
+  for (const char* part : {"added", "changed", "removed"}) {
+    std::string names;
+    for (const auto& n : c["workflows"][part]) names += (names.empty() ? "" : ", ") + n.get<std::string>();
+    if (!names.empty()) wf += (wf.empty() ? "" : "; ") + std::string(part) + ": " + names;
+  }
+  ui::table t({"PART", "WHAT CHANGED"});
+  t.add({"workflows", wf.empty() ? "unchanged" : wf});
+  t.add({"policy", c.value("policy", false) ? "changed" : "unchanged"});
+  t.add({"monitor", c.value("monitor", false) ? "changed" : "unchanged"});
+  std::string mem;
+  for (const auto& k : c["memory"]) mem += (mem.empty() ? "" : ", ") + k.get<std::string>();
+  t.add({"memory", mem.empty() ? "unchanged" : mem});
+  t.add({"connectors", c.value("connectors", false) ? "changed: restarted" : "unchanged"});
+  t.print(stdout);
+  std::string later;
+  for (const auto& k : (*r)["restart_needed"]) later += (later.empty() ? "" : ", ") + k.get<std::string>();
+  if (!later.empty()) ui::print(stdout, "%s %s changed: restart the node for that to take effect\n", ui::yellow("note:"), later);
+  return exit_ok;
+}
+
 command_group add_control_commands(CLI::App& app) {
   struct options {
     std::string secret_name, policy_file, cost_by = "model", cost_since = "7d", trace_id;
@@ -330,8 +357,11 @@ command_group add_control_commands(CLI::App& app) {
                          "side_effect, secret_use, config_change, model_fallback, tool_call, alert, plan");
   auto* audit_verify = audit->add_subcommand(
       "verify", "Re-check every link of the chain; reports the first broken entry. Waits up to 60s, or keelctl's --timeout when given");
+  auto* reload = app.add_subcommand(
+      "reload", "Re-read the node's config, workflows, policy file, monitor rules, memory mappings and connectors; all are "
+                "checked first (any error: nothing changes). Also on SIGHUP to the node");
   for (auto* sub : {secrets, secrets_set, secrets_list, secrets_remove, accounts, policy, policy_show, policy_check,
-                    models, cost, trace, audit, audit_tail, audit_verify})
+                    models, cost, trace, audit, audit_tail, audit_verify, reload})
     sub->fallthrough();
 
   return [=](const globals& g) -> std::optional<int> {
@@ -346,6 +376,7 @@ command_group add_control_commands(CLI::App& app) {
     if (*trace) return cmd_trace(g, o->trace_id, o->otlp);
     if (*audit_tail) return cmd_audit_tail(g, o->audit_n, o->audit_follow, o->audit_kind);
     if (*audit_verify) return cmd_audit_verify(g);
+    if (*reload) return cmd_reload(g);
     return std::nullopt;
   };
 }
