@@ -14,9 +14,10 @@ packages=(build-essential cmake ccache
           libcaf-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libleveldb-dev libsnappy-dev
           libboost-dev libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libjemalloc-dev pkg-config libsodium-dev libcpp-httplib-dev libhnswlib-dev libssl-dev libvalijson-dev
-          libstemmer-dev wordnet-base libcctz-dev tzdata)
+          libstemmer-dev wordnet-base libcctz-dev tzdata help2man)
 if [[ "${1:-}" == "--with-test-tools" ]]; then
-  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl curl chromium json-schema-test-suite)
+  packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl curl chromium json-schema-test-suite
+            lintian systemd)
   command -v node >/dev/null || packages+=(nodejs npm)
 elif [[ "${1:-}" == "--with-demo-tools" ]]; then
   packages+=(python3 python3-aiosmtpd openssl curl)
@@ -58,6 +59,7 @@ if [[ "${1:-}" == "--with-bench-tools" && ! -d bench/langgraph/node_modules ]]; 
 fi
 
 build_dir=${KEEL_BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${KEEL_BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+# Prefix /usr: the layout of the Debian package (cmake/package.cmake).
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE="${KEEL_BUILD_TYPE:-RelWithDebInfo}" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 echo "setup: building in $build_dir ($(nproc) jobs)"
 cmake --build "$build_dir" -j"$(nproc)"
