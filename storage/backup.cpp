@@ -10,6 +10,7 @@
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/hex.hpp"
+#include "storage/backup_format.hpp"
 #include "storage/private_dir.hpp"
 
 namespace keel {
@@ -18,56 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char magic[] = "KEELBAK1";
-constexpr std::size_t magic_len = 8;
 constexpr std::uint64_t progress_every = 64ull << 20;
-constexpr std::uint64_t max_value = 1ull << 32;  // nothing a node stores comes near it
-
-void put_be(std::string& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-std::uint64_t get_be(const unsigned char* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | p[i];
-  return v;
-}
-
-// Writes through a buffer, hashing everything, counting bytes.
-class backup_writer {
- public:
-  explicit backup_writer(std::FILE* f) : f_(f) {}
-  bool write(std::string_view bytes) {
-    hash_.update(bytes);
-    bytes_ += bytes.size();
-    return std::fwrite(bytes.data(), 1, bytes.size(), f_) == bytes.size();
-  }
-  bool record(char kind, std::string_view name, std::string_view value) {
-    head_.clear();
-    head_.push_back(kind);
-    put_be(head_, name.size(), 4);
-    head_.append(name);
-    put_be(head_, value.size(), 8);
-    ++records_;
-    return write(head_) && write(value);
-  }
-  bool finish() {
-    std::string tail(1, 'e');
-    put_be(tail, records_, 8);
-    digest_ = hash_.digest();
-    tail += digest_;
-    bytes_ += tail.size();
-    return std::fwrite(tail.data(), 1, tail.size(), f_) == tail.size();
-  }
-  std::uint64_t bytes() const { return bytes_; }
-  const std::string& digest() const { return digest_; }
-
- private:
-  std::FILE* f_;
-  control::sha256_stream hash_;
-  std::string head_, digest_;
-  std::uint64_t bytes_ = 0, records_ = 0;
-};
 
 struct file_closer {
   void operator()(std::FILE* f) const {
@@ -83,52 +35,26 @@ result<std::string> read_whole(const std::string& path) {
 }
 
 // One pass over a backup file: checks the framing and the trailer, calling
-// fn(kind, name, value) for each record when fn is set.
+// fn(record) for each record when fn is set.
 result<backup_report> walk_backup(const std::string& file, const backup_progress& progress,
-                                  const std::function<status(char, std::string, std::string)>& fn) {
+                                  const std::function<status(backup_record&)>& fn) {
   file_ptr f(std::fopen(file.c_str(), "rb"));
   if (!f) return error{errc::not_found, "cannot open " + file + ": " + std::strerror(errno)};
-  auto damaged = [&](const std::string& what) {
-    return error{errc::bad_request, file + " is damaged: " + what + "; it cannot be restored (take a new backup)"};
-  };
-  control::sha256_stream hash;
+  backup_decoder in([&](char* to, std::size_t n) { return std::fread(to, 1, n, f.get()) == n; }, file);
   backup_report rep;
   std::uint64_t last_progress = 0;
-  auto read = [&](std::string& out, std::size_t n, bool hashed) -> bool {
-    out.resize(n);
-    if (n && std::fread(out.data(), 1, n, f.get()) != n) return false;
-    if (hashed) hash.update(out);
-    rep.bytes += n;
-    return true;
-  };
-  std::string head, name, value;
-  if (!read(head, magic_len, true) || head != magic) return error{errc::bad_request, file + " is not a Keel backup (no KEELBAK1 header)"};
-  std::uint64_t records = 0;
   for (;;) {
-    if (!read(head, 1, false)) return damaged("it ends without its trailer (cut short?)");
-    if (head[0] == 'e') break;
-    hash.update(head);
-    if (head[0] != 'k' && head[0] != 'f') return damaged("unknown record kind at byte " + std::to_string(rep.bytes - 1));
-    char kind = head[0];
-    std::string len;
-    if (!read(len, 4, true)) return damaged("cut short in a record");
-    auto name_len = get_be(reinterpret_cast<const unsigned char*>(len.data()), 4);
-    if (name_len > (1u << 20) || !read(name, name_len, true) || !read(len, 8, true)) return damaged("cut short in a record");
-    auto value_len = get_be(reinterpret_cast<const unsigned char*>(len.data()), 8);
-    if (value_len > max_value || !read(value, value_len, true)) return damaged("cut short in a record");
-    ++records;
-    if (kind == 'k') ++rep.keys;
+    auto rec = in.next();
+    if (!rec) return rec.err();
+    if (!*rec) break;
+    if ((*rec)->kind == 'k') ++rep.keys;
     else ++rep.files;
     if (fn)
-      if (auto s = fn(kind, std::move(name), std::move(value)); !s) return s.err();
-    if (progress && rep.bytes - last_progress >= progress_every) progress(rep.keys, last_progress = rep.bytes);
+      if (auto s = fn(**rec); !s) return s.err();
+    if (progress && in.bytes() - last_progress >= progress_every) progress(rep.keys, last_progress = in.bytes());
   }
-  std::string count, digest;
-  if (!read(count, 8, false) || !read(digest, 32, false)) return damaged("its trailer is cut short");
-  if (std::fgetc(f.get()) != EOF) return damaged("bytes after the trailer");
-  if (get_be(reinterpret_cast<const unsigned char*>(count.data()), 8) != records) return damaged("the record count does not match");
-  if (hash.digest() != digest) return damaged("the checksum does not match");
-  rep.sha256 = to_hex(digest);
+  rep.bytes = in.bytes();
+  rep.sha256 = to_hex(in.digest());
   if (progress) progress(rep.keys, rep.bytes);
   return rep;
 }
@@ -171,8 +97,8 @@ result<backup_report> write_backup(const store& db, const backup_options& opts) 
     fs::remove(partial, ec);
     return error{errc::io, "backup to " + opts.out + " failed: " + what};
   };
-  backup_writer w(f.get());
-  if (!w.write(std::string_view(magic, magic_len))) return fail("cannot write " + partial);
+  backup_encoder w([&](std::string_view bytes) { return std::fwrite(bytes.data(), 1, bytes.size(), f.get()) == bytes.size(); });
+  if (!w.begin()) return fail("cannot write " + partial);
   backup_report rep;
   std::uint64_t last_progress = 0;
   bool write_ok = true;
@@ -213,8 +139,8 @@ result<backup_report> restore_backup(const std::string& file, const std::string&
     return error{errc::conflict, data_dir + " is not empty; restore into a new directory (a restore never mixes into existing data)"};
   // First pass: the whole file checks out, or nothing is written.
   bool unsafe = false;
-  auto checked = walk_backup(file, {}, [&](char kind, std::string name, std::string) -> status {
-    if (kind == 'f' && !safe_name(name)) unsafe = true;
+  auto checked = walk_backup(file, {}, [&](backup_record& r) -> status {
+    if (r.kind == 'f' && !safe_name(r.name)) unsafe = true;
     return ok_v;
   });
   if (!checked) return checked.err();
@@ -231,8 +157,10 @@ result<backup_report> restore_backup(const std::string& file, const std::string&
     batch_bytes = 0;
     return s;
   };
-  auto restored = walk_backup(file, progress, [&](char kind, std::string name, std::string value) -> status {
-    if (kind == 'k') {
+  auto restored = walk_backup(file, progress, [&](backup_record& r) -> status {
+    auto& name = r.name;
+    auto& value = r.value;
+    if (r.kind == 'k') {
       batch_bytes += name.size() + value.size();
       batch.put(std::move(name), std::move(value));
       return batch_bytes >= (4u << 20) ? flush() : status(ok_v);
