@@ -5,6 +5,7 @@
 #include "runtime/control/accounts.hpp"
 #include "runtime/control/model_config.hpp"
 #include "runtime/control/monitor_rules.hpp"
+#include "runtime/control/notify.hpp"
 #include "runtime/control/policy.hpp"
 #include "storage/memory/memory_config.hpp"
 
@@ -22,6 +23,7 @@ status check_node_config(const node_config& cfg) {
   if (auto r = control::parse_identity(cfg.source_text, origin); !r) return r.err();
   if (auto r = control::parse_model_config(cfg.source_text, origin); !r) return r.err();
   if (auto r = control::parse_monitor_config(cfg.source_text, origin); !r) return r.err();
+  if (auto r = control::parse_notify_config(cfg.source_text, origin); !r) return r.err();
   if (!cfg.control.policy_file.empty())
     if (auto r = control::policy::load_file(cfg.control.policy_file); !r)
       return error{r.err().code, r.err().message + " (check it with `keelctl policy check " + cfg.control.policy_file + "`)"};

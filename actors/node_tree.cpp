@@ -11,6 +11,7 @@
 //      ├─ agents      supervisor  infinity  config: supervision + agents (executor,
 //      │                                    planner, retriever, canonicalizer, monitor)
 //      ├─ connectors  permanent   5s        the connector hub: runner and pump threads, /hooks/
+//      ├─ notifier    permanent   35s       alerts and inbox items to the operator by email and webhook
 //      └─ console     permanent   5s        the operator console (off when disabled)
 //
 // Start order is dependency order. Memory first: everything reads or
@@ -91,6 +92,7 @@ tree_spec node_tree(const node_config& cfg) {
         {{"ctlops", permanent, b, after(5s)}, start_control_service},
         {{"agents", permanent, b, infinity}, nested_supervisor([flags] { return agents_tree(flags); }), true},
         {{"connectors", permanent, b, after(5s)}, start_connectors_part},
+        {{"notifier", permanent, b, after(35s)}, start_notify_part},
         {{"console", permanent, b, after(5s)}, start_console_part},
     };
     return t;

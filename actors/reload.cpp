@@ -14,6 +14,7 @@
 #include "actors/contracts.hpp"
 #include "actors/control/services.hpp"
 #include "runtime/control/monitor_rules.hpp"
+#include "runtime/control/notify.hpp"
 #include "runtime/memory/memory_service.hpp"
 #include "storage/memory/memory_config.hpp"
 
@@ -25,8 +26,8 @@ std::mutex reload_mu;  // one reload at a time (keelctl and SIGHUP may race)
 
 // What a reload applies while the node runs; any other changed section
 // waits for a restart.
-const std::set<std::string> live_sections{"workflows.dir", "policy", "monitor", "memory.entities", "memory.mappings",
-                                          "connectors"};
+const std::set<std::string> live_sections{"workflows.dir", "policy", "monitor", "notify", "memory.entities",
+                                          "memory.mappings", "connectors"};
 // Sections whose keys are told apart (a changed memory.embedder needs a
 // restart, changed memory.mappings do not).
 const std::set<std::string> split_sections{"memory", "workflows"};
@@ -105,6 +106,8 @@ result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, co
   if (!policy) return refuse(policy.err());
   auto monitor = control::parse_monitor_config(fresh->source_text, origin);
   if (!monitor) return refuse(monitor.err());
+  auto notify = control::parse_notify_config(fresh->source_text, origin);
+  if (!notify) return refuse(notify.err());
   auto memory_cfg = memory::parse_memory_section(fresh->source_text, origin);
   if (!memory_cfg) return refuse(memory_cfg.err());
   std::set<std::string> sections;
@@ -124,6 +127,9 @@ result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, co
   control.rules.set(std::move(*policy));
   changed["monitor"] = sections.count("monitor") > 0;
   control.monitor.set(std::move(*monitor));
+  changed["notify"] = sections.count("notify") > 0;
+  control.notify.set(std::move(*notify));
+  control.outbox->wake();
   auto memory_keys = nlohmann::json::array();
   for (const char* k : {"memory.entities", "memory.mappings"})
     if (sections.count(k)) memory_keys.push_back(k);

@@ -11,7 +11,8 @@
 //   - workflows: new instances use the new definitions; running instances
 //     keep the version they started with (it is in their history);
 //     schedules follow the new definitions at their next pass;
-//   - policy and monitor rules: the next decision uses the new ones;
+//   - policy, monitor rules and notify: the next decision, check and
+//     notification use the new ones;
 //   - memory.entities and memory.mappings: the next event is mapped with
 //     them;
 //   - connectors: the connectors part is restarted with the new section
@@ -33,8 +34,8 @@
 
 namespace keel {
 
-// {changed: {workflows: {added, removed, changed}, policy, monitor, memory,
-// connectors}, restart_needed: ["models", ...], file}. `by` is who asked
+// {changed: {workflows: {added, removed, changed}, policy, monitor, notify,
+// memory, connectors}, restart_needed: ["models", ...], file}. `by` is who asked
 // (the authenticated key, or "signal").
 result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, const std::string& by);
 

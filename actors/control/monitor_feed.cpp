@@ -42,6 +42,19 @@ control::monitor_snapshot control_monitor_snapshot(executor_self self, const mon
                        id.substr(0, id.find('/')) + "`";
     snap.overdue.push_back({"step:" + id, what, age});
   }
+  // The inbox: workflow gates, questions, and steps a policy holds.
+  auto inbox = st.engine ? st.engine->approvals() : nlohmann::json::object();
+  for (const auto& g : inbox.value("approvals", nlohmann::json::array()))
+    snap.waiting.push_back({g.value("id", std::string()), "approval",
+                            "approval of step " + g.value("step", std::string()) + " of " + g.value("workflow", std::string()) +
+                                " (" + g.value("instance", std::string()) + ")",
+                            g.value("opened_ms", std::int64_t{0})});
+  for (const auto& q : inbox.value("clarifications", nlohmann::json::array()))
+    snap.waiting.push_back({q.value("id", std::string()), "question",
+                            q.value("workflow", std::string()) + " asks: " + q.value("question", std::string()),
+                            q.value("opened_ms", std::int64_t{0})});
+  for (const auto& [id, h] : st.held)
+    snap.waiting.push_back({id, "approval", "approval of step " + id + " (policy rule " + h.why.rule + ")", h.opened_ms});
   for (const auto& [id, h] : st.held) {
     auto age = now_ms - h.opened_ms;
     if (age < ask.overdue_after_ms) continue;

@@ -108,6 +108,10 @@ result<std::unique_ptr<control_services>> open_control_services(const node_confi
   auto monitor = control::parse_monitor_config(cfg.source_text, origin);
   if (!monitor) return monitor.err();
   svc->monitor.set(std::move(monitor.value()));
+  auto notify = control::parse_notify_config(cfg.source_text, origin);
+  if (!notify) return notify.err();
+  svc->notify.set(std::move(notify.value()));
+  svc->outbox = std::make_unique<control::notify_outbox>(db);
   auto policy = load_policy(cc);
   if (!policy) return policy.err();
   svc->policy_active = policy->active;

@@ -25,6 +25,7 @@
 #include "runtime/control/model_router.hpp"
 #include "runtime/base/job_pool.hpp"
 #include "runtime/control/monitor_rules.hpp"
+#include "runtime/control/notify.hpp"
 #include "runtime/control/policy.hpp"
 #include "runtime/control/rate_sampler.hpp"
 #include "runtime/control/secret_vault.hpp"
@@ -98,6 +99,10 @@ struct control_services {
   // condition of its own (connectors) reports it through `alerts`
   // (control::condition_reporter): raised once, cleared when it ends.
   live<control::monitor_config> monitor;  // swapped by a reload
+  // Alerts and inbox items for the operator (runtime/control/notify.hpp):
+  // the monitor fills the outbox, the notifier part sends it.
+  live<control::notify_config> notify;
+  std::unique_ptr<control::notify_outbox> outbox;
   std::unique_ptr<control::alert_book> alerts;
 
   // Everything a caller may print passes through here: secrets become

@@ -26,6 +26,7 @@
 #include "actors/agents.hpp"
 #include "actors/control/services.hpp"
 #include "actors/control/start_workflow.hpp"
+#include "actors/monitor/notify_feed.hpp"
 #include "runtime/workflow/facts.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_fields.hpp"
@@ -142,6 +143,7 @@ json evaluate(self_ptr self, const control::monitor_snapshot& snap) {
     }
     for (const auto& k : *closed) resolved.push_back(k);
   }
+  feed_notifications(c, *self->state.env.ctx->db, snap);
   ++st.checks;
   st.last_check_ms = unix_now_ms();
   return {{"raised", raised}, {"resolved", resolved}, {"open", c.alerts->open_alerts()}};

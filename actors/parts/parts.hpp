@@ -23,6 +23,10 @@ result<child_handle> start_gateway_part(caf::actor_system& sys, const agent_env&
 // vault lacks, io.
 result<child_handle> start_connectors_part(caf::actor_system& sys, const agent_env& env);
 
+// The notifier: a thread that sends the outbox the monitor fills (alerts,
+// inbox items) by email and webhook. Never fails to start.
+result<child_handle> start_notify_part(caf::actor_system& sys, const agent_env& env);
+
 // The operator console on the metrics port; off (not an error) when
 // disabled, without an HTTP server, or when it cannot start.
 result<child_handle> start_console_part(caf::actor_system& sys, const agent_env& env);

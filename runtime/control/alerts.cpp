@@ -85,7 +85,8 @@ result<bool> alert_book::resolve(const std::string& key, const std::string& why)
   if (it == open_.end()) return false;
   auto opened = it->second.value("opened_ms", std::int64_t{0});
   nlohmann::json ev = {{"type", "alert_resolved"}, {"key", key}, {"kind", it->second.value("kind", std::string())},
-                       {"opened_ms", opened}, {"why", why}};
+                       {"severity", it->second.value("severity", std::string("warning"))},
+                       {"message", it->second.value("message", std::string())}, {"opened_ms", opened}, {"why", why}};
   if (auto s = log_locked(std::move(ev), key, nullptr); !s) return s.err();
   open_.erase(it);
   if (audit_)
@@ -135,6 +136,27 @@ std::vector<nlohmann::json> alert_book::open_alerts() const {
 std::size_t alert_book::open_count() const {
   std::lock_guard g(mu_);
   return open_.size();
+}
+
+result<std::vector<std::pair<std::string, nlohmann::json>>> alert_book::events_after(const std::string& after,
+                                                                                      std::size_t limit) const {
+  std::vector<std::pair<std::string, nlohmann::json>> out;
+  auto s = db_.scan_from(log_prefix, after.empty() ? log_prefix : after + '\0', [&](const std::string& k, const std::string& v) {
+    auto j = nlohmann::json::parse(v, nullptr, false);
+    if (j.is_object()) out.emplace_back(k, std::move(j));
+    return out.size() < limit;
+  });
+  if (!s) return s.err();
+  return out;
+}
+
+std::string alert_book::last_event_key() const {
+  std::string last;
+  (void)db_.scan(log_prefix, [&](const std::string& k, const std::string&) {
+    last = k;
+    return false;
+  }, true);
+  return last;
 }
 
 result<std::vector<nlohmann::json>> alert_book::history(std::size_t n) const {

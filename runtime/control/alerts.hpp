@@ -73,6 +73,11 @@ class alert_book : public condition_reporter {
   std::size_t open_count() const;
   // The last `n` raise/resolve events, oldest first.
   result<std::vector<nlohmann::json>> history(std::size_t n) const;
+  // Events after the one stored under `after` ("" : from the first), up to
+  // `limit`, with their keys: a reader that keeps the last key it handled
+  // (the notifier) sees each raise and resolve exactly once in order.
+  result<std::vector<std::pair<std::string, nlohmann::json>>> events_after(const std::string& after, std::size_t limit) const;
+  std::string last_event_key() const;  // "" when there is none
 
  private:
   alert_book(store& db, audit_log* audit) : db_(db), audit_(audit) {}

@@ -53,7 +53,16 @@ struct overdue_item {
   std::string what;  // one line for the operator
   std::int64_t age_ms = 0;
 };
+// An approval or question waiting for the operator (the inbox).
+struct waiting_item {
+  std::string id;    // INSTANCE/STEP
+  std::string kind;  // approval | question
+  std::string what;  // one line for a person
+  std::int64_t opened_ms = 0;
+};
+
 struct monitor_snapshot {
+  std::vector<waiting_item> waiting;          // the operator's inbox now
   std::set<std::string> executors;            // connected, by name
   std::vector<overdue_item> overdue;          // already older than overdue_after
   std::map<std::string, int> failures;        // action -> failures within the window

@@ -297,12 +297,12 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   read_section(root, "tracing", read_tracing, cfg);
   read_section(root, "supervision", read_supervision, cfg);
   read_agents(root, *doc, origin, cfg);
-  // operator, accounts, secret_scopes, models and monitor are validated by
+  // operator, accounts, secret_scopes, models, monitor and notify are validated by
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
   for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "http", "console",
-                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor"})
+                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor", "notify"})
     root.mark(section);
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};

@@ -157,10 +157,7 @@ BOOST_AUTO_TEST_CASE(signed_webhook_on_the_loopback_port_becomes_a_record) {
 
 BOOST_AUTO_TEST_CASE(a_bad_connectors_section_stops_the_node_with_file_and_line) {
   temp_dir dir{"keel-conn-bad"};
-  std::ofstream(dir / "node.yaml") << node_yaml(0, "connectors:\n  - name: crm\n    kind: files\n    path: x.csv\n    batchh: 5\n    mapping: {type: t, id: id, fields: {a: a}}\n");
-  auto r = run_command({KEEL_BIN, "node", "--config", dir / "node.yaml", "--data-dir", dir / "data",
-                        "--listen", endpoint_for(free_port())}, 30s);
-  BOOST_TEST(r.code != 0);
+  auto r = refused_start(dir, node_yaml(0, "connectors:\n  - name: crm\n    kind: files\n    path: x.csv\n    batchh: 5\n    mapping: {type: t, id: id, fields: {a: a}}\n"));
   BOOST_TEST(has(r.err + r.out, "node.yaml:"));
   BOOST_TEST(has(r.err + r.out, "batchh: unknown key"));
 }

@@ -29,6 +29,16 @@ namespace keel::test {
 
 // keelctl against `endpoint` with `args`, as a user runs it; env entries
 // are "NAME=value".
+// `keel node` on DIR/node.yaml holding `config_yaml`, expected to refuse to
+// start: what it said.
+inline command_result refused_start(const temp_dir& dir, const std::string& config_yaml) {
+  write_file(dir / "node.yaml", config_yaml);
+  auto r = run_command({KEEL_BIN, "node", "--config", dir / "node.yaml", "--data-dir", dir / "data", "--insecure",
+                        "--listen", endpoint_for(free_port())}, 30s);
+  BOOST_TEST(r.code != 0, "the node started on:\n" << config_yaml);
+  return r;
+}
+
 inline command_result keelctl(const std::string& endpoint, std::vector<std::string> args,
                               const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv{KEELCTL_BIN, "--endpoint", endpoint};

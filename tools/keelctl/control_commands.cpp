@@ -307,6 +307,7 @@ int cmd_reload(const globals& g) {
   t.add({"workflows", wf.empty() ? "unchanged" : wf});
   t.add({"policy", c.value("policy", false) ? "changed" : "unchanged"});
   t.add({"monitor", c.value("monitor", false) ? "changed" : "unchanged"});
+  t.add({"notify", c.value("notify", false) ? "changed" : "unchanged"});
   std::string mem;
   for (const auto& k : c["memory"]) mem += (mem.empty() ? "" : ", ") + k.get<std::string>();
   t.add({"memory", mem.empty() ? "unchanged" : mem});
