@@ -37,7 +37,7 @@ constexpr admin_op ops[] = {
     // secrets, accounts, policy, models, cost, traces, audit, alerts
     {"secrets.set", "ctlops"}, {"secrets.list", "ctlops"}, {"secrets.remove", "ctlops"}, {"accounts", "ctlops"},
     {"policy.show", "ctlops"}, {"models", "ctlops"}, {"cost", "ctlops"}, {"trace", "ctlops"},
-    {"audit.tail", "ctlops"}, {"audit.verify", "ctlops"}, {"alerts", "ctlops"}, {"backup", "ctlops"}, {"reload", "ctlops"},
+    {"audit.tail", "ctlops"}, {"audit.verify", "ctlops"}, {"alerts", "ctlops"}, {"backup", "ctlops"}, {"reload", "ctlops"}, {"report", "ctlops"},
 };
 // clang-format on
 

@@ -1,5 +1,5 @@
 // The control service: answers keelctl's control-plane requests (secrets,
-// accounts, policy, models, cost, trace, audit, alerts, backup, reload) from the services in
+// accounts, policy, models, cost, trace, audit, alerts, backup, reload, report) from the services in
 // node_context::control. A child of the supervision tree, detached (its
 // LevelDB scans and audit verification may take a while and must not hold
 // a scheduler thread); it keeps no state, so a restart is a respawn.
@@ -17,7 +17,9 @@
 #include "actors/reload.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_fields.hpp"
+#include "runtime/workflow/report.hpp"
 #include "storage/backup.hpp"
+#include "storage/workflow_store.hpp"
 
 namespace keel {
 
@@ -98,6 +100,27 @@ void cost_op(control_services& c, const reply& r, const json& args) {
                    {"output_tokens", row.output_tokens}});
   }
   r.ok({{"by", by}, {"since_ms", since}, {"rows", out}, {"total_usd", total}});
+}
+
+// report: the operational-debt report (runtime/workflow/report.hpp), with
+// each workflow's model spend and the period's dead-letter replays.
+void report_op(node_context* ctx, const reply& r, const json& args) {
+  auto& c = *ctx->control;
+  auto since = int_field(args, "since_ms", unix_now_ms() - 30LL * 86'400'000, 0, INT64_MAX);
+  auto rep = wf::operations_report(workflow_store(*ctx->db), {since});
+  if (!rep) return r.fail(rep.err());
+  auto spend = c.models->ledger().report("workflow", since);
+  if (!spend) return r.fail(spend.err());
+  for (auto& w : (*rep)["workflows"]) {
+    auto it = spend->find(w["workflow"].get<std::string>());
+    w["model_usd"] = it == spend->end() ? 0.0 : it->second.usd;
+  }
+  c.recorder->flush();
+  std::int64_t replays = 0;
+  if (auto t = c.audit->tail(10'000, "dlq_replay"))
+    for (const auto& e : *t) replays += e.ts_ms >= since ? 1 : 0;
+  (*rep)["dead_letter_replays"] = replays;
+  r.ok(std::move(*rep));
 }
 
 void trace_op(control_services& c, const reply& r, const json& args) {
@@ -190,6 +213,7 @@ void on_request(caf::actor_system& sys, node_context* ctx, const inbound& in) {
   // request (the recorder writes in batches): this actor has its own thread.
   if (op == "trace" || op.rfind("audit.", 0) == 0) c.recorder->flush();
   if (op == "backup") return backup_op(ctx, r, args);
+  if (op == "report") return report_op(ctx, r, args);
   if (op == "reload") {
     auto done = reload_node(sys, *ctx, in.principal.empty() ? "unauthenticated" : in.principal);
     return done ? r.ok(std::move(*done)) : r.fail(done.err());
@@ -210,7 +234,7 @@ void on_request(caf::actor_system& sys, node_context* ctx, const inbound& in) {
 }
 
 const agent_contract contract{
-    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit, alerts, backup and reload requests; no secret value "
+    "answers keelctl's secrets, accounts, policy, models, cost, trace, audit, alerts, backup, reload and report requests; no secret value "
     "leaves it",
     "{\"ping\": true}; its requests arrive from the gateway (actors/admin_ops.cpp)", "yes"};
 

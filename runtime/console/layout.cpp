@@ -32,7 +32,7 @@ std::string render_page(const page_frame& f, const std::string& body) {
   std::string nav;
   for (auto [key, label, href] : {std::tuple{"inbox", "Inbox", "/inbox"}, std::tuple{"work", "Work", "/work"},
                                   std::tuple{"memory", "Customers & memory", "/memory"},
-                                  std::tuple{"system", "System", "/system"}}) {
+                                  std::tuple{"report", "Report", "/report"}, std::tuple{"system", "System", "/system"}}) {
     nav += std::string("<li><a href=\"") + href + "\"" + (f.active == key ? " aria-current=\"page\"" : "") + ">" + label +
            "</a></li>";
   }

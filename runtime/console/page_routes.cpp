@@ -55,6 +55,13 @@ void operator_console::impl::on_get(const httpd::request& req, httpd::response& 
   }
   if (path == "/memory") return memory(req, res, frame(sid, *s, "Customers & memory", "memory"));
   if (path == "/system") return system(res, frame(sid, *s, "System", "system"), req.param("kind"));
+  if (path == "/report") {
+    auto since = req.param("since").empty() ? std::string("30d") : req.param("since");
+    auto d = parse_duration(since);
+    if (!d) since = "30d", d = parse_duration(since);
+    auto r = call("report", {{"since_ms", unix_now_ms() - d->count()}});
+    return html(res, 200, render_page(frame(sid, *s, "Report", "report"), report_body(frame(sid, *s, "Report", "report"), r, since)));
+  }
   if (path == "/system/audit") {
     json args = {{"n", 30}};
     if (!req.param("kind").empty()) args["kind"] = req.param("kind");

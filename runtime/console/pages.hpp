@@ -22,7 +22,7 @@ namespace keel::console {
 // What every page around its body needs.
 struct page_frame {
   std::string title;
-  std::string active;         // nav item: inbox, work, memory, system
+  std::string active;         // nav item: inbox, work, memory, report, system
   std::string csrf;           // the session's CSRF token, put in every form
   std::string operator_name;
   std::string notice;         // one-shot message after a post (empty: none)
@@ -72,6 +72,9 @@ struct system_data {
   result<nlohmann::json> verify = nlohmann::json();
   std::string audit_kind;  // the audit trail shows only this kind ("" = every kind)
 };
+// Report: the operational-debt report (`report`) over `since` ("30d").
+std::string report_body(const page_frame& f, const result<nlohmann::json>& report, const std::string& since);
+
 // The audit kinds the System page offers as a filter.
 const std::vector<std::string>& audit_kinds();
 std::string system_body(const page_frame& f, const system_data& d);

@@ -53,6 +53,9 @@ result<json> dlq_replay(memory_service& m, const json& args) {
   if (args.value("all", false) == true) {
     auto rep = m.canon().replay_all();
     if (!rep) return rep.err();
+    // A replay is the operator's hand in the data path (the report counts them).
+    m.audit("dlq_replay", args.value("by", std::string("operator")), "all",
+            {{"applied", rep->applied}, {"still_failing", rep->still_failing}});
     return json{{"applied", rep->applied}, {"still_failing", rep->still_failing}};
   }
   auto id = opt_int(args, "id", 1, INT64_MAX);
@@ -60,6 +63,7 @@ result<json> dlq_replay(memory_service& m, const json& args) {
   if (!*id) return bad("name a dead letter {\"id\": N} or {\"all\": true} (see `keelctl dlq list`)");
   auto o = m.canon().replay(static_cast<std::uint64_t>(**id));
   if (!o) return o.err();
+  m.audit("dlq_replay", args.value("by", std::string("operator")), std::to_string(**id), {{"outcome", outcome_json(*o)}});
   return json{{"id", **id}, {"outcome", outcome_json(*o)}};
 }
 

@@ -232,7 +232,7 @@ try {
   await waitFor('the refund to wait at its gate', () => approvals().approvals.some((a) => a.id === gateId));
 
   // --- no session: 401 and no data ---
-  for (const p of ['', 'inbox', 'inbox/items', `work/${refund}`, 'work/items', 'system', 'system/audit', 'memory?type=customer&id=c_42']) {
+  for (const p of ['', 'inbox', 'inbox/items', `work/${refund}`, 'work/items', 'system', 'system/audit', 'report', 'memory?type=customer&id=c_42']) {
     const r = await rawRequest(base + p);
     assert.equal(r.status, 401, `GET /${p} without a session`);
     assert.ok(!r.text.includes(refund) && !r.text.includes('c_42') && !r.text.includes('approval'), `GET /${p} shows no data`);
@@ -428,6 +428,14 @@ try {
   const system = await page.locator('main').innerText();
   for (const want of ['executor', 'planner', 'x1', 'Budgets and spend']) assert.ok(system.includes(want), `System shows ${want}`);
   await shot(page, 'system-desktop');
+
+  // --- the report: the refund's gate was this session's manual work ---
+  await page.goto(base + 'report');
+  const report = await page.locator('main').innerText();
+  assert.ok(report.includes('refund') && report.includes('Where your time goes'), 'the report names the refund as manual work');
+  assert.ok((await page.locator('main svg[role="img"]').count()) >= 3, 'three inline charts');
+  assert.ok((await page.locator(`main a[href="/work/${refund}"]`).count()) >= 1, 'the manual work links to its instance');
+  await shot(page, 'report-desktop');
 
   // --- customers and memory ---
   await page.goto(base + 'memory');

@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(every_part_of_the_tree_restarts_and_the_node_serves_again) 
   std::vector<std::string> names;
   for (const auto& a : rows->at("agents")) names.push_back(a["name"]);
   const std::vector<std::string> expected{"memory", "gateway", "serving", "ctlops", "agents", "planner", "retriever",
-                                          "canonicalizer", "executor", "monitor", "connectors", "console"};
+                                          "canonicalizer", "executor", "monitor", "connectors", "notifier", "console"};
   BOOST_TEST(names == expected, rows->dump());
   auto serving = tree_row(w, "serving");
   BOOST_TEST(serving["kind"] == "supervisor");
@@ -218,7 +218,7 @@ BOOST_AUTO_TEST_CASE(every_part_of_the_tree_restarts_and_the_node_serves_again) 
   auto refused = w.call("fault.crash", {{"agent", "agents"}});
   BOOST_TEST(!refused.ok());
 
-  for (const char* part : {"ctlops", "connectors", "console", "gateway", "memory"}) {
+  for (const char* part : {"ctlops", "connectors", "notifier", "console", "gateway", "memory"}) {
     BOOST_TEST_CONTEXT("crashed " << part) {
       crash(w, part);
       // The executor says hello again to a restarted executor agent (a

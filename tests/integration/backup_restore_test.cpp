@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(a_backup_taken_under_load_restores_into_a_node_that_carries
   }
   auto damaged = run_command({KEEL_BIN, "restore", dir / "damaged.backup", "--data-dir", dir / "broken"}, 60s);
   BOOST_TEST(damaged.code != 0);
-  BOOST_TEST(has(damaged.err, "is damaged: the checksum does not match"), damaged.err);
+  BOOST_TEST(has(damaged.err, "damaged.backup is damaged: "), damaged.err);  // where depends on the byte: a length, a value
   BOOST_TEST(!std::filesystem::exists(dir / "broken"));
 
   temp_dir dir2("keel-restored");

@@ -48,6 +48,8 @@ command_group add_node_commands(CLI::App& app);
 command_group add_workflow_commands(CLI::App& app);
 // secrets, accounts, policy, models, cost, trace, audit (control_commands.cpp).
 command_group add_control_commands(CLI::App& app);
+// report
+command_group add_report_commands(CLI::App& app);
 
 // A field of a reply as table text: strings as they are, other values as
 // JSON, and `dflt` when the field is missing, null or an empty string.

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   // Each group adds its commands here, in the order --help lists them.
   std::vector<ctl::command_group> groups{ctl::add_node_commands(app), ctl::add_workflow_commands(app),
-                                         ctl::add_control_commands(app)};
+                                         ctl::add_control_commands(app), ctl::add_report_commands(app)};
   ctl::alerts_cli alerts_cmd(app);  // alerts [--history]
   ctl::plan_cli plan_cmd(app);      // plan GOAL [--out FILE]
 
