@@ -27,7 +27,7 @@ std::mutex reload_mu;  // one reload at a time (keelctl and SIGHUP may race)
 // What a reload applies while the node runs; any other changed section
 // waits for a restart.
 const std::set<std::string> live_sections{"workflows.dir", "policy", "monitor", "notify", "memory.entities",
-                                          "memory.mappings", "connectors"};
+                                          "memory.mappings", "connectors", "ingress"};
 // Sections whose keys are told apart (a changed memory.embedder needs a
 // restart, changed memory.mappings do not).
 const std::set<std::string> split_sections{"memory", "workflows"};
@@ -138,7 +138,13 @@ result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, co
   changed["memory"] = memory_keys;
   ctx.config_text.set(fresh->source_text);
   changed["connectors"] = sections.count("connectors") > 0;
-  if (sections.count("connectors")) restart_connectors(sys);
+  changed["ingress"] = sections.count("ingress") > 0;
+  // The connectors part owns the ingress listener: a restart also re-reads
+  // its certificate files (renewed on disk, same config). Only that part
+  // reads config.ingress, and it starts after this write.
+  bool tls_files = fresh->ingress.enabled() && !fresh->ingress.cert_file.empty();
+  ctx.config.ingress = fresh->ingress;
+  if (sections.count("connectors") || sections.count("ingress") || tls_files) restart_connectors(sys);
   auto restart_needed = nlohmann::json::array();
   for (const auto& s : sections)
     if (!live_sections.count(s)) restart_needed.push_back(s);

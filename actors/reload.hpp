@@ -15,9 +15,10 @@
 //     notification use the new ones;
 //   - memory.entities and memory.mappings: the next event is mapped with
 //     them;
-//   - connectors: the connectors part is restarted with the new section
-//     (a sync in progress commits first; undelivered events stay in the
-//     inbox).
+//   - connectors and ingress: the connectors part is restarted with the
+//     new sections (a sync in progress commits first; undelivered events
+//     stay in the inbox); with TLS on the ingress it restarts on every
+//     reload, which re-reads the certificate and key files.
 // Other changed settings (listen address, data dir, models, memory's
 // embedder, ...) take effect at the next restart; the answer lists them.
 // Every reload, also one that changed nothing, is a `config_change` audit

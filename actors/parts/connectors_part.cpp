@@ -6,6 +6,7 @@
 #include "actors/parts/parts.hpp"
 
 #include "actors/event_path.hpp"
+#include "actors/ingress.hpp"
 #include "actors/node_connectors.hpp"
 #include "actors/part_actor.hpp"
 #include "adapters/connectors/connector_ops.hpp"
@@ -18,7 +19,11 @@ namespace {
 struct connectors_part {
   control_services* control = nullptr;
   std::unique_ptr<connectors::connector_hub> hub;
-  ~connectors_part() { stop_connectors(hub, *control); }
+  std::unique_ptr<httpd::server> ingress;  // uses the hub: stopped first
+  ~connectors_part() {
+    ingress.reset();
+    stop_connectors(hub, *control);
+  }
 };
 
 const agent_contract contract{"the connectors: pull syncs on their runner thread, webhooks, and the pump that hands "
@@ -35,6 +40,11 @@ result<child_handle> start_connectors_part(caf::actor_system& sys, const agent_e
   auto part = std::make_shared<connectors_part>();
   part->control = ctx->control;
   part->hub = std::move(hub.value());
+  if (ctx->config.ingress.enabled()) {
+    auto in = start_ingress(ctx->config.ingress, *part->hub);
+    if (!in) return in.err();
+    part->ingress = std::move(*in);
+  }
   auto* h = part->hub.get();
   part_behaviour b{contract, {}, [ctx, h](const inbound& in) {
     const auto& f = in.env.fields;

@@ -15,6 +15,23 @@ void token_bucket::refill(clock::time_point now) {
   }
 }
 
+bool token_bucket::try_acquire(std::chrono::milliseconds& wait) {
+  std::lock_guard lock(mu_);
+  auto now = clock::now();
+  if (now < paused_until_) {
+    wait = std::chrono::ceil<std::chrono::milliseconds>(paused_until_ - now);
+    return false;
+  }
+  if (rate_ <= 0) return true;
+  refill(now);
+  if (tokens_ >= 1.0) {
+    tokens_ -= 1.0;
+    return true;
+  }
+  wait = std::chrono::ceil<std::chrono::milliseconds>(std::chrono::duration<double>((1.0 - tokens_) / rate_));
+  return false;
+}
+
 std::chrono::milliseconds token_bucket::acquire() {
   auto started = clock::now();
   std::unique_lock lock(mu_);

@@ -20,6 +20,9 @@ class token_bucket {
 
   // Waits for a token and takes it. Returns how long it waited.
   std::chrono::milliseconds acquire();
+  // Takes a token if there is one now; otherwise false, with how long until
+  // there is (for a Retry-After). Never blocks.
+  bool try_acquire(std::chrono::milliseconds& wait);
   // No token is handed out before `until` (a 429's Retry-After).
   void pause_until(clock::time_point until);
   // {per_second, burst, tokens, paused_ms}: the rate-limit state for keelctl.

@@ -24,13 +24,16 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -50,13 +53,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
 // After a refused body the client may still be sending it: reading (and
 // dropping) it for a moment before closing lets the client see the answer
 // instead of a reset.
@@ -71,44 +67,6 @@ bool malformed(beast::error_code ec) {
 }
 
 }  // namespace
-
-// --- fields, request, response ---
-
-void fields::add(std::string name, std::string value) {
-  auto splits = [](const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; };
-  if (splits(name) || splits(value)) return;
-  items_.emplace_back(std::move(name), std::move(value));
-}
-
-void fields::set(std::string name, std::string value) {
-  std::erase_if(items_, [&](const auto& f) { return iequals(f.first, name); });
-  add(std::move(name), std::move(value));
-}
-
-std::string fields::get(std::string_view name) const {
-  for (const auto& [n, v] : items_)
-    if (iequals(n, name)) return v;
-  return {};
-}
-
-bool fields::has(std::string_view name) const {
-  return std::any_of(items_.begin(), items_.end(), [&](const auto& f) { return iequals(f.first, name); });
-}
-
-std::string request::param(const std::string& name) const {
-  auto it = params.find(name);
-  return it == params.end() ? std::string() : it->second;
-}
-
-void response::set_content(std::string content, const std::string& content_type) {
-  body = std::move(content);
-  set_header("Content-Type", content_type);
-}
-
-void response::set_redirect(std::string to, int code) {
-  status = code;
-  set_header("Location", std::move(to));
-}
 
 // --- lanes ---
 
@@ -199,6 +157,7 @@ struct server::impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_pause{io};
+  std::optional<asio::ssl::context> tls;  // set: every connection is TLS
   std::thread io_thread;
   std::vector<std::unique_ptr<lane>> lanes;
   int port = 0;
@@ -222,12 +181,16 @@ struct server::impl {
   void run_job(job j);
 };
 
+// A client connection as the server's bookkeeping sees it (eviction,
+// counting, stopping); stream_connection below reads and writes it, over
+// plain TCP or TLS.
 class connection : public std::enable_shared_from_this<connection> {
  public:
   enum class phase { head, body, handling, writing, lingering, closed };
 
-  connection(server::impl& srv, tcp::socket socket, std::uint64_t id, std::string client, int client_port)
-      : srv_(srv), stream_(std::move(socket)), id_(id), client_(std::move(client)), client_port_(client_port) {}
+  connection(server::impl& srv, std::uint64_t id, std::string client, int client_port)
+      : srv_(srv), id_(id), client_(std::move(client)), client_port_(client_port) {}
+  virtual ~connection() = default;
 
   std::uint64_t id() const { return id_; }
   const std::string& client() const { return client_; }
@@ -236,28 +199,60 @@ class connection : public std::enable_shared_from_this<connection> {
   // Has given no worker anything: may be closed to make room.
   bool evictable() const { return phase_ == phase::head || phase_ == phase::lingering; }
 
-  void start() {
-    stream_.expires_after(srv_.opts.head_timeout);
-    read_head();
+  virtual void start() = 0;
+  // Closes the socket now; pending operations end with operation_aborted.
+  virtual void close() = 0;
+  // The worker's response, on the I/O thread.
+  virtual void respond(response res) = 0;
+
+ protected:
+  server::impl& srv_;
+  std::uint64_t id_;
+  std::string client_;
+  int client_port_;
+  phase phase_ = phase::head;
+  steady::time_point waiting_since_ = steady::now();
+};
+
+template <class Stream>
+class stream_connection final : public connection {
+  static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+ public:
+  template <class... StreamArgs>
+  stream_connection(server::impl& srv, std::uint64_t id, std::string client, int client_port, StreamArgs&&... args)
+      : connection(srv, id, std::move(client), client_port), stream_(std::forward<StreamArgs>(args)...) {}
+
+  void start() override {
+    lowest().expires_after(srv_.opts.head_timeout);  // the handshake counts against the head's deadline
+    if constexpr (tls) {
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = me()](beast::error_code ec) {
+        if (ec) return self->end(ec);
+        self->read_head();
+      });
+    } else {
+      read_head();
+    }
   }
 
-  // Closes the socket now; pending operations end with operation_aborted.
-  void close() {
+  void close() override {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().close();
     srv_.forget(id_, client_);
   }
 
-  // The worker's response, on the I/O thread.
-  void respond(response res) {
+  void respond(response res) override {
     if (phase_ != phase::handling) return;  // closed meanwhile (the server is stopping)
     write(std::move(res));
   }
 
  private:
+  std::shared_ptr<stream_connection> me() { return std::static_pointer_cast<stream_connection>(shared_from_this()); }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void read_head() {
     phase_ = phase::head;
     waiting_since_ = steady::now();
@@ -269,7 +264,7 @@ class connection : public std::enable_shared_from_this<connection> {
     // optional itself, and every length is greater than none.)
     parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_head(ec); });
+                             [self = me()](beast::error_code ec, std::size_t) { self->on_head(ec); });
   }
 
   // A kept-alive connection: wait (idle_timeout) for the next request's first
@@ -278,14 +273,14 @@ class connection : public std::enable_shared_from_this<connection> {
     phase_ = phase::head;
     waiting_since_ = steady::now();
     if (buffer_.size() > 0) {  // pipelined: already here
-      stream_.expires_after(srv_.opts.head_timeout);
+      lowest().expires_after(srv_.opts.head_timeout);
       return read_head();
     }
-    stream_.expires_after(srv_.opts.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    lowest().expires_after(srv_.opts.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = me()](beast::error_code ec, std::size_t n) {
       if (ec) return self->end(ec);
       self->buffer_.commit(n);
-      self->stream_.expires_after(self->srv_.opts.head_timeout);
+      self->lowest().expires_after(self->srv_.opts.head_timeout);
       self->read_head();
     });
   }
@@ -342,11 +337,11 @@ class connection : public std::enable_shared_from_this<connection> {
     if (length && *length > choice.max_body_bytes) return too_large(std::move(req));
     parser_->body_limit(choice.max_body_bytes);
     phase_ = phase::body;
-    stream_.expires_after(srv_.opts.body_timeout);
+    lowest().expires_after(srv_.opts.body_timeout);
     auto expect = msg[bhttp::field::expect];
     if (iequals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, version_);
-      return bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont, req](beast::error_code ec, std::size_t) {
+      return bhttp::async_write(stream_, *cont, [self = me(), cont, req](beast::error_code ec, std::size_t) {
         if (ec) return self->end(ec);
         self->read_body(req);
       });
@@ -355,7 +350,7 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   void read_body(std::shared_ptr<request> req) {
-    bhttp::async_read(stream_, buffer_, *parser_, [self = shared_from_this(), req](beast::error_code ec, std::size_t) {
+    bhttp::async_read(stream_, buffer_, *parser_, [self = me(), req](beast::error_code ec, std::size_t) {
       if (self->phase_ == phase::closed) return;
       if (ec == bhttp::error::body_limit) return self->too_large(req);
       if (malformed(ec)) return self->refuse(400, "malformed request body: " + ec.message());
@@ -377,7 +372,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void dispatch(std::shared_ptr<request> req) {
     phase_ = phase::handling;
-    stream_.expires_never();
+    lowest().expires_never();
     if (srv_.lanes[lane_]->offer({shared_from_this(), req})) {
       ++srv_.count.requests;
       return;
@@ -413,8 +408,8 @@ class connection : public std::enable_shared_from_this<connection> {
     if (!no_body) msg->content_length(res.body.size());
     if (!no_body && !is_head_) msg->body() = std::move(res.body);
     phase_ = phase::writing;
-    stream_.expires_after(srv_.opts.write_timeout);
-    bhttp::async_write(stream_, *msg, [self = shared_from_this(), msg, keep](beast::error_code ec, std::size_t) {
+    lowest().expires_after(srv_.opts.write_timeout);
+    bhttp::async_write(stream_, *msg, [self = me(), msg, keep](beast::error_code ec, std::size_t) {
       if (self->phase_ == phase::closed) return;
       if (ec) return self->end(ec);
       if (keep) return self->await_next();
@@ -428,13 +423,13 @@ class connection : public std::enable_shared_from_this<connection> {
   void linger() {
     phase_ = phase::lingering;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.expires_after(linger_time);
+    lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest().expires_after(linger_time);
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    stream_.async_read_some(asio::buffer(discard_), [self = me()](beast::error_code ec, std::size_t n) {
       if (self->phase_ == phase::closed) return;
       self->drained_ += n;
       if (ec || self->drained_ > linger_bytes) return self->close();
@@ -442,15 +437,9 @@ class connection : public std::enable_shared_from_this<connection> {
     });
   }
 
-  server::impl& srv_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  std::uint64_t id_;
-  std::string client_;
-  int client_port_;
-  phase phase_ = phase::head;
-  steady::time_point waiting_since_ = steady::now();
   unsigned version_ = 11;
   bool is_head_ = false;
   bool keep_alive_ = false;
@@ -507,7 +496,9 @@ void server::impl::admit(tcp::socket socket) {
   if (static_cast<int>(conns.size()) >= opts.max_connections && !make_room(nullptr)) return;
   socket.set_option(tcp::no_delay(true), ec);
   auto id = next_id++;
-  auto c = std::make_shared<connection>(*this, std::move(socket), id, client, remote.port());
+  std::shared_ptr<connection> c;
+  if (tls) c = std::make_shared<stream_connection<beast::ssl_stream<beast::tcp_stream>>>(*this, id, client, remote.port(), std::move(socket), *tls);
+  else c = std::make_shared<stream_connection<beast::tcp_stream>>(*this, id, client, remote.port(), std::move(socket));
   conns.emplace(id, c);
   ++per_client[client];
   ++count.open;
@@ -550,6 +541,15 @@ result<std::unique_ptr<server>> server::start(server_options options, chooser ch
   p->handle = std::move(handle);
 
   beast::error_code ec;
+  if (!p->opts.tls_cert_file.empty() || !p->opts.tls_key_file.empty()) {
+    p->tls.emplace(asio::ssl::context::tls_server);
+    p->tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                        asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    p->tls->use_certificate_chain_file(p->opts.tls_cert_file, ec);
+    if (ec) return error{errc::config, "TLS certificate " + p->opts.tls_cert_file + ": " + ec.message() + " (a PEM chain, server first)"};
+    p->tls->use_private_key_file(p->opts.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return error{errc::config, "TLS key " + p->opts.tls_key_file + ": " + ec.message() + " (a PEM key matching the certificate)"};
+  }
   auto address = asio::ip::make_address(p->opts.address, ec);
   if (ec) return error{errc::bad_request, "'" + p->opts.address + "' is not an IP address"};
   tcp::endpoint at(address, static_cast<unsigned short>(p->opts.port));

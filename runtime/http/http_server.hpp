@@ -103,6 +103,9 @@ struct server_options {
   int max_connections = 256;
   int max_connections_per_client = 64;
   std::vector<lane_options> lanes{{"default", 4, 64}};  // at least one
+  // Both set: HTTPS only (TLS 1.2 and later; PEM files, the chain server
+  // certificate first). The handshake counts against head_timeout.
+  std::string tls_cert_file, tls_key_file;
 };
 
 // What a request needs, decided when its head is complete: which lane
@@ -136,7 +139,8 @@ class server {
   // Binds options.address:port (SO_REUSEADDR, never SO_REUSEPORT: a second
   // server cannot share the port) and starts serving. Errors: unavailable
   // when the port cannot be bound (with the system's reason); bad_request
-  // for options that cannot work (no lanes, a lane without threads).
+  // for options that cannot work (no lanes, a lane without threads);
+  // config for a TLS certificate or key that cannot be used.
   static result<std::unique_ptr<server>> start(server_options options, chooser choose, handler handle);
 
   server(const server&) = delete;

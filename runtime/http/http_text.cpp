@@ -1,5 +1,7 @@
 #include "runtime/http/http_text.hpp"
 
+#include <cctype>
+
 #include "runtime/base/hex.hpp"
 
 namespace keel::httpd {
@@ -56,6 +58,13 @@ std::string cookie_value(std::string_view header, std::string_view name) {
     pos = end + 1;
   }
   return {};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
 }
 
 }  // namespace keel::httpd

@@ -12,6 +12,9 @@
 
 namespace keel::httpd {
 
+// Header names and tokens compare without regard to ASCII case.
+bool iequals(std::string_view a, std::string_view b);
+
 // "%41" -> "A"; a '%' not followed by two hex digits stays as it is. With
 // plus_is_space ('+' in a query or form), '+' becomes ' '.
 std::string percent_decode(std::string_view text, bool plus_is_space);

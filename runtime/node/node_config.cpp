@@ -176,6 +176,35 @@ void read_console(yaml_reader& r, node_config& cfg) {
   r.finish();
 }
 
+void read_ingress(yaml_reader& r, node_config& cfg) {
+  auto& in = cfg.ingress;
+  std::string listen;
+  r.get("listen", listen);
+  r.get("cert_file", in.cert_file);
+  r.get("key_file", in.key_file);
+  r.get("max_connections", in.max_connections, 1, 100'000);
+  if (r.has("rate")) {
+    auto rate = r.child("rate");
+    rate.get("per_second", in.per_second, 0.01, 1e6);
+    rate.get("burst", in.burst, 1, 1e6);
+    rate.finish();
+    r.absorb(rate);
+    r.mark("rate");
+  }
+  r.finish();
+  auto colon = listen.rfind(':');
+  int port = 0;
+  if (colon != std::string::npos) port = std::atoi(listen.c_str() + colon + 1);
+  if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
+    return r.fail(r.node(), "listen", "is ADDRESS:PORT, e.g. 0.0.0.0:8443");
+  in.address = listen.substr(0, colon);
+  in.port = port;
+  if (in.cert_file.empty() != in.key_file.empty()) return r.fail(r.node(), "key_file", "give cert_file and key_file together");
+  bool loopback = in.address.rfind("127.", 0) == 0 || in.address == "::1" || in.address == "localhost";
+  if (in.cert_file.empty() && !loopback)
+    r.fail(r.node(), "listen", "beyond loopback needs TLS: set cert_file and key_file, or listen on 127.0.0.1 behind a TLS proxy");
+}
+
 void read_audit(yaml_reader& r, node_config& cfg) {
   r.get("checkpoint_every", cfg.control.audit_checkpoint_every, 1, 1'000'000);
   // Below an hour only with fault injection (tests): a typo must not empty the trail.
@@ -296,13 +325,14 @@ result<node_config> parse_node_config(const std::string& yaml_text, const std::s
   read_section(root, "audit", read_audit, cfg);
   read_section(root, "tracing", read_tracing, cfg);
   read_section(root, "supervision", read_supervision, cfg);
+  read_section(root, "ingress", read_ingress, cfg);
   read_agents(root, *doc, origin, cfg);
   // operator, accounts, secret_scopes, models, monitor and notify are validated by
   // keel_control at start-up.
   root.mark("memory");      // parsed and validated by keel_memory (parse_memory_section) at start-up
   root.mark("connectors");  // parsed and validated by adapters/connectors at start-up
   for (auto* section : {"node", "gateway", "dispatch", "supervision", "workflows", "secrets", "policy", "metrics", "http", "console",
-                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor", "notify"})
+                        "audit", "tracing", "operator", "accounts", "secret_scopes", "models", "monitor", "notify", "ingress"})
     root.mark(section);
   root.finish();
   if (!root.ok()) return error{errc::config, root.first_error()};
@@ -339,7 +369,9 @@ status resolve_node_paths(node_config& cfg, const std::string& text, const std::
                         {"node", "key_file", &cfg.key_file},
                         {"workflows", "dir", &cfg.workflows_dir},
                         {"secrets", "key_file", &cfg.control.secrets_key_file},
-                        {"policy", "file", &cfg.control.policy_file}});
+                        {"policy", "file", &cfg.control.policy_file},
+                        {"ingress", "cert_file", &cfg.ingress.cert_file},
+                        {"ingress", "key_file", &cfg.ingress.key_file}});
 }
 
 }  // namespace

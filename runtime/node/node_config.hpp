@@ -107,6 +107,18 @@ struct control_config {
   millis span_max_age{7L * 24 * 3600 * 1000};
 };
 
+// `ingress:` a second HTTP listener for webhooks from the internet: it
+// serves only POST /hooks/<source>, with TLS, a request rate per client
+// address and a connection cap; the console and /metrics stay on loopback.
+struct ingress_config {
+  std::string address;  // empty: no ingress
+  int port = 0;
+  std::string cert_file, key_file;  // PEM; both or neither (then only on loopback, behind a TLS proxy)
+  double per_second = 20, burst = 40;  // requests per client address
+  int max_connections = 256;
+  bool enabled() const { return !address.empty(); }
+};
+
 struct node_config {
   std::string listen = "tcp://127.0.0.1:7401";
   std::string data_dir = "./keel-data";
@@ -133,6 +145,7 @@ struct node_config {
   std::string crash_at;       // fault injection only: "point[:n]"
   std::vector<std::string> extra_actions;  // action names steps may use besides the built-ins
   control_config control;
+  ingress_config ingress;
   // The YAML text the config was parsed from and its origin (file path or
   // "embedded"), for the sections keel_control parses itself.
   std::string source_text;

@@ -312,6 +312,7 @@ int cmd_reload(const globals& g) {
   for (const auto& k : c["memory"]) mem += (mem.empty() ? "" : ", ") + k.get<std::string>();
   t.add({"memory", mem.empty() ? "unchanged" : mem});
   t.add({"connectors", c.value("connectors", false) ? "changed: restarted" : "unchanged"});
+  t.add({"ingress", c.value("ingress", false) ? "changed: restarted" : "unchanged"});
   t.print(stdout);
   std::string later;
   for (const auto& k : (*r)["restart_needed"]) later += (later.empty() ? "" : ", ") + k.get<std::string>();
