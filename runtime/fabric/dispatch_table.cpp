@@ -6,12 +6,24 @@ namespace keel {
 
 namespace {
 constexpr std::size_t max_scan = 4096;  // queue entries examined per assign()
+// Inline tasks (no slot) one executor may hold at once: enough to keep a
+// one-slot executor busy across a round trip, bounded so a lost executor
+// takes few tasks with it.
+constexpr int inline_window = 64;
 
 std::string describe_labels(const std::map<std::string, std::string>& labels) {
   std::string out;
   for (const auto& [k, v] : labels) out += (out.empty() ? "" : ",") + k + "=" + v;
   return out.empty() ? "no labels" : out;
 }
+
+// A free slot for this task: one of its capacity, or for an action it
+// runs inline, room in the inline window.
+bool has_room(const executor_record& e, const task_record& t) {
+  if (e.inline_caps.count(t.action)) return static_cast<int>(e.inline_leases.size()) < inline_window;
+  return e.blocking_in_flight() < e.capacity;
+}
+
 }  // namespace
 
 dispatch_table::dispatch_table(int max_attempts, std::size_t max_queued)
@@ -24,6 +36,7 @@ void dispatch_table::upsert_executor(executor_record rec) {
     rec.done = it->second.done;
     rec.failed = it->second.failed;
     rec.leases = std::move(it->second.leases);
+    rec.inline_leases = std::move(it->second.inline_leases);
     rec.registered_ms = it->second.registered_ms;
     it->second = std::move(rec);
   } else {
@@ -96,6 +109,7 @@ std::vector<task_record> dispatch_table::release_unheld(const std::string& id, c
       continue;
     }
     lose_lease(it->second, l->first, l->second, failed);
+    it->second.inline_leases.erase(l->first);
     l = leases.erase(l);
   }
   return failed;
@@ -159,7 +173,9 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
   std::vector<assignment> out;
   int free_total = 0;
   for (const auto& [id, e] : executors_)
-    if (!e.draining) free_total += std::max(0, e.capacity - e.in_flight());
+    if (!e.draining)
+      free_total += std::max(0, e.capacity - e.blocking_in_flight()) +
+                    (e.inline_caps.empty() ? 0 : std::max(0, inline_window - static_cast<int>(e.inline_leases.size())));
   std::size_t scanned = 0;
   for (auto it = queue_.begin(); it != queue_.end() && free_total > 0 && scanned < max_scan;) {
     auto t = tasks_.find(*it);
@@ -170,7 +186,7 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
     ++scanned;
     executor_record* best = nullptr;
     for (auto& [id, e] : executors_) {
-      if (e.draining || e.in_flight() >= e.capacity || !matches(e, t->second)) continue;
+      if (e.draining || !has_room(e, t->second) || !matches(e, t->second)) continue;
       // least load = lowest fraction of capacity in use
       if (!best || static_cast<long>(e.in_flight()) * best->capacity <
                        static_cast<long>(best->in_flight()) * e.capacity)
@@ -187,6 +203,7 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
     task.last_beat = now;
     ++task.attempts;
     best->leases.emplace(task.lease, task.id);
+    if (best->inline_caps.count(task.action)) best->inline_leases.insert(task.lease);
     --free_total;
     --queued_count_;
     out.push_back({task.id, task.lease, best->id, best->peer});
@@ -205,7 +222,7 @@ std::optional<task_record> dispatch_table::complete(const std::string& peer, std
   executor_record* exec = nullptr;
   if (auto p = by_peer_.find(peer); p != by_peer_.end()) {
     exec = &executors_.at(p->second);
-    exec->leases.erase(lease);  // the credit comes back even for a stale answer
+    exec->drop_lease(lease);  // the credit comes back even for a stale answer
   }
   auto t = tasks_.find(task_id);
   if (t == tasks_.end() || t->second.lease != lease || lease == 0) return std::nullopt;
@@ -284,7 +301,7 @@ std::vector<dispatch_table::waiting> dispatch_table::waiting_tasks(std::size_t l
     for (const auto& [eid, e] : executors_) {
       if (!matches(e, t->second)) continue;
       offered = true;
-      free |= !e.draining && e.in_flight() < e.capacity;
+      free |= !e.draining && has_room(e, t->second);
     }
     std::string reason = !offered ? "no live executor offers '" + t->second.action + "' with " +
                                         describe_labels(t->second.selector)

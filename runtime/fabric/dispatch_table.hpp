@@ -5,7 +5,11 @@
 // without actors or sockets.
 //
 // Rules it enforces:
-//  - credit: an executor never holds more leases than its capacity;
+//  - credit: an executor never holds more leases than its capacity, except
+//    for actions it runs at once on its own loop thread (`inline_caps`, the
+//    ones that never block): those take no slot and go up to inline_window
+//    at a time, so a one-slot executor gets its next echo while it answers
+//    the last one instead of a round trip later;
 //  - placement: a task goes to a live, non-draining executor that has the
 //    action and every label of the task's selector, least loaded first
 //    (ties broken by executor id, so placement is deterministic);
@@ -51,9 +55,16 @@ struct executor_record {
   steady_clock::time_point last_seen{};
   std::uint64_t done = 0;
   std::uint64_t failed = 0;
+  std::set<std::string> inline_caps;  // actions it runs at once, never blocking (a subset of caps)
   std::unordered_map<std::uint64_t, std::uint64_t> leases;  // lease -> task id
+  std::set<std::uint64_t> inline_leases;                     // those of inline actions (take no slot)
 
   int in_flight() const { return static_cast<int>(leases.size()); }
+  int blocking_in_flight() const { return in_flight() - static_cast<int>(inline_leases.size()); }
+  void drop_lease(std::uint64_t lease) {
+    leases.erase(lease);
+    inline_leases.erase(lease);
+  }
 };
 
 // Who asked for a task and how to answer them.

@@ -314,9 +314,15 @@ void executor_loop::close_socket() {
 void executor_loop::say_hello() {
   nlohmann::json caps = cfg_.caps;
   nlohmann::json labels = cfg_.labels;
+  // The actions this loop runs at once (never blocking): the node may send
+  // them beyond the concurrency, since they never wait for a worker.
+  nlohmann::json inline_caps = nlohmann::json::array();
+  for (const auto& c : cfg_.caps)
+    if (const auto* a = actions_.find(c); a && !a->may_block()) inline_caps.push_back(c);
   send(proto::msg_type::hello, {{"executor_id", id_},
                                 {"name", name_},
                                 {"caps", caps},
+                                {"inline", inline_caps},
                                 {"labels", labels},
                                 {"concurrency", cfg_.concurrency},
                                 {"in_flight", in_flight_},
@@ -423,8 +429,11 @@ bool executor_loop::on_node_message() {
       auto task_id = uint_field(f, "task_id");
       auto lease = uint_field(f, "lease");
       // While draining, a task sent before the node read our goodbye is
-      // still ours to run (the node counts it as in flight here).
-      if ((draining_ && drain_acked_) || in_flight_ >= cfg_.concurrency) {
+      // still ours to run (the node counts it as in flight here). An
+      // action that never blocks runs here and now, slot or no slot.
+      const auto* inline_action = actions_.find(text_field(f, "action"));
+      bool runs_inline = inline_action && !inline_action->may_block();
+      if ((draining_ && drain_acked_) || (!runs_inline && in_flight_ >= cfg_.concurrency)) {
         send(proto::msg_type::task_result,
              {{"task_id", task_id}, {"lease", lease}, {"ok", false},
               {"error", {{"code", errc::unavailable}, {"message", draining_ ? "executor is shutting down" : "executor is at capacity"}}}},

@@ -56,6 +56,15 @@ result<executor_record> parse_hello(const json& f) {
     if (!c.is_string()) return bad("hello refused: \"caps\" must be a list of action names");
     rec.caps.insert(c.get<std::string>());
   }
+  // Actions it runs at once on its loop thread: optional (older executors
+  // send none), and only those it offers at all.
+  if (auto inl = f.find("inline"); inl != f.end()) {
+    if (!inl->is_array()) return bad("hello refused: \"inline\" must be a list of action names");
+    for (const auto& c : *inl) {
+      if (!c.is_string()) return bad("hello refused: \"inline\" must be a list of action names");
+      if (rec.caps.count(c.get<std::string>())) rec.inline_caps.insert(c.get<std::string>());
+    }
+  }
   if (auto labels = f.find("labels"); labels != f.end()) {
     auto m = string_map(*labels, "labels");
     if (!m) return bad("hello refused: " + m.err().message);

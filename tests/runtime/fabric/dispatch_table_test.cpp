@@ -70,6 +70,32 @@ BOOST_AUTO_TEST_CASE(never_exceeds_credit_and_balances_by_load) {
   BOOST_TEST(d.assign(now0).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(inline_actions_take_no_slot_but_have_a_window) {
+  dispatch_table d(3, 1000);
+  auto e = exec("a", {"echo", "shell"}, 1);
+  e.inline_caps = {"echo"};
+  d.upsert_executor(std::move(e));
+  for (std::uint64_t i = 1; i <= 3; ++i) BOOST_REQUIRE(d.submit(task(i, "shell")).ok());
+  for (std::uint64_t i = 10; i < 110; ++i) BOOST_REQUIRE(d.submit(task(i, "echo")).ok());
+  auto a = d.assign(now0);
+  int shells = 0, echoes = 0;
+  for (auto& x : a) (x.task_id < 10 ? shells : echoes)++;
+  BOOST_TEST(shells == 1);   // one slot for what blocks
+  BOOST_TEST(echoes == 64);  // the inline window, beside it
+  BOOST_TEST(d.assign(now0).empty());
+  // An inline answer frees a window place, not the slot.
+  std::size_t i = 0;
+  while (a[i].task_id < 10) ++i;
+  BOOST_REQUIRE(d.complete("peer-a", a[i].task_id, a[i].lease, true).has_value());
+  auto next = d.assign(now0);
+  BOOST_REQUIRE_EQUAL(next.size(), 1u);
+  BOOST_TEST(next[0].task_id >= 10u);
+  // Lost with the executor: every lease, inline or not, goes back.
+  auto failed = d.remove_executor("a");
+  BOOST_TEST(failed.empty());
+  BOOST_TEST(d.queued() == 102u);  // 103 submitted, one answered
+}
+
 BOOST_AUTO_TEST_CASE(selectors_route_only_to_matching_labels) {
   dispatch_table d(3, 100);
   d.upsert_executor(exec("a", {"echo"}, 10, {{"site", "local"}}));
