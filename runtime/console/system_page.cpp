@@ -55,7 +55,11 @@ std::string system_body(const page_frame& f, const system_data& d) {
     out += table("Executors", d.status->value("executors", json::array()),
                  {{"Executor", field("name")},
                   {"Liveness", [](const json& e) { return badge(e.value("draining", false) ? "draining" : "alive"); }},
-                  {"Load", [](const json& e) { return escape(text_of(e, "in_flight", "0") + "/" + text_of(e, "capacity", "0")); }},
+                  {"Load", [](const json& e) {
+                     auto load = text_of(e, "slots_used", text_of(e, "in_flight", "0")) + "/" + text_of(e, "capacity", "0");
+                     if (e.value("inline_in_flight", 0) > 0) load += " +" + text_of(e, "inline_in_flight") + " inline";
+                     return escape(load);
+                   }},
                   {"Caps",
                    [](const json& e) {
                      std::string s;

@@ -63,7 +63,8 @@ void print_executors(const json& executors, std::int64_t now) {
     return a.value("name", std::string()) < b.value("name", std::string());
   });
   for (const auto& e : sorted) {
-    auto load = std::to_string(e.value("in_flight", 0)) + "/" + std::to_string(e.value("capacity", 0));
+    auto load = std::to_string(e.value("slots_used", e.value("in_flight", 0))) + "/" + std::to_string(e.value("capacity", 0));
+    if (auto n = e.value("inline_in_flight", 0)) load += " +" + std::to_string(n) + " inline";
     t.add({e.value("name", std::string()), ui::state(e.value("draining", false) ? "draining" : "alive"),
            join(e["caps"]), labels(e["labels"]), load, std::to_string(e.value("done", 0)),
            std::to_string(e.value("failed", 0)), format_ago(e.value("last_seen_ms", std::int64_t{0}), now),
