@@ -1,9 +1,11 @@
 #include "storage/backup.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <array>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>

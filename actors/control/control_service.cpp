@@ -116,10 +116,9 @@ void report_op(node_context* ctx, const reply& r, const json& args) {
     w["model_usd"] = it == spend->end() ? 0.0 : it->second.usd;
   }
   c.recorder->flush();
-  std::int64_t replays = 0;
-  if (auto t = c.audit->tail(10'000, "dlq_replay"))
-    for (const auto& e : *t) replays += e.ts_ms >= since ? 1 : 0;
-  (*rep)["dead_letter_replays"] = replays;
+  auto replays = c.audit->tail(100'000, "dlq_replay", since);  // reads back only to `since`
+  if (!replays) return r.fail(replays.err());
+  (*rep)["dead_letter_replays"] = replays->size();
   r.ok(std::move(*rep));
 }
 

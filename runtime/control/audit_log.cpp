@@ -162,7 +162,7 @@ status audit_log::for_each(std::uint64_t from_seq, const std::function<bool(cons
   return bad;
 }
 
-result<std::vector<audit_entry>> audit_log::tail(std::size_t n, const std::string& kind) const {
+result<std::vector<audit_entry>> audit_log::tail(std::size_t n, const std::string& kind, std::int64_t since_ms) const {
   std::vector<audit_entry> out;
   status bad = ok_v;
   auto s = db_.scan(
@@ -174,6 +174,7 @@ result<std::vector<audit_entry>> audit_log::tail(std::size_t n, const std::strin
           bad = error{errc::io, "audit entry " + k.substr(entry_prefix.size()) + " is unreadable; run `keelctl audit verify`"};
           return false;
         }
+        if (e->ts_ms < since_ms) return false;  // entries are appended in time order: the rest is older
         if (kind.empty() || e->kind == kind) out.push_back(std::move(*e));
         return true;
       },

@@ -89,8 +89,9 @@ class audit_log {
   result<std::vector<audit_entry>> append_many(std::vector<audit_request> reqs, bool sync = false);
 
   std::uint64_t size() const;  // last seq
-  // The last `n` entries (of `kind`, when given), oldest first.
-  result<std::vector<audit_entry>> tail(std::size_t n, const std::string& kind = {}) const;
+  // The last `n` entries (of `kind`, when given; none older than
+  // `since_ms`, and the walk back stops there), oldest first.
+  result<std::vector<audit_entry>> tail(std::size_t n, const std::string& kind = {}, std::int64_t since_ms = 0) const;
   // Calls fn for entries from `from_seq` on, in order, until it returns false.
   status for_each(std::uint64_t from_seq, const std::function<bool(const audit_entry&)>& fn) const;
 
