@@ -13,13 +13,16 @@
 // is a request asking for streaming.
 //
 // It runs on Keel's own HTTP server (runtime/http/http_server.hpp: one I/O
-// thread, keep-alive, a lane of worker threads), bound to 127.0.0.1 only.
+// thread, keep-alive), bound to 127.0.0.1 only. By default it answers on the
+// I/O thread itself (an inline lane: an answer is built from memory and
+// never blocks), which spends the least CPU per answer; --threads N hands
+// requests to N workers instead.
 // Its counters and service times (from a complete request to its answer,
 // HTTP parsing and writing excluded) are at GET /_stats (?reset=1 zeroes
 // them after reading, ?samples=1 adds each service time in order) and are
 // printed on SIGTERM or SIGINT.
 //
-//   keel_model_stub [--port 0] [--tool echo] [--tool-calls 2] [--final done] [--threads 2]
+//   keel_model_stub [--port 0] [--tool echo] [--tool-calls 2] [--final done] [--threads 0]
 #include <pthread.h>
 #include <signal.h>
 
@@ -50,7 +53,7 @@ struct stub_options {
   int tool_calls = 2;
   std::string final_text = "done";
   std::string model = "stub";
-  int threads = 2;
+  int threads = 0;
 };
 
 // What the stub has answered since it started (or since the last reset).
@@ -270,7 +273,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000));
   app.add_option("--final", o.final_text, "The final answer's text (default done)");
   app.add_option("--model", o.model, "The model id GET /v1/models lists (default stub)");
-  app.add_option("--threads", o.threads, "Worker threads answering requests (default 2)")->check(CLI::Range(1, 64));
+  app.add_option("--threads", o.threads, "Worker threads answering requests; 0: the I/O thread answers (default)")
+      ->check(CLI::Range(0, 64));
   CLI11_PARSE(app, argc, argv);
 
   // SIGTERM and SIGINT are taken by sigwait below, never by a server thread.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Keel needs (only those missing), then
 # configures and builds it. Used by tools/demo.sh and tools/test.sh.
+# The flags combine (tools/setup.sh --with-test-tools --with-bench-tools).
 #   tools/setup.sh [--with-test-tools]    # also clang + libFuzzer runtime, the test servers, and the browser
 #                                         # test's Chromium, Node.js and playwright-core (tests/browser)
 #   tools/setup.sh --with-demo-tools      # also what tools/demo.sh runs: the SMTP sink, curl, openssl
@@ -10,21 +11,29 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+test_tools=0 demo_tools=0 bench_tools=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-test-tools) test_tools=1 ;;
+    --with-demo-tools) demo_tools=1 ;;
+    --with-bench-tools) bench_tools=1 ;;
+    *) echo "setup: unknown option '$arg'; the options are --with-test-tools, --with-demo-tools, --with-bench-tools" >&2
+       exit 2 ;;
+  esac
+done
+
 packages=(build-essential cmake ccache
           libcaf-dev libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libleveldb-dev libsnappy-dev
           libboost-dev libboost-test-dev libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
           libjemalloc-dev pkg-config libsodium-dev libcpp-httplib-dev libhnswlib-dev libssl-dev libvalijson-dev
           libstemmer-dev wordnet-base libcctz-dev tzdata help2man)
-if [[ "${1:-}" == "--with-test-tools" ]]; then
+if ((test_tools)); then
   packages+=(clang libclang-rt-14-dev procps prometheus python3 python3-aiosmtpd openssl curl chromium json-schema-test-suite
             lintian systemd)
-  command -v node >/dev/null || packages+=(nodejs npm)
-elif [[ "${1:-}" == "--with-demo-tools" ]]; then
-  packages+=(python3 python3-aiosmtpd openssl curl)
-elif [[ "${1:-}" == "--with-bench-tools" ]]; then
-  packages+=(python3 make g++)  # node-gyp builds better-sqlite3 with them
-  command -v node >/dev/null || packages+=(nodejs npm)
 fi
+((demo_tools)) && packages+=(python3 python3-aiosmtpd openssl curl)
+((bench_tools)) && packages+=(python3 make g++)  # node-gyp builds better-sqlite3 with them
+if ((test_tools || bench_tools)) && ! command -v node >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -41,12 +50,12 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [[ "${1:-}" == "--with-test-tools" && ! -d tests/browser/node_modules ]]; then
+if ((test_tools)) && [[ ! -d tests/browser/node_modules ]]; then
   echo "setup: installing the browser test's playwright-core (npm ci in tests/browser)"
   (cd tests/browser && npm ci --no-audit --no-fund >/dev/null)
 fi
 
-if [[ "${1:-}" == "--with-bench-tools" && ! -d bench/langgraph/node_modules ]]; then
+if ((bench_tools)) && [[ ! -d bench/langgraph/node_modules ]]; then
   node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
   if ((node_major < 20)); then
     echo "setup: the LangGraph.js bench needs Node.js >= 20 (@langchain/core); this machine has $(node --version 2>/dev/null || echo none)" >&2

@@ -84,7 +84,8 @@ double budget_ledger::run_spent_locked(const std::string& run) const {
   if (it != run_settled_.end()) return it->second;
   auto v = db_.get(run_prefix + run);
   double usd = (v.ok() && *v) ? row_of(**v).usd : 0;
-  if (run_settled_.size() >= run_cache_max && writes_pending_.load() == 0) run_settled_.clear();
+  if (run_settled_.size() >= run_cache_max && writes_pending_.load() == 0 && unwritten_.empty())
+    run_settled_.clear();
   run_settled_[run] = usd;
   return usd;
 }
@@ -119,44 +120,59 @@ void budget_ledger::release(const reservation& r) {
 }
 
 status budget_ledger::settle(const reservation& r, const spend_record& a) {
-  std::unique_lock g(mu_);
-  reserved_ -= r.usd;
-  if (reserved_ < 0) reserved_ = 0;
-  if (!r.run.empty() && (run_reserved_[r.run] -= r.usd) <= 1e-12) run_reserved_.erase(r.run);
-  auto now = unix_now_ms();
-  roll_over_locked(now);
-  day_settled_ += a.usd;
-  month_settled_ += a.usd;
-
-  write_batch puts;
-  auto add = [&](const std::string& dim, const std::string& name) {
-    if (name.empty()) return;
-    auto key = day_key(day_, dim, name);
-    auto [at, fresh] = today_rows_.try_emplace(key);
-    auto& row = at->second;
-    if (fresh)
-      if (auto old = db_.get(key); old.ok() && *old) row = row_of(**old);
-    row.usd += a.usd;
-    row.calls += 1;
-    row.input_tokens += static_cast<std::uint64_t>(a.input_tokens);
-    row.output_tokens += static_cast<std::uint64_t>(a.output_tokens);
-    puts.put(key, dump(row));
-  };
-  add("total", "all");
-  add("model", a.model);
-  add("agent", a.agent);
-  add("workflow", a.workflow);
-  if (!r.run.empty()) {
-    double usd = run_spent_locked(r.run) + a.usd;
-    run_settled_[r.run] = usd;
-    char buf[48];
-    int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g})", usd);
-    puts.put(run_prefix + r.run, std::string(buf, static_cast<std::size_t>(n)));
+  {
+    std::lock_guard g(mu_);
+    reserved_ -= r.usd;
+    if (reserved_ < 0) reserved_ = 0;
+    if (!r.run.empty() && (run_reserved_[r.run] -= r.usd) <= 1e-12) run_reserved_.erase(r.run);
+    roll_over_locked(unix_now_ms());
+    day_settled_ += a.usd;
+    month_settled_ += a.usd;
+    auto add = [&](const std::string& dim, const std::string& name) {
+      if (name.empty()) return;
+      auto key = day_key(day_, dim, name);
+      auto [at, fresh] = today_rows_.try_emplace(key);
+      auto& row = at->second;
+      if (fresh)
+        if (auto old = db_.get(key); old.ok() && *old) row = row_of(**old);
+      row.usd += a.usd;
+      row.calls += 1;
+      row.input_tokens += static_cast<std::uint64_t>(a.input_tokens);
+      row.output_tokens += static_cast<std::uint64_t>(a.output_tokens);
+      unwritten_[key] = dump(row);
+    };
+    add("total", "all");
+    add("model", a.model);
+    add("agent", a.agent);
+    add("workflow", a.workflow);
+    if (!r.run.empty()) {
+      double usd = run_spent_locked(r.run) + a.usd;
+      run_settled_[r.run] = usd;
+      char buf[48];
+      int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g})", usd);
+      unwritten_[run_prefix + r.run] = std::string(buf, static_cast<std::size_t>(n));
+    }
+    ++writes_pending_;
   }
-  ++writes_pending_;
+  // Whoever gets the write lock writes every row changed so far, at its
+  // newest value: concurrent settles share one LevelDB write, and one that
+  // finds its rows written already is done.
   std::lock_guard w(write_mu_);
-  g.unlock();
-  auto st = db_.write(puts);
+  std::map<std::string, std::string> rows;
+  {
+    std::lock_guard g(mu_);
+    rows.swap(unwritten_);
+  }
+  status st = ok_v;
+  if (!rows.empty()) {
+    write_batch puts;
+    for (const auto& [k, v] : rows) puts.put(k, v);
+    st = db_.write(puts);
+    if (!st) {
+      std::lock_guard g(mu_);
+      for (auto& [k, v] : rows) unwritten_.try_emplace(k, std::move(v));  // unless a newer value waits already
+    }
+  }
   --writes_pending_;
   return st;
 }

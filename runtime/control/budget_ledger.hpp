@@ -60,8 +60,10 @@ class budget_ledger {
   // Holds `usd` against the limits. Errors: forbidden, naming the scope,
   // what is spent and the limit ("over the day budget: ...").
   result<reservation> reserve(double usd, const std::string& run, const hard_limits& limits);
-  // Records the actual spend and frees the reservation. Errors: io (the
-  // reservation is freed and the spend still counted in memory).
+  // Records the actual spend and frees the reservation; returns once the
+  // rows are in LevelDB (settles that run at once share one write).
+  // Errors: io (the reservation is freed, the spend still counted in
+  // memory, and the rows are written again with the next settle).
   status settle(const reservation& r, const spend_record& actual);
   void release(const reservation& r);
 
@@ -81,8 +83,8 @@ class budget_ledger {
   mutable std::mutex mu_;
   // Orders settle()'s writes (rows hold running totals: a later total must
   // not be overwritten by an earlier one) without holding mu_, so
-  // reserve() and totals() never wait for LevelDB. Taken while mu_ is
-  // held, never the other way round.
+  // reserve() and totals() never wait for LevelDB. mu_ is taken inside it
+  // for moments, never the other way round.
   std::mutex write_mu_;
   std::string day_, month_;
   double day_settled_ = 0, month_settled_ = 0, reserved_ = 0;
@@ -94,6 +96,8 @@ class budget_ledger {
   // none is, so no run row is read back from LevelDB before its newest
   // total has landed there.
   std::atomic<int> writes_pending_{0};
+  // Rows changed and not yet in LevelDB, at their newest value (key -> JSON).
+  std::map<std::string, std::string> unwritten_;
   // Today's rows as written (the ledger is their only writer), so a settle
   // reads each row from LevelDB once a day, not once a call.
   std::map<std::string, spend_row> today_rows_;

@@ -1,22 +1,46 @@
 #include "runtime/control/response_cache.hpp"
 
+#include <cstdint>
+#include <string_view>
+
 #include "runtime/base/crypto.hpp"
+#include "runtime/base/hex.hpp"
 
 namespace keel::control {
 
-std::string response_cache::key_for(const std::string& provider, const model_call& call) {
-  nlohmann::json msgs = nlohmann::json::array();
-  for (const auto& m : call.messages) {
-    nlohmann::json calls = nlohmann::json::array();
-    for (const auto& c : m.tool_calls) calls.push_back({c.id, c.name, c.arguments});
-    msgs.push_back({m.role, m.content, calls, m.tool_call_id});
+namespace {
+
+// Each piece goes in behind its length, so no two different calls feed the
+// hash the same bytes (a field's end cannot pass for the next one's start).
+class key_hash {
+ public:
+  key_hash& text(std::string_view v) {
+    auto n = static_cast<std::uint64_t>(v.size());
+    h_.update(std::string_view(reinterpret_cast<const char*>(&n), sizeof n));
+    h_.update(v);
+    return *this;
   }
-  nlohmann::json tools = nlohmann::json::array();
-  for (const auto& t : call.tools) tools.push_back({t.name, t.description, t.parameters});
-  nlohmann::json k = {provider,          call.model,       call.template_name, msgs,
-                      call.context,      call.json_schema, call.schema_name,   call.use_tools,
-                      call.max_tokens,   tools};
-  return sha256_hex(k.dump());
+  key_hash& number(std::int64_t v) { return text(std::to_string(v)); }
+  key_hash& json(const nlohmann::json& v) { return text(v.is_null() ? std::string() : v.dump()); }
+  std::string hex() { return to_hex(h_.digest()); }
+
+ private:
+  sha256_stream h_;
+};
+
+}  // namespace
+
+std::string response_cache::key_for(const std::string& provider, const model_call& call) {
+  key_hash k;
+  k.text(provider).text(call.model).text(call.template_name).number(static_cast<std::int64_t>(call.messages.size()));
+  for (const auto& m : call.messages) {
+    k.text(m.role).text(m.content).text(m.tool_call_id).number(static_cast<std::int64_t>(m.tool_calls.size()));
+    for (const auto& c : m.tool_calls) k.text(c.id).text(c.name).text(c.arguments);
+  }
+  k.json(call.context).json(call.json_schema).text(call.schema_name).number(call.use_tools ? 1 : 0);
+  k.number(call.max_tokens).number(static_cast<std::int64_t>(call.tools.size()));
+  for (const auto& t : call.tools) k.text(t.name).text(t.description).json(t.parameters);
+  return k.hex();
 }
 
 void response_cache::erase(std::map<std::string, entry>::iterator it) {

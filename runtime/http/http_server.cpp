@@ -116,6 +116,7 @@ class lane {
   }
 
   const std::string& name() const { return opts_.name; }
+  bool runs_inline() const { return opts_.threads == 0; }
 
  private:
   void work() {
@@ -373,6 +374,11 @@ class stream_connection final : public connection {
   void dispatch(std::shared_ptr<request> req) {
     phase_ = phase::handling;
     lowest().expires_never();
+    if (srv_.lanes[lane_]->runs_inline()) {
+      ++srv_.count.requests;
+      srv_.run_job({shared_from_this(), std::move(req)});
+      return;
+    }
     if (srv_.lanes[lane_]->offer({shared_from_this(), req})) {
       ++srv_.count.requests;
       return;
@@ -533,8 +539,8 @@ server::~server() { stop(); }
 result<std::unique_ptr<server>> server::start(server_options options, chooser choose, handler handle) {
   if (options.lanes.empty()) return error{errc::bad_request, "an HTTP server needs at least one worker lane"};
   for (const auto& l : options.lanes)
-    if (l.threads < 1 || l.queue < 1)
-      return error{errc::bad_request, "HTTP lane '" + l.name + "' needs at least one thread and a queue of at least one"};
+    if (l.threads < 0 || (l.threads > 0 && l.queue < 1))
+      return error{errc::bad_request, "HTTP lane '" + l.name + "' needs 0 threads (inline) or a queue of at least one"};
   auto p = std::make_unique<impl>();
   p->opts = std::move(options);
   p->choose = std::move(choose);

@@ -80,7 +80,10 @@ struct response {
   void set_redirect(std::string to, int status = 303);
 };
 
-// A pool of workers with a bounded queue of complete requests.
+// A pool of workers with a bounded queue of complete requests. A lane of
+// 0 threads runs its handler on the I/O thread itself, without a queue:
+// only for handlers that answer at once from memory and never block (a
+// slow one there stalls every connection of the server).
 struct lane_options {
   std::string name;        // in log lines
   int threads = 4;
@@ -139,7 +142,7 @@ class server {
   // Binds options.address:port (SO_REUSEADDR, never SO_REUSEPORT: a second
   // server cannot share the port) and starts serving. Errors: unavailable
   // when the port cannot be bound (with the system's reason); bad_request
-  // for options that cannot work (no lanes, a lane without threads);
+  // for options that cannot work (no lanes, a worker lane without a queue);
   // config for a TLS certificate or key that cannot be used.
   static result<std::unique_ptr<server>> start(server_options options, chooser choose, handler handle);
 

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "runtime/http/http_server.hpp"
@@ -411,6 +412,42 @@ BOOST_AUTO_TEST_CASE(stop_lets_the_handler_in_progress_finish) {
   BOOST_TEST(probe_get(s->port, "/echo", 500ms).status == 0);  // nobody listens
 }
 
+// A lane of 0 threads answers on the I/O thread: the same requests, the
+// same answers, with every handler call on one thread that is not the
+// caller's; a handler that throws is still answered 500.
+BOOST_AUTO_TEST_CASE(an_inline_lane_answers_on_the_io_thread) {
+  auto o = hs_server::small_options();
+  o.lanes = {{"inline", 0, 0}};
+  std::mutex mu;
+  std::set<std::thread::id> handler_threads;
+  auto started = httpd::server::start(
+      o, [](const httpd::request&) { return httpd::route_choice{0, 1024}; },
+      [&](const httpd::request& req, httpd::response& res) {
+        {
+          std::lock_guard lock(mu);
+          handler_threads.insert(std::this_thread::get_id());
+        }
+        if (req.path == "/throw") throw std::runtime_error("a bug");
+        res.set_content(req.method + " " + req.path + " body=" + req.body, "text/plain");
+      });
+  BOOST_REQUIRE_MESSAGE(started.ok(), (started.ok() ? "" : started.err().message));
+  auto srv = std::move(started.value());
+  hs_socket c(srv->port());
+  for (int i = 0; i < 3; ++i) {  // kept alive across requests
+    BOOST_REQUIRE(c.send("POST /n" + std::to_string(i) + " HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nx" +
+                         std::to_string(i)));
+    BOOST_TEST(has(c.read_until("body=x" + std::to_string(i), 2s), "POST /n" + std::to_string(i)));
+  }
+  BOOST_TEST(probe_get(srv->port(), "/throw", 2s).status == 500);
+  BOOST_TEST(probe_get(srv->port(), "/after", 2s).status == 200);  // the I/O thread lives on
+  BOOST_TEST(srv->counters().requests == 5u);
+  BOOST_TEST(srv->counters().accepted == 3u);
+  std::lock_guard lock(mu);
+  BOOST_TEST(handler_threads.size() == 1u);
+  BOOST_TEST((handler_threads.count(std::this_thread::get_id()) == 0));
+  srv->stop();
+}
+
 BOOST_AUTO_TEST_CASE(a_port_in_use_is_an_error_value) {
   hs_server s;
   auto o = hs_server::small_options();
@@ -421,6 +458,11 @@ BOOST_AUTO_TEST_CASE(a_port_in_use_is_an_error_value) {
   BOOST_TEST(second.err().code == errc::unavailable);
   BOOST_TEST(has(second.err().message, std::to_string(s.port)));
   o.lanes.clear();
+  BOOST_TEST(!httpd::server::start(o, nullptr, nullptr).ok());
+  o.port = 0;
+  o.lanes = {{"no queue", 2, 0}};
+  BOOST_TEST(!httpd::server::start(o, nullptr, nullptr).ok());
+  o.lanes = {{"negative", -1, 4}};
   BOOST_TEST(!httpd::server::start(o, nullptr, nullptr).ok());
 }
 

@@ -12,7 +12,7 @@ using namespace keel;
 using namespace keel::wf;
 
 namespace {
-std::int64_t at(const char* text) { return *parse_timestamp(text); }
+std::int64_t cron_at(const char* text) { return *parse_timestamp(text); }
 
 cron_schedule cron(const std::string& text, const std::string& zone = "UTC") {
   auto c = cron_schedule::parse(text, zone);
@@ -21,7 +21,7 @@ cron_schedule cron(const std::string& text, const std::string& zone = "UTC") {
 }
 
 std::string next_text(const cron_schedule& c, const char* after) {
-  auto n = c.next_after(at(after));
+  auto n = c.next_after(cron_at(after));
   return n ? format_timestamp(*n) : "never";
 }
 
@@ -60,8 +60,8 @@ BOOST_AUTO_TEST_CASE(next_fire_times_in_utc) {
   // 11th comes before the 13th.
   BOOST_TEST(next_text(cron("0 0 13 * FRI"), "2026-12-06T21:00:00Z") == "2026-12-11T00:00:00.000Z");
   BOOST_TEST(next_text(cron("0 0 * * 7"), "2026-12-06T21:00:00Z") == "2026-12-13T00:00:00.000Z");  // 7 is Sunday
-  BOOST_TEST(format_timestamp(*cron("0 9 * * *").last_at_or_before(at("2026-12-06T21:00:00Z"))) == "2026-12-06T09:00:00.000Z");
-  BOOST_TEST(format_timestamp(*cron("0 9 1 1 *").last_at_or_before(at("2026-12-06T21:00:00Z"))) == "2026-01-01T09:00:00.000Z");
+  BOOST_TEST(format_timestamp(*cron("0 9 * * *").last_at_or_before(cron_at("2026-12-06T21:00:00Z"))) == "2026-12-06T09:00:00.000Z");
+  BOOST_TEST(format_timestamp(*cron("0 9 1 1 *").last_at_or_before(cron_at("2026-12-06T21:00:00Z"))) == "2026-01-01T09:00:00.000Z");
 }
 
 BOOST_AUTO_TEST_CASE(wall_times_follow_the_zone_across_daylight_saving) {
@@ -82,32 +82,32 @@ BOOST_AUTO_TEST_CASE(wall_times_follow_the_zone_across_daylight_saving) {
 
 BOOST_AUTO_TEST_CASE(what_to_start_when_fires_were_missed) {
   auto hourly = cron("0 * * * *");
-  auto t = at("2026-12-06T10:00:00Z");
+  auto t = cron_at("2026-12-06T10:00:00Z");
   // Nothing due yet.
   auto d = decide_schedule(hourly, "one", t, t + 30 * 60'000);
   BOOST_TEST(!d.fire);
-  BOOST_TEST(*d.next == at("2026-12-06T11:00:00Z"));
+  BOOST_TEST(*d.next == cron_at("2026-12-06T11:00:00Z"));
   // On time (or a few seconds late): started in either mode.
   for (const char* mode : {"one", "skip"}) {
-    d = decide_schedule(hourly, mode, t, at("2026-12-06T11:00:05Z"));
-    BOOST_TEST(d.fire.value_or(0) == at("2026-12-06T11:00:00Z"));
-    BOOST_TEST(d.cursor == at("2026-12-06T11:00:00Z"));
+    d = decide_schedule(hourly, mode, t, cron_at("2026-12-06T11:00:05Z"));
+    BOOST_TEST(d.fire.value_or(0) == cron_at("2026-12-06T11:00:00Z"));
+    BOOST_TEST(d.cursor == cron_at("2026-12-06T11:00:00Z"));
     BOOST_TEST(d.passed_over == 0u);
   }
   // Down from 10:00 to 13:30: 11, 12 and 13 were missed.
-  d = decide_schedule(hourly, "one", t, at("2026-12-06T13:30:00Z"));
-  BOOST_TEST(d.fire.value_or(0) == at("2026-12-06T13:00:00Z"));  // one run, for the latest
+  d = decide_schedule(hourly, "one", t, cron_at("2026-12-06T13:30:00Z"));
+  BOOST_TEST(d.fire.value_or(0) == cron_at("2026-12-06T13:00:00Z"));  // one run, for the latest
   BOOST_TEST(d.passed_over == 2u);
-  d = decide_schedule(hourly, "skip", t, at("2026-12-06T13:30:00Z"));
+  d = decide_schedule(hourly, "skip", t, cron_at("2026-12-06T13:30:00Z"));
   BOOST_TEST(!d.fire);
-  BOOST_TEST(d.cursor == at("2026-12-06T13:00:00Z"));
+  BOOST_TEST(d.cursor == cron_at("2026-12-06T13:00:00Z"));
   BOOST_TEST(d.passed_over == 3u);
-  BOOST_TEST(*d.next == at("2026-12-06T14:00:00Z"));
+  BOOST_TEST(*d.next == cron_at("2026-12-06T14:00:00Z"));
   // One fire missed, found more than a minute late: skip passes it over.
-  d = decide_schedule(hourly, "skip", t, at("2026-12-06T11:05:00Z"));
+  d = decide_schedule(hourly, "skip", t, cron_at("2026-12-06T11:05:00Z"));
   BOOST_TEST(!d.fire);
   BOOST_TEST(d.passed_over == 1u);
-  BOOST_TEST(schedule_start_key("digest", at("2026-12-06T11:00:00Z")) == "schedule:digest:1796554800000");
+  BOOST_TEST(schedule_start_key("digest", cron_at("2026-12-06T11:00:00Z")) == "schedule:digest:1796554800000");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

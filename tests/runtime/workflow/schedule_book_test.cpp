@@ -33,7 +33,7 @@ struct started {
   }
 };
 
-std::int64_t at(const char* text) { return *parse_timestamp(text); }
+std::int64_t book_at(const char* text) { return *parse_timestamp(text); }
 
 }  // namespace
 
@@ -48,40 +48,40 @@ BOOST_AUTO_TEST_CASE(a_due_fire_starts_once_and_its_progress_is_kept) {
   {
     schedule_book book(cat, **db);
     // First seen at 10:20: nothing from before it exists is started.
-    auto wait = book.pass(at("2026-12-06T10:20:00Z"), s.fn());
+    auto wait = book.pass(book_at("2026-12-06T10:20:00Z"), s.fn());
     BOOST_TEST(s.requests.empty());
     BOOST_TEST(wait.count() == 30'000);  // the next fire is 40 minutes away; looks again in 30 s
-    book.pass(at("2026-12-06T11:00:02Z"), s.fn());
+    book.pass(book_at("2026-12-06T11:00:02Z"), s.fn());
     BOOST_REQUIRE_EQUAL(s.requests.size(), 1u);
-    BOOST_TEST(s.requests[0].idempotency_key == schedule_start_key("digest", at("2026-12-06T11:00:00Z")));
+    BOOST_TEST(s.requests[0].idempotency_key == schedule_start_key("digest", book_at("2026-12-06T11:00:00Z")));
     BOOST_TEST(s.requests[0].input["scheduled_at"] == "2026-12-06T11:00:00.000Z");
     BOOST_TEST(s.requests[0].by == "schedule");
     // Not answered yet: the next pass does not start it again.
-    book.pass(at("2026-12-06T11:00:03Z"), s.fn());
+    book.pass(book_at("2026-12-06T11:00:03Z"), s.fn());
     BOOST_TEST(s.requests.size() == 1u);
     // The executor agent was restarting: tried again, same key.
     s.answers[0](error{errc::unavailable, "restarting"});
-    book.pass(at("2026-12-06T11:00:04Z"), s.fn());
+    book.pass(book_at("2026-12-06T11:00:04Z"), s.fn());
     BOOST_REQUIRE_EQUAL(s.requests.size(), 2u);
     BOOST_TEST(s.requests[1].idempotency_key == s.requests[0].idempotency_key);
     s.answers[1](nlohmann::json{{"instance", "wf_1"}});
-    book.pass(at("2026-12-06T11:00:05Z"), s.fn());
+    book.pass(book_at("2026-12-06T11:00:05Z"), s.fn());
     BOOST_TEST(s.requests.size() == 2u);
   }
   // A new book (the node restarted) reads the progress back.
   schedule_book again(cat, **db);
-  auto list = again.list(at("2026-12-06T11:30:00Z"));
+  auto list = again.list(book_at("2026-12-06T11:30:00Z"));
   BOOST_REQUIRE_EQUAL(list.size(), 1u);
   BOOST_TEST(list[0]["last_instance"] == "wf_1");
-  BOOST_TEST(list[0]["last_fire_ms"] == at("2026-12-06T11:00:00Z"));
-  BOOST_TEST(list[0]["next_ms"] == at("2026-12-06T12:00:00Z"));
+  BOOST_TEST(list[0]["last_fire_ms"] == book_at("2026-12-06T11:00:00Z"));
+  BOOST_TEST(list[0]["next_ms"] == book_at("2026-12-06T12:00:00Z"));
   BOOST_TEST(list[0]["timezone"] == "UTC");
   // Down from 11:30 to 14:10, catch_up one: one run, for 14:00.
-  again.pass(at("2026-12-06T14:10:00Z"), s.fn());
+  again.pass(book_at("2026-12-06T14:10:00Z"), s.fn());
   BOOST_REQUIRE_EQUAL(s.requests.size(), 3u);
-  BOOST_TEST(s.requests[2].idempotency_key == schedule_start_key("digest", at("2026-12-06T14:00:00Z")));
+  BOOST_TEST(s.requests[2].idempotency_key == schedule_start_key("digest", book_at("2026-12-06T14:00:00Z")));
   s.answers[2](nlohmann::json{{"instance", "wf_2"}});
-  BOOST_TEST(again.list(at("2026-12-06T14:10:00Z"))[0]["passed_over"] == 2);
+  BOOST_TEST(again.list(book_at("2026-12-06T14:10:00Z"))[0]["passed_over"] == 2);
 }
 
 BOOST_AUTO_TEST_CASE(skip_passes_over_missed_fires_and_a_refused_start_is_recorded) {
@@ -91,19 +91,19 @@ BOOST_AUTO_TEST_CASE(skip_passes_over_missed_fires_and_a_refused_start_is_record
   auto cat = scheduled_catalog("skip");
   started s;
   schedule_book book(cat, **db);
-  book.pass(at("2026-12-06T10:20:00Z"), s.fn());
-  book.pass(at("2026-12-06T13:30:00Z"), s.fn());
+  book.pass(book_at("2026-12-06T10:20:00Z"), s.fn());
+  book.pass(book_at("2026-12-06T13:30:00Z"), s.fn());
   BOOST_TEST(s.requests.empty());
-  auto list = book.list(at("2026-12-06T13:30:00Z"));
+  auto list = book.list(book_at("2026-12-06T13:30:00Z"));
   BOOST_TEST(list[0]["passed_over"] == 3);
-  BOOST_TEST(list[0]["next_ms"] == at("2026-12-06T14:00:00Z"));
+  BOOST_TEST(list[0]["next_ms"] == book_at("2026-12-06T14:00:00Z"));
   // A start refused for good (not "retry later") moves on and says why.
-  book.pass(at("2026-12-06T14:00:01Z"), s.fn());
+  book.pass(book_at("2026-12-06T14:00:01Z"), s.fn());
   BOOST_REQUIRE_EQUAL(s.requests.size(), 1u);
   s.answers[0](error{errc::forbidden, "policy denies digest"});
-  list = book.list(at("2026-12-06T14:00:02Z"));
+  list = book.list(book_at("2026-12-06T14:00:02Z"));
   BOOST_TEST(list[0]["last_error"] == "policy denies digest");
-  BOOST_TEST(list[0]["next_ms"] == at("2026-12-06T15:00:00Z"));
+  BOOST_TEST(list[0]["next_ms"] == book_at("2026-12-06T15:00:00Z"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
