@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -38,9 +40,15 @@ void engine::impl::emit(instance& inst, nlohmann::json ev) {
   }
   batch.put(wfkey::hist(inst.id, ev["seq"].get<std::uint64_t>()), encode_event(ev));
   batch_events.insert(type);
-  if (type != "step_dispatched" && type != "step_completed" && type != "attempt_failed" &&
-      type != "compensation_dispatched" && type != "timer_started")
-    summary_dirty.insert(inst.id);
+  // The stored summary is read only for instances that are not in memory
+  // (ended ones; live views and lists build it from the instance), and the
+  // end rewrites it. So the frequent events of a running instance do not
+  // rewrite it; the rarer ones (created, gates, pauses) still do, for a
+  // reader of the store.
+  static const std::set<std::string, std::less<>> summary_unchanged = {
+      "step_dispatched", "step_completed", "attempt_failed", "compensation_dispatched", "timer_started",
+      "agent_turn_dispatched", "agent_turn_completed", "agent_call_dispatched", "agent_call_completed"};
+  if (!summary_unchanged.count(type)) summary_dirty.insert(inst.id);
 }
 
 void engine::impl::finish(instance& inst, const char* type, const std::string& reason) {
