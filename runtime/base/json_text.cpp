@@ -1,5 +1,8 @@
 #include "runtime/base/json_text.hpp"
 
+#include <ostream>
+#include <streambuf>
+
 #include "runtime/base/utf8.hpp"
 
 namespace keel {
@@ -39,6 +42,33 @@ nlohmann::json parse_json_text(std::string_view text, std::string* why, std::siz
     if (why) *why = "not valid JSON: " + utf8::repaired(e.what());  // it quotes the input it stopped at
     return nlohmann::json(nlohmann::json::value_t::discarded);
   }
+}
+
+namespace {
+
+// A stream buffer that keeps nothing but the count of what was written.
+class counting_buffer final : public std::streambuf {
+ public:
+  std::size_t count = 0;
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (!traits_type::eq_int_type(c, traits_type::eof())) ++count;
+    return traits_type::not_eof(c);
+  }
+  std::streamsize xsputn(const char*, std::streamsize n) override {
+    count += static_cast<std::size_t>(n);
+    return n;
+  }
+};
+
+}  // namespace
+
+std::size_t json_dump_size(const nlohmann::json& value) {
+  counting_buffer counter;
+  std::ostream out(&counter);
+  out << value;
+  return counter.count;
 }
 
 }  // namespace keel

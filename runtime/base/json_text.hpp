@@ -28,4 +28,8 @@ std::size_t json_depth(std::string_view text, std::size_t limit = max_json_depth
 nlohmann::json parse_json_text(std::string_view text, std::string* why = nullptr,
                                std::size_t max_depth = max_json_depth);
 
+// The length of value.dump() (compact, UTF-8 as stored), counted as the
+// text is produced and never held: for limits on values that may be large.
+std::size_t json_dump_size(const nlohmann::json& value);
+
 }  // namespace keel

@@ -8,6 +8,7 @@
 #include "runtime/base/expression.hpp"
 #include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/plan_run.hpp"
+#include "runtime/base/json_text.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 #include "runtime/workflow/facts.hpp"
 
@@ -199,7 +200,7 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
       if (auto why = plan_patch_problem(shown, corrected_args); !why.empty())
         return impl_->reply(token, error{errc::bad_request, why});
     }
-    auto size = corrected_args.dump().size();
+    auto size = json_dump_size(corrected_args);
     if (size > impl_->opts.max_payload_bytes)
       return impl_->reply(token, error{errc::payload_too_large, "the corrected arguments are " + std::to_string(size) +
                                                                     " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/base/json_text.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -34,7 +35,7 @@ void engine::impl::on_result_of(instance& inst_ref, const step_task& t, const re
     if (r.state != step_state::dispatched || r.attempt != t.attempt) return;  // stale
     maybe_crash("after_dispatch");
     if (outcome.ok()) {
-      auto size = outcome.value().dump().size();
+      auto size = json_dump_size(outcome.value());
       if (size > opts.max_payload_bytes)
         fail_step(*inst, *s, r, errc::payload_too_large, "the result is " + std::to_string(size) +
                                                              " bytes; the limit is " + std::to_string(opts.max_payload_bytes), false);

@@ -91,13 +91,19 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
   if (type == "agent_turn_dispatched") {
     a["in_flight"] = turn;
   } else if (type == "agent_turn_completed") {
-    const auto& answer = ev.value("answer", nlohmann::json::object());
-    a["turns"].push_back({{"turn", turn}, {"answer", answer}});
+    static const nlohmann::json no_answer = nlohmann::json::object();
+    auto found = ev.find("answer");
+    const auto& answer = found != ev.end() && found->is_object() ? *found : no_answer;
     a["in_flight"] = 0;
     a["cost_usd"] = a.value("cost_usd", 0.0) + answer.value("cost_usd", 0.0);
-    const auto& t = answer.value("tokens", nlohmann::json::object());
-    a["tokens"]["input"] = a["tokens"].value("input", 0) + t.value("input", 0);
-    a["tokens"]["output"] = a["tokens"].value("output", 0) + t.value("output", 0);
+    if (auto t = answer.find("tokens"); t != answer.end() && t->is_object()) {
+      a["tokens"]["input"] = a["tokens"].value("input", 0) + t->value("input", 0);
+      a["tokens"]["output"] = a["tokens"].value("output", 0) + t->value("output", 0);
+    } else {
+      a["tokens"]["input"] = a["tokens"].value("input", 0);
+      a["tokens"]["output"] = a["tokens"].value("output", 0);
+    }
+    a["turns"].push_back({{"turn", turn}, {"answer", answer}});
   } else if (type == "agent_call_dispatched" || type == "agent_call_completed") {
     auto id = std::to_string(turn) + "/" + std::to_string(ev.value("call", 0));
     auto& c = a["calls"][id];

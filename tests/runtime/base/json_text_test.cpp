@@ -2,6 +2,9 @@
 // (runtime/base/json_text.hpp): deep bodies are refused before anything is built.
 #include <boost/test/unit_test.hpp>
 
+#include <string>
+#include <vector>
+
 #include "runtime/base/json_text.hpp"
 
 using namespace keel;
@@ -28,6 +31,27 @@ BOOST_AUTO_TEST_CASE(deep_or_broken_text_is_refused_with_the_reason) {
   BOOST_TEST(why.rfind("not valid JSON: ", 0) == 0u, why);
   BOOST_TEST(nlohmann::json(why).dump().size() > 0u);  // the quoted input was repaired: dump() does not throw
   BOOST_TEST(parse_json_text(R"({"ok": true})")["ok"] == true);
+}
+
+// The counted size is the dumped text's, for every kind of value: escapes,
+// multi-byte UTF-8, numbers of each type, nesting, and the empty forms.
+BOOST_AUTO_TEST_CASE(dump_size_is_the_length_of_the_dump) {
+  using nlohmann::json;
+  std::vector<json> values = {
+      json(),
+      json::object(),
+      json::array(),
+      json(true),
+      json(-12345678901234LL),
+      json(18446744073709551615ULL),
+      json(0.1),
+      json(1e300),
+      json("quote \" backslash \\ tab \t newline \n bell \u0007 caf\u00e9 \u4e2d\u6587"),
+      json{{"a", json::array({1, "two", nullptr, json{{"deep", json::array({json::object()})}}})}, {"b", 2.5}},
+  };
+  std::string big(100000, 'x');
+  values.push_back(json{{"text", big}, {"more", json::array({big, big})}});
+  for (const auto& v : values) BOOST_TEST(keel::json_dump_size(v) == v.dump().size(), v.dump().substr(0, 60));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
