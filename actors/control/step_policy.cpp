@@ -84,7 +84,8 @@ void fail_attempt(executor_self self, const wf::step_task& t, const error& e) {
 
 void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow, json effect) {
   auto key = t.instance + "/" + t.step + "/" + std::to_string(t.attempt) + (t.compensation ? "/c" : "");
-  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace, std::move(effect)};
+  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace,
+                              t.trace.empty() ? std::string() : control::new_span_id(), std::move(effect)};
 }
 
 // Resolves secret:// arguments: the executor gets only what this step names.
@@ -288,7 +289,7 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
     if (!tm.trace.empty()) {
       control::span sp;
       sp.trace_id = tm.trace;
-      sp.span_id = control::new_span_id();
+      sp.span_id = tm.span_id.empty() ? control::new_span_id() : tm.span_id;
       sp.name = (ref.compensation ? "compensate " : "step ") + ref.step;
       sp.start_us = tm.start_us;
       sp.end_us = end;

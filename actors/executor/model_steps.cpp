@@ -59,7 +59,9 @@ void post_model_job(executor_self self, const wf::step_task& t, Call call) {
 }  // namespace
 
 void run_model_step(executor_self self, wf::step_task&& t) {
-  control::model_step_site site{t.workflow, t.step, t.instance, t.trace};
+  control::model_step_site site{t.workflow, t.step, t.instance, t.trace, {}};
+  auto timing = self->state.timings.find(t.instance + "/" + t.step + "/" + std::to_string(t.attempt));
+  if (timing != self->state.timings.end()) site.parent_span_id = timing->second.span_id;
   if (t.action == wf::agent_turn_action) {
     post_model_job(self, t, [site = std::move(site), args = std::move(t.args)](control_services& c) {
       return control::run_agent_turn(*c.models, args, site);

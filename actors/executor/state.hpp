@@ -42,6 +42,9 @@ struct task_control {
 struct step_timing {
   std::int64_t start_us = 0;
   std::string action, workflow, trace;
+  // The step's span, named at dispatch so what the step causes on the node
+  // (its model call) can record it as its parent; empty without a trace.
+  std::string span_id;
   nlohmann::json effect;  // control_effect_facts(), null when the action is no external effect
 };
 

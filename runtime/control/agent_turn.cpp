@@ -73,6 +73,7 @@ result<json> run_agent_turn(model_router& router, const json& turn_args, const m
   req.workflow = site.workflow;
   req.run = site.instance;
   req.trace_id = site.trace_id;
+  req.parent_span_id = site.parent_span_id;
   req.attributes = {{"step", site.step}, {"turn", turn}};
   for (auto& t : spec->tools) req.tools.push_back({t.name, std::move(t.description), std::move(t.parameters)});
   std::string system = loop_rules;

@@ -141,6 +141,7 @@ result<nlohmann::json> run_model_step(model_router& router, const correction_log
   req.workflow = site.workflow;
   req.run = site.instance;
   req.trace_id = site.trace_id;
+  req.parent_span_id = site.parent_span_id;
   req.attributes = {{"step", site.step}, {"kind", spec.kind}};
 
   std::string system = spec.system;

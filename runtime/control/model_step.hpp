@@ -45,9 +45,10 @@ struct model_step_spec {
   static result<model_step_spec> from_args(const nlohmann::json& args);
 };
 
-// Where the step runs, for accounting, policy, budgets and traces.
+// Where the step runs, for accounting, policy, budgets and traces: the
+// model call's span is a child of parent_span_id (the step's span).
 struct model_step_site {
-  std::string workflow, step, instance, trace_id;
+  std::string workflow, step, instance, trace_id, parent_span_id;
 };
 
 // The step's result. A completed step:

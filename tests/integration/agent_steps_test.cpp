@@ -141,18 +141,28 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
   auto none = w.ctl({"runs", "agent", id, "--step", "done"});
   BOOST_TEST(none.code != 0);
   BOOST_TEST(has(none.err, "no agent step named 'done'"), none.err);
-  // Each turn's step span carries what the model did, under the GenAI attribute names.
-  nlohmann::json turn_span;
+  // Each turn's step span carries what the model did, under the GenAI
+  // attribute names, and the model call it made is its child span.
+  nlohmann::json turn_span, trace;
+  auto call_of_turn = [&] {
+    for (const auto& sp : trace["spans"])
+      if (sp.value("parent_span_id", std::string()) == turn_span.value("span_id", std::string()) &&
+          sp.value("name", std::string()).rfind("chat ", 0) == 0)
+        return sp;
+    return nlohmann::json();
+  };
   BOOST_TEST(wait_until([&] {
                auto t = w.ctl({"--json", "trace", id});
                if (t.code != 0) return false;
-               const auto trace = nlohmann::json::parse(t.out);
+               trace = nlohmann::json::parse(t.out);
                for (const auto& sp : trace["spans"])
                  if (sp.value("name", std::string()) == "step act/1") turn_span = sp;
-               return turn_span.is_object();
-             }, 10s));
+               return turn_span.is_object() && call_of_turn().is_object();
+             }, 10s), trace.dump());
   BOOST_TEST(turn_span["attributes"]["gen_ai.request.model"] == "agent-model", turn_span.dump());
   BOOST_TEST(turn_span["attributes"].contains("gen_ai.usage.input_tokens"), turn_span.dump());
+  BOOST_TEST(!turn_span.value("span_id", std::string()).empty(), turn_span.dump());
+  BOOST_TEST(call_of_turn()["attributes"]["gen_ai.request.model"] == "agent-model", trace.dump());
   // The call that ran is in the audit trail with its arguments.
   auto audit = w.ctl({"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"tool_call\"") != std::string::npos, audit.out);
