@@ -24,6 +24,7 @@
 
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
+#include "runtime/base/crypto.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/workflow/agent_spec.hpp"
@@ -82,10 +83,31 @@ void fail_attempt(executor_self self, const wf::step_task& t, const error& e) {
   workflows_on_task_done(self, workflow_ref{t.instance, t.step, t.attempt, t.compensation}, e);
 }
 
+namespace {
+
+// The span id of an attempt of `step`, derived from what names the attempt,
+// so that a later step can name it as its parent without either of them
+// keeping it: an agent's tool call ("STEP/TURN/CALL", step ids have no
+// slash) is the child of the turn that asked for it ("STEP/TURN", the same
+// attempt of the agent step).
+std::string attempt_span_id(const wf::step_task& t, const std::string& step, bool compensation) {
+  return control::sha256_hex(t.trace + "\n" + t.instance + "\n" + step + "\n" + std::to_string(t.attempt) +
+                             (compensation ? "\nc" : ""))
+      .substr(0, 16);
+}
+
+}  // namespace
+
 void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow, json effect) {
   auto key = t.instance + "/" + t.step + "/" + std::to_string(t.attempt) + (t.compensation ? "/c" : "");
-  self->state.timings[key] = {control::unix_now_us(), t.action, workflow, t.trace,
-                              t.trace.empty() ? std::string() : control::new_span_id(), std::move(effect)};
+  step_timing tm{control::unix_now_us(), t.action, workflow, t.trace, {}, {}, std::move(effect)};
+  if (!t.trace.empty()) {
+    tm.span_id = attempt_span_id(t, t.step, t.compensation);
+    auto first = t.step.find('/');
+    auto second = first == std::string::npos ? first : t.step.find('/', first + 1);
+    if (second != std::string::npos) tm.parent_span_id = attempt_span_id(t, t.step.substr(0, second), false);
+  }
+  self->state.timings[key] = std::move(tm);
 }
 
 // Resolves secret:// arguments: the executor gets only what this step names.
@@ -290,6 +312,7 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
       control::span sp;
       sp.trace_id = tm.trace;
       sp.span_id = tm.span_id.empty() ? control::new_span_id() : tm.span_id;
+      sp.parent_span_id = tm.parent_span_id;
       sp.name = (ref.compensation ? "compensate " : "step ") + ref.step;
       sp.start_us = tm.start_us;
       sp.end_us = end;

@@ -44,7 +44,8 @@ struct step_timing {
   std::string action, workflow, trace;
   // The step's span, named at dispatch so what the step causes on the node
   // (its model call) can record it as its parent; empty without a trace.
-  std::string span_id;
+  // An agent's tool call has the turn that asked for it as its parent.
+  std::string span_id, parent_span_id;
   nlohmann::json effect;  // control_effect_facts(), null when the action is no external effect
 };
 

@@ -151,18 +151,28 @@ BOOST_AUTO_TEST_CASE(the_model_calls_tools_on_an_executor_and_every_call_gets_on
         return sp;
     return nlohmann::json();
   };
+  auto calls_under_turn = [&] {
+    int n = 0;
+    for (const auto& sp : trace["spans"])
+      if (sp.value("name", std::string()).rfind("step act/1/", 0) == 0)
+        n += sp.value("parent_span_id", std::string()) == turn_span.value("span_id", std::string());
+    return n;
+  };
   BOOST_TEST(wait_until([&] {
                auto t = w.ctl({"--json", "trace", id});
                if (t.code != 0) return false;
                trace = nlohmann::json::parse(t.out);
                for (const auto& sp : trace["spans"])
                  if (sp.value("name", std::string()) == "step act/1") turn_span = sp;
-               return turn_span.is_object() && call_of_turn().is_object();
+               return turn_span.is_object() && call_of_turn().is_object() && calls_under_turn() == 1;
              }, 10s), trace.dump());
   BOOST_TEST(turn_span["attributes"]["gen_ai.request.model"] == "agent-model", turn_span.dump());
   BOOST_TEST(turn_span["attributes"].contains("gen_ai.usage.input_tokens"), turn_span.dump());
   BOOST_TEST(!turn_span.value("span_id", std::string()).empty(), turn_span.dump());
   BOOST_TEST(call_of_turn()["attributes"]["gen_ai.request.model"] == "agent-model", trace.dump());
+  // The call turn 1 asked for that ran (c2; c1's arguments did not match,
+  // so it never ran) is the turn's child too.
+  BOOST_TEST(calls_under_turn() == 1, trace.dump());
   // The call that ran is in the audit trail with its arguments.
   auto audit = w.ctl({"--json", "audit", "tail", "-n", "50"});
   BOOST_TEST(audit.out.find("\"tool_call\"") != std::string::npos, audit.out);
