@@ -78,6 +78,32 @@ BOOST_AUTO_TEST_CASE(dead_endpoint_fails_within_the_timeout) {
   BOOST_TEST(has(env.err, dead));
 }
 
+// A word that names no command is an error that names it and says where the
+// commands are listed; so is a missing command, at every level.
+BOOST_AUTO_TEST_CASE(unknown_and_missing_commands_are_named) {
+  struct probe {
+    std::vector<std::string> argv;
+    std::string says;
+  };
+  for (const auto& p : std::vector<probe>{
+           {{KEELCTL_BIN, "bogus"}, "keelctl: unknown command 'bogus'; `keelctl --help` lists the commands"},
+           {{KEELCTL_BIN, "--json", "memory", "bogus"}, "keelctl memory: unknown command 'bogus'; `keelctl memory --help`"},
+           {{KEELCTL_BIN}, "keelctl: which command? `keelctl --help` lists them"},
+           {{KEELCTL_BIN, "secrets"}, "keelctl secrets: which command? `keelctl secrets --help` lists them"},
+           {{KEEL_BIN, "bogus"}, "keel: unknown command 'bogus'; `keel --help` lists the commands"},
+           {{KEEL_BIN, "cluster", "nope"}, "keel cluster: unknown command 'nope'"},
+       }) {
+    auto r = run_command(p.argv, 10s);
+    BOOST_TEST(r.code == 2, p.argv.back());
+    BOOST_TEST(has(r.err, p.says), r.err);
+    BOOST_TEST(r.out.empty(), r.out);
+  }
+  // A missing argument is still CLI11's own message, naming the argument.
+  auto no_id = run_command({KEELCTL_BIN, "trace"}, 10s);
+  BOOST_TEST(no_id.code == 2);
+  BOOST_TEST(has(no_id.err, "id is required"), no_id.err);
+}
+
 BOOST_AUTO_TEST_CASE(help_on_every_command) {
   for (std::vector<std::string> cmd : std::vector<std::vector<std::string>>{
            {"--help"}, {"status", "--help"}, {"agents", "--help"}, {"executors", "--help"}, {"ping", "--help"},

@@ -21,6 +21,7 @@
 #include "runtime/base/log.hpp"
 #include "runtime/node/node_config.hpp"
 #include "tools/keel/backup_command.hpp"
+#include "tools/cli/parse_errors.hpp"
 #include "tools/keel/cluster.hpp"
 
 // jemalloc tuning, read once at start: few arenas and small thread caches,
@@ -220,7 +221,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return keel::cli::report_parse_error(app, e, "keel", 2);
   }
 
   // What a node or a cluster writes (its database, index files, logs with

@@ -8,6 +8,7 @@
 
 #include "runtime/base/duration.hpp"
 #include "runtime/node/node_config.hpp"
+#include "tools/cli/parse_errors.hpp"
 #include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/connector_commands.hpp"
@@ -52,7 +53,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : ctl::exit_usage;
+    return cli::report_parse_error(app, e, "keelctl", ctl::exit_usage);
   }
   if (no_color) ui::set_color(false);
   auto t = parse_duration(timeout_text);
