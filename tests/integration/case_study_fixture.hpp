@@ -106,9 +106,12 @@ struct case_study {
     httplib::Headers h{{"Stripe-Signature", connectors::stripe_signature_header(secret, std::time(nullptr), body)}};
     return c.Post("/hooks/stripe", h, body, "application/json");
   }
-  command_result send_webhooks() {
+  // `later_s`: signed as of that many seconds from now, as a sender's retry
+  // is signed anew (the same signature again is a replay, refused 409).
+  command_result send_webhooks(int later_s = 0) {
     return run_command({KEEL_SOURCE_DIR "/config/demo/send_webhooks.sh",
-                        "http://127.0.0.1:" + std::to_string(http_port) + "/hooks/stripe", "whsec_demo_secret"},
+                        "http://127.0.0.1:" + std::to_string(http_port) + "/hooks/stripe", "whsec_demo_secret",
+                        std::to_string(later_s)},
                        60s);
   }
 };
