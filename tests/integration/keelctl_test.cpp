@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(unknown_and_missing_commands_are_named) {
   };
   for (const auto& p : std::vector<probe>{
            {{KEELCTL_BIN, "bogus"}, "keelctl: unknown command 'bogus'; `keelctl --help` lists the commands"},
-           {{KEELCTL_BIN, "--json", "memory", "bogus"}, "keelctl memory: unknown command 'bogus'; `keelctl memory --help`"},
+           {{KEELCTL_BIN, "records", "bogus"}, "keelctl records: unknown command 'bogus'; `keelctl records --help`"},
            {{KEELCTL_BIN}, "keelctl: which command? `keelctl --help` lists them"},
            {{KEELCTL_BIN, "secrets"}, "keelctl secrets: which command? `keelctl secrets --help` lists them"},
            {{KEEL_BIN, "bogus"}, "keel: unknown command 'bogus'; `keel --help` lists the commands"},
@@ -98,6 +98,19 @@ BOOST_AUTO_TEST_CASE(unknown_and_missing_commands_are_named) {
     BOOST_TEST(has(r.err, p.says), r.err);
     BOOST_TEST(r.out.empty(), r.out);
   }
+  // With --json, a command line that does not parse is a JSON error too.
+  for (const auto& argv : std::vector<std::vector<std::string>>{{KEELCTL_BIN, "--json", "bogus"},
+                                                                {KEELCTL_BIN, "--json", "tasks", "--bogus"}}) {
+    auto r = run_command(argv, 10s);
+    BOOST_TEST(r.code == 2);
+    auto j = nlohmann::json::parse(r.out, nullptr, false);
+    BOOST_REQUIRE_MESSAGE(j.is_object(), r.out);
+    BOOST_TEST(j["ok"] == false);
+    BOOST_TEST(j["error"]["code"] == "bad_request");
+    BOOST_TEST(has(j["error"]["message"].get<std::string>(), argv.back()), r.out);
+  }
+  auto tasks_json = nlohmann::json::parse(run_command({KEELCTL_BIN, "--json", "tasks", "--bogus"}, 10s).out, nullptr, false);
+  BOOST_TEST(has(tasks_json.dump(), "keelctl tasks --help"), tasks_json.dump());
   // A missing argument is still CLI11's own message, naming the argument.
   auto no_id = run_command({KEELCTL_BIN, "trace"}, 10s);
   BOOST_TEST(no_id.code == 2);

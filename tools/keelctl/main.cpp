@@ -2,6 +2,7 @@
 // $KEEL_ENDPOINT, else tcp://127.0.0.1:7401. Every command has --help and
 // --json; exit codes are listed in commands.hpp.
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -53,7 +54,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return cli::report_parse_error(app, e, "keelctl", ctl::exit_usage);
+    // --json may not have been read when the parse stopped: look for it.
+    bool json = false;
+    for (int i = 1; i < argc; ++i) json = json || std::string(argv[i]) == "--json";
+    return cli::report_parse_error(app, e, "keelctl", ctl::exit_usage, json);
   }
   if (no_color) ui::set_color(false);
   auto t = parse_duration(timeout_text);
