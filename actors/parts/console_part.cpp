@@ -5,7 +5,6 @@
 // Destroying it removes its routes, waiting for requests in progress.
 #include "actors/parts/parts.hpp"
 
-#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -18,6 +17,7 @@
 #include "runtime/base/duration.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/console/console.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 
 namespace keel {
 
@@ -46,20 +46,6 @@ result<curve_keypair> console_admin_key(const std::string& data_dir, auth_regist
   }
   if (auto s = auth.authorize({"console", key->public_key, "admin", {}, {}, false, unix_now_ms()}); !s) return s.err();
   return key;
-}
-
-// The address the in-node console connects to (it never binds). The node
-// listens on 127.0.0.1 unless the operator passed another --listen; when
-// that is a wildcard bind (an explicit choice, which needs CURVE keys), a
-// client on this machine reaches it through loopback.
-std::string loopback_endpoint(const std::string& listen) {
-  const std::string scheme = "tcp://";
-  auto colon = listen.rfind(':');
-  if (listen.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size()) return listen;
-  auto host = listen.substr(scheme.size(), colon - scheme.size());
-  in_addr addr{};
-  bool any_ipv4 = ::inet_pton(AF_INET, host.c_str(), &addr) == 1 && addr.s_addr == htonl(INADDR_ANY);
-  return host == "*" || any_ipv4 ? scheme + "127.0.0.1" + listen.substr(colon) : listen;
 }
 
 struct console_part {
@@ -94,7 +80,8 @@ result<child_handle> start_console_part(caf::actor_system& sys, const agent_env&
     return child_handle{{}, nullptr, !http ? "metrics.port is 0 or taken" : "console.enabled is false"};
   console::console_options co;
   co.data_dir = ctx->db->dir();
-  co.endpoint = loopback_endpoint(ctx->listen);
+  // The console connects (it never binds): to a wildcard bind, through loopback.
+  co.endpoint = local_endpoint_of(ctx->listen);
   co.session_idle = ctx->config.control.console_session_idle;
   co.operator_name = ctx->control->ids.op.name.empty() ? "operator" : ctx->control->ids.op.name;
   auto* services = ctx->control;

@@ -1,6 +1,8 @@
 #include "runtime/fabric/curve_keys.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +63,19 @@ bool is_loopback_endpoint(const std::string& ep) {
   if (ep.rfind("tcp://", 0) != 0) return false;
   auto host = ep.substr(6, ep.rfind(':') == std::string::npos ? std::string::npos : ep.rfind(':') - 6);
   return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+}
+
+std::string local_endpoint_of(const std::string& listen) {
+  const std::string scheme = "tcp://";
+  auto colon = listen.rfind(':');
+  if (listen.rfind(scheme, 0) != 0 || colon == std::string::npos || colon < scheme.size()) return listen;
+  auto host = listen.substr(scheme.size(), colon - scheme.size());
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  in_addr v4{};
+  in6_addr v6{};
+  bool any = host == "*" || (::inet_pton(AF_INET, host.c_str(), &v4) == 1 && v4.s_addr == htonl(INADDR_ANY)) ||
+             (::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&v6));
+  return any ? scheme + "127.0.0.1" + listen.substr(colon) : listen;
 }
 
 int endpoint_port(const std::string& ep) {

@@ -25,6 +25,10 @@ bool valid_z85_key(const std::string& key);
 
 // tcp://127.x.x.x:P, tcp://localhost:P, tcp://[::1]:P, ipc://, inproc://.
 bool is_loopback_endpoint(const std::string& endpoint);
+// Where a process on this machine connects to reach a node bound at
+// `listen`: a wildcard bind (tcp://*:P, the IPv4 or IPv6 any-address) is
+// reached on tcp://127.0.0.1:P; every other endpoint is itself.
+std::string local_endpoint_of(const std::string& listen);
 // P of tcp://HOST:P; 0 for other transports or no valid port.
 int endpoint_port(const std::string& endpoint);
 

@@ -196,7 +196,7 @@ void read_ingress(yaml_reader& r, node_config& cfg) {
   int port = 0;
   if (colon != std::string::npos) port = std::atoi(listen.c_str() + colon + 1);
   if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
-    return r.fail(r.node(), "listen", "is ADDRESS:PORT, e.g. 0.0.0.0:8443");
+    return r.fail(r.node(), "listen", "is ADDRESS:PORT, e.g. 127.0.0.1:8443 behind a TLS proxy, or this host's public address with cert_file and key_file");
   in.address = listen.substr(0, colon);
   in.port = port;
   if (in.cert_file.empty() != in.key_file.empty()) return r.fail(r.node(), "key_file", "give cert_file and key_file together");
@@ -298,7 +298,7 @@ void read_agents(yaml_reader& root, YAML::Node doc, const std::string& origin, n
         root.fail(list, "agents", "the executor agent is required (it dispatches every task)");
     }
   } else {
-    for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff});
+    for (auto* k : agent_kinds) cfg.supervision.children.push_back({k, restart_type::permanent, default_backoff, shutdown_spec{}});
   }
   root.mark("agents");
 }

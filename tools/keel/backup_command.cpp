@@ -49,13 +49,6 @@ bool node_running(const std::string& data_dir) {
   return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
 }
 
-// tcp://0.0.0.0:P and tcp://*:P are binds; this machine reaches them on loopback.
-std::string reachable(std::string endpoint) {
-  for (const char* wildcard : {"tcp://0.0.0.0:", "tcp://*:"})
-    if (endpoint.rfind(wildcard, 0) == 0) return "tcp://127.0.0.1:" + endpoint.substr(std::string(wildcard).size());
-  return endpoint;
-}
-
 int backup_through_node(const backup_cli& o, const std::string& out) {
   std::ifstream in(fs::path(o.data_dir) / "node.endpoint");
   std::string endpoint;
@@ -64,7 +57,7 @@ int backup_through_node(const backup_cli& o, const std::string& out) {
                           "or run `keelctl backup --out FILE` against it");
   auto keys = client_keys_from_data_dir(o.data_dir, false);
   if (!keys) return fail("backup", keys.err().message);
-  auto c = client::connect(reachable(endpoint), *keys ? &**keys : nullptr);
+  auto c = client::connect(local_endpoint_of(endpoint), *keys ? &**keys : nullptr);
   if (!c) return fail("backup", c.err().message);
   std::fprintf(stderr, "keel backup: a node runs on %s; it writes the backup (see its log for progress)\n", o.data_dir.c_str());
   auto r = (*c)->call("backup", {{"out", out}, {"with_key", o.with_key}}, 12h);
