@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "runtime/base/json_fields.hpp"
@@ -16,7 +17,7 @@ using nlohmann::json;
 
 // What the node's own reads take (runtime/memory/*_ops.cpp), as the model
 // is told; the ops check the arguments again when they run.
-json builtin_parameters(const std::string& action) {
+json make_builtin_parameters(const std::string& action) {
   if (action == "records.get")
     return {{"type", "object"},
             {"properties",
@@ -40,6 +41,18 @@ json builtin_parameters(const std::string& action) {
               {"kind", {{"type", "string"}, {"description", "note (default), fact, ..."}}}}},
             {"required", {"text"}}};
   return {{"type", "object"}};
+}
+
+// Built once: a spec is read on every turn of every agent step.
+const json& builtin_parameters(const std::string& action) {
+  static const json records = make_builtin_parameters("records.get");
+  static const json search = make_builtin_parameters("memory.search");
+  static const json add = make_builtin_parameters("memory.add");
+  static const json any = make_builtin_parameters("");
+  if (action == "records.get") return records;
+  if (action == "memory.search") return search;
+  if (action == "memory.add") return add;
+  return any;
 }
 
 std::string builtin_description(const std::string& action) {
@@ -67,11 +80,14 @@ result<agent_tool> read_tool(const json& t, std::size_t i) {
   if (tool.action.empty()) return error{errc::bad_request, where + ": names no action"};
   if (tool.action == agent_action || tool.action == agent_turn_action || tool.action.rfind("model.", 0) == 0)
     return error{errc::bad_request, where + ": " + tool.action + " cannot be a tool (use a model: step)"};
-  if (tool.parameters.is_null()) tool.parameters = builtin_parameters(tool.action);
-  if (!tool.parameters.is_object() || tool.parameters.value("type", std::string()) != "object")
-    return error{errc::bad_request, where + ".parameters: must be a JSON Schema of type object"};
-  if (auto c = json_schema::check(tool.parameters); !c)
-    return error{errc::bad_request, where + ".parameters: " + c.err().message};
+  if (tool.parameters.is_null()) {
+    tool.parameters = builtin_parameters(tool.action);  // known good: nothing to check
+  } else {
+    if (!tool.parameters.is_object() || text_field(tool.parameters, "type") != "object")
+      return error{errc::bad_request, where + ".parameters: must be a JSON Schema of type object"};
+    if (auto c = json_schema::check(tool.parameters); !c)
+      return error{errc::bad_request, where + ".parameters: " + c.err().message};
+  }
   if (tool.description.empty()) tool.description = builtin_description(tool.action);
   tool.name = tool_name_for(tool.action);
   return tool;
@@ -162,11 +178,26 @@ result<checked_call> check_tool_call(const agent_spec& spec, const std::string& 
   auto args = arguments.find_first_not_of(" \t\r\n") == std::string::npos ? json::object() : parse_json_text(arguments, &why);
   if (args.is_discarded()) return error{errc::bad_request, "the arguments of " + name + " are not JSON: " + why};
   if (!args.is_object()) return error{errc::bad_request, "the arguments of " + name + " must be a JSON object"};
-  auto schema = json_schema::compile(t->parameters);
-  if (!schema) return error{errc::bad_request, "the tool " + name + " has a bad schema: " + schema.err().message};
+  std::optional<json_schema> compiled;
+  const json_schema* schema = t->validator.get();
+  if (!schema) {
+    auto c = json_schema::compile(t->parameters);
+    if (!c) return error{errc::bad_request, "the tool " + name + " has a bad schema: " + c.err().message};
+    schema = &compiled.emplace(std::move(*c));
+  }
   if (auto v = schema->validate(args); !v)
     return error{errc::bad_request, "the arguments of " + name + " do not match its parameters: " + v.err().message};
   return checked_call{t->action, std::move(args)};
+}
+
+status agent_spec::compile_validators() {
+  for (auto& t : tools) {
+    if (t.validator) continue;
+    auto c = json_schema::compile(t.parameters);
+    if (!c) return error{errc::bad_request, "the tool " + t.name + " has a bad schema: " + c.err().message};
+    t.validator = std::make_shared<const json_schema>(std::move(*c));
+  }
+  return ok_v;
 }
 
 }  // namespace keel::wf

@@ -13,6 +13,7 @@
 // one for the node reads, else any object.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/error.hpp"
+#include "runtime/base/json_schema.hpp"
 
 namespace keel::wf {
 
@@ -28,6 +30,8 @@ struct agent_tool {
   std::string action;  // what runs
   std::string description;
   nlohmann::json parameters;  // JSON Schema of the arguments
+  // `parameters` compiled, once compile_validators() ran; shared by copies.
+  std::shared_ptr<const json_schema> validator;
 };
 
 struct agent_spec {
@@ -41,6 +45,10 @@ struct agent_spec {
   // Errors: bad_request naming the argument.
   static result<agent_spec> from_args(const nlohmann::json& args);
   const agent_tool* tool(const std::string& name) const;
+  // Compiles every tool's parameters once, for a spec that checks many
+  // calls (check_tool_call compiles on each call otherwise). Errors:
+  // bad_request naming the tool (from_args already checked them).
+  status compile_validators();
   // The tools as the turn request carries them: [{name, description, parameters}].
   nlohmann::json tools_json() const;
 };

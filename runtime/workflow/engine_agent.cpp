@@ -126,8 +126,13 @@ json final_output(const json& agent, const json& last) {
 }  // namespace
 
 void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, bool resend) {
-  auto spec = agent_spec::from_args(r.args);
-  if (!spec) return fail_step(inst, s, r, errc::bad_request, "agent step " + s.id + ": " + spec.err().message, false);
+  if (!r.agent_spec_memo) {
+    auto read = agent_spec::from_args(r.args);
+    status usable = read ? read->compile_validators() : status(read.err());
+    if (!usable) return fail_step(inst, s, r, errc::bad_request, "agent step " + s.id + ": " + usable.err().message, false);
+    r.agent_spec_memo = std::make_shared<const agent_spec>(std::move(*read));
+  }
+  const auto spec = r.agent_spec_memo;  // fail_step below may drop the memo
   auto& a = r.agent;
   const auto& turns = a.is_object() ? a["turns"] : json::array();
   const int done_turns = static_cast<int>(turns.size());

@@ -134,6 +134,7 @@ bool apply_run_event(instance& inst, step_run& run, std::string_view type, const
     run.attempt = ev.value("attempt", 1);
     run.key = ev.value("key", std::string());
     run.args = ev.value("args", nlohmann::json::object());
+    run.agent_spec_memo.reset();
     if (run.started_ms == 0) run.started_ms = at;
   } else if (type == "step_completed") {
     run.state = step_state::completed;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@
 #include "runtime/workflow/definition.hpp"
 
 namespace keel::wf {
+
+struct agent_spec;  // agent_spec.hpp
 
 enum class step_state {
   pending,            // waiting for its needs
@@ -55,6 +58,9 @@ struct step_run {
   //    asked and not yet answered (0: none), cost_usd, tokens: {input, output},
   //    limits: {max_turns?, max_cost?} (an operator's retry raised them)}
   nlohmann::json agent;
+  // `args` read as an agent spec, kept in memory (never stored) while args
+  // stay the same: the loop reads it on every turn and tool call.
+  std::shared_ptr<const agent_spec> agent_spec_memo;
   comp_state comp = comp_state::none;
   int comp_attempt = 0;
   nlohmann::json comp_result;

@@ -226,6 +226,24 @@ BOOST_AUTO_TEST_CASE(tool_calls_are_checked_against_the_tools_schemas) {
   BOOST_TEST(!check_tool_call(*spec, "file_append", "{not json").ok());
   BOOST_TEST(!check_tool_call(*spec, "file_append", "[1]").ok());
   BOOST_TEST(check_tool_call(*spec, "file_append", R"({"line": "x"})")->action == "file.append");
+
+  // Compiled once, the same answers; a copy shares the compiled schemas.
+  BOOST_REQUIRE(spec->compile_validators().ok());
+  auto kept = *spec;
+  BOOST_TEST(kept.tools[1].validator.get() == spec->tools[1].validator.get());
+  BOOST_TEST(check_tool_call(kept, "memory_search", R"({"query": "refunds"})").ok());
+  auto still_missing = check_tool_call(kept, "memory_search", R"({"k": 3})");
+  BOOST_REQUIRE(!still_missing.ok());
+  BOOST_TEST(still_missing.err().message == missing.err().message);
+  BOOST_TEST(!check_tool_call(kept, "file_append", R"({"line": 7})").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_tool_schema_that_is_not_an_object_schema_is_refused) {
+  for (const char* params : {R"("x")", R"({"type": "array"})", R"({"type": 3})", R"({"type": "object", "required": 5})"}) {
+    auto spec = agent_spec::from_args(json::parse(std::string(R"({"goal": "g", "tools": [{"action": "a.b", "parameters": )") + params + "}]}"));
+    BOOST_TEST(!spec.ok(), params);
+    if (!spec.ok()) BOOST_TEST(spec.err().message.find("tools[0].parameters") != std::string::npos, spec.err().message);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
