@@ -6,10 +6,20 @@
 
 #include <thread>
 
+#include "runtime/base/json_text.hpp"
 #include "runtime/control/openai_provider.hpp"
 #include "runtime/http/http_fetch.hpp"
 
 namespace keel::control {
+
+namespace {
+
+std::string host_of(const std::string& base_url) {
+  auto u = http::parse_url(base_url);
+  return u ? u->host : std::string();
+}
+
+}  // namespace
 
 const char* to_string(attempt_failure f) {
   switch (f) {
@@ -72,7 +82,7 @@ result<std::unique_ptr<model_router>> model_router::create(const model_config& c
     }
     provider_slot slot{std::make_unique<openai_provider>(std::move(o)),
                        std::make_unique<circuit_breaker>(p.breaker_failures, p.breaker_cooldown),
-                       std::make_unique<std::counting_semaphore<1024>>(p.max_concurrency), p};
+                       std::make_unique<std::counting_semaphore<1024>>(p.max_concurrency), p, host_of(p.base_url)};
     g->providers_[p.name] = std::move(slot);
   }
   auto ledger = budget_ledger::open(db);
@@ -92,6 +102,7 @@ void model_router::set_provider(std::unique_ptr<model_provider> p, int breaker_f
   for (const auto& c : cfg_.providers)
     if (c.name == name) slot.cfg = c, configured = true;
   if (!configured) slot.cfg.name = name;
+  slot.host = host_of(slot.cfg.base_url);
   slot.in_flight = std::make_unique<std::counting_semaphore<1024>>(slot.cfg.max_concurrency);
 }
 
@@ -109,8 +120,8 @@ double model_router::estimate_usd(const std::string& model, const model_call& ca
     in += m.content.size() + m.role.size() + m.tool_call_id.size() + 16;
     for (const auto& c : m.tool_calls) in += c.id.size() + c.name.size() + c.arguments.size() + 16;
   }
-  if (!call.json_schema.is_null()) in += call.json_schema.dump().size();
-  for (const auto& t : call.tools) in += t.name.size() + t.description.size() + t.parameters.dump().size() + 16;
+  if (!call.json_schema.is_null()) in += json_dump_size(call.json_schema);
+  for (const auto& t : call.tools) in += t.name.size() + t.description.size() + json_dump_size(t.parameters) + 16;
   return cost_usd(model, static_cast<int>(in), call.max_tokens);
 }
 
@@ -335,8 +346,7 @@ void model_router::record_span(const model_request& req, const model_result& r, 
                         {"input_tokens", r.input_tokens}, {"output_tokens", r.output_tokens}, {"cost_usd", r.cost_usd},
                         {"ok", true}, {"args_sha256", r.request_sha256}, {"attempts", r.attempts},
                         {"duration_ms", (end_us - start_us) / 1000}};
-    if (auto p = providers_.find(r.provider); p != providers_.end())
-      if (auto u = http::parse_url(p->second.cfg.base_url)) d["target"] = u->host;
+    if (auto p = providers_.find(r.provider); p != providers_.end() && !p->second.host.empty()) d["target"] = p->second.host;
     if (!req.workflow.empty()) d["workflow"] = req.workflow;
     hooks_.recorder->post_audit({"effect", req.agent.empty() ? "model_router" : req.agent,
                                  req.run.empty() ? req.task_kind : req.run, std::move(d), req.trace_id});

@@ -163,6 +163,7 @@ class model_router {
     std::unique_ptr<circuit_breaker> breaker;
     std::unique_ptr<std::counting_semaphore<1024>> in_flight;  // cfg.max_concurrency permits
     provider_config cfg;
+    std::string host;  // of cfg.base_url, as the audit names the call's target
   };
   explicit model_router(const model_config& cfg);
   // One tier: cache, reserve, attempts with retries, settle. Returns true

@@ -4,12 +4,7 @@
 // one forced function call; usage.prompt_tokens / completion_tokens are read
 // back for accounting. One HTTP request per complete(): the router retries.
 //
-// Agent tools go out as `tools` (function tools) with tool_choice "auto";
-// assistant turns carry their `tool_calls` ({id, type: function, function:
-// {name, arguments}}, content null when empty) and tool results go back as
-// {role: tool, tool_call_id, content}, as the chat-completions API defines
-// them. Every tool call of an answer is read back; one without an id, a
-// function name, or string arguments makes the answer `malformed`.
+// The body it sends and how it reads the answer: chat_completion.hpp.
 // Uses cpp-httplib. Connections are kept alive and reused: a call takes an
 // idle connection (or opens one), so calls run in parallel, one per
 // connection, and the next call skips the TCP handshake. A call that fails
@@ -46,13 +41,6 @@ class openai_provider final : public model_provider {
   ~openai_provider() override;
   const std::string& name() const override { return opts_.name; }
   attempt_result complete(const model_call& call) override;
-
-  // The chat-completions request body for `call` (exposed for tests/docs).
-  static nlohmann::json request_body(const model_call& call);
-  // Parses a 200 response body into `out` (text, json, tool calls,
-  // finish_reason, usage); false with out.failure = malformed and out.error
-  // set when it is not a usable completion.
-  static bool parse_response(const std::string& body, const model_call& call, attempt_result& out);
 
  private:
   struct connection;

@@ -407,7 +407,7 @@ nlohmann::json detail_json(const instance& inst) {
     }
     steps.push_back(std::move(sj));
   }
-  j["steps"] = steps;
+  j["steps"] = std::move(steps);
   return j;
 }
 

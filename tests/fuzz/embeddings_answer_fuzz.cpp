@@ -6,19 +6,17 @@
 // compiled in here.
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "runtime/memory/embeddings_answer.cpp"
+#include "tests/fuzz/fuzz_common.hpp"
 
 namespace {
 
 [[noreturn]] void fail(const char* what, std::string_view input) {
-  std::fprintf(stderr, "\n*** fuzz property violated: %s\n*** input of %zu bytes\n", what, input.size());
-  std::abort();
+  keel::fuzz::fail(what, "input of " + std::to_string(input.size()) + " bytes");
 }
 
 }  // namespace

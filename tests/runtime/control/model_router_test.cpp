@@ -11,6 +11,7 @@
 
 #include <httplib.h>
 
+#include "runtime/control/chat_completion.hpp"
 #include "runtime/control/model_router.hpp"
 #include "runtime/control/openai_provider.hpp"
 #include "runtime/base/duration.hpp"
@@ -196,7 +197,7 @@ BOOST_AUTO_TEST_CASE(malformed_tool_calls_are_malformed_answers) {
   call.tools = {lookup_tool()};
   auto parse = [&](const std::string& calls) {
     attempt_result out;
-    bool ok = openai_provider::parse_response(
+    bool ok = read_chat_answer(
         R"({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": )" + calls +
             R"(}, "finish_reason": "tool_calls"}]})",
         call, out);
@@ -214,10 +215,10 @@ BOOST_AUTO_TEST_CASE(malformed_tool_calls_are_malformed_answers) {
   BOOST_TEST(has(parse(R"("lookup")"), "tool_calls is not a list"));
 
   attempt_result out;
-  BOOST_TEST(!openai_provider::parse_response(R"({"choices": [{"message": {"content": null}}]})", call, out));
+  BOOST_TEST(!read_chat_answer(R"({"choices": [{"message": {"content": null}}]})", call, out));
   BOOST_TEST(has(out.error, "content is missing"));
   out = {};
-  BOOST_TEST(openai_provider::parse_response(
+  BOOST_TEST(read_chat_answer(
       R"({"choices": [{"message": {"content": "all done"}, "finish_reason": "stop"}], "usage": {"prompt_tokens": "many"}})",
       call, out));
   BOOST_TEST(out.text == "all done");
@@ -376,7 +377,7 @@ BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
   attempt_result out;
   model_call call;
   call.json_schema = {{"type", "object"}};
-  BOOST_TEST(!openai_provider::parse_response(R"({"choices":[{"message":{"content":"not an object"}}]})", call, out));
+  BOOST_TEST(!read_chat_answer(R"({"choices":[{"message":{"content":"not an object"}}]})", call, out));
   BOOST_TEST(has(out.error, "not the JSON object asked for"));
 }
 
