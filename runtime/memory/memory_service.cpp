@@ -5,6 +5,8 @@
 // timeout, so an idle node does not wake up to poll.
 #include "runtime/memory/memory_service.hpp"
 
+#include <chrono>
+
 #include <spdlog/spdlog.h>
 
 #include "runtime/base/duration.hpp"
@@ -49,17 +51,24 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   auto mem = memory::item_store::open(db, *svc->emb_, mo);
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
-  if (!settings.synonyms.empty()) {
-    // Optional: without WordNet, words only meet themselves (and say so once).
-    if (auto syn = memory::synonym_table::load_wordnet(settings.synonyms); syn) {
-      svc->synonyms_ = std::move(*syn);
-      spdlog::info("memory: {} word(s) with synonyms from {}", svc->synonyms_->size(), settings.synonyms);
-    } else {
-      spdlog::warn("memory: keyword search without synonyms: {}; install wordnet-base or set memory.synonyms: off",
-                   syn.err().message);
-    }
-  }
-  svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_, svc->synonyms_ ? &*svc->synonyms_ : nullptr);
+  // Read on the first search that has words, not at start: most node
+  // starts never search, and reading WordNet takes about half a second.
+  svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_, [raw = svc.get(), dir = settings.synonyms] {
+    std::call_once(raw->synonyms_once_, [&] {
+      if (dir.empty()) return;
+      // Optional: without WordNet, words only meet themselves (and say so once).
+      auto start = std::chrono::steady_clock::now();
+      if (auto syn = memory::synonym_table::load_wordnet(dir); syn) {
+        raw->synonyms_ = std::move(*syn);
+        spdlog::info("memory: {} word(s) with synonyms from {} in {} ms", raw->synonyms_->size(), dir,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count());
+      } else {
+        spdlog::warn("memory: keyword search without synonyms: {}; install wordnet-base or set memory.synonyms: off",
+                     syn.err().message);
+      }
+    });
+    return raw->synonyms_ ? &*raw->synonyms_ : nullptr;
+  });
   svc->summaries_ = std::make_unique<memory::record_summaries>(db, *svc->records_, *svc->memory_);
 
   const auto& rep = svc->memory_->opened();

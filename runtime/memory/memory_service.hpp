@@ -123,6 +123,7 @@ class memory_service {
   std::unique_ptr<memory::dead_letters> dlq_;
   std::unique_ptr<memory::event_mapper> canon_;
   std::unique_ptr<memory::item_store> memory_;
+  std::once_flag synonyms_once_;                   // the first search with words reads WordNet
   std::optional<memory::synonym_table> synonyms_;  // before search_, which points at it
   std::unique_ptr<memory::hybrid_search> search_;
   std::unique_ptr<memory::record_summaries> summaries_;

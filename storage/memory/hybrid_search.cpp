@@ -64,12 +64,12 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
   auto terms = text_terms(q.text);
   // The query words' synonyms that are not query words themselves.
   std::vector<std::string> syn_terms;
-  if (synonyms_)
+  if (const synonym_table* synonyms = terms.empty() ? nullptr : synonyms_())
     for (const auto& t : terms)
-      for (const auto& s : synonyms_->of(t))
+      for (const auto& s : synonyms->of(t))
         if (std::find(terms.begin(), terms.end(), s) == terms.end() &&
             std::find(syn_terms.begin(), syn_terms.end(), s) == syn_terms.end())
-          syn_terms.push_back(s);
+          syn_terms.emplace_back(s);
   std::size_t depth = std::max(q.candidates, q.k);
   std::int64_t now = m_.now_ms();
 

@@ -34,6 +34,7 @@
 // Thread-safety: a hybrid_search is stateless; search() may run on any thread.
 #pragma once
 
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -89,7 +90,12 @@ class hybrid_search {
  public:
   // `synonyms` (may be null: words only meet themselves) must outlive this.
   explicit hybrid_search(const item_store& memory, const synonym_table* synonyms = nullptr)
-      : m_(memory), synonyms_(synonyms) {}
+      : m_(memory), synonyms_([synonyms] { return synonyms; }) {}
+  // The table from `synonyms`, asked on each search that has words: it may
+  // load the table on its first call (once, blocking that search) and must
+  // be safe from any thread.
+  hybrid_search(const item_store& memory, std::function<const synonym_table*()> synonyms)
+      : m_(memory), synonyms_(std::move(synonyms)) {}
 
   // Errors: bad_request (empty text, k out of range), unavailable (the
   // embedder failed), io.
@@ -105,7 +111,7 @@ class hybrid_search {
                                      std::span<const float> q, std::size_t k, std::size_t ef, const memory_filter& f,
                                      const memory_query& limits) const;
   const item_store& m_;
-  const synonym_table* synonyms_;
+  std::function<const synonym_table*()> synonyms_;
 };
 
 }  // namespace keel::memory

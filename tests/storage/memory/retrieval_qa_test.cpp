@@ -59,13 +59,17 @@ BOOST_AUTO_TEST_CASE(hybrid_search_meets_its_floors_on_the_qa_set) {
   BOOST_TEST(s["entity"].mrr >= 0.99);
   BOOST_TEST(s["keyword"].recall_at_5 >= 0.98);
   BOOST_TEST(s["keyword"].mrr >= 0.95);
-  BOOST_TEST(s["paraphrase"].recall_at_5 >= 0.06);  // WordNet bridges a few; a real embedder the rest
+  BOOST_TEST(s["paraphrase"].recall_at_5 >= 0.09);  // WordNet bridges a few; a real embedder the rest
 
   hybrid_search words_only(*mem);
   auto plain = test::score_qa(words_only, c, *ids);
   BOOST_REQUIRE(plain.ok());
   BOOST_TEST((*plain)["paraphrase"].recall_at_5 < s["paraphrase"].recall_at_5);  // what the synonyms buy
-  BOOST_TEST((*plain)["keyword"].recall_at_5 <= s["keyword"].recall_at_5);
+  BOOST_TEST((*plain)["paraphrase"].mrr < s["paraphrase"].mrr);
+  // What they may cost: a related word outranks a keyword answer once in
+  // one question's top 5 ("registration" meets the GDPR notes' "personal"
+  // through "person" before the registered companies, which stem apart).
+  BOOST_TEST((*plain)["keyword"].recall_at_5 - s["keyword"].recall_at_5 <= 0.2 / 80 + 1e-9);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
