@@ -131,10 +131,8 @@ bool dispatch_table::matches(const executor_record& e, const task_record& t) con
 
 status dispatch_table::submit(task_record t) {
   bool any_action = false, any_match = false;
-  std::set<std::string> offered;
   for (const auto& [id, e] : executors_) {
     if (e.draining) continue;
-    offered.insert(e.caps.begin(), e.caps.end());
     if (e.caps.count(t.action)) {
       any_action = true;
       if (matches(e, t)) any_match = true;
@@ -145,6 +143,9 @@ status dispatch_table::submit(task_record t) {
       return error{errc::unavailable,
                    "no executor is connected; start one with `keel executor --connect ENDPOINT`"};
     if (!any_action) {
+      std::set<std::string> offered;  // built for the message only: submit() runs for every task
+      for (const auto& [id, e] : executors_)
+        if (!e.draining) offered.insert(e.caps.begin(), e.caps.end());
       std::string list;
       for (const auto& c : offered) list += (list.empty() ? "" : ", ") + c;
       return error{errc::not_found, "no connected executor offers action '" + t.action +
@@ -235,9 +236,9 @@ std::optional<task_record> dispatch_table::complete(const std::string& peer, std
 
 std::vector<task_record> dispatch_table::expire(steady_clock::time_point now) {
   std::vector<task_record> out;
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    auto id = deadlines_.begin()->second;
-    deadlines_.erase(deadlines_.begin());
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    auto id = deadlines_.top().second;
+    deadlines_.pop();
     auto t = tasks_.find(id);
     if (t == tasks_.end()) continue;
     bool start_missed = t->second.lease == 0 && t->second.start_deadline != steady_clock::time_point{} &&

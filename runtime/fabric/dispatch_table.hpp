@@ -25,6 +25,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -189,7 +190,11 @@ class dispatch_table {
   std::unordered_map<std::uint64_t, task_record> tasks_;
   std::deque<std::uint64_t> queue_;  // task ids; entries of finished tasks are skipped lazily
   std::size_t queued_count_ = 0;
-  std::multimap<steady_clock::time_point, std::uint64_t> deadlines_;
+  // (deadline, task) in a min-heap: an entry stays until its time comes,
+  // and expire() skips those of tasks that ended before it (no node
+  // allocation per task, as a multimap would make).
+  using deadline_entry = std::pair<steady_clock::time_point, std::uint64_t>;
+  std::priority_queue<deadline_entry, std::vector<deadline_entry>, std::greater<>> deadlines_;
   std::set<std::uint64_t> watched_;  // tasks with a heartbeat_timeout (finished ones dropped lazily)
 };
 

@@ -153,6 +153,28 @@ BOOST_AUTO_TEST_CASE(expired_leases_keep_credit_until_the_executor_answers) {
   BOOST_TEST(d.assign(now0).size() == 1u);  // but its slot is free again
 }
 
+BOOST_AUTO_TEST_CASE(tasks_expire_in_deadline_order_and_finished_ones_never) {
+  dispatch_table d(3, 100);
+  d.upsert_executor(exec("a", {"echo"}, 8));
+  const int ms[] = {500, 100, 300, 200, 400};  // submitted out of deadline order
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    BOOST_REQUIRE(d.submit(task(i, "echo", {}, std::chrono::milliseconds(ms[i - 1]))).ok());
+  auto leased = d.assign(now0);
+  BOOST_REQUIRE(leased.size() == 5u);
+  for (const auto& a : leased)
+    if (a.task_id == 4) BOOST_REQUIRE(d.complete("peer-a", 4, a.lease, true).has_value());  // done before its 200 ms
+  BOOST_TEST(d.expire(now0 + std::chrono::milliseconds(50)).empty());
+  auto first = d.expire(now0 + std::chrono::milliseconds(350));
+  BOOST_REQUIRE(first.size() == 2u);
+  BOOST_TEST(first[0].id == 2u);  // 100 ms
+  BOOST_TEST(first[1].id == 3u);  // 300 ms; task 4 (200 ms) had finished
+  auto rest = d.expire(now0 + std::chrono::seconds(1));
+  BOOST_REQUIRE(rest.size() == 2u);
+  BOOST_TEST(rest[0].id == 5u);
+  BOOST_TEST(rest[1].id == 1u);
+  BOOST_TEST(d.expire(now0 + std::chrono::seconds(2)).empty());
+}
+
 // An executor back on a new connection says which leases it still holds:
 // every other one was lost with the old connection and frees its slot.
 BOOST_AUTO_TEST_CASE(leases_an_executor_no_longer_holds_are_released) {
