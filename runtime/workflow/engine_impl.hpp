@@ -64,6 +64,9 @@ struct engine::impl : engine_state {
   std::unordered_map<std::string, std::optional<nlohmann::json>> pending_idem;
   std::unordered_map<std::string, std::string> pending_starts;    // start key -> instance id
   std::set<std::string> batch_events;                             // event types in this batch
+  // Each catalog definition's JSON as instance_created carries it, made
+  // once per loaded definition (keyed by name, checked by identity).
+  std::unordered_map<std::string, std::pair<std::shared_ptr<const workflow_definition>, nlohmann::json>> definition_json;
   std::string crash_point;
   int crash_countdown = 0;
 
@@ -103,6 +106,7 @@ struct engine::impl : engine_state {
   // --- starting (engine_start.cpp) ---
   void start(std::uint64_t token, const start_request& req);
   void answer_existing(std::uint64_t token, const std::string& id, bool wait);
+  const nlohmann::json& json_of(const std::shared_ptr<const workflow_definition>& def);
 
   // --- advancing and dispatching steps (engine_steps.cpp) ---
   void advance(instance& inst);

@@ -73,7 +73,7 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   emit(ref, {{"type", "instance_created"},
              {"workflow", def->name},
              {"version", def->version},
-             {"definition", def->to_json()},
+             {"definition", req.definition.is_null() ? json_of(def) : def->to_json()},
              {"input", req.input},
              {"start_key", req.idempotency_key},
              {"trace", req.trace.empty() ? proto::new_trace_id() : req.trace},
@@ -90,6 +90,15 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   else reply(token, nlohmann::json{{"instance", ref.id}, {"workflow", def->name}, {"version", def->version},
                                    {"state", "running"}, {"existing", false}});
   safely(ref, [&] { advance(ref); });
+}
+
+const nlohmann::json& engine::impl::json_of(const std::shared_ptr<const workflow_definition>& def) {
+  auto& [known, text] = definition_json[def->name];
+  if (known != def) {  // loaded again (a reload) or not seen yet
+    known = def;
+    text = def->to_json();
+  }
+  return text;
 }
 
 void engine::impl::answer_existing(std::uint64_t token, const std::string& id, bool wait) {

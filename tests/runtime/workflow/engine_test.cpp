@@ -604,4 +604,37 @@ BOOST_AUTO_TEST_CASE(retention_prunes_ended_instances_and_their_keys) {
   BOOST_TEST(again != id);
 }
 
+BOOST_AUTO_TEST_CASE(an_instance_records_the_definition_loaded_when_it_started) {
+  harness h;
+  auto first = h.start("five", {{"n", 1}});
+  auto again = h.start("five", {{"n", 2}});
+  std::string text = five_steps;
+  auto at = text.find("version: 3");
+  BOOST_REQUIRE(at != std::string::npos);
+  text.replace(at, 10, "version: 4");
+  auto v2 = wf::parse_workflow(text, "test", wf::builtin_action_names());
+  BOOST_REQUIRE(v2.ok());
+  h.catalog.add(std::move(v2.value()));  // as a reload does
+  auto later = h.start("five", {{"n", 3}});
+  auto created = [&](const std::string& id) {
+    auto hist = h.eng->history(id);
+    BOOST_REQUIRE(hist.ok());
+    return hist.value().at(0);
+  };
+  BOOST_TEST(created(first)["version"] == 3);
+  BOOST_TEST(created(again)["version"] == 3);
+  BOOST_TEST(created(later)["version"] == 4);
+  // What each instance stored is what it runs on after a restart: the
+  // definition rebuilt from its own history.
+  h.restart();
+  auto version = [&](const std::string& id) {
+    auto d = h.eng->describe(id);
+    BOOST_REQUIRE(d.ok());
+    return d.value().at("version").get<int>();
+  };
+  BOOST_TEST(version(first) == 3);
+  BOOST_TEST(version(again) == 3);
+  BOOST_TEST(version(later) == 4);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
