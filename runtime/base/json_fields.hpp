@@ -11,6 +11,15 @@
 
 namespace keel {
 
+// The member `key` of `j` in place, or a null that lives on when `j` is not
+// an object or has no such member: json::value() would copy the member out.
+inline const nlohmann::json& member_of(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json none;
+  if (!j.is_object()) return none;
+  auto it = j.find(key);
+  return it == j.end() ? none : *it;
+}
+
 inline std::string text_field(const nlohmann::json& j, const char* key, std::string dflt = {}) {
   if (!j.is_object()) return dflt;
   auto it = j.find(key);

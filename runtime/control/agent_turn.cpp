@@ -53,14 +53,9 @@ bool all_budget(const std::vector<fallback_step>& path) {
 
 result<json> run_agent_turn(model_router& router, const json& turn_args, const model_step_site& site) {
   auto start = std::chrono::steady_clock::now();
-  static const json none;
-  auto member = [&](const char* key) -> const json& {
-    auto it = turn_args.find(key);
-    return it == turn_args.end() ? none : *it;
-  };
-  auto spec = wf::agent_spec::from_args(member("spec"));
+  auto spec = wf::agent_spec::from_args(member_of(turn_args, "spec"));
   if (!spec) return spec.err();
-  auto msgs = messages_of(member("messages"));
+  auto msgs = messages_of(member_of(turn_args, "messages"));
   if (!msgs) return msgs.err();
   const int turn = turn_args.value("turn", 0);
 

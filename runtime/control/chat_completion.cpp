@@ -38,15 +38,12 @@ bool read_tool_calls(const nlohmann::json& calls, std::vector<tool_call>& out, s
     if (!c.is_object()) return why = at + " is not an object", false;
     if (!c.contains("id") || !c["id"].is_string() || c["id"].get<std::string>().empty())
       return why = at + " has no id", false;
-    auto f = c.find("function");
-    if (f == c.end() || !f->is_object()) return why = at + " has no function name", false;
-    const auto& fn = *f;
-    auto name = fn.find("name");
-    if (name == fn.end() || !name->is_string() || name->get_ref<const std::string&>().empty())
-      return why = at + " has no function name", false;
-    auto args = fn.find("arguments");
-    if (args == fn.end() || !args->is_string()) return why = at + ".function.arguments is not a string", false;
-    out.push_back({c["id"].get<std::string>(), name->get<std::string>(), args->get<std::string>()});
+    const auto& fn = member_of(c, "function");
+    const auto& name = member_of(fn, "name");
+    if (!name.is_string() || name.get_ref<const std::string&>().empty()) return why = at + " has no function name", false;
+    const auto& args = member_of(fn, "arguments");
+    if (!args.is_string()) return why = at + ".function.arguments is not a string", false;
+    out.push_back({c["id"].get<std::string>(), name.get<std::string>(), args.get<std::string>()});
   }
   return true;
 }
@@ -89,9 +86,8 @@ bool read_chat_answer(std::string_view body, const model_call& call, attempt_res
   if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty())
     return fail("no choices");
   const auto& choice = j["choices"][0];
-  auto m = choice.is_object() ? choice.find("message") : choice.end();
-  if (!choice.is_object() || m == choice.end() || !m->is_object()) return fail("choices[0].message is missing");
-  const auto& msg = *m;
+  const auto& msg = member_of(choice, "message");
+  if (!msg.is_object()) return fail("choices[0].message is missing");
   out.finish_reason = text_field(choice, "finish_reason");
   bool has_calls = msg.contains("tool_calls") && !msg["tool_calls"].is_null() &&
                    !(msg["tool_calls"].is_array() && msg["tool_calls"].empty());
@@ -102,11 +98,8 @@ bool read_chat_answer(std::string_view body, const model_call& call, attempt_res
     if (has_content) out.text = msg["content"].get<std::string>();  // a remark beside the calls
   } else if (forced_schema && has_calls) {
     // The one forced call: only its arguments matter (they are the output).
-    static const nlohmann::json none;
     const auto& calls = msg["tool_calls"];
-    const auto& first = calls.is_array() ? calls[0] : none;
-    auto f = first.is_object() ? first.find("function") : none.end();
-    const auto& fn = (first.is_object() && f != first.end()) ? *f : none;
+    const auto& fn = member_of(calls.is_array() ? calls[0] : calls, "function");
     if (!fn.is_object() || !fn.contains("arguments") || !fn["arguments"].is_string())
       return fail("tool_calls[0].function.arguments is missing");
     out.text = fn["arguments"].get<std::string>();

@@ -18,6 +18,7 @@
 #include <set>
 
 #include "runtime/workflow/agent_spec.hpp"
+#include "runtime/base/json_fields.hpp"
 #include "runtime/base/json_text.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
@@ -30,15 +31,6 @@ using nlohmann::json;
 constexpr std::size_t tool_text_limit = 16 * 1024;  // of a tool result, as the model reads it
 
 std::string call_id(int turn, int call) { return std::to_string(turn) + "/" + std::to_string(call); }
-
-// The member `key` of `j` where it is there, else an empty array or object
-// that lives on: json::value() would copy the member out of the state.
-const json& member(const json& j, const char* key) {
-  static const json none;
-  if (!j.is_object()) return none;
-  auto it = j.find(key);
-  return it == j.end() ? none : *it;
-}
 
 // What the model reads as a tool's answer.
 std::string tool_text(const json& call) {
@@ -58,18 +50,18 @@ std::string tool_text(const json& call) {
 // the goal, then each turn and the answers to its calls, in call order.
 json conversation(const agent_spec& spec, const json& agent) {
   json msgs = json::array({{{"role", "user"}, {"content", spec.goal}}});
-  const auto& turns = member(agent, "turns");
+  const auto& turns = member_of(agent, "turns");
   if (!turns.is_array()) return msgs;
-  const auto& answered = member(agent, "calls");
+  const auto& answered = member_of(agent, "calls");
   for (const auto& t : turns) {
-    const auto& a = member(t, "answer");
+    const auto& a = member_of(t, "answer");
     json m = {{"role", "assistant"}, {"content", a.value("content", std::string())}};
-    const auto& calls = member(a, "tool_calls");
+    const auto& calls = member_of(a, "tool_calls");
     const std::size_t n = calls.is_array() ? calls.size() : 0;
     if (n) m["tool_calls"] = calls;
     msgs.push_back(std::move(m));
     for (std::size_t c = 0; c < n; ++c) {
-      const auto& done = member(answered, call_id(t["turn"], static_cast<int>(c + 1)).c_str());
+      const auto& done = member_of(answered, call_id(t["turn"], static_cast<int>(c + 1)).c_str());
       msgs.push_back({{"role", "tool"}, {"tool_call_id", calls[c].value("id", std::string())},
                       {"content", done.is_object() ? tool_text(done) : std::string("error (lost): no answer was recorded")}});
     }
@@ -107,10 +99,10 @@ json final_output(const json& agent, const json& last) {
   json path = json::array();
   int calls = 0;
   for (const auto& t : agent["turns"]) {
-    const auto& answer = member(t, "answer");
-    if (const auto& p = member(answer, "path"); p.is_array())
+    const auto& answer = member_of(t, "answer");
+    if (const auto& p = member_of(answer, "path"); p.is_array())
       for (const auto& step : p) path.push_back(step);
-    if (const auto& c = member(answer, "tool_calls"); c.is_array()) calls += static_cast<int>(c.size());
+    if (const auto& c = member_of(answer, "tool_calls"); c.is_array()) calls += static_cast<int>(c.size());
   }
   return {{"text", last.value("content", std::string())},
           {"turns", agent["turns"].size()},
@@ -161,13 +153,13 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
   if (done_turns > 0) {
     const auto& last = turns.back();
     const int t = last["turn"];
-    const auto& calls = member(last["answer"], "tool_calls");
+    const auto& calls = member_of(last["answer"], "tool_calls");
     if (!calls.is_array() || calls.empty()) return record_result(inst, s, r, final_output(a, last["answer"]));
     bool waiting = false;
     for (std::size_t c = 0; c < calls.size(); ++c) {
       const int n = static_cast<int>(c + 1);
       auto id = call_id(t, n);
-      const auto& known = member(a["calls"], id.c_str());
+      const auto& known = member_of(a["calls"], id.c_str());
       if (known.is_object() && known.value("state", std::string()) == "done") continue;
       if (known.is_object()) {  // running
         if (resend) task(id, known["action"], known["args"], known["key"]);

@@ -4,6 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "runtime/base/json_fields.hpp"
+
 namespace keel::wf {
 
 const char* to_string(step_state s) {
@@ -92,17 +94,13 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
     a["in_flight"] = turn;
   } else if (type == "agent_turn_completed") {
     static const nlohmann::json no_answer = nlohmann::json::object();
-    auto found = ev.find("answer");
-    const auto& answer = found != ev.end() && found->is_object() ? *found : no_answer;
+    const auto& found = member_of(ev, "answer");
+    const auto& answer = found.is_object() ? found : no_answer;
     a["in_flight"] = 0;
     a["cost_usd"] = a.value("cost_usd", 0.0) + answer.value("cost_usd", 0.0);
-    if (auto t = answer.find("tokens"); t != answer.end() && t->is_object()) {
-      a["tokens"]["input"] = a["tokens"].value("input", 0) + t->value("input", 0);
-      a["tokens"]["output"] = a["tokens"].value("output", 0) + t->value("output", 0);
-    } else {
-      a["tokens"]["input"] = a["tokens"].value("input", 0);
-      a["tokens"]["output"] = a["tokens"].value("output", 0);
-    }
+    const auto& used = member_of(answer, "tokens");
+    for (const char* k : {"input", "output"})
+      a["tokens"][k] = a["tokens"].value(k, 0) + (used.is_object() ? used.value(k, 0) : 0);
     a["turns"].push_back({{"turn", turn}, {"answer", answer}});
   } else if (type == "agent_call_dispatched" || type == "agent_call_completed") {
     auto id = std::to_string(turn) + "/" + std::to_string(ev.value("call", 0));

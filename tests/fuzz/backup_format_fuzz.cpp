@@ -4,8 +4,6 @@
 // records, a trailer whose count and checksum match) is exactly what the
 // encoder writes for those records, byte for byte.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -13,15 +11,7 @@
 
 #include "runtime/base/crypto.cpp"
 #include "storage/backup_format.cpp"
-
-namespace {
-
-[[noreturn]] void fail(const char* what, std::size_t size) {
-  std::fprintf(stderr, "\n*** fuzz property violated: %s\n*** input of %zu bytes\n", what, size);
-  std::abort();
-}
-
-}  // namespace
+#include "tests/fuzz/fuzz_common.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -38,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (;;) {
     auto rec = in.next();
     if (!rec) {
-      if (rec.err().code != keel::errc::bad_request || rec.err().message.empty()) fail("a refusal that says nothing", size);
+      if (rec.err().code != keel::errc::bad_request || rec.err().message.empty()) keel::fuzz::fail_input("a refusal that says nothing", size);
       return 0;
     }
     if (!*rec) break;
@@ -52,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   out.begin();
   for (const auto& r : records) out.record(r.kind, r.name, r.value);
   out.finish();
-  if (again != input) fail("an accepted backup that the encoder would write differently", size);
-  if (out.digest() != in.digest()) fail("two checksums for the same records", size);
+  if (again != input) keel::fuzz::fail_input("an accepted backup that the encoder would write differently", size);
+  if (out.digest() != in.digest()) keel::fuzz::fail_input("two checksums for the same records", size);
   return 0;
 }

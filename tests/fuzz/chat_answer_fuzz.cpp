@@ -13,14 +13,6 @@
 #include "runtime/control/chat_completion.cpp"
 #include "tests/fuzz/fuzz_common.hpp"
 
-namespace {
-
-[[noreturn]] void fail(const char* what, std::string_view input) {
-  keel::fuzz::fail(what, "input of " + std::to_string(input.size()) + " bytes");
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   using keel::control::attempt_failure;
@@ -35,16 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   keel::control::attempt_result out;
   bool ok = keel::control::read_chat_answer(body, call, out);
   if (!ok) {
-    if (out.failure != attempt_failure::malformed || out.error.empty()) fail("a refusal that says nothing", body);
+    if (out.failure != attempt_failure::malformed || out.error.empty()) keel::fuzz::fail_input("a refusal that says nothing", body.size());
     return 0;
   }
-  if (out.failure != attempt_failure::none) fail("an accepted answer marked as failed", body);
-  if (!out.tool_calls.empty() && call.tools.empty()) fail("tool calls read when no tool was offered", body);
+  if (out.failure != attempt_failure::none) keel::fuzz::fail_input("an accepted answer marked as failed", body.size());
+  if (!out.tool_calls.empty() && call.tools.empty()) keel::fuzz::fail_input("tool calls read when no tool was offered", body.size());
   for (const auto& c : out.tool_calls)
-    if (c.id.empty() || c.name.empty()) fail("a tool call without an id or a name", body);
+    if (c.id.empty() || c.name.empty()) keel::fuzz::fail_input("a tool call without an id or a name", body.size());
   if (!call.json_schema.is_null() && out.tool_calls.empty() && !out.json.is_object())
-    fail("a schema was asked for but the output is not a JSON object", body);
-  if (out.input_tokens < 0 || out.output_tokens < 0) fail("negative token counts", body);
+    keel::fuzz::fail_input("a schema was asked for but the output is not a JSON object", body.size());
+  if (out.input_tokens < 0 || out.output_tokens < 0) keel::fuzz::fail_input("negative token counts", body.size());
   (void)keel::control::chat_request_body(call).dump();
   return 0;
 }

@@ -13,14 +13,6 @@
 #include "runtime/memory/embeddings_answer.cpp"
 #include "tests/fuzz/fuzz_common.hpp"
 
-namespace {
-
-[[noreturn]] void fail(const char* what, std::string_view input) {
-  keel::fuzz::fail(what, "input of " + std::to_string(input.size()) + " bytes");
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const std::size_t n = data[0] % 5, dim = 1 + data[1] % 8;
@@ -28,16 +20,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<float> out(n * dim, 0.0f);
   auto st = keel::read_embeddings(body, n, dim, out.data());
   if (!st) {
-    if (st.err().code != keel::errc::bad_request || st.err().message.empty()) fail("a refusal that says nothing", body);
+    if (st.err().code != keel::errc::bad_request || st.err().message.empty()) keel::fuzz::fail_input("a refusal that says nothing", body.size());
     return 0;
   }
   for (std::size_t i = 0; i < n; ++i) {
     double norm = 0;
     for (std::size_t k = 0; k < dim; ++k) {
-      if (!std::isfinite(out[i * dim + k])) fail("a vector value that is not finite", body);
+      if (!std::isfinite(out[i * dim + k])) keel::fuzz::fail_input("a vector value that is not finite", body.size());
       norm += static_cast<double>(out[i * dim + k]) * out[i * dim + k];
     }
-    if (norm != 0 && std::abs(norm - 1.0) > 1e-3) fail("an accepted vector that is not of length 1", body);
+    if (norm != 0 && std::abs(norm - 1.0) > 1e-3) keel::fuzz::fail_input("an accepted vector that is not of length 1", body.size());
   }
   return 0;
 }

@@ -30,6 +30,12 @@ inline std::string_view as_frame(const std::uint8_t* data, std::size_t size) {
   std::abort();
 }
 
+// For the targets whose input is not a frame: says only its size (the
+// reproducer file holds the bytes).
+[[noreturn]] inline void fail_input(const char* what, std::size_t bytes) {
+  fail(what, "input of " + std::to_string(bytes) + " bytes");
+}
+
 #define KEEL_FUZZ_CHECK(cond, detail)                  \
   do {                                                 \
     if (!(cond)) ::keel::fuzz::fail(#cond, (detail));  \

@@ -7,19 +7,13 @@
 // from the header as they are. The decoder is compiled in here (it is pure).
 #include <cctype>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "runtime/http/http_text.cpp"
+#include "tests/fuzz/fuzz_common.hpp"
 
 namespace {
-
-[[noreturn]] void fail(const char* what, std::string_view input) {
-  std::fprintf(stderr, "\n*** fuzz property violated: %s\n*** input of %zu bytes\n", what, input.size());
-  std::abort();
-}
 
 // Every byte that is not unreserved as %XX: what a browser's form encoder
 // would at most produce.
@@ -46,29 +40,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   for (bool plus : {false, true}) {
     auto d = percent_decode(in, plus);
-    if (d.size() > in.size()) fail("percent_decode grew its input", in);
+    if (d.size() > in.size()) keel::fuzz::fail_input("percent_decode grew its input", in.size());
     if (in.find('%') == std::string_view::npos && (!plus || in.find('+') == std::string_view::npos) && d != in)
-      fail("percent_decode changed text without escapes", in);
-    if (percent_decode(encode_all(in), plus) != in) fail("decoding an encoded text did not give it back", in);
+      keel::fuzz::fail_input("percent_decode changed text without escapes", in.size());
+    if (percent_decode(encode_all(in), plus) != in) keel::fuzz::fail_input("decoding an encoded text did not give it back", in.size());
   }
 
   auto t = split_target(in);
-  if (t.path.size() > in.size()) fail("split_target's path is longer than the target", in);
+  if (t.path.size() > in.size()) keel::fuzz::fail_input("split_target's path is longer than the target", in.size());
   if (!t.query.empty() && (t.query.size() >= in.size() || in.substr(in.size() - t.query.size()) != t.query))
-    fail("split_target's query is not the target's tail", in);
+    keel::fuzz::fail_input("split_target's query is not the target's tail", in.size());
 
   auto q = parse_query(in);
   std::size_t parts = 1;
   for (char c : in) parts += c == '&';
-  if (q.size() > parts) fail("parse_query found more pairs than there are parts", in);
+  if (q.size() > parts) keel::fuzz::fail_input("parse_query found more pairs than there are parts", in.size());
   for (const auto& [k, v] : q)
-    if (k.size() + v.size() > in.size()) fail("a query pair is longer than the query", in);
+    if (k.size() + v.size() > in.size()) keel::fuzz::fail_input("a query pair is longer than the query", in.size());
 
   auto split = in.find('\n');
   auto name = split == std::string_view::npos ? std::string_view("keel_console") : in.substr(0, split);
   auto header = split == std::string_view::npos ? in : in.substr(split + 1);
   auto v = cookie_value(header, name);
   if (!v.empty() && (v.find(';') != std::string::npos || header.find(v) == std::string_view::npos))
-    fail("cookie_value is not a piece of one cookie in the header", in);
+    keel::fuzz::fail_input("cookie_value is not a piece of one cookie in the header", in.size());
   return 0;
 }
