@@ -43,7 +43,7 @@ control::monitor_snapshot control_monitor_snapshot(executor_self self, const mon
     snap.overdue.push_back({"step:" + id, what, age});
   }
   // The inbox: workflow gates, questions, and steps a policy holds.
-  auto inbox = st.engine ? st.engine->approvals() : nlohmann::json::object();
+  auto inbox = st.engine ? st.engine->approvals(false) : nlohmann::json::object();
   for (const auto& g : inbox.value("approvals", nlohmann::json::array()))
     snap.waiting.push_back({g.value("id", std::string()), "approval",
                             "approval of step " + g.value("step", std::string()) + " of " + g.value("workflow", std::string()) +

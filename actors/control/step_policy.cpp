@@ -55,16 +55,6 @@ void record_history(executor_self self, const std::string& instance, json ev) {
     spdlog::error("policy history for {} not written: {}", instance, s.err().message);
 }
 
-std::string workflow_of(executor_self self, const std::string& instance) {
-  auto& cache = self->state.workflow_of;
-  if (auto it = cache.find(instance); it != cache.end()) return it->second;
-  auto d = self->state.engine->describe(instance);
-  auto name = d ? d->value("workflow", std::string()) : std::string();
-  if (cache.size() > 10000) cache.clear();  // a cache, not a registry
-  cache.emplace(instance, name);
-  return name;
-}
-
 control::policy_request step_request(const wf::step_task& t, const std::string& workflow) {
   control::policy_request req;
   req.kind = control::request_kind::step;
@@ -234,7 +224,7 @@ void control_audit_tool_calls(executor_self self, const std::vector<wf::step_tas
   for (const auto& t : tasks)
     if (is_tool_call(t) && !t.compensation)
       entries.push_back({"tool_call", "agent", t.instance + "/" + t.step,
-                         {{"workflow", workflow_of(self, t.instance)}, {"action", t.action}, {"args", t.args},
+                         {{"workflow", t.workflow}, {"action", t.action}, {"args", t.args},
                           {"key", t.key}, {"attempt", t.attempt}},
                          t.trace});
   if (entries.empty()) return;
@@ -245,7 +235,7 @@ void control_audit_tool_calls(executor_self self, const std::vector<wf::step_tas
 
 bool control_before_dispatch(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  auto workflow = (c.policy_active || c.spans || is_tool_call(t)) ? workflow_of(self, t.instance) : std::string();
+  const std::string workflow = t.workflow;
   // Compensations undo what was done: policy never blocks them.
   if (c.policy_active && !t.compensation) {
     auto req = step_request(t, workflow);
@@ -398,7 +388,7 @@ bool control_on_request(executor_self self, const inbound& in, const std::string
     auto target = id;
     if (!st.held.count(target) && target.find('/') == std::string::npos) {
       // An instance id alone names its gate when it has exactly one.
-      auto engine_gates = st.engine->approvals()["approvals"];
+      auto engine_gates = st.engine->approvals(false)["approvals"];
       std::vector<std::string> mine;
       for (const auto& [hid, h] : st.held)
         if (h.task.instance == id) mine.push_back(hid);

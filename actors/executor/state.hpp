@@ -62,7 +62,6 @@ struct executor_agent_state {
   std::unordered_map<std::uint64_t, std::function<void(result<nlohmann::json>)>> replies;
   // Control plane (step_policy.cpp).
   std::map<std::string, policy_hold> held;                          // "instance/step"
-  std::unordered_map<std::string, std::string> workflow_of;         // instance -> workflow name (a cache)
   std::unordered_map<std::string, step_timing> timings;             // "instance/step/attempt[/c]"
   std::unordered_map<std::uint64_t, task_control> task_controls;  // ad-hoc task id -> what its outcome must carry
   std::unordered_map<std::string, std::deque<std::int64_t>> failures;      // action -> recent failure times (ms), for the monitor

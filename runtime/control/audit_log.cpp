@@ -48,6 +48,40 @@ std::optional<audit_entry> parse_entry(const std::string& value) {
   }
 }
 
+// An entry's JSON text, byte for byte what to_json().dump() writes, without
+// building the tree (this runs for every audited task on a busy node).
+// Members are written in key order, so "hash" falls between "detail" and
+// "kind": head + tail is the text the hash covers, and the stored text is
+// head + the hash member + tail.
+struct entry_text {
+  std::string head;  // {"actor":...,"detail":...
+  std::string tail;  // ,"kind":...}
+};
+
+void append_quoted(std::string& out, const std::string& s) { out += nlohmann::json(s).dump(); }
+
+entry_text text_of(const audit_entry& e) {
+  entry_text t;
+  t.head = "{\"actor\":";
+  append_quoted(t.head, e.actor);
+  t.head += ",\"detail\":";
+  t.head += e.detail.dump();
+  t.tail = ",\"kind\":";
+  append_quoted(t.tail, e.kind);
+  t.tail += ",\"prev_hash\":";
+  append_quoted(t.tail, e.prev_hash);
+  t.tail += ",\"seq\":" + std::to_string(e.seq) + ",\"subject\":";
+  append_quoted(t.tail, e.subject);
+  t.tail += ",\"trace_id\":";
+  append_quoted(t.tail, e.trace_id);
+  t.tail += ",\"ts_ms\":" + std::to_string(e.ts_ms) + "}";
+  return t;
+}
+
+std::string hash_of(const audit_entry& e, const entry_text& t) {
+  return sha256_hex("keel-audit-v1\n" + e.prev_hash + "\n" + t.head + t.tail);
+}
+
 }  // namespace
 
 nlohmann::json audit_entry::to_json() const {
@@ -58,11 +92,7 @@ nlohmann::json audit_entry::to_json() const {
 
 std::string audit_log::entry_key(std::uint64_t seq) { return entry_prefix + seq_text(seq); }
 
-std::string audit_log::compute_hash(const audit_entry& e) {
-  auto j = e.to_json();
-  j.erase("hash");
-  return sha256_hex("keel-audit-v1\n" + e.prev_hash + "\n" + j.dump());
-}
+std::string audit_log::compute_hash(const audit_entry& e) { return hash_of(e, text_of(e)); }
 
 result<std::unique_ptr<audit_log>> audit_log::open(store& db, std::shared_ptr<const redactor> redact,
                                                    std::uint64_t checkpoint_every) {
@@ -124,14 +154,11 @@ result<std::vector<audit_entry>> audit_log::append_many(std::vector<audit_reques
   for (auto& e : out) {
     e.seq = ++seq;
     e.prev_hash = hash;
-    // compute_hash(e), with the entry's JSON built once for both the hash
-    // and the stored value (this runs once per task on a busy node).
-    auto j = e.to_json();
-    j.erase("hash");
-    e.hash = sha256_hex("keel-audit-v1\n" + e.prev_hash + "\n" + j.dump());
+    // compute_hash(e) and stored_text(e), from one serialisation.
+    auto text = text_of(e);
+    e.hash = hash_of(e, text);
     hash = e.hash;
-    j["hash"] = e.hash;
-    puts.put(entry_key(e.seq), j.dump());
+    puts.put(entry_key(e.seq), text.head + ",\"hash\":\"" + e.hash + "\"" + text.tail);
     if (e.seq % every_ == 0)
       puts.put(checkpoint_prefix + seq_text(e.seq),
                nlohmann::json{{"seq", e.seq}, {"hash", e.hash}, {"ts_ms", e.ts_ms}}.dump());

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "runtime/control/policy.hpp"
 #include "runtime/base/error.hpp"
@@ -90,7 +91,8 @@ class budget_ledger {
   double day_settled_ = 0, month_settled_ = 0, reserved_ = 0;
   // Cache of ctl/spend/run/*, emptied when it passes run_cache_max runs so
   // a node that runs for years does not keep every run it ever saw.
-  mutable std::map<std::string, double> run_settled_;
+  // Hashed: every call looks its run up, and run ids share a prefix.
+  mutable std::unordered_map<std::string, double> run_settled_;
   static constexpr std::size_t run_cache_max = 20'000;
   // settle() writes queued or running: the run cache is only emptied when
   // none is, so no run row is read back from LevelDB before its newest
@@ -101,7 +103,7 @@ class budget_ledger {
   // Today's rows as written (the ledger is their only writer), so a settle
   // reads each row from LevelDB once a day, not once a call.
   std::map<std::string, spend_row> today_rows_;
-  std::map<std::string, double> run_reserved_;
+  std::unordered_map<std::string, double> run_reserved_;
   std::uint64_t next_id_ = 1;
 };
 

@@ -43,7 +43,7 @@ std::string response_cache::key_for(const std::string& provider, const model_cal
   return k.hex();
 }
 
-void response_cache::erase(std::map<std::string, entry>::iterator it) {
+void response_cache::erase(std::unordered_map<std::string, entry>::iterator it) {
   oldest_first_.erase(it->second.age);
   entries_.erase(it);
 }

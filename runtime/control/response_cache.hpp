@@ -12,7 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <list>
-#include <map>
+#include <unordered_map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,12 +38,12 @@ class response_cache {
     clock::time_point stored;
     std::list<std::string>::iterator age;  // its place in oldest_first_
   };
-  void erase(std::map<std::string, entry>::iterator it);
+  void erase(std::unordered_map<std::string, entry>::iterator it);
 
   const std::chrono::milliseconds ttl_;
   const std::size_t max_;
   mutable std::mutex mu_;
-  std::map<std::string, entry> entries_;
+  std::unordered_map<std::string, entry> entries_;
   std::list<std::string> oldest_first_;  // keys by store time, so eviction takes the front
 };
 

@@ -56,10 +56,12 @@ std::int64_t unix_now_us() {
       .count();
 }
 
-nlohmann::json span::to_json() const {
-  return {{"trace_id", trace_id}, {"span_id", span_id}, {"parent_span_id", parent_span_id},
-          {"name", name},         {"start_us", start_us}, {"end_us", end_us},
-          {"attributes", attributes}, {"error", error}, {"status_message", status_message}};
+nlohmann::json span::to_json() const& { return span(*this).to_json(); }
+
+nlohmann::json span::to_json() && {
+  return {{"trace_id", std::move(trace_id)}, {"span_id", std::move(span_id)}, {"parent_span_id", std::move(parent_span_id)},
+          {"name", std::move(name)}, {"start_us", start_us}, {"end_us", end_us},
+          {"attributes", std::move(attributes)}, {"error", error}, {"status_message", std::move(status_message)}};
 }
 
 span span::from_json(const nlohmann::json& j) {
@@ -105,8 +107,9 @@ status span_store::record_many(std::vector<span> spans) {
       s.attributes = redact_->redact_json(s.attributes);
       s.status_message = redact_->redact(s.status_message);
     }
-    puts.put(trace_prefix + s.trace_id + "/" + s.span_id, s.to_json().dump());
     puts.put(age_key(s), "");
+    auto key = trace_prefix + s.trace_id + "/" + s.span_id;
+    puts.put(key, std::move(s).to_json().dump());
   }
   if (!puts.empty()) {
     std::lock_guard g(mu_);

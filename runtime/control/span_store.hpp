@@ -44,7 +44,8 @@ struct span {
   bool error = false;
   std::string status_message;
 
-  nlohmann::json to_json() const;
+  nlohmann::json to_json() const&;
+  nlohmann::json to_json() &&;  // moves the fields instead of copying them
   static span from_json(const nlohmann::json& j);
 };
 

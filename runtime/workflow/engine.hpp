@@ -160,8 +160,11 @@ class engine {
   result<nlohmann::json> history(const std::string& id) const;
   // {approvals, clarifications, attention}; each gate and question carries
   // its facts (facts.hpp: trigger, record, retrieval chain) as recorded
-  // when it opened, and its deadline_ms (0: none).
-  nlohmann::json approvals() const;
+  // when it opened, and its deadline_ms (0: none). `attention` names paused
+  // instances and, with `ended_failures`, the newest ended instances that
+  // failed or were compensated: those are read from the store, so callers
+  // that ask often and only want the open gates leave them out.
+  nlohmann::json approvals(bool ended_failures = true) const;
   // The decision facts of an unfinished instance now (facts.hpp), plus its
   // input: for gates the engine does not hold (policy gates). not_found if
   // the instance has ended or never was.

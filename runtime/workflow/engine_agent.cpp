@@ -130,12 +130,12 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
   const int done_turns = static_cast<int>(turns.size());
 
   auto task = [&](const std::string& child, const std::string& action, json args, const std::string& key) {
-    step_task t = task_for(inst, s, r, false);
+    // No secret_args: a model's arguments are data, nothing in them is resolved.
+    step_task t = task_frame(inst, s, r);
     t.step = s.id + "/" + child;
     t.action = action;
     t.args = std::move(args);
     t.key = key;
-    t.secret_args.clear();  // a model's arguments are data: nothing in them is resolved
     if (action == agent_turn_action) t.on.clear();
     effects.dispatch.push_back(std::move(t));
   };
@@ -235,8 +235,9 @@ void engine::impl::agent_result(instance& inst, const step_task& t, const result
       return model_output(inst, *s, r, out);
     }
     json answer = out;
-    answer["tool_calls"] = with_unique_ids(out.value("tool_calls", json::array()), turn);
-    emit(inst, {{"type", "agent_turn_completed"}, {"step", s->id}, {"turn", turn}, {"answer", answer}});
+    const auto& calls = member_of(out, "tool_calls");
+    answer["tool_calls"] = with_unique_ids(calls.is_array() ? calls : json::array(), turn);
+    emit(inst, {{"type", "agent_turn_completed"}, {"step", s->id}, {"turn", turn}, {"answer", std::move(answer)}});
   } else {  // a tool call
     auto it = a["calls"].find(child);
     if (it == a["calls"].end() || !it->is_object() || it->value("state", std::string()) != "running") return;  // answered already

@@ -113,6 +113,10 @@ struct engine::impl : engine_state {
   bool start_step(instance& inst, const step_spec& s, step_run& r);  // true if its state changed
   bool dispatch_step(instance& inst, const step_spec& s, step_run& r, step_context& ctx);
   step_task task_for(const instance& inst, const step_spec& s, const step_run& r, bool compensation);
+  // What every task of the step carries (instance, workflow, trace, attempt,
+  // timeouts, routing), without an action or arguments: an agent's turns
+  // and tool calls add their own.
+  step_task task_frame(const instance& inst, const step_spec& s, const step_run& r);
   void record_result(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& result);
   // A model step's output: recorded, or held for the operator (a question
   // when no model could answer; a review gate for review: true).

@@ -95,22 +95,27 @@ bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r
   return true;
 }
 
-step_task engine::impl::task_for(const instance& inst, const step_spec& s, const step_run& r, bool compensation) {
+step_task engine::impl::task_frame(const instance& inst, const step_spec& s, const step_run& r) {
   step_task t;
   t.instance = inst.id;
   t.workflow = inst.def.name;
   t.step = s.id;
-  t.compensation = compensation;
   t.trace = inst.trace;
   t.timeout = s.timeout;
   t.heartbeat_timeout = s.heartbeat_timeout;
+  t.attempt = r.attempt;
+  t.on = s.on;
+  return t;
+}
+
+step_task engine::impl::task_for(const instance& inst, const step_spec& s, const step_run& r, bool compensation) {
+  step_task t = task_frame(inst, s, r);
+  t.compensation = compensation;
   if (!compensation) {
-    t.attempt = r.attempt;
     t.action = s.action;
     t.args = r.args;
     t.key = r.key;
     t.secret_args = secret_ref_pointers(s.args);
-    t.on = s.on;
   } else {
     t.attempt = r.comp_attempt;
     t.action = s.compensate->action;

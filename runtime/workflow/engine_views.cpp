@@ -90,7 +90,7 @@ result<nlohmann::json> engine::history(const std::string& id) const {
   return nlohmann::json(*hist);
 }
 
-nlohmann::json engine::approvals() const {
+nlohmann::json engine::approvals(bool ended_failures) const {
   auto gates = nlohmann::json::array();
   auto questions = nlohmann::json::array();
   auto attention = nlohmann::json::array();
@@ -114,7 +114,7 @@ nlohmann::json engine::approvals() const {
       attention.push_back({{"instance", id}, {"workflow", inst->def.name}, {"state", "paused"}, {"reason", inst->failure},
                            {"since_ms", inst->updated_ms}});
   }
-  auto stored = state_->ws.summaries(200);
+  auto stored = ended_failures ? state_->ws.summaries(200) : std::vector<nlohmann::json>{};
   if (stored)
     for (const auto& s : *stored) {
       auto st = s.value("state", std::string());

@@ -4,6 +4,9 @@
 // rewritten chain under a checkpoint) is found at exactly the right entry.
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
+
+#include "runtime/base/crypto.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/control/audit_log.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -60,6 +63,35 @@ BOOST_AUTO_TEST_CASE(append_tail_iterate_and_verify_across_a_restart) {
   BOOST_TEST(rep.ok);
   BOOST_TEST(rep.entries_checked == 26u);
   BOOST_TEST(t.db->get("ctl/audit/cp/0000000000000020").value().has_value());
+}
+
+// The stored text is written without building a JSON tree: it must be the
+// tree's own serialisation, and the hash the one trails written from the
+// tree carry (so older trails still verify), whatever the text holds.
+BOOST_AUTO_TEST_CASE(stored_text_and_hash_are_those_of_the_json_tree) {
+  test::temp_dir dir{"audit-text"};
+  auto db = store::open(dir / "data").value();
+  auto log = audit_log::open(*db).value();
+  const std::vector<std::pair<std::string, nlohmann::json>> cases = {
+      {"plain", {{"a", 1}}},
+      {"quote \" and \\ back\nslash\t\x01", {{"z", {1, 2.5, -3, nullptr, true}}, {"a", {{"nested", "\u00e9\u4e2d"}}}}},
+      {"", nlohmann::json::array({"x", {{"k", ""}}})},
+      {"caf\u00e9", nullptr},
+      {"big", {{"n", std::numeric_limits<std::int64_t>::min()}, {"u", std::numeric_limits<std::uint64_t>::max()}}}};
+  for (const auto& [subject, detail] : cases)
+    BOOST_REQUIRE(log->append("kind \"" + subject + "\"", "actor\\" + subject, subject, detail, "trace/" + subject).ok());
+  std::string prev(64, '0');
+  for (std::uint64_t seq = 1; seq <= cases.size(); ++seq) {
+    auto raw = db->get(audit_log::entry_key(seq)).value().value();
+    auto tree = nlohmann::json::parse(raw);
+    BOOST_TEST(tree.dump() == raw);
+    BOOST_TEST(tree["prev_hash"] == prev);
+    auto hash = tree["hash"].get<std::string>();
+    tree.erase("hash");
+    BOOST_TEST(hash == sha256_hex("keel-audit-v1\n" + prev + "\n" + tree.dump()));
+    prev = hash;
+  }
+  BOOST_TEST(log->verify().value().ok);
 }
 
 BOOST_AUTO_TEST_CASE(a_flipped_byte_is_found_at_its_entry) {
