@@ -63,8 +63,8 @@ void run_model_step(executor_self self, wf::step_task&& t) {
   auto timing = self->state.timings.find(t.instance + "/" + t.step + "/" + std::to_string(t.attempt));
   if (timing != self->state.timings.end()) site.parent_span_id = timing->second.span_id;
   if (t.action == wf::agent_turn_action) {
-    post_model_job(self, t, [site = std::move(site), args = std::move(t.args)](control_services& c) {
-      return control::run_agent_turn(*c.models, args, site);
+    post_model_job(self, t, [site = std::move(site), args = std::move(t.args), spec = std::move(t.agent)](control_services& c) {
+      return control::run_agent_turn(*c.models, args, site, spec.get());
     });
     return;
   }

@@ -1,7 +1,6 @@
 #include "runtime/base/json_text.hpp"
 
-#include <ostream>
-#include <streambuf>
+#include <memory>
 
 #include "runtime/base/utf8.hpp"
 
@@ -46,29 +45,23 @@ nlohmann::json parse_json_text(std::string_view text, std::string* why, std::siz
 
 namespace {
 
-// A stream buffer that keeps nothing but the count of what was written.
-class counting_buffer final : public std::streambuf {
+// Keeps nothing but the count of what the serializer writes.
+class counting_output final : public nlohmann::detail::output_adapter_protocol<char> {
  public:
   std::size_t count = 0;
-
- protected:
-  int_type overflow(int_type c) override {
-    if (!traits_type::eq_int_type(c, traits_type::eof())) ++count;
-    return traits_type::not_eof(c);
-  }
-  std::streamsize xsputn(const char*, std::streamsize n) override {
-    count += static_cast<std::size_t>(n);
-    return n;
-  }
+  void write_character(char) override { ++count; }
+  void write_characters(const char*, std::size_t n) override { count += n; }
 };
 
 }  // namespace
 
 std::size_t json_dump_size(const nlohmann::json& value) {
-  counting_buffer counter;
-  std::ostream out(&counter);
-  out << value;
-  return counter.count;
+  // The serializer that dump() uses, writing into a counter: no stream (its
+  // locale set-up costs more than counting a small value) and no text.
+  auto counter = std::make_shared<counting_output>();
+  nlohmann::detail::serializer<nlohmann::json> out(counter, ' ');
+  out.dump(value, false, false, 0);
+  return counter->count;
 }
 
 }  // namespace keel

@@ -1,9 +1,9 @@
 #include "runtime/control/agent_turn.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include "runtime/base/json_fields.hpp"
-#include "runtime/workflow/agent_spec.hpp"
 
 namespace keel::control {
 
@@ -51,10 +51,16 @@ bool all_budget(const std::vector<fallback_step>& path) {
 
 }  // namespace
 
-result<json> run_agent_turn(model_router& router, const json& turn_args, const model_step_site& site) {
+result<json> run_agent_turn(model_router& router, const json& turn_args, const model_step_site& site,
+                            const wf::agent_spec* given) {
   auto start = std::chrono::steady_clock::now();
-  auto spec = wf::agent_spec::from_args(member_of(turn_args, "spec"));
-  if (!spec) return spec.err();
+  std::optional<wf::agent_spec> read;
+  if (!given) {
+    auto r = wf::agent_spec::from_args(member_of(turn_args, "spec"));
+    if (!r) return r.err();
+    read = std::move(*r);
+  }
+  const wf::agent_spec* spec = given ? given : &*read;
   auto msgs = messages_of(member_of(turn_args, "messages"));
   if (!msgs) return msgs.err();
   const int turn = turn_args.value("turn", 0);
@@ -70,7 +76,7 @@ result<json> run_agent_turn(model_router& router, const json& turn_args, const m
   req.trace_id = site.trace_id;
   req.parent_span_id = site.parent_span_id;
   req.attributes = {{"step", site.step}, {"turn", turn}};
-  for (auto& t : spec->tools) req.tools.push_back({t.name, std::move(t.description), std::move(t.parameters)});
+  for (const auto& t : spec->tools) req.tools.push_back({t.name, t.description, t.parameters});
   std::string system = loop_rules;
   if (!spec->system.empty()) system += "\n\n" + spec->system;
   req.messages.push_back({"system", system});

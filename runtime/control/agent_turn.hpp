@@ -12,6 +12,7 @@
 #include "runtime/base/error.hpp"
 #include "runtime/control/model_router.hpp"
 #include "runtime/control/model_step.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 
 namespace keel::control {
 
@@ -28,6 +29,9 @@ namespace keel::control {
 // when every model tier was refused by a budget.
 // Errors: bad_request for arguments the engine would never send, forbidden
 // when a policy rule denies the call.
-result<nlohmann::json> run_agent_turn(model_router& router, const nlohmann::json& turn_args, const model_step_site& site);
+// `spec`, when given, is args.spec already read (the engine's copy); null:
+// it is read from the arguments.
+result<nlohmann::json> run_agent_turn(model_router& router, const nlohmann::json& turn_args, const model_step_site& site,
+                                      const wf::agent_spec* spec = nullptr);
 
 }  // namespace keel::control

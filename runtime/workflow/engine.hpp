@@ -34,6 +34,8 @@
 
 namespace keel::wf {
 
+struct agent_spec;
+
 struct engine_options {
   std::chrono::milliseconds retention{24 * 3600 * 1000};  // keep ended instances and their results this long
   std::size_t max_payload_bytes = 256 * 1024;             // inputs and step results
@@ -72,6 +74,9 @@ struct step_task {
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds heartbeat_timeout{0};
   std::string trace;
+  // An agent's turn only, in the node only (never sent or stored): its
+  // parsed spec, the same as args.spec, so the turn does not read it again.
+  std::shared_ptr<const agent_spec> agent;
 };
 
 struct engine_reply {

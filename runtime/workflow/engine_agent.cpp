@@ -142,6 +142,7 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
   auto ask_turn = [&](int n) {
     task(std::to_string(n), agent_turn_action, {{"spec", r.args}, {"messages", conversation(*spec, a)}, {"turn", n}},
          r.key + "/" + std::to_string(n));
+    effects.dispatch.back().agent = spec;
   };
 
   // A turn asked and not answered: wait for it (or send it again).
