@@ -1,7 +1,8 @@
-// Thin, exception-free wrappers over the few libsodium primitives the control
-// plane uses: SHA-256 for the audit chain and cache keys, random bytes and
-// ids, base64. Hex text is runtime/base/hex.hpp's. Keeping sodium.h out of
-// the public headers keeps them light.
+// Thin, exception-free wrappers over the few primitives the control plane
+// uses: SHA-256 for the audit chain and cache keys (OpenSSL's libcrypto),
+// random bytes and ids, base64 (libsodium). Hex text is
+// runtime/base/hex.hpp's. Keeping both libraries' headers out of the public
+// headers keeps them light.
 #pragma once
 
 #include <cstdint>
@@ -26,7 +27,7 @@ class sha256_stream {
   void update(std::string_view data);
   std::string digest();  // the 32 raw bytes; call once
  private:
-  alignas(16) unsigned char state_[128];  // crypto_hash_sha256_state (104 bytes)
+  void* ctx_;  // EVP_MD_CTX
 };
 std::string random_bytes(std::size_t n);          // n bytes from the system's CSPRNG
 std::string random_hex(std::size_t bytes);        // 2*bytes hex characters
