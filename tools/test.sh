@@ -2,7 +2,7 @@
 # The whole test suite: installs what is missing, builds, fuzzes every wire
 # decoder for a bounded time, then runs every Boost.Test suite with CTest
 # (unit tests and integration tests that start real processes on loopback).
-#   tools/test.sh            # KEEL_FUZZ_SECONDS=12 per fuzz target by default (the clean build plus all tests must stay under 20 minutes on 2 cores; twelve targets, two at a time); 0 skips fuzzing
+#   tools/test.sh            # KEEL_FUZZ_SECONDS=12 per fuzz target by default (the clean build plus all tests must stay under 20 minutes on 2 cores; thirteen targets, two at a time); 0 skips fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --with-test-tools

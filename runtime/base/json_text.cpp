@@ -1,5 +1,7 @@
 #include "runtime/base/json_text.hpp"
 
+#include <charconv>
+#include <cstdint>
 #include <memory>
 
 #include "runtime/base/utf8.hpp"
@@ -62,6 +64,86 @@ std::size_t json_dump_size(const nlohmann::json& value) {
   nlohmann::detail::serializer<nlohmann::json> out(counter, ' ');
   out.dump(value, false, false, 0);
   return counter->count;
+}
+
+namespace {
+
+// Printable ASCII but '"' and '\\': what dump() copies unchanged (it escapes
+// control characters and leaves DEL and UTF-8 as they are).
+bool plain_ascii(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+  return true;
+}
+
+template <class Int>
+void append_integer(std::string& out, Int v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  if (plain_ascii(text)) {
+    out.reserve(out.size() + text.size() + 2);
+    out += '"';
+    out += text;
+    out += '"';
+    return;
+  }
+  out += nlohmann::json(text).dump();
+}
+
+void append_json(std::string& out, const nlohmann::json& value) {
+  using t = nlohmann::json::value_t;
+  switch (value.type()) {
+    case t::object: {
+      if (value.empty()) {
+        out += "{}";
+        return;
+      }
+      out += '{';
+      bool first = true;
+      for (const auto& [k, v] : value.items()) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, k);
+        out += ':';
+        append_json(out, v);
+      }
+      out += '}';
+      return;
+    }
+    case t::array: {
+      if (value.empty()) {
+        out += "[]";
+        return;
+      }
+      out += '[';
+      bool first = true;
+      for (const auto& v : value) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, v);
+      }
+      out += ']';
+      return;
+    }
+    case t::string: append_json_string(out, value.get_ref<const std::string&>()); return;
+    case t::number_integer: append_integer(out, value.get<std::int64_t>()); return;
+    case t::number_unsigned: append_integer(out, value.get<std::uint64_t>()); return;
+    case t::boolean: out += value.get<bool>() ? "true" : "false"; return;
+    case t::null: out += "null"; return;
+    default: out += value.dump(); return;  // floats (nlohmann's own shortest form), binary, discarded
+  }
+}
+
+std::string dump_json(const nlohmann::json& value) {
+  std::string out;
+  append_json(out, value);
+  return out;
 }
 
 }  // namespace keel

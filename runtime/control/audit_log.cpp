@@ -1,4 +1,5 @@
 #include "runtime/control/audit_log.hpp"
+#include "runtime/base/json_text.hpp"
 
 #include <cinttypes>
 #include <map>
@@ -58,22 +59,20 @@ struct entry_text {
   std::string tail;  // ,"kind":...}
 };
 
-void append_quoted(std::string& out, const std::string& s) { out += nlohmann::json(s).dump(); }
-
 entry_text text_of(const audit_entry& e) {
   entry_text t;
   t.head = "{\"actor\":";
-  append_quoted(t.head, e.actor);
+  append_json_string(t.head, e.actor);
   t.head += ",\"detail\":";
-  t.head += e.detail.dump();
+  append_json(t.head, e.detail);
   t.tail = ",\"kind\":";
-  append_quoted(t.tail, e.kind);
+  append_json_string(t.tail, e.kind);
   t.tail += ",\"prev_hash\":";
-  append_quoted(t.tail, e.prev_hash);
+  append_json_string(t.tail, e.prev_hash);
   t.tail += ",\"seq\":" + std::to_string(e.seq) + ",\"subject\":";
-  append_quoted(t.tail, e.subject);
+  append_json_string(t.tail, e.subject);
   t.tail += ",\"trace_id\":";
-  append_quoted(t.tail, e.trace_id);
+  append_json_string(t.tail, e.trace_id);
   t.tail += ",\"ts_ms\":" + std::to_string(e.ts_ms) + "}";
   return t;
 }

@@ -1,4 +1,5 @@
 #include "runtime/control/span_store.hpp"
+#include "runtime/base/json_text.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -109,7 +110,7 @@ status span_store::record_many(std::vector<span> spans) {
     }
     puts.put(age_key(s), "");
     auto key = trace_prefix + s.trace_id + "/" + s.span_id;
-    puts.put(key, std::move(s).to_json().dump());
+    puts.put(key, dump_json(std::move(s).to_json()));
   }
   if (!puts.empty()) {
     std::lock_guard g(mu_);

@@ -6,6 +6,7 @@
 // of instances that ended or paused, and forgets ended instances. A fault
 // injection point fires after the write, so a test's kill finds it durable.
 #include "runtime/workflow/engine_impl.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::wf {
 
@@ -23,7 +24,7 @@ result<engine_effects> engine::impl::flush() {
     summary_dirty.insert(id);
   }
   for (const auto& id : summary_dirty)
-    if (auto* inst = find(id)) batch.put(wfkey::inst(id), summary_json(*inst).dump());
+    if (auto* inst = find(id)) batch.put(wfkey::inst(id), dump_json(summary_json(*inst)));
   if (!batch.empty()) {
     if (auto s = ws.commit(batch, opts.sync); !s) return s.err();
   }

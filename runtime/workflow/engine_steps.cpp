@@ -7,6 +7,7 @@
 // step_task released by the next flush(). Gates, questions and timers start
 // in their own files.
 #include "runtime/base/expression.hpp"
+#include "runtime/base/json_text.hpp"
 #include "runtime/base/secret_ref.hpp"
 #include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/plan_run.hpp"
@@ -132,8 +133,8 @@ step_task engine::impl::task_for(const instance& inst, const step_spec& s, const
 
 void engine::impl::record_result(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& result) {
   emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", r.attempt}, {"result", result}});
-  batch.put(wfkey::idem(r.key), nlohmann::json{{"result", result}, {"instance", inst.id}, {"step", s.id},
-                                               {"at_ms", now()}}.dump());
+  batch.put(wfkey::idem(r.key), dump_json(nlohmann::json{{"result", result}, {"instance", inst.id}, {"step", s.id},
+                                               {"at_ms", now()}}));
   pending_idem[r.key] = result;
 }
 

@@ -2,6 +2,8 @@
 // (runtime/base/json_text.hpp): deep bodies are refused before anything is built.
 #include <boost/test/unit_test.hpp>
 
+#include <limits>
+
 #include <string>
 #include <vector>
 
@@ -33,9 +35,11 @@ BOOST_AUTO_TEST_CASE(deep_or_broken_text_is_refused_with_the_reason) {
   BOOST_TEST(parse_json_text(R"({"ok": true})")["ok"] == true);
 }
 
-// The counted size is the dumped text's, for every kind of value: escapes,
-// multi-byte UTF-8, numbers of each type, nesting, and the empty forms.
-BOOST_AUTO_TEST_CASE(dump_size_is_the_length_of_the_dump) {
+namespace {
+
+// Every kind of value: escapes, multi-byte UTF-8, DEL, numbers of each type,
+// nesting, and the empty forms.
+std::vector<nlohmann::json> every_kind_of_value() {
   using nlohmann::json;
   std::vector<json> values = {
       json(),
@@ -51,7 +55,26 @@ BOOST_AUTO_TEST_CASE(dump_size_is_the_length_of_the_dump) {
   };
   std::string big(100000, 'x');
   values.push_back(json{{"text", big}, {"more", json::array({big, big})}});
-  for (const auto& v : values) BOOST_TEST(keel::json_dump_size(v) == v.dump().size(), v.dump().substr(0, 60));
+  values.push_back(json{{"del \x7f", "\x7f"}, {"", ""}, {"-0", -0.0}, {"min", std::numeric_limits<std::int64_t>::min()}});
+  return values;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dump_size_is_the_length_of_the_dump) {
+  for (const auto& v : every_kind_of_value()) BOOST_TEST(keel::json_dump_size(v) == v.dump().size(), v.dump().substr(0, 60));
+}
+
+// dump_json writes dump()'s text, byte for byte, and throws where it throws.
+BOOST_AUTO_TEST_CASE(dump_json_writes_what_dump_writes) {
+  for (const auto& v : every_kind_of_value()) BOOST_TEST(keel::dump_json(v) == v.dump(), v.dump().substr(0, 60));
+  nlohmann::json bad = {{"k", std::string("\xff\xfe")}};
+  BOOST_CHECK_THROW(bad.dump(), nlohmann::json::type_error);
+  BOOST_CHECK_THROW(keel::dump_json(bad), nlohmann::json::type_error);
+  std::string out = "prefix:";
+  keel::append_json_string(out, "plain");
+  keel::append_json_string(out, "tab\there");
+  BOOST_TEST(out == "prefix:\"plain\"\"tab\\there\"");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
