@@ -1,5 +1,6 @@
 #include "runtime/base/json_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -68,13 +69,19 @@ std::size_t json_dump_size(const nlohmann::json& value) {
 
 namespace {
 
-// Printable ASCII but '"' and '\\': what dump() copies unchanged (it escapes
-// control characters and leaves DEL and UTF-8 as they are).
-bool plain_ascii(std::string_view text) {
-  for (unsigned char c : text)
-    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-  return true;
+// What dump() does with each byte: copies it (printable ASCII but '"' and
+// '\\', and DEL), escapes it (those two and the control characters), or
+// decodes it as UTF-8 (the rest, left to nlohmann).
+enum class byte_kind : unsigned char { copy, escape, utf8 };
+
+constexpr std::array<byte_kind, 256> byte_kinds() {
+  std::array<byte_kind, 256> k{};
+  for (int c = 0; c < 256; ++c)
+    k[c] = c >= 0x80 ? byte_kind::utf8 : (c < 0x20 || c == '"' || c == '\\') ? byte_kind::escape : byte_kind::copy;
+  return k;
 }
+
+constexpr auto kind_of = byte_kinds();
 
 template <class Int>
 void append_integer(std::string& out, Int v) {
@@ -86,14 +93,40 @@ void append_integer(std::string& out, Int v) {
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
-  if (plain_ascii(text)) {
-    out.reserve(out.size() + text.size() + 2);
-    out += '"';
-    out += text;
-    out += '"';
-    return;
+  // dump()'s escapes: the two that must be, the five short ones, and
+  // \u00XX (lower-case hex) for the other control characters.
+  static constexpr char hex[] = "0123456789abcdef";
+  const auto start = out.size();
+  out.reserve(start + text.size() + 2);
+  out += '"';
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const auto kind = kind_of[c];
+    if (kind == byte_kind::copy) continue;
+    if (kind == byte_kind::utf8) {
+      out.resize(start);
+      out += nlohmann::json(text).dump();
+      return;
+    }
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default: {
+        const char u[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        out.append(u, sizeof u);
+      }
+    }
   }
-  out += nlohmann::json(text).dump();
+  out.append(text.data() + run, text.size() - run);
+  out += '"';
 }
 
 void append_json(std::string& out, const nlohmann::json& value) {

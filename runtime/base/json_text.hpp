@@ -34,9 +34,9 @@ std::size_t json_dump_size(const nlohmann::json& value);
 
 // Exactly value.dump() (compact, UTF-8 as stored; throws the same
 // type_error on invalid UTF-8), appended to `out`. Faster where it matters:
-// strings of printable ASCII without quotes or backslashes (nearly all of
-// the node's own keys and values) are copied as they are instead of being
-// decoded byte by byte; everything else is written by nlohmann itself.
+// ASCII strings (nearly all of the node's own keys and values) are copied
+// and escaped here in runs instead of being decoded byte by byte; strings
+// with other bytes, and floats, are written by nlohmann itself.
 void append_json(std::string& out, const nlohmann::json& value);
 std::string dump_json(const nlohmann::json& value);
 // `text` as a JSON string literal, as dump() would write it.
