@@ -57,12 +57,29 @@ std::int64_t unix_now_us() {
       .count();
 }
 
-nlohmann::json span::to_json() const& { return span(*this).to_json(); }
+nlohmann::json span::to_json() const {
+  return {{"trace_id", trace_id}, {"span_id", span_id}, {"parent_span_id", parent_span_id},
+          {"name", name},         {"start_us", start_us}, {"end_us", end_us},
+          {"attributes", attributes}, {"error", error}, {"status_message", status_message}};
+}
 
-nlohmann::json span::to_json() && {
-  return {{"trace_id", std::move(trace_id)}, {"span_id", std::move(span_id)}, {"parent_span_id", std::move(parent_span_id)},
-          {"name", std::move(name)}, {"start_us", start_us}, {"end_us", end_us},
-          {"attributes", std::move(attributes)}, {"error", error}, {"status_message", std::move(status_message)}};
+std::string span::to_text() const {
+  // The members in key order, as dump() writes an object.
+  std::string out = "{\"attributes\":";
+  append_json(out, attributes);
+  out += ",\"end_us\":" + std::to_string(end_us);
+  out += error ? ",\"error\":true,\"name\":" : ",\"error\":false,\"name\":";
+  append_json_string(out, name);
+  out += ",\"parent_span_id\":";
+  append_json_string(out, parent_span_id);
+  out += ",\"span_id\":";
+  append_json_string(out, span_id);
+  out += ",\"start_us\":" + std::to_string(start_us) + ",\"status_message\":";
+  append_json_string(out, status_message);
+  out += ",\"trace_id\":";
+  append_json_string(out, trace_id);
+  out += '}';
+  return out;
 }
 
 span span::from_json(const nlohmann::json& j) {
@@ -110,7 +127,7 @@ status span_store::record_many(std::vector<span> spans) {
     }
     puts.put(age_key(s), "");
     auto key = trace_prefix + s.trace_id + "/" + s.span_id;
-    puts.put(key, dump_json(std::move(s).to_json()));
+    puts.put(key, s.to_text());
   }
   if (!puts.empty()) {
     std::lock_guard g(mu_);

@@ -44,8 +44,10 @@ struct span {
   bool error = false;
   std::string status_message;
 
-  nlohmann::json to_json() const&;
-  nlohmann::json to_json() &&;  // moves the fields instead of copying them
+  nlohmann::json to_json() const;
+  // to_json().dump(), written without building the tree (every span is
+  // stored this way).
+  std::string to_text() const;
   static span from_json(const nlohmann::json& j);
 };
 

@@ -88,6 +88,25 @@ BOOST_AUTO_TEST_CASE(one_trace_becomes_a_causal_tree) {
   BOOST_TEST(tokens);
 }
 
+// The stored text is written without a JSON tree: it must be the tree's
+// own, whatever the span holds.
+BOOST_AUTO_TEST_CASE(the_stored_text_is_the_json_of_the_span) {
+  span s;
+  s.trace_id = "0123456789abcdef0123456789abcdef";
+  s.span_id = "0123456789abcdef";
+  s.name = "chat \"quoted\" caf\u00e9\n";
+  s.start_us = -1;
+  s.end_us = 1796618625089762;
+  s.attributes = {{"keel.cost_usd", 0.25}, {"keel.cached", false}, {"z", {{"deep", {1, "\t"}}}}, {"a", nullptr}};
+  s.status_message = "\x01 control";
+  for (bool failed : {false, true}) {
+    s.error = failed;
+    BOOST_TEST(s.to_text() == s.to_json().dump());
+    BOOST_TEST(span::from_json(nlohmann::json::parse(s.to_text())).to_json() == s.to_json());
+  }
+  BOOST_TEST(span{}.to_text() == span{}.to_json().dump());
+}
+
 BOOST_AUTO_TEST_CASE(non_hex_ids_are_mapped_for_otlp) {
   std::vector<span> spans{make("task-7", "", "task", 1, 2)};
   spans[0].trace_id = "wf_refund_42";
