@@ -7,26 +7,52 @@ namespace keel::control {
 
 namespace {
 
-nlohmann::json message_json(const chat_message& m) {
-  nlohmann::json j = {{"role", m.role}, {"content", m.content}};
-  if (m.role == "tool") j["tool_call_id"] = m.tool_call_id;
-  if (!m.tool_calls.empty()) {
-    auto calls = nlohmann::json::array();
-    for (const auto& c : m.tool_calls)
-      calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
-    j["tool_calls"] = std::move(calls);
-    if (m.content.empty()) j["content"] = nullptr;  // what the API sends for a turn that only calls tools
+// The request is written as text, members in key order (as dump() would
+// order them): the conversation grows with every turn of an agent and was
+// the largest JSON tree the node built per call.
+void append_message(std::string& out, const chat_message& m) {
+  out += "{\"content\":";
+  if (!m.tool_calls.empty() && m.content.empty()) out += "null";  // what the API sends for a turn that only calls tools
+  else append_json_string(out, m.content);
+  out += ",\"role\":";
+  append_json_string(out, m.role);
+  if (m.role == "tool") {
+    out += ",\"tool_call_id\":";
+    append_json_string(out, m.tool_call_id);
   }
-  return j;
+  if (!m.tool_calls.empty()) {
+    out += ",\"tool_calls\":[";
+    for (std::size_t i = 0; i < m.tool_calls.size(); ++i) {
+      const auto& c = m.tool_calls[i];
+      out += i ? ",{\"function\":{\"arguments\":" : "{\"function\":{\"arguments\":";
+      append_json_string(out, c.arguments);
+      out += ",\"name\":";
+      append_json_string(out, c.name);
+      out += "},\"id\":";
+      append_json_string(out, c.id);
+      out += ",\"type\":\"function\"}";
+    }
+    out += ']';
+  }
+  out += '}';
 }
 
-nlohmann::json tool_json(const tool_spec& t) {
-  nlohmann::json fn = {{"name", t.name}};
-  if (!t.description.empty()) fn["description"] = t.description;
+// {"function":{"description"?,"name","parameters"},"type":"function"}
+void append_tool(std::string& out, const std::string& name, const std::string& description,
+                 const nlohmann::json& parameters) {
+  out += "{\"function\":{";
+  if (!description.empty()) {
+    out += "\"description\":";
+    append_json_string(out, description);
+    out += ',';
+  }
+  out += "\"name\":";
+  append_json_string(out, name);
+  out += ",\"parameters\":";
   // A tool without parameters still needs a schema: servers reject none.
-  fn["parameters"] = t.parameters.is_null() ? nlohmann::json{{"type", "object"}, {"properties", nlohmann::json::object()}}
-                                            : t.parameters;
-  return {{"type", "function"}, {"function", std::move(fn)}};
+  if (parameters.is_null()) out += "{\"properties\":{},\"type\":\"object\"}";
+  else append_json(out, parameters);
+  out += "},\"type\":\"function\"}";
 }
 
 // Every tool call of `msg`, or why one is unusable.
@@ -50,28 +76,39 @@ bool read_tool_calls(const nlohmann::json& calls, std::vector<tool_call>& out, s
 
 }  // namespace
 
-nlohmann::json chat_request_body(const model_call& call) {
-  nlohmann::json msgs = nlohmann::json::array();
-  for (const auto& m : call.messages) msgs.push_back(message_json(m));
-  nlohmann::json body = {{"model", call.model}, {"messages", msgs}, {"max_tokens", call.max_tokens}};
+std::string chat_request_text(const model_call& call) {
+  const bool schema = !call.json_schema.is_null();
+  const bool forced = schema && call.use_tools && call.tools.empty();  // structured output as one forced call
+  std::string out = "{\"max_tokens\":" + std::to_string(call.max_tokens) + ",\"messages\":[";
+  for (std::size_t i = 0; i < call.messages.size(); ++i) {
+    if (i) out += ',';
+    append_message(out, call.messages[i]);
+  }
+  out += "],\"model\":";
+  append_json_string(out, call.model);
+  if (schema && !forced) {
+    out += ",\"response_format\":{\"json_schema\":{\"name\":";
+    append_json_string(out, call.schema_name);
+    out += ",\"schema\":";
+    append_json(out, call.json_schema);
+    out += ",\"strict\":true},\"type\":\"json_schema\"}";
+  }
   if (!call.tools.empty()) {
-    auto tools = nlohmann::json::array();
-    for (const auto& t : call.tools) tools.push_back(tool_json(t));
-    body["tools"] = std::move(tools);
-    body["tool_choice"] = "auto";
-  }
-  if (!call.json_schema.is_null()) {
-    if (call.use_tools && call.tools.empty()) {
-      body["tools"] = {{{"type", "function"},
-                        {"function", {{"name", call.schema_name}, {"parameters", call.json_schema}}}}};
-      body["tool_choice"] = {{"type", "function"}, {"function", {{"name", call.schema_name}}}};
-    } else {
-      body["response_format"] = {
-          {"type", "json_schema"},
-          {"json_schema", {{"name", call.schema_name}, {"schema", call.json_schema}, {"strict", true}}}};
+    out += ",\"tool_choice\":\"auto\",\"tools\":[";
+    for (std::size_t i = 0; i < call.tools.size(); ++i) {
+      if (i) out += ',';
+      append_tool(out, call.tools[i].name, call.tools[i].description, call.tools[i].parameters);
     }
+    out += ']';
+  } else if (forced) {
+    out += ",\"tool_choice\":{\"function\":{\"name\":";
+    append_json_string(out, call.schema_name);
+    out += "},\"type\":\"function\"},\"tools\":[";
+    append_tool(out, call.schema_name, "", call.json_schema);
+    out += ']';
   }
-  return body;
+  out += '}';
+  return out;
 }
 
 bool read_chat_answer(std::string_view body, const model_call& call, attempt_result& out) {

@@ -11,6 +11,7 @@
 // function call.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -19,8 +20,9 @@
 
 namespace keel::control {
 
-// The request body for `call`.
-nlohmann::json chat_request_body(const model_call& call);
+// The request body for `call`, as JSON text. Throws nlohmann's type_error
+// when a string in the call is not UTF-8, as dump() does.
+std::string chat_request_text(const model_call& call);
 
 // Reads a 200 answer's body into `out`: text, json (when a schema was
 // asked for), every tool call, finish_reason, usage and model. False with

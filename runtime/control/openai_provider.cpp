@@ -1,5 +1,4 @@
 #include "runtime/control/openai_provider.hpp"
-#include "runtime/base/json_text.hpp"
 
 #include <ctime>
 
@@ -54,7 +53,7 @@ attempt_result openai_provider::complete(const model_call& call) {
   out.model = call.model;
   httplib::Headers headers;
   if (!opts_.api_key.empty()) headers.emplace("Authorization", "Bearer " + opts_.api_key);
-  auto body = dump_json(chat_request_body(call));
+  auto body = chat_request_text(call);
   auto timeout = std::chrono::duration_cast<std::chrono::microseconds>(call.timeout);
   auto conn = take_idle();
   bool reused = conn != nullptr;

@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!call.json_schema.is_null() && out.tool_calls.empty() && !out.json.is_object())
     keel::fuzz::fail_input("a schema was asked for but the output is not a JSON object", body.size());
   if (out.input_tokens < 0 || out.output_tokens < 0) keel::fuzz::fail_input("negative token counts", body.size());
-  (void)keel::control::chat_request_body(call).dump();
+  if (!nlohmann::json::parse(keel::control::chat_request_text(call), nullptr, false).is_object())
+    keel::fuzz::fail_input("the request body is not a JSON object", body.size());
   return 0;
 }

@@ -381,6 +381,49 @@ BOOST_AUTO_TEST_CASE(malformed_answers_are_retried_and_named) {
   BOOST_TEST(has(out.error, "not the JSON object asked for"));
 }
 
+// The body is written as text: it must be exactly the JSON the wire format
+// says, byte for byte as dump() would write it, for each shape of call.
+BOOST_AUTO_TEST_CASE(the_request_text_is_the_wire_formats_json) {
+  using nlohmann::json;
+  model_call call;
+  call.model = "m \"1\"";
+  call.max_tokens = 64;
+  call.messages = {{"system", "rules:\n\tbe brief"}, {"user", "caf\u00e9 #1042?"}};
+  chat_message turn{"assistant", ""};
+  turn.tool_calls = {{"c1", "lookup", R"({"order": 1042})"}};
+  call.messages.push_back(turn);
+  chat_message answer{"tool", "{\"status\":\"shipped\"}"};
+  answer.tool_call_id = "c1";
+  call.messages.push_back(answer);
+  call.tools = {lookup_tool(), {"bare", "", nullptr}};
+  json messages = {{{"role", "system"}, {"content", "rules:\n\tbe brief"}},
+                   {{"role", "user"}, {"content", "caf\u00e9 #1042?"}},
+                   {{"role", "assistant"}, {"content", nullptr},
+                    {"tool_calls", {{{"id", "c1"}, {"type", "function"},
+                                     {"function", {{"name", "lookup"}, {"arguments", R"({"order": 1042})"}}}}}}},
+                   {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "{\"status\":\"shipped\"}"}}};
+  json tools = {{{"type", "function"}, {"function", {{"name", "lookup"}, {"description", "Find an order by number"},
+                                                     {"parameters", lookup_tool().parameters}}}},
+                {{"type", "function"}, {"function", {{"name", "bare"}, {"parameters", {{"type", "object"}, {"properties", json::object()}}}}}}};
+  json expected = {{"model", "m \"1\""}, {"max_tokens", 64}, {"messages", messages}, {"tools", tools}, {"tool_choice", "auto"}};
+  BOOST_TEST(chat_request_text(call) == expected.dump());
+
+  call.json_schema = {{"type", "object"}};  // with tools: response_format
+  expected["response_format"] = {{"type", "json_schema"},
+                                 {"json_schema", {{"name", "result"}, {"schema", call.json_schema}, {"strict", true}}}};
+  BOOST_TEST(chat_request_text(call) == expected.dump());
+
+  call.tools.clear();  // no tools and use_tools: one forced call
+  call.use_tools = true;
+  expected.erase("response_format");
+  expected["tools"] = {{{"type", "function"}, {"function", {{"name", "result"}, {"parameters", call.json_schema}}}}};
+  expected["tool_choice"] = {{"type", "function"}, {"function", {{"name", "result"}}}};
+  BOOST_TEST(chat_request_text(call) == expected.dump());
+
+  call.messages[1].content = "\xff";  // not UTF-8: refused as dump() refuses it
+  BOOST_CHECK_THROW(chat_request_text(call), json::type_error);
+}
+
 BOOST_AUTO_TEST_CASE(twenty_concurrent_calls_never_pass_the_hard_limit) {
   router_kit k("budgets:\n  - {name: daily-cap, scope: day, hard: 0.01}\n");
   // Every answer costs about what was reserved, and slowly, so calls overlap.
