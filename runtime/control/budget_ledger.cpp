@@ -1,5 +1,6 @@
 #include "runtime/control/budget_ledger.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <ctime>
 
@@ -28,14 +29,40 @@ spend_row row_of(const std::string& v) {
   return r;
 }
 
-// The row as JSON, written directly: settle() writes several per call.
+// Numbers as printf writes them with %.17g (doubles: every digit needed to
+// read the same value back) and %llu, through to_chars: settle() writes
+// several rows per call, and snprintf's double formatting was most of it.
+void append_number(std::string& out, double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
+  out.append(buf, end);
+}
+
+void append_number(std::string& out, std::uint64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// The row as JSON, written directly.
 std::string dump(const spend_row& r) {
-  char buf[160];
-  int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g,"calls":%llu,"input_tokens":%llu,"output_tokens":%llu})",
-                        r.usd, static_cast<unsigned long long>(r.calls),
-                        static_cast<unsigned long long>(r.input_tokens),
-                        static_cast<unsigned long long>(r.output_tokens));
-  return std::string(buf, static_cast<std::size_t>(n));
+  std::string out = "{\"usd\":";
+  append_number(out, r.usd);
+  out += ",\"calls\":";
+  append_number(out, r.calls);
+  out += ",\"input_tokens\":";
+  append_number(out, r.input_tokens);
+  out += ",\"output_tokens\":";
+  append_number(out, r.output_tokens);
+  out += '}';
+  return out;
+}
+
+std::string run_row(double usd) {
+  std::string out = "{\"usd\":";
+  append_number(out, usd);
+  out += '}';
+  return out;
 }
 
 std::string money(double usd) {
@@ -148,9 +175,7 @@ status budget_ledger::settle(const reservation& r, const spend_record& a) {
     if (!r.run.empty()) {
       double usd = run_spent_locked(r.run) + a.usd;
       run_settled_[r.run] = usd;
-      char buf[48];
-      int n = std::snprintf(buf, sizeof buf, R"({"usd":%.17g})", usd);
-      unwritten_[run_prefix + r.run] = std::string(buf, static_cast<std::size_t>(n));
+      unwritten_[run_prefix + r.run] = run_row(usd);
     }
     ++writes_pending_;
   }

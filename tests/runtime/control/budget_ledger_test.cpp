@@ -3,6 +3,7 @@
 // reopen) holds the sum of all of them, per dimension and per run.
 #include <boost/test/unit_test.hpp>
 
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +58,37 @@ BOOST_AUTO_TEST_CASE(concurrent_settles_all_land_in_the_rows_a_reopen_reads) {
     per_run += t.workflow_usd;
   }
   BOOST_TEST(per_run == all, boost::test_tools::tolerance(1e-9));
+}
+
+// Rows are written as printf would write them (%.17g: every digit needed to
+// read the amount back exactly), so a reopen reads the same doubles.
+BOOST_AUTO_TEST_CASE(rows_keep_every_digit_of_the_amounts) {
+  test::temp_dir dir("budget_rows");
+  auto db = store::open(dir / "data").value();
+  const double amounts[] = {0.1, 0.2, 1e-9, 123456.789, 0};
+  double sum = 0;
+  {
+    auto ledger = budget_ledger::open(*db).value();
+    for (double usd : amounts) {
+      auto held = ledger->reserve(usd, "run-x", {});
+      BOOST_REQUIRE(held.ok());
+      BOOST_REQUIRE(ledger->settle(*held, {"m", "a", "wf", "run-x", usd, 7, 3}).ok());
+      sum += usd;
+    }
+  }
+  char want[160];
+  std::snprintf(want, sizeof want, R"({"usd":%.17g})", sum);
+  BOOST_TEST(db->get("ctl/spend/run/run-x").value().value() == want);
+  std::string day_row;
+  BOOST_REQUIRE(db->scan("ctl/spend/d/", [&](const std::string& k, const std::string& v) {
+                    if (k.size() > 10 && k.compare(k.size() - 10, 10, "/total/all") == 0) day_row = v;
+                    return true;
+                  }).ok());
+  std::snprintf(want, sizeof want, R"({"usd":%.17g,"calls":5,"input_tokens":35,"output_tokens":15})", sum);
+  BOOST_TEST(day_row == want);
+  auto ledger = budget_ledger::open(*db).value();
+  BOOST_TEST(ledger->totals("run-x").workflow_usd == sum);  // exactly, not within a tolerance
+  BOOST_TEST(ledger->totals().day_usd == sum);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
