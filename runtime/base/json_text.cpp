@@ -92,6 +92,9 @@ void append_integer(std::string& out, Int v) {
 
 }  // namespace
 
+void append_json_integer(std::string& out, std::int64_t v) { append_integer(out, v); }
+void append_json_integer(std::string& out, std::uint64_t v) { append_integer(out, v); }
+
 void append_json_string(std::string& out, std::string_view text) {
   // dump()'s escapes: the two that must be, the five short ones, and
   // \u00XX (lower-case hex) for the other control characters.

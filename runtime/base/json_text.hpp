@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -41,5 +42,8 @@ void append_json(std::string& out, const nlohmann::json& value);
 std::string dump_json(const nlohmann::json& value);
 // `text` as a JSON string literal, as dump() would write it.
 void append_json_string(std::string& out, std::string_view text);
+// An integer as dump() writes it (and printf's %lld / %llu).
+void append_json_integer(std::string& out, std::int64_t v);
+void append_json_integer(std::string& out, std::uint64_t v);
 
 }  // namespace keel

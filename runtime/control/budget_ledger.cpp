@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/duration.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::control {
 namespace {
@@ -29,18 +30,12 @@ spend_row row_of(const std::string& v) {
   return r;
 }
 
-// Numbers as printf writes them with %.17g (doubles: every digit needed to
-// read the same value back) and %llu, through to_chars: settle() writes
-// several rows per call, and snprintf's double formatting was most of it.
+// A double as printf writes it with %.17g (every digit needed to read the
+// same value back), through to_chars: settle() writes several rows per
+// call, and snprintf's double formatting was most of it.
 void append_number(std::string& out, double v) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 17);
-  out.append(buf, end);
-}
-
-void append_number(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, end);
 }
 
@@ -49,11 +44,11 @@ std::string dump(const spend_row& r) {
   std::string out = "{\"usd\":";
   append_number(out, r.usd);
   out += ",\"calls\":";
-  append_number(out, r.calls);
+  append_json_integer(out, r.calls);
   out += ",\"input_tokens\":";
-  append_number(out, r.input_tokens);
+  append_json_integer(out, r.input_tokens);
   out += ",\"output_tokens\":";
-  append_number(out, r.output_tokens);
+  append_json_integer(out, r.output_tokens);
   out += '}';
   return out;
 }
