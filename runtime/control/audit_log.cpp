@@ -1,11 +1,11 @@
 #include "runtime/control/audit_log.hpp"
-#include "runtime/base/json_text.hpp"
 
 #include <cinttypes>
 #include <map>
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/base/json_text.hpp"
 #include "storage/key_number.hpp"
 
 namespace keel::control {
@@ -153,7 +153,7 @@ result<std::vector<audit_entry>> audit_log::append_many(std::vector<audit_reques
   for (auto& e : out) {
     e.seq = ++seq;
     e.prev_hash = hash;
-    // compute_hash(e) and stored_text(e), from one serialisation.
+    // The hash and the stored text, from one serialisation.
     auto text = text_of(e);
     e.hash = hash_of(e, text);
     hash = e.hash;

@@ -1,5 +1,4 @@
 #include "runtime/control/span_store.hpp"
-#include "runtime/base/json_text.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -9,6 +8,7 @@
 
 #include "runtime/base/crypto.hpp"
 #include "runtime/base/hex.hpp"
+#include "runtime/base/json_text.hpp"
 #include "storage/key_number.hpp"
 
 namespace keel::control {

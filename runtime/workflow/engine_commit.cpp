@@ -5,8 +5,8 @@
 // the steps to dispatch and the replies to send, answers `--wait` callers
 // of instances that ended or paused, and forgets ended instances. A fault
 // injection point fires after the write, so a test's kill finds it durable.
-#include "runtime/workflow/engine_impl.hpp"
 #include "runtime/base/json_text.hpp"
+#include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
 
