@@ -32,7 +32,7 @@ if ((test_tools)); then
             lintian systemd)
 fi
 ((demo_tools)) && packages+=(python3 python3-aiosmtpd openssl curl)
-((bench_tools)) && packages+=(python3 make g++)  # node-gyp builds better-sqlite3 with them
+((bench_tools)) && packages+=(python3 make g++ valgrind)  # node-gyp builds better-sqlite3 with the first three; bench/callgrind_node.sh counts instructions
 if ((test_tools || bench_tools)) && ! command -v node >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
