@@ -44,10 +44,10 @@ json addresses(const json& v) {
 
 }  // namespace
 
-json control_effect_facts(executor_self self, const wf::step_task& t, const std::string& workflow) {
+json control_effect_facts(executor_self self, const wf::step_task& t) {
   const auto& c = *self->state.env.ctx->control;
   if (!c.audit_tasks || !external_effect(c, t.action)) return nullptr;
-  json d = {{"action", t.action}, {"workflow", workflow}, {"idempotency_key", t.key}, {"attempt", t.attempt},
+  json d = {{"action", t.action}, {"workflow", t.workflow}, {"idempotency_key", t.key}, {"attempt", t.attempt},
             {"args_sha256", control::sha256_hex(t.args.dump(-1, ' ', false, json::error_handler_t::replace))}};
   if (t.compensation) d["compensation"] = true;
   if (!t.args.is_object()) return d;

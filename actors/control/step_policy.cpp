@@ -55,11 +55,11 @@ void record_history(executor_self self, const std::string& instance, json ev) {
     spdlog::error("policy history for {} not written: {}", instance, s.err().message);
 }
 
-control::policy_request step_request(const wf::step_task& t, const std::string& workflow) {
+control::policy_request step_request(const wf::step_task& t) {
   control::policy_request req;
   req.kind = control::request_kind::step;
   req.agent = "executor";
-  req.workflow = workflow;
+  req.workflow = t.workflow;
   req.action = t.action;
   req.task_kind = t.action;
   if (t.args.is_object()) {
@@ -88,9 +88,9 @@ std::string attempt_span_id(const wf::step_task& t, const std::string& step, boo
 
 }  // namespace
 
-void start_timing(executor_self self, const wf::step_task& t, const std::string& workflow, json effect) {
+void start_timing(executor_self self, const wf::step_task& t, json effect) {
   auto key = t.instance + "/" + t.step + "/" + std::to_string(t.attempt) + (t.compensation ? "/c" : "");
-  step_timing tm{control::unix_now_us(), t.action, workflow, t.trace, {}, {}, std::move(effect)};
+  step_timing tm{control::unix_now_us(), t.action, t.workflow, t.trace, {}, {}, std::move(effect)};
   if (!t.trace.empty()) {
     tm.span_id = attempt_span_id(t, t.step, t.compensation);
     auto first = t.step.find('/');
@@ -121,7 +121,7 @@ json hold_json(const std::string& id, const policy_hold& h, const result<json>& 
   if (live) facts.update(live.value());
   return {{"id", id},
           {"instance", h.task.instance},
-          {"workflow", h.workflow},
+          {"workflow", h.task.workflow},
           {"step", h.task.step},
           {"opened_ms", h.opened_ms},
           {"deadline_ms", 0},
@@ -152,7 +152,7 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
     after.merge_patch(patch);
     wf::step_task probe = held.task;
     probe.args = after;
-    auto d = c.rules.get()->rules.evaluate(step_request(probe, held.workflow), {}, c.ids.accounts.empty() ? nullptr : &c.ids);
+    auto d = c.rules.get()->rules.evaluate(step_request(probe), {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     if (d.v == control::verdict::deny)
       return answer(self, in, error{errc::forbidden, "the corrected arguments of step " + id + " are denied by policy rule '" +
                                                          d.rule + "'" + (d.reason.empty() ? "" : ": " + d.reason) +
@@ -182,9 +182,9 @@ void decide_hold(executor_self self, const inbound& in, const std::string& id, b
   }
   answer(self, in, reply);
   if (approve) {
-    auto effect = control_effect_facts(self, h.task, h.workflow);  // the approved arguments, before their secrets
+    auto effect = control_effect_facts(self, h.task);  // the approved arguments, before their secrets
     if (resolve_secrets(self, h.task)) {
-      start_timing(self, h.task, h.workflow, std::move(effect));
+      start_timing(self, h.task, std::move(effect));
       submit_step(self, std::move(h.task));
       dispatch(self);
     }
@@ -235,16 +235,15 @@ void control_audit_tool_calls(executor_self self, const std::vector<wf::step_tas
 
 bool control_before_dispatch(executor_self self, wf::step_task& t) {
   auto& c = services(self);
-  const std::string workflow = t.workflow;
   // Compensations undo what was done: policy never blocks them.
   if (c.policy_active && !t.compensation) {
-    auto req = step_request(t, workflow);
+    auto req = step_request(t);
     auto d = c.rules.get()->rules.evaluate(req, {}, c.ids.accounts.empty() ? nullptr : &c.ids);
     c.metrics.inc("keel_policy_decisions_total", {control::to_string(d.v), d.rule});
     bool by_default = d.rule == "default" && d.v == control::verdict::allow;
     if (!by_default) {
       auto detail = d.to_json();
-      detail.update({{"instance", t.instance}, {"step", t.step}, {"action", t.action}, {"workflow", workflow}});
+      detail.update({{"instance", t.instance}, {"step", t.step}, {"action", t.action}, {"workflow", t.workflow}});
       c.audit_event("policy_decision", "policy", t.instance + "/" + t.step, detail, t.trace);
     }
     if (d.v == control::verdict::deny) {
@@ -278,14 +277,14 @@ bool control_before_dispatch(executor_self self, wf::step_task& t) {
                          {{"type", "policy_gate_opened"}, {"step", t.step}, {"rule", d.rule}, {"reason", d.reason}});
         }
         spdlog::info("step {} waits for approval: policy rule '{}'", id, d.rule);
-        self->state.held[id] = policy_hold{std::move(t), workflow, d, opened};
+        self->state.held[id] = policy_hold{std::move(t), d, opened};
         return false;
       }
     }
   }
-  auto effect = control_effect_facts(self, t, workflow);  // before the secrets are in the args
+  auto effect = control_effect_facts(self, t);  // before the secrets are in the args
   if (!resolve_secrets(self, t)) return false;
-  start_timing(self, t, workflow, std::move(effect));
+  start_timing(self, t, std::move(effect));
   return true;
 }
 

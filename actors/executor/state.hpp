@@ -25,7 +25,6 @@ namespace keel {
 // until the operator decides (actors/control/step_policy.cpp).
 struct policy_hold {
   wf::step_task task;
-  std::string workflow;
   control::decision why;
   std::int64_t opened_ms = 0;
 };
@@ -143,7 +142,7 @@ bool control_before_dispatch(executor_self self, wf::step_task& t);
 // actors/control/effect_audit.cpp: the facts of a step's external effect
 // (null when it is none), taken before its secrets are resolved; and the
 // `effect` audit entry with the outcome, written before the engine records it.
-nlohmann::json control_effect_facts(executor_self self, const wf::step_task& t, const std::string& workflow);
+nlohmann::json control_effect_facts(executor_self self, const wf::step_task& t);
 void control_audit_effect(executor_self self, const workflow_ref& ref, const step_timing& tm,
                           const result<nlohmann::json>& outcome, std::int64_t end_us);
 // Before any of `tasks` is dispatched: one `tool_call` audit entry per

@@ -125,9 +125,8 @@ status span_store::record_many(std::vector<span> spans) {
       s.attributes = redact_->redact_json(s.attributes);
       s.status_message = redact_->redact(s.status_message);
     }
+    puts.put(trace_prefix + s.trace_id + "/" + s.span_id, s.to_text());
     puts.put(age_key(s), "");
-    auto key = trace_prefix + s.trace_id + "/" + s.span_id;
-    puts.put(key, s.to_text());
   }
   if (!puts.empty()) {
     std::lock_guard g(mu_);

@@ -133,8 +133,8 @@ step_task engine::impl::task_for(const instance& inst, const step_spec& s, const
 
 void engine::impl::record_result(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& result) {
   emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", r.attempt}, {"result", result}});
-  batch.put(wfkey::idem(r.key), dump_json(nlohmann::json{{"result", result}, {"instance", inst.id}, {"step", s.id},
-                                               {"at_ms", now()}}));
+  batch.put(wfkey::idem(r.key),
+            dump_json(nlohmann::json{{"result", result}, {"instance", inst.id}, {"step", s.id}, {"at_ms", now()}}));
   pending_idem[r.key] = result;
 }
 
