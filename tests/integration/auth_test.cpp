@@ -195,6 +195,20 @@ BOOST_AUTO_TEST_CASE(a_refused_key_is_told_so_at_once_not_that_the_node_is_down)
   auto again = as(node_pub, "stranger.key", {"ping"});
   BOOST_TEST(again.code == 0, again.err);
 
+  // One key in 85 begins with '-'; the same command line takes it, before or after the options.
+  const std::string dashed = "-Xy0aBcD1eFgH2iJkL3mNoP4qRsT5uVwX6yZa7bc", dashed2 = "--y0aBcD1eFgH2iJkL3mNoP4qRsT5uVwX6yZa7bc";
+  for (auto cmd : {std::vector<std::string>{"executors", "authorize", dashed, "--name", "dash1"},
+                   std::vector<std::string>{"executors", "authorize", "--name", "dash2", dashed2}}) {
+    auto r = as(node_pub, "admin.key", cmd);
+    BOOST_TEST(r.code == 0, r.err);
+  }
+  auto keys = as(node_pub, "admin.key", {"--json", "executors", "keys"});
+  for (const auto& k : {dashed, dashed2})
+    BOOST_TEST(keys.out.find("\"public_key\": \"" + k + "\"") != std::string::npos, keys.out);
+  auto keyless = as(node_pub, "admin.key", {"executors", "authorize", "--name", "nokey"});
+  BOOST_TEST(keyless.code == 2);
+  BOOST_TEST(keyless.err.find("which key?") != std::string::npos, keyless.err);
+
   // The wrong server key: ZeroMQ reports no reason, only that the node hung
   // up during each handshake (EPIPE); three in a row say enough.
   auto wrong_server = as(elsewhere_pub, "admin.key", {"status"});

@@ -8,8 +8,9 @@
 #include <vector>
 
 #include "runtime/base/duration.hpp"
-#include "runtime/node/node_config.hpp"
 #include "runtime/base/utf8.hpp"
+#include "runtime/fabric/curve_keys.hpp"
+#include "runtime/node/node_config.hpp"
 #include "tools/keelctl/alert_commands.hpp"
 #include "tools/keelctl/json_argument.hpp"
 #include "tools/keelctl/table.hpp"
@@ -321,6 +322,21 @@ int cmd_crash(const globals& g, const std::string& agent) {
   return exit_ok;
 }
 
+void mark_dashed_keys(const CLI::App& app, std::vector<std::string>& args) {
+  const CLI::App* authorize = app.get_subcommand("executors")->get_subcommand("authorize");  // both added above
+  auto at = std::find(args.begin(), args.end(), "executors");
+  if (at != args.end()) at = std::find(at, args.end(), "authorize");
+  if (at == args.end()) return;
+  auto takes_value = [&](const std::string& arg) {
+    const CLI::Option* opt = authorize->get_option_no_throw(arg);
+    if (!opt) opt = app.get_option_no_throw(arg);
+    return opt && opt->get_type_size() > 0;
+  };
+  for (auto it = at + 1; it != args.end() && *it != "--"; ++it)
+    if (it->size() == 40 && it->front() == '-' && valid_z85_key(*it) && !takes_value(*(it - 1)))
+      *it = "--public-key=" + *it;
+}
+
 command_group add_node_commands(CLI::App& app) {
   struct options {
     std::string exec_name, exec_key, exec_role = "executor", exec_caps, exec_labels;
@@ -332,7 +348,10 @@ command_group add_node_commands(CLI::App& app) {
   auto* agents = app.add_subcommand("agents", "Agents with state, restarts and mailbox depth");
   auto* executors = app.add_subcommand("executors", "Connected executors: caps, labels, load, liveness (and key management)");
   auto* authorize = executors->add_subcommand("authorize", "Let a CURVE public key connect, as an executor (or admin)");
-  authorize->add_option("public_key", o->exec_key, "Public key printed by keel keygen")->required();
+  // Not required here: a key that begins with '-' arrives as --public-key
+  // (see mark_dashed_keys), and the handler asks for a key when neither came.
+  authorize->add_option("public_key", o->exec_key, "Public key printed by keel keygen");
+  authorize->add_option("--public-key", o->exec_key, "The public key, as an option (same as the argument)");
   authorize->add_option("--name", o->exec_name, "Name for it (shown everywhere, used to revoke)")->required();
   authorize->add_option("--role", o->exec_role, "executor (default) or admin")->check(CLI::IsMember({"executor", "admin"}));
   authorize->add_option("--caps", o->exec_caps, "Only these actions may be offered with this key");
@@ -380,6 +399,10 @@ command_group add_node_commands(CLI::App& app) {
     }
     if (*agents) return cmd_agents(g);
     if (*authorize) {
+      if (o->exec_key.empty())
+        return report(g, error(errc::bad_request, "executors authorize: which key? Give the public key `keel keygen` printed: "
+                                                  "`keelctl executors authorize KEY --name NAME`")),
+               exit_usage;
       json args = {{"public_key", o->exec_key}, {"name", o->exec_name}, {"role", o->exec_role}, {"caps", split_list(o->exec_caps)}};
       if (!o->exec_labels.empty()) {
         auto l = parse_labels(o->exec_labels);

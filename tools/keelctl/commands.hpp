@@ -43,6 +43,13 @@ using command_group = std::function<std::optional<int>(const globals&)>;
 // status, agents, executors [authorize|revoke|drain|keys], ping, send, run,
 // queue, fault crash (commands.cpp).
 command_group add_node_commands(CLI::App& app);
+
+// A CURVE public key may begin with '-', which CLI11 reads as an option.
+// Rewrites such a key among the arguments of `executors authorize` (args
+// without the program name, in order, not past "--") to --public-key=KEY,
+// so the documented `keelctl executors authorize KEY --name NAME` works for
+// every key. Arguments that are the value of an option are left alone.
+void mark_dashed_keys(const CLI::App& app, std::vector<std::string>& args);
 // workflows, run-workflow, tasks, task, history, approvals, approve, reject,
 // answer, console token, retry, runs agent, cancel (workflow_commands.cpp).
 command_group add_workflow_commands(CLI::App& app);

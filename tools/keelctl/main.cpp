@@ -1,6 +1,7 @@
 // keelctl: the admin tool. Finds the node with --endpoint, else
 // $KEEL_ENDPOINT, else tcp://127.0.0.1:7401. Every command has --help and
 // --json; exit codes are listed in commands.hpp.
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -52,7 +53,10 @@ int main(int argc, char** argv) {
   ctl::connector_cli connectors(app);  // connectors [sync NAME]
 
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> args(argv + 1, argv + argc);
+    ctl::mark_dashed_keys(app, args);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the vector last argument first
+    app.parse(std::move(args));
   } catch (const CLI::ParseError& e) {
     // --json may not have been read when the parse stopped: look for it.
     bool json = false;
