@@ -25,8 +25,8 @@
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
 #include "runtime/base/crypto.hpp"
-#include "runtime/base/json_fields.hpp"
 #include "runtime/base/duration.hpp"
+#include "runtime/base/json_fields.hpp"
 #include "runtime/workflow/agent_spec.hpp"
 
 namespace keel {
@@ -222,11 +222,12 @@ void control_audit_tool_calls(executor_self self, const std::vector<wf::step_tas
   // policy then says about it.
   std::vector<control::audit_request> entries;
   for (const auto& t : tasks)
-    if (is_tool_call(t) && !t.compensation)
-      entries.push_back({"tool_call", "agent", t.instance + "/" + t.step,
-                         {{"workflow", t.workflow}, {"action", t.action}, {"args", t.args},
-                          {"key", t.key}, {"attempt", t.attempt}},
-                         t.trace});
+    if (is_tool_call(t) && !t.compensation) {
+      json detail = json::object();
+      detail["workflow"] = t.workflow, detail["action"] = t.action, detail["args"] = t.args;
+      detail["key"] = t.key, detail["attempt"] = t.attempt;
+      entries.push_back({"tool_call", "agent", t.instance + "/" + t.step, std::move(detail), t.trace});
+    }
   if (entries.empty()) return;
   auto n = entries.size();
   if (auto r = services(self).audit->append_many(std::move(entries)); !r)
@@ -305,8 +306,9 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
       sp.name = (ref.compensation ? "compensate " : "step ") + ref.step;
       sp.start_us = tm.start_us;
       sp.end_us = end;
-      sp.attributes = {{"keel.instance", ref.instance}, {"keel.step", ref.step}, {"keel.action", tm.action},
-                       {"keel.workflow", tm.workflow}, {"keel.attempt", ref.attempt}};
+      auto& at = sp.attributes = json::object();  // field by field: once per step attempt
+      at["keel.instance"] = ref.instance, at["keel.step"] = ref.step, at["keel.action"] = tm.action;
+      at["keel.workflow"] = tm.workflow, at["keel.attempt"] = ref.attempt;
       sp.error = !outcome;
       if (!outcome) sp.status_message = outcome.err().message;
       // A model step or an agent's turn: what the model did, under the GenAI names.
@@ -319,7 +321,8 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
         sp.attributes[control::genai::output_tokens] = o["tokens"].value("output", 0);
         sp.attributes["keel.tier"] = o.value("tier", std::string());
         sp.attributes["keel.cost_usd"] = o.value("cost_usd", 0.0);
-        sp.attributes["keel.fallbacks"] = o.value("path", json::array()).size();
+        const auto& path = member_of(o, "path");
+        sp.attributes["keel.fallbacks"] = path.is_array() ? path.size() : 0;
       }
       c.recorder->post_span(std::move(sp));  // batched off this thread
     }

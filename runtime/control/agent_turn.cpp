@@ -75,7 +75,8 @@ result<json> run_agent_turn(model_router& router, const json& turn_args, const m
   req.run = site.instance;
   req.trace_id = site.trace_id;
   req.parent_span_id = site.parent_span_id;
-  req.attributes = {{"step", site.step}, {"turn", turn}};
+  req.attributes = json::object();
+  req.attributes["step"] = site.step, req.attributes["turn"] = turn;
   for (const auto& t : spec->tools) req.tools.push_back({t.name, t.description, t.parameters});
   std::string system = loop_rules;
   if (!spec->system.empty()) system += "\n\n" + spec->system;
@@ -92,20 +93,31 @@ result<json> run_agent_turn(model_router& router, const json& turn_args, const m
     return json{{"needs_human", {{"question", q}, {"reason", reason}, {"path", path_json(r->fallbacks)},
                                  {"budget", all_budget(r->fallbacks)}, {"attempts", r->attempts}}}};
   }
+  // Field by field: a braced list builds a two-element array per field
+  // first, and this runs once per model turn.
   json calls = json::array();
-  for (const auto& c : r->tool_calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
-  return json{{"content", r->text},
-              {"tool_calls", std::move(calls)},
-              {"finish_reason", r->finish_reason},
-              {"model", r->model},
-              {"tier", r->tier},
-              {"provider", r->provider},
-              {"path", path_json(r->fallbacks)},
-              {"tokens", {{"input", r->input_tokens}, {"output", r->output_tokens}}},
-              {"cost_usd", r->cost_usd},
-              {"cached", r->cached},
-              {"attempts", r->attempts},
-              {"latency_ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()}};
+  for (auto& c : r->tool_calls) {
+    json call = json::object();
+    call["id"] = std::move(c.id), call["name"] = std::move(c.name), call["arguments"] = std::move(c.arguments);
+    calls.push_back(std::move(call));
+  }
+  json tokens = json::object();
+  tokens["input"] = r->input_tokens, tokens["output"] = r->output_tokens;
+  json answer = json::object();
+  answer["content"] = std::move(r->text);
+  answer["tool_calls"] = std::move(calls);
+  answer["finish_reason"] = std::move(r->finish_reason);
+  answer["model"] = std::move(r->model);
+  answer["tier"] = std::move(r->tier);
+  answer["provider"] = std::move(r->provider);
+  answer["path"] = path_json(r->fallbacks);
+  answer["tokens"] = std::move(tokens);
+  answer["cost_usd"] = r->cost_usd;
+  answer["cached"] = r->cached;
+  answer["attempts"] = r->attempts;
+  answer["latency_ms"] =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return answer;
 }
 
 }  // namespace keel::control

@@ -342,10 +342,12 @@ void model_router::record_span(const model_request& req, const model_result& r, 
   // (queued: the answer is recorded with the step anyway; a failed chain is
   // the model_fallback entry above).
   if (hooks_.recorder && r.outcome == "completed" && !r.cached && r.tier != "template" && !r.provider.empty()) {
-    nlohmann::json d = {{"action", "model.call"}, {"provider", r.provider}, {"model", r.model}, {"tier", r.tier},
-                        {"input_tokens", r.input_tokens}, {"output_tokens", r.output_tokens}, {"cost_usd", r.cost_usd},
-                        {"ok", true}, {"args_sha256", r.request_sha256}, {"attempts", r.attempts},
-                        {"duration_ms", (end_us - start_us) / 1000}};
+    // Filled field by field: a braced list copies each value once more (once per call, it shows).
+    nlohmann::json d = nlohmann::json::object();
+    d["action"] = "model.call", d["provider"] = r.provider, d["model"] = r.model, d["tier"] = r.tier;
+    d["input_tokens"] = r.input_tokens, d["output_tokens"] = r.output_tokens, d["cost_usd"] = r.cost_usd;
+    d["ok"] = true, d["args_sha256"] = r.request_sha256, d["attempts"] = r.attempts;
+    d["duration_ms"] = (end_us - start_us) / 1000;
     if (auto p = providers_.find(r.provider); p != providers_.end() && !p->second.host.empty()) d["target"] = p->second.host;
     if (!req.workflow.empty()) d["workflow"] = req.workflow;
     hooks_.recorder->post_audit({"effect", req.agent.empty() ? "model_router" : req.agent,
@@ -359,18 +361,19 @@ void model_router::record_span(const model_request& req, const model_result& r, 
   s.name = req.operation + " " + (r.model.empty() ? r.tier : r.model);
   s.start_us = start_us;
   s.end_us = end_us;
-  s.attributes = {{genai::operation_name, req.operation},
-                  {genai::system, r.provider.empty() ? "none" : r.provider},
-                  {genai::request_model, r.model},
-                  {genai::request_max_tokens, req.max_tokens},
-                  {genai::input_tokens, r.input_tokens},
-                  {genai::output_tokens, r.output_tokens},
-                  {"keel.tier", r.tier},
-                  {"keel.outcome", r.outcome},
-                  {"keel.cached", r.cached},
-                  {"keel.cost_usd", r.cost_usd},
-                  {"keel.fallbacks", static_cast<int>(r.fallbacks.size())}};
-  if (!req.agent.empty()) s.attributes["keel.agent"] = req.agent;
+  auto& a = s.attributes = nlohmann::json::object();
+  a[genai::operation_name] = req.operation;
+  a[genai::system] = r.provider.empty() ? "none" : r.provider;
+  a[genai::request_model] = r.model;
+  a[genai::request_max_tokens] = req.max_tokens;
+  a[genai::input_tokens] = r.input_tokens;
+  a[genai::output_tokens] = r.output_tokens;
+  a["keel.tier"] = r.tier;
+  a["keel.outcome"] = r.outcome;
+  a["keel.cached"] = r.cached;
+  a["keel.cost_usd"] = r.cost_usd;
+  a["keel.fallbacks"] = static_cast<int>(r.fallbacks.size());
+  if (!req.agent.empty()) a["keel.agent"] = req.agent;
   s.error = !error.empty();
   s.status_message = error;
   if (hooks_.recorder) hooks_.recorder->post_span(std::move(s));

@@ -17,9 +17,9 @@
 #include <optional>
 #include <set>
 
-#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/base/json_fields.hpp"
 #include "runtime/base/json_text.hpp"
+#include "runtime/workflow/agent_spec.hpp"
 #include "runtime/workflow/engine_impl.hpp"
 
 namespace keel::wf {
@@ -39,7 +39,7 @@ std::string tool_text(const json& call) {
     const auto& e = call["error"];
     text = "error (" + e.value("code", std::string("error")) + "): " + e.value("message", std::string());
   } else {
-    text = call.value("result", json()).dump();
+    text = dump_json(member_of(call, "result"));
   }
   if (text.size() > tool_text_limit)
     text = text.substr(0, tool_text_limit) + "... [cut: " + std::to_string(text.size()) + " bytes in all]";
@@ -48,22 +48,30 @@ std::string tool_text(const json& call) {
 
 // The conversation so far, without the system message (the node adds it):
 // the goal, then each turn and the answers to its calls, in call order.
+json message(const char* role, std::string content) {
+  json m = json::object();
+  m["role"] = role, m["content"] = std::move(content);
+  return m;
+}
+
 json conversation(const agent_spec& spec, const json& agent) {
-  json msgs = json::array({{{"role", "user"}, {"content", spec.goal}}});
+  json msgs = json::array();
+  msgs.push_back(message("user", spec.goal));
   const auto& turns = member_of(agent, "turns");
   if (!turns.is_array()) return msgs;
   const auto& answered = member_of(agent, "calls");
   for (const auto& t : turns) {
     const auto& a = member_of(t, "answer");
-    json m = {{"role", "assistant"}, {"content", a.value("content", std::string())}};
+    json m = message("assistant", a.value("content", std::string()));
     const auto& calls = member_of(a, "tool_calls");
     const std::size_t n = calls.is_array() ? calls.size() : 0;
     if (n) m["tool_calls"] = calls;
     msgs.push_back(std::move(m));
     for (std::size_t c = 0; c < n; ++c) {
       const auto& done = member_of(answered, call_id(t["turn"], static_cast<int>(c + 1)).c_str());
-      msgs.push_back({{"role", "tool"}, {"tool_call_id", calls[c].value("id", std::string())},
-                      {"content", done.is_object() ? tool_text(done) : std::string("error (lost): no answer was recorded")}});
+      json answer = message("tool", done.is_object() ? tool_text(done) : std::string("error (lost): no answer was recorded"));
+      answer["tool_call_id"] = calls[c].value("id", std::string());
+      msgs.push_back(std::move(answer));
     }
   }
   return msgs;
@@ -140,8 +148,9 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
     effects.dispatch.push_back(std::move(t));
   };
   auto ask_turn = [&](int n) {
-    task(std::to_string(n), agent_turn_action, {{"spec", r.args}, {"messages", conversation(*spec, a)}, {"turn", n}},
-         r.key + "/" + std::to_string(n));
+    json args = json::object();
+    args["spec"] = r.args, args["messages"] = conversation(*spec, a), args["turn"] = n;
+    task(std::to_string(n), agent_turn_action, std::move(args), r.key + "/" + std::to_string(n));
     effects.dispatch.back().agent = spec;
   };
 
@@ -176,9 +185,11 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
         continue;
       }
       auto key = r.key + "/" + id;
-      emit(inst, {{"type", "agent_call_dispatched"}, {"step", s.id}, {"turn", t}, {"call", n}, {"id", call.value("id", std::string())},
-                  {"name", call.value("name", std::string())}, {"action", checked->action}, {"args", checked->args}, {"key", key}});
-      task(id, checked->action, checked->args, key);
+      auto ev = step_event("agent_call_dispatched", s.id);
+      ev["turn"] = t, ev["call"] = n, ev["id"] = call.value("id", std::string()), ev["name"] = call.value("name", std::string());
+      ev["action"] = checked->action, ev["args"] = checked->args, ev["key"] = key;
+      emit(inst, std::move(ev));
+      task(id, checked->action, std::move(checked->args), key);
       waiting = true;
     }
     if (waiting) return;
@@ -201,7 +212,9 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
   if (max_cost && spent >= *max_cost)
     return stop("cost limit of $" + std::to_string(*max_cost).substr(0, 8) + " (max_cost)",
                 "--max-cost " + std::to_string(*max_cost * 2).substr(0, 8));
-  emit(inst, {{"type", "agent_turn_dispatched"}, {"step", s.id}, {"turn", next}});
+  auto ev = step_event("agent_turn_dispatched", s.id);
+  ev["turn"] = next;
+  emit(inst, std::move(ev));
   ask_turn(next);
 }
 
@@ -236,16 +249,19 @@ void engine::impl::agent_result(instance& inst, const step_task& t, const result
       return model_output(inst, *s, r, out);
     }
     json answer = out;
-    const auto& calls = member_of(out, "tool_calls");
-    answer["tool_calls"] = with_unique_ids(calls.is_array() ? calls : json::array(), turn);
-    emit(inst, {{"type", "agent_turn_completed"}, {"step", s->id}, {"turn", turn}, {"answer", std::move(answer)}});
+    auto& calls = answer["tool_calls"];
+    calls = with_unique_ids(calls.is_array() ? std::move(calls) : json::array(), turn);
+    auto ev = step_event("agent_turn_completed", s->id);
+    ev["turn"] = turn, ev["answer"] = std::move(answer);
+    emit(inst, std::move(ev));
   } else {  // a tool call
     auto it = a["calls"].find(child);
     if (it == a["calls"].end() || !it->is_object() || it->value("state", std::string()) != "running") return;  // answered already
-    const json known = *it;  // emit() below changes the original
     maybe_crash("tool_answered");
-    json ev = {{"type", "agent_call_completed"}, {"step", s->id}, {"turn", known.value("turn", 0)}, {"call", known.value("call", 0)},
-               {"id", known.value("id", std::string())}, {"name", known.value("name", std::string())}};
+    const auto& known = *it;
+    auto ev = step_event("agent_call_completed", s->id);
+    ev["turn"] = known.value("turn", 0), ev["call"] = known.value("call", 0);
+    ev["id"] = known.value("id", std::string()), ev["name"] = known.value("name", std::string());
     if (!outcome) ev["error"] = {{"code", outcome.err().code}, {"message", outcome.err().message}};
     else if (!too_big.empty()) ev["error"] = {{"code", errc::payload_too_large}, {"message", too_big}};
     else ev["result"] = outcome.value();

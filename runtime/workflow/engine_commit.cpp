@@ -36,8 +36,7 @@ result<engine_effects> engine::impl::flush() {
     auto* inst = find(id);
     if (!inst || inst->state != instance_state::paused) continue;
     if (auto w = waiters.find(id); w != waiters.end()) {
-      auto d = detail_json(*inst);
-      for (auto token : w->second) reply(token, d);
+      reply_all(w->second, detail_json(*inst));
       waiters.erase(w);
     }
   }
@@ -45,8 +44,7 @@ result<engine_effects> engine::impl::flush() {
     auto* inst = find(id);
     if (!inst) continue;
     if (auto w = waiters.find(id); w != waiters.end()) {
-      auto d = detail_json(*inst);
-      for (auto token : w->second) reply(token, d);
+      reply_all(w->second, detail_json(*inst));
       waiters.erase(w);
     }
     if (!inst->start_key.empty()) pending_starts.erase(inst->start_key);

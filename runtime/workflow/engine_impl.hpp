@@ -80,6 +80,19 @@ struct engine::impl : engine_state {
   void reply(std::uint64_t token, result<nlohmann::json> body) {
     if (token) effects.replies.push_back({token, std::move(body)});
   }
+  // A history event of `type` about step `step`, for the caller to add its
+  // fields to. Built field by field, as the frequent events are: a braced
+  // list builds a two-element array per field before the object.
+  static nlohmann::json step_event(const char* type, const std::string& step) {
+    nlohmann::json ev = nlohmann::json::object();
+    ev["type"] = type, ev["step"] = step;
+    return ev;
+  }
+  // The same body to each caller; the last one takes it without a copy.
+  void reply_all(const std::vector<std::uint64_t>& tokens, nlohmann::json body) {
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      reply(tokens[i], i + 1 == tokens.size() ? std::move(body) : body);
+  }
   instance* find(const std::string& id) {
     auto it = active.find(id);
     return it == active.end() ? nullptr : it->second.get();

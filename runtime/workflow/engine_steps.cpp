@@ -74,12 +74,15 @@ bool engine::impl::dispatch_step(instance& inst, const step_spec& s, step_run& r
     return true;
   }
   if (cached->has_value()) {
-    emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", r.attempt}, {"key", key_text},
-                {"result", **cached}, {"cached", true}});
+    auto ev = step_event("step_completed", s.id);
+    ev["attempt"] = r.attempt, ev["key"] = key_text, ev["result"] = std::move(**cached), ev["cached"] = true;
+    emit(inst, std::move(ev));
     return true;
   }
   int attempt = r.attempt + 1;
-  emit(inst, {{"type", "step_dispatched"}, {"step", s.id}, {"attempt", attempt}, {"key", key_text}, {"args", *args}});
+  auto ev = step_event("step_dispatched", s.id);
+  ev["attempt"] = attempt, ev["key"] = key_text, ev["args"] = *args;
+  emit(inst, std::move(ev));
   if (s.action == agent_action) {  // its turns and tool calls are child tasks
     agent_step(inst, s, r, true);
     return true;
@@ -132,9 +135,21 @@ step_task engine::impl::task_for(const instance& inst, const step_spec& s, const
 }
 
 void engine::impl::record_result(instance& inst, const step_spec& s, step_run& r, const nlohmann::json& result) {
-  emit(inst, {{"type", "step_completed"}, {"step", s.id}, {"attempt", r.attempt}, {"result", result}});
-  batch.put(wfkey::idem(r.key),
-            dump_json(nlohmann::json{{"result", result}, {"instance", inst.id}, {"step", s.id}, {"at_ms", now()}}));
+  auto ev = step_event("step_completed", s.id);
+  ev["attempt"] = r.attempt, ev["result"] = result;
+  emit(inst, std::move(ev));
+  // The idempotency record as dump() would write {at_ms, instance, result,
+  // step}, straight from the fields (keys in dump()'s order).
+  std::string record = "{\"at_ms\":";
+  append_json_integer(record, now());
+  record += ",\"instance\":";
+  append_json_string(record, inst.id);
+  record += ",\"result\":";
+  append_json(record, result);
+  record += ",\"step\":";
+  append_json_string(record, s.id);
+  record += '}';
+  batch.put(wfkey::idem(r.key), std::move(record));
   pending_idem[r.key] = result;
 }
 

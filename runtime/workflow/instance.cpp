@@ -52,13 +52,17 @@ const char* to_string(comp_state c) {
 }
 
 nlohmann::json instance::context(const std::string& step_id) const {
-  nlohmann::json steps_j = nlohmann::json::object();
-  for (const auto& [id, run] : steps)
-    if (run.state == step_state::completed) steps_j[id] = {{"result", run.result}};
-  return {{"input", input},
-          {"instance", {{"id", id}, {"workflow", def.name}, {"version", def.version}}},
-          {"step", {{"id", step_id}}},
-          {"steps", steps_j}};
+  // Field by field: a braced list builds a two-element array per field first.
+  nlohmann::json ctx = nlohmann::json::object();
+  ctx["input"] = input;
+  auto& about = ctx["instance"] = nlohmann::json::object();
+  about["id"] = id, about["workflow"] = def.name, about["version"] = def.version;
+  ctx["step"] = nlohmann::json::object();
+  ctx["step"]["id"] = step_id;
+  auto& done = ctx["steps"] = nlohmann::json::object();
+  for (const auto& [sid, run] : steps)
+    if (run.state == step_state::completed) done[sid]["result"] = run.result;
+  return ctx;
 }
 
 bool instance::needs_done(const step_spec& s) const {
@@ -84,9 +88,15 @@ error misfit(const nlohmann::json& ev, const std::string& why) {
 
 // The agent loop's events (engine_agent.cpp writes them).
 status apply_agent(step_run& r, const std::string& type, const nlohmann::json& ev) {
-  if (!r.agent.is_object())
-    r.agent = {{"turns", nlohmann::json::array()}, {"calls", nlohmann::json::object()}, {"in_flight", 0},
-               {"cost_usd", 0.0}, {"tokens", {{"input", 0}, {"output", 0}}}};
+  // Field by field, here and below: a braced list builds a two-element
+  // array per field first, and every agent event of every run comes here.
+  if (!r.agent.is_object()) {
+    auto& fresh = r.agent = nlohmann::json::object();
+    fresh["turns"] = nlohmann::json::array(), fresh["calls"] = nlohmann::json::object(), fresh["in_flight"] = 0;
+    fresh["cost_usd"] = 0.0;
+    auto& tokens = fresh["tokens"] = nlohmann::json::object();
+    tokens["input"] = 0, tokens["output"] = 0;
+  }
   auto& a = r.agent;
   const int turn = ev.value("turn", 0);
   if (turn < 1) return error{errc::internal, "no turn number"};
@@ -101,16 +111,21 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
     const auto& used = member_of(answer, "tokens");
     for (const char* k : {"input", "output"})
       a["tokens"][k] = a["tokens"].value(k, 0) + (used.is_object() ? used.value(k, 0) : 0);
-    a["turns"].push_back({{"turn", turn}, {"answer", answer}});
+    auto t = nlohmann::json::object();
+    t["turn"] = turn, t["answer"] = answer;
+    a["turns"].push_back(std::move(t));
   } else if (type == "agent_call_dispatched" || type == "agent_call_completed") {
     auto id = std::to_string(turn) + "/" + std::to_string(ev.value("call", 0));
     auto& c = a["calls"][id];
+    if (!c.is_object() || type == "agent_call_dispatched") {
+      c = nlohmann::json::object();
+      c["turn"] = turn, c["call"] = ev.value("call", 0);
+    }
     if (type == "agent_call_dispatched") {
-      c = {{"turn", turn}, {"call", ev.value("call", 0)}, {"state", "running"}};
+      c["state"] = "running";
       for (const char* k : {"id", "name", "action", "args", "key"})
         if (ev.contains(k)) c[k] = ev[k];
     } else {
-      if (!c.is_object()) c = {{"turn", turn}, {"call", ev.value("call", 0)}};
       for (const char* k : {"id", "name", "result", "error"})
         if (ev.contains(k)) c[k] = ev[k];
       c["state"] = "done";
@@ -356,21 +371,25 @@ nlohmann::json summary_json(const instance& inst) {
   nlohmann::json keys = nlohmann::json::array();
   for (const auto& [id, r] : inst.steps)
     if (!r.key.empty()) keys.push_back(r.key);
-  return {{"id", inst.id},
-          {"workflow", inst.def.name},
-          {"version", inst.def.version},
-          {"state", to_string(inst.state)},
-          {"steps_done", done},
-          {"steps_total", inst.def.steps.size()},
-          {"steps", steps},
-          {"waiting_for", waiting_reason(inst)},
-          {"failure", inst.failure},
-          {"created_ms", inst.created_ms},
-          {"updated_ms", inst.updated_ms},
-          {"ended_ms", inst.ended_ms},
-          {"start_key", inst.start_key},
-          {"keys", keys},
-          {"trace", inst.trace}};
+  // Field by field rather than a braced list, which builds a two-element
+  // array per field first: this runs on every state change of every run.
+  nlohmann::json j = nlohmann::json::object();
+  j["id"] = inst.id;
+  j["workflow"] = inst.def.name;
+  j["version"] = inst.def.version;
+  j["state"] = to_string(inst.state);
+  j["steps_done"] = done;
+  j["steps_total"] = inst.def.steps.size();
+  j["steps"] = std::move(steps);
+  j["waiting_for"] = waiting_reason(inst);
+  j["failure"] = inst.failure;
+  j["created_ms"] = inst.created_ms;
+  j["updated_ms"] = inst.updated_ms;
+  j["ended_ms"] = inst.ended_ms;
+  j["start_key"] = inst.start_key;
+  j["keys"] = std::move(keys);
+  j["trace"] = inst.trace;
+  return j;
 }
 
 nlohmann::json detail_json(const instance& inst) {
@@ -383,18 +402,19 @@ nlohmann::json detail_json(const instance& inst) {
                        : s.what == step_spec::kind::wait_until ? "wait_until (timer)"
                        : s.what == step_spec::kind::ask        ? "ask (clarification)"
                                                                : nullptr;
-    nlohmann::json sj = {{"id", s.id},
-                         {"action", what ? std::string(what) : s.action},
-                         {"needs", s.needs},
-                         {"state", to_string(r.state)},
-                         {"attempt", r.attempt},
-                         {"max_attempts", s.retry.max_attempts},
-                         {"idempotency_key", r.key},
-                         {"errors", r.errors},
-                         {"started_ms", r.started_ms},
-                         {"ended_ms", r.ended_ms},
-                         {"due_ms", r.due_ms},
-                         {"cached", r.cached}};
+    nlohmann::json sj = nlohmann::json::object();
+    sj["id"] = s.id;
+    sj["action"] = what ? std::string(what) : s.action;
+    sj["needs"] = s.needs;
+    sj["state"] = to_string(r.state);
+    sj["attempt"] = r.attempt;
+    sj["max_attempts"] = s.retry.max_attempts;
+    sj["idempotency_key"] = r.key;
+    sj["errors"] = r.errors;
+    sj["started_ms"] = r.started_ms;
+    sj["ended_ms"] = r.ended_ms;
+    sj["due_ms"] = r.due_ms;
+    sj["cached"] = r.cached;
     if (r.state == step_state::completed) sj["result"] = r.result;
     if (!r.gate.is_null()) sj["gate"] = r.gate;
     if (!r.agent.is_null()) sj["agent"] = r.agent;
