@@ -33,12 +33,14 @@ void engine::impl::emit(instance& inst, nlohmann::json ev) {
   ev["at_ms"] = now();
   ev["instance"] = inst.id;
   auto type = ev["type"].get<std::string>();
-  if (auto s = wf::apply(inst, ev); !s) {
+  auto seq = inst.next_seq;
+  auto encoded = encode_event(ev);  // first: apply() takes the event's values
+  if (auto s = wf::apply(inst, std::move(ev)); !s) {
     // Only a bug can get here: the engine emitted an event its own state rejects.
     spdlog::error("workflow {}: {}", inst.id, s.err().message);
     return;
   }
-  batch.put(wfkey::hist(inst.id, ev["seq"].get<std::uint64_t>()), encode_event(ev));
+  batch.put(wfkey::hist(inst.id, seq), std::move(encoded));
   batch_events.insert(type);
   // The stored summary is read only for instances that are not in memory
   // (ended ones; live views and lists build it from the instance), and the

@@ -16,7 +16,7 @@ status engine::impl::recover() {
   for (const auto& id : *ids) {
     auto hist = ws.history(id);
     if (!hist) return hist.err();
-    auto inst = replay(*hist);
+    auto inst = replay(std::move(*hist));
     if (!inst) {
       spdlog::error("workflow {} cannot be recovered: {}; it is left as it is", id, inst.err().message);
       continue;

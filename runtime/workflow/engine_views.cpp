@@ -76,7 +76,7 @@ result<nlohmann::json> engine::describe(const std::string& id) const {
   if (!hist) return hist.err();
   if (hist->empty())
     return error{errc::not_found, "no workflow instance '" + id + "' (it may have been pruned after its retention); list them with `keelctl tasks`"};
-  auto inst = replay(*hist);
+  auto inst = replay(std::move(*hist));
   if (!inst) return inst.err();
   return detail_json(*inst);
 }

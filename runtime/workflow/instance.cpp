@@ -81,13 +81,20 @@ bool instance::any_in_flight() const {
 
 namespace {
 
+// ev[key] taken out of the event (it is applied once, then dropped), or
+// `absent` when it has none.
+nlohmann::json take(nlohmann::json& ev, const char* key, nlohmann::json absent = nullptr) {
+  auto it = ev.find(key);
+  return it == ev.end() ? std::move(absent) : std::move(*it);
+}
+
 error misfit(const nlohmann::json& ev, const std::string& why) {
   return error{errc::internal, "history event " + ev.value("type", std::string("?")) + " #" +
                                    std::to_string(ev.value("seq", 0)) + " does not fit: " + why};
 }
 
 // The agent loop's events (engine_agent.cpp writes them).
-status apply_agent(step_run& r, const std::string& type, const nlohmann::json& ev) {
+status apply_agent(step_run& r, const std::string& type, nlohmann::json& ev) {
   // Field by field, here and below: a braced list builds a two-element
   // array per field first, and every agent event of every run comes here.
   if (!r.agent.is_object()) {
@@ -103,16 +110,15 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
   if (type == "agent_turn_dispatched") {
     a["in_flight"] = turn;
   } else if (type == "agent_turn_completed") {
-    static const nlohmann::json no_answer = nlohmann::json::object();
-    const auto& found = member_of(ev, "answer");
-    const auto& answer = found.is_object() ? found : no_answer;
+    auto answer = take(ev, "answer");
+    if (!answer.is_object()) answer = nlohmann::json::object();
     a["in_flight"] = 0;
     a["cost_usd"] = a.value("cost_usd", 0.0) + answer.value("cost_usd", 0.0);
     const auto& used = member_of(answer, "tokens");
     for (const char* k : {"input", "output"})
       a["tokens"][k] = a["tokens"].value(k, 0) + (used.is_object() ? used.value(k, 0) : 0);
     auto t = nlohmann::json::object();
-    t["turn"] = turn, t["answer"] = answer;
+    t["turn"] = turn, t["answer"] = std::move(answer);
     a["turns"].push_back(std::move(t));
   } else if (type == "agent_call_dispatched" || type == "agent_call_completed") {
     auto id = std::to_string(turn) + "/" + std::to_string(ev.value("call", 0));
@@ -124,10 +130,10 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
     if (type == "agent_call_dispatched") {
       c["state"] = "running";
       for (const char* k : {"id", "name", "action", "args", "key"})
-        if (ev.contains(k)) c[k] = ev[k];
+        if (auto it = ev.find(k); it != ev.end()) c[k] = std::move(*it);
     } else {
       for (const char* k : {"id", "name", "result", "error"})
-        if (ev.contains(k)) c[k] = ev[k];
+        if (auto it = ev.find(k); it != ev.end()) c[k] = std::move(*it);
       c["state"] = "done";
     }
   } else {
@@ -141,17 +147,17 @@ status apply_agent(step_run& r, const std::string& type, const nlohmann::json& e
 // type is a view: each test is a length check, then a memcmp.
 
 // A step's run: dispatched to an executor, completed, failed, sleeping.
-bool apply_run_event(instance& inst, step_run& run, std::string_view type, const nlohmann::json& ev, std::int64_t at) {
+bool apply_run_event(instance& inst, step_run& run, std::string_view type, nlohmann::json& ev, std::int64_t at) {
   if (type == "step_dispatched") {
     run.state = step_state::dispatched;
     run.attempt = ev.value("attempt", 1);
     run.key = ev.value("key", std::string());
-    run.args = ev.value("args", nlohmann::json::object());
+    run.args = take(ev, "args", nlohmann::json::object());
     run.agent_spec_memo.reset();
     if (run.started_ms == 0) run.started_ms = at;
   } else if (type == "step_completed") {
     run.state = step_state::completed;
-    run.result = ev.value("result", nlohmann::json());
+    run.result = take(ev, "result");
     run.cached = ev.value("cached", false);
     if (ev.contains("key")) run.key = ev["key"].get<std::string>();
     if (run.started_ms == 0) run.started_ms = at;
@@ -308,7 +314,7 @@ std::optional<status> apply_instance_event(instance& inst, std::string_view type
 
 }  // namespace
 
-status apply(instance& inst, const nlohmann::json& ev) {
+status apply(instance& inst, nlohmann::json&& ev) {
   const auto type = ev.value("type", std::string());
   const auto at = ev.value("at_ms", std::int64_t{0});
   const auto step_id = ev.value("step", std::string());
@@ -339,12 +345,12 @@ status apply(instance& inst, const nlohmann::json& ev) {
   return ok_v;
 }
 
-result<instance> replay(const std::vector<nlohmann::json>& history) {
+result<instance> replay(std::vector<nlohmann::json> history) {
   if (history.empty() || history.front().value("type", std::string()) != "instance_created")
     return error{errc::internal, "a workflow history must start with instance_created"};
   instance inst;
-  for (const auto& ev : history)
-    if (auto s = wf::apply(inst, ev); !s) return s.err();
+  for (auto& ev : history)
+    if (auto s = wf::apply(inst, std::move(ev)); !s) return s.err();
   return inst;
 }
 

@@ -91,12 +91,13 @@ struct instance {
   bool any_in_flight() const;  // dispatched or scheduled steps/compensations
 };
 
-// Applies one event. Errors only for events that do not fit the state
-// (a corrupt or foreign history); the instance is unchanged then.
-status apply(instance& inst, const nlohmann::json& event);
+// Applies one event, taking its values (results, answers, arguments) rather
+// than copying them. Errors only for events that do not fit the state (a
+// corrupt or foreign history); the instance is unchanged then.
+status apply(instance& inst, nlohmann::json&& event);
 
 // Rebuilds an instance from its full history (first event: instance_created).
-result<instance> replay(const std::vector<nlohmann::json>& history);
+result<instance> replay(std::vector<nlohmann::json> history);
 
 // Views for keelctl.
 nlohmann::json summary_json(const instance& inst);  // one line's worth + per-step states
