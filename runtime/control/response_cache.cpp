@@ -1,10 +1,11 @@
 #include "runtime/control/response_cache.hpp"
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 #include "runtime/base/crypto.hpp"
-#include "runtime/base/hex.hpp"
+#include "runtime/base/json_text.hpp"
 
 namespace keel::control {
 
@@ -12,20 +13,30 @@ namespace {
 
 // Each piece goes in behind its length, so no two different calls feed the
 // hash the same bytes (a field's end cannot pass for the next one's start).
+// The pieces are gathered and hashed at once: a call has dozens of short
+// ones, and one digest of a buffer costs less than a hash update each.
 class key_hash {
  public:
   key_hash& text(std::string_view v) {
-    auto n = static_cast<std::uint64_t>(v.size());
-    h_.update(std::string_view(reinterpret_cast<const char*>(&n), sizeof n));
-    h_.update(v);
+    length(v.size());
+    buf_.append(v);
     return *this;
   }
   key_hash& number(std::int64_t v) { return text(std::to_string(v)); }
-  key_hash& json(const nlohmann::json& v) { return text(v.is_null() ? std::string() : v.dump()); }
-  std::string hex() { return to_hex(h_.digest()); }
+  key_hash& json(const nlohmann::json& v) {
+    if (v.is_null()) return text({});
+    auto at = buf_.size();
+    length(0);
+    append_json(buf_, v);  // the bytes of v.dump()
+    std::uint64_t n = buf_.size() - at - sizeof n;
+    std::memcpy(buf_.data() + at, &n, sizeof n);
+    return *this;
+  }
+  std::string hex() const { return sha256_hex(buf_); }
 
  private:
-  sha256_stream h_;
+  void length(std::uint64_t n) { buf_.append(reinterpret_cast<const char*>(&n), sizeof n); }
+  std::string buf_;
 };
 
 }  // namespace

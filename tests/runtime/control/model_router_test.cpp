@@ -508,6 +508,23 @@ BOOST_AUTO_TEST_CASE(identical_calls_hit_the_cache_until_it_expires) {
   BOOST_TEST(test::wait_until([&] { return !cache.get("k4").has_value(); }, 2s));
 }
 
+// The cache key is also the `args_sha256` of a model call's audit entry:
+// the same call must hash to the same key across versions.
+BOOST_AUTO_TEST_CASE(a_model_calls_key_is_stable) {
+  model_call call;
+  call.model = "m";
+  call.messages = {{"system", "be brief"}, {"user", "caf\u00e9 \"quoted\""}};
+  call.messages[1].tool_calls = {{"c1", "echo", R"({"text":"x"})"}};
+  call.context = {{"customer", {{"name", "Ada"}, {"n", 3}}}};
+  call.json_schema = {{"type", "object"}};
+  call.tools = {{"echo", "say it back", {{"type", "object"}, {"properties", {{"text", {{"type", "string"}}}}}}}};
+  call.max_tokens = 64;
+  auto key = response_cache::key_for("local", call);
+  BOOST_TEST(key == "1dc36be86e55a21cbc74096a370f7fbf46045a95d1fbd873608cc518c3e7979a");
+  call.max_tokens = 65;
+  BOOST_TEST(response_cache::key_for("local", call) != key);
+}
+
 BOOST_AUTO_TEST_CASE(policy_denies_escalates_and_routes_model_calls) {
   router_kit k(R"(rules:
   - {name: no-models-for-monitor, effect: deny, match: {kind: model_call, agent: monitor}}
