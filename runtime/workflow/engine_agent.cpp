@@ -134,8 +134,8 @@ void engine::impl::agent_step(instance& inst, const step_spec& s, step_run& r, b
   }
   const auto spec = r.agent_spec_memo;  // fail_step below may drop the memo
   auto& a = r.agent;
-  const auto& turns = a.is_object() ? a["turns"] : json::array();
-  const int done_turns = static_cast<int>(turns.size());
+  const auto& turns = member_of(a, "turns");  // null before the first turn
+  const int done_turns = turns.is_array() ? static_cast<int>(turns.size()) : 0;
 
   auto task = [&](const std::string& child, const std::string& action, json args, const std::string& key) {
     // No secret_args: a model's arguments are data, nothing in them is resolved.

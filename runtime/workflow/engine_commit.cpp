@@ -44,7 +44,7 @@ result<engine_effects> engine::impl::flush() {
     auto* inst = find(id);
     if (!inst) continue;
     if (auto w = waiters.find(id); w != waiters.end()) {
-      reply_all(w->second, detail_json(*inst));
+      reply_all(w->second, detail_json(std::move(*inst)));  // forgotten below
       waiters.erase(w);
     }
     if (!inst->start_key.empty()) pending_starts.erase(inst->start_key);

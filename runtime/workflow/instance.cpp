@@ -398,12 +398,16 @@ nlohmann::json summary_json(const instance& inst) {
   return j;
 }
 
-nlohmann::json detail_json(const instance& inst) {
+namespace {
+// detail_json for a const instance (its values copied) or one about to be
+// dropped (I non-const: its values moved; std::move of a const copies).
+template <class I>
+nlohmann::json detail_of(I& inst) {
   auto j = summary_json(inst);
-  j["input"] = inst.input;
+  j["input"] = std::move(inst.input);
   auto steps = nlohmann::json::array();
   for (const auto& s : inst.def.steps) {
-    const auto& r = inst.steps.at(s.id);
+    auto& r = inst.steps.at(s.id);
     const char* what = s.what == step_spec::kind::sleep        ? "sleep (timer)"
                        : s.what == step_spec::kind::wait_until ? "wait_until (timer)"
                        : s.what == step_spec::kind::ask        ? "ask (clarification)"
@@ -416,23 +420,27 @@ nlohmann::json detail_json(const instance& inst) {
     sj["attempt"] = r.attempt;
     sj["max_attempts"] = s.retry.max_attempts;
     sj["idempotency_key"] = r.key;
-    sj["errors"] = r.errors;
+    sj["errors"] = std::move(r.errors);
     sj["started_ms"] = r.started_ms;
     sj["ended_ms"] = r.ended_ms;
     sj["due_ms"] = r.due_ms;
     sj["cached"] = r.cached;
-    if (r.state == step_state::completed) sj["result"] = r.result;
-    if (!r.gate.is_null()) sj["gate"] = r.gate;
-    if (!r.agent.is_null()) sj["agent"] = r.agent;
+    if (r.state == step_state::completed) sj["result"] = std::move(r.result);
+    if (!r.gate.is_null()) sj["gate"] = std::move(r.gate);
+    if (!r.agent.is_null()) sj["agent"] = std::move(r.agent);
     if (s.compensate) {
       sj["compensation"] = {{"action", s.compensate->action}, {"state", to_string(r.comp)},
                             {"attempt", r.comp_attempt}, {"errors", r.comp_errors}};
-      if (r.comp == comp_state::done) sj["compensation"]["result"] = r.comp_result;
+      if (r.comp == comp_state::done) sj["compensation"]["result"] = std::move(r.comp_result);
     }
     steps.push_back(std::move(sj));
   }
   j["steps"] = std::move(steps);
   return j;
 }
+}  // namespace
+
+nlohmann::json detail_json(const instance& inst) { return detail_of(inst); }
+nlohmann::json detail_json(instance&& inst) { return detail_of(inst); }
 
 }  // namespace keel::wf

@@ -102,5 +102,6 @@ result<instance> replay(std::vector<nlohmann::json> history);
 // Views for keelctl.
 nlohmann::json summary_json(const instance& inst);  // one line's worth + per-step states
 nlohmann::json detail_json(const instance& inst);   // every step with attempts, errors, results
+nlohmann::json detail_json(instance&& inst);        // the same from one about to be dropped: moves its values out
 
 }  // namespace keel::wf
