@@ -67,6 +67,32 @@ std::size_t json_dump_size(const nlohmann::json& value) {
   return counter->count;
 }
 
+std::size_t json_dump_size_bound(const nlohmann::json& value) {
+  using t = nlohmann::json::value_t;
+  constexpr std::size_t escaped = 6;  // \u00XX
+  switch (value.type()) {
+    case t::object: {
+      std::size_t n = 2;
+      for (const auto& [k, v] : value.items()) n += k.size() * escaped + 4 + json_dump_size_bound(v);
+      return n;
+    }
+    case t::array: {
+      std::size_t n = 2;
+      for (const auto& v : value) n += json_dump_size_bound(v) + 1;
+      return n;
+    }
+    case t::string: return value.get_ref<const std::string&>().size() * escaped + 2;
+    case t::binary: return value.get_binary().size() * 4 + 64;  // {"bytes":[n,...],"subtype":n}
+    default: return 32;  // numbers (at most 24 characters), true, false, null, <discarded>
+  }
+}
+
+std::optional<std::size_t> json_dump_size_if_over(const nlohmann::json& value, std::size_t limit) {
+  if (json_dump_size_bound(value) <= limit) return std::nullopt;
+  auto size = json_dump_size(value);
+  return size > limit ? std::optional<std::size_t>(size) : std::nullopt;
+}
+
 namespace {
 
 // What dump() does with each byte: copies it (printable ASCII but '"' and

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,15 @@ nlohmann::json parse_json_text(std::string_view text, std::string* why = nullptr
 // The length of value.dump() (compact, UTF-8 as stored), counted as the
 // text is produced and never held: for limits on values that may be large.
 std::size_t json_dump_size(const nlohmann::json& value);
+
+// At least json_dump_size(value), found without writing anything: each
+// string byte counted as its longest escape, each number as its longest
+// text. For a size limit that values rarely come near: only a value whose
+// bound passes the limit needs json_dump_size.
+std::size_t json_dump_size_bound(const nlohmann::json& value);
+// json_dump_size(value) when it is over `limit`, else nullopt: the check
+// for payload limits, counting exactly only past the bound.
+std::optional<std::size_t> json_dump_size_if_over(const nlohmann::json& value, std::size_t limit);
 
 // Exactly value.dump() (compact, UTF-8 as stored; throws the same
 // type_error on invalid UTF-8), appended to `out`. Faster where it matters:

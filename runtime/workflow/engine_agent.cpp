@@ -228,9 +228,8 @@ void engine::impl::agent_result(instance& inst, const step_task& t, const result
   auto& a = r.agent;
   std::string too_big;
   if (outcome.ok()) {
-    auto size = json_dump_size(outcome.value());
-    if (size > opts.max_payload_bytes)
-      too_big = "the result is " + std::to_string(size) + " bytes; the limit is " + std::to_string(opts.max_payload_bytes);
+    if (auto size = json_dump_size_if_over(outcome.value(), opts.max_payload_bytes))
+      too_big = "the result is " + std::to_string(*size) + " bytes; the limit is " + std::to_string(opts.max_payload_bytes);
   }
   if (child.find('/') == std::string::npos) {  // a turn
     const int turn = std::atoi(child.c_str());

@@ -200,9 +200,8 @@ void engine::decide_gate(std::uint64_t token, const std::string& ref, bool appro
       if (auto why = plan_patch_problem(shown, corrected_args); !why.empty())
         return impl_->reply(token, error{errc::bad_request, why});
     }
-    auto size = json_dump_size(corrected_args);
-    if (size > impl_->opts.max_payload_bytes)
-      return impl_->reply(token, error{errc::payload_too_large, "the corrected arguments are " + std::to_string(size) +
+    if (auto size = json_dump_size_if_over(corrected_args, impl_->opts.max_payload_bytes))
+      return impl_->reply(token, error{errc::payload_too_large, "the corrected arguments are " + std::to_string(*size) +
                                                                     " bytes; the limit is " + std::to_string(impl_->opts.max_payload_bytes)});
   }
   impl_->safely(*inst, [&] {

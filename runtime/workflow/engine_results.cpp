@@ -35,9 +35,8 @@ void engine::impl::on_result_of(instance& inst_ref, const step_task& t, const re
     if (r.state != step_state::dispatched || r.attempt != t.attempt) return;  // stale
     maybe_crash("after_dispatch");
     if (outcome.ok()) {
-      auto size = json_dump_size(outcome.value());
-      if (size > opts.max_payload_bytes)
-        fail_step(*inst, *s, r, errc::payload_too_large, "the result is " + std::to_string(size) +
+      if (auto size = json_dump_size_if_over(outcome.value(), opts.max_payload_bytes))
+        fail_step(*inst, *s, r, errc::payload_too_large, "the result is " + std::to_string(*size) +
                                                              " bytes; the limit is " + std::to_string(opts.max_payload_bytes), false);
       else if (is_model_action(s->action))
         model_output(*inst, *s, r, outcome.value());

@@ -39,5 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto ours = written([&] { return keel::dump_json(value); });
   if (theirs.has_value() != ours.has_value()) keel::fuzz::fail_input("one writer threw and the other did not", size);
   if (theirs && *theirs != *ours) keel::fuzz::fail_input("dump_json wrote other text than dump()", size);
+  if (theirs && keel::json_dump_size_bound(value) < theirs->size())
+    keel::fuzz::fail_input("json_dump_size_bound is below the size of the dump", size);
   return 0;
 }

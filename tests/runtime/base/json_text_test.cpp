@@ -65,6 +65,16 @@ BOOST_AUTO_TEST_CASE(dump_size_is_the_length_of_the_dump) {
   for (const auto& v : every_kind_of_value()) BOOST_TEST(keel::json_dump_size(v) == v.dump().size(), v.dump().substr(0, 60));
 }
 
+BOOST_AUTO_TEST_CASE(the_dump_size_bound_is_never_below_the_size) {
+  for (const auto& v : every_kind_of_value()) {
+    auto bound = keel::json_dump_size_bound(v);
+    BOOST_TEST(bound >= v.dump().size(), v.dump().substr(0, 60));
+    BOOST_TEST(bound <= 32 * v.dump().size() + 64, v.dump().substr(0, 60));  // a bound, not a guess
+  }
+  nlohmann::json controls = std::string(100, '\x01');  // each one \u0001: the longest escape
+  BOOST_TEST(keel::json_dump_size_bound(controls) >= controls.dump().size());
+}
+
 // dump_json writes dump()'s text, byte for byte, and throws where it throws.
 BOOST_AUTO_TEST_CASE(dump_json_writes_what_dump_writes) {
   for (const auto& v : every_kind_of_value()) BOOST_TEST(keel::dump_json(v) == v.dump(), v.dump().substr(0, 60));
