@@ -78,12 +78,16 @@ json conversation(const agent_spec& spec, const json& agent) {
 }
 
 // The operator's raised limits ({} before any), over the step's own.
-json raised(const json& agent) { return agent.is_object() ? agent.value("limits", json::object()) : json::object(); }
+const json& raised(const json& agent) {
+  static const json none = json::object();
+  const auto& limits = member_of(agent, "limits");
+  return limits.is_object() ? limits : none;
+}
 
 int limit_turns(const agent_spec& spec, const json& agent) { return raised(agent).value("max_turns", spec.max_turns); }
 
 std::optional<double> limit_cost(const agent_spec& spec, const json& agent) {
-  const auto l = raised(agent);
+  const auto& l = raised(agent);
   if (l.contains("max_cost") && l["max_cost"].is_number()) return l["max_cost"].get<double>();
   return spec.max_cost;
 }

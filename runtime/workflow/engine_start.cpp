@@ -70,15 +70,17 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   inst->id = new_instance_id();
   auto& ref = *inst;
   active[ref.id] = std::move(inst);
-  emit(ref, {{"type", "instance_created"},
-             {"workflow", def->name},
-             {"version", def->version},
-             {"definition", req.definition.is_null() ? json_of(def) : def->to_json()},
-             {"input", req.input},
-             {"start_key", req.idempotency_key},
-             {"trace", req.trace.empty() ? proto::new_trace_id() : req.trace},
-             {"by", req.by},
-             {"trigger", req.trigger.is_object() ? req.trigger : nlohmann::json()}});
+  nlohmann::json created = nlohmann::json::object();  // field by field: once per run
+  created["type"] = "instance_created";
+  created["workflow"] = def->name;
+  created["version"] = def->version;
+  created["definition"] = req.definition.is_null() ? json_of(def) : def->to_json();
+  created["input"] = req.input;
+  created["start_key"] = req.idempotency_key;
+  created["trace"] = req.trace.empty() ? proto::new_trace_id() : req.trace;
+  created["by"] = req.by;
+  created["trigger"] = req.trigger.is_object() ? req.trigger : nlohmann::json();
+  emit(ref, std::move(created));
   batch.put(wfkey::active(ref.id), "");
   if (!req.idempotency_key.empty()) {
     batch.put(wfkey::start(req.idempotency_key),
@@ -87,8 +89,12 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   }
   spdlog::info("workflow {} v{} started as {} by {}", def->name, def->version, ref.id, req.by);
   if (req.wait) waiters[ref.id].push_back(token);
-  else reply(token, nlohmann::json{{"instance", ref.id}, {"workflow", def->name}, {"version", def->version},
-                                   {"state", "running"}, {"existing", false}});
+  else {
+    nlohmann::json started = nlohmann::json::object();
+    started["instance"] = ref.id, started["workflow"] = def->name, started["version"] = def->version;
+    started["state"] = "running", started["existing"] = false;
+    reply(token, std::move(started));
+  }
   safely(ref, [&] { advance(ref); });
 }
 

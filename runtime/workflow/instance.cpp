@@ -228,13 +228,13 @@ bool apply_wait_event(step_run& run, std::string_view type, const nlohmann::json
 }
 
 // A completed step's compensation (compensation_started is the instance's).
-bool apply_compensation_event(step_run& run, std::string_view type, const nlohmann::json& ev, std::int64_t at) {
+bool apply_compensation_event(step_run& run, std::string_view type, nlohmann::json& ev, std::int64_t at) {
   if (type == "compensation_dispatched") {
     run.comp = comp_state::dispatched;
     run.comp_attempt = ev.value("attempt", 1);
   } else if (type == "compensation_completed") {
     run.comp = comp_state::done;
-    run.comp_result = ev.value("result", nlohmann::json());
+    run.comp_result = take(ev, "result");
   } else if (type == "compensation_attempt_failed") {
     run.comp_errors.push_back({{"attempt", ev.value("attempt", 0)}, {"code", ev.value("code", std::string())},
                                {"message", ev.value("message", std::string())}, {"at_ms", at}});
@@ -247,15 +247,15 @@ bool apply_compensation_event(step_run& run, std::string_view type, const nlohma
   return true;
 }
 
-status apply_created(instance& inst, const nlohmann::json& ev, std::int64_t at) {
+status apply_created(instance& inst, nlohmann::json& ev, std::int64_t at) {
   auto def = workflow_definition::from_json(ev.at("definition"));
   if (!def) return def.err();
   inst.id = ev.value("instance", std::string());
   inst.def = std::move(def.value());
-  inst.input = ev.value("input", nlohmann::json::object());
+  inst.input = take(ev, "input", nlohmann::json::object());
   inst.start_key = ev.value("start_key", std::string());
   inst.trace = ev.value("trace", std::string());
-  inst.trigger = ev.value("trigger", nlohmann::json());
+  inst.trigger = take(ev, "trigger");
   inst.created_ms = at;
   inst.steps.clear();
   for (const auto& s : inst.def.steps) inst.steps[s.id] = step_run{};
