@@ -116,15 +116,17 @@ json final_output(const json& agent, const json& last) {
       for (const auto& step : p) path.push_back(step);
     if (const auto& c = member_of(answer, "tool_calls"); c.is_array()) calls += static_cast<int>(c.size());
   }
-  return {{"text", last.value("content", std::string())},
-          {"turns", agent["turns"].size()},
-          {"tool_calls", calls},
-          {"tokens", agent["tokens"]},
-          {"cost_usd", agent.value("cost_usd", 0.0)},
-          {"model", last.value("model", std::string())},
-          {"tier", last.value("tier", std::string())},
-          {"provider", last.value("provider", std::string())},
-          {"path", path}};
+  json out = json::object();  // field by field: once per run
+  out["text"] = last.value("content", std::string());
+  out["turns"] = agent["turns"].size();
+  out["tool_calls"] = calls;
+  out["tokens"] = agent["tokens"];
+  out["cost_usd"] = agent.value("cost_usd", 0.0);
+  out["model"] = last.value("model", std::string());
+  out["tier"] = last.value("tier", std::string());
+  out["provider"] = last.value("provider", std::string());
+  out["path"] = std::move(path);
+  return out;
 }
 
 }  // namespace
