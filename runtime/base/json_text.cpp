@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 #include "runtime/base/utf8.hpp"
 
@@ -162,15 +163,10 @@ void append_json(std::string& out, const nlohmann::json& value) {
   using t = nlohmann::json::value_t;
   switch (value.type()) {
     case t::object: {
-      if (value.empty()) {
-        out += "{}";
-        return;
-      }
       out += '{';
       bool first = true;
       for (const auto& [k, v] : value.items()) {
-        if (!first) out += ',';
-        first = false;
+        if (!std::exchange(first, false)) out += ',';
         append_json_string(out, k);
         out += ':';
         append_json(out, v);
@@ -179,15 +175,10 @@ void append_json(std::string& out, const nlohmann::json& value) {
       return;
     }
     case t::array: {
-      if (value.empty()) {
-        out += "[]";
-        return;
-      }
       out += '[';
       bool first = true;
       for (const auto& v : value) {
-        if (!first) out += ',';
-        first = false;
+        if (!std::exchange(first, false)) out += ',';
         append_json(out, v);
       }
       out += ']';

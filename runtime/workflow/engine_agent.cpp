@@ -46,14 +46,15 @@ std::string tool_text(const json& call) {
   return text;
 }
 
-// The conversation so far, without the system message (the node adds it):
-// the goal, then each turn and the answers to its calls, in call order.
+// One chat message, {role, content}.
 json message(const char* role, std::string content) {
   json m = json::object();
   m["role"] = role, m["content"] = std::move(content);
   return m;
 }
 
+// The conversation so far, without the system message (the node adds it):
+// the goal, then each turn and the answers to its calls, in call order.
 json conversation(const agent_spec& spec, const json& agent) {
   json msgs = json::array();
   msgs.push_back(message("user", spec.goal));
