@@ -232,6 +232,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   app.add_option("--executor-slots", o.executor_slots, dflt("Slots per Keel executor (--concurrency)", o.executor_slots))
       ->check(CLI::Range(1, 4096));
+  app.add_option("--model-slots", o.model_slots, dflt("Keel's concurrent model calls (the provider's max_concurrency)", o.model_slots))
+      ->check(CLI::Range(1, 254));
   app.add_option("--rounds", o.rounds, dflt("Rounds alternating Keel and LangGraph.js; medians reported", o.rounds))
       ->check(CLI::Range(1, 50));
   app.add_flag("--skip-langgraph", o.skip_langgraph, "Measure Keel only");

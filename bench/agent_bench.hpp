@@ -52,6 +52,7 @@ struct bench_options {
   int concurrency = 0;  // LangGraph.js runs in flight; 0: --window
   int executors = 1;
   int executor_slots = 128;
+  int model_slots = 64;  // the stub provider's max_concurrency in the node's config
   int rounds = 1;
   int step_latency = 0;  // > 0: the single-step mode, this many sequential runs
   bool skip_langgraph = false;

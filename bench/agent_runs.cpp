@@ -90,7 +90,7 @@ std::string node_config(const bench_options& o, const temp_dir& dir, const model
     << "  default_tier: fast\n"
     << "  chain: [fast]\n"
     << "  providers: [{name: stub, kind: openai, base_url: \"" << stub.base_url()
-    << "\", timeout: 10s, max_concurrency: 64}]\n"
+    << "\", timeout: 10s, max_concurrency: " << o.model_slots << "}]\n"
     << "  tiers: {fast: {provider: stub, model: stub}}\n";
   return c.str();
 }

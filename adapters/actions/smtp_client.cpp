@@ -1,131 +1,28 @@
 #include "adapters/actions/smtp_client.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cstring>
+#include <cctype>
 #include <memory>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include "runtime/base/crypto.hpp"
+#include "runtime/net/stream.hpp"
 
 namespace keel::smtp {
 
 namespace {
 
-using clock = std::chrono::steady_clock;
-
-int ms_left(clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
-}
-
-// The connection: a socket, later wrapped in TLS. Reads and writes wait with
-// poll() against the deadline (the socket is non-blocking).
+// The SMTP conversation over a net::stream: replies read line by line.
 class connection {
  public:
-  connection(clock::time_point deadline) : deadline_(deadline) {}
-  ~connection() {
-    if (ssl_ != nullptr) {
-      SSL_shutdown(ssl_);
-      SSL_free(ssl_);
-    }
-    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
-    if (fd_ >= 0) ::close(fd_);
-  }
+  explicit connection(net::clock::time_point deadline) : deadline_(deadline) {}
 
   status open(const std::string& host, int port) {
-    addrinfo hints{}, *res = nullptr;
-    hints.ai_socktype = SOCK_STREAM;
-    if (int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &res); rc != 0)
-      return error{errc::unavailable, "smtp: cannot resolve " + host + ": " + gai_strerror(rc)};
-    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-    std::string last = "no address";
-    for (auto* a = res; a != nullptr; a = a->ai_next) {
-      int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-      if (fd < 0) continue;
-      if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-        pollfd p{fd, POLLOUT, 0};
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (::poll(&p, 1, ms_left(deadline_)) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
-          fd_ = fd;
-          return ok_v;
-        }
-        last = err != 0 ? std::strerror(err) : "timed out";
-      } else {
-        last = std::strerror(errno);
-      }
-      ::close(fd);
-    }
-    return error{errc::unavailable, "smtp: cannot connect to " + host + ":" + std::to_string(port) + ": " + last};
-  }
-
-  status start_tls(const std::string& host, const std::string& ca_file) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
-    if (ctx_ == nullptr) return error{errc::internal, "smtp: cannot create a TLS context"};
-    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    SSL_CTX_set_default_verify_paths(ctx_);
-    if (!ca_file.empty() && SSL_CTX_load_verify_locations(ctx_, ca_file.c_str(), nullptr) != 1)
-      return error{errc::config, "smtp: cannot load the CA file " + ca_file};
-    ssl_ = SSL_new(ctx_);
-    SSL_set_fd(ssl_, fd_);
-    in6_addr a6;
-    in_addr a4;
-    auto* param = SSL_get0_param(ssl_);
-    if (inet_pton(AF_INET, host.c_str(), &a4) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1) {
-      X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(ssl_, host.c_str());
-      X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
-    }
-    for (;;) {
-      int rc = SSL_connect(ssl_);
-      if (rc == 1) return ok_v;
-      int e = SSL_get_error(ssl_, rc);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (!wait(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return error{errc::timeout, "smtp: TLS handshake timed out"};
-        continue;
-      }
-      char buf[256];
-      ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
-      long verify = SSL_get_verify_result(ssl_);
-      return error{errc::unavailable, std::string("smtp: TLS handshake with ") + host + " failed: " +
-                                          (verify != X509_V_OK ? X509_verify_cert_error_string(verify) : buf)};
-    }
-  }
-
-  status write(const std::string& data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-      long n;
-      if (ssl_ != nullptr) {
-        n = SSL_write(ssl_, data.data() + done, static_cast<int>(data.size() - done));
-        if (n <= 0) {
-          int e = SSL_get_error(ssl_, static_cast<int>(n));
-          if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && wait(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) continue;
-          return error{errc::unavailable, "smtp: TLS write failed"};
-        }
-      } else {
-        n = ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-        if (n < 0) {
-          if ((errno == EAGAIN || errno == EWOULDBLOCK) && wait(POLLOUT)) continue;
-          if (errno == EINTR) continue;
-          return error{ms_left(deadline_) == 0 ? errc::timeout : errc::unavailable, "smtp: write failed"};
-        }
-      }
-      done += static_cast<std::size_t>(n);
-    }
+    auto io = net::stream::connect(host, port, deadline_, "smtp");
+    if (!io) return io.err();
+    io_ = std::move(io.value());
     return ok_v;
   }
+  status start_tls(const std::string& host, const std::string& ca_file) { return io_->start_tls(host, ca_file, deadline_); }
+  status write(const std::string& data) { return io_->write(data, deadline_); }
 
   // One reply, possibly multi-line ("250-a", "250 b"): code and text.
   result<std::pair<int, std::string>> reply() {
@@ -142,20 +39,10 @@ class connection {
     }
   }
 
-  bool tls() const { return ssl_ != nullptr; }
+  bool tls() const { return io_->tls(); }
   bool has_buffered() const { return !buf_.empty(); }
 
  private:
-  bool wait(short events) {
-    pollfd p{fd_, events, 0};
-    for (;;) {
-      int rc = ::poll(&p, 1, ms_left(deadline_));
-      if (rc > 0) return true;
-      if (rc == 0) return false;
-      if (errno != EINTR) return false;
-    }
-  }
-
   result<std::string> read_line() {
     for (;;) {
       auto nl = buf_.find('\n');
@@ -167,33 +54,15 @@ class connection {
       }
       if (buf_.size() > 8192) return error{errc::unavailable, "smtp: reply line too long"};
       char tmp[4096];
-      long n;
-      if (ssl_ != nullptr) {
-        n = SSL_read(ssl_, tmp, sizeof tmp);
-        if (n <= 0) {
-          int e = SSL_get_error(ssl_, static_cast<int>(n));
-          if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            if (!wait(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT)) return error{errc::timeout, "smtp: no reply in time"};
-            continue;
-          }
-          return error{errc::unavailable, "smtp: the server closed the TLS connection"};
-        }
-      } else {
-        n = ::recv(fd_, tmp, sizeof tmp, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-          if (!wait(POLLIN)) return error{errc::timeout, "smtp: no reply in time"};
-          continue;
-        }
-        if (n <= 0) return error{errc::unavailable, "smtp: the server closed the connection"};
-      }
-      buf_.append(tmp, static_cast<std::size_t>(n));
+      auto n = io_->read_some(tmp, sizeof tmp, deadline_);
+      if (!n) return n.err();
+      if (*n == 0) return error{errc::unavailable, "smtp: the server closed the connection"};
+      buf_.append(tmp, *n);
     }
   }
 
-  clock::time_point deadline_;
-  int fd_ = -1;
-  SSL_CTX* ctx_ = nullptr;
-  SSL* ssl_ = nullptr;
+  net::clock::time_point deadline_;
+  std::unique_ptr<net::stream> io_;
   std::string buf_;
 };
 
@@ -247,7 +116,7 @@ std::string dot_stuff(const std::string& msg) {
 
 }  // namespace
 
-result<receipt> send(const server& srv, const envelope& env, clock::time_point deadline) {
+result<receipt> send(const server& srv, const envelope& env, net::clock::time_point deadline) {
   if (!clean(env.from)) return error{errc::bad_request, "smtp: bad sender address"};
   if (env.to.empty()) return error{errc::bad_request, "smtp: no recipients"};
   for (const auto& r : env.to)

@@ -4,6 +4,7 @@
 
 #include "runtime/base/yaml_text.hpp"
 #include "runtime/control/secret_vault.hpp"
+#include "runtime/http/http_client.hpp"
 #include "runtime/base/yaml_reader.hpp"
 
 namespace keel::control {
@@ -52,6 +53,8 @@ void read_provider(const YAML::Node& n, std::size_t i, const std::string& origin
   if (r.ok() && p.kind != "openai") r.fail(n["kind"], "kind", "must be openai (the template provider is built in)");
   if (r.ok() && p.base_url.rfind("http://", 0) != 0 && p.base_url.rfind("https://", 0) != 0)
     r.fail(r.has("base_url") ? n["base_url"] : n, "base_url", "must be an http:// or https:// URL");
+  if (r.ok())
+    if (auto u = http::parse_url(p.base_url); !u) r.fail(n["base_url"], "base_url", u.err().message);
   if (r.ok() && !p.api_key.empty() && secret_ref_name(p.api_key).empty())
     r.fail(n["api_key"], "api_key", "must be a reference such as secret://llm_key (never the key itself)");
   for (const auto& q : out.providers)

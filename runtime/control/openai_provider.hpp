@@ -5,11 +5,13 @@
 // back for accounting. One HTTP request per complete(): the router retries.
 //
 // The body it sends and how it reads the answer: chat_completion.hpp.
-// Uses cpp-httplib. Connections are kept alive and reused: a call takes an
-// idle connection (or opens one), so calls run in parallel, one per
-// connection, and the next call skips the TCP handshake. A call that fails
-// to send on a reused connection (the server closed it while idle) is sent
-// once more on a fresh one; a connection that saw any error is dropped.
+// Speaks through Keel's HTTP client (http_client.hpp). Connections are kept
+// alive and reused: a call takes an idle connection (or opens one), so calls
+// run in parallel, one per connection, and the next call skips the TCP (and
+// TLS) handshake. An idle connection the server has closed is dropped
+// before use; a call whose request found a kept connection closed before
+// any answer came is sent once more on a fresh one; a connection that saw
+// any error is dropped.
 #pragma once
 
 #include <chrono>
@@ -20,10 +22,7 @@
 #include <vector>
 
 #include "runtime/control/model_provider.hpp"
-
-namespace httplib {
-class Client;
-}
+#include "runtime/http/http_client.hpp"
 
 namespace keel::control {
 
@@ -43,16 +42,16 @@ class openai_provider final : public model_provider {
   attempt_result complete(const model_call& call) override;
 
  private:
-  struct connection;
-  std::unique_ptr<connection> take_idle();
-  std::unique_ptr<connection> open_connection();
-  void keep_idle(std::unique_ptr<connection> c);
+  std::unique_ptr<http::connection> take_idle();
+  void keep_idle(std::unique_ptr<http::connection> c);
 
   openai_options opts_;
-  std::string host_;  // scheme://host[:port]
-  std::string path_;  // .../v1/chat/completions
+  result<http::url_parts> where_;  // base_url, parsed once
+  std::string path_;               // .../v1/chat/completions
+  std::string label_;              // scheme://host:port/path, for errors
+  http::header_list headers_;
   std::mutex idle_mu_;
-  std::vector<std::unique_ptr<connection>> idle_;
+  std::vector<std::unique_ptr<http::connection>> idle_;
 };
 
 }  // namespace keel::control

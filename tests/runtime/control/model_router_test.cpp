@@ -565,6 +565,10 @@ routes:
 BOOST_AUTO_TEST_CASE(config_mistakes_and_unknown_secrets) {
   auto bad = parse_model_config("models:\n  providers:\n    - {name: x, kind: openai, base_url: ftp://x}\n", "m.yaml");
   BOOST_TEST(has(bad.err().message, "m.yaml:3: models.providers[0].base_url: must be an http"));
+  auto no_port = parse_model_config("models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h:99999\"}\n", "m.yaml");
+  BOOST_REQUIRE(!no_port.ok());
+  BOOST_TEST(has(no_port.err().message, "m.yaml:3: models.providers[0].base_url: url 'http://h:99999': port out of range"),
+             no_port.err().message);
   auto key = parse_model_config(
       "models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h\", api_key: sk-live-1}\n", "m.yaml");
   BOOST_TEST(has(key.err().message, "never the key itself"));
