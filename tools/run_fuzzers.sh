@@ -122,7 +122,7 @@ wait_all
 for t in "${targets[@]}"; do
   [[ -f "$root/tests/fuzz/$t.cpp" ]] || die "no such target: tests/fuzz/$t.cpp"
   throttle
-  "$cxx" "${flags[@]}" "$root/tests/fuzz/$t.cpp" "${objs[@]}" -lsodium -lcrypto -o "$out/$t" & pids+=($!)
+  "$cxx" "${flags[@]}" "$root/tests/fuzz/$t.cpp" "${objs[@]}" -lsodium -lssl -lcrypto -o "$out/$t" & pids+=($!)
 done
 wait_all
 [[ $mode == build ]] && { echo "== built into $out"; exit 0; }

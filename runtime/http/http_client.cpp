@@ -101,6 +101,10 @@ result<std::unique_ptr<connection>> connection::open(const url_parts& where, con
   return std::unique_ptr<connection>(new connection(std::move(io.value()), where.authority()));
 }
 
+std::unique_ptr<connection> connection::over(std::unique_ptr<net::stream> io, std::string authority) {
+  return std::unique_ptr<connection>(new connection(std::move(io), std::move(authority)));
+}
+
 result<std::string> connection::head_of(const outgoing& req) const {
   if (splits(req.method) || splits(req.target) || req.method.find(' ') != std::string_view::npos)
     return error{errc::bad_request, io_->label() + ": a line break or space in the method or target"};
@@ -177,9 +181,10 @@ result<response> connection::read_response(bool head_only, std::size_t max_body,
     auto n = io_->read_some(chunk, sizeof chunk, deadline);
     if (!n) return n.err();
     if (*n == 0) {
-      p->put_eof(ec);
+      // Beast would take an EOF before any byte of a message for a whole one.
+      if (p->got_some()) p->put_eof(ec);
       if (ec == bhttp::error::body_limit || over_cap()) return too_big();
-      if (ec || !p->is_done() || !answered_)  // Beast takes an EOF before any byte for a whole message
+      if (ec || !p->got_some() || !p->is_done())
         return broken(answered_ ? "the server closed the connection in the middle of the response"
                                 : "the server closed the connection without an answer");
       break;

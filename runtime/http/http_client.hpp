@@ -65,6 +65,9 @@ class connection {
   static result<std::unique_ptr<connection>> open(const url_parts& where, const std::string& ca_file,
                                                   net::clock::time_point deadline, std::string label);
 
+  // A connection over a stream opened elsewhere; authority is the Host field.
+  static std::unique_ptr<connection> over(std::unique_ptr<net::stream> io, std::string authority);
+
   // Sends the request and reads its response by the deadline.
   // Errors: bad_request (a field with CR or LF), timeout, unavailable
   // (write failed, closed early, not HTTP), payload_too_large (the body

@@ -1,6 +1,7 @@
 #include "runtime/net/stream.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -55,6 +56,11 @@ result<std::unique_ptr<stream>> stream::connect(const std::string& host, int por
   }
   return error{timed_out ? errc::timeout : errc::unavailable,
                label + ": cannot connect to " + host + ":" + std::to_string(port) + ": " + last};
+}
+
+std::unique_ptr<stream> stream::adopt(int fd, std::string label) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return std::unique_ptr<stream>(new stream(fd, std::move(label)));
 }
 
 stream::~stream() {

@@ -32,6 +32,9 @@ class stream {
   // Resolves host and tries each address until one connects.
   static result<std::unique_ptr<stream>> connect(const std::string& host, int port, clock::time_point deadline,
                                                  std::string label);
+  // Takes over a connected stream socket (one end of a socketpair, say),
+  // made non-blocking here; the stream closes it.
+  static std::unique_ptr<stream> adopt(int fd, std::string label);
   ~stream();
   stream(const stream&) = delete;
   stream& operator=(const stream&) = delete;

@@ -219,6 +219,7 @@ BOOST_AUTO_TEST_CASE(caps_cut_answers_garbage_and_silence_are_errors_that_say_so
                  {"", true},
                  {"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", true},
                  {"220 mail.example.com ESMTP\r\n", true},
+                 {"HTTP/1.1 100 Continue\r\n\r\n", true},
                  {"", false, true}});
   auto big = hc_post(*hc_open(srv.url()), "a", 1000);
   BOOST_REQUIRE(!big.ok());
@@ -241,6 +242,11 @@ BOOST_AUTO_TEST_CASE(caps_cut_answers_garbage_and_silence_are_errors_that_say_so
   auto garbage = hc_post(*hc_open(srv.url()), "d");
   BOOST_REQUIRE(!garbage.ok());
   BOOST_TEST(has(garbage.err().message, "not an HTTP response"), garbage.err().message);
+
+  // An interim answer and then nothing is no answer, not an empty 200.
+  auto interim = hc_post(*hc_open(srv.url()), "i");
+  BOOST_REQUIRE(!interim.ok());
+  BOOST_TEST(has(interim.err().message, "in the middle of the response"), interim.err().message);
 
   auto t0 = std::chrono::steady_clock::now();
   auto silent = hc_post(*hc_open(srv.url()), "e", 1 << 20, 300ms);
