@@ -6,15 +6,20 @@
 // end, so an overloaded caller finds out at once and can fail the work in a
 // way it retries later. Jobs run on any of the threads, in parallel.
 //
+// An idle thread waits on a futex of its own and post() hands it the job
+// directly, the thread that went idle last first: a job wakes one thread
+// with one system call, and a light load keeps running on the same few
+// threads, whose caches are warm. Jobs queue only while every thread is busy.
+//
 // Thread-safety: post() and the counters are safe from any thread. The
 // destructor stops: queued jobs that have not started are dropped (never
 // run) and it waits for running ones to return.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,25 +35,27 @@ class job_pool {
   job_pool& operator=(const job_pool&) = delete;
   ~job_pool();
 
-  // Queues `job`. False (and `job` dropped) when max_queued jobs wait
-  // already or the pool is stopping.
+  // Starts `job` on an idle thread, or queues it. False (and `job`
+  // dropped) when it is empty, when max_queued jobs wait already or when
+  // the pool is stopping.
   bool post(std::function<void()> job);
 
   std::size_t queued() const;
   std::size_t running() const;
-  std::size_t threads() const { return threads_.size(); }
+  std::size_t threads() const { return workers_.size(); }
 
  private:
-  void work();
+  struct worker;
+  void work(worker& w);
 
   std::string name_;
   std::size_t max_queued_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
+  std::vector<worker*> idle_;  // waiting for a job; the last to go idle on top
   std::size_t running_ = 0;
   bool stopping_ = false;
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<worker>> workers_;
 };
 
 }  // namespace keel
