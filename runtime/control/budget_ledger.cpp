@@ -86,6 +86,11 @@ result<std::unique_ptr<budget_ledger>> budget_ledger::open(store& db) {
 
 // Re-reads the day and month totals when the UTC day changed (and on open).
 void budget_ledger::roll_over_locked(std::int64_t now_ms) {
+  // Unix time has no leap seconds: every UTC day is 86,400,000 ms long.
+  constexpr std::int64_t day_ms = 86'400'000;
+  auto number = now_ms >= 0 ? now_ms / day_ms : -1;
+  if (number == day_number_ && number >= 0) return;
+  day_number_ = number;
   auto day = utc_day(now_ms);
   if (day == day_) return;
   day_ = day;

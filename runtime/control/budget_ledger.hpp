@@ -88,6 +88,7 @@ class budget_ledger {
   // for moments, never the other way round.
   std::mutex write_mu_;
   std::string day_, month_;
+  std::int64_t day_number_ = -1;  // unix_ms / 86,400,000 of day_: a UTC day changes only there
   double day_settled_ = 0, month_settled_ = 0, reserved_ = 0;
   // Cache of ctl/spend/run/*, emptied when it passes run_cache_max runs so
   // a node that runs for years does not keep every run it ever saw.
