@@ -19,42 +19,31 @@ std::string chat_path(const std::string& target) {
   return prefix + "/chat/completions";
 }
 
+http::pool_options pool_options_of(const openai_options& o) {
+  http::pool_options po;
+  po.connect_timeout = o.connect_timeout;
+  po.max_idle = o.max_idle;
+  return po;
+}
+
 }  // namespace
 
-openai_provider::openai_provider(openai_options opts) : opts_(std::move(opts)), where_(http::parse_url(opts_.base_url)) {
-  if (!where_) return;
-  path_ = chat_path(where_->target);
-  label_ = "POST " + where_->scheme + "://" + where_->authority() + path_;
+openai_provider::openai_provider(openai_options opts)
+    : opts_(std::move(opts)), pool_(http::pool::open(opts_.base_url, pool_options_of(opts_))) {
+  if (!pool_) return;
+  path_ = chat_path(pool_.value()->where().target);
   if (!opts_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + opts_.api_key);
   headers_.emplace_back("Content-Type", "application/json");
 }
 
 openai_provider::~openai_provider() = default;
 
-std::unique_ptr<http::connection> openai_provider::take_idle() {
-  for (;;) {
-    std::unique_ptr<http::connection> c;
-    {
-      std::lock_guard lock(idle_mu_);
-      if (idle_.empty()) return nullptr;
-      c = std::move(idle_.back());
-      idle_.pop_back();
-    }
-    if (!c->stale()) return c;  // a syscall: outside the lock
-  }
-}
-
-void openai_provider::keep_idle(std::unique_ptr<http::connection> c) {
-  std::lock_guard lock(idle_mu_);
-  if (idle_.size() < opts_.max_idle) idle_.push_back(std::move(c));
-}
-
 attempt_result openai_provider::complete(const model_call& call) {
   attempt_result out;
   out.model = call.model;
-  if (!where_) {
+  if (!pool_) {
     out.failure = attempt_failure::unreachable;
-    out.error = opts_.name + ": " + where_.err().message;
+    out.error = opts_.name + ": " + pool_.err().message;
     return out;
   }
   auto body = chat_request_text(call);
@@ -64,24 +53,7 @@ attempt_result openai_provider::complete(const model_call& call) {
   req.headers = &headers_;
   req.body = body;
   req.max_response_bytes = max_answer_bytes;
-  auto deadline = net::clock::now() + call.timeout;
-  auto attempt = [&](std::unique_ptr<http::connection>& conn) -> result<http::response> {
-    if (!conn) {
-      auto opened = http::connection::open(*where_, "", std::min(deadline, net::clock::now() + opts_.connect_timeout), label_);
-      if (!opened) return opened.err();
-      conn = std::move(opened.value());
-    }
-    return conn->exchange(req, deadline);
-  };
-  auto conn = take_idle();
-  bool reused = conn != nullptr;
-  auto res = attempt(conn);
-  // A kept connection the server closed as the request went out: nothing
-  // was answered, so the request goes once more on a fresh connection.
-  if (!res && reused && res.err().code == errc::unavailable && !conn->answered()) {
-    conn.reset();
-    res = attempt(conn);
-  }
+  auto res = pool_.value()->exchange(req, net::clock::now() + call.timeout);
   if (!res) {
     auto code = res.err().code;
     bool timed_out = code == errc::timeout;
@@ -92,7 +64,6 @@ attempt_result openai_provider::complete(const model_call& call) {
                 opts_.name + " (" + res.err().message + ")";
     return out;
   }
-  if (conn->reusable()) keep_idle(std::move(conn));
   out.http_status = res->status;
   if (res->status == 429) {
     out.failure = attempt_failure::rate_limited;

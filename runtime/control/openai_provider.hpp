@@ -5,13 +5,9 @@
 // back for accounting. One HTTP request per complete(): the router retries.
 //
 // The body it sends and how it reads the answer: chat_completion.hpp.
-// Speaks through Keel's HTTP client (http_client.hpp). Connections are kept
-// alive and reused: a call takes an idle connection (or opens one), so calls
-// run in parallel, one per connection, and the next call skips the TCP (and
-// TLS) handshake. An idle connection the server has closed is dropped
-// before use; a call whose request found a kept connection closed before
-// any answer came is sent once more on a fresh one; a connection that saw
-// any error is dropped.
+// Speaks through a pool of kept connections (runtime/http/http_pool.hpp):
+// calls run in parallel, one per connection, and the next call skips the
+// TCP (and TLS) handshake.
 #pragma once
 
 #include <chrono>
@@ -22,7 +18,7 @@
 #include <vector>
 
 #include "runtime/control/model_provider.hpp"
-#include "runtime/http/http_client.hpp"
+#include "runtime/http/http_pool.hpp"
 
 namespace keel::control {
 
@@ -42,16 +38,10 @@ class openai_provider final : public model_provider {
   attempt_result complete(const model_call& call) override;
 
  private:
-  std::unique_ptr<http::connection> take_idle();
-  void keep_idle(std::unique_ptr<http::connection> c);
-
   openai_options opts_;
-  result<http::url_parts> where_;  // base_url, parsed once
-  std::string path_;               // .../v1/chat/completions
-  std::string label_;              // scheme://host:port/path, for errors
+  result<std::unique_ptr<http::pool>> pool_;  // for base_url's origin
+  std::string path_;                           // .../v1/chat/completions
   http::header_list headers_;
-  std::mutex idle_mu_;
-  std::vector<std::unique_ptr<http::connection>> idle_;
 };
 
 }  // namespace keel::control

@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/duration.hpp"
-#include "runtime/http/http_fetch.hpp"
 #include "runtime/memory/embeddings_answer.hpp"
 
 namespace keel {
@@ -25,9 +24,14 @@ std::string embeddings_url(std::string url) {
 }  // namespace
 
 openai_embedder::openai_embedder(openai_embedder_options opts)
-    : opts_(std::move(opts)), url_(embeddings_url(opts_.base_url)), next_cooldown_(opts_.cooldown) {
+    : opts_(std::move(opts)),
+      url_(embeddings_url(opts_.base_url)),
+      pool_(http::pool::open(url_)),
+      next_cooldown_(opts_.cooldown) {
   if (opts_.batch == 0) opts_.batch = 1;
   if (opts_.concurrency < 1) opts_.concurrency = 1;
+  if (!opts_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + opts_.api_key);
+  headers_.emplace_back("Content-Type", "application/json");
 }
 
 memory::embedder_identity openai_embedder::identity() const {
@@ -126,17 +130,16 @@ status openai_embedder::request(const std::vector<std::string>& texts, std::size
 // the failure is one a retry will not change (wrong key, wrong model).
 status openai_embedder::post_once(const std::string& body, std::size_t n, float* out,
                                   std::chrono::milliseconds& retry_after) const {
-  http::request req;
-  req.method = "POST";
-  req.url = url_;
-  req.body = body;
-  req.content_type = "application/json";
-  req.timeout = opts_.timeout;
-  req.max_response_bytes = n * opts_.dim * 32 + (64 << 10);
-  if (!opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
-  ++requests_;
-  auto res = http::fetch(req);
   const std::string where = "the embedding server at " + url_;
+  if (!pool_) return error{errc::unavailable, where + ": " + pool_.err().message};
+  http::outgoing req;
+  req.method = "POST";
+  req.target = pool_.value()->where().target;
+  req.headers = &headers_;
+  req.body = body;
+  req.max_response_bytes = n * opts_.dim * 32 + (64 << 10);
+  ++requests_;
+  auto res = pool_.value()->exchange(req, net::clock::now() + opts_.timeout);
   if (!res) return error{errc::unavailable, where + ": " + res.err().message};
   if (res->status == 429 || res->status >= 500) {
     if (auto ra = parse_retry_after(res->header("Retry-After"), unix_now_ms()))

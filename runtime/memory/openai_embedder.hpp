@@ -29,6 +29,7 @@
 #include <mutex>
 #include <string>
 
+#include "runtime/http/http_pool.hpp"
 #include "storage/memory/embedder.hpp"
 
 namespace keel {
@@ -65,6 +66,8 @@ class openai_embedder final : public memory::embedder {
 
   openai_embedder_options opts_;
   std::string url_;
+  result<std::unique_ptr<http::pool>> pool_;  // kept connections to url_'s origin
+  http::header_list headers_;
   mutable std::mutex mu_;
   mutable std::condition_variable slot_free_;
   mutable int in_flight_ = 0;

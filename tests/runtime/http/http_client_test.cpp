@@ -18,6 +18,7 @@
 
 #include "runtime/http/http_client.hpp"
 #include "runtime/http/http_fetch.hpp"
+#include "runtime/http/http_pool.hpp"
 #include "runtime/http/http_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -286,6 +287,37 @@ BOOST_AUTO_TEST_CASE(an_idle_connection_the_server_closed_is_stale) {
   BOOST_REQUIRE(hc_post(*c, "a").ok());
   BOOST_TEST(c->reusable());  // the server said nothing of closing
   BOOST_TEST(keel::test::wait_until([&] { return c->stale(); }, 5s));
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_keeps_connections_and_resends_once_on_a_kept_one_closed_unanswered) {
+  hc_server srv({{hc_ok("one")}, {hc_ok("two")}, {"", true}, {hc_ok("three")}, {"", true}});
+  auto p = http::pool::open(srv.url("/v1/base"));
+  BOOST_REQUIRE(p.ok());
+  BOOST_TEST(p.value()->where().target == "/v1/base");
+  http::outgoing req;
+  req.method = "POST";
+  req.body = "x";
+  auto body_of = [&] {
+    auto r = p.value()->exchange(req, net::clock::now() + 5s);
+    return r.ok() ? r->body : "error: " + r.err().message;
+  };
+  BOOST_TEST(body_of() == "one");
+  BOOST_TEST(body_of() == "two");
+  // The server closes the kept connection on the third request without a
+  // word: the pool sends it once more, on a fresh connection.
+  BOOST_TEST(body_of() == "three");
+  auto seen = srv.requests();
+  BOOST_REQUIRE(seen.size() == 4u);
+  BOOST_TEST(seen[0].connection == seen[2].connection);
+  BOOST_TEST(seen[3].connection != seen[2].connection);
+  // Once more only: when the fresh connection closes unanswered too (the
+  // script has run out), the error says so.
+  auto last = p.value()->exchange(req, net::clock::now() + 5s);
+  BOOST_REQUIRE(!last.ok());
+  BOOST_TEST(has(last.err().message, "closed the connection without an answer"), last.err().message);
+  seen = srv.requests();
+  BOOST_REQUIRE(seen.size() == 6u);
+  BOOST_TEST(seen[5].connection != seen[4].connection);
 }
 
 BOOST_AUTO_TEST_CASE(https_needs_a_certificate_the_client_trusts) {
