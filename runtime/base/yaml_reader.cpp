@@ -6,7 +6,9 @@ namespace keel::detail {
 
 std::string yaml_reader::where(const YAML::Node& at, const std::string& key) const {
   std::string loc = origin_;
-  auto mark = at.Mark();
+  // A key that is absent gives an invalid node, whose Mark() throws: the
+  // line is then the enclosing map's.
+  auto mark = at.IsDefined() ? at.Mark() : node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
   if (mark.line >= 0) loc += ":" + std::to_string(mark.line + 1);
   std::string p = path_.empty() ? key : (key.empty() ? path_ : path_ + "." + key);
   return loc + ": " + p;
@@ -14,7 +16,9 @@ std::string yaml_reader::where(const YAML::Node& at, const std::string& key) con
 
 std::string yaml_reader::at_path(const YAML::Node& at, const std::string& path) const {
   std::string loc = origin_;
-  auto mark = at.Mark();
+  // A key that is absent gives an invalid node, whose Mark() throws: the
+  // line is then the enclosing map's.
+  auto mark = at.IsDefined() ? at.Mark() : node_.IsDefined() ? node_.Mark() : YAML::Mark::null_mark();
   if (mark.line >= 0) loc += ":" + std::to_string(mark.line + 1);
   return loc + ": " + (path.empty() ? "(top level)" : path);
 }

@@ -36,6 +36,9 @@ struct provider_config {
   std::string kind = "openai";  // openai (template is built in)
   std::string base_url;
   std::string api_key;  // "secret://NAME" (resolved by the router) or empty
+  // https: a PEM file of certificates trusted beside the system's (a
+  // private CA, a self-signed local server); an absolute path.
+  std::string ca_file;
   std::chrono::milliseconds timeout{30000};
   std::chrono::milliseconds connect_timeout{5000};
   int retries = 2;  // further attempts after the first

@@ -21,6 +21,7 @@ std::string chat_path(const std::string& target) {
 
 http::pool_options pool_options_of(const openai_options& o) {
   http::pool_options po;
+  po.ca_file = o.ca_file;
   po.connect_timeout = o.connect_timeout;
   po.max_idle = o.max_idle;
   return po;

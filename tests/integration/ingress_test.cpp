@@ -11,20 +11,13 @@
 
 #include "adapters/connectors/webhook_signature.hpp"
 #include "tests/integration/node_fixture.hpp"
+#include "tests/support/test_cert.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
 using namespace keel::test;
 
 namespace {
-
-void make_cert(const temp_dir& dir, const std::string& name) {
-  auto r = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                        "-keyout", dir / (name + ".key"), "-out", dir / (name + ".pem"), "-days", "2", "-subj", "/CN=" + name,
-                        "-addext", "subjectAltName=IP:127.0.0.1"},
-                       30s);
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-}
 
 std::string config(const temp_dir& dir, int ingress_port, bool with_connector) {
   return "metrics: {port: 0}\n" + default_memory_section() +
@@ -48,7 +41,7 @@ BOOST_AUTO_TEST_SUITE(ingress_test)
 
 BOOST_AUTO_TEST_CASE(webhooks_over_tls_and_nothing_else) {
   temp_dir dir("keel-ingress");
-  make_cert(dir, "first");
+  make_test_cert(dir, "first");
   std::filesystem::copy_file(dir / "first.pem", dir / "live.pem");
   std::filesystem::copy_file(dir / "first.key", dir / "live.key");
   int port = free_port();
@@ -87,7 +80,7 @@ BOOST_AUTO_TEST_CASE(webhooks_over_tls_and_nothing_else) {
   BOOST_TEST(!limited->get_header_value("Retry-After").empty());
 
   // A renewed certificate: used after a reload, not before.
-  make_cert(dir, "second");
+  make_test_cert(dir, "second");
   std::filesystem::copy_file(dir / "second.pem", dir / "live.pem", std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(dir / "second.key", dir / "live.key", std::filesystem::copy_options::overwrite_existing);
   auto reload = n.ctl({"reload"});

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "adapters/actions/email_send.hpp"
+#include "tests/support/test_cert.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/action_ctx.hpp"
@@ -65,14 +66,6 @@ std::string header(const std::string& message, const std::string& name) {
   return msg.substr(at, msg.find_first_of("\r\n", at) - at);
 }
 
-// A self-signed certificate for 127.0.0.1 (the client verifies it as its CA).
-void make_cert(const keel::test::temp_dir& dir) {
-  auto r = keel::test::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                                    "-nodes", "-keyout", dir / "key.pem", "-out", dir / "cert.pem", "-days", "1",
-                                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
-  BOOST_REQUIRE_MESSAGE(r.code == 0, r.err);
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(email_send_test)
@@ -119,12 +112,12 @@ BOOST_AUTO_TEST_CASE(sends_a_message_with_a_message_id_from_the_idempotency_key)
 
 BOOST_AUTO_TEST_CASE(starttls_with_a_verified_certificate_and_auth) {
   keel::test::temp_dir dir;
-  make_cert(dir);
-  smtp_sink sink(dir, {"--cert", dir / "cert.pem", "--key", dir / "key.pem", "--user", "keel", "--password", "pa55word"});
+  auto tls = keel::test::make_test_cert(dir, "127.0.0.1");
+  smtp_sink sink(dir, {"--cert", tls.cert, "--key", tls.key, "--user", "keel", "--password", "pa55word"});
   email_spec spec;
   spec.smtp.port = sink.port;
   spec.smtp.starttls = "required";
-  spec.smtp.ca_file = dir / "cert.pem";
+  spec.smtp.ca_file = tls.cert;
   spec.smtp.username = "keel";
   spec.smtp.password = "pa55word";
   spec.default_from = "ops@tool.example";

@@ -565,6 +565,13 @@ routes:
 BOOST_AUTO_TEST_CASE(config_mistakes_and_unknown_secrets) {
   auto bad = parse_model_config("models:\n  providers:\n    - {name: x, kind: openai, base_url: ftp://x}\n", "m.yaml");
   BOOST_TEST(has(bad.err().message, "m.yaml:3: models.providers[0].base_url: must be an http"));
+  // Tiers without default_tier: the default ("quality") is named, not an exception.
+  auto no_default = parse_model_config(
+      "models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h\"}\n  tiers:\n    main: {provider: x, model: m}\n",
+      "m.yaml");
+  BOOST_REQUIRE(!no_default.ok());
+  BOOST_TEST(has(no_default.err().message, "models.default_tier: tier 'quality' is not defined under models.tiers"),
+             no_default.err().message);
   auto no_port = parse_model_config("models:\n  providers:\n    - {name: x, kind: openai, base_url: \"http://h:99999\"}\n", "m.yaml");
   BOOST_REQUIRE(!no_port.ok());
   BOOST_TEST(has(no_port.err().message, "m.yaml:3: models.providers[0].base_url: url 'http://h:99999': port out of range"),

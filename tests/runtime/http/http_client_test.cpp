@@ -22,6 +22,7 @@
 #include "runtime/http/http_server.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_cert.hpp"
 #include "tests/support/text_match.hpp"
 
 using namespace keel;
@@ -322,22 +323,17 @@ BOOST_AUTO_TEST_CASE(a_pool_keeps_connections_and_resends_once_on_a_kept_one_clo
 
 BOOST_AUTO_TEST_CASE(https_needs_a_certificate_the_client_trusts) {
   keel::test::temp_dir dir("keel-hc");
-  auto made = keel::test::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                                       "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", dir / "k.pem", "-out",
-                                       dir / "c.pem", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
-                                       "subjectAltName=IP:127.0.0.1"},
-                                      30s);
-  BOOST_REQUIRE_MESSAGE(made.code == 0, made.err);
+  auto tls = keel::test::make_test_cert(dir, "127.0.0.1");
   httpd::server_options o;
-  o.tls_cert_file = dir / "c.pem";
-  o.tls_key_file = dir / "k.pem";
+  o.tls_cert_file = tls.cert;
+  o.tls_key_file = tls.key;
   auto s = httpd::server::start(
       std::move(o), [](const httpd::request&) { return httpd::route_choice{0, 1024}; },
       [](const httpd::request& req, httpd::response& res) { res.set_content("tls " + req.method + " " + req.body, "text/plain"); });
   BOOST_REQUIRE_MESSAGE(s.ok(), (s.ok() ? "" : s.err().message));
   auto url = "https://127.0.0.1:" + std::to_string(s.value()->port()) + "/";
 
-  auto c = hc_open(url, dir / "c.pem");
+  auto c = hc_open(url, tls.cert);
   auto one = hc_post(*c, "one");
   BOOST_REQUIRE_MESSAGE(one.ok(), (one.ok() ? "" : one.err().message));
   BOOST_TEST(one->body == "tls POST one");
@@ -354,7 +350,7 @@ BOOST_AUTO_TEST_CASE(https_needs_a_certificate_the_client_trusts) {
 
   http::request get;
   get.url = url;
-  get.ca_file = dir / "c.pem";
+  get.ca_file = tls.cert;
   auto fetched = http::fetch(get);
   BOOST_REQUIRE_MESSAGE(fetched.ok(), (fetched.ok() ? "" : fetched.err().message));
   BOOST_TEST(fetched->body == "tls GET ");
