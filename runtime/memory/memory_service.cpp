@@ -30,6 +30,7 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
     o.concurrency = e->concurrency;
     o.retries = e->retries;
     o.timeout = std::chrono::milliseconds(e->timeout_ms);
+    o.ca_file = e->ca_file;
     if (!e->api_key.empty()) {
       if (!resolve_secret) return error{errc::config, "memory.embedder.api_key: no secrets vault is open to resolve " + e->api_key};
       auto key = resolve_secret(e->api_key);

@@ -26,7 +26,7 @@ std::string embeddings_url(std::string url) {
 openai_embedder::openai_embedder(openai_embedder_options opts)
     : opts_(std::move(opts)),
       url_(embeddings_url(opts_.base_url)),
-      pool_(http::pool::open(url_)),
+      pool_(http::pool::open(url_, {opts_.ca_file})),
       next_cooldown_(opts_.cooldown) {
   if (opts_.batch == 0) opts_.batch = 1;
   if (opts_.concurrency < 1) opts_.concurrency = 1;

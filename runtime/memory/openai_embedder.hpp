@@ -39,6 +39,7 @@ struct openai_embedder_options {
   std::string model;
   std::size_t dim = 0;   // what the model returns; checked on every answer
   std::string api_key;   // resolved, or "" for none
+  std::string ca_file;   // https: PEM certificates trusted beside the system's
   std::size_t batch = 64;
   int concurrency = 2;
   int retries = 2;

@@ -4,6 +4,7 @@
 // error wins; later checks are skipped once one is recorded.
 #include "storage/memory/memory_config.hpp"
 
+#include <filesystem>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -233,8 +234,8 @@ void read_count(walker& w, const YAML::Node& node, const char* key, Int lo, Int 
 }
 
 void read_embedder(walker& w, const YAML::Node& e, memory_service_settings& out) {
-  static const std::set<std::string> keys{"base_url", "model",   "dimensions", "api_key",
-                                          "batch",    "concurrency", "retries", "timeout"};
+  static const std::set<std::string> keys{"base_url", "model",       "dimensions", "api_key", "ca_file",
+                                          "batch",    "concurrency", "retries",    "timeout"};
   if (!w.expect_map(e, "memory.embedder") || !w.only_keys(e, "memory.embedder", keys)) return;
   remote_embedder_settings r;
   auto text = [&](const char* key, bool required) {
@@ -257,6 +258,14 @@ void read_embedder(walker& w, const YAML::Node& e, memory_service_settings& out)
   if (w.ok() && !r.api_key.empty() && r.api_key.rfind("secret://", 0) != 0)
     w.fail_at(e["api_key"], "memory.embedder.api_key",
               "must be a vault reference (secret://NAME; store the key with `keelctl secrets set NAME`), never the key itself");
+  r.ca_file = text("ca_file", false);
+  if (w.ok() && !r.ca_file.empty()) {
+    std::error_code ec;
+    if (r.ca_file[0] != '/') w.fail_at(e["ca_file"], "memory.embedder.ca_file", "must be an absolute path");
+    else if (!std::filesystem::is_regular_file(r.ca_file, ec))
+      w.fail_at(e["ca_file"], "memory.embedder.ca_file",
+                "no readable file at " + r.ca_file + "; give the PEM file of the server's CA");
+  }
   read_count(w, e, "batch", std::size_t{1}, std::size_t{2048}, r.batch);
   read_count(w, e, "concurrency", 1, 64, r.concurrency);
   read_count(w, e, "retries", 0, 10, r.retries);

@@ -79,6 +79,7 @@ struct remote_embedder_settings {
   std::string model;
   std::size_t dimensions = 0;  // what the model returns
   std::string api_key;       // "secret://NAME" (the vault), or "" for none
+  std::string ca_file;       // https: PEM certificates trusted beside the system's (absolute path)
   std::size_t batch = 64;    // texts per request
   int concurrency = 2;       // requests in flight
   int retries = 2;

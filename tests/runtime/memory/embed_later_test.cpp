@@ -158,6 +158,10 @@ BOOST_AUTO_TEST_CASE(the_embedder_config_is_checked) {
   bad("    base_url: http://127.0.0.1:9/v1\n    model: m\n    dimensions: 8\n    api_key: secret://k\n",
       "no secrets vault is open");
   bad("    base_url: http://127.0.0.1:9/v1\n    model: m\n    dimensions: 8\n    colour: red\n", "colour");
+  bad("    base_url: https://127.0.0.1:9/v1\n    model: m\n    dimensions: 8\n    ca_file: ca.pem\n",
+      "memory.embedder.ca_file: must be an absolute path");
+  bad("    base_url: https://127.0.0.1:9/v1\n    model: m\n    dimensions: 8\n    ca_file: " + (dir / "none.pem") + "\n",
+      "no readable file at");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

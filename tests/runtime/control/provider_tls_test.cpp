@@ -1,15 +1,16 @@
-// A model provider over https: the router against an OpenAI-compatible
+// Model providers and the remote embedder over https: an OpenAI-compatible
 // endpoint served with TLS on 127.0.0.1 (the node's own HTTP server, a
-// certificate made by the openssl CLI). With the provider's ca_file the
-// call completes on kept connections; without it the handshake fails, the
-// reason names the certificate, and the call falls back to the template.
-// ca_file itself is checked when the config loads.
+// certificate made by the openssl CLI). With ca_file the calls complete on
+// one kept TLS connection; without it the handshake fails, the reason names
+// it, and a model call falls back to the template. ca_file itself is
+// checked when the config loads.
 #include <boost/test/unit_test.hpp>
 
 #include <atomic>
 
 #include "runtime/control/model_router.hpp"
 #include "runtime/http/http_server.hpp"
+#include "runtime/memory/openai_embedder.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_cert.hpp"
@@ -25,7 +26,7 @@ namespace {
 struct mt_tls_model {
   test::temp_dir dir{"model_tls"};
   std::unique_ptr<httpd::server> srv;
-  std::atomic<int> completions{0};
+  std::atomic<int> completions{0}, embeddings{0};
 
   mt_tls_model() {
     auto tls = test::make_test_cert(dir, "127.0.0.1");
@@ -35,6 +36,14 @@ struct mt_tls_model {
     auto s = httpd::server::start(
         std::move(o), [](const httpd::request&) { return httpd::route_choice{0, 1 << 20}; },
         [this](const httpd::request& req, httpd::response& res) {
+          if (req.method == "POST" && req.path == "/v1/embeddings") {
+            auto n = nlohmann::json::parse(req.body)["input"].size();
+            auto data = nlohmann::json::array();
+            for (std::size_t i = 0; i < n; ++i)
+              data.push_back({{"index", i}, {"embedding", std::vector<double>(8, 0.25 * static_cast<double>(i + 1))}});
+            ++embeddings;
+            return res.set_content(nlohmann::json{{"data", data}, {"model", "e"}}.dump(), "application/json");
+          }
           if (req.method != "POST" || req.path != "/v1/chat/completions") {
             res.status = 404;
             return res.set_content("no route\n", "text/plain");
@@ -68,7 +77,7 @@ model_request mt_ask() {
 
 }  // namespace
 
-BOOST_AUTO_TEST_SUITE(model_tls_test)
+BOOST_AUTO_TEST_SUITE(provider_tls_test)
 
 BOOST_AUTO_TEST_CASE(a_provider_over_https_is_trusted_through_its_ca_file) {
   mt_tls_model m;
@@ -99,6 +108,32 @@ BOOST_AUTO_TEST_CASE(a_provider_over_https_is_trusted_through_its_ca_file) {
   BOOST_REQUIRE(!r->fallbacks.empty());
   BOOST_TEST(test::has(r->fallbacks[0].reason, "TLS handshake"), r->fallbacks[0].reason);
   BOOST_TEST(m.completions.load() == 3);
+}
+
+BOOST_AUTO_TEST_CASE(the_remote_embedder_over_https_is_trusted_through_its_ca_file) {
+  mt_tls_model m;
+  auto url = "https://127.0.0.1:" + std::to_string(m.srv->port()) + "/v1";
+  openai_embedder_options o;
+  o.base_url = url;
+  o.model = "e";
+  o.dim = 8;
+  o.batch = 2;
+  o.concurrency = 1;  // the two batches one after the other, on one kept connection
+  o.retries = 0;
+  o.ca_file = m.dir / "127.0.0.1.pem";
+  openai_embedder trusted(o);
+  std::vector<float> out;
+  BOOST_REQUIRE(trusted.embed_batch({"a", "b", "c"}, out).ok());
+  BOOST_REQUIRE(out.size() == 24u);
+  BOOST_TEST(m.embeddings.load() == 2);  // batches of two
+  BOOST_TEST(m.srv->counters().accepted == 1u);
+
+  o.ca_file.clear();
+  openai_embedder untrusted(o);
+  auto failed = untrusted.embed_batch({"a"}, out);
+  BOOST_REQUIRE(!failed.ok());
+  BOOST_TEST(test::has(failed.err().message, "TLS handshake"), failed.err().message);
+  BOOST_TEST(m.embeddings.load() == 2);
 }
 
 BOOST_AUTO_TEST_CASE(a_ca_file_must_be_an_absolute_path_to_a_file) {
