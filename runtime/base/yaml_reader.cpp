@@ -1,5 +1,7 @@
 #include "runtime/base/yaml_reader.hpp"
 
+#include <filesystem>
+
 #include "runtime/base/duration.hpp"
 
 namespace keel::detail {
@@ -25,6 +27,14 @@ std::string yaml_reader::at_path(const YAML::Node& at, const std::string& path) 
 
 void yaml_reader::fail_at(const YAML::Node& at, const std::string& path, const std::string& what) {
   if (first_error_.empty()) first_error_ = at_path(at, path) + ": " + what;
+}
+
+void yaml_reader::check_ca_file(const YAML::Node& at, const std::string& path, const std::string& file) {
+  std::error_code ec;
+  if (file.empty() || file[0] != '/')
+    fail_at(at, path, "must be an absolute path to the server's CA certificate (PEM), such as /etc/keel/ca.pem");
+  else if (!std::filesystem::is_regular_file(file, ec))
+    fail_at(at, path, "no readable file at " + file + "; give the PEM file of the server's CA");
 }
 
 void yaml_reader::unknown_key(const YAML::Node& at, const std::string& path, const std::string& key,

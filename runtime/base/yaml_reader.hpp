@@ -60,6 +60,8 @@ class yaml_reader {
   std::optional<std::chrono::milliseconds> duration(const YAML::Node& n, const std::string& path);
   // Records "origin:line: path: what" (line of `at`) unless an error is recorded.
   void fail_at(const YAML::Node& at, const std::string& path, const std::string& what);
+  // A CA file (PEM) named at `at`: an absolute path to a regular file, or an error at `path`.
+  void check_ca_file(const YAML::Node& at, const std::string& path, const std::string& file);
 
   // Call last: reports keys present but never read.
   void finish();

@@ -1,6 +1,5 @@
 #include "runtime/control/model_config.hpp"
 
-#include <filesystem>
 #include <set>
 
 #include "runtime/base/yaml_text.hpp"
@@ -57,12 +56,8 @@ void read_provider(const YAML::Node& n, std::size_t i, const std::string& origin
     r.fail(r.has("base_url") ? n["base_url"] : n, "base_url", "must be an http:// or https:// URL");
   if (r.ok())
     if (auto u = http::parse_url(p.base_url); !u) r.fail(n["base_url"], "base_url", u.err().message);
-  if (r.ok() && !p.ca_file.empty()) {
-    std::error_code ec;
-    if (p.ca_file[0] != '/') r.fail(n["ca_file"], "ca_file", "must be an absolute path");
-    else if (!std::filesystem::is_regular_file(p.ca_file, ec))
-      r.fail(n["ca_file"], "ca_file", "no readable file at " + p.ca_file + "; give the PEM file of the server's CA");
-  }
+  if (r.ok() && !p.ca_file.empty())
+    r.check_ca_file(n["ca_file"], "models.providers[" + std::to_string(i) + "].ca_file", p.ca_file);
   if (r.ok() && !p.api_key.empty() && secret_ref_name(p.api_key).empty())
     r.fail(n["api_key"], "api_key", "must be a reference such as secret://llm_key (never the key itself)");
   for (const auto& q : out.providers)

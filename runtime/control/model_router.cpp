@@ -71,8 +71,8 @@ result<std::unique_ptr<model_router>> model_router::create(const model_config& c
     openai_options o;
     o.name = p.name;
     o.base_url = p.base_url;
-    o.connect_timeout = p.connect_timeout;
-    o.ca_file = p.ca_file;
+    o.connections.connect_timeout = p.connect_timeout;
+    o.connections.ca_file = p.ca_file;
     if (!p.api_key.empty()) {
       if (!hooks.vault)
         return error{errc::config, "provider '" + p.name + "' needs " + p.api_key + " but no secrets vault is open"};

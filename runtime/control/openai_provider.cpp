@@ -19,18 +19,10 @@ std::string chat_path(const std::string& target) {
   return prefix + "/chat/completions";
 }
 
-http::pool_options pool_options_of(const openai_options& o) {
-  http::pool_options po;
-  po.ca_file = o.ca_file;
-  po.connect_timeout = o.connect_timeout;
-  po.max_idle = o.max_idle;
-  return po;
-}
-
 }  // namespace
 
 openai_provider::openai_provider(openai_options opts)
-    : opts_(std::move(opts)), pool_(http::pool::open(opts_.base_url, pool_options_of(opts_))) {
+    : opts_(std::move(opts)), pool_(http::pool::open(opts_.base_url, opts_.connections)) {
   if (!pool_) return;
   path_ = chat_path(pool_.value()->where().target);
   if (!opts_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + opts_.api_key);

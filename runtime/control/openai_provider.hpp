@@ -10,12 +10,8 @@
 // TCP (and TLS) handshake.
 #pragma once
 
-#include <chrono>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <vector>
 
 #include "runtime/control/model_provider.hpp"
 #include "runtime/http/http_pool.hpp"
@@ -26,9 +22,7 @@ struct openai_options {
   std::string name = "openai";  // the provider's name in config, spans and metrics
   std::string base_url;         // e.g. http://127.0.0.1:8080 or https://api.openai.com
   std::string api_key;          // the plaintext (resolve secret:// first); empty: no Authorization
-  std::string ca_file;          // https: PEM certificates trusted beside the system's
-  std::chrono::milliseconds connect_timeout{5000};
-  std::size_t max_idle = 64;  // idle connections kept for reuse; beyond it a finished call closes its own
+  http::pool_options connections;  // ca_file, connect_timeout, idle connections kept
 };
 
 class openai_provider final : public model_provider {

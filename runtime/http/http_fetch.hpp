@@ -9,8 +9,6 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "runtime/base/error.hpp"
 #include "runtime/http/http_client.hpp"

@@ -104,8 +104,11 @@ status stream::start_tls(const std::string& host, const std::string& ca_file, cl
     char buf[256];
     ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
     long verify = SSL_get_verify_result(ssl_);
-    return error{errc::unavailable, label_ + ": TLS handshake with " + host + " failed: " +
-                                        (verify != X509_V_OK ? X509_verify_cert_error_string(verify) : buf)};
+    if (verify != X509_V_OK)
+      return error{errc::unavailable, label_ + ": TLS handshake with " + host + " failed: " +
+                                          X509_verify_cert_error_string(verify) +
+                                          " (check the host name, or trust the server's CA with ca_file)"};
+    return error{errc::unavailable, label_ + ": TLS handshake with " + host + " failed: " + buf};
   }
 }
 

@@ -4,7 +4,6 @@
 // error wins; later checks are skipped once one is recorded.
 #include "storage/memory/memory_config.hpp"
 
-#include <filesystem>
 #include <set>
 
 #include <yaml-cpp/yaml.h>
@@ -259,13 +258,7 @@ void read_embedder(walker& w, const YAML::Node& e, memory_service_settings& out)
     w.fail_at(e["api_key"], "memory.embedder.api_key",
               "must be a vault reference (secret://NAME; store the key with `keelctl secrets set NAME`), never the key itself");
   r.ca_file = text("ca_file", false);
-  if (w.ok() && !r.ca_file.empty()) {
-    std::error_code ec;
-    if (r.ca_file[0] != '/') w.fail_at(e["ca_file"], "memory.embedder.ca_file", "must be an absolute path");
-    else if (!std::filesystem::is_regular_file(r.ca_file, ec))
-      w.fail_at(e["ca_file"], "memory.embedder.ca_file",
-                "no readable file at " + r.ca_file + "; give the PEM file of the server's CA");
-  }
+  if (w.ok() && !r.ca_file.empty()) w.check_ca_file(e["ca_file"], "memory.embedder.ca_file", r.ca_file);
   read_count(w, e, "batch", std::size_t{1}, std::size_t{2048}, r.batch);
   read_count(w, e, "concurrency", 1, 64, r.concurrency);
   read_count(w, e, "retries", 0, 10, r.retries);
