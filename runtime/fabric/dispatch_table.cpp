@@ -17,12 +17,18 @@ std::string describe_labels(const std::map<std::string, std::string>& labels) {
   return out.empty() ? "no labels" : out;
 }
 
-// A free slot for this task: one of its capacity, or for an action it
-// runs inline, room in the inline window.
-bool has_room(const executor_record& e, const task_record& t) {
-  if (e.inline_caps.count(t.action)) return static_cast<int>(e.inline_leases.size()) < inline_window;
-  return e.blocking_in_flight() < e.capacity;
+// Where this task would go on `e`: for an action it runs inline, room in
+// the inline window; else, or when that window is full, a free slot. (A
+// full window must not strand a free slot: assign() counts every free
+// slot as room and would scan the whole queue on every event for a task
+// to fill it.)
+enum class room { none, inline_window, slot };
+room room_for(const executor_record& e, const task_record& t) {
+  if (e.inline_caps.count(t.action) && static_cast<int>(e.inline_leases.size()) < inline_window) return room::inline_window;
+  return e.blocking_in_flight() < e.capacity ? room::slot : room::none;
 }
+
+bool has_room(const executor_record& e, const task_record& t) { return room_for(e, t) != room::none; }
 
 }  // namespace
 
@@ -198,13 +204,14 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
       continue;
     }
     auto& task = t->second;
+    bool in_window = room_for(*best, task) == room::inline_window;
     task.lease = next_lease_++;
     task.executor = best->id;
     task.dispatched = now;
     task.last_beat = now;
     ++task.attempts;
     best->leases.emplace(task.lease, task.id);
-    if (best->inline_caps.count(task.action)) best->inline_leases.insert(task.lease);
+    if (in_window) best->inline_leases.insert(task.lease);
     --free_total;
     --queued_count_;
     out.push_back({task.id, task.lease, best->id, best->peer});

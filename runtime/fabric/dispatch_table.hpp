@@ -8,8 +8,9 @@
 //  - credit: an executor never holds more leases than its capacity, except
 //    for actions it runs at once on its own loop thread (`inline_caps`, the
 //    ones that never block): those take no slot and go up to inline_window
-//    at a time, so a one-slot executor gets its next echo while it answers
-//    the last one instead of a round trip later;
+//    at a time (past it, they take free slots like any other), so a
+//    one-slot executor gets its next echo while it answers the last one
+//    instead of a round trip later;
 //  - placement: a task goes to a live, non-draining executor that has the
 //    action and every label of the task's selector, least loaded first
 //    (ties broken by executor id, so placement is deterministic);

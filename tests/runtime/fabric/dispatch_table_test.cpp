@@ -96,6 +96,23 @@ BOOST_AUTO_TEST_CASE(inline_actions_take_no_slot_but_have_a_window) {
   BOOST_TEST(d.queued() == 102u);  // 103 submitted, one answered
 }
 
+BOOST_AUTO_TEST_CASE(a_full_inline_window_does_not_strand_the_free_slot) {
+  dispatch_table d(3, 1000);
+  auto e = exec("a", {"echo"}, 1);
+  e.inline_caps = {"echo"};
+  d.upsert_executor(std::move(e));
+  for (std::uint64_t i = 1; i <= 200; ++i) BOOST_REQUIRE(d.submit(task(i, "echo")).ok());
+  auto a = d.assign(now0);
+  BOOST_REQUIRE_EQUAL(a.size(), 65u);  // the window, then the slot
+  BOOST_TEST(d.executors().at("a").blocking_in_flight() == 1);
+  BOOST_TEST(d.assign(now0).empty());
+  // The echo that holds the slot gives the slot back, not a window place.
+  BOOST_REQUIRE(d.complete("peer-a", a.back().task_id, a.back().lease, true).has_value());
+  BOOST_TEST(d.executors().at("a").blocking_in_flight() == 0);
+  BOOST_TEST(d.assign(now0).size() == 1u);
+  BOOST_TEST(d.queued() == 134u);
+}
+
 BOOST_AUTO_TEST_CASE(selectors_route_only_to_matching_labels) {
   dispatch_table d(3, 100);
   d.upsert_executor(exec("a", {"echo"}, 10, {{"site", "local"}}));
