@@ -68,6 +68,8 @@ json run_json(const run_result& r) {
           {"unexpected_replies", r.unexpected},
           {"first_error", r.first_error},
           {"client_cpu_us_per_task", r.client_cpu_us_per_task},
+          {"node_messages_per_task", {{"in", r.node_messages_in_per_task}, {"out", r.node_messages_out_per_task}}},
+          {"bundles", {{"in", r.bundles_in}, {"out", r.bundles_out}}},
           {"processes", procs}};
 }
 
@@ -139,6 +141,12 @@ void print_table(const options& o, const std::vector<pair_result>& runs, bool ha
       std::printf("\n");
     }
   }
+
+  std::printf("\nNode ZeroMQ messages per task (warm-up included): in, out; bundles in, out\n");
+  for (const auto& p : runs)
+    std::printf("  keel %d: %.2f, %.2f; %llu, %llu\n", p.workers, p.keel.node_messages_in_per_task,
+                p.keel.node_messages_out_per_task, static_cast<unsigned long long>(p.keel.bundles_in),
+                static_cast<unsigned long long>(p.keel.bundles_out));
 
   std::printf("\nResident memory (MB = 10^6 bytes)   idle RSS  idle peak  after RSS  after peak\n");
   for (const auto& p : runs) {

@@ -190,6 +190,14 @@ static run_result run_keel_in(const options& o, int n, temp_dir& dir) {
     throw std::runtime_error(std::string(ex.what()) + "\n  " + keel_state(c, *node, execs));
   }
 
+  if (auto st = c.call("status", json::object(), std::chrono::seconds(10)); st.ok() && st->contains("node")) {
+    const auto& f = (*st)["node"]["frames"];
+    auto all = static_cast<double>(o.tasks + o.warmup);
+    r.node_messages_in_per_task = f.value("in", std::uint64_t{0}) / all;
+    r.node_messages_out_per_task = f.value("out", std::uint64_t{0}) / all;
+    r.bundles_in = f.value("bundles_in", std::uint64_t{0});
+    r.bundles_out = f.value("bundles_out", std::uint64_t{0});
+  }
   for (auto& e : execs) e->terminate();
   node->terminate();
   note("keel%s, %d executor(s), %d in flight: %.0f tasks/s", o.curve ? " +curve" : "", n, o.window, r.tasks_per_s);

@@ -65,6 +65,10 @@ struct run_result {
   latency_summary lat;
   double client_cpu_us_per_task = 0;
   std::vector<process_figures> procs;  // [0]: node/broker, [1]: first executor/worker, ...
+  // Keel only: the node's ZeroMQ messages per task, warm-up included
+  // (`status` frames in and out), and how many of them were bundles.
+  double node_messages_in_per_task = 0, node_messages_out_per_task = 0;
+  std::uint64_t bundles_in = 0, bundles_out = 0;
   std::string first_error;
   bool correct() const { return mismatches == 0 && errors == 0 && tasks > 0; }
 };

@@ -54,7 +54,8 @@ nlohmann::json node_json(supervisor_self self, const std::string& degraded) {
           {"warnings", ctx->warnings},
           {"fault_injection", ctx->config.fault_injection},
           {"frames", {{"in", c.frames_in}, {"out", c.frames_out}, {"bad", c.bad_frames},
-                      {"bad_version", c.bad_versions}, {"dropped", c.dropped_out}}}};
+                      {"bad_version", c.bad_versions}, {"dropped", c.dropped_out}, {"bundles_in", c.bundles_in},
+                      {"bundles_out", c.bundles_out}}}};
 }
 
 nlohmann::json row_json(const child_row& r) {

@@ -96,7 +96,8 @@ static void on_hello(executor_self self, const inbound& in) {
   send_frame(self, in.peer, msg_type::welcome,
              {{"node_id", st.env.ctx->db->identity().node_id},
               {"heartbeat_ms", st.cfg().heartbeat.count()},
-              {"max_frame_bytes", st.cfg().max_frame_bytes}},
+              {"max_frame_bytes", st.cfg().max_frame_bytes},
+              {"bundles", true}},
              in.env.cid, in.env.trace);
   if (reconnected)
     if (auto held = fabric::parse_held_leases(in.env.fields)) {

@@ -48,7 +48,8 @@ result<child_handle> start_gateway_part(caf::actor_system& sys, const agent_env&
     auto c = g->counters();
     return nlohmann::json{{"endpoint", g->endpoint()},
                           {"frames", {{"in", c.frames_in}, {"out", c.frames_out}, {"bad", c.bad_frames},
-                                      {"dropped", c.dropped_out}}}};
+                                      {"dropped", c.dropped_out}, {"bundles_in", c.bundles_in},
+                                      {"bundles_out", c.bundles_out}}}};
   }, {}});
   return child_handle{caf::actor_cast<caf::actor>(actor), std::move(part), {}};
 }

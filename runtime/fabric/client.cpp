@@ -1,12 +1,14 @@
 #include "runtime/fabric/client.hpp"
 
 #include <algorithm>
+#include <deque>
 
 #include <zmq.hpp>
 
 #include "runtime/base/duration.hpp"
 #include "runtime/fabric/handshake_watch.hpp"
 #include "runtime/fabric/protocol.hpp"
+#include "runtime/fabric/bundle.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
 namespace keel {
@@ -30,6 +32,8 @@ struct client::impl {
   std::unique_ptr<handshake_watch> watch;  // after sock: stops its monitor before sock closes
   std::uint64_t next_cid = 1;
   std::size_t last_request_bytes = 0;
+  // Replies that came in a bundle and were not returned yet, in order.
+  std::deque<std::string> unread;
 
   error no_answer(std::chrono::milliseconds waited) const {
     std::string why = "is it running? (start it with `keel node` or `keel cluster up`; point elsewhere with "
@@ -64,9 +68,11 @@ struct client::impl {
     auto cid = next_cid++;
     // Written straight to msgpack (keys in the order a JSON map keeps them):
     // a pipelined caller sends thousands of these a second.
-    proto::body_writer w(proto::msg_type::request, 2, cid, trace.empty() ? proto::new_trace_id() : trace,
+    // "bundles": this client reads replies in bundles (bundle.hpp). Said
+    // with every request: a node that restarted learns it again.
+    proto::body_writer w(proto::msg_type::request, 3, cid, trace.empty() ? proto::new_trace_id() : trace,
                          proto::new_span_id());
-    auto frame = w.field("args", args).field("op", op).finish();
+    auto frame = w.field("args", args).field("bundles", true).field("op", op).finish();
     last_request_bytes = frame.size();
     try {
       if (auto s = send_frame(frame, wait); !s) return s.err();
@@ -120,7 +126,38 @@ result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& 
   return impl_->send_request(op, args, trace, send_wait);
 }
 
+namespace {
+
+// One reply frame as a reply; errors when the frame cannot be read.
+result<reply> read_reply(std::string_view frame) {
+  proto::limits lim;
+  lim.max_body_bytes = 64 << 20;
+  auto env = proto::decode_frame(frame, lim);
+  if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
+  reply r;
+  r.cid = env->cid;
+  r.trace = env->trace;
+  auto& f = env->fields;
+  r.ok = f.value("ok", false);
+  if (r.ok) {
+    r.body = f.contains("body") ? std::move(f["body"]) : nlohmann::json();
+  } else if (f.contains("error") && f["error"].is_object()) {
+    r.err = error{f["error"].value("code", std::string(errc::internal)),
+                  f["error"].value("message", std::string("the node reported an error without a message"))};
+  } else {
+    r.err = error{errc::internal, "the node sent a malformed reply"};
+  }
+  return r;
+}
+
+}  // namespace
+
 result<reply> client::receive(std::chrono::milliseconds timeout) {
+  if (!impl_->unread.empty()) {
+    auto frame = std::move(impl_->unread.front());
+    impl_->unread.pop_front();
+    return read_reply(frame);
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     // Read what is already queued before polling: under a pipelined load
@@ -154,24 +191,14 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
                        "; this client speaks version " + std::to_string(proto::version) +
                        ": use the keelctl that came with that node's keel"};
     if (parts.size() != 1) continue;  // not a protocol message: ignore it
+    std::string_view frame(parts[0].data<char>(), parts[0].size());
+    if (!proto::is_bundle(frame)) return read_reply(frame);
     proto::limits lim;
     lim.max_body_bytes = 64 << 20;
-    auto env = proto::decode_frame(std::string_view(parts[0].data<char>(), parts[0].size()), lim);
-    if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
-    reply r;
-    r.cid = env->cid;
-    r.trace = env->trace;
-    auto& f = env->fields;
-    r.ok = f.value("ok", false);
-    if (r.ok) {
-      r.body = f.contains("body") ? std::move(f["body"]) : nlohmann::json();
-    } else if (f.contains("error") && f["error"].is_object()) {
-      r.err = error{f["error"].value("code", std::string(errc::internal)),
-                    f["error"].value("message", std::string("the node reported an error without a message"))};
-    } else {
-      r.err = error{errc::internal, "the node sent a malformed reply"};
-    }
-    return r;
+    auto frames = proto::split_bundle(frame, lim);
+    if (!frames) return error{frames.err().code, "the node sent replies this client cannot read: " + frames.err().message};
+    for (std::size_t i = 1; i < frames->size(); ++i) impl_->unread.emplace_back((*frames)[i]);
+    return read_reply(frames->front());
   }
 }
 

@@ -1,14 +1,12 @@
 // Executor main loop. One thread owns the DEALER and polls it together with
-// the eventfd of a wake_queue on which worker threads post finished tasks
-// (ZeroMQ sockets are single-threaded, so workers never touch the DEALER).
-// Actions that
-// never block run on the loop thread itself, so a no-op task costs one
-// decode and one encode and no thread wake-up.
+// the eventfd of a wake_queue on which worker threads (executor_jobs.hpp)
+// post finished tasks (ZeroMQ sockets are single-threaded, so workers never
+// touch the DEALER). Actions that never block run on the loop thread
+// itself, so a no-op task costs one decode and one encode and no thread
+// wake-up; the results of one burst go back in one bundle.
 #include "runtime/fabric/executor_runtime.hpp"
 
-#include <condition_variable>
 #include <deque>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
@@ -18,17 +16,20 @@
 #include <zmq.hpp>
 
 #include "runtime/fabric/curve_keys.hpp"
+#include "runtime/fabric/executor_jobs.hpp"
 #include "runtime/base/duration.hpp"
 #include "runtime/fabric/handshake_watch.hpp"
 #include "runtime/base/json_fields.hpp"
+#include "runtime/fabric/bundle.hpp"
 #include "runtime/fabric/protocol.hpp"
-#include "runtime/base/utf8.hpp"
 #include "runtime/base/wake_queue.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
 namespace keel {
 
 namespace {
+
+using namespace executor_jobs;
 
 using clock_t_ = std::chrono::steady_clock;
 constexpr std::size_t max_pending_results = 100000;
@@ -37,183 +38,11 @@ constexpr auto drain_grace = std::chrono::seconds(10);
 // goodbye (an older node never does) before it trusts that no task is on
 // its way.
 constexpr auto drain_ack_wait = std::chrono::seconds(2);
-// A finished task's encoded task_result frame and the lease it answers.
-struct finished_task {
-  std::uint64_t lease = 0;
-  std::string frame;
-};
-// Finished tasks, from the workers to the loop. Shared: a worker still busy
-// when the loop gives up on it may post late.
-using result_queue = std::shared_ptr<wake_queue<finished_task>>;
-// The largest frame the node reads (its welcome says; 1 MiB until then).
-// Workers read it, the loop thread sets it.
-using frame_limit = std::atomic<std::size_t>;
 constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 // Refusals of this executor's handshake in a row (no welcome between) after
 // which it stops: a revoked or unknown key does not become valid by
 // retrying, and a process that retries forever hides the problem.
 constexpr int refusals_to_stop = 5;
-
-struct job {
-  std::uint64_t task_id = 0;
-  std::uint64_t lease = 0;
-  std::string action;
-  nlohmann::json args;
-  std::string trace;
-  std::string key;
-  clock_t_::time_point deadline;
-};
-
-// Fixed-size pool; jobs in a FIFO. The executor never accepts more jobs
-// than threads, so the queue stays short.
-// jemalloc's control call, when the process links jemalloc (keel does);
-// weak, so this library does not depend on it.
-extern "C" int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen)
-    __attribute__((weak));
-
-// Worker threads mostly wait; a per-thread allocation cache in each of them
-// costs RSS times the concurrency for no speed that matters here.
-void disable_thread_cache() {
-  if (!mallctl) return;
-  bool off = false;
-  (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &off, sizeof off);
-}
-
-// Leases whose actions called heartbeat() since the last report. Workers
-// add, the loop thread takes them all with each heartbeat it sends.
-class beat_board {
- public:
-  void beat(std::uint64_t lease) {
-    std::lock_guard<std::mutex> g(mu_);
-    leases_.insert(lease);
-  }
-  std::vector<std::uint64_t> take() {
-    std::lock_guard<std::mutex> g(mu_);
-    std::vector<std::uint64_t> out(leases_.begin(), leases_.end());
-    leases_.clear();
-    return out;
-  }
-
- private:
-  std::mutex mu_;
-  std::set<std::uint64_t> leases_;
-};
-
-std::string encode_failure(const job& j, double ms, const error& e) {
-  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
-  w.field("duration_ms", ms);
-  w.map("error", 2).field("code", e.code).field("message", e.message);
-  w.field("lease", j.lease).field("ok", false);
-  return w.field("task_id", j.task_id).finish();
-}
-
-// Runs one job's action and encodes its task_result frame. Used by pool
-// workers and, for actions that never block, by the loop thread itself.
-// A result the node would refuse to read (over its frame limit, nested too
-// deep) is never sent: the caller would wait for an answer that was
-// dropped. It becomes a result_too_large failure that says why.
-std::string run_job(const action_registry& actions, beat_board& beats, const job& j, std::size_t max_frame) {
-  auto started = clock_t_::now();
-  result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
-  if (const auto* a = actions.find(j.action)) {
-    try {
-      auto lease = j.lease;
-      auto* board = &beats;
-      r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key, [board, lease] { board->beat(lease); }});
-    } catch (const std::exception& ex) {
-      r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
-    }
-  }
-  // What an action read from outside (a program's output, a header) may be
-  // any bytes, and the node refuses a frame whose strings are not UTF-8:
-  // the caller would wait for a result that never comes.
-  if (r.ok()) utf8::repair_strings(r.value());
-  else if (!utf8::valid(r.err().message)) r = error{r.err().code, utf8::repaired(r.err().message)};
-  auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
-  if (!r.ok()) return encode_failure(j, ms, r.err());
-  if (auto fits = proto::check_value_limits(r.value(), 1); !fits)
-    return encode_failure(j, ms, {errc::result_too_large, "the result of " + j.action + " " + fits.err().message +
-                                                              ", which the node would refuse to read: return a flatter value"});
-  // Written straight to msgpack: one per task, and a JSON envelope would
-  // first copy the result into it.
-  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
-  w.field("duration_ms", ms);
-  w.field("lease", j.lease).field("ok", true).field("result", r.value());
-  auto frame = w.field("task_id", j.task_id).finish();
-  if (frame.size() <= max_frame) return frame;
-  return encode_failure(
-      j, ms,
-      {errc::result_too_large, "the result of " + j.action + " is " + std::to_string(frame.size()) +
-                                   " bytes on the wire, over the node's frame limit of " + std::to_string(max_frame) +
-                                   " bytes: ask for less (for http.request a smaller max_response_bytes, or a Range "
-                                   "header) or raise max_frame_bytes in the node config"});
-}
-
-class worker_pool {
- public:
-  worker_pool(result_queue results, const action_registry& actions, int threads, beat_board& beats,
-              const frame_limit& max_frame)
-      : results_(std::move(results)), actions_(actions), beats_(beats), max_frame_(max_frame) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-  }
-  ~worker_pool() {
-    if (!threads_.empty()) stop(std::chrono::milliseconds(0));
-  }
-  void submit(job j) {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      jobs_.push_back(std::move(j));
-    }
-    cv_.notify_one();
-  }
-  // Stops idle workers; busy ones finish their action first. Returns true if
-  // every worker has exited.
-  bool stop(std::chrono::milliseconds wait) {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    auto until = clock_t_::now() + wait;
-    while (clock_t_::now() < until) {
-      if (exited_.load() == static_cast<int>(threads_.size())) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    bool all = exited_.load() == static_cast<int>(threads_.size());
-    for (auto& t : threads_) all ? t.join() : t.detach();
-    threads_.clear();
-    return all;
-  }
-
- private:
-  void work() {
-    disable_thread_cache();
-    auto results = results_;  // keeps the queue alive for a worker that outlives the loop
-    while (true) {
-      job j;
-      {
-        std::unique_lock<std::mutex> g(mu_);
-        cv_.wait(g, [&] { return stopping_ || !jobs_.empty(); });
-        if (jobs_.empty()) break;
-        j = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      results->push(finished_task{j.lease, run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed))});
-    }
-    exited_++;
-  }
-
-  result_queue results_;
-  const action_registry& actions_;
-  beat_board& beats_;
-  const frame_limit& max_frame_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<job> jobs_;
-  bool stopping_ = false;
-  std::atomic<int> exited_{0};
-  std::vector<std::thread> threads_;
-};
 
 std::string make_executor_id() {
   return "x_" + proto::new_span_id().substr(0, 12);
@@ -245,8 +74,17 @@ class executor_loop {
   void close_socket();
   void send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid = 0,
             const std::string& trace = {});
-  void send_raw_result(const std::string& frame);
+  void send_raw_result(std::string frame);
+  void flush_results();
   bool on_node_message();
+  void on_frame(std::string_view frame);
+  // What the executor reads from the node: the node's frame limit, once
+  // its welcome named it, and never less than the default.
+  proto::limits node_limits() const {
+    proto::limits l;
+    l.max_body_bytes = std::max<std::size_t>(l.max_body_bytes, max_frame_.load(std::memory_order_relaxed));
+    return l;
+  }
   void on_results();
   void say_hello();
   bool on_refused(const error& why);
@@ -273,6 +111,8 @@ class executor_loop {
   bool draining_ = false;
   bool drain_acked_ = false;  // the node answered our drain goodbye
   bool stopped_refused_ = false;  // gave up: the node kept refusing the key
+  bool node_reads_bundles_ = false;  // its welcome said so: results go out bundled (bundle.hpp)
+  std::vector<std::string> unsent_;  // results of this burst, sent by flush_results()
   int in_flight_ = 0;
   std::deque<finished_task> pending_;  // results waiting for a connection
   // Leases running on the pool or with a result not yet sent: a hello on a
@@ -299,12 +139,14 @@ void executor_loop::open_socket() {
   sock_->connect(cfg_.connect);
   welcomed_ = false;
   hello_sent_ = false;
+  node_reads_bundles_ = false;
   last_heard_ = clock_t_::now();
   next_heartbeat_ = last_heard_ + heartbeat_;
   say_hello();
 }
 
 void executor_loop::close_socket() {
+  unsent_.clear();  // as lost as what the socket itself still held
   watch_.reset();
   sock_.reset();
   welcomed_ = false;
@@ -330,19 +172,30 @@ void executor_loop::say_hello() {
                                 {"pid", static_cast<std::int64_t>(::getpid())},
                                 {"host", host_name()},
                                 {"version", KEEL_VERSION},
-                                {"protocol", proto::version}});
+                                {"protocol", proto::version},
+                                {"bundles", true}});
   hello_sent_ = sock_ != nullptr;
 }
 
 void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint64_t cid,
                          const std::string& trace) {
   if (!sock_) return;
+  flush_results();  // what was answered first goes first
   sock_->send(zmq::buffer(proto::encode_frame(proto::make_envelope(type, std::move(fields), cid, trace))),
               zmq::send_flags::none);
 }
 
-void executor_loop::send_raw_result(const std::string& frame) {
-  sock_->send(zmq::buffer(frame), zmq::send_flags::none);
+void executor_loop::send_raw_result(std::string frame) {
+  if (node_reads_bundles_) unsent_.push_back(std::move(frame));
+  else sock_->send(zmq::buffer(frame), zmq::send_flags::none);
+}
+
+// The burst's results, in as few messages as the node's frame limit allows.
+void executor_loop::flush_results() {
+  if (unsent_.empty() || !sock_) return;
+  for (auto& m : proto::bundle_frames(std::move(unsent_), max_frame_.load(std::memory_order_relaxed)))
+    sock_->send(zmq::buffer(m), zmq::send_flags::none);
+  unsent_.clear();
 }
 
 // Sends (or, while disconnected, keeps) every result the workers finished.
@@ -351,7 +204,7 @@ void executor_loop::on_results() {
   for (auto& done : finished_) {
     --in_flight_;
     if (welcomed_ && sock_) {
-      send_raw_result(done.frame);
+      send_raw_result(std::move(done.frame));
       held_.erase(done.lease);
     } else {
       if (pending_.size() >= max_pending_results) {
@@ -362,6 +215,7 @@ void executor_loop::on_results() {
     }
   }
   finished_.clear();
+  flush_results();
 }
 
 // Returns false once the DEALER has nothing more to read: looping on recv
@@ -387,10 +241,24 @@ bool executor_loop::on_node_message() {
                     static_cast<int>(proto::version));
     return true;
   }
-  auto env = proto::decode_frame(sv(parts[0]));
+  if (!proto::is_bundle(sv(parts[0]))) {
+    on_frame(sv(parts[0]));
+    return true;
+  }
+  auto frames = proto::split_bundle(sv(parts[0]), node_limits());
+  if (!frames) {
+    spdlog::warn("executor: ignoring an unreadable bundle from the node: {}", frames.err().message);
+    return true;
+  }
+  for (auto f : *frames) on_frame(f);
+  return true;
+}
+
+void executor_loop::on_frame(std::string_view frame) {
+  auto env = proto::decode_frame(frame, node_limits());
   if (!env) {
     spdlog::warn("executor: ignoring an unreadable frame from the node: {}", env.err().message);
-    return true;
+    return;
   }
   last_heard_ = clock_t_::now();
   auto& f = env->fields;  // not const: a task's args are moved into its job
@@ -409,8 +277,9 @@ bool executor_loop::on_node_message() {
         next_heartbeat_ = std::min(next_heartbeat_, clock_t_::now() + heartbeat_);
       }
       if (auto limit = uint_field(f, "max_frame_bytes"); limit >= 1024) max_frame_.store(limit, std::memory_order_relaxed);
+      if (auto b = f.find("bundles"); b != f.end()) node_reads_bundles_ = b->is_boolean() && b->get<bool>();
       while (!pending_.empty()) {
-        send_raw_result(pending_.front().frame);
+        send_raw_result(std::move(pending_.front().frame));
         held_.erase(pending_.front().lease);
         pending_.pop_front();
       }
@@ -467,7 +336,6 @@ bool executor_loop::on_node_message() {
     default:
       break;
   }
-  return true;
 }
 
 // The node refused the handshake: ZeroMQ will not retry this socket. Back
@@ -535,9 +403,11 @@ int executor_loop::run() {
       }
     // Read the DEALER until it is empty, in bounded bursts so results are
     // not starved; poll reports what is left next time.
-    if (items[0].revents & ZMQ_POLLIN)
+    if (items[0].revents & ZMQ_POLLIN) {
       for (int i = 0; i < 1024 && sock_ && on_node_message(); ++i) {
       }
+      flush_results();
+    }
     if (items[1].revents & ZMQ_POLLIN) on_results();
     now = clock_t_::now();
     // Progress beats go out every 200 ms, not only with the liveness

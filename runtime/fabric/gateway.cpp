@@ -5,13 +5,16 @@
 // whole batch with one swap.
 #include "runtime/fabric/gateway.hpp"
 
+#include <algorithm>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "runtime/fabric/auth_registry.hpp"
+#include "runtime/fabric/bundle.hpp"
 #include "runtime/base/wake_queue.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
@@ -37,7 +40,7 @@ struct gateway::impl {
   std::thread thread;
 
   std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, bad_versions{0},
-      dropped_out{0}, auth_denied{0};
+      dropped_out{0}, auth_denied{0}, bundles_in{0}, bundles_out{0};
   // ZAP (RFC 27): libzmq asks this socket whether a CURVE client may connect.
   zmq::socket_t zap{ctx, zmq::socket_type::rep};
   bool zap_on = false;
@@ -46,9 +49,25 @@ struct gateway::impl {
 
   void run();
   bool on_router_readable();  // false when the ROUTER had nothing to read
+  // Remembers that the peer reads bundles when this hello or request says
+  // so (`bundles: true`); a hello without it says it does not.
+  void note_bundles(std::string_view peer, const nlohmann::json& fields, bool hello);
+  // Counts `e` and answers `peer` with it in an error frame.
+  void refuse(const zmq::message_t& peer, const error& e);
+  // One frame from `peer`, alone or out of a bundle: decoded and handed to
+  // the sink, or answered with an error frame.
+  void on_frame(const zmq::message_t& peer, const std::string& principal, std::string_view frame,
+                const proto::limits& lim);
   void forward_outbound();
   void flush_local();
   void write_all(std::vector<outgoing>& batch);
+  // Turns the frames in `batch` bound for peers in bundle_peers into
+  // bundles, each peer's in order.
+  void bundle_up(std::vector<outgoing>& batch);
+  // Routing ids of the connections whose hello said they read bundles.
+  // Gateway thread only. A peer missing from it gets single frames, which
+  // every peer reads, so forgetting one is always safe.
+  std::unordered_set<std::string> bundle_peers;
   void reply_now(const zmq::message_t& peer, const std::vector<std::string>& frames);
 };
 
@@ -96,7 +115,8 @@ const std::string& gateway::endpoint() const { return impl_->bound; }
 
 gateway_counters gateway::counters() const {
   return {impl_->frames_in.load(), impl_->frames_out.load(), impl_->bad_frames.load(),
-          impl_->bad_versions.load(), impl_->dropped_out.load(), impl_->auth_denied.load()};
+          impl_->bad_versions.load(), impl_->dropped_out.load(), impl_->auth_denied.load(),
+          impl_->bundles_in.load(), impl_->bundles_out.load()};
 }
 
 void gateway::send(const std::string& peer, const proto::envelope& env) {
@@ -205,10 +225,8 @@ bool gateway::impl::on_router_readable() {
   if (parts.empty()) return false;
   ++frames_in;
   // parts[0] is the routing id the ROUTER prepended.
-  auto reject = [&](const error& e, bool version_problem) {
-    (version_problem ? bad_versions : bad_frames)++;
-    spdlog::debug("gateway: rejected a frame: {}", e.message);
-    reply_now(parts[0], {proto::encode_frame(proto::make_error_reply(proto::msg_type::error, 0, {}, e))});
+  auto reject = [&](const error& e) {
+    refuse(parts[0], e);
     return true;
   };
   // A version-1 peer sends [1][type][body] as three frames. It is told, in
@@ -225,12 +243,10 @@ bool gateway::impl::on_router_readable() {
   }
   if (parts.size() != 2)
     return reject({errc::bad_frame, "expected one frame [version][type][msgpack body], got " +
-                                        std::to_string(parts.size() - 1)},
-                  false);
+                                        std::to_string(parts.size() - 1)});
   auto sv = [](const zmq::message_t& m) { return std::string_view(m.data<char>(), m.size()); };
   proto::limits lim;
   lim.max_body_bytes = opts.max_frame_bytes;
-  auto env = proto::decode_frame(sv(parts[1]), lim);
   std::string principal;
   if (zap_on) {
     try {
@@ -238,12 +254,32 @@ bool gateway::impl::on_router_readable() {
     } catch (const zmq::error_t&) {
     }
   }
+  if (!proto::is_bundle(sv(parts[1]))) {
+    on_frame(parts[0], principal, sv(parts[1]), lim);
+    return true;
+  }
+  auto frames = proto::split_bundle(sv(parts[1]), lim);
+  if (!frames) return reject(frames.err());
+  ++bundles_in;
+  for (auto f : *frames) on_frame(parts[0], principal, f, lim);
+  return true;
+}
+
+void gateway::impl::refuse(const zmq::message_t& peer, const error& e) {
+  (e.code == errc::bad_version ? bad_versions : bad_frames)++;
+  spdlog::debug("gateway: rejected a frame: {}", e.message);
+  reply_now(peer, {proto::encode_frame(proto::make_error_reply(proto::msg_type::error, 0, {}, e))});
+}
+
+void gateway::impl::on_frame(const zmq::message_t& peer, const std::string& principal, std::string_view frame,
+                             const proto::limits& lim) {
+  auto env = proto::decode_frame(frame, lim);
+  std::string_view peer_id(peer.data<char>(), peer.size());
   if (!env) {
-    reject(env.err(), env.err().code == errc::bad_version);
+    refuse(peer, env.err());
     // A refused result still names its task and lease: the sink hears of it
     // as a failed result, so the caller gets an answer and the executor's
     // slot is freed instead of both waiting for a frame that was dropped.
-    auto frame = sv(parts[1]);
     if (frame.size() > 2 && static_cast<std::uint8_t>(frame[1]) == static_cast<std::uint8_t>(proto::msg_type::task_result))
       if (auto ids = proto::peek_task_ids(frame)) {
         proto::envelope failed;
@@ -255,12 +291,27 @@ bool gateway::impl::on_router_readable() {
                          {"ok", false},
                          {"error", {{"code", errc::bad_frame},
                                     {"message", "the node refused the executor's result frame: " + env.err().message}}}};
-        sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(failed)});
+        sink->on_message(inbound{std::string(peer_id), principal, std::move(failed)});
       }
-    return true;
+    return;
   }
-  sink->on_message(inbound{std::string(sv(parts[0])), std::move(principal), std::move(env.value())});
-  return true;
+  if (env->type == proto::msg_type::hello || env->type == proto::msg_type::request)
+    note_bundles(peer_id, env->fields, env->type == proto::msg_type::hello);
+  sink->on_message(inbound{std::string(peer_id), principal, std::move(env.value())});
+}
+
+void gateway::impl::note_bundles(std::string_view peer, const nlohmann::json& fields, bool hello) {
+  auto b = fields.find("bundles");
+  if (b == fields.end() || !b->is_boolean() || !b->get<bool>()) {
+    if (hello) bundle_peers.erase(std::string(peer));  // a new hello speaks for the whole connection
+    return;
+  }
+  // Bounded: routing ids are per connection, and reconnecting executors
+  // leave old ones behind. Starting over costs only some bundling.
+  std::string id(peer);
+  if (bundle_peers.count(id)) return;
+  if (bundle_peers.size() >= 65536) bundle_peers.clear();
+  bundle_peers.insert(std::move(id));
 }
 
 void gateway::impl::forward_outbound() {
@@ -279,7 +330,28 @@ void gateway::impl::flush_local() {
   write_all(local);
 }
 
+void gateway::impl::bundle_up(std::vector<outgoing>& batch) {
+  std::vector<outgoing> singles;
+  std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // per peer, in order of first frame
+  for (auto& out : batch) {
+    if (!bundle_peers.count(out.peer)) {
+      singles.push_back(std::move(out));
+      continue;
+    }
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& p) { return p.first == out.peer; });
+    if (g == groups.end()) g = groups.insert(groups.end(), {std::move(out.peer), {}});
+    g->second.push_back(std::move(out.frame));
+  }
+  batch = std::move(singles);
+  for (auto& [peer, frames] : groups)
+    for (auto& m : proto::bundle_frames(std::move(frames), opts.max_frame_bytes)) {
+      if (proto::is_bundle(m)) ++bundles_out;
+      batch.push_back({peer, std::move(m)});
+    }
+}
+
 void gateway::impl::write_all(std::vector<outgoing>& batch) {
+  if (batch.size() > 1 && !bundle_peers.empty()) bundle_up(batch);
   for (auto& out : batch) {
     try {
       if (!router.send(zmq::buffer(out.peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {

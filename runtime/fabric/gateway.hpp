@@ -7,6 +7,11 @@
 // sink sends on the gateway thread itself are written after the burst,
 // without the outbox.
 //
+// Frames written in one turn to a peer that reads bundles (its hello said
+// `bundles: true`) go out as bundles (bundle.hpp), in order: a burst of
+// tasks for one executor costs ZeroMQ one message, not one per task.
+// Received bundles are opened here; the sink sees each frame on its own.
+//
 // The gateway knows nothing of actors; the node wires the sink to them.
 #pragma once
 
@@ -60,6 +65,8 @@ struct gateway_counters {
   std::uint64_t bad_versions = 0;  // unknown protocol version
   std::uint64_t dropped_out = 0;   // replies to vanished or saturated peers
   std::uint64_t auth_denied = 0;   // CURVE handshakes refused (unknown or revoked key)
+  std::uint64_t bundles_in = 0;    // messages that were bundles, opened (their frames count as one in frames_in)
+  std::uint64_t bundles_out = 0;   // bundles written (several frames to one peer in one message)
 };
 
 class gateway {

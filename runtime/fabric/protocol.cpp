@@ -25,6 +25,7 @@ const char* to_string(msg_type t) {
     case msg_type::task_result: return "task_result";
     case msg_type::goodbye: return "goodbye";
     case msg_type::reregister: return "reregister";
+    case msg_type::bundle: return "bundle";
   }
   return "unknown";
 }

@@ -40,6 +40,7 @@ enum class msg_type : std::uint8_t {
   task_result = 14, // executor -> node: {task_id, lease, ok, result | error}
   goodbye = 15,     // executor -> node: orderly disconnect
   reregister = 16,  // node -> executor: "I do not know you": send hello again
+  bundle = 17,      // both ways, when the peer opted in: several frames in one (bundle.hpp)
 };
 
 const char* to_string(msg_type t);

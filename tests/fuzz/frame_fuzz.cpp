@@ -1,6 +1,7 @@
 // libFuzzer target for keel::proto::decode_frame, the node's first line of
 // defence against hostile peers. See fuzz_common.hpp for the input layout and
 // the properties checked. Build and run with tools/run_fuzzers.sh.
+#include "runtime/fabric/bundle.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tests/fuzz/json_mutator.hpp"
 
@@ -23,6 +24,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       KEEL_FUZZ_CHECK(fields["task_id"].get<std::uint64_t>() == ids->task_id &&
                           fields["lease"].get<std::uint64_t>() == ids->lease,
                       "peek_task_ids read other ids than the decoder");
+  }
+
+  // A bundle: refused whole, or its frames decode one by one, and bundling
+  // them again reads back the same frames.
+  if (proto::is_bundle(f)) {
+    auto frames = proto::split_bundle(f);
+    if (frames.ok()) {
+      std::vector<std::string> copies;
+      for (auto inner : *frames) {
+        KEEL_FUZZ_CHECK(inner.size() >= 2 && !proto::is_bundle(inner), "split_bundle let through a bad frame");
+        (void)fuzz::checked_decode(inner, proto::limits{});
+        copies.emplace_back(inner);
+      }
+      auto again = proto::bundle_frames(copies, 1 << 21);
+      KEEL_FUZZ_CHECK(again.size() == 1, "one bundle's frames did not fit one bundle again");
+      std::vector<std::string> back;
+      if (proto::is_bundle(again[0])) {
+        auto re = proto::split_bundle(again[0], {.max_body_bytes = 1 << 21});
+        KEEL_FUZZ_CHECK(re.ok(), "a bundle we built did not split");
+        for (auto inner : *re) back.emplace_back(inner);
+      } else {
+        back.push_back(again[0]);
+      }
+      KEEL_FUZZ_CHECK(back == copies, "frames changed through a second bundling");
+    }
   }
 
   // Tight limits: every refusal path is reachable with short inputs, and

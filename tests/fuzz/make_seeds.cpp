@@ -16,6 +16,7 @@
 #include <msgpack.hpp>
 
 #include "runtime/base/msgpack_json.hpp"
+#include "runtime/fabric/bundle.hpp"
 #include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
@@ -128,6 +129,12 @@ int main(int argc, char** argv) {
         }));
   write(frame_dir, "bad_version", frame(msg_type::request, body({{"op", "ping"}}), 1));
   write(frame_dir, "unknown_type", frame(static_cast<msg_type>(3), body({{"op", "ping"}})));
+  {
+    auto task = frame(msg_type::task, body({{"task_id", 7}, {"lease", 9}, {"action", "echo"}, {"args", {{"k", "v"}}}}));
+    auto bundled = proto::bundle_frames({task, task, frame(msg_type::heartbeat, body({{"in_flight", 1}}))}, 1 << 20);
+    write(frame_dir, "bundle", bundled.at(0));
+    write(frame_dir, "bundle_cut", bundled.at(0).substr(0, bundled.at(0).size() - 4));
+  }
   write(frame_dir, "short", std::string(1, '\x01'));
   write(frame_dir, "empty_body", frame(msg_type::request, ""));
   auto valid = body({{"op", "ping"}, {"args", {{"k", "v"}}}});

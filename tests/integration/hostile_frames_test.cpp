@@ -8,6 +8,7 @@
 #include <msgpack.hpp>
 #include <zmq.hpp>
 
+#include "runtime/fabric/bundle.hpp"
 #include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
@@ -152,6 +153,47 @@ BOOST_AUTO_TEST_CASE(garbage_is_refused_and_the_node_keeps_serving) {
   BOOST_TEST(st["bad_version"].get<std::uint64_t>() >= 2u);
   // And real work still runs.
   BOOST_TEST(c.require("run", {{"action", "echo"}, {"args", {{"still", "here"}}}})["result"]["still"] == "here");
+}
+
+BOOST_AUTO_TEST_CASE(a_malformed_bundle_is_refused_whole_and_a_good_one_is_served_frame_by_frame) {
+  test_node c;
+  c.start();
+  raw_peer peer(c.endpoint);
+  auto ping = [](std::uint64_t cid) {
+    proto::envelope e = proto::make_envelope(proto::msg_type::request, {{"op", "ping"}, {"args", nlohmann::json::object()}}, cid);
+    return proto::encode_frame(e);
+  };
+  auto good = proto::bundle_frames({ping(1), ping(2), ping(3)}, 1 << 20);
+  BOOST_REQUIRE(good.size() == 1u);
+  const std::string head = std::string(1, static_cast<char>(proto::version)) + type(proto::msg_type::bundle);
+  const std::pair<std::string, const char*> bad[] = {
+      {good[0].substr(0, good[0].size() - 3), "fewer remain"},
+      {good[0] + "x", "trailing bytes"},
+      {head + "\x90", "holds 0 frames"},
+      {head + "\x91\xc4\x03" + head + "x", "itself a bundle"},
+      {head + "\x91\xa2hi", "not msgpack bin"},
+  };
+  for (const auto& [bytes, says] : bad) {
+    peer.send({bytes});
+    auto r = peer.reply(5s);
+    BOOST_REQUIRE_MESSAGE(r.has_value(), "no error reply for a bundle that should say " << says);
+    BOOST_TEST(r->fields["error"]["code"] == "bad_frame");
+    BOOST_TEST(r->fields["error"]["message"].get<std::string>().find(says) != std::string::npos,
+               r->fields["error"]["message"]);
+  }
+  // Nothing inside a refused bundle was handled: the next three replies
+  // are the good bundle's, in order.
+  peer.send({good[0]});
+  for (std::uint64_t cid = 1; cid <= 3; ++cid) {
+    auto r = peer.reply(5s);
+    BOOST_REQUIRE_MESSAGE(r.has_value(), "no answer to ping " << cid << " of the bundle");
+    BOOST_TEST(r->cid == cid);
+    BOOST_TEST(r->fields["ok"] == true);
+  }
+  auto st = c.require("status")["node"]["frames"];
+  BOOST_TEST(st["bundles_in"].get<std::uint64_t>() == 1u);
+  BOOST_TEST(st["bad"].get<std::uint64_t>() >= 5u);
+  BOOST_TEST(c.proc().running());
 }
 
 BOOST_AUTO_TEST_CASE(malformed_executor_hello_is_refused_without_registering) {

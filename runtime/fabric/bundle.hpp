@@ -1,0 +1,42 @@
+// Bundles: several frames for one peer carried in one ZeroMQ message.
+//
+// A burst of tasks for one executor, or of results for the node, would
+// otherwise pay ZeroMQ's per-message costs (a queue hand-off to its I/O
+// thread, a wake-up, over CURVE one seal and one open) once per task. A
+// bundle pays them once per burst. It is a frame of its own:
+//     [version][type: bundle][msgpack array of bin, each one whole frame]
+// and its receiver handles the frames inside exactly as if each had come
+// alone, in order, with the same limits. A bundle never holds a bundle.
+// Peers opt in: an executor says `bundles: true` in its hello, the node in
+// its welcome; neither sends a bundle to a peer that did not.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/base/error.hpp"
+#include "runtime/fabric/protocol.hpp"
+
+namespace keel::proto {
+
+inline constexpr std::size_t max_bundle_frames = 1024;
+
+// Whether `frame` claims to be a bundle (its first two bytes say so).
+bool is_bundle(std::string_view frame);
+
+// The frames inside `frame`, as views into it. The bundle must be at most
+// lim.max_body_bytes + 2 bytes, hold 1..max_bundle_frames frames of at
+// least two bytes each, none of them a bundle, and nothing after the last.
+// Errors: bad_version (not this protocol version), bad_frame naming what is
+// wrong; nothing inside is handled when the bundle itself is malformed.
+result<std::vector<std::string_view>> split_bundle(std::string_view frame, const limits& lim = {});
+
+// Frames bound for one peer as the messages to send, in order, as few as
+// the limits allow: a lone frame goes as itself, several as bundles of at
+// most `max_bytes` bytes and max_bundle_frames frames each; a frame too
+// large to share a bundle goes alone.
+std::vector<std::string> bundle_frames(std::vector<std::string> frames, std::size_t max_bytes);
+
+}  // namespace keel::proto
