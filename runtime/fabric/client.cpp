@@ -15,6 +15,12 @@ namespace keel {
 
 namespace {
 
+// Requests held back for one bundle at most. Small on purpose: with every
+// stage waiting for a whole window's worth, the window travels as one
+// convoy and the stages (client, node, executors) take turns instead of
+// working at once; 16 cuts the messages sixteenfold and keeps several
+// batches of a pipelined window in flight.
+constexpr std::size_t held_max = 16;
 // How long the pipelined send() waits for room to queue a request.
 constexpr std::chrono::milliseconds send_wait{2000};
 
@@ -34,6 +40,11 @@ struct client::impl {
   std::size_t last_request_bytes = 0;
   // Replies that came in a bundle and were not returned yet, in order.
   std::deque<std::string> unread;
+  // The largest bundle the node has sent: it reads messages that large
+  // (its frame limit bounds both ways). 0: no bundle yet, send frames alone.
+  std::size_t bundle_room = 0;
+  std::vector<std::string> held;  // requests send() held back, in order
+  std::size_t held_bytes = 0;
 
   error no_answer(std::chrono::milliseconds waited) const {
     std::string why = "is it running? (start it with `keel node` or `keel cluster up`; point elsewhere with "
@@ -63,8 +74,23 @@ struct client::impl {
     }
   }
 
+  // Sends the held requests: as bundles within bundle_room.
+  status flush_held(std::chrono::milliseconds wait) {
+    if (held.empty()) return ok_v;
+    auto frames = std::move(held);
+    held = {};
+    held_bytes = 0;
+    try {
+      for (auto& m : proto::bundle_frames(std::move(frames), bundle_room))
+        if (auto s = send_frame(m, wait); !s) return s.err();
+    } catch (const zmq::error_t& ex) {
+      return error{errc::io, std::string("cannot send to ") + endpoint + ": " + ex.what()};
+    }
+    return ok_v;
+  }
+
   result<std::uint64_t> send_request(const std::string& op, const nlohmann::json& args, const std::string& trace,
-                                     std::chrono::milliseconds wait) {
+                                     std::chrono::milliseconds wait, bool pipelined = false) {
     auto cid = next_cid++;
     // Written straight to msgpack (keys in the order a JSON map keeps them):
     // a pipelined caller sends thousands of these a second.
@@ -74,6 +100,21 @@ struct client::impl {
                          proto::new_span_id());
     auto frame = w.field("args", args).field("bundles", true).field("op", op).finish();
     last_request_bytes = frame.size();
+    // Held for a bundle: the bundle's bytes with this frame in it (its
+    // 7-byte head, each frame with a 5-byte length) must fit bundle_room.
+    if (pipelined && bundle_room > 0) {
+      auto with = (held.empty() ? 7 : held_bytes) + frame.size() + 5;
+      if (held.size() >= held_max || with > bundle_room) {
+        if (auto s = flush_held(wait); !s) return s.err();
+        with = 7 + frame.size() + 5;
+      }
+      if (with <= bundle_room) {
+        held_bytes = with;
+        held.push_back(std::move(frame));
+        return cid;
+      }
+    }
+    if (auto s = flush_held(wait); !s) return s.err();
     try {
       if (auto s = send_frame(frame, wait); !s) return s.err();
     } catch (const zmq::error_t& ex) {
@@ -84,7 +125,9 @@ struct client::impl {
 };
 
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
-client::~client() = default;
+client::~client() {
+  (void)impl_->flush_held(std::chrono::milliseconds(0));  // best effort: the caller did not wait for answers
+}
 
 const std::string& client::endpoint() const { return impl_->endpoint; }
 
@@ -123,8 +166,10 @@ result<std::uint64_t> client::send(const std::string& op, nlohmann::json&& args,
 }
 
 result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& args, const std::string& trace) {
-  return impl_->send_request(op, args, trace, send_wait);
+  return impl_->send_request(op, args, trace, send_wait, true);
 }
+
+status client::flush() { return impl_->flush_held(send_wait); }
 
 namespace {
 
@@ -166,6 +211,8 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
     zmq::message_t first;
     if (!impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
       if (auto* refused = impl_->watch->refusal()) return *refused;
+      // About to wait: what send() held back goes out first.
+      if (auto s = impl_->flush_held(send_wait); !s) return s.err();
       zmq::pollitem_t items[2] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}, impl_->watch->poll_item()};
       poll_items(items, 2, left_until(deadline));
       if (items[1].revents & ZMQ_POLLIN) {
@@ -197,6 +244,7 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
     lim.max_body_bytes = 64 << 20;
     auto frames = proto::split_bundle(frame, lim);
     if (!frames) return error{frames.err().code, "the node sent replies this client cannot read: " + frames.err().message};
+    impl_->bundle_room = std::max(impl_->bundle_room, std::min(frame.size(), proto::limits{}.max_body_bytes));
     for (std::size_t i = 1; i < frames->size(); ++i) impl_->unread.emplace_back((*frames)[i]);
     return read_reply(frames->front());
   }

@@ -3,7 +3,11 @@
 //
 // call() is the simple form: one request, wait for its reply. send() and
 // receive() pipeline many requests over the same connection (replies may
-// arrive in any order; match them by correlation id).
+// arrive in any order; match them by correlation id). Once the node has
+// answered in a bundle (runtime/fabric/bundle.hpp), which proves it reads
+// them and how large a message it takes, send() holds requests back and
+// sends them together when receive() is about to wait, or on call() or
+// flush().
 //
 // A node that refuses this client's handshake (a CURVE key it does not
 // know, CURVE on one side only, the wrong server key) never answers; the
@@ -61,15 +65,19 @@ class client {
 
   // Pipelined form: returns the correlation id of the queued request.
   // Waits up to 2 s for room in the queue. Errors: forbidden (refused
-  // handshake), timeout (no room: the node reads nothing), io.
+  // handshake), timeout (no room: the node reads nothing), io; for a
+  // request held back for a bundle, these come from the call that sends it.
   result<std::uint64_t> send(const std::string& op, const nlohmann::json& args,
                              const std::string& trace = {});
   // The same for a temporary `args` (kept so callers that move still compile;
   // neither form copies `args`).
   result<std::uint64_t> send(const std::string& op, nlohmann::json&& args, const std::string& trace = {});
-  // Waits up to `timeout` for the next reply to any request. Errors:
-  // timeout, forbidden (refused handshake), a reply that cannot be read.
+  // Waits up to `timeout` for the next reply to any request; before it
+  // waits, it sends what send() held back. Errors: timeout, forbidden
+  // (refused handshake), a reply that cannot be read, and those of sending.
   result<reply> receive(std::chrono::milliseconds timeout);
+  // Sends what send() held back now. Errors: those of send().
+  status flush();
 
   const std::string& endpoint() const;
 

@@ -43,6 +43,8 @@ constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 // which it stops: a revoked or unknown key does not become valid by
 // retrying, and a process that retries forever hides the problem.
 constexpr int refusals_to_stop = 5;
+// Results held back for one bundle at most.
+constexpr std::size_t results_per_bundle = 16;
 
 std::string make_executor_id() {
   return "x_" + proto::new_span_id().substr(0, 12);
@@ -186,8 +188,14 @@ void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint6
 }
 
 void executor_loop::send_raw_result(std::string frame) {
-  if (node_reads_bundles_) unsent_.push_back(std::move(frame));
-  else sock_->send(zmq::buffer(frame), zmq::send_flags::none);
+  if (!node_reads_bundles_) {
+    sock_->send(zmq::buffer(frame), zmq::send_flags::none);
+    return;
+  }
+  unsent_.push_back(std::move(frame));
+  // A long burst goes back in slices, so the node starts on the first
+  // results while later tasks still run (client.cpp: held_max).
+  if (unsent_.size() >= results_per_bundle) flush_results();
 }
 
 // The burst's results, in as few messages as the node's frame limit allows.
