@@ -186,9 +186,10 @@ int cmd_status(const globals& g) {
   const auto& t = (*r)["tasks"];
   const auto& f = n["frames"];
   ui::print(stdout, "\n%s %d queued, %d in flight\n", ui::bold("tasks"), t.value("queued", 0), t.value("in_flight", 0));
-  ui::print(stdout, "%s %llu in, %llu out, %llu rejected (%llu bad version), %llu dropped\n", ui::bold("frames"),
-            f.value("in", 0ULL), f.value("out", 0ULL), f.value("bad", 0ULL), f.value("bad_version", 0ULL),
-            f.value("dropped", 0ULL));
+  // ZeroMQ messages: a bundle is one message carrying several frames.
+  ui::print(stdout, "%s %llu in, %llu out (bundles: %llu in, %llu out), %llu rejected (%llu bad version), %llu dropped\n",
+            ui::bold("messages"), f.value("in", 0ULL), f.value("out", 0ULL), f.value("bundles_in", 0ULL),
+            f.value("bundles_out", 0ULL), f.value("bad", 0ULL), f.value("bad_version", 0ULL), f.value("dropped", 0ULL));
   return exit_ok;
 }
 
