@@ -5,7 +5,7 @@
 namespace keel {
 
 namespace {
-constexpr std::size_t max_scan = 4096;  // queue entries examined per assign()
+constexpr std::size_t max_scan = 4096;  // entries of one action's queue examined per pick
 // Inline tasks (no slot) one executor may hold at once: enough to keep a
 // one-slot executor busy across a round trip, bounded so a lost executor
 // takes few tasks with it.
@@ -23,12 +23,12 @@ std::string describe_labels(const std::map<std::string, std::string>& labels) {
 // slot as room and would scan the whole queue on every event for a task
 // to fill it.)
 enum class room { none, inline_window, slot };
-room room_for(const executor_record& e, const task_record& t) {
-  if (e.inline_caps.count(t.action) && static_cast<int>(e.inline_leases.size()) < inline_window) return room::inline_window;
+room room_for(const executor_record& e, const std::string& action) {
+  if (e.inline_caps.count(action) && static_cast<int>(e.inline_leases.size()) < inline_window) return room::inline_window;
   return e.blocking_in_flight() < e.capacity ? room::slot : room::none;
 }
 
-bool has_room(const executor_record& e, const task_record& t) { return room_for(e, t) != room::none; }
+bool has_room(const executor_record& e, const task_record& t) { return room_for(e, t.action) != room::none; }
 
 }  // namespace
 
@@ -77,7 +77,7 @@ std::vector<std::string> dispatch_table::silent_executors(steady_clock::time_poi
 void dispatch_table::requeue_front(task_record& t) {
   t.lease = 0;
   t.executor.clear();
-  queue_.push_front(t.id);
+  queues_[t.action].push_front({0, t.id});
   ++queued_count_;
 }
 
@@ -171,7 +171,7 @@ status dispatch_table::submit(task_record t) {
   auto& slot = tasks_[id];
   slot = std::move(t);
   slot.lease = 0;
-  queue_.push_back(id);
+  queues_[slot.action].push_back({next_order_++, id});
   ++queued_count_;
   return ok_v;
 }
@@ -183,39 +183,73 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
     if (!e.draining)
       free_total += std::max(0, e.capacity - e.blocking_in_flight()) +
                     (e.inline_caps.empty() ? 0 : std::max(0, inline_window - static_cast<int>(e.inline_leases.size())));
-  std::size_t scanned = 0;
-  for (auto it = queue_.begin(); it != queue_.end() && free_total > 0 && scanned < max_scan;) {
-    auto t = tasks_.find(*it);
-    if (t == tasks_.end() || t->second.lease != 0) {  // finished or expired: drop the entry
-      it = queue_.erase(it);
+  if (free_total == 0) return out;
+  auto live = [&](const queue_entry& q) {
+    auto t = tasks_.find(q.id);
+    return t != tasks_.end() && t->second.lease == 0;
+  };
+  // Some live executor offering `action` has room for it: else its queue,
+  // however long, is not even looked at.
+  auto open = [&](const std::string& action) {
+    for (const auto& [id, e] : executors_)
+      if (!e.draining && e.caps.count(action) && room_for(e, action) != room::none) return true;
+    return false;
+  };
+  // The actions, by their oldest live task.
+  using head = std::pair<std::uint64_t, decltype(queues_)::iterator>;
+  auto later = [](const head& a, const head& b) { return a.first > b.first; };
+  std::priority_queue<head, std::vector<head>, decltype(later)> heads(later);
+  for (auto q = queues_.begin(); q != queues_.end();) {
+    auto& dq = q->second;
+    while (!dq.empty() && !live(dq.front())) dq.pop_front();
+    if (dq.empty()) {
+      q = queues_.erase(q);
       continue;
     }
-    ++scanned;
-    executor_record* best = nullptr;
-    for (auto& [id, e] : executors_) {
-      if (e.draining || !has_room(e, t->second) || !matches(e, t->second)) continue;
-      // least load = lowest fraction of capacity in use
-      if (!best || static_cast<long>(e.in_flight()) * best->capacity <
-                       static_cast<long>(best->in_flight()) * e.capacity)
-        best = &e;
+    if (open(q->first)) heads.emplace(dq.front().order, q);
+    ++q;
+  }
+  while (free_total > 0 && !heads.empty()) {
+    auto q = heads.top().second;
+    heads.pop();
+    auto& dq = q->second;
+    // Its oldest task that fits somewhere (a selector may rule out the
+    // executors with room for the ones before it).
+    std::size_t scanned = 0;
+    for (auto it = dq.begin(); it != dq.end() && scanned < max_scan; ++scanned) {
+      auto t = tasks_.find(it->id);
+      if (t == tasks_.end() || t->second.lease != 0) {
+        it = dq.erase(it);
+        continue;
+      }
+      executor_record* best = nullptr;
+      for (auto& [id, e] : executors_) {
+        if (e.draining || !has_room(e, t->second) || !matches(e, t->second)) continue;
+        // least load = lowest fraction of capacity in use
+        if (!best || static_cast<long>(e.in_flight()) * best->capacity <
+                         static_cast<long>(best->in_flight()) * e.capacity)
+          best = &e;
+      }
+      if (!best) {
+        ++it;
+        continue;
+      }
+      auto& task = t->second;
+      bool in_window = room_for(*best, task.action) == room::inline_window;
+      task.lease = next_lease_++;
+      task.executor = best->id;
+      task.dispatched = now;
+      task.last_beat = now;
+      ++task.attempts;
+      best->leases.emplace(task.lease, task.id);
+      if (in_window) best->inline_leases.insert(task.lease);
+      --free_total;
+      --queued_count_;
+      out.push_back({task.id, task.lease, best->id, best->peer});
+      dq.erase(it);
+      if (!dq.empty() && open(q->first)) heads.emplace(dq.front().order, q);
+      break;
     }
-    if (!best) {
-      ++it;
-      continue;
-    }
-    auto& task = t->second;
-    bool in_window = room_for(*best, task) == room::inline_window;
-    task.lease = next_lease_++;
-    task.executor = best->id;
-    task.dispatched = now;
-    task.last_beat = now;
-    ++task.attempts;
-    best->leases.emplace(task.lease, task.id);
-    if (in_window) best->inline_leases.insert(task.lease);
-    --free_total;
-    --queued_count_;
-    out.push_back({task.id, task.lease, best->id, best->peer});
-    it = queue_.erase(it);
   }
   return out;
 }
@@ -300,10 +334,13 @@ std::vector<task_record> dispatch_table::silent_tasks(steady_clock::time_point n
 namespace keel {
 
 std::vector<dispatch_table::waiting> dispatch_table::waiting_tasks(std::size_t limit) const {
+  std::vector<queue_entry> all;
+  for (const auto& [action, dq] : queues_) all.insert(all.end(), dq.begin(), dq.end());
+  std::stable_sort(all.begin(), all.end(), [](const queue_entry& a, const queue_entry& b) { return a.order < b.order; });
   std::vector<waiting> out;
-  for (auto id : queue_) {
+  for (const auto& q : all) {
     if (out.size() >= limit) break;
-    auto t = tasks_.find(id);
+    auto t = tasks_.find(q.id);
     if (t == tasks_.end() || t->second.lease != 0) continue;
     bool offered = false, free = false;
     for (const auto& [eid, e] : executors_) {

@@ -13,7 +13,9 @@
 //    instead of a round trip later;
 //  - placement: a task goes to a live, non-draining executor that has the
 //    action and every label of the task's selector, least loaded first
-//    (ties broken by executor id, so placement is deterministic);
+//    (ties broken by executor id, so placement is deterministic); the
+//    oldest task that can go somewhere goes first, and tasks that can go
+//    nowhere yet (their executors are full) cost nothing while they wait;
 //  - leases: every dispatch gets a fresh lease id; a result is accepted only
 //    for the task's current lease, so a late answer from an executor that
 //    was given up on is recognised and dropped (no double reply);
@@ -189,7 +191,16 @@ class dispatch_table {
   std::map<std::string, executor_record> executors_;    // by id, ordered for determinism
   std::unordered_map<std::string, std::string> by_peer_;  // peer -> id
   std::unordered_map<std::uint64_t, task_record> tasks_;
-  std::deque<std::uint64_t> queue_;  // task ids; entries of finished tasks are skipped lazily
+  // The queue, one per action, each in the order tasks came (a task lost
+  // with its executor goes first: order 0). assign() serves the actions by
+  // their oldest task, so a long queue for a busy executor holds up no
+  // other action. Entries of finished tasks are skipped lazily.
+  struct queue_entry {
+    std::uint64_t order;
+    std::uint64_t id;
+  };
+  std::map<std::string, std::deque<queue_entry>> queues_;
+  std::uint64_t next_order_ = 1;
   std::size_t queued_count_ = 0;
   // (deadline, task) in a min-heap: an entry stays until its time comes,
   // and expire() skips those of tasks that ended before it (no node

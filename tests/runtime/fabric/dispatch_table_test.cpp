@@ -113,6 +113,30 @@ BOOST_AUTO_TEST_CASE(a_full_inline_window_does_not_strand_the_free_slot) {
   BOOST_TEST(d.queued() == 134u);
 }
 
+BOOST_AUTO_TEST_CASE(a_long_queue_for_a_busy_executor_does_not_hold_up_an_idle_one) {
+  dispatch_table d(3, 100000);
+  d.upsert_executor(exec("x", {"slow"}, 1));
+  d.upsert_executor(exec("y", {"echo"}, 1));
+  for (std::uint64_t i = 1; i <= 5000; ++i) BOOST_REQUIRE(d.submit(task(i, "slow")).ok());
+  BOOST_REQUIRE(d.submit(task(9001, "echo")).ok());
+  auto a = d.assign(now0);
+  BOOST_REQUIRE_EQUAL(a.size(), 2u);
+  BOOST_TEST(a[0].task_id == 1u);  // oldest first
+  BOOST_TEST(a[1].task_id == 9001u);
+  BOOST_TEST(a[1].executor_id == "y");
+  // The next echo goes at once when y is free again, 4,999 slow tasks or not.
+  BOOST_REQUIRE(d.complete("peer-y", 9001, a[1].lease, true).has_value());
+  BOOST_REQUIRE(d.submit(task(9002, "echo")).ok());
+  auto b = d.assign(now0);
+  BOOST_REQUIRE_EQUAL(b.size(), 1u);
+  BOOST_TEST(b[0].task_id == 9002u);
+  // And the queue still reads oldest first.
+  auto w = d.waiting_tasks(3);
+  BOOST_REQUIRE_EQUAL(w.size(), 3u);
+  BOOST_TEST(w[0].task->id == 2u);
+  BOOST_TEST(w[2].task->id == 4u);
+}
+
 BOOST_AUTO_TEST_CASE(selectors_route_only_to_matching_labels) {
   dispatch_table d(3, 100);
   d.upsert_executor(exec("a", {"echo"}, 10, {{"site", "local"}}));
