@@ -56,6 +56,26 @@ BOOST_AUTO_TEST_CASE(thousand_echo_tasks_return_their_payloads) {
   BOOST_TEST(frames["bad"].get<std::uint64_t>() == 0u, frames.dump());
 }
 
+// 5,000 tasks wait for a one-slot executor; an echo for an idle executor
+// is answered at once instead of waiting behind them.
+BOOST_AUTO_TEST_CASE(a_long_queue_for_one_executor_holds_up_no_other) {
+  test_node c;
+  c.start();
+  c.add_executor("slow", {"--caps", "sleep", "--concurrency", "1"});
+  c.add_executor("fast", {"--caps", "echo", "--concurrency", "1"});
+  BOOST_REQUIRE_MESSAGE(c.wait_for_executors(2, 15s), "executors did not register; node log:\n" << c.log());
+  for (int i = 0; i < 5000; ++i)
+    BOOST_REQUIRE(c.cli->send("run", {{"action", "sleep"}, {"args", {{"ms", 1000}}}, {"timeout_ms", 600000}}).ok());
+  BOOST_REQUIRE(c.cli->flush().ok());
+  // Every sleep is in the node before the echo is sent.
+  auto queued = [&] { return c.require("queue")["total"].get<std::uint64_t>(); };
+  BOOST_REQUIRE_MESSAGE(wait_until([&] { return queued() >= 4998; }, 15s), "queued: " << queued());
+  auto r = c.cli->call("run", {{"action", "echo"}, {"args", {{"text", "not stuck"}}}}, 5s);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST((*r)["result"]["text"] == "not stuck");
+  BOOST_TEST((*r)["executor"] == "fast");
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   test_node c;
   c.start();
