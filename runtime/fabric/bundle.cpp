@@ -6,9 +6,8 @@ namespace keel::proto {
 
 namespace {
 
-constexpr std::size_t header_bytes = 2;     // [version][type]
-constexpr std::size_t array_head_max = 5;   // array32
-constexpr std::size_t bin_head_max = 5;     // bin32
+constexpr std::size_t header_bytes = 2;  // [version][type], then the array's length
+static_assert(bundle_head_bytes == header_bytes + 5 && bundle_frame_overhead == 5, "array32 and bin32 heads are 5 bytes");
 
 error bad(std::string what) { return {errc::bad_frame, "bundle: " + std::move(what)}; }
 
@@ -27,8 +26,8 @@ struct string_sink {
 
 std::string encode(const std::vector<std::string>& frames, std::size_t from, std::size_t to) {
   std::string out;
-  std::size_t bytes = header_bytes + array_head_max;
-  for (std::size_t i = from; i < to; ++i) bytes += frames[i].size() + bin_head_max;
+  std::size_t bytes = bundle_head_bytes;
+  for (std::size_t i = from; i < to; ++i) bytes += frames[i].size() + bundle_frame_overhead;
   out.reserve(bytes);
   out.push_back(static_cast<char>(version));
   out.push_back(static_cast<char>(msg_type::bundle));
@@ -100,7 +99,7 @@ result<std::vector<std::string_view>> split_bundle(std::string_view frame, const
 
 std::vector<std::string> bundle_frames(std::vector<std::string> frames, std::size_t max_bytes) {
   std::vector<std::string> out;
-  const std::size_t room = max_bytes > header_bytes + array_head_max ? max_bytes - header_bytes - array_head_max : 0;
+  const std::size_t room = max_bytes > bundle_head_bytes ? max_bytes - bundle_head_bytes : 0;
   std::size_t from = 0, bytes = 0;
   auto close = [&](std::size_t to) {
     if (to - from == 1) out.push_back(std::move(frames[from]));
@@ -109,7 +108,7 @@ std::vector<std::string> bundle_frames(std::vector<std::string> frames, std::siz
     bytes = 0;
   };
   for (std::size_t i = 0; i < frames.size(); ++i) {
-    std::size_t cost = frames[i].size() + bin_head_max;
+    std::size_t cost = frames[i].size() + bundle_frame_overhead;
     if (i > from && (bytes + cost > room || i - from == max_bundle_frames)) close(i);
     bytes += cost;
   }

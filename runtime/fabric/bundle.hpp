@@ -22,6 +22,12 @@
 namespace keel::proto {
 
 inline constexpr std::size_t max_bundle_frames = 1024;
+// What a bundle adds at most to the frames it carries: its head (the two
+// header bytes and the array's length), and a length before each frame.
+// A bundle of frames f1..fn takes at most
+// bundle_head_bytes + sum(size(fi) + bundle_frame_overhead) bytes.
+inline constexpr std::size_t bundle_head_bytes = 7;
+inline constexpr std::size_t bundle_frame_overhead = 5;
 
 // Whether `frame` claims to be a bundle (its first two bytes say so).
 bool is_bundle(std::string_view frame);

@@ -100,13 +100,14 @@ struct client::impl {
                          proto::new_span_id());
     auto frame = w.field("args", args).field("bundles", true).field("op", op).finish();
     last_request_bytes = frame.size();
-    // Held for a bundle: the bundle's bytes with this frame in it (its
-    // 7-byte head, each frame with a 5-byte length) must fit bundle_room.
+    // Held for a bundle: the bundle's bytes with this frame in it must fit
+    // bundle_room.
     if (pipelined && bundle_room > 0) {
-      auto with = (held.empty() ? 7 : held_bytes) + frame.size() + 5;
+      const auto alone = proto::bundle_head_bytes + frame.size() + proto::bundle_frame_overhead;
+      auto with = held.empty() ? alone : held_bytes + frame.size() + proto::bundle_frame_overhead;
       if (held.size() >= held_max || with > bundle_room) {
         if (auto s = flush_held(wait); !s) return s.err();
-        with = 7 + frame.size() + 5;
+        with = alone;
       }
       if (with <= bundle_room) {
         held_bytes = with;

@@ -3,7 +3,7 @@
 // post finished tasks (ZeroMQ sockets are single-threaded, so workers never
 // touch the DEALER). Actions that never block run on the loop thread
 // itself, so a no-op task costs one decode and one encode and no thread
-// wake-up; the results of one burst go back in one bundle.
+// wake-up; the results of one burst go back in bundles of up to 16.
 #include "runtime/fabric/executor_runtime.hpp"
 
 #include <deque>
