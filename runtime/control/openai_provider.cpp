@@ -4,6 +4,7 @@
 
 #include "runtime/base/duration.hpp"
 #include "runtime/control/chat_completion.hpp"
+#include "runtime/http/openai_api.hpp"
 
 namespace keel::control {
 
@@ -12,22 +13,12 @@ namespace {
 // Far above any chat completion; a server that sends more is not one.
 constexpr std::size_t max_answer_bytes = 16u << 20;
 
-std::string chat_path(const std::string& target) {
-  std::string prefix = target.substr(0, target.find('?'));
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
-  if (prefix.size() < 3 || prefix.compare(prefix.size() - 3, 3, "/v1") != 0) prefix += "/v1";
-  return prefix + "/chat/completions";
-}
-
 }  // namespace
 
 openai_provider::openai_provider(openai_options opts)
-    : opts_(std::move(opts)), pool_(http::pool::open(opts_.base_url, opts_.connections)) {
-  if (!pool_) return;
-  path_ = chat_path(pool_.value()->where().target);
-  if (!opts_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + opts_.api_key);
-  headers_.emplace_back("Content-Type", "application/json");
-}
+    : opts_(std::move(opts)),
+      pool_(http::pool::open(http::openai_url(opts_.base_url, "chat/completions"), opts_.connections)),
+      headers_(http::openai_headers(opts_.api_key)) {}
 
 openai_provider::~openai_provider() = default;
 
@@ -42,7 +33,7 @@ attempt_result openai_provider::complete(const model_call& call) {
   auto body = chat_request_text(call);
   http::outgoing req;
   req.method = "POST";
-  req.target = path_;
+  req.target = pool_.value()->where().target;
   req.headers = &headers_;
   req.body = body;
   req.max_response_bytes = max_answer_bytes;

@@ -34,8 +34,7 @@ class openai_provider final : public model_provider {
 
  private:
   openai_options opts_;
-  result<std::unique_ptr<http::pool>> pool_;  // for base_url's origin
-  std::string path_;                           // .../v1/chat/completions
+  result<std::unique_ptr<http::pool>> pool_;  // base_url's origin; its target is .../v1/chat/completions
   http::header_list headers_;
 };
 

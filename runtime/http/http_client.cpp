@@ -35,9 +35,7 @@ constexpr std::size_t read_chunk = 16 * 1024;
 
 }  // namespace
 
-std::string url_parts::origin() const {
-  return scheme + "://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
+std::string url_parts::origin() const { return scheme + "://" + authority(); }
 
 std::string url_parts::authority() const {
   auto h = host.find(':') != std::string::npos ? "[" + host + "]" : host;

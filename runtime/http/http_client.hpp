@@ -28,7 +28,7 @@ struct url_parts {
   std::string host;    // lower-cased; IPv6 without brackets
   int port = 0;        // the default for the scheme when absent
   std::string target;  // path + query, at least "/"
-  std::string origin() const;  // scheme://host:port
+  std::string origin() const;  // scheme://authority()
   std::string authority() const;  // host[:port] as a Host header names it
 };
 // Errors (bad_request): not http(s), no host, a bad port, user-info in the URL.

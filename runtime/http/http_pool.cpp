@@ -11,7 +11,7 @@ result<std::unique_ptr<pool>> pool::open(const std::string& url, pool_options op
 }
 
 pool::pool(url_parts where, pool_options options)
-    : where_(std::move(where)), options_(std::move(options)), origin_(where_.scheme + "://" + where_.authority()) {}
+    : where_(std::move(where)), options_(std::move(options)), origin_(where_.origin()) {}
 
 std::unique_ptr<connection> pool::take_idle() {
   for (;;) {

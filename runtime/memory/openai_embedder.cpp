@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/duration.hpp"
+#include "runtime/http/openai_api.hpp"
 #include "runtime/memory/embeddings_answer.hpp"
 
 namespace keel {
@@ -15,23 +16,16 @@ namespace {
 constexpr std::chrono::milliseconds max_retry_after{10'000};
 constexpr std::chrono::milliseconds max_cooldown{60'000};
 
-std::string embeddings_url(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  if (url.size() < 3 || url.compare(url.size() - 3, 3, "/v1") != 0) url += "/v1";
-  return url + "/embeddings";
-}
-
 }  // namespace
 
 openai_embedder::openai_embedder(openai_embedder_options opts)
     : opts_(std::move(opts)),
-      url_(embeddings_url(opts_.base_url)),
+      url_(http::openai_url(opts_.base_url, "embeddings")),
       pool_(http::pool::open(url_, {opts_.ca_file})),
+      headers_(http::openai_headers(opts_.api_key)),
       next_cooldown_(opts_.cooldown) {
   if (opts_.batch == 0) opts_.batch = 1;
   if (opts_.concurrency < 1) opts_.concurrency = 1;
-  if (!opts_.api_key.empty()) headers_.emplace_back("Authorization", "Bearer " + opts_.api_key);
-  headers_.emplace_back("Content-Type", "application/json");
 }
 
 memory::embedder_identity openai_embedder::identity() const {
