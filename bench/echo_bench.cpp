@@ -68,6 +68,8 @@ json run_json(const run_result& r) {
           {"unexpected_replies", r.unexpected},
           {"first_error", r.first_error},
           {"client_cpu_us_per_task", r.client_cpu_us_per_task},
+          {"total_cpu_us_per_task", r.total_cpu_us_per_task()},
+          {"cores_busy", r.cores_busy()},
           {"node_messages_per_task", {{"in", r.node_messages_in_per_task}, {"out", r.node_messages_out_per_task}}},
           {"bundles", {{"in", r.bundles_in}, {"out", r.bundles_out}}},
           {"processes", procs}};
@@ -138,7 +140,7 @@ void print_table(const options& o, const std::vector<pair_result>& runs, bool ha
       if (r == &p.raw && !have_raw) continue;
       std::printf("  %-4s %d: client %.1f", r->system.c_str(), p.workers, r->client_cpu_us_per_task);
       for (const auto& f : r->procs) std::printf(", %s %.1f", f.role.c_str(), f.cpu_us_per_task);
-      std::printf("\n");
+      std::printf("; total %.1f, %.2f cores busy\n", r->total_cpu_us_per_task(), r->cores_busy());
     }
   }
 

@@ -71,6 +71,15 @@ struct run_result {
   std::uint64_t bundles_in = 0, bundles_out = 0;
   std::string first_error;
   bool correct() const { return mismatches == 0 && errors == 0 && tasks > 0; }
+  // Every process's CPU per task added up, and how many cores that kept
+  // busy at the measured rate: which tells a CPU-bound run (cores busy near
+  // the machine's count) from one whose stages wait for each other.
+  double total_cpu_us_per_task() const {
+    double t = client_cpu_us_per_task;
+    for (const auto& p : procs) t += p.cpu_us_per_task;
+    return t;
+  }
+  double cores_busy() const { return total_cpu_us_per_task() * tasks_per_s / 1e6; }
 };
 
 // Each starts its processes in a fresh temporary directory, runs warm-up and
