@@ -226,7 +226,7 @@ BOOST_AUTO_TEST_CASE(a_head_that_never_completes_is_closed_at_its_deadline) {
   BOOST_TEST((took < 3s));
   // The server counts the timeout on its own thread, possibly after the
   // client has seen the close: wait for the count, do not race it.
-  BOOST_TEST(wait_until([&] { return s.srv->counters().timed_out >= 1u; }, 2s));
+  BOOST_TEST(wait_until([&] { return s.srv->counters().timed_out >= 1u; }, 10s));
   // The same for a body that trickles in.
   hs_socket b(s.port);
   BOOST_REQUIRE(b.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n"));
@@ -276,12 +276,12 @@ BOOST_AUTO_TEST_CASE(at_the_per_client_cap_the_oldest_stalled_connection_goes) {
   for (int i = 0; i < 3; ++i) {
     stalled.push_back(std::make_unique<hs_socket>(s.port));
     BOOST_REQUIRE(stalled.back()->send("GET /echo HTTP/1.1\r\n"));
-    BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == i + 1; }, 2s));
+    BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == i + 1; }, 10s));
   }
   // Another client's connections do not count against this one's cap.
   hs_socket other(s.port, "127.0.0.2");
   BOOST_REQUIRE(other.send("GET /echo HTTP/1.1\r\n"));
-  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 4; }, 2s));
+  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 4; }, 10s));
   // A fresh request from the capped address gets in, and the oldest stalled one is closed.
   auto r = probe_get(s.port, "/echo", 2s);
   BOOST_TEST(r.status == 200);
@@ -294,13 +294,13 @@ BOOST_AUTO_TEST_CASE(at_the_per_client_cap_the_oldest_stalled_connection_goes) {
   // Connections whose requests a handler holds are never evicted: at the cap
   // with nothing to evict, a new connection is closed unanswered.
   stalled.clear();
-  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 1; }, 2s));  // `other`
+  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 1; }, 10s));  // `other`
   std::vector<std::unique_ptr<hs_socket>> busy;
   for (const char* path : {"/block/1", "/slow/block/2", "/slow/block/3"}) {
     busy.push_back(std::make_unique<hs_socket>(s.port));
     BOOST_REQUIRE(busy.back()->send(std::string("GET ") + path + " HTTP/1.1\r\nHost: h\r\n\r\n"));
   }
-  BOOST_REQUIRE(wait_until([&] { return s.gate.waiting == 3; }, 2s));
+  BOOST_REQUIRE(wait_until([&] { return s.gate.waiting == 3; }, 10s));
   hs_socket refused(s.port);
   BOOST_TEST(refused.closed_within(2s));
   BOOST_TEST(s.srv->counters().refused == 1u);
@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(at_the_total_cap_the_oldest_stalled_connection_anywhere_goe
   hs_server s(o);
   hs_socket a(s.port, "127.0.0.2"), b(s.port, "127.0.0.3"), c(s.port, "127.0.0.4");
   for (auto* x : {&a, &b, &c}) BOOST_REQUIRE(x->send("GET /echo HTTP/1.1\r\n"));
-  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 3; }, 2s));
+  BOOST_REQUIRE(wait_until([&] { return s.srv->counters().open == 3; }, 10s));
   auto r = probe_get(s.port, "/echo", 2s);
   BOOST_TEST(r.status == 200);
   BOOST_TEST(a.closed_within(2s));
@@ -349,7 +349,7 @@ BOOST_AUTO_TEST_CASE(a_lane_whose_handlers_are_all_blocked_does_not_delay_the_ot
     blocked.push_back(std::make_unique<hs_socket>(s.port));
     BOOST_REQUIRE(blocked.back()->send("GET /slow/block HTTP/1.1\r\nHost: h\r\n\r\n"));
   }
-  BOOST_REQUIRE(wait_until([&] { return s.gate.waiting == 2 && s.srv->counters().requests == 4; }, 2s));
+  BOOST_REQUIRE(wait_until([&] { return s.gate.waiting == 2 && s.srv->counters().requests == 4; }, 10s));
   // Two run, two wait in the queue: the fifth is told to come back.
   auto busy = probe_get(s.port, "/slow/x", 2s);
   BOOST_TEST(busy.status == 503);
@@ -398,7 +398,7 @@ BOOST_AUTO_TEST_CASE(stop_lets_the_handler_in_progress_finish) {
   auto s = std::make_unique<hs_server>();
   hs_socket c(s->port);
   BOOST_REQUIRE(c.send("GET /block HTTP/1.1\r\nHost: h\r\n\r\n"));
-  BOOST_REQUIRE(wait_until([&] { return s->gate.waiting == 1; }, 2s));
+  BOOST_REQUIRE(wait_until([&] { return s->gate.waiting == 1; }, 10s));
   std::atomic<bool> stopped{false};
   std::thread stopper([&] {
     s->srv->stop();
