@@ -153,6 +153,7 @@ json fields_for(msg_type t) {
               {"duration_ms", 12.5}};
     case msg_type::goodbye: return {{"final", true}};
     case msg_type::reregister: return json::object();
+    case msg_type::bundle: return json::object();  // frames in a list, not a body of fields (bundle.hpp)
   }
   return json::object();
 }
