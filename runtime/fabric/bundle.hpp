@@ -7,8 +7,9 @@
 //     [version][type: bundle][msgpack array of bin, each one whole frame]
 // and its receiver handles the frames inside exactly as if each had come
 // alone, in order, with the same limits. A bundle never holds a bundle.
-// Peers opt in: an executor says `bundles: true` in its hello, the node in
-// its welcome; neither sends a bundle to a peer that did not.
+// Peers opt in: an executor says `bundles: true` in its hello, the client
+// library in each request, the node in its welcome; none sends a bundle to
+// a peer that did not.
 #pragma once
 
 #include <cstddef>
@@ -22,6 +23,13 @@
 namespace keel::proto {
 
 inline constexpr std::size_t max_bundle_frames = 1024;
+// How many frames a sender that holds frames back (the client's pipelined
+// requests, an executor's results) puts in one bundle at most. Small on
+// purpose: when every stage waits for a whole window's worth, the window
+// travels as one convoy and the client, node and executors take turns
+// instead of working at once; 16 cuts the messages sixteenfold and keeps
+// several batches of a pipelined window in flight.
+inline constexpr std::size_t held_frames_per_bundle = 16;
 // What a bundle adds at most to the frames it carries: its head (the two
 // header bytes and the array's length), and a length before each frame.
 // A bundle of frames f1..fn takes at most

@@ -15,12 +15,6 @@ namespace keel {
 
 namespace {
 
-// Requests held back for one bundle at most. Small on purpose: with every
-// stage waiting for a whole window's worth, the window travels as one
-// convoy and the stages (client, node, executors) take turns instead of
-// working at once; 16 cuts the messages sixteenfold and keeps several
-// batches of a pipelined window in flight.
-constexpr std::size_t held_max = 16;
 // How long the pipelined send() waits for room to queue a request.
 constexpr std::chrono::milliseconds send_wait{2000};
 
@@ -105,7 +99,7 @@ struct client::impl {
     if (pipelined && bundle_room > 0) {
       const auto alone = proto::bundle_head_bytes + frame.size() + proto::bundle_frame_overhead;
       auto with = held.empty() ? alone : held_bytes + frame.size() + proto::bundle_frame_overhead;
-      if (held.size() >= held_max || with > bundle_room) {
+      if (held.size() >= proto::held_frames_per_bundle || with > bundle_room) {
         if (auto s = flush_held(wait); !s) return s.err();
         with = alone;
       }
@@ -174,11 +168,17 @@ status client::flush() { return impl_->flush_held(send_wait); }
 
 namespace {
 
-// One reply frame as a reply; errors when the frame cannot be read.
-result<reply> read_reply(std::string_view frame) {
+// What this client reads from a node: answers up to 64 MiB, the largest
+// max_frame_bytes a node may be configured with.
+proto::limits reply_limits() {
   proto::limits lim;
   lim.max_body_bytes = 64 << 20;
-  auto env = proto::decode_frame(frame, lim);
+  return lim;
+}
+
+// One reply frame as a reply; errors when the frame cannot be read.
+result<reply> read_reply(std::string_view frame) {
+  auto env = proto::decode_frame(frame, reply_limits());
   if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
   reply r;
   r.cid = env->cid;
@@ -241,9 +241,7 @@ result<reply> client::receive(std::chrono::milliseconds timeout) {
     if (parts.size() != 1) continue;  // not a protocol message: ignore it
     std::string_view frame(parts[0].data<char>(), parts[0].size());
     if (!proto::is_bundle(frame)) return read_reply(frame);
-    proto::limits lim;
-    lim.max_body_bytes = 64 << 20;
-    auto frames = proto::split_bundle(frame, lim);
+    auto frames = proto::split_bundle(frame, reply_limits());
     if (!frames) return error{frames.err().code, "the node sent replies this client cannot read: " + frames.err().message};
     impl_->bundle_room = std::max(impl_->bundle_room, std::min(frame.size(), proto::limits{}.max_body_bytes));
     for (std::size_t i = 1; i < frames->size(); ++i) impl_->unread.emplace_back((*frames)[i]);

@@ -3,7 +3,7 @@
 // post finished tasks (ZeroMQ sockets are single-threaded, so workers never
 // touch the DEALER). Actions that never block run on the loop thread
 // itself, so a no-op task costs one decode and one encode and no thread
-// wake-up; the results of one burst go back in bundles of up to 16.
+// wake-up; the results of one burst go back in bundles (bundle.hpp).
 #include "runtime/fabric/executor_runtime.hpp"
 
 #include <deque>
@@ -43,8 +43,6 @@ constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 // which it stops: a revoked or unknown key does not become valid by
 // retrying, and a process that retries forever hides the problem.
 constexpr int refusals_to_stop = 5;
-// Results held back for one bundle at most.
-constexpr std::size_t results_per_bundle = 16;
 
 std::string make_executor_id() {
   return "x_" + proto::new_span_id().substr(0, 12);
@@ -194,8 +192,8 @@ void executor_loop::send_raw_result(std::string frame) {
   }
   unsent_.push_back(std::move(frame));
   // A long burst goes back in slices, so the node starts on the first
-  // results while later tasks still run (client.cpp: held_max).
-  if (unsent_.size() >= results_per_bundle) flush_results();
+  // results while later tasks still run.
+  if (unsent_.size() >= proto::held_frames_per_bundle) flush_results();
 }
 
 // The burst's results, in as few messages as the node's frame limit allows.

@@ -7,8 +7,8 @@
 // sink sends on the gateway thread itself are written after the burst,
 // without the outbox.
 //
-// Frames written in one turn to a peer that reads bundles (its hello said
-// `bundles: true`) go out as bundles (bundle.hpp), in order: a burst of
+// Frames written in one turn to a peer that reads bundles (its hello or
+// request said `bundles: true`) go out as bundles (bundle.hpp), in order: a burst of
 // tasks for one executor costs ZeroMQ one message, not one per task.
 // Received bundles are opened here; the sink sees each frame on its own.
 //
