@@ -75,16 +75,27 @@ void install_crash_semantics(caf::scheduled_actor* self, const std::string& name
   });
 }
 
-void guard_peer_input(const inbound& in, gateway* gw, const std::function<void()>& fn) {
+namespace {
+void guard(proto::msg_type type, const std::string& peer, std::uint64_t cid, std::string_view trace, gateway* gw,
+           const std::function<void()>& fn) {
   try {
     fn();
   } catch (const std::exception& ex) {
-    spdlog::warn("refused malformed {} from a peer: {}", proto::to_string(in.env.type), ex.what());
-    if (gw && in.env.type == proto::msg_type::request)
-      gw->send(in.peer, proto::make_error_reply(proto::msg_type::response, in.env.cid, in.env.trace,
-                                                {errc::bad_request, std::string("malformed request: ") + ex.what() +
-                                                                        "; check the field types against docs/protocol.md"}));
+    spdlog::warn("refused malformed {} from a peer: {}", proto::to_string(type), ex.what());
+    if (gw && type == proto::msg_type::request)
+      gw->send(peer, proto::make_error_reply(proto::msg_type::response, cid, std::string(trace),
+                                             {errc::bad_request, std::string("malformed request: ") + ex.what() +
+                                                                     "; check the field types against docs/protocol.md"}));
   }
+}
+}  // namespace
+
+void guard_peer_input(const inbound& in, gateway* gw, const std::function<void()>& fn) {
+  guard(in.env.type, in.peer, in.env.cid, in.env.trace, gw, fn);
+}
+
+void guard_peer_input(const inbound_view& in, gateway* gw, const std::function<void()>& fn) {
+  guard(in.view.type, in.peer, in.view.cid, in.view.trace, gw, fn);
 }
 
 caf::atom_value registry_key(const std::string& agent_name) {

@@ -42,6 +42,7 @@ void install_crash_semantics(caf::scheduled_actor* self, const std::string& name
 // answer (when it sent a request) and the actor keeps running: bad input
 // must never crash an agent.
 void guard_peer_input(const inbound& in, gateway* gw, const std::function<void()>& fn);
+void guard_peer_input(const inbound_view& in, gateway* gw, const std::function<void()>& fn);
 
 // The registry key of an agent (CAF atoms hold at most 10 characters).
 caf::atom_value registry_key(const std::string& agent_name);

@@ -20,23 +20,26 @@ void gateway_bridge::refuse(const inbound& msg, const char* code, const std::str
   gw_->send(msg.peer, proto::make_error_reply(reply_type, msg.env.cid, msg.env.trace, {code, why}));
 }
 
+std::optional<std::string> gateway_bridge::refusal(const std::string& principal, msg_type type) const {
+  if (!auth_) return std::nullopt;
+  auto who = auth_->by_name(principal);
+  if (!who || who->revoked) return "the key '" + principal + "' has been revoked; ask the operator to authorize a new one";
+  bool executor_frame = type == msg_type::hello || type == msg_type::heartbeat || type == msg_type::task_result ||
+                        type == msg_type::goodbye;
+  if (executor_frame && who->role != "executor")
+    return "the key '" + who->name + "' is an admin key; executors need an executor key";
+  if (!executor_frame && who->role != "admin")
+    return "the key '" + who->name + "' is an executor key: it cannot send admin requests";
+  return std::nullopt;
+}
+
 bool gateway_bridge::admit(inbound& msg) {
   if (!auth_) return true;
+  if (auto why = refusal(msg.principal, msg.env.type)) {
+    refuse(msg, errc::forbidden, *why);
+    return false;
+  }
   auto who = auth_->by_name(msg.principal);
-  if (!who || who->revoked) {
-    refuse(msg, errc::forbidden, "the key '" + msg.principal + "' has been revoked; ask the operator to authorize a new one");
-    return false;
-  }
-  bool executor_frame = msg.env.type == msg_type::hello || msg.env.type == msg_type::heartbeat ||
-                        msg.env.type == msg_type::task_result || msg.env.type == msg_type::goodbye;
-  if (executor_frame && who->role != "executor") {
-    refuse(msg, errc::forbidden, "the key '" + who->name + "' is an admin key; executors need an executor key");
-    return false;
-  }
-  if (!executor_frame && who->role != "admin") {
-    refuse(msg, errc::forbidden, "the key '" + who->name + "' is an executor key: it cannot send admin requests");
-    return false;
-  }
   if (msg.env.type == msg_type::hello) {
     auto& f = msg.env.fields;
     f["principal"] = who->name;
@@ -53,13 +56,28 @@ bool gateway_bridge::admit(inbound& msg) {
   return true;
 }
 
+bool gateway_bridge::on_view(const inbound_view& in) {
+  // Only while nothing of this burst waits for the mailbox: frames are
+  // handled in arrival order.
+  if (!lane_ || !to_executor_agent_.empty()) return false;
+  const auto& v = in.view;
+  if (v.type == msg_type::request) {
+    auto op = v.find("op");
+    auto name = op ? op->as_str() : std::nullopt;
+    const auto* served = name ? find_admin_op(std::string(*name)) : nullptr;
+    if (!served || !served->inline_ok || std::string_view(served->served_by) != "executor") return false;
+  } else if (v.type != msg_type::task_result) {
+    return false;
+  }
+  // A refusal is on_message()'s to say.
+  if (refusal(in.principal, v.type)) return false;
+  return lane_->try_handle(in);
+}
+
 void gateway_bridge::on_message(inbound&& msg) {
   if (!admit(msg)) return;
-  bool inline_ok = false;  // the lane may take it (inline_lane.hpp)
   switch (msg.env.type) {
     case msg_type::task_result:
-      inline_ok = true;
-      [[fallthrough]];
     case msg_type::hello:
     case msg_type::heartbeat:
     case msg_type::goodbye:
@@ -72,16 +90,14 @@ void gateway_bridge::on_message(inbound&& msg) {
       const auto* served = find_admin_op(name);
       if (!served) return refuse(msg, errc::bad_request, unknown_op_message(name));
       if (std::string_view(served->served_by) != "executor") return route(msg, served->served_by);
-      inline_ok = served->inline_ok;
       break;
     }
     default:
       return refuse(msg, errc::bad_request,
                     std::string("a node does not accept '") + proto::to_string(msg.env.type) + "' messages");
   }
-  // For the executor agent. Only while nothing of this burst waits for the
-  // mailbox: frames are handled in arrival order.
-  if (inline_ok && lane_ && to_executor_agent_.empty() && lane_->try_handle(msg)) return;
+  // For the executor agent, through its mailbox: on_view() offered the
+  // lane what it may take.
   to_executor_agent_.push_back(std::move(msg));
   // Bounded: a long burst is handed over in slices, so the agent starts
   // early and a batch never holds much memory.

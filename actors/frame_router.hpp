@@ -15,6 +15,8 @@
 #include "runtime/fabric/auth_registry.hpp"
 #include "runtime/fabric/gateway.hpp"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace keel {
@@ -30,6 +32,7 @@ class gateway_bridge final : public gateway_sink {
   gateway_bridge(caf::actor_system& sys, const auth_registry* auth, inline_lane* lane)
       : sys_(sys), auth_(auth), lane_(lane) {}
   void attach(gateway* gw) { gw_ = gw; }
+  bool on_view(const inbound_view& in) override;
   void on_message(inbound&& msg) override;
   void on_burst_end() override;
 
@@ -41,6 +44,8 @@ class gateway_bridge final : public gateway_sink {
   // hello is narrowed to the caps and labels their authorization allows),
   // admin keys may send requests, and revoked keys are cut off.
   bool admit(inbound& msg);
+  // Why `principal` may not send a `type` frame, or nullopt when it may.
+  std::optional<std::string> refusal(const std::string& principal, proto::msg_type type) const;
 
   caf::actor_system& sys_;
   const auth_registry* auth_;

@@ -85,6 +85,11 @@ status control_before_task(executor_self self, task_record& t, const std::string
   return ok_v;
 }
 
+bool control_redacts_result(executor_self self, const task_record& t) {
+  auto it = self->state.task_controls.find(t.id);
+  return it != self->state.task_controls.end() && !it->second.secrets.empty();
+}
+
 void control_after_task(executor_self self, const task_record& t, json* value, error* failure,
                         const std::string& executor) {
   auto& c = services(self);

@@ -30,7 +30,7 @@ executor_agent_actor::behavior_type executor_agent(executor_self self, agent_env
   install_crash_semantics(self, env.name);
   workflows_init(self);
   if (auto* lane = env.ctx->lane) {
-    lane->attach([self](inbound& in) { return fabric_try_inline(self, in); });
+    lane->attach([self](const inbound_view& in) { return fabric_try_view(self, in); });
     st.lane.lane = lane;
   }
   self->send(self, tick_atom::value);

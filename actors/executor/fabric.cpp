@@ -112,38 +112,42 @@ static void on_hello(executor_self self, const inbound& in) {
   dispatch(self);
 }
 
-static void on_task_result(executor_self self, inbound& in) {
+static void on_task_result(executor_self self, const std::string& peer, const proto::frame_view& frame) {
   auto& st = self->state;
-  st.table->touch(in.peer, steady_clock::now(), unix_now_ms());
-  auto r = fabric::parse_task_result(in.env.fields);
+  st.table->touch(peer, steady_clock::now(), unix_now_ms());
+  auto r = fabric::parse_task_result(frame);
   if (!r) {
     spdlog::debug("ignored an unreadable task result: {}", r.err().message);
     return;
   }
-  auto done = st.table->complete(in.peer, r->task_id, r->lease, r->ok);
+  auto done = st.table->complete(peer, r->task_id, r->lease, r->ok);
   if (!done) {
     spdlog::debug("discarded a stale result for task {} lease {}", r->task_id, r->lease);
     dispatch(self);
     return;
   }
-  const auto* exec = st.table->executor_by_peer(in.peer);
+  const auto* exec = st.table->executor_by_peer(peer);
   std::string exec_name = exec ? exec->name : "?";
   if (r->ok) {
     if (done->workflow) {
-      finish_task(self, *done, std::move(r->value));
+      finish_task(self, *done, r->value.to_json());
     } else {
-      control_after_task(self, *done, &r->value, nullptr, exec_name);
       // The answer to `run`, as make_ok_reply would build it, written
-      // straight to msgpack (the hot path: one per ad-hoc task).
+      // straight to msgpack (the hot path: one per ad-hoc task). The
+      // result goes on as the executor's checked bytes, unless secrets
+      // were used and it must be redacted first.
+      std::optional<nlohmann::json> redacted;
+      if (control_redacts_result(self, *done)) redacted = r->value.to_json();
+      control_after_task(self, *done, redacted ? &*redacted : nullptr, nullptr, exec_name);
       proto::body_writer w(msg_type::response, 2, done->origin.cid, done->origin.trace);
       w.map("body", 6)
           .field("action", done->action)
           .field("attempts", done->attempts)
           .field("duration_ms", r->duration_ms)
-          .field("executor", exec_name)
-          .field("result", r->value)
-          .field("task_id", done->id)
-          .field("ok", true);
+          .field("executor", exec_name);
+      if (redacted) w.field("result", *redacted);
+      else w.field("result", r->value);
+      w.field("task_id", done->id).field("ok", true);
       st.gw().send_frame(done->origin.peer, w.finish());
     }
   } else {
@@ -212,12 +216,11 @@ static void on_executors_admin(executor_self self, const inbound& in, const std:
   answer_error(self, origin, {errc::bad_request, "unknown operation '" + op + "'"});
 }
 
-static void on_run(executor_self self, inbound& in) {
+static void on_run(executor_self self, const std::string& peer, const std::string& principal,
+                   const proto::frame_view& frame) {
   auto& st = self->state;
-  task_origin origin{in.peer, in.env.cid, in.env.trace, in.env.span};
-  auto no_args = nlohmann::json();
-  auto a = in.env.fields.find("args");
-  auto req = fabric::parse_run_request(a != in.env.fields.end() ? *a : no_args);
+  task_origin origin{peer, frame.cid, std::string(frame.trace), std::string(frame.span)};
+  auto req = fabric::parse_run_request(frame.find("args").value_or(msgpack_in::value()));
   if (!req) return answer_error(self, origin, req.err());
   task_record t;
   t.id = st.next_task_id++;
@@ -237,9 +240,25 @@ static void on_run(executor_self self, inbound& in) {
     t.wait_for_executor = true;
     t.start_deadline = t.submitted + *req->schedule_to_start;
   }
-  if (auto s = control_before_task(self, t, in.principal); !s) return answer_error(self, origin, s.err());
+  if (auto s = control_before_task(self, t, principal); !s) return answer_error(self, origin, s.err());
   if (auto s = st.table->submit(std::move(t)); !s) return answer_error(self, origin, s.err());
   dispatch(self);
+}
+
+// Runs `fn` over the frame of a message whose handler reads it in place:
+// the bytes the gateway kept, or, for a message built in the node (a
+// refused result's stand-in), its encoding.
+template <class F>
+static void with_frame(const inbound& in, F&& fn) {
+  std::string built;
+  std::string_view bytes = in.frame;
+  if (bytes.empty()) bytes = built = proto::encode_frame(in.env);
+  auto view = proto::view_frame(bytes, {.max_body_bytes = bytes.size()});
+  if (!view) {
+    spdlog::warn("dropped a {} the gateway had accepted: {}", proto::to_string(in.env.type), view.err().message);
+    return;
+  }
+  fn(*view);
 }
 
 void fabric_on_peer(executor_self self, peer_msg& m) {
@@ -256,7 +275,8 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
       if (auto leases = fabric::parse_beats(in.env.fields); !leases.empty()) st.table->beat(in.peer, leases, now);
       return;
     }
-    case msg_type::task_result: return on_task_result(self, in);
+    case msg_type::task_result:
+      return with_frame(in, [&](const proto::frame_view& v) { on_task_result(self, in.peer, v); });
     case msg_type::goodbye: {
       const auto* e = st.table->executor_by_peer(in.peer);
       bool is_final = bool_field(in.env.fields, "final");
@@ -280,7 +300,7 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
     }
     case msg_type::request: {
       auto op = text_field(in.env.fields, "op");
-      if (op == "run") return on_run(self, in);
+      if (op == "run") return with_frame(in, [&](const proto::frame_view& v) { on_run(self, in.peer, in.principal, v); });
       if (op.rfind("executors.", 0) == 0) return on_executors_admin(self, in, op);
       if (op == "queue") {
         auto now = steady_clock::now();
@@ -301,18 +321,21 @@ void fabric_on_peer(executor_self self, peer_msg& m) {
   }
 }
 
-bool fabric_try_inline(executor_self self, inbound& in) {
+bool fabric_try_view(executor_self self, const inbound_view& in) {
   auto& st = self->state;
-  if (in.env.type == msg_type::task_result) {
-    auto id = in.env.fields.find("task_id");
-    if (id == in.env.fields.end() || !id->is_number_unsigned()) return false;  // the mailbox path reports it
-    const auto* t = st.table->find_task(id->get<std::uint64_t>());
+  const auto& v = in.view;
+  if (v.type == msg_type::task_result) {
+    auto id = v.find("task_id");
+    auto task_id = id ? id->as_uint() : std::nullopt;
+    if (!task_id) return false;  // the mailbox path reports it
+    const auto* t = st.table->find_task(*task_id);
     if (t && t->workflow) return false;
-  } else if (in.env.type != msg_type::request || text_field(in.env.fields, "op") != "run") {
-    return false;
+    guard_peer_input(in, st.env.ctx->gw, [&] { on_task_result(self, in.peer, v); });
+    return true;
   }
-  peer_msg m{std::move(in)};
-  guard_peer_input(m.in, st.env.ctx->gw, [&] { fabric_on_peer(self, m); });
+  auto op = v.type == msg_type::request ? v.find("op") : std::nullopt;
+  if (!op || op->as_str() != std::string_view("run")) return false;
+  guard_peer_input(in, st.env.ctx->gw, [&] { on_run(self, in.peer, in.principal, v); });
   return true;
 }
 

@@ -91,10 +91,10 @@ using executor_self = executor_agent_actor::stateful_pointer<executor_agent_stat
 // fabric.cpp
 void fabric_on_peer(executor_self self, peer_msg& m);
 // The inline lane's handler (inline_lane.hpp), on the gateway thread: handles a
-// `run` request or the result of an ad-hoc task and returns true; returns
-// false, leaving `in` untouched, for anything else (a workflow step's
+// `run` request or the result of an ad-hoc task, reading its frame in place,
+// and returns true; returns false for anything else (a workflow step's
 // result drives the engine, which runs only inside the actor).
-bool fabric_try_inline(executor_self self, inbound& in);
+bool fabric_try_view(executor_self self, const inbound_view& in);
 void fabric_tick(executor_self self);
 void dispatch(executor_self self);
 nlohmann::json executors_json(executor_self self);
@@ -181,6 +181,9 @@ void control_prune_audit(executor_self self, std::int64_t now_ms);
 // Before submit: policy (deny and escalate refuse, naming the rule) and
 // scoped secret:// resolution. `by` is the caller's key name, if any.
 status control_before_task(executor_self self, task_record& t, const std::string& by);
+// Whether control_after_task() would redact the task's result (it used
+// secrets): only then must the caller read the result as JSON first.
+bool control_redacts_result(executor_self self, const task_record& t);
 // Before the caller's reply: redacts the result (`value`) or `failure` of a
 // task that used secrets; posts its side_effect audit entry and span.
 void control_after_task(executor_self self, const task_record& t, nlohmann::json* value, error* failure,

@@ -12,15 +12,12 @@
 // the store's values are written by the same code: the two entry points
 // differ only in where the bytes go.
 //
-// Reading a frame (msgpack_to_json) takes only the JSON-compatible subset:
-// map keys must be strings, strings UTF-8, bin and ext are refused. Depth is
-// bounded by the caller's unpack limits, so the recursion here is bounded
-// too. Reading a stored value (json_from_msgpack) takes what the writer
+// Frames are read by msgpack_in.hpp, which takes only the JSON-compatible
+// subset. Reading a stored value (json_from_msgpack) takes what the writer
 // writes, binary included.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 
@@ -55,16 +52,6 @@ void json(std::string& o, const nlohmann::json& j);
 }  // namespace msgpack_out
 
 // --- reading ----------------------------------------------------------------
-
-// A frame body's msgpack object as JSON. Errors: bad_frame, "body.PATH: what"
-// (a map key that is not a string, a string that is not UTF-8, bin, ext).
-result<nlohmann::json> msgpack_to_json(const msgpack::object& o);
-// Converts the msgpack map `map` into a JSON object, except the entries
-// `claim` takes (it returns true for those): how a caller reads a few keys
-// itself without building and then erasing their JSON values. Errors as
-// msgpack_to_json's, for `map` not being a map too.
-result<nlohmann::json> msgpack_map_to_json(
-    const msgpack::object& map, const std::function<bool(std::string_view key, const msgpack::object& value)>& claim);
 
 // A stored value back. Errors: io, what the decoder found wrong, unless
 // `bytes` is exactly one msgpack value; the caller names the key and what

@@ -64,6 +64,10 @@ std::size_t first_invalid(std::string_view sv) {
       i += 8;
     }
     if (i >= n) break;
+    if (s[i] < 0x80) {  // the last few ASCII bytes (short keys are all tail)
+      ++i;
+      continue;
+    }
     std::size_t len = sequence_at(s, n, i);
     if (len == 0) return i;
     i += len;

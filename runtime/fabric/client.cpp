@@ -176,23 +176,33 @@ proto::limits reply_limits() {
   return lim;
 }
 
-// One reply frame as a reply; errors when the frame cannot be read.
+// One reply frame as a reply, read in place: only the body becomes JSON.
+// Errors when the frame cannot be read; fields of the wrong type read as
+// absent.
 result<reply> read_reply(std::string_view frame) {
-  auto env = proto::decode_frame(frame, reply_limits());
-  if (!env) return error{env.err().code, "the node sent a reply this client cannot read: " + env.err().message};
+  auto view = proto::view_frame(frame, reply_limits());
+  if (!view) return error{view.err().code, "the node sent a reply this client cannot read: " + view.err().message};
   reply r;
-  r.cid = env->cid;
-  r.trace = env->trace;
-  auto& f = env->fields;
-  r.ok = f.value("ok", false);
+  r.cid = view->cid;
+  r.trace = std::string(view->trace);
+  auto ok = view->find("ok");
+  r.ok = ok && ok->as_bool().value_or(false);
   if (r.ok) {
-    r.body = f.contains("body") ? std::move(f["body"]) : nlohmann::json();
-  } else if (f.contains("error") && f["error"].is_object()) {
-    r.err = error{f["error"].value("code", std::string(errc::internal)),
-                  f["error"].value("message", std::string("the node reported an error without a message"))};
-  } else {
-    r.err = error{errc::internal, "the node sent a malformed reply"};
+    auto body = view->find("body");
+    r.body = body ? body->to_json() : nlohmann::json();
+    return r;
   }
+  auto e = view->find("error");
+  if (!e || !e->is_map()) {
+    r.err = error{errc::internal, "the node sent a malformed reply"};
+    return r;
+  }
+  auto text = [&](std::string_view key, const char* dflt) {
+    auto v = e->find(key);
+    auto str = v ? v->as_str() : std::nullopt;
+    return str ? std::string(*str) : std::string(dflt);
+  };
+  r.err = error{text("code", errc::internal), text("message", "the node reported an error without a message")};
   return r;
 }
 

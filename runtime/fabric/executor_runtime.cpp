@@ -6,6 +6,7 @@
 // wake-up; the results of one burst go back in bundles (bundle.hpp).
 #include "runtime/fabric/executor_runtime.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <optional>
 #include <set>
@@ -78,6 +79,7 @@ class executor_loop {
   void flush_results();
   bool on_node_message();
   void on_frame(std::string_view frame);
+  void on_task(const proto::frame_view& task);
   // What the executor reads from the node: the node's frame limit, once
   // its welcome named it, and never less than the default.
   proto::limits node_limits() const {
@@ -261,14 +263,17 @@ bool executor_loop::on_node_message() {
 }
 
 void executor_loop::on_frame(std::string_view frame) {
-  auto env = proto::decode_frame(frame, node_limits());
-  if (!env) {
-    spdlog::warn("executor: ignoring an unreadable frame from the node: {}", env.err().message);
+  auto view = proto::view_frame(frame, node_limits());
+  if (!view) {
+    spdlog::warn("executor: ignoring an unreadable frame from the node: {}", view.err().message);
     return;
   }
   last_heard_ = clock_t_::now();
-  auto& f = env->fields;  // not const: a task's args are moved into its job
-  switch (env->type) {
+  // Tasks, the hot path, are read in place; the rest as JSON.
+  if (view->type == proto::msg_type::task) return on_task(*view);
+  auto env = view->to_envelope();
+  const auto& f = env.fields;
+  switch (env.type) {
     case proto::msg_type::welcome:
       if (!welcomed_)
         spdlog::info("executor {} registered with node {} at {} (caps: {})", name_,
@@ -300,39 +305,6 @@ void executor_loop::on_frame(std::string_view frame) {
     case proto::msg_type::goodbye:  // the node read our drain goodbye: no task follows
       if (draining_) drain_acked_ = true;
       break;
-    case proto::msg_type::task: {
-      auto task_id = uint_field(f, "task_id");
-      auto lease = uint_field(f, "lease");
-      // While draining, a task sent before the node read our goodbye is
-      // still ours to run (the node counts it as in flight here). An
-      // action that never blocks runs here and now, slot or no slot.
-      const auto* inline_action = actions_.find(text_field(f, "action"));
-      bool runs_inline = inline_action && !inline_action->may_block();
-      if ((draining_ && drain_acked_) || (!runs_inline && in_flight_ >= cfg_.concurrency)) {
-        send(proto::msg_type::task_result,
-             {{"task_id", task_id}, {"lease", lease}, {"ok", false},
-              {"error", {{"code", errc::unavailable}, {"message", draining_ ? "executor is shutting down" : "executor is at capacity"}}}},
-             task_id, env->trace);
-        break;
-      }
-      job j;
-      j.task_id = task_id;
-      j.lease = lease;
-      j.action = text_field(f, "action");
-      j.args = f.contains("args") ? std::move(f["args"]) : nlohmann::json::object();
-      j.trace = env->trace;
-      j.key = text_field(f, "idempotency_key");
-      j.deadline = clock_t_::now() + std::chrono::milliseconds(int_field(f, "deadline_ms", 30000, 1, 7LL * 86'400'000));
-      const auto* a = actions_.find(j.action);
-      if (a && !a->may_block()) {
-        send_raw_result(run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed)));
-        break;
-      }
-      ++in_flight_;
-      held_.insert(j.lease);
-      pool_->submit(std::move(j));
-      break;
-    }
     case proto::msg_type::error: {
       auto code = f.contains("error") ? text_field(f["error"], "code") : std::string();
       auto msg = f.contains("error") ? text_field(f["error"], "message") : std::string();
@@ -342,6 +314,59 @@ void executor_loop::on_frame(std::string_view frame) {
     default:
       break;
   }
+}
+
+namespace {
+// A checked value's text or unsigned number, or the default (json_fields.hpp's reading).
+std::string text_of(const proto::frame_view& v, std::string_view key) {
+  auto e = v.find(key);
+  auto s = e ? e->as_str() : std::nullopt;
+  return std::string(s.value_or(std::string_view()));
+}
+std::uint64_t uint_of(const proto::frame_view& v, std::string_view key) {
+  auto e = v.find(key);
+  return e ? e->as_uint().value_or(0) : 0;
+}
+}  // namespace
+
+void executor_loop::on_task(const proto::frame_view& task) {
+  auto task_id = uint_of(task, "task_id");
+  auto lease = uint_of(task, "lease");
+  auto action = text_of(task, "action");
+  // While draining, a task sent before the node read our goodbye is
+  // still ours to run (the node counts it as in flight here). An
+  // action that never blocks runs here and now, slot or no slot.
+  const auto* a = actions_.find(action);
+  bool runs_inline = a && !a->may_block();
+  if ((draining_ && drain_acked_) || (!runs_inline && in_flight_ >= cfg_.concurrency)) {
+    send(proto::msg_type::task_result,
+         {{"task_id", task_id}, {"lease", lease}, {"ok", false},
+          {"error", {{"code", errc::unavailable}, {"message", draining_ ? "executor is shutting down" : "executor is at capacity"}}}},
+         task_id, std::string(task.trace));
+    return;
+  }
+  job j;
+  j.task_id = task_id;
+  j.lease = lease;
+  j.action = std::move(action);
+  auto args = task.find("args");
+  j.args = args ? args->to_json() : nlohmann::json::object();
+  j.trace = std::string(task.trace);
+  j.key = text_of(task, "idempotency_key");
+  // Integers only, clamped to [1 ms, 7 days]; 30 s when absent.
+  std::int64_t deadline_ms = 30000;
+  if (auto d = task.find("deadline_ms")) {
+    if (auto u = d->as_uint()) deadline_ms = static_cast<std::int64_t>(std::clamp<std::uint64_t>(*u, 1, 7ULL * 86'400'000));
+    else if (d->type() == msgpack_in::kind::negative) deadline_ms = 1;
+  }
+  j.deadline = clock_t_::now() + std::chrono::milliseconds(deadline_ms);
+  if (runs_inline) {
+    send_raw_result(run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed)));
+    return;
+  }
+  ++in_flight_;
+  held_.insert(j.lease);
+  pool_->submit(std::move(j));
 }
 
 // The node refused the handshake: ZeroMQ will not retry this socket. Back

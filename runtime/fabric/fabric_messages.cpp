@@ -29,15 +29,6 @@ result<std::map<std::string, std::string>> string_map(const json& j, const std::
   return out;
 }
 
-// An optional positive duration of at most 7 days, in milliseconds.
-result<std::optional<std::chrono::milliseconds>> duration_ms(const json& j, const char* key) {
-  auto it = j.find(key);
-  if (it == j.end()) return std::optional<std::chrono::milliseconds>();
-  bool ok = it->is_number_integer() && it->get<std::int64_t>() > 0 && it->get<std::int64_t>() <= max_duration_ms;
-  if (!ok) return bad(std::string("\"") + key + "\" must be a positive integer of at most 7 days (604800000)");
-  return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(it->get<std::int64_t>()));
-}
-
 }  // namespace
 
 result<executor_record> parse_hello(const json& f) {
@@ -80,26 +71,31 @@ result<executor_record> parse_hello(const json& f) {
   return rec;
 }
 
-result<task_result> parse_task_result(json& f) {
-  if (!f.is_object()) return bad("task_result: the body must be a map");
+result<task_result> parse_task_result(const proto::frame_view& f) {
   auto id = f.find("task_id");
   auto lease = f.find("lease");
-  if (id == f.end() || !id->is_number_unsigned() || lease == f.end() || !lease->is_number_unsigned())
-    return bad("task_result needs \"task_id\" and \"lease\" as unsigned integers");
+  auto id_v = id ? id->as_uint() : std::nullopt;
+  auto lease_v = lease ? lease->as_uint() : std::nullopt;
+  if (!id_v || !lease_v) return bad("task_result needs \"task_id\" and \"lease\" as unsigned integers");
   task_result r;
-  r.task_id = id->get<std::uint64_t>();
-  r.lease = lease->get<std::uint64_t>();
-  r.ok = bool_field(f, "ok");
-  r.duration_ms = number_field(f, "duration_ms");
+  r.task_id = *id_v;
+  r.lease = *lease_v;
+  auto ok = f.find("ok");
+  r.ok = ok && ok->as_bool().value_or(false);
+  auto took = f.find("duration_ms");
+  r.duration_ms = took ? took->as_number().value_or(0) : 0;
   if (r.ok) {
-    if (auto v = f.find("result"); v != f.end()) r.value = std::move(*v);
+    if (auto v = f.find("result")) r.value = *v;
   } else {
     auto e = f.find("error");
-    const json none = json::object();
-    const json& err = e != f.end() && e->is_object() ? *e : none;
+    auto text = [&](std::string_view key) {
+      auto v = e ? e->find(key) : std::nullopt;
+      auto s = v ? v->as_str() : std::nullopt;
+      return std::string(s.value_or(std::string_view()));
+    };
     // An empty code or message would reach the caller as an error that says
     // nothing; the fuzzer found executors could send that.
-    r.failure = error{text_field(err, "code"), text_field(err, "message")};
+    r.failure = error{text("code"), text("message")};
     if (r.failure.code.empty()) r.failure.code = errc::action_failed;
     if (r.failure.message.empty()) r.failure.message = "no message";
   }
@@ -126,32 +122,57 @@ std::optional<std::set<std::uint64_t>> parse_held_leases(const json& f) {
   return out;
 }
 
-result<run_request> parse_run_request(json& args) {
-  if (!args.is_object()) return bad("run needs args {\"action\": NAME, \"args\": {...}}");
-  if (!nonempty_string(args, "action")) return bad("run needs \"action\" as a non-empty string");
+namespace {
+
+// An optional positive duration of at most 7 days, in milliseconds.
+result<std::optional<std::chrono::milliseconds>> duration_ms(const std::optional<msgpack_in::value>& v, const char* key) {
+  if (!v) return std::optional<std::chrono::milliseconds>();
+  auto n = v->as_uint();
+  if (!n || *n == 0 || *n > static_cast<std::uint64_t>(max_duration_ms))
+    return bad(std::string("\"") + key + "\" must be a positive integer of at most 7 days (604800000)");
+  return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(static_cast<std::int64_t>(*n)));
+}
+
+}  // namespace
+
+result<run_request> parse_run_request(const msgpack_in::value& args) {
+  if (!args.is_map()) return bad("run needs args {\"action\": NAME, \"args\": {...}}");
+  // One pass over the entries (a repeated key: the last one counts).
+  std::optional<msgpack_in::value> action, action_args, on, timeout, start, key;
+  args.each_entry([&](std::string_view k, msgpack_in::value v) {
+    if (k == "action") action = v;
+    else if (k == "args") action_args = v;
+    else if (k == "on") on = v;
+    else if (k == "timeout_ms") timeout = v;
+    else if (k == "schedule_to_start_ms") start = v;
+    else if (k == "idempotency_key") key = v;
+  });
+  auto name = action ? action->as_str() : std::nullopt;
+  if (!name || name->empty()) return bad("run needs \"action\" as a non-empty string");
   run_request r;
-  r.action = args["action"].get<std::string>();
-  if (auto a = args.find("args"); a != args.end() && !a->is_null()) {
-    if (!a->is_object()) return bad("run: \"args\" must be a map of the action's arguments");
-    r.args = std::move(*a);
+  r.action = std::string(*name);
+  if (action_args && !action_args->is_nil()) {
+    if (!action_args->is_map()) return bad("run: \"args\" must be a map of the action's arguments");
+    r.args = action_args->to_json();
   } else {
     r.args = json::object();
   }
-  if (auto on = args.find("on"); on != args.end()) {
-    auto m = string_map(*on, "on");
+  if (on) {
+    auto m = string_map(on->to_json(), "on");
     if (!m) return m.err();
     r.selector = std::move(*m);
   }
-  auto timeout = duration_ms(args, "timeout_ms");
-  if (!timeout) return timeout.err();
-  r.timeout = *timeout;
-  auto start = duration_ms(args, "schedule_to_start_ms");
-  if (!start) return start.err();
-  r.schedule_to_start = *start;
-  if (auto k = args.find("idempotency_key"); k != args.end()) {
-    if (!k->is_string() || k->get_ref<const std::string&>().empty() || k->get_ref<const std::string&>().size() > 200)
+  auto t = duration_ms(timeout, "timeout_ms");
+  if (!t) return t.err();
+  r.timeout = *t;
+  auto s = duration_ms(start, "schedule_to_start_ms");
+  if (!s) return s.err();
+  r.schedule_to_start = *s;
+  if (key) {
+    auto text = key->as_str();
+    if (!text || text->empty() || text->size() > 200)
       return bad("\"idempotency_key\" must be a non-empty string of at most 200 characters");
-    r.idempotency_key = k->get<std::string>();
+    r.idempotency_key = std::string(*text);
   }
   return r;
 }

@@ -16,8 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/fabric/dispatch_table.hpp"
 #include "runtime/base/error.hpp"
+#include "runtime/base/msgpack_in.hpp"
+#include "runtime/fabric/dispatch_table.hpp"
+#include "runtime/fabric/protocol.hpp"
 
 namespace keel::fabric {
 
@@ -26,18 +28,20 @@ namespace keel::fabric {
 // and bad_version when the executor speaks another protocol (naming both).
 result<executor_record> parse_hello(const nlohmann::json& fields);
 
-// task_result: an executor reports a finished task. `fields` is consumed:
-// the result is moved out, not copied. Errors: bad_request when task_id or
-// lease is missing (nothing to match the result to).
+// task_result: an executor reports a finished task, read in place: the
+// result stays the checked msgpack the executor sent, to be passed on to
+// the caller as it is or read as JSON where the node needs it. `value`
+// points into the frame. Errors: bad_request when task_id or lease is
+// missing (nothing to match the result to).
 struct task_result {
   std::uint64_t task_id = 0;
   std::uint64_t lease = 0;
   bool ok = false;
-  nlohmann::json value;  // when ok
-  error failure;         // when !ok: the action's code and message
+  msgpack_in::value value;  // when ok; nil when the executor sent none
+  error failure;            // when !ok: the action's code and message
   double duration_ms = 0;
 };
-result<task_result> parse_task_result(nlohmann::json& fields);
+result<task_result> parse_task_result(const proto::frame_view& frame);
 
 // heartbeat: the leases whose actions reported progress. Bounded: at most
 // `max` leases; anything that is not an unsigned integer is ignored.
@@ -49,7 +53,8 @@ std::vector<std::uint64_t> parse_beats(const nlohmann::json& fields, std::size_t
 // its leases. At most 4096 (an executor's largest concurrency) are read.
 std::optional<std::set<std::uint64_t>> parse_held_leases(const nlohmann::json& fields);
 
-// `run` request args. `args` is consumed (the action's args are moved out).
+// `run` request args, the "args" entry of the request (an absent one is
+// an empty value, and refused).
 struct run_request {
   std::string action;
   nlohmann::json args;  // an object
@@ -58,7 +63,7 @@ struct run_request {
   std::optional<std::chrono::milliseconds> schedule_to_start;
   std::string idempotency_key;
 };
-result<run_request> parse_run_request(nlohmann::json& args);
+result<run_request> parse_run_request(const msgpack_in::value& args);
 
 // executors.authorize request args.
 struct authorize_request {

@@ -51,7 +51,9 @@ struct gateway::impl {
   bool on_router_readable();  // false when the ROUTER had nothing to read
   // Remembers that the peer reads bundles when this hello or request says
   // so (`bundles: true`); a hello without it says it does not.
-  void note_bundles(std::string_view peer, const nlohmann::json& fields, bool hello);
+  void note_bundles(std::string_view peer, const proto::frame_view& v, bool hello);
+  // Whether the sink's handler for `v` reads the frame itself (inbound::frame).
+  static bool reads_in_place(const proto::frame_view& v);
   // Counts `e` and answers `peer` with it in an error frame.
   void refuse(const zmq::message_t& peer, const error& e);
   // One frame from `peer`, alone or out of a bundle: decoded and handed to
@@ -273,10 +275,10 @@ void gateway::impl::refuse(const zmq::message_t& peer, const error& e) {
 
 void gateway::impl::on_frame(const zmq::message_t& peer, const std::string& principal, std::string_view frame,
                              const proto::limits& lim) {
-  auto env = proto::decode_frame(frame, lim);
-  std::string_view peer_id(peer.data<char>(), peer.size());
-  if (!env) {
-    refuse(peer, env.err());
+  auto view = proto::view_frame(frame, lim);
+  std::string peer_id(peer.data<char>(), peer.size());
+  if (!view) {
+    refuse(peer, view.err());
     // A refused result still names its task and lease: the sink hears of it
     // as a failed result, so the caller gets an answer and the executor's
     // slot is freed instead of both waiting for a frame that was dropped.
@@ -290,19 +292,29 @@ void gateway::impl::on_frame(const zmq::message_t& peer, const std::string& prin
                          {"lease", ids->lease},
                          {"ok", false},
                          {"error", {{"code", errc::bad_frame},
-                                    {"message", "the node refused the executor's result frame: " + env.err().message}}}};
-        sink->on_message(inbound{std::string(peer_id), principal, std::move(failed)});
+                                    {"message", "the node refused the executor's result frame: " + view.err().message}}}};
+        sink->on_message(inbound{std::move(peer_id), principal, std::move(failed), {}});
       }
     return;
   }
-  if (env->type == proto::msg_type::hello || env->type == proto::msg_type::request)
-    note_bundles(peer_id, env->fields, env->type == proto::msg_type::hello);
-  sink->on_message(inbound{std::string(peer_id), principal, std::move(env.value())});
+  if (view->type == proto::msg_type::hello || view->type == proto::msg_type::request)
+    note_bundles(peer_id, *view, view->type == proto::msg_type::hello);
+  if (sink->on_view(inbound_view{peer_id, principal, *view})) return;
+  inbound in{std::move(peer_id), principal, view->to_envelope(), {}};
+  if (reads_in_place(*view)) in.frame.assign(frame);
+  sink->on_message(std::move(in));
 }
 
-void gateway::impl::note_bundles(std::string_view peer, const nlohmann::json& fields, bool hello) {
-  auto b = fields.find("bundles");
-  if (b == fields.end() || !b->is_boolean() || !b->get<bool>()) {
+bool gateway::impl::reads_in_place(const proto::frame_view& v) {
+  if (v.type == proto::msg_type::task_result) return true;
+  if (v.type != proto::msg_type::request) return false;
+  auto op = v.find("op");
+  return op && op->as_str() == std::string_view("run");
+}
+
+void gateway::impl::note_bundles(std::string_view peer, const proto::frame_view& v, bool hello) {
+  auto b = v.find("bundles");
+  if (!b || !b->as_bool().value_or(false)) {
     if (hello) bundle_peers.erase(std::string(peer));  // a new hello speaks for the whole connection
     return;
   }

@@ -31,6 +31,18 @@ struct inbound {
   std::string peer;       // ZeroMQ routing id: opaque, used to reply
   std::string principal;  // the authorized key's name (CURVE); empty when the node runs without keys
   proto::envelope env;
+  // The frame as it came, kept for the handlers that read their frames in
+  // place (task results, `run` requests); empty for every other message,
+  // and where a message was built rather than received.
+  std::string frame;
+};
+
+// A frame offered to the sink before its fields are turned into JSON. The
+// view reads the received bytes: both live only for the call.
+struct inbound_view {
+  const std::string& peer;
+  const std::string& principal;
+  const proto::frame_view& view;
 };
 
 class auth_registry;
@@ -40,6 +52,10 @@ class gateway_sink {
  public:
   virtual ~gateway_sink() = default;
   virtual void on_message(inbound&& msg) = 0;
+  // Offered every frame first: true when the sink handled it in place, and
+  // on_message() then never sees it; false (the default) to have it
+  // decoded and passed to on_message().
+  virtual bool on_view(const inbound_view&) { return false; }
   // Called on the gateway thread after a burst of on_message calls (the
   // ROUTER had nothing more to read, or the burst limit was reached). A
   // sink that batches hands its batch on here; until then it may hold

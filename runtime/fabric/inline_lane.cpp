@@ -2,7 +2,7 @@
 
 namespace keel {
 
-bool inline_lane::try_handle(inbound& in) {
+bool inline_lane::try_handle(const inbound_view& in) {
   if (posted_.load(std::memory_order_acquire) != 0) return false;
   std::unique_lock<std::recursive_mutex> g(mu_, std::try_to_lock);
   if (!g.owns_lock() || !handler_) return false;

@@ -33,13 +33,13 @@ namespace keel {
 
 class inline_lane {
  public:
-  // Returns true when it handled `in` (then `in` was consumed); false when
-  // the frame must go to the mailbox: the handler declined it, a posted
-  // batch is pending, the actor is running, or no handler is attached.
-  using handler = std::function<bool(inbound& in)>;
+  // Returns true when it handled `in`; false when the frame must go to
+  // the mailbox: the handler declined it, a posted batch is pending, the
+  // actor is running, or no handler is attached.
+  using handler = std::function<bool(const inbound_view& in)>;
 
   // The gateway thread. Never waits.
-  bool try_handle(inbound& in);
+  bool try_handle(const inbound_view& in);
   // A token to carry inside a batch posted to the actor's mailbox: the lane
   // stays shut until every copy of it is destroyed, i.e. the batch was
   // handled, or dropped with a dead agent's mailbox.

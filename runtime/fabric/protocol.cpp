@@ -1,6 +1,7 @@
-// Frame codec. The body is unpacked by msgpack-c with explicit limits (sizes
-// and nesting depth), so a hostile peer cannot make the node allocate
-// unbounded memory or recurse deeply; every failure becomes an error value.
+// Frame codec. The body is checked by msgpack_in in one pass with explicit
+// limits (sizes and nesting depth), so a hostile peer can make the node
+// neither allocate unbounded memory nor recurse deeply; every failure
+// becomes an error value. Writing goes through msgpack-c's packer.
 #include "runtime/fabric/protocol.hpp"
 
 #include <algorithm>
@@ -42,7 +43,7 @@ error bad(std::string what) { return {errc::bad_frame, std::move(what)}; }
 
 }  // namespace
 
-result<envelope> decode_frame(std::string_view frame, const limits& lim) {
+result<frame_view> view_frame(std::string_view frame, const limits& lim) {
   if (frame.empty()) return bad("empty frame: expected [version][type][msgpack body]");
   auto v = static_cast<std::uint8_t>(frame[0]);
   if (v != version)
@@ -51,70 +52,79 @@ result<envelope> decode_frame(std::string_view frame, const limits& lim) {
   if (frame.size() < 2) return bad("frame ends after the version byte: expected [version][type][msgpack body]");
   auto t = static_cast<std::uint8_t>(frame[1]);
   if (!known_type(t)) return bad("unknown message type " + std::to_string(t));
-  auto body_frame = frame.substr(2);
-  if (body_frame.size() > lim.max_body_bytes)
-    return bad("body of " + std::to_string(body_frame.size()) + " bytes exceeds the limit of " +
+  auto body = frame.substr(2);
+  if (body.size() > lim.max_body_bytes)
+    return bad("body of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                std::to_string(lim.max_body_bytes));
 
-  // One zone per thread, cleared after each frame: a fresh zone would
-  // malloc an 8 KiB chunk for every message. A zone that grew for a large
-  // body is dropped so it does not pin that memory.
-  thread_local msgpack::zone zone;
-  struct zone_reset {
-    std::size_t body;
-    ~zone_reset() {
-      if (body > (64u << 10)) zone = msgpack::zone();
-      else zone.clear();
-    }
-  } reset{body_frame.size()};
-  msgpack::object obj;
-  try {
-    std::size_t off = 0;
-    // ext is allowed through the unpacker (bounded by the body size) so the
-    // converter can refuse it by name rather than as "too large".
-    msgpack::unpack_limit ul(lim.max_container, lim.max_container, lim.max_body_bytes,
-                             lim.max_body_bytes, lim.max_body_bytes, lim.max_depth);
-    obj = msgpack::unpack(zone, body_frame.data(), body_frame.size(), off, nullptr, nullptr, ul);
-    if (off != body_frame.size())
-      return bad("body has " + std::to_string(body_frame.size() - off) +
-                 " trailing bytes after the msgpack map");
-  } catch (const msgpack::depth_size_overflow&) {
-    return bad("body nests deeper than " + std::to_string(lim.max_depth) + " levels");
-  } catch (const msgpack::size_overflow&) {
-    return bad("body has a container or string larger than the limits");
-  } catch (const msgpack::insufficient_bytes&) {
-    return bad("body is truncated msgpack");
-  } catch (const std::exception& ex) {
-    return bad(std::string("body is not valid msgpack: ") + ex.what());
-  }
-  if (obj.type != msgpack::type::MAP) return bad("body must be a msgpack map");
-  // The ids are read straight from msgpack: JSON values for them would be
-  // built only to be erased again. A repeated key: the last one counts.
-  const msgpack::object *cid = nullptr, *trace = nullptr, *span = nullptr;
-  auto json = msgpack_map_to_json(obj, [&](std::string_view key, const msgpack::object& v) {
-    if (key == "cid") cid = &v;
-    else if (key == "trace") trace = &v;
-    else if (key == "span") span = &v;
-    else return false;
-    return true;
-  });
-  if (!json) return json.err();
+  // The body map is checked whole first, so a frame is refused for what is
+  // wrong anywhere in it before any of its entries is looked at.
+  const msgpack_in::limits ml{lim.max_depth, lim.max_container};
+  auto len = msgpack_in::check(body, ml);
+  if (!len) return len.err();
+  if (*len != body.size())
+    return bad("body has " + std::to_string(body.size() - *len) + " trailing bytes after the msgpack map");
+  msgpack_in::value map(body);
+  if (!map.is_map()) return bad("body must be a msgpack map");
 
-  envelope env;
-  env.type = static_cast<msg_type>(t);
-  if (!cid || cid->type != msgpack::type::POSITIVE_INTEGER) return bad("body needs \"cid\" as an unsigned integer");
-  env.cid = cid->via.u64;
-  auto hex_str = [](const msgpack::object* o, std::size_t len) {
-    return o && o->type == msgpack::type::STR && is_hex_id(std::string_view(o->via.str.ptr, o->via.str.size), len);
+  frame_view out;
+  out.type = static_cast<msg_type>(t);
+  // The ids are read here, not kept as entries. A repeated key: the last one counts.
+  std::optional<msgpack_in::value> cid, trace, span;
+  map.each_entry([&](std::string_view key, msgpack_in::value val) {
+    if (key == "cid") cid = val;
+    else if (key == "trace") trace = val;
+    else if (key == "span") span = val;
+    else out.entries.emplace_back(key, val);
+  });
+  auto id = cid ? cid->as_uint() : std::nullopt;
+  if (!id) return bad("body needs \"cid\" as an unsigned integer");
+  out.cid = *id;
+  auto hex_str = [](const std::optional<msgpack_in::value>& o, std::size_t n) -> std::optional<std::string_view> {
+    auto s = o ? o->as_str() : std::nullopt;
+    if (!s || !is_hex_id(*s, n)) return std::nullopt;
+    return s;
   };
-  if (!hex_str(trace, 32)) return bad("body needs \"trace\" as 32 lower-case hex digits");
-  env.trace.assign(trace->via.str.ptr, trace->via.str.size);
+  auto tr = hex_str(trace, 32);
+  if (!tr) return bad("body needs \"trace\" as 32 lower-case hex digits");
+  out.trace = *tr;
   if (span) {
-    if (!hex_str(span, 16)) return bad("\"span\" must be 16 lower-case hex digits");
-    env.span.assign(span->via.str.ptr, span->via.str.size);
+    auto sp = hex_str(span, 16);
+    if (!sp) return bad("\"span\" must be 16 lower-case hex digits");
+    out.span = *sp;
   }
-  env.fields = std::move(json.value());
+  return out;
+}
+
+std::optional<msgpack_in::value> frame_view::find(std::string_view key) const {
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it)
+    if (it->first == key) return it->second;
+  return std::nullopt;
+}
+
+nlohmann::json frame_view::fields() const {
+  auto out = nlohmann::json::object();
+  auto& obj = out.get_ref<nlohmann::json::object_t&>();
+  // Keel peers write their keys sorted, so the hint is right; a repeated
+  // key keeps its last value.
+  for (const auto& [key, val] : entries) obj.insert_or_assign(obj.end(), std::string(key), val.to_json());
+  return out;
+}
+
+envelope frame_view::to_envelope() const {
+  envelope env;
+  env.type = type;
+  env.cid = cid;
+  env.trace.assign(trace);
+  env.span.assign(span);
+  env.fields = fields();
   return env;
+}
+
+result<envelope> decode_frame(std::string_view frame, const limits& lim) {
+  auto view = view_frame(frame, lim);
+  if (!view) return view.err();
+  return view->to_envelope();
 }
 
 namespace {
@@ -301,6 +311,13 @@ body_writer& body_writer::field(std::string_view key, const nlohmann::json& v) {
   entry(key);
   msgpack::packer<msgpack::sbuffer> pk(writer_buffer());
   pack_json(pk, v);
+  return *this;
+}
+
+body_writer& body_writer::field(std::string_view key, const msgpack_in::value& v) {
+  entry(key);
+  if (v.bytes().empty()) msgpack::packer<msgpack::sbuffer>(writer_buffer()).pack_nil();
+  else writer_buffer().write(v.bytes().data(), v.bytes().size());
   return *this;
 }
 

@@ -19,11 +19,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/error.hpp"
+#include "runtime/base/msgpack_in.hpp"
 
 namespace keel::proto {
 
@@ -62,8 +65,32 @@ struct envelope {
   nlohmann::json fields = nlohmann::json::object();
 };
 
-// Decodes one frame (identity frames already stripped). Never throws.
+// One frame that decode_frame() accepts, read in place: the type and ids,
+// and every other top-level entry of the body as a checked msgpack value
+// (pointing into the frame, which must outlive the view). For the frames
+// on the task path, whose handlers read a few scalars and pass the rest on
+// as bytes: building their JSON cost more than handling them.
+struct frame_view {
+  using entry = std::pair<std::string_view, msgpack_in::value>;
+  msg_type type = msg_type::error;
+  std::uint64_t cid = 0;
+  std::string_view trace;
+  std::string_view span;
+  boost::container::small_vector<entry, 8> entries;  // in body order, repeats kept
+
+  // The entry under `key` (the last one when it repeats), or nullopt.
+  std::optional<msgpack_in::value> find(std::string_view key) const;
+  // The entries as decode_frame()'s `fields`.
+  nlohmann::json fields() const;
+  // The whole message as decode_frame() returns it.
+  envelope to_envelope() const;
+};
+
+// Checks one frame (identity frames already stripped). Never throws.
 // Errors: bad_version (first byte is not `version`), bad_frame (anything else).
+result<frame_view> view_frame(std::string_view frame, const limits& lim = {});
+
+// view_frame(), then the fields as JSON.
 result<envelope> decode_frame(std::string_view frame, const limits& lim = {});
 
 // Whether `v` passes decode_frame()'s nesting and container limits when it
@@ -115,6 +142,8 @@ class body_writer {
   body_writer& field(std::string_view key, const char* v) { return field(key, std::string_view(v)); }
   body_writer& field(std::string_view key, const std::string& v) { return field(key, std::string_view(v)); }
   body_writer& field(std::string_view key, const nlohmann::json& v);
+  // A value read from a checked frame, copied as its bytes (nil when empty).
+  body_writer& field(std::string_view key, const msgpack_in::value& v);
   // A nested map of `entries` entries under `key`; the next `entries`
   // field() calls fill it.
   body_writer& map(std::string_view key, std::size_t entries);

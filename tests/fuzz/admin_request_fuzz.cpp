@@ -3,6 +3,7 @@
 // executors.revoke), exactly as the node handles them.
 #include "runtime/fabric/fabric_messages.hpp"
 #include "runtime/base/json_fields.hpp"
+#include "runtime/base/msgpack_json.hpp"
 #include "tests/fuzz/fabric_fuzz.hpp"
 #include "tests/fuzz/json_mutator.hpp"
 
@@ -26,7 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.ok()) KEEL_FUZZ_CHECK(!r->empty(), "accepted an empty name");
   } else {
     // Everything else is tried as `run`, the request that creates work.
-    auto r = fuzz::guarded("parse_run_request", [&] { return fabric::parse_run_request(args); });
+    // The node reads `run` in place: its args as the checked msgpack they came as.
+    auto bytes = json_to_msgpack(args);
+    auto r = fuzz::guarded("parse_run_request", [&] { return fabric::parse_run_request(msgpack_in::value(bytes)); });
     if (r.ok()) {
       KEEL_FUZZ_CHECK(!r->action.empty(), "accepted an empty action");
       KEEL_FUZZ_CHECK(r->args.is_object(), "args is a " + std::string(r->args.type_name()));

@@ -1,9 +1,11 @@
 // libFuzzer target for keel::proto::decode_frame, the node's first line of
-// defence against hostile peers. See fuzz_common.hpp for the input layout and
+// defence against hostile peers, and for its msgpack reader against
+// msgpack-c's (reference_reader.hpp). See fuzz_common.hpp for the input layout and
 // the properties checked. Build and run with tools/run_fuzzers.sh.
 #include "runtime/fabric/bundle.hpp"
 #include "tests/fuzz/fuzz_common.hpp"
 #include "tests/fuzz/json_mutator.hpp"
+#include "tests/fuzz/reference_reader.hpp"
 
 using namespace keel;
 
@@ -13,6 +15,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The limits the gateway uses by default.
   auto r = fuzz::checked_decode(f, proto::limits{});
   if (r.ok()) fuzz::check_round_trip(r.value(), proto::limits{});
+
+  // The one-pass reader against msgpack-c's unpacker and a plain
+  // conversion: both accept the same bodies and read the same values.
+  if (f.size() >= 2) {
+    auto body = f.substr(2);
+    for (auto lim : {proto::limits{}, fuzz::small_limits()}) {
+      auto ours = msgpack_in::check(body, {lim.max_depth, lim.max_container});
+      bool ours_ok = ours.ok() && *ours == body.size();
+      auto ref = fuzz::reference_read(body, lim.max_depth, lim.max_container);
+      KEEL_FUZZ_CHECK(ours_ok == ref.has_value(),
+                      std::string("msgpack_in ") + (ours_ok ? "accepted" : "refused") + " a body msgpack-c " +
+                          (ref ? "accepted" : "refused") + (ours.ok() ? "" : ": " + ours.err().message));
+      if (ours_ok)
+        KEEL_FUZZ_CHECK(json_to_msgpack(msgpack_in::value(body).to_json()) == json_to_msgpack(*ref),
+                        "msgpack_in read another value than msgpack-c");
+    }
+  }
 
   // What the gateway reads from a result frame it refused: never more than
   // the decoder itself would have read from an accepted one.

@@ -23,6 +23,7 @@
 
 #include <msgpack.hpp>
 
+#include "runtime/base/msgpack_in.hpp"
 #include "runtime/base/msgpack_json.hpp"
 
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
@@ -138,16 +139,10 @@ inline std::size_t mutate(std::uint8_t* data, std::size_t size, std::size_t max_
   std::mt19937 rng(seed);
   if (size < 3 || size > 65536 || rng() % 3 == 0) return LLVMFuzzerMutate(data, size, max_size);
   nlohmann::json body;
-  try {
-    std::size_t off = 0;
-    msgpack::unpack_limit lim(4096, 4096, 65536, 65536, 65536, 48);
-    auto oh = msgpack::unpack(reinterpret_cast<const char*>(data) + 2, size - 2, off, nullptr, nullptr, lim);
-    auto r = msgpack_to_json(oh.get());
-    if (!r) return LLVMFuzzerMutate(data, size, max_size);
-    body = std::move(r.value());
-  } catch (...) {
-    return LLVMFuzzerMutate(data, size, max_size);
-  }
+  std::string_view bytes(reinterpret_cast<const char*>(data) + 2, size - 2);
+  auto len = msgpack_in::check(bytes, {48, 4096});
+  if (!len) return LLVMFuzzerMutate(data, size, max_size);
+  body = msgpack_in::value(bytes.substr(0, *len)).to_json();
   for (unsigned k = 0, n = 1 + rng() % 3; k < n; ++k) detail::mutate_once(body, rng);
   msgpack::sbuffer buf;
   msgpack::packer<msgpack::sbuffer> pk(buf);

@@ -3,7 +3,7 @@
 // fuzz_common.hpp ([version][type][body] concatenated). The generated files are
 // committed; rerun after a protocol change:
 //     tools/run_fuzzers.sh --seeds
-// (or build this file with runtime/fabric/protocol.cpp, runtime/base/msgpack_json.cpp,
+// (or build this file with runtime/fabric/protocol.cpp, runtime/base/msgpack_in.cpp, runtime/base/msgpack_json.cpp,
 // runtime/base/utf8.cpp and runtime/base/hex.cpp
 // and run it with the corpus directory as its argument).
 #include <cstdio>

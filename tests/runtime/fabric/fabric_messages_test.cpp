@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "runtime/fabric/fabric_messages.hpp"
+#include "runtime/base/msgpack_json.hpp"
 #include "runtime/fabric/protocol.hpp"
 
 using namespace keel;
@@ -18,6 +19,24 @@ json hello() {
 
 bool refused_with(const error& e, const std::string& code, const std::string& words) {
   return e.code == code && e.message.find(words) != std::string::npos;
+}
+
+// A task_result frame with `fields`, read in place as the node reads it;
+// the parsed result points into `bytes`.
+struct result_frame {
+  std::string bytes;
+  proto::frame_view view;
+  explicit result_frame(const json& fields)
+      : bytes(proto::encode_frame(proto::make_envelope(proto::msg_type::task_result, fields))),
+        view(proto::view_frame(bytes).value()) {}
+  result_frame(const result_frame&) = delete;
+  result<fabric::task_result> parse() const { return fabric::parse_task_result(view); }
+};
+
+// `run` args as they arrive: msgpack, read in place.
+result<fabric::run_request> parse_run(const json& args) {
+  auto bytes = json_to_msgpack(args);
+  return fabric::parse_run_request(msgpack_in::value(bytes));
 }
 
 }  // namespace
@@ -55,38 +74,46 @@ BOOST_AUTO_TEST_CASE(hello_refusals_name_the_field) {
   BOOST_TEST(!fabric::parse_hello(json::array()).ok());
 }
 
-BOOST_AUTO_TEST_CASE(task_results_move_the_value_and_keep_the_failure) {
-  json ok = {{"task_id", 5u}, {"lease", 2u}, {"ok", true}, {"result", {{"big", std::string(1000, 'x')}}}, {"duration_ms", 1.5}};
-  auto r = fabric::parse_task_result(ok);
+BOOST_AUTO_TEST_CASE(task_results_keep_the_value_as_sent_and_the_failure) {
+  json value = {{"big", std::string(1000, 'x')}, {"n", 1}};
+  result_frame ok({{"task_id", 5u}, {"lease", 2u}, {"ok", true}, {"result", value}, {"duration_ms", 1.5}});
+  auto r = ok.parse();
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->task_id == 5u);
   BOOST_TEST(r->lease == 2u);
   BOOST_TEST(r->ok);
-  BOOST_TEST(r->value["big"].get<std::string>().size() == 1000u);
+  BOOST_TEST(r->value.to_json() == value);
+  // The very bytes the executor wrote, to be passed on to the caller.
+  BOOST_TEST(r->value.bytes() == json_to_msgpack(value));
   BOOST_TEST(r->duration_ms == 1.5);
 
-  json failed = {{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", {{"code", "timeout"}, {"message", "slow"}}}};
-  auto f = fabric::parse_task_result(failed);
+  result_frame none({{"task_id", 5u}, {"lease", 2u}, {"ok", true}});
+  BOOST_TEST(none.parse()->value.to_json().is_null());
+
+  result_frame failed({{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", {{"code", "timeout"}, {"message", "slow"}}}});
+  auto f = failed.parse();
   BOOST_REQUIRE(f.ok());
   BOOST_TEST(!f->ok);
   BOOST_TEST(f->failure.code == "timeout");
   BOOST_TEST(f->failure.message == "slow");
 
-  json garbled = {{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", "boom"}};
-  auto g = fabric::parse_task_result(garbled);
+  result_frame garbled({{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", "boom"}});
+  auto g = garbled.parse();
   BOOST_REQUIRE(g.ok());
   BOOST_TEST(g->failure.code == errc::action_failed);
 
-  json empty = {{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", {{"code", ""}, {"message", ""}}}};
-  auto e = fabric::parse_task_result(empty);  // found by task_result_fuzz
+  result_frame empty({{"task_id", 5u}, {"lease", 2u}, {"ok", false}, {"error", {{"code", ""}, {"message", ""}}}});
+  auto e = empty.parse();  // found by task_result_fuzz
   BOOST_REQUIRE(e.ok());
   BOOST_TEST(e->failure.code == errc::action_failed);
   BOOST_TEST(e->failure.message == "no message");
 
-  json no_lease = {{"task_id", 5u}, {"ok", true}};
-  BOOST_TEST(refused_with(fabric::parse_task_result(no_lease).err(), errc::bad_request, "\"lease\""));
-  json negative = {{"task_id", -5}, {"lease", 1u}};
-  BOOST_TEST(!fabric::parse_task_result(negative).ok());
+  result_frame no_lease({{"task_id", 5u}, {"ok", true}});
+  BOOST_TEST(refused_with(no_lease.parse().err(), errc::bad_request, "\"lease\""));
+  result_frame negative({{"task_id", -5}, {"lease", 1u}});
+  BOOST_TEST(!negative.parse().ok());
+  result_frame not_ok({{"task_id", 5u}, {"lease", 1u}, {"ok", "yes"}});
+  BOOST_TEST(!not_ok.parse()->ok);  // only `true` is success
 }
 
 BOOST_AUTO_TEST_CASE(beats_are_bounded_and_skip_junk) {
@@ -99,7 +126,7 @@ BOOST_AUTO_TEST_CASE(beats_are_bounded_and_skip_junk) {
 BOOST_AUTO_TEST_CASE(run_requests_parse_every_option) {
   json args = {{"action", "file.append"}, {"args", {{"file", "a"}}},  {"on", {{"site", "db1"}}},
                {"timeout_ms", 5000},      {"schedule_to_start_ms", 700}, {"idempotency_key", "k-1"}};
-  auto r = fabric::parse_run_request(args);
+  auto r = parse_run(args);
   BOOST_REQUIRE(r.ok());
   BOOST_TEST(r->action == "file.append");
   BOOST_TEST(r->args["file"] == "a");
@@ -109,7 +136,7 @@ BOOST_AUTO_TEST_CASE(run_requests_parse_every_option) {
   BOOST_TEST(r->idempotency_key == "k-1");
 
   json bare = {{"action", "echo"}};
-  auto b = fabric::parse_run_request(bare);
+  auto b = parse_run(bare);
   BOOST_REQUIRE(b.ok());
   BOOST_TEST(b->args.is_object());
   BOOST_TEST(!b->timeout.has_value());
@@ -117,7 +144,7 @@ BOOST_AUTO_TEST_CASE(run_requests_parse_every_option) {
 
 BOOST_AUTO_TEST_CASE(run_refusals_name_the_field) {
   auto refuse = [](json args, const std::string& words) {
-    auto r = fabric::parse_run_request(args);
+    auto r = parse_run(args);
     return !r.ok() && refused_with(r.err(), errc::bad_request, words);
   };
   BOOST_TEST(refuse("echo", "run needs args"));

@@ -1,0 +1,128 @@
+// msgpack_in: values read in place after one check. The refusals and the
+// round trips through JSON are in msgpack_json_test and protocol_rejection_test;
+// here, what the accessors answer, including for the encodings other
+// encoders choose (signed forms of positive numbers, float32, repeated keys).
+#include <boost/test/unit_test.hpp>
+
+#include <msgpack.hpp>
+
+#include "runtime/base/msgpack_in.hpp"
+
+using namespace keel;
+using msgpack_in::value;
+
+namespace {
+
+using mp_packer = msgpack::packer<msgpack::sbuffer>;
+
+template <class F>
+std::string packed_by(F&& f) {
+  msgpack::sbuffer buf;
+  mp_packer pk(buf);
+  f(pk);
+  return std::string(buf.data(), buf.size());
+}
+
+// Checks `bytes` as exactly one value and returns it.
+value checked(const std::string& bytes) {
+  auto len = msgpack_in::check(bytes, {});
+  BOOST_REQUIRE_MESSAGE(len.ok(), (len.ok() ? "" : len.err().message));
+  BOOST_REQUIRE_EQUAL(*len, bytes.size());
+  return value(bytes);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(msgpack_in_test)
+
+BOOST_AUTO_TEST_CASE(numbers_read_as_the_frame_decoder_reads_them) {
+  // A positive number in a signed encoding (int8 ... int64) is unsigned.
+  auto int8_five = std::string("\xd0\x05", 2);
+  BOOST_TEST(checked(int8_five).as_uint().value_or(0) == 5u);
+  BOOST_TEST((checked(int8_five).type() == msgpack_in::kind::uint));
+  BOOST_TEST(checked(int8_five).to_json().is_number_unsigned());
+  auto minus_two = packed_by([](mp_packer& pk) { pk.pack(std::int64_t{-2}); });
+  BOOST_TEST(!checked(minus_two).as_uint().has_value());
+  BOOST_TEST(checked(minus_two).as_number().value_or(0) == -2.0);
+  BOOST_TEST(checked(minus_two).to_json().get<std::int64_t>() == -2);
+  auto big = packed_by([](mp_packer& pk) { pk.pack(std::uint64_t{1} << 63); });
+  BOOST_TEST(checked(big).as_uint().value_or(0) == (std::uint64_t{1} << 63));
+  auto f32 = packed_by([](mp_packer& pk) { pk.pack_float(1.5f); });
+  BOOST_TEST(checked(f32).as_number().value_or(0) == 1.5);
+  BOOST_TEST(checked(f32).to_json().get<double>() == 1.5);
+  BOOST_TEST(!checked(f32).as_uint().has_value());
+  auto f64 = packed_by([](mp_packer& pk) { pk.pack_double(-0.25); });
+  BOOST_TEST(checked(f64).as_number().value_or(0) == -0.25);
+}
+
+BOOST_AUTO_TEST_CASE(a_map_reads_its_entries_in_order_and_find_takes_the_last_repeat) {
+  auto map = packed_by([](mp_packer& pk) {
+    pk.pack_map(4);
+    pk.pack(std::string("b"));
+    pk.pack(1);
+    pk.pack(std::string("nested"));
+    pk.pack_map(1);
+    pk.pack(std::string("x"));
+    pk.pack_array(2);
+    pk.pack(true);
+    pk.pack(std::string("text"));
+    pk.pack(std::string("b"));
+    pk.pack(3);
+    pk.pack(std::string("s"));
+    pk.pack(std::string("hello"));
+  });
+  auto v = checked(map);
+  BOOST_TEST(v.is_map());
+  std::vector<std::string> keys;
+  v.each_entry([&](std::string_view k, value) { keys.emplace_back(k); });
+  BOOST_TEST((keys == std::vector<std::string>{"b", "nested", "b", "s"}));
+  BOOST_TEST(v.find("b")->as_uint().value_or(0) == 3u);
+  BOOST_TEST(v.find("s")->as_str().value_or("") == "hello");
+  BOOST_TEST(!v.find("missing").has_value());
+  auto nested = v.find("nested");
+  BOOST_REQUIRE(nested.has_value());
+  BOOST_TEST(nested->to_json().dump() == R"({"x":[true,"text"]})");
+  // The value's bytes are exactly its own: it can be copied into another frame as it is.
+  BOOST_TEST(checked(std::string(nested->bytes())).to_json() == nested->to_json());
+  BOOST_TEST(v.to_json().dump() == R"({"b":3,"nested":{"x":[true,"text"]},"s":"hello"})");
+  // Asked for a map's entries, anything else has none.
+  BOOST_TEST(!checked(std::string("\xc0", 1)).find("b").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(check_reports_the_length_of_the_first_value_and_leaves_the_rest) {
+  auto two = packed_by([](mp_packer& pk) {
+    pk.pack(std::string("abc"));
+    pk.pack_nil();
+  });
+  auto len = msgpack_in::check(two, {});
+  BOOST_REQUIRE(len.ok());
+  BOOST_TEST(*len == 4u);
+  BOOST_TEST(msgpack_in::skip_one(two, 0) == 4u);
+  BOOST_TEST(msgpack_in::skip_one(two, 4) == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_name_the_path_from_the_given_root) {
+  auto bad = packed_by([](mp_packer& pk) {
+    pk.pack_map(1);
+    pk.pack(std::string("args"));
+    pk.pack_array(2);
+    pk.pack_nil();
+    pk.pack_bin(1);
+    pk.pack_bin_body("x", 1);
+  });
+  auto r = msgpack_in::check(bad, {}, 0, "result");
+  BOOST_REQUIRE(!r.ok());
+  BOOST_TEST(r.err().code == errc::bad_frame);
+  BOOST_TEST(r.err().message == "result.args[1]: binary values are not supported");
+  // Depth counts the containers around the value: at depth 31 one more map is the 32nd level.
+  auto one_map = packed_by([](mp_packer& pk) { pk.pack_map(0); });
+  BOOST_TEST(msgpack_in::check(one_map, {}, 31).ok());
+  auto deep = msgpack_in::check(one_map, {}, 32);
+  BOOST_REQUIRE(!deep.ok());
+  BOOST_TEST(deep.err().message == "body nests deeper than 32 levels");
+  auto cut = msgpack_in::check(std::string("\xd9\x05" "abc", 5), {});
+  BOOST_REQUIRE(!cut.ok());
+  BOOST_TEST(cut.err().message == "body is truncated msgpack");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
