@@ -162,11 +162,14 @@ class checker {
             if (!value(depth + 1)) return within("[" + std::to_string(i) + "]");
           return true;
         }
+        // Only the outermost map's entries are handed out.
+        auto* fn = depth == 0 ? entry_ : nullptr;
         for (std::uint64_t i = 0; i < h.n; ++i) {
           std::string_view key;
           if (!map_key(key)) return false;
+          std::size_t start = off_;
           if (!value(depth + 1)) return within("." + (key.size() > 64 ? std::string(key.substr(0, 61)) + "..." : std::string(key)));
-          (void)i;
+          if (fn) fn(ctx_, key, msgpack_in::value(std::string_view(reinterpret_cast<const char*>(p_ + start), off_ - start)));
         }
         return true;
       }
@@ -189,6 +192,10 @@ class checker {
   }
 
   std::size_t offset() const { return off_; }
+  void hand_entries_to(entry_fn fn, void* ctx) {
+    entry_ = fn;
+    ctx_ = ctx;
+  }
   failure& fail() { return fail_; }
 
  private:
@@ -212,6 +219,8 @@ class checker {
   std::size_t off_ = 0;
   const limits& lim_;
   failure fail_;
+  entry_fn entry_ = nullptr;
+  void* ctx_ = nullptr;
 };
 
 error describe(const failure& f, std::string_view root) {
@@ -226,6 +235,22 @@ error describe(const failure& f, std::string_view root) {
 result<std::size_t> check(std::string_view in, const limits& lim, std::size_t depth, std::string_view root) {
   checker c(in, lim);
   if (!c.value(depth)) return describe(c.fail(), root);
+  return c.offset();
+}
+
+result<std::size_t> check_map_entries(std::string_view in, const limits& lim, entry_fn fn, void* ctx,
+                                      std::string_view root) {
+  header h;
+  bool is_map = !in.empty() && read_header(reinterpret_cast<const unsigned char*>(in.data()), in.size(), h) &&
+                h.t == tag::map;
+  if (!is_map) {
+    auto len = check(in, lim, 0, root);
+    if (!len) return len;
+    return error{errc::bad_frame, std::string(root) + " must be a msgpack map"};
+  }
+  checker c(in, lim);
+  c.hand_entries_to(fn, ctx);
+  if (!c.value(0)) return describe(c.fail(), root);
   return c.offset();
 }
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +84,15 @@ std::size_t skip_one(std::string_view checked, std::size_t at);
 result<std::size_t> check(std::string_view in, const limits& lim, std::size_t depth = 0,
                           std::string_view root = "body");
 
+// check() for a value that must be a map, handing each of its entries to
+// `entry(std::string_view key, value v)` as the check passes it, so the
+// caller does not walk the bytes a second time. A later refusal refuses
+// the whole: the caller must drop what it was handed then. A value that is
+// not a map is refused ("body must be a msgpack map") once check() finds
+// nothing else wrong with it.
+template <class F>
+result<std::size_t> check_map(std::string_view in, const limits& lim, F&& entry, std::string_view root = "body");
+
 // --- inline parts of value --------------------------------------------------
 
 template <class F>
@@ -96,6 +106,16 @@ void value::each_entry(F&& f) const {
     f(key, value(b_.substr(key_end, val_end - key_end)));
     at = val_end;
   }
+}
+
+using entry_fn = void (*)(void* ctx, std::string_view key, value v);
+result<std::size_t> check_map_entries(std::string_view in, const limits& lim, entry_fn fn, void* ctx,
+                                      std::string_view root);
+
+template <class F>
+result<std::size_t> check_map(std::string_view in, const limits& lim, F&& entry, std::string_view root) {
+  auto call = [](void* ctx, std::string_view key, value v) { (*static_cast<std::remove_reference_t<F>*>(ctx))(key, v); };
+  return check_map_entries(in, lim, call, &entry, root);
 }
 
 }  // namespace keel::msgpack_in

@@ -57,26 +57,23 @@ result<frame_view> view_frame(std::string_view frame, const limits& lim) {
     return bad("body of " + std::to_string(body.size()) + " bytes exceeds the limit of " +
                std::to_string(lim.max_body_bytes));
 
-  // The body map is checked whole first, so a frame is refused for what is
-  // wrong anywhere in it before any of its entries is looked at.
-  const msgpack_in::limits ml{lim.max_depth, lim.max_container};
-  auto len = msgpack_in::check(body, ml);
-  if (!len) return len.err();
-  if (*len != body.size())
-    return bad("body has " + std::to_string(body.size() - *len) + " trailing bytes after the msgpack map");
-  msgpack_in::value map(body);
-  if (!map.is_map()) return bad("body must be a msgpack map");
-
+  // The entries are collected as the check passes them, but only used
+  // once the whole body passed: a frame is refused for what is wrong
+  // anywhere in it.
   frame_view out;
   out.type = static_cast<msg_type>(t);
   // The ids are read here, not kept as entries. A repeated key: the last one counts.
   std::optional<msgpack_in::value> cid, trace, span;
-  map.each_entry([&](std::string_view key, msgpack_in::value val) {
-    if (key == "cid") cid = val;
-    else if (key == "trace") trace = val;
-    else if (key == "span") span = val;
-    else out.entries.emplace_back(key, val);
-  });
+  auto len = msgpack_in::check_map(body, {lim.max_depth, lim.max_container},
+                                   [&](std::string_view key, msgpack_in::value val) {
+                                     if (key == "cid") cid = val;
+                                     else if (key == "trace") trace = val;
+                                     else if (key == "span") span = val;
+                                     else out.entries.emplace_back(key, val);
+                                   });
+  if (!len) return len.err();
+  if (*len != body.size())
+    return bad("body has " + std::to_string(body.size() - *len) + " trailing bytes after the msgpack map");
   auto id = cid ? cid->as_uint() : std::nullopt;
   if (!id) return bad("body needs \"cid\" as an unsigned integer");
   out.cid = *id;

@@ -31,6 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         KEEL_FUZZ_CHECK(json_to_msgpack(msgpack_in::value(body).to_json()) == json_to_msgpack(*ref),
                         "msgpack_in read another value than msgpack-c");
     }
+    // A decoded frame's fields are the reference's map without the ids.
+    if (r.ok()) {
+      auto ref = fuzz::reference_read(body, proto::limits{}.max_depth, proto::limits{}.max_container);
+      KEEL_FUZZ_CHECK(ref && ref->is_object(), "decode_frame accepted a body msgpack-c refused");
+      for (const char* id : {"cid", "trace", "span"}) ref->erase(id);
+      KEEL_FUZZ_CHECK(json_to_msgpack(*ref) == json_to_msgpack(r->fields), "decode_frame's fields differ from msgpack-c's");
+    }
   }
 
   // What the gateway reads from a result frame it refused: never more than

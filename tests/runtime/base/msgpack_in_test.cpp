@@ -125,4 +125,37 @@ BOOST_AUTO_TEST_CASE(refusals_name_the_path_from_the_given_root) {
   BOOST_TEST(cut.err().message == "body is truncated msgpack");
 }
 
+BOOST_AUTO_TEST_CASE(check_map_hands_over_the_outer_entries_and_refuses_other_values) {
+  auto map = packed_by([](mp_packer& pk) {
+    pk.pack_map(2);
+    pk.pack(std::string("a"));
+    pk.pack_map(1);
+    pk.pack(std::string("inner"));
+    pk.pack(1);
+    pk.pack(std::string("b"));
+    pk.pack(std::string("x"));
+  });
+  std::vector<std::pair<std::string, std::string>> seen;
+  auto len = msgpack_in::check_map(map, {}, [&](std::string_view k, value v) { seen.emplace_back(k, v.to_json().dump()); });
+  BOOST_REQUIRE(len.ok());
+  BOOST_TEST(*len == map.size());
+  BOOST_TEST(seen.size() == 2u);  // the inner map's entry is not handed over
+  BOOST_TEST(seen[0].first == "a");
+  BOOST_TEST(seen[0].second == R"({"inner":1})");
+  BOOST_TEST(seen[1].second == R"("x")");
+
+  auto array = packed_by([](mp_packer& pk) { pk.pack_array(0); });
+  auto not_map = msgpack_in::check_map(array, {}, [](std::string_view, value) {});
+  BOOST_REQUIRE(!not_map.ok());
+  BOOST_TEST(not_map.err().message == "body must be a msgpack map");
+  // What is wrong inside is said before that it is not a map.
+  auto bad_array = packed_by([](mp_packer& pk) {
+    pk.pack_array(1);
+    pk.pack_bin(0);
+  });
+  auto inner = msgpack_in::check_map(bad_array, {}, [](std::string_view, value) {});
+  BOOST_REQUIRE(!inner.ok());
+  BOOST_TEST(inner.err().message == "body[0]: binary values are not supported");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
