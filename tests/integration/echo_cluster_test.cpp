@@ -76,6 +76,27 @@ BOOST_AUTO_TEST_CASE(a_long_queue_for_one_executor_holds_up_no_other) {
   BOOST_TEST((*r)["executor"] == "fast");
 }
 
+// A task's args and result cross the node as the bytes their sender
+// wrote (the node reads them in place): every kind of value comes back
+// as it went.
+BOOST_AUTO_TEST_CASE(a_result_comes_back_value_for_value) {
+  test_node c;
+  c.start();
+  c.add_executors(1);
+  const nlohmann::json args = {
+      {"text", "h\u00e9llo \u2713 \u65e5\u672c"},
+      {"n", {0, 127, 128, 65536, 4294967296ULL, 18446744073709551615ULL}},
+      {"neg", {-1, -33, -129, -40000, -5000000000LL}},
+      {"real", {1.5, -0.25, 2.0, 1e300}},
+      {"flags", {true, false, nullptr}},
+      {"nested", {{"a", nlohmann::json::array({nlohmann::json::object(), nlohmann::json::array()})}, {"\u00fc", "key"}}},
+      {"empty", ""}};
+  auto r = c.cli->call("run", {{"action", "echo"}, {"args", args}}, 10s);
+  BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
+  BOOST_TEST((*r)["result"] == args, (*r)["result"].dump());
+  BOOST_TEST((*r)["result"]["real"][2].is_number_float());  // 2.0 stays a float
+}
+
 BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
   test_node c;
   c.start();
