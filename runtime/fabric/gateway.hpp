@@ -1,7 +1,8 @@
 // The node's ZeroMQ gateway: one thread owns the ROUTER socket that every
-// executor and admin client talks to. It decodes frames, answers undecodable
+// executor and admin client talks to. It checks frames, answers unreadable
 // ones with an error frame (or drops them when no reply is possible), counts
-// every rejection, and hands valid messages to a sink without blocking.
+// every rejection, and offers each valid frame to a sink without blocking:
+// first in place (on_view), then, unless the sink took it, decoded.
 // Replies from other threads travel back through the outbox (encoded
 // frames the gateway thread drains when an eventfd wakes it); replies the
 // sink sends on the gateway thread itself are written after the burst,
