@@ -20,9 +20,8 @@ void gateway_bridge::refuse(const inbound& msg, const char* code, const std::str
   gw_->send(msg.peer, proto::make_error_reply(reply_type, msg.env.cid, msg.env.trace, {code, why}));
 }
 
-std::optional<std::string> gateway_bridge::refusal(const std::string& principal, msg_type type) const {
-  if (!auth_) return std::nullopt;
-  auto who = auth_->by_name(principal);
+std::optional<std::string> gateway_bridge::refusal(const std::string& principal, const std::optional<keel::principal>& who,
+                                                   msg_type type) {
   if (!who || who->revoked) return "the key '" + principal + "' has been revoked; ask the operator to authorize a new one";
   bool executor_frame = type == msg_type::hello || type == msg_type::heartbeat || type == msg_type::task_result ||
                         type == msg_type::goodbye;
@@ -35,11 +34,11 @@ std::optional<std::string> gateway_bridge::refusal(const std::string& principal,
 
 bool gateway_bridge::admit(inbound& msg) {
   if (!auth_) return true;
-  if (auto why = refusal(msg.principal, msg.env.type)) {
+  auto who = auth_->by_name(msg.principal);
+  if (auto why = refusal(msg.principal, who, msg.env.type)) {
     refuse(msg, errc::forbidden, *why);
     return false;
   }
-  auto who = auth_->by_name(msg.principal);
   if (msg.env.type == msg_type::hello) {
     auto& f = msg.env.fields;
     f["principal"] = who->name;
@@ -62,15 +61,14 @@ bool gateway_bridge::on_view(const inbound_view& in) {
   if (!lane_ || !to_executor_agent_.empty()) return false;
   const auto& v = in.view;
   if (v.type == msg_type::request) {
-    auto op = v.find("op");
-    auto name = op ? op->as_str() : std::nullopt;
+    auto name = v.find("op").as_str();
     const auto* served = name ? find_admin_op(std::string(*name)) : nullptr;
     if (!served || !served->inline_ok || std::string_view(served->served_by) != "executor") return false;
   } else if (v.type != msg_type::task_result) {
     return false;
   }
   // A refusal is on_message()'s to say.
-  if (refusal(in.principal, v.type)) return false;
+  if (auth_ && refusal(in.principal, auth_->by_name(in.principal), v.type)) return false;
   return lane_->try_handle(in);
 }
 

@@ -44,8 +44,10 @@ class gateway_bridge final : public gateway_sink {
   // hello is narrowed to the caps and labels their authorization allows),
   // admin keys may send requests, and revoked keys are cut off.
   bool admit(inbound& msg);
-  // Why `principal` may not send a `type` frame, or nullopt when it may.
-  std::optional<std::string> refusal(const std::string& principal, proto::msg_type type) const;
+  // Why the key named `principal` (`who`: what the registry knows of it)
+  // may not send a `type` frame, or nullopt when it may.
+  static std::optional<std::string> refusal(const std::string& principal, const std::optional<keel::principal>& who,
+                                            proto::msg_type type);
 
   caf::actor_system& sys_;
   const auth_registry* auth_;

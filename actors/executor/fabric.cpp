@@ -220,7 +220,7 @@ static void on_run(executor_self self, const std::string& peer, const std::strin
                    const proto::frame_view& frame) {
   auto& st = self->state;
   task_origin origin{peer, frame.cid, std::string(frame.trace), std::string(frame.span)};
-  auto req = fabric::parse_run_request(frame.find("args").value_or(msgpack_in::value()));
+  auto req = fabric::parse_run_request(frame.find("args"));
   if (!req) return answer_error(self, origin, req.err());
   task_record t;
   t.id = st.next_task_id++;
@@ -325,16 +325,14 @@ bool fabric_try_view(executor_self self, const inbound_view& in) {
   auto& st = self->state;
   const auto& v = in.view;
   if (v.type == msg_type::task_result) {
-    auto id = v.find("task_id");
-    auto task_id = id ? id->as_uint() : std::nullopt;
+    auto task_id = v.find("task_id").as_uint();
     if (!task_id) return false;  // the mailbox path reports it
     const auto* t = st.table->find_task(*task_id);
     if (t && t->workflow) return false;
     guard_peer_input(in, st.env.ctx->gw, [&] { on_task_result(self, in.peer, v); });
     return true;
   }
-  auto op = v.type == msg_type::request ? v.find("op") : std::nullopt;
-  if (!op || op->as_str() != std::string_view("run")) return false;
+  if (v.type != msg_type::request || v.find("op").as_str() != std::string_view("run")) return false;
   guard_peer_input(in, st.env.ctx->gw, [&] { on_run(self, in.peer, in.principal, v); });
   return true;
 }

@@ -27,8 +27,7 @@ struct header {
   std::uint64_t n = 0;    // str/bin/ext: payload bytes; array/map: elements; ints: the raw bits
 };
 
-// The headers that are not one byte: numbers, str8..32, bin, ext, the
-// 16- and 32-bit containers, and 0xc1.
+// The headers read_header() does not decide itself: 0xc1 and up.
 bool read_long_header(const unsigned char* p, std::size_t avail, header& h) {
   unsigned char c = p[0];
   auto need = [&](std::size_t k) { return avail >= k; };
@@ -42,13 +41,8 @@ bool read_long_header(const unsigned char* p, std::size_t avail, header& h) {
   auto number = [&](tag t, int bytes) {
     if (!need(1 + static_cast<std::size_t>(bytes))) return false;
     h.t = t;
+    h.n = be(p + 1, bytes);
     h.head = 1 + static_cast<std::size_t>(bytes);
-    switch (bytes) {  // fixed widths, so each read is one load and a byte swap
-      case 1: h.n = p[1]; break;
-      case 2: h.n = (std::uint64_t{p[1]} << 8) | p[2]; break;
-      case 4: h.n = be(p + 1, 4); break;
-      default: h.n = be(p + 1, 8); break;
-    }
     if (t == tag::sint) {
       // Sign-extend to 64 bits.
       int shift = 64 - 8 * bytes;
@@ -56,13 +50,8 @@ bool read_long_header(const unsigned char* p, std::size_t avail, header& h) {
     }
     return true;
   };
-  if (c <= 0x7f) return h = {tag::uint, 1, c}, true;
   if (c >= 0xe0) return h = {tag::sint, 1, static_cast<std::uint64_t>(static_cast<std::int64_t>(static_cast<std::int8_t>(c)))}, true;
-  if (c <= 0x8f) return h = {tag::map, 1, static_cast<std::uint64_t>(c & 0x0f)}, true;
-  if (c <= 0x9f) return h = {tag::array, 1, static_cast<std::uint64_t>(c & 0x0f)}, true;
-  if (c <= 0xbf) return h = {tag::str, 1, static_cast<std::uint64_t>(c & 0x1f)}, true;
   switch (c) {
-    case 0xc0: return h = {tag::nil, 1, 0}, true;
     case 0xc2: return h = {tag::boolean, 1, 0}, true;
     case 0xc3: return h = {tag::boolean, 1, 1}, true;
     case 0xc4: return sized(tag::bin, 1);
@@ -278,10 +267,11 @@ std::size_t skip_one(std::string_view b, std::size_t at) {
 
 kind value::type() const {
   if (b_.empty()) return kind::nil;
-  switch (header_at(b_, 0).t) {
+  auto h = header_at(b_, 0);
+  switch (h.t) {
     case tag::boolean: return kind::boolean;
     case tag::uint: return kind::uint;
-    case tag::sint: return static_cast<std::int64_t>(header_at(b_, 0).n) < 0 ? kind::negative : kind::uint;
+    case tag::sint: return static_cast<std::int64_t>(h.n) < 0 ? kind::negative : kind::uint;
     case tag::f32:
     case tag::f64: return kind::real;
     case tag::str: return kind::str;
@@ -347,8 +337,8 @@ std::size_t value::map_begin(std::size_t& entries) const {
   return h.head;
 }
 
-std::optional<value> value::find(std::string_view key) const {
-  std::optional<value> found;
+value value::find(std::string_view key) const {
+  value found;
   each_entry([&](std::string_view k, value v) {
     if (k == key) found = v;
   });

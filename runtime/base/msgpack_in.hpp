@@ -36,13 +36,16 @@ struct limits {
 
 enum class kind : std::uint8_t { nil, boolean, uint, negative, real, str, array, map };
 
-// Bytes that check() accepted as exactly one value.
+// Bytes that check() accepted as exactly one value, or none: an empty
+// value stands for an absent one (find() returns it for a missing key),
+// is false, reads as nil and answers "not that type" to every as_*().
 class value {
  public:
   value() = default;
   // Precondition: `checked` is one whole value that check() accepted.
   explicit value(std::string_view checked) : b_(checked) {}
 
+  explicit operator bool() const { return !b_.empty(); }
   std::string_view bytes() const { return b_; }
   kind type() const;
   bool is_map() const { return type() == kind::map; }
@@ -59,8 +62,8 @@ class value {
   template <class F>
   void each_entry(F&& f) const;
   // A map's entry under `key`: the last one when the key repeats (as the
-  // JSON decoding keeps the last). nullopt when absent or not a map.
-  std::optional<value> find(std::string_view key) const;
+  // JSON decoding keeps the last). Empty when absent or not a map.
+  value find(std::string_view key) const;
 
   // As JSON. Keys that repeat keep their last value.
   nlohmann::json to_json() const;
@@ -68,7 +71,6 @@ class value {
  private:
   std::string_view b_;
   std::size_t map_begin(std::size_t& entries) const;
-  friend std::size_t skip_one(std::string_view b, std::size_t at);
 };
 
 // The length of the checked value starting at `at`.

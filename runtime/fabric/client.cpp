@@ -185,23 +185,17 @@ result<reply> read_reply(std::string_view frame) {
   reply r;
   r.cid = view->cid;
   r.trace = std::string(view->trace);
-  auto ok = view->find("ok");
-  r.ok = ok && ok->as_bool().value_or(false);
+  r.ok = view->find("ok").as_bool().value_or(false);
   if (r.ok) {
-    auto body = view->find("body");
-    r.body = body ? body->to_json() : nlohmann::json();
+    r.body = view->find("body").to_json();
     return r;
   }
   auto e = view->find("error");
-  if (!e || !e->is_map()) {
+  if (!e.is_map()) {
     r.err = error{errc::internal, "the node sent a malformed reply"};
     return r;
   }
-  auto text = [&](std::string_view key, const char* dflt) {
-    auto v = e->find(key);
-    auto str = v ? v->as_str() : std::nullopt;
-    return str ? std::string(*str) : std::string(dflt);
-  };
+  auto text = [&](std::string_view key, const char* dflt) { return std::string(e.find(key).as_str().value_or(dflt)); };
   r.err = error{text("code", errc::internal), text("message", "the node reported an error without a message")};
   return r;
 }

@@ -316,23 +316,11 @@ void executor_loop::on_frame(std::string_view frame) {
   }
 }
 
-namespace {
-// A checked value's text or unsigned number, or the default (json_fields.hpp's reading).
-std::string text_of(const proto::frame_view& v, std::string_view key) {
-  auto e = v.find(key);
-  auto s = e ? e->as_str() : std::nullopt;
-  return std::string(s.value_or(std::string_view()));
-}
-std::uint64_t uint_of(const proto::frame_view& v, std::string_view key) {
-  auto e = v.find(key);
-  return e ? e->as_uint().value_or(0) : 0;
-}
-}  // namespace
-
 void executor_loop::on_task(const proto::frame_view& task) {
-  auto task_id = uint_of(task, "task_id");
-  auto lease = uint_of(task, "lease");
-  auto action = text_of(task, "action");
+  // Fields of the wrong type read as absent (json_fields.hpp's reading).
+  auto task_id = task.find("task_id").as_uint().value_or(0);
+  auto lease = task.find("lease").as_uint().value_or(0);
+  auto action = std::string(task.find("action").as_str().value_or(std::string_view()));
   // While draining, a task sent before the node read our goodbye is
   // still ours to run (the node counts it as in flight here). An
   // action that never blocks runs here and now, slot or no slot.
@@ -350,15 +338,14 @@ void executor_loop::on_task(const proto::frame_view& task) {
   j.lease = lease;
   j.action = std::move(action);
   auto args = task.find("args");
-  j.args = args ? args->to_json() : nlohmann::json::object();
+  j.args = args ? args.to_json() : nlohmann::json::object();
   j.trace = std::string(task.trace);
-  j.key = text_of(task, "idempotency_key");
+  j.key = std::string(task.find("idempotency_key").as_str().value_or(std::string_view()));
   // Integers only, clamped to [1 ms, 7 days]; 30 s when absent.
   std::int64_t deadline_ms = 30000;
-  if (auto d = task.find("deadline_ms")) {
-    if (auto u = d->as_uint()) deadline_ms = static_cast<std::int64_t>(std::clamp<std::uint64_t>(*u, 1, 7ULL * 86'400'000));
-    else if (d->type() == msgpack_in::kind::negative) deadline_ms = 1;
-  }
+  auto d = task.find("deadline_ms");
+  if (auto u = d.as_uint()) deadline_ms = static_cast<std::int64_t>(std::clamp<std::uint64_t>(*u, 1, 7ULL * 86'400'000));
+  else if (d.type() == msgpack_in::kind::negative) deadline_ms = 1;
   j.deadline = clock_t_::now() + std::chrono::milliseconds(deadline_ms);
   if (runs_inline) {
     send_raw_result(run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed)));

@@ -72,27 +72,19 @@ result<executor_record> parse_hello(const json& f) {
 }
 
 result<task_result> parse_task_result(const proto::frame_view& f) {
-  auto id = f.find("task_id");
-  auto lease = f.find("lease");
-  auto id_v = id ? id->as_uint() : std::nullopt;
-  auto lease_v = lease ? lease->as_uint() : std::nullopt;
+  auto id_v = f.find("task_id").as_uint();
+  auto lease_v = f.find("lease").as_uint();
   if (!id_v || !lease_v) return bad("task_result needs \"task_id\" and \"lease\" as unsigned integers");
   task_result r;
   r.task_id = *id_v;
   r.lease = *lease_v;
-  auto ok = f.find("ok");
-  r.ok = ok && ok->as_bool().value_or(false);
-  auto took = f.find("duration_ms");
-  r.duration_ms = took ? took->as_number().value_or(0) : 0;
+  r.ok = f.find("ok").as_bool().value_or(false);
+  r.duration_ms = f.find("duration_ms").as_number().value_or(0);
   if (r.ok) {
-    if (auto v = f.find("result")) r.value = *v;
+    r.value = f.find("result");
   } else {
     auto e = f.find("error");
-    auto text = [&](std::string_view key) {
-      auto v = e ? e->find(key) : std::nullopt;
-      auto s = v ? v->as_str() : std::nullopt;
-      return std::string(s.value_or(std::string_view()));
-    };
+    auto text = [&](std::string_view key) { return std::string(e.find(key).as_str().value_or(std::string_view())); };
     // An empty code or message would reach the caller as an error that says
     // nothing; the fuzzer found executors could send that.
     r.failure = error{text("code"), text("message")};
@@ -125,9 +117,9 @@ std::optional<std::set<std::uint64_t>> parse_held_leases(const json& f) {
 namespace {
 
 // An optional positive duration of at most 7 days, in milliseconds.
-result<std::optional<std::chrono::milliseconds>> duration_ms(const std::optional<msgpack_in::value>& v, const char* key) {
+result<std::optional<std::chrono::milliseconds>> duration_ms(const msgpack_in::value& v, const char* key) {
   if (!v) return std::optional<std::chrono::milliseconds>();
-  auto n = v->as_uint();
+  auto n = v.as_uint();
   if (!n || *n == 0 || *n > static_cast<std::uint64_t>(max_duration_ms))
     return bad(std::string("\"") + key + "\" must be a positive integer of at most 7 days (604800000)");
   return std::optional<std::chrono::milliseconds>(std::chrono::milliseconds(static_cast<std::int64_t>(*n)));
@@ -138,7 +130,7 @@ result<std::optional<std::chrono::milliseconds>> duration_ms(const std::optional
 result<run_request> parse_run_request(const msgpack_in::value& args) {
   if (!args.is_map()) return bad("run needs args {\"action\": NAME, \"args\": {...}}");
   // One pass over the entries (a repeated key: the last one counts).
-  std::optional<msgpack_in::value> action, action_args, on, timeout, start, key;
+  msgpack_in::value action, action_args, on, timeout, start, key;
   args.each_entry([&](std::string_view k, msgpack_in::value v) {
     if (k == "action") action = v;
     else if (k == "args") action_args = v;
@@ -147,18 +139,18 @@ result<run_request> parse_run_request(const msgpack_in::value& args) {
     else if (k == "schedule_to_start_ms") start = v;
     else if (k == "idempotency_key") key = v;
   });
-  auto name = action ? action->as_str() : std::nullopt;
+  auto name = action.as_str();
   if (!name || name->empty()) return bad("run needs \"action\" as a non-empty string");
   run_request r;
   r.action = std::string(*name);
-  if (action_args && !action_args->is_nil()) {
-    if (!action_args->is_map()) return bad("run: \"args\" must be a map of the action's arguments");
-    r.args = action_args->to_json();
+  if (!action_args.is_nil()) {
+    if (!action_args.is_map()) return bad("run: \"args\" must be a map of the action's arguments");
+    r.args = action_args.to_json();
   } else {
     r.args = json::object();
   }
   if (on) {
-    auto m = string_map(on->to_json(), "on");
+    auto m = string_map(on.to_json(), "on");
     if (!m) return m.err();
     r.selector = std::move(*m);
   }
@@ -169,7 +161,7 @@ result<run_request> parse_run_request(const msgpack_in::value& args) {
   if (!s) return s.err();
   r.schedule_to_start = *s;
   if (key) {
-    auto text = key->as_str();
+    auto text = key.as_str();
     if (!text || text->empty() || text->size() > 200)
       return bad("\"idempotency_key\" must be a non-empty string of at most 200 characters");
     r.idempotency_key = std::string(*text);

@@ -37,7 +37,7 @@ struct task_result {
   std::uint64_t task_id = 0;
   std::uint64_t lease = 0;
   bool ok = false;
-  msgpack_in::value value;  // when ok; nil when the executor sent none
+  msgpack_in::value value;  // when ok; empty when the executor sent none
   error failure;            // when !ok: the action's code and message
   double duration_ms = 0;
 };
@@ -54,7 +54,7 @@ std::vector<std::uint64_t> parse_beats(const nlohmann::json& fields, std::size_t
 std::optional<std::set<std::uint64_t>> parse_held_leases(const nlohmann::json& fields);
 
 // `run` request args, the "args" entry of the request (an absent one is
-// an empty value, and refused).
+// an empty value, and refused like any value that is not a map).
 struct run_request {
   std::string action;
   nlohmann::json args;  // an object

@@ -308,13 +308,11 @@ void gateway::impl::on_frame(const zmq::message_t& peer, const std::string& prin
 bool gateway::impl::reads_in_place(const proto::frame_view& v) {
   if (v.type == proto::msg_type::task_result) return true;
   if (v.type != proto::msg_type::request) return false;
-  auto op = v.find("op");
-  return op && op->as_str() == std::string_view("run");
+  return v.find("op").as_str() == std::string_view("run");
 }
 
 void gateway::impl::note_bundles(std::string_view peer, const proto::frame_view& v, bool hello) {
-  auto b = v.find("bundles");
-  if (!b || !b->as_bool().value_or(false)) {
+  if (!v.find("bundles").as_bool().value_or(false)) {
     if (hello) bundle_peers.erase(std::string(peer));  // a new hello speaks for the whole connection
     return;
   }

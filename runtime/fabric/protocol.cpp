@@ -63,7 +63,7 @@ result<frame_view> view_frame(std::string_view frame, const limits& lim) {
   frame_view out;
   out.type = static_cast<msg_type>(t);
   // The ids are read here, not kept as entries. A repeated key: the last one counts.
-  std::optional<msgpack_in::value> cid, trace, span;
+  msgpack_in::value cid, trace, span;
   auto len = msgpack_in::check_map(body, {lim.max_depth, lim.max_container},
                                    [&](std::string_view key, msgpack_in::value val) {
                                      if (key == "cid") cid = val;
@@ -74,11 +74,11 @@ result<frame_view> view_frame(std::string_view frame, const limits& lim) {
   if (!len) return len.err();
   if (*len != body.size())
     return bad("body has " + std::to_string(body.size() - *len) + " trailing bytes after the msgpack map");
-  auto id = cid ? cid->as_uint() : std::nullopt;
+  auto id = cid.as_uint();
   if (!id) return bad("body needs \"cid\" as an unsigned integer");
   out.cid = *id;
-  auto hex_str = [](const std::optional<msgpack_in::value>& o, std::size_t n) -> std::optional<std::string_view> {
-    auto s = o ? o->as_str() : std::nullopt;
+  auto hex_str = [](const msgpack_in::value& v, std::size_t n) -> std::optional<std::string_view> {
+    auto s = v.as_str();
     if (!s || !is_hex_id(*s, n)) return std::nullopt;
     return s;
   };
@@ -93,10 +93,10 @@ result<frame_view> view_frame(std::string_view frame, const limits& lim) {
   return out;
 }
 
-std::optional<msgpack_in::value> frame_view::find(std::string_view key) const {
+msgpack_in::value frame_view::find(std::string_view key) const {
   for (auto it = entries.rbegin(); it != entries.rend(); ++it)
     if (it->first == key) return it->second;
-  return std::nullopt;
+  return {};
 }
 
 nlohmann::json frame_view::fields() const {

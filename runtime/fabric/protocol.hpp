@@ -78,8 +78,8 @@ struct frame_view {
   std::string_view span;
   boost::container::small_vector<entry, 8> entries;  // in body order, repeats kept
 
-  // The entry under `key` (the last one when it repeats), or nullopt.
-  std::optional<msgpack_in::value> find(std::string_view key) const;
+  // The entry under `key` (the last one when it repeats); empty when absent.
+  msgpack_in::value find(std::string_view key) const;
   // The entries as decode_frame()'s `fields`.
   nlohmann::json fields() const;
   // The whole message as decode_frame() returns it.

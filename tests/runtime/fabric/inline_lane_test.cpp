@@ -48,7 +48,7 @@ BOOST_AUTO_TEST_CASE(a_declined_frame_is_left_as_it_was) {
   lane_frame declined("decline");
   BOOST_TEST(!lane.try_handle(declined.in()));
   BOOST_TEST(declined.peer == "decline");
-  BOOST_TEST(declined.view.find("op")->as_str().value_or("") == "run");
+  BOOST_TEST(declined.view.find("op").as_str().value_or("") == "run");
   lane_frame taken("take");
   BOOST_TEST(lane.try_handle(taken.in()));
   BOOST_TEST(calls == 2);
