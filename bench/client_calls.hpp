@@ -1,22 +1,28 @@
 // One keel::client connection as the two callbacks the sliding window
 // (sliding_window.hpp) takes: send(seq) pipelines request(seq), an op and
-// its args; receive() matches the next reply to its sequence number by cid.
+// its args (JSON, or msgpack bytes that are checked and sent as they are);
+// receive() matches the next reply to its sequence number by cid.
 // A refused request is a failed completion ("request SEQ: CODE: message");
 // an answered one is judged by judge(seq, body): "" when it is right, else
-// what is wrong. A reply to no request in flight counts as unexpected.
+// what is wrong. A judge that takes the body as a msgpack_in::value reads
+// it in place; one that takes JSON gets it built. A reply to no request in
+// flight counts as unexpected.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "bench/sliding_window.hpp"
+#include "runtime/base/msgpack_in.hpp"
 #include "runtime/fabric/client.hpp"
 
 namespace keel::bench {
@@ -29,14 +35,22 @@ class client_calls {
 
   void send(std::uint64_t seq) {
     auto [op, args] = request_(seq);
-    auto cid = c_.send(op, std::move(args));
+    auto cid = [&] {
+      if constexpr (std::is_same_v<std::decay_t<decltype(args)>, nlohmann::json>) {
+        return c_.send(op, std::move(args));
+      } else {
+        auto len = msgpack_in::check(args, {}, 0, "args");
+        if (!len) throw std::runtime_error("request " + std::to_string(seq) + ": " + len.err().message);
+        return c_.send(op, msgpack_in::value(std::string_view(args).substr(0, *len)));
+      }
+    }();
     if (!cid) throw std::runtime_error("client send failed: " + cid.err().message);
     seq_of_cid_.emplace(*cid, seq);
   }
 
   // Nothing once reply_timeout passed without a reply.
   std::optional<completion> receive() {
-    auto rep = c_.receive(reply_timeout_);
+    auto rep = c_.receive_view(reply_timeout_);
     if (!rep) {
       if (rep.err().code == errc::timeout) return std::nullopt;
       throw std::runtime_error("client receive failed: " + rep.err().message);
@@ -54,7 +68,10 @@ class client_calls {
       out.why = "request " + std::to_string(out.seq) + ": " + rep->err.code + ": " + rep->err.message;
       return out;
     }
-    out.why = judge_(out.seq, rep->body);
+    if constexpr (std::is_invocable_v<Judge&, std::uint64_t, const msgpack_in::value&>)
+      out.why = judge_(out.seq, rep->body);
+    else
+      out.why = judge_(out.seq, rep->body.to_json());
     out.matched = out.why.empty();
     return out;
   }
@@ -64,7 +81,7 @@ class client_calls {
   std::chrono::milliseconds reply_timeout_;
   Request request_;
   Judge judge_;
-  std::map<std::uint64_t, std::uint64_t> seq_of_cid_;  // at most `window` entries
+  std::unordered_map<std::uint64_t, std::uint64_t> seq_of_cid_;  // at most `window` entries
 };
 
 }  // namespace keel::bench

@@ -1,7 +1,7 @@
 #include "runtime/fabric/client.hpp"
 
 #include <algorithm>
-#include <deque>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -32,8 +32,13 @@ struct client::impl {
   std::unique_ptr<handshake_watch> watch;  // after sock: stops its monitor before sock closes
   std::uint64_t next_cid = 1;
   std::size_t last_request_bytes = 0;
-  // Replies that came in a bundle and were not returned yet, in order.
-  std::deque<std::string> unread;
+  // The message the last reply came from, and the replies in it (more
+  // than one when it is a bundle); those from next_unread on were not
+  // returned yet. Replies are read in place, so `current` stays until all
+  // of them were.
+  zmq::message_t current;
+  std::vector<std::string_view> unread;
+  std::size_t next_unread = 0;
   // The largest bundle the node has sent: it reads messages that large
   // (its frame limit bounds both ways). 0: no bundle yet, send frames alone.
   std::size_t bundle_room = 0;
@@ -83,7 +88,9 @@ struct client::impl {
     return ok_v;
   }
 
-  result<std::uint64_t> send_request(const std::string& op, const nlohmann::json& args, const std::string& trace,
+  // Args: nlohmann::json, or msgpack_in::value (bytes written as they are).
+  template <class Args>
+  result<std::uint64_t> send_request(const std::string& op, const Args& args, const std::string& trace,
                                      std::chrono::milliseconds wait, bool pipelined = false) {
     auto cid = next_cid++;
     // Written straight to msgpack (keys in the order a JSON map keeps them):
@@ -164,6 +171,10 @@ result<std::uint64_t> client::send(const std::string& op, const nlohmann::json& 
   return impl_->send_request(op, args, trace, send_wait, true);
 }
 
+result<std::uint64_t> client::send(const std::string& op, const msgpack_in::value& args, const std::string& trace) {
+  return impl_->send_request(op, args, trace, send_wait, true);
+}
+
 status client::flush() { return impl_->flush_held(send_wait); }
 
 namespace {
@@ -176,18 +187,17 @@ proto::limits reply_limits() {
   return lim;
 }
 
-// One reply frame as a reply, read in place: only the body becomes JSON.
-// Errors when the frame cannot be read; fields of the wrong type read as
-// absent.
-result<reply> read_reply(std::string_view frame) {
+// One reply frame, read in place. Errors when the frame cannot be read;
+// fields of the wrong type read as absent.
+result<reply_view> read_reply(std::string_view frame) {
   auto view = proto::view_frame(frame, reply_limits());
   if (!view) return error{view.err().code, "the node sent a reply this client cannot read: " + view.err().message};
-  reply r;
+  reply_view r;
   r.cid = view->cid;
-  r.trace = std::string(view->trace);
+  r.trace = view->trace;
   r.ok = view->find("ok").as_bool().value_or(false);
   if (r.ok) {
-    r.body = view->find("body").to_json();
+    r.body = view->find("body");
     return r;
   }
   auto e = view->find("error");
@@ -203,53 +213,67 @@ result<reply> read_reply(std::string_view frame) {
 }  // namespace
 
 result<reply> client::receive(std::chrono::milliseconds timeout) {
-  if (!impl_->unread.empty()) {
-    auto frame = std::move(impl_->unread.front());
-    impl_->unread.pop_front();
-    return read_reply(frame);
-  }
+  auto v = receive_view(timeout);
+  if (!v) return v.err();
+  reply r;
+  r.cid = v->cid;
+  r.trace = std::string(v->trace);
+  r.ok = v->ok;
+  if (r.ok) r.body = v->body.to_json();
+  else r.err = std::move(v->err);
+  return r;
+}
+
+result<reply_view> client::receive_view(std::chrono::milliseconds timeout) {
+  auto& im = *impl_;
+  if (im.next_unread < im.unread.size()) return read_reply(im.unread[im.next_unread++]);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     // Read what is already queued before polling: under a pipelined load
     // replies arrive in bursts, and a poll per reply costs syscalls.
-    std::vector<zmq::message_t> parts;
     zmq::message_t first;
-    if (!impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
-      if (auto* refused = impl_->watch->refusal()) return *refused;
+    if (!im.sock.recv(first, zmq::recv_flags::dontwait)) {
+      if (auto* refused = im.watch->refusal()) return *refused;
       // About to wait: what send() held back goes out first.
-      if (auto s = impl_->flush_held(send_wait); !s) return s.err();
-      zmq::pollitem_t items[2] = {{impl_->sock.handle(), 0, ZMQ_POLLIN, 0}, impl_->watch->poll_item()};
+      if (auto s = im.flush_held(send_wait); !s) return s.err();
+      zmq::pollitem_t items[2] = {{im.sock.handle(), 0, ZMQ_POLLIN, 0}, im.watch->poll_item()};
       poll_items(items, 2, left_until(deadline));
       if (items[1].revents & ZMQ_POLLIN) {
-        if (auto* refused = impl_->watch->check()) return *refused;
+        if (auto* refused = im.watch->check()) return *refused;
       }
-      if (!(items[0].revents & ZMQ_POLLIN) || !impl_->sock.recv(first, zmq::recv_flags::dontwait)) {
+      if (!(items[0].revents & ZMQ_POLLIN) || !im.sock.recv(first, zmq::recv_flags::dontwait)) {
         if (std::chrono::steady_clock::now() < deadline) continue;
-        return impl_->no_answer(timeout);
+        return im.no_answer(timeout);
       }
     }
-    bool more = first.more();
-    parts.push_back(std::move(first));
-    while (more) {
-      zmq::message_t m;
-      (void)impl_->sock.recv(m);
-      more = m.more();
-      if (parts.size() < 4) parts.push_back(std::move(m));
+    if (first.more()) {
+      // Not a protocol message (those are one part): drain it. A version-1
+      // node answers in three parts, the first its version byte.
+      std::size_t parts = 1;
+      auto version = first.size() == 1 ? static_cast<int>(static_cast<std::uint8_t>(*first.data<char>())) : -1;
+      for (bool more = true; more; ++parts) {
+        zmq::message_t m;
+        (void)im.sock.recv(m);
+        more = m.more();
+      }
+      if (parts == 3 && version >= 0)
+        return error{errc::bad_version,
+                     "the node at " + im.endpoint + " speaks protocol version " + std::to_string(version) +
+                         "; this client speaks version " + std::to_string(proto::version) +
+                         ": use the keelctl that came with that node's keel"};
+      continue;
     }
-    if (parts.size() == 3 && parts[0].size() == 1)  // a version-1 node answers in three frames
-      return error{errc::bad_version,
-                   "the node at " + impl_->endpoint + " speaks protocol version " +
-                       std::to_string(static_cast<std::uint8_t>(*parts[0].data<char>())) +
-                       "; this client speaks version " + std::to_string(proto::version) +
-                       ": use the keelctl that came with that node's keel"};
-    if (parts.size() != 1) continue;  // not a protocol message: ignore it
-    std::string_view frame(parts[0].data<char>(), parts[0].size());
+    im.current = std::move(first);
+    im.unread.clear();
+    im.next_unread = 0;
+    std::string_view frame(im.current.data<char>(), im.current.size());
     if (!proto::is_bundle(frame)) return read_reply(frame);
     auto frames = proto::split_bundle(frame, reply_limits());
     if (!frames) return error{frames.err().code, "the node sent replies this client cannot read: " + frames.err().message};
-    impl_->bundle_room = std::max(impl_->bundle_room, std::min(frame.size(), proto::limits{}.max_body_bytes));
-    for (std::size_t i = 1; i < frames->size(); ++i) impl_->unread.emplace_back((*frames)[i]);
-    return read_reply(frames->front());
+    im.bundle_room = std::max(im.bundle_room, std::min(frame.size(), proto::limits{}.max_body_bytes));
+    im.unread = std::move(*frames);
+    im.next_unread = 1;
+    return read_reply(im.unread.front());
   }
 }
 

@@ -21,11 +21,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/fabric/curve_keys.hpp"
 #include "runtime/base/error.hpp"
+#include "runtime/base/msgpack_in.hpp"
+#include "runtime/fabric/curve_keys.hpp"
 
 namespace keel {
 
@@ -39,6 +41,17 @@ struct reply {
   bool ok = false;
   nlohmann::json body;  // when ok
   error err;            // when !ok
+};
+
+// A reply read in place, for callers that look at a few fields of many
+// replies: `trace` and `body` point into the message the client read and
+// stay valid until its next receive(), receive_view() or call().
+struct reply_view {
+  std::uint64_t cid = 0;
+  std::string_view trace;
+  bool ok = false;
+  msgpack_in::value body;  // when ok: checked msgpack (empty if the reply had none)
+  error err;               // when !ok
 };
 
 class client {
@@ -72,10 +85,15 @@ class client {
   // The same for a temporary `args` (kept so callers that move still compile;
   // neither form copies `args`).
   result<std::uint64_t> send(const std::string& op, nlohmann::json&& args, const std::string& trace = {});
+  // The same with `args` already encoded: a msgpack map that
+  // msgpack_in::check() accepted, written into the request as it is.
+  result<std::uint64_t> send(const std::string& op, const msgpack_in::value& args, const std::string& trace = {});
   // Waits up to `timeout` for the next reply to any request; before it
   // waits, it sends what send() held back. Errors: timeout, forbidden
   // (refused handshake), a reply that cannot be read, and those of sending.
   result<reply> receive(std::chrono::milliseconds timeout);
+  // The same, read in place (see reply_view): no JSON is built.
+  result<reply_view> receive_view(std::chrono::milliseconds timeout);
   // Sends what send() held back now. Errors: those of send().
   status flush();
 

@@ -3,6 +3,9 @@
 #include "tests/integration/node_fixture.hpp"
 
 #include <map>
+#include <string_view>
+
+#include <msgpack.hpp>
 
 using namespace keel;
 using namespace keel::test;
@@ -95,6 +98,66 @@ BOOST_AUTO_TEST_CASE(a_result_comes_back_value_for_value) {
   BOOST_REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.err().message));
   BOOST_TEST((*r)["result"] == args, (*r)["result"].dump());
   BOOST_TEST((*r)["result"]["real"][2].is_number_float());  // 2.0 stays a float
+}
+
+// The client's in-place forms, as a high-rate caller uses them: args sent
+// as msgpack bytes, replies read without building JSON, several from one
+// bundle, and a failed task's error as a value.
+BOOST_AUTO_TEST_CASE(msgpack_requests_and_replies_read_in_place) {
+  test_node c;
+  c.start();
+  c.add_executors(1);
+  auto args_of = [](int n) {
+    msgpack::sbuffer buf;
+    msgpack::packer<msgpack::sbuffer> pk(buf);
+    pk.pack_map(2);
+    pk.pack(std::string_view("action"));
+    pk.pack(std::string_view(n % 10 == 9 ? "fail" : "echo"));
+    pk.pack(std::string_view("args"));
+    pk.pack_map(2);
+    pk.pack(std::string_view("n"));
+    pk.pack(n);
+    pk.pack(std::string_view("message"));
+    pk.pack("task " + std::to_string(n));
+    return std::string(buf.data(), buf.size());
+  };
+  constexpr int total = 200;
+  std::map<std::uint64_t, int> outstanding;
+  for (int n = 0; n < total; ++n) {
+    auto bytes = args_of(n);
+    auto len = msgpack_in::check(bytes, {});
+    BOOST_REQUIRE(len.ok());
+    auto cid = c.cli->send("run", msgpack_in::value(bytes));
+    BOOST_REQUIRE(cid.ok());
+    outstanding[*cid] = n;
+  }
+  int echoed = 0, failed = 0;
+  while (!outstanding.empty()) {
+    auto r = c.cli->receive_view(10s);
+    BOOST_REQUIRE_MESSAGE(r.ok(), "waiting with " << outstanding.size() << " left: " << (r.ok() ? "" : r.err().message));
+    auto it = outstanding.find(r->cid);
+    BOOST_REQUIRE_MESSAGE(it != outstanding.end(), "reply for an unknown or already answered cid " << r->cid);
+    int n = it->second;
+    outstanding.erase(it);
+    BOOST_TEST(r->trace.size() == 32u);
+    if (n % 10 == 9) {
+      BOOST_TEST(!r->ok);
+      BOOST_TEST(r->err.code == errc::action_failed);
+      BOOST_TEST(r->err.message.find("task " + std::to_string(n)) != std::string::npos, r->err.message);
+      ++failed;
+      continue;
+    }
+    BOOST_REQUIRE(r->ok);
+    auto result = r->body.find("result");
+    BOOST_TEST(result.find("n").as_uint().value_or(~0ull) == static_cast<std::uint64_t>(n));
+    BOOST_TEST(result.find("message").as_str().value_or("") == "task " + std::to_string(n));
+    BOOST_TEST(r->body.find("action").as_str().value_or("") == "echo");
+    ++echoed;
+  }
+  BOOST_TEST(echoed == 180);
+  BOOST_TEST(failed == 20);
+  // 200 replies came in fewer messages: several were read from one bundle.
+  BOOST_TEST(c.require("status")["node"]["frames"]["bundles_out"].get<std::uint64_t>() > 0u);
 }
 
 BOOST_AUTO_TEST_CASE(errors_name_the_problem) {
