@@ -2,6 +2,10 @@
 // forbids and on text from Windows-1252 files and mail.
 #include <boost/test/unit_test.hpp>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "runtime/base/utf8.hpp"
@@ -20,6 +24,62 @@ BOOST_AUTO_TEST_CASE(valid_text_passes_and_the_first_bad_byte_is_found) {
   BOOST_TEST(utf8::first_invalid("\xF4\x90\x80\x80") == 0u);      // above U+10FFFF
   BOOST_TEST(utf8::first_invalid("ok\xE2\x82") == 2u);            // cut short
   BOOST_TEST(utf8::first_invalid(std::string("a\0b", 3)) == std::string::npos);
+}
+
+namespace {
+
+// The well-formed sequences as the Unicode standard tabulates them
+// (Table 3-7), one byte at a time: the reference first_invalid is held to.
+std::size_t first_invalid_by_table(std::string_view sv) {
+  const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
+  std::size_t i = 0, n = sv.size();
+  auto in = [&](std::size_t k, unsigned lo, unsigned hi) { return k < n && s[k] >= lo && s[k] <= hi; };
+  while (i < n) {
+    unsigned c = s[i];
+    std::size_t len = 0;
+    if (c <= 0x7F) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = in(i + 1, 0x80, 0xBF) ? 2 : 0;
+    else if (c == 0xE0) len = in(i + 1, 0xA0, 0xBF) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
+    else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) len = in(i + 1, 0x80, 0xBF) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
+    else if (c == 0xED) len = in(i + 1, 0x80, 0x9F) && in(i + 2, 0x80, 0xBF) ? 3 : 0;
+    else if (c == 0xF0) len = in(i + 1, 0x90, 0xBF) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
+    else if (c >= 0xF1 && c <= 0xF3) len = in(i + 1, 0x80, 0xBF) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
+    else if (c == 0xF4) len = in(i + 1, 0x80, 0x8F) && in(i + 2, 0x80, 0xBF) && in(i + 3, 0x80, 0xBF) ? 4 : 0;
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+// Every length from 0 to 40 (short keys, the word loop, its overlapping
+// last word), ASCII with one multi-byte or bad sequence placed at every
+// position, and random bytes: the same answer as the table.
+BOOST_AUTO_TEST_CASE(first_invalid_agrees_with_the_standards_table_at_every_length_and_position) {
+  const std::vector<std::string> pieces = {"\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\x80", "\xC0\xAF", "\xE2\x82",
+                                           "\xED\xA0\x80", "\xF4\x90\x80\x80", "\xFF", "\x7F"};
+  std::size_t checked = 0;
+  for (std::size_t len = 0; len <= 40; ++len)
+    for (std::size_t at = 0; at <= len; ++at)
+      for (const auto& p : pieces) {
+        std::string text(len, 'a');
+        text.insert(at, p);
+        BOOST_TEST_REQUIRE(utf8::first_invalid(text) == first_invalid_by_table(text), "length " << len << " at " << at);
+        ++checked;
+      }
+  std::uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int round = 0; round < 20000; ++round) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::string text(x % 41, '\0');
+    for (auto& ch : text) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      ch = static_cast<char>(x % 8 == 0 ? x >> 8 : 0x20 + (x >> 8) % 0x5F);  // mostly ASCII, sometimes any byte
+    }
+    BOOST_TEST_REQUIRE(utf8::first_invalid(text) == first_invalid_by_table(text));
+    ++checked;
+  }
+  BOOST_TEST(checked == 41u * 42u / 2u * 10u + 20000u);
 }
 
 BOOST_AUTO_TEST_CASE(repair_marks_each_bad_byte_and_keeps_the_rest) {
