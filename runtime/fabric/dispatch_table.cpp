@@ -6,6 +6,7 @@ namespace keel {
 
 namespace {
 constexpr std::size_t max_scan = 4096;  // entries of one action's queue examined per pick
+constexpr std::size_t idle_queues_kept = 16;
 // Inline tasks (no slot) one executor may hold at once: enough to keep a
 // one-slot executor busy across a round trip, bounded so a lost executor
 // takes few tasks with it.
@@ -195,23 +196,29 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
       if (!e.draining && e.caps.count(action) && room_for(e, action) != room::none) return true;
     return false;
   };
-  // The actions, by their oldest live task.
-  using head = std::pair<std::uint64_t, decltype(queues_)::iterator>;
+  // The actions, by their oldest live task (a min-heap on order).
+  using head = decltype(heads_)::value_type;
   auto later = [](const head& a, const head& b) { return a.first > b.first; };
-  std::priority_queue<head, std::vector<head>, decltype(later)> heads(later);
+  auto push_head = [&](std::uint64_t order, queue_map::iterator q) {
+    heads_.emplace_back(order, q);
+    std::push_heap(heads_.begin(), heads_.end(), later);
+  };
+  heads_.clear();
+  std::size_t idle = 0;
   for (auto q = queues_.begin(); q != queues_.end();) {
     auto& dq = q->second;
     while (!dq.empty() && !live(dq.front())) dq.pop_front();
     if (dq.empty()) {
-      q = queues_.erase(q);
+      q = ++idle > idle_queues_kept ? queues_.erase(q) : std::next(q);
       continue;
     }
-    if (open(q->first)) heads.emplace(dq.front().order, q);
+    if (open(q->first)) push_head(dq.front().order, q);
     ++q;
   }
-  while (free_total > 0 && !heads.empty()) {
-    auto q = heads.top().second;
-    heads.pop();
+  while (free_total > 0 && !heads_.empty()) {
+    std::pop_heap(heads_.begin(), heads_.end(), later);
+    auto q = heads_.back().second;
+    heads_.pop_back();
     auto& dq = q->second;
     // Its oldest task that fits somewhere (a selector may rule out the
     // executors with room for the ones before it).
@@ -247,7 +254,7 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
       --queued_count_;
       out.push_back({task.id, task.lease, best->id, best->peer});
       dq.erase(it);
-      if (!dq.empty() && open(q->first)) heads.emplace(dq.front().order, q);
+      if (!dq.empty() && open(q->first)) push_head(dq.front().order, q);
       break;
     }
   }

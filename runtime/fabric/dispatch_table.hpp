@@ -199,7 +199,11 @@ class dispatch_table {
     std::uint64_t order;
     std::uint64_t id;
   };
-  std::map<std::string, std::deque<queue_entry>> queues_;
+  // An action's queue stays when it runs empty (a deque costs allocations
+  // to make again for the next task), up to idle_queues_kept of them.
+  using queue_map = std::map<std::string, std::deque<queue_entry>>;
+  queue_map queues_;
+  std::vector<std::pair<std::uint64_t, queue_map::iterator>> heads_;  // assign()'s scratch, kept for its capacity
   std::uint64_t next_order_ = 1;
   std::size_t queued_count_ = 0;
   // (deadline, task) in a min-heap: an entry stays until its time comes,
