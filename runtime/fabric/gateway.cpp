@@ -147,13 +147,20 @@ void gateway::impl::run() {
       // Read until empty, in bounded bursts so neither direction starves
       // the other; poll reports what is left on the next turn. (Asking a
       // socket for its events after each message costs a syscall.) What
-      // the burst answers goes out a bundle's worth at a time, not at its
-      // end: the executors and clients start on the first answers while
-      // this thread reads on (measured: more of the cores busy, ~5% more
-      // tasks a second at one slot per executor).
+      // the burst answers goes out before its end, the first time at a
+      // bundle's worth and then at twice the last: executors and clients
+      // start on the first answers while this thread reads on, and a long
+      // burst still goes out in few messages, each of which costs every
+      // process on its way a wake-up. (Measured: at 100 in flight more of
+      // the cores busy; at 1,000 in flight a flush every 16 frames cost a
+      // third of the throughput, doubling costs none.)
       if (items[0].revents & ZMQ_POLLIN) {
+        std::size_t flush_at = proto::held_frames_per_bundle;
         for (int i = 0; i < 1024 && on_router_readable(); ++i)
-          if (local.size() >= proto::held_frames_per_bundle) flush_local();
+          if (local.size() >= flush_at) {
+            flush_local();
+            flush_at *= 2;
+          }
         sink->on_burst_end();
       }
       if (items[1].revents & ZMQ_POLLIN) forward_outbound();
