@@ -45,4 +45,21 @@ BOOST_AUTO_TEST_CASE(digit_values_and_checks) {
   BOOST_TEST(is_hex(""));
 }
 
+// Every byte value at every position of ids from 1 to 40 characters (the
+// eight-at-a-time words and the tail): lower-case digits only.
+BOOST_AUTO_TEST_CASE(is_lower_hex_takes_exactly_the_lower_case_digits_at_any_position) {
+  auto lower_digit = [](int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+  std::size_t checked = 0;
+  for (std::size_t len = 1; len <= 40; ++len)
+    for (std::size_t at = 0; at < len; ++at)
+      for (int b = 0; b < 256; ++b) {
+        std::string id(len, "0123456789abcdef"[len % 16]);
+        id[at] = static_cast<char>(b);
+        BOOST_TEST_REQUIRE(is_lower_hex(id) == lower_digit(b), "byte " << b << " at " << at << " of " << len);
+        ++checked;
+      }
+  BOOST_TEST(checked == 820u * 256u);
+  BOOST_TEST(is_lower_hex(""));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
