@@ -29,6 +29,7 @@
 #include "actors/control/services.hpp"
 #include "actors/executor/state.hpp"
 #include "runtime/base/json_fields.hpp"
+#include "runtime/base/secret_ref.hpp"
 
 namespace keel {
 
@@ -83,6 +84,12 @@ status control_before_task(executor_self self, task_record& t, const std::string
     self->state.task_controls[t.id].secrets = std::move(used.value());
   }
   return ok_v;
+}
+
+bool control_reads_args(executor_self self, std::string_view args_msgpack) {
+  // A secret reference is a whole string "secret://NAME", so its bytes
+  // appear as they are in the msgpack: no match, no reference.
+  return services(self).policy_active || args_msgpack.find(secret_scheme) != std::string_view::npos;
 }
 
 bool control_redacts_result(executor_self self, const task_record& t) {

@@ -32,9 +32,10 @@ void dispatch(executor_self self) {
     // re-dispatch, and a JSON envelope would copy them first.
     proto::body_writer w(msg_type::task, 7, t->id, t->origin.trace.empty() ? proto::new_trace_id() : t->origin.trace,
                          proto::new_span_id());
-    w.field("action", t->action)
-        .field("args", t->args)
-        .field("attempt", t->attempts)
+    w.field("action", t->action);
+    if (t->args_wire.empty()) w.field("args", t->args);
+    else w.field("args", msgpack_in::value(t->args_wire));
+    w.field("attempt", t->attempts)
         .field("deadline_ms", std::max<std::int64_t>(left, 1))
         .field("idempotency_key", t->idempotency_key)
         .field("lease", a.lease)
@@ -225,7 +226,8 @@ static void on_run(executor_self self, const std::string& peer, const std::strin
   task_record t;
   t.id = st.next_task_id++;
   t.action = std::move(req->action);
-  t.args = std::move(req->args);
+  if (control_reads_args(self, req->args.bytes())) t.args = req->args.to_json();
+  else t.args_wire = std::string(req->args.bytes());
   t.selector = std::move(req->selector);
   // An ad-hoc task is not durable, but its key still travels to the action:
   // a re-dispatch after executor loss then has no second effect on actions

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <deque>
+#include <string_view>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -181,6 +182,10 @@ void control_prune_audit(executor_self self, std::int64_t now_ms);
 // Before submit: policy (deny and escalate refuse, naming the rule) and
 // scoped secret:// resolution. `by` is the caller's key name, if any.
 status control_before_task(executor_self self, task_record& t, const std::string& by);
+// Whether control_before_task() must read a `run` task's args (given as
+// their msgpack bytes): a policy is in force, or they may name a secret.
+// When not, the task keeps the caller's bytes and never builds them as JSON.
+bool control_reads_args(executor_self self, std::string_view args_msgpack);
 // Whether control_after_task() would redact the task's result (it used
 // secrets): only then must the caller read the result as JSON first.
 bool control_redacts_result(executor_self self, const task_record& t);

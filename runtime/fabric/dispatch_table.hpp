@@ -91,6 +91,10 @@ struct task_record {
   std::uint64_t id = 0;
   std::string action;
   nlohmann::json args;
+  // The args as the caller's checked msgpack, for a task whose args nothing
+  // in the node reads (no policy in force, no secret named in them):
+  // dispatch sends these bytes and `args` stays null. Empty otherwise.
+  std::string args_wire;
   std::string idempotency_key;     // travels to the executor and on to the outside world
   bool wait_for_executor = false;  // queue even when no executor offers the action yet
   std::optional<workflow_ref> workflow;

@@ -143,12 +143,9 @@ result<run_request> parse_run_request(const msgpack_in::value& args) {
   if (!name || name->empty()) return bad("run needs \"action\" as a non-empty string");
   run_request r;
   r.action = std::string(*name);
-  if (!action_args.is_nil()) {
-    if (!action_args.is_map()) return bad("run: \"args\" must be a map of the action's arguments");
-    r.args = action_args.to_json();
-  } else {
-    r.args = json::object();
-  }
+  if (!action_args.is_nil() && !action_args.is_map()) return bad("run: \"args\" must be a map of the action's arguments");
+  static constexpr char empty_map[] = "\x80";
+  r.args = action_args.is_nil() ? msgpack_in::value(std::string_view(empty_map, 1)) : action_args;
   if (on) {
     auto m = string_map(on.to_json(), "on");
     if (!m) return m.err();

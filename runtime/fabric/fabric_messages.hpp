@@ -57,7 +57,9 @@ std::optional<std::set<std::uint64_t>> parse_held_leases(const nlohmann::json& f
 // an empty value, and refused like any value that is not a map).
 struct run_request {
   std::string action;
-  nlohmann::json args;  // an object
+  // The action's args, a map (an empty one when the caller gave none),
+  // read in place: valid as long as the bytes parse_run_request read.
+  msgpack_in::value args;
   std::map<std::string, std::string> selector;
   std::optional<std::chrono::milliseconds> timeout;
   std::optional<std::chrono::milliseconds> schedule_to_start;
