@@ -115,7 +115,7 @@ static void on_hello(executor_self self, const inbound& in) {
 
 static void on_task_result(executor_self self, const std::string& peer, const proto::frame_view& frame) {
   auto& st = self->state;
-  st.table->touch(peer, steady_clock::now(), unix_now_ms());
+  const auto* exec = st.table->touch(peer, steady_clock::now(), unix_now_ms());
   auto r = fabric::parse_task_result(frame);
   if (!r) {
     spdlog::debug("ignored an unreadable task result: {}", r.err().message);
@@ -127,7 +127,6 @@ static void on_task_result(executor_self self, const std::string& peer, const pr
     dispatch(self);
     return;
   }
-  const auto* exec = st.table->executor_by_peer(peer);
   std::string exec_name = exec ? exec->name : "?";
   if (r->ok) {
     if (done->workflow) {

@@ -52,14 +52,14 @@ void dispatch_table::upsert_executor(executor_record rec) {
   by_peer_[it->second.peer] = it->first;
 }
 
-bool dispatch_table::touch(const std::string& peer, steady_clock::time_point now,
-                           std::int64_t now_ms) {
+const executor_record* dispatch_table::touch(const std::string& peer, steady_clock::time_point now,
+                                             std::int64_t now_ms) {
   auto p = by_peer_.find(peer);
-  if (p == by_peer_.end()) return false;
+  if (p == by_peer_.end()) return nullptr;
   auto& e = executors_.at(p->second);
   e.last_seen = now;
   e.last_seen_ms = now_ms;
-  return true;
+  return &e;
 }
 
 const executor_record* dispatch_table::executor_by_peer(const std::string& peer) const {
@@ -128,7 +128,10 @@ void dispatch_table::set_draining(const std::string& id, bool draining) {
 }
 
 bool dispatch_table::matches(const executor_record& e, const task_record& t) const {
-  if (!e.caps.count(t.action)) return false;
+  return e.caps.count(t.action) && labels_match(e, t);
+}
+
+bool dispatch_table::labels_match(const executor_record& e, const task_record& t) const {
   for (const auto& [k, v] : t.selector) {
     auto l = e.labels.find(k);
     if (l == e.labels.end() || l->second != v) return false;
@@ -142,7 +145,10 @@ status dispatch_table::submit(task_record t) {
     if (e.draining) continue;
     if (e.caps.count(t.action)) {
       any_action = true;
-      if (matches(e, t)) any_match = true;
+      if (labels_match(e, t)) {
+        any_match = true;
+        break;
+      }
     }
   }
   if (!any_match && !t.wait_for_executor) {

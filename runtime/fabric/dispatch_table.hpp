@@ -135,9 +135,9 @@ class dispatch_table {
   // (the caller answers it), as when an executor is lost; a lease of a
   // task that already ended only frees the slot.
   std::vector<task_record> release_unheld(const std::string& id, const std::set<std::uint64_t>& held);
-  // Marks activity; returns false when the peer is unknown (it should
-  // register again).
-  bool touch(const std::string& peer, steady_clock::time_point now, std::int64_t now_ms);
+  // Marks activity; returns the peer's executor, or null when the peer is
+  // unknown (it should register again).
+  const executor_record* touch(const std::string& peer, steady_clock::time_point now, std::int64_t now_ms);
   const executor_record* executor_by_peer(const std::string& peer) const;
   const std::map<std::string, executor_record>& executors() const { return executors_; }
   // Ids of executors silent for longer than `silence`.
@@ -184,6 +184,7 @@ class dispatch_table {
 
  private:
   bool matches(const executor_record& e, const task_record& t) const;
+  bool labels_match(const executor_record& e, const task_record& t) const;  // the selector only
   void requeue_front(task_record& t);
   // The lease `lease` of task `task_id` on `e` is lost: the task goes back
   // to the front of the queue, or into `failed` when out of attempts.
