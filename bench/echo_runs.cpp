@@ -41,6 +41,7 @@ constexpr std::uint64_t warmup_base = 1ull << 40;  // warm-up sequence numbers n
 std::string make_payload(std::uint64_t seq, int size) {
   static const std::string cycle = [] {
     std::string c;
+    c.reserve((1 << 20) + 26);
     for (int i = 0; i < (1 << 20) + 26; ++i) c.push_back(static_cast<char>('a' + i % 26));
     return c;
   }();

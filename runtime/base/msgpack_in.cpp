@@ -115,6 +115,14 @@ struct failure {
   std::vector<std::string> path;
 };
 
+// A map key as a path segment, cut short so a message stays readable.
+std::string key_segment(std::string_view key) {
+  std::string seg(".");
+  if (key.size() > 64) seg.append(key.substr(0, 61)).append("...");
+  else seg.append(key);
+  return seg;
+}
+
 class checker {
  public:
   checker(std::string_view in, const limits& lim) : p_(reinterpret_cast<const unsigned char*>(in.data())), n_(in.size()), lim_(lim) {}
@@ -133,17 +141,16 @@ class checker {
       case tag::f32:
       case tag::f64: off_ += h.head; return true;
       case tag::str: {
-        if (h.n > n_ - off_ - h.head) return encoding("is truncated msgpack");
-        std::string_view s(reinterpret_cast<const char*>(p_ + off_ + h.head), h.n);
-        if (!utf8::valid(s)) return refuse("string is not valid UTF-8");
-        off_ += h.head + h.n;
-        return true;
+        std::string_view s;
+        return text(h, s, "string is not valid UTF-8");
       }
       case tag::bin: return refuse("binary values are not supported");
       case tag::ext: return refuse("ext values are not supported");
       case tag::array:
       case tag::map: {
-        if (h.n > lim_.max_container) return encoding("has a container or string larger than the limits");
+        if (h.n > lim_.max_container)
+          return encoding("has a container of " + std::to_string(h.n) + " entries, more than the limits allow (" +
+                          std::to_string(lim_.max_container) + ")");
         if (depth + 1 > lim_.max_depth) return encoding("nests deeper than " + std::to_string(lim_.max_depth) + " levels");
         off_ += h.head;
         if (h.t == tag::array) {
@@ -157,7 +164,7 @@ class checker {
           std::string_view key;
           if (!map_key(key)) return false;
           std::size_t start = off_;
-          if (!value(depth + 1)) return within("." + (key.size() > 64 ? std::string(key.substr(0, 61)) + "..." : std::string(key)));
+          if (!value(depth + 1)) return within(key_segment(key));
           if (fn) fn(ctx_, key, msgpack_in::value(std::string_view(reinterpret_cast<const char*>(p_ + start), off_ - start)));
         }
         return true;
@@ -173,9 +180,15 @@ class checker {
     if (!read_header(p_ + off_, n_ - off_, h)) return encoding("is truncated msgpack");
     if (h.t == tag::never_used) return encoding("is not valid msgpack: byte 0xc1 is never used");
     if (h.t != tag::str) return refuse("map key is not a string");
+    return text(h, key, "map key is not valid UTF-8");
+  }
+
+  // The string whose header `h` is at off_: within the bytes and UTF-8
+  // (else refused as `not_utf8`). Advances off_ past it.
+  bool text(const header& h, std::string_view& s, const char* not_utf8) {
     if (h.n > n_ - off_ - h.head) return encoding("is truncated msgpack");
-    key = std::string_view(reinterpret_cast<const char*>(p_ + off_ + h.head), h.n);
-    if (!utf8::valid(key)) return refuse("map key is not valid UTF-8");
+    s = std::string_view(reinterpret_cast<const char*>(p_ + off_ + h.head), h.n);
+    if (!utf8::valid(s)) return refuse(not_utf8);
     off_ += h.head + h.n;
     return true;
   }

@@ -4,8 +4,6 @@
 
 #include <cstring>
 #include <string>
-#include <vector>
-
 
 namespace keel {
 
