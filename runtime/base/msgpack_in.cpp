@@ -3,6 +3,7 @@
 // what it accepted and never look at a byte it did not.
 #include "runtime/base/msgpack_in.hpp"
 
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -155,7 +156,7 @@ class checker {
         off_ += h.head;
         if (h.t == tag::array) {
           for (std::uint64_t i = 0; i < h.n; ++i)
-            if (!value(depth + 1)) return within("[" + std::to_string(i) + "]");
+            if (!element(depth + 1)) return within("[" + std::to_string(i) + "]");
           return true;
         }
         // Only the outermost map's entries are handed out.
@@ -164,7 +165,7 @@ class checker {
           std::string_view key;
           if (!map_key(key)) return false;
           std::size_t start = off_;
-          if (!value(depth + 1)) return within(key_segment(key));
+          if (!element(depth + 1)) return within(key_segment(key));
           if (fn) fn(ctx_, key, msgpack_in::value(std::string_view(reinterpret_cast<const char*>(p_ + start), off_ - start)));
         }
         return true;
@@ -173,8 +174,24 @@ class checker {
     return encoding("is not valid msgpack");
   }
 
+  // A container's element at off_, as value() checks it; the one-byte
+  // scalars and short strings, most of what Keel's frames hold, are
+  // stepped over here without a call.
+  bool element(std::size_t depth) {
+    if (off_ < n_) {
+      unsigned char c = p_[off_];
+      if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) return ++off_, true;
+      std::string_view s;
+      if ((c & 0xe0) == 0xa0) return text(header{tag::str, 1, static_cast<std::uint64_t>(c & 0x1f)}, s, "string is not valid UTF-8");
+      if (c == 0xd9 && n_ - off_ >= 2) return text(header{tag::str, 2, p_[off_ + 1]}, s, "string is not valid UTF-8");
+    }
+    return value(depth);
+  }
+
   // A map key at off_: a UTF-8 string. Advances off_ past it.
   bool map_key(std::string_view& key) {
+    if (off_ < n_ && (p_[off_] & 0xe0) == 0xa0)
+      return text(header{tag::str, 1, static_cast<std::uint64_t>(p_[off_] & 0x1f)}, key, "map key is not valid UTF-8");
     if (off_ >= n_) return encoding("is truncated msgpack");
     header h;
     if (!read_header(p_ + off_, n_ - off_, h)) return encoding("is truncated msgpack");
@@ -187,10 +204,25 @@ class checker {
   // (else refused as `not_utf8`). Advances off_ past it.
   bool text(const header& h, std::string_view& s, const char* not_utf8) {
     if (h.n > n_ - off_ - h.head) return encoding("is truncated msgpack");
-    s = std::string_view(reinterpret_cast<const char*>(p_ + off_ + h.head), h.n);
-    if (!utf8::valid(s)) return refuse(not_utf8);
+    const auto* at = p_ + off_ + h.head;
+    s = std::string_view(reinterpret_cast<const char*>(at), h.n);
+    if (!short_ascii(at, h.n) && !utf8::valid(s)) return refuse(not_utf8);
     off_ += h.head + h.n;
     return true;
+  }
+
+  // Whether the n <= 8 bytes at `at` are all ASCII, read as the one word
+  // that ends where they end; the bytes before them in that word are the
+  // value's header and whatever precedes it, masked off. False (ask
+  // utf8::valid) when the word would start before the input.
+  bool short_ascii(const unsigned char* at, std::size_t n) const {
+    if (n == 0) return true;
+    if (n > 8 || at + n - p_ < 8) return false;
+    std::uint64_t w;
+    std::memcpy(&w, at + n - 8, 8);
+    const auto drop = 8 * (8 - n);  // bits of the bytes before them
+    const auto mine = std::endian::native == std::endian::little ? ~std::uint64_t{0} << drop : ~std::uint64_t{0} >> drop;
+    return (w & mine & 0x8080808080808080ULL) == 0;
   }
 
   std::size_t offset() const { return off_; }
@@ -296,6 +328,10 @@ kind value::type() const {
 
 std::optional<std::uint64_t> value::as_uint() const {
   if (b_.empty()) return std::nullopt;
+  // Ids and counters: a positive fixint or uint8..uint64, read here.
+  auto c = static_cast<unsigned char>(b_[0]);
+  if (c <= 0x7f) return c;
+  if (c >= 0xcc && c <= 0xcf) return be(reinterpret_cast<const unsigned char*>(b_.data()) + 1, 1 << (c - 0xcc));
   auto h = header_at(b_, 0);
   if (h.t == tag::uint || (h.t == tag::sint && static_cast<std::int64_t>(h.n) >= 0)) return h.n;
   return std::nullopt;

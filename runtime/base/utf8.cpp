@@ -51,33 +51,10 @@ constexpr std::uint16_t cp1252_high[32] = {
 
 }  // namespace
 
-namespace {
-
-// Whether every byte is ASCII: the common case (keys, ids, most text),
-// decided without a branch per byte. Words overlap at the end rather than
-// finishing byte by byte.
-bool all_ascii(const unsigned char* s, std::size_t n) {
-  constexpr std::uint64_t high = 0x8080808080808080ULL;
-  if (n < 8) {
-    unsigned char acc = 0;
-    for (std::size_t i = 0; i < n; ++i) acc |= s[i];
-    return acc < 0x80;
-  }
-  std::uint64_t acc = 0, w;
-  for (std::size_t i = 0; i + 8 <= n; i += 8) {
-    std::memcpy(&w, s + i, 8);
-    acc |= w;
-  }
-  std::memcpy(&w, s + n - 8, 8);
-  return ((acc | w) & high) == 0;
-}
-
-}  // namespace
-
 std::size_t first_invalid(std::string_view sv) {
   const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
   const std::size_t n = sv.size();
-  if (all_ascii(s, n)) return std::string_view::npos;
+  if (ascii(sv)) return std::string_view::npos;
   std::size_t i = 0;
   while (i < n) {
     // Mostly ASCII: skip it eight bytes at a time.

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -15,10 +17,32 @@
 
 namespace keel::utf8 {
 
+// Whether every byte of `s` is ASCII: the common case (keys, ids, most
+// text), decided a word at a time without a branch per byte; words overlap
+// at the end rather than finishing byte by byte. Inline, since wire
+// decoders ask it of every short key.
+inline bool ascii(std::string_view s) {
+  constexpr std::uint64_t high = 0x8080808080808080ULL;
+  const char* p = s.data();
+  const std::size_t n = s.size();
+  if (n < 8) {
+    unsigned acc = 0;
+    for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
+    return acc < 0x80;
+  }
+  std::uint64_t acc = 0, w;
+  for (std::size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+  }
+  std::memcpy(&w, p + n - 8, 8);
+  return ((acc | w) & high) == 0;
+}
+
 // Byte offset of the first byte that does not start or continue a valid
 // sequence, or std::string_view::npos when `s` is valid UTF-8.
 std::size_t first_invalid(std::string_view s);
-inline bool valid(std::string_view s) { return first_invalid(s) == std::string_view::npos; }
+inline bool valid(std::string_view s) { return ascii(s) || first_invalid(s) == std::string_view::npos; }
 
 // `s` with every byte that is not part of a valid sequence replaced by
 // U+FFFD; valid text comes back unchanged.

@@ -45,6 +45,10 @@ BOOST_AUTO_TEST_CASE(numbers_read_as_the_frame_decoder_reads_them) {
   BOOST_TEST(!checked(minus_two).as_uint().has_value());
   BOOST_TEST(checked(minus_two).as_number().value_or(0) == -2.0);
   BOOST_TEST(checked(minus_two).to_json().get<std::int64_t>() == -2);
+  // Each unsigned width, as msgpack-c picks it for the value.
+  for (std::uint64_t v : {std::uint64_t{0}, std::uint64_t{127}, std::uint64_t{128}, std::uint64_t{255}, std::uint64_t{256},
+                          std::uint64_t{65535}, std::uint64_t{65536}, std::uint64_t{0xffffffff}, std::uint64_t{0x100000000}})
+    BOOST_TEST(checked(packed_by([&](mp_packer& pk) { pk.pack(v); })).as_uint().value_or(v + 1) == v);
   auto big = packed_by([](mp_packer& pk) { pk.pack(std::uint64_t{1} << 63); });
   BOOST_TEST(checked(big).as_uint().value_or(0) == (std::uint64_t{1} << 63));
   auto f32 = packed_by([](mp_packer& pk) { pk.pack_float(1.5f); });
@@ -157,6 +161,60 @@ BOOST_AUTO_TEST_CASE(check_map_hands_over_the_outer_entries_and_refuses_other_va
   auto inner = msgpack_in::check_map(bad_array, {}, [](std::string_view, value) {});
   BOOST_REQUIRE(!inner.ok());
   BOOST_TEST(inner.err().message == "body[0]: binary values are not supported");
+}
+
+
+// Inside a container, short strings and one-byte scalars are stepped over
+// without the general reader: they must meet the same rules there, as an
+// element, a map value and a map key, short (fixstr) and long (str8).
+BOOST_AUTO_TEST_CASE(strings_inside_containers_are_checked_as_whole_values_are) {
+  auto str = [](mp_packer& pk, const std::string& s) {
+    pk.pack_str(static_cast<std::uint32_t>(s.size()));
+    pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
+  };
+  for (std::size_t before : {0u, 3u, 8u, 30u, 40u}) {
+    auto bad = std::string(before, 'a') + "\xc0\xaf";  // overlong
+    auto good = std::string(before, 'a') + "\xc3\xa9";
+    auto in_array = [&](const std::string& s) { return packed_by([&](mp_packer& pk) { pk.pack_array(2), pk.pack_nil(), str(pk, s); }); };
+    auto as_value = [&](const std::string& s) { return packed_by([&](mp_packer& pk) { pk.pack_map(1), str(pk, "k"), str(pk, s); }); };
+    auto as_key = [&](const std::string& s) { return packed_by([&](mp_packer& pk) { pk.pack_map(1), str(pk, s), pk.pack(1); }); };
+    auto r = msgpack_in::check(in_array(bad), {});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.err().message == "body[1]: string is not valid UTF-8");
+    r = msgpack_in::check(as_value(bad), {});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.err().message == "body.k: string is not valid UTF-8");
+    r = msgpack_in::check(as_key(bad), {});
+    BOOST_REQUIRE(!r.ok());
+    BOOST_TEST(r.err().message == "body: map key is not valid UTF-8");
+    for (const auto& ok : {in_array(good), as_value(good), as_key(good)}) BOOST_TEST(msgpack_in::check(ok, {}).ok());
+  }
+  // Short strings far enough in are checked as one word that also holds the
+  // bytes before them (their header has the high bit set): a bad byte at
+  // any position of every such length is found, and good text passes.
+  for (std::size_t n = 1; n <= 9; ++n)
+    for (std::size_t at = 0; at < n; ++at) {
+      auto text = std::string(n, 'a');
+      text[at] = '\xff';
+      auto list = packed_by([&](mp_packer& pk) { pk.pack_array(2), str(pk, "padding of twelve"), str(pk, text); });
+      auto r = msgpack_in::check(list, {});
+      BOOST_REQUIRE_MESSAGE(!r.ok(), "accepted a bad byte at " << at << " of " << n);
+      BOOST_TEST(r.err().message == "body[1]: string is not valid UTF-8");
+      auto fine = packed_by([&](mp_packer& pk) { pk.pack_array(2), str(pk, "padding of twelve"), str(pk, std::string(n, 'b')); });
+      BOOST_TEST(msgpack_in::check(fine, {}).ok());
+    }
+  // A short string cut off inside a container is truncated, not read past.
+  auto cut = msgpack_in::check(std::string("\x91\xa5" "abc", 5), {});
+  BOOST_REQUIRE(!cut.ok());
+  BOOST_TEST(cut.err().message == "body is truncated msgpack");
+  auto cut_key = msgpack_in::check(std::string("\x81\xa5" "abc", 5), {});
+  BOOST_REQUIRE(!cut_key.ok());
+  BOOST_TEST(cut_key.err().message == "body is truncated msgpack");
+  // The one-byte scalars: nil, false, true, fixints of both signs.
+  BOOST_TEST((checked(std::string("\x95\xc0\xc2\xc3\x7f\xff", 6)).type() == msgpack_in::kind::array));
+  auto never = msgpack_in::check(std::string("\x91\xc1", 2), {});
+  BOOST_REQUIRE(!never.ok());
+  BOOST_TEST(never.err().message == "body is not valid msgpack: byte 0xc1 is never used");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
