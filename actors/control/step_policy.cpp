@@ -301,7 +301,7 @@ const result<json>& control_after_result(executor_self self, const workflow_ref&
     if (!tm.trace.empty()) {
       control::span sp;
       sp.trace_id = tm.trace;
-      sp.span_id = tm.span_id.empty() ? control::new_span_id() : tm.span_id;
+      sp.span_id = tm.span_id.empty() ? new_span_id() : tm.span_id;
       sp.parent_span_id = tm.parent_span_id;
       sp.name = (ref.compensation ? "compensate " : "step ") + ref.step;
       sp.start_us = tm.start_us;

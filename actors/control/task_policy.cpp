@@ -136,7 +136,7 @@ void control_after_task(executor_self self, const task_record& t, json* value, e
   if (trace) {
     control::span sp;
     sp.trace_id = t.origin.trace;
-    sp.span_id = control::new_span_id();
+    sp.span_id = new_span_id();
     sp.parent_span_id = t.origin.span;
     sp.name = "task " + t.action;
     sp.start_us = end_us - took_us;

@@ -30,8 +30,10 @@ void dispatch(executor_self self) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(t->deadline - now).count();
     // Written straight to msgpack: the args stay in the table for a
     // re-dispatch, and a JSON envelope would copy them first.
-    proto::body_writer w(msg_type::task, 7, t->id, t->origin.trace.empty() ? proto::new_trace_id() : t->origin.trace,
-                         proto::new_span_id());
+    hex_id<32> fresh;
+    std::string_view trace = t->origin.trace;
+    if (trace.empty()) trace = fresh = fresh_trace_id();
+    proto::body_writer w(msg_type::task, 7, t->id, trace, fresh_span_id());
     w.field("action", t->action);
     if (t->args_wire.empty()) w.field("args", t->args);
     else w.field("args", msgpack_in::value(t->args_wire));

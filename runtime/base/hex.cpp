@@ -31,10 +31,14 @@ int entry(char c) { return digit_values[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 
+void write_hex(std::string_view bytes, char* out) {
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    std::memcpy(out + 2 * i, &digit_pairs[2 * static_cast<unsigned char>(bytes[i])], 2);
+}
+
 std::string to_hex(std::string_view bytes) {
   std::string out(bytes.size() * 2, '0');
-  for (std::size_t i = 0; i < bytes.size(); ++i)
-    std::memcpy(&out[2 * i], &digit_pairs[2 * static_cast<unsigned char>(bytes[i])], 2);
+  write_hex(bytes, out.data());
   return out;
 }
 

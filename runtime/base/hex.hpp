@@ -14,6 +14,8 @@ namespace keel {
 
 // Two lower-case hex digits per byte.
 std::string to_hex(std::string_view bytes);
+// The same digits written at `out`, which has room for 2 * bytes.size().
+void write_hex(std::string_view bytes, char* out);
 
 // The bytes `hex` spells, or nullopt when its length is odd or a character
 // is not a hex digit (either case).

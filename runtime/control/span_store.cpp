@@ -32,26 +32,6 @@ bool safe_id(const std::string& id) {
 
 }  // namespace
 
-// Span ids need to be unique, not secret: a per-thread splitmix64 sequence
-// seeded once from the system's randomness costs no syscall per span (the
-// libsodium call it replaces read getrandom() every time).
-std::string new_span_id() {
-  thread_local std::uint64_t state = [] {
-    std::uint64_t seed = 0;
-    auto raw = random_bytes(sizeof seed);
-    std::memcpy(&seed, raw.data(), sizeof seed);
-    return seed;
-  }();
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  z ^= z >> 31;
-  if (z == 0) z = 1;  // an all-zero span id is invalid in OTLP
-  char bytes[8];
-  for (int i = 7; i >= 0; --i, z >>= 8) bytes[i] = static_cast<char>(z & 0xff);
-  return to_hex(std::string_view(bytes, sizeof bytes));
-}
-
 std::int64_t unix_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();

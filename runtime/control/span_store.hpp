@@ -20,6 +20,7 @@
 
 #include "runtime/control/redactor.hpp"
 #include "runtime/base/error.hpp"
+#include "runtime/base/trace_ids.hpp"
 #include "storage/store.hpp"
 
 namespace keel::control {
@@ -51,7 +52,6 @@ struct span {
   static span from_json(const nlohmann::json& j);
 };
 
-std::string new_span_id();  // 16 random hex
 std::int64_t unix_now_us();
 
 struct span_store_options {

@@ -97,8 +97,10 @@ struct client::impl {
     // a pipelined caller sends thousands of these a second.
     // "bundles": this client reads replies in bundles (bundle.hpp). Said
     // with every request: a node that restarted learns it again.
-    proto::body_writer w(proto::msg_type::request, 3, cid, trace.empty() ? proto::new_trace_id() : trace,
-                         proto::new_span_id());
+    hex_id<32> fresh;
+    std::string_view tr = trace;
+    if (tr.empty()) tr = fresh = fresh_trace_id();
+    proto::body_writer w(proto::msg_type::request, 3, cid, tr, fresh_span_id());
     auto frame = w.field("args", args).field("bundles", true).field("op", op).finish();
     last_request_bytes = frame.size();
     // Held for a bundle: the bundle's bytes with this frame in it must fit

@@ -22,12 +22,12 @@ void disable_thread_cache() {
   (void)mallctl("thread.tcache.enabled", nullptr, nullptr, &off, sizeof off);
 }
 
-std::string encode_failure(const job& j, double ms, const error& e) {
-  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
+std::string encode_failure(const action_context& ctx, std::uint64_t lease, double ms, const error& e) {
+  proto::body_writer w(proto::msg_type::task_result, 5, ctx.task_id, ctx.trace, fresh_span_id());
   w.field("duration_ms", ms);
   w.map("error", 2).field("code", e.code).field("message", e.message);
-  w.field("lease", j.lease).field("ok", false);
-  return w.field("task_id", j.task_id).finish();
+  w.field("lease", lease).field("ok", false);
+  return w.field("task_id", ctx.task_id).finish();
 }
 
 }  // namespace
@@ -44,37 +44,39 @@ std::vector<std::uint64_t> beat_board::take() {
   return out;
 }
 
-std::string run_job(const action_registry& actions, beat_board& beats, const job& j, std::size_t max_frame) {
+std::string run_job(const action_registry& actions, beat_board& beats, job j, std::size_t max_frame) {
   auto started = clock_t_::now();
-  result<nlohmann::json> r = error{errc::not_found, "this executor has no action '" + j.action + "'"};
-  if (const auto* a = actions.find(j.action)) {
+  auto lease = j.lease;
+  auto* board = &beats;
+  const action_context ctx{j.task_id, std::move(j.trace), j.deadline, std::move(j.key), [board, lease] { board->beat(lease); }};
+  auto r = [&]() -> result<nlohmann::json> {
+    const auto* a = actions.find(j.action);
+    if (!a) return error{errc::not_found, "this executor has no action '" + j.action + "'"};
     try {
-      auto lease = j.lease;
-      auto* board = &beats;
-      r = a->run(j.args, action_context{j.task_id, j.trace, j.deadline, j.key, [board, lease] { board->beat(lease); }});
+      return a->run(j.args, ctx);
     } catch (const std::exception& ex) {
-      r = error{errc::action_failed, std::string("action threw: ") + ex.what()};
+      return error{errc::action_failed, std::string("action threw: ") + ex.what()};
     }
-  }
+  }();
   // What an action read from outside (a program's output, a header) may be
   // any bytes, and the node refuses a frame whose strings are not UTF-8:
   // the caller would wait for a result that never comes.
   if (r.ok()) utf8::repair_strings(r.value());
   else if (!utf8::valid(r.err().message)) r = error{r.err().code, utf8::repaired(r.err().message)};
   auto ms = std::chrono::duration<double, std::milli>(clock_t_::now() - started).count();
-  if (!r.ok()) return encode_failure(j, ms, r.err());
+  if (!r.ok()) return encode_failure(ctx, lease, ms, r.err());
   if (auto fits = proto::check_value_limits(r.value(), 1); !fits)
-    return encode_failure(j, ms, {errc::result_too_large, "the result of " + j.action + " " + fits.err().message +
+    return encode_failure(ctx, lease, ms, {errc::result_too_large, "the result of " + j.action + " " + fits.err().message +
                                                               ", which the node would refuse to read: return a flatter value"});
   // Written straight to msgpack: one per task, and a JSON envelope would
   // first copy the result into it.
-  proto::body_writer w(proto::msg_type::task_result, 5, j.task_id, j.trace, proto::new_span_id());
+  proto::body_writer w(proto::msg_type::task_result, 5, ctx.task_id, ctx.trace, fresh_span_id());
   w.field("duration_ms", ms);
-  w.field("lease", j.lease).field("ok", true).field("result", r.value());
-  auto frame = w.field("task_id", j.task_id).finish();
+  w.field("lease", lease).field("ok", true).field("result", r.value());
+  auto frame = w.field("task_id", ctx.task_id).finish();
   if (frame.size() <= max_frame) return frame;
   return encode_failure(
-      j, ms,
+      ctx, lease, ms,
       {errc::result_too_large, "the result of " + j.action + " is " + std::to_string(frame.size()) +
                                    " bytes on the wire, over the node's frame limit of " + std::to_string(max_frame) +
                                    " bytes: ask for less (for http.request a smaller max_response_bytes, or a Range "
@@ -128,7 +130,8 @@ void worker_pool::work() {
       j = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    results->push(finished_task{j.lease, run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed))});
+    auto lease = j.lease;
+    results->push(finished_task{lease, run_job(actions_, beats_, std::move(j), max_frame_.load(std::memory_order_relaxed))});
   }
   exited_++;
 }

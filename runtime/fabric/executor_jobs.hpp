@@ -64,8 +64,9 @@ class beat_board {
 // node would refuse to read (over `max_frame` bytes, nested too deep) is
 // never sent, since its caller would wait for an answer that was dropped:
 // it becomes a result_too_large failure that says why. Strings that are
-// not UTF-8 are repaired, for the same reason. Never throws.
-std::string run_job(const action_registry& actions, beat_board& beats, const job& j, std::size_t max_frame);
+// not UTF-8 are repaired, for the same reason. Never throws. Takes the job
+// over: its strings move into the action's context.
+std::string run_job(const action_registry& actions, beat_board& beats, job j, std::size_t max_frame);
 
 // Fixed-size pool; jobs in a FIFO. The executor never gives it more jobs
 // than threads, so the queue stays short.

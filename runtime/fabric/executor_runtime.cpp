@@ -46,7 +46,7 @@ constexpr auto beat_report_interval = std::chrono::milliseconds(200);
 constexpr int refusals_to_stop = 5;
 
 std::string make_executor_id() {
-  return "x_" + proto::new_span_id().substr(0, 12);
+  return "x_" + new_span_id().substr(0, 12);
 }
 
 std::string host_name() {
@@ -348,7 +348,7 @@ void executor_loop::on_task(const proto::frame_view& task) {
   else if (d.type() == msgpack_in::kind::negative) deadline_ms = 1;
   j.deadline = clock_t_::now() + std::chrono::milliseconds(deadline_ms);
   if (runs_inline) {
-    send_raw_result(run_job(actions_, beats_, j, max_frame_.load(std::memory_order_relaxed)));
+    send_raw_result(run_job(actions_, beats_, std::move(j), max_frame_.load(std::memory_order_relaxed)));
     return;
   }
   ++in_flight_;

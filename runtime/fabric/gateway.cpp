@@ -298,7 +298,7 @@ void gateway::impl::on_frame(const zmq::message_t& peer, const std::string& prin
         proto::envelope failed;
         failed.type = proto::msg_type::task_result;
         failed.cid = ids->task_id;
-        failed.trace = proto::new_trace_id();
+        failed.trace = new_trace_id();
         failed.fields = {{"task_id", ids->task_id},
                          {"lease", ids->lease},
                          {"ok", false},

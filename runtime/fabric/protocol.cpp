@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 #include <stdexcept>
 
 #include "runtime/base/hex.hpp"
@@ -331,22 +330,6 @@ std::string body_writer::finish() {
                            std::to_string(expected_) + " announced");
   return take(writer_buffer());
 }
-
-namespace {
-// Ids need to be unique, not secret: a per-thread generator, no syscall.
-std::string random_hex(std::size_t bytes) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string raw(bytes, '\0');
-  for (std::size_t i = 0; i < bytes; i += 8) {
-    auto r = rng();
-    std::memcpy(&raw[i], &r, std::min<std::size_t>(8, bytes - i));
-  }
-  return to_hex(raw);
-}
-}  // namespace
-
-std::string new_trace_id() { return random_hex(16); }
-std::string new_span_id() { return random_hex(8); }
 
 envelope make_envelope(msg_type type, nlohmann::json fields, std::uint64_t cid, const std::string& trace) {
   envelope env;

@@ -27,6 +27,7 @@
 
 #include "runtime/base/error.hpp"
 #include "runtime/base/msgpack_in.hpp"
+#include "runtime/base/trace_ids.hpp"
 
 namespace keel::proto {
 
@@ -156,10 +157,6 @@ class body_writer {
   void entry(std::string_view key);
   std::size_t expected_ = 0, written_ = 0;
 };
-
-// New random ids: 128-bit trace id and 64-bit span id, lower-case hex.
-std::string new_trace_id();
-std::string new_span_id();
 
 // A message with a fresh span id; a new trace id when `trace` is empty.
 envelope make_envelope(msg_type type, nlohmann::json fields, std::uint64_t cid = 0,

@@ -16,7 +16,7 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-std::string new_instance_id() { return "wf_" + proto::new_span_id(); }
+std::string new_instance_id() { return "wf_" + new_span_id(); }
 
 }  // namespace
 
@@ -77,7 +77,7 @@ void engine::impl::start(std::uint64_t token, const start_request& req) {
   created["definition"] = req.definition.is_null() ? json_of(def) : def->to_json();
   created["input"] = req.input;
   created["start_key"] = req.idempotency_key;
-  created["trace"] = req.trace.empty() ? proto::new_trace_id() : req.trace;
+  created["trace"] = req.trace.empty() ? new_trace_id() : req.trace;
   created["by"] = req.by;
   created["trigger"] = req.trigger.is_object() ? req.trigger : nlohmann::json();
   emit(ref, std::move(created));

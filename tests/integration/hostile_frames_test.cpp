@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(malformed_executor_hello_is_refused_without_registering) {
   proto::envelope env;
   env.type = proto::msg_type::hello;
   env.cid = 1;
-  env.trace = proto::new_trace_id();
+  env.trace = new_trace_id();
   env.fields = {{"executor_id", "evil"}, {"caps", "echo"}, {"concurrency", 1}, {"protocol", proto::version}};
   peer.send({proto::encode_frame(env)});
   auto r = peer.reply(5s);

@@ -100,7 +100,7 @@ std::string deep_result_frame(std::uint64_t task_id, std::uint64_t lease, int de
   pk.pack(std::string("cid"));
   pk.pack(task_id);
   pk.pack(std::string("trace"));
-  pk.pack(proto::new_trace_id());
+  pk.pack(new_trace_id());
   pk.pack(std::string("lease"));
   pk.pack(lease);
   pk.pack(std::string("ok"));

@@ -53,7 +53,7 @@ struct stand_in_node {
 };
 
 std::string ok_reply(std::uint64_t cid, nlohmann::json body) {
-  return proto::encode_frame(proto::make_ok_reply(cid, proto::new_trace_id(), std::move(body)));
+  return proto::encode_frame(proto::make_ok_reply(cid, new_trace_id(), std::move(body)));
 }
 
 }  // namespace
@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(an_error_reply_is_a_value_with_its_code_and_message) {
   stand_in_node node;
   std::uint64_t cid = 0;
   auto c = node.client_after_ping(cid);
-  node.answer({proto::encode_frame(proto::make_error_reply(proto::msg_type::response, cid, proto::new_trace_id(),
+  node.answer({proto::encode_frame(proto::make_error_reply(proto::msg_type::response, cid, new_trace_id(),
                                                            error{errc::not_found, "no such thing"}))});
   auto r = c->receive_view(5s);
   BOOST_REQUIRE(r.ok());

@@ -97,20 +97,6 @@ BOOST_AUTO_TEST_CASE(builders_make_well_formed_messages) {
   BOOST_TEST(r2->fields == json({{"ok", true}, {"body", {{"pong", true}}}}));
 }
 
-BOOST_AUTO_TEST_CASE(random_ids_have_the_documented_shape_and_differ) {
-  std::set<std::string> traces, spans;
-  for (int i = 0; i < 200; ++i) {
-    auto t = proto::new_trace_id();
-    auto s = proto::new_span_id();
-    BOOST_TEST(lower_hex(t, 32), t);
-    BOOST_TEST(lower_hex(s, 16), s);
-    traces.insert(t);
-    spans.insert(s);
-  }
-  BOOST_TEST(traces.size() == 200u);
-  BOOST_TEST(spans.size() == 200u);
-}
-
 BOOST_AUTO_TEST_CASE(type_table_matches_the_enum) {
   std::set<int> known;
   for (auto t : all_types) known.insert(as_int(t));
