@@ -236,19 +236,22 @@ std::vector<assignment> dispatch_table::assign(steady_clock::time_point now) {
         continue;
       }
       executor_record* best = nullptr;
+      room best_room = room::none;
       for (auto& [id, e] : executors_) {
-        if (e.draining || !has_room(e, t->second) || !matches(e, t->second)) continue;
+        if (e.draining) continue;
+        auto r = room_for(e, t->second.action);
+        if (r == room::none || !matches(e, t->second)) continue;
         // least load = lowest fraction of capacity in use
         if (!best || static_cast<long>(e.in_flight()) * best->capacity <
                          static_cast<long>(best->in_flight()) * e.capacity)
-          best = &e;
+          best = &e, best_room = r;
       }
       if (!best) {
         ++it;
         continue;
       }
       auto& task = t->second;
-      bool in_window = room_for(*best, task.action) == room::inline_window;
+      bool in_window = best_room == room::inline_window;
       task.lease = next_lease_++;
       task.executor = best->id;
       task.dispatched = now;
