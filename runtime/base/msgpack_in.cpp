@@ -291,6 +291,9 @@ result<std::size_t> check_map_entries(std::string_view in, const limits& lim, en
 // --- reading checked values ---------------------------------------------------
 
 std::size_t skip_one(std::string_view b, std::size_t at) {
+  auto c = static_cast<unsigned char>(b[at]);
+  if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) return at + 1;
+  if ((c & 0xe0) == 0xa0) return at + 1 + (c & 0x1f);
   auto h = header_at(b, at);
   switch (h.t) {
     case tag::str:

@@ -102,8 +102,16 @@ void value::each_entry(F&& f) const {
   std::size_t n = 0;
   std::size_t at = map_begin(n);
   for (std::size_t i = 0; i < n; ++i) {
-    std::size_t key_end = skip_one(b_, at);
-    auto key = value(b_.substr(at, key_end - at)).as_str().value_or(std::string_view());
+    // Keys are strings (the check refused others), mostly short ones.
+    std::size_t key_end;
+    std::string_view key;
+    if (auto c = static_cast<unsigned char>(b_[at]); (c & 0xe0) == 0xa0) {
+      key = b_.substr(at + 1, c & 0x1f);
+      key_end = at + 1 + (c & 0x1f);
+    } else {
+      key_end = skip_one(b_, at);
+      key = value(b_.substr(at, key_end - at)).as_str().value_or(std::string_view());
+    }
     std::size_t val_end = skip_one(b_, key_end);
     f(key, value(b_.substr(key_end, val_end - key_end)));
     at = val_end;
