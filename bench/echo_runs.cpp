@@ -55,8 +55,15 @@ std::string make_payload(std::uint64_t seq, int size) {
 // The args of the `run` request for an echo of `payload`, as msgpack:
 // {"action": "echo", "args": {"text": payload}, "timeout_ms": 30000}.
 std::string echo_run_args(const std::string& payload) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  // Packed straight into the string (an sbuffer would allocate 8 KiB per request).
+  struct string_sink {
+    std::string& s;
+    void write(const char* p, std::size_t n) { s.append(p, n); }
+  };
+  std::string out;
+  out.reserve(payload.size() + 48);
+  string_sink sink{out};
+  msgpack::packer<string_sink> pk(sink);
   pk.pack_map(3);
   pk.pack(std::string_view("action"));
   pk.pack(std::string_view("echo"));
@@ -66,7 +73,7 @@ std::string echo_run_args(const std::string& payload) {
   pk.pack(std::string_view(payload));
   pk.pack(std::string_view("timeout_ms"));
   pk.pack(std::chrono::duration_cast<std::chrono::milliseconds>(reply_timeout).count());
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 // Runs warm-up and measurement, filling the throughput, latency and CPU parts of `r`.
