@@ -24,12 +24,14 @@ namespace keel::proto {
 
 inline constexpr std::size_t max_bundle_frames = 1024;
 // How many frames a sender that holds frames back (the client's pipelined
-// requests, an executor's results) puts in one bundle at most. Small on
-// purpose: when every stage waits for a whole window's worth, the window
-// travels as one convoy and the client, node and executors take turns
-// instead of working at once; 16 cuts the messages sixteenfold and keeps
-// several batches of a pipelined window in flight.
-inline constexpr std::size_t held_frames_per_bundle = 16;
+// requests, an executor's results, the node's answers within a burst)
+// puts in one bundle at most. Small on purpose: when every stage waits for
+// a whole window's worth, the window travels as one convoy and the client,
+// node and executors take turns instead of working at once. Measured at
+// 100 in flight on one-slot executors: 16 kept more cores busy but paid
+// more wake-ups per task (25.5 µs of CPU per task against 22 at 32); 64
+// left cores idle (1.41 busy against 1.58).
+inline constexpr std::size_t held_frames_per_bundle = 32;
 // What a bundle adds at most to the frames it carries: its head (the two
 // header bytes and the array's length), and a length before each frame.
 // A bundle of frames f1..fn takes at most
