@@ -9,6 +9,7 @@
 #include "runtime/fabric/handshake_watch.hpp"
 #include "runtime/fabric/protocol.hpp"
 #include "runtime/fabric/bundle.hpp"
+#include "runtime/fabric/zmq_message.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
 namespace keel {
@@ -60,15 +61,17 @@ struct client::impl {
   // a pipelined load, and gone once the node refused the handshake. A
   // refusal is final (ZeroMQ does not reconnect after one), so the cached
   // one is enough here and a send costs no read of the monitor.
-  status send_frame(const std::string& frame, std::chrono::milliseconds wait) {
+  status send_frame(std::string frame, std::chrono::milliseconds wait) {
     if (auto* refused = watch->refusal()) return *refused;
-    if (sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+    // Left as it was when the queue is full: ZeroMQ takes it only on success.
+    auto msg = message_of(std::move(frame));
+    if (sock.send(msg, zmq::send_flags::dontwait)) return ok_v;
     auto deadline = std::chrono::steady_clock::now() + wait;
     while (true) {
       zmq::pollitem_t items[2] = {{sock.handle(), 0, ZMQ_POLLOUT, 0}, watch->poll_item()};
       poll_items(items, 2, left_until(deadline));
       if (auto* refused = watch->check()) return *refused;
-      if ((items[0].revents & ZMQ_POLLOUT) && sock.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return ok_v;
+      if ((items[0].revents & ZMQ_POLLOUT) && sock.send(msg, zmq::send_flags::dontwait)) return ok_v;
       if (std::chrono::steady_clock::now() >= deadline) return no_answer(wait);
     }
   }
@@ -81,7 +84,7 @@ struct client::impl {
     held_bytes = 0;
     try {
       for (auto& m : proto::bundle_frames(std::move(frames), bundle_room))
-        if (auto s = send_frame(m, wait); !s) return s.err();
+        if (auto s = send_frame(std::move(m), wait); !s) return s.err();
     } catch (const zmq::error_t& ex) {
       return error{errc::io, std::string("cannot send to ") + endpoint + ": " + ex.what()};
     }
@@ -120,7 +123,7 @@ struct client::impl {
     }
     if (auto s = flush_held(wait); !s) return s.err();
     try {
-      if (auto s = send_frame(frame, wait); !s) return s.err();
+      if (auto s = send_frame(std::move(frame), wait); !s) return s.err();
     } catch (const zmq::error_t& ex) {
       return error{errc::io, std::string("cannot send to ") + endpoint + ": " + ex.what()};
     }

@@ -24,6 +24,7 @@
 #include "runtime/fabric/bundle.hpp"
 #include "runtime/fabric/protocol.hpp"
 #include "runtime/base/wake_queue.hpp"
+#include "runtime/fabric/zmq_message.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
 namespace keel {
@@ -189,7 +190,7 @@ void executor_loop::send(proto::msg_type type, nlohmann::json fields, std::uint6
 
 void executor_loop::send_raw_result(std::string frame) {
   if (!node_reads_bundles_) {
-    sock_->send(zmq::buffer(frame), zmq::send_flags::none);
+    sock_->send(message_of(std::move(frame)), zmq::send_flags::none);
     return;
   }
   unsent_.push_back(std::move(frame));
@@ -202,7 +203,7 @@ void executor_loop::send_raw_result(std::string frame) {
 void executor_loop::flush_results() {
   if (unsent_.empty() || !sock_) return;
   for (auto& m : proto::bundle_frames(std::move(unsent_), max_frame_.load(std::memory_order_relaxed)))
-    sock_->send(zmq::buffer(m), zmq::send_flags::none);
+    sock_->send(message_of(std::move(m)), zmq::send_flags::none);
   unsent_.clear();
 }
 

@@ -16,6 +16,7 @@
 #include "runtime/fabric/auth_registry.hpp"
 #include "runtime/fabric/bundle.hpp"
 #include "runtime/base/wake_queue.hpp"
+#include "runtime/fabric/zmq_message.hpp"
 #include "runtime/fabric/zmq_poll.hpp"
 
 namespace keel {
@@ -379,7 +380,7 @@ void gateway::impl::write_all(std::vector<outgoing>& batch) {
         ++dropped_out;  // peer saturated (its queue hit the high-water mark)
         continue;
       }
-      router.send(zmq::buffer(out.frame), zmq::send_flags::none);
+      router.send(message_of(std::move(out.frame)), zmq::send_flags::none);
       ++frames_out;
     } catch (const zmq::error_t&) {
       ++dropped_out;  // EHOSTUNREACH (peer gone) or EAGAIN (peer saturated)
