@@ -81,7 +81,7 @@ objflags=("${flags[@]/-fsanitize=fuzzer,address,undefined/-fsanitize=fuzzer-no-l
 if [[ $mode == seeds ]]; then
   "$cxx" -std=c++20 -O1 -I"$root" -DMSGPACK_DEFAULT_API_VERSION=3 "$root/tests/fuzz/make_seeds.cpp" \
     "$root/runtime/fabric/protocol.cpp" "$root/runtime/fabric/bundle.cpp" "$root/runtime/base/msgpack_in.cpp" "$root/runtime/base/msgpack_json.cpp" \
-    "$root/runtime/base/utf8.cpp" "$root/runtime/base/hex.cpp" -o "$out/make_seeds"
+    "$root/runtime/base/utf8.cpp" "$root/runtime/base/hex.cpp" "$root/runtime/base/trace_ids.cpp" -o "$out/make_seeds"
   "$out/make_seeds" "$root/tests/fuzz/corpus"
   exit 0
 fi
@@ -112,7 +112,7 @@ wait_all() {
 }
 objs=()
 for src in runtime/fabric/protocol.cpp runtime/fabric/bundle.cpp runtime/base/msgpack_in.cpp runtime/base/msgpack_json.cpp runtime/fabric/fabric_messages.cpp runtime/base/utf8.cpp \
-           runtime/base/hex.cpp runtime/base/duration.cpp; do
+           runtime/base/hex.cpp runtime/base/trace_ids.cpp runtime/base/duration.cpp; do
   obj="$out/obj/$(basename "$src" .cpp).o"
   throttle
   "$cxx" "${objflags[@]}" -c "$root/$src" -o "$obj" & pids+=($!)

@@ -1,9 +1,8 @@
 #include "runtime/base/trace_ids.hpp"
 
 #include <cstdint>
-#include <cstring>
+#include <random>
 
-#include "runtime/base/crypto.hpp"
 #include "runtime/base/hex.hpp"
 
 namespace keel {
@@ -12,10 +11,8 @@ namespace {
 
 std::uint64_t next_random() {
   thread_local std::uint64_t state = [] {
-    std::uint64_t seed = 0;
-    auto raw = control::random_bytes(sizeof seed);
-    std::memcpy(&seed, raw.data(), sizeof seed);
-    return seed;
+    std::random_device os;  // the kernel's CSPRNG (getrandom), read once per thread
+    return (std::uint64_t{os()} << 32) | os();
   }();
   std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

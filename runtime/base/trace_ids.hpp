@@ -1,6 +1,6 @@
 // Ids for traces and spans: random, lower-case hex, what frames, spans and
 // workflow instances carry. They need to be unique, not secret: each thread
-// runs a splitmix64 sequence seeded once from the system's CSPRNG, so an id
+// runs a splitmix64 sequence seeded once from the kernel's CSPRNG, so an id
 // costs no syscall, and the fixed-size forms no allocation (frames are
 // written with one per task).
 #pragma once

@@ -4,7 +4,7 @@
 // committed; rerun after a protocol change:
 //     tools/run_fuzzers.sh --seeds
 // (or build this file with runtime/fabric/protocol.cpp, runtime/base/msgpack_in.cpp, runtime/base/msgpack_json.cpp,
-// runtime/base/utf8.cpp and runtime/base/hex.cpp
+// runtime/base/utf8.cpp, runtime/base/hex.cpp and runtime/base/trace_ids.cpp
 // and run it with the corpus directory as its argument).
 #include <cstdio>
 #include <filesystem>
