@@ -1,11 +1,14 @@
 // keel_retrieval_bench: how well hybrid search finds what the operator
 // means, on the generated QA set (tests/support/memory_qa.hpp): recall@5 and
-// MRR per question category, the embedded default (hashing embedder, no
-// model), one fresh memory in a scratch directory.
+// MRR per question category, one fresh memory in a scratch directory: the
+// embedded default (hashing embedder, no model), or the vectors of an
+// OpenAI-compatible embeddings server (llama-server --embeddings, Ollama,
+// vLLM) to judge a model on the same questions.
 //
 //   keel_retrieval_bench [--seed 7] [--customers 220] [--misses N] [--json]
 //                        [--w-keyword W] [--w-vector W] [--w-recency W] [--vector-floor F]
 //                        [--w-synonym W] [--synonyms WORDNET_DIR | --synonyms '']
+//                        [--embedder-url http://127.0.0.1:8080/v1 --embedder-model M --embedder-dim D]
 //
 // --misses N prints up to N missed questions per category with what came
 // back instead (and each hit's component scores), which is how a ranking
@@ -19,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/bench_support.hpp"
+#include "runtime/memory/openai_embedder.hpp"
 #include "storage/memory/hashing_embedder.hpp"
 #include "tests/support/memory_qa.hpp"
 
@@ -68,13 +72,22 @@ int main(int argc, char** argv) {
   app.add_option("--w-recency", base.w_recency, "Weight of recency (default 0.02)");
   app.add_option("--w-synonym", base.w_synonym, "Weight of a match through a synonym (default 0.5)");
   app.add_option("--vector-floor", base.vector_floor, "Cosine at or below which a vector match is no evidence (default 0.3)");
+  openai_embedder_options remote;
+  app.add_option("--embedder-url", remote.base_url, "An OpenAI-compatible embeddings server (e.g. http://127.0.0.1:8080/v1) instead of the hashing embedder");
+  app.add_option("--embedder-model", remote.model, "The model to ask that server for");
+  app.add_option("--embedder-dim", remote.dim, "The dimension of its vectors")->check(CLI::Range(1, 16384));
   CLI11_PARSE(app, argc, argv);
+  if (!remote.base_url.empty() && (remote.model.empty() || remote.dim == 0))
+    return std::fprintf(stderr, "keel_retrieval_bench: --embedder-url needs --embedder-model and --embedder-dim\n"), 2;
 
   auto corpus = test::make_qa_corpus(seed, customers);
   bench::temp_dir dir("keel-retrieval-bench");
   auto db = store::open(dir.path());
   if (!db) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", db.err().message.c_str()), 1;
-  hashing_embedder emb;
+  hashing_embedder hashing;
+  std::optional<openai_embedder> model;
+  if (!remote.base_url.empty()) model.emplace(remote);
+  const memory::embedder& emb = model ? static_cast<const memory::embedder&>(*model) : hashing;
   auto mem = item_store::open(**db, emb);
   if (!mem) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", mem.err().message.c_str()), 1;
   auto t0 = std::chrono::steady_clock::now();
@@ -98,14 +111,16 @@ int main(int argc, char** argv) {
 
   if (json_out) {
     nlohmann::json j = {{"seed", seed}, {"items", corpus.items.size()}, {"questions", corpus.questions.size()}};
+    j["embedder"] = emb.identity().text();
     for (const auto& [cat, s] : *scores)
       j["categories"][cat] = {{"questions", s.questions}, {"recall_at_5", s.recall_at_5}, {"mrr", s.mrr}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("Retrieval QA: %zu items for %zu customers, %zu questions, seed %llu; hashing embedder (dim %zu), no model\n",
+  auto id = emb.identity();
+  std::printf("Retrieval QA: %zu items for %zu customers, %zu questions, seed %llu; %s embedder (dim %zu)%s\n",
               corpus.items.size(), customers, corpus.questions.size(), static_cast<unsigned long long>(seed),
-              emb.identity().dim);
+              id.name.c_str(), id.dim, model ? (" at " + remote.base_url).c_str() : ", no model");
   std::printf("Command: keel_retrieval_bench --seed %llu --customers %zu\n\n", static_cast<unsigned long long>(seed),
               customers);
   std::printf("%-12s %9s %10s %7s\n", "category", "questions", "recall@5", "MRR");
