@@ -143,7 +143,7 @@ class checker {
       case tag::f64: off_ += h.head; return true;
       case tag::str: {
         std::string_view s;
-        return text(h, s, "string is not valid UTF-8");
+        return text(h.head, h.n, s, "string is not valid UTF-8");
       }
       case tag::bin: return refuse("binary values are not supported");
       case tag::ext: return refuse("ext values are not supported");
@@ -181,9 +181,15 @@ class checker {
     if (off_ < n_) {
       unsigned char c = p_[off_];
       if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3) return ++off_, true;
+      // Numbers of a fixed width: ids, counters, durations.
+      if (c >= 0xca && c <= 0xd3) {
+        const std::size_t size = c <= 0xcb ? (c == 0xca ? 5 : 9) : 1 + (std::size_t{1} << ((c - 0xcc) & 3));
+        if (n_ - off_ < size) return encoding("is truncated msgpack");
+        return off_ += size, true;
+      }
       std::string_view s;
-      if ((c & 0xe0) == 0xa0) return text(header{tag::str, 1, static_cast<std::uint64_t>(c & 0x1f)}, s, "string is not valid UTF-8");
-      if (c == 0xd9 && n_ - off_ >= 2) return text(header{tag::str, 2, p_[off_ + 1]}, s, "string is not valid UTF-8");
+      if ((c & 0xe0) == 0xa0) return text(1, c & 0x1f, s, "string is not valid UTF-8");
+      if (c == 0xd9 && n_ - off_ >= 2) return text(2, p_[off_ + 1], s, "string is not valid UTF-8");
     }
     return value(depth);
   }
@@ -191,23 +197,24 @@ class checker {
   // A map key at off_: a UTF-8 string. Advances off_ past it.
   bool map_key(std::string_view& key) {
     if (off_ < n_ && (p_[off_] & 0xe0) == 0xa0)
-      return text(header{tag::str, 1, static_cast<std::uint64_t>(p_[off_] & 0x1f)}, key, "map key is not valid UTF-8");
+      return text(1, p_[off_] & 0x1f, key, "map key is not valid UTF-8");
     if (off_ >= n_) return encoding("is truncated msgpack");
     header h;
     if (!read_header(p_ + off_, n_ - off_, h)) return encoding("is truncated msgpack");
     if (h.t == tag::never_used) return encoding("is not valid msgpack: byte 0xc1 is never used");
     if (h.t != tag::str) return refuse("map key is not a string");
-    return text(h, key, "map key is not valid UTF-8");
+    return text(h.head, h.n, key, "map key is not valid UTF-8");
   }
 
-  // The string whose header `h` is at off_: within the bytes and UTF-8
-  // (else refused as `not_utf8`). Advances off_ past it.
-  bool text(const header& h, std::string_view& s, const char* not_utf8) {
-    if (h.n > n_ - off_ - h.head) return encoding("is truncated msgpack");
-    const auto* at = p_ + off_ + h.head;
-    s = std::string_view(reinterpret_cast<const char*>(at), h.n);
-    if (!short_ascii(at, h.n) && !utf8::valid(s)) return refuse(not_utf8);
-    off_ += h.head + h.n;
+  // The string at off_ whose header of `head` bytes (all within the input)
+  // gives it `len` bytes: within the bytes and UTF-8 (else refused as
+  // `not_utf8`). Advances off_ past it.
+  bool text(std::size_t head, std::uint64_t len, std::string_view& s, const char* not_utf8) {
+    if (len > n_ - off_ - head) return encoding("is truncated msgpack");
+    const auto* at = p_ + off_ + head;
+    s = std::string_view(reinterpret_cast<const char*>(at), len);
+    if (!short_ascii(at, len) && !utf8::valid(s)) return refuse(not_utf8);
+    off_ += head + len;
     return true;
   }
 

@@ -217,4 +217,23 @@ BOOST_AUTO_TEST_CASE(strings_inside_containers_are_checked_as_whole_values_are) 
   BOOST_TEST(never.err().message == "body is not valid msgpack: byte 0xc1 is never used");
 }
 
+
+// Inside a container, fixed-width numbers are stepped over by their width
+// alone: every width reads back, and one cut short is truncated.
+BOOST_AUTO_TEST_CASE(numbers_inside_containers_are_stepped_over_by_width) {
+  auto list = packed_by([](mp_packer& pk) {
+    pk.pack_array(10);
+    pk.pack_uint8(200), pk.pack_uint16(60000), pk.pack_uint32(4000000000u), pk.pack_uint64(std::uint64_t{1} << 40);
+    pk.pack_int8(-100), pk.pack_int16(-30000), pk.pack_int32(-2000000000), pk.pack_int64(-(std::int64_t{1} << 40));
+    pk.pack_float(0.5f), pk.pack_double(-2.25);
+  });
+  auto j = checked(list).to_json();
+  BOOST_TEST(j.dump() == "[200,60000,4000000000,1099511627776,-100,-30000,-2000000000,-1099511627776,0.5,-2.25]");
+  for (std::size_t cut = 1; cut < list.size(); ++cut) {
+    auto r = msgpack_in::check(list.substr(0, cut), {});
+    BOOST_REQUIRE_MESSAGE(!r.ok(), "accepted the list cut at " << cut);
+    BOOST_TEST(r.err().message == "body is truncated msgpack");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
