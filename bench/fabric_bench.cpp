@@ -10,11 +10,13 @@
 //                          [--rounds N] [--keel PATH] [--json] [--keep-logs]
 //
 // With --rounds N each configuration runs N times, the three systems
-// alternating (keel, raw +curve, raw, keel, ...), and each system's median
-// run is reported: on a VM whose speed drifts by tens of percent from one
-// minute to the next, one run of each says more about the host than about
-// Keel.
+// alternating (keel, raw +curve, raw, keel, ...). Each system's median
+// run is shown, and the ratios are the median of each round's: on a VM
+// whose speed drifts by tens of percent from one minute to the next, one
+// run of each says more about the host than about Keel, and runs of one
+// round are the fair comparison.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -46,13 +48,24 @@ double cpu_per_task(const run_result& r) {
   return us;
 }
 
+// The middle value (the lower middle one for an even count); 0 for none.
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[(v.size() - 1) / 2];
+}
+
 struct config_result {
   int executors = 0, window = 0;
   run_result keel, raw_curve, raw_plain;  // the median run of each (by throughput)
   std::vector<double> round_ratios;       // keel / raw +curve, per round
+  std::vector<double> round_plain_ratios;  // keel / raw, per round
   std::vector<double> round_cpu_ratios;   // raw +curve CPU per task / keel's, per round
-  double ratio_curve() const { return raw_curve.tasks_per_s > 0 ? keel.tasks_per_s / raw_curve.tasks_per_s : 0; }
-  double ratio_plain() const { return raw_plain.tasks_per_s > 0 ? keel.tasks_per_s / raw_plain.tasks_per_s : 0; }
+  // Ratios of runs of one round, a minute apart at most, and their median:
+  // the host's speed drifts between rounds, so the median runs of the two
+  // systems may come from rounds far apart.
+  double ratio_curve() const { return median(round_ratios); }
+  double ratio_plain() const { return median(round_plain_ratios); }
 };
 
 json summary(const run_result& r) {
@@ -85,12 +98,13 @@ void print(const options& o, const std::vector<config_result>& runs) {
       return each;
     };
     if (c.round_ratios.size() > 1)
-      std::printf("%-5s %-7s %-16s %s (medians of %zu rounds above)\n", "", "", "  per round", list(c.round_ratios).c_str(),
-                  c.round_ratios.size());
+      std::printf("%-5s %-7s %-16s %s of raw +curve; the median above (rows: each system's median run)\n", "", "",
+                  "  per round", list(c.round_ratios).c_str());
     // CPU per task drifts far less with the host's speed than throughput.
-    std::printf("%-5s %-7s %-16s keel %.1f us, raw +curve %.1f us: keel costs %.0f%% more (raw/keel %s)\n", "", "",
-                "  CPU per task", cpu_per_task(c.keel), cpu_per_task(c.raw_curve),
-                100 * (cpu_per_task(c.keel) / std::max(cpu_per_task(c.raw_curve), 1e-9) - 1), list(c.round_cpu_ratios).c_str());
+    const double extra = 100 * (cpu_per_task(c.keel) / std::max(cpu_per_task(c.raw_curve), 1e-9) - 1);
+    std::printf("%-5s %-7s %-16s keel %.1f us, raw +curve %.1f us: keel costs %.0f%% %s (raw/keel %s)\n", "", "",
+                "  CPU per task", cpu_per_task(c.keel), cpu_per_task(c.raw_curve), std::abs(extra),
+                extra < 0 ? "less" : "more", list(c.round_cpu_ratios).c_str());
   }
   double worst = 1e9, worst_p99 = 0;
   bool correct = true;
@@ -176,6 +190,7 @@ int main(int argc, char** argv) {
           o.curve = false;
           raw_plain.push_back(run_raw(o, n));
           c.round_ratios.push_back(raw_curve.back().tasks_per_s > 0 ? keel.back().tasks_per_s / raw_curve.back().tasks_per_s : 0);
+          c.round_plain_ratios.push_back(raw_plain.back().tasks_per_s > 0 ? keel.back().tasks_per_s / raw_plain.back().tasks_per_s : 0);
           c.round_cpu_ratios.push_back(cpu_per_task(keel.back()) > 0 ? cpu_per_task(raw_curve.back()) / cpu_per_task(keel.back()) : 0);
           correct = correct && keel.back().correct() && raw_curve.back().correct() && raw_plain.back().correct();
         }
