@@ -338,6 +338,17 @@ void resolve_keel_binary(options& o) {
     throw std::runtime_error("no executable keel binary at '" + o.keel + "'; build it or pass --keel PATH");
 }
 
+run_result median_run(std::vector<run_result> runs) {
+  std::sort(runs.begin(), runs.end(), [](const run_result& a, const run_result& b) { return a.tasks_per_s < b.tasks_per_s; });
+  return runs[(runs.size() - 1) / 2];
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[(values.size() - 1) / 2];
+}
+
 std::vector<int> parse_counts(const std::string& list, const char* what, int max) {
   std::vector<int> out;
   std::stringstream ss(list);

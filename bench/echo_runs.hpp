@@ -37,6 +37,7 @@ struct options {
   bool skip_keel = false;
   bool curve = false;       // CURVE keys on every connection (keel: authorized keys; raw: CURVE sockets)
   std::string node_config;  // passed to `keel node --config` when set
+  int rounds = 1;           // keel_echo_bench: runs per configuration, systems alternating
 };
 
 // Progress lines on stderr, prefixed with the program's name.
@@ -88,6 +89,13 @@ struct run_result {
 // were kept.
 run_result run_keel(const options& o, int n);
 run_result run_raw(const options& o, int n);
+
+// Of runs repeated in alternated rounds: the run with the median throughput,
+// and the median of per-round ratios (the lower middle one for an even
+// count; 0 for none). A ratio of runs of one round, a minute apart at most,
+// is the fair comparison on a host whose speed drifts between rounds.
+run_result median_run(std::vector<run_result> runs);
+double median(std::vector<double> values);
 
 // --tasks, --warmup, --payload, --concurrency, --keel, --json, --keep-logs,
 // with o's current values as the defaults shown in --help.

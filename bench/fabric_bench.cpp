@@ -48,13 +48,6 @@ double cpu_per_task(const run_result& r) {
   return us;
 }
 
-// The middle value (the lower middle one for an even count); 0 for none.
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[(v.size() - 1) / 2];
-}
-
 struct config_result {
   int executors = 0, window = 0;
   run_result keel, raw_curve, raw_plain;  // the median run of each (by throughput)
@@ -144,12 +137,6 @@ json report(const options& o, const std::vector<config_result>& runs) {
                            {"cpu_us_per_task", {{"keel_curve", cpu_per_task(c.keel)}, {"raw_curve", cpu_per_task(c.raw_curve)}}},
                            {"raw_curve_cpu_over_keel_per_round", c.round_cpu_ratios}});
   return out;
-}
-
-// The run with the median throughput (the lower middle one for an even count).
-run_result median_run(std::vector<run_result> runs) {
-  std::sort(runs.begin(), runs.end(), [](const run_result& a, const run_result& b) { return a.tasks_per_s < b.tasks_per_s; });
-  return runs[(runs.size() - 1) / 2];
 }
 
 }  // namespace
