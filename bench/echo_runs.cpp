@@ -19,6 +19,7 @@
 #include "bench/client_calls.hpp"
 #include "bench/raw_zmq.hpp"
 #include "bench/sliding_window.hpp"
+#include "runtime/base/msgpack_json.hpp"
 #include "runtime/fabric/client.hpp"
 #include "runtime/fabric/curve_keys.hpp"
 
@@ -55,11 +56,6 @@ std::string make_payload(std::uint64_t seq, int size) {
 // The args of the `run` request for an echo of `payload`, as msgpack:
 // {"action": "echo", "args": {"text": payload}, "timeout_ms": 30000}.
 std::string echo_run_args(const std::string& payload) {
-  // Packed straight into the string (an sbuffer would allocate 8 KiB per request).
-  struct string_sink {
-    std::string& s;
-    void write(const char* p, std::size_t n) { s.append(p, n); }
-  };
   std::string out;
   out.reserve(payload.size() + 48);
   string_sink sink{out};

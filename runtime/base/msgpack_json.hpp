@@ -30,6 +30,14 @@ namespace keel {
 
 // --- writing ----------------------------------------------------------------
 
+// A msgpack-c packer target that appends to a string: for a frame written
+// straight into the string it is sent as (an sbuffer starts at 8 KiB, and
+// its bytes would be copied out again).
+struct string_sink {
+  std::string& out;
+  void write(const char* p, std::size_t n) { out.append(p, n); }
+};
+
 // The canonical bytes of `j` (depth is the caller's: values were parsed with
 // limits before they get here).
 std::string json_to_msgpack(const nlohmann::json& j);

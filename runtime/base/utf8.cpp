@@ -54,7 +54,6 @@ constexpr std::uint16_t cp1252_high[32] = {
 std::size_t first_invalid(std::string_view sv) {
   const auto* s = reinterpret_cast<const unsigned char*>(sv.data());
   const std::size_t n = sv.size();
-  if (ascii(sv)) return std::string_view::npos;
   std::size_t i = 0;
   while (i < n) {
     // Mostly ASCII: skip it eight bytes at a time.

@@ -2,6 +2,8 @@
 
 #include <msgpack.hpp>
 
+#include "runtime/base/msgpack_json.hpp"
+
 namespace keel::proto {
 
 namespace {
@@ -17,12 +19,6 @@ std::uint32_t be(const unsigned char* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) v = (v << 8) | p[i];
   return v;
 }
-
-// msgpack::packer writes through this straight into the frame.
-struct string_sink {
-  std::string& s;
-  void write(const char* p, std::size_t n) { s.append(p, n); }
-};
 
 std::string encode(const std::vector<std::string>& frames, std::size_t from, std::size_t to) {
   std::string out;
