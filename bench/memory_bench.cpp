@@ -16,7 +16,7 @@
 //
 // Usage: keel_memory_bench [--vectors N] [--dim D] [--queries Q] [--ef 16,32,...]
 //                          [--records W] [--hybrid-items H] [--hybrid-queries Q]
-//                          [--hybrid-dir DIR] [--hybrid-answers FILE] [--synonyms DIR] [--only a,b,c]
+//                          [--hybrid-dir DIR] [--hybrid-answers FILE] [--synonyms DIR] [--no-glossary] [--only a,b,c]
 //
 // --hybrid-dir keeps (c)'s memory in DIR: a later run with the same DIR
 // reopens it (loading the saved index), adds only the items still missing
@@ -78,6 +78,7 @@ struct options {
   std::size_t records = 100'000, hybrid_items = 100'000, hybrid_queries = 1000;
   std::string hybrid_dir;
   std::string synonyms = "/usr/share/wordnet";
+  bool glossary = true;  // the built-in glossary, as a node searches
   std::string hybrid_answers;
   std::vector<std::string> only;
   bool wants(const std::string& s) const { return only.empty() || std::find(only.begin(), only.end(), s) != only.end(); }
@@ -380,7 +381,7 @@ void hybrid_bench(const options& o) {
     }
     syn = std::move(*loaded);
   }
-  hybrid_search r(*mem, syn ? &*syn : nullptr);
+  hybrid_search r(*mem, syn ? &*syn : nullptr, o.glossary ? &glossary::builtin() : nullptr);
   auto make_query = [&](int variant) {
     memory_query mq;
     mq.text = sentence(3);
@@ -441,6 +442,7 @@ int main(int argc, char** argv) {
   app.add_option("--hybrid-items,--items", o.hybrid_items, "(c) memory items (1000000 for the issue's figure)")->check(CLI::PositiveNumber);
   app.add_option("--hybrid-queries", o.hybrid_queries, "(c) queries per variant")->check(CLI::PositiveNumber);
   app.add_option("--synonyms", o.synonyms, "(c) WordNet's data directory, as the node uses it; '' for none");
+  app.add_flag("!--no-glossary", o.glossary, "(c) search without the built-in glossary");
   app.add_option("--hybrid-dir", o.hybrid_dir, "(c) keep the memory in this directory; reopen it if it exists");
   app.add_option("--hybrid-answers", o.hybrid_answers, "(c) write each query's 200 best with component scores here");
   app.add_option("--only", o.only, "Run only these parts: a, b, c")->delimiter(',');

@@ -8,6 +8,7 @@
 //   keel_retrieval_bench [--seed 7] [--customers 220] [--misses N] [--json]
 //                        [--w-keyword W] [--w-vector W] [--w-recency W] [--vector-floor F]
 //                        [--w-synonym W] [--synonyms WORDNET_DIR | --synonyms '']
+//                        [--w-glossary W] [--glossary builtin|off|FILE ...]
 //                        [--embedder-url http://127.0.0.1:8080/v1 --embedder-model M --embedder-dim D]
 //
 // --misses N prints up to N missed questions per category with what came
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--w-vector", base.w_vector, "Weight of the vector evidence (default 0.5)");
   app.add_option("--w-recency", base.w_recency, "Weight of recency (default 0.02)");
   app.add_option("--w-synonym", base.w_synonym, "Weight of a match through a synonym (default 0.5)");
+  std::vector<std::string> glossaries{"builtin"};
+  app.add_option("--glossary", glossaries, "Glossaries: builtin (the default), files, or off")->expected(1, 16);
+  app.add_option("--w-glossary", base.w_glossary, "Weight of a match through a glossary phrase (default 0.8)");
   app.add_option("--vector-floor", base.vector_floor, "Cosine at or below which a vector match is no evidence (default 0.3)");
   openai_embedder_options remote;
   app.add_option("--embedder-url", remote.base_url, "An OpenAI-compatible embeddings server (e.g. http://127.0.0.1:8080/v1) instead of the hashing embedder");
@@ -103,7 +107,18 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synonyms: %zu words in %.2f s\n", syn->size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0s).count());
   }
-  hybrid_search search(**mem, syn ? &*syn : nullptr);
+  glossary gl;
+  for (const auto& g : glossaries) {
+    if (g == "off") continue;
+    if (g == "builtin") {
+      gl.merge(glossary::builtin());
+      continue;
+    }
+    auto loaded = glossary::load(g);
+    if (!loaded) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", loaded.err().message.c_str()), 1;
+    gl.merge(*loaded);
+  }
+  hybrid_search search(**mem, syn ? &*syn : nullptr, gl.groups() ? &gl : nullptr);
   t0 = std::chrono::steady_clock::now();
   auto scores = test::score_qa(search, corpus, *ids, base);
   double query_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,6 +52,15 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   auto mem = memory::item_store::open(db, *svc->emb_, mo);
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
+  for (const auto& name : settings.glossary) {
+    if (name == "builtin") {
+      svc->glossary_.merge(memory::glossary::builtin());
+      continue;
+    }
+    auto g = memory::glossary::load(name);
+    if (!g) return error{g.err().code, "memory.glossary: " + g.err().message};
+    svc->glossary_.merge(*g);
+  }
   // Read on the first search that has words, not at start: most node
   // starts never search, and reading WordNet takes about half a second.
   svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_, [raw = svc.get(), dir = settings.synonyms] {
@@ -69,7 +78,7 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
       }
     });
     return raw->synonyms_ ? &*raw->synonyms_ : nullptr;
-  });
+  }, svc->glossary_.groups() ? &svc->glossary_ : nullptr);
   svc->summaries_ = std::make_unique<memory::record_summaries>(db, *svc->records_, *svc->memory_);
 
   const auto& rep = svc->memory_->opened();

@@ -125,6 +125,7 @@ class memory_service {
   std::unique_ptr<memory::item_store> memory_;
   std::once_flag synonyms_once_;                   // the first search with words reads WordNet
   std::optional<memory::synonym_table> synonyms_;  // before search_, which points at it
+  memory::glossary glossary_;                      // memory.glossary's, merged; before search_ too
   std::unique_ptr<memory::hybrid_search> search_;
   std::unique_ptr<memory::record_summaries> summaries_;
   std::string last_summary_error_;  // worker only: logged once until it changes

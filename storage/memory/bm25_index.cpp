@@ -492,6 +492,37 @@ std::vector<keyword_hit> bm25_index::score(const std::vector<std::string>& query
   return out;
 }
 
+std::vector<bm25_index::term_contributions> bm25_index::contributions(const std::vector<std::string>& terms,
+                                                                      const std::vector<std::uint64_t>& labels) const {
+  std::vector<term_contributions> out(terms.size());
+  const auto n = static_cast<double>(slot_of_.size());
+  float avgdl = n > 0 ? static_cast<float>(total_length_) / static_cast<float>(slot_of_.size()) : 1.0f;  // as prepare()
+  if (avgdl <= 0) avgdl = 1;
+  std::vector<std::uint32_t> slots(labels.size(), UINT32_MAX);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (auto it = slot_of_.find(labels[i]); it != slot_of_.end()) slots[i] = it->second;
+  auto by_slot = [](const posting& p, std::uint32_t s) { return p.slot < s; };
+  for (std::size_t j = 0; j < terms.size(); ++j) {
+    auto& tc = out[j];
+    tc.by_label.assign(labels.size(), 0.0f);
+    auto it = postings_.find(terms[j]);
+    const double df = it == postings_.end() ? 0.0 : static_cast<double>(it->second.live_df);
+    tc.idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    tc.known = df > 0;
+    if (!tc.known) continue;
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      if (slots[i] == UINT32_MAX) continue;
+      for (const auto& t : it->second.tiers) {
+        auto p = std::lower_bound(t.postings.begin(), t.postings.end(), slots[i], by_slot);
+        if (p == t.postings.end() || p->slot != slots[i]) continue;
+        tc.by_label[i] = contribution(static_cast<float>(tc.idf), p->tf, docs_[slots[i]].length, avgdl);
+        break;  // a document sits in one tier per term
+      }
+    }
+  }
+  return out;
+}
+
 // ---- persistence ----------------------------------------------------------
 // version u32 | docs u64 | labels u64[docs] | lengths u32[docs] | live u8[docs] | parts u32[docs]
 // | total_length u64 | dead u64 | terms u64 | per term: size u32, bytes,

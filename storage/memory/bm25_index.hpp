@@ -93,6 +93,18 @@ class bm25_index {
   std::vector<keyword_hit> score(const std::vector<std::string>& query_terms, const std::vector<std::uint64_t>& labels,
                                  std::size_t k) const;
 
+  // Each term's idf and what it adds to each label's score (0 where the
+  // label lacks it or is absent): keyword_evidence.hpp weighs a question
+  // term by term. A term no live document holds has the idf it would have
+  // at df 0 (the rarest a term can be) and `known` false.
+  struct term_contributions {
+    double idf = 0;
+    bool known = false;
+    std::vector<float> by_label;  // parallel to `labels`
+  };
+  std::vector<term_contributions> contributions(const std::vector<std::string>& terms,
+                                                const std::vector<std::uint64_t>& labels) const;
+
   // What a document of average length holding each distinct query term
   // once would score: the sum of the known terms' idf. A hit's score over
   // it says how much of the query's evidence the hit carries (rare words

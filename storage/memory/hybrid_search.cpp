@@ -7,6 +7,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "storage/memory/keyword_evidence.hpp"
 #include "storage/memory/text_tokens.hpp"
 
 namespace keel::memory {
@@ -62,14 +63,8 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     out.warnings.push_back("vector side skipped: " + st.err().message);
   }
   auto terms = text_terms(q.text);
-  // The query words' synonyms that are not query words themselves.
-  std::vector<std::string> syn_terms;
-  if (const synonym_table* synonyms = terms.empty() ? nullptr : synonyms_())
-    for (const auto& t : terms)
-      for (const auto& s : synonyms->of(t))
-        if (std::find(terms.begin(), terms.end(), s) == terms.end() &&
-            std::find(syn_terms.begin(), syn_terms.end(), s) == syn_terms.end())
-          syn_terms.emplace_back(s);
+  const auto plan = plan_keywords(terms, glossary_, terms.empty() ? nullptr : synonyms_(), q.w_glossary, q.w_synonym);
+  const auto alt_terms = plan.alternative_terms();
   std::size_t depth = std::max(q.candidates, q.k);
   std::int64_t now = m_.now_ms();
 
@@ -79,18 +74,15 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     double fused = 0;
   };
   std::vector<candidate> ranked;
-  double weight = 0, syn_weight = 0;
   {
     auto view = m_.read();
     auto fn = view.compile(q.filter);
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
-    weight = view.keywords().query_weight(terms);
-    syn_weight = syn_terms.empty() ? 0 : view.keywords().query_weight(syn_terms);
-    std::vector<keyword_hit> through_synonyms;
-    if (syn_weight > 0)
-      through_synonyms = few ? view.keywords().score(syn_terms, *few, depth)
-                             : view.keywords().search(syn_terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
+    std::vector<keyword_hit> through_alternatives;
+    if (!alt_terms.empty())
+      through_alternatives = few ? view.keywords().score(alt_terms, *few, depth)
+                                 : view.keywords().search(alt_terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     auto keyword = few ? view.keywords().score(terms, *few, depth)
                        : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     std::vector<vector_hit> vec;
@@ -108,13 +100,19 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
       c.c.keyword_rank = i + 1;
       c.c.keyword_score = keyword[i].score;
     }
-    for (const auto& h : through_synonyms) slot(h.label).c.synonym_score = h.score;
+    for (const auto& h : through_alternatives) slot(h.label).c.synonym_score = h.score;
     for (std::size_t i = 0; i < vec.size(); ++i) {
       auto& c = slot(vec[i].label);
       c.c.vector_rank = i + 1;
       c.c.similarity = 1.0 - vec[i].distance;
     }
     for (auto& c : ranked) c.c.age_ms = now - view.created_ms(c.id);
+    if (!plan.slots.empty()) {
+      std::vector<std::uint64_t> ids(ranked.size());
+      for (std::size_t i = 0; i < ranked.size(); ++i) ids[i] = ranked[i].id;
+      const auto shares = keyword_shares(view.keywords(), plan, ids);
+      for (std::size_t i = 0; i < ranked.size(); ++i) ranked[i].c.keyword = shares[i];
+    }
   }
   std::vector<std::size_t> by_age(ranked.size());
   for (std::size_t i = 0; i < by_age.size(); ++i) by_age[i] = i;
@@ -129,9 +127,6 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
   }
   const double floor = std::clamp(q.vector_floor, 0.0, 0.99);
   for (auto& c : ranked) {
-    if (c.c.keyword_rank && weight > 0) c.c.keyword = std::min(1.0, c.c.keyword_score / weight);
-    if (c.c.synonym_score > 0 && syn_weight > 0)
-      c.c.keyword = std::max(c.c.keyword, q.w_synonym * std::min(1.0, c.c.synonym_score / syn_weight));
     if (c.c.vector_rank) c.c.vector = std::max(0.0, (c.c.similarity - floor) / (1.0 - floor));
     c.fused = q.w_keyword * c.c.keyword + q.w_vector * c.c.vector + q.w_recency * c.c.recency;
   }

@@ -2,12 +2,12 @@
 // and recency, each weighed by the strength of its evidence, not by its
 // rank alone:
 //
-//   keyword  = min(1, bm25 / query_weight)   the share of the query's
-//              evidence the item carries (rare words weigh more; see
-//              bm25_index::query_weight); with a synonym table, at least
-//              w_synonym times the share it carries of the query words'
-//              synonyms, so a match through a synonym counts below one of
-//              the word itself
+//   keyword  = the share of the query's keyword evidence the item
+//              carries, term by term and phrase by phrase, rare words
+//              weighing more (keyword_evidence.hpp); a phrase the glossary
+//              knows may be met by the phrases it finds (at w_glossary of
+//              a match of the words themselves), a word by its WordNet
+//              synonyms (at w_synonym)
 //   vector   = max(0, (cosine - vector_floor) / (1 - vector_floor))
 //              similarity above the floor under which the embedder's
 //              matches are noise
@@ -43,6 +43,7 @@
 
 #include "runtime/base/error.hpp"
 #include "storage/memory/item_store.hpp"
+#include "storage/memory/glossary.hpp"
 #include "storage/memory/synonyms.hpp"
 
 namespace keel::memory {
@@ -58,6 +59,7 @@ struct memory_query {
   double w_keyword = 1.0, w_vector = 0.5, w_recency = 0.02;
   double vector_floor = 0.3;       // cosine at or below it is no evidence (the hashing embedder's noise level)
   double w_synonym = 0.5;          // a synonym match's share counts this much of an exact one's
+  double w_glossary = 0.8;         // and a glossary phrase's
   std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
   std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)
 };
@@ -65,8 +67,8 @@ struct memory_query {
 struct component_scores {
   std::size_t keyword_rank = 0;   // 0: not in the keyword list
   double keyword_score = 0;       // BM25
-  double keyword = 0;             // its share of the query's weight (or through synonyms), 0..1
-  double synonym_score = 0;       // BM25 of the query words' synonyms
+  double keyword = 0;             // its share of the query's keyword evidence, alternatives included, 0..1
+  double synonym_score = 0;       // BM25 of the alternatives' words (glossary and synonyms)
   std::size_t vector_rank = 0;    // 0: not in the vector list
   double similarity = 0;          // cosine
   double vector = 0;              // above the floor, 0..1
@@ -88,14 +90,17 @@ struct search_result {
 
 class hybrid_search {
  public:
-  // `synonyms` (may be null: words only meet themselves) must outlive this.
-  explicit hybrid_search(const item_store& memory, const synonym_table* synonyms = nullptr)
-      : m_(memory), synonyms_([synonyms] { return synonyms; }) {}
+  // `synonyms` and `glossary` (either may be null: words only meet
+  // themselves) must outlive this.
+  explicit hybrid_search(const item_store& memory, const synonym_table* synonyms = nullptr,
+                         const glossary* glossary = nullptr)
+      : m_(memory), synonyms_([synonyms] { return synonyms; }), glossary_(glossary) {}
   // The table from `synonyms`, asked on each search that has words: it may
   // load the table on its first call (once, blocking that search) and must
   // be safe from any thread.
-  hybrid_search(const item_store& memory, std::function<const synonym_table*()> synonyms)
-      : m_(memory), synonyms_(std::move(synonyms)) {}
+  hybrid_search(const item_store& memory, std::function<const synonym_table*()> synonyms,
+                const glossary* glossary = nullptr)
+      : m_(memory), synonyms_(std::move(synonyms)), glossary_(glossary) {}
 
   // Errors: bad_request (empty text, k out of range), unavailable (the
   // embedder failed), io.
@@ -112,6 +117,7 @@ class hybrid_search {
                                      const memory_query& limits) const;
   const item_store& m_;
   std::function<const synonym_table*()> synonyms_;
+  const glossary* glossary_;
 };
 
 }  // namespace keel::memory

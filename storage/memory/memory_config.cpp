@@ -297,6 +297,21 @@ void read_service(walker& w, const YAML::Node& root, memory_service_settings& ou
     if (s.empty()) w.fail_at(root["synonyms"], "memory.synonyms", "must be WordNet's data directory (/usr/share/wordnet) or off");
     out.synonyms = s == "off" ? "" : s;
   }
+  if (const auto& g = root["glossary"]) {
+    const char* what = "must be a list of glossaries, builtin and/or absolute file paths ([builtin, /etc/keel/glossary.txt]), or off";
+    if (g.IsScalar() && g.as<std::string>() == "off") {
+      out.glossary.clear();
+    } else if (!g.IsSequence()) {
+      w.fail_at(g, "memory.glossary", what);
+    } else {
+      out.glossary.clear();
+      for (std::size_t i = 0; w.ok() && i < g.size(); ++i) {
+        auto s = g[i].IsScalar() ? g[i].as<std::string>() : "";
+        if (s != "builtin" && (s.empty() || s[0] != '/')) w.fail_at(g[i], "memory.glossary", what);
+        else out.glossary.push_back(s);
+      }
+    }
+  }
   if (root["embedder"] && w.ok()) read_embedder(w, root["embedder"], out);
 }
 
@@ -304,7 +319,7 @@ void read_service(walker& w, const YAML::Node& root, memory_service_settings& ou
 void read_root(walker& w, const YAML::Node& root, memory_config& cfg, schema& types, bool section) {
   static const std::set<std::string> plain{"entities", "mappings", "pruning"};
   static const std::set<std::string> in_node{"entities", "mappings", "pruning", "dimension", "checkpoint_every",
-                                             "prune_every", "sync", "synonyms", "embedder"};
+                                             "prune_every", "sync", "synonyms", "glossary", "embedder"};
   const std::string where = section ? "memory" : "";
   if (!w.expect_map(root, where) || !w.only_keys(root, where, section ? in_node : plain)) return;
   if (const auto& ents = root["entities"]; ents && w.expect_map(ents, "entities"))

@@ -93,6 +93,9 @@ struct memory_service_settings {
   std::int64_t prune_every_ms = 3'600'000;   // the pruning job's interval
   bool sync = false;                         // fsync every memory write
   std::string synonyms = "/usr/share/wordnet"; // WordNet's data dir for keyword synonyms; "" (off) for none
+  // Glossaries for keyword search, read at start in this order: "builtin"
+  // (config/glossary.txt, compiled in) and absolute paths; empty (off) for none.
+  std::vector<std::string> glossary{"builtin"};
   std::optional<remote_embedder_settings> embedder;  // none: the hashing embedder
 };
 

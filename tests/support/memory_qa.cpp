@@ -111,6 +111,82 @@ constexpr std::array<topic, 16> topics{{
       "Who needs federated authentication?"}},
 }};
 
+// Paraphrases held out from the glossary: written by someone who saw the
+// notes and the paraphrases above, not config/glossary.txt, after the
+// glossary was fixed, so they measure what it does for questions it was
+// not written for. Edits to the glossary made after reading these would
+// void that; add new held-out questions instead.
+struct held_out_question {
+  std::size_t topic;
+  std::string_view text;
+};
+constexpr std::array<held_out_question, 64> held_out{{
+    {0, "which customers had a payment rejected while abroad?"},
+    {0, "fraud hold on a client's credit while overseas on vacation"},
+    {0, "Who had their subscription extension payment fail because the issuer froze their account during a trip?"},
+    {0, "repeated failed charges for a client on holiday in another country"},
+    {1, "customer wants to be credited after a duplicate payment"},
+    {1, "who was invoiced two times for one subscription and wants it reversed"},
+    {1, "double debit on account, client requesting repayment"},
+    {1, "Which client flagged a duplicated fee and wants the extra one cancelled?"},
+    {2, "customer moving to a yearlong term for the discount"},
+    {2, "who would like to prepay for the full twelve months to cut costs"},
+    {2, "converting from month-to-month terms to a longer commitment to reduce spend"},
+    {2, "Which account holder is asking whether one lump-sum charge per contract term works out cheaper?"},
+    {3, "customer bought extra user slots for reps who just joined"},
+    {3, "who increased their number of accounts because they employed more people"},
+    {3, "raising the user total after taking on a batch of employees"},
+    {3, "Which client needed additional logins for their growing commercial department?"},
+    {4, "recovery link timed out and the customer is stuck outside their account"},
+    {4, "Which user got a verification message that was no longer valid by the time they clicked it, and still has no way into their profile?"},
+    {4, "stale recovery URL kept a user from entering the portal"},
+    {4, "customer failed to get into the system after the link to choose another secret had lapsed"},
+    {5, "equipment dispatched after the promised date and a parcel went missing in transit"},
+    {5, "who had a carton vanish on its way to them from the depot"},
+    {5, "devices arrived overdue, one crate misplaced by the carrier"},
+    {5, "Which customer complained that their physical goods left the distribution centre too slowly and part of the consignment never turned up?"},
+    {6, "customer unhappy with how long our helpdesk takes to answer, might drop subscription"},
+    {6, "retailer warning they will quit because tickets sat unanswered"},
+    {6, "Which store owner said they'd terminate the contract over poor turnaround from customer care?"},
+    {6, "at-risk account: frustrated by waiting days to hear from our agents"},
+    {7, "customer wants a download of their people data ahead of an inspection"},
+    {7, "extract of every entry in the CRM for a compliance review"},
+    {7, "who needs their database of leads pulled out for the examiners"},
+    {7, "Which client wants a bulk extraction of their directory prior to a financial check?"},
+    {8, "overnight data replication getting 429 errors"},
+    {8, "connector blocked for exceeding usage ceilings in the small hours"},
+    {8, "Which customer's scheduled batch job is being slowed by our endpoint restrictions around 2am?"},
+    {8, "programmatic access cut off because the after-hours job was too chatty"},
+    {9, "show the customer's EU reverse-charge identifier on each receipt"},
+    {9, "Which client requires their intra-community trade ID to appear on the paperwork we send them?"},
+    {9, "statements must carry the firm's European levy ID"},
+    {9, "compliance ask: their EU trader reference must be shown on all documents we issue going forward"},
+    {10, "client wants to stop using Visa and remit via SEPA"},
+    {10, "who wants to use ACH rather than Mastercard going forward"},
+    {10, "finance officer asking for our IBAN and sort code"},
+    {10, "Which account holder's controller would rather not use credit and wants our routing details for remittance?"},
+    {11, "scheduled an intro tutorial for their freshly appointed system manager"},
+    {11, "who arranged a getting-started demo for a replacement IT owner"},
+    {11, "orientation video chat for the person who just took over the workspace"},
+    {11, "Which customers have put a welcome training on the calendar for their incoming platform manager?"},
+    {12, "customer invoking EU privacy regulation to have everything about them wiped"},
+    {12, "purge request citing European privacy rules"},
+    {12, "counsel demanding that we scrub every trace of the client from our systems"},
+    {12, "Which account invoked Article 17 to have their PII destroyed?"},
+    {13, "NGO wants a cheaper rate when they extend their subscription"},
+    {13, "Does a 501(c)(3) qualify for a markdown at contract time?"},
+    {13, "foundation hoping for a concession on the upcoming term because they're a social cause"},
+    {13, "Which accounts have requested a special mission-driven organisation rate for continuing their contract?"},
+    {14, "outage that stopped employees using the portal for a good part of the morning"},
+    {14, "analytics panel inaccessible most of the afternoon"},
+    {14, "which customer's console went dark and their people were idle"},
+    {14, "Who complained about a 120-minute outage of the main analytics view that halted their personnel?"},
+    {15, "customer wants SAML hooked up as a condition of staying another term"},
+    {15, "tech department insists on Azure AD or Ping style corporate logon ahead of extending"},
+    {15, "corporation wants its workforce to reach our product through their central user store prior to contract continuation"},
+    {15, "Which clients made Active Directory access a requirement for continuing their subscription?"},
+}};
+
 constexpr std::array<std::string_view, 6> events{
     "{N} downloaded the invoice PDF for {M}.",          "{N} opened the billing page and viewed the {P} plan.",
     "{N} logged in from a new browser in {C}.",         "{N} updated the card on file in {M}.",
@@ -218,6 +294,8 @@ qa_corpus make_qa_corpus(std::uint64_t seed, std::size_t customers) {
     for (const auto& n : notes)
       if (n.topic == t) all.push_back(n.item);
     for (auto p : topics[t].paraphrases) c.questions.push_back({std::string(p), "paraphrase", "", all});
+    for (const auto& h : held_out)
+      if (h.topic == t) c.questions.push_back({std::string(h.text), "held-out", "", all});
   }
   return c;
 }

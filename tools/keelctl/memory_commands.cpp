@@ -188,7 +188,12 @@ void print_hits(const json& r, bool explain) {
         std::snprintf(buf, sizeof buf, fmt, e.value(r, 0), e.value(s, 0.0), e.value(share, 0.0));
         return std::string(buf);
       };
-      row.push_back(rank("keyword_rank", "keyword_score", "keyword", "#%d %.2f (%.2f)"));
+      std::string keyword = rank("keyword_rank", "keyword_score", "keyword", "#%d %.2f (%.2f)");
+      if (keyword == "-" && e.value("keyword", 0.0) > 0) {  // met only through the glossary or synonyms
+        std::snprintf(buf, sizeof buf, "alt %.2f (%.2f)", e.value("synonym_score", 0.0), e.value("keyword", 0.0));
+        keyword = buf;
+      }
+      row.push_back(keyword);
       row.push_back(rank("vector_rank", "similarity", "vector", "#%d %.3f (%.2f)"));
       row.push_back(rank("recency_rank", "recency", "recency", "#%d (%.2f)"));
     }

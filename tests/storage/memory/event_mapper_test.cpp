@@ -287,6 +287,18 @@ BOOST_AUTO_TEST_CASE(node_config_memory_section) {
   BOOST_REQUIRE(!no_dir.ok());
   BOOST_TEST(no_dir.err().message.find("node.yaml:2: memory.synonyms: must be WordNet's data directory") != std::string::npos,
              no_dir.err().message);
+  // Glossaries: the built-in one by default, files beside it, or none.
+  BOOST_TEST(c->service.glossary == std::vector<std::string>{"builtin"});
+  BOOST_TEST(parse_memory_section("memory:\n  glossary: off\n", "node.yaml")->service.glossary.empty());
+  auto both = parse_memory_section("memory:\n  glossary: [builtin, /etc/keel/glossary.txt]\n", "node.yaml");
+  BOOST_REQUIRE(both.ok());
+  BOOST_TEST(both->service.glossary == (std::vector<std::string>{"builtin", "/etc/keel/glossary.txt"}));
+  for (const char* bad : {"memory:\n  glossary: builtin\n", "memory:\n  glossary: [glossary.txt]\n"}) {
+    auto wrong = parse_memory_section(bad, "node.yaml");
+    BOOST_REQUIRE(!wrong.ok());
+    BOOST_TEST(wrong.err().message.find("node.yaml:2: memory.glossary: must be a list of glossaries") != std::string::npos,
+               wrong.err().message);
+  }
   // A plain memory config does not take the node-only keys.
   BOOST_TEST(!parse_memory_config("dimension: 256\n", "memory.yaml").ok());
 }
