@@ -102,6 +102,12 @@ BOOST_AUTO_TEST_CASE(memory_add_search_forget_prune) {
   BOOST_TEST(explained.out.find("VECTOR") != std::string::npos, explained.out);
   auto ej = n.ctl_json({"memory", "search", "annual invoice", "--explain"});
   BOOST_TEST(ej["hits"][0].contains("explain"));
+  // "yearly" meets "annual" through the built-in glossary, and --explain
+  // says the match is an alternative's.
+  auto yearly = n.ctl({"memory", "search", "yearly", "--explain", "-k", "1"});
+  BOOST_REQUIRE_EQUAL(yearly.code, 0);
+  BOOST_TEST(yearly.out.find("annual invoice") != std::string::npos, yearly.out);
+  BOOST_TEST(yearly.out.find("alt ") != std::string::npos, yearly.out);
 
   auto id = std::to_string(hits[0]["id"].get<std::uint64_t>());
   auto forget = n.ctl({"memory", "forget", id});
