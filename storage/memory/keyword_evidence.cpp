@@ -66,43 +66,55 @@ std::vector<double> keyword_shares(const bm25_index& index, const keyword_plan& 
                                    const std::vector<std::uint64_t>& labels) {
   const auto terms = plan.all_terms();
   const auto found = index.contributions(terms, labels);
-  std::unordered_map<std::string, const bm25_index::term_contributions*> of;
-  for (std::size_t j = 0; j < terms.size(); ++j) of[terms[j]] = &found[j];
-  auto idf_sum = [&](const std::vector<std::string>& phrase) {
-    double sum = 0;
-    for (const auto& t : phrase) sum += of.at(t)->idf;
-    return sum;
+  std::unordered_map<std::string, std::size_t> of;
+  for (std::size_t j = 0; j < terms.size(); ++j) of.emplace(terms[j], j);
+  // The plan by term index, resolved once: the loop over items below does
+  // arithmetic only.
+  struct phrase {
+    std::vector<std::size_t> terms;
+    double weight = 1, whole = 0;  // whole: the sum of its terms' idf
   };
-  auto credit = [&](const std::vector<std::string>& phrase, std::size_t label) {
-    double sum = 0;
-    for (const auto& t : phrase) sum += of.at(t)->by_label[label];
-    const double whole = idf_sum(phrase);
-    return whole > 0 ? std::min(1.0, sum / whole) : 0.0;
+  struct slot {
+    phrase own;  // own.whole: the slot's importance
+    std::vector<phrase> alternatives;
   };
-  std::vector<double> importance(plan.slots.size(), 0.0);
+  std::vector<slot> slots;
   double total = 0;
-  for (std::size_t s = 0; s < plan.slots.size(); ++s) {
-    const auto& slot = plan.slots[s];
+  for (const auto& s : plan.slots) {
+    slot c;
     bool said_otherwise = false;  // some item holds an alternative
-    for (const auto& a : slot.alternatives)
-      for (const auto& t : a.terms) said_otherwise = said_otherwise || of.at(t)->known;
-    for (const auto& t : slot.own)
-      if (of.at(t)->known || said_otherwise) importance[s] += of.at(t)->idf;
-    total += importance[s];
+    for (const auto& a : s.alternatives) {
+      phrase p{{}, a.weight, 0};
+      for (const auto& t : a.terms) {
+        p.terms.push_back(of.at(t));
+        p.whole += found[p.terms.back()].idf;
+        said_otherwise = said_otherwise || found[p.terms.back()].known;
+      }
+      if (p.whole > 0) c.alternatives.push_back(std::move(p));
+    }
+    for (const auto& t : s.own) {
+      c.own.terms.push_back(of.at(t));
+      const auto& f = found[c.own.terms.back()];
+      if (f.known || said_otherwise) c.own.whole += f.idf;
+    }
+    if (c.own.whole <= 0) continue;
+    total += c.own.whole;
+    slots.push_back(std::move(c));
   }
   std::vector<double> out(labels.size(), 0.0);
   if (total <= 0) return out;
+  auto credit = [&](const phrase& p, std::size_t label) {
+    double sum = 0;  // words an item lacks, or that no item holds, count against it
+    for (auto j : p.terms) sum += found[j].by_label[label];
+    return std::min(1.0, sum / p.whole);
+  };
   for (std::size_t i = 0; i < labels.size(); ++i) {
     double sum = 0;
-    for (std::size_t s = 0; s < plan.slots.size(); ++s) {
-      if (importance[s] <= 0) continue;
-      const auto& slot = plan.slots[s];
-      double own = 0;  // the own words an item lacks, or no item holds, count against it
-      for (const auto& t : slot.own) own += of.at(t)->by_label[i];
-      double best = std::min(1.0, own / importance[s]);
-      for (const auto& a : slot.alternatives)
-        if (a.weight > best) best = std::max(best, a.weight * credit(a.terms, i));
-      sum += importance[s] * best;
+    for (const auto& s : slots) {
+      double best = credit(s.own, i);
+      for (const auto& a : s.alternatives)
+        if (a.weight > best) best = std::max(best, a.weight * credit(a, i));
+      sum += s.own.whole * best;
     }
     out[i] = sum / total;
   }
