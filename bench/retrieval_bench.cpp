@@ -75,6 +75,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> glossaries{"builtin"};
   app.add_option("--glossary", glossaries, "Glossaries: builtin (the default), files, or off")->expected(1, 16);
   app.add_option("--w-glossary", base.w_glossary, "Weight of a match through a glossary phrase (default 0.8)");
+  app.add_option("--alternative-df-share", base.alternative_df_share,
+                 "Alternatives held by more than this share of the items are not searched for (default 0.1)");
   app.add_option("--vector-floor", base.vector_floor, "Cosine at or below which a vector match is no evidence (default 0.3)");
   openai_embedder_options remote;
   app.add_option("--embedder-url", remote.base_url, "An OpenAI-compatible embeddings server (e.g. http://127.0.0.1:8080/v1) instead of the hashing embedder");

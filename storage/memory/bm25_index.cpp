@@ -94,6 +94,7 @@ void bm25_index::add(std::uint64_t label, const std::vector<std::string>& terms,
     }
     ++tp.live_df;
     doc_terms_.push_back(tp.id);
+    doc_tfs_.push_back(static_cast<std::uint8_t>(std::min<std::uint32_t>(n, 255)));
     tp.tiers[tier_of(n, tier_count)].push({slot, n}, length);
     tp.parts[tp.index_of(part)].tiers[tier_of(n, tier_count)].push({slot, n}, length);
   }
@@ -193,11 +194,15 @@ void bm25_index::rebuild_forward() {
   doc_first_.assign(docs_.size() + 1, 0);
   for (std::size_t s = 0; s < docs_.size(); ++s) doc_first_[s + 1] = doc_first_[s] + count[s];
   doc_terms_.assign(doc_first_.back(), 0);
+  doc_tfs_.assign(doc_first_.back(), 0);
   std::vector<std::uint64_t> fill(doc_first_.begin(), doc_first_.end() - 1);
   for (const auto* tp : term_by_id_)
     for (const auto& t : tp->tiers)
       for (const auto& p : t.postings)
-        if (docs_[p.slot].live) doc_terms_[fill[p.slot]++] = tp->id;
+        if (docs_[p.slot].live) {
+          doc_tfs_[fill[p.slot]] = static_cast<std::uint8_t>(std::min<std::uint32_t>(p.tf, 255));
+          doc_terms_[fill[p.slot]++] = tp->id;
+        }
   ascending_ = true;
   for (std::size_t s = 1; s < docs_.size(); ++s)
     if (docs_[s].label <= docs_[s - 1].label) ascending_ = false;
@@ -492,16 +497,18 @@ std::vector<keyword_hit> bm25_index::score(const std::vector<std::string>& query
   return out;
 }
 
+std::size_t bm25_index::document_frequency(const std::string& term) const {
+  auto it = postings_.find(term);
+  return it == postings_.end() ? 0 : it->second.live_df;
+}
+
 std::vector<bm25_index::term_contributions> bm25_index::contributions(const std::vector<std::string>& terms,
                                                                       const std::vector<std::uint64_t>& labels) const {
   std::vector<term_contributions> out(terms.size());
   const auto n = static_cast<double>(slot_of_.size());
   float avgdl = n > 0 ? static_cast<float>(total_length_) / static_cast<float>(slot_of_.size()) : 1.0f;  // as prepare()
   if (avgdl <= 0) avgdl = 1;
-  std::vector<std::uint32_t> slots(labels.size(), UINT32_MAX);
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (auto it = slot_of_.find(labels[i]); it != slot_of_.end()) slots[i] = it->second;
-  auto by_slot = [](const posting& p, std::uint32_t s) { return p.slot < s; };
+  std::vector<std::pair<std::uint32_t, std::size_t>> known;  // term id -> index in `terms`
   for (std::size_t j = 0; j < terms.size(); ++j) {
     auto& tc = out[j];
     tc.by_label.assign(labels.size(), 0.0f);
@@ -509,16 +516,19 @@ std::vector<bm25_index::term_contributions> bm25_index::contributions(const std:
     const double df = it == postings_.end() ? 0.0 : static_cast<double>(it->second.live_df);
     tc.idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
     tc.known = df > 0;
-    if (!tc.known) continue;
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      if (slots[i] == UINT32_MAX) continue;
-      for (const auto& t : it->second.tiers) {
-        auto p = std::lower_bound(t.postings.begin(), t.postings.end(), slots[i], by_slot);
-        if (p == t.postings.end() || p->slot != slots[i]) continue;
-        tc.by_label[i] = contribution(static_cast<float>(tc.idf), p->tf, docs_[slots[i]].length, avgdl);
-        break;  // a document sits in one tier per term
-      }
-    }
+    if (tc.known) known.emplace_back(it->second.id, j);
+  }
+  if (known.empty()) return out;
+  // Each document's own few terms (the forward index, with their tf), not
+  // the terms' long postings: the cost follows the candidates.
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    auto it = slot_of_.find(labels[i]);
+    if (it == slot_of_.end()) continue;
+    const std::uint32_t slot = it->second;
+    for (auto e = doc_first_[slot]; e < doc_first_[slot + 1]; ++e)
+      for (const auto& [id, j] : known)
+        if (doc_terms_[e] == id)
+          out[j].by_label[i] = contribution(static_cast<float>(out[j].idf), doc_tfs_[e], docs_[slot].length, avgdl);
   }
   return out;
 }

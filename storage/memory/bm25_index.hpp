@@ -93,9 +93,13 @@ class bm25_index {
   std::vector<keyword_hit> score(const std::vector<std::string>& query_terms, const std::vector<std::uint64_t>& labels,
                                  std::size_t k) const;
 
+  // Live documents holding `term`.
+  std::size_t document_frequency(const std::string& term) const;
+
   // Each term's idf and what it adds to each label's score (0 where the
-  // label lacks it or is absent): keyword_evidence.hpp weighs a question
-  // term by term. A term no live document holds has the idf it would have
+  // label lacks it or is absent; a tf above 255 counts as 255):
+  // keyword_evidence.hpp weighs a question term by term. Costs what the
+  // labels' documents hold, not what the terms' postings do. A term no live document holds has the idf it would have
   // at df 0 (the rarest a term can be) and `known` false.
   struct term_contributions {
     double idf = 0;
@@ -178,6 +182,7 @@ class bm25_index {
   // their live df.
   std::vector<std::uint64_t> doc_first_{0};
   std::vector<std::uint32_t> doc_terms_;
+  std::vector<std::uint8_t> doc_tfs_;  // parallel to doc_terms_: the tf, 255 for any above
   // Labels strictly ascend with slots (dead ones included): a document
   // visited later then loses every tie to one visited earlier.
   bool ascending_ = true;

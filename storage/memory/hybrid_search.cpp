@@ -64,7 +64,7 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
   }
   auto terms = text_terms(q.text);
   const auto plan = plan_keywords(terms, glossary_, terms.empty() ? nullptr : synonyms_(), q.w_glossary, q.w_synonym);
-  const auto alt_terms = plan.alternative_terms();
+  auto alt_terms = plan.alternative_terms();
   std::size_t depth = std::max(q.candidates, q.k);
   std::int64_t now = m_.now_ms();
 
@@ -79,6 +79,10 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     auto fn = view.compile(q.filter);
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
+    const auto& index = view.keywords();
+    std::erase_if(alt_terms, [&](const std::string& t) {
+      return static_cast<double>(index.document_frequency(t)) > q.alternative_df_share * static_cast<double>(index.size());
+    });
     std::vector<keyword_hit> through_alternatives;
     if (!alt_terms.empty())
       through_alternatives = few ? view.keywords().score(alt_terms, *few, depth)

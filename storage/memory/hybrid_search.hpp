@@ -60,6 +60,10 @@ struct memory_query {
   double vector_floor = 0.3;       // cosine at or below it is no evidence (the hashing embedder's noise level)
   double w_synonym = 0.5;          // a synonym match's share counts this much of an exact one's
   double w_glossary = 0.8;         // and a glossary phrase's
+  // Alternatives held by more than this share of the items are not
+  // searched for (they cannot pick items out, and their postings are
+  // long); they still count for the items the other lists bring.
+  double alternative_df_share = 0.1;
   std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
   std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)
 };

@@ -259,6 +259,21 @@ BOOST_AUTO_TEST_CASE(top_k_in_partitions_equals_exhaustive_through_moves_compact
           }
       }
       for (const auto& [label, part] : part_of) BOOST_REQUIRE(index.partition(label) == part);
+      // Term by term, from the forward index: what score() gives each
+      // label for that term alone (an absent label and term give 0).
+      std::vector<std::uint64_t> labels{UINT64_MAX};
+      for (const auto& [label, _] : part_of) labels.push_back(label);
+      auto terms = random_terms(rng, vocab + 2, 1, 4);
+      auto got = index.contributions(terms, labels);
+      BOOST_REQUIRE(got.size() == terms.size());
+      for (std::size_t j = 0; j < terms.size(); ++j) {
+        BOOST_REQUIRE(got[j].known == (index.document_frequency(terms[j]) > 0));
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+          auto one = index.score({terms[j]}, {labels[i]}, 1);
+          BOOST_REQUIRE_MESSAGE(got[j].by_label[i] == (one.empty() ? 0.0f : one[0].score),
+                                stage << " term " << terms[j] << " label " << labels[i]);
+        }
+      }
     };
     std::uint64_t next = 1;
     for (int i = 0; i < 3000; ++i) {
