@@ -61,6 +61,11 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
     if (!g) return error{g.err().code, "memory.glossary: " + g.err().message};
     svc->glossary_.merge(*g);
   }
+  if (!settings.glossary.empty()) {
+    std::string from;
+    for (const auto& name : settings.glossary) from += (from.empty() ? "" : ", ") + name;
+    spdlog::info("memory: glossary of {} group(s) from {}", svc->glossary_.groups(), from);
+  }
   // Read on the first search that has words, not at start: most node
   // starts never search, and reading WordNet takes about half a second.
   svc->search_ = std::make_unique<memory::hybrid_search>(*svc->memory_, [raw = svc.get(), dir = settings.synonyms] {

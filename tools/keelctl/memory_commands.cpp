@@ -190,7 +190,10 @@ void print_hits(const json& r, bool explain) {
       };
       std::string keyword = rank("keyword_rank", "keyword_score", "keyword", "#%d %.2f (%.2f)");
       if (keyword == "-" && e.value("keyword", 0.0) > 0) {  // met only through the glossary or synonyms
-        std::snprintf(buf, sizeof buf, "alt %.2f (%.2f)", e.value("synonym_score", 0.0), e.value("keyword", 0.0));
+        if (e.value("synonym_score", 0.0) > 0)
+          std::snprintf(buf, sizeof buf, "alt %.2f (%.2f)", e.value("synonym_score", 0.0), e.value("keyword", 0.0));
+        else  // a candidate of another list that holds an alternative too common to search for
+          std::snprintf(buf, sizeof buf, "alt (%.2f)", e.value("keyword", 0.0));
         keyword = buf;
       }
       row.push_back(keyword);
