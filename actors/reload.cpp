@@ -16,6 +16,7 @@
 #include "runtime/control/monitor_rules.hpp"
 #include "runtime/control/notify.hpp"
 #include "runtime/memory/memory_service.hpp"
+#include "storage/memory/glossary.hpp"
 #include "storage/memory/memory_config.hpp"
 
 namespace keel {
@@ -27,7 +28,7 @@ std::mutex reload_mu;  // one reload at a time (keelctl and SIGHUP may race)
 // What a reload applies while the node runs; any other changed section
 // waits for a restart.
 const std::set<std::string> live_sections{"workflows.dir", "policy", "monitor", "notify", "memory.entities",
-                                          "memory.mappings", "connectors", "ingress"};
+                                          "memory.mappings", "memory.glossary", "connectors", "ingress"};
 // Sections whose keys are told apart (a changed memory.embedder needs a
 // restart, changed memory.mappings do not).
 const std::set<std::string> split_sections{"memory", "workflows"};
@@ -110,6 +111,10 @@ result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, co
   if (!notify) return refuse(notify.err());
   auto memory_cfg = memory::parse_memory_section(fresh->source_text, origin);
   if (!memory_cfg) return refuse(memory_cfg.err());
+  // The glossary files are read again whether or not the config names
+  // other ones: editing a file and reloading is how an operator adds words.
+  auto glossary = memory::glossary::load_all(memory_cfg->service.glossary);
+  if (!glossary) return refuse(error{glossary.err().code, "memory.glossary: " + glossary.err().message});
   std::set<std::string> sections;
   try {
     sections = changed_sections(*ctx.config_text.get(), fresh->source_text);
@@ -135,6 +140,13 @@ result<nlohmann::json> reload_node(caf::actor_system& sys, node_context& ctx, co
     if (sections.count(k)) memory_keys.push_back(k);
   if (!memory_keys.empty() && ctx.memory)
     ctx.memory->canon().set_config(std::make_shared<const memory::memory_config>(std::move(*memory_cfg)));
+  if (ctx.memory && glossary->source() != ctx.memory->glossary_source()) {
+    memory_keys.push_back("memory.glossary");
+    // Searches run on the memory worker: swapped between two of them.
+    ctx.memory->post([m = ctx.memory, g = std::make_shared<memory::glossary>(std::move(*glossary))] {
+      m->set_glossary(std::move(*g));
+    });
+  }
   changed["memory"] = memory_keys;
   ctx.config_text.set(fresh->source_text);
   changed["connectors"] = sections.count("connectors") > 0;

@@ -109,18 +109,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "synonyms: %zu words in %.2f s\n", syn->size(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0s).count());
   }
-  glossary gl;
-  for (const auto& g : glossaries) {
-    if (g == "off") continue;
-    if (g == "builtin") {
-      gl.merge(glossary::builtin());
-      continue;
-    }
-    auto loaded = glossary::load(g);
-    if (!loaded) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", loaded.err().message.c_str()), 1;
-    gl.merge(*loaded);
-  }
-  hybrid_search search(**mem, syn ? &*syn : nullptr, gl.groups() ? &gl : nullptr);
+  std::erase(glossaries, "off");
+  auto gl = glossary::load_all(glossaries);
+  if (!gl) return std::fprintf(stderr, "keel_retrieval_bench: %s\n", gl.err().message.c_str()), 1;
+  hybrid_search search(**mem, syn ? &*syn : nullptr, gl->groups() ? &*gl : nullptr);
   t0 = std::chrono::steady_clock::now();
   auto scores = test::score_qa(search, corpus, *ids, base);
   double query_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -52,15 +52,9 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
   auto mem = memory::item_store::open(db, *svc->emb_, mo);
   if (!mem) return error{mem.err().code, "memory: " + mem.err().message};
   svc->memory_ = std::move(mem.value());
-  for (const auto& name : settings.glossary) {
-    if (name == "builtin") {
-      svc->glossary_.merge(memory::glossary::builtin());
-      continue;
-    }
-    auto g = memory::glossary::load(name);
-    if (!g) return error{g.err().code, "memory.glossary: " + g.err().message};
-    svc->glossary_.merge(*g);
-  }
+  auto glossary = memory::glossary::load_all(settings.glossary);
+  if (!glossary) return error{glossary.err().code, "memory.glossary: " + glossary.err().message};
+  svc->set_glossary(std::move(*glossary));
   if (!settings.glossary.empty()) {
     std::string from;
     for (const auto& name : settings.glossary) from += (from.empty() ? "" : ", ") + name;
@@ -83,7 +77,7 @@ result<std::unique_ptr<memory_service>> memory_service::open(const std::string& 
       }
     });
     return raw->synonyms_ ? &*raw->synonyms_ : nullptr;
-  }, svc->glossary_.groups() ? &svc->glossary_ : nullptr);
+  }, &svc->glossary_);
   svc->summaries_ = std::make_unique<memory::record_summaries>(db, *svc->records_, *svc->memory_);
 
   const auto& rep = svc->memory_->opened();
@@ -245,6 +239,16 @@ void memory_service::periodic(std::int64_t now) {
     last_prune_ms_ = now;
     next_prune_ms_ = now + settings.prune_every_ms;
   }
+}
+
+void memory_service::set_glossary(memory::glossary g) {
+  std::lock_guard lock(glossary_mu_);
+  glossary_ = std::move(g);
+}
+
+std::string memory_service::glossary_source() const {
+  std::lock_guard lock(glossary_mu_);
+  return glossary_.source();
 }
 
 }  // namespace keel

@@ -102,6 +102,13 @@ class memory_service {
   // "unembedded", "requests"}; thread-safe.
   nlohmann::json embedder_status() const;
 
+  // Replaces the glossary searches use (memory.glossary, read again by a
+  // reload). Worker thread only, or before the worker serves searches.
+  void set_glossary(memory::glossary g);
+  // The texts the glossary in use was read from; thread-safe (a reload
+  // compares it with what the files hold now).
+  std::string glossary_source() const;
+
   // What a job that keeps no counters of its own can report.
   std::int64_t last_checkpoint_ms() const { return last_checkpoint_ms_; }
   std::int64_t last_prune_ms() const { return last_prune_ms_; }
@@ -125,6 +132,7 @@ class memory_service {
   std::unique_ptr<memory::item_store> memory_;
   std::once_flag synonyms_once_;                   // the first search with words reads WordNet
   std::optional<memory::synonym_table> synonyms_;  // before search_, which points at it
+  mutable std::mutex glossary_mu_;                 // writes to glossary_; the worker reads it without
   memory::glossary glossary_;                      // memory.glossary's, merged; before search_ too
   std::unique_ptr<memory::hybrid_search> search_;
   std::unique_ptr<memory::record_summaries> summaries_;

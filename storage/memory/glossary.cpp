@@ -38,6 +38,7 @@ std::uint32_t glossary::intern(phrase p) {
 
 result<glossary> glossary::parse(std::string_view text, std::string_view origin) {
   glossary g;
+  g.source_ = std::string(text);
   std::size_t line_no = 0;
   while (!text.empty()) {
     auto nl = text.find('\n');
@@ -100,7 +101,23 @@ const glossary& glossary::builtin() {
   return g;
 }
 
+result<glossary> glossary::load_all(const std::vector<std::string>& names) {
+  glossary all;
+  for (const auto& name : names) {
+    if (name == "builtin") {
+      all.merge(builtin());
+      continue;
+    }
+    auto g = load(name);
+    if (!g) return g.err();
+    all.merge(*g);
+  }
+  return all;
+}
+
 void glossary::merge(const glossary& other) {
+  source_ += other.source_;
+  if (!other.source_.empty() && other.source_.back() != '\n') source_ += '\n';
   for (const auto& grp : other.groups_) {
     group mine;
     for (auto id : grp.from) mine.from.push_back(intern(other.phrases_[id]));

@@ -38,6 +38,9 @@ class glossary {
   static result<glossary> load(const std::string& path);
   // config/glossary.txt as built into this binary.
   static const glossary& builtin();
+  // What memory.glossary names, merged in order: "builtin" or an absolute
+  // path each. Errors: as load().
+  static result<glossary> load_all(const std::vector<std::string>& names);
 
   // Adds `other`'s groups to these.
   void merge(const glossary& other);
@@ -55,6 +58,9 @@ class glossary {
   std::vector<match> find(const std::vector<std::string>& terms) const;
 
   std::size_t groups() const { return groups_.size(); }
+  // The texts it was parsed from, in order: two glossaries with the same
+  // source are the same.
+  const std::string& source() const { return source_; }
 
  private:
   struct group {
@@ -64,6 +70,7 @@ class glossary {
   std::vector<phrase> phrases_;                            // by id
   std::unordered_map<std::string, std::uint32_t> id_of_;   // joined terms -> id
   std::vector<group> groups_;
+  std::string source_;
   // A phrase's first term -> the ids of the phrases starting with it.
   std::unordered_map<std::string, std::vector<std::uint32_t>> starting_;
   // A phrase id -> the groups it finds from (has it on their left).

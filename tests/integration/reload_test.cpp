@@ -1,5 +1,5 @@
 // Reloading a running node: `keelctl reload` and SIGHUP re-read the config
-// file, the workflows, the policy file, memory mappings and connectors;
+// file, the workflows, the policy file, memory mappings, glossaries and connectors;
 // a running instance keeps the definition it started with; a reload with
 // any error changes nothing and names the file, line and key; every reload
 // is a config_change audit entry.
@@ -135,6 +135,35 @@ BOOST_AUTO_TEST_CASE(a_reload_with_an_error_changes_nothing_and_sighup_reloads) 
   auto audit = w.ctl_json({"audit", "tail", "--kind", "config_change"});
   BOOST_TEST(has(audit.dump(), "\"signal\""), audit.dump());
   BOOST_TEST(w.proc().running());
+}
+
+BOOST_AUTO_TEST_CASE(a_reload_reads_the_glossary_files_again) {
+  temp_dir dir("keel-reload-glossary");
+  write_file(dir / "policy.yaml", "version: 1\ndefault: allow\n");
+  write_file(dir / "glossary.txt", "# our products\n");
+  test_node w(dir);
+  w.start("metrics: {port: 0}\npolicy:\n  file: " + (dir / "policy.yaml") + "\nmemory:\n  glossary: [builtin, " +
+          (dir / "glossary.txt") + "]\n");
+  BOOST_REQUIRE_EQUAL(w.ctl({"memory", "add", "Ada's Zorblax Pro arrived broken"}).code, 0);
+  auto keyword_share = [&] {
+    auto hits = w.ctl_json({"memory", "search", "flux capacitor", "--explain", "-k", "1"})["hits"];
+    return hits.empty() ? -1.0 : hits[0]["explain"].value("keyword", 0.0);
+  };
+  BOOST_TEST(keyword_share() == 0.0);  // found, if at all, by recency alone
+
+  // The operator adds a group to the file; the config does not change.
+  write_file(dir / "glossary.txt", "# our products\nflux capacitor, zorblax pro\n");
+  auto out = w.ctl({"reload"});
+  BOOST_REQUIRE_MESSAGE(out.code == 0, out.err);
+  BOOST_TEST(has(out.out, "memory.glossary"), out.out);
+  BOOST_TEST(keyword_share() > 0.5);
+
+  // A file that does not parse: refused, the glossary in use stays.
+  write_file(dir / "glossary.txt", "flux capacitor, the\n");
+  auto bad = w.ctl({"reload"});
+  BOOST_TEST(bad.code != 0);
+  BOOST_TEST(has(bad.err, "reload refused, nothing changed: memory.glossary: " + (dir / "glossary.txt") + ":1"), bad.err);
+  BOOST_TEST(keyword_share() > 0.5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -86,6 +86,20 @@ BOOST_AUTO_TEST_CASE(an_operator_file_merges_after_the_builtin) {
   BOOST_TEST(g.groups() == glossary::builtin().groups() + 1);
   BOOST_TEST(finds(g, "a broken widget", "gizmo"));
   BOOST_TEST(finds(g, "money back", "refund"));
+  // load_all: what memory.glossary names, in order; the same files give
+  // the same source, an edited one another.
+  auto all = glossary::load_all({"builtin", dir.path() + "/mine.txt"});
+  BOOST_REQUIRE(all.ok());
+  BOOST_TEST(all->groups() == g.groups());
+  BOOST_TEST(all->source() == g.source());
+  {
+    std::ofstream out(dir.path() + "/mine.txt");
+    out << "gizmo, widget, thingamajig\n";
+  }
+  auto edited = glossary::load_all({"builtin", dir.path() + "/mine.txt"});
+  BOOST_REQUIRE(edited.ok());
+  BOOST_TEST(edited->source() != g.source());
+  BOOST_TEST(!glossary::load_all({"builtin", dir.path() + "/none.txt"}).ok());
   auto missing = glossary::load(dir.path() + "/none.txt");
   BOOST_REQUIRE(!missing.ok());
   BOOST_TEST(missing.err().code == errc::not_found);
