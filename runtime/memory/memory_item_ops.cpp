@@ -127,7 +127,14 @@ result<json> memory_search(memory_service& m, const json& args) {
     }
     hits.push_back(std::move(j));
   }
-  return json{{"hits", std::move(hits)}, {"warnings", r->warnings}, {"total_items", m.memory().size()}, {"now_ms", now}};
+  json out{{"hits", std::move(hits)}, {"warnings", r->warnings}, {"total_items", m.memory().size()}, {"now_ms", now}};
+  if (q.explain) {
+    json reading = json::array();
+    for (const auto& s : r->reading)
+      reading.push_back({{"words", s.words}, {"weight", s.weight}, {"alternatives", s.alternatives}});
+    out["reading"] = std::move(reading);
+  }
+  return out;
 }
 
 result<json> memory_forget(memory_service& m, const json& args) {

@@ -87,9 +87,18 @@ struct memory_hit {
   std::optional<component_scores> explain;
 };
 
+// How a search read the question's words (with explain): one entry per
+// slot, its own words and the alternatives that could stand in for them.
+struct query_slot {
+  std::string words;                      // the slot's keyword terms (stems), space-separated
+  double weight = 0;                      // its share of the keyword evidence, 0..1
+  std::vector<std::string> alternatives;  // "refund (glossary)", "repay (synonym)"
+};
+
 struct search_result {
   std::vector<memory_hit> hits;       // best first, ties by id
   std::vector<std::string> warnings;  // e.g. vectors unavailable until a re-embed
+  std::vector<query_slot> reading;    // with explain only
 };
 
 class hybrid_search {

@@ -46,7 +46,7 @@ keyword_plan plan_keywords(const std::vector<std::string>& terms, const glossary
     std::size_t end = i + 1;
     if (next != phrases.end() && next->first == i) {
       end = next->last;
-      for (const auto* p : next->others) s.alternatives.push_back({*p, w_glossary});
+      for (const auto* p : next->others) s.alternatives.push_back({*p, w_glossary, true});
       ++next;
     }
     s.own.assign(terms.begin() + static_cast<std::ptrdiff_t>(i), terms.begin() + static_cast<std::ptrdiff_t>(end));
@@ -55,21 +55,19 @@ keyword_plan plan_keywords(const std::vector<std::string>& terms, const glossary
       if (std::find(single.begin(), single.end(), s.own[0]) != single.end()) continue;
       single.push_back(s.own[0]);
       if (synonyms)
-        for (auto syn : synonyms->of(s.own[0])) s.alternatives.push_back({{std::string(syn)}, w_synonym});
+        for (auto syn : synonyms->of(s.own[0])) s.alternatives.push_back({{std::string(syn)}, w_synonym, false});
     }
     plan.slots.push_back(std::move(s));
   }
   return plan;
 }
 
-std::vector<double> keyword_shares(const bm25_index& index, const keyword_plan& plan,
-                                   const std::vector<std::uint64_t>& labels) {
-  const auto terms = plan.all_terms();
-  const auto found = index.contributions(terms, labels);
-  std::unordered_map<std::string, std::size_t> of;
-  for (std::size_t j = 0; j < terms.size(); ++j) of.emplace(terms[j], j);
-  // The plan by term index, resolved once: the loop over items below does
-  // arithmetic only.
+namespace {
+
+// A plan resolved against an index: every term's idf and contributions to
+// the labels, and each slot by term index, so that scoring items is
+// arithmetic only.
+struct compiled_plan {
   struct phrase {
     std::vector<std::size_t> terms;
     double weight = 1, whole = 0;  // whole: the sum of its terms' idf
@@ -78,45 +76,69 @@ std::vector<double> keyword_shares(const bm25_index& index, const keyword_plan& 
     phrase own;  // own.whole: the slot's importance
     std::vector<phrase> alternatives;
   };
-  std::vector<slot> slots;
-  double total = 0;
+  std::vector<bm25_index::term_contributions> found;
+  std::vector<slot> slots;  // parallel to the plan's
+  double total = 0;         // the importances' sum
+};
+
+compiled_plan compile(const bm25_index& index, const keyword_plan& plan, const std::vector<std::uint64_t>& labels) {
+  compiled_plan c;
+  const auto terms = plan.all_terms();
+  c.found = index.contributions(terms, labels);
+  std::unordered_map<std::string, std::size_t> of;
+  for (std::size_t j = 0; j < terms.size(); ++j) of.emplace(terms[j], j);
   for (const auto& s : plan.slots) {
-    slot c;
+    compiled_plan::slot cs;
     bool said_otherwise = false;  // some item holds an alternative
     for (const auto& a : s.alternatives) {
-      phrase p{{}, a.weight, 0};
+      compiled_plan::phrase p{{}, a.weight, 0};
       for (const auto& t : a.terms) {
         p.terms.push_back(of.at(t));
-        p.whole += found[p.terms.back()].idf;
-        said_otherwise = said_otherwise || found[p.terms.back()].known;
+        p.whole += c.found[p.terms.back()].idf;
+        said_otherwise = said_otherwise || c.found[p.terms.back()].known;
       }
-      if (p.whole > 0) c.alternatives.push_back(std::move(p));
+      if (p.whole > 0) cs.alternatives.push_back(std::move(p));
     }
     for (const auto& t : s.own) {
-      c.own.terms.push_back(of.at(t));
-      const auto& f = found[c.own.terms.back()];
-      if (f.known || said_otherwise) c.own.whole += f.idf;
+      cs.own.terms.push_back(of.at(t));
+      const auto& f = c.found[cs.own.terms.back()];
+      if (f.known || said_otherwise) cs.own.whole += f.idf;
     }
-    if (c.own.whole <= 0) continue;
-    total += c.own.whole;
-    slots.push_back(std::move(c));
+    c.total += cs.own.whole;
+    c.slots.push_back(std::move(cs));
   }
+  return c;
+}
+
+}  // namespace
+
+std::vector<double> slot_importance(const bm25_index& index, const keyword_plan& plan) {
+  auto c = compile(index, plan, {});
+  std::vector<double> out;
+  for (const auto& s : c.slots) out.push_back(c.total > 0 ? s.own.whole / c.total : 0.0);
+  return out;
+}
+
+std::vector<double> keyword_shares(const bm25_index& index, const keyword_plan& plan,
+                                   const std::vector<std::uint64_t>& labels) {
+  const auto c = compile(index, plan, labels);
   std::vector<double> out(labels.size(), 0.0);
-  if (total <= 0) return out;
-  auto credit = [&](const phrase& p, std::size_t label) {
+  if (c.total <= 0) return out;
+  auto credit = [&](const compiled_plan::phrase& p, std::size_t label) {
     double sum = 0;  // words an item lacks, or that no item holds, count against it
-    for (auto j : p.terms) sum += found[j].by_label[label];
+    for (auto j : p.terms) sum += c.found[j].by_label[label];
     return std::min(1.0, sum / p.whole);
   };
   for (std::size_t i = 0; i < labels.size(); ++i) {
     double sum = 0;
-    for (const auto& s : slots) {
+    for (const auto& s : c.slots) {
+      if (s.own.whole <= 0) continue;
       double best = credit(s.own, i);
       for (const auto& a : s.alternatives)
         if (a.weight > best) best = std::max(best, a.weight * credit(a, i));
       sum += s.own.whole * best;
     }
-    out[i] = sum / total;
+    out[i] = sum / c.total;
   }
   return out;
 }

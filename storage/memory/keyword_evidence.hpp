@@ -39,6 +39,7 @@ struct keyword_plan {
   struct alternative {
     std::vector<std::string> terms;
     double weight = 0;
+    bool glossary = false;  // else a WordNet synonym
   };
   struct slot {
     std::vector<std::string> own;
@@ -56,6 +57,10 @@ struct keyword_plan {
 // `glossary` and `synonyms` may be null.
 keyword_plan plan_keywords(const std::vector<std::string>& terms, const glossary* glossary, const synonym_table* synonyms,
                            double w_glossary, double w_synonym);
+
+// Each slot's share (0..1) of the question's keyword weight, in slot
+// order: 0 for a slot whose words tell no items apart.
+std::vector<double> slot_importance(const bm25_index& index, const keyword_plan& plan);
 
 // Each label's share (0..1) of the plan's keyword evidence, parallel to
 // `labels`; all 0 when no slot has weight.

@@ -108,6 +108,8 @@ BOOST_AUTO_TEST_CASE(memory_add_search_forget_prune) {
   BOOST_REQUIRE_EQUAL(yearly.code, 0);
   BOOST_TEST(yearly.out.find("annual invoice") != std::string::npos, yearly.out);
   BOOST_TEST(yearly.out.find("alt ") != std::string::npos, yearly.out);
+  BOOST_TEST(yearly.out.find("ALSO MATCHES") != std::string::npos, yearly.out);
+  BOOST_TEST(yearly.out.find("annual (glossary)") != std::string::npos, yearly.out);
 
   auto id = std::to_string(hits[0]["id"].get<std::uint64_t>());
   auto forget = n.ctl({"memory", "forget", id});

@@ -171,6 +171,28 @@ void print_hits(const json& r, bool explain) {
                                        "`keelctl memory add TEXT`"));
     return;
   }
+  if (explain && r.contains("reading") && !r["reading"].empty()) {
+    // How the question's words were read: what each weighs, and what may
+    // stand in for it (glossary phrases, WordNet synonyms).
+    ui::table words({"WORDS", "WEIGHT", "ALSO MATCHES"});
+    words.width(2, 90);
+    for (const auto& s : r["reading"]) {
+      std::string also;
+      std::size_t shown = 0;
+      for (const auto& a : s["alternatives"]) {
+        if (shown == 8) {
+          also += ", +" + std::to_string(s["alternatives"].size() - shown) + " more";
+          break;
+        }
+        also += (shown++ ? ", " : "") + a.get<std::string>();
+      }
+      char weight[16];
+      std::snprintf(weight, sizeof weight, "%.0f%%", 100 * s.value("weight", 0.0));
+      words.add({cell_text(s, "words"), weight, also.empty() ? "-" : also});
+    }
+    words.print(stdout);
+    std::printf("\n");
+  }
   std::vector<std::string> head{"ID", "SCORE", "KIND", "ABOUT", "AGE", "SOURCE", "TEXT"};
   if (explain) head.insert(head.end() - 1, {"KEYWORD", "VECTOR", "RECENCY"});
   ui::table t(head);

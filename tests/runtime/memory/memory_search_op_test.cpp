@@ -4,6 +4,7 @@
 // read when it opens, and a file that does not parse stops it.
 #include <boost/test/unit_test.hpp>
 
+#include <cmath>
 #include <fstream>
 
 #include "tests/runtime/memory/memory_op_fixture.hpp"
@@ -28,7 +29,19 @@ BOOST_AUTO_TEST_CASE(the_first_search_reads_wordnet_and_synonyms_meet) {
 BOOST_AUTO_TEST_CASE(the_builtin_glossary_meets_phrases_and_explains_them) {
   ok("memory.add", {{"text", "Grace asked for a refund of the March charge"}, {"about", "customer:c_1"}});
   ok("memory.add", {{"text", "Alan wants to save money on the plan"}, {"about", "customer:c_2"}});
-  auto hits = ok("memory.search", {{"query", "Who wants their money back?"}, {"k", 2}, {"explain", true}})["hits"];
+  auto answer = ok("memory.search", {{"query", "Who wants their money back?"}, {"k", 2}, {"explain", true}});
+  auto hits = answer["hits"];
+  // --explain says how the words were read: "money back" is one slot that
+  // a refund may stand in for, and the slots' weights add up to 1.
+  const auto& reading = answer["reading"];
+  BOOST_REQUIRE(reading.size() == 2u);
+  BOOST_TEST(reading[1]["words"] == "money back");
+  bool refund = false;
+  for (const auto& a : reading[1]["alternatives"]) refund = refund || a == "refund (glossary)";
+  BOOST_TEST(refund, reading.dump());
+  BOOST_TEST(std::abs(reading[0]["weight"].get<double>() + reading[1]["weight"].get<double>() - 1.0) < 1e-9, reading.dump());
+  BOOST_TEST(!ok("memory.search", {{"query", "money back"}})["hits"].empty());
+  BOOST_TEST(!ok("memory.search", {{"query", "money back"}}).contains("reading"));  // only with explain
   BOOST_REQUIRE(hits.size() == 2u);
   // "money back" is one phrase, a refund; Alan's note holds "wants" and
   // "money" but not the phrase.
