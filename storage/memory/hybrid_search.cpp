@@ -111,20 +111,7 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
       c.c.similarity = 1.0 - vec[i].distance;
     }
     for (auto& c : ranked) c.c.age_ms = now - view.created_ms(c.id);
-    if (q.explain) {
-      const auto weights = slot_importance(view.keywords(), plan);
-      for (std::size_t i = 0; i < plan.slots.size(); ++i) {
-        query_slot qs;
-        for (const auto& t : plan.slots[i].own) qs.words += (qs.words.empty() ? "" : " ") + t;
-        qs.weight = weights[i];
-        for (const auto& a : plan.slots[i].alternatives) {
-          std::string words;
-          for (const auto& t : a.terms) words += (words.empty() ? "" : " ") + t;
-          qs.alternatives.push_back(words + (a.glossary ? " (glossary)" : " (synonym)"));
-        }
-        out.reading.push_back(std::move(qs));
-      }
-    }
+    if (q.explain) out.reading = describe_plan(view.keywords(), plan);
     if (!plan.slots.empty()) {
       std::vector<std::uint64_t> ids(ranked.size());
       for (std::size_t i = 0; i < ranked.size(); ++i) ids[i] = ranked[i].id;

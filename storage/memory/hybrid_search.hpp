@@ -43,6 +43,7 @@
 
 #include "runtime/base/error.hpp"
 #include "storage/memory/item_store.hpp"
+#include "storage/memory/keyword_evidence.hpp"
 #include "storage/memory/glossary.hpp"
 #include "storage/memory/synonyms.hpp"
 
@@ -85,14 +86,6 @@ struct memory_hit {
   memory_item item;  // provenance: id, source, source_event, record_ref, about, created_ms
   double score = 0;
   std::optional<component_scores> explain;
-};
-
-// How a search read the question's words (with explain): one entry per
-// slot, its own words and the alternatives that could stand in for them.
-struct query_slot {
-  std::string words;                      // the slot's keyword terms (stems), space-separated
-  double weight = 0;                      // its share of the keyword evidence, 0..1
-  std::vector<std::string> alternatives;  // "refund (glossary)", "repay (synonym)"
 };
 
 struct search_result {

@@ -112,10 +112,20 @@ compiled_plan compile(const bm25_index& index, const keyword_plan& plan, const s
 
 }  // namespace
 
-std::vector<double> slot_importance(const bm25_index& index, const keyword_plan& plan) {
-  auto c = compile(index, plan, {});
-  std::vector<double> out;
-  for (const auto& s : c.slots) out.push_back(c.total > 0 ? s.own.whole / c.total : 0.0);
+std::vector<query_slot> describe_plan(const bm25_index& index, const keyword_plan& plan) {
+  const auto c = compile(index, plan, {});
+  auto joined = [](const std::vector<std::string>& terms) {
+    std::string out;
+    for (const auto& t : terms) out += (out.empty() ? "" : " ") + t;
+    return out;
+  };
+  std::vector<query_slot> out;
+  for (std::size_t i = 0; i < plan.slots.size(); ++i) {
+    query_slot qs{joined(plan.slots[i].own), c.total > 0 ? c.slots[i].own.whole / c.total : 0.0, {}};
+    for (const auto& a : plan.slots[i].alternatives)
+      qs.alternatives.push_back(joined(a.terms) + (a.glossary ? " (glossary)" : " (synonym)"));
+    out.push_back(std::move(qs));
+  }
   return out;
 }
 

@@ -58,9 +58,14 @@ struct keyword_plan {
 keyword_plan plan_keywords(const std::vector<std::string>& terms, const glossary* glossary, const synonym_table* synonyms,
                            double w_glossary, double w_synonym);
 
-// Each slot's share (0..1) of the question's keyword weight, in slot
-// order: 0 for a slot whose words tell no items apart.
-std::vector<double> slot_importance(const bm25_index& index, const keyword_plan& plan);
+// How a question's words were read, for explain: one entry per slot, its
+// own words and the alternatives that could stand in for them.
+struct query_slot {
+  std::string words;                      // the slot's keyword terms (stems), space-separated
+  double weight = 0;                      // its share of the keyword weight, 0..1 (0: tells no items apart)
+  std::vector<std::string> alternatives;  // "refund (glossary)", "repay (synonym)"
+};
+std::vector<query_slot> describe_plan(const bm25_index& index, const keyword_plan& plan);
 
 // Each label's share (0..1) of the plan's keyword evidence, parallel to
 // `labels`; all 0 when no slot has weight.
