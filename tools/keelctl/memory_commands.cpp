@@ -390,7 +390,7 @@ memory_cli::memory_cli(CLI::App& app) {
                           "Cosine at or below which a vector match counts for nothing (default 0.3, set for the hashing "
                           "embedder; a real embedding model may want 0.5)")
       ->check(CLI::Range(0.0, 0.999));
-  mem_search_->add_flag("--explain", explain_, "Show each hit's keyword, vector and recency ranks and scores");
+  mem_search_->add_flag("--explain", explain_, "Show how the question was read (each word's weight and the glossary phrases and synonyms that may stand in) and each hit's keyword, vector and recency ranks and scores");
   mem_forget_ = memory->add_subcommand("forget", "Remove a memory item");
   mem_forget_->add_option("id", number_, "Memory id (from search)")->required();
   mem_prune_ = memory->add_subcommand("prune", "Apply the pruning policies now and report what was removed");
