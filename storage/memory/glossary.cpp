@@ -60,6 +60,10 @@ result<glossary> glossary::parse(std::string_view text, std::string_view origin)
         auto terms = text_terms(raw);
         if (terms.empty())
           return error{errc::config, where + "\"" + std::string(raw) + "\" has only stop words, which search ignores; use a word that carries meaning"};
+        if (terms.size() == 1 && text_words(raw).size() > 1)
+          return error{errc::config, where + "\"" + std::string(raw) + "\" is just \"" + terms[0] +
+                                         "\" to search (its other words are stop words), which would match far more than it says; "
+                                         "write the one word if that is what you mean, or a longer phrase"};
         auto id = g.intern(std::move(terms));
         if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
         if (comma == std::string_view::npos) return ok_t{};

@@ -32,7 +32,8 @@ class glossary {
 
   glossary() = default;
   // Errors: config naming ORIGIN:LINE and what is wrong (a group of one
-  // phrase, a phrase of stop words only, "=>" twice); nothing is kept.
+  // phrase, a phrase of stop words only, a phrase of several words that
+  // leaves one to search, "=>" twice); nothing is kept.
   static result<glossary> parse(std::string_view text, std::string_view origin);
   // Reads and parses a file. Errors: not_found, config as parse().
   static result<glossary> load(const std::string& path);

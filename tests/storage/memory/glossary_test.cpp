@@ -118,6 +118,7 @@ BOOST_AUTO_TEST_CASE(a_line_that_does_not_parse_names_the_line) {
   expect("refund, , money back\n", "mine.txt:1: an empty phrase");
   expect("refund, the\n", "mine.txt:1: \"the\" has only stop words");
   expect("a => b => c\n", "mine.txt:1: \"=>\" appears twice");
+  expect("login, log in\n", "mine.txt:1: \"log in\" is just \"log\" to search");
   expect("refund =>\n", "mine.txt:1: an empty phrase");
 }
 
