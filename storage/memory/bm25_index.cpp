@@ -226,13 +226,6 @@ std::vector<bm25_index::query_term> bm25_index::prepare(const std::vector<std::s
   return out;
 }
 
-double bm25_index::query_weight(const std::vector<std::string>& query_terms) const {
-  float avgdl = 1;
-  double sum = 0;
-  for (const auto& t : prepare(query_terms, avgdl)) sum += t.idf;
-  return sum;
-}
-
 namespace {
 
 // The k best hits seen so far: a heap (by ranks_before) whose front is the

@@ -109,12 +109,6 @@ class bm25_index {
   std::vector<term_contributions> contributions(const std::vector<std::string>& terms,
                                                 const std::vector<std::uint64_t>& labels) const;
 
-  // What a document of average length holding each distinct query term
-  // once would score: the sum of the known terms' idf. A hit's score over
-  // it says how much of the query's evidence the hit carries (rare words
-  // weigh more); 0 when no query term is in the index.
-  double query_weight(const std::vector<std::string>& query_terms) const;
-
   void compact();
 
   // Appends the whole index to `out` in a versioned binary form (host byte

@@ -18,16 +18,10 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string joined(const glossary::phrase& p) {
-  std::string out;
-  for (const auto& t : p) out += (out.empty() ? "" : " ") + t;
-  return out;
-}
-
 }  // namespace
 
 std::uint32_t glossary::intern(phrase p) {
-  auto key = joined(p);
+  auto key = join_terms(p);
   auto [it, fresh] = id_of_.try_emplace(key, static_cast<std::uint32_t>(phrases_.size()));
   if (fresh) {
     starting_[p.front()].push_back(it->second);

@@ -80,15 +80,18 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
     auto allow = fn.as_function();
     auto few = few_members(view, fn, q.filter, q);
     const auto& index = view.keywords();
-    std::erase_if(alt_terms, [&](const std::string& t) {
-      return static_cast<double>(index.document_frequency(t)) > q.alternative_df_share * static_cast<double>(index.size());
-    });
+    // Scoring an entity's few items costs what they hold: only the search
+    // of the whole memory skips the common alternatives' long postings.
+    if (!few)
+      std::erase_if(alt_terms, [&](const std::string& t) {
+        return static_cast<double>(index.document_frequency(t)) > q.alternative_df_share * static_cast<double>(index.size());
+      });
     std::vector<keyword_hit> through_alternatives;
     if (!alt_terms.empty())
-      through_alternatives = few ? view.keywords().score(alt_terms, *few, depth)
-                                 : view.keywords().search(alt_terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
-    auto keyword = few ? view.keywords().score(terms, *few, depth)
-                       : view.keywords().search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
+      through_alternatives = few ? index.score(alt_terms, *few, depth)
+                                 : index.search(alt_terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
+    auto keyword = few ? index.score(terms, *few, depth)
+                       : index.search(terms, depth, fn.trivial() ? nullptr : &allow, fn.kinds());
     std::vector<vector_hit> vec;
     if (have_vector && !view.vectors()) out.warnings.push_back("vector side skipped: memory needs a re-embed (keelctl memory reembed)");
     if (have_vector) vec = nearest_in(view, fn, qv, depth, std::max(q.ef, depth), q.filter, q);
@@ -111,11 +114,11 @@ result<search_result> hybrid_search::search(const memory_query& q) const {
       c.c.similarity = 1.0 - vec[i].distance;
     }
     for (auto& c : ranked) c.c.age_ms = now - view.created_ms(c.id);
-    if (q.explain) out.reading = describe_plan(view.keywords(), plan);
+    if (q.explain) out.reading = describe_plan(index, plan);
     if (!plan.slots.empty()) {
       std::vector<std::uint64_t> ids(ranked.size());
       for (std::size_t i = 0; i < ranked.size(); ++i) ids[i] = ranked[i].id;
-      const auto shares = keyword_shares(view.keywords(), plan, ids);
+      const auto shares = keyword_shares(index, plan, ids);
       for (std::size_t i = 0; i < ranked.size(); ++i) ranked[i].c.keyword = shares[i];
     }
   }

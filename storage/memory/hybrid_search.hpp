@@ -62,8 +62,9 @@ struct memory_query {
   double w_synonym = 0.5;          // a synonym match's share counts this much of an exact one's
   double w_glossary = 0.8;         // and a glossary phrase's
   // Alternatives held by more than this share of the items are not
-  // searched for (they cannot pick items out, and their postings are
-  // long); they still count for the items the other lists bring.
+  // searched for in the whole memory (they cannot pick items out, and
+  // their postings are long); they still count for the items the other
+  // lists bring, and an about-filtered search scores them all.
   double alternative_df_share = 0.1;
   std::size_t exact_below = 4096;  // about-filtered sets up to this size are scored exactly
   std::size_t exact_memory_below = 20'000;  // whole memories up to this size too (see docs/memory.md)

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "storage/memory/text_tokens.hpp"
+
 namespace keel::memory {
 
 namespace {
@@ -114,16 +116,11 @@ compiled_plan compile(const bm25_index& index, const keyword_plan& plan, const s
 
 std::vector<query_slot> describe_plan(const bm25_index& index, const keyword_plan& plan) {
   const auto c = compile(index, plan, {});
-  auto joined = [](const std::vector<std::string>& terms) {
-    std::string out;
-    for (const auto& t : terms) out += (out.empty() ? "" : " ") + t;
-    return out;
-  };
   std::vector<query_slot> out;
   for (std::size_t i = 0; i < plan.slots.size(); ++i) {
-    query_slot qs{joined(plan.slots[i].own), c.total > 0 ? c.slots[i].own.whole / c.total : 0.0, {}};
+    query_slot qs{join_terms(plan.slots[i].own), c.total > 0 ? c.slots[i].own.whole / c.total : 0.0, {}};
     for (const auto& a : plan.slots[i].alternatives)
-      qs.alternatives.push_back(joined(a.terms) + (a.glossary ? " (glossary)" : " (synonym)"));
+      qs.alternatives.push_back(join_terms(a.terms) + (a.glossary ? " (glossary)" : " (synonym)"));
     out.push_back(std::move(qs));
   }
   return out;

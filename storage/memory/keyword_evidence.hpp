@@ -21,7 +21,8 @@
 // single BM25 query over all of them would.
 //
 // For a question without glossary phrases or synonyms, share is the BM25
-// share hybrid_search always had (bm25 / query_weight), each term capped.
+// share hybrid_search always had (bm25 / the sum of the query terms' idf),
+// each term capped.
 //
 // Thread-safety: plain functions over a caller-held index.
 #pragma once

@@ -39,6 +39,12 @@ std::string stem(std::string w) {
 
 }  // namespace
 
+std::string join_terms(const std::vector<std::string>& terms) {
+  std::string out;
+  for (const auto& t : terms) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
 std::vector<std::string> text_words(std::string_view text) {
   std::vector<std::string> out;
   std::size_t i = 0;

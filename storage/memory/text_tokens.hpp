@@ -24,6 +24,9 @@ std::vector<std::string> text_terms(std::string_view text);
 // suffix stripped ("invoices", "invoiced" and "invoice" meet). Frozen.
 std::vector<std::string> light_terms(std::string_view text);
 
+// Terms joined by single spaces: how a phrase of terms is shown and keyed.
+std::string join_terms(const std::vector<std::string>& terms);
+
 // Lower-cased raw words in order (no stemming, stop words kept): the
 // embedder's character n-grams are taken from these.
 std::vector<std::string> text_words(std::string_view text);

@@ -19,18 +19,12 @@ namespace {
 std::vector<std::string> found(const glossary& g, const std::string& question) {
   std::vector<std::string> out;
   for (const auto& m : g.find(text_terms(question)))
-    for (const auto* p : m.others) {
-      std::string s;
-      for (const auto& t : *p) s += (s.empty() ? "" : " ") + t;
-      out.push_back(s);
-    }
+    for (const auto* p : m.others) out.push_back(join_terms(*p));
   return out;
 }
 
 bool finds(const glossary& g, const std::string& question, const std::string& phrase) {
-  auto terms = text_terms(phrase);
-  std::string want;
-  for (const auto& t : terms) want += (want.empty() ? "" : " ") + t;
+  const auto want = join_terms(text_terms(phrase));
   auto all = found(g, question);
   return std::find(all.begin(), all.end(), want) != all.end();
 }
